@@ -1,0 +1,90 @@
+// lowp public API: engines and execution contexts.
+//
+// An Engine is an immutable, runnable form of a model. An ExecutionContext holds the per-run state (the
+// activation memory) of one engine; create one context per thread that runs the engine concurrently.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "lowp/data_type.h"
+#include "lowp/status.h"
+#include "lowp/tensor.h"
+
+namespace lowp {
+
+/// Description of a network input or output.
+struct TensorDesc {
+  std::string name;
+  DataType type = DataType::kUndefined;
+  /// Dimensions; -1 marks a dimension fixed only at run time by the actual input shapes.
+  std::vector<int64_t> shape;
+  /// Symbolic names of the dimensions ("batch"); empty strings where the model gives none.
+  std::vector<std::string> dimNames;
+  /// False when the model does not state the rank.
+  bool rankKnown = true;
+};
+
+/// Options for creating an engine.
+struct EngineOptions {
+  /// Worker threads kernels may use; 0 means one per available core.
+  int threads = 0;
+};
+
+class ExecutionContext;
+
+/// A model prepared for execution on the CPU with FP32 reference kernels.
+class Engine {
+ public:
+  /// Loads an ONNX model file (external data files are resolved next to it) and prepares it.
+  /// Errors name the file and, where one is at fault, the node and its op.
+  static Result<std::shared_ptr<Engine>> fromOnnxFile(const std::string& path, const EngineOptions& options = {});
+
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  const std::vector<TensorDesc>& inputs() const;
+  const std::vector<TensorDesc>& outputs() const;
+  /// Number of operator nodes the engine runs.
+  int64_t nodeCount() const;
+
+  /// A new context with its own activation memory. Contexts may run concurrently on one engine.
+  std::unique_ptr<ExecutionContext> createExecutionContext() const;
+
+  struct Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Runs one engine; not thread-safe (use one context per thread).
+class ExecutionContext {
+ public:
+  ~ExecutionContext();
+  ExecutionContext(const ExecutionContext&) = delete;
+  ExecutionContext& operator=(const ExecutionContext&) = delete;
+
+  /// Runs the engine. `inputs` must give every graph input by name, with the declared element type and a
+  /// shape that agrees with every static dimension; dynamic dimensions take the given sizes. On success
+  /// `outputs` holds every graph output, in declaration order, in freshly allocated tensors.
+  Status execute(std::span<const NamedTensor> inputs, std::vector<NamedTensor>& outputs);
+
+  /// Bytes of activation memory the last execute() planned in one arena (buffers reused by lifetime).
+  int64_t plannedArenaBytes() const;
+  /// Sum of the sizes of all activations of the last execute(), what the arena would be without reuse.
+  int64_t unplannedActivationBytes() const;
+
+  struct Impl;
+  explicit ExecutionContext(std::unique_ptr<Impl> impl);
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lowp

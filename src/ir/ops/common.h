@@ -1,0 +1,37 @@
+// Shared pieces of the per-op type and shape rules in ir/ops/.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "ir/op_schema.h"
+
+namespace lowp::ir::ops {
+
+/// Output 0 has input 0's type and shape (unary elementwise ops).
+Status inferSameAsInput0(InferContext& ctx);
+
+/// Output 0 is the broadcast of all present inputs; its type is `outType`, or input 0's type when
+/// `outType` is kUndefined. Errors when the input types differ (all inputs must share one type).
+Status inferBroadcast(InferContext& ctx, DataType outType = DataType::kUndefined);
+
+/// Error unless every present input has the same type as input 0.
+Status requireSameInputTypes(InferContext& ctx, size_t first = 0, size_t last = SIZE_MAX);
+
+/// Shape of known sizes from a static vector.
+Shape shapeOf(const std::vector<int64_t>& sizes);
+
+/// A shape of the given rank with every dimension unknown.
+Shape unknownDims(int64_t rank);
+
+/// Registration of each family's schemas (one file each in ir/ops/); all listed in op_list.cpp.
+void registerElementwiseSchemas(OpSchemaRegistry& registry);
+void registerTensorSchemas(OpSchemaRegistry& registry);
+void registerLinearSchemas(OpSchemaRegistry& registry);
+void registerPoolSchemas(OpSchemaRegistry& registry);
+void registerNormalizationSchemas(OpSchemaRegistry& registry);
+void registerReductionSchemas(OpSchemaRegistry& registry);
+void registerConversionSchemas(OpSchemaRegistry& registry);
+void registerResizeSchemas(OpSchemaRegistry& registry);
+
+}  // namespace lowp::ir::ops

@@ -1,0 +1,152 @@
+// The kernel interface and the kernel registry.
+//
+// A kernel is one declarative registry entry: (op, backend, input/output types, format, required CPU
+// feature) -> a function. Every op has a reference kernel (kernels/reference/), simple and exact: the
+// oracle for tests and the fallback when nothing faster exists. Faster kernels are one more entry each.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ir/attribute.h"
+#include "ir/data_type.h"
+#include "ir/graph.h"
+#include "lowp/status.h"
+#include "lowp/tensor.h"
+
+namespace lowp::kernels {
+
+using ir::DataType;
+
+enum class Backend { kCpu = 0, kCuda = 1 };
+
+/// CPU capabilities a kernel may require (detected once at start-up by the runtime).
+enum class CpuFeature { kNone = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Bf16 = 3, kAvx512Vnni = 4 };
+
+/// Memory layout of a tensor. kLinear is ONNX's dense row-major layout.
+enum class TensorFormat { kLinear = 0 };
+
+/// A set of element types, one bit per DataType.
+class TypeSet {
+ public:
+  constexpr TypeSet() = default;
+  TypeSet(std::initializer_list<DataType> types) {
+    for (DataType t : types) bits_ |= bit(t);
+  }
+  static TypeSet any() {
+    TypeSet s;
+    s.bits_ = ~uint64_t{0};
+    return s;
+  }
+  bool contains(DataType t) const { return (bits_ & bit(t)) != 0; }
+  TypeSet operator|(TypeSet o) const {
+    TypeSet s;
+    s.bits_ = bits_ | o.bits_;
+    return s;
+  }
+
+ private:
+  static uint64_t bit(DataType t) { return uint64_t{1} << static_cast<unsigned>(t); }
+  uint64_t bits_ = 0;
+};
+
+/// Common type sets.
+TypeSet floatTypes();          ///< fp32, fp64, fp16, bf16
+TypeSet signedIntTypes();      ///< int8, int16, int32, int64
+TypeSet unsignedIntTypes();    ///< uint8, uint16, uint32, uint64
+TypeSet intTypes();            ///< signed and unsigned integers
+TypeSet numericTypes();        ///< floats and integers
+TypeSet allStorableTypes();    ///< numeric, bool, fp8
+
+/// Runs fn(begin, end) over [0, n) in chunks of at least `grain`, possibly on several threads.
+using ParallelFor = std::function<void(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn)>;
+
+/// What a kernel sees of one node execution.
+class KernelContext {
+ public:
+  KernelContext(const ir::Node& node, std::vector<const Tensor*> inputs, std::vector<Tensor*> outputs,
+                const ParallelFor& parallelFor, std::function<Tensor(DataType, std::vector<int64_t>)> allocate)
+      : node_(node),
+        inputs_(std::move(inputs)),
+        outputs_(std::move(outputs)),
+        parallelFor_(parallelFor),
+        allocate_(std::move(allocate)) {}
+
+  const ir::Node& node() const { return node_; }
+  const ir::AttributeMap& attrs() const { return node_.attributes; }
+
+  size_t inputCount() const { return inputs_.size(); }
+  bool hasInput(size_t i) const { return i < inputs_.size() && inputs_[i] != nullptr; }
+  /// Input i; only valid when hasInput(i).
+  const Tensor& input(size_t i) const { return *inputs_[i]; }
+
+  size_t outputCount() const { return outputs_.size(); }
+  bool hasOutput(size_t i) const { return i < outputs_.size() && outputs_[i] != nullptr; }
+  /// Output i, allocated by the runtime with the shape inference gave. Ops whose output shape depends on
+  /// input values that inference could not see find an empty tensor here and call allocateOutput().
+  Tensor& output(size_t i) { return *outputs_[i]; }
+  Tensor& allocateOutput(size_t i, DataType type, std::vector<int64_t> shape) {
+    *outputs_[i] = allocate_(type, std::move(shape));
+    return *outputs_[i];
+  }
+
+  void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) const {
+    parallelFor_(n, grain, fn);
+  }
+
+  Status invalid(const std::string& message) const {
+    return Status(StatusCode::kInvalidArgument, node_.describe() + ": " + message, node_.name);
+  }
+  Status unsupported(const std::string& message) const {
+    return Status(StatusCode::kUnsupported, node_.describe() + ": " + message, node_.name);
+  }
+
+ private:
+  const ir::Node& node_;
+  std::vector<const Tensor*> inputs_;
+  std::vector<Tensor*> outputs_;
+  const ParallelFor& parallelFor_;
+  std::function<Tensor(DataType, std::vector<int64_t>)> allocate_;
+};
+
+using KernelFn = Status (*)(KernelContext&);
+
+struct KernelDef {
+  std::string_view opType;
+  Backend backend = Backend::kCpu;
+  /// Name that encodes what the kernel is: "<dtype>-<op>[-<fusion>]-<isa>", e.g. "f32-conv-ref".
+  std::string_view name;
+  /// Allowed types per input slot; slots past the end use the last entry; empty allows anything.
+  std::vector<TypeSet> inputTypes;
+  /// Allowed types per output slot, same rule.
+  std::vector<TypeSet> outputTypes;
+  KernelFn fn = nullptr;
+  TensorFormat format = TensorFormat::kLinear;
+  CpuFeature feature = CpuFeature::kNone;
+  std::string_view domain = "";
+};
+
+class KernelRegistry {
+ public:
+  void add(KernelDef def) { defs_.push_back(std::move(def)); }
+  /// Every kernel for (domain, op, backend) whose type constraints accept the given types
+  /// (kUndefined marks an absent slot and matches anything).
+  std::vector<const KernelDef*> find(std::string_view domain, std::string_view opType, Backend backend,
+                                     const std::vector<DataType>& inputTypes,
+                                     const std::vector<DataType>& outputTypes) const;
+  /// True when any kernel exists for the op on the backend, whatever the types.
+  bool hasOp(std::string_view domain, std::string_view opType, Backend backend) const;
+  const std::vector<KernelDef>& all() const { return defs_; }
+
+  /// The registry holding every kernel in kernels/kernel_list.cpp.
+  static const KernelRegistry& global();
+
+ private:
+  std::vector<KernelDef> defs_;
+};
+
+}  // namespace lowp::kernels
