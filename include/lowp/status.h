@@ -100,7 +100,9 @@ class Result {
 /// `LOWP_ASSIGN_OR_RETURN(auto x, makeX());` binds the value of a Result or returns its Status.
 #define LOWP_ASSIGN_OR_RETURN(decl, expr) \
   LOWP_ASSIGN_OR_RETURN_IMPL(LOWP_CONCAT(lowp_result_, __LINE__), decl, expr)
+// NOLINTBEGIN(bugprone-macro-parentheses): `decl` is a declaration and cannot be parenthesised.
 #define LOWP_ASSIGN_OR_RETURN_IMPL(tmp, decl, expr) \
   auto tmp = (expr);                                \
   if (!tmp.isOk()) return tmp.status();             \
   decl = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

@@ -1,8 +1,18 @@
-// ONNX importer entries of the linear ops.
+// ONNX importer entries of the linear ops. Every opset listed reads alike for lowp, so no entry needs a
+// normalising function: Conv/ConvTranspose/MatMul are unchanged in meaning since opset 1, Gemm since 7
+// (opset 6 and older had a `broadcast` attribute), MatMulInteger/ConvInteger since 10, Einsum since 12.
 #include "onnx/op_importer.h"
 
 namespace lowp::onnx {
 
-void registerLinearImporters(ImporterRegistry& registry) { (void)registry; }
+void registerLinearImporters(ImporterRegistry& registry) {
+  registry.add({.opType = "Conv", .sinceVersion = 1});
+  registry.add({.opType = "ConvTranspose", .sinceVersion = 1});
+  registry.add({.opType = "ConvInteger", .sinceVersion = 10});
+  registry.add({.opType = "Gemm", .sinceVersion = 7});
+  registry.add({.opType = "MatMul", .sinceVersion = 1});
+  registry.add({.opType = "MatMulInteger", .sinceVersion = 10});
+  registry.add({.opType = "Einsum", .sinceVersion = 12});
+}
 
 }  // namespace lowp::onnx

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every test suite against a build: unit tests, ONNX conformance, model tests against PyTorch, and the
+# command-line tests. Usage: scripts/run-tests.sh BUILD_DIR
+set -uo pipefail
+cd "$(dirname "$0")/.."
+build_dir=${1:-build}
+lowp=$build_dir/lowp
+shared=${LOWP_SHARED_DIR:-$(cd .. && pwd)/shared}
+passed=0
+failed=0
+
+suite() {
+  local name=$1; shift
+  echo "== $name"
+  local start=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1)); echo "== $name: ok ($((SECONDS - start)) s)"
+  else
+    failed=$((failed + 1)); echo "== $name: FAILED ($((SECONDS - start)) s)"
+  fi
+}
+
+suite "unit tests" ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" --timeout 600
+
+conformance_dirs=()
+for d in node simple pytorch-operator pytorch-converted; do
+  [ -d "$shared/onnx-backend-tests/$d" ] && conformance_dirs+=("$shared/onnx-backend-tests/$d")
+done
+if [ ${#conformance_dirs[@]} -eq 0 ]; then
+  echo "== conformance: the ONNX backend test data is missing (looked in $shared/onnx-backend-tests)"
+  failed=$((failed + 1))
+else
+  suite "conformance" "$lowp" conformance "${conformance_dirs[@]}" --quiet \
+    --expected tests/conformance/expected_pass.txt
+fi
+
+# Model tests: PyTorch exports with PyTorch's own outputs; lowp must match within 1e-4 relative L2.
+models_dir=$build_dir/models
+if [ ! -f "$models_dir/.complete" ]; then
+  rm -rf "$models_dir"
+  /usr/bin/python3 tests/models/export_models.py "$models_dir" && touch "$models_dir/.complete"
+fi
+suite "models vs PyTorch" "$lowp" conformance "$models_dir" --max-rel-l2 1e-4 --jobs 1 --timeout 600
+
+suite "command line" bash tests/cli/test_cli.sh "$lowp"
+
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,28 @@
+// ONNX -> ir::Graph. Every tensor of the result is typed and, where the graph inputs fix it, shaped.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "ir/graph.h"
+#include "lowp/status.h"
+
+namespace lowp::onnx {
+
+/// The oldest and newest default-domain opset versions lowp imports.
+inline constexpr int64_t kMinOpset = 7;
+inline constexpr int64_t kMaxOpset = 23;
+
+/// Imports a model file; external data files are resolved next to it. Errors start with the path and name
+/// the node and op at fault.
+Result<std::unique_ptr<ir::Graph>> importOnnxFile(const std::string& path);
+
+/// Imports a model from its serialized bytes; `baseDir` resolves external data (empty: none allowed);
+/// `label` names the model in errors.
+Result<std::unique_ptr<ir::Graph>> importOnnxBytes(const std::string& bytes, const std::string& baseDir,
+                                                   const std::string& label);
+
+/// Runs type and shape inference over the whole graph (constants' values are visible to it).
+Status inferGraph(ir::Graph& graph);
+
+}  // namespace lowp::onnx

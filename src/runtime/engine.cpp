@@ -1,0 +1,79 @@
+#include "lowp/engine.h"
+
+#include "onnx/importer.h"
+#include "runtime/engine_impl.h"
+
+namespace lowp {
+namespace runtime {
+namespace {
+
+TensorDesc describeValue(const ir::Value& v) {
+  TensorDesc d;
+  d.name = v.name;
+  d.type = v.type;
+  d.rankKnown = v.shape.rankKnown();
+  for (const ir::Dim& dim : v.shape.dims()) {
+    d.shape.push_back(dim.size);
+    d.dimNames.push_back(dim.symbol);
+  }
+  return d;
+}
+
+std::string typeList(const std::vector<DataType>& types) {
+  std::string s = "(";
+  for (size_t i = 0; i < types.size(); ++i) {
+    if (i) s += ", ";
+    s += types[i] == DataType::kUndefined ? "-" : std::string(ir::dataTypeInfo(types[i]).name);
+  }
+  return s + ")";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine::Impl>> prepareEngine(std::unique_ptr<ir::Graph> graph, const EngineOptions& options) {
+  auto impl = std::make_unique<Engine::Impl>();
+  const auto& registry = kernels::KernelRegistry::global();
+  int64_t maxId = 0;
+  for (const ir::Node* n : graph->nodes()) maxId = std::max(maxId, n->id);
+  impl->kernelOf.assign(static_cast<size_t>(maxId + 1), nullptr);
+  for (const ir::Node* node : graph->nodes()) {
+    std::vector<DataType> in;
+    std::vector<DataType> out;
+    for (const ir::Value* v : node->inputs) in.push_back(v ? v->type : DataType::kUndefined);
+    for (const ir::Value* v : node->outputs) out.push_back(v ? v->type : DataType::kUndefined);
+    auto found = registry.find(node->domain, node->opType, kernels::Backend::kCpu, in, out);
+    if (found.empty()) {
+      if (!registry.hasOp(node->domain, node->opType, kernels::Backend::kCpu)) {
+        return Status(StatusCode::kUnsupported, node->describe() + ": no CPU kernel implements " + node->opType,
+                      node->name);
+      }
+      return Status(StatusCode::kUnsupported,
+                    node->describe() + ": no CPU kernel for input types " + typeList(in) + " -> " + typeList(out),
+                    node->name);
+    }
+    impl->kernelOf[static_cast<size_t>(node->id)] = found.front();
+  }
+  for (const ir::Value* v : graph->inputs()) impl->inputs.push_back(describeValue(*v));
+  for (const ir::Value* v : graph->outputs()) impl->outputs.push_back(describeValue(*v));
+  impl->graph = std::move(graph);
+  impl->options = options;
+  return impl;
+}
+
+}  // namespace runtime
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+Result<std::shared_ptr<Engine>> Engine::fromOnnxFile(const std::string& path, const EngineOptions& options) {
+  LOWP_ASSIGN_OR_RETURN(auto graph, onnx::importOnnxFile(path));
+  auto impl = runtime::prepareEngine(std::move(graph), options);
+  if (!impl) return impl.status().withContext(path);
+  return std::make_shared<Engine>(std::move(impl).value());
+}
+
+const std::vector<TensorDesc>& Engine::inputs() const { return impl_->inputs; }
+const std::vector<TensorDesc>& Engine::outputs() const { return impl_->outputs; }
+int64_t Engine::nodeCount() const { return static_cast<int64_t>(impl_->graph->nodes().size()); }
+
+}  // namespace lowp

@@ -1,0 +1,28 @@
+// The internals behind lowp::Engine and lowp::ExecutionContext.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "ir/graph.h"
+#include "kernels/kernel.h"
+#include "lowp/engine.h"
+
+namespace lowp {
+
+struct Engine::Impl {
+  std::unique_ptr<ir::Graph> graph;
+  /// The kernel of each node, indexed by node id; nullptr for nodes that are not in the graph's order.
+  std::vector<const kernels::KernelDef*> kernelOf;
+  std::vector<TensorDesc> inputs;
+  std::vector<TensorDesc> outputs;
+  EngineOptions options;
+};
+
+namespace runtime {
+
+/// Chooses a kernel for every node and describes the graph's inputs and outputs.
+Result<std::unique_ptr<Engine::Impl>> prepareEngine(std::unique_ptr<ir::Graph> graph, const EngineOptions& options);
+
+}  // namespace runtime
+}  // namespace lowp

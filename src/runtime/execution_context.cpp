@@ -1,0 +1,348 @@
+// ExecutionContext: binds input shapes, plans activation memory for them, and runs the nodes in order.
+//
+// Planning happens once per set of input shapes. It infers every shape, evaluates the nodes whose value
+// follows from constants and input shapes alone (shape arithmetic such as Shape -> Gather -> Concat ->
+// Reshape), and lays out every other activation of known size in one arena by lifetime. Activations
+// whose size depends on data (e.g. NonZero) are allocated when produced and freed after their last use.
+#include <algorithm>
+#include <cstring>
+
+#include "ir/op_schema.h"
+#include "lowp/engine.h"
+#include "runtime/device.h"
+#include "runtime/engine_impl.h"
+#include "runtime/memory_plan.h"
+
+namespace lowp {
+namespace {
+
+constexpr int64_t kUnplanned = -1;
+
+struct Plan {
+  std::vector<std::vector<int64_t>> inputShapes;  ///< The shapes this plan was made for.
+  std::vector<Tensor> known;                      ///< Per value id: values known before running.
+  std::vector<bool> folded;                       ///< Per node id: evaluated while planning.
+  std::vector<ir::Shape> shapes;                  ///< Per value id: inferred shape.
+  std::vector<int64_t> offsets;                   ///< Per value id: arena offset, or kUnplanned.
+  std::vector<int64_t> lastUse;                   ///< Per value id: last step reading it.
+  std::shared_ptr<void> arena;
+  int64_t arenaBytes = 0;
+  int64_t unplannedBytes = 0;
+};
+
+std::string typeName(DataType t) { return std::string(ir::dataTypeInfo(t).name); }
+
+}  // namespace
+
+struct ExecutionContext::Impl {
+  const Engine::Impl& engine;
+  std::shared_ptr<const Engine::Impl> keepAlive;
+  runtime::CpuDevice device;
+  kernels::ParallelFor parallelFor;
+  Plan plan;
+  bool planned = false;
+
+  Impl(const Engine::Impl& e, int threads) : engine(e), device(threads) {
+    parallelFor = [this](int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+      device.pool().parallelFor(n, grain, fn);
+    };
+  }
+
+  Tensor allocate(DataType type, std::vector<int64_t> shape) { return Tensor(type, std::move(shape)); }
+
+  Status checkInputs(std::span<const NamedTensor> given, std::vector<const Tensor*>& byValue) const {
+    const ir::Graph& g = *engine.graph;
+    for (const NamedTensor& nt : given) {
+      auto it = std::find_if(g.inputs().begin(), g.inputs().end(), [&](const ir::Value* v) { return v->name == nt.name; });
+      if (it == g.inputs().end()) {
+        std::string names;
+        for (const ir::Value* v : g.inputs()) names += (names.empty() ? "" : ", ") + v->name;
+        return Status(StatusCode::kInvalidArgument,
+                      "unknown input '" + nt.name + "' (the model's inputs are: " + names + ")");
+      }
+      const ir::Value& v = **it;
+      if (byValue[static_cast<size_t>(v.id)] != nullptr) {
+        return Status(StatusCode::kInvalidArgument, "input '" + nt.name + "' is given twice");
+      }
+      if (nt.tensor.type() != v.type) {
+        return Status(StatusCode::kInvalidArgument, "input '" + nt.name + "' has type " + typeName(nt.tensor.type()) +
+                                                        ", the model expects " + typeName(v.type));
+      }
+      if (v.shape.rankKnown()) {
+        bool ok = nt.tensor.rank() == v.shape.rank();
+        for (int64_t d = 0; ok && d < v.shape.rank(); ++d) {
+          ok = !v.shape[d].isKnown() || v.shape[d].size == nt.tensor.shape()[static_cast<size_t>(d)];
+        }
+        if (!ok) {
+          return Status(StatusCode::kInvalidArgument, "input '" + nt.name + "' has shape " +
+                                                          ir::formatSizes(nt.tensor.shape()) + ", the model expects " +
+                                                          v.shape.toString());
+        }
+      }
+      if (nt.tensor.data() == nullptr && nt.tensor.elementCount() > 0) {
+        return Status(StatusCode::kInvalidArgument, "input '" + nt.name + "' has no data");
+      }
+      byValue[static_cast<size_t>(v.id)] = &nt.tensor;
+    }
+    for (const ir::Value* v : g.inputs()) {
+      if (byValue[static_cast<size_t>(v->id)] == nullptr) {
+        return Status(StatusCode::kInvalidArgument, "input '" + v->name + "' is missing");
+      }
+    }
+    return {};
+  }
+
+  std::vector<ir::InferInput> inferInputs(const ir::Node& node, const std::vector<ir::Shape>& shapes,
+                                          const std::vector<const Tensor*>& values) const {
+    std::vector<ir::InferInput> inputs;
+    for (const ir::Value* in : node.inputs) {
+      ir::InferInput info;
+      if (in != nullptr) {
+        info.present = true;
+        info.type = in->type;
+        info.shape = shapes[static_cast<size_t>(in->id)];
+        info.value = values[static_cast<size_t>(in->id)];
+      }
+      inputs.push_back(std::move(info));
+    }
+    return inputs;
+  }
+
+  Status runKernel(const ir::Node& node, std::vector<const Tensor*> inputs, std::vector<Tensor*> outputs) {
+    const kernels::KernelDef* kernel = engine.kernelOf[static_cast<size_t>(node.id)];
+    kernels::KernelContext ctx(node, std::move(inputs), std::move(outputs), parallelFor,
+                               [this](DataType t, std::vector<int64_t> s) { return allocate(t, std::move(s)); });
+    Status s = kernel->fn(ctx);
+    return s.withNode(node.name);
+  }
+
+  // Shape and Size read only their input's shape: they fold as soon as the shape is static.
+  static bool needsOnlyShapes(const ir::Node& node) {
+    return node.domain.empty() && (node.opType == "Shape" || node.opType == "Size");
+  }
+
+  Status makePlan(const std::vector<const Tensor*>& inputsByValue) {
+    const ir::Graph& g = *engine.graph;
+    const size_t valueCount = g.values().size();
+    Plan p;
+    p.known.assign(valueCount, Tensor());
+    p.shapes.assign(valueCount, ir::Shape::unknownRank());
+    p.offsets.assign(valueCount, kUnplanned);
+    p.lastUse.assign(valueCount, -1);
+    p.folded.assign(engine.kernelOf.size(), false);
+    std::vector<const Tensor*> values(valueCount, nullptr);
+    for (const auto& v : g.values()) {
+      auto id = static_cast<size_t>(v->id);
+      if (v->constant) {
+        p.known[id] = *v->constant;
+        values[id] = &p.known[id];
+        p.shapes[id] = ir::Shape::fromSizes(v->constant->shape());
+      } else if (inputsByValue[id] != nullptr) {
+        p.shapes[id] = ir::Shape::fromSizes(inputsByValue[id]->shape());
+        p.inputShapes.push_back(inputsByValue[id]->shape());
+      }
+    }
+    std::vector<ir::Node*> steps;
+    for (ir::Node* node : g.nodes()) {
+      auto inferred = ir::inferNode(*node, inferInputs(*node, p.shapes, values));
+      if (!inferred) return inferred.status().withNode(node->name);
+      for (size_t i = 0; i < node->outputs.size(); ++i) {
+        if (node->outputs[i] != nullptr) p.shapes[static_cast<size_t>(node->outputs[i]->id)] = (*inferred)[i].second;
+      }
+      bool foldable = true;
+      for (const ir::Value* in : node->inputs) {
+        if (in == nullptr) continue;
+        auto id = static_cast<size_t>(in->id);
+        bool shapeEnough = needsOnlyShapes(*node) && p.shapes[id].isStatic();
+        if (values[id] == nullptr && !shapeEnough) foldable = false;
+      }
+      if (foldable && !node->inputs.empty()) {
+        std::vector<Tensor> shapeOnly(node->inputs.size());
+        std::vector<const Tensor*> ins;
+        for (size_t i = 0; i < node->inputs.size(); ++i) {
+          const ir::Value* in = node->inputs[i];
+          if (in == nullptr) {
+            ins.push_back(nullptr);
+          } else if (values[static_cast<size_t>(in->id)] != nullptr) {
+            ins.push_back(values[static_cast<size_t>(in->id)]);
+          } else {
+            shapeOnly[i] = Tensor::view(in->type, p.shapes[static_cast<size_t>(in->id)].sizes(), nullptr);
+            ins.push_back(&shapeOnly[i]);
+          }
+        }
+        std::vector<Tensor> outs(node->outputs.size());
+        std::vector<Tensor*> outPtrs;
+        for (size_t i = 0; i < node->outputs.size(); ++i) {
+          const ir::Value* out = node->outputs[i];
+          const ir::Shape& s = (*inferred)[i].second;
+          if (out != nullptr && s.isStatic()) outs[i] = allocate(out->type, s.sizes());
+          outPtrs.push_back(out ? &outs[i] : nullptr);
+        }
+        LOWP_RETURN_IF_ERROR(runKernel(*node, ins, outPtrs));
+        for (size_t i = 0; i < node->outputs.size(); ++i) {
+          const ir::Value* out = node->outputs[i];
+          if (out == nullptr) continue;
+          auto id = static_cast<size_t>(out->id);
+          p.known[id] = std::move(outs[i]);
+          values[id] = &p.known[id];
+          p.shapes[id] = ir::Shape::fromSizes(p.known[id].shape());
+        }
+        p.folded[static_cast<size_t>(node->id)] = true;
+        continue;
+      }
+      steps.push_back(node);
+    }
+    // Lifetimes of the activations the remaining steps produce.
+    std::vector<runtime::BufferLifetime> lifetimes;
+    std::vector<size_t> lifetimeValue;
+    for (size_t step = 0; step < steps.size(); ++step) {
+      for (const ir::Value* in : steps[step]->inputs) {
+        if (in != nullptr) p.lastUse[static_cast<size_t>(in->id)] = static_cast<int64_t>(step);
+      }
+    }
+    for (size_t step = 0; step < steps.size(); ++step) {
+      for (const ir::Value* out : steps[step]->outputs) {
+        if (out == nullptr || out->isGraphOutput) continue;
+        auto id = static_cast<size_t>(out->id);
+        auto count = p.shapes[id].elementCount();
+        if (!count) continue;
+        int64_t last = std::max<int64_t>(p.lastUse[id], static_cast<int64_t>(step));
+        lifetimes.push_back({*count * ir::dataTypeInfo(out->type).storageBytes, static_cast<int64_t>(step), last});
+        lifetimeValue.push_back(id);
+      }
+    }
+    runtime::MemoryPlan memory = runtime::planMemory(lifetimes);
+    for (size_t i = 0; i < lifetimes.size(); ++i) p.offsets[lifetimeValue[i]] = memory.offsets[i];
+    p.arenaBytes = memory.arenaBytes;
+    p.unplannedBytes = memory.unplannedBytes;
+    p.arena = device.allocate(static_cast<size_t>(p.arenaBytes));
+    plan = std::move(p);
+    planned = true;
+    return {};
+  }
+
+  bool planMatches(const std::vector<const Tensor*>& inputsByValue) const {
+    if (!planned) return false;
+    size_t k = 0;
+    for (const auto& v : engine.graph->values()) {
+      const Tensor* t = inputsByValue[static_cast<size_t>(v->id)];
+      if (t == nullptr || v->constant) continue;
+      if (k >= plan.inputShapes.size() || plan.inputShapes[k++] != t->shape()) return false;
+    }
+    return k == plan.inputShapes.size();
+  }
+
+  Status execute(std::span<const NamedTensor> given, std::vector<NamedTensor>& outputs) {
+    const ir::Graph& g = *engine.graph;
+    const size_t valueCount = g.values().size();
+    std::vector<const Tensor*> inputsByValue(valueCount, nullptr);
+    LOWP_RETURN_IF_ERROR(checkInputs(given, inputsByValue));
+    if (!planMatches(inputsByValue)) LOWP_RETURN_IF_ERROR(makePlan(inputsByValue));
+
+    std::vector<Tensor> owned(valueCount);  // activations of this run (arena views or own storage)
+    std::vector<const Tensor*> values(valueCount, nullptr);
+    for (size_t id = 0; id < valueCount; ++id) {
+      if (plan.known[id].type() != DataType::kUndefined) {
+        values[id] = &plan.known[id];
+      } else if (inputsByValue[id] != nullptr) {
+        values[id] = inputsByValue[id];
+      }
+    }
+    auto* arena = static_cast<std::byte*>(plan.arena.get());
+    int64_t step = 0;
+    for (const ir::Node* node : g.nodes()) {
+      if (plan.folded[static_cast<size_t>(node->id)]) continue;
+      std::vector<const Tensor*> ins;
+      for (const ir::Value* in : node->inputs) ins.push_back(in ? values[static_cast<size_t>(in->id)] : nullptr);
+      // Output shapes: planned where static, otherwise inferred now from the actual inputs.
+      std::vector<ir::Shape> outShapes;
+      bool allStatic = true;
+      for (const ir::Value* out : node->outputs) {
+        outShapes.push_back(out ? plan.shapes[static_cast<size_t>(out->id)] : ir::Shape());
+        if (out && !outShapes.back().isStatic()) allStatic = false;
+      }
+      if (!allStatic) {
+        std::vector<ir::InferInput> infer;
+        for (const ir::Value* in : node->inputs) {
+          ir::InferInput info;
+          if (in != nullptr) {
+            const Tensor* t = values[static_cast<size_t>(in->id)];
+            info = {true, in->type, ir::Shape::fromSizes(t->shape()), t};
+          }
+          infer.push_back(std::move(info));
+        }
+        auto inferred = ir::inferNode(*node, std::move(infer));
+        if (!inferred) return inferred.status().withNode(node->name);
+        for (size_t i = 0; i < outShapes.size(); ++i) outShapes[i] = (*inferred)[i].second;
+      }
+      std::vector<Tensor*> outs;
+      for (size_t i = 0; i < node->outputs.size(); ++i) {
+        const ir::Value* out = node->outputs[i];
+        if (out == nullptr) {
+          outs.push_back(nullptr);
+          continue;
+        }
+        auto id = static_cast<size_t>(out->id);
+        if (plan.offsets[id] != kUnplanned && outShapes[i] == plan.shapes[id]) {
+          owned[id] = Tensor::view(out->type, outShapes[i].sizes(), arena + plan.offsets[id]);
+          std::memset(owned[id].data(), 0, static_cast<size_t>(owned[id].byteSize()));
+        } else if (outShapes[i].isStatic()) {
+          owned[id] = allocate(out->type, outShapes[i].sizes());
+        } else {
+          owned[id] = Tensor();  // the kernel allocates it
+        }
+        outs.push_back(&owned[id]);
+      }
+      LOWP_RETURN_IF_ERROR(runKernel(*node, ins, outs));
+      for (size_t i = 0; i < node->outputs.size(); ++i) {
+        const ir::Value* out = node->outputs[i];
+        if (out == nullptr) continue;
+        auto id = static_cast<size_t>(out->id);
+        if (owned[id].type() != out->type) {
+          return Status(StatusCode::kInternal,
+                        node->describe() + ": the kernel left output " + std::to_string(i) + " unset or mistyped",
+                        node->name);
+        }
+        values[id] = &owned[id];
+      }
+      // Free data-dependent activations after their last use; arena views cost nothing to keep.
+      for (const ir::Value* in : node->inputs) {
+        if (in == nullptr || in->isGraphOutput) continue;
+        auto id = static_cast<size_t>(in->id);
+        if (plan.lastUse[id] == step && plan.offsets[id] == kUnplanned && owned[id].type() != DataType::kUndefined) {
+          owned[id] = Tensor();
+          values[id] = nullptr;
+        }
+      }
+      ++step;
+    }
+    outputs.clear();
+    for (const ir::Value* out : g.outputs()) {
+      const Tensor* t = values[static_cast<size_t>(out->id)];
+      if (t == nullptr) {
+        return Status(StatusCode::kInternal, "graph output '" + out->name + "' was not computed");
+      }
+      // Outputs are the caller's own: copy anything that aliases inputs, constants or plan-time values.
+      bool ownedHere = t == &owned[static_cast<size_t>(out->id)];
+      outputs.push_back({out->name, ownedHere ? *t : t->clone()});
+    }
+    return {};
+  }
+};
+
+ExecutionContext::ExecutionContext(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ExecutionContext::~ExecutionContext() = default;
+
+Status ExecutionContext::execute(std::span<const NamedTensor> inputs, std::vector<NamedTensor>& outputs) {
+  return impl_->execute(inputs, outputs);
+}
+
+int64_t ExecutionContext::plannedArenaBytes() const { return impl_->plan.arenaBytes; }
+int64_t ExecutionContext::unplannedActivationBytes() const { return impl_->plan.unplannedBytes; }
+
+std::unique_ptr<ExecutionContext> Engine::createExecutionContext() const {
+  return std::make_unique<ExecutionContext>(
+      std::make_unique<ExecutionContext::Impl>(*impl_, impl_->options.threads));
+}
+
+}  // namespace lowp

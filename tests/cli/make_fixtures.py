@@ -1,0 +1,84 @@
+"""Writes the small ONNX models the command-line tests use, good and deliberately broken ones.
+
+usage: /usr/bin/python3 tests/cli/make_fixtures.py OUT_DIR
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def save(model, out_dir, name):
+    path = os.path.join(out_dir, name)
+    onnx.save(model, path)
+    return path
+
+
+def add_model(dynamic=True):
+    """y = relu(x + bias), x: [batch, 4] float."""
+    batch = "batch" if dynamic else 2
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, 4])
+    bias = numpy_helper.from_array(np.arange(4, dtype=np.float32) - 1.5, "bias")
+    nodes = [helper.make_node("Add", ["x", "bias"], ["sum"], name="add"),
+             helper.make_node("Relu", ["sum"], ["y"], name="relu")]
+    graph = helper.make_graph(nodes, "add_relu", [x], [y], [bias])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    model = add_model()
+    path = save(model, out, "add_relu.onnx")
+    data = open(path, "rb").read()
+    with open(os.path.join(out, "truncated.onnx"), "wb") as f:
+        f.write(data[: len(data) // 2])
+    with open(os.path.join(out, "garbage.onnx"), "wb") as f:
+        f.write(bytes(range(256)) * 4)
+    open(os.path.join(out, "empty.onnx"), "wb").close()
+
+    unknown = add_model()
+    unknown.graph.node[1].op_type = "FrobnicateRelu"
+    save(unknown, out, "unknown_op.onnx")
+
+    bad_attr = add_model()
+    bad_attr.graph.node[1].attribute.append(helper.make_attribute("gain", 2.0))
+    save(bad_attr, out, "unknown_attribute.onnx")
+
+    mismatch = add_model()
+    mismatch.graph.initializer[0].CopyFrom(numpy_helper.from_array(np.ones(3, np.float32), "bias"))
+    save(mismatch, out, "inconsistent_shapes.onnx")
+
+    undefined = add_model()
+    undefined.graph.node[1].input[0] = "nowhere"
+    save(undefined, out, "undefined_input.onnx")
+
+    # External data: a valid file, one whose location escapes the model folder, one past the file's end.
+    ext_dir = os.path.join(out, "external")
+    os.makedirs(ext_dir, exist_ok=True)
+    np.arange(4, dtype=np.float32).tofile(os.path.join(ext_dir, "bias.bin"))
+    for name, location, offset in [("external_ok.onnx", "bias.bin", 0),
+                                   ("external_escape.onnx", "../add_relu.onnx", 0),
+                                   ("external_past_end.onnx", "bias.bin", 8)]:
+        m = add_model()
+        t = m.graph.initializer[0]
+        t.ClearField("raw_data")
+        t.ClearField("float_data")
+        t.data_location = TensorProto.EXTERNAL
+        for k, v in [("location", location), ("offset", str(offset)), ("length", "16")]:
+            e = t.external_data.add()
+            e.key, e.value = k, v
+        save(m, ext_dir, name)
+
+    np.save(os.path.join(out, "x_2x4.npy"), np.linspace(-1, 1, 8, dtype=np.float32).reshape(2, 4))
+    np.save(os.path.join(out, "x_2x5.npy"), np.zeros((2, 5), np.float32))
+    np.save(os.path.join(out, "x_f64.npy"), np.zeros((2, 4), np.float64))
+    with open(os.path.join(out, "corrupt.npy"), "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00garbage")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+// Runs one operator through the whole path the engine uses (schema inference, kernel lookup, execution
+// on the CPU runtime), for kernel unit tests.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ir/attribute.h"
+#include "lowp/status.h"
+#include "lowp/tensor.h"
+
+namespace lowp::testing {
+
+struct OpRun {
+  std::string opType;
+  ir::AttributeMap attributes;
+  /// Inputs in slot order; a default-constructed Tensor (type kUndefined) marks an omitted optional input.
+  std::vector<Tensor> inputs;
+  int outputCount = 1;
+  int64_t opset = 21;
+  std::string domain;
+};
+
+/// Runs the op and returns its outputs, or the error import-time inference, kernel lookup or the kernel gave.
+Result<std::vector<Tensor>> runOp(const OpRun& run);
+
+/// Makes a tensor of the given type and shape from values given as doubles (converted to the type).
+Tensor makeTensor(DataType type, std::vector<int64_t> shape, const std::vector<double>& values);
+
+/// Reads element i of any numeric/bool tensor as a double.
+double elementAsDouble(const Tensor& t, int64_t i);
+
+}  // namespace lowp::testing

@@ -1,0 +1,15 @@
+// The `lowp` subcommands. Each adds its options to the parser and runs when chosen.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace lowp::tools {
+
+/// Registers a subcommand; the returned function runs it after parsing and gives the exit code.
+using CommandRunner = std::function<int()>;
+
+CommandRunner addRunCommand(CLI::App& app);
+CommandRunner addConformanceCommand(CLI::App& app);
+
+}  // namespace lowp::tools

@@ -1,0 +1,124 @@
+// `lowp run`: runs a model on given or random inputs and prints (and optionally saves) its outputs.
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <random>
+
+#include "commands.h"
+#include "lowp/engine.h"
+#include "lowp/tensor_io.h"
+#include "tensor_summary.h"
+
+namespace lowp::tools {
+namespace {
+
+struct RunOptions {
+  std::string onnx;
+  std::vector<std::string> inputs;  // name=file
+  std::vector<std::string> shapes;  // name:1x3x224x224 (comma-separated lists allowed)
+  uint64_t seed = 0;
+  std::string saveDir;
+  int threads = 0;
+};
+
+int fail(const std::string& message) {
+  std::cerr << "lowp run: error: " << message << "\n";
+  return 1;
+}
+
+int runModel(const RunOptions& opt) {
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const std::string& list : opt.shapes) {
+    std::stringstream items(list);
+    for (std::string item; std::getline(items, item, ',');) {
+      auto colon = item.rfind(':');
+      std::vector<int64_t> sizes;
+      if (colon == std::string::npos || !parseSizes(item.substr(colon + 1), sizes)) {
+        return fail("--shapes '" + item + "' is not of the form name:1x3x224x224");
+      }
+      shapes[item.substr(0, colon)] = sizes;
+    }
+  }
+  std::map<std::string, std::string> files;
+  for (const std::string& item : opt.inputs) {
+    auto eq = item.find('=');
+    if (eq == std::string::npos) return fail("--input '" + item + "' is not of the form name=file.npy");
+    files[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+
+  EngineOptions engineOptions;
+  engineOptions.threads = opt.threads;
+  auto engine = Engine::fromOnnxFile(opt.onnx, engineOptions);
+  if (!engine) return fail(engine.status().toString());
+
+  std::mt19937_64 rng(opt.seed);
+  std::vector<NamedTensor> inputs;
+  for (const TensorDesc& desc : (*engine)->inputs()) {
+    auto file = files.find(desc.name);
+    if (file != files.end()) {
+      auto t = readTensorFile(file->second);
+      if (!t) return fail("--input " + desc.name + ": " + t.status().toString());
+      inputs.push_back({desc.name, std::move(t).value()});
+      files.erase(file);
+      continue;
+    }
+    std::vector<int64_t> sizes = desc.shape;
+    auto given = shapes.find(desc.name);
+    if (given != shapes.end()) {
+      sizes = given->second;
+      shapes.erase(given);
+    } else {
+      for (size_t d = 0; d < sizes.size(); ++d) {
+        if (sizes[d] < 0) {
+          std::string dim = desc.dimNames[d].empty() ? std::to_string(d) : "'" + desc.dimNames[d] + "'";
+          return fail("input '" + desc.name + "' has dynamic dimension " + dim + ": give its shape with --shapes " +
+                      desc.name + ":<dims> or its data with --input " + desc.name + "=<file>");
+        }
+      }
+    }
+    inputs.push_back({desc.name, randomTensor(desc.type, sizes, rng)});
+  }
+  for (const auto& [name, file] : files) return fail("--input names '" + name + "', which is not a model input");
+  for (const auto& [name, sizes] : shapes) return fail("--shapes names '" + name + "', which is not a model input");
+
+  auto context = (*engine)->createExecutionContext();
+  std::vector<NamedTensor> outputs;
+  Status s = context->execute(inputs, outputs);
+  if (!s) return fail(s.toString());
+
+  if (!opt.saveDir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(opt.saveDir, ec);
+    if (ec) return fail("cannot create --save-outputs folder '" + opt.saveDir + "': " + ec.message());
+  }
+  auto save = [&](const std::string& file, const Tensor& t) -> bool {
+    Status w = writeNpy((std::filesystem::path(opt.saveDir) / file).string(), t);
+    if (!w) std::cerr << "lowp run: error: " << w.toString() << "\n";
+    return w.isOk();
+  };
+  for (const NamedTensor& in : inputs) {
+    std::cout << "input  " << in.name << ": " << summarize(in.tensor) << "\n";
+    if (!opt.saveDir.empty() && !save("input_" + in.name + ".npy", in.tensor)) return 1;
+  }
+  for (const NamedTensor& out : outputs) {
+    std::cout << "output " << out.name << ": " << summarize(out.tensor) << "\n";
+    if (!opt.saveDir.empty() && !save(out.name + ".npy", out.tensor)) return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+CommandRunner addRunCommand(CLI::App& app) {
+  auto opt = std::make_shared<RunOptions>();
+  CLI::App* cmd = app.add_subcommand("run", "Run a model on the CPU reference runtime and summarise its outputs");
+  cmd->add_option("--onnx", opt->onnx, "ONNX model file")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--input", opt->inputs, "name=file.npy|file.pb: data for one input (repeatable)");
+  cmd->add_option("--shapes", opt->shapes, "name:1x3x224x224[,name:...]: shapes of random inputs");
+  cmd->add_option("--seed", opt->seed, "seed for random inputs (default 0)");
+  cmd->add_option("--save-outputs", opt->saveDir, "folder to write <output>.npy and input_<name>.npy into");
+  cmd->add_option("--threads", opt->threads, "worker threads (default: one per core)")->check(CLI::NonNegativeNumber);
+  return [opt] { return runModel(*opt); };
+}
+
+}  // namespace lowp::tools

@@ -1,0 +1,110 @@
+#include "tensor_summary.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <sstream>
+
+namespace lowp::tools {
+namespace {
+
+float halfToFloat(uint16_t h) {
+  uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1fu;
+  uint32_t man = h & 0x3ffu;
+  float v;
+  if (exp == 0) {
+    v = std::ldexp(static_cast<float>(man), -24);
+  } else if (exp == 31) {
+    v = man ? NAN : INFINITY;
+  } else {
+    v = std::ldexp(static_cast<float>(man | 0x400u), static_cast<int>(exp) - 25);
+  }
+  return sign ? -v : v;
+}
+
+}  // namespace
+
+double elementAsDouble(const Tensor& t, int64_t i) {
+  switch (t.type()) {
+    case DataType::kFloat32: return t.data<float>()[i];
+    case DataType::kFloat64: return t.data<double>()[i];
+    case DataType::kFloat16: return halfToFloat(t.data<uint16_t>()[i]);
+    case DataType::kBFloat16: {
+      uint32_t bits = static_cast<uint32_t>(t.data<uint16_t>()[i]) << 16;
+      float f;
+      std::memcpy(&f, &bits, 4);
+      return f;
+    }
+    case DataType::kInt8: return t.data<int8_t>()[i];
+    case DataType::kInt16: return t.data<int16_t>()[i];
+    case DataType::kInt32: return t.data<int32_t>()[i];
+    case DataType::kInt64: return static_cast<double>(t.data<int64_t>()[i]);
+    case DataType::kUInt8: return t.data<uint8_t>()[i];
+    case DataType::kUInt16: return t.data<uint16_t>()[i];
+    case DataType::kUInt32: return t.data<uint32_t>()[i];
+    case DataType::kUInt64: return static_cast<double>(t.data<uint64_t>()[i]);
+    case DataType::kBool: return t.data<uint8_t>()[i] != 0 ? 1.0 : 0.0;
+    default: return std::numeric_limits<double>::quiet_NaN();
+  }
+}
+
+std::string summarize(const Tensor& t) {
+  std::ostringstream out;
+  out << t.describe();
+  int64_t n = t.elementCount();
+  if (n == 0) return out.str() + " (empty)";
+  double lo = INFINITY;
+  double hi = -INFINITY;
+  double sum = 0;
+  int64_t nans = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    double v = elementAsDouble(t, i);
+    if (std::isnan(v)) {
+      ++nans;
+      continue;
+    }
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+    sum += v;
+  }
+  out << " min " << lo << " max " << hi << " mean " << (n > nans ? sum / static_cast<double>(n - nans) : NAN);
+  if (nans) out << " (" << nans << " NaN)";
+  return out.str();
+}
+
+Tensor randomTensor(DataType type, const std::vector<int64_t>& shape, std::mt19937_64& rng) {
+  Tensor t(type, shape);
+  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+  std::uniform_int_distribution<int> digit(0, 9);
+  for (int64_t i = 0; i < t.elementCount(); ++i) {
+    switch (type) {
+      case DataType::kFloat32: t.data<float>()[i] = static_cast<float>(uniform(rng)); break;
+      case DataType::kFloat64: t.data<double>()[i] = uniform(rng); break;
+      case DataType::kBool: t.data<uint8_t>()[i] = static_cast<uint8_t>(digit(rng) % 2); break;
+      case DataType::kInt8: t.data<int8_t>()[i] = static_cast<int8_t>(digit(rng)); break;
+      case DataType::kUInt8: t.data<uint8_t>()[i] = static_cast<uint8_t>(digit(rng)); break;
+      case DataType::kInt16: t.data<int16_t>()[i] = static_cast<int16_t>(digit(rng)); break;
+      case DataType::kUInt16: t.data<uint16_t>()[i] = static_cast<uint16_t>(digit(rng)); break;
+      case DataType::kInt32: t.data<int32_t>()[i] = digit(rng); break;
+      case DataType::kUInt32: t.data<uint32_t>()[i] = static_cast<uint32_t>(digit(rng)); break;
+      case DataType::kInt64: t.data<int64_t>()[i] = digit(rng); break;
+      case DataType::kUInt64: t.data<uint64_t>()[i] = static_cast<uint64_t>(digit(rng)); break;
+      default: break;  // other types stay zero
+    }
+  }
+  return t;
+}
+
+bool parseSizes(const std::string& text, std::vector<int64_t>& sizes) {
+  sizes.clear();
+  if (text.empty() || text == "scalar") return true;
+  std::stringstream in(text);
+  for (std::string part; std::getline(in, part, 'x');) {
+    if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos) return false;
+    sizes.push_back(std::stoll(part));
+  }
+  return true;
+}
+
+}  // namespace lowp::tools

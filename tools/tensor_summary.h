@@ -1,0 +1,27 @@
+// Printing and generating tensors on the command line.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "lowp/engine.h"
+#include "lowp/tensor.h"
+
+namespace lowp::tools {
+
+/// Element i of a numeric or bool tensor as a double.
+double elementAsDouble(const Tensor& t, int64_t i);
+
+/// "fp32[1x1000] min -3.2 max 4.1 mean 0.0123".
+std::string summarize(const Tensor& t);
+
+/// A tensor of random values for `desc` with the given sizes: floats uniform in [-1, 1], integers in
+/// [0, 10), booleans fair coin flips.
+Tensor randomTensor(DataType type, const std::vector<int64_t>& shape, std::mt19937_64& rng);
+
+/// Parses "1x3x224x224" (an empty string or "scalar" is a scalar). Returns false on a malformed string.
+bool parseSizes(const std::string& text, std::vector<int64_t>& sizes);
+
+}  // namespace lowp::tools
