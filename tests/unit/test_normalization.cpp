@@ -124,6 +124,14 @@ TEST(Softmax, Opset11CoercesTo2D) {
   expectNear((*axis2)[0], softmaxRows(x, 2, false));
 }
 
+TEST(Softmax, ManyRowsAcrossThreads) {
+  // Enough rows that the kernel splits them into parallel chunks.
+  const std::vector<double> x = pattern(600 * 70);
+  auto out = run("Softmax", {makeTensor(DataType::kFloat32, {600, 70}, x)}, {}, 13);
+  ASSERT_TRUE(out.isOk()) << out.status().toString();
+  expectNear((*out)[0], softmaxRows(x, 70, false));
+}
+
 TEST(Softmax, BadAxisIsInvalid) {
   auto out =
       run("Softmax", {makeTensor(DataType::kFloat32, {2, 3}, pattern(6))}, attrs({{"axis", int64_t{2}}}), 13);

@@ -36,6 +36,12 @@ Tensor f32(Ints shape, const std::vector<double>& values) {
 Tensor i64(Ints shape, const std::vector<double>& values) {
   return makeTensor(DataType::kInt64, std::move(shape), values);
 }
+/// int64 values written exactly (doubles cannot hold int64's extremes).
+Tensor i64Exact(Ints shape, const Ints& values) {
+  Tensor t(DataType::kInt64, std::move(shape));
+  std::memcpy(t.data(), values.data(), values.size() * sizeof(int64_t));
+  return t;
+}
 Tensor i32(Ints shape, const std::vector<double>& values) {
   return makeTensor(DataType::kInt32, std::move(shape), values);
 }
@@ -217,13 +223,13 @@ TEST(TensorInfer, ConcatAndSplit) {
 TEST(TensorInfer, SliceWithKnownAndUnknownParameters) {
   const auto f = DataType::kFloat32;
   Tensor starts = i64({2}, {1, 0});
-  Tensor ends = i64({2}, {-1, std::numeric_limits<int64_t>::max()});
+  Tensor ends = i64Exact({2}, {-1, std::numeric_limits<int64_t>::max()});
   Tensor axes = i64({2}, {2, 0});
   EXPECT_EQ(inferred("Slice", {}, {inputOf(f, kBatch34), valueOf(starts), valueOf(ends), valueOf(axes)}),
             "[batchx3x2]");
   Tensor steps = i64({2}, {-1, 1});
   Tensor s2 = i64({2}, {-1, 0});
-  Tensor e2 = i64({2}, {std::numeric_limits<int64_t>::min(), 10});
+  Tensor e2 = i64Exact({2}, {std::numeric_limits<int64_t>::min(), 10});
   EXPECT_EQ(
       inferred("Slice", {}, {inputOf(f, kBatch34), valueOf(s2), valueOf(e2), valueOf(axes), valueOf(steps)}),
       "[batchx3x4]");
@@ -451,7 +457,7 @@ TEST(TensorKernels, SliceForwardBackwardAndClamped) {
   Tensor x = iota(DataType::kFloat32, {3, 4});
   expectTensor(run1("Slice", {x, i64({2}, {1, 0}), i64({2}, {3, 4}), i64({2}, {0, 1}), i64({2}, {1, 2})}),
                DataType::kFloat32, {2, 2}, {4, 6, 8, 10});
-  expectTensor(run1("Slice", {x, i64({1}, {-1}), i64({1}, {std::numeric_limits<int64_t>::min()}),
+  expectTensor(run1("Slice", {x, i64({1}, {-1}), i64Exact({1}, {std::numeric_limits<int64_t>::min()}),
                               i64({1}, {1}), i64({1}, {-1})}),
                DataType::kFloat32, {3, 4}, {3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8});
   expectTensor(run1("Slice", {x, i32({1}, {10}), i32({1}, {20})}), DataType::kFloat32, {0, 4}, {});
@@ -594,8 +600,8 @@ TEST(TensorKernels, TriluOneHotCompressNonZero) {
                {0, 0, 0, 3, 0, 0});
   expectTensor(run1("Trilu", {x, i64({}, {1})}, attrs({{"upper", int64_t{0}}})), DataType::kFloat32, {2, 3},
                {0, 1, 0, 3, 4, 5});
-  expectTensor(run1("Trilu", {x, i64({}, {std::numeric_limits<int64_t>::max()})}), DataType::kFloat32, {2, 3},
-               {0, 0, 0, 0, 0, 0});
+  expectTensor(run1("Trilu", {x, i64Exact({}, {std::numeric_limits<int64_t>::max()})}), DataType::kFloat32,
+               {2, 3}, {0, 0, 0, 0, 0, 0});
 
   Tensor idx = i64({3}, {0, -1, 7});
   expectTensor(run1("OneHot", {idx, f32({}, {3}), i32({2}, {-1, 5})}), DataType::kInt32, {3, 3},

@@ -49,7 +49,7 @@ void registerReductionImporters(ImporterRegistry& registry) {
   registry.add({.opType = "ArgMax", .sinceVersion = 1});
   registry.add({.opType = "ArgMin", .sinceVersion = 1});
   registry.add({.opType = "CumSum", .sinceVersion = 11});
-  registry.add({.opType = "CumProd", .sinceVersion = 11});
+  registry.add({.opType = "CumProd", .sinceVersion = 26});
   registry.add({.opType = "TopK", .sinceVersion = 1, .normalize = normalizeTopK});
 }
 
