@@ -37,7 +37,10 @@ constexpr Fp8Format kE5M2FNUZ = kernels::ref::fp8Format<DataType::kFloat8E5M2FNU
 
 Result<std::vector<Tensor>> runOpWith(const std::string& op, std::vector<Tensor> inputs, AttributeMap attrs,
                                       int64_t opset, int outputs = 1) {
-  OpRun r{.opType = op, .attributes = std::move(attrs), .inputs = std::move(inputs), .outputCount = outputs,
+  OpRun r{.opType = op,
+          .attributes = std::move(attrs),
+          .inputs = std::move(inputs),
+          .outputCount = outputs,
           .opset = opset};
   return runOp(r);
 }
@@ -49,7 +52,8 @@ Tensor run1(const std::string& op, std::vector<Tensor> inputs, AttributeMap attr
   return (*out)[0];
 }
 
-Status runError(const std::string& op, std::vector<Tensor> inputs, AttributeMap attrs = {}, int64_t opset = 21) {
+Status runError(const std::string& op, std::vector<Tensor> inputs, AttributeMap attrs = {},
+                int64_t opset = 21) {
   auto out = runOpWith(op, std::move(inputs), std::move(attrs), opset);
   return out.isOk() ? Status() : out.status();
 }
@@ -96,7 +100,8 @@ void expectValues(const Tensor& t, DataType type, const std::vector<int64_t>& sh
   }
 }
 
-Result<std::vector<std::pair<DataType, Shape>>> infer(const std::string& op, std::vector<ir::InferInput> inputs,
+Result<std::vector<std::pair<DataType, Shape>>> infer(const std::string& op,
+                                                      std::vector<ir::InferInput> inputs,
                                                       AttributeMap attributes = {}, int64_t opset = 21,
                                                       int outputs = 1) {
   ir::Node node;
@@ -163,8 +168,8 @@ TEST(Fp8Codec, RoundsHalfToEvenAndSaturates) {
   EXPECT_EQ(fp8Encode(1e6f, kE4M3FNUZ, false), 0x80);
   EXPECT_EQ(fp8Encode(-0.0f, kE4M3FNUZ, true), 0x00);  // FNUZ has no negative zero
   EXPECT_EQ(fp8Encode(-0.0f, kE4M3FN, true), 0x80);
-  EXPECT_EQ(fp8Encode(std::ldexp(1.0f, -11), kE4M3FN, true), 0x00);  // half the smallest subnormal -> 0
-  EXPECT_EQ(fp8Encode(std::ldexp(3.0f, -11), kE4M3FN, true), 0x02);  // 1.5 subnormal ulps -> 2 (even)
+  EXPECT_EQ(fp8Encode(std::ldexp(1.0f, -10), kE4M3FN, true), 0x00);  // half the smallest subnormal -> 0
+  EXPECT_EQ(fp8Encode(std::ldexp(3.0f, -10), kE4M3FN, true), 0x02);  // 1.5 subnormal ulps -> 2 (even)
 }
 
 TEST(Fp8Codec, AgreesWithTheSharedHelpersOnEveryHalfValue) {
@@ -275,7 +280,8 @@ TEST(Cast, ToAndFromEveryFp8Format) {
   }
   // FP8 -> FP8 goes through float exactly.
   Tensor e5 = bytesTensor(DataType::kFloat8E5M2, {3}, {0x3c, 0x7b, 0x01});
-  EXPECT_EQ(bytesOf(run1("Cast", {e5}, castTo(DataType::kFloat8E4M3FN))), (std::vector<uint8_t>{0x38, 0x7e, 0x00}));
+  EXPECT_EQ(bytesOf(run1("Cast", {e5}, castTo(DataType::kFloat8E4M3FN))),
+            (std::vector<uint8_t>{0x38, 0x7e, 0x00}));
 }
 
 TEST(Cast, CastLikeTakesTheTypeOfItsSecondInput) {
@@ -309,22 +315,24 @@ TEST(QuantizeLinear, PerTensorRoundsHalfToEvenAndSaturates) {
   // No zero point: uint8 with zero point 0.
   expectValues(run1("QuantizeLinear", {x, scale}), DataType::kUInt8, {8}, {0, 0, 2, 2, 0, 255, 0, 1});
   Tensor zp8 = makeTensor(DataType::kInt8, {}, {-1});
-  expectValues(run1("QuantizeLinear", {x, scale, zp8}), DataType::kInt8, {8}, {-1, -1, 1, 1, -3, 127, -128, 0});
+  expectValues(run1("QuantizeLinear", {x, scale, zp8}), DataType::kInt8, {8},
+               {-1, -1, 1, 1, -3, 127, -128, 0});
 }
 
 TEST(QuantizeLinear, PerAxisAndBlocked) {
   Tensor x = f32({2, 3}, {1, 2, 3, 4, 5, 6});
   Tensor scales = f32({3}, {1, 2, 4});
   Tensor zps = makeTensor(DataType::kInt16, {3}, {0, 10, -10});
-  expectValues(run1("QuantizeLinear", {x, scales, zps}, attrs({{"axis", int64_t{1}}})), DataType::kInt16, {2, 3},
-               {1, 11, -9, 4, 12, -8});
+  expectValues(run1("QuantizeLinear", {x, scales, zps}, attrs({{"axis", int64_t{1}}})), DataType::kInt16,
+               {2, 3}, {1, 11, -9, 4, 12, -8});
   Tensor rowScales = f32({2}, {1, 0.5});
-  expectValues(run1("QuantizeLinear", {x, rowScales}, attrs({{"axis", int64_t{-2}}})), DataType::kUInt8, {2, 3},
-               {1, 2, 3, 8, 10, 12});
+  expectValues(run1("QuantizeLinear", {x, rowScales}, attrs({{"axis", int64_t{-2}}})), DataType::kUInt8,
+               {2, 3}, {1, 2, 3, 8, 10, 12});
   // Blocks of 2 along axis 1: columns {0, 1} and {2}.
   Tensor blockScales = f32({2, 2}, {1, 3, 2, 6});
   expectValues(run1("QuantizeLinear", {x, blockScales},
-                    attrs({{"axis", int64_t{1}}, {"block_size", int64_t{2}},
+                    attrs({{"axis", int64_t{1}},
+                           {"block_size", int64_t{2}},
                            {"output_dtype", static_cast<int64_t>(DataType::kInt8)}})),
                DataType::kInt8, {2, 3}, {1, 2, 1, 2, 2, 1});
 }
@@ -333,10 +341,12 @@ TEST(QuantizeLinear, Fp8OutputsSaturateUnlessAskedNotTo) {
   Tensor x = f32({5}, {0, 1, 2, 100000, 200});
   Tensor scale = f32({}, {2});
   Tensor zp = bytesTensor(DataType::kFloat8E4M3FN, {}, {0});
-  EXPECT_EQ(bytesOf(run1("QuantizeLinear", {x, scale, zp})), (std::vector<uint8_t>{0x00, 0x30, 0x38, 0x7e, 0x6c}));
+  EXPECT_EQ(bytesOf(run1("QuantizeLinear", {x, scale, zp})),
+            (std::vector<uint8_t>{0x00, 0x30, 0x38, 0x7e, 0x6c}));
   EXPECT_EQ(bytesOf(run1("QuantizeLinear", {x, scale, zp}, attrs({{"saturate", int64_t{0}}}))),
             (std::vector<uint8_t>{0x00, 0x30, 0x38, 0x7f, 0x6c}));
-  Tensor e5 = run1("QuantizeLinear", {x, scale}, attrs({{"output_dtype", static_cast<int64_t>(DataType::kFloat8E5M2)}}));
+  Tensor e5 = run1("QuantizeLinear", {x, scale},
+                   attrs({{"output_dtype", static_cast<int64_t>(DataType::kFloat8E5M2)}}));
   EXPECT_EQ(e5.type(), DataType::kFloat8E5M2);
   EXPECT_EQ(bytesOf(e5), (std::vector<uint8_t>{0x00, 0x38, 0x3c, 0x7a, 0x56}));
 }
@@ -361,10 +371,12 @@ TEST(QuantizeLinear, Errors) {
   EXPECT_EQ(runError("QuantizeLinear", {x, f32({2}, {1, 2})}, attrs({{"axis", int64_t{1}}})).code(),
             StatusCode::kInvalidArgument);
   // Per-axis scales did not exist in opset 10.
-  EXPECT_EQ(runError("QuantizeLinear", {x, f32({3}, {1, 2, 3})}, {}, 10).code(), StatusCode::kInvalidArgument);
-  // Zero point shape differs from the scale's.
-  EXPECT_EQ(runError("QuantizeLinear", {x, f32({3}, {1, 2, 3}), makeTensor(DataType::kUInt8, {2}, {0, 0})}).code(),
+  EXPECT_EQ(runError("QuantizeLinear", {x, f32({3}, {1, 2, 3})}, {}, 10).code(),
             StatusCode::kInvalidArgument);
+  // Zero point shape differs from the scale's.
+  EXPECT_EQ(
+      runError("QuantizeLinear", {x, f32({3}, {1, 2, 3}), makeTensor(DataType::kUInt8, {2}, {0, 0})}).code(),
+      StatusCode::kInvalidArgument);
   // output_dtype contradicts the zero point.
   EXPECT_EQ(runError("QuantizeLinear", {x, f32({}, {1}), makeTensor(DataType::kUInt8, {}, {0})},
                      attrs({{"output_dtype", static_cast<int64_t>(DataType::kInt8)}}))
@@ -375,13 +387,15 @@ TEST(QuantizeLinear, Errors) {
   // Blocked scale of the wrong size.
   EXPECT_EQ(runError("QuantizeLinear", {x, f32({2, 1}, {1, 1})}, attrs({{"block_size", int64_t{2}}})).code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(runError("QuantizeLinear", {x, f32({}, {1})}, attrs({{"axis", int64_t{5}}})).code(), StatusCode::kOk)
+  EXPECT_EQ(runError("QuantizeLinear", {x, f32({}, {1})}, attrs({{"axis", int64_t{5}}})).code(),
+            StatusCode::kOk)
       << "a per-tensor scale ignores the axis";
 }
 
 TEST(QuantizeLinearInfer, OutputTypeComesFromZeroPointOrAttribute) {
   const Shape x({Dim::symbolic("n"), Dim(4)});
-  auto a = infer("QuantizeLinear", {input(DataType::kFloat32, x), input(DataType::kFloat32, Shape({Dim(4)}))});
+  auto a =
+      infer("QuantizeLinear", {input(DataType::kFloat32, x), input(DataType::kFloat32, Shape({Dim(4)}))});
   ASSERT_TRUE(a.isOk()) << a.status().toString();
   EXPECT_EQ((*a)[0].first, DataType::kUInt8);
   EXPECT_EQ((*a)[0].second, x);
@@ -390,7 +404,8 @@ TEST(QuantizeLinearInfer, OutputTypeComesFromZeroPointOrAttribute) {
                   input(DataType::kFloat8E4M3FNUZ, Shape(std::vector<Dim>{}))});
   ASSERT_TRUE(b.isOk());
   EXPECT_EQ((*b)[0].first, DataType::kFloat8E4M3FNUZ);
-  auto c = infer("QuantizeLinear", {input(DataType::kFloat32, x), input(DataType::kFloat32, Shape({Dim(3)}))});
+  auto c =
+      infer("QuantizeLinear", {input(DataType::kFloat32, x), input(DataType::kFloat32, Shape({Dim(3)}))});
   EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
   auto d = infer("QuantizeLinear", {input(DataType::kInt8, x), input(DataType::kFloat32, Shape({Dim(4)}))});
   EXPECT_EQ(d.status().code(), StatusCode::kInvalidArgument);
@@ -422,16 +437,18 @@ TEST(DequantizeLinear, Fp8InputsOutputDtypeAndBlocks) {
                   attrs({{"output_dtype", static_cast<int64_t>(DataType::kBFloat16)}}));
   expectValues(y, DataType::kBFloat16, {5}, {0, 1, 2, 896, -20});
   Tensor q = makeTensor(DataType::kUInt8, {1, 4}, {10, 20, 30, 40});
-  expectValues(run1("DequantizeLinear", {q, f32({1, 2}, {1, 10}), makeTensor(DataType::kUInt8, {1, 2}, {10, 0})},
-                    attrs({{"axis", int64_t{1}}, {"block_size", int64_t{2}}})),
-               DataType::kFloat32, {1, 4}, {0, 10, 300, 400});
+  expectValues(
+      run1("DequantizeLinear", {q, f32({1, 2}, {1, 10}), makeTensor(DataType::kUInt8, {1, 2}, {10, 0})},
+           attrs({{"axis", int64_t{1}}, {"block_size", int64_t{2}}})),
+      DataType::kFloat32, {1, 4}, {0, 10, 300, 400});
 }
 
 TEST(DequantizeLinear, Errors) {
   Tensor x = makeTensor(DataType::kUInt8, {2}, {1, 2});
   EXPECT_EQ(runError("DequantizeLinear", {x, f32({}, {1}), makeTensor(DataType::kInt8, {}, {0})}).code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(runError("DequantizeLinear", {f32({2}, {1, 2}), f32({}, {1})}).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(runError("DequantizeLinear", {f32({2}, {1, 2}), f32({}, {1})}).code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(runError("DequantizeLinear", {x, f32({}, {1})}, attrs({{"output_dtype", int64_t{6}}})).code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(runError("DequantizeLinear", {x, f32({3}, {1, 2, 3})}, attrs({{"axis", int64_t{0}}})).code(),

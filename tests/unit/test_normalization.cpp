@@ -103,8 +103,8 @@ TEST(Softmax, MiddleAxisOpset13) {
   std::vector<double> expected(12);
   for (int n = 0; n < 2; ++n) {
     for (int w = 0; w < 2; ++w) {
-      std::vector<double> col;
-      for (int c = 0; c < 3; ++c) col.push_back(x[n * 6 + c * 2 + w]);
+      std::vector<double> col(3);
+      for (int c = 0; c < 3; ++c) col[c] = x[n * 6 + c * 2 + w];
       std::vector<double> s = softmaxRows(col, 3, false);
       for (int c = 0; c < 3; ++c) expected[n * 6 + c * 2 + w] = s[c];
     }
@@ -463,10 +463,7 @@ TEST(MeanVarianceNormalization, DefaultAxesPerChannel) {
   const std::vector<double> x = pattern(2 * 3 * 2 * 1);  // [2, 3, 2, 1]: statistics per channel
   std::vector<double> expected(x.size());
   for (size_t c = 0; c < 3; ++c) {
-    std::vector<size_t> idx;
-    for (size_t n = 0; n < 2; ++n) {
-      for (size_t h = 0; h < 2; ++h) idx.push_back(n * 6 + c * 2 + h);
-    }
+    const std::vector<size_t> idx = {c * 2, c * 2 + 1, 6 + c * 2, 6 + c * 2 + 1};  // n in {0, 1}, h in {0, 1}
     double m = 0, v = 0;
     for (size_t i : idx) m += x[i] / 4;
     for (size_t i : idx) v += (x[i] - m) * (x[i] - m) / 4;

@@ -11,31 +11,41 @@ namespace {
 /// Names of the ONNX types that DataType has no storage for, so errors can name them.
 std::string onnxTypeName(int64_t id) {
   switch (id) {
-    case 23: return "FLOAT4E2M1";
-    case 24: return "FLOAT8E8M0";
-    case 25: return "UINT2";
-    case 26: return "INT2";
-    default: break;
+    case 23:
+      return "FLOAT4E2M1";
+    case 24:
+      return "FLOAT8E8M0";
+    case 25:
+      return "UINT2";
+    case 26:
+      return "INT2";
+    default:
+      break;
   }
   if (auto t = dataTypeFromOnnx(static_cast<int32_t>(id))) return std::string(dataTypeInfo(*t).onnxName);
   return "type " + std::to_string(id);
 }
 
-bool isKnownOnnxType(int64_t id) { return id >= 1 && id <= 26; }
+bool isKnownOnnxType(int64_t id) {
+  return id >= 1 && id <= 26;
+}
 
 bool isFp8(DataType t) {
   return t == DataType::kFloat8E4M3FN || t == DataType::kFloat8E4M3FNUZ || t == DataType::kFloat8E5M2 ||
          t == DataType::kFloat8E5M2FNUZ;
 }
 
-std::string typeName(DataType t) { return std::string(dataTypeInfo(t).onnxName); }
+std::string typeName(DataType t) {
+  return std::string(dataTypeInfo(t).onnxName);
+}
 
 /// Error unless lowp can cast from or to `type`.
 Status requireCastable(InferContext& ctx, DataType type, const char* role) {
   if (type == DataType::kUndefined) return ctx.invalid(std::string(role) + " type is unknown");
   if (!isStorable(type)) {
     return ctx.unsupported(std::string("casting ") + (std::string(role) == "input" ? "from " : "to ") +
-                           typeName(type) + " is not supported (lowp stores no " + typeName(type) + " tensors)");
+                           typeName(type) + " is not supported (lowp stores no " + typeName(type) +
+                           " tensors)");
   }
   return {};
 }
@@ -43,7 +53,8 @@ Status requireCastable(InferContext& ctx, DataType type, const char* role) {
 /// The attributes Cast and CastLike share: saturate (opset 19) and round_mode (opset 24, FLOAT8E8M0 only).
 Status checkCastAttributes(InferContext& ctx) {
   const int64_t saturate = ctx.attrs().getInt("saturate", 1);
-  if (saturate != 0 && saturate != 1) return ctx.invalid("saturate must be 0 or 1, got " + std::to_string(saturate));
+  if (saturate != 0 && saturate != 1)
+    return ctx.invalid("saturate must be 0 or 1, got " + std::to_string(saturate));
   const std::string roundMode = ctx.attrs().getString("round_mode", "up");
   if (roundMode != "up" && roundMode != "down" && roundMode != "nearest") {
     return ctx.invalid("round_mode must be up, down or nearest, got '" + roundMode + "'");
@@ -62,7 +73,8 @@ Status inferCastTo(InferContext& ctx, DataType target) {
 Status inferCast(InferContext& ctx) {
   if (!ctx.attrs().has("to")) return ctx.invalid("missing the required attribute 'to'");
   const int64_t to = ctx.attrs().getInt("to", 0);
-  if (!isKnownOnnxType(to)) return ctx.invalid("attribute 'to' is not an ONNX type id: " + std::to_string(to));
+  if (!isKnownOnnxType(to))
+    return ctx.invalid("attribute 'to' is not an ONNX type id: " + std::to_string(to));
   auto target = dataTypeFromOnnx(static_cast<int32_t>(to));
   if (!target) {
     return ctx.unsupported("casting to " + onnxTypeName(to) + " is not supported (lowp stores no " +
@@ -71,7 +83,9 @@ Status inferCast(InferContext& ctx) {
   return inferCastTo(ctx, *target);
 }
 
-Status inferCastLike(InferContext& ctx) { return inferCastTo(ctx, ctx.inputType(1)); }
+Status inferCastLike(InferContext& ctx) {
+  return inferCastTo(ctx, ctx.inputType(1));
+}
 
 /// The output type a QuantizeLinear writes: output_dtype (opset 21), else the zero point's type, else uint8.
 Result<DataType> quantizedType(InferContext& ctx) {
@@ -147,7 +161,8 @@ Status inferQuantizeLinear(InferContext& ctx) {
     }
   }
   const int64_t saturate = ctx.attrs().getInt("saturate", 1);
-  if (saturate != 0 && saturate != 1) return ctx.invalid("saturate must be 0 or 1, got " + std::to_string(saturate));
+  if (saturate != 0 && saturate != 1)
+    return ctx.invalid("saturate must be 0 or 1, got " + std::to_string(saturate));
   LOWP_ASSIGN_OR_RETURN(DataType out, quantizedType(ctx));
   LOWP_RETURN_IF_ERROR(requireQuantizedType(ctx, out, false));
   LOWP_RETURN_IF_ERROR(checkQuantLayout(ctx));

@@ -4,9 +4,13 @@
 namespace lowp::ir::ops {
 namespace {
 
-Status layoutError(const std::string& message) { return Status(StatusCode::kInvalidArgument, message); }
+Status layoutError(const std::string& message) {
+  return Status(StatusCode::kInvalidArgument, message);
+}
 
-std::string dimText(const Dim& d) { return d.isKnown() ? std::to_string(d.size) : "?"; }
+std::string dimText(const Dim& d) {
+  return d.isKnown() ? std::to_string(d.size) : "?";
+}
 
 bool isSingleElement(const Shape& s) {
   if (!s.rankKnown()) return false;

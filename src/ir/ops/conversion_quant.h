@@ -25,8 +25,10 @@ struct QuantLayout {
   /// The scale index of x's flat element `i` (x's shape must be static).
   int64_t scaleIndex(int64_t i) const {
     switch (granularity) {
-      case QuantGranularity::kPerTensor: return 0;
-      case QuantGranularity::kPerAxis: return (i / inner) % axisLength;
+      case QuantGranularity::kPerTensor:
+        return 0;
+      case QuantGranularity::kPerAxis:
+        return (i / inner) % axisLength;
       case QuantGranularity::kBlocked: {
         const int64_t outer = i / (inner * axisLength);
         const int64_t a = (i / inner) % axisLength;

@@ -60,7 +60,8 @@ Status inferResize(InferContext& ctx) {
   for (size_t a = 0; a < inSizes.size(); ++a) {
     const int64_t out = geometry->outSizes[a];
     if (inSizes[a] == 0 && out > 0) {
-      return ctx.invalid("cannot resize axis " + std::to_string(a) + " of size 0 to size " + std::to_string(out));
+      return ctx.invalid("cannot resize axis " + std::to_string(a) + " of size 0 to size " +
+                         std::to_string(out));
     }
     if (out < 0 && geometry->scales[a] == 1.0) {
       dims.push_back(inShape[static_cast<int64_t>(a)]);  // not resized: keeps a symbolic size

@@ -12,7 +12,9 @@
 namespace lowp::ir::ops {
 namespace {
 
-Status invalidArg(const std::string& message) { return Status(StatusCode::kInvalidArgument, message); }
+Status invalidArg(const std::string& message) {
+  return Status(StatusCode::kInvalidArgument, message);
+}
 
 /// The elements of a float or integer tensor as doubles; nullopt for other types.
 std::optional<std::vector<double>> valuesAsDoubles(const Tensor& t) {
@@ -34,7 +36,8 @@ std::optional<std::vector<double>> valuesAsDoubles(const Tensor& t) {
     case DataType::kInt32:
       for (size_t i = 0; i < n; ++i) out[i] = t.data<int32_t>()[i];
       return out;
-    default: return std::nullopt;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -45,7 +48,8 @@ struct NamedValue {
 };
 
 template <typename E, size_t N>
-Result<E> parseEnum(const Node& node, const char* attr, const char* fallback, const NamedValue<E> (&table)[N]) {
+Result<E> parseEnum(const Node& node, const char* attr, const char* fallback,
+                    const NamedValue<E> (&table)[N]) {
   const std::string text = node.attributes.getString(attr, fallback);
   std::string allowed;
   for (const auto& entry : table) {
@@ -88,14 +92,16 @@ Result<ResizeAttrs> readResizeAttrs(const Node& node) {
       {"asymmetric", CoordinateMode::kAsymmetric},
       {"tf_crop_and_resize", CoordinateMode::kTfCropAndResize},
       {"tf_half_pixel_for_nn", CoordinateMode::kTfHalfPixelForNn}};
-  LOWP_ASSIGN_OR_RETURN(a.coordinate, parseEnum(node, "coordinate_transformation_mode", "half_pixel", kCoordinates));
+  LOWP_ASSIGN_OR_RETURN(a.coordinate,
+                        parseEnum(node, "coordinate_transformation_mode", "half_pixel", kCoordinates));
   if (a.coordinate == CoordinateMode::kTfHalfPixelForNn && node.opsetVersion >= 13) {
     return invalidArg("coordinate_transformation_mode tf_half_pixel_for_nn was removed in opset 13");
   }
-  static constexpr NamedValue<NearestMode> kNearest[] = {{"round_prefer_floor", NearestMode::kRoundPreferFloor},
-                                                         {"round_prefer_ceil", NearestMode::kRoundPreferCeil},
-                                                         {"floor", NearestMode::kFloor},
-                                                         {"ceil", NearestMode::kCeil}};
+  static constexpr NamedValue<NearestMode> kNearest[] = {
+      {"round_prefer_floor", NearestMode::kRoundPreferFloor},
+      {"round_prefer_ceil", NearestMode::kRoundPreferCeil},
+      {"floor", NearestMode::kFloor},
+      {"ceil", NearestMode::kCeil}};
   LOWP_ASSIGN_OR_RETURN(a.nearest, parseEnum(node, "nearest_mode", "round_prefer_floor", kNearest));
   static constexpr NamedValue<AspectPolicy> kPolicies[] = {{"stretch", AspectPolicy::kStretch},
                                                            {"not_larger", AspectPolicy::kNotLarger},
@@ -109,7 +115,9 @@ Result<ResizeAttrs> readResizeAttrs(const Node& node) {
   return a;
 }
 
-size_t resizeScalesSlot(const Node& node) { return node.opType == "Upsample" ? 1 : 2; }
+size_t resizeScalesSlot(const Node& node) {
+  return node.opType == "Upsample" ? 1 : 2;
+}
 
 Result<ResizeGeometry> resolveResizeGeometry(const ResizeAttrs& attrs, const std::vector<int64_t>& inSizes,
                                              const ResizeInput& roi, const ResizeInput& scales,
@@ -163,14 +171,16 @@ Result<ResizeGeometry> resolveResizeGeometry(const ResizeAttrs& attrs, const std
   if (!values) return invalidArg(std::string(what) + " has an unsupported element type");
   if (values->size() != naxes) {
     return invalidArg(std::string(what) + " has " + std::to_string(values->size()) + " elements; expected " +
-                      std::to_string(naxes) + (attrs.axes.empty() ? " (the input's rank)" : " (one per axis in axes)"));
+                      std::to_string(naxes) +
+                      (attrs.axes.empty() ? " (the input's rank)" : " (one per axis in axes)"));
   }
   g.valuesKnown = true;
 
   if (scales.present) {
     for (size_t i = 0; i < naxes; ++i) {
       const double s = (*values)[i];
-      if (!(s > 0.0) || !std::isfinite(s)) return invalidArg("scales must be positive, got " + std::to_string(s));
+      if (!(s > 0.0) || !std::isfinite(s))
+        return invalidArg("scales must be positive, got " + std::to_string(s));
       const auto a = static_cast<size_t>(axes[i]);
       g.scales[a] = s;
       if (inSizes[a] < 0) {
@@ -178,7 +188,8 @@ Result<ResizeGeometry> resolveResizeGeometry(const ResizeAttrs& attrs, const std
         continue;
       }
       const double out = std::floor(s * static_cast<double>(inSizes[a]));
-      if (out > kMaxOutputSize) return invalidArg("scale " + std::to_string(s) + " makes the output too large");
+      if (out > kMaxOutputSize)
+        return invalidArg("scale " + std::to_string(s) + " makes the output too large");
       g.outSizes[a] = static_cast<int64_t>(out);
     }
     return g;
@@ -186,7 +197,8 @@ Result<ResizeGeometry> resolveResizeGeometry(const ResizeAttrs& attrs, const std
 
   for (size_t i = 0; i < naxes; ++i) {
     const double s = (*values)[i];
-    if (s < 0 || s > kMaxOutputSize) return invalidArg("sizes must be non-negative, got " + std::to_string(s));
+    if (s < 0 || s > kMaxOutputSize)
+      return invalidArg("sizes must be non-negative, got " + std::to_string(s));
   }
   if (attrs.policy == AspectPolicy::kStretch) {
     for (size_t i = 0; i < naxes; ++i) {
@@ -214,30 +226,36 @@ Result<ResizeGeometry> resolveResizeGeometry(const ResizeAttrs& attrs, const std
   for (int64_t axis : axes) {
     const auto a = static_cast<size_t>(axis);
     g.scales[a] = *scale;
-    g.outSizes[a] = static_cast<int64_t>(*scale * static_cast<double>(inSizes[a]) + 0.5);
+    g.outSizes[a] =
+        static_cast<int64_t>(std::floor(*scale * static_cast<double>(inSizes[a]) + 0.5));  // half up
   }
   return g;
 }
 
-double resizeSourceCoordinate(const ResizeAttrs& attrs, int64_t o, int64_t inSize, int64_t outSize, double scale,
-                              double roiStart, double roiEnd, bool* outside) {
+double resizeSourceCoordinate(const ResizeAttrs& attrs, int64_t o, int64_t inSize, int64_t outSize,
+                              double scale, double roiStart, double roiEnd, bool* outside) {
   *outside = false;
   const auto x = static_cast<double>(o);
   const auto inWidth = static_cast<double>(inSize);
   // The reference uses the unrounded output width scale * input size here, not the integer output size.
   const double outWidth = scale * inWidth;
   switch (attrs.coordinate) {
-    case CoordinateMode::kAsymmetric: return x / scale;
-    case CoordinateMode::kHalfPixel: return (x + 0.5) / scale - 0.5;
-    case CoordinateMode::kTfHalfPixelForNn: return (x + 0.5) / scale;
-    case CoordinateMode::kPytorchHalfPixel: return outSize > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
+    case CoordinateMode::kAsymmetric:
+      return x / scale;
+    case CoordinateMode::kHalfPixel:
+      return (x + 0.5) / scale - 0.5;
+    case CoordinateMode::kTfHalfPixelForNn:
+      return (x + 0.5) / scale;
+    case CoordinateMode::kPytorchHalfPixel:
+      return outSize > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
     case CoordinateMode::kHalfPixelSymmetric: {
       // Centres the output on the input when the output size was rounded down.
       const double adjustment = static_cast<double>(outSize) / outWidth;
       const double offset = inWidth / 2 * (1 - adjustment);
       return offset + (x + 0.5) / scale - 0.5;
     }
-    case CoordinateMode::kAlignCorners: return outWidth == 1 ? 0.0 : x * (inWidth - 1) / (outWidth - 1);
+    case CoordinateMode::kAlignCorners:
+      return outWidth == 1 ? 0.0 : x * (inWidth - 1) / (outWidth - 1);
     case CoordinateMode::kTfCropAndResize: {
       double c = outWidth == 1 ? (roiEnd - roiStart) * (inWidth - 1) / 2
                                : x * (roiEnd - roiStart) * (inWidth - 1) / (outWidth - 1);

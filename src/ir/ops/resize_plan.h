@@ -78,7 +78,7 @@ Result<ResizeGeometry> resolveResizeGeometry(const ResizeAttrs& attrs, const std
 
 /// The input coordinate that output index `o` of one axis maps to. Sets `outside` when tf_crop_and_resize
 /// maps it outside the input (the output there is the extrapolation value).
-double resizeSourceCoordinate(const ResizeAttrs& attrs, int64_t o, int64_t inSize, int64_t outSize, double scale,
-                              double roiStart, double roiEnd, bool* outside);
+double resizeSourceCoordinate(const ResizeAttrs& attrs, int64_t o, int64_t inSize, int64_t outSize,
+                              double scale, double roiStart, double roiEnd, bool* outside);
 
 }  // namespace lowp::ir::ops

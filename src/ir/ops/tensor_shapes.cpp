@@ -63,6 +63,14 @@ Result<Dim> mergeDim(const Dim& a, const Dim& b, const std::string& what) {
   return a == b ? a : Dim();
 }
 
+/// blocksize², checked: a block larger than any real tensor is an error, not an overflow.
+Result<int64_t> blockArea(int64_t blockSize) {
+  if (blockSize <= 0) return bad("blocksize must be positive");
+  auto area = mulChecked(blockSize, blockSize);
+  if (!area) return bad("blocksize " + std::to_string(blockSize) + " is too large");
+  return *area;
+}
+
 }  // namespace
 
 Result<Shape> reshapeShape(const Shape& in, const std::vector<int64_t>& target, bool allowZero) {
@@ -466,16 +474,22 @@ Result<Shape> padShape(const Shape& in, const std::vector<int64_t>& amounts) {
   if (!in.rankKnown()) return Shape::unknownRank();
   std::vector<Dim> out = in.dims();
   for (int64_t d = 0; d < in.rank(); ++d) {
-    const int64_t grow = amounts[static_cast<size_t>(d)] + amounts[static_cast<size_t>(d + in.rank())];
+    int64_t grow = 0;
+    int64_t size = 0;
+    if (__builtin_add_overflow(amounts[static_cast<size_t>(d)], amounts[static_cast<size_t>(d + in.rank())],
+                               &grow) ||
+        (in[d].isKnown() && __builtin_add_overflow(in[d].size, grow, &size))) {
+      return bad("pads " + listToString(amounts) + " overflow int64");
+    }
     if (!in[d].isKnown()) {
       if (grow != 0) out[static_cast<size_t>(d)] = Dim();
       continue;
     }
-    if (in[d].size + grow < 0) {
+    if (size < 0) {
       return bad("pads " + listToString(amounts) + " remove more than the " + std::to_string(in[d].size) +
                  " elements of axis " + std::to_string(d));
     }
-    out[static_cast<size_t>(d)] = Dim(in[d].size + grow);
+    out[static_cast<size_t>(d)] = Dim(size);
   }
   return Shape(std::move(out));
 }
@@ -542,12 +556,16 @@ Result<Shape> oneHotShape(const Shape& indices, const Dim& depth, int64_t axis) 
 }
 
 Result<Shape> spaceToDepthShape(const Shape& in, int64_t blockSize) {
-  if (blockSize <= 0) return bad("blocksize must be positive");
+  LOWP_ASSIGN_OR_RETURN(int64_t area, blockArea(blockSize));
   if (!in.rankKnown()) return Shape(std::vector<Dim>(4));
   if (in.rank() != 4) return bad("the input " + in.toString() + " must have rank 4 (NCHW)");
   std::vector<Dim> out(4);
   out[0] = in[0];
-  if (in[1].isKnown()) out[1] = Dim(in[1].size * blockSize * blockSize);
+  if (in[1].isKnown()) {
+    auto channels = mulChecked(in[1].size, area);
+    if (!channels) return bad("output channels overflow int64");
+    out[1] = Dim(*channels);
+  }
   for (int64_t d = 2; d < 4; ++d) {
     if (!in[d].isKnown()) continue;
     if (in[d].size % blockSize != 0) {
@@ -560,19 +578,21 @@ Result<Shape> spaceToDepthShape(const Shape& in, int64_t blockSize) {
 }
 
 Result<Shape> depthToSpaceShape(const Shape& in, int64_t blockSize) {
-  if (blockSize <= 0) return bad("blocksize must be positive");
+  LOWP_ASSIGN_OR_RETURN(int64_t area, blockArea(blockSize));
   if (!in.rankKnown()) return Shape(std::vector<Dim>(4));
   if (in.rank() != 4) return bad("the input " + in.toString() + " must have rank 4 (NCHW)");
   std::vector<Dim> out(4);
   out[0] = in[0];
   if (in[1].isKnown()) {
-    if (in[1].size % (blockSize * blockSize) != 0) {
+    if (in[1].size % area != 0)
       return bad("channels of " + in.toString() + " are not a multiple of blocksize^2");
-    }
-    out[1] = Dim(in[1].size / (blockSize * blockSize));
+    out[1] = Dim(in[1].size / area);
   }
   for (int64_t d = 2; d < 4; ++d) {
-    if (in[d].isKnown()) out[static_cast<size_t>(d)] = Dim(in[d].size * blockSize);
+    if (!in[d].isKnown()) continue;
+    auto size = mulChecked(in[d].size, blockSize);
+    if (!size) return bad("output size overflows int64");
+    out[static_cast<size_t>(d)] = Dim(*size);
   }
   return Shape(std::move(out));
 }

@@ -2,10 +2,10 @@
 // QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear.
 //
 // Element rules are in conversion_numeric.h. Quantization follows the ONNX reference implementation:
-// QuantizeLinear divides in the precision of the `precision` attribute, else in the NumPy promotion of x's and
-// the scale's types (both FP16 -> FP16, both BF16 -> BF16, an int32 among them -> double, else float), rounds
-// half to even, adds the zero point and saturates. DequantizeLinear computes (x - zero_point) * scale exactly
-// and rounds once to the output type.
+// QuantizeLinear divides in the precision of the `precision` attribute, else in the NumPy promotion of x's
+// and the scale's types (both FP16 -> FP16, both BF16 -> BF16, an int32 among them -> double, else float),
+// rounds half to even, adds the zero point and saturates. DequantizeLinear computes (x - zero_point) * scale
+// exactly and rounds once to the output type.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -62,10 +62,9 @@ std::vector<double> valuesAsDouble(const Tensor& t) {
 }
 
 Result<ir::ops::QuantLayout> layoutOf(KernelContext& ctx) {
-  auto layout = ir::ops::quantLayout(ir::Shape::fromSizes(ctx.input(0).shape()),
-                                     ir::Shape::fromSizes(ctx.input(1).shape()),
-                                     ctx.attrs().getInt("axis", 1), ctx.attrs().getInt("block_size", 0),
-                                     ctx.node().opsetVersion);
+  auto layout = ir::ops::quantLayout(
+      ir::Shape::fromSizes(ctx.input(0).shape()), ir::Shape::fromSizes(ctx.input(1).shape()),
+      ctx.attrs().getInt("axis", 1), ctx.attrs().getInt("block_size", 0), ctx.node().opsetVersion);
   if (!layout) return ctx.invalid(layout.status().message());
   if (ctx.hasInput(2) && ctx.input(2).elementCount() != ctx.input(1).elementCount()) {
     return ctx.invalid("the zero point has " + std::to_string(ctx.input(2).elementCount()) +
@@ -77,10 +76,14 @@ Result<ir::ops::QuantLayout> layoutOf(KernelContext& ctx) {
 /// `v` rounded to the float type `t` (fp32, fp16, bf16) and back; double leaves it as is.
 double roundToType(double v, DataType t) {
   switch (t) {
-    case DataType::kFloat32: return static_cast<float>(v);
-    case DataType::kFloat16: return ir::float16ToFloat(ir::floatToFloat16(toFloatRoundToOdd(v)));
-    case DataType::kBFloat16: return ir::bfloat16ToFloat(ir::floatToBFloat16(toFloatRoundToOdd(v)));
-    default: return v;
+    case DataType::kFloat32:
+      return static_cast<float>(v);
+    case DataType::kFloat16:
+      return ir::float16ToFloat(ir::floatToFloat16(toFloatRoundToOdd(v)));
+    case DataType::kBFloat16:
+      return ir::bfloat16ToFloat(ir::floatToBFloat16(toFloatRoundToOdd(v)));
+    default:
+      return v;
   }
 }
 
@@ -134,7 +137,8 @@ void quantize(KernelContext& ctx, const ir::ops::QuantLayout& layout, const std:
 Status quantizeLinearKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(auto layout, layoutOf(ctx));
   const std::vector<double> scales = valuesAsDouble(ctx.input(1));
-  const std::vector<double> zeroPoints = ctx.hasInput(2) ? valuesAsDouble(ctx.input(2)) : std::vector<double>{};
+  const std::vector<double> zeroPoints =
+      ctx.hasInput(2) ? valuesAsDouble(ctx.input(2)) : std::vector<double>{};
   const DataType xType = ctx.input(0).type();
   const DataType divType = divisionType(ctx, xType, ctx.input(1).type());
   const bool precisionGiven = ctx.attrs().getInt("precision", 0) != 0;
@@ -191,7 +195,8 @@ void dequantize(KernelContext& ctx, const ir::ops::QuantLayout& layout, const st
 Status dequantizeLinearKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(auto layout, layoutOf(ctx));
   const std::vector<double> scales = valuesAsDouble(ctx.input(1));
-  const std::vector<double> zeroPoints = ctx.hasInput(2) ? valuesAsDouble(ctx.input(2)) : std::vector<double>{};
+  const std::vector<double> zeroPoints =
+      ctx.hasInput(2) ? valuesAsDouble(ctx.input(2)) : std::vector<double>{};
   bool dispatched = false;
   dispatchStorable(ctx.input(0).type(), [&]<typename X>() {
     if constexpr (kIsFp8<X> || std::is_same_v<X, int8_t> || std::is_same_v<X, uint8_t> ||
@@ -214,8 +219,8 @@ Status dequantizeLinearKernel(KernelContext& ctx) {
 // ---- DynamicQuantizeLinear ----
 
 /// Follows the ONNX function body step by step in float: the range is widened to include 0, the scale is
-/// range / 255, the zero point is round(clamp(-min / scale, 0, 255)), then y = saturate(round(x / scale) + zp).
-/// An all-zero (or empty) x gives scale 0, zero point 0 and y = 0.
+/// range / 255, the zero point is round(clamp(-min / scale, 0, 255)), then y = saturate(round(x / scale) +
+/// zp). An all-zero (or empty) x gives scale 0, zero point 0 and y = 0.
 Status dynamicQuantizeLinearKernel(KernelContext& ctx) {
   const Tensor& in = ctx.input(0);
   const float* x = in.data<float>();
@@ -246,14 +251,17 @@ Status dynamicQuantizeLinearKernel(KernelContext& ctx) {
 }
 
 TypeSet fp8Types() {
-  return {DataType::kFloat8E4M3FN, DataType::kFloat8E4M3FNUZ, DataType::kFloat8E5M2, DataType::kFloat8E5M2FNUZ};
+  return {DataType::kFloat8E4M3FN, DataType::kFloat8E4M3FNUZ, DataType::kFloat8E5M2,
+          DataType::kFloat8E5M2FNUZ};
 }
 
 TypeSet quantizedTypes() {
   return TypeSet{DataType::kInt8, DataType::kUInt8, DataType::kInt16, DataType::kUInt16} | fp8Types();
 }
 
-TypeSet scaleTypes() { return {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16}; }
+TypeSet scaleTypes() {
+  return {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
+}
 
 }  // namespace
 
@@ -270,8 +278,8 @@ void registerConversionKernels(KernelRegistry& registry) {
                 .fn = castKernel});
   registry.add({.opType = "QuantizeLinear",
                 .name = "any-quantizelinear-ref",
-                .inputTypes = {scaleTypes() | TypeSet{DataType::kInt32}, scaleTypes() | TypeSet{DataType::kInt32},
-                               quantizedTypes()},
+                .inputTypes = {scaleTypes() | TypeSet{DataType::kInt32},
+                               scaleTypes() | TypeSet{DataType::kInt32}, quantizedTypes()},
                 .outputTypes = {quantizedTypes()},
                 .fn = quantizeLinearKernel});
   registry.add({.opType = "DequantizeLinear",

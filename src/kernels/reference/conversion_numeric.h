@@ -73,7 +73,8 @@ inline float fp8Decode(uint8_t v, Fp8Format f) {
     if (man != 0) return std::numeric_limits<float>::quiet_NaN();
     return negative ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity();
   }
-  if (f.kind == Fp8Kind::kFn && exp == expMax && man == manMask) return std::numeric_limits<float>::quiet_NaN();
+  if (f.kind == Fp8Kind::kFn && exp == expMax && man == manMask)
+    return std::numeric_limits<float>::quiet_NaN();
   float out = exp == 0 ? std::ldexp(static_cast<float>(man), 1 - f.bias - f.manBits)
                        : std::ldexp(static_cast<float>(man | (1u << f.manBits)),
                                     static_cast<int>(exp) - f.bias - f.manBits);
@@ -85,9 +86,12 @@ inline uint8_t fp8MaxCode(Fp8Format f) {
   const uint32_t expMax = (1u << (7 - f.manBits)) - 1u;
   const uint32_t manMask = (1u << f.manBits) - 1u;
   switch (f.kind) {
-    case Fp8Kind::kIeee: return static_cast<uint8_t>(((expMax - 1u) << f.manBits) | manMask);
-    case Fp8Kind::kFn: return static_cast<uint8_t>((expMax << f.manBits) | (manMask - 1u));
-    case Fp8Kind::kFnuz: return 0x7f;
+    case Fp8Kind::kIeee:
+      return static_cast<uint8_t>(((expMax - 1u) << f.manBits) | manMask);
+    case Fp8Kind::kFn:
+      return static_cast<uint8_t>((expMax << f.manBits) | (manMask - 1u));
+    case Fp8Kind::kFnuz:
+      return 0x7f;
   }
   return 0;
 }
@@ -96,9 +100,12 @@ inline uint8_t fp8MaxCode(Fp8Format f) {
 /// ONNX reference produces), not 0x7F.
 inline uint8_t fp8NaN(uint8_t sign, Fp8Format f) {
   switch (f.kind) {
-    case Fp8Kind::kIeee: return static_cast<uint8_t>(sign | 0x7e);
-    case Fp8Kind::kFn: return static_cast<uint8_t>(sign | 0x7f);
-    case Fp8Kind::kFnuz: return 0x80;
+    case Fp8Kind::kIeee:
+      return static_cast<uint8_t>(sign | 0x7e);
+    case Fp8Kind::kFn:
+      return static_cast<uint8_t>(sign | 0x7f);
+    case Fp8Kind::kFnuz:
+      return 0x80;
   }
   return 0;
 }
@@ -106,7 +113,8 @@ inline uint8_t fp8NaN(uint8_t sign, Fp8Format f) {
 /// What a value beyond the largest finite one (or an infinity) becomes.
 inline uint8_t fp8Overflow(uint8_t sign, Fp8Format f, bool saturate) {
   if (saturate) return static_cast<uint8_t>(sign | fp8MaxCode(f));
-  if (f.kind == Fp8Kind::kIeee) return static_cast<uint8_t>(sign | (((1u << (7 - f.manBits)) - 1u) << f.manBits));
+  if (f.kind == Fp8Kind::kIeee)
+    return static_cast<uint8_t>(sign | (((1u << (7 - f.manBits)) - 1u) << f.manBits));
   return fp8NaN(sign, f);
 }
 
@@ -175,10 +183,8 @@ inline float toNarrowingFloat(T v) {
 /// Any stored floating type as double (exact).
 template <typename T>
 inline double floatToDouble(T v) {
-  if constexpr (std::is_same_v<T, double>) {
-    return v;
-  } else if constexpr (std::is_same_v<T, float>) {
-    return v;
+  if constexpr (std::is_floating_point_v<T>) {
+    return static_cast<double>(v);
   } else if constexpr (kIsReducedFloat<T>) {
     return ir::toFloat(v);
   } else {
@@ -190,17 +196,17 @@ inline double floatToDouble(T v) {
 template <typename I>
 inline I truncateToInt(double v) {
   if (std::isnan(v)) return 0;
-  // The bounds as doubles: lowest is exact; max() + 1 is a power of two and therefore exact too.
+  // The bounds as doubles: lowest is exact, and max() + 1 is the power of two 2^digits (a 64-bit max()
+  // already rounds up to it, and adding 1 leaves it there).
   constexpr double kLowest = static_cast<double>(std::numeric_limits<I>::lowest());
-  constexpr double kAboveMax = (static_cast<double>(std::numeric_limits<I>::max() / 2 + 1)) * 2.0;
+  constexpr double kAboveMax = static_cast<double>(std::numeric_limits<I>::max()) + 1.0;
   if (v <= kLowest) return std::numeric_limits<I>::lowest();
   if (v >= kAboveMax) return std::numeric_limits<I>::max();
   return static_cast<I>(v);
 }
 
 template <typename T>
-inline constexpr bool kIsFloating =
-    std::is_floating_point_v<T> || kIsReducedFloat<T> || kIsFp8<T>;
+inline constexpr bool kIsFloating = std::is_floating_point_v<T> || kIsReducedFloat<T> || kIsFp8<T>;
 
 /// Encodes a float (already rounded to odd where it came from something wider) into the float type D.
 template <typename D>
@@ -255,11 +261,20 @@ inline D convertElement(S v, bool saturate) {
 template <typename F>
 bool dispatchStorable(DataType type, F&& f) {
   switch (type) {
-    case DataType::kFloat8E4M3FN: f.template operator()<Fp8E4M3FN>(); return true;
-    case DataType::kFloat8E4M3FNUZ: f.template operator()<Fp8E4M3FNUZ>(); return true;
-    case DataType::kFloat8E5M2: f.template operator()<Fp8E5M2>(); return true;
-    case DataType::kFloat8E5M2FNUZ: f.template operator()<Fp8E5M2FNUZ>(); return true;
-    default: return dispatchType(type, f);
+    case DataType::kFloat8E4M3FN:
+      f.template operator()<Fp8E4M3FN>();
+      return true;
+    case DataType::kFloat8E4M3FNUZ:
+      f.template operator()<Fp8E4M3FNUZ>();
+      return true;
+    case DataType::kFloat8E5M2:
+      f.template operator()<Fp8E5M2>();
+      return true;
+    case DataType::kFloat8E5M2FNUZ:
+      f.template operator()<Fp8E5M2FNUZ>();
+      return true;
+    default:
+      return dispatchType(type, f);
   }
 }
 

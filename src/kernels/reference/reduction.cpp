@@ -200,8 +200,8 @@ struct LogSumExpRule {
   }
   static C finish(const Acc& acc, int64_t) {
     // The empty set (max = -inf, sum = 0) gives -inf; a NaN sum stays NaN.
-    if (std::isinf(acc.max) || std::isnan(acc.sum))
-      return fromReal<C>(std::isnan(acc.sum) ? acc.sum : acc.max);
+    if (std::isnan(acc.sum)) return fromReal<C>(acc.sum);
+    if (std::isinf(acc.max)) return fromReal<C>(acc.max);
     return fromReal<C>(std::log(acc.sum) + acc.max);
   }
 };
@@ -264,54 +264,31 @@ void runReduce(KernelContext& ctx, const Tensor& x, Tensor& y, const ReduceLayou
   });
 }
 
-/// Dispatches over the Reduce* element types: floats and 32/64-bit integers, plus (with `kOrdering`, for
-/// ReduceMax/ReduceMin) 8-bit integers and bool.
-template <bool kOrdering, typename F>
-bool dispatchReduceType(DataType type, F&& f) {
-  switch (type) {
-    case DataType::kFloat32:
-      f.template operator()<float>();
-      return true;
-    case DataType::kFloat64:
-      f.template operator()<double>();
-      return true;
-    case DataType::kFloat16:
-      f.template operator()<Float16>();
-      return true;
-    case DataType::kBFloat16:
-      f.template operator()<BFloat16>();
-      return true;
-    case DataType::kInt32:
-      f.template operator()<int32_t>();
-      return true;
-    case DataType::kInt64:
-      f.template operator()<int64_t>();
-      return true;
-    case DataType::kUInt32:
-      f.template operator()<uint32_t>();
-      return true;
-    case DataType::kUInt64:
-      f.template operator()<uint64_t>();
-      return true;
-    default:
-      break;
-  }
-  if constexpr (kOrdering) {
-    switch (type) {
-      case DataType::kInt8:
-        f.template operator()<int8_t>();
-        return true;
-      case DataType::kUInt8:
-        f.template operator()<uint8_t>();
-        return true;
-      case DataType::kBool:
-        f.template operator()<bool>();
-        return true;
-      default:
-        break;
+template <typename T, typename... Ts>
+inline constexpr bool kIsOneOf = (std::is_same_v<T, Ts> || ...);
+
+/// ONNX's Reduce*/CumSum types: floats and 32/64-bit integers.
+template <typename T>
+struct IsArithmeticType : std::bool_constant<!kIsOneOf<T, bool, int8_t, uint8_t, int16_t, uint16_t>> {};
+/// ReduceMax/ReduceMin add 8-bit integers (opset 12) and bool (opset 20).
+template <typename T>
+struct IsOrderingType : std::bool_constant<!kIsOneOf<T, int16_t, uint16_t>> {};
+/// ArgMax/ArgMin/TopK: every numeric type.
+template <typename T>
+struct IsNumericType : std::bool_constant<!std::is_same_v<T, bool>> {};
+
+/// dispatchType restricted to the types `Accept` admits, so kernels are only instantiated for those;
+/// false for any other type.
+template <template <typename> class Accept, typename F>
+bool dispatchAccepted(DataType type, F&& f) {
+  bool accepted = false;
+  dispatchType(type, [&]<typename T>() {
+    if constexpr (Accept<T>::value) {
+      f.template operator()<T>();
+      accepted = true;
     }
-  }
-  return false;
+  });
+  return accepted;
 }
 
 /// The axes of a Reduce* node: input 1 when present, else the pre-opset-18 attribute, else none.
@@ -322,7 +299,7 @@ Result<std::vector<int64_t>> reduceAxesOf(const KernelContext& ctx) {
   return std::move(*axes);
 }
 
-template <template <typename> class Rule, bool kOrdering = false>
+template <template <typename> class Rule, template <typename> class Accept = IsArithmeticType>
 Status reduceKernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   LOWP_ASSIGN_OR_RETURN(std::vector<int64_t> axes, reduceAxesOf(ctx));
@@ -335,8 +312,7 @@ Status reduceKernel(KernelContext& ctx) {
     return {};
   }
   ReduceLayout layout = makeReduceLayout(x.shape(), r->reduced);
-  bool ok =
-      dispatchReduceType<kOrdering>(x.type(), [&]<typename T>() { runReduce<T, Rule>(ctx, x, y, layout); });
+  bool ok = dispatchAccepted<Accept>(x.type(), [&]<typename T>() { runReduce<T, Rule>(ctx, x, y, layout); });
   if (!ok) return ctx.unsupported("no reference kernel for element type " + typeName(x.type()));
   return {};
 }
@@ -394,28 +370,26 @@ Status argExtremumKernel(KernelContext& ctx) {
     return ctx.invalid("cannot take the index of an extremum over an axis of size 0");
   }
   int64_t* out = y.data<int64_t>();
-  bool ok = dispatchType(x.type(), [&]<typename T>() {
-    if constexpr (!std::is_same_v<T, bool>) {
-      const T* in = x.data<T>();
-      ctx.parallelFor(s.outer * s.inner, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, s.n)),
-                      [&](int64_t begin, int64_t end) {
-                        for (int64_t j = begin; j < end; ++j) {
-                          const T* row = in + (j / s.inner) * s.n * s.inner + j % s.inner;
-                          int64_t bestIndex = 0;
-                          auto best = toCompute(row[0]);
-                          for (int64_t k = 1; k < s.n; ++k) {
-                            auto v = toCompute(row[k * s.inner]);
-                            if (replacesExtremum<kMax>(v, best, selectLast)) {
-                              best = v;
-                              bestIndex = k;
-                            }
+  bool ok = dispatchAccepted<IsNumericType>(x.type(), [&]<typename T>() {
+    const T* in = x.data<T>();
+    ctx.parallelFor(s.outer * s.inner, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, s.n)),
+                    [&](int64_t begin, int64_t end) {
+                      for (int64_t j = begin; j < end; ++j) {
+                        const T* row = in + (j / s.inner) * s.n * s.inner + j % s.inner;
+                        int64_t bestIndex = 0;
+                        auto best = toCompute(row[0]);
+                        for (int64_t k = 1; k < s.n; ++k) {
+                          auto v = toCompute(row[k * s.inner]);
+                          if (replacesExtremum<kMax>(v, best, selectLast)) {
+                            best = v;
+                            bestIndex = k;
                           }
-                          out[j] = bestIndex;
                         }
-                      });
-    }
+                        out[j] = bestIndex;
+                      }
+                    });
   });
-  if (!ok || x.type() == DataType::kBool) {
+  if (!ok) {
     return ctx.unsupported("no reference kernel for element type " + typeName(x.type()));
   }
   return {};
@@ -443,7 +417,7 @@ Status cumulativeKernel(KernelContext& ctx) {
   const bool reverse = ctx.attrs().getInt("reverse", 0) != 0;
   Tensor& y = ctx.allocateOutput(0, x.type(), x.shape());
   const AxisSplit s = splitAt(x.shape(), *axis);
-  bool ok = dispatchReduceType<false>(x.type(), [&]<typename T>() {
+  bool ok = dispatchAccepted<IsArithmeticType>(x.type(), [&]<typename T>() {
     using C = Compute<T>;
     const T* in = x.data<T>();
     T* out = y.data<T>();
@@ -501,30 +475,29 @@ Status topKKernel(KernelContext& ctx) {
   // the order to the implementation).
   Tensor& values = ctx.allocateOutput(0, x.type(), outShape);
   Tensor& indices = ctx.allocateOutput(1, DataType::kInt64, outShape);
-  bool ok = dispatchType(x.type(), [&]<typename T>() {
-    if constexpr (!std::is_same_v<T, bool>) {
-      using C = Compute<T>;
-      const T* in = x.data<T>();
-      T* outValues = values.data<T>();
-      int64_t* outIndices = indices.data<int64_t>();
-      ctx.parallelFor(s.outer * s.inner, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, s.n)),
-                      [&](int64_t begin, int64_t end) {
-                        std::vector<std::pair<C, int64_t>> row(static_cast<size_t>(s.n));
-                        for (int64_t j = begin; j < end; ++j) {
-                          const int64_t o = j / s.inner, i = j % s.inner;
-                          for (int64_t e = 0; e < s.n; ++e)
-                            row[e] = {toCompute(in[(o * s.n + e) * s.inner + i]), e};
-                          std::partial_sort(row.begin(), row.begin() + k, row.end(), TopKOrder<C>{largest});
-                          for (int64_t e = 0; e < k; ++e) {
-                            const int64_t at = (o * k + e) * s.inner + i;
-                            outValues[at] = in[(o * s.n + row[e].second) * s.inner + i];
-                            outIndices[at] = row[e].second;
-                          }
+  bool ok = dispatchAccepted<IsNumericType>(x.type(), [&]<typename T>() {
+    using C = Compute<T>;
+    const T* in = x.data<T>();
+    T* outValues = values.data<T>();
+    int64_t* outIndices = indices.data<int64_t>();
+    ctx.parallelFor(s.outer * s.inner, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, s.n)),
+                    [&](int64_t begin, int64_t end) {
+                      std::vector<std::pair<C, int64_t>> row(static_cast<size_t>(s.n));
+                      for (int64_t j = begin; j < end; ++j) {
+                        const int64_t o = j / s.inner, i = j % s.inner;
+                        for (int64_t e = 0; e < s.n; ++e) {
+                          row[e] = {toCompute(in[(o * s.n + e) * s.inner + i]), e};
                         }
-                      });
-    }
+                        std::partial_sort(row.begin(), row.begin() + k, row.end(), TopKOrder<C>{largest});
+                        for (int64_t e = 0; e < k; ++e) {
+                          const int64_t at = (o * k + e) * s.inner + i;
+                          outValues[at] = in[(o * s.n + row[e].second) * s.inner + i];
+                          outIndices[at] = row[e].second;
+                        }
+                      }
+                    });
   });
-  if (!ok || x.type() == DataType::kBool) {
+  if (!ok) {
     return ctx.unsupported("no reference kernel for element type " + typeName(x.type()));
   }
   return {};
@@ -542,26 +515,25 @@ void registerReductionKernels(KernelRegistry& registry) {
   struct ReduceEntry {
     std::string_view op, name;
     KernelFn fn;
-    bool ordering;
+    TypeSet types;
   };
   const ReduceEntry reduceTable[] = {
-      {"ReduceSum", "any-reducesum-ref", reduceKernel<SumRule>, false},
-      {"ReduceMean", "any-reducemean-ref", reduceKernel<MeanRule>, false},
-      {"ReduceMax", "any-reducemax-ref", reduceKernel<MaxRule, true>, true},
-      {"ReduceMin", "any-reducemin-ref", reduceKernel<MinRule, true>, true},
-      {"ReduceProd", "any-reduceprod-ref", reduceKernel<ProdRule>, false},
-      {"ReduceL1", "any-reducel1-ref", reduceKernel<L1Rule>, false},
-      {"ReduceL2", "any-reducel2-ref", reduceKernel<L2Rule>, false},
-      {"ReduceLogSum", "any-reducelogsum-ref", reduceKernel<LogSumRule>, false},
-      {"ReduceLogSumExp", "any-reducelogsumexp-ref", reduceKernel<LogSumExpRule>, false},
-      {"ReduceSumSquare", "any-reducesumsquare-ref", reduceKernel<SumSquareRule>, false},
+      {"ReduceSum", "any-reducesum-ref", reduceKernel<SumRule>, arithmeticTypes},
+      {"ReduceMean", "any-reducemean-ref", reduceKernel<MeanRule>, arithmeticTypes},
+      {"ReduceMax", "any-reducemax-ref", reduceKernel<MaxRule, IsOrderingType>, orderingTypes},
+      {"ReduceMin", "any-reducemin-ref", reduceKernel<MinRule, IsOrderingType>, orderingTypes},
+      {"ReduceProd", "any-reduceprod-ref", reduceKernel<ProdRule>, arithmeticTypes},
+      {"ReduceL1", "any-reducel1-ref", reduceKernel<L1Rule>, arithmeticTypes},
+      {"ReduceL2", "any-reducel2-ref", reduceKernel<L2Rule>, arithmeticTypes},
+      {"ReduceLogSum", "any-reducelogsum-ref", reduceKernel<LogSumRule>, arithmeticTypes},
+      {"ReduceLogSumExp", "any-reducelogsumexp-ref", reduceKernel<LogSumExpRule>, arithmeticTypes},
+      {"ReduceSumSquare", "any-reducesumsquare-ref", reduceKernel<SumSquareRule>, arithmeticTypes},
   };
   for (const ReduceEntry& e : reduceTable) {
-    TypeSet types = e.ordering ? orderingTypes : arithmeticTypes;
     registry.add({.opType = e.op,
                   .name = e.name,
-                  .inputTypes = {types, indexTypes},
-                  .outputTypes = {types},
+                  .inputTypes = {e.types, indexTypes},
+                  .outputTypes = {e.types},
                   .fn = e.fn});
   }
   registry.add({.opType = "ArgMax",

@@ -45,11 +45,16 @@ int64_t nearestIndex(const ResizeAttrs& attrs, double x, double scale) {
   const double r = x - k;
   if (r == 0.0) return static_cast<int64_t>(k);
   switch (attrs.nearest) {
-    case NearestMode::kRoundPreferFloor: return static_cast<int64_t>(r <= 0.5 ? k : k + 1);
-    case NearestMode::kRoundPreferCeil: return static_cast<int64_t>(r < 0.5 ? k : k + 1);
-    case NearestMode::kFloor: return static_cast<int64_t>(k);
-    case NearestMode::kCeil: return static_cast<int64_t>(k + 1);
-    case NearestMode::kLegacy: return static_cast<int64_t>(scale < 1.0 ? k + 1 : k);
+    case NearestMode::kRoundPreferFloor:
+      return static_cast<int64_t>(r <= 0.5 ? k : k + 1);
+    case NearestMode::kRoundPreferCeil:
+      return static_cast<int64_t>(r < 0.5 ? k : k + 1);
+    case NearestMode::kFloor:
+      return static_cast<int64_t>(k);
+    case NearestMode::kCeil:
+      return static_cast<int64_t>(k + 1);
+    case NearestMode::kLegacy:
+      return static_cast<int64_t>(scale < 1.0 ? k + 1 : k);
   }
   return static_cast<int64_t>(k);
 }
@@ -75,8 +80,7 @@ std::vector<double> interpolationWeights(const ResizeAttrs& attrs, double r, dou
     }
     const double a = attrs.cubicA;
     *first = -1;
-    return {((a * (r + 1) - 5 * a) * (r + 1) + 8 * a) * (r + 1) - 4 * a,
-            ((a + 2) * r - (a + 3)) * r * r + 1,
+    return {((a * (r + 1) - 5 * a) * (r + 1) + 8 * a) * (r + 1) - 4 * a, ((a + 2) * r - (a + 3)) * r * r + 1,
             ((a + 2) * (1 - r) - (a + 3)) * (1 - r) * (1 - r) + 1,
             ((a * ((1 - r) + 1) - 5 * a) * ((1 - r) + 1) + 8 * a) * ((1 - r) + 1) - 4 * a};
   }
@@ -138,7 +142,8 @@ AxisTaps buildAxisTaps(const ResizeAttrs& attrs, const ResizeGeometry& g, size_t
         out.taps.push_back({std::clamp<int64_t>(base + static_cast<int64_t>(j), 0, inSize - 1), w[j]});
       }
     }
-    if (out.taps.size() != 1 || out.taps[0].index != o || out.taps[0].weight != 1.0) axisTaps.identity = false;
+    if (out.taps.size() != 1 || out.taps[0].index != o || out.taps[0].weight != 1.0)
+      axisTaps.identity = false;
   }
   return axisTaps;
 }
@@ -182,8 +187,9 @@ void resizeNearest(KernelContext& ctx, const std::vector<AxisTaps>& taps, double
 }
 
 /// One separable pass along `axis`: [outer, inSize, inner] -> [outer, outSize, inner].
-std::vector<double> resizeAxis(KernelContext& ctx, const std::vector<double>& src, std::vector<int64_t>& sizes,
-                               size_t axis, const AxisTaps& taps, double extrapolation) {
+std::vector<double> resizeAxis(KernelContext& ctx, const std::vector<double>& src,
+                               std::vector<int64_t>& sizes, size_t axis, const AxisTaps& taps,
+                               double extrapolation) {
   int64_t outer = 0;
   int64_t inner = 0;
   splitAt(sizes, axis, &outer, &inner);
@@ -248,8 +254,9 @@ Status resizeKernel(KernelContext& ctx) {
   if (attrs->coordinate == CoordinateMode::kTfCropAndResize && !roi.present) {
     return ctx.invalid("coordinate_transformation_mode tf_crop_and_resize needs a non-empty roi");
   }
-  auto geometry = ir::ops::resolveResizeGeometry(*attrs, in.shape(), roi, inputOf(ir::ops::resizeScalesSlot(node)),
-                                                 upsample ? ir::ops::ResizeInput{} : inputOf(3));
+  auto geometry =
+      ir::ops::resolveResizeGeometry(*attrs, in.shape(), roi, inputOf(ir::ops::resizeScalesSlot(node)),
+                                     upsample ? ir::ops::ResizeInput{} : inputOf(3));
   if (!geometry) return asNodeError(ctx, geometry.status());
   Tensor& out = ctx.output(0);
   if (geometry->outSizes != out.shape()) {
@@ -265,7 +272,8 @@ Status resizeKernel(KernelContext& ctx) {
   }
   bool dispatched = false;
   if (attrs->mode == ResizeMode::kNearest) {
-    dispatched = dispatchStorable(in.type(), [&]<typename T>() { resizeNearest<T>(ctx, taps, attrs->extrapolation); });
+    dispatched =
+        dispatchStorable(in.type(), [&]<typename T>() { resizeNearest<T>(ctx, taps, attrs->extrapolation); });
   } else {
     dispatched = dispatchType(in.type(), [&]<typename T>() {
       if constexpr (!std::is_same_v<T, bool>) resizeInterpolate<T>(ctx, taps, attrs->extrapolation);

@@ -248,6 +248,7 @@ Status tileKernel(KernelContext& ctx) {
 }
 
 Status sliceKernel(KernelContext& ctx) {
+  if (!ctx.hasInput(1) || !ctx.hasInput(2)) return ctx.invalid("starts and ends are required");
   const Tensor& in = ctx.input(0);
   auto plan = ir::ops::slicePlan(shapeOfTensor(in), readInts(ctx.input(1)), readInts(ctx.input(2)),
                                  optionalInts(ctx, 3), optionalInts(ctx, 4));
@@ -645,6 +646,7 @@ int64_t padSource(int64_t o, int64_t before, int64_t n, const std::string& mode)
 }
 
 Status padKernel(KernelContext& ctx) {
+  if (!ctx.hasInput(1)) return ctx.invalid("the pads input is required");
   const Tensor& in = ctx.input(0);
   const std::string mode = ctx.attrs().getString("mode", "constant");
   auto amounts = ir::ops::padAmounts(in.rank(), readInts(ctx.input(1)), optionalInts(ctx, 3));

@@ -1,7 +1,7 @@
 // ONNX importer entries of the resize ops. Resize-10 (inputs X, scales) is rewritten to the opset-11 input
-// layout (X, roi, scales, sizes); Upsample-7/8's `scales` attribute becomes a constant input, as in Upsample-9.
-// The schema's inference reads node.opsetVersion for the semantics that changed (Resize-10 and Upsample use
-// asymmetric coordinates and legacy nearest rounding).
+// layout (X, roi, scales, sizes); Upsample-7/8's `scales` attribute becomes a constant input, as in
+// Upsample-9. The schema's inference reads node.opsetVersion for the semantics that changed (Resize-10 and
+// Upsample use asymmetric coordinates and legacy nearest rounding).
 #include "onnx/op_importer.h"
 
 namespace lowp::onnx {
@@ -10,8 +10,8 @@ namespace {
 Status normalizeResize(ImportContext& ctx, ir::Node& node) {
   if (node.opsetVersion >= 11) return {};
   if (node.inputs.size() != 2) {
-    return ImportContext::invalid(node, "Resize-10 takes 2 inputs (X, scales), got " +
-                                            std::to_string(node.inputs.size()));
+    return ImportContext::invalid(
+        node, "Resize-10 takes 2 inputs (X, scales), got " + std::to_string(node.inputs.size()));
   }
   ir::Value* scales = node.inputs[1];
   ctx.graph().setInput(&node, 1, nullptr);
