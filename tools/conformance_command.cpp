@@ -10,8 +10,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -50,7 +50,8 @@ struct CaseResult {
 
 // Compares one output with the ONNX runner's rule: floats |a - b| <= atol + rtol * |b| (NaN matches NaN),
 // integers and booleans exactly. Returns an empty string when they match.
-std::string compareOutput(const std::string& name, const Tensor& got, const Tensor& want, double rtol, double atol) {
+std::string compareOutput(const std::string& name, const Tensor& got, const Tensor& want, double rtol,
+                          double atol) {
   if (got.type() != want.type()) {
     return "output '" + name + "' has type " + std::string(dataTypeName(got.type())) + ", expected " +
            std::string(dataTypeName(want.type()));
@@ -152,11 +153,13 @@ CaseResult runCase(const fs::path& dir, const ConformanceOptions& opt) {
       auto want = readTensorProto(file.string(), &name);
       if (!want) return {Outcome::kUnsupported, "expected output: " + want.status().toString()};
       if (k >= outputs.size()) return {Outcome::kFail, "the model gave fewer outputs than expected"};
-      if (opt.maxRelL2 >= 0 && outputs[k].tensor.shape() == want->shape() && outputs[k].tensor.type() == want->type()) {
+      if (opt.maxRelL2 >= 0 && outputs[k].tensor.shape() == want->shape() &&
+          outputs[k].tensor.type() == want->type()) {
         double err = relativeL2(outputs[k].tensor, *want);
         std::ostringstream line;
         line << set.filename().string() << " " << outputs[k].name << " rel-l2 " << err;
-        if (!(err <= opt.maxRelL2)) return {Outcome::kFail, line.str() + " > " + std::to_string(opt.maxRelL2)};
+        if (!(err <= opt.maxRelL2))
+          return {Outcome::kFail, line.str() + " > " + std::to_string(opt.maxRelL2)};
         measured += (measured.empty() ? "" : "; ") + line.str();
         continue;
       }
@@ -201,7 +204,8 @@ CaseResult finishCase(Child& child, int timeoutSeconds) {
   // Read until EOF or the time limit.
   for (;;) {
     auto elapsed = std::chrono::steady_clock::now() - child.start;
-    int leftMs = timeoutSeconds * 1000 - static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count());
+    int leftMs = timeoutSeconds * 1000 -
+                 static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count());
     if (leftMs <= 0) {
       kill(child.pid, SIGKILL);
       waitpid(child.pid, nullptr, 0);
@@ -270,7 +274,8 @@ int runConformance(const ConformanceOptions& opt) {
     }
     Child child = running.front();
     running.erase(running.begin());
-    results[child.index] = child.pid < 0 ? CaseResult{Outcome::kFail, "fork failed"} : finishCase(child, opt.timeoutSeconds);
+    results[child.index] =
+        child.pid < 0 ? CaseResult{Outcome::kFail, "fork failed"} : finishCase(child, opt.timeoutSeconds);
     done[child.index] = true;
     report();
   }
@@ -278,9 +283,16 @@ int runConformance(const ConformanceOptions& opt) {
   std::set<std::string> passing;
   for (size_t i = 0; i < cases.size(); ++i) {
     switch (results[i].outcome) {
-      case Outcome::kPass: ++passed; passing.insert(cases[i].first); break;
-      case Outcome::kFail: ++failed; break;
-      case Outcome::kUnsupported: ++skipped; break;
+      case Outcome::kPass:
+        ++passed;
+        passing.insert(cases[i].first);
+        break;
+      case Outcome::kFail:
+        ++failed;
+        break;
+      case Outcome::kUnsupported:
+        ++skipped;
+        break;
     }
   }
   int exitCode = 0;

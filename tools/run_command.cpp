@@ -71,15 +71,18 @@ int runModel(const RunOptions& opt) {
       for (size_t d = 0; d < sizes.size(); ++d) {
         if (sizes[d] < 0) {
           std::string dim = desc.dimNames[d].empty() ? std::to_string(d) : "'" + desc.dimNames[d] + "'";
-          return fail("input '" + desc.name + "' has dynamic dimension " + dim + ": give its shape with --shapes " +
-                      desc.name + ":<dims> or its data with --input " + desc.name + "=<file>");
+          return fail("input '" + desc.name + "' has dynamic dimension " + dim +
+                      ": give its shape with --shapes " + desc.name + ":<dims> or its data with --input " +
+                      desc.name + "=<file>");
         }
       }
     }
     inputs.push_back({desc.name, randomTensor(desc.type, sizes, rng)});
   }
-  for (const auto& [name, file] : files) return fail("--input names '" + name + "', which is not a model input");
-  for (const auto& [name, sizes] : shapes) return fail("--shapes names '" + name + "', which is not a model input");
+  for (const auto& [name, file] : files)
+    return fail("--input names '" + name + "', which is not a model input");
+  for (const auto& [name, sizes] : shapes)
+    return fail("--shapes names '" + name + "', which is not a model input");
 
   auto context = (*engine)->createExecutionContext();
   std::vector<NamedTensor> outputs;
@@ -111,13 +114,15 @@ int runModel(const RunOptions& opt) {
 
 CommandRunner addRunCommand(CLI::App& app) {
   auto opt = std::make_shared<RunOptions>();
-  CLI::App* cmd = app.add_subcommand("run", "Run a model on the CPU reference runtime and summarise its outputs");
+  CLI::App* cmd =
+      app.add_subcommand("run", "Run a model on the CPU reference runtime and summarise its outputs");
   cmd->add_option("--onnx", opt->onnx, "ONNX model file")->required()->check(CLI::ExistingFile);
   cmd->add_option("--input", opt->inputs, "name=file.npy|file.pb: data for one input (repeatable)");
   cmd->add_option("--shapes", opt->shapes, "name:1x3x224x224[,name:...]: shapes of random inputs");
   cmd->add_option("--seed", opt->seed, "seed for random inputs (default 0)");
   cmd->add_option("--save-outputs", opt->saveDir, "folder to write <output>.npy and input_<name>.npy into");
-  cmd->add_option("--threads", opt->threads, "worker threads (default: one per core)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", opt->threads, "worker threads (default: one per core)")
+      ->check(CLI::NonNegativeNumber);
   return [opt] { return runModel(*opt); };
 }
 

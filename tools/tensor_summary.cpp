@@ -27,25 +27,38 @@ float halfToFloat(uint16_t h) {
 
 double elementAsDouble(const Tensor& t, int64_t i) {
   switch (t.type()) {
-    case DataType::kFloat32: return t.data<float>()[i];
-    case DataType::kFloat64: return t.data<double>()[i];
-    case DataType::kFloat16: return halfToFloat(t.data<uint16_t>()[i]);
+    case DataType::kFloat32:
+      return t.data<float>()[i];
+    case DataType::kFloat64:
+      return t.data<double>()[i];
+    case DataType::kFloat16:
+      return halfToFloat(t.data<uint16_t>()[i]);
     case DataType::kBFloat16: {
       uint32_t bits = static_cast<uint32_t>(t.data<uint16_t>()[i]) << 16;
       float f;
       std::memcpy(&f, &bits, 4);
       return f;
     }
-    case DataType::kInt8: return t.data<int8_t>()[i];
-    case DataType::kInt16: return t.data<int16_t>()[i];
-    case DataType::kInt32: return t.data<int32_t>()[i];
-    case DataType::kInt64: return static_cast<double>(t.data<int64_t>()[i]);
-    case DataType::kUInt8: return t.data<uint8_t>()[i];
-    case DataType::kUInt16: return t.data<uint16_t>()[i];
-    case DataType::kUInt32: return t.data<uint32_t>()[i];
-    case DataType::kUInt64: return static_cast<double>(t.data<uint64_t>()[i]);
-    case DataType::kBool: return t.data<uint8_t>()[i] != 0 ? 1.0 : 0.0;
-    default: return std::numeric_limits<double>::quiet_NaN();
+    case DataType::kInt8:
+      return t.data<int8_t>()[i];
+    case DataType::kInt16:
+      return t.data<int16_t>()[i];
+    case DataType::kInt32:
+      return t.data<int32_t>()[i];
+    case DataType::kInt64:
+      return static_cast<double>(t.data<int64_t>()[i]);
+    case DataType::kUInt8:
+      return t.data<uint8_t>()[i];
+    case DataType::kUInt16:
+      return t.data<uint16_t>()[i];
+    case DataType::kUInt32:
+      return t.data<uint32_t>()[i];
+    case DataType::kUInt64:
+      return static_cast<double>(t.data<uint64_t>()[i]);
+    case DataType::kBool:
+      return t.data<uint8_t>()[i] != 0 ? 1.0 : 0.0;
+    default:
+      return std::numeric_limits<double>::quiet_NaN();
   }
 }
 
@@ -79,18 +92,41 @@ Tensor randomTensor(DataType type, const std::vector<int64_t>& shape, std::mt199
   std::uniform_int_distribution<int> digit(0, 9);
   for (int64_t i = 0; i < t.elementCount(); ++i) {
     switch (type) {
-      case DataType::kFloat32: t.data<float>()[i] = static_cast<float>(uniform(rng)); break;
-      case DataType::kFloat64: t.data<double>()[i] = uniform(rng); break;
-      case DataType::kBool: t.data<uint8_t>()[i] = static_cast<uint8_t>(digit(rng) % 2); break;
-      case DataType::kInt8: t.data<int8_t>()[i] = static_cast<int8_t>(digit(rng)); break;
-      case DataType::kUInt8: t.data<uint8_t>()[i] = static_cast<uint8_t>(digit(rng)); break;
-      case DataType::kInt16: t.data<int16_t>()[i] = static_cast<int16_t>(digit(rng)); break;
-      case DataType::kUInt16: t.data<uint16_t>()[i] = static_cast<uint16_t>(digit(rng)); break;
-      case DataType::kInt32: t.data<int32_t>()[i] = digit(rng); break;
-      case DataType::kUInt32: t.data<uint32_t>()[i] = static_cast<uint32_t>(digit(rng)); break;
-      case DataType::kInt64: t.data<int64_t>()[i] = digit(rng); break;
-      case DataType::kUInt64: t.data<uint64_t>()[i] = static_cast<uint64_t>(digit(rng)); break;
-      default: break;  // other types stay zero
+      case DataType::kFloat32:
+        t.data<float>()[i] = static_cast<float>(uniform(rng));
+        break;
+      case DataType::kFloat64:
+        t.data<double>()[i] = uniform(rng);
+        break;
+      case DataType::kBool:
+        t.data<uint8_t>()[i] = static_cast<uint8_t>(digit(rng) % 2);
+        break;
+      case DataType::kInt8:
+        t.data<int8_t>()[i] = static_cast<int8_t>(digit(rng));
+        break;
+      case DataType::kUInt8:
+        t.data<uint8_t>()[i] = static_cast<uint8_t>(digit(rng));
+        break;
+      case DataType::kInt16:
+        t.data<int16_t>()[i] = static_cast<int16_t>(digit(rng));
+        break;
+      case DataType::kUInt16:
+        t.data<uint16_t>()[i] = static_cast<uint16_t>(digit(rng));
+        break;
+      case DataType::kInt32:
+        t.data<int32_t>()[i] = digit(rng);
+        break;
+      case DataType::kUInt32:
+        t.data<uint32_t>()[i] = static_cast<uint32_t>(digit(rng));
+        break;
+      case DataType::kInt64:
+        t.data<int64_t>()[i] = digit(rng);
+        break;
+      case DataType::kUInt64:
+        t.data<uint64_t>()[i] = static_cast<uint64_t>(digit(rng));
+        break;
+      default:
+        break;  // other types stay zero
     }
   }
   return t;

@@ -26,9 +26,9 @@ enum class DataType : int32_t {
   kComplex64 = 14,
   kComplex128 = 15,
   kBFloat16 = 16,
-  kFloat8E4M3FN = 17,    ///< FP8 with 4 exponent and 3 mantissa bits, no infinities (OCP E4M3).
+  kFloat8E4M3FN = 17,  ///< FP8 with 4 exponent and 3 mantissa bits, no infinities (OCP E4M3).
   kFloat8E4M3FNUZ = 18,
-  kFloat8E5M2 = 19,      ///< FP8 with 5 exponent and 2 mantissa bits (OCP E5M2).
+  kFloat8E5M2 = 19,  ///< FP8 with 5 exponent and 2 mantissa bits (OCP E5M2).
   kFloat8E5M2FNUZ = 20,
   kUInt4 = 21,
   kInt4 = 22,

@@ -41,7 +41,8 @@ class Engine {
  public:
   /// Loads an ONNX model file (external data files are resolved next to it) and prepares it.
   /// Errors name the file and, where one is at fault, the node and its op.
-  static Result<std::shared_ptr<Engine>> fromOnnxFile(const std::string& path, const EngineOptions& options = {});
+  static Result<std::shared_ptr<Engine>> fromOnnxFile(const std::string& path,
+                                                      const EngineOptions& options = {});
 
   ~Engine();
   Engine(const Engine&) = delete;

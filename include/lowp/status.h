@@ -16,13 +16,13 @@ namespace lowp {
 /// What kind of failure a Status reports. Values are stable; new codes are only added at the end.
 enum class StatusCode : int32_t {
   kOk = 0,
-  kInvalidArgument = 1,   ///< A bad option, bad shape, bad type or bad input tensor given by the caller.
-  kInvalidModel = 2,      ///< The model file is malformed, truncated or inconsistent.
-  kUnsupported = 3,       ///< Valid input that lowp does not implement (operator, attribute, type).
-  kNotFound = 4,          ///< A file, tensor, input or output name that does not exist.
-  kIoError = 5,           ///< Reading or writing a file failed.
-  kInternal = 6,          ///< A broken invariant inside lowp: always a bug worth reporting.
-  kInvalidEngine = 7,     ///< An engine file that is corrupt, truncated, or from another version/device.
+  kInvalidArgument = 1,  ///< A bad option, bad shape, bad type or bad input tensor given by the caller.
+  kInvalidModel = 2,     ///< The model file is malformed, truncated or inconsistent.
+  kUnsupported = 3,      ///< Valid input that lowp does not implement (operator, attribute, type).
+  kNotFound = 4,         ///< A file, tensor, input or output name that does not exist.
+  kIoError = 5,          ///< Reading or writing a file failed.
+  kInternal = 6,         ///< A broken invariant inside lowp: always a bug worth reporting.
+  kInvalidEngine = 7,    ///< An engine file that is corrupt, truncated, or from another version/device.
 };
 
 /// Short lower-case name of a status code, e.g. "invalid model".
@@ -64,7 +64,7 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
 
   bool isOk() const { return value_.has_value(); }
@@ -88,9 +88,9 @@ class Result {
 }  // namespace lowp
 
 /// Returns from the enclosing function when `expr` (a Status) is not OK.
-#define LOWP_RETURN_IF_ERROR(expr)              \
-  do {                                          \
-    ::lowp::Status lowp_status_ = (expr);       \
+#define LOWP_RETURN_IF_ERROR(expr)                 \
+  do {                                             \
+    ::lowp::Status lowp_status_ = (expr);          \
     if (!lowp_status_.isOk()) return lowp_status_; \
   } while (0)
 

@@ -4,19 +4,29 @@ namespace lowp::ir {
 
 std::string_view attrTypeName(AttrType type) {
   switch (type) {
-    case AttrType::kInt: return "int";
-    case AttrType::kFloat: return "float";
-    case AttrType::kString: return "string";
-    case AttrType::kInts: return "ints";
-    case AttrType::kFloats: return "floats";
-    case AttrType::kStrings: return "strings";
-    case AttrType::kTensor: return "tensor";
-    case AttrType::kGraph: return "graph";
+    case AttrType::kInt:
+      return "int";
+    case AttrType::kFloat:
+      return "float";
+    case AttrType::kString:
+      return "string";
+    case AttrType::kInts:
+      return "ints";
+    case AttrType::kFloats:
+      return "floats";
+    case AttrType::kStrings:
+      return "strings";
+    case AttrType::kTensor:
+      return "tensor";
+    case AttrType::kGraph:
+      return "graph";
   }
   return "?";
 }
 
-AttrType attrTypeOf(const AttrValue& value) { return static_cast<AttrType>(value.index()); }
+AttrType attrTypeOf(const AttrValue& value) {
+  return static_cast<AttrType>(value.index());
+}
 
 void AttributeMap::erase(std::string_view name) {
   auto it = values_.find(name);
@@ -53,6 +63,8 @@ std::vector<std::string> AttributeMap::getStrings(std::string_view name) const {
   return v ? *v : std::vector<std::string>{};
 }
 
-const Tensor* AttributeMap::getTensor(std::string_view name) const { return find<Tensor>(name); }
+const Tensor* AttributeMap::getTensor(std::string_view name) const {
+  return find<Tensor>(name);
+}
 
 }  // namespace lowp::ir

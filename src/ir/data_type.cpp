@@ -14,7 +14,8 @@ constexpr double kUInt64Max = static_cast<double>(std::numeric_limits<uint64_t>:
 // Indexed by the ONNX type id (the enum value).
 constexpr std::array<DataTypeInfo, 23> kTable = {{
     {DataType::kUndefined, "undefined", "UNDEFINED", 0, 0, false, false, false, 0, 0},
-    {DataType::kFloat32, "fp32", "FLOAT", 32, 4, true, true, false, -3.4028234663852886e38, 3.4028234663852886e38},
+    {DataType::kFloat32, "fp32", "FLOAT", 32, 4, true, true, false, -3.4028234663852886e38,
+     3.4028234663852886e38},
     {DataType::kUInt8, "uint8", "UINT8", 8, 1, false, false, true, 0, 255},
     {DataType::kInt8, "int8", "INT8", 8, 1, false, true, true, -128, 127},
     {DataType::kUInt16, "uint16", "UINT16", 16, 2, false, false, true, 0, 65535},
@@ -74,6 +75,10 @@ std::optional<DataType> dataTypeFromOnnx(int32_t onnxId) {
 }  // namespace lowp::ir
 
 namespace lowp {
-std::string_view dataTypeName(DataType type) { return ir::dataTypeInfo(type).name; }
-int64_t dataTypeSize(DataType type) { return ir::dataTypeInfo(type).storageBytes; }
+std::string_view dataTypeName(DataType type) {
+  return ir::dataTypeInfo(type).name;
+}
+int64_t dataTypeSize(DataType type) {
+  return ir::dataTypeInfo(type).storageBytes;
+}
 }  // namespace lowp

@@ -34,9 +34,15 @@ std::optional<DataType> dataTypeFromName(std::string_view name);
 /// The DataType with ONNX id `onnxId`, if that id names a type.
 std::optional<DataType> dataTypeFromOnnx(int32_t onnxId);
 
-inline bool isFloat(DataType t) { return dataTypeInfo(t).isFloat; }
-inline bool isInteger(DataType t) { return dataTypeInfo(t).isInteger; }
+inline bool isFloat(DataType t) {
+  return dataTypeInfo(t).isFloat;
+}
+inline bool isInteger(DataType t) {
+  return dataTypeInfo(t).isInteger;
+}
 /// True for the types lowp can hold in memory and compute with (everything but string, complex, 4-bit).
-inline bool isStorable(DataType t) { return dataTypeInfo(t).storageBytes > 0; }
+inline bool isStorable(DataType t) {
+  return dataTypeInfo(t).storageBytes > 0;
+}
 
 }  // namespace lowp::ir

@@ -5,7 +5,9 @@
 
 namespace lowp::ir {
 
-std::string Node::describe() const { return opType + " '" + name + "'"; }
+std::string Node::describe() const {
+  return opType + " '" + name + "'";
+}
 
 Result<Value*> Graph::addValue(const std::string& valueName) {
   if (!valueName.empty() && findValue(valueName) != nullptr) {

@@ -38,9 +38,9 @@ struct Node {
   int64_t id = 0;
   std::string name;  ///< The ONNX node name; the importer invents "<op>_<index>" for unnamed nodes.
   std::string opType;
-  std::string domain;      ///< "" for the default ONNX domain.
-  int64_t opsetVersion = 0;  ///< The opset of the node's domain the model imports.
-  std::vector<Value*> inputs;  ///< nullptr marks an omitted optional input.
+  std::string domain;           ///< "" for the default ONNX domain.
+  int64_t opsetVersion = 0;     ///< The opset of the node's domain the model imports.
+  std::vector<Value*> inputs;   ///< nullptr marks an omitted optional input.
   std::vector<Value*> outputs;  ///< nullptr marks an omitted optional output.
   AttributeMap attributes;
 

@@ -65,7 +65,9 @@ inline uint16_t floatToFloat16(float f) {
   return static_cast<uint16_t>(sign | h);
 }
 
-inline float bfloat16ToFloat(uint16_t b) { return std::bit_cast<float>(static_cast<uint32_t>(b) << 16); }
+inline float bfloat16ToFloat(uint16_t b) {
+  return std::bit_cast<float>(static_cast<uint32_t>(b) << 16);
+}
 
 inline uint16_t floatToBFloat16(float f) {
   uint32_t x = std::bit_cast<uint32_t>(f);
@@ -138,9 +140,17 @@ inline uint8_t floatToFloat8(float f, int manBits, int bias, bool hasInf, bool s
   return static_cast<uint8_t>(sign | code);
 }
 
-inline float toFloat(Float16 v) { return float16ToFloat(v.bits); }
-inline float toFloat(BFloat16 v) { return bfloat16ToFloat(v.bits); }
-inline float toFloat(Float8E4M3 v) { return float8ToFloat(v.bits, 3, 7, false); }
-inline float toFloat(Float8E5M2 v) { return float8ToFloat(v.bits, 2, 15, true); }
+inline float toFloat(Float16 v) {
+  return float16ToFloat(v.bits);
+}
+inline float toFloat(BFloat16 v) {
+  return bfloat16ToFloat(v.bits);
+}
+inline float toFloat(Float8E4M3 v) {
+  return float8ToFloat(v.bits, 3, 7, false);
+}
+inline float toFloat(Float8E5M2 v) {
+  return float8ToFloat(v.bits, 2, 15, true);
+}
 
 }  // namespace lowp::ir

@@ -34,9 +34,13 @@ Tensor Tensor::view(DataType type, std::vector<int64_t> shape, void* data) {
   return t;
 }
 
-int64_t Tensor::elementCount() const { return countElements(shape_); }
+int64_t Tensor::elementCount() const {
+  return countElements(shape_);
+}
 
-int64_t Tensor::byteSize() const { return elementCount() * ir::dataTypeInfo(type_).storageBytes; }
+int64_t Tensor::byteSize() const {
+  return elementCount() * ir::dataTypeInfo(type_).storageBytes;
+}
 
 Tensor Tensor::clone() const {
   Tensor t(type_, shape_);

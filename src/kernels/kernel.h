@@ -55,21 +55,23 @@ class TypeSet {
 };
 
 /// Common type sets.
-TypeSet floatTypes();          ///< fp32, fp64, fp16, bf16
-TypeSet signedIntTypes();      ///< int8, int16, int32, int64
-TypeSet unsignedIntTypes();    ///< uint8, uint16, uint32, uint64
-TypeSet intTypes();            ///< signed and unsigned integers
-TypeSet numericTypes();        ///< floats and integers
-TypeSet allStorableTypes();    ///< numeric, bool, fp8
+TypeSet floatTypes();        ///< fp32, fp64, fp16, bf16
+TypeSet signedIntTypes();    ///< int8, int16, int32, int64
+TypeSet unsignedIntTypes();  ///< uint8, uint16, uint32, uint64
+TypeSet intTypes();          ///< signed and unsigned integers
+TypeSet numericTypes();      ///< floats and integers
+TypeSet allStorableTypes();  ///< numeric, bool, fp8
 
 /// Runs fn(begin, end) over [0, n) in chunks of at least `grain`, possibly on several threads.
-using ParallelFor = std::function<void(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn)>;
+using ParallelFor =
+    std::function<void(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn)>;
 
 /// What a kernel sees of one node execution.
 class KernelContext {
  public:
   KernelContext(const ir::Node& node, std::vector<const Tensor*> inputs, std::vector<Tensor*> outputs,
-                const ParallelFor& parallelFor, std::function<Tensor(DataType, std::vector<int64_t>)> allocate)
+                const ParallelFor& parallelFor,
+                std::function<Tensor(DataType, std::vector<int64_t>)> allocate)
       : node_(node),
         inputs_(std::move(inputs)),
         outputs_(std::move(outputs)),

@@ -5,12 +5,18 @@ namespace lowp::kernels {
 TypeSet floatTypes() {
   return {DataType::kFloat32, DataType::kFloat64, DataType::kFloat16, DataType::kBFloat16};
 }
-TypeSet signedIntTypes() { return {DataType::kInt8, DataType::kInt16, DataType::kInt32, DataType::kInt64}; }
+TypeSet signedIntTypes() {
+  return {DataType::kInt8, DataType::kInt16, DataType::kInt32, DataType::kInt64};
+}
 TypeSet unsignedIntTypes() {
   return {DataType::kUInt8, DataType::kUInt16, DataType::kUInt32, DataType::kUInt64};
 }
-TypeSet intTypes() { return signedIntTypes() | unsignedIntTypes(); }
-TypeSet numericTypes() { return floatTypes() | intTypes(); }
+TypeSet intTypes() {
+  return signedIntTypes() | unsignedIntTypes();
+}
+TypeSet numericTypes() {
+  return floatTypes() | intTypes();
+}
 TypeSet allStorableTypes() {
   return numericTypes() | TypeSet{DataType::kBool, DataType::kFloat8E4M3FN, DataType::kFloat8E4M3FNUZ,
                                   DataType::kFloat8E5M2, DataType::kFloat8E5M2FNUZ};
@@ -28,7 +34,9 @@ bool typesMatch(const std::vector<TypeSet>& allowed, const std::vector<DataType>
   return true;
 }
 
-std::string_view canonicalDomain(std::string_view domain) { return domain == "ai.onnx" ? "" : domain; }
+std::string_view canonicalDomain(std::string_view domain) {
+  return domain == "ai.onnx" ? "" : domain;
+}
 
 }  // namespace
 

@@ -21,15 +21,16 @@ Status readValueInfo(const ::onnx::ValueInfoProto& info, ir::Value& value) {
   if (!info.has_type()) return {};  // type left to inference
   const auto& type = info.type();
   if (!type.has_tensor_type()) {
-    return Status(StatusCode::kUnsupported,
-                  "graph input/output '" + info.name() + "' is not a tensor (sequence, map and optional values "
-                  "are not supported)");
+    return Status(StatusCode::kUnsupported, "graph input/output '" + info.name() +
+                                                "' is not a tensor (sequence, map and optional values "
+                                                "are not supported)");
   }
   const auto& tensorType = type.tensor_type();
   if (tensorType.elem_type() != 0) {
     auto dt = ir::dataTypeFromOnnx(tensorType.elem_type());
     if (!dt) {
-      return Status(StatusCode::kInvalidModel, "graph input/output '" + info.name() + "' has unknown element type " +
+      return Status(StatusCode::kInvalidModel, "graph input/output '" + info.name() +
+                                                   "' has unknown element type " +
                                                    std::to_string(tensorType.elem_type()));
     }
     value.type = *dt;
@@ -54,20 +55,27 @@ Result<AttrValue> convertAttribute(const ::onnx::AttributeProto& a, const fs::pa
     return Status(StatusCode::kUnsupported, "attribute '" + a.name() + "' refers to a function attribute");
   }
   switch (a.type()) {
-    case P::INT: return AttrValue(static_cast<int64_t>(a.i()));
-    case P::FLOAT: return AttrValue(a.f());
-    case P::STRING: return AttrValue(a.s());
-    case P::INTS: return AttrValue(std::vector<int64_t>(a.ints().begin(), a.ints().end()));
-    case P::FLOATS: return AttrValue(std::vector<float>(a.floats().begin(), a.floats().end()));
-    case P::STRINGS: return AttrValue(std::vector<std::string>(a.strings().begin(), a.strings().end()));
+    case P::INT:
+      return AttrValue(static_cast<int64_t>(a.i()));
+    case P::FLOAT:
+      return AttrValue(a.f());
+    case P::STRING:
+      return AttrValue(a.s());
+    case P::INTS:
+      return AttrValue(std::vector<int64_t>(a.ints().begin(), a.ints().end()));
+    case P::FLOATS:
+      return AttrValue(std::vector<float>(a.floats().begin(), a.floats().end()));
+    case P::STRINGS:
+      return AttrValue(std::vector<std::string>(a.strings().begin(), a.strings().end()));
     case P::TENSOR: {
       LOWP_ASSIGN_OR_RETURN(Tensor t, tensorFromProto(a.t(), baseDir));
       return AttrValue(std::move(t));
     }
-    case P::GRAPH: return AttrValue(ir::SubgraphAttr{a.g().name()});
+    case P::GRAPH:
+      return AttrValue(ir::SubgraphAttr{a.g().name()});
     default:
-      return Status(StatusCode::kUnsupported, "attribute '" + a.name() + "' has unsupported type " +
-                                                  P::AttributeType_Name(a.type()));
+      return Status(StatusCode::kUnsupported,
+                    "attribute '" + a.name() + "' has unsupported type " + P::AttributeType_Name(a.type()));
   }
 }
 
@@ -104,7 +112,8 @@ Result<Tensor> constantNodeValue(const ::onnx::NodeProto& node, const fs::path& 
 
 class GraphImporter {
  public:
-  GraphImporter(const ::onnx::ModelProto& model, fs::path baseDir) : model_(model), baseDir_(std::move(baseDir)) {}
+  GraphImporter(const ::onnx::ModelProto& model, fs::path baseDir)
+      : model_(model), baseDir_(std::move(baseDir)) {}
 
   Result<std::unique_ptr<ir::Graph>> run() {
     LOWP_RETURN_IF_ERROR(readOpsets());
@@ -144,7 +153,8 @@ class GraphImporter {
     for (const auto& out : g.output()) {
       ir::Value* v = graph_->findValue(out.name());
       if (v == nullptr) {
-        return Status(StatusCode::kInvalidModel, "graph output '" + out.name() + "' is not produced by any node");
+        return Status(StatusCode::kInvalidModel,
+                      "graph output '" + out.name() + "' is not produced by any node");
       }
       ir::Value declared;
       LOWP_RETURN_IF_ERROR(readValueInfo(out, declared));
@@ -156,9 +166,10 @@ class GraphImporter {
     LOWP_RETURN_IF_ERROR(inferGraph(*graph_));
     for (auto [v, type] : declaredOutputTypes_) {
       if (type != DataType::kUndefined && v->type != DataType::kUndefined && type != v->type) {
-        return Status(StatusCode::kInvalidModel,
-                      "graph output '" + v->name + "' is declared " + std::string(ir::dataTypeInfo(type).name) +
-                          " but its producer gives " + std::string(ir::dataTypeInfo(v->type).name));
+        return Status(StatusCode::kInvalidModel, "graph output '" + v->name + "' is declared " +
+                                                     std::string(ir::dataTypeInfo(type).name) +
+                                                     " but its producer gives " +
+                                                     std::string(ir::dataTypeInfo(v->type).name));
       }
     }
     return std::move(graph_);
@@ -197,9 +208,10 @@ class GraphImporter {
       if (out.empty()) continue;
       auto v = graph_->addValue(out);
       if (!v) {
-        return Status(StatusCode::kInvalidModel,
-                      node.op_type() + " '" + nodeName(node, index) + "': output '" + out + "' is already defined",
-                      nodeName(node, index));
+        return Status(
+            StatusCode::kInvalidModel,
+            node.op_type() + " '" + nodeName(node, index) + "': output '" + out + "' is already defined",
+            nodeName(node, index));
       }
     }
     return {};
@@ -238,17 +250,18 @@ class GraphImporter {
                     "unsupported operator " + (domain.empty() ? "" : domain + ".") + proto.op_type());
     }
     if (opset->second < importer->sinceVersion) {
-      return Status(StatusCode::kUnsupported, "opset " + std::to_string(opset->second) + " of " + proto.op_type() +
+      return Status(StatusCode::kUnsupported, "opset " + std::to_string(opset->second) + " of " +
+                                                  proto.op_type() +
                                                   " is not supported (lowp imports it from opset " +
                                                   std::to_string(importer->sinceVersion) + ")");
     }
     const int inputs = proto.input_size();
     const int outputs = proto.output_size();
     if (inputs < schema->minInputs || (schema->maxInputs >= 0 && inputs > schema->maxInputs)) {
-      return Status(StatusCode::kInvalidModel, "has " + std::to_string(inputs) + " inputs, expected " +
-                                                   std::to_string(schema->minInputs) + " to " +
-                                                   (schema->maxInputs < 0 ? std::string("any") :
-                                                                            std::to_string(schema->maxInputs)));
+      return Status(StatusCode::kInvalidModel,
+                    "has " + std::to_string(inputs) + " inputs, expected " +
+                        std::to_string(schema->minInputs) + " to " +
+                        (schema->maxInputs < 0 ? std::string("any") : std::to_string(schema->maxInputs)));
     }
     if (outputs < schema->minOutputs || (schema->maxOutputs >= 0 && outputs > schema->maxOutputs)) {
       return Status(StatusCode::kInvalidModel, "has " + std::to_string(outputs) + " outputs, expected " +
@@ -310,9 +323,10 @@ Status inferGraph(ir::Graph& graph) {
       ir::InferInput info;
       if (in != nullptr) {
         if (in->type == DataType::kUndefined) {
-          return Status(StatusCode::kInvalidModel,
-                        node->describe() + ": input '" + in->name + "' has no type (is it produced by any node?)",
-                        node->name);
+          return Status(
+              StatusCode::kInvalidModel,
+              node->describe() + ": input '" + in->name + "' has no type (is it produced by any node?)",
+              node->name);
         }
         info.present = true;
         info.type = in->type;
@@ -329,8 +343,9 @@ Status inferGraph(ir::Graph& graph) {
       out->type = (*result)[i].first;
       out->shape = (*result)[i].second;
       if (out->type == DataType::kUndefined) {
-        return Status(StatusCode::kInternal, node->describe() + ": inference left output " + std::to_string(i) +
-                                                 " without a type", node->name);
+        return Status(StatusCode::kInternal,
+                      node->describe() + ": inference left output " + std::to_string(i) + " without a type",
+                      node->name);
       }
     }
   }
@@ -341,7 +356,8 @@ Result<std::unique_ptr<ir::Graph>> importOnnxBytes(const std::string& bytes, con
                                                    const std::string& label) {
   ::onnx::ModelProto model;
   if (bytes.empty()) return Status(StatusCode::kInvalidModel, label + ": the file is empty");
-  if (bytes.size() > static_cast<size_t>(INT32_MAX) || !model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+  if (bytes.size() > static_cast<size_t>(INT32_MAX) ||
+      !model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return Status(StatusCode::kInvalidModel,
                   label + ": not a valid ONNX model (the protobuf message is truncated or corrupt)");
   }

@@ -43,7 +43,8 @@ Result<Tensor> readNpy(const std::string& path) {
     headerStart = 10;
   } else if (major == 2 || major == 3) {
     if (bytes.size() < 12) return npyError(path, "truncated header");
-    for (int i = 0; i < 4; ++i) headerLen |= static_cast<size_t>(static_cast<uint8_t>(bytes[8 + i])) << (8 * i);
+    for (int i = 0; i < 4; ++i)
+      headerLen |= static_cast<size_t>(static_cast<uint8_t>(bytes[8 + i])) << (8 * i);
     headerStart = 12;
   } else {
     return npyError(path, "unsupported .npy format version " + std::to_string(major));
@@ -51,7 +52,8 @@ Result<Tensor> readNpy(const std::string& path) {
   if (headerStart + headerLen > bytes.size()) return npyError(path, "truncated header");
   std::string header = bytes.substr(headerStart, headerLen);
   std::smatch m;
-  if (!std::regex_search(header, m, std::regex("'descr':\\s*'([^']+)'"))) return npyError(path, "no dtype in header");
+  if (!std::regex_search(header, m, std::regex("'descr':\\s*'([^']+)'")))
+    return npyError(path, "no dtype in header");
   std::string descr = m[1];
   if (descr == "<b1" || descr == "b1") descr = "|b1";
   if (descr == "<i1" || descr == "i1") descr = "|i1";
@@ -61,7 +63,8 @@ Result<Tensor> readNpy(const std::string& path) {
   if (std::regex_search(header, std::regex("'fortran_order':\\s*True"))) {
     return npyError(path, "Fortran-order arrays are not supported (save with np.ascontiguousarray)");
   }
-  if (!std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)"))) return npyError(path, "no shape in header");
+  if (!std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)")))
+    return npyError(path, "no shape in header");
   std::vector<int64_t> shape;
   std::string dims = m[1];
   std::regex number("[0-9]+");
@@ -88,7 +91,8 @@ Status writeNpy(const std::string& path, const Tensor& tensor) {
                   path + ": type " + std::string(dataTypeName(tensor.type())) + " has no .npy dtype");
   }
   std::string shape;  // Python tuple syntax: "()", "(3,)", "(2, 3)"
-  for (size_t i = 0; i < tensor.shape().size(); ++i) shape += (i ? ", " : "") + std::to_string(tensor.shape()[i]);
+  for (size_t i = 0; i < tensor.shape().size(); ++i)
+    shape += (i ? ", " : "") + std::to_string(tensor.shape()[i]);
   if (tensor.rank() == 1) shape += ",";
   std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + shape + "), }";
   size_t total = 10 + header.size() + 1;

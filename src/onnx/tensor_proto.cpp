@@ -32,7 +32,8 @@ Status bad(const ::onnx::TensorProto& proto, const std::string& message) {
 }
 
 // Reads the bytes of an externally stored tensor, refusing locations outside `baseDir`.
-Result<std::string> readExternal(const ::onnx::TensorProto& proto, const fs::path& baseDir, int64_t expectedBytes) {
+Result<std::string> readExternal(const ::onnx::TensorProto& proto, const fs::path& baseDir,
+                                 int64_t expectedBytes) {
   std::string location;
   int64_t offset = 0;
   int64_t length = -1;
@@ -66,8 +67,9 @@ Result<std::string> readExternal(const ::onnx::TensorProto& proto, const fs::pat
   if (ec) return bad(proto, "external data file '" + file.string() + "' cannot be read");
   if (length < 0) length = expectedBytes;
   if (static_cast<uintmax_t>(offset) > fileSize || static_cast<uintmax_t>(length) > fileSize - offset) {
-    return bad(proto, "external data offset " + std::to_string(offset) + " + length " + std::to_string(length) +
-                          " is past the end of '" + file.string() + "' (" + std::to_string(fileSize) + " bytes)");
+    return bad(proto, "external data offset " + std::to_string(offset) + " + length " +
+                          std::to_string(length) + " is past the end of '" + file.string() + "' (" +
+                          std::to_string(fileSize) + " bytes)");
   }
   if (length != expectedBytes) {
     return bad(proto, "external data length " + std::to_string(length) + " does not match the tensor's " +
@@ -99,8 +101,8 @@ Result<Tensor> tensorFromProto(const ::onnx::TensorProto& proto, const fs::path&
   if (!type) return bad(proto, "unknown data type id " + std::to_string(proto.data_type()));
   const ir::DataTypeInfo& info = ir::dataTypeInfo(*type);
   if (!ir::isStorable(*type)) {
-    return Status(StatusCode::kUnsupported,
-                  "tensor '" + proto.name() + "': data type " + std::string(info.onnxName) + " is not supported");
+    return Status(StatusCode::kUnsupported, "tensor '" + proto.name() + "': data type " +
+                                                std::string(info.onnxName) + " is not supported");
   }
   if (proto.has_segment()) return Status(StatusCode::kUnsupported, "tensor '" + proto.name() + "': segments");
   std::vector<int64_t> shape;
@@ -112,7 +114,8 @@ Result<Tensor> tensorFromProto(const ::onnx::TensorProto& proto, const fs::path&
     shape.push_back(d);
   }
   const int64_t bytes = count * info.storageBytes;
-  if (bytes > (int64_t{1} << 40)) return bad(proto, "implausibly large (" + std::to_string(bytes) + " bytes)");
+  if (bytes > (int64_t{1} << 40))
+    return bad(proto, "implausibly large (" + std::to_string(bytes) + " bytes)");
 
   std::string external;
   const std::string* raw = nullptr;
@@ -135,8 +138,8 @@ Result<Tensor> tensorFromProto(const ::onnx::TensorProto& proto, const fs::path&
   auto* out = static_cast<uint8_t*>(t.data());
   switch (*type) {
     case DataType::kFloat32:
-      LOWP_RETURN_IF_ERROR(copyField(proto, proto.float_data(), count,
-                                     [&](int64_t i, float v) { t.data<float>()[i] = v; }));
+      LOWP_RETURN_IF_ERROR(
+          copyField(proto, proto.float_data(), count, [&](int64_t i, float v) { t.data<float>()[i] = v; }));
       break;
     case DataType::kFloat64:
       LOWP_RETURN_IF_ERROR(copyField(proto, proto.double_data(), count,

@@ -14,7 +14,8 @@ class TensorProto;
 namespace lowp::onnx {
 
 /// Converts a TensorProto. Data stored externally is read relative to `baseDir`; a location that escapes
-/// `baseDir`, or an offset/length past the end of the file, is an error. `baseDir` empty forbids external data.
+/// `baseDir`, or an offset/length past the end of the file, is an error. `baseDir` empty forbids external
+/// data.
 Result<Tensor> tensorFromProto(const ::onnx::TensorProto& proto, const std::filesystem::path& baseDir);
 
 /// Reads a whole file into a string; errors name the path.

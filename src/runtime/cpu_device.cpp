@@ -27,7 +27,11 @@ std::shared_ptr<void> CpuDevice::allocate(size_t bytes) {
   return {p, [](void* q) { std::free(q); }};
 }
 
-void CpuDevice::copyToDevice(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
-void CpuDevice::copyToHost(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+void CpuDevice::copyToDevice(void* dst, const void* src, size_t bytes) {
+  std::memcpy(dst, src, bytes);
+}
+void CpuDevice::copyToHost(void* dst, const void* src, size_t bytes) {
+  std::memcpy(dst, src, bytes);
+}
 
 }  // namespace lowp::runtime

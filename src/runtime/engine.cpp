@@ -30,7 +30,8 @@ std::string typeList(const std::vector<DataType>& types) {
 
 }  // namespace
 
-Result<std::unique_ptr<Engine::Impl>> prepareEngine(std::unique_ptr<ir::Graph> graph, const EngineOptions& options) {
+Result<std::unique_ptr<Engine::Impl>> prepareEngine(std::unique_ptr<ir::Graph> graph,
+                                                    const EngineOptions& options) {
   auto impl = std::make_unique<Engine::Impl>();
   const auto& registry = kernels::KernelRegistry::global();
   int64_t maxId = 0;
@@ -44,12 +45,13 @@ Result<std::unique_ptr<Engine::Impl>> prepareEngine(std::unique_ptr<ir::Graph> g
     auto found = registry.find(node->domain, node->opType, kernels::Backend::kCpu, in, out);
     if (found.empty()) {
       if (!registry.hasOp(node->domain, node->opType, kernels::Backend::kCpu)) {
-        return Status(StatusCode::kUnsupported, node->describe() + ": no CPU kernel implements " + node->opType,
-                      node->name);
+        return Status(StatusCode::kUnsupported,
+                      node->describe() + ": no CPU kernel implements " + node->opType, node->name);
       }
-      return Status(StatusCode::kUnsupported,
-                    node->describe() + ": no CPU kernel for input types " + typeList(in) + " -> " + typeList(out),
-                    node->name);
+      return Status(
+          StatusCode::kUnsupported,
+          node->describe() + ": no CPU kernel for input types " + typeList(in) + " -> " + typeList(out),
+          node->name);
     }
     impl->kernelOf[static_cast<size_t>(node->id)] = found.front();
   }
@@ -72,8 +74,14 @@ Result<std::shared_ptr<Engine>> Engine::fromOnnxFile(const std::string& path, co
   return std::make_shared<Engine>(std::move(impl).value());
 }
 
-const std::vector<TensorDesc>& Engine::inputs() const { return impl_->inputs; }
-const std::vector<TensorDesc>& Engine::outputs() const { return impl_->outputs; }
-int64_t Engine::nodeCount() const { return static_cast<int64_t>(impl_->graph->nodes().size()); }
+const std::vector<TensorDesc>& Engine::inputs() const {
+  return impl_->inputs;
+}
+const std::vector<TensorDesc>& Engine::outputs() const {
+  return impl_->outputs;
+}
+int64_t Engine::nodeCount() const {
+  return static_cast<int64_t>(impl_->graph->nodes().size());
+}
 
 }  // namespace lowp

@@ -22,7 +22,8 @@ struct Engine::Impl {
 namespace runtime {
 
 /// Chooses a kernel for every node and describes the graph's inputs and outputs.
-Result<std::unique_ptr<Engine::Impl>> prepareEngine(std::unique_ptr<ir::Graph> graph, const EngineOptions& options);
+Result<std::unique_ptr<Engine::Impl>> prepareEngine(std::unique_ptr<ir::Graph> graph,
+                                                    const EngineOptions& options);
 
 }  // namespace runtime
 }  // namespace lowp

@@ -30,7 +30,9 @@ struct Plan {
   int64_t unplannedBytes = 0;
 };
 
-std::string typeName(DataType t) { return std::string(ir::dataTypeInfo(t).name); }
+std::string typeName(DataType t) {
+  return std::string(ir::dataTypeInfo(t).name);
+}
 
 }  // namespace
 
@@ -53,7 +55,8 @@ struct ExecutionContext::Impl {
   Status checkInputs(std::span<const NamedTensor> given, std::vector<const Tensor*>& byValue) const {
     const ir::Graph& g = *engine.graph;
     for (const NamedTensor& nt : given) {
-      auto it = std::find_if(g.inputs().begin(), g.inputs().end(), [&](const ir::Value* v) { return v->name == nt.name; });
+      auto it = std::find_if(g.inputs().begin(), g.inputs().end(),
+                             [&](const ir::Value* v) { return v->name == nt.name; });
       if (it == g.inputs().end()) {
         std::string names;
         for (const ir::Value* v : g.inputs()) names += (names.empty() ? "" : ", ") + v->name;
@@ -65,8 +68,9 @@ struct ExecutionContext::Impl {
         return Status(StatusCode::kInvalidArgument, "input '" + nt.name + "' is given twice");
       }
       if (nt.tensor.type() != v.type) {
-        return Status(StatusCode::kInvalidArgument, "input '" + nt.name + "' has type " + typeName(nt.tensor.type()) +
-                                                        ", the model expects " + typeName(v.type));
+        return Status(StatusCode::kInvalidArgument, "input '" + nt.name + "' has type " +
+                                                        typeName(nt.tensor.type()) + ", the model expects " +
+                                                        typeName(v.type));
       }
       if (v.shape.rankKnown()) {
         bool ok = nt.tensor.rank() == v.shape.rank();
@@ -75,8 +79,8 @@ struct ExecutionContext::Impl {
         }
         if (!ok) {
           return Status(StatusCode::kInvalidArgument, "input '" + nt.name + "' has shape " +
-                                                          ir::formatSizes(nt.tensor.shape()) + ", the model expects " +
-                                                          v.shape.toString());
+                                                          ir::formatSizes(nt.tensor.shape()) +
+                                                          ", the model expects " + v.shape.toString());
         }
       }
       if (nt.tensor.data() == nullptr && nt.tensor.elementCount() > 0) {
@@ -110,8 +114,9 @@ struct ExecutionContext::Impl {
 
   Status runKernel(const ir::Node& node, std::vector<const Tensor*> inputs, std::vector<Tensor*> outputs) {
     const kernels::KernelDef* kernel = engine.kernelOf[static_cast<size_t>(node.id)];
-    kernels::KernelContext ctx(node, std::move(inputs), std::move(outputs), parallelFor,
-                               [this](DataType t, std::vector<int64_t> s) { return allocate(t, std::move(s)); });
+    kernels::KernelContext ctx(
+        node, std::move(inputs), std::move(outputs), parallelFor,
+        [this](DataType t, std::vector<int64_t> s) { return allocate(t, std::move(s)); });
     Status s = kernel->fn(ctx);
     return s.withNode(node.name);
   }
@@ -147,7 +152,8 @@ struct ExecutionContext::Impl {
       auto inferred = ir::inferNode(*node, inferInputs(*node, p.shapes, values));
       if (!inferred) return inferred.status().withNode(node->name);
       for (size_t i = 0; i < node->outputs.size(); ++i) {
-        if (node->outputs[i] != nullptr) p.shapes[static_cast<size_t>(node->outputs[i]->id)] = (*inferred)[i].second;
+        if (node->outputs[i] != nullptr)
+          p.shapes[static_cast<size_t>(node->outputs[i]->id)] = (*inferred)[i].second;
       }
       bool foldable = true;
       for (const ir::Value* in : node->inputs) {
@@ -207,7 +213,8 @@ struct ExecutionContext::Impl {
         auto count = p.shapes[id].elementCount();
         if (!count) continue;
         int64_t last = std::max<int64_t>(p.lastUse[id], static_cast<int64_t>(step));
-        lifetimes.push_back({*count * ir::dataTypeInfo(out->type).storageBytes, static_cast<int64_t>(step), last});
+        lifetimes.push_back(
+            {*count * ir::dataTypeInfo(out->type).storageBytes, static_cast<int64_t>(step), last});
         lifetimeValue.push_back(id);
       }
     }
@@ -253,7 +260,8 @@ struct ExecutionContext::Impl {
     for (const ir::Node* node : g.nodes()) {
       if (plan.folded[static_cast<size_t>(node->id)]) continue;
       std::vector<const Tensor*> ins;
-      for (const ir::Value* in : node->inputs) ins.push_back(in ? values[static_cast<size_t>(in->id)] : nullptr);
+      for (const ir::Value* in : node->inputs)
+        ins.push_back(in ? values[static_cast<size_t>(in->id)] : nullptr);
       // Output shapes: planned where static, otherwise inferred now from the actual inputs.
       std::vector<ir::Shape> outShapes;
       bool allStatic = true;
@@ -299,9 +307,10 @@ struct ExecutionContext::Impl {
         if (out == nullptr) continue;
         auto id = static_cast<size_t>(out->id);
         if (owned[id].type() != out->type) {
-          return Status(StatusCode::kInternal,
-                        node->describe() + ": the kernel left output " + std::to_string(i) + " unset or mistyped",
-                        node->name);
+          return Status(
+              StatusCode::kInternal,
+              node->describe() + ": the kernel left output " + std::to_string(i) + " unset or mistyped",
+              node->name);
         }
         values[id] = &owned[id];
       }
@@ -309,7 +318,8 @@ struct ExecutionContext::Impl {
       for (const ir::Value* in : node->inputs) {
         if (in == nullptr || in->isGraphOutput) continue;
         auto id = static_cast<size_t>(in->id);
-        if (plan.lastUse[id] == step && plan.offsets[id] == kUnplanned && owned[id].type() != DataType::kUndefined) {
+        if (plan.lastUse[id] == step && plan.offsets[id] == kUnplanned &&
+            owned[id].type() != DataType::kUndefined) {
           owned[id] = Tensor();
           values[id] = nullptr;
         }
@@ -337,8 +347,12 @@ Status ExecutionContext::execute(std::span<const NamedTensor> inputs, std::vecto
   return impl_->execute(inputs, outputs);
 }
 
-int64_t ExecutionContext::plannedArenaBytes() const { return impl_->plan.arenaBytes; }
-int64_t ExecutionContext::unplannedActivationBytes() const { return impl_->plan.unplannedBytes; }
+int64_t ExecutionContext::plannedArenaBytes() const {
+  return impl_->plan.arenaBytes;
+}
+int64_t ExecutionContext::unplannedActivationBytes() const {
+  return impl_->plan.unplannedBytes;
+}
 
 std::unique_ptr<ExecutionContext> Engine::createExecutionContext() const {
   return std::make_unique<ExecutionContext>(

@@ -26,7 +26,8 @@ MemoryPlan planMemory(const std::vector<BufferLifetime>& buffers) {
     for (const Placed& p : placed) {
       if (p.first <= buf.lastStep && buf.firstStep <= p.last) live.push_back(&p);
     }
-    std::sort(live.begin(), live.end(), [](const Placed* a, const Placed* b) { return a->offset < b->offset; });
+    std::sort(live.begin(), live.end(),
+              [](const Placed* a, const Placed* b) { return a->offset < b->offset; });
     int64_t offset = 0;
     for (const Placed* p : live) {
       if (p->offset - offset >= size) break;

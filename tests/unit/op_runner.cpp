@@ -53,20 +53,47 @@ Tensor makeTensor(DataType type, std::vector<int64_t> shape, const std::vector<d
   for (int64_t i = 0; i < t.elementCount() && i < static_cast<int64_t>(values.size()); ++i) {
     double v = values[static_cast<size_t>(i)];
     switch (type) {
-      case DataType::kFloat32: t.data<float>()[i] = static_cast<float>(v); break;
-      case DataType::kFloat64: t.data<double>()[i] = v; break;
-      case DataType::kFloat16: t.data<uint16_t>()[i] = ir::floatToFloat16(static_cast<float>(v)); break;
-      case DataType::kBFloat16: t.data<uint16_t>()[i] = ir::floatToBFloat16(static_cast<float>(v)); break;
-      case DataType::kInt8: t.data<int8_t>()[i] = static_cast<int8_t>(v); break;
-      case DataType::kInt16: t.data<int16_t>()[i] = static_cast<int16_t>(v); break;
-      case DataType::kInt32: t.data<int32_t>()[i] = static_cast<int32_t>(v); break;
-      case DataType::kInt64: t.data<int64_t>()[i] = static_cast<int64_t>(v); break;
-      case DataType::kUInt8: t.data<uint8_t>()[i] = static_cast<uint8_t>(v); break;
-      case DataType::kUInt16: t.data<uint16_t>()[i] = static_cast<uint16_t>(v); break;
-      case DataType::kUInt32: t.data<uint32_t>()[i] = static_cast<uint32_t>(v); break;
-      case DataType::kUInt64: t.data<uint64_t>()[i] = static_cast<uint64_t>(v); break;
-      case DataType::kBool: t.data<uint8_t>()[i] = v != 0 ? 1 : 0; break;
-      default: break;
+      case DataType::kFloat32:
+        t.data<float>()[i] = static_cast<float>(v);
+        break;
+      case DataType::kFloat64:
+        t.data<double>()[i] = v;
+        break;
+      case DataType::kFloat16:
+        t.data<uint16_t>()[i] = ir::floatToFloat16(static_cast<float>(v));
+        break;
+      case DataType::kBFloat16:
+        t.data<uint16_t>()[i] = ir::floatToBFloat16(static_cast<float>(v));
+        break;
+      case DataType::kInt8:
+        t.data<int8_t>()[i] = static_cast<int8_t>(v);
+        break;
+      case DataType::kInt16:
+        t.data<int16_t>()[i] = static_cast<int16_t>(v);
+        break;
+      case DataType::kInt32:
+        t.data<int32_t>()[i] = static_cast<int32_t>(v);
+        break;
+      case DataType::kInt64:
+        t.data<int64_t>()[i] = static_cast<int64_t>(v);
+        break;
+      case DataType::kUInt8:
+        t.data<uint8_t>()[i] = static_cast<uint8_t>(v);
+        break;
+      case DataType::kUInt16:
+        t.data<uint16_t>()[i] = static_cast<uint16_t>(v);
+        break;
+      case DataType::kUInt32:
+        t.data<uint32_t>()[i] = static_cast<uint32_t>(v);
+        break;
+      case DataType::kUInt64:
+        t.data<uint64_t>()[i] = static_cast<uint64_t>(v);
+        break;
+      case DataType::kBool:
+        t.data<uint8_t>()[i] = v != 0 ? 1 : 0;
+        break;
+      default:
+        break;
     }
   }
   return t;
@@ -74,20 +101,34 @@ Tensor makeTensor(DataType type, std::vector<int64_t> shape, const std::vector<d
 
 double elementAsDouble(const Tensor& t, int64_t i) {
   switch (t.type()) {
-    case DataType::kFloat32: return t.data<float>()[i];
-    case DataType::kFloat64: return t.data<double>()[i];
-    case DataType::kFloat16: return ir::float16ToFloat(t.data<uint16_t>()[i]);
-    case DataType::kBFloat16: return ir::bfloat16ToFloat(t.data<uint16_t>()[i]);
-    case DataType::kInt8: return t.data<int8_t>()[i];
-    case DataType::kInt16: return t.data<int16_t>()[i];
-    case DataType::kInt32: return t.data<int32_t>()[i];
-    case DataType::kInt64: return static_cast<double>(t.data<int64_t>()[i]);
-    case DataType::kUInt8: return t.data<uint8_t>()[i];
-    case DataType::kUInt16: return t.data<uint16_t>()[i];
-    case DataType::kUInt32: return t.data<uint32_t>()[i];
-    case DataType::kUInt64: return static_cast<double>(t.data<uint64_t>()[i]);
-    case DataType::kBool: return t.data<uint8_t>()[i] != 0 ? 1.0 : 0.0;
-    default: return 0.0;
+    case DataType::kFloat32:
+      return t.data<float>()[i];
+    case DataType::kFloat64:
+      return t.data<double>()[i];
+    case DataType::kFloat16:
+      return ir::float16ToFloat(t.data<uint16_t>()[i]);
+    case DataType::kBFloat16:
+      return ir::bfloat16ToFloat(t.data<uint16_t>()[i]);
+    case DataType::kInt8:
+      return t.data<int8_t>()[i];
+    case DataType::kInt16:
+      return t.data<int16_t>()[i];
+    case DataType::kInt32:
+      return t.data<int32_t>()[i];
+    case DataType::kInt64:
+      return static_cast<double>(t.data<int64_t>()[i]);
+    case DataType::kUInt8:
+      return t.data<uint8_t>()[i];
+    case DataType::kUInt16:
+      return t.data<uint16_t>()[i];
+    case DataType::kUInt32:
+      return t.data<uint32_t>()[i];
+    case DataType::kUInt64:
+      return static_cast<double>(t.data<uint64_t>()[i]);
+    case DataType::kBool:
+      return t.data<uint8_t>()[i] != 0 ? 1.0 : 0.0;
+    default:
+      return 0.0;
   }
 }
 

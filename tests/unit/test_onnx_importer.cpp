@@ -1,5 +1,6 @@
 // Importer tests: typed values and inferred shapes, node naming in errors, and robustness against
-// truncated and corrupted files (every truncation and many random corruptions end in a Status, never a crash).
+// truncated and corrupted files (every truncation and many random corruptions end in a Status, never a
+// crash).
 #include <gtest/gtest.h>
 
 #include <random>
@@ -84,7 +85,8 @@ TEST(OnnxImporter, CorruptedBytesNeverCrash) {
     for (int f = 0; f < flips; ++f) corrupt[rng() % corrupt.size()] = static_cast<char>(rng() & 0xff);
     auto graph = importOnnxBytes(corrupt, "", "c.onnx");
     if (!graph.isOk()) continue;
-    ++accepted;  // some corruptions leave a valid model (e.g. a changed name): it must also run or fail cleanly
+    ++accepted;  // some corruptions leave a valid model (e.g. a changed name): it must also run or fail
+                 // cleanly
     auto impl = runtime::prepareEngine(std::move(graph).value(), EngineOptions{1});
     if (!impl.isOk()) continue;
     Engine engine(std::move(impl).value());

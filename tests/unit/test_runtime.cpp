@@ -19,14 +19,16 @@ TEST(MemoryPlan, BuffersAliveTogetherNeverOverlap) {
     std::vector<runtime::BufferLifetime> buffers;
     for (int i = 0; i < 40; ++i) {
       int64_t first = rng() % 30;
-      buffers.push_back({static_cast<int64_t>(rng() % 5000 + 1), first, first + static_cast<int64_t>(rng() % 6)});
+      buffers.push_back(
+          {static_cast<int64_t>(rng() % 5000 + 1), first, first + static_cast<int64_t>(rng() % 6)});
     }
     runtime::MemoryPlan plan = runtime::planMemory(buffers);
     for (size_t a = 0; a < buffers.size(); ++a) {
       EXPECT_EQ(plan.offsets[a] % 64, 0);
       EXPECT_LE(plan.offsets[a] + buffers[a].bytes, plan.arenaBytes);
       for (size_t b = a + 1; b < buffers.size(); ++b) {
-        bool together = buffers[a].firstStep <= buffers[b].lastStep && buffers[b].firstStep <= buffers[a].lastStep;
+        bool together =
+            buffers[a].firstStep <= buffers[b].lastStep && buffers[b].firstStep <= buffers[a].lastStep;
         bool overlap = plan.offsets[a] < plan.offsets[b] + buffers[b].bytes &&
                        plan.offsets[b] < plan.offsets[a] + buffers[a].bytes;
         EXPECT_FALSE(together && overlap) << "buffers " << a << " and " << b << " share memory";
@@ -93,7 +95,8 @@ TEST(ExecutionContext, ReusesArenaMemoryAndReplansForNewShapes) {
     ASSERT_EQ(outputs.size(), 1u);
     EXPECT_EQ(outputs[0].tensor.shape(), (std::vector<int64_t>{batch, 256}));
     // relu(neg(relu(...))) of anything is 0 after the first Neg; the last node is Neg: -0.
-    for (int64_t i = 0; i < outputs[0].tensor.elementCount(); ++i) EXPECT_EQ(outputs[0].tensor.data<float>()[i], 0.0f);
+    for (int64_t i = 0; i < outputs[0].tensor.elementCount(); ++i)
+      EXPECT_EQ(outputs[0].tensor.data<float>()[i], 0.0f);
     // 11 intermediate buffers, but at most two are alive at once.
     EXPECT_EQ(context->unplannedActivationBytes(), 11 * batch * 256 * 4);
     EXPECT_LE(context->plannedArenaBytes(), 2 * ((batch * 256 * 4 + 63) / 64 * 64));
@@ -105,7 +108,8 @@ TEST(ExecutionContext, RejectsWrongInputs) {
   auto context = engine->createExecutionContext();
   std::vector<NamedTensor> outputs;
   std::vector<NamedTensor> wrongRank{{"x", Tensor(DataType::kFloat32, {256})}};
-  EXPECT_NE(context->execute(wrongRank, outputs).message().find("the model expects [batchx256]"), std::string::npos);
+  EXPECT_NE(context->execute(wrongRank, outputs).message().find("the model expects [batchx256]"),
+            std::string::npos);
   std::vector<NamedTensor> wrongType{{"x", Tensor(DataType::kFloat64, {1, 256})}};
   EXPECT_NE(context->execute(wrongType, outputs).message().find("has type fp64"), std::string::npos);
   std::vector<NamedTensor> missing;

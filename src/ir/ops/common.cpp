@@ -32,8 +32,12 @@ Status inferBroadcast(InferContext& ctx, DataType outType) {
   return {};
 }
 
-Shape shapeOf(const std::vector<int64_t>& sizes) { return Shape::fromSizes(sizes); }
+Shape shapeOf(const std::vector<int64_t>& sizes) {
+  return Shape::fromSizes(sizes);
+}
 
-Shape unknownDims(int64_t rank) { return Shape(std::vector<Dim>(static_cast<size_t>(rank))); }
+Shape unknownDims(int64_t rank) {
+  return Shape(std::vector<Dim>(static_cast<size_t>(rank)));
+}
 
 }  // namespace lowp::ir::ops

@@ -443,8 +443,9 @@ Status inferRange(InferContext& ctx) {
   LOWP_RETURN_IF_ERROR(requireSameInputTypes(ctx));
   const DataType type = ctx.inputType(0);
   const bool wideFloat = isFloat(type) && dataTypeInfo(type).bits >= 16;
-  if (!isInteger(type) && !wideFloat)
+  if (!isInteger(type) && !wideFloat) {
     return ctx.unsupported("Range of " + typeName(type) + " is not supported");
+  }
   if (ctx.inputValue(0) && ctx.inputValue(1) && ctx.inputValue(2)) {
     auto n = rangeCount(*ctx.inputValue(0), *ctx.inputValue(1), *ctx.inputValue(2));
     if (!n) return fail(ctx, n.status());
@@ -476,8 +477,9 @@ Status inferTrilu(InferContext& ctx) {
   LOWP_RETURN_IF_ERROR(requireStorable(ctx, 0));
   LOWP_RETURN_IF_ERROR(requireIndexType(ctx, 1, "k", true));
   const Shape& in = ctx.inputShape(0);
-  if (in.rankKnown() && in.rank() < 2)
+  if (in.rankKnown() && in.rank() < 2) {
     return ctx.invalid("the input must have rank >= 2, not " + in.toString());
+  }
   const Shape& k = ctx.inputShape(1);
   if (ctx.hasInput(1) && k.isStatic() && k.elementCount() != 1) return ctx.invalid("k must be a scalar");
   return inferSameAsInput0(ctx);
@@ -527,8 +529,9 @@ Status inferCompress(InferContext& ctx) {
     return ctx.invalid("condition must be bool, not " + typeName(ctx.inputType(1)));
   }
   const Shape& cond = ctx.inputShape(1);
-  if (cond.rankKnown() && cond.rank() != 1)
+  if (cond.rankKnown() && cond.rank() != 1) {
     return ctx.invalid("condition must be 1-D, not " + cond.toString());
+  }
   const Shape& in = ctx.inputShape(0);
   const Tensor* value = ctx.inputValue(1);
   if (!ctx.attrs().has("axis")) {
@@ -600,8 +603,9 @@ Status inferReverseSequence(InferContext& ctx) {
     return ctx.invalid("batch_axis and time_axis must be 0 and 1 in some order");
   }
   const Shape& in = ctx.inputShape(0);
-  if (in.rankKnown() && in.rank() < 2)
+  if (in.rankKnown() && in.rank() < 2) {
     return ctx.invalid("the input must have rank >= 2, not " + in.toString());
+  }
   const Shape& lens = ctx.inputShape(1);
   if (lens.rankKnown() && lens.rank() != 1) return ctx.invalid("sequence_lens must be 1-D");
   if (in.rankKnown() && lens.rankKnown() && in[batchAxis].isKnown() && lens[0].isKnown() &&

@@ -548,8 +548,9 @@ Result<Shape> oneHotShape(const Shape& indices, const Dim& depth, int64_t axis) 
   if (!indices.rankKnown()) return Shape::unknownRank();
   const int64_t r = indices.rank();
   const int64_t a = axis < 0 ? axis + r + 1 : axis;
-  if (a < 0 || a > r)
+  if (a < 0 || a > r) {
     return bad("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(r + 1));
+  }
   std::vector<Dim> out = indices.dims();
   out.insert(out.begin() + a, depth);
   return Shape(std::move(out));
@@ -584,8 +585,9 @@ Result<Shape> depthToSpaceShape(const Shape& in, int64_t blockSize) {
   std::vector<Dim> out(4);
   out[0] = in[0];
   if (in[1].isKnown()) {
-    if (in[1].size % area != 0)
+    if (in[1].size % area != 0) {
       return bad("channels of " + in.toString() + " are not a multiple of blocksize^2");
+    }
     out[1] = Dim(in[1].size / area);
   }
   for (int64_t d = 2; d < 4; ++d) {

@@ -22,20 +22,47 @@ using ir::Float8E5M2;
 template <typename F>
 bool dispatchType(DataType type, F&& f) {
   switch (type) {
-    case DataType::kFloat32: f.template operator()<float>(); return true;
-    case DataType::kFloat64: f.template operator()<double>(); return true;
-    case DataType::kFloat16: f.template operator()<Float16>(); return true;
-    case DataType::kBFloat16: f.template operator()<BFloat16>(); return true;
-    case DataType::kInt8: f.template operator()<int8_t>(); return true;
-    case DataType::kInt16: f.template operator()<int16_t>(); return true;
-    case DataType::kInt32: f.template operator()<int32_t>(); return true;
-    case DataType::kInt64: f.template operator()<int64_t>(); return true;
-    case DataType::kUInt8: f.template operator()<uint8_t>(); return true;
-    case DataType::kUInt16: f.template operator()<uint16_t>(); return true;
-    case DataType::kUInt32: f.template operator()<uint32_t>(); return true;
-    case DataType::kUInt64: f.template operator()<uint64_t>(); return true;
-    case DataType::kBool: f.template operator()<bool>(); return true;
-    default: return false;
+    case DataType::kFloat32:
+      f.template operator()<float>();
+      return true;
+    case DataType::kFloat64:
+      f.template operator()<double>();
+      return true;
+    case DataType::kFloat16:
+      f.template operator()<Float16>();
+      return true;
+    case DataType::kBFloat16:
+      f.template operator()<BFloat16>();
+      return true;
+    case DataType::kInt8:
+      f.template operator()<int8_t>();
+      return true;
+    case DataType::kInt16:
+      f.template operator()<int16_t>();
+      return true;
+    case DataType::kInt32:
+      f.template operator()<int32_t>();
+      return true;
+    case DataType::kInt64:
+      f.template operator()<int64_t>();
+      return true;
+    case DataType::kUInt8:
+      f.template operator()<uint8_t>();
+      return true;
+    case DataType::kUInt16:
+      f.template operator()<uint16_t>();
+      return true;
+    case DataType::kUInt32:
+      f.template operator()<uint32_t>();
+      return true;
+    case DataType::kUInt64:
+      f.template operator()<uint64_t>();
+      return true;
+    case DataType::kBool:
+      f.template operator()<bool>();
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -43,11 +70,20 @@ bool dispatchType(DataType type, F&& f) {
 template <typename F>
 bool dispatchFloat(DataType type, F&& f) {
   switch (type) {
-    case DataType::kFloat32: f.template operator()<float>(); return true;
-    case DataType::kFloat64: f.template operator()<double>(); return true;
-    case DataType::kFloat16: f.template operator()<Float16>(); return true;
-    case DataType::kBFloat16: f.template operator()<BFloat16>(); return true;
-    default: return false;
+    case DataType::kFloat32:
+      f.template operator()<float>();
+      return true;
+    case DataType::kFloat64:
+      f.template operator()<double>();
+      return true;
+    case DataType::kFloat16:
+      f.template operator()<Float16>();
+      return true;
+    case DataType::kBFloat16:
+      f.template operator()<BFloat16>();
+      return true;
+    default:
+      return false;
   }
 }
 

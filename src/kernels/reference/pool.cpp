@@ -294,7 +294,9 @@ Status globalPoolKernel(KernelContext& ctx) {
 
 // ---- MaxUnpool -------------------------------------------------------------------------------------------
 
-// Scatters X into a zero tensor at the flat indices MaxPool produced (over the whole output tensor).
+// Scatters X into a zero tensor at the flat indices MaxPool produced. As in ONNX's reference, the indices
+// address the shape MaxPool's window implies ((in - 1) * stride + kernel - pads); an output_shape larger than
+// that holds it at its origin, zero beyond.
 Status maxUnpoolKernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& indices = ctx.input(1);
@@ -305,27 +307,30 @@ Status maxUnpoolKernel(KernelContext& ctx) {
   if (x.rank() != static_cast<int64_t>(kernel.size()) + 2) {
     return ctx.invalid("input " + formatSizes(x.shape()) + " does not match kernel_shape " + formatSizes(kernel));
   }
-  std::vector<int64_t> outShape;
+  auto window = ir::ops::readWindow(ctx.attrs(), kernel);
+  if (!window) return ir::ops::windowError(ctx, window.status());
+  std::vector<int64_t> inferred = {x.shape()[0], x.shape()[1]};
+  for (size_t d = 0; d < kernel.size(); ++d) {
+    inferred.push_back((x.shape()[d + 2] - 1) * window->strides[d] + kernel[d] - window->padsBegin[d] -
+                       window->padsEnd[d]);
+  }
+  std::vector<int64_t> outShape = inferred;
   if (ctx.hasInput(2)) {
     const Tensor& os = ctx.input(2);
     if (os.type() != DataType::kInt64 || os.elementCount() != x.rank()) {
       return ctx.invalid("output_shape must be " + std::to_string(x.rank()) + " int64 values");
     }
     outShape.assign(os.data<int64_t>(), os.data<int64_t>() + os.elementCount());
-  } else {
-    auto window = ir::ops::readWindow(ctx.attrs(), kernel);
-    if (!window) return ir::ops::windowError(ctx, window.status());
-    outShape = {x.shape()[0], x.shape()[1]};
-    for (size_t d = 0; d < kernel.size(); ++d) {
-      outShape.push_back((x.shape()[d + 2] - 1) * window->strides[d] + kernel[d] - window->padsBegin[d] -
-                         window->padsEnd[d]);
+  }
+  for (size_t d = 0; d < outShape.size(); ++d) {
+    if (inferred[d] < 0 || outShape[d] < inferred[d]) {
+      return ctx.invalid("output shape " + formatSizes(outShape) + " cannot hold the unpooled shape " +
+                         formatSizes(inferred));
     }
   }
-  for (int64_t v : outShape) {
-    if (v < 0) return ctx.invalid("output shape " + formatSizes(outShape) + " has a negative size");
-  }
   Tensor& y = ctx.allocateOutput(0, x.type(), outShape);
-  const int64_t total = y.elementCount();
+  const int64_t total = product(inferred);
+  const std::vector<int64_t> outStrides = contiguousStrides(outShape);
   const int64_t* idx = indices.data<int64_t>();
   const auto elementBytes = static_cast<size_t>(x.elementCount() == 0 ? 0 : x.byteSize() / x.elementCount());
   const auto* src = static_cast<const std::byte*>(x.data());
@@ -333,11 +338,17 @@ Status maxUnpoolKernel(KernelContext& ctx) {
   std::fill(dst, dst + y.byteSize(), std::byte{0});
   for (int64_t i = 0; i < x.elementCount(); ++i) {
     if (idx[i] < 0 || idx[i] >= total) {
-      return ctx.invalid("index " + std::to_string(idx[i]) + " is outside the output of " +
-                         std::to_string(total) + " elements");
+      return ctx.invalid("index " + std::to_string(idx[i]) + " is outside the unpooled shape " +
+                         formatSizes(inferred));
+    }
+    int64_t rest = idx[i];
+    int64_t offset = 0;
+    for (size_t d = inferred.size(); d-- > 0;) {
+      offset += (rest % inferred[d]) * outStrides[d];
+      rest /= inferred[d];
     }
     std::copy_n(src + static_cast<size_t>(i) * elementBytes, elementBytes,
-                dst + static_cast<size_t>(idx[i]) * elementBytes);
+                dst + static_cast<size_t>(offset) * elementBytes);
   }
   return {};
 }

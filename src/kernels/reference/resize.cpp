@@ -148,7 +148,7 @@ AxisTaps buildAxisTaps(const ResizeAttrs& attrs, const ResizeGeometry& g, size_t
   return axisTaps;
 }
 
-/// Sizes before `axis`, at it, and after it.
+/// The products of the sizes before and after `axis`.
 void splitAt(const std::vector<int64_t>& sizes, size_t axis, int64_t* outer, int64_t* inner) {
   *outer = 1;
   *inner = 1;
@@ -274,11 +274,10 @@ Status resizeKernel(KernelContext& ctx) {
   if (attrs->mode == ResizeMode::kNearest) {
     dispatched =
         dispatchStorable(in.type(), [&]<typename T>() { resizeNearest<T>(ctx, taps, attrs->extrapolation); });
-  } else {
+  } else if (in.type() != DataType::kBool) {
     dispatched = dispatchType(in.type(), [&]<typename T>() {
       if constexpr (!std::is_same_v<T, bool>) resizeInterpolate<T>(ctx, taps, attrs->extrapolation);
     });
-    dispatched = dispatched && in.type() != DataType::kBool;
   }
   if (!dispatched) {
     return ctx.unsupported("no resize kernel for " + std::string(dataTypeName(in.type())) + " in this mode");

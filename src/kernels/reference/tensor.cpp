@@ -7,8 +7,10 @@
 // and allocates the output itself when the runtime's does not match (shapes that depend on input values).
 // Tested by tests/unit/test_tensor.cpp and the ONNX conformance cases.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <numeric>
 #include <optional>
 #include <string>
@@ -88,8 +90,9 @@ bool dispatchWord(int64_t bytes, F&& f) {
 }
 
 void copyBytes(const Tensor& in, Tensor& out) {
-  if (out.data() != in.data() && in.byteSize() > 0)
+  if (out.data() != in.data() && in.byteSize() > 0) {
     std::memcpy(out.data(), in.data(), static_cast<size_t>(in.byteSize()));
+  }
 }
 
 /// out[i] = in[base + Σ_d index_d · strides[d]], where index is element i's multi-index in `shape` (row-major
@@ -111,10 +114,19 @@ void stridedCopy(const KernelContext& ctx, const Tensor& in, Tensor& out, const 
 /// The bytes of `value` in type `type` (saturated to its range); nullopt where lowp cannot encode it.
 std::optional<std::vector<std::byte>> encodeScalar(DataType type, double value) {
   std::vector<std::byte> bytes(static_cast<size_t>(elementSize(type)));
-  const auto& info = ir::dataTypeInfo(type);
-  if (info.isInteger) value = std::clamp(std::trunc(value), info.lowest, info.max);
   bool ok = dispatchType(type, [&]<typename T>() {
-    T v = fromCompute<T>(static_cast<Compute<T>>(value));
+    T v;
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+      // Saturate: converting an out-of-range double to an integer is undefined.
+      using Limits = std::numeric_limits<T>;
+      const double t = std::trunc(value);
+      v = t >= static_cast<double>(Limits::max())      ? Limits::max()
+          : t <= static_cast<double>(Limits::lowest()) ? Limits::lowest()
+          : std::isnan(t)                              ? T{0}
+                                                       : static_cast<T>(t);
+    } else {
+      v = fromCompute<T>(static_cast<Compute<T>>(value));
+    }
     std::memcpy(bytes.data(), &v, sizeof(T));
   });
   if (ok) return bytes;
@@ -151,8 +163,9 @@ Status dropoutKernel(KernelContext& ctx) {
   const Tensor& in = ctx.input(0);
   if (ctx.hasInput(2) && ir::ops::elementAsInt64(ctx.input(2), 0).value_or(0) != 0) {
     const double ratio = ctx.hasInput(1) ? ir::ops::elementAsDouble(ctx.input(1), 0).value_or(0.5) : 0.5;
-    if (ratio != 0.0)
+    if (ratio != 0.0) {
       return ctx.unsupported("training_mode=1 with a non-zero ratio is random; lowp runs inference only");
+    }
   }
   copyBytes(in, outputFor(ctx, 0, in.type(), in.shape()));
   if (ctx.hasOutput(1)) {
@@ -558,8 +571,9 @@ Combine replaceFor(DataType type) {
 Result<Combine> scatterCombine(const KernelContext& ctx, DataType type) {
   LOWP_ASSIGN_OR_RETURN(Reduction r, readReduction(ctx));
   Combine fn = r == Reduction::kNone ? replaceFor(type) : combineFor(type, r);
-  if (fn == nullptr)
+  if (fn == nullptr) {
     return ctx.unsupported("reduction '" + ctx.attrs().getString("reduction") + "' on " + typeName(type));
+  }
   return fn;
 }
 
@@ -722,8 +736,9 @@ Status constantOfShapeKernel(KernelContext& ctx) {
   const Tensor* value = ctx.attrs().getTensor("value");
   const float zero = 0.0f;
   const DataType type = value != nullptr ? value->type() : DataType::kFloat32;
-  if (value != nullptr && value->elementCount() != 1)
+  if (value != nullptr && value->elementCount() != 1) {
     return ctx.invalid("value must hold exactly one element");
+  }
   Tensor& out = outputFor(ctx, 0, type, shape->sizes());
   fillWith(ctx, out,
            value != nullptr ? static_cast<const std::byte*>(value->data())
@@ -742,8 +757,9 @@ Status rangeKernel(KernelContext& ctx) {
       const Compute<T> s = toCompute(start.data<T>()[0]);
       const Compute<T> d = toCompute(delta.data<T>()[0]);
       T* dst = out.data<T>();
-      for (int64_t i = 0; i < *n; ++i)
+      for (int64_t i = 0; i < *n; ++i) {
         dst[i] = fromCompute<T>(static_cast<Compute<T>>(s + static_cast<Compute<T>>(i) * d));
+      }
     }
   });
   if (!ok || start.type() == DataType::kBool) return ctx.unsupported("Range of " + typeName(start.type()));
@@ -800,8 +816,9 @@ Status triluKernel(KernelContext& ctx) {
       const int64_t zeroFrom = upper ? 0 : keepTo;
       const int64_t zeroTo = upper ? keepFrom : cols;
       std::byte* row = dst + (m * rows + r) * cols * size;
-      if (zeroTo > zeroFrom)
+      if (zeroTo > zeroFrom) {
         std::memset(row + zeroFrom * size, 0, static_cast<size_t>((zeroTo - zeroFrom) * size));
+      }
     }
   }
   return {};
@@ -910,8 +927,9 @@ Status reverseSequenceKernel(KernelContext& ctx) {
   }
   const int64_t batch = in.shape()[batchAxis];
   const int64_t time = in.shape()[timeAxis];
-  if (static_cast<int64_t>(lens.size()) != batch)
+  if (static_cast<int64_t>(lens.size()) != batch) {
     return ctx.invalid("sequence_lens must have one entry per batch");
+  }
   Tensor& out = outputFor(ctx, 0, in.type(), in.shape());
   copyBytes(in, out);
   const int64_t inner = product(in.shape(), 2) * elementSize(in.type());
