@@ -184,11 +184,6 @@ class GraphImporter {
     if (opsets_.empty()) opsets_[""] = 1;  // IR version 2 models had no opset_import
     auto it = opsets_.find("");
     if (it != opsets_.end()) {
-      if (it->second < kMinOpset) {
-        return Status(StatusCode::kUnsupported, "opset " + std::to_string(it->second) +
-                                                    " is older than the oldest lowp imports (" +
-                                                    std::to_string(kMinOpset) + ")");
-      }
       if (it->second > kMaxOpset) {
         return Status(StatusCode::kUnsupported, "opset " + std::to_string(it->second) +
                                                     " is newer than the newest lowp imports (" +

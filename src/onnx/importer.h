@@ -9,8 +9,8 @@
 
 namespace lowp::onnx {
 
-/// The oldest and newest default-domain opset versions lowp imports.
-inline constexpr int64_t kMinOpset = 7;
+/// The newest default-domain opset lowp imports. The oldest is set per op by its importer entry
+/// (OpImporter::sinceVersion); every op lowp imports is supported from opset 7 at the latest.
 inline constexpr int64_t kMaxOpset = 23;
 
 /// Imports a model file; external data files are resolved next to it. Errors start with the path and name

@@ -513,8 +513,8 @@ Result<Reduction> readReduction(const KernelContext& ctx) {
   return ctx.invalid("unknown reduction '" + r + "'");
 }
 
-/// Returns a function that combines update `u` into `d` (both element pointers) under the reduction,
-/// computing in the type's compute type; nullptr where the type has no arithmetic here.
+/// Combines `count` updates at `u` into the elements at `d` under one reduction, computing in the element
+/// type's compute type (float for fp16/bf16).
 using Combine = void (*)(void* d, const void* u, int64_t count);
 
 template <typename T, Reduction R>
@@ -533,6 +533,7 @@ void combineAs(void* d, const void* u, int64_t count) {
   }
 }
 
+/// The Combine of a reduction other than "none"; nullptr where the type has no arithmetic here.
 Combine combineFor(DataType type, Reduction r) {
   Combine fn = nullptr;
   if (type == DataType::kBool) return nullptr;
