@@ -1,4 +1,5 @@
 // `lowp run`: runs a model on given or random inputs and prints (and optionally saves) its outputs.
+#include <cctype>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -20,6 +21,15 @@ struct RunOptions {
   std::string saveDir;
   int threads = 0;
 };
+
+// Tensor names may hold '/' or ':' (e.g. "/conv1/Conv_output_0"); file names keep [A-Za-z0-9._-] only.
+std::string fileNameFor(const std::string& tensorName) {
+  std::string out = tensorName;
+  for (char& c : out) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') c = '_';
+  }
+  return out;
+}
 
 int fail(const std::string& message) {
   std::cerr << "lowp run: error: " << message << "\n";
@@ -101,11 +111,11 @@ int runModel(const RunOptions& opt) {
   };
   for (const NamedTensor& in : inputs) {
     std::cout << "input  " << in.name << ": " << summarize(in.tensor) << "\n";
-    if (!opt.saveDir.empty() && !save("input_" + in.name + ".npy", in.tensor)) return 1;
+    if (!opt.saveDir.empty() && !save("input_" + fileNameFor(in.name) + ".npy", in.tensor)) return 1;
   }
   for (const NamedTensor& out : outputs) {
     std::cout << "output " << out.name << ": " << summarize(out.tensor) << "\n";
-    if (!opt.saveDir.empty() && !save(out.name + ".npy", out.tensor)) return 1;
+    if (!opt.saveDir.empty() && !save(fileNameFor(out.name) + ".npy", out.tensor)) return 1;
   }
   return 0;
 }

@@ -32,6 +32,10 @@ enum class DataType : int32_t {
   kFloat8E5M2FNUZ = 20,
   kUInt4 = 21,
   kInt4 = 22,
+  kFloat4E2M1 = 23,
+  kFloat8E8M0 = 24,  ///< Exponent-only scale format (OCP MX).
+  kUInt2 = 25,
+  kInt2 = 26,
 };
 
 /// Lower-case name of a type as users write it on the command line: "fp32", "fp16", "int8", ...

@@ -12,7 +12,7 @@ constexpr double kInt64Max = static_cast<double>(std::numeric_limits<int64_t>::m
 constexpr double kUInt64Max = static_cast<double>(std::numeric_limits<uint64_t>::max());
 
 // Indexed by the ONNX type id (the enum value).
-constexpr std::array<DataTypeInfo, 23> kTable = {{
+constexpr std::array<DataTypeInfo, 27> kTable = {{
     {DataType::kUndefined, "undefined", "UNDEFINED", 0, 0, false, false, false, 0, 0},
     {DataType::kFloat32, "fp32", "FLOAT", 32, 4, true, true, false, -3.4028234663852886e38,
      3.4028234663852886e38},
@@ -39,6 +39,11 @@ constexpr std::array<DataTypeInfo, 23> kTable = {{
     {DataType::kFloat8E5M2FNUZ, "fp8e5m2fnuz", "FLOAT8E5M2FNUZ", 8, 1, true, true, false, -57344.0, 57344.0},
     {DataType::kUInt4, "uint4", "UINT4", 4, 0, false, false, true, 0, 15},
     {DataType::kInt4, "int4", "INT4", 4, 0, false, true, true, -8, 7},
+    {DataType::kFloat4E2M1, "fp4e2m1", "FLOAT4E2M1", 4, 0, true, true, false, -6.0, 6.0},
+    {DataType::kFloat8E8M0, "fp8e8m0", "FLOAT8E8M0", 8, 0, true, false, false, 5.877471754111438e-39,
+     1.7014118346046923e38},
+    {DataType::kUInt2, "uint2", "UINT2", 2, 0, false, false, true, 0, 3},
+    {DataType::kInt2, "int2", "INT2", 2, 0, false, true, true, -2, 1},
 }};
 
 std::string lower(std::string_view s) {

@@ -50,15 +50,16 @@ int64_t count(const std::vector<int64_t>& shape) {
 }
 
 /// A tensor of uniform random values in [lo, hi] (integers when `integral`).
-Tensor randomTensor(std::mt19937& rng, DataType type, std::vector<int64_t> shape, double lo = -1, double hi = 1,
-                    bool integral = false) {
+Tensor randomTensor(std::mt19937& rng, DataType type, std::vector<int64_t> shape, double lo = -1,
+                    double hi = 1, bool integral = false) {
   std::uniform_real_distribution<double> dist(lo, hi);
   std::vector<double> v(static_cast<size_t>(count(shape)));
   for (double& x : v) x = integral ? std::round(dist(rng)) : dist(rng);
   return makeTensor(type, std::move(shape), v);
 }
 
-void expectClose(const Tensor& actual, const std::vector<double>& expected, double tol, const std::string& what) {
+void expectClose(const Tensor& actual, const std::vector<double>& expected, double tol,
+                 const std::string& what) {
   ASSERT_EQ(actual.elementCount(), static_cast<int64_t>(expected.size())) << what;
   int failures = 0;
   for (size_t i = 0; i < expected.size() && failures < 5; ++i) {
@@ -104,8 +105,8 @@ int64_t flatIndex(const std::vector<int64_t>& sizes, const std::vector<int64_t>&
   return f;
 }
 
-std::vector<double> naiveConv(const ConvGeometry& g, const std::vector<double>& x, const std::vector<double>& w,
-                              const std::vector<double>& bias) {
+std::vector<double> naiveConv(const ConvGeometry& g, const std::vector<double>& x,
+                              const std::vector<double>& w, const std::vector<double>& bias) {
   const int64_t n = g.x[0], c = g.x[1], m = g.w[0];
   const int64_t cg = c / g.group, mg = m / g.group;
   const std::vector<int64_t> in(g.x.begin() + 2, g.x.end());
@@ -147,7 +148,8 @@ std::vector<double> naiveConvTranspose(const ConvGeometry& g, const std::vector<
   for (int64_t b = 0; b < n; ++b) {
     for (int64_t oc = 0; oc < m; ++oc) {
       for (int64_t p = 0; p < outSize; ++p) {
-        y[static_cast<size_t>((b * m + oc) * outSize + p)] = bias.empty() ? 0.0 : bias[static_cast<size_t>(oc)];
+        y[static_cast<size_t>((b * m + oc) * outSize + p)] =
+            bias.empty() ? 0.0 : bias[static_cast<size_t>(oc)];
       }
     }
     for (int64_t ic = 0; ic < c; ++ic) {
@@ -232,8 +234,8 @@ TEST(Conv, MatchesNaiveOnRandomShapes) {
     std::vector<int64_t> expectShape = {g.x[0], g.w[0]};
     expectShape.insert(expectShape.end(), g.out.begin(), g.out.end());
     EXPECT_EQ((*out)[0].shape(), expectShape) << what;
-    expectClose((*out)[0], naiveConv(g, values(x), values(w), withBias ? values(b) : std::vector<double>{}), 1e-5,
-                what);
+    expectClose((*out)[0], naiveConv(g, values(x), values(w), withBias ? values(b) : std::vector<double>{}),
+                1e-5, what);
   }
 }
 
@@ -315,26 +317,32 @@ TEST(Conv, ReducedAndDoubleTypes) {
     ASSERT_TRUE(out) << out.status().toString();
     EXPECT_EQ((*out)[0].type(), t);
     const double tol = t == DataType::kFloat64 ? 1e-12 : (t == DataType::kFloat16 ? 2e-3 : 1e-2);
-    expectClose((*out)[0], naiveConv(g, values(x), values(w), values(b)), tol, ir::dataTypeInfo(t).onnxName.data());
+    expectClose((*out)[0], naiveConv(g, values(x), values(w), values(b)), tol,
+                ir::dataTypeInfo(t).onnxName.data());
   }
 }
 
 TEST(Conv, EmptyBatchAndErrors) {
-  auto out = run("Conv", {Tensor(DataType::kFloat32, {0, 2, 5, 5}), Tensor(DataType::kFloat32, {3, 2, 3, 3})});
+  auto out =
+      run("Conv", {Tensor(DataType::kFloat32, {0, 2, 5, 5}), Tensor(DataType::kFloat32, {3, 2, 3, 3})});
   ASSERT_TRUE(out) << out.status().toString();
   EXPECT_EQ((*out)[0].shape(), (std::vector<int64_t>{0, 3, 3, 3}));
 
-  auto channels = run("Conv", {Tensor(DataType::kFloat32, {1, 3, 5, 5}), Tensor(DataType::kFloat32, {3, 2, 3, 3})});
+  auto channels =
+      run("Conv", {Tensor(DataType::kFloat32, {1, 3, 5, 5}), Tensor(DataType::kFloat32, {3, 2, 3, 3})});
   ASSERT_FALSE(channels);
   EXPECT_EQ(channels.status().code(), StatusCode::kInvalidArgument);
-  auto autoPad = run("Conv", {Tensor(DataType::kFloat32, {1, 2, 5, 5}), Tensor(DataType::kFloat32, {3, 2, 3, 3})},
-                     attrs({{"auto_pad", std::string("SAME")}}));
+  auto autoPad =
+      run("Conv", {Tensor(DataType::kFloat32, {1, 2, 5, 5}), Tensor(DataType::kFloat32, {3, 2, 3, 3})},
+          attrs({{"auto_pad", std::string("SAME")}}));
   ASSERT_FALSE(autoPad);
   EXPECT_NE(autoPad.status().message().find("auto_pad"), std::string::npos);
-  auto tooSmall = run("Conv", {Tensor(DataType::kFloat32, {1, 2, 2, 2}), Tensor(DataType::kFloat32, {3, 2, 3, 3})});
+  auto tooSmall =
+      run("Conv", {Tensor(DataType::kFloat32, {1, 2, 2, 2}), Tensor(DataType::kFloat32, {3, 2, 3, 3})});
   EXPECT_FALSE(tooSmall);
-  auto strides = run("Conv", {Tensor(DataType::kFloat32, {1, 2, 5, 5}), Tensor(DataType::kFloat32, {3, 2, 3, 3})},
-                     attrs({{"strides", std::vector<int64_t>{1}}}));
+  auto strides =
+      run("Conv", {Tensor(DataType::kFloat32, {1, 2, 5, 5}), Tensor(DataType::kFloat32, {3, 2, 3, 3})},
+          attrs({{"strides", std::vector<int64_t>{1}}}));
   EXPECT_FALSE(strides);
 }
 
@@ -367,10 +375,11 @@ TEST(ConvTranspose, MatchesNaiveOnRandomShapes) {
     ConvGeometry g = randomConv(rng, rank, true);
     std::vector<int64_t> outputPadding;
     for (size_t d = 0; d < g.strides.size(); ++d) {
-      const int64_t op = std::uniform_int_distribution<int64_t>(0, std::max(g.strides[d], g.dilations[d]) - 1)(rng);
+      const int64_t op =
+          std::uniform_int_distribution<int64_t>(0, std::max(g.strides[d], g.dilations[d]) - 1)(rng);
       outputPadding.push_back(op);
-      g.out.push_back(g.strides[d] * (g.x[d + 2] - 1) + op + g.dilations[d] * (g.w[d + 2] - 1) + 1 - g.padsBegin[d] -
-                      g.padsEnd[d]);
+      g.out.push_back(g.strides[d] * (g.x[d + 2] - 1) + op + g.dilations[d] * (g.w[d + 2] - 1) + 1 -
+                      g.padsBegin[d] - g.padsEnd[d]);
     }
     const bool withBias = trial % 2 == 1;
     Tensor x = randomTensor(rng, DataType::kFloat32, g.x);
@@ -388,7 +397,8 @@ TEST(ConvTranspose, MatchesNaiveOnRandomShapes) {
     expectShape.insert(expectShape.end(), g.out.begin(), g.out.end());
     EXPECT_EQ((*out)[0].shape(), expectShape) << what;
     expectClose((*out)[0],
-                naiveConvTranspose(g, values(x), values(w), withBias ? values(b) : std::vector<double>{}), 1e-5, what);
+                naiveConvTranspose(g, values(x), values(w), withBias ? values(b) : std::vector<double>{}),
+                1e-5, what);
   }
 }
 
@@ -412,7 +422,8 @@ TEST(ConvTranspose, OutputShapeAndAutoPad) {
   expectClose((*out)[0], naiveConvTranspose(g, values(x), values(w), {}), 1e-5, "output_shape");
   // SAME_UPPER: output = in * stride; total padding 0 and 1, the odd element at the end.
   g.out = {9, 6};
-  out = run("ConvTranspose", {x, w}, attrs({{"strides", g.strides}, {"auto_pad", std::string("SAME_UPPER")}}));
+  out =
+      run("ConvTranspose", {x, w}, attrs({{"strides", g.strides}, {"auto_pad", std::string("SAME_UPPER")}}));
   ASSERT_TRUE(out) << out.status().toString();
   EXPECT_EQ((*out)[0].shape(), (std::vector<int64_t>{1, 3, 9, 6}));
   expectClose((*out)[0], naiveConvTranspose(g, values(x), values(w), {}), 1e-5, "SAME_UPPER");
@@ -446,13 +457,14 @@ TEST(ConvInteger, ZeroPointsAndPadding) {
 
 // ---- Gemm ------------------------------------------------------------------------------------------------
 
-std::vector<double> naiveMatMul(const std::vector<double>& a, const std::vector<double>& b, int64_t m, int64_t n,
-                                int64_t k) {
+std::vector<double> naiveMatMul(const std::vector<double>& a, const std::vector<double>& b, int64_t m,
+                                int64_t n, int64_t k) {
   std::vector<double> c(static_cast<size_t>(m * n), 0.0);
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j) {
       double s = 0;
-      for (int64_t q = 0; q < k; ++q) s += a[static_cast<size_t>(i * k + q)] * b[static_cast<size_t>(q * n + j)];
+      for (int64_t q = 0; q < k; ++q)
+        s += a[static_cast<size_t>(i * k + q)] * b[static_cast<size_t>(q * n + j)];
       c[static_cast<size_t>(i * n + j)] = s;
     }
   }
@@ -462,7 +474,8 @@ std::vector<double> naiveMatMul(const std::vector<double>& a, const std::vector<
 std::vector<double> transpose(const std::vector<double>& v, int64_t rows, int64_t cols) {
   std::vector<double> t(v.size());
   for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t c = 0; c < cols; ++c) t[static_cast<size_t>(c * rows + r)] = v[static_cast<size_t>(r * cols + c)];
+    for (int64_t c = 0; c < cols; ++c)
+      t[static_cast<size_t>(c * rows + r)] = v[static_cast<size_t>(r * cols + c)];
   }
   return t;
 }
@@ -475,14 +488,19 @@ TEST(Gemm, TransposesScalesAndBroadcastsC) {
   for (int transA = 0; transA < 2; ++transA) {
     for (int transB = 0; transB < 2; ++transB) {
       for (const auto& cShape : cShapes) {
-        Tensor a = randomTensor(rng, DataType::kFloat32, transA ? std::vector<int64_t>{k, m} : std::vector<int64_t>{m, k});
-        Tensor b = randomTensor(rng, DataType::kFloat32, transB ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n});
+        Tensor a = randomTensor(rng, DataType::kFloat32,
+                                transA ? std::vector<int64_t>{k, m} : std::vector<int64_t>{m, k});
+        Tensor b = randomTensor(rng, DataType::kFloat32,
+                                transB ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n});
         Tensor c = randomTensor(rng, DataType::kFloat32, cShape);
         const bool withC = trial++ % 5 != 0;
         std::vector<Tensor> inputs = {a, b};
         if (withC) inputs.push_back(c);
         auto out = run("Gemm", inputs,
-                       attrs({{"alpha", 0.5f}, {"beta", -2.0f}, {"transA", int64_t{transA}}, {"transB", int64_t{transB}}}));
+                       attrs({{"alpha", 0.5f},
+                              {"beta", -2.0f},
+                              {"transA", int64_t{transA}},
+                              {"transB", int64_t{transB}}}));
         ASSERT_TRUE(out) << out.status().toString();
         std::vector<double> av = values(a), bv = values(b);
         if (transA) av = transpose(av, k, m);
@@ -500,7 +518,8 @@ TEST(Gemm, TransposesScalesAndBroadcastsC) {
             e += -2.0 * cv[static_cast<size_t>(ci)];
           }
         }
-        expectClose((*out)[0], expected, 1e-5, "transA " + std::to_string(transA) + " transB " + std::to_string(transB));
+        expectClose((*out)[0], expected, 1e-5,
+                    "transA " + std::to_string(transA) + " transB " + std::to_string(transB));
       }
     }
   }
@@ -563,9 +582,16 @@ std::vector<double> naiveBatchedMatMul(const Tensor& a, const Tensor& b, std::ve
 TEST(MatMul, BroadcastsBatchesAndVectors) {
   std::mt19937 rng(8);
   const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> cases = {
-      {{7}, {7}},         {{7}, {7, 5}},          {{3, 7}, {7}},           {{2, 3, 7}, {7}},
-      {{7}, {4, 7, 5}},   {{2, 1, 3, 7}, {4, 7, 5}}, {{70, 130}, {130, 67}}, {{1, 3, 7}, {2, 7, 1}},
-      {{3, 0}, {0, 4}},   {{2, 0, 3}, {3, 5}},
+      {{7}, {7}},
+      {{7}, {7, 5}},
+      {{3, 7}, {7}},
+      {{2, 3, 7}, {7}},
+      {{7}, {4, 7, 5}},
+      {{2, 1, 3, 7}, {4, 7, 5}},
+      {{70, 130}, {130, 67}},
+      {{1, 3, 7}, {2, 7, 1}},
+      {{3, 0}, {0, 4}},
+      {{2, 0, 3}, {3, 5}},
   };
   for (const auto& [as, bs] : cases) {
     Tensor a = randomTensor(rng, DataType::kFloat32, as);
@@ -582,8 +608,8 @@ TEST(MatMul, BroadcastsBatchesAndVectors) {
 
 TEST(MatMul, IntegerAndReducedTypes) {
   std::mt19937 rng(13);
-  for (DataType t : {DataType::kInt32, DataType::kInt64, DataType::kUInt32, DataType::kUInt64, DataType::kFloat64,
-                     DataType::kFloat16, DataType::kBFloat16}) {
+  for (DataType t : {DataType::kInt32, DataType::kInt64, DataType::kUInt32, DataType::kUInt64,
+                     DataType::kFloat64, DataType::kFloat16, DataType::kBFloat16}) {
     const bool integral = !ir::isFloat(t);
     const double lo = t == DataType::kUInt32 || t == DataType::kUInt64 ? 0 : -50;
     Tensor a = randomTensor(rng, t, {2, 9, 33}, integral ? lo : -1, integral ? 50 : 1, integral);
@@ -635,7 +661,8 @@ TEST(MatMulInteger, ScalarRowAndColumnZeroPoints) {
   }
   expectExact((*out)[0], expected, "zero points");
   // Scalar zero points.
-  auto scalar = run("MatMulInteger", {a, b, makeTensor(DataType::kUInt8, {}, {128}), makeTensor(DataType::kInt8, {}, {-5})});
+  auto scalar = run("MatMulInteger",
+                    {a, b, makeTensor(DataType::kUInt8, {}, {128}), makeTensor(DataType::kInt8, {}, {-5})});
   ASSERT_TRUE(scalar) << scalar.status().toString();
   av = values(a);
   bv = values(b);

@@ -100,8 +100,7 @@ void expectTensor(const Tensor& t, DataType type, Ints shape, const std::vector<
   EXPECT_EQ(valuesOf(t), values);
 }
 
-// ---- Shape inference
-// ----------------------------------------------------------------------------------------
+// ---- Shape inference ----
 
 ir::InferInput inputOf(DataType type, Shape shape, const Tensor* value = nullptr) {
   return {.present = true, .type = type, .shape = std::move(shape), .value = value};
@@ -366,8 +365,7 @@ TEST(TensorInfer, DropoutMaskTypeAndTrainingMode) {
   EXPECT_EQ(t.status().code(), StatusCode::kUnsupported);
 }
 
-// ---- Kernels
-// ------------------------------------------------------------------------------------------------
+// ---- Kernels ----
 
 TEST(TensorKernels, IdentityAndDropoutCopyEveryType) {
   for (DataType t :
@@ -661,8 +659,7 @@ TEST(TensorKernels, LargeTransposeRunsInParallelChunks) {
   }
 }
 
-// ---- Importer normalisation
-// -----------------------------------------------------------------------------------
+// ---- Importer normalisation ----
 
 TEST(TensorImport, OldAttributesBecomeConstantInputs) {
   ir::Graph graph;

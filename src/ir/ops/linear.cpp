@@ -1,6 +1,7 @@
-// Type and shape rules of the linear ops: Conv, ConvInteger, ConvTranspose, Gemm, MatMul, MatMulInteger,
-// Einsum. The sliding-window arithmetic lives in linear_window.h and the Einsum equation rules in
-// linear_einsum.h, so the reference kernels compute exactly the shapes inferred here.
+// Type and shape rules of the linear ops: Conv, ConvInteger, QLinearConv, ConvTranspose, Gemm, MatMul,
+// MatMulInteger, QLinearMatMul, Einsum. The sliding-window arithmetic lives in linear_window.h and the Einsum
+// equation rules in linear_einsum.h, so the reference kernels compute exactly the shapes inferred here.
+#include <cstdint>
 #include <string>
 
 #include "ir/ops/common.h"
@@ -10,32 +11,85 @@
 namespace lowp::ir::ops {
 namespace {
 
-std::string typeName(DataType t) { return std::string(dataTypeInfo(t).name); }
+std::string typeName(DataType t) {
+  return std::string(dataTypeInfo(t).name);
+}
 
 // Size of dim `i` of a shape, or -1 when the rank or the dim is unknown.
-int64_t dimSize(const Shape& s, int64_t i) { return s.rankKnown() && i < s.rank() ? s[i].size : -1; }
+int64_t dimSize(const Shape& s, int64_t i) {
+  return s.rankKnown() && i < s.rank() ? s[i].size : -1;
+}
 
 // Dim `i` of a shape (keeping its symbol), or an unknown dim.
-Dim dimOf(const Shape& s, int64_t i) { return s.rankKnown() && i < s.rank() ? s[i] : Dim(); }
+Dim dimOf(const Shape& s, int64_t i) {
+  return s.rankKnown() && i < s.rank() ? s[i] : Dim();
+}
 
-bool isInt8Like(DataType t) { return t == DataType::kInt8 || t == DataType::kUInt8; }
+bool isInt8Like(DataType t) {
+  return t == DataType::kInt8 || t == DataType::kUInt8;
+}
 
-// ---- Conv, ConvInteger, ConvTranspose --------------------------------------------------------------------
+// ---- Conv, ConvInteger, QLinearConv, ConvTranspose -------------------------------------------------------
 
-enum class ConvKind { kConv, kConvInteger, kTranspose };
+enum class ConvKind { kConv, kConvInteger, kQLinear, kTranspose };
+
+// Input slots of a convolution's operands; kNone where the op has no such input.
+struct ConvSlots {
+  static constexpr size_t kNone = SIZE_MAX;
+  size_t x = 0, w = 1, bias = 2, xZeroPoint = kNone, wZeroPoint = kNone, wScale = kNone;
+};
+
+ConvSlots convSlots(ConvKind kind) {
+  switch (kind) {
+    case ConvKind::kConvInteger:
+      return {0, 1, ConvSlots::kNone, 2, 3, ConvSlots::kNone};
+    case ConvKind::kQLinear:
+      return {0, 3, 8, 2, 5, 4};
+    default:
+      return {};
+  }
+}
+
+// An int8/uint8 operand and its zero point, which has the operand's type.
+Status checkQuantizedOperand(InferContext& ctx, size_t slot, size_t zeroPointSlot) {
+  if (ctx.hasInput(slot) && !isInt8Like(ctx.inputType(slot))) {
+    return ctx.invalid("input " + std::to_string(slot) + " has type " + typeName(ctx.inputType(slot)) + "; " +
+                       ctx.node().opType + " takes int8 or uint8");
+  }
+  if (ctx.hasInput(zeroPointSlot) && ctx.inputType(zeroPointSlot) != ctx.inputType(slot)) {
+    return ctx.invalid("zero point " + std::to_string(zeroPointSlot) + " has type " +
+                       typeName(ctx.inputType(zeroPointSlot)) + " but input " + std::to_string(slot) +
+                       " has " + typeName(ctx.inputType(slot)));
+  }
+  return {};
+}
+
+// QLinearConv / QLinearMatMul: operands at 0 and 3 (zero points 2, 5), float scales at 1, 4, 6, the
+// output's zero point at 7 (it gives the output type).
+Status checkQLinearTypes(InferContext& ctx) {
+  LOWP_RETURN_IF_ERROR(checkQuantizedOperand(ctx, 0, 2));
+  LOWP_RETURN_IF_ERROR(checkQuantizedOperand(ctx, 3, 5));
+  if (!isInt8Like(ctx.inputType(7))) {
+    return ctx.invalid("y_zero_point has type " + typeName(ctx.inputType(7)) + "; it must be int8 or uint8");
+  }
+  for (size_t slot : {1, 4, 6}) {
+    if (!isFloat(ctx.inputType(slot))) {
+      return ctx.invalid("scale " + std::to_string(slot) + " has type " + typeName(ctx.inputType(slot)) +
+                         ", not a float type");
+    }
+  }
+  return {};
+}
 
 Status checkConvTypes(InferContext& ctx, ConvKind kind) {
   if (kind == ConvKind::kConvInteger) {
-    for (size_t i = 0; i < 2; ++i) {
-      if (ctx.hasInput(i) && !isInt8Like(ctx.inputType(i))) {
-        return ctx.invalid("input " + std::to_string(i) + " has type " + typeName(ctx.inputType(i)) +
-                           "; ConvInteger takes int8 or uint8");
-      }
-      // Each zero point has the type of the tensor it belongs to.
-      if (ctx.hasInput(i + 2) && ctx.inputType(i + 2) != ctx.inputType(i)) {
-        return ctx.invalid("zero point " + std::to_string(i + 2) + " has type " + typeName(ctx.inputType(i + 2)) +
-                           " but input " + std::to_string(i) + " has " + typeName(ctx.inputType(i)));
-      }
+    LOWP_RETURN_IF_ERROR(checkQuantizedOperand(ctx, 0, 2));
+    return checkQuantizedOperand(ctx, 1, 3);
+  }
+  if (kind == ConvKind::kQLinear) {
+    LOWP_RETURN_IF_ERROR(checkQLinearTypes(ctx));
+    if (ctx.hasInput(8) && ctx.inputType(8) != DataType::kInt32) {
+      return ctx.invalid("bias has type " + typeName(ctx.inputType(8)) + ", not int32");
     }
     return {};
   }
@@ -46,13 +100,38 @@ Status checkConvTypes(InferContext& ctx, ConvKind kind) {
   return {};
 }
 
+DataType convOutputType(InferContext& ctx, ConvKind kind) {
+  switch (kind) {
+    case ConvKind::kConvInteger:
+      return DataType::kInt32;
+    case ConvKind::kQLinear:
+      return ctx.inputType(7);
+    default:
+      return ctx.inputType(0);
+  }
+}
+
+// A zero point or scale that is one value, or (`perChannel`) one per output channel.
+Status checkQuantParam(InferContext& ctx, size_t slot, bool perChannel, const Dim& channels) {
+  if (slot == ConvSlots::kNone || !ctx.hasInput(slot)) return {};
+  const Shape& s = ctx.inputShape(slot);
+  if (!s.isStatic() || s.elementCount() == 1) return {};
+  if (perChannel && s.rank() == 1 && (!channels.isKnown() || s[0].size == channels.size)) return {};
+  if (!perChannel)
+    return ctx.unsupported("input " + std::to_string(slot) + " of shape " + s.toString() +
+                           " is not a scalar (per-tensor)");
+  return ctx.invalid("input " + std::to_string(slot) + " of shape " + s.toString() +
+                     " is neither a scalar nor one value per output channel");
+}
+
 // Output: [N, M, spatial...]. Conv/ConvInteger weights are [M, C/group, k...]; ConvTranspose weights are
 // [C, M/group, k...].
 Status inferConvLike(InferContext& ctx, ConvKind kind) {
   LOWP_RETURN_IF_ERROR(checkConvTypes(ctx, kind));
-  const DataType outType = kind == ConvKind::kConvInteger ? DataType::kInt32 : ctx.inputType(0);
-  const Shape& x = ctx.inputShape(0);
-  const Shape& w = ctx.inputShape(1);
+  const DataType outType = convOutputType(ctx, kind);
+  const ConvSlots slots = convSlots(kind);
+  const Shape& x = ctx.inputShape(slots.x);
+  const Shape& w = ctx.inputShape(slots.w);
   const AttributeMap& attrs = ctx.attrs();
   int64_t spatial = -1;
   for (const Shape* s : {&x, &w}) {
@@ -62,7 +141,8 @@ Status inferConvLike(InferContext& ctx, ConvKind kind) {
                          " needs rank 3 or more (batch, channels, spatial...)");
     }
     if (spatial >= 0 && s->rank() - 2 != spatial) {
-      return ctx.invalid("input shape " + x.toString() + " and weight shape " + w.toString() + " differ in rank");
+      return ctx.invalid("input shape " + x.toString() + " and weight shape " + w.toString() +
+                         " differ in rank");
     }
     spatial = s->rank() - 2;
   }
@@ -103,8 +183,8 @@ Status inferConvLike(InferContext& ctx, ConvKind kind) {
   Dim outChannels;
   if (kind == ConvKind::kTranspose) {
     if (channels >= 0 && w0 >= 0 && channels != w0) {
-      return ctx.invalid("input has " + std::to_string(channels) + " channels but the weight shape " + w.toString() +
-                         " expects " + std::to_string(w0));
+      return ctx.invalid("input has " + std::to_string(channels) + " channels but the weight shape " +
+                         w.toString() + " expects " + std::to_string(w0));
     }
     if (channels >= 0 && channels % group != 0) {
       return ctx.invalid(std::to_string(channels) + " channels do not split into " + std::to_string(group) +
@@ -113,8 +193,9 @@ Status inferConvLike(InferContext& ctx, ConvKind kind) {
     if (w1 >= 0) outChannels = Dim(w1 * group);
   } else {
     if (channels >= 0 && w1 >= 0 && channels != w1 * group) {
-      return ctx.invalid("input has " + std::to_string(channels) + " channels but the weight shape " + w.toString() +
-                         " with group " + std::to_string(group) + " expects " + std::to_string(w1 * group));
+      return ctx.invalid("input has " + std::to_string(channels) + " channels but the weight shape " +
+                         w.toString() + " with group " + std::to_string(group) + " expects " +
+                         std::to_string(w1 * group));
     }
     if (w0 >= 0 && w0 % group != 0) {
       return ctx.invalid(std::to_string(w0) + " output channels do not split into " + std::to_string(group) +
@@ -123,24 +204,17 @@ Status inferConvLike(InferContext& ctx, ConvKind kind) {
     outChannels = dimOf(w, 0);
   }
 
-  if (kind != ConvKind::kConvInteger && ctx.hasInput(2)) {
-    const Shape& b = ctx.inputShape(2);
-    if (b.rankKnown() && (b.rank() != 1 || (b[0].isKnown() && outChannels.isKnown() && b[0].size != outChannels.size))) {
+  if (slots.bias != ConvSlots::kNone && ctx.hasInput(slots.bias)) {
+    const Shape& b = ctx.inputShape(slots.bias);
+    if (b.rankKnown() &&
+        (b.rank() != 1 || (b[0].isKnown() && outChannels.isKnown() && b[0].size != outChannels.size))) {
       return ctx.invalid("bias shape " + b.toString() + " is not [" + std::to_string(outChannels.size) + "]");
     }
     if (!outChannels.isKnown() && b.rankKnown() && b.rank() == 1) outChannels = b[0];
   }
-  if (kind == ConvKind::kConvInteger) {
-    const Shape& xz = ctx.inputShape(2);
-    if (ctx.hasInput(2) && xz.isStatic() && xz.elementCount() != 1) {
-      return ctx.unsupported("x_zero_point of shape " + xz.toString() + " is not a scalar (per-tensor)");
-    }
-    const Shape& wz = ctx.inputShape(3);
-    if (ctx.hasInput(3) && wz.isStatic() && wz.elementCount() != 1 &&
-        (wz.rank() != 1 || (outChannels.isKnown() && wz[0].size != outChannels.size))) {
-      return ctx.invalid("w_zero_point shape " + wz.toString() + " is neither a scalar nor one value per output channel");
-    }
-  }
+  LOWP_RETURN_IF_ERROR(checkQuantParam(ctx, slots.xZeroPoint, false, outChannels));
+  LOWP_RETURN_IF_ERROR(checkQuantParam(ctx, slots.wZeroPoint, true, outChannels));
+  LOWP_RETURN_IF_ERROR(checkQuantParam(ctx, slots.wScale, true, outChannels));
 
   auto window = readWindow(attrs, kernel);
   if (!window) return windowError(ctx, window.status());
@@ -154,9 +228,18 @@ Status inferConvLike(InferContext& ctx, ConvKind kind) {
   return {};
 }
 
-Status inferConv(InferContext& ctx) { return inferConvLike(ctx, ConvKind::kConv); }
-Status inferConvInteger(InferContext& ctx) { return inferConvLike(ctx, ConvKind::kConvInteger); }
-Status inferConvTranspose(InferContext& ctx) { return inferConvLike(ctx, ConvKind::kTranspose); }
+Status inferConv(InferContext& ctx) {
+  return inferConvLike(ctx, ConvKind::kConv);
+}
+Status inferConvInteger(InferContext& ctx) {
+  return inferConvLike(ctx, ConvKind::kConvInteger);
+}
+Status inferQLinearConv(InferContext& ctx) {
+  return inferConvLike(ctx, ConvKind::kQLinear);
+}
+Status inferConvTranspose(InferContext& ctx) {
+  return inferConvLike(ctx, ConvKind::kTranspose);
+}
 
 // ---- Gemm ------------------------------------------------------------------------------------------------
 
@@ -188,8 +271,8 @@ Status inferGemm(InferContext& ctx) {
       for (int64_t i = 0; i < c.rank(); ++i) {
         const Dim& t = *target[2 - c.rank() + i];
         if (c[i].isKnown() && c[i].size != 1 && t.isKnown() && c[i].size != t.size) {
-          return ctx.invalid("C shape " + c.toString() + " does not broadcast to [" + std::to_string(m.size) + "x" +
-                             std::to_string(n.size) + "]");
+          return ctx.invalid("C shape " + c.toString() + " does not broadcast to [" + std::to_string(m.size) +
+                             "x" + std::to_string(n.size) + "]");
         }
       }
     }
@@ -201,15 +284,16 @@ Status inferGemm(InferContext& ctx) {
 // ---- MatMul, MatMulInteger -------------------------------------------------------------------------------
 
 // numpy.matmul: 1-D operands gain a dim of 1 (prepended to A, appended to B) that the output drops.
-Status inferMatMulShape(InferContext& ctx, DataType outType) {
+Status inferMatMulShape(InferContext& ctx, DataType outType, size_t bSlot = 1) {
   const Shape& a = ctx.inputShape(0);
-  const Shape& b = ctx.inputShape(1);
+  const Shape& b = ctx.inputShape(bSlot);
   if (!a.rankKnown() || !b.rankKnown()) {
     ctx.setOutput(0, outType, Shape::unknownRank());
     return {};
   }
   if (a.rank() == 0 || b.rank() == 0) {
-    return ctx.invalid("MatMul operands " + a.toString() + " and " + b.toString() + " must have rank 1 or more");
+    return ctx.invalid("MatMul operands " + a.toString() + " and " + b.toString() +
+                       " must have rank 1 or more");
   }
   std::vector<Dim> ad = a.dims();
   std::vector<Dim> bd = b.dims();
@@ -236,17 +320,14 @@ Status inferMatMul(InferContext& ctx) {
 }
 
 Status inferMatMulInteger(InferContext& ctx) {
-  for (size_t i = 0; i < 2; ++i) {
-    if (!isInt8Like(ctx.inputType(i))) {
-      return ctx.invalid("input " + std::to_string(i) + " has type " + typeName(ctx.inputType(i)) +
-                         "; MatMulInteger takes int8 or uint8");
-    }
-    if (ctx.hasInput(i + 2) && ctx.inputType(i + 2) != ctx.inputType(i)) {
-      return ctx.invalid("zero point " + std::to_string(i + 2) + " has type " + typeName(ctx.inputType(i + 2)) +
-                         " but input " + std::to_string(i) + " has " + typeName(ctx.inputType(i)));
-    }
-  }
+  LOWP_RETURN_IF_ERROR(checkQuantizedOperand(ctx, 0, 2));
+  LOWP_RETURN_IF_ERROR(checkQuantizedOperand(ctx, 1, 3));
   return inferMatMulShape(ctx, DataType::kInt32);
+}
+
+Status inferQLinearMatMul(InferContext& ctx) {
+  LOWP_RETURN_IF_ERROR(checkQLinearTypes(ctx));
+  return inferMatMulShape(ctx, ctx.inputType(7), 3);
 }
 
 // ---- Einsum ----------------------------------------------------------------------------------------------
@@ -261,8 +342,9 @@ Status inferEinsum(InferContext& ctx) {
     if (!s.rankKnown()) {
       // Without every rank the "..." dims are unknown; without an ellipsis only the sizes are.
       bool ellipsis = eq->output.hasEllipsis();
-      ctx.setOutput(0, ctx.inputType(0),
-                    ellipsis ? Shape::unknownRank() : unknownDims(static_cast<int64_t>(eq->output.labels.size())));
+      ctx.setOutput(
+          0, ctx.inputType(0),
+          ellipsis ? Shape::unknownRank() : unknownDims(static_cast<int64_t>(eq->output.labels.size())));
       return {};
     }
     std::vector<int64_t> sizes;
@@ -281,14 +363,15 @@ Status inferEinsum(InferContext& ctx) {
 }
 
 const std::vector<AttrSpec> kConvAttrs = {
-    {"auto_pad", AttrType::kString}, {"dilations", AttrType::kInts}, {"group", AttrType::kInt},
-    {"kernel_shape", AttrType::kInts}, {"pads", AttrType::kInts},   {"strides", AttrType::kInts},
+    {"auto_pad", AttrType::kString},   {"dilations", AttrType::kInts}, {"group", AttrType::kInt},
+    {"kernel_shape", AttrType::kInts}, {"pads", AttrType::kInts},      {"strides", AttrType::kInts},
 };
 
 }  // namespace
 
 void registerLinearSchemas(OpSchemaRegistry& registry) {
-  registry.add({.opType = "Conv", .minInputs = 2, .maxInputs = 3, .attributes = kConvAttrs, .infer = inferConv});
+  registry.add(
+      {.opType = "Conv", .minInputs = 2, .maxInputs = 3, .attributes = kConvAttrs, .infer = inferConv});
   registry.add({.opType = "ConvInteger",
                 .minInputs = 2,
                 .maxInputs = 4,
@@ -312,6 +395,12 @@ void registerLinearSchemas(OpSchemaRegistry& registry) {
                 .infer = inferGemm});
   registry.add({.opType = "MatMul", .minInputs = 2, .maxInputs = 2, .infer = inferMatMul});
   registry.add({.opType = "MatMulInteger", .minInputs = 2, .maxInputs = 4, .infer = inferMatMulInteger});
+  registry.add({.opType = "QLinearConv",
+                .minInputs = 8,
+                .maxInputs = 9,
+                .attributes = kConvAttrs,
+                .infer = inferQLinearConv});
+  registry.add({.opType = "QLinearMatMul", .minInputs = 8, .maxInputs = 8, .infer = inferQLinearMatMul});
   registry.add({.opType = "Einsum",
                 .minInputs = 1,
                 .maxInputs = -1,

@@ -7,9 +7,13 @@
 namespace lowp::ir::ops {
 namespace {
 
-Status bad(const std::string& message) { return Status(StatusCode::kInvalidArgument, message); }
+Status bad(const std::string& message) {
+  return Status(StatusCode::kInvalidArgument, message);
+}
 
-bool isLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool isLetter(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 Result<EinsumTerm> parseTerm(const std::string& text) {
   EinsumTerm term;
@@ -48,15 +52,16 @@ Result<EinsumEquation> parseEinsum(const std::string& equation, size_t inputCoun
   size_t start = 0;
   for (;;) {
     size_t comma = lhs.find(',', start);
-    auto term = parseTerm(trim(lhs.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
+    auto term =
+        parseTerm(trim(lhs.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
     if (!term) return term.status();
     eq.inputs.push_back(std::move(term).value());
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
   if (eq.inputs.size() != inputCount) {
-    return bad("equation '" + equation + "' has " + std::to_string(eq.inputs.size()) + " operands but the node has " +
-               std::to_string(inputCount) + " inputs");
+    return bad("equation '" + equation + "' has " + std::to_string(eq.inputs.size()) +
+               " operands but the node has " + std::to_string(inputCount) + " inputs");
   }
   std::array<int, 128> counts{};
   bool anyEllipsis = false;
@@ -101,8 +106,9 @@ Result<EinsumPlan> planEinsum(const EinsumEquation& eq, const std::vector<std::v
     auto letters = static_cast<int64_t>(t.labels.size()) - (t.hasEllipsis() ? 1 : 0);
     auto rank = static_cast<int64_t>(shapes[i].size());
     if (t.hasEllipsis() ? rank < letters : rank != letters) {
-      return bad("input " + std::to_string(i) + " has rank " + std::to_string(rank) + " but its einsum term has " +
-                 std::to_string(letters) + " letters" + (t.hasEllipsis() ? " and an ellipsis" : ""));
+      return bad("input " + std::to_string(i) + " has rank " + std::to_string(rank) +
+                 " but its einsum term has " + std::to_string(letters) + " letters" +
+                 (t.hasEllipsis() ? " and an ellipsis" : ""));
     }
     ellipsisDims[i] = rank - letters;
     plan.ellipsisRank = std::max(plan.ellipsisRank, ellipsisDims[i]);

@@ -35,6 +35,7 @@ struct EinsumPlan {
 };
 
 /// Builds the plan for inputs of the given shapes (sizes -1 where unknown). All ranks must be known.
-Result<EinsumPlan> planEinsum(const EinsumEquation& equation, const std::vector<std::vector<int64_t>>& shapes);
+Result<EinsumPlan> planEinsum(const EinsumEquation& equation,
+                              const std::vector<std::vector<int64_t>>& shapes);
 
 }  // namespace lowp::ir::ops

@@ -6,7 +6,9 @@
 namespace lowp::ir::ops {
 namespace {
 
-Status bad(const std::string& message) { return Status(StatusCode::kInvalidArgument, message); }
+Status bad(const std::string& message) {
+  return Status(StatusCode::kInvalidArgument, message);
+}
 
 // Reads a per-axis ints attribute of `count` values (default `fallback`), each at least `minValue`.
 Result<std::vector<int64_t>> readAxes(const AttributeMap& attrs, const char* name, size_t count,
@@ -25,7 +27,9 @@ Result<std::vector<int64_t>> readAxes(const AttributeMap& attrs, const char* nam
   return values;
 }
 
-int64_t dilatedExtent(const Window& w, size_t axis) { return w.dilations[axis] * (w.kernel[axis] - 1) + 1; }
+int64_t dilatedExtent(const Window& w, size_t axis) {
+  return w.dilations[axis] * (w.kernel[axis] - 1) + 1;
+}
 
 // Splits `total` padding between the two ends; SAME_UPPER puts the odd element at the end. A negative
 // total (ConvTranspose asked for more output than the full result) halves with floor division, as ONNX's
@@ -98,7 +102,8 @@ Status resolveForwardWindow(Window& w, const std::vector<int64_t>& input, bool c
         continue;
       }
       return bad("the dilated kernel (" + std::to_string(extent) + ") is larger than the padded input (" +
-                 std::to_string(in + w.padsBegin[d] + w.padsEnd[d]) + ") on spatial axis " + std::to_string(d));
+                 std::to_string(in + w.padsBegin[d] + w.padsEnd[d]) + ") on spatial axis " +
+                 std::to_string(d));
     }
     int64_t out = (ceilMode ? (span + s - 1) / s : span / s) + 1;
     // A last window that would start inside the end padding is dropped (as PyTorch and ONNX do).

@@ -9,7 +9,9 @@
 namespace lowp::ir::ops {
 namespace {
 
-std::string typeName(DataType t) { return std::string(dataTypeInfo(t).name); }
+std::string typeName(DataType t) {
+  return std::string(dataTypeInfo(t).name);
+}
 
 enum class PoolKind { kMax, kAverage, kLp };
 
@@ -41,12 +43,14 @@ Status inferWindowPool(InferContext& ctx, PoolKind kind) {
     return ctx.invalid("storage_order " + std::to_string(storageOrder) + " is neither 0 nor 1");
   }
   const int64_t ceilMode = attrs.getInt("ceil_mode", 0);
-  if (ceilMode != 0 && ceilMode != 1) return ctx.invalid("ceil_mode " + std::to_string(ceilMode) + " is not 0 or 1");
+  if (ceilMode != 0 && ceilMode != 1)
+    return ctx.invalid("ceil_mode " + std::to_string(ceilMode) + " is not 0 or 1");
   const auto rank = static_cast<int64_t>(kernel.size()) + 2;
   const Shape& x = ctx.inputShape(0);
   if (x.rankKnown() && x.rank() != rank) {
     return ctx.invalid("input shape " + x.toString() + " does not have rank " + std::to_string(rank) +
-                       " (batch, channels and the " + std::to_string(kernel.size()) + " axes of kernel_shape)");
+                       " (batch, channels and the " + std::to_string(kernel.size()) +
+                       " axes of kernel_shape)");
   }
   std::vector<int64_t> input(kernel.size(), -1);
   for (size_t d = 0; x.rankKnown() && d < kernel.size(); ++d) input[d] = x[static_cast<int64_t>(d) + 2].size;
@@ -62,9 +66,15 @@ Status inferWindowPool(InferContext& ctx, PoolKind kind) {
   return {};
 }
 
-Status inferMaxPool(InferContext& ctx) { return inferWindowPool(ctx, PoolKind::kMax); }
-Status inferAveragePool(InferContext& ctx) { return inferWindowPool(ctx, PoolKind::kAverage); }
-Status inferLpPool(InferContext& ctx) { return inferWindowPool(ctx, PoolKind::kLp); }
+Status inferMaxPool(InferContext& ctx) {
+  return inferWindowPool(ctx, PoolKind::kMax);
+}
+Status inferAveragePool(InferContext& ctx) {
+  return inferWindowPool(ctx, PoolKind::kAverage);
+}
+Status inferLpPool(InferContext& ctx) {
+  return inferWindowPool(ctx, PoolKind::kLp);
+}
 
 // Global pools: [N, C, spatial...] -> [N, C, 1, ...].
 Status inferGlobalPool(InferContext& ctx, PoolKind kind) {
@@ -82,9 +92,15 @@ Status inferGlobalPool(InferContext& ctx, PoolKind kind) {
   return {};
 }
 
-Status inferGlobalMaxPool(InferContext& ctx) { return inferGlobalPool(ctx, PoolKind::kMax); }
-Status inferGlobalAveragePool(InferContext& ctx) { return inferGlobalPool(ctx, PoolKind::kAverage); }
-Status inferGlobalLpPool(InferContext& ctx) { return inferGlobalPool(ctx, PoolKind::kLp); }
+Status inferGlobalMaxPool(InferContext& ctx) {
+  return inferGlobalPool(ctx, PoolKind::kMax);
+}
+Status inferGlobalAveragePool(InferContext& ctx) {
+  return inferGlobalPool(ctx, PoolKind::kAverage);
+}
+Status inferGlobalLpPool(InferContext& ctx) {
+  return inferGlobalPool(ctx, PoolKind::kLp);
+}
 
 // MaxUnpool: output_shape (input 2) when given, else the inverse of the pooling window:
 // (in - 1) * stride + kernel - pads.
@@ -130,8 +146,10 @@ Status inferMaxUnpool(InferContext& ctx) {
       out.emplace_back();
       continue;
     }
-    const int64_t size = (in - 1) * window->strides[d] + kernel[d] - window->padsBegin[d] - window->padsEnd[d];
-    if (size < 0) return ctx.invalid("the pads leave a negative output size on spatial axis " + std::to_string(d));
+    const int64_t size =
+        (in - 1) * window->strides[d] + kernel[d] - window->padsBegin[d] - window->padsEnd[d];
+    if (size < 0)
+      return ctx.invalid("the pads leave a negative output size on spatial axis " + std::to_string(d));
     out.emplace_back(size);
   }
   ctx.setOutput(0, ctx.inputType(0), Shape(std::move(out)));
@@ -139,8 +157,8 @@ Status inferMaxUnpool(InferContext& ctx) {
 }
 
 const std::vector<AttrSpec> kWindowAttrs = {
-    {"auto_pad", AttrType::kString}, {"ceil_mode", AttrType::kInt}, {"dilations", AttrType::kInts},
-    {"kernel_shape", AttrType::kInts}, {"pads", AttrType::kInts},   {"strides", AttrType::kInts},
+    {"auto_pad", AttrType::kString},   {"ceil_mode", AttrType::kInt}, {"dilations", AttrType::kInts},
+    {"kernel_shape", AttrType::kInts}, {"pads", AttrType::kInts},     {"strides", AttrType::kInts},
 };
 
 std::vector<AttrSpec> windowAttrsWith(AttrSpec extra) {
@@ -170,7 +188,8 @@ void registerPoolSchemas(OpSchemaRegistry& registry) {
                 .attributes = windowAttrsWith({"p", AttrType::kInt}),
                 .infer = inferLpPool});
   registry.add({.opType = "GlobalMaxPool", .minInputs = 1, .maxInputs = 1, .infer = inferGlobalMaxPool});
-  registry.add({.opType = "GlobalAveragePool", .minInputs = 1, .maxInputs = 1, .infer = inferGlobalAveragePool});
+  registry.add(
+      {.opType = "GlobalAveragePool", .minInputs = 1, .maxInputs = 1, .infer = inferGlobalAveragePool});
   registry.add({.opType = "GlobalLpPool",
                 .minInputs = 1,
                 .maxInputs = 1,

@@ -63,7 +63,7 @@ Shape sameRankUnknown(const Shape& in) {
   return in.rankKnown() ? unknownDims(in.rank()) : Shape::unknownRank();
 }
 
-// ---- Identity, Dropout -------------------------------------------------------------------------------
+// ---- Identity, Dropout ----
 
 Status inferIdentity(InferContext& ctx) {
   LOWP_RETURN_IF_ERROR(requireStorable(ctx, 0));
@@ -87,7 +87,7 @@ Status inferDropout(InferContext& ctx) {
   return {};
 }
 
-// ---- Reshape, Flatten, Transpose, Squeeze, Unsqueeze ---------------------------------------------------
+// ---- Reshape, Flatten, Transpose, Squeeze, Unsqueeze ----
 
 Status inferReshape(InferContext& ctx) {
   LOWP_RETURN_IF_ERROR(requireStorable(ctx, 0));
@@ -161,7 +161,7 @@ Status inferUnsqueeze(InferContext& ctx) {
   return {};
 }
 
-// ---- Concat, Split ---------------------------------------------------------------------------------------
+// ---- Concat, Split ----
 
 Status inferConcat(InferContext& ctx) {
   if (!ctx.attrs().has("axis")) return ctx.invalid("the axis attribute is required");
@@ -211,8 +211,7 @@ Status inferSplit(InferContext& ctx) {
   return {};
 }
 
-// ---- Slice
-// -------------------------------------------------------------------------------------------------
+// ---- Slice ----
 
 Status inferSlice(InferContext& ctx) {
   LOWP_RETURN_IF_ERROR(requireStorable(ctx, 0));
@@ -244,7 +243,7 @@ Status inferSlice(InferContext& ctx) {
   return {};
 }
 
-// ---- Gather, GatherElements, GatherND ---------------------------------------------------------------------
+// ---- Gather, GatherElements, GatherND ----
 
 Status inferGather(InferContext& ctx) {
   LOWP_RETURN_IF_ERROR(requireStorable(ctx, 0));
@@ -273,8 +272,7 @@ Status inferGatherND(InferContext& ctx) {
   return {};
 }
 
-// ---- ScatterElements, Scatter, ScatterND
-// --------------------------------------------------------------------
+// ---- ScatterElements, Scatter, ScatterND ----
 
 Status checkReduction(const InferContext& ctx) {
   const std::string r = ctx.attrs().getString("reduction", "none");
@@ -322,8 +320,7 @@ Status inferScatterND(InferContext& ctx) {
   return {};
 }
 
-// ---- Shape, Size
-// ----------------------------------------------------------------------------------------------
+// ---- Shape, Size ----
 
 Status inferShapeOp(InferContext& ctx) {
   if (!ctx.hasInput(0)) return ctx.invalid("input 0 is required");
@@ -347,8 +344,7 @@ Status inferSize(InferContext& ctx) {
   return {};
 }
 
-// ---- Expand, Tile, Pad
-// --------------------------------------------------------------------------------------
+// ---- Expand, Tile, Pad ----
 
 Status inferExpand(InferContext& ctx) {
   LOWP_RETURN_IF_ERROR(requireStorable(ctx, 0));
@@ -407,8 +403,7 @@ Status inferPad(InferContext& ctx) {
   return {};
 }
 
-// ---- ConstantOfShape, Range, EyeLike, Trilu, OneHot
-// ---------------------------------------------------------
+// ---- ConstantOfShape, Range, EyeLike, Trilu, OneHot ----
 
 Status inferConstantOfShape(InferContext& ctx) {
   LOWP_RETURN_IF_ERROR(requireIndexType(ctx, 0, "shape", true));
@@ -513,8 +508,7 @@ Status inferOneHot(InferContext& ctx) {
   return {};
 }
 
-// ---- Compress, NonZero
-// ---------------------------------------------------------------------------------------
+// ---- Compress, NonZero ----
 
 /// The number of true entries among the first `limit` of a bool condition.
 int64_t countTrue(const Tensor& condition, int64_t limit) {
@@ -571,8 +565,7 @@ Status inferNonZero(InferContext& ctx) {
   return {};
 }
 
-// ---- SpaceToDepth, DepthToSpace, ReverseSequence
-// --------------------------------------------------------------
+// ---- SpaceToDepth, DepthToSpace, ReverseSequence ----
 
 Status inferSpaceToDepth(InferContext& ctx) {
   LOWP_RETURN_IF_ERROR(requireStorable(ctx, 0));

@@ -1,4 +1,5 @@
-// Reference kernels of the linear ops: Conv, ConvInteger, ConvTranspose, Gemm, MatMul, MatMulInteger, Einsum.
+// Reference kernels of the linear ops: Conv, ConvInteger, QLinearConv, ConvTranspose, Gemm, MatMul,
+// MatMulInteger, QLinearMatMul, Einsum.
 //
 // Every product runs through the blocked GEMM of linear_gemm.h, in the accumulator type GemmAcc<T>: float for
 // fp32/fp16/bf16 (the reduced types are widened once, up front), double for fp64, and unsigned wrap-around
@@ -6,6 +7,8 @@
 // Convolutions are im2col + GEMM per (image, group, block of output pixels); ConvTranspose is GEMM + col2im.
 #include <algorithm>
 #include <array>
+#include <cmath>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -25,9 +28,9 @@ using ir::formatSizes;
 template <typename T>
 using GemmAcc = std::conditional_t<
     std::is_same_v<T, double>, double,
-    std::conditional_t<std::is_same_v<T, int32_t> || std::is_same_v<T, uint32_t>, uint32_t,
-                       std::conditional_t<std::is_same_v<T, int64_t> || std::is_same_v<T, uint64_t>, uint64_t,
-                                          float>>>;
+    std::conditional_t<
+        std::is_same_v<T, int32_t> || std::is_same_v<T, uint32_t>, uint32_t,
+        std::conditional_t<std::is_same_v<T, int64_t> || std::is_same_v<T, uint64_t>, uint64_t, float>>>;
 
 // A tensor's data as accumulator values: the data itself where the bits already are (float, double, and
 // the integers read as their unsigned twins, which may alias them), otherwise a widened copy.
@@ -79,9 +82,9 @@ class AccOutput {
   std::vector<A> storage_;
 };
 
-int64_t product(const std::vector<int64_t>& v, size_t from = 0) {
+int64_t product(const std::vector<int64_t>& v) {
   int64_t p = 1;
-  for (size_t i = from; i < v.size(); ++i) p *= v[i];
+  for (int64_t x : v) p *= x;
   return p;
 }
 
@@ -99,11 +102,13 @@ struct ConvShape {
   int64_t kernelSize = 0;      ///< Kernel taps per channel.
 };
 
-Result<ConvShape> convShape(const KernelContext& ctx, bool transposed) {
+// The convolution of input 0 by the weights in input `wSlot`.
+Result<ConvShape> convShape(const KernelContext& ctx, bool transposed, size_t wSlot = 1) {
   const std::vector<int64_t>& x = ctx.input(0).shape();
-  const std::vector<int64_t>& w = ctx.input(1).shape();
+  const std::vector<int64_t>& w = ctx.input(wSlot).shape();
   if (x.size() < 3 || w.size() != x.size()) {
-    return ctx.invalid("input " + formatSizes(x) + " and weight " + formatSizes(w) + " do not form a convolution");
+    return ctx.invalid("input " + formatSizes(x) + " and weight " + formatSizes(w) +
+                       " do not form a convolution");
   }
   ConvShape s;
   s.batch = x[0];
@@ -219,7 +224,8 @@ void im2col(const ConvShape& s, const A* x, int64_t channels, int64_t p0, int64_
 bool isPointwise(const ConvShape& s) {
   const ir::ops::Window& w = s.window;
   for (size_t d = 0; d < s.input.size(); ++d) {
-    if (w.kernel[d] != 1 || w.strides[d] != 1 || w.padsBegin[d] != 0 || w.output[d] != s.input[d]) return false;
+    if (w.kernel[d] != 1 || w.strides[d] != 1 || w.padsBegin[d] != 0 || w.output[d] != s.input[d])
+      return false;
   }
   return true;
 }
@@ -235,7 +241,8 @@ void convolve(const KernelContext& ctx, const ConvShape& s, const A* x, const A*
   const int64_t pixelBlocks = (s.outSize + kPixelBlock - 1) / kPixelBlock;
   const int64_t outer = s.batch * s.group * pixelBlocks;
   // Few (image, group, pixel block) tasks: also split the output channels so both cores get work.
-  int64_t rowBlocks = outer >= 4 ? 1 : std::min<int64_t>((4 + outer - 1) / std::max<int64_t>(outer, 1), (mg + 3) / 4);
+  int64_t rowBlocks =
+      outer >= 4 ? 1 : std::min<int64_t>((4 + outer - 1) / std::max<int64_t>(outer, 1), (mg + 3) / 4);
   rowBlocks = std::max<int64_t>(rowBlocks, 1);
   const int64_t rowsPerBlock = (mg + rowBlocks - 1) / rowBlocks;
   const int64_t tasks = outer * rowBlocks;
@@ -314,7 +321,8 @@ void col2im(const ConvShape& s, const A* col, int64_t channels, A* y) {
 // y = convTranspose(x, w) (+ bias); weights [C, M/group, k...]. Per (image, group, block of output channels):
 // col = W_g^T (rows: output channel x tap) * x_g, then col2im into y.
 template <typename A>
-void convolveTransposed(const KernelContext& ctx, const ConvShape& s, const A* x, const A* w, const A* bias, A* y) {
+void convolveTransposed(const KernelContext& ctx, const ConvShape& s, const A* x, const A* w, const A* bias,
+                        A* y) {
   const int64_t cg = s.inChannels / s.group;
   const int64_t mg = s.outChannels / s.group;
   const int64_t taps = s.kernelSize;
@@ -322,7 +330,8 @@ void convolveTransposed(const KernelContext& ctx, const ConvShape& s, const A* x
   std::vector<A> wt(static_cast<size_t>(s.inChannels * mg * taps));
   for (int64_t g = 0; g < s.group; ++g) {
     for (int64_t c = 0; c < cg; ++c) {
-      for (int64_t r = 0; r < mg * taps; ++r) wt[(g * mg * taps + r) * cg + c] = w[((g * cg + c) * mg) * taps + r];
+      for (int64_t r = 0; r < mg * taps; ++r)
+        wt[(g * mg * taps + r) * cg + c] = w[((g * cg + c) * mg) * taps + r];
     }
   }
   // Output channels per task: bounded col memory (about 4 MB of A), and enough tasks for two cores.
@@ -359,7 +368,8 @@ Status runConv(KernelContext& ctx, bool transposed) {
   if (!shape) return shape.status();
   const Tensor& wt = ctx.input(1);
   if (ctx.hasInput(2) && ctx.input(2).elementCount() != shape->outChannels) {
-    return ctx.invalid("bias " + formatSizes(ctx.input(2).shape()) + " does not have one value per output channel");
+    return ctx.invalid("bias " + formatSizes(ctx.input(2).shape()) +
+                       " does not have one value per output channel");
   }
   if (ctx.output(0).elementCount() == 0) return {};
   AccInput<T> x(ctx.input(0));
@@ -407,26 +417,116 @@ std::vector<uint32_t> subtractZeroPoint(const Tensor& t, const Tensor* zp, F&& z
   return out;
 }
 
-Status convIntegerKernel(KernelContext& ctx) {
-  auto shape = convShape(ctx, false);
-  if (!shape) return shape.status();
+// The int32 convolution (x - x_zero_point) * (w - w_zero_point) (+ bias) of ConvInteger and QLinearConv:
+// x at input 0 with its zero point at xZeroPoint, w at wSlot with a scalar or per-output-channel zero point
+// at wSlot + 2; `biasSlot` is an int32 bias or SIZE_MAX. Padding reads 0 after the zero point is subtracted,
+// i.e. the zero point itself, as ONNX pads.
+Status integerConvolve(KernelContext& ctx, const ConvShape& shape, size_t wSlot, size_t biasSlot,
+                       int32_t* y) {
   const Tensor* xzp = ctx.hasInput(2) ? &ctx.input(2) : nullptr;
-  const Tensor* wzp = ctx.hasInput(3) ? &ctx.input(3) : nullptr;
+  const Tensor* wzp = ctx.hasInput(wSlot + 2) ? &ctx.input(wSlot + 2) : nullptr;
+  const Tensor* bias = ctx.hasInput(biasSlot) ? &ctx.input(biasSlot) : nullptr;
   if (xzp != nullptr && xzp->elementCount() != 1) {
     return ctx.unsupported("x_zero_point " + formatSizes(xzp->shape()) + " is not a scalar");
   }
-  if (wzp != nullptr && wzp->elementCount() != 1 && wzp->elementCount() != shape->outChannels) {
-    return ctx.invalid("w_zero_point " + formatSizes(wzp->shape()) + " is neither a scalar nor one per output channel");
+  if (wzp != nullptr && wzp->elementCount() != 1 && wzp->elementCount() != shape.outChannels) {
+    return ctx.invalid("w_zero_point " + formatSizes(wzp->shape()) +
+                       " is neither a scalar nor one per output channel");
   }
-  if (ctx.output(0).elementCount() == 0) return {};
-  // Padding reads 0 after the zero point is subtracted, i.e. the zero point before: as ONNX pads.
+  if (bias != nullptr && (bias->type() != DataType::kInt32 || bias->elementCount() != shape.outChannels)) {
+    return ctx.invalid("bias " + formatSizes(bias->shape()) + " is not one int32 per output channel");
+  }
   std::vector<uint32_t> x = subtractZeroPoint(ctx.input(0), xzp, [](int64_t) { return int64_t{0}; });
-  const int64_t perChannel = ctx.input(1).elementCount() / std::max<int64_t>(shape->outChannels, 1);
+  const int64_t perChannel = ctx.input(wSlot).elementCount() / std::max<int64_t>(shape.outChannels, 1);
   const bool perTensor = wzp == nullptr || wzp->elementCount() == 1;
-  std::vector<uint32_t> w = subtractZeroPoint(ctx.input(1), wzp, [&](int64_t i) {
-    return perTensor ? int64_t{0} : i / perChannel;
-  });
-  convolve<uint32_t>(ctx, *shape, x.data(), w.data(), nullptr, reinterpret_cast<uint32_t*>(ctx.output(0).data<int32_t>()));
+  std::vector<uint32_t> w = subtractZeroPoint(
+      ctx.input(wSlot), wzp, [&](int64_t i) { return perTensor ? int64_t{0} : i / perChannel; });
+  const auto* b = bias != nullptr ? reinterpret_cast<const uint32_t*>(bias->data<int32_t>()) : nullptr;
+  convolve<uint32_t>(ctx, shape, x.data(), w.data(), b, reinterpret_cast<uint32_t*>(y));
+  return {};
+}
+
+Status convIntegerKernel(KernelContext& ctx) {
+  auto shape = convShape(ctx, false);
+  if (!shape) return shape.status();
+  if (ctx.output(0).elementCount() == 0) return {};
+  return integerConvolve(ctx, *shape, 1, SIZE_MAX, ctx.output(0).data<int32_t>());
+}
+
+// ---- Requantization (QLinearConv, QLinearMatMul) ---------------------------------------------------------
+
+float scaleAt(const Tensor& t, int64_t i) {
+  switch (t.type()) {
+    case DataType::kFloat16:
+      return ir::toFloat(t.data<Float16>()[i]);
+    case DataType::kBFloat16:
+      return ir::toFloat(t.data<BFloat16>()[i]);
+    case DataType::kFloat64:
+      return static_cast<float>(t.data<double>()[i]);
+    default:
+      return t.data<float>()[i];
+  }
+}
+
+// a * b / c in the scales' own type, rounding after each operation as ONNX's numpy reference does.
+float combinedScale(DataType type, float a, float b, float c) {
+  auto round = [type](float v) {
+    if (type == DataType::kFloat16) return ir::float16ToFloat(ir::floatToFloat16(v));
+    if (type == DataType::kBFloat16) return ir::bfloat16ToFloat(ir::floatToBFloat16(v));
+    return v;
+  };
+  return round(round(a * b) / c);
+}
+
+// y = saturate(round_half_even(acc * scale + zeroPoint)) in the output's int8/uint8 type.
+void requantize(Tensor& out, int64_t i, int32_t acc, float scale, int32_t zeroPoint) {
+  const bool isSigned = out.type() == DataType::kInt8;
+  const double lo = isSigned ? -128.0 : 0.0;
+  const double hi = isSigned ? 127.0 : 255.0;
+  const double v = std::nearbyint(std::clamp(static_cast<double>(acc) * scale + zeroPoint, lo, hi));
+  if (isSigned) {
+    out.data<int8_t>()[i] = static_cast<int8_t>(v);
+  } else {
+    out.data<uint8_t>()[i] = static_cast<uint8_t>(v);
+  }
+}
+
+// Checks that inputs `slots` of a QLinear op hold one value each.
+Status requireScalars(const KernelContext& ctx, std::initializer_list<size_t> slots) {
+  for (size_t slot : slots) {
+    if (ctx.input(slot).elementCount() != 1) {
+      return ctx.unsupported("input " + std::to_string(slot) + " of shape " +
+                             formatSizes(ctx.input(slot).shape()) + " is not a scalar (per-tensor)");
+    }
+  }
+  return {};
+}
+
+Status qlinearConvKernel(KernelContext& ctx) {
+  auto shape = convShape(ctx, false, 3);
+  if (!shape) return shape.status();
+  LOWP_RETURN_IF_ERROR(requireScalars(ctx, {1, 2, 6, 7}));
+  const Tensor& wScale = ctx.input(4);
+  if (wScale.elementCount() != 1 && wScale.elementCount() != shape->outChannels) {
+    return ctx.invalid("w_scale " + formatSizes(wScale.shape()) +
+                       " is neither a scalar nor one per output channel");
+  }
+  Tensor& y = ctx.output(0);
+  if (y.elementCount() == 0) return {};
+  std::vector<int32_t> acc(static_cast<size_t>(y.elementCount()));
+  LOWP_RETURN_IF_ERROR(integerConvolve(ctx, *shape, 3, 8, acc.data()));
+  const float xScale = scaleAt(ctx.input(1), 0);
+  const float yScale = scaleAt(ctx.input(6), 0);
+  const int32_t yZero = int8At(ctx.input(7), 0);
+  std::vector<float> scales(static_cast<size_t>(shape->outChannels));
+  for (int64_t m = 0; m < shape->outChannels; ++m) {
+    const float ws = scaleAt(wScale, wScale.elementCount() == 1 ? 0 : m);
+    scales[static_cast<size_t>(m)] = combinedScale(wScale.type(), xScale, ws, yScale);
+  }
+  for (int64_t i = 0; i < y.elementCount(); ++i) {
+    const int64_t m = i / shape->outSize % shape->outChannels;
+    requantize(y, i, acc[static_cast<size_t>(i)], scales[static_cast<size_t>(m)], yZero);
+  }
   return {};
 }
 
@@ -439,9 +539,10 @@ struct MatMulShape {
   std::vector<int64_t> bOffsets;
 };
 
-Result<MatMulShape> matMulShape(const KernelContext& ctx) {
+// The product of input 0 and input `bSlot`.
+Result<MatMulShape> matMulShape(const KernelContext& ctx, size_t bSlot = 1) {
   std::vector<int64_t> a = ctx.input(0).shape();
-  std::vector<int64_t> b = ctx.input(1).shape();
+  std::vector<int64_t> b = ctx.input(bSlot).shape();
   if (a.empty() || b.empty()) return ctx.invalid("MatMul operands must have rank 1 or more");
   if (a.size() == 1) a.insert(a.begin(), 1);
   if (b.size() == 1) b.push_back(1);
@@ -450,8 +551,8 @@ Result<MatMulShape> matMulShape(const KernelContext& ctx) {
   s.k = a.back();
   s.n = b.back();
   if (b[b.size() - 2] != s.k) {
-    return ctx.invalid("shapes " + formatSizes(ctx.input(0).shape()) + " and " + formatSizes(ctx.input(1).shape()) +
-                       " do not multiply");
+    return ctx.invalid("shapes " + formatSizes(ctx.input(0).shape()) + " and " +
+                       formatSizes(ctx.input(bSlot).shape()) + " do not multiply");
   }
   std::vector<int64_t> aBatch(a.begin(), a.end() - 2);
   std::vector<int64_t> bBatch(b.begin(), b.end() - 2);
@@ -463,7 +564,7 @@ Result<MatMulShape> matMulShape(const KernelContext& ctx) {
     const int64_t db = i + bBatch.size() >= batch.size() ? bBatch[ib] : 1;
     if (da != db && da != 1 && db != 1) {
       return ctx.invalid("batch dims of " + formatSizes(ctx.input(0).shape()) + " and " +
-                         formatSizes(ctx.input(1).shape()) + " do not broadcast");
+                         formatSizes(ctx.input(bSlot).shape()) + " do not broadcast");
     }
     batch[i] = da == 1 ? db : da;
   }
@@ -505,11 +606,20 @@ Status matMulTyped(KernelContext& ctx) {
 template <typename F>
 bool dispatchMatMulType(DataType type, F&& f) {
   switch (type) {
-    case DataType::kInt32: f.template operator()<int32_t>(); return true;
-    case DataType::kUInt32: f.template operator()<uint32_t>(); return true;
-    case DataType::kInt64: f.template operator()<int64_t>(); return true;
-    case DataType::kUInt64: f.template operator()<uint64_t>(); return true;
-    default: return dispatchFloat(type, f);
+    case DataType::kInt32:
+      f.template operator()<int32_t>();
+      return true;
+    case DataType::kUInt32:
+      f.template operator()<uint32_t>();
+      return true;
+    case DataType::kInt64:
+      f.template operator()<int64_t>();
+      return true;
+    case DataType::kUInt64:
+      f.template operator()<uint64_t>();
+      return true;
+    default:
+      return dispatchFloat(type, f);
   }
 }
 
@@ -535,32 +645,70 @@ Result<std::vector<int64_t>> zeroPointIndex(const KernelContext& ctx, const Tens
     ok = zpShape[i] == 1 || zpShape[i] == d;
   }
   if (!ok) {
-    return ctx.invalid("zero point " + formatSizes(zp.shape()) + " does not fit operand " + formatSizes(shape));
+    return ctx.invalid("zero point " + formatSizes(zp.shape()) + " does not fit operand " +
+                       formatSizes(shape));
   }
   std::vector<int64_t> index(static_cast<size_t>(operand.elementCount()));
   const std::array<std::vector<int64_t>, 1> strides = {broadcastStrides(zpShape, shape)};
-  forEachBroadcast<1>(shape, strides, 0, operand.elementCount(),
-                      [&](int64_t i, const std::array<int64_t, 1>& off) { index[static_cast<size_t>(i)] = off[0]; });
+  forEachBroadcast<1>(
+      shape, strides, 0, operand.elementCount(),
+      [&](int64_t i, const std::array<int64_t, 1>& off) { index[static_cast<size_t>(i)] = off[0]; });
   return index;
+}
+
+// The int32 product (a - a_zero_point) * (b - b_zero_point) of MatMulInteger and QLinearMatMul: a at input
+// 0, b at `bSlot`, each zero point two slots after its operand (absent: 0).
+Status integerMatMul(KernelContext& ctx, const MatMulShape& shape, size_t bSlot, int32_t* y) {
+  std::vector<uint32_t> operands[2];
+  const size_t slots[2] = {0, bSlot};
+  for (size_t i = 0; i < 2; ++i) {
+    const Tensor& t = ctx.input(slots[i]);
+    if (!ctx.hasInput(slots[i] + 2)) {
+      operands[i] = subtractZeroPoint(t, nullptr, [](int64_t) { return int64_t{0}; });
+      continue;
+    }
+    const Tensor& zp = ctx.input(slots[i] + 2);
+    auto index = zeroPointIndex(ctx, t, zp, i == 0);
+    if (!index) return index.status();
+    operands[i] = subtractZeroPoint(t, &zp, [&](int64_t e) { return (*index)[static_cast<size_t>(e)]; });
+  }
+  runMatMul<uint32_t>(ctx, shape, operands[0].data(), operands[1].data(), reinterpret_cast<uint32_t*>(y));
+  return {};
 }
 
 Status matMulIntegerKernel(KernelContext& ctx) {
   auto shape = matMulShape(ctx);
   if (!shape) return shape.status();
   if (ctx.output(0).elementCount() == 0) return {};
-  std::vector<uint32_t> operands[2];
-  for (size_t i = 0; i < 2; ++i) {
-    const Tensor& t = ctx.input(i);
-    if (!ctx.hasInput(i + 2)) {
-      operands[i] = subtractZeroPoint(t, nullptr, [](int64_t) { return int64_t{0}; });
-      continue;
-    }
-    auto index = zeroPointIndex(ctx, t, ctx.input(i + 2), i == 0);
-    if (!index) return index.status();
-    operands[i] = subtractZeroPoint(t, &ctx.input(i + 2), [&](int64_t e) { return (*index)[static_cast<size_t>(e)]; });
+  return integerMatMul(ctx, *shape, 1, ctx.output(0).data<int32_t>());
+}
+
+// a_scale is per tensor or per row of A ([M]); b_scale per tensor or per column of B ([N]).
+Status qlinearMatMulKernel(KernelContext& ctx) {
+  auto shape = matMulShape(ctx, 3);
+  if (!shape) return shape.status();
+  LOWP_RETURN_IF_ERROR(requireScalars(ctx, {6, 7}));
+  const Tensor& aScale = ctx.input(1);
+  const Tensor& bScale = ctx.input(4);
+  if (aScale.elementCount() != 1 && aScale.elementCount() != shape->m) {
+    return ctx.invalid("a_scale " + formatSizes(aScale.shape()) + " is neither a scalar nor one per row");
   }
-  runMatMul<uint32_t>(ctx, *shape, operands[0].data(), operands[1].data(),
-                      reinterpret_cast<uint32_t*>(ctx.output(0).data<int32_t>()));
+  if (bScale.elementCount() != 1 && bScale.elementCount() != shape->n) {
+    return ctx.invalid("b_scale " + formatSizes(bScale.shape()) + " is neither a scalar nor one per column");
+  }
+  Tensor& y = ctx.output(0);
+  if (y.elementCount() == 0) return {};
+  std::vector<int32_t> acc(static_cast<size_t>(y.elementCount()));
+  LOWP_RETURN_IF_ERROR(integerMatMul(ctx, *shape, 3, acc.data()));
+  const float yScale = scaleAt(ctx.input(6), 0);
+  const int32_t yZero = int8At(ctx.input(7), 0);
+  for (int64_t i = 0; i < y.elementCount(); ++i) {
+    const int64_t row = i / shape->n % shape->m;
+    const int64_t col = i % shape->n;
+    const float as = scaleAt(aScale, aScale.elementCount() == 1 ? 0 : row);
+    const float bs = scaleAt(bScale, bScale.elementCount() == 1 ? 0 : col);
+    requantize(y, i, acc[static_cast<size_t>(i)], combinedScale(bScale.type(), as, bs, yScale), yZero);
+  }
   return {};
 }
 
@@ -580,7 +728,8 @@ Status gemmTyped(KernelContext& ctx) {
   const int64_t k = ta.shape()[transA ? 0 : 1];
   const int64_t n = tb.shape()[transB ? 0 : 1];
   if (tb.shape()[transB ? 1 : 0] != k) {
-    return ctx.invalid("A " + formatSizes(ta.shape()) + " and B " + formatSizes(tb.shape()) + " do not multiply");
+    return ctx.invalid("A " + formatSizes(ta.shape()) + " and B " + formatSizes(tb.shape()) +
+                       " do not multiply");
   }
   const float alpha = ctx.attrs().getFloat("alpha", 1.0f);
   const float beta = ctx.attrs().getFloat("beta", 1.0f);
@@ -677,7 +826,8 @@ Status einsumTyped(KernelContext& ctx, const ir::ops::EinsumPlan& plan) {
   for (int64_t a : reduced) reduceCount *= plan.sizes[static_cast<size_t>(a)];
   T* out = ctx.output(0).data<T>();
   const int64_t outCount = product(outSizes);
-  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(reduceCount * static_cast<int64_t>(inputs), 1));
+  const int64_t grain =
+      std::max<int64_t>(1, 16384 / std::max<int64_t>(reduceCount * static_cast<int64_t>(inputs), 1));
   ctx.parallelFor(outCount, grain, [&](int64_t begin, int64_t end) {
     std::vector<int64_t> index(outSizes.size());
     std::vector<int64_t> r(reduced.size());
@@ -691,7 +841,8 @@ Status einsumTyped(KernelContext& ctx, const ir::ops::EinsumPlan& plan) {
       }
       for (size_t i = 0; i < inputs; ++i) {
         base[i] = 0;
-        for (size_t d = 0; d < outSizes.size(); ++d) base[i] += index[d] * strides[i][static_cast<size_t>(plan.outputAxes[d])];
+        for (size_t d = 0; d < outSizes.size(); ++d)
+          base[i] += index[d] * strides[i][static_cast<size_t>(plan.outputAxes[d])];
         offset[i] = base[i];
       }
       std::fill(r.begin(), r.end(), 0);
@@ -766,6 +917,12 @@ void registerLinearKernels(KernelRegistry& registry) {
                 .inputTypes = {int8Like},
                 .outputTypes = {int32Only},
                 .fn = convIntegerKernel});
+  registry.add({.opType = "QLinearConv",
+                .name = "any-qlinearconv-ref",
+                .inputTypes = {int8Like, floatTypes(), int8Like, int8Like, floatTypes(), int8Like,
+                               floatTypes(), int8Like, int32Only},
+                .outputTypes = {int8Like},
+                .fn = qlinearConvKernel});
   registry.add({.opType = "Gemm",
                 .name = "any-gemm-ref",
                 .inputTypes = {matMulTypes()},
@@ -781,6 +938,12 @@ void registerLinearKernels(KernelRegistry& registry) {
                 .inputTypes = {int8Like},
                 .outputTypes = {int32Only},
                 .fn = matMulIntegerKernel});
+  registry.add({.opType = "QLinearMatMul",
+                .name = "any-qlinearmatmul-ref",
+                .inputTypes = {int8Like, floatTypes(), int8Like, int8Like, floatTypes(), int8Like,
+                               floatTypes(), int8Like},
+                .outputTypes = {int8Like},
+                .fn = qlinearMatMulKernel});
   registry.add({.opType = "Einsum",
                 .name = "any-einsum-ref",
                 .inputTypes = {numericTypes()},

@@ -34,16 +34,16 @@ template <typename T, int MR, int NR>
 
 // The rows of one column tile of one k panel: full MR-row tiles, then single rows.
 template <typename T, int MR, int NR>
-[[gnu::always_inline]] inline void columnTile(bool first, int64_t m, int64_t kc, const T* a, int64_t lda, const T* b,
-                                              int64_t ldb, T* c, int64_t ldc) {
+[[gnu::always_inline]] inline void columnTile(bool first, int64_t m, int64_t kc, const T* a, int64_t lda,
+                                              const T* b, int64_t ldb, T* c, int64_t ldc) {
   int64_t i = 0;
   for (; i + MR <= m; i += MR) tile<T, MR, NR>(first, kc, a + i * lda, lda, b, ldb, c + i * ldc, ldc);
   for (; i < m; ++i) tile<T, 1, NR>(first, kc, a + i * lda, lda, b, ldb, c + i * ldc, ldc);
 }
 
 template <typename T, int MR, int NR>
-[[gnu::always_inline]] inline void gemmTiled(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
-                                             int64_t ldb, T* c, int64_t ldc) {
+[[gnu::always_inline]] inline void gemmTiled(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
+                                             const T* b, int64_t ldb, T* c, int64_t ldc) {
   if (k == 0) {
     for (int64_t i = 0; i < m; ++i) {
       for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = T(0);
@@ -69,7 +69,8 @@ template <typename T, int MR, int NR>
     const bool first = k0 == 0;
     const T* ap = a + k0;
     const T* bp = b + k0 * ldb;
-    for (int64_t j = 0; j < fullCols; j += NR) columnTile<T, MR, NR>(first, m, kc, ap, lda, bp + j, ldb, c + j, ldc);
+    for (int64_t j = 0; j < fullCols; j += NR)
+      columnTile<T, MR, NR>(first, m, kc, ap, lda, bp + j, ldb, c + j, ldc);
     if (fullCols == n) continue;
     const int64_t width = n - fullCols;
     for (int64_t kk = 0; kk < kc; ++kk) {
@@ -92,13 +93,15 @@ template <typename T, int MR, int NR>
 }  // namespace
 
 // One clone per ISA: the arithmetic is the same scalar-order sum in each, only the vector width differs.
-[[gnu::target_clones("avx2", "default")]] void gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
-                                                    const float* b, int64_t ldb, float* c, int64_t ldc) {
+[[gnu::target_clones("avx2", "default")]] void gemm(int64_t m, int64_t n, int64_t k, const float* a,
+                                                    int64_t lda, const float* b, int64_t ldb, float* c,
+                                                    int64_t ldc) {
   gemmTiled<float, 4, 32>(m, n, k, a, lda, b, ldb, c, ldc);
 }
 
-[[gnu::target_clones("avx2", "default")]] void gemm(int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
-                                                    const double* b, int64_t ldb, double* c, int64_t ldc) {
+[[gnu::target_clones("avx2", "default")]] void gemm(int64_t m, int64_t n, int64_t k, const double* a,
+                                                    int64_t lda, const double* b, int64_t ldb, double* c,
+                                                    int64_t ldc) {
   gemmTiled<double, 4, 16>(m, n, k, a, lda, b, ldb, c, ldc);
 }
 

@@ -110,7 +110,8 @@ class WindowWalker {
     pos_ = lo_;
     for (;;) {
       int64_t offset = 0;
-      for (size_t d = 0; d < rank; ++d) offset += s_.taps[d].coords[static_cast<size_t>(pos_[d])] * strides_[d];
+      for (size_t d = 0; d < rank; ++d)
+        offset += s_.taps[d].coords[static_cast<size_t>(pos_[d])] * strides_[d];
       f(offset, pos_);
       size_t d = rank;
       while (d-- > 0) {
@@ -137,7 +138,9 @@ void forEachPlane(const KernelContext& ctx, int64_t planes, int64_t workPerPlane
   });
 }
 
-int64_t windowTaps(const PoolShape& s) { return product(s.window.kernel); }
+int64_t windowTaps(const PoolShape& s) {
+  return product(s.window.kernel);
+}
 
 // ---- MaxPool ---------------------------------------------------------------------------------------------
 
@@ -190,9 +193,14 @@ Status maxPoolTyped(KernelContext& ctx) {
 template <typename F>
 bool dispatchMaxPoolType(DataType type, F&& f) {
   switch (type) {
-    case DataType::kInt8: f.template operator()<int8_t>(); return true;
-    case DataType::kUInt8: f.template operator()<uint8_t>(); return true;
-    default: return dispatchFloat(type, f);
+    case DataType::kInt8:
+      f.template operator()<int8_t>();
+      return true;
+    case DataType::kUInt8:
+      f.template operator()<uint8_t>();
+      return true;
+    default:
+      return dispatchFloat(type, f);
   }
 }
 
@@ -273,9 +281,15 @@ Status globalPoolTyped(KernelContext& ctx, GlobalReduce reduce) {
     for (int64_t i = 0; i < size; ++i) {
       const C v = toCompute(xp[i]);
       switch (reduce) {
-        case GlobalReduce::kMax: acc = std::max(acc, v); break;
-        case GlobalReduce::kAverage: acc += v; break;
-        case GlobalReduce::kLp: acc += std::pow(std::abs(v), p); break;
+        case GlobalReduce::kMax:
+          acc = std::max(acc, v);
+          break;
+        case GlobalReduce::kAverage:
+          acc += v;
+          break;
+        case GlobalReduce::kLp:
+          acc += std::pow(std::abs(v), p);
+          break;
       }
     }
     if (reduce == GlobalReduce::kAverage) acc = size > 0 ? acc / static_cast<C>(size) : C(0);
@@ -301,11 +315,13 @@ Status maxUnpoolKernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& indices = ctx.input(1);
   if (indices.shape() != x.shape()) {
-    return ctx.invalid("indices " + formatSizes(indices.shape()) + " differ in shape from X " + formatSizes(x.shape()));
+    return ctx.invalid("indices " + formatSizes(indices.shape()) + " differ in shape from X " +
+                       formatSizes(x.shape()));
   }
   const std::vector<int64_t> kernel = ctx.attrs().getInts("kernel_shape");
   if (x.rank() != static_cast<int64_t>(kernel.size()) + 2) {
-    return ctx.invalid("input " + formatSizes(x.shape()) + " does not match kernel_shape " + formatSizes(kernel));
+    return ctx.invalid("input " + formatSizes(x.shape()) + " does not match kernel_shape " +
+                       formatSizes(kernel));
   }
   auto window = ir::ops::readWindow(ctx.attrs(), kernel);
   if (!window) return ir::ops::windowError(ctx, window.status());

@@ -1,6 +1,7 @@
 // ONNX importer entries of the linear ops. Every opset listed reads alike for lowp, so no entry needs a
 // normalising function: Conv/ConvTranspose/MatMul are unchanged in meaning since opset 1, Gemm since 7
-// (opset 6 and older had a `broadcast` attribute), MatMulInteger/ConvInteger since 10, Einsum since 12.
+// (opset 6 and older had a `broadcast` attribute), MatMulInteger/ConvInteger/QLinearConv/QLinearMatMul since
+// 10, Einsum since 12.
 #include "onnx/op_importer.h"
 
 namespace lowp::onnx {
@@ -12,6 +13,8 @@ void registerLinearImporters(ImporterRegistry& registry) {
   registry.add({.opType = "Gemm", .sinceVersion = 7});
   registry.add({.opType = "MatMul", .sinceVersion = 1});
   registry.add({.opType = "MatMulInteger", .sinceVersion = 10});
+  registry.add({.opType = "QLinearConv", .sinceVersion = 10});
+  registry.add({.opType = "QLinearMatMul", .sinceVersion = 10});
   registry.add({.opType = "Einsum", .sinceVersion = 12});
 }
 
