@@ -3,6 +3,7 @@
 #include <fstream>
 #include <new>
 
+#include "runtime/cpu_features.h"
 #include "runtime/device.h"
 
 namespace lowp::runtime {
@@ -17,7 +18,8 @@ std::string CpuDevice::description() const {
       break;
     }
   }
-  return "cpu: " + model + " (" + std::to_string(pool_.threadCount()) + " threads)";
+  return "cpu: " + model + " (" + std::to_string(pool_.threadCount()) + " threads, " + describeCpuFeatures() +
+         ")";
 }
 
 std::shared_ptr<void> CpuDevice::allocate(size_t bytes) {

@@ -1,6 +1,7 @@
 #include "lowp/engine.h"
 
 #include "onnx/importer.h"
+#include "runtime/cpu_features.h"
 #include "runtime/engine_impl.h"
 
 namespace lowp {
@@ -43,6 +44,7 @@ Result<std::unique_ptr<Engine::Impl>> prepareEngine(std::unique_ptr<ir::Graph> g
     for (const ir::Value* v : node->inputs) in.push_back(v ? v->type : DataType::kUndefined);
     for (const ir::Value* v : node->outputs) out.push_back(v ? v->type : DataType::kUndefined);
     auto found = registry.find(node->domain, node->opType, kernels::Backend::kCpu, in, out);
+    std::erase_if(found, [](const kernels::KernelDef* k) { return !runtime::cpuSupports(k->feature); });
     if (found.empty()) {
       if (!registry.hasOp(node->domain, node->opType, kernels::Backend::kCpu)) {
         return Status(StatusCode::kUnsupported,

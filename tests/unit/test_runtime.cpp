@@ -6,6 +6,7 @@
 
 #include "ir/graph.h"
 #include "onnx/importer.h"
+#include "runtime/cpu_features.h"
 #include "runtime/engine_impl.h"
 #include "runtime/memory_plan.h"
 #include "runtime/thread_pool.h"
@@ -116,6 +117,21 @@ TEST(ExecutionContext, RejectsWrongInputs) {
   EXPECT_NE(context->execute(missing, outputs).message().find("input 'x' is missing"), std::string::npos);
   std::vector<NamedTensor> unknown{{"x", Tensor(DataType::kFloat32, {1, 256})}, {"y", Tensor()}};
   EXPECT_NE(context->execute(unknown, outputs).message().find("unknown input 'y'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lowp
+
+namespace lowp {
+namespace {
+
+TEST(CpuFeatures, AgreeWithTheKernelFeatureQuery) {
+  const runtime::CpuFeatures& f = runtime::cpuFeatures();
+  EXPECT_TRUE(runtime::cpuSupports(kernels::CpuFeature::kNone));
+  EXPECT_EQ(runtime::cpuSupports(kernels::CpuFeature::kAvx512Vnni), f.avx512Vnni);
+  EXPECT_TRUE(!f.avx512 || f.avx2) << "every AVX-512 CPU lowp knows has AVX2";
+  EXPECT_TRUE(!(f.avx512Vnni || f.avx512Bf16) || f.avx512);
+  EXPECT_FALSE(runtime::describeCpuFeatures().empty());
 }
 
 }  // namespace

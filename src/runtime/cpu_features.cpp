@@ -1,0 +1,77 @@
+#include "runtime/cpu_features.h"
+
+#include <cpuid.h>
+
+#include <cstdint>
+
+namespace lowp::runtime {
+namespace {
+
+uint64_t readXcr0() {
+  uint32_t eax = 0;
+  uint32_t edx = 0;
+  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+  return (static_cast<uint64_t>(edx) << 32) | eax;
+}
+
+CpuFeatures detect() {
+  CpuFeatures f;
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return f;
+  const bool osxsave = (ecx & bit_OSXSAVE) != 0;
+  const bool fma = (ecx & bit_FMA) != 0;
+  if (!osxsave) return f;
+  const uint64_t xcr0 = readXcr0();
+  const bool osAvx = (xcr0 & 0x6) == 0x6;       // XMM and YMM state
+  const bool osAvx512 = (xcr0 & 0xe6) == 0xe6;  // plus opmask, ZMM_Hi256, Hi16_ZMM
+  if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) == 0) return f;
+  f.avx2 = osAvx && fma && (ebx & bit_AVX2) != 0;
+  f.avx512 =
+      osAvx512 && (ebx & bit_AVX512F) && (ebx & bit_AVX512BW) && (ebx & bit_AVX512DQ) && (ebx & bit_AVX512VL);
+  f.avx512Vnni = f.avx512 && (ecx & bit_AVX512VNNI) != 0;
+  f.avx512Fp16 = f.avx512 && (edx & (1u << 23)) != 0;
+  unsigned eax1 = 0, ebx1 = 0, ecx1 = 0, edx1 = 0;
+  if (__get_cpuid_count(7, 1, &eax1, &ebx1, &ecx1, &edx1) != 0)
+    f.avx512Bf16 = f.avx512 && (eax1 & (1u << 5)) != 0;
+  return f;
+}
+
+}  // namespace
+
+const CpuFeatures& cpuFeatures() {
+  static const CpuFeatures features = detect();
+  return features;
+}
+
+bool cpuSupports(kernels::CpuFeature feature) {
+  const CpuFeatures& f = cpuFeatures();
+  switch (feature) {
+    case kernels::CpuFeature::kNone:
+      return true;
+    case kernels::CpuFeature::kAvx2:
+      return f.avx2;
+    case kernels::CpuFeature::kAvx512:
+      return f.avx512;
+    case kernels::CpuFeature::kAvx512Bf16:
+      return f.avx512Bf16;
+    case kernels::CpuFeature::kAvx512Vnni:
+      return f.avx512Vnni;
+  }
+  return false;
+}
+
+std::string describeCpuFeatures() {
+  const CpuFeatures& f = cpuFeatures();
+  std::string s;
+  auto add = [&](bool on, const char* name) {
+    if (on) s += (s.empty() ? "" : " ") + std::string(name);
+  };
+  add(f.avx2, "avx2");
+  add(f.avx512, "avx512");
+  add(f.avx512Vnni, "avx512_vnni");
+  add(f.avx512Bf16, "avx512_bf16");
+  add(f.avx512Fp16, "avx512_fp16");
+  return s.empty() ? "baseline x86-64" : s;
+}
+
+}  // namespace lowp::runtime

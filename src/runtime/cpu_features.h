@@ -1,0 +1,28 @@
+// CPU feature detection: cpuid for what the processor implements, XGETBV for what the operating system
+// saves on context switches (AVX and AVX-512 registers are usable only when both agree). Detected once.
+#pragma once
+
+#include <string>
+
+#include "kernels/kernel.h"
+
+namespace lowp::runtime {
+
+struct CpuFeatures {
+  bool avx2 = false;        ///< AVX2 and FMA.
+  bool avx512 = false;      ///< AVX-512 F, BW, DQ, VL.
+  bool avx512Vnni = false;  ///< AVX-512 VNNI (int8 dot products).
+  bool avx512Bf16 = false;  ///< AVX-512 BF16 (bf16 dot products).
+  bool avx512Fp16 = false;  ///< AVX-512 FP16 (native fp16 arithmetic).
+};
+
+/// The features of the CPU this process runs on.
+const CpuFeatures& cpuFeatures();
+
+/// True when kernels requiring `feature` can run here.
+bool cpuSupports(kernels::CpuFeature feature);
+
+/// "avx2 avx512 avx512_vnni avx512_bf16" — the detected features, for reports and fingerprints.
+std::string describeCpuFeatures();
+
+}  // namespace lowp::runtime
