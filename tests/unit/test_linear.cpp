@@ -1,9 +1,11 @@
-// Unit tests of the linear ops: Conv, ConvTranspose, ConvInteger, Gemm, MatMul, MatMulInteger and Einsum,
-// through schema inference, kernel lookup and the reference kernels. Convolutions are checked against naive
-// direct loops in double over random shapes (odd sizes, groups, strides, dilations, pads, auto_pad); the
-// GEMM-based kernels against naive triple loops, exactly where the arithmetic is exact.
+// Unit tests of the linear ops: Conv, ConvTranspose, ConvInteger, QLinearConv, Gemm, MatMul, MatMulInteger,
+// QLinearMatMul and Einsum, through schema inference, kernel lookup and the reference kernels. Convolutions
+// are checked against naive direct loops in double over random shapes (odd sizes, groups, strides,
+// dilations, pads, auto_pad); the GEMM-based kernels against naive triple loops, exactly where the
+// arithmetic is exact.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -675,6 +677,79 @@ TEST(MatMulInteger, ScalarRowAndColumnZeroPoints) {
     expected.insert(expected.end(), cm.begin(), cm.end());
   }
   expectExact((*scalar)[0], expected, "scalar zero points");
+}
+
+// ---- QLinearConv, QLinearMatMul --------------------------------------------------------------------------
+
+// saturate(round_half_even(acc * (aScale * bScale / yScale) + yZero)), the scale product in float.
+double requantized(double acc, float aScale, float bScale, float yScale, double yZero, bool isSigned) {
+  const float scale = aScale * bScale / yScale;
+  const double v = acc * static_cast<double>(scale) + yZero;
+  return std::nearbyint(std::clamp(v, isSigned ? -128.0 : 0.0, isSigned ? 127.0 : 255.0));
+}
+
+TEST(QLinearMatMul, RequantizesPerTensorAndPerColumn) {
+  std::mt19937 rng(29);
+  Tensor a = randomTensor(rng, DataType::kUInt8, {2, 3, 5}, 0, 255, true);
+  Tensor b = randomTensor(rng, DataType::kUInt8, {5, 4}, 0, 255, true);
+  const Tensor aScale = makeTensor(DataType::kFloat32, {}, {0.02});
+  const Tensor aZero = makeTensor(DataType::kUInt8, {}, {120});
+  const Tensor bScale = makeTensor(DataType::kFloat32, {4}, {0.01, 0.03, 0.002, 0.05});
+  const Tensor bZero = makeTensor(DataType::kUInt8, {4}, {128, 100, 0, 255});
+  const Tensor yScale = makeTensor(DataType::kFloat32, {}, {0.4});
+  const Tensor yZero = makeTensor(DataType::kUInt8, {}, {130});
+  auto out = run("QLinearMatMul", {a, aScale, aZero, b, bScale, bZero, yScale, yZero});
+  ASSERT_TRUE(out) << out.status().toString();
+  EXPECT_EQ((*out)[0].type(), DataType::kUInt8);
+  EXPECT_EQ((*out)[0].shape(), (std::vector<int64_t>{2, 3, 4}));
+  std::vector<double> av = values(a), bv = values(b);
+  for (double& v : av) v -= 120;
+  for (size_t i = 0; i < bv.size(); ++i) bv[i] -= values(bZero)[i % 4];
+  std::vector<double> expected;
+  for (int64_t batch = 0; batch < 2; ++batch) {
+    std::vector<double> am(av.begin() + batch * 15, av.begin() + (batch + 1) * 15);
+    std::vector<double> cm = naiveMatMul(am, bv, 3, 4, 5);
+    for (size_t i = 0; i < cm.size(); ++i) {
+      expected.push_back(
+          requantized(cm[i], 0.02f, static_cast<float>(values(bScale)[i % 4]), 0.4f, 130, false));
+    }
+  }
+  expectExact((*out)[0], expected, "QLinearMatMul");
+}
+
+TEST(QLinearConv, PerChannelWeightsAndBias) {
+  std::mt19937 rng(31);
+  ConvGeometry g;
+  g.x = {1, 2, 5, 5};
+  g.w = {3, 2, 3, 3};
+  g.strides = {1, 1};
+  g.dilations = {1, 1};
+  g.padsBegin = {1, 1};
+  g.padsEnd = {1, 1};
+  g.out = {5, 5};
+  Tensor x = randomTensor(rng, DataType::kInt8, g.x, -128, 127, true);
+  Tensor w = randomTensor(rng, DataType::kInt8, g.w, -128, 127, true);
+  const Tensor xScale = makeTensor(DataType::kFloat32, {}, {0.05});
+  const Tensor xZero = makeTensor(DataType::kInt8, {}, {-3});
+  const Tensor wScale = makeTensor(DataType::kFloat32, {3}, {0.01, 0.002, 0.03});
+  const Tensor wZero = makeTensor(DataType::kInt8, {3}, {0, 0, 0});
+  const Tensor yScale = makeTensor(DataType::kFloat32, {}, {0.5});
+  const Tensor yZero = makeTensor(DataType::kInt8, {}, {7});
+  const Tensor bias = makeTensor(DataType::kInt32, {3}, {1000, -5000, 12});
+  std::vector<Tensor> inputs = {x, xScale, xZero, w, wScale, wZero, yScale, yZero, bias};
+  std::vector<int64_t> pads = {1, 1, 1, 1};
+  auto out = run("QLinearConv", inputs, attrs({{"pads", pads}}));
+  ASSERT_TRUE(out) << out.status().toString();
+  EXPECT_EQ((*out)[0].type(), DataType::kInt8);
+  std::vector<double> xs = values(x);
+  for (double& v : xs) v += 3;
+  const std::vector<double> acc = naiveConv(g, xs, values(w), values(bias));
+  std::vector<double> expected;
+  for (size_t i = 0; i < acc.size(); ++i) {
+    const auto ws = static_cast<float>(values(wScale)[i / 25]);
+    expected.push_back(requantized(acc[i], 0.05f, ws, 0.5f, 7, true));
+  }
+  expectExact((*out)[0], expected, "QLinearConv");
 }
 
 // ---- Einsum ----------------------------------------------------------------------------------------------

@@ -94,7 +94,7 @@ StatusCode runCode(std::string op, std::vector<Tensor> inputs, AttributeMap a = 
   return r.isOk() ? StatusCode::kOk : r.status().code();
 }
 
-void expectTensor(const Tensor& t, DataType type, Ints shape, const std::vector<double>& values) {
+void expectTensor(const Tensor& t, DataType type, const Ints& shape, const std::vector<double>& values) {
   EXPECT_EQ(t.type(), type);
   EXPECT_EQ(t.shape(), shape);
   EXPECT_EQ(valuesOf(t), values);

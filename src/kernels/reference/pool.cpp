@@ -129,7 +129,7 @@ class WindowWalker {
   int64_t paddedCount_ = 1;
 };
 
-// Runs fn(plane) over all planes in parallel, in chunks of about `work` elements.
+// Runs fn(plane) over all planes in parallel; `workPerPlane` sizes the chunks.
 template <typename F>
 void forEachPlane(const KernelContext& ctx, int64_t planes, int64_t workPerPlane, F&& fn) {
   const int64_t grain = std::max<int64_t>(1, 65536 / std::max<int64_t>(workPerPlane, 1));
