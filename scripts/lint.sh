@@ -17,10 +17,13 @@ fi
 # clang-tidy reads the compile commands; tests and tools are checked with the library sources.
 mapfile -t sources < <(printf '%s\n' "${files[@]}" | grep '\.cpp$')
 echo "lint: clang-tidy on ${#sources[@]} sources"
+log=$build_dir/clang-tidy.log
 printf '%s\n' "${sources[@]}" |
-  xargs -P "$(nproc)" -n 4 clang-tidy -p "$build_dir" --quiet --extra-arg=-Wno-unknown-warning-option 2> /dev/null |
-  tee "$build_dir/clang-tidy.log" | grep -E "(warning|error):" && {
-    echo "lint: clang-tidy found the problems above" >&2
-    exit 1
-  }
+  xargs -P "$(nproc)" -n 4 clang-tidy -p "$build_dir" --quiet --extra-arg=-Wno-unknown-warning-option \
+    > "$log" 2> /dev/null || true
+if grep -qE "(warning|error):" "$log"; then
+  grep -E -A2 "(warning|error):" "$log"
+  echo "lint: clang-tidy found the problems above (full log: $log)" >&2
+  exit 1
+fi
 echo "lint: clean"

@@ -45,17 +45,20 @@ float AttributeMap::getFloat(std::string_view name, float fallback) const {
 
 std::string AttributeMap::getString(std::string_view name, std::string fallback) const {
   const auto* v = find<std::string>(name);
-  return v ? *v : fallback;
+  if (v == nullptr) return fallback;
+  return *v;
 }
 
 std::vector<int64_t> AttributeMap::getInts(std::string_view name, std::vector<int64_t> fallback) const {
   const auto* v = find<std::vector<int64_t>>(name);
-  return v ? *v : fallback;
+  if (v == nullptr) return fallback;
+  return *v;
 }
 
 std::vector<float> AttributeMap::getFloats(std::string_view name, std::vector<float> fallback) const {
   const auto* v = find<std::vector<float>>(name);
-  return v ? *v : fallback;
+  if (v == nullptr) return fallback;
+  return *v;
 }
 
 std::vector<std::string> AttributeMap::getStrings(std::string_view name) const {

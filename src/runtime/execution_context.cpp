@@ -4,8 +4,11 @@
 // follows from constants and input shapes alone (shape arithmetic such as Shape -> Gather -> Concat ->
 // Reshape), and lays out every other activation of known size in one arena by lifetime. Activations
 // whose size depends on data (e.g. NonZero) are allocated when produced and freed after their last use.
+#include <unistd.h>
 #include <algorithm>
+
 #include <cstring>
+#include <new>
 
 #include "ir/op_schema.h"
 #include "lowp/engine.h"
@@ -34,15 +37,36 @@ std::string typeName(DataType t) {
   return std::string(ir::dataTypeInfo(t).name);
 }
 
+// Bytes of a dense tensor, or -1 when the element count overflows.
+int64_t tensorBytes(DataType type, const std::vector<int64_t>& shape) {
+  int64_t bytes = ir::dataTypeInfo(type).storageBytes;
+  for (int64_t d : shape) {
+    if (d < 0 || __builtin_mul_overflow(bytes, d, &bytes)) return -1;
+  }
+  return bytes;
+}
+
+// The most memory one tensor may take: all of the machine's physical memory. Shapes come from user
+// models and inputs (Expand, Tile, Range, ...); an allocation past this would only fail later, or be
+// killed by the operating system when first touched.
+int64_t maxTensorBytes() {
+  static const int64_t limit = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
+  return limit;
+}
+
+// Thrown by allocations a kernel asks for that are too large; execute() turns it into a Status.
+struct TensorTooLarge : std::bad_alloc {};
+
 }  // namespace
 
 struct ExecutionContext::Impl {
   const Engine::Impl& engine;
-  std::shared_ptr<const Engine::Impl> keepAlive;
   runtime::CpuDevice device;
   kernels::ParallelFor parallelFor;
   Plan plan;
   bool planned = false;
+  const ir::Node* currentNode = nullptr;  // the node being planned or run, named by allocation errors
+  std::vector<int64_t> tooLargeShape;
 
   Impl(const Engine::Impl& e, int threads) : engine(e), device(threads) {
     parallelFor = [this](int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
@@ -50,7 +74,14 @@ struct ExecutionContext::Impl {
     };
   }
 
-  Tensor allocate(DataType type, std::vector<int64_t> shape) { return Tensor(type, std::move(shape)); }
+  Tensor allocate(DataType type, std::vector<int64_t> shape) {
+    int64_t bytes = tensorBytes(type, shape);
+    if (bytes < 0 || bytes > maxTensorBytes()) {
+      tooLargeShape = shape;
+      throw TensorTooLarge();
+    }
+    return Tensor(type, std::move(shape));
+  }
 
   Status checkInputs(std::span<const NamedTensor> given, std::vector<const Tensor*>& byValue) const {
     const ir::Graph& g = *engine.graph;
@@ -113,6 +144,7 @@ struct ExecutionContext::Impl {
   }
 
   Status runKernel(const ir::Node& node, std::vector<const Tensor*> inputs, std::vector<Tensor*> outputs) {
+    currentNode = &node;
     const kernels::KernelDef* kernel = engine.kernelOf[static_cast<size_t>(node.id)];
     kernels::KernelContext ctx(
         node, std::move(inputs), std::move(outputs), parallelFor,
@@ -149,6 +181,7 @@ struct ExecutionContext::Impl {
     }
     std::vector<ir::Node*> steps;
     for (ir::Node* node : g.nodes()) {
+      currentNode = node;
       auto inferred = ir::inferNode(*node, inferInputs(*node, p.shapes, values));
       if (!inferred) return inferred.status().withNode(node->name);
       for (size_t i = 0; i < node->outputs.size(); ++i) {
@@ -218,10 +251,15 @@ struct ExecutionContext::Impl {
         lifetimeValue.push_back(id);
       }
     }
+    currentNode = nullptr;
     runtime::MemoryPlan memory = runtime::planMemory(lifetimes);
     for (size_t i = 0; i < lifetimes.size(); ++i) p.offsets[lifetimeValue[i]] = memory.offsets[i];
     p.arenaBytes = memory.arenaBytes;
     p.unplannedBytes = memory.unplannedBytes;
+    if (p.arenaBytes > maxTensorBytes()) {
+      return Status(StatusCode::kInvalidArgument, "the activations need " + std::to_string(p.arenaBytes) +
+                                                      " bytes, more than this machine's memory");
+    }
     p.arena = device.allocate(static_cast<size_t>(p.arenaBytes));
     plan = std::move(p);
     planned = true;
@@ -240,6 +278,21 @@ struct ExecutionContext::Impl {
   }
 
   Status execute(std::span<const NamedTensor> given, std::vector<NamedTensor>& outputs) {
+    currentNode = nullptr;
+    try {
+      return executeUnchecked(given, outputs);
+    } catch (const std::bad_alloc& e) {
+      planned = false;
+      std::string where = currentNode ? currentNode->describe() + ": " : std::string();
+      std::string what = dynamic_cast<const TensorTooLarge*>(&e) != nullptr
+                             ? "an output of shape " + ir::formatSizes(tooLargeShape) +
+                                   " needs more memory than this machine has"
+                             : "out of memory";
+      return Status(StatusCode::kInvalidArgument, where + what, currentNode ? currentNode->name : "");
+    }
+  }
+
+  Status executeUnchecked(std::span<const NamedTensor> given, std::vector<NamedTensor>& outputs) {
     const ir::Graph& g = *engine.graph;
     const size_t valueCount = g.values().size();
     std::vector<const Tensor*> inputsByValue(valueCount, nullptr);
@@ -259,6 +312,7 @@ struct ExecutionContext::Impl {
     int64_t step = 0;
     for (const ir::Node* node : g.nodes()) {
       if (plan.folded[static_cast<size_t>(node->id)]) continue;
+      currentNode = node;
       std::vector<const Tensor*> ins;
       for (const ir::Value* in : node->inputs)
         ins.push_back(in ? values[static_cast<size_t>(in->id)] : nullptr);

@@ -73,6 +73,14 @@ def main():
             e.key, e.value = k, v
         save(m, ext_dir, name)
 
+    # A model whose Expand asks for 2^50 elements: must be refused, not crash or exhaust memory.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    shape = numpy_helper.from_array(np.array([1 << 20, 1 << 20, 1 << 10], np.int64), "shape")
+    graph = helper.make_graph([helper.make_node("Expand", ["x", "shape"], ["y"], name="expand")], "huge", [x], [y],
+                              [shape])
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), out, "huge_expand.onnx")
+
     np.save(os.path.join(out, "x_2x4.npy"), np.linspace(-1, 1, 8, dtype=np.float32).reshape(2, 4))
     np.save(os.path.join(out, "x_2x5.npy"), np.zeros((2, 5), np.float32))
     np.save(os.path.join(out, "x_f64.npy"), np.zeros((2, 4), np.float64))

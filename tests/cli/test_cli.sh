@@ -59,6 +59,9 @@ expect_error "undefined input" "Relu 'relu': input 'nowhere' is not defined" "$l
 expect_error "external escape" "escapes the model's folder" "$lowp" run --onnx external/external_escape.onnx --shapes x:1x4
 expect_error "external past end" "past the end" "$lowp" run --onnx external/external_past_end.onnx --shapes x:1x4
 
+expect_error "huge output" "Expand 'expand': an output of shape 1048576x1048576x1024 needs more memory" \
+  "$lowp" run --onnx huge_expand.onnx --shapes x:1
+
 # Bad inputs and options.
 expect_error "wrong input shape" "input 'x' has shape 2x5, the model expects \[batchx4\]" \
   "$lowp" run --onnx add_relu.onnx --input x=x_2x5.npy

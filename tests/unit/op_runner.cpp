@@ -44,6 +44,7 @@ Result<std::vector<Tensor>> runOp(const OpRun& run) {
   std::vector<NamedTensor> outputs;
   LOWP_RETURN_IF_ERROR(context->execute(inputs, outputs));
   std::vector<Tensor> out;
+  out.reserve(outputs.size());
   for (auto& o : outputs) out.push_back(std::move(o.tensor));
   return out;
 }

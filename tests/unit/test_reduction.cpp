@@ -48,7 +48,7 @@ std::vector<Tensor> runOk(const OpRun& run) {
   return result.isOk() ? std::move(result).value() : std::vector<Tensor>{};
 }
 
-void expectValues(const Tensor& t, std::vector<int64_t> shape, const std::vector<double>& expected,
+void expectValues(const Tensor& t, const std::vector<int64_t>& shape, const std::vector<double>& expected,
                   double relTol = 1e-5) {
   EXPECT_EQ(t.shape(), shape);
   std::vector<double> got = valuesOf(t);

@@ -41,6 +41,7 @@ TEST(MemoryPlan, BuffersAliveTogetherNeverOverlap) {
 TEST(MemoryPlan, ReusesMemoryOfDeadBuffers) {
   // A chain: each buffer dies when the next one is made, so two slots suffice.
   std::vector<runtime::BufferLifetime> chain;
+  chain.reserve(10);
   for (int i = 0; i < 10; ++i) chain.push_back({1024, i, i + 1});
   runtime::MemoryPlan plan = runtime::planMemory(chain);
   EXPECT_EQ(plan.arenaBytes, 2 * 1024);

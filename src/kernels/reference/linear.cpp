@@ -818,7 +818,14 @@ Status einsumTyped(KernelContext& ctx, const ir::ops::EinsumPlan& plan) {
     }
     values[i].resize(static_cast<size_t>(t.elementCount()));
     const T* src = t.data<T>();
-    for (size_t e = 0; e < values[i].size(); ++e) values[i][e] = static_cast<A>(toCompute(src[e]));
+    // Integers widen through int64_t first, so negative int8 values sign-extend before any unsigned wrap.
+    for (size_t e = 0; e < values[i].size(); ++e) {
+      if constexpr (std::is_integral_v<T>) {
+        values[i][e] = static_cast<A>(static_cast<int64_t>(src[e]));
+      } else {
+        values[i][e] = static_cast<A>(toCompute(src[e]));
+      }
+    }
   }
   std::vector<int64_t> outSizes;
   for (int64_t a : plan.outputAxes) outSizes.push_back(plan.sizes[static_cast<size_t>(a)]);
