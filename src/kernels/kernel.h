@@ -15,6 +15,7 @@
 #include "ir/attribute.h"
 #include "ir/data_type.h"
 #include "ir/graph.h"
+#include "ir/shape.h"
 #include "lowp/status.h"
 #include "lowp/tensor.h"
 
@@ -117,6 +118,10 @@ class KernelContext {
 
 using KernelFn = Status (*)(KernelContext&);
 
+/// Whether a kernel handles this particular node (its attributes and input shapes), beyond the types the
+/// registry entry already states. Shapes may have unknown dims; a kernel that needs them known says no.
+using SupportsFn = bool (*)(const ir::Node& node, const std::vector<ir::Shape>& inputShapes);
+
 struct KernelDef {
   std::string_view opType;
   Backend backend = Backend::kCpu;
@@ -130,6 +135,10 @@ struct KernelDef {
   TensorFormat format = TensorFormat::kLinear;
   CpuFeature feature = CpuFeature::kNone;
   std::string_view domain = "";
+  /// nullptr: every node whose types match. Reference kernels handle every valid node and leave it null.
+  SupportsFn supports = nullptr;
+  /// True for the reference kernel of the op: the oracle, and the fallback when nothing faster applies.
+  bool reference = true;
 };
 
 class KernelRegistry {

@@ -1,5 +1,7 @@
 #include "lowp/engine.h"
 
+#include <algorithm>
+
 #include "onnx/importer.h"
 #include "runtime/cpu_features.h"
 #include "runtime/engine_impl.h"
@@ -44,7 +46,14 @@ Result<std::unique_ptr<Engine::Impl>> prepareEngine(std::unique_ptr<ir::Graph> g
     for (const ir::Value* v : node->inputs) in.push_back(v ? v->type : DataType::kUndefined);
     for (const ir::Value* v : node->outputs) out.push_back(v ? v->type : DataType::kUndefined);
     auto found = registry.find(node->domain, node->opType, kernels::Backend::kCpu, in, out);
-    std::erase_if(found, [](const kernels::KernelDef* k) { return !runtime::cpuSupports(k->feature); });
+    std::vector<ir::Shape> shapes;
+    for (const ir::Value* v : node->inputs) shapes.push_back(v ? v->shape : ir::Shape::unknownRank());
+    std::erase_if(found, [&](const kernels::KernelDef* k) {
+      return !runtime::cpuSupports(k->feature) || (k->supports != nullptr && !k->supports(*node, shapes));
+    });
+    // Until the builder times tactics, a kernel other than the reference is preferred where one applies.
+    std::stable_partition(found.begin(), found.end(),
+                          [](const kernels::KernelDef* k) { return !k->reference; });
     if (found.empty()) {
       if (!registry.hasOp(node->domain, node->opType, kernels::Backend::kCpu)) {
         return Status(StatusCode::kUnsupported,
