@@ -43,6 +43,9 @@ struct Node {
   std::vector<Value*> inputs;   ///< nullptr marks an omitted optional input.
   std::vector<Value*> outputs;  ///< nullptr marks an omitted optional output.
   AttributeMap attributes;
+  /// Names of the nodes rewrites folded or fused into this one (e.g. a BatchNormalization folded into a
+  /// Conv), so the layer still answers to every name it absorbed.
+  std::vector<std::string> absorbedNames;
 
   /// Input i, or nullptr when absent.
   Value* input(size_t i) const { return i < inputs.size() ? inputs[i] : nullptr; }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -97,6 +98,12 @@ class KernelContext {
     return *outputs_[i];
   }
 
+  /// Per node and execution context, a slot a kernel may fill with what it prepares once and reuses
+  /// (a library primitive, packed weights). The kernel must check that what it stored still fits the
+  /// inputs (their shapes may change between runs). Empty on the first run.
+  std::shared_ptr<void>& state() { return *state_; }
+  void setStateSlot(std::shared_ptr<void>* slot) { state_ = slot; }
+
   void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) const {
     parallelFor_(n, grain, fn);
   }
@@ -114,6 +121,8 @@ class KernelContext {
   std::vector<Tensor*> outputs_;
   const ParallelFor& parallelFor_;
   std::function<Tensor(DataType, std::vector<int64_t>)> allocate_;
+  std::shared_ptr<void> ownState_;
+  std::shared_ptr<void>* state_ = &ownState_;
 };
 
 using KernelFn = Status (*)(KernelContext&);

@@ -67,6 +67,7 @@ struct ExecutionContext::Impl {
   bool planned = false;
   const ir::Node* currentNode = nullptr;  // the node being planned or run, named by allocation errors
   std::vector<int64_t> tooLargeShape;
+  std::vector<std::shared_ptr<void>> kernelState;  // per node id: what its kernel prepared
 
   Impl(const Engine::Impl& e, int threads) : engine(e), device(threads) {
     parallelFor = [this](int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
@@ -149,6 +150,8 @@ struct ExecutionContext::Impl {
     kernels::KernelContext ctx(
         node, std::move(inputs), std::move(outputs), parallelFor,
         [this](DataType t, std::vector<int64_t> s) { return allocate(t, std::move(s)); });
+    if (kernelState.size() < engine.kernelOf.size()) kernelState.resize(engine.kernelOf.size());
+    ctx.setStateSlot(&kernelState[static_cast<size_t>(node.id)]);
     Status s = kernel->fn(ctx);
     return s.withNode(node.name);
   }
