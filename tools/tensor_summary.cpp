@@ -6,62 +6,6 @@
 #include <sstream>
 
 namespace lowp::tools {
-namespace {
-
-float halfToFloat(uint16_t h) {
-  uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1fu;
-  uint32_t man = h & 0x3ffu;
-  float v;
-  if (exp == 0) {
-    v = std::ldexp(static_cast<float>(man), -24);
-  } else if (exp == 31) {
-    v = man ? NAN : INFINITY;
-  } else {
-    v = std::ldexp(static_cast<float>(man | 0x400u), static_cast<int>(exp) - 25);
-  }
-  return sign ? -v : v;
-}
-
-}  // namespace
-
-double elementAsDouble(const Tensor& t, int64_t i) {
-  switch (t.type()) {
-    case DataType::kFloat32:
-      return t.data<float>()[i];
-    case DataType::kFloat64:
-      return t.data<double>()[i];
-    case DataType::kFloat16:
-      return halfToFloat(t.data<uint16_t>()[i]);
-    case DataType::kBFloat16: {
-      uint32_t bits = static_cast<uint32_t>(t.data<uint16_t>()[i]) << 16;
-      float f;
-      std::memcpy(&f, &bits, 4);
-      return f;
-    }
-    case DataType::kInt8:
-      return t.data<int8_t>()[i];
-    case DataType::kInt16:
-      return t.data<int16_t>()[i];
-    case DataType::kInt32:
-      return t.data<int32_t>()[i];
-    case DataType::kInt64:
-      return static_cast<double>(t.data<int64_t>()[i]);
-    case DataType::kUInt8:
-      return t.data<uint8_t>()[i];
-    case DataType::kUInt16:
-      return t.data<uint16_t>()[i];
-    case DataType::kUInt32:
-      return t.data<uint32_t>()[i];
-    case DataType::kUInt64:
-      return static_cast<double>(t.data<uint64_t>()[i]);
-    case DataType::kBool:
-      return t.data<uint8_t>()[i] != 0 ? 1.0 : 0.0;
-    default:
-      return std::numeric_limits<double>::quiet_NaN();
-  }
-}
-
 std::string summarize(const Tensor& t) {
   std::ostringstream out;
   out << t.describe();

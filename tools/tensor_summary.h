@@ -11,9 +11,6 @@
 
 namespace lowp::tools {
 
-/// Element i of a numeric or bool tensor as a double.
-double elementAsDouble(const Tensor& t, int64_t i);
-
 /// "fp32[1x1000] min -3.2 max 4.1 mean 0.0123".
 std::string summarize(const Tensor& t);
 

@@ -64,6 +64,10 @@ class Tensor {
   void* data_ = nullptr;
 };
 
+/// Element `index` (row-major) of a numeric or bool tensor as a double: floats of every width including
+/// FP8 E4M3FN/E5M2, integers (int64/uint64 beyond 2^53 round), bool as 0 or 1. NaN for other types.
+double elementAsDouble(const Tensor& tensor, int64_t index);
+
 /// A tensor with the name of the graph input or output it belongs to.
 struct NamedTensor {
   std::string name;

@@ -1,7 +1,9 @@
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
 #include "ir/data_type.h"
+#include "ir/numeric.h"
 #include "ir/shape.h"
 #include "lowp/tensor.h"
 
@@ -56,6 +58,44 @@ Tensor Tensor::reshaped(std::vector<int64_t> shape) const {
 
 std::string Tensor::describe() const {
   return std::string(ir::dataTypeInfo(type_).name) + "[" + ir::formatSizes(shape_) + "]";
+}
+
+double elementAsDouble(const Tensor& t, int64_t i) {
+  const void* p = t.data();
+  switch (t.type()) {
+    case DataType::kFloat32:
+      return static_cast<const float*>(p)[i];
+    case DataType::kFloat64:
+      return static_cast<const double*>(p)[i];
+    case DataType::kFloat16:
+      return ir::float16ToFloat(static_cast<const uint16_t*>(p)[i]);
+    case DataType::kBFloat16:
+      return ir::bfloat16ToFloat(static_cast<const uint16_t*>(p)[i]);
+    case DataType::kFloat8E4M3FN:
+      return ir::toFloat(ir::Float8E4M3{static_cast<const uint8_t*>(p)[i]});
+    case DataType::kFloat8E5M2:
+      return ir::toFloat(ir::Float8E5M2{static_cast<const uint8_t*>(p)[i]});
+    case DataType::kInt8:
+      return static_cast<const int8_t*>(p)[i];
+    case DataType::kInt16:
+      return static_cast<const int16_t*>(p)[i];
+    case DataType::kInt32:
+      return static_cast<const int32_t*>(p)[i];
+    case DataType::kInt64:
+      return static_cast<double>(static_cast<const int64_t*>(p)[i]);
+    case DataType::kUInt8:
+      return static_cast<const uint8_t*>(p)[i];
+    case DataType::kUInt16:
+      return static_cast<const uint16_t*>(p)[i];
+    case DataType::kUInt32:
+      return static_cast<const uint32_t*>(p)[i];
+    case DataType::kUInt64:
+      return static_cast<double>(static_cast<const uint64_t*>(p)[i]);
+    case DataType::kBool:
+      return static_cast<const uint8_t*>(p)[i] != 0 ? 1.0 : 0.0;
+    default:
+      return std::nan("");
+  }
 }
 
 }  // namespace lowp

@@ -100,37 +100,4 @@ Tensor makeTensor(DataType type, std::vector<int64_t> shape, const std::vector<d
   return t;
 }
 
-double elementAsDouble(const Tensor& t, int64_t i) {
-  switch (t.type()) {
-    case DataType::kFloat32:
-      return t.data<float>()[i];
-    case DataType::kFloat64:
-      return t.data<double>()[i];
-    case DataType::kFloat16:
-      return ir::float16ToFloat(t.data<uint16_t>()[i]);
-    case DataType::kBFloat16:
-      return ir::bfloat16ToFloat(t.data<uint16_t>()[i]);
-    case DataType::kInt8:
-      return t.data<int8_t>()[i];
-    case DataType::kInt16:
-      return t.data<int16_t>()[i];
-    case DataType::kInt32:
-      return t.data<int32_t>()[i];
-    case DataType::kInt64:
-      return static_cast<double>(t.data<int64_t>()[i]);
-    case DataType::kUInt8:
-      return t.data<uint8_t>()[i];
-    case DataType::kUInt16:
-      return t.data<uint16_t>()[i];
-    case DataType::kUInt32:
-      return t.data<uint32_t>()[i];
-    case DataType::kUInt64:
-      return static_cast<double>(t.data<uint64_t>()[i]);
-    case DataType::kBool:
-      return t.data<uint8_t>()[i] != 0 ? 1.0 : 0.0;
-    default:
-      return 0.0;
-  }
-}
-
 }  // namespace lowp::testing

@@ -27,7 +27,7 @@ Result<std::vector<Tensor>> runOp(const OpRun& run);
 /// Makes a tensor of the given type and shape from values given as doubles (converted to the type).
 Tensor makeTensor(DataType type, std::vector<int64_t> shape, const std::vector<double>& values);
 
-/// Reads element i of any numeric/bool tensor as a double.
-double elementAsDouble(const Tensor& t, int64_t i);
+/// Element i of any numeric/bool tensor as a double (the public lowp::elementAsDouble).
+using lowp::elementAsDouble;
 
 }  // namespace lowp::testing

@@ -77,7 +77,7 @@ Status inferDropout(InferContext& ctx) {
   const Tensor* training = ctx.inputValue(2);
   if (training != nullptr && elementAsInt64(*training, 0).value_or(0) != 0) {
     const Tensor* ratio = ctx.inputValue(1);
-    if (!ctx.hasInput(1) || (ratio != nullptr && elementAsDouble(*ratio, 0).value_or(0.5) != 0.0)) {
+    if (!ctx.hasInput(1) || (ratio != nullptr && elementValue(*ratio, 0).value_or(0.5) != 0.0)) {
       return ctx.unsupported("training_mode=1 with a non-zero ratio is random; lowp runs inference only");
     }
   }
@@ -555,7 +555,7 @@ Status inferNonZero(InferContext& ctx) {
   if (const Tensor* value = ctx.inputValue(0)) {
     int64_t n = 0;
     for (int64_t i = 0; i < value->elementCount(); ++i) {
-      auto v = elementAsDouble(*value, i);
+      auto v = elementValue(*value, i);
       if (!v) return ctx.unsupported("NonZero of " + typeName(value->type()) + " is not supported");
       n += *v != 0.0 ? 1 : 0;
     }

@@ -633,9 +633,9 @@ Result<int64_t> rangeCount(const Tensor& start, const Tensor& limit, const Tenso
     if (!s || !l || !d) return Status(StatusCode::kUnsupported, "Range of this type is not supported");
     return rangeCountInt(*s, *l, *d);
   }
-  auto s = elementAsDouble(start, 0);
-  auto l = elementAsDouble(limit, 0);
-  auto d = elementAsDouble(delta, 0);
+  auto s = elementValue(start, 0);
+  auto l = elementValue(limit, 0);
+  auto d = elementValue(delta, 0);
   if (!s || !l || !d || !isFloat(type)) {
     return Status(StatusCode::kUnsupported,
                   "Range of " + std::string(dataTypeInfo(type).name) + " is not supported");
@@ -647,43 +647,14 @@ Result<int64_t> rangeCount(const Tensor& start, const Tensor& limit, const Tenso
   return rangeCountFloat(difference, *d);
 }
 
-std::optional<double> elementAsDouble(const Tensor& t, int64_t i) {
-  const void* p = t.data();
-  if (p == nullptr || i < 0 || i >= t.elementCount()) return std::nullopt;
-  switch (t.type()) {
-    case DataType::kFloat32:
-      return static_cast<const float*>(p)[i];
-    case DataType::kFloat64:
-      return static_cast<const double*>(p)[i];
-    case DataType::kFloat16:
-      return float16ToFloat(static_cast<const uint16_t*>(p)[i]);
-    case DataType::kBFloat16:
-      return bfloat16ToFloat(static_cast<const uint16_t*>(p)[i]);
-    case DataType::kFloat8E4M3FN:
-      return toFloat(Float8E4M3{static_cast<const uint8_t*>(p)[i]});
-    case DataType::kFloat8E5M2:
-      return toFloat(Float8E5M2{static_cast<const uint8_t*>(p)[i]});
-    case DataType::kInt8:
-      return static_cast<const int8_t*>(p)[i];
-    case DataType::kInt16:
-      return static_cast<const int16_t*>(p)[i];
-    case DataType::kInt32:
-      return static_cast<const int32_t*>(p)[i];
-    case DataType::kInt64:
-      return static_cast<double>(static_cast<const int64_t*>(p)[i]);
-    case DataType::kUInt8:
-      return static_cast<const uint8_t*>(p)[i];
-    case DataType::kUInt16:
-      return static_cast<const uint16_t*>(p)[i];
-    case DataType::kUInt32:
-      return static_cast<const uint32_t*>(p)[i];
-    case DataType::kUInt64:
-      return static_cast<double>(static_cast<const uint64_t*>(p)[i]);
-    case DataType::kBool:
-      return static_cast<const uint8_t*>(p)[i] != 0 ? 1.0 : 0.0;
-    default:
-      return std::nullopt;
-  }
+std::optional<double> elementValue(const Tensor& t, int64_t i) {
+  if (t.data() == nullptr || i < 0 || i >= t.elementCount()) return std::nullopt;
+  const DataType type = t.type();
+  if (!isFloat(type) && !isInteger(type) && type != DataType::kBool) return std::nullopt;
+  double v = lowp::elementAsDouble(t, i);
+  if (std::isnan(v) && (type == DataType::kFloat8E4M3FNUZ || type == DataType::kFloat8E5M2FNUZ))
+    return std::nullopt;
+  return v;
 }
 
 std::optional<int64_t> elementAsInt64(const Tensor& t, int64_t i) {
@@ -714,7 +685,7 @@ std::optional<int64_t> elementAsInt64(const Tensor& t, int64_t i) {
     default:
       break;
   }
-  auto d = elementAsDouble(t, i);
+  auto d = elementValue(t, i);
   // 2^63 is the first double past int64's range.
   if (!d || !std::isfinite(*d) || std::fabs(*d) >= 9.2233720368547758e18) return std::nullopt;
   return static_cast<int64_t>(std::trunc(*d));

@@ -99,7 +99,7 @@ Result<int64_t> rangeCountFloat(double difference, double delta);
 Result<int64_t> rangeCount(const Tensor& start, const Tensor& limit, const Tensor& delta);
 
 /// Element `i` of a numeric, bool or fp8 tensor as a double; nullopt for other types.
-std::optional<double> elementAsDouble(const Tensor& t, int64_t i);
+std::optional<double> elementValue(const Tensor& t, int64_t i);
 /// Element `i` as an integer: integers and bool exactly, floats truncated toward zero; nullopt for other
 /// types and for floats that are not finite or do not fit.
 std::optional<int64_t> elementAsInt64(const Tensor& t, int64_t i);

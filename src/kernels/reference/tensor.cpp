@@ -25,7 +25,7 @@ Status identityKernel(KernelContext& ctx) {
 Status dropoutKernel(KernelContext& ctx) {
   const Tensor& in = ctx.input(0);
   if (ctx.hasInput(2) && ir::ops::elementAsInt64(ctx.input(2), 0).value_or(0) != 0) {
-    const double ratio = ctx.hasInput(1) ? ir::ops::elementAsDouble(ctx.input(1), 0).value_or(0.5) : 0.5;
+    const double ratio = ctx.hasInput(1) ? ir::ops::elementValue(ctx.input(1), 0).value_or(0.5) : 0.5;
     if (ratio != 0.0) {
       return ctx.unsupported("training_mode=1 with a non-zero ratio is random; lowp runs inference only");
     }

@@ -434,7 +434,7 @@ Status nonZeroKernel(KernelContext& ctx) {
   const Tensor& in = ctx.input(0);
   std::vector<int64_t> hits;
   for (int64_t i = 0; i < in.elementCount(); ++i) {
-    auto v = ir::ops::elementAsDouble(in, i);
+    auto v = ir::ops::elementValue(in, i);
     if (!v) return ctx.unsupported("NonZero of " + typeName(in.type()));
     if (*v != 0.0) hits.push_back(i);
   }
