@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "onnx/importer.h"
+#include "passes/pipeline.h"
 #include "runtime/cpu_features.h"
 #include "runtime/engine_impl.h"
 
@@ -80,6 +81,8 @@ Engine::~Engine() = default;
 
 Result<std::shared_ptr<Engine>> Engine::fromOnnxFile(const std::string& path, const EngineOptions& options) {
   LOWP_ASSIGN_OR_RETURN(auto graph, onnx::importOnnxFile(path));
+  Status rewritten = passes::runPipeline(*graph);
+  if (!rewritten) return rewritten.withContext(path);
   auto impl = runtime::prepareEngine(std::move(graph), options);
   if (!impl) return impl.status().withContext(path);
   return std::make_shared<Engine>(std::move(impl).value());

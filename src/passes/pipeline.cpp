@@ -1,0 +1,35 @@
+#include "passes/pipeline.h"
+
+#include "onnx/importer.h"
+#include "passes/rules.h"
+
+namespace lowp::passes {
+
+const std::vector<const RewriteRule*>& pipelineRules() {
+  // Identities first, so constant chains and Conv -> BN pairs are adjacent; constants before BN folding,
+  // so weights computed from constants (a transpose, a dequantize) are constants by then; dead nodes last,
+  // to drop what the others left unread.
+  static const std::vector<const RewriteRule*> rules = {
+      &removeIdentityRule(),
+      &foldConstantsRule(),
+      &foldBatchNormRule(),
+      &removeDeadNodesRule(),
+  };
+  return rules;
+}
+
+Status runPipeline(ir::Graph& graph, PipelineReport* report) {
+  for (const RewriteRule* rule : pipelineRules()) {
+    LOWP_ASSIGN_OR_RETURN(int64_t applied, applyRule(graph, *rule));
+    if (report != nullptr) report->emplace_back(std::string(rule->name), applied);
+  }
+  // Constants the rewrites replaced (a Conv's weights before BN folding, a folded node's inputs) would
+  // otherwise stay in memory for the engine's lifetime.
+  for (const auto& v : graph.values()) {
+    if (v->constant && v->consumers.empty() && !v->isGraphOutput) v->constant.reset();
+  }
+  LOWP_RETURN_IF_ERROR(graph.sortTopologically());
+  return onnx::inferGraph(graph);
+}
+
+}  // namespace lowp::passes

@@ -1,0 +1,28 @@
+// The rewrite rules lowp knows, one per file; pipeline.cpp runs them in order.
+#pragma once
+
+#include "passes/rewrite_rule.h"
+
+namespace lowp::passes {
+
+/// Identity, and Dropout in inference (training_mode absent or constant false, mask unused): consumers read
+/// the node's input instead. Where the node's output is a graph output, the input's producer takes that
+/// value over (the graph output keeps its name); where it cannot (the input is a graph input, constant or
+/// graph output itself), the node stays.
+const RewriteRule& removeIdentityRule();
+
+/// A node whose inputs are all constants (or, for Shape and Size, whose input shape is static) runs once at
+/// build time with its reference kernel and its outputs become constants. Skipped: random ops, outputs of
+/// unknown shape, and outputs over 16 MiB larger than the inputs they come from.
+const RewriteRule& foldConstantsRule();
+
+/// BatchNormalization (inference) of the output of a Conv, ConvTranspose or Gemm that nothing else reads,
+/// with constant weights, bias and BN parameters: the BN's scale and shift go into the weights and bias
+/// (computed in double, stored in the weights' type, fp32 or fp64); the producer takes over the BN's output
+/// and records its name.
+const RewriteRule& foldBatchNormRule();
+
+/// Nodes none of whose outputs is a graph output or read by any node.
+const RewriteRule& removeDeadNodesRule();
+
+}  // namespace lowp::passes
