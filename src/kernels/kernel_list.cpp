@@ -1,6 +1,9 @@
 // The one list of kernel families lowp registers.
 #include "kernels/kernel.h"
 #include "kernels/reference/common.h"
+#if LOWP_WITH_ONEDNN
+#include "kernels/onednn/onednn.h"
+#endif
 
 namespace lowp::kernels {
 
@@ -15,6 +18,9 @@ const KernelRegistry& KernelRegistry::global() {
     ref::registerReductionKernels(r);
     ref::registerConversionKernels(r);
     ref::registerResizeKernels(r);
+#if LOWP_WITH_ONEDNN
+    onednn::registerOneDnnKernels(r);
+#endif
     return r;
   }();
   return registry;

@@ -1,0 +1,18 @@
+// The oneDNN CPU kernels (built when LOWP_WITH_ONEDNN is on): fp32 Conv, MatMul and Gemm through oneDNN
+// primitives. Each kernel is a registry entry with `.reference = false` and a `supports` predicate that
+// declines what it does not handle, so the reference kernel runs there instead.
+//
+// Threads: Debian's libdnnl is built with the OpenMP runtime. The kernels set an OpenMP team of one on every
+// thread that calls oneDNN and split their work (batch images, rows of the product) over lowp's own pool
+// (EngineOptions::threads), so a run uses exactly the pool's threads and no OpenMP worker spin-waits beside
+// them; kernels/onednn/common.h says why.
+#pragma once
+
+#include "kernels/kernel.h"
+
+namespace lowp::kernels::onednn {
+
+/// Adds every oneDNN kernel to `registry`; listed once in kernels/kernel_list.cpp.
+void registerOneDnnKernels(KernelRegistry& registry);
+
+}  // namespace lowp::kernels::onednn

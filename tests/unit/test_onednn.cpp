@@ -1,0 +1,444 @@
+// Every oneDNN kernel (kernels/onednn/) against the reference kernel of its op: both KernelDefs are taken
+// from the global registry and run on the same node and the same random inputs, so two implementations are
+// really compared (the oneDNN one through its own KernelContext and state slot). Shapes are random and odd;
+// convolutions cover 1-, 2- and 3-D, groups, depthwise, strides, dilations, asymmetric pads, auto_pad, 1x1
+// and batch > 1; MatMul covers vectors and batch broadcasting; Gemm transposes, alpha, beta and every C
+// broadcast. A context that sees new input shapes must re-create its oneDNN primitive, and constant
+// weights are reordered once and reused. Results agree within 1e-4 relative. Without oneDNN
+// (LOWP_WITH_ONEDNN off) every test skips.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ir/graph.h"
+#include "kernels/kernel.h"
+#include "onnx/importer.h"
+#include "runtime/thread_pool.h"
+
+namespace lowp {
+namespace {
+
+using ir::AttributeMap;
+using kernels::KernelDef;
+using kernels::KernelRegistry;
+
+#if LOWP_WITH_ONEDNN
+constexpr bool kBuiltWithOneDnn = true;
+#else
+constexpr bool kBuiltWithOneDnn = false;
+#endif
+
+const KernelDef* kernelNamed(std::string_view name) {
+  for (const KernelDef& k : KernelRegistry::global().all()) {
+    if (k.name == name) return &k;
+  }
+  return nullptr;
+}
+
+const KernelDef* referenceKernel(std::string_view opType) {
+  for (const KernelDef& k : KernelRegistry::global().all()) {
+    if (k.opType == opType && k.domain.empty() && k.reference && k.backend == kernels::Backend::kCpu)
+      return &k;
+  }
+  return nullptr;
+}
+
+Tensor randomTensor(std::mt19937& rng, std::vector<int64_t> shape) {
+  Tensor t(DataType::kFloat32, std::move(shape));
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (int64_t i = 0; i < t.elementCount(); ++i) t.data<float>()[i] = dist(rng);
+  return t;
+}
+
+// One node over fp32 inputs of the given shapes (a shape-less Tensor marks an omitted input), with its
+// output shape from schema inference. `constantSlots` become graph constants (as initializers would be).
+class NodeUnderTest {
+ public:
+  NodeUnderTest(const std::string& opType, AttributeMap attrs, const std::vector<Tensor>& inputs,
+                const std::vector<size_t>& constantSlots = {}) {
+    node_ = graph_.addNode(opType, opType + "_under_test");
+    node_->opsetVersion = 21;
+    node_->attributes = std::move(attrs);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i].type() == DataType::kUndefined) {
+        graph_.setInput(node_, i, nullptr);
+        continue;
+      }
+      ir::Value* v = graph_.addValue("input" + std::to_string(i)).value();
+      v->type = DataType::kFloat32;
+      v->shape = ir::Shape::fromSizes(inputs[i].shape());
+      if (std::find(constantSlots.begin(), constantSlots.end(), i) != constantSlots.end()) {
+        v->constant = inputs[i];
+      } else {
+        v->isGraphInput = true;
+        graph_.inputs().push_back(v);
+      }
+      graph_.setInput(node_, i, v);
+      shapes_.push_back(v->shape);
+    }
+    ir::Value* out = graph_.addValue("output").value();
+    status_ = graph_.addOutput(node_, out);
+    out->isGraphOutput = true;
+    graph_.outputs().push_back(out);
+    if (status_.isOk()) status_ = onnx::inferGraph(graph_);
+    if (status_.isOk()) outShape_ = out->shape.sizes();
+  }
+
+  const ir::Node& node() const { return *node_; }
+  const Status& status() const { return status_; }
+  const std::vector<int64_t>& outputShape() const { return outShape_; }
+  const std::vector<ir::Shape>& inputShapes() const { return shapes_; }
+
+ private:
+  ir::Graph graph_;
+  ir::Node* node_ = nullptr;
+  std::vector<ir::Shape> shapes_;
+  std::vector<int64_t> outShape_;
+  Status status_;
+};
+
+// Runs `kernel` on `node` with `inputs`, producing an output of `outShape`; `slot` is its state slot.
+Result<Tensor> runKernel(const KernelDef& kernel, const ir::Node& node, const std::vector<Tensor>& inputs,
+                         const std::vector<int64_t>& outShape, std::shared_ptr<void>* slot) {
+  static runtime::ThreadPool pool(2);
+  const kernels::ParallelFor parallelFor = [](int64_t n, int64_t grain,
+                                              const std::function<void(int64_t, int64_t)>& fn) {
+    pool.parallelFor(n, grain, fn);
+  };
+  std::vector<const Tensor*> in;
+  in.reserve(inputs.size());
+  for (const Tensor& t : inputs) in.push_back(t.type() == DataType::kUndefined ? nullptr : &t);
+  Tensor out(DataType::kFloat32, outShape);
+  kernels::KernelContext ctx(node, in, {&out}, parallelFor, [](DataType type, std::vector<int64_t> shape) {
+    return Tensor(type, std::move(shape));
+  });
+  ctx.setStateSlot(slot);
+  Status st = kernel.fn(ctx);
+  if (!st.isOk()) return st;
+  return out;
+}
+
+// Both kernels agree: element-wise within 1e-4 relative (with a floor of 1e-4 absolute for values near 0),
+// and the whole tensor within 1e-5 relative L2.
+void expectClose(const Tensor& got, const Tensor& want, const std::string& what) {
+  ASSERT_EQ(got.shape(), want.shape()) << what;
+  double err = 0;
+  double norm = 0;
+  int bad = 0;
+  for (int64_t i = 0; i < want.elementCount(); ++i) {
+    const double g = got.data<float>()[i];
+    const double w = want.data<float>()[i];
+    err += (g - w) * (g - w);
+    norm += w * w;
+    if (!(std::abs(g - w) <= 1e-4 * std::max(1.0, std::abs(w))) && bad++ < 3) {
+      ADD_FAILURE() << what << ": element " << i << " is " << g << ", the reference says " << w;
+    }
+  }
+  EXPECT_LE(std::sqrt(err), 1e-5 * std::max(1.0, std::sqrt(norm))) << what;
+}
+
+// Runs the oneDNN kernel `name` and the op's reference kernel on one node and compares them. With `slot`,
+// the oneDNN kernel keeps its state there (to test reuse across runs); otherwise a fresh one.
+void compareWithReference(std::string_view name, const std::string& opType, const AttributeMap& attrs,
+                          const std::vector<Tensor>& inputs, const std::string& what,
+                          std::shared_ptr<void>* slot = nullptr,
+                          const std::vector<size_t>& constantSlots = {}) {
+  const KernelDef* fast = kernelNamed(name);
+  const KernelDef* ref = referenceKernel(opType);
+  ASSERT_NE(fast, nullptr) << name << " is not registered";
+  ASSERT_NE(ref, nullptr) << "no reference " << opType;
+  ASSERT_FALSE(fast->reference);
+  NodeUnderTest n(opType, attrs, inputs, constantSlots);
+  ASSERT_TRUE(n.status().isOk()) << what << ": " << n.status().message();
+  ASSERT_NE(fast->supports, nullptr);
+  EXPECT_TRUE(fast->supports(n.node(), n.inputShapes())) << what << ": " << name << " declines";
+  std::shared_ptr<void> fresh;
+  auto got = runKernel(*fast, n.node(), inputs, n.outputShape(), slot != nullptr ? slot : &fresh);
+  ASSERT_TRUE(got.isOk()) << what << ": " << got.status().message();
+  std::shared_ptr<void> refState;
+  auto want = runKernel(*ref, n.node(), inputs, n.outputShape(), &refState);
+  ASSERT_TRUE(want.isOk()) << what << ": " << want.status().message();
+  expectClose(*got, *want, what + " (" + std::string(name) + " vs " + std::string(ref->name) + ")");
+}
+
+#define SKIP_WITHOUT_ONEDNN()                                      \
+  do {                                                             \
+    if (!kBuiltWithOneDnn) GTEST_SKIP() << "built without oneDNN"; \
+  } while (0)
+
+AttributeMap attrs(std::initializer_list<std::pair<std::string, ir::AttrValue>> list) {
+  AttributeMap m;
+  for (const auto& [name, value] : list) m.set(name, value);
+  return m;
+}
+
+std::string describe(const std::vector<Tensor>& inputs, const AttributeMap& a) {
+  std::string s;
+  for (const Tensor& t : inputs) s += (t.type() == DataType::kUndefined ? "-" : t.describe()) + " ";
+  for (const char* name : {"group", "strides", "dilations", "pads"}) {
+    if (a.has(name)) s += std::string(name) + "=" + ir::formatSizes(a.getInts(name)) + " ";
+  }
+  if (a.has("auto_pad")) s += "auto_pad=" + a.getString("auto_pad");
+  return s;
+}
+
+// ---- Conv ------------------------------------------------------------------------------------------------
+
+struct ConvCase {
+  int64_t batch;
+  int64_t inChannels;
+  int64_t outChannels;
+  int64_t group;
+  std::vector<int64_t> input;   ///< Spatial sizes.
+  std::vector<int64_t> kernel;  ///< Kernel sizes.
+  std::vector<int64_t> strides;
+  std::vector<int64_t> dilations;
+  std::vector<int64_t> pads;  ///< Begins then ends; empty: none.
+  std::string autoPad;        ///< Empty: NOTSET.
+  bool bias;
+};
+
+void checkConv(std::mt19937& rng, const ConvCase& c) {
+  std::vector<int64_t> x = {c.batch, c.inChannels};
+  x.insert(x.end(), c.input.begin(), c.input.end());
+  std::vector<int64_t> w = {c.outChannels, c.inChannels / c.group};
+  w.insert(w.end(), c.kernel.begin(), c.kernel.end());
+  std::vector<Tensor> inputs = {randomTensor(rng, x), randomTensor(rng, w)};
+  if (c.bias) inputs.push_back(randomTensor(rng, {c.outChannels}));
+  AttributeMap a;
+  a.set("group", c.group);
+  if (!c.strides.empty()) a.set("strides", c.strides);
+  if (!c.dilations.empty()) a.set("dilations", c.dilations);
+  if (!c.pads.empty()) a.set("pads", c.pads);
+  if (!c.autoPad.empty()) a.set("auto_pad", c.autoPad);
+  compareWithReference("f32-conv-onednn", "Conv", a, inputs, describe(inputs, a));
+}
+
+TEST(OneDnnConv, FixedShapes) {
+  SKIP_WITHOUT_ONEDNN();
+  std::mt19937 rng(7);
+  const std::vector<ConvCase> cases = {
+      {1, 3, 8, 1, {7, 9}, {3, 3}, {}, {}, {1, 1, 1, 1}, "", true},            // plain 3x3
+      {2, 16, 24, 1, {5, 6}, {1, 1}, {}, {}, {}, "", true},                    // 1x1, batch 2
+      {3, 5, 7, 1, {11, 13}, {3, 5}, {2, 3}, {}, {0, 1, 2, 0}, "", false},     // strides, asymmetric
+      {2, 12, 12, 12, {9, 10}, {3, 3}, {1, 1}, {}, {1, 1, 1, 1}, "", true},    // depthwise
+      {1, 8, 16, 8, {10, 7}, {3, 3}, {2, 2}, {}, {1, 0, 0, 1}, "", true},      // depthwise x2
+      {2, 6, 9, 3, {13, 12}, {3, 2}, {1, 2}, {2, 3}, {2, 1, 1, 2}, "", true},  // groups + dilation
+      {1, 4, 6, 1, {17, 15}, {3, 3}, {2, 2}, {}, {}, "SAME_UPPER", true},      // auto_pad
+      {1, 4, 6, 2, {16, 15}, {4, 3}, {3, 2}, {}, {}, "SAME_LOWER", false},     // auto_pad lower
+      {1, 3, 5, 1, {12, 11}, {3, 3}, {2, 1}, {}, {}, "VALID", true},           // VALID
+      {2, 7, 5, 1, {23}, {5}, {2}, {2}, {3, 1}, "", true},                     // 1-D
+      {1, 6, 6, 6, {19}, {3}, {1}, {}, {1, 1}, "", false},                     // 1-D depthwise
+      {2, 4, 6, 2, {5, 6, 7}, {3, 2, 3}, {1, 2, 1}, {1, 1, 2}, {1, 0, 1, 1, 1, 0}, "", true},  // 3-D
+      {1, 32, 64, 1, {14, 14}, {3, 3}, {1, 1}, {}, {1, 1, 1, 1}, "", true},                    // deep K
+      {1, 3, 4, 1, {4, 4}, {5, 5}, {}, {}, {2, 2, 2, 2}, "", true},  // kernel > input
+  };
+  for (const ConvCase& c : cases) checkConv(rng, c);
+}
+
+TEST(OneDnnConv, RandomShapes) {
+  SKIP_WITHOUT_ONEDNN();
+  std::mt19937 rng(2024);
+  auto pick = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
+  for (int iter = 0; iter < 60; ++iter) {
+    ConvCase c;
+    const int64_t spatial = pick(1, 3);
+    c.group = pick(0, 3) == 0 ? pick(2, 4) : 1;
+    const bool depthwise = c.group > 1 && pick(0, 1) == 1;
+    c.inChannels = c.group * (depthwise ? 1 : pick(1, 5));
+    c.outChannels = c.group * pick(1, 5);
+    c.batch = pick(1, 3);
+    c.bias = pick(0, 1) == 1;
+    for (int64_t d = 0; d < spatial; ++d) {
+      c.kernel.push_back(pick(1, spatial == 3 ? 3 : 5));
+      c.strides.push_back(pick(1, 3));
+      c.dilations.push_back(pick(1, 2));
+      c.input.push_back(pick(spatial == 3 ? 3 : 5, spatial == 1 ? 40 : spatial == 2 ? 17 : 8));
+    }
+    const int64_t mode = pick(0, 3);
+    if (mode == 0) {
+      c.autoPad = pick(0, 1) == 1 ? "SAME_UPPER" : "SAME_LOWER";
+    } else {
+      for (int64_t d = 0; d < 2 * spatial; ++d) c.pads.push_back(pick(0, 2));
+    }
+    // Keep at least one output pixel on every axis.
+    for (int64_t d = 0; d < spatial; ++d) {
+      const auto i = static_cast<size_t>(d);
+      const int64_t extent = (c.kernel[i] - 1) * c.dilations[i] + 1;
+      const int64_t padded = c.input[i] + (c.pads.empty() ? 0 : c.pads[i] + c.pads[i + spatial]);
+      if (padded < extent) c.input[i] += extent - padded;
+    }
+    checkConv(rng, c);
+  }
+}
+
+// One context sees two input shapes: the second run must re-create the primitive, not reuse the first.
+TEST(OneDnnConv, ShapeChangeRecreatesState) {
+  SKIP_WITHOUT_ONEDNN();
+  std::mt19937 rng(11);
+  const AttributeMap a = attrs({{"strides", std::vector<int64_t>{2, 1}},
+                                {"pads", std::vector<int64_t>{1, 0, 1, 2}},
+                                {"group", int64_t{2}}});
+  const Tensor w = randomTensor(rng, {6, 2, 3, 3});
+  const Tensor b = randomTensor(rng, {6});
+  std::shared_ptr<void> slot;
+  compareWithReference("f32-conv-onednn", "Conv", a, {randomTensor(rng, {1, 4, 9, 8}), w, b}, "first", &slot);
+  const void* first = slot.get();
+  ASSERT_NE(first, nullptr);
+  compareWithReference("f32-conv-onednn", "Conv", a, {randomTensor(rng, {3, 4, 12, 5}), w, b}, "second",
+                       &slot);
+  EXPECT_NE(slot.get(), first);
+}
+
+// Constant weights are reordered once: a second run with new activations reuses the state and stays exact.
+TEST(OneDnnConv, ConstantWeightsReused) {
+  SKIP_WITHOUT_ONEDNN();
+  std::mt19937 rng(13);
+  const AttributeMap a = attrs({{"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+  const Tensor w = randomTensor(rng, {32, 16, 3, 3});
+  const Tensor b = randomTensor(rng, {32});
+  std::shared_ptr<void> slot;
+  compareWithReference("f32-conv-onednn", "Conv", a, {randomTensor(rng, {2, 16, 10, 10}), w, b}, "first",
+                       &slot, {1, 2});
+  const void* first = slot.get();
+  compareWithReference("f32-conv-onednn", "Conv", a, {randomTensor(rng, {2, 16, 10, 10}), w, b}, "second",
+                       &slot, {1, 2});
+  EXPECT_EQ(slot.get(), first);
+}
+
+// Weights given as a graph input may change between runs: they must not be cached.
+TEST(OneDnnConv, NonConstantWeightsNotCached) {
+  SKIP_WITHOUT_ONEDNN();
+  std::mt19937 rng(17);
+  const AttributeMap a = attrs({{"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+  const Tensor x = randomTensor(rng, {1, 16, 8, 8});
+  std::shared_ptr<void> slot;
+  compareWithReference("f32-conv-onednn", "Conv", a, {x, randomTensor(rng, {32, 16, 3, 3})}, "first", &slot);
+  compareWithReference("f32-conv-onednn", "Conv", a, {x, randomTensor(rng, {32, 16, 3, 3})}, "second", &slot);
+}
+
+// ---- MatMul ----------------------------------------------------------------------------------------------
+
+TEST(OneDnnMatMul, Shapes) {
+  SKIP_WITHOUT_ONEDNN();
+  std::mt19937 rng(3);
+  const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> cases = {
+      {{7, 5}, {5, 9}},
+      {{1, 1}, {1, 1}},
+      {{33, 65}, {65, 17}},
+      {{5}, {5, 3}},                             // vector x matrix
+      {{4, 6}, {6}},                             // matrix x vector
+      {{9}, {9}},                                // dot product
+      {{3, 4, 5}, {5, 6}},                       // batch x matrix
+      {{4, 5}, {2, 5, 6}},                       // matrix x batch
+      {{2, 3, 4, 5}, {2, 3, 5, 7}},              // batch x batch
+      {{2, 1, 4, 5}, {1, 3, 5, 7}},              // both broadcast
+      {{3, 1, 4, 5}, {3, 5, 2}},                 // ranks differ and broadcast
+      {{6}, {2, 3, 6, 4}},                       // vector x batch
+      {{2, 3, 4, 6}, {6}},                       // batch x vector
+      {{1, 2, 1, 2, 3, 4}, {2, 1, 2, 1, 4, 3}},  // rank 6
+      {{3, 41, 130}, {130, 70}},                 // rows split over the pool
+      {{97, 129}, {129}},                        // rows split, vector B
+  };
+  for (const auto& [a, b] : cases) {
+    std::vector<Tensor> inputs = {randomTensor(rng, a), randomTensor(rng, b)};
+    compareWithReference("f32-matmul-onednn", "MatMul", {}, inputs, describe(inputs, {}));
+  }
+}
+
+TEST(OneDnnMatMul, ShapeChangeRecreatesState) {
+  SKIP_WITHOUT_ONEDNN();
+  std::mt19937 rng(5);
+  std::shared_ptr<void> slot;
+  compareWithReference("f32-matmul-onednn", "MatMul", {},
+                       {randomTensor(rng, {3, 7}), randomTensor(rng, {7, 4})}, "first", &slot);
+  const void* first = slot.get();
+  compareWithReference("f32-matmul-onednn", "MatMul", {},
+                       {randomTensor(rng, {2, 5, 7}), randomTensor(rng, {7, 4})}, "second", &slot);
+  EXPECT_NE(slot.get(), first);
+}
+
+// ---- Gemm ------------------------------------------------------------------------------------------------
+
+TEST(OneDnnGemm, TransposesScalesAndBroadcasts) {
+  SKIP_WITHOUT_ONEDNN();
+  std::mt19937 rng(9);
+  const int64_t m = 13;
+  const int64_t k = 21;
+  const int64_t n = 11;
+  const std::vector<std::vector<int64_t>> cShapes = {{}, {n}, {1, n}, {m, 1}, {m, n}, {1}, {1, 1}};
+  for (int transA = 0; transA < 2; ++transA) {
+    for (int transB = 0; transB < 2; ++transB) {
+      for (size_t ci = 0; ci <= cShapes.size(); ++ci) {
+        const bool withC = ci < cShapes.size();
+        for (const auto& [alpha, beta] :
+             std::vector<std::pair<float, float>>{{1.0f, 1.0f}, {0.5f, -2.0f}, {2.0f, 0.0f}}) {
+          const AttributeMap a = attrs(
+              {{"transA", int64_t{transA}}, {"transB", int64_t{transB}}, {"alpha", alpha}, {"beta", beta}});
+          std::vector<Tensor> inputs = {
+              randomTensor(rng, transA ? std::vector<int64_t>{k, m} : std::vector<int64_t>{m, k}),
+              randomTensor(rng, transB ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n})};
+          if (withC) inputs.push_back(randomTensor(rng, cShapes[ci]));
+          compareWithReference("f32-gemm-onednn", "Gemm", a, inputs,
+                               describe(inputs, a) + " transA=" + std::to_string(transA) +
+                                   " transB=" + std::to_string(transB) + " alpha=" + std::to_string(alpha) +
+                                   " beta=" + std::to_string(beta));
+        }
+      }
+    }
+  }
+}
+
+// Products large enough that the rows are split over the pool's threads (uneven chunks, transposed A).
+TEST(OneDnnGemm, RowsSplitOverThreads) {
+  SKIP_WITHOUT_ONEDNN();
+  std::mt19937 rng(19);
+  const int64_t m = 67;
+  const int64_t k = 129;
+  const int64_t n = 65;
+  for (int transA = 0; transA < 2; ++transA) {
+    for (int transB = 0; transB < 2; ++transB) {
+      const AttributeMap a =
+          attrs({{"transA", int64_t{transA}}, {"transB", int64_t{transB}}, {"alpha", 1.5f}, {"beta", 0.5f}});
+      std::vector<Tensor> inputs = {
+          randomTensor(rng, transA ? std::vector<int64_t>{k, m} : std::vector<int64_t>{m, k}),
+          randomTensor(rng, transB ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n}),
+          randomTensor(rng, {m, 1})};
+      compareWithReference(
+          "f32-gemm-onednn", "Gemm", a, inputs,
+          describe(inputs, a) + " transA=" + std::to_string(transA) + " transB=" + std::to_string(transB));
+    }
+  }
+}
+
+TEST(OneDnnGemm, ShapeChangeRecreatesState) {
+  SKIP_WITHOUT_ONEDNN();
+  std::mt19937 rng(15);
+  const AttributeMap a = attrs({{"transB", int64_t{1}}, {"alpha", 0.75f}});
+  const Tensor b = randomTensor(rng, {10, 24});
+  const Tensor c = randomTensor(rng, {10});
+  std::shared_ptr<void> slot;
+  compareWithReference("f32-gemm-onednn", "Gemm", a, {randomTensor(rng, {1, 24}), b, c}, "first", &slot,
+                       {1, 2});
+  const void* first = slot.get();
+  compareWithReference("f32-gemm-onednn", "Gemm", a, {randomTensor(rng, {8, 24}), b, c}, "second", &slot,
+                       {1, 2});
+  EXPECT_NE(slot.get(), first);
+}
+
+// With oneDNN built in, the engine picks it over the reference wherever its predicate says yes.
+TEST(OneDnnRegistry, KernelsRegisteredWhenBuilt) {
+  for (std::string_view name : {"f32-conv-onednn", "f32-matmul-onednn", "f32-gemm-onednn"}) {
+    EXPECT_EQ(kernelNamed(name) != nullptr, kBuiltWithOneDnn) << name;
+  }
+}
+
+}  // namespace
+}  // namespace lowp
