@@ -1,0 +1,190 @@
+#include "builder/precision_search.h"
+
+#include <algorithm>
+#include <limits>
+#include <set>
+
+namespace lowp::builder {
+namespace {
+
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+
+double reformat(const SearchTensor& t, int from, int to) {
+  if (from == to || from < 0 || to < 0) return 0;
+  return t.reformatMs[static_cast<size_t>(from)][static_cast<size_t>(to)];
+}
+
+// Where each tensor comes from: (layer, output slot), or (-1, -1) for network inputs.
+struct Producers {
+  std::vector<std::pair<int, int>> of;
+  std::vector<std::vector<std::pair<int, int>>> consumers;  // per tensor: (layer, input slot)
+};
+
+Producers indexProducers(const SearchProblem& p) {
+  Producers r;
+  r.of.assign(p.tensors.size(), {-1, -1});
+  r.consumers.resize(p.tensors.size());
+  for (size_t l = 0; l < p.layers.size(); ++l) {
+    const SearchLayer& layer = p.layers[l];
+    for (size_t k = 0; k < layer.outputs.size(); ++k) {
+      r.of[static_cast<size_t>(layer.outputs[k])] = {static_cast<int>(l), static_cast<int>(k)};
+    }
+    for (size_t k = 0; k < layer.inputs.size(); ++k) {
+      r.consumers[static_cast<size_t>(layer.inputs[k])].emplace_back(static_cast<int>(l),
+                                                                     static_cast<int>(k));
+    }
+  }
+  return r;
+}
+
+// Conversion cost of tensor `t` produced in `produced` and wanted in the states `wanted`.
+double tensorCost(const SearchTensor& t, int produced, const std::set<int>& wanted) {
+  double cost = 0;
+  for (int w : wanted) cost += reformat(t, produced, w);
+  return cost;
+}
+
+int producedState(const SearchProblem& p, const Producers& prod, const std::vector<int>& tacticOf,
+                  int tensor) {
+  auto [layer, slot] = prod.of[static_cast<size_t>(tensor)];
+  if (layer < 0) return p.tensors[static_cast<size_t>(tensor)].givenState;
+  const SearchTactic& tac =
+      p.layers[static_cast<size_t>(layer)].tactics[static_cast<size_t>(tacticOf[static_cast<size_t>(layer)])];
+  return tac.outputStates[static_cast<size_t>(slot)];
+}
+
+std::set<int> wantedStates(const SearchProblem& p, const Producers& prod, const std::vector<int>& tacticOf,
+                           int tensor) {
+  std::set<int> wanted;
+  for (auto [layer, slot] : prod.consumers[static_cast<size_t>(tensor)]) {
+    int choice = tacticOf[static_cast<size_t>(layer)];
+    if (choice < 0) continue;
+    wanted.insert(p.layers[static_cast<size_t>(layer)]
+                      .tactics[static_cast<size_t>(choice)]
+                      .inputStates[static_cast<size_t>(slot)]);
+  }
+  int required = p.tensors[static_cast<size_t>(tensor)].requiredState;
+  if (required >= 0) wanted.insert(required);
+  return wanted;
+}
+
+// Tries every tactic of every layer in turn, keeping any change that lowers the exact total.
+SearchSolution improveLocally(const SearchProblem& p, SearchSolution best) {
+  for (bool improved = true; improved;) {
+    improved = false;
+    for (size_t l = 0; l < p.layers.size(); ++l) {
+      for (size_t t = 0; t < p.layers[l].tactics.size(); ++t) {
+        if (static_cast<int>(t) == best.tacticOf[l]) continue;
+        std::vector<int> trial = best.tacticOf;
+        trial[l] = static_cast<int>(t);
+        SearchSolution s = evaluateChoice(p, std::move(trial));
+        if (s.totalMs() < best.totalMs() - 1e-12) {
+          best = std::move(s);
+          improved = true;
+        }
+      }
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+SearchSolution evaluateChoice(const SearchProblem& p, std::vector<int> tacticOf) {
+  Producers prod = indexProducers(p);
+  SearchSolution s;
+  for (size_t l = 0; l < p.layers.size(); ++l) {
+    s.kernelMs += p.layers[l].tactics[static_cast<size_t>(tacticOf[l])].timeMs;
+  }
+  for (size_t t = 0; t < p.tensors.size(); ++t) {
+    int produced = producedState(p, prod, tacticOf, static_cast<int>(t));
+    s.reformatMs += tensorCost(p.tensors[t], produced, wantedStates(p, prod, tacticOf, static_cast<int>(t)));
+  }
+  s.tacticOf = std::move(tacticOf);
+  return s;
+}
+
+SearchSolution searchGreedy(const SearchProblem& p) {
+  std::vector<int> choice;
+  for (const SearchLayer& layer : p.layers) {
+    auto fastest =
+        std::min_element(layer.tactics.begin(), layer.tactics.end(),
+                         [](const SearchTactic& a, const SearchTactic& b) { return a.timeMs < b.timeMs; });
+    choice.push_back(static_cast<int>(fastest - layer.tactics.begin()));
+  }
+  return evaluateChoice(p, std::move(choice));
+}
+
+SearchSolution searchGlobal(const SearchProblem& p) {
+  Producers prod = indexProducers(p);
+  const size_t layers = p.layers.size();
+  // best[l][t]: the cheapest cost of layer l's inputs' history plus l itself with tactic t, each input's
+  // producer chosen as if for this layer alone.
+  std::vector<std::vector<double>> best(layers);
+  // arrival(tensor, state): the cheapest cost of delivering the tensor in `state`.
+  auto arrival = [&](int tensor, int state) {
+    auto [layer, slot] = prod.of[static_cast<size_t>(tensor)];
+    const SearchTensor& t = p.tensors[static_cast<size_t>(tensor)];
+    if (layer < 0) return reformat(t, t.givenState, state);
+    double cheapest = kInfinity;
+    const SearchLayer& producer = p.layers[static_cast<size_t>(layer)];
+    for (size_t k = 0; k < producer.tactics.size(); ++k) {
+      int out = producer.tactics[k].outputStates[static_cast<size_t>(slot)];
+      cheapest = std::min(cheapest, best[static_cast<size_t>(layer)][k] + reformat(t, out, state));
+    }
+    return cheapest;
+  };
+  for (size_t l = 0; l < layers; ++l) {
+    const SearchLayer& layer = p.layers[l];
+    best[l].resize(layer.tactics.size());
+    for (size_t k = 0; k < layer.tactics.size(); ++k) {
+      double cost = layer.tactics[k].timeMs;
+      for (size_t i = 0; i < layer.inputs.size(); ++i)
+        cost += arrival(layer.inputs[i], layer.tactics[k].inputStates[i]);
+      best[l][k] = cost;
+    }
+  }
+  // Fix choices from the outputs backwards: each layer picks its best tactic given what its fixed consumers
+  // want.
+  std::vector<int> choice(layers, -1);
+  for (size_t l = layers; l-- > 0;) {
+    const SearchLayer& layer = p.layers[l];
+    double cheapest = kInfinity;
+    for (size_t k = 0; k < layer.tactics.size(); ++k) {
+      double cost = best[l][k];
+      for (size_t o = 0; o < layer.outputs.size(); ++o) {
+        int tensor = layer.outputs[o];
+        cost += tensorCost(p.tensors[static_cast<size_t>(tensor)], layer.tactics[k].outputStates[o],
+                           wantedStates(p, prod, choice, tensor));
+      }
+      if (cost < cheapest) {
+        cheapest = cost;
+        choice[l] = static_cast<int>(k);
+      }
+    }
+  }
+  SearchSolution fromProgram = improveLocally(p, evaluateChoice(p, std::move(choice)));
+  SearchSolution fromGreedy = improveLocally(p, searchGreedy(p));
+  return fromGreedy.totalMs() < fromProgram.totalMs() ? fromGreedy : fromProgram;
+}
+
+SearchSolution searchExhaustive(const SearchProblem& p, int64_t maxCombinations) {
+  int64_t combinations = 1;
+  for (const SearchLayer& layer : p.layers) {
+    combinations *= static_cast<int64_t>(layer.tactics.size());
+    if (combinations > maxCombinations) return {};
+  }
+  std::vector<int> choice(p.layers.size(), 0);
+  SearchSolution best = evaluateChoice(p, choice);
+  for (int64_t n = 1; n < combinations; ++n) {
+    for (size_t l = 0; l < choice.size(); ++l) {  // odometer increment
+      if (++choice[l] < static_cast<int>(p.layers[l].tactics.size())) break;
+      choice[l] = 0;
+    }
+    SearchSolution s = evaluateChoice(p, choice);
+    if (s.totalMs() < best.totalMs()) best = std::move(s);
+  }
+  return best;
+}
+
+}  // namespace lowp::builder

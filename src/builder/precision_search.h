@@ -1,0 +1,77 @@
+// The global precision and format search: given, for every layer, its candidate tactics (each fixing the
+// (type, format) state of the layer's inputs and outputs and having a measured time), and for every tensor
+// the time to convert it between states, choose one tactic per layer so that the sum of kernel times plus
+// conversion (reformat/cast) times over the whole graph is smallest.
+//
+// Cost model. A tensor is produced in one state (its producer tactic's output state, or the network
+// input's given state). Every distinct state its consumers' tactics (and, for a network output, the
+// required output state) ask for, other than the produced one, costs one conversion of that tensor,
+// shared by all consumers that want that state.
+//
+// Method. On a chain the search is exact: dynamic programming over the layers with the state of the tensor
+// between them. On a DAG (residual branches, concat) the same dynamic program runs in topological order
+// with each layer's best cost per tactic computed as if its inputs' producers were chosen for it alone
+// (exact on trees, where no tensor feeds two layers); choices are then fixed from the outputs backwards,
+// each layer taking the tactic that is best given the states its already-fixed consumers want; finally a
+// local search re-chooses one layer at a time, with everything else fixed, until no single change lowers
+// the exact total. The result is never worse than the per-layer greedy choice (fastest kernel, conversions
+// ignored), which is also one of the starting points the local search polishes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lowp::builder {
+
+struct SearchTactic {
+  std::string name;
+  std::vector<int> inputStates;   ///< Per layer input, the index into that tensor's candidate states.
+  std::vector<int> outputStates;  ///< Per layer output, the index into that tensor's candidate states.
+  double timeMs = 0;              ///< Measured kernel time.
+};
+
+struct SearchLayer {
+  std::string name;
+  std::vector<int> inputs;   ///< Tensor ids.
+  std::vector<int> outputs;  ///< Tensor ids.
+  std::vector<SearchTactic> tactics;
+};
+
+struct SearchTensor {
+  std::string name;
+  /// Candidate states, e.g. {fp32 linear, fp16 linear, bf16 nChw16c}; what they are is the caller's.
+  int stateCount = 1;
+  /// reformatMs[from][to]: time to convert the tensor; the diagonal is ignored.
+  std::vector<std::vector<double>> reformatMs;
+  /// For a network input, the state the user gives it in (else -1).
+  int givenState = -1;
+  /// For a network output, the state the user receives it in (else -1).
+  int requiredState = -1;
+};
+
+struct SearchProblem {
+  std::vector<SearchTensor> tensors;
+  std::vector<SearchLayer> layers;  ///< In topological order.
+};
+
+struct SearchSolution {
+  std::vector<int> tacticOf;  ///< Per layer, the chosen tactic index.
+  double kernelMs = 0;
+  double reformatMs = 0;
+  double totalMs() const { return kernelMs + reformatMs; }
+};
+
+/// The exact cost of a choice of tactics.
+SearchSolution evaluateChoice(const SearchProblem& problem, std::vector<int> tacticOf);
+
+/// Per layer, its fastest tactic, conversions ignored (then costed exactly).
+SearchSolution searchGreedy(const SearchProblem& problem);
+
+/// The global search described at the top of this file.
+SearchSolution searchGlobal(const SearchProblem& problem);
+
+/// Every combination of tactics; for tests on small problems (at most `maxCombinations`, else empty).
+SearchSolution searchExhaustive(const SearchProblem& problem, int64_t maxCombinations = 1 << 20);
+
+}  // namespace lowp::builder

@@ -1,0 +1,53 @@
+// Timing tactics on the device, and the timing cache that lets a later build skip the measurement.
+//
+// Protocol: the node's inputs are filled with random data of their real size (constant inputs keep their
+// values), the kernel runs `warmupRuns` times untimed, then `timedRuns` times; the time is the median.
+// The cache key holds everything the time depends on: the op and its attributes, the input and output
+// types and shapes, the kernel, and the device and library fingerprint. A cache file made on another
+// device or by another lowp version is refused with an error that says so.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "ir/graph.h"
+#include "kernels/kernel.h"
+#include "lowp/status.h"
+
+namespace lowp::builder {
+
+struct TimingOptions {
+  int warmupRuns = 2;
+  int timedRuns = 5;
+};
+
+/// Runs `kernel` for `node` (whose values carry inferred static shapes) and returns its median time in
+/// milliseconds. Errors name the node: shapes not static, or the kernel failing.
+Result<double> timeKernel(const ir::Node& node, const kernels::KernelDef& kernel,
+                          const kernels::ParallelFor& parallelFor, const TimingOptions& options = {});
+
+/// The cache key of (node, kernel): op, attributes, input/output types and shapes, kernel name.
+std::string timingKey(const ir::Node& node, const kernels::KernelDef& kernel);
+
+/// Measured times by key, for one device fingerprint.
+class TimingCache {
+ public:
+  explicit TimingCache(std::string fingerprint) : fingerprint_(std::move(fingerprint)) {}
+
+  const std::string& fingerprint() const { return fingerprint_; }
+  std::optional<double> find(const std::string& key) const;
+  void insert(const std::string& key, double ms) { entries_[key] = ms; }
+  size_t size() const { return entries_.size(); }
+
+  /// Reads a cache file written by save(). Errors name the file: unreadable, corrupt, other format
+  /// version, or made for another fingerprint.
+  static Result<TimingCache> load(const std::string& path, const std::string& expectedFingerprint);
+  Status save(const std::string& path) const;
+
+ private:
+  std::string fingerprint_;
+  std::map<std::string, double> entries_;
+};
+
+}  // namespace lowp::builder

@@ -1,0 +1,101 @@
+// Tactic timing and the timing cache: measurement on real-sized data, keys, and refusal of bad caches.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "builder/tactic_timing.h"
+#include "onnx/importer.h"
+
+namespace lowp::builder {
+namespace {
+
+struct ReluGraph {
+  ir::Graph graph;
+  ir::Node* node = nullptr;
+  explicit ReluGraph(const std::vector<int64_t>& shape) {
+    ir::Value* x = graph.addValue("x").value();
+    x->type = DataType::kFloat32;
+    x->shape = ir::Shape::fromSizes(shape);
+    x->isGraphInput = true;
+    graph.inputs().push_back(x);
+    node = graph.addNode("Relu", "relu");
+    node->opsetVersion = 17;
+    graph.setInput(node, 0, x);
+    ir::Value* y = graph.addValue("y").value();
+    EXPECT_TRUE(graph.addOutput(node, y).isOk());
+    EXPECT_TRUE(onnx::inferGraph(graph).isOk());
+  }
+};
+
+const kernels::KernelDef& referenceKernel(const std::string& op) {
+  for (const kernels::KernelDef& k : kernels::KernelRegistry::global().all()) {
+    if (k.opType == op && k.reference) return k;
+  }
+  throw std::runtime_error("no reference kernel for " + op);
+}
+
+kernels::ParallelFor serial() {
+  return [](int64_t n, int64_t, const std::function<void(int64_t, int64_t)>& fn) { fn(0, n); };
+}
+
+TEST(TacticTiming, MeasuresAndGrowsWithTheWork) {
+  ReluGraph small({16, 64});
+  ReluGraph large({256, 4096});
+  auto parallel = serial();
+  auto tSmall = timeKernel(*small.node, referenceKernel("Relu"), parallel, {1, 5});
+  auto tLarge = timeKernel(*large.node, referenceKernel("Relu"), parallel, {1, 5});
+  ASSERT_TRUE(tSmall.isOk() && tLarge.isOk());
+  EXPECT_GT(*tSmall, 0.0);
+  EXPECT_GT(*tLarge, *tSmall);  // 1024 times the elements
+}
+
+TEST(TacticTiming, RefusesUnknownShapes) {
+  ReluGraph g({16, 64});
+  g.graph.inputs()[0]->shape = ir::Shape({ir::Dim::symbolic("batch"), 64});
+  ASSERT_TRUE(onnx::inferGraph(g.graph).isOk());
+  auto parallel = serial();
+  auto t = timeKernel(*g.node, referenceKernel("Relu"), parallel);
+  ASSERT_FALSE(t.isOk());
+  EXPECT_NE(t.status().message().find("Relu 'relu': cannot time a kernel on 'x' of shape [batchx64]"),
+            std::string::npos)
+      << t.status().message();
+}
+
+TEST(TimingCache, KeysSeparateShapesAndRoundTrip) {
+  ReluGraph a({16, 64});
+  ReluGraph b({16, 65});
+  const auto& relu = referenceKernel("Relu");
+  EXPECT_NE(timingKey(*a.node, relu), timingKey(*b.node, relu));
+  EXPECT_EQ(timingKey(*a.node, relu), timingKey(*ReluGraph({16, 64}).node, relu));
+
+  const std::string path = ::testing::TempDir() + "/timing.cache";
+  TimingCache cache("cpu: test (2 threads)");
+  cache.insert(timingKey(*a.node, relu), 0.125);
+  ASSERT_TRUE(cache.save(path).isOk());
+  auto loaded = TimingCache::load(path, "cpu: test (2 threads)");
+  ASSERT_TRUE(loaded.isOk()) << loaded.status().toString();
+  EXPECT_EQ(loaded->find(timingKey(*a.node, relu)), 0.125);
+  EXPECT_FALSE(loaded->find(timingKey(*b.node, relu)).has_value());
+
+  auto other = TimingCache::load(path, "cpu: another (8 threads)");
+  ASSERT_FALSE(other.isOk());
+  EXPECT_NE(other.status().message().find("measured on 'cpu: test (2 threads)'"), std::string::npos);
+}
+
+TEST(TimingCache, RefusesCorruptFiles) {
+  const std::string path = ::testing::TempDir() + "/corrupt.cache";
+  for (const char* text :
+       {"", "{", "[1,2]", R"({"format": "other"})",
+        R"({"format": "lowp-timing-cache", "version": 99, "fingerprint": "x", "entries": {}})",
+        R"({"format": "lowp-timing-cache", "version": 1, "fingerprint": "x", "entries": {"k": "fast"}})"}) {
+    std::ofstream(path) << text;
+    auto loaded = TimingCache::load(path, "x");
+    EXPECT_FALSE(loaded.isOk()) << text;
+    EXPECT_NE(loaded.status().message().find(path), std::string::npos);
+  }
+  EXPECT_FALSE(TimingCache::load(::testing::TempDir() + "/missing.cache", "x").isOk());
+}
+
+}  // namespace
+}  // namespace lowp::builder
