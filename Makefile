@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test lint format demo clean
+.PHONY: all deps configure build test lint format demo clean bench
 
 all: build
 
@@ -32,6 +32,15 @@ format:
 demo: deps
 	@$(MAKE) --no-print-directory build
 	@bash scripts/demo.sh $(BUILD_DIR)
+
+# Benchmarks: lowp side by side with ONNX Runtime and PyTorch; writes docs/BENCHMARKS.md (see bench/).
+# BENCH_ARGS passes options to bench/run_benchmarks.py, e.g. `make bench BENCH_ARGS=--quick`.
+BENCH_BUILD_DIR ?= build-bench
+BENCH_ARGS ?=
+bench:
+	@test -f $(BENCH_BUILD_DIR)/build.ninja || cmake -S . -B $(BENCH_BUILD_DIR) -G Ninja $(CMAKE_FLAGS)
+	cmake --build $(BENCH_BUILD_DIR) -j $(JOBS) --target lowp_bench
+	/usr/bin/python3 bench/run_benchmarks.py --build-dir $(BENCH_BUILD_DIR) --no-build $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 build_dir=${1:-build}
 
 mapfile -t files < <(git ls-files --cached --others --exclude-standard -- \
-  'include/*.h' 'src/*.h' 'src/*.cpp' 'tools/*.h' 'tools/*.cpp' 'tests/*.h' 'tests/*.cpp' | sort -u)
+  'include/*.h' 'src/*.h' 'src/*.cpp' 'tools/*.h' 'tools/*.cpp' 'tests/*.h' 'tests/*.cpp' 'bench/*.cpp' | sort -u)
 
 echo "lint: clang-format on ${#files[@]} files"
 if ! clang-format --dry-run --Werror "${files[@]}"; then
