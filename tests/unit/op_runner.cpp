@@ -49,6 +49,12 @@ Result<std::vector<Tensor>> runOp(const OpRun& run) {
   return out;
 }
 
+ir::AttributeMap attrs(std::initializer_list<std::pair<std::string, ir::AttrValue>> list) {
+  ir::AttributeMap m;
+  for (const auto& [name, value] : list) m.set(name, value);
+  return m;
+}
+
 Tensor makeTensor(DataType type, std::vector<int64_t> shape, const std::vector<double>& values) {
   Tensor t(type, std::move(shape));
   for (int64_t i = 0; i < t.elementCount() && i < static_cast<int64_t>(values.size()); ++i) {

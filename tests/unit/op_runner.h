@@ -2,7 +2,9 @@
 // on the CPU runtime), for kernel unit tests.
 #pragma once
 
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ir/attribute.h"
@@ -23,6 +25,10 @@ struct OpRun {
 
 /// Runs the op and returns its outputs, or the error import-time inference, kernel lookup or the kernel gave.
 Result<std::vector<Tensor>> runOp(const OpRun& run);
+
+/// An attribute map from {name, value} pairs: attrs({{"axis", int64_t{1}}, {"mode",
+/// std::string("nearest")}}).
+ir::AttributeMap attrs(std::initializer_list<std::pair<std::string, ir::AttrValue>> list);
 
 /// Makes a tensor of the given type and shape from values given as doubles (converted to the type).
 Tensor makeTensor(DataType type, std::vector<int64_t> shape, const std::vector<double>& values);

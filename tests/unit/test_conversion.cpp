@@ -58,11 +58,7 @@ Status runError(const std::string& op, std::vector<Tensor> inputs, AttributeMap 
   return out.isOk() ? Status() : out.status();
 }
 
-AttributeMap attrs(std::initializer_list<std::pair<std::string, ir::AttrValue>> list) {
-  AttributeMap m;
-  for (const auto& [name, value] : list) m.set(name, value);
-  return m;
-}
+using lowp::testing::attrs;
 
 AttributeMap castTo(DataType t, int64_t saturate = 1) {
   return attrs({{"to", static_cast<int64_t>(t)}, {"saturate", saturate}});

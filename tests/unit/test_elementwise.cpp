@@ -63,11 +63,7 @@ Tensor f32(std::vector<int64_t> shape, const std::vector<double>& v) {
   return makeTensor(DataType::kFloat32, std::move(shape), v);
 }
 
-AttributeMap attrs(std::initializer_list<std::pair<std::string, ir::AttrValue>> list) {
-  AttributeMap m;
-  for (const auto& [name, value] : list) m.set(name, value);
-  return m;
-}
+using lowp::testing::attrs;
 
 // ---- Inference -----------------------------------------------------------------------------------------
 

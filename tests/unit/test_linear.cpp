@@ -33,11 +33,7 @@ Result<std::vector<Tensor>> run(const std::string& op, std::vector<Tensor> input
   return runOp(r);
 }
 
-AttributeMap attrs(std::initializer_list<std::pair<std::string, ir::AttrValue>> list) {
-  AttributeMap m;
-  for (const auto& [name, value] : list) m.set(name, value);
-  return m;
-}
+using lowp::testing::attrs;
 
 std::vector<double> values(const Tensor& t) {
   std::vector<double> v(static_cast<size_t>(t.elementCount()));

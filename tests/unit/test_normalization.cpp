@@ -53,11 +53,7 @@ Result<std::vector<Tensor>> run(const std::string& op, std::vector<Tensor> input
   return runOp(r);
 }
 
-AttributeMap attrs(std::initializer_list<std::pair<std::string, ir::AttrValue>> list) {
-  AttributeMap m;
-  for (const auto& [name, value] : list) m.set(name, value);
-  return m;
-}
+using lowp::testing::attrs;
 
 /// Row-wise softmax over rows of `size` contiguous elements.
 std::vector<double> softmaxRows(const std::vector<double>& x, size_t size, bool log) {

@@ -20,6 +20,7 @@
 #include "ir/graph.h"
 #include "kernels/kernel.h"
 #include "onnx/importer.h"
+#include "op_runner.h"
 #include "runtime/thread_pool.h"
 
 namespace lowp {
@@ -173,11 +174,7 @@ void compareWithReference(std::string_view name, const std::string& opType, cons
     if (!kBuiltWithOneDnn) GTEST_SKIP() << "built without oneDNN"; \
   } while (0)
 
-AttributeMap attrs(std::initializer_list<std::pair<std::string, ir::AttrValue>> list) {
-  AttributeMap m;
-  for (const auto& [name, value] : list) m.set(name, value);
-  return m;
-}
+using lowp::testing::attrs;
 
 std::string describe(const std::vector<Tensor>& inputs, const AttributeMap& a) {
   std::string s;

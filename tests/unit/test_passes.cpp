@@ -90,11 +90,7 @@ Tensor randomTensor(DataType type, std::vector<int64_t> shape, unsigned seed) {
   return makeTensor(type, std::move(shape), v);
 }
 
-ir::AttributeMap attrs(std::initializer_list<std::pair<std::string, ir::AttrValue>> list) {
-  ir::AttributeMap m;
-  for (const auto& [name, value] : list) m.set(name, value);
-  return m;
-}
+using lowp::testing::attrs;
 
 // Random values for every graph input.
 std::vector<NamedTensor> randomInputs(const ir::Graph& graph) {

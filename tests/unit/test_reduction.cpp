@@ -29,11 +29,7 @@ Tensor i64(std::vector<int64_t> shape, const std::vector<double>& values) {
   return makeTensor(DataType::kInt64, std::move(shape), values);
 }
 
-AttributeMap attrs(std::initializer_list<std::pair<const char*, ir::AttrValue>> list) {
-  AttributeMap m;
-  for (const auto& [name, value] : list) m.set(name, value);
-  return m;
-}
+using lowp::testing::attrs;
 
 std::vector<double> valuesOf(const Tensor& t) {
   std::vector<double> v;

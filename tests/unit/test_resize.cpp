@@ -35,11 +35,7 @@ Status runError(const std::string& op, std::vector<Tensor> inputs, AttributeMap 
   return out.isOk() ? Status() : out.status();
 }
 
-AttributeMap attrs(std::initializer_list<std::pair<std::string, ir::AttrValue>> list) {
-  AttributeMap m;
-  for (const auto& [name, value] : list) m.set(name, value);
-  return m;
-}
+using lowp::testing::attrs;
 
 Tensor f32(std::vector<int64_t> shape, const std::vector<double>& v) {
   return makeTensor(DataType::kFloat32, std::move(shape), v);

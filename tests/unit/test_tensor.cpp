@@ -54,11 +54,7 @@ Tensor iota(DataType type, Ints shape) {
   return makeTensor(type, std::move(shape), v);
 }
 
-AttributeMap attrs(std::initializer_list<std::pair<const char*, ir::AttrValue>> list) {
-  AttributeMap m;
-  for (const auto& [name, value] : list) m.set(name, value);
-  return m;
-}
+using lowp::testing::attrs;
 
 std::vector<double> valuesOf(const Tensor& t) {
   std::vector<double> v;
