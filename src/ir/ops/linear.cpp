@@ -1,12 +1,12 @@
 // Type and shape rules of the linear ops: Conv, ConvInteger, QLinearConv, ConvTranspose, Gemm, MatMul,
-// MatMulInteger, QLinearMatMul, Einsum. The sliding-window arithmetic lives in linear_window.h and the Einsum
+// MatMulInteger, QLinearMatMul, Einsum. The sliding-window arithmetic lives in window.h and the Einsum
 // equation rules in linear_einsum.h, so the reference kernels compute exactly the shapes inferred here.
 #include <cstdint>
 #include <string>
 
 #include "ir/ops/common.h"
 #include "ir/ops/linear_einsum.h"
-#include "ir/ops/linear_window.h"
+#include "ir/ops/window.h"
 
 namespace lowp::ir::ops {
 namespace {

@@ -1,10 +1,10 @@
 // Type and shape rules of the pooling ops: MaxPool, AveragePool, LpPool, their Global forms, and MaxUnpool.
 // The window arithmetic (kernel_shape, strides, dilations, pads, auto_pad, ceil_mode) is shared with the
-// convolutions in linear_window.h.
+// convolutions in window.h.
 #include <string>
 
 #include "ir/ops/common.h"
-#include "ir/ops/linear_window.h"
+#include "ir/ops/window.h"
 
 namespace lowp::ir::ops {
 namespace {

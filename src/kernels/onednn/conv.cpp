@@ -2,7 +2,7 @@
 //
 // Computes y = conv(x, w) + bias over 1, 2 or 3 spatial axes, with groups (depthwise included), strides,
 // dilations (oneDNN counts dilation - 1) and the explicit pads that auto_pad resolves to, exactly as the
-// reference kernel and shape inference resolve them (ir/ops/linear_window.h).
+// reference kernel and shape inference resolve them (ir/ops/window.h).
 // Layouts: x and y stay in ONNX's plain layout (ncw / nchw / ncdhw); the weights [M, C/group, k...] are read
 // as oiw.. (goiw.. with groups) and reordered once into the layout oneDNN picks (format_tag::any). The
 // primitives and the reordered weights live in the node's state slot; a change of input shapes re-creates
@@ -19,7 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "ir/ops/linear_window.h"
+#include "ir/ops/window.h"
 #include "kernels/onednn/common.h"
 
 namespace lowp::kernels::onednn {

@@ -14,7 +14,7 @@
 #include <type_traits>
 
 #include "ir/ops/linear_einsum.h"
-#include "ir/ops/linear_window.h"
+#include "ir/ops/window.h"
 #include "kernels/reference/common.h"
 #include "kernels/reference/linear_gemm.h"
 

@@ -10,7 +10,7 @@
 #include <limits>
 #include <string>
 
-#include "ir/ops/linear_window.h"
+#include "ir/ops/window.h"
 #include "kernels/reference/common.h"
 
 namespace lowp::kernels::ref {

@@ -1,5 +1,5 @@
-// Sliding-window geometry of the convolutions and pools; see linear_window.h.
-#include "ir/ops/linear_window.h"
+// Sliding-window geometry of the convolutions and pools; see window.h.
+#include "ir/ops/window.h"
 
 #include <string>
 
