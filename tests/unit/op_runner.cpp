@@ -55,6 +55,18 @@ ir::AttributeMap attrs(std::initializer_list<std::pair<std::string, ir::AttrValu
   return m;
 }
 
+std::vector<double> values(const Tensor& t) {
+  std::vector<double> v(static_cast<size_t>(t.elementCount()));
+  for (int64_t i = 0; i < t.elementCount(); ++i) v[static_cast<size_t>(i)] = elementAsDouble(t, i);
+  return v;
+}
+
+int64_t count(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
 Tensor makeTensor(DataType type, std::vector<int64_t> shape, const std::vector<double>& values) {
   Tensor t(type, std::move(shape));
   for (int64_t i = 0; i < t.elementCount() && i < static_cast<int64_t>(values.size()); ++i) {

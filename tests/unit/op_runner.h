@@ -30,6 +30,12 @@ Result<std::vector<Tensor>> runOp(const OpRun& run);
 /// std::string("nearest")}}).
 ir::AttributeMap attrs(std::initializer_list<std::pair<std::string, ir::AttrValue>> list);
 
+/// Every element of a numeric/bool tensor as doubles, in row-major order.
+std::vector<double> values(const Tensor& t);
+
+/// Number of elements of a shape (1 for a scalar).
+int64_t count(const std::vector<int64_t>& shape);
+
 /// Makes a tensor of the given type and shape from values given as doubles (converted to the type).
 Tensor makeTensor(DataType type, std::vector<int64_t> shape, const std::vector<double>& values);
 

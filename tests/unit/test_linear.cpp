@@ -35,17 +35,9 @@ Result<std::vector<Tensor>> run(const std::string& op, std::vector<Tensor> input
 
 using lowp::testing::attrs;
 
-std::vector<double> values(const Tensor& t) {
-  std::vector<double> v(static_cast<size_t>(t.elementCount()));
-  for (int64_t i = 0; i < t.elementCount(); ++i) v[static_cast<size_t>(i)] = elementAsDouble(t, i);
-  return v;
-}
+using lowp::testing::values;
 
-int64_t count(const std::vector<int64_t>& shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
-}
+using lowp::testing::count;
 
 /// A tensor of uniform random values in [lo, hi] (integers when `integral`).
 Tensor randomTensor(std::mt19937& rng, DataType type, std::vector<int64_t> shape, double lo = -1,
