@@ -17,10 +17,10 @@ using ir::Float16;
 using ir::Float8E4M3;
 using ir::Float8E5M2;
 
-/// Calls `f.template operator()<T>()` with T the C++ storage type of `type` (float, double, Float16,
-/// BFloat16, int8_t, ..., bool). Returns false for types without a storage type here.
+/// Calls `f.template operator()<T>()` with T the C++ storage type of a float `type` (float, double,
+/// Float16, BFloat16). Returns false for other types.
 template <typename F>
-bool dispatchType(DataType type, F&& f) {
+bool dispatchFloat(DataType type, F&& f) {
   switch (type) {
     case DataType::kFloat32:
       f.template operator()<float>();
@@ -34,6 +34,17 @@ bool dispatchType(DataType type, F&& f) {
     case DataType::kBFloat16:
       f.template operator()<BFloat16>();
       return true;
+    default:
+      return false;
+  }
+}
+
+/// Calls `f.template operator()<T>()` with T the C++ storage type of `type` (float, double, Float16,
+/// BFloat16, int8_t, ..., bool). Returns false for types without a storage type here.
+template <typename F>
+bool dispatchType(DataType type, F&& f) {
+  if (dispatchFloat(type, f)) return true;
+  switch (type) {
     case DataType::kInt8:
       f.template operator()<int8_t>();
       return true;
@@ -60,27 +71,6 @@ bool dispatchType(DataType type, F&& f) {
       return true;
     case DataType::kBool:
       f.template operator()<bool>();
-      return true;
-    default:
-      return false;
-  }
-}
-
-/// As dispatchType, restricted to the float types (fp32, fp64, fp16, bf16).
-template <typename F>
-bool dispatchFloat(DataType type, F&& f) {
-  switch (type) {
-    case DataType::kFloat32:
-      f.template operator()<float>();
-      return true;
-    case DataType::kFloat64:
-      f.template operator()<double>();
-      return true;
-    case DataType::kFloat16:
-      f.template operator()<Float16>();
-      return true;
-    case DataType::kBFloat16:
-      f.template operator()<BFloat16>();
       return true;
     default:
       return false;
