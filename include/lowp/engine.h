@@ -36,6 +36,31 @@ struct EngineOptions {
 
 class ExecutionContext;
 
+/// What the builder decided for one layer of an engine, and why.
+struct LayerInfo {
+  /// The ONNX node name of the layer.
+  std::string name;
+  /// Names of the nodes fused or folded into this layer; the layer answers to each of them.
+  std::vector<std::string> absorbedNames;
+  std::string opType;
+  /// The precision a constraint asked for (setPrecision / --layerPrecisions), kUndefined when none.
+  DataType requestedPrecision = DataType::kUndefined;
+  /// The precision the layer computes in (the type of its floating-point inputs).
+  DataType precision = DataType::kUndefined;
+  std::vector<std::string> inputNames;
+  std::vector<DataType> inputTypes;  ///< kUndefined for an omitted optional input.
+  std::vector<std::string> inputFormats;
+  std::vector<std::string> outputNames;
+  std::vector<DataType> outputTypes;
+  std::vector<std::string> outputFormats;
+  /// The kernel that runs the layer, e.g. "f32-conv-onednn".
+  std::string tactic;
+  /// The tactic's time measured while building, in milliseconds; negative when it was not timed.
+  double timeMs = -1;
+  /// Why this precision and tactic: "fastest", "constraint", "no implementation in fp16", "reformat", ...
+  std::string reason;
+};
+
 /// A model prepared for execution on the CPU with FP32 reference kernels.
 class Engine {
  public:
@@ -52,6 +77,20 @@ class Engine {
   const std::vector<TensorDesc>& outputs() const;
   /// Number of operator nodes the engine runs.
   int64_t nodeCount() const;
+  /// The layers in execution order, with the builder's decisions (reformats it inserted included).
+  const std::vector<LayerInfo>& layers() const;
+
+  /// The engine as an engine file: versioned, checksummed and tied to this device's fingerprint. Holds
+  /// everything needed to run it (layers, chosen kernels, converted weights); no ONNX model is needed.
+  Result<std::vector<uint8_t>> serialize() const;
+  /// Loads an engine file's bytes. Every field is verified: a corrupt, truncated, other-version or
+  /// other-device file is an error saying which, never a crash.
+  static Result<std::shared_ptr<Engine>> deserialize(std::span<const uint8_t> bytes,
+                                                     const EngineOptions& options = {});
+  /// serialize() written to `path` / deserialize() of the file at `path`; errors name the file.
+  Status saveToFile(const std::string& path) const;
+  static Result<std::shared_ptr<Engine>> fromEngineFile(const std::string& path,
+                                                        const EngineOptions& options = {});
 
   /// A new context with its own activation memory. Contexts may run concurrently on one engine.
   std::unique_ptr<ExecutionContext> createExecutionContext() const;

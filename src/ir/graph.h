@@ -13,6 +13,7 @@
 
 #include "ir/attribute.h"
 #include "ir/data_type.h"
+#include "ir/format.h"
 #include "ir/shape.h"
 #include "lowp/status.h"
 #include "lowp/tensor.h"
@@ -26,6 +27,8 @@ struct Value {
   std::string name;
   DataType type = DataType::kUndefined;
   Shape shape = Shape::unknownRank();
+  /// The memory layout the builder chose; graphs from the importer are all kLinear.
+  TensorFormat format = TensorFormat::kLinear;
   Node* producer = nullptr;  ///< nullptr for graph inputs and constants.
   std::vector<Node*> consumers;
   /// The value of an initializer or folded constant.

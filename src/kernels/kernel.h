@@ -15,6 +15,7 @@
 
 #include "ir/attribute.h"
 #include "ir/data_type.h"
+#include "ir/format.h"
 #include "ir/graph.h"
 #include "ir/shape.h"
 #include "lowp/status.h"
@@ -29,8 +30,7 @@ enum class Backend { kCpu = 0, kCuda = 1 };
 /// CPU capabilities a kernel may require (detected once at start-up by the runtime).
 enum class CpuFeature { kNone = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Bf16 = 3, kAvx512Vnni = 4 };
 
-/// Memory layout of a tensor. kLinear is ONNX's dense row-major layout.
-enum class TensorFormat { kLinear = 0 };
+using ir::TensorFormat;
 
 /// A set of element types, one bit per DataType.
 class TypeSet {
@@ -141,13 +141,25 @@ struct KernelDef {
   /// Allowed types per output slot, same rule.
   std::vector<TypeSet> outputTypes;
   KernelFn fn = nullptr;
-  TensorFormat format = TensorFormat::kLinear;
+  /// Layout per input slot, same rule as inputTypes; empty means kLinear everywhere.
+  std::vector<TensorFormat> inputFormats;
+  /// Layout per output slot, same rule; empty means kLinear everywhere.
+  std::vector<TensorFormat> outputFormats;
   CpuFeature feature = CpuFeature::kNone;
   std::string_view domain = "";
   /// nullptr: every node whose types match. Reference kernels handle every valid node and leave it null.
   SupportsFn supports = nullptr;
   /// True for the reference kernel of the op: the oracle, and the fallback when nothing faster applies.
   bool reference = true;
+
+  TensorFormat inputFormat(size_t i) const { return slotFormat(inputFormats, i); }
+  TensorFormat outputFormat(size_t i) const { return slotFormat(outputFormats, i); }
+
+ private:
+  static TensorFormat slotFormat(const std::vector<TensorFormat>& formats, size_t i) {
+    if (formats.empty()) return TensorFormat::kLinear;
+    return i < formats.size() ? formats[i] : formats.back();
+  }
 };
 
 class KernelRegistry {

@@ -94,6 +94,9 @@ const std::vector<TensorDesc>& Engine::inputs() const {
 const std::vector<TensorDesc>& Engine::outputs() const {
   return impl_->outputs;
 }
+const std::vector<LayerInfo>& Engine::layers() const {
+  return impl_->layers;
+}
 int64_t Engine::nodeCount() const {
   return static_cast<int64_t>(impl_->graph->nodes().size());
 }

@@ -16,6 +16,8 @@ struct Engine::Impl {
   std::vector<const kernels::KernelDef*> kernelOf;
   std::vector<TensorDesc> inputs;
   std::vector<TensorDesc> outputs;
+  /// Per layer in execution order, the builder's decisions.
+  std::vector<LayerInfo> layers;
   EngineOptions options;
 };
 

@@ -1,0 +1,29 @@
+// Memory layouts of tensors.
+//
+// kLinear is ONNX's dense row-major layout. kChw16 blocks the channel axis (axis 1) by 16 (oneDNN's
+// nChw16c, TensorRT's CHW16): the tensor is stored as [N, ceil(C/16), spatial..., 16], the channels past C
+// padded with zeros, which every kernel writing the format keeps at zero. Only tensors of rank 3 to 5
+// take a blocked layout.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "ir/data_type.h"
+
+namespace lowp::ir {
+
+enum class TensorFormat { kLinear = 0, kChw16 = 1 };
+
+/// "linear", "chw16": the spelling of reports and options (trtexec's --inputIOFormats uses "chw16").
+std::string_view formatName(TensorFormat format);
+
+/// Channels in one block of the format (1 for kLinear).
+int64_t channelBlock(TensorFormat format);
+
+/// Bytes a tensor of `sizes` takes in `format`, padding included; -1 when the size overflows or a
+/// dimension is negative.
+int64_t storageBytes(DataType type, const std::vector<int64_t>& sizes, TensorFormat format);
+
+}  // namespace lowp::ir
