@@ -3,6 +3,11 @@
 #include <cpuid.h>
 
 #include <cstdint>
+#include <string>
+
+#if LOWP_WITH_ONEDNN
+#include <oneapi/dnnl/dnnl.h>
+#endif
 
 namespace lowp::runtime {
 namespace {
@@ -72,6 +77,42 @@ std::string describeCpuFeatures() {
   add(f.avx512Bf16, "avx512_bf16");
   add(f.avx512Fp16, "avx512_fp16");
   return s.empty() ? "baseline x86-64" : s;
+}
+
+}  // namespace lowp::runtime
+
+namespace lowp::runtime {
+
+namespace {
+
+// The processor brand string from cpuid leaves 0x80000002..4, trimmed.
+std::string cpuBrand() {
+  unsigned int regs[12] = {};
+  unsigned int maxLeaf = 0;
+  unsigned int b = 0;
+  unsigned int c = 0;
+  unsigned int d = 0;
+  __cpuid(0x80000000, maxLeaf, b, c, d);
+  if (maxLeaf < 0x80000004) return "unknown";
+  for (unsigned int i = 0; i < 3; ++i) {
+    __cpuid(0x80000002 + i, regs[i * 4], regs[i * 4 + 1], regs[i * 4 + 2], regs[i * 4 + 3]);
+  }
+  std::string brand(reinterpret_cast<const char*>(regs), sizeof(regs));
+  brand = brand.c_str();
+  const size_t first = brand.find_first_not_of(' ');
+  const size_t last = brand.find_last_not_of(' ');
+  return first == std::string::npos ? "unknown" : brand.substr(first, last - first + 1);
+}
+
+}  // namespace
+
+std::string deviceFingerprint() {
+  std::string s = "cpu=" + cpuBrand() + "; isa=" + describeCpuFeatures() + "; lowp=" + LOWP_VERSION;
+#if LOWP_WITH_ONEDNN
+  const dnnl_version_t* v = dnnl_version();
+  s += "; onednn=" + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
+#endif
+  return s;
 }
 
 }  // namespace lowp::runtime

@@ -25,4 +25,9 @@ bool cpuSupports(kernels::CpuFeature feature);
 /// "avx2 avx512 avx512_vnni avx512_bf16" — the detected features, for reports and fingerprints.
 std::string describeCpuFeatures();
 
+/// What an engine file or a timing cache is tied to: the CPU model, its features, the lowp version and
+/// the kernel libraries' versions, e.g. "cpu=AMD EPYC 9B14; isa=avx2 avx512 ...; lowp=0.1.0; onednn=2.6.3".
+/// Times measured and tactics chosen under one fingerprint do not carry over to another.
+std::string deviceFingerprint();
+
 }  // namespace lowp::runtime

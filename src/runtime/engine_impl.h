@@ -18,6 +18,10 @@ struct Engine::Impl {
   std::vector<TensorDesc> outputs;
   /// Per layer in execution order, the builder's decisions.
   std::vector<LayerInfo> layers;
+  /// Per graph input, the shape the builder timed tactics for; empty for an engine made without building.
+  std::vector<std::vector<int64_t>> buildShapes;
+  /// runtime::deviceFingerprint() of the machine that built the engine.
+  std::string fingerprint;
   EngineOptions options;
 };
 
