@@ -1,4 +1,5 @@
 // The one list of kernel families lowp registers.
+#include "kernels/cpu/cpu_kernels.h"
 #include "kernels/kernel.h"
 #include "kernels/reference/common.h"
 #if LOWP_WITH_ONEDNN
@@ -18,9 +19,12 @@ const KernelRegistry& KernelRegistry::global() {
     ref::registerReductionKernels(r);
     ref::registerConversionKernels(r);
     ref::registerResizeKernels(r);
+    ref::registerElementwiseChainKernels(r);
+    ref::registerFusedKernels(r);
 #if LOWP_WITH_ONEDNN
     onednn::registerOneDnnKernels(r);
 #endif
+    cpu::registerCpuKernels(r);
     return r;
   }();
   return registry;

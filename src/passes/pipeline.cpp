@@ -7,13 +7,13 @@ namespace lowp::passes {
 
 const std::vector<const RewriteRule*>& pipelineRules() {
   // Identities first, so constant chains and Conv -> BN pairs are adjacent; constants before BN folding,
-  // so weights computed from constants (a transpose, a dequantize) are constants by then; dead nodes last,
+  // so weights computed from constants (a transpose, a dequantize) are constants by then; the conv / matmul
+  // fusions after BN folding (conv + BN is one Conv by then), residual and bias adds before activations
+  // (conv + add + relu becomes one node), all before elementwise chains take what is left; dead nodes last,
   // to drop what the others left unread.
   static const std::vector<const RewriteRule*> rules = {
-      &removeIdentityRule(),
-      &foldConstantsRule(),
-      &foldBatchNormRule(),
-      &removeDeadNodesRule(),
+      &removeIdentityRule(), &foldConstantsRule(),  &foldBatchNormRule(),        &fuseConvAddRule(),
+      &fuseMatMulBiasRule(), &fuseActivationRule(), &fuseElementwiseChainRule(), &removeDeadNodesRule(),
   };
   return rules;
 }

@@ -22,6 +22,23 @@ const RewriteRule& foldConstantsRule();
 /// and records its name.
 const RewriteRule& foldBatchNormRule();
 
+/// Add of a Conv's (or residual-less FusedConv's) output and a tensor Z of the same shape: a FusedConv with
+/// residual Z (fuse_conv_add.cpp).
+const RewriteRule& fuseConvAddRule();
+
+/// Add of a MatMul's output and a constant bias of one value per column: a FusedMatMul
+/// (fuse_matmul_bias.cpp).
+const RewriteRule& fuseMatMulBiasRule();
+
+/// Relu, LeakyRelu, Clip, Sigmoid, HardSwish or Tanh of a Conv / MatMul / FusedConv / FusedMatMul output: the
+/// activation moves into the fused op (fuse_activation.cpp).
+const RewriteRule& fuseActivationRule();
+
+/// A run of elementwise nodes (unary activations and math, binary ops with a constant, X itself or a
+/// broadcast operand), each the single reader of the one before: one lowp.ElementwiseChain node
+/// (fuse_elementwise_chain.cpp).
+const RewriteRule& fuseElementwiseChainRule();
+
 /// Nodes none of whose outputs is a graph output or read by any node.
 const RewriteRule& removeDeadNodesRule();
 

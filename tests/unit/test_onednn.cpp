@@ -2,11 +2,16 @@
 // from the global registry and run on the same node and the same random inputs, so two implementations are
 // really compared (the oneDNN one through its own KernelContext and state slot). Shapes are random and odd;
 // convolutions cover 1-, 2- and 3-D, groups, depthwise, strides, dilations, asymmetric pads, auto_pad, 1x1
-// and batch > 1; MatMul covers vectors and batch broadcasting; Gemm transposes, alpha, beta and every C
-// broadcast. A context that sees new input shapes must re-create its oneDNN primitive, and constant
-// weights are reordered once and reused. Results agree within 1e-4 relative. Without oneDNN
-// (LOWP_WITH_ONEDNN off) every test skips.
+// and batch > 1, both activation layouts (plain, nChw16c) and both work splits (images, blocks of output
+// channels); FusedConv and FusedMatMul every activation with and without bias and residual; MatMul
+// covers vectors and batch broadcasting; Gemm transposes, alpha, beta and every C broadcast; pools pads,
+// strides, dilations, ceil mode and both AveragePool divisors; bf16 kernels read bf16-exact random inputs.
+// A context that sees new input shapes must re-create its oneDNN primitive, and constant weights are
+// reordered once and reused. fp32 results agree within 1e-4 relative, bf16 within one bf16 step (see
+// kBf16Tolerance). Without oneDNN (LOWP_WITH_ONEDNN off) every test skips.
 #include <gtest/gtest.h>
+
+#include <stdlib.h>
 
 #include <algorithm>
 #include <cmath>
@@ -18,9 +23,11 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "ir/numeric.h"
 #include "kernels/kernel.h"
 #include "onnx/importer.h"
 #include "op_runner.h"
+#include "runtime/cpu_features.h"
 #include "runtime/thread_pool.h"
 
 namespace lowp {
@@ -43,9 +50,9 @@ const KernelDef* kernelNamed(std::string_view name) {
   return nullptr;
 }
 
-const KernelDef* referenceKernel(std::string_view opType) {
+const KernelDef* referenceKernel(std::string_view opType, std::string_view domain = "") {
   for (const KernelDef& k : KernelRegistry::global().all()) {
-    if (k.opType == opType && k.domain.empty() && k.reference && k.backend == kernels::Backend::kCpu)
+    if (k.opType == opType && k.domain == domain && k.reference && k.backend == kernels::Backend::kCpu)
       return &k;
   }
   return nullptr;
@@ -63,9 +70,10 @@ Tensor randomTensor(std::mt19937& rng, std::vector<int64_t> shape) {
 class NodeUnderTest {
  public:
   NodeUnderTest(const std::string& opType, AttributeMap attrs, const std::vector<Tensor>& inputs,
-                const std::vector<size_t>& constantSlots = {}) {
+                const std::vector<size_t>& constantSlots = {}, const std::string& domain = "") {
     node_ = graph_.addNode(opType, opType + "_under_test");
-    node_->opsetVersion = 21;
+    node_->domain = domain;
+    node_->opsetVersion = domain.empty() ? 21 : 1;
     node_->attributes = std::move(attrs);
     for (size_t i = 0; i < inputs.size(); ++i) {
       if (inputs[i].type() == DataType::kUndefined) {
@@ -73,7 +81,7 @@ class NodeUnderTest {
         continue;
       }
       ir::Value* v = graph_.addValue("input" + std::to_string(i)).value();
-      v->type = DataType::kFloat32;
+      v->type = inputs[i].type();
       v->shape = ir::Shape::fromSizes(inputs[i].shape());
       if (std::find(constantSlots.begin(), constantSlots.end(), i) != constantSlots.end()) {
         v->constant = inputs[i];
@@ -90,11 +98,13 @@ class NodeUnderTest {
     graph_.outputs().push_back(out);
     if (status_.isOk()) status_ = onnx::inferGraph(graph_);
     if (status_.isOk()) outShape_ = out->shape.sizes();
+    outType_ = out->type;
   }
 
   const ir::Node& node() const { return *node_; }
   const Status& status() const { return status_; }
   const std::vector<int64_t>& outputShape() const { return outShape_; }
+  DataType outputType() const { return outType_; }
   const std::vector<ir::Shape>& inputShapes() const { return shapes_; }
 
  private:
@@ -102,12 +112,14 @@ class NodeUnderTest {
   ir::Node* node_ = nullptr;
   std::vector<ir::Shape> shapes_;
   std::vector<int64_t> outShape_;
+  DataType outType_ = DataType::kUndefined;
   Status status_;
 };
 
 // Runs `kernel` on `node` with `inputs`, producing an output of `outShape`; `slot` is its state slot.
 Result<Tensor> runKernel(const KernelDef& kernel, const ir::Node& node, const std::vector<Tensor>& inputs,
-                         const std::vector<int64_t>& outShape, std::shared_ptr<void>* slot) {
+                         DataType outType, const std::vector<int64_t>& outShape,
+                         std::shared_ptr<void>* slot) {
   static runtime::ThreadPool pool(2);
   const kernels::ParallelFor parallelFor = [](int64_t n, int64_t grain,
                                               const std::function<void(int64_t, int64_t)>& fn) {
@@ -116,7 +128,7 @@ Result<Tensor> runKernel(const KernelDef& kernel, const ir::Node& node, const st
   std::vector<const Tensor*> in;
   in.reserve(inputs.size());
   for (const Tensor& t : inputs) in.push_back(t.type() == DataType::kUndefined ? nullptr : &t);
-  Tensor out(DataType::kFloat32, outShape);
+  Tensor out(outType, outShape);
   kernels::KernelContext ctx(node, in, {&out}, parallelFor, [](DataType type, std::vector<int64_t> shape) {
     return Tensor(type, std::move(shape));
   });
@@ -126,23 +138,37 @@ Result<Tensor> runKernel(const KernelDef& kernel, const ir::Node& node, const st
   return out;
 }
 
-// Both kernels agree: element-wise within 1e-4 relative (with a floor of 1e-4 absolute for values near 0),
-// and the whole tensor within 1e-5 relative L2.
-void expectClose(const Tensor& got, const Tensor& want, const std::string& what) {
+// How close a fast kernel must come to the reference.
+struct Tolerance {
+  double element = 1e-4;  ///< Per element, relative, with the same floor absolute for values near 0.
+  double l2 = 1e-5;       ///< Whole tensor, relative L2 (floored at an absolute 1 for tiny norms).
+};
+
+// fp32: both compute in fp32 and differ only in summation order: 1e-4 per element, 1e-5 relative L2.
+constexpr Tolerance kFp32Tolerance{};
+
+// bf16 output: both kernels read the same bf16 values, accumulate in fp32 and round once, so they differ
+// only where fp32 summation-order noise (~1e-6 relative to the sum) moves a result across a bf16 rounding
+// boundary: by one bf16 step, at most 2^-7 of the value (8 significant bits). An element may be off by that
+// (with the same floor absolute near 0); the whole tensor by 2^-9 relative L2, since few elements are.
+constexpr Tolerance kBf16Tolerance{1.0 / 128, 1.0 / 512};
+
+void expectClose(const Tensor& got, const Tensor& want, const std::string& what, Tolerance tol = {}) {
   ASSERT_EQ(got.shape(), want.shape()) << what;
+  ASSERT_EQ(got.type(), want.type()) << what;
   double err = 0;
   double norm = 0;
   int bad = 0;
   for (int64_t i = 0; i < want.elementCount(); ++i) {
-    const double g = got.data<float>()[i];
-    const double w = want.data<float>()[i];
+    const double g = elementAsDouble(got, i);
+    const double w = elementAsDouble(want, i);
     err += (g - w) * (g - w);
     norm += w * w;
-    if (!(std::abs(g - w) <= 1e-4 * std::max(1.0, std::abs(w))) && bad++ < 3) {
+    if (!(std::abs(g - w) <= tol.element * std::max(1.0, std::abs(w))) && bad++ < 3) {
       ADD_FAILURE() << what << ": element " << i << " is " << g << ", the reference says " << w;
     }
   }
-  EXPECT_LE(std::sqrt(err), 1e-5 * std::max(1.0, std::sqrt(norm))) << what;
+  EXPECT_LE(std::sqrt(err), tol.l2 * std::max(1.0, std::sqrt(norm))) << what;
 }
 
 // Runs the oneDNN kernel `name` and the op's reference kernel on one node and compares them. With `slot`,
@@ -150,23 +176,26 @@ void expectClose(const Tensor& got, const Tensor& want, const std::string& what)
 void compareWithReference(std::string_view name, const std::string& opType, const AttributeMap& attrs,
                           const std::vector<Tensor>& inputs, const std::string& what,
                           std::shared_ptr<void>* slot = nullptr,
-                          const std::vector<size_t>& constantSlots = {}) {
+                          const std::vector<size_t>& constantSlots = {}, const std::string& domain = "",
+                          Tolerance tol = kFp32Tolerance) {
   const KernelDef* fast = kernelNamed(name);
-  const KernelDef* ref = referenceKernel(opType);
+  const KernelDef* ref = referenceKernel(opType, domain);
   ASSERT_NE(fast, nullptr) << name << " is not registered";
   ASSERT_NE(ref, nullptr) << "no reference " << opType;
   ASSERT_FALSE(fast->reference);
-  NodeUnderTest n(opType, attrs, inputs, constantSlots);
+  ASSERT_EQ(fast->domain, domain) << name;
+  NodeUnderTest n(opType, attrs, inputs, constantSlots, domain);
   ASSERT_TRUE(n.status().isOk()) << what << ": " << n.status().message();
   ASSERT_NE(fast->supports, nullptr);
   EXPECT_TRUE(fast->supports(n.node(), n.inputShapes())) << what << ": " << name << " declines";
   std::shared_ptr<void> fresh;
-  auto got = runKernel(*fast, n.node(), inputs, n.outputShape(), slot != nullptr ? slot : &fresh);
+  auto got =
+      runKernel(*fast, n.node(), inputs, n.outputType(), n.outputShape(), slot != nullptr ? slot : &fresh);
   ASSERT_TRUE(got.isOk()) << what << ": " << got.status().message();
   std::shared_ptr<void> refState;
-  auto want = runKernel(*ref, n.node(), inputs, n.outputShape(), &refState);
+  auto want = runKernel(*ref, n.node(), inputs, n.outputType(), n.outputShape(), &refState);
   ASSERT_TRUE(want.isOk()) << what << ": " << want.status().message();
-  expectClose(*got, *want, what + " (" + std::string(name) + " vs " + std::string(ref->name) + ")");
+  expectClose(*got, *want, what + " (" + std::string(name) + " vs " + std::string(ref->name) + ")", tol);
 }
 
 #define SKIP_WITHOUT_ONEDNN()                                      \
@@ -430,9 +459,286 @@ TEST(OneDnnGemm, ShapeChangeRecreatesState) {
   EXPECT_NE(slot.get(), first);
 }
 
+// ---- FusedConv -------------------------------------------------------------------------------------------
+
+AttributeMap withActivation(AttributeMap a, const std::string& activation, float alpha = 0.0f,
+                            float beta = 0.0f) {
+  if (activation.empty()) return a;
+  a.set("activation", activation);
+  if (activation == "LeakyRelu" || activation == "Clip") a.set("activation_alpha", alpha);
+  if (activation == "Clip") a.set("activation_beta", beta);
+  return a;
+}
+
+struct ActivationCase {
+  std::string name;
+  float alpha;
+  float beta;
+};
+
+const std::vector<ActivationCase> kActivations = {
+    {"", 0, 0},        {"Relu", 0, 0},      {"LeakyRelu", 0.1f, 0}, {"Clip", 0, 6}, {"Clip", -0.5f, 0.25f},
+    {"Sigmoid", 0, 0}, {"HardSwish", 0, 0}, {"Tanh", 0, 0}};
+
+// Every activation, with and without bias and residual, over a plain, a strided, a depthwise and a 1x1
+// convolution (the layouts oneDNN picks differ between them).
+TEST(OneDnnFusedConv, ActivationsBiasAndResidual) {
+  SKIP_WITHOUT_ONEDNN();
+  std::mt19937 rng(23);
+  struct Geometry {
+    std::vector<int64_t> x;
+    std::vector<int64_t> w;
+    AttributeMap attrs;
+  };
+  const std::vector<Geometry> geometries = {
+      {{2, 16, 9, 8}, {32, 16, 3, 3}, attrs({{"pads", std::vector<int64_t>{1, 1, 1, 1}}})},
+      {{1, 5, 11, 10}, {7, 5, 3, 3}, attrs({{"strides", std::vector<int64_t>{2, 2}}})},
+      {{2, 24, 7, 7},
+       {24, 1, 3, 3},
+       attrs({{"group", int64_t{24}}, {"pads", std::vector<int64_t>{1, 1, 1, 1}}})},
+      {{3, 32, 5, 5}, {48, 32, 1, 1}, {}},
+      {{2, 6, 17}, {4, 6, 3}, {}},
+  };
+  for (const Geometry& g : geometries) {
+    NodeUnderTest shapeOnly("Conv", g.attrs, {randomTensor(rng, g.x), randomTensor(rng, g.w)});
+    ASSERT_TRUE(shapeOnly.status().isOk());
+    for (const ActivationCase& act : kActivations) {
+      for (int bias = 0; bias < 2; ++bias) {
+        for (int residual = 0; residual < 2; ++residual) {
+          std::vector<Tensor> inputs = {randomTensor(rng, g.x), randomTensor(rng, g.w),
+                                        bias ? randomTensor(rng, {g.w[0]}) : Tensor()};
+          if (residual) inputs.push_back(randomTensor(rng, shapeOnly.outputShape()));
+          const AttributeMap a = withActivation(g.attrs, act.name, act.alpha, act.beta);
+          compareWithReference("f32-fusedconv-onednn", "FusedConv", a, inputs,
+                               describe(inputs, a) + " act=" + act.name, nullptr, {1, 2}, "lowp");
+        }
+      }
+    }
+  }
+}
+
+// Both activation layouts (plain, and oneDNN's with reorders) and both ways of spreading a convolution over
+// the pool (by images; at batch 1 by blocks of 16 output channels, the last one partial, with the input
+// reordered once in channel slices, or sliced per block when depthwise), with a residual and an activation.
+TEST(OneDnnFusedConv, LayoutsAndSplits) {
+  SKIP_WITHOUT_ONEDNN();
+  std::mt19937 rng(47);
+  struct Case {
+    std::vector<int64_t> x;
+    std::vector<int64_t> w;
+    int64_t group;
+  };
+  const std::vector<Case> cases = {
+      {{1, 40, 9, 7}, {50, 40, 3, 3}, 1},   // channel split, partial last block, shared nChw16c input
+      {{1, 24, 8, 8}, {72, 24, 1, 1}, 1},   // input channels not a multiple of 16
+      {{1, 3, 17, 15}, {40, 3, 3, 3}, 1},   // few input channels: plain input
+      {{1, 40, 10, 9}, {40, 1, 3, 3}, 40},  // depthwise, sliced per block
+      {{3, 40, 6, 5}, {36, 40, 3, 3}, 1},   // images split 1 + 2
+      {{1, 12, 6, 6}, {24, 4, 3, 3}, 3},    // grouped: one piece
+  };
+  const AttributeMap base = attrs({{"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+  for (const char* layout : {"plain", ""}) {
+    setenv("LOWP_ONEDNN_CONV_LAYOUT", layout, 1);
+    for (const Case& c : cases) {
+      AttributeMap a = withActivation(base, "Clip", 0.0f, 0.5f);
+      a.set("group", c.group);
+      NodeUnderTest shape("Conv", a, {randomTensor(rng, c.x), randomTensor(rng, c.w)});
+      ASSERT_TRUE(shape.status().isOk());
+      std::vector<Tensor> inputs = {randomTensor(rng, c.x), randomTensor(rng, c.w),
+                                    randomTensor(rng, {c.w[0]}), randomTensor(rng, shape.outputShape())};
+      compareWithReference(
+          "f32-fusedconv-onednn", "FusedConv", a, inputs,
+          std::string("layout=") + (*layout != 0 ? layout : "blocked") + " " + describe(inputs, a), nullptr,
+          {1, 2}, "lowp");
+    }
+  }
+  unsetenv("LOWP_ONEDNN_CONV_LAYOUT");
+}
+
+// New shapes re-create the plan; the residual keeps working across runs of one state.
+TEST(OneDnnFusedConv, StateFollowsShapes) {
+  SKIP_WITHOUT_ONEDNN();
+  std::mt19937 rng(29);
+  const AttributeMap a = withActivation(attrs({{"pads", std::vector<int64_t>{1, 1, 1, 1}}}), "Relu");
+  const Tensor w = randomTensor(rng, {16, 8, 3, 3});
+  std::shared_ptr<void> slot;
+  compareWithReference("f32-fusedconv-onednn", "FusedConv", a,
+                       {randomTensor(rng, {1, 8, 6, 6}), w, Tensor(), randomTensor(rng, {1, 16, 6, 6})},
+                       "first", &slot, {1}, "lowp");
+  const void* first = slot.get();
+  compareWithReference("f32-fusedconv-onednn", "FusedConv", a,
+                       {randomTensor(rng, {1, 8, 6, 6}), w, Tensor(), randomTensor(rng, {1, 16, 6, 6})},
+                       "again", &slot, {1}, "lowp");
+  EXPECT_EQ(slot.get(), first);
+  compareWithReference("f32-fusedconv-onednn", "FusedConv", a,
+                       {randomTensor(rng, {2, 8, 5, 7}), w, Tensor(), randomTensor(rng, {2, 16, 5, 7})},
+                       "second", &slot, {1}, "lowp");
+  EXPECT_NE(slot.get(), first);
+}
+
+// oneDNN's clip differs from ONNX's Clip when min > max: the kernel declines it.
+TEST(OneDnnFusedConv, DeclinesClipWithMinAboveMax) {
+  SKIP_WITHOUT_ONEDNN();
+  std::mt19937 rng(31);
+  const AttributeMap a = withActivation({}, "Clip", 1.0f, -1.0f);
+  NodeUnderTest n("FusedConv", a, {randomTensor(rng, {1, 2, 4, 4}), randomTensor(rng, {3, 2, 1, 1})}, {},
+                  "lowp");
+  ASSERT_TRUE(n.status().isOk());
+  EXPECT_FALSE(kernelNamed("f32-fusedconv-onednn")->supports(n.node(), n.inputShapes()));
+}
+
+// ---- FusedMatMul -----------------------------------------------------------------------------------------
+
+TEST(OneDnnFusedMatMul, BiasAndActivations) {
+  SKIP_WITHOUT_ONEDNN();
+  std::mt19937 rng(37);
+  const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> cases = {
+      {{7, 5}, {5, 9}}, {{3, 41, 130}, {130, 70}},    {{2, 3, 4, 5}, {2, 3, 5, 7}},
+      {{5}, {5, 3}},    {{2, 1, 4, 5}, {1, 3, 5, 6}},
+  };
+  for (const auto& [a, b] : cases) {
+    for (const ActivationCase& act : kActivations) {
+      for (int bias = 0; bias < 2; ++bias) {
+        std::vector<Tensor> inputs = {randomTensor(rng, a), randomTensor(rng, b)};
+        if (bias) inputs.push_back(randomTensor(rng, {b.back()}));
+        const AttributeMap attr = withActivation({}, act.name, act.alpha, act.beta);
+        compareWithReference("f32-fusedmatmul-onednn", "FusedMatMul", attr, inputs,
+                             describe(inputs, attr) + " act=" + act.name, nullptr, {1, 2}, "lowp");
+      }
+    }
+  }
+}
+
+// ---- Pooling ---------------------------------------------------------------------------------------------
+
+TEST(OneDnnPool, MaxAndAverage) {
+  SKIP_WITHOUT_ONEDNN();
+  std::mt19937 rng(41);
+  struct PoolCase {
+    std::vector<int64_t> x;
+    AttributeMap attrs;
+  };
+  using V = std::vector<int64_t>;
+  const std::vector<PoolCase> cases = {
+      {{1, 3, 112, 112}, attrs({{"kernel_shape", V{3, 3}}, {"strides", V{2, 2}}, {"pads", V{1, 1, 1, 1}}})},
+      {{2, 5, 9, 10}, attrs({{"kernel_shape", V{2, 3}}})},
+      {{2, 4, 11, 9}, attrs({{"kernel_shape", V{3, 3}}, {"strides", V{2, 2}}, {"ceil_mode", int64_t{1}}})},
+      {{1, 4, 12, 13},
+       attrs({{"kernel_shape", V{3, 2}},
+              {"strides", V{2, 3}},
+              {"pads", V{1, 0, 2, 1}},
+              {"ceil_mode", int64_t{1}}})},
+      {{1, 3, 13, 12}, attrs({{"kernel_shape", V{3, 3}}, {"dilations", V{2, 1}}, {"strides", V{1, 2}}})},
+      {{2, 3, 10, 9},
+       attrs({{"kernel_shape", V{3, 3}}, {"auto_pad", std::string("SAME_UPPER")}, {"strides", V{2, 2}}})},
+      {{2, 3, 19}, attrs({{"kernel_shape", V{4}}, {"strides", V{3}}, {"pads", V{2, 1}}})},
+      {{1, 2, 5, 6, 7},
+       attrs({{"kernel_shape", V{2, 3, 2}}, {"strides", V{2, 1, 2}}, {"pads", V{1, 0, 1, 0, 1, 1}}})},
+  };
+  for (const PoolCase& c : cases) {
+    const std::vector<Tensor> inputs = {randomTensor(rng, c.x)};
+    AttributeMap maxAttrs = c.attrs;
+    compareWithReference("f32-maxpool-onednn", "MaxPool", maxAttrs, inputs,
+                         "MaxPool " + describe(inputs, maxAttrs));
+    if (c.attrs.has("dilations")) continue;  // AveragePool took dilations only from opset 19
+    for (int64_t include = 0; include < 2; ++include) {
+      if (include == 1 && c.attrs.getInt("ceil_mode", 0) == 1) continue;  // declined, see pool.cpp
+      AttributeMap avgAttrs = c.attrs;
+      avgAttrs.set("count_include_pad", include);
+      compareWithReference(
+          "f32-averagepool-onednn", "AveragePool", avgAttrs, inputs,
+          "AveragePool include_pad=" + std::to_string(include) + " " + describe(inputs, avgAttrs));
+    }
+  }
+  for (const std::vector<int64_t>& x :
+       std::vector<std::vector<int64_t>>{{1, 2048, 7, 7}, {3, 5, 4, 9}, {2, 3, 11}}) {
+    const std::vector<Tensor> inputs = {randomTensor(rng, x)};
+    compareWithReference("f32-globalaveragepool-onednn", "GlobalAveragePool", {}, inputs,
+                         describe(inputs, {}));
+  }
+}
+
+// MaxPool's Indices output is not oneDNN's: the kernel declines nodes that ask for it.
+TEST(OneDnnPool, DeclinesMaxPoolIndices) {
+  SKIP_WITHOUT_ONEDNN();
+  ir::Graph g;
+  ir::Node* n = g.addNode("MaxPool", "pool");
+  ir::Value* x = g.addValue("x").value();
+  g.setInput(n, 0, x);
+  ASSERT_TRUE(g.addOutput(n, g.addValue("y").value()).isOk());
+  ASSERT_TRUE(g.addOutput(n, g.addValue("indices").value()).isOk());
+  n->attributes.set("kernel_shape", std::vector<int64_t>{2, 2});
+  EXPECT_FALSE(kernelNamed("f32-maxpool-onednn")->supports(*n, {ir::Shape::fromSizes({1, 2, 4, 4})}));
+}
+
+// ---- bf16 ------------------------------------------------------------------------------------------------
+
+// A tensor of bf16 values (random, so exactly representable), or fp32 holding bf16-exact values.
+Tensor randomBf16(std::mt19937& rng, std::vector<int64_t> shape, DataType type = DataType::kBFloat16) {
+  const Tensor f = randomTensor(rng, std::move(shape));
+  Tensor t(type, f.shape());
+  for (int64_t i = 0; i < f.elementCount(); ++i) {
+    const ir::BFloat16 b{ir::floatToBFloat16(f.data<float>()[i])};
+    if (type == DataType::kBFloat16) {
+      t.data<ir::BFloat16>()[i] = b;
+    } else {
+      t.data<float>()[i] = ir::toFloat(b);
+    }
+  }
+  return t;
+}
+
+TEST(OneDnnBf16, ConvFusedConvMatMulAndPools) {
+  SKIP_WITHOUT_ONEDNN();
+  if (!runtime::cpuSupports(kernels::CpuFeature::kAvx512)) GTEST_SKIP() << "no AVX-512";
+  std::mt19937 rng(43);
+  const AttributeMap pads = attrs({{"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+  // Conv: bias in bf16 (the ONNX op's one type).
+  compareWithReference(
+      "bf16-conv-onednn", "Conv", pads,
+      {randomBf16(rng, {2, 16, 9, 9}), randomBf16(rng, {32, 16, 3, 3}), randomBf16(rng, {32})}, "bf16 conv",
+      nullptr, {1, 2}, "", kBf16Tolerance);
+  compareWithReference("bf16-conv-onednn", "Conv",
+                       attrs({{"group", int64_t{24}}, {"strides", std::vector<int64_t>{2, 2}}}),
+                       {randomBf16(rng, {1, 24, 13, 12}), randomBf16(rng, {24, 1, 3, 3})}, "bf16 depthwise",
+                       nullptr, {1}, "", kBf16Tolerance);
+  // FusedConv: fp32 bias, bf16 residual, activations.
+  for (const ActivationCase& act : kActivations) {
+    const AttributeMap a = withActivation(pads, act.name, act.alpha, act.beta);
+    compareWithReference("bf16-fusedconv-onednn", "FusedConv", a,
+                         {randomBf16(rng, {2, 16, 8, 7}), randomBf16(rng, {32, 16, 3, 3}),
+                          randomBf16(rng, {32}, DataType::kFloat32), randomBf16(rng, {2, 32, 8, 7})},
+                         "bf16 fusedconv act=" + act.name, nullptr, {1, 2}, "lowp", kBf16Tolerance);
+  }
+  compareWithReference("bf16-matmul-onednn", "MatMul", {},
+                       {randomBf16(rng, {3, 17, 64}), randomBf16(rng, {64, 33})}, "bf16 matmul", nullptr, {1},
+                       "", kBf16Tolerance);
+  compareWithReference("bf16-matmul-onednn", "MatMul", {},
+                       {randomBf16(rng, {2, 4, 9, 16}), randomBf16(rng, {2, 4, 16, 9})},
+                       "bf16 batched matmul", nullptr, {}, "", kBf16Tolerance);
+  compareWithReference(
+      "bf16-fusedmatmul-onednn", "FusedMatMul", withActivation({}, "Relu"),
+      {randomBf16(rng, {2, 19, 48}), randomBf16(rng, {48, 40}), randomBf16(rng, {40}, DataType::kFloat32)},
+      "bf16 fusedmatmul", nullptr, {1, 2}, "lowp", kBf16Tolerance);
+  const AttributeMap pool = attrs({{"kernel_shape", std::vector<int64_t>{3, 3}},
+                                   {"strides", std::vector<int64_t>{2, 2}},
+                                   {"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+  const Tensor x = randomBf16(rng, {2, 16, 15, 14});
+  compareWithReference("bf16-maxpool-onednn", "MaxPool", pool, {x}, "bf16 maxpool", nullptr, {}, "",
+                       kBf16Tolerance);
+  compareWithReference("bf16-averagepool-onednn", "AveragePool", pool, {x}, "bf16 averagepool", nullptr, {},
+                       "", kBf16Tolerance);
+  compareWithReference("bf16-globalaveragepool-onednn", "GlobalAveragePool", {}, {x}, "bf16 global pool",
+                       nullptr, {}, "", kBf16Tolerance);
+}
+
 // With oneDNN built in, the engine picks it over the reference wherever its predicate says yes.
 TEST(OneDnnRegistry, KernelsRegisteredWhenBuilt) {
-  for (std::string_view name : {"f32-conv-onednn", "f32-matmul-onednn", "f32-gemm-onednn"}) {
+  for (std::string_view name :
+       {"f32-conv-onednn", "f32-fusedconv-onednn", "bf16-conv-onednn", "bf16-fusedconv-onednn",
+        "f32-matmul-onednn", "f32-fusedmatmul-onednn", "bf16-matmul-onednn", "bf16-fusedmatmul-onednn",
+        "f32-gemm-onednn", "f32-maxpool-onednn", "f32-averagepool-onednn", "f32-globalaveragepool-onednn",
+        "bf16-maxpool-onednn"}) {
     EXPECT_EQ(kernelNamed(name) != nullptr, kBuiltWithOneDnn) << name;
   }
 }

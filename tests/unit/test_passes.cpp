@@ -421,7 +421,7 @@ TEST(Pipeline, RunsEveryRuleAndKeepsOutputs) {
   passes::PipelineReport report;
   Status s = passes::runPipeline(*g, &report);
   ASSERT_TRUE(s.isOk()) << s.toString();
-  EXPECT_EQ(opTypes(*g), (Ops{"Conv", "Relu", "Mul"}));
+  EXPECT_EQ(opTypes(*g), (Ops{"FusedConv", "Mul"}));  // Conv + BN + Relu fused into one layer
   ASSERT_EQ(report.size(), passes::pipelineRules().size());
   EXPECT_EQ(report[0], (std::pair<std::string, int64_t>{"remove_identity", 2}));
   EXPECT_EQ(g->outputs()[1]->name, "out");

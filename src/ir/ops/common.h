@@ -33,5 +33,7 @@ void registerNormalizationSchemas(OpSchemaRegistry& registry);
 void registerReductionSchemas(OpSchemaRegistry& registry);
 void registerConversionSchemas(OpSchemaRegistry& registry);
 void registerResizeSchemas(OpSchemaRegistry& registry);
+void registerElementwiseChainSchema(OpSchemaRegistry& registry);
+void registerFusedSchemas(OpSchemaRegistry& registry);
 
 }  // namespace lowp::ir::ops

@@ -14,6 +14,8 @@ const OpSchemaRegistry& OpSchemaRegistry::global() {
     ops::registerReductionSchemas(r);
     ops::registerConversionSchemas(r);
     ops::registerResizeSchemas(r);
+    ops::registerElementwiseChainSchema(r);
+    ops::registerFusedSchemas(r);
     return r;
   }();
   return registry;

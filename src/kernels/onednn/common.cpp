@@ -1,4 +1,4 @@
-// Shared pieces of the oneDNN kernels (see common.h): engine, streams, threading, scratchpads, errors.
+// Shared pieces of the oneDNN kernels (see common.h): engine, streams, threading, buffers, errors.
 #include "kernels/onednn/common.h"
 
 #include <omp.h>
@@ -46,17 +46,13 @@ Status parallelOneDnn(const KernelContext& ctx, int64_t n, int64_t grain,
   return failed ? *failed : Status();
 }
 
-dnnl::primitive_attr concurrentAttr() {
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  return attr;
-}
-
-dnnl::memory threadScratchpad(const dnnl::memory::desc& desc) {
+dnnl::memory threadBuffer(int slot, const dnnl::memory::desc& desc) {
   struct alignas(64) CacheLine {
     std::byte bytes[64];
   };
-  thread_local std::vector<CacheLine> buffer;
+  thread_local std::vector<std::vector<CacheLine>> buffers;
+  if (buffers.size() <= static_cast<size_t>(slot)) buffers.resize(static_cast<size_t>(slot) + 1);
+  std::vector<CacheLine>& buffer = buffers[static_cast<size_t>(slot)];
   const size_t lines = (desc.get_size() + sizeof(CacheLine) - 1) / sizeof(CacheLine);
   if (buffer.size() < lines) buffer.resize(lines);
   return {desc, cpuEngine(), buffer.data()};
@@ -66,12 +62,60 @@ dnnl::memory::dims toDims(const std::vector<int64_t>& sizes) {
   return dnnl::memory::dims(sizes.begin(), sizes.end());
 }
 
+dnnl::memory::data_type toDnnlType(DataType type) {
+  switch (type) {
+    case DataType::kBFloat16:
+      return dnnl::memory::data_type::bf16;
+    case DataType::kFloat16:
+      return dnnl::memory::data_type::f16;
+    default:
+      return dnnl::memory::data_type::f32;
+  }
+}
+
 bool rankKnownNoZeroDim(const ir::Shape& shape) {
   if (!shape.rankKnown()) return false;
   for (const ir::Dim& d : shape.dims()) {
     if (d.size == 0) return false;
   }
   return true;
+}
+
+bool appendActivation(dnnl::post_ops& ops, const ir::ops::ActivationSpec& spec) {
+  using dnnl::algorithm;
+  using ir::ops::FusedActivation;
+  switch (spec.kind) {
+    case FusedActivation::kNone:
+      return true;
+    case FusedActivation::kRelu:
+      ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+      return true;
+    case FusedActivation::kLeakyRelu:
+      ops.append_eltwise(1.0f, algorithm::eltwise_relu, spec.alpha, 0.0f);
+      return true;
+    case FusedActivation::kClip:
+      // oneDNN's clip is x < alpha ? alpha : min(x, beta): ONNX's Clip only while min <= max.
+      if (!(spec.alpha <= spec.beta)) return false;
+      ops.append_eltwise(1.0f, algorithm::eltwise_clip, spec.alpha, spec.beta);
+      return true;
+    case FusedActivation::kSigmoid:
+      ops.append_eltwise(1.0f, algorithm::eltwise_logistic, 0.0f, 0.0f);
+      return true;
+    case FusedActivation::kHardSwish:
+      ops.append_eltwise(1.0f, algorithm::eltwise_hardswish, 0.0f, 0.0f);
+      return true;
+    case FusedActivation::kTanh:
+      ops.append_eltwise(1.0f, algorithm::eltwise_tanh, 0.0f, 0.0f);
+      return true;
+  }
+  return false;
+}
+
+bool activationSupported(const ir::Node& node) {
+  auto spec = ir::ops::readActivation(node.attributes);
+  if (!spec) return false;
+  dnnl::post_ops ops;
+  return appendActivation(ops, *spec);
 }
 
 Status oneDnnError(const KernelContext& ctx, const dnnl::error& e) {
@@ -84,6 +128,7 @@ Status oneDnnError(const KernelContext& ctx, const dnnl::error& e) {
 void registerOneDnnKernels(KernelRegistry& registry) {
   registerConvKernels(registry);
   registerMatMulKernels(registry);
+  registerPoolKernels(registry);
 }
 
 }  // namespace lowp::kernels::onednn

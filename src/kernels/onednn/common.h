@@ -1,5 +1,6 @@
-// Shared pieces of the oneDNN kernels: the one CPU engine, a stream per thread, the registration of each
-// family, and the conversion of oneDNN's exceptions into a Status that names the node.
+// Shared pieces of the oneDNN kernels: the one CPU engine, a stream per thread, running a primitive on the
+// pool's threads, scratch buffers, data types, post-ops, the registration of each family, and the
+// conversion of oneDNN's exceptions into a Status that names the node.
 #pragma once
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -8,6 +9,7 @@
 #include <functional>
 #include <vector>
 
+#include "ir/ops/fused.h"
 #include "kernels/kernel.h"
 
 namespace lowp::kernels::onednn {
@@ -19,35 +21,50 @@ dnnl::engine& cpuEngine();
 dnnl::stream& threadStream();
 
 /// Makes oneDNN run on the calling thread alone (an OpenMP team of one). The kernels split their work over
-/// lowp's own thread pool instead: OpenMP's workers would otherwise spin-wait after every primitive, on the
-/// cores the pool's threads need for the next node (measured on a shared 2-core machine: ResNet-50 at batch 8
-/// took 2.1 s with oneDNN's 2 OpenMP threads, 0.9 s split over the pool).
-/// Cheap after the first call on a thread.
+/// lowp's own thread pool instead (parallelOneDnn). Debian's oneDNN runs on OpenMP, whose idle workers
+/// spin-wait (libgomp reads its wait policy once, at load time, from OMP_WAIT_POLICY); on cores that other
+/// work also wants, a spinning worker takes the time its team-mate needs. Measured on 2 shared AVX-512 cores
+/// (1-minute load 9-12 from other processes), ResNet-50 at batch 1 with 2 threads, median of 10 runs, oneDNN
+/// primitives on an OpenMP team of 2 that was also lowp's pool: 500-3600 ms with libgomp's default spinning,
+/// 360 ms with GOMP_SPINCOUNT=10000, 78-122 ms with 1000, 48-53 ms with OMP_WAIT_POLICY=passive; one
+/// primitive per image on the calling thread (no parallelism at batch 1): 60 ms; single-threaded primitives
+/// over pieces of the work spread over the pool (which waits on condition variables and never spins; the
+/// design kept): 44-46 ms at that load, 31 ms at load 3, with no environment variable to set. Cheap after
+/// the first call on a thread.
 void runOnCallingThreadOnly();
 
-/// Runs fn(begin, end) over [0, n) on lowp's pool, each chunk with runOnCallingThreadOnly(); a oneDNN error
-/// thrown in any chunk comes back as the kernel's Status instead of escaping a worker thread.
+/// Runs fn(begin, end) over [0, n) on lowp's pool in chunks of at least `grain`, each chunk with
+/// runOnCallingThreadOnly(); a oneDNN error thrown in any chunk comes back as the kernel's Status instead of
+/// escaping a worker thread.
 Status parallelOneDnn(const KernelContext& ctx, int64_t n, int64_t grain,
                       const std::function<void(int64_t, int64_t)>& fn);
 
-/// Primitive attributes with a user-provided scratchpad: the kernels run one primitive on several threads
-/// at once, each execution with its own scratchpad from threadScratchpad().
-dnnl::primitive_attr concurrentAttr();
-
-/// Memory for `desc` (a primitive's scratchpad_desc()) in a buffer of the calling thread, grown as needed.
-dnnl::memory threadScratchpad(const dnnl::memory::desc& desc);
+/// A buffer of the calling thread for `desc` (index `slot`: several may be live at once), grown as needed
+/// and reused by every kernel that runs on the thread.
+dnnl::memory threadBuffer(int slot, const dnnl::memory::desc& desc);
 
 /// A tensor's sizes as oneDNN dims.
 dnnl::memory::dims toDims(const std::vector<int64_t>& sizes);
 
+/// oneDNN's data type for fp32, bf16 and fp16 tensors.
+dnnl::memory::data_type toDnnlType(DataType type);
+
 /// True when the rank of `shape` is known and none of its known dimensions is 0 (oneDNN plans no empty
 /// tensors; unknown dimensions are resolved at run time, where the kernels handle empty ones themselves).
 bool rankKnownNoZeroDim(const ir::Shape& shape);
+
+/// oneDNN's eltwise post-op for a fused activation; false when oneDNN has none that matches it (Clip with
+/// min > max, whose ONNX result is max everywhere).
+bool appendActivation(dnnl::post_ops& ops, const ir::ops::ActivationSpec& spec);
+
+/// Whether a fused node's activation attributes are valid and oneDNN can apply them.
+bool activationSupported(const ir::Node& node);
 
 /// The status a kernel returns when oneDNN threw `e` while running the node of `ctx`.
 Status oneDnnError(const KernelContext& ctx, const dnnl::error& e);
 
 void registerConvKernels(KernelRegistry& registry);
 void registerMatMulKernels(KernelRegistry& registry);
+void registerPoolKernels(KernelRegistry& registry);
 
 }  // namespace lowp::kernels::onednn

@@ -1,17 +1,32 @@
-// f32-conv-onednn: ONNX Conv in fp32 through oneDNN's convolution_forward (forward_inference, direct).
+// {f32,bf16}-conv-onednn, {f32,bf16}-fusedconv-onednn: ONNX Conv and lowp's FusedConv (ir/ops/fused.h)
+// through oneDNN's convolution_forward (forward_inference, direct).
 //
-// Computes y = conv(x, w) + bias over 1, 2 or 3 spatial axes, with groups (depthwise included), strides,
-// dilations (oneDNN counts dilation - 1) and the explicit pads that auto_pad resolves to, exactly as the
-// reference kernel and shape inference resolve them (ir/ops/window.h).
-// Layouts: x and y stay in ONNX's plain layout (ncw / nchw / ncdhw); the weights [M, C/group, k...] are read
-// as oiw.. (goiw.. with groups) and reordered once into the layout oneDNN picks (format_tag::any). The
-// primitives and the reordered weights live in the node's state slot; a change of input shapes re-creates
-// them, and weights that are not a constant of the graph are reordered again on every run.
-// Threads: the batch is split over lowp's pool, each chunk a single-threaded primitive for its number of
-// images (see runOnCallingThreadOnly in common.h); one image runs on the calling thread alone.
-// Accumulator: fp32 (oneDNN's f32 convolutions accumulate in fp32).
-// Covered by tests/unit/test_onednn.cpp (OneDnnConv.*), against the reference kernel any-conv-ref.
+// Computes y = act(conv(x, w) + bias + z) over 1, 2 or 3 spatial axes, with groups (depthwise included),
+// strides, dilations (oneDNN counts dilation - 1) and the explicit pads that auto_pad resolves to, exactly as
+// the reference kernel and shape inference resolve them (ir/ops/window.h). The residual z is a sum post-op
+// (y holds z when the primitive starts), the activation an eltwise post-op after it.
+// Types: fp32 throughout, or bf16 x, w, y (and z) with a bf16 or fp32 bias; oneDNN accumulates in fp32 and
+// applies bias and post-ops in fp32 before the one rounding to bf16.
+// Layouts: x, y and z are ONNX's plain layout (ncw / nchw / ncdhw); the primitives run on nChw16c, with
+// reorders around them (x in, y out, z in, in buffers of the thread; an input of fewer than 16 channels
+// stays plain, as oneDNN's blocked kernels read those). Measured on 2 AVX-512 cores, batch 1, medians of
+// 15 runs: MobileNetV2 34-36 ms on the plain layout (depthwise convolutions fall to GEMM), 6.4-6.7 ms
+// blocked; ResNet-50 47-51 ms plain, 44 ms blocked. Choosing per node by timing both gained 5% on
+// MobileNetV2 and nothing on ResNet-50, but made results depend on timing noise; the builder times tactics.
+// The weights [M, C/group, k...] are read as oiw.. (goiw.. with groups) and reordered once into the
+// primitive's layout; weights that are not a constant of the graph are reordered again on every run.
+// Threads: the convolution is cut into pieces, each a single-threaded primitive on one thread of lowp's pool
+// (see runOnCallingThreadOnly in common.h): by images when there are several, else by blocks of 16 output
+// channels, the input then reordered once in channel slices (a depthwise piece reorders its own channels).
+// The plan (pieces' primitives, reordered weights) lives in the node's state slot; new input shapes
+// re-create it.
+// Covered by tests/unit/test_onednn.cpp (OneDnnConv.*, OneDnnFusedConv.*), against any-conv-ref and
+// any-fusedconv-ref.
 #include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,107 +52,335 @@ Tag plainWeightsTag(size_t rank, bool grouped) {
   return rank == 3 ? Tag::oiw : rank == 4 ? Tag::oihw : Tag::oidhw;
 }
 
-// What one set of input shapes needs: the weights in the primitive's layout, and one primitive per number
-// of images a chunk of the pool gets (at most two sizes: the batch split evenly, and its remainder).
-struct ConvPlan {
+// Whether the primitives use nChw16c (with reorders around them) or ONNX's plain layout; nChw16c unless
+// LOWP_ONEDNN_CONV_LAYOUT=plain (read when a plan is made), which is there to measure the difference and to
+// test both.
+bool blockedLayout() {
+  const char* v = std::getenv("LOWP_ONEDNN_CONV_LAYOUT");
+  return v == nullptr || std::string(v) != "plain";
+}
+
+// Everything a plan depends on besides the weights' values.
+struct ConvKey {
   std::vector<int64_t> xShape;
   std::vector<int64_t> wShape;
-  bool hasBias = false;
-  memory::dims weightDims;
-  memory::dims dstSpatial;
-  memory::dims strides;
-  memory::dims dilations;  ///< oneDNN's: ONNX dilation - 1.
-  memory::dims padsBegin;
-  memory::dims padsEnd;
-  memory::desc userWeightsDesc;  ///< The ONNX weights as oneDNN reads them in place.
-  memory::desc weightsDesc;      ///< The layout every primitive of the plan reads the weights in.
-  memory::desc biasDesc;
-  bool reorderWeights = false;   ///< weightsDesc differs from userWeightsDesc.
-  dnnl::reorder weightsReorder;  ///< userWeightsDesc -> weightsDesc, when reorderWeights.
-  memory weights;                ///< The weights in weightsDesc, when reorderWeights.
-  bool weightsReady = false;     ///< `weights` holds the graph's constant weights already.
-
-  std::mutex mutex;  ///< Guards byBatch: chunks on several threads look up and add primitives.
-  struct Primitive {
-    dnnl::convolution_forward conv;
-    memory::desc scratchpad;
-  };
-  std::map<int64_t, Primitive> byBatch;
-
-  memory::desc srcDesc(int64_t batch) const {
-    memory::dims dims = {batch};
-    dims.insert(dims.end(), xShape.begin() + 1, xShape.end());
-    return {dims, memory::data_type::f32, plainDataTag(xShape.size())};
-  }
-  memory::desc dstDesc(int64_t batch) const {
-    memory::dims dims = {batch, wShape[0]};
-    dims.insert(dims.end(), dstSpatial.begin(), dstSpatial.end());
-    return {dims, memory::data_type::f32, plainDataTag(xShape.size())};
-  }
-  dnnl::convolution_forward::primitive_desc describe(int64_t batch, const memory::desc& weights) const {
-    const dnnl::convolution_forward::desc desc(
-        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, srcDesc(batch), weights,
-        biasDesc, dstDesc(batch), strides, dilations, padsBegin, padsEnd);
-    return {desc, concurrentAttr(), cpuEngine()};
-  }
-  // The primitive for chunks of `batch` images, created on first use.
-  Primitive forBatch(int64_t batch) {
-    const std::lock_guard<std::mutex> lock(mutex);
-    auto it = byBatch.find(batch);
-    if (it == byBatch.end()) {
-      const auto pd = describe(batch, weightsDesc);
-      it = byBatch.emplace(batch, Primitive{dnnl::convolution_forward(pd), pd.scratchpad_desc()}).first;
-    }
-    return it->second;
-  }
+  DataType type = DataType::kFloat32;
+  DataType biasType = DataType::kUndefined;  ///< kUndefined: no bias.
+  bool residual = false;
+  bool operator==(const ConvKey&) const = default;
 };
 
-// Plans the convolution for the current input shapes; the weights layout is the one oneDNN picks for one
-// image.
-std::shared_ptr<ConvPlan> makeConvPlan(const KernelContext& ctx, const ir::ops::Window& window,
-                                       int64_t group) {
+Tag blockedDataTag(size_t rank) {
+  return rank == 3 ? Tag::aBc16b : rank == 4 ? Tag::aBcd16b : Tag::aBcde16b;
+}
+
+constexpr int64_t kChannelBlock = 16;  // the channel block of nChw16c, the unit of the channel split
+
+// One piece of a node's convolution: `images` images and output channels [oc0, oc1) (a depthwise piece also
+// reads only input channels [oc0, oc1)), as one single-threaded primitive and the reorders around it.
+struct ConvPart {
+  memory::desc userSrc;  ///< The piece of x as ONNX lays it out.
+  memory::desc userDst;  ///< The piece of y (and z).
+  memory::desc userWeights;
+  memory::desc bias;
+  dnnl::convolution_forward conv;
+  memory::desc src;  ///< The layouts the primitive reads and writes.
+  memory::desc dst;
+  memory::desc scratchpad;
+  bool reorderSrc = false;
+  bool reorderDst = false;
+  dnnl::reorder srcIn;   ///< userSrc -> src.
+  dnnl::reorder dstIn;   ///< userDst -> dst (z into the primitive's layout).
+  dnnl::reorder dstOut;  ///< dst -> userDst.
+  bool reorderWeights = false;
+  dnnl::reorder weightsReorder;  ///< userWeights -> the primitive's weights layout.
+  memory weights;                ///< The constant weights in the primitive's layout, when reorderWeights.
+  std::mutex weightsMutex;       ///< Guards the one reorder of constant weights into `weights`.
+  bool weightsReady = false;     ///< `weights` holds the graph's constant weights already.
+};
+
+// How a node's convolution is cut into pieces for lowp's pool (each piece on one thread, see
+// runOnCallingThreadOnly in common.h): by images when there are several, else by blocks of 16 output
+// channels (the whole input, reordered once into nChw16c in channel slices, is read by every piece; a
+// depthwise piece reads only its own channels).
+enum class Split { kImages, kChannels };
+
+struct ConvPlan {
+  ConvKey key;
+  ir::ops::Window window;
+  int64_t group = 1;
+  ir::ops::ActivationSpec act;
+  bool blocked = false;  ///< The primitives use oneDNN's layouts, with reorders around them.
+  Split split = Split::kImages;
+  bool depthwise = false;     ///< group == input channels == output channels.
+  bool blockedInput = false;  ///< blocked, and x has 16 channels or more: x in nChw16c too.
+  bool sharedSrc = false;     ///< kChannels, blockedInput, not depthwise: x reordered once before the pieces.
+  memory::desc sharedSrcDesc;
+  int64_t xImage = 0;  ///< Elements of one image of x, of y, and of one channel of x, of y.
+  int64_t yImage = 0;
+  int64_t xChannel = 0;
+  int64_t yChannel = 0;
+  int64_t weightsPerOutputChannel = 0;
+
+  std::mutex mutex;  ///< Guards parts and srcSlices: pieces on several threads look up and add.
+  std::map<std::array<int64_t, 3>, std::shared_ptr<ConvPart>> parts;
+  struct SrcSlice {
+    memory::desc plain;
+    memory::desc blocked;
+    dnnl::reorder reorder;
+  };
+  std::map<std::array<int64_t, 2>, SrcSlice> srcSlices;
+
+  std::shared_ptr<ConvPart> part(int64_t images, int64_t oc0, int64_t oc1);
+  SrcSlice srcSlice(int64_t c0, int64_t c1);
+};
+
+std::shared_ptr<ConvPart> ConvPlan::part(int64_t images, int64_t oc0, int64_t oc1) {
+  const std::lock_guard<std::mutex> lock(mutex);
+  auto it = parts.find({images, oc0, oc1});
+  if (it != parts.end()) return it->second;
+  auto p = std::make_shared<ConvPart>();
+  const std::vector<int64_t>& x = key.xShape;
+  const std::vector<int64_t>& w = key.wShape;
+  const size_t rank = x.size();
+  const int64_t outChannels = oc1 - oc0;
+  const int64_t inChannels = depthwise && split == Split::kChannels ? outChannels : x[1];
+  const int64_t groups = depthwise && split == Split::kChannels ? outChannels : group;
+  memory::dims weightDims = {outChannels, w[1]};
+  weightDims.insert(weightDims.end(), w.begin() + 2, w.end());
+  if (groups > 1) {
+    weightDims[0] = outChannels / groups;
+    weightDims.insert(weightDims.begin(), groups);
+  }
+  memory::dims srcDims = {images, inChannels};
+  srcDims.insert(srcDims.end(), x.begin() + 2, x.end());
+  memory::dims dstDims = {images, outChannels};
+  for (int64_t size : window.output) dstDims.push_back(size);
+  memory::dims dilations;
+  for (int64_t d : window.dilations) dilations.push_back(d - 1);
+  const auto dt = toDnnlType(key.type);
+  p->userSrc = memory::desc(srcDims, dt, plainDataTag(rank));
+  p->userDst = memory::desc(dstDims, dt, plainDataTag(rank));
+  p->userWeights = memory::desc(weightDims, dt, plainWeightsTag(rank, groups > 1));
+  if (key.biasType != DataType::kUndefined)
+    p->bias = memory::desc({outChannels}, toDnnlType(key.biasType), Tag::x);
+  // nChw16c, not the layout oneDNN prefers (nhwc for most fp32 shapes here): reorders between nchw and
+  // nChw16c move blocks of 16 channels and cost far less than nchw <-> nhwc transposes (measured, MobileNetV2
+  // batch 8: the nhwc reorders took 60% of the run, more than the convolutions), and a piece's slice of
+  // channels is then contiguous. Few input channels stay plain (oneDNN's blocked kernels read those plain).
+  const Tag layout = blocked ? blockedDataTag(rank) : plainDataTag(rank);
+  const Tag srcLayout = blockedInput ? layout : plainDataTag(rank);
+  const dnnl::convolution_forward::desc desc(
+      dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+      memory::desc(srcDims, dt, srcLayout), memory::desc(weightDims, dt, Tag::any), p->bias,
+      memory::desc(dstDims, dt, layout), toDims(window.strides), dilations, toDims(window.padsBegin),
+      toDims(window.padsEnd));
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  dnnl::post_ops ops;
+  if (key.residual) ops.append_sum(1.0f);
+  appendActivation(ops, act);
+  attr.set_post_ops(ops);
+  const dnnl::convolution_forward::primitive_desc pd(desc, attr, cpuEngine());
+  p->conv = dnnl::convolution_forward(pd);
+  p->src = pd.src_desc();
+  p->dst = pd.dst_desc();
+  p->scratchpad = pd.scratchpad_desc();
+  dnnl::engine& engine = cpuEngine();
+  p->reorderSrc = p->src != p->userSrc;
+  if (p->reorderSrc && !sharedSrc) p->srcIn = dnnl::reorder({engine, p->userSrc, engine, p->src});
+  p->reorderDst = p->dst != p->userDst;
+  if (p->reorderDst) {
+    p->dstOut = dnnl::reorder({engine, p->dst, engine, p->userDst});
+    if (key.residual) p->dstIn = dnnl::reorder({engine, p->userDst, engine, p->dst});
+  }
+  const memory::desc weights = pd.weights_desc();
+  p->reorderWeights = weights != p->userWeights;
+  if (p->reorderWeights) {
+    p->weights = memory(weights, engine);
+    p->weightsReorder = dnnl::reorder({engine, p->userWeights, engine, weights});
+  }
+  return parts.emplace(std::array<int64_t, 3>{images, oc0, oc1}, p).first->second;
+}
+
+// The reorder of input channels [c0, c1) of the one image into the shared nChw16c input.
+ConvPlan::SrcSlice ConvPlan::srcSlice(int64_t c0, int64_t c1) {
+  const std::lock_guard<std::mutex> lock(mutex);
+  auto it = srcSlices.find({c0, c1});
+  if (it != srcSlices.end()) return it->second;
+  memory::dims dims = {1, c1 - c0};
+  dims.insert(dims.end(), key.xShape.begin() + 2, key.xShape.end());
+  const auto dt = toDnnlType(key.type);
+  dnnl::engine& engine = cpuEngine();
+  SrcSlice slice;
+  slice.plain = memory::desc(dims, dt, plainDataTag(dims.size()));
+  slice.blocked = memory::desc(dims, dt, blockedDataTag(dims.size()));
+  slice.reorder = dnnl::reorder({engine, slice.plain, engine, slice.blocked});
+  return srcSlices.emplace(std::array<int64_t, 2>{c0, c1}, slice).first->second;
+}
+
+std::shared_ptr<ConvPlan> makeConvPlan(const ConvKey& key, const ir::ops::Window& window, int64_t group,
+                                       const ir::ops::ActivationSpec& act, bool blocked) {
   auto plan = std::make_shared<ConvPlan>();
-  plan->xShape = ctx.input(0).shape();
-  plan->wShape = ctx.input(1).shape();
-  plan->hasBias = ctx.hasInput(2);
-  const std::vector<int64_t>& w = plan->wShape;
-  const size_t rank = w.size();
-  plan->weightDims = toDims(w);
-  if (group > 1) {
-    plan->weightDims[0] = w[0] / group;
-    plan->weightDims.insert(plan->weightDims.begin(), group);
-  }
-  plan->dstSpatial = toDims(window.output);
-  plan->strides = toDims(window.strides);
-  for (int64_t d : window.dilations) plan->dilations.push_back(d - 1);
-  plan->padsBegin = toDims(window.padsBegin);
-  plan->padsEnd = toDims(window.padsEnd);
-  const auto f32 = memory::data_type::f32;
-  plan->userWeightsDesc = memory::desc(plan->weightDims, f32, plainWeightsTag(rank, group > 1));
-  if (plan->hasBias) plan->biasDesc = memory::desc({w[0]}, f32, Tag::x);
-  const auto pd = plan->describe(1, memory::desc(plan->weightDims, f32, Tag::any));
-  plan->weightsDesc = pd.weights_desc();
-  plan->byBatch.emplace(1, ConvPlan::Primitive{dnnl::convolution_forward(pd), pd.scratchpad_desc()});
-  plan->reorderWeights = plan->weightsDesc != plan->userWeightsDesc;
-  if (plan->reorderWeights) {
-    plan->weights = memory(plan->weightsDesc, cpuEngine());
-    plan->weightsReorder = dnnl::reorder(
-        dnnl::reorder::primitive_desc(cpuEngine(), plan->userWeightsDesc, cpuEngine(), plan->weightsDesc));
-  }
+  plan->key = key;
+  plan->window = window;
+  plan->group = group;
+  plan->act = act;
+  plan->blocked = blocked;
+  const std::vector<int64_t>& x = key.xShape;
+  const std::vector<int64_t>& w = key.wShape;
+  plan->depthwise = group > 1 && group == x[1] && group == w[0];
+  plan->split = x[0] == 1 && (group == 1 || plan->depthwise) && w[0] > kChannelBlock ? Split::kChannels
+                                                                                     : Split::kImages;
+  plan->blockedInput = blocked && x[1] >= kChannelBlock;
+  plan->sharedSrc = plan->blockedInput && plan->split == Split::kChannels && !plan->depthwise;
+  if (plan->sharedSrc)
+    plan->sharedSrcDesc = memory::desc(toDims(x), toDnnlType(key.type), blockedDataTag(x.size()));
+  int64_t pixels = 1;
+  for (size_t d = 2; d < x.size(); ++d) pixels *= x[d];
+  int64_t outPixels = 1;
+  for (int64_t size : window.output) outPixels *= size;
+  plan->xChannel = pixels;
+  plan->yChannel = outPixels;
+  plan->xImage = x[1] * pixels;
+  plan->yImage = w[0] * outPixels;
+  plan->weightsPerOutputChannel = 1;
+  for (size_t d = 1; d < w.size(); ++d) plan->weightsPerOutputChannel *= w[d];
   return plan;
 }
 
-// y = bias (or 0) everywhere: the convolution of an input with no channels or no pixels to read.
-void fillWithBias(KernelContext& ctx) {
+// y = act(bias (or 0) + z): the convolution of an input with no channels or no pixels to read.
+Status fillWithoutProduct(KernelContext& ctx, const ir::ops::ActivationSpec& act) {
   Tensor& y = ctx.output(0);
+  if (y.type() != DataType::kFloat32) return ctx.unsupported("an empty convolution in " + y.describe());
   float* out = y.data<float>();
   const int64_t channels = y.shape()[1];
   const int64_t perChannel = y.elementCount() / (y.shape()[0] * channels);
+  const float* z = ctx.hasInput(3) ? ctx.input(3).data<float>() : nullptr;
   for (int64_t i = 0; i < y.elementCount(); ++i) {
-    out[i] = ctx.hasInput(2) ? ctx.input(2).data<float>()[i / perChannel % channels] : 0.0f;
+    float v = ctx.hasInput(2) ? ctx.input(2).data<float>()[i / perChannel % channels] : 0.0f;
+    if (z != nullptr) v += z[i];
+    out[i] = ir::ops::applyActivation(act, v);
   }
+  return {};
 }
 
+// Where one piece reads and writes: x (or the shared nChw16c input), w, bias, z and y at the piece's offsets.
+struct PartData {
+  void* src = nullptr;
+  bool srcReordered = false;  ///< `src` is the shared input, already in the primitive's layout.
+  void* weights = nullptr;
+  void* bias = nullptr;
+  void* z = nullptr;
+  void* y = nullptr;
+};
+
+// Runs one piece on the calling thread (single-threaded oneDNN).
+void runPart(const KernelContext& ctx, ConvPart& part, const PartData& data, int64_t yBytes) {
+  dnnl::engine& engine = cpuEngine();
+  dnnl::stream& stream = threadStream();
+  memory weights(part.userWeights, engine, data.weights);
+  if (part.reorderWeights) {
+    const ir::Value* wValue = ctx.node().input(1);
+    if (wValue != nullptr && wValue->constant.has_value()) {
+      // Pieces of the same size share the part: the first reorders the constant weights, once.
+      const std::lock_guard<std::mutex> lock(part.weightsMutex);
+      if (!part.weightsReady) {
+        part.weightsReorder.execute(stream, weights, part.weights);
+        stream.wait();
+        part.weightsReady = true;
+      }
+      weights = part.weights;
+    } else {
+      memory own = threadBuffer(3, part.weights.get_desc());
+      part.weightsReorder.execute(stream, weights, own);
+      weights = own;
+    }
+  }
+  memory src(data.srcReordered ? part.src : part.userSrc, engine, data.src);
+  if (part.reorderSrc && !data.srcReordered) {
+    memory userSrc = src;
+    src = threadBuffer(0, part.src);
+    part.srcIn.execute(stream, userSrc, src);
+  }
+  memory userDst(part.userDst, engine, data.y);
+  memory dst = part.reorderDst ? threadBuffer(1, part.dst) : userDst;
+  if (data.z != nullptr) {
+    if (part.reorderDst) {
+      memory userZ(part.userDst, engine, data.z);
+      part.dstIn.execute(stream, userZ, dst);
+    } else {
+      std::memcpy(data.y, data.z, static_cast<size_t>(yBytes));
+    }
+  }
+  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src},
+                                          {DNNL_ARG_WEIGHTS, weights},
+                                          {DNNL_ARG_DST, dst},
+                                          {DNNL_ARG_SCRATCHPAD, threadBuffer(2, part.scratchpad)}};
+  if (data.bias != nullptr) args.emplace(DNNL_ARG_BIAS, memory(part.bias, engine, data.bias));
+  part.conv.execute(stream, args);
+  if (part.reorderDst) part.dstOut.execute(stream, dst, userDst);
+  stream.wait();
+}
+
+// Runs the whole convolution, its pieces spread over lowp's pool.
+Status execute(const KernelContext& ctx, ConvPlan& plan, Tensor& y) {
+  // oneDNN takes non-const handles; it only reads inputs.
+  auto* x = static_cast<std::byte*>(const_cast<void*>(ctx.input(0).data()));
+  auto* w = static_cast<std::byte*>(const_cast<void*>(ctx.input(1).data()));
+  auto* bias = ctx.hasInput(2) ? static_cast<std::byte*>(const_cast<void*>(ctx.input(2).data())) : nullptr;
+  auto* z = plan.key.residual ? static_cast<std::byte*>(const_cast<void*>(ctx.input(3).data())) : nullptr;
+  auto* out = static_cast<std::byte*>(y.data());
+  const int64_t bytes = ir::dataTypeInfo(plan.key.type).storageBytes;
+  const int64_t biasBytes = bias != nullptr ? ir::dataTypeInfo(plan.key.biasType).storageBytes : 0;
+  const int64_t outChannels = plan.key.wShape[0];
+  if (plan.split == Split::kImages) {
+    return parallelOneDnn(ctx, plan.key.xShape[0], 1, [&](int64_t begin, int64_t end) {
+      ConvPart& part = *plan.part(end - begin, 0, outChannels);
+      const int64_t yOffset = begin * plan.yImage * bytes;
+      runPart(ctx, part,
+              {x + begin * plan.xImage * bytes, false, w, bias, z != nullptr ? z + yOffset : nullptr,
+               out + yOffset},
+              (end - begin) * plan.yImage * bytes);
+    });
+  }
+  memory shared;
+  if (plan.sharedSrc) {
+    shared = threadBuffer(0, plan.sharedSrcDesc);
+    auto* blocked = static_cast<std::byte*>(shared.get_data_handle());
+    const int64_t inBlocks = (plan.key.xShape[1] + kChannelBlock - 1) / kChannelBlock;
+    Status st = parallelOneDnn(ctx, inBlocks, 1, [&](int64_t begin, int64_t end) {
+      const int64_t c0 = begin * kChannelBlock;
+      const int64_t c1 = std::min(end * kChannelBlock, plan.key.xShape[1]);
+      ConvPlan::SrcSlice slice = plan.srcSlice(c0, c1);
+      dnnl::engine& engine = cpuEngine();
+      memory from(slice.plain, engine, x + c0 * plan.xChannel * bytes);
+      memory to(slice.blocked, engine, blocked + c0 * plan.xChannel * bytes);
+      dnnl::stream& stream = threadStream();
+      slice.reorder.execute(stream, from, to);
+      stream.wait();
+    });
+    if (!st.isOk()) return st;
+  }
+  const int64_t outBlocks = (outChannels + kChannelBlock - 1) / kChannelBlock;
+  return parallelOneDnn(ctx, outBlocks, 1, [&](int64_t begin, int64_t end) {
+    const int64_t oc0 = begin * kChannelBlock;
+    const int64_t oc1 = std::min(end * kChannelBlock, outChannels);
+    ConvPart& part = *plan.part(1, oc0, oc1);
+    const int64_t yOffset = oc0 * plan.yChannel * bytes;
+    PartData data;
+    data.src =
+        plan.sharedSrc ? shared.get_data_handle() : x + (plan.depthwise ? oc0 * plan.xChannel * bytes : 0);
+    data.srcReordered = plan.sharedSrc;
+    data.weights = w + oc0 * plan.weightsPerOutputChannel * bytes;
+    data.bias = bias != nullptr ? bias + oc0 * biasBytes : nullptr;
+    data.z = z != nullptr ? z + yOffset : nullptr;
+    data.y = out + yOffset;
+    runPart(ctx, part, data, (oc1 - oc0) * plan.yChannel * bytes);
+  });
+}
+
+template <bool kFused>
 Status runConv(KernelContext& ctx) {
   const std::vector<int64_t>& x = ctx.input(0).shape();
   const std::vector<int64_t>& w = ctx.input(1).shape();
@@ -154,61 +397,43 @@ Status runConv(KernelContext& ctx) {
     return ctx.invalid("bias " + ir::formatSizes(ctx.input(2).shape()) +
                        " does not have one value per output channel");
   }
+  ir::ops::ActivationSpec act;
+  if constexpr (kFused) {
+    auto spec = ir::ops::readActivation(ctx.attrs());
+    if (!spec) return ctx.invalid(spec.status().message());
+    act = *spec;
+    dnnl::post_ops probe;
+    if (!appendActivation(probe, act)) return ctx.unsupported("oneDNN has no post-op for this activation");
+  }
+  const bool residual = kFused && ctx.hasInput(3);
+  Tensor& y = ctx.output(0);
+  if (residual && (ctx.input(3).shape() != y.shape() || ctx.input(3).type() != y.type())) {
+    return ctx.invalid("residual " + ctx.input(3).describe() + " does not match the output " + y.describe());
+  }
   const std::vector<int64_t> spatial(x.begin() + 2, x.end());
   auto window = ir::ops::readWindow(ctx.attrs(), std::vector<int64_t>(w.begin() + 2, w.end()));
   if (!window) return ir::ops::windowError(ctx, window.status());
   Status st = ir::ops::resolveForwardWindow(*window, spatial, false);
   if (!st.isOk()) return ir::ops::windowError(ctx, st);
-  if (ctx.output(0).elementCount() == 0) return {};
-  if (ctx.input(0).elementCount() == 0 || ctx.input(1).elementCount() == 0) {
-    fillWithBias(ctx);
-    return {};
-  }
+  if (y.elementCount() == 0) return {};
+  if (ctx.input(0).elementCount() == 0 || ctx.input(1).elementCount() == 0)
+    return fillWithoutProduct(ctx, act);
 
+  const ConvKey key{x, w, ctx.input(0).type(), ctx.hasInput(2) ? ctx.input(2).type() : DataType::kUndefined,
+                    residual};
   runOnCallingThreadOnly();
   auto plan = std::static_pointer_cast<ConvPlan>(ctx.state());
-  if (!plan || plan->xShape != x || plan->wShape != w || plan->hasBias != ctx.hasInput(2)) {
-    plan = makeConvPlan(ctx, *window, group);
+  if (!plan || !(plan->key == key)) {
+    plan = makeConvPlan(key, *window, group, act, blockedLayout());
     ctx.state() = plan;
   }
-  dnnl::engine& engine = cpuEngine();
-  // oneDNN takes non-const handles; it only reads inputs.
-  auto* wData = const_cast<float*>(ctx.input(1).data<float>());
-  memory weights(plan->userWeightsDesc, engine, wData);
-  if (plan->reorderWeights) {
-    const ir::Value* wValue = ctx.node().input(1);
-    const bool constant = wValue != nullptr && wValue->constant.has_value();
-    if (!plan->weightsReady) {
-      dnnl::stream& stream = threadStream();
-      plan->weightsReorder.execute(stream, weights, plan->weights);
-      stream.wait();
-      plan->weightsReady = constant;
-    }
-    weights = plan->weights;
-  }
-  auto* xData = const_cast<float*>(ctx.input(0).data<float>());
-  float* yData = ctx.output(0).data<float>();
-  float* biasData = plan->hasBias ? const_cast<float*>(ctx.input(2).data<float>()) : nullptr;
-  const int64_t xImage = ctx.input(0).elementCount() / x[0];
-  const int64_t yImage = ctx.output(0).elementCount() / x[0];
-  // Images are independent: each chunk of the batch runs a primitive for its size on its own thread.
-  return parallelOneDnn(ctx, x[0], 1, [&](int64_t begin, int64_t end) {
-    const ConvPlan::Primitive primitive = plan->forBatch(end - begin);
-    dnnl::stream& stream = threadStream();
-    std::unordered_map<int, memory> args = {
-        {DNNL_ARG_SRC, memory(plan->srcDesc(end - begin), engine, xData + begin * xImage)},
-        {DNNL_ARG_WEIGHTS, weights},
-        {DNNL_ARG_DST, memory(plan->dstDesc(end - begin), engine, yData + begin * yImage)},
-        {DNNL_ARG_SCRATCHPAD, threadScratchpad(primitive.scratchpad)}};
-    if (biasData != nullptr) args.emplace(DNNL_ARG_BIAS, memory(plan->biasDesc, engine, biasData));
-    primitive.conv.execute(stream, args);
-    stream.wait();
-  });
+  return execute(ctx, *plan, y);
 }
 
+template <bool kFused>
 Status convKernel(KernelContext& ctx) {
   try {
-    return runConv(ctx);
+    return runConv<kFused>(ctx);
   } catch (const dnnl::error& e) {
     return oneDnnError(ctx, e);
   }
@@ -223,15 +448,48 @@ bool supportsConv(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
   return node.attributes.getInt("group", 1) >= 1;
 }
 
+bool supportsFusedConv(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  return supportsConv(node, shapes) && activationSupported(node);
+}
+
 }  // namespace
 
 void registerConvKernels(KernelRegistry& registry) {
+  const TypeSet f32 = {DataType::kFloat32};
+  const TypeSet bf16 = {DataType::kBFloat16};
+  const TypeSet bf16Bias = {DataType::kBFloat16, DataType::kFloat32};
   registry.add({.opType = "Conv",
                 .name = "f32-conv-onednn",
-                .inputTypes = {TypeSet{DataType::kFloat32}},
-                .outputTypes = {TypeSet{DataType::kFloat32}},
-                .fn = convKernel,
+                .inputTypes = {f32},
+                .outputTypes = {f32},
+                .fn = convKernel<false>,
                 .supports = supportsConv,
+                .reference = false});
+  registry.add({.opType = "FusedConv",
+                .name = "f32-fusedconv-onednn",
+                .inputTypes = {f32},
+                .outputTypes = {f32},
+                .fn = convKernel<true>,
+                .domain = ir::ops::kLowpDomain,
+                .supports = supportsFusedConv,
+                .reference = false});
+  // bf16 needs AVX-512 (oneDNN converts with AVX512_BF16 instructions where the CPU has them, else emulates).
+  registry.add({.opType = "Conv",
+                .name = "bf16-conv-onednn",
+                .inputTypes = {bf16, bf16, bf16Bias},
+                .outputTypes = {bf16},
+                .fn = convKernel<false>,
+                .feature = CpuFeature::kAvx512,
+                .supports = supportsConv,
+                .reference = false});
+  registry.add({.opType = "FusedConv",
+                .name = "bf16-fusedconv-onednn",
+                .inputTypes = {bf16, bf16, bf16Bias, bf16},
+                .outputTypes = {bf16},
+                .fn = convKernel<true>,
+                .feature = CpuFeature::kAvx512,
+                .domain = ir::ops::kLowpDomain,
+                .supports = supportsFusedConv,
                 .reference = false});
 }
 

@@ -1,23 +1,30 @@
-// f32-matmul-onednn and f32-gemm-onednn: ONNX MatMul and Gemm in fp32 through oneDNN's matmul primitive.
+// {f32,bf16}-matmul-onednn, {f32,bf16}-fusedmatmul-onednn, f32-gemm-onednn: ONNX MatMul, lowp's FusedMatMul
+// (ir/ops/fused.h) and ONNX Gemm through oneDNN's matmul primitive.
 //
 // MatMul: Y[..., M, N] = A[..., M, K] * B[..., K, N] with NumPy batch broadcasting (a batch dim of 1 on
 // either side broadcasts); a 1-D A is read as [1, K] and a 1-D B as [K, 1], as ONNX (and numpy) define.
 // Operands are padded with leading 1s to one rank, at most 12 (oneDNN's limit; the kernel declines more).
+// When B has no batch dims, A's batch folds into its rows: one [rows, K] x [K, N] product.
+// FusedMatMul: the same product, then + bias[N] (oneDNN's bias argument, broadcast over rows) and the
+// activation (an eltwise post-op), before the one rounding to Y's type.
 // Gemm: Y[M, N] = alpha * op(A) * op(B) + beta * C, with op() the transpose when transA / transB is set and C
 // broadcast to [M, N]. Y is first filled with beta * C, then the primitive writes alpha * (A * B) (an output
 // scale) plus Y's old value (a sum post-op), so the order of the terms is explicit.
+// Types: fp32; MatMul and FusedMatMul also bf16 A, B, Y with a bf16 or fp32 bias (fp32 accumulation).
 // Layouts: all plain row-major; a transposed operand is described by swapped strides, never copied.
 // Threads: the rows of Y (MatMul: when B has no batch dims, A's batch folds into the rows) are split over
 // lowp's pool, each chunk a single-threaded primitive (see runOnCallingThreadOnly in common.h); a MatMul
 // whose B has batch dims runs one batched primitive on the calling thread.
-// Accumulator: fp32. The primitives live in the node's state slot and are re-created when input shapes
-// change. Covered by tests/unit/test_onednn.cpp (OneDnnMatMul.*, OneDnnGemm.*), against any-matmul-ref and
-// any-gemm-ref.
+// The primitives live in the node's state slot and are re-created when input shapes change.
+// Covered by tests/unit/test_onednn.cpp (OneDnnMatMul.*, OneDnnFusedMatMul.*, OneDnnGemm.*), against
+// any-matmul-ref, any-fusedmatmul-ref and any-gemm-ref.
 #include <algorithm>
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "kernels/onednn/common.h"
@@ -29,76 +36,87 @@ using dnnl::memory;
 
 constexpr size_t kMaxRank = 12;  // DNNL_MAX_NDIMS
 
-// A dense row-major f32 memory descriptor of `dims`.
-memory::desc plainDesc(const memory::dims& dims) {
+// A dense row-major memory descriptor of `dims`.
+memory::desc plainDesc(const memory::dims& dims, memory::data_type type) {
   memory::dims strides(dims.size(), 1);
   for (size_t d = dims.size(); d-- > 1;) strides[d - 1] = strides[d] * dims[d];
-  return {dims, memory::data_type::f32, strides};
+  return {dims, type, strides};
 }
 
-// Y[rows, n] = alpha * op(A)[rows, k] * op(B)[k, n] (+ Y's old value when addC), its rows split over lowp's
-// pool: each chunk runs a single-threaded primitive for its number of rows (at most two sizes per split).
+// One matmul primitive and the descriptors of its operands.
+struct Product {
+  dnnl::matmul matmul;
+  memory::desc a;
+  memory::desc b;
+  memory::desc bias;  ///< Empty without a bias.
+  memory::desc y;
+  memory::desc scratchpad;
+
+  void create(const dnnl::primitive_attr& baseAttr) {
+    dnnl::primitive_attr attr = baseAttr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, bias, y), attr, cpuEngine());
+    matmul = dnnl::matmul(pd);
+    scratchpad = pd.scratchpad_desc();
+  }
+
+  // Runs on raw buffers (oneDNN takes non-const handles; it only reads A, B and the bias).
+  void run(const void* aData, const void* bData, const void* biasData, void* yData) const {
+    dnnl::engine& engine = cpuEngine();
+    dnnl::stream& stream = threadStream();
+    std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, memory(a, engine, const_cast<void*>(aData))},
+                                            {DNNL_ARG_WEIGHTS, memory(b, engine, const_cast<void*>(bData))},
+                                            {DNNL_ARG_DST, memory(y, engine, yData)},
+                                            {DNNL_ARG_SCRATCHPAD, threadBuffer(2, scratchpad)}};
+    if (biasData != nullptr) args.emplace(DNNL_ARG_BIAS, memory(bias, engine, const_cast<void*>(biasData)));
+    matmul.execute(stream, args);
+    stream.wait();
+  }
+};
+
+// Y[rows, n] = op(A)[rows, k] * op(B)[k, n] (+ bias, post-ops), its rows split over lowp's pool: each chunk
+// runs a single-threaded primitive for its number of rows (at most two sizes per split), made on first use.
 // op(A) rows are A's rows, or A's columns (transA) read through strides with leading dimension m.
-struct RowsPlan {
+struct RowSplit {
   int64_t m = 0;
   int64_t k = 0;
   int64_t n = 0;
   bool transA = false;
   bool transB = false;
-  float alpha = 1.0f;
-  bool addC = false;
+  memory::data_type type = memory::data_type::f32;
+  memory::data_type biasType = memory::data_type::undef;  ///< undef: no bias.
+  dnnl::primitive_attr attr;
 
-  struct Primitive {
-    dnnl::matmul matmul;
-    memory::desc a;
-    memory::desc b;
-    memory::desc y;
-    memory::desc scratchpad;
-  };
   std::mutex mutex;  ///< Guards byRows: chunks on several threads look up and add primitives.
-  std::map<int64_t, Primitive> byRows;
+  std::map<int64_t, Product> byRows;
 
-  Primitive forRows(int64_t rows) {
+  Product forRows(int64_t rows) {
     const std::lock_guard<std::mutex> lock(mutex);
     auto it = byRows.find(rows);
     if (it != byRows.end()) return it->second;
-    const auto f32 = memory::data_type::f32;
-    Primitive p;
-    p.a = memory::desc({rows, k}, f32, transA ? memory::dims{1, m} : memory::dims{k, 1});
-    p.b = memory::desc({k, n}, f32, transB ? memory::dims{1, k} : memory::dims{n, 1});
-    p.y = plainDesc({rows, n});
-    dnnl::primitive_attr attr = concurrentAttr();
-    if (alpha != 1.0f) attr.set_output_scales(0, {alpha});
-    if (addC) {
-      dnnl::post_ops ops;
-      ops.append_sum(1.0f);
-      attr.set_post_ops(ops);
-    }
-    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(p.a, p.b, p.y), attr, cpuEngine());
-    p.matmul = dnnl::matmul(pd);
-    p.scratchpad = pd.scratchpad_desc();
+    Product p;
+    p.a = memory::desc({rows, k}, type, transA ? memory::dims{1, m} : memory::dims{k, 1});
+    p.b = memory::desc({k, n}, type, transB ? memory::dims{1, k} : memory::dims{n, 1});
+    p.y = plainDesc({rows, n}, type);
+    if (biasType != memory::data_type::undef) p.bias = plainDesc({1, n}, biasType);
+    p.create(attr);
     return byRows.emplace(rows, p).first->second;
   }
 
-  // Runs the product on raw buffers (oneDNN takes non-const handles; it only reads A and B).
-  Status run(const KernelContext& ctx, const float* a, const float* b, float* y) {
+  // Runs the product on raw buffers of `elementBytes` per element.
+  Status run(const KernelContext& ctx, const std::byte* a, const std::byte* b, const void* bias, std::byte* y,
+             int64_t elementBytes) {
     // Chunks of at least ~64k multiply-adds, so small products stay on one thread.
     const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, n * k));
     return parallelOneDnn(ctx, m, grain, [&](int64_t begin, int64_t end) {
-      const Primitive p = forRows(end - begin);
-      const float* aRows = transA ? a + begin : a + begin * k;
-      dnnl::engine& engine = cpuEngine();
-      dnnl::stream& stream = threadStream();
-      p.matmul.execute(stream, {{DNNL_ARG_SRC, memory(p.a, engine, const_cast<float*>(aRows))},
-                                {DNNL_ARG_WEIGHTS, memory(p.b, engine, const_cast<float*>(b))},
-                                {DNNL_ARG_DST, memory(p.y, engine, y + begin * n)},
-                                {DNNL_ARG_SCRATCHPAD, threadScratchpad(p.scratchpad)}});
-      stream.wait();
+      const Product p = forRows(end - begin);
+      const std::byte* aRows = a + (transA ? begin : begin * k) * elementBytes;
+      p.run(aRows, b, bias, y + begin * n * elementBytes);
     });
   }
 };
 
-// ---- MatMul ----------------------------------------------------------------------------------------------
+// ---- MatMul, FusedMatMul ---------------------------------------------------------------------------------
 
 // The operands as oneDNN sees them: same rank, batch dims equal or 1, vectors made matrices.
 struct MatMulDims {
@@ -130,82 +148,121 @@ Result<MatMulDims> matMulDims(const KernelContext& ctx) {
   return d;
 }
 
-// A MatMul node's state: the plan for its current input shapes, either a row split (B without batch dims:
-// A's batch folds into its rows) or one batched primitive on the calling thread.
-struct MatMulState {
+struct MatMulKey {
   std::vector<int64_t> aShape;
   std::vector<int64_t> bShape;
-  std::shared_ptr<RowsPlan> rows;
-  dnnl::matmul batched;
-  memory::desc aDesc;
-  memory::desc bDesc;
-  memory::desc yDesc;
+  DataType type = DataType::kFloat32;
+  DataType biasType = DataType::kUndefined;
+  bool operator==(const MatMulKey&) const = default;
 };
 
+// A node's plan: a row split (B without batch dims: A's batch folds into its rows) or one batched primitive
+// on the calling thread.
+struct MatMulState {
+  MatMulKey key;
+  std::shared_ptr<RowSplit> rows;
+  Product batched;
+};
+
+template <bool kFused>
 Status runMatMul(KernelContext& ctx) {
   auto dims = matMulDims(ctx);
   if (!dims) return dims.status();
   Tensor& y = ctx.output(0);
+  ir::ops::ActivationSpec act;
+  const Tensor* bias = kFused && ctx.hasInput(2) ? &ctx.input(2) : nullptr;
+  if constexpr (kFused) {
+    auto spec = ir::ops::readActivation(ctx.attrs());
+    if (!spec) return ctx.invalid(spec.status().message());
+    act = *spec;
+    dnnl::post_ops probe;
+    if (!appendActivation(probe, act)) return ctx.unsupported("oneDNN has no post-op for this activation");
+    if (bias != nullptr && bias->elementCount() != dims->y.back()) {
+      return ctx.invalid("bias " + bias->describe() + " is not one value per column of the output " +
+                         y.describe());
+    }
+  }
   if (y.elementCount() == 0) return {};
   if (ctx.input(0).elementCount() == 0 || ctx.input(1).elementCount() == 0) {
+    if (y.type() != DataType::kFloat32 || bias != nullptr || act.kind != ir::ops::FusedActivation::kNone)
+      return ctx.unsupported("an empty product in " + y.describe());
     std::fill(y.data<float>(), y.data<float>() + y.elementCount(), 0.0f);  // K = 0: empty sums
     return {};
   }
+  const MatMulKey key{ctx.input(0).shape(), ctx.input(1).shape(), y.type(),
+                      bias != nullptr ? bias->type() : DataType::kUndefined};
   runOnCallingThreadOnly();
   auto state = std::static_pointer_cast<MatMulState>(ctx.state());
-  if (!state || state->aShape != ctx.input(0).shape() || state->bShape != ctx.input(1).shape()) {
+  if (!state || !(state->key == key)) {
     state = std::make_shared<MatMulState>();
-    state->aShape = ctx.input(0).shape();
-    state->bShape = ctx.input(1).shape();
+    state->key = key;
     const size_t rank = dims->a.size();
+    const auto dt = toDnnlType(key.type);
+    dnnl::primitive_attr attr;
+    dnnl::post_ops ops;
+    appendActivation(ops, act);
+    attr.set_post_ops(ops);
     const bool bHasBatch = std::any_of(dims->b.begin(), dims->b.end() - 2, [](int64_t d) { return d != 1; });
     if (!bHasBatch) {
-      state->rows = std::make_shared<RowsPlan>();
-      state->rows->m = ctx.input(0).elementCount() / dims->a[rank - 1];
-      state->rows->k = dims->a[rank - 1];
-      state->rows->n = dims->b[rank - 1];
+      state->rows = std::make_shared<RowSplit>();
+      RowSplit& r = *state->rows;
+      r.m = ctx.input(0).elementCount() / dims->a[rank - 1];
+      r.k = dims->a[rank - 1];
+      r.n = dims->b[rank - 1];
+      r.type = dt;
+      if (bias != nullptr) r.biasType = toDnnlType(bias->type());
+      r.attr = attr;
     } else {
-      state->aDesc = plainDesc(dims->a);
-      state->bDesc = plainDesc(dims->b);
-      state->yDesc = plainDesc(dims->y);
-      const dnnl::matmul::desc desc(state->aDesc, state->bDesc, state->yDesc);
-      state->batched = dnnl::matmul(dnnl::matmul::primitive_desc(desc, cpuEngine()));
+      Product& p = state->batched;
+      p.a = plainDesc(dims->a, dt);
+      p.b = plainDesc(dims->b, dt);
+      p.y = plainDesc(dims->y, dt);
+      if (bias != nullptr) {
+        memory::dims biasDims(rank, 1);
+        biasDims.back() = dims->y.back();
+        p.bias = plainDesc(biasDims, toDnnlType(bias->type()));
+      }
+      p.create(attr);
     }
     ctx.state() = state;
   }
-  const float* a = ctx.input(0).data<float>();
-  const float* b = ctx.input(1).data<float>();
-  if (state->rows) return state->rows->run(ctx, a, b, y.data<float>());
-  dnnl::engine& engine = cpuEngine();
-  dnnl::stream& stream = threadStream();
-  state->batched.execute(stream, {{DNNL_ARG_SRC, memory(state->aDesc, engine, const_cast<float*>(a))},
-                                  {DNNL_ARG_WEIGHTS, memory(state->bDesc, engine, const_cast<float*>(b))},
-                                  {DNNL_ARG_DST, memory(state->yDesc, engine, y.data<float>())}});
-  stream.wait();
+  const void* biasData = bias != nullptr ? bias->data() : nullptr;
+  if (state->rows) {
+    return state->rows->run(ctx, static_cast<const std::byte*>(ctx.input(0).data()),
+                            static_cast<const std::byte*>(ctx.input(1).data()), biasData,
+                            static_cast<std::byte*>(y.data()), ir::dataTypeInfo(y.type()).storageBytes);
+  }
+  state->batched.run(ctx.input(0).data(), ctx.input(1).data(), biasData, y.data());
   return {};
 }
 
+template <bool kFused>
 Status matMulKernel(KernelContext& ctx) {
   try {
-    return runMatMul(ctx);
+    return runMatMul<kFused>(ctx);
   } catch (const dnnl::error& e) {
     return oneDnnError(ctx, e);
   }
 }
 
-bool supportsMatMul(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
-  if (shapes.size() != 2 || !rankKnownNoZeroDim(shapes[0]) || !rankKnownNoZeroDim(shapes[1])) return false;
+bool supportsMatMul(const ir::Node& /*node*/, const std::vector<ir::Shape>& shapes) {
+  if (shapes.size() < 2 || !rankKnownNoZeroDim(shapes[0]) || !rankKnownNoZeroDim(shapes[1])) return false;
   const int64_t rank = std::max<int64_t>({shapes[0].rank(), shapes[1].rank(), 2});
   return shapes[0].rank() >= 1 && shapes[1].rank() >= 1 && rank <= static_cast<int64_t>(kMaxRank);
 }
 
+bool supportsFusedMatMul(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  if (shapes.size() > 2 && node.input(2) != nullptr && !rankKnownNoZeroDim(shapes[2])) return false;
+  return supportsMatMul(node, shapes) && activationSupported(node);
+}
+
 // ---- Gemm ------------------------------------------------------------------------------------------------
 
-// A Gemm node's state: the row-split plan for its current shapes and whether C is added.
 struct GemmState {
   std::vector<int64_t> aShape;
   std::vector<int64_t> bShape;
-  std::shared_ptr<RowsPlan> rows;
+  bool addC = false;
+  std::shared_ptr<RowSplit> rows;
 };
 
 // y[i, j] = beta * C[i, j], C broadcast to [m, n] (rank 0, 1 or 2, dims 1 or matching).
@@ -250,25 +307,32 @@ Status runGemm(KernelContext& ctx) {
     std::fill(y, y + m * n, 0.0f);
   }
   if (k == 0) return {};
-
   runOnCallingThreadOnly();
   auto state = std::static_pointer_cast<GemmState>(ctx.state());
   if (!state || state->aShape != ta.shape() || state->bShape != tb.shape() ||
-      state->rows->addC != (tc != nullptr)) {
+      state->addC != (tc != nullptr)) {
     state = std::make_shared<GemmState>();
     state->aShape = ta.shape();
     state->bShape = tb.shape();
-    state->rows = std::make_shared<RowsPlan>();
-    state->rows->m = m;
-    state->rows->k = k;
-    state->rows->n = n;
-    state->rows->transA = transA;
-    state->rows->transB = transB;
-    state->rows->alpha = alpha;
-    state->rows->addC = tc != nullptr;
+    state->addC = tc != nullptr;
+    state->rows = std::make_shared<RowSplit>();
+    RowSplit& r = *state->rows;
+    r.m = m;
+    r.k = k;
+    r.n = n;
+    r.transA = transA;
+    r.transB = transB;
+    if (alpha != 1.0f) r.attr.set_output_scales(0, {alpha});
+    if (state->addC) {
+      dnnl::post_ops ops;
+      ops.append_sum(1.0f);
+      r.attr.set_post_ops(ops);
+    }
     ctx.state() = state;
   }
-  return state->rows->run(ctx, ta.data<float>(), tb.data<float>(), y);
+  return state->rows->run(ctx, static_cast<const std::byte*>(ta.data()),
+                          static_cast<const std::byte*>(tb.data()), nullptr, reinterpret_cast<std::byte*>(y),
+                          sizeof(float));
 }
 
 Status gemmKernel(KernelContext& ctx) {
@@ -288,17 +352,44 @@ bool supportsGemm(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
 }  // namespace
 
 void registerMatMulKernels(KernelRegistry& registry) {
+  const TypeSet f32 = {DataType::kFloat32};
+  const TypeSet bf16 = {DataType::kBFloat16};
   registry.add({.opType = "MatMul",
                 .name = "f32-matmul-onednn",
-                .inputTypes = {TypeSet{DataType::kFloat32}},
-                .outputTypes = {TypeSet{DataType::kFloat32}},
-                .fn = matMulKernel,
+                .inputTypes = {f32},
+                .outputTypes = {f32},
+                .fn = matMulKernel<false>,
                 .supports = supportsMatMul,
+                .reference = false});
+  registry.add({.opType = "FusedMatMul",
+                .name = "f32-fusedmatmul-onednn",
+                .inputTypes = {f32},
+                .outputTypes = {f32},
+                .fn = matMulKernel<true>,
+                .domain = ir::ops::kLowpDomain,
+                .supports = supportsFusedMatMul,
+                .reference = false});
+  registry.add({.opType = "MatMul",
+                .name = "bf16-matmul-onednn",
+                .inputTypes = {bf16},
+                .outputTypes = {bf16},
+                .fn = matMulKernel<false>,
+                .feature = CpuFeature::kAvx512,
+                .supports = supportsMatMul,
+                .reference = false});
+  registry.add({.opType = "FusedMatMul",
+                .name = "bf16-fusedmatmul-onednn",
+                .inputTypes = {bf16, bf16, {DataType::kBFloat16, DataType::kFloat32}},
+                .outputTypes = {bf16},
+                .fn = matMulKernel<true>,
+                .feature = CpuFeature::kAvx512,
+                .domain = ir::ops::kLowpDomain,
+                .supports = supportsFusedMatMul,
                 .reference = false});
   registry.add({.opType = "Gemm",
                 .name = "f32-gemm-onednn",
-                .inputTypes = {TypeSet{DataType::kFloat32}},
-                .outputTypes = {TypeSet{DataType::kFloat32}},
+                .inputTypes = {f32},
+                .outputTypes = {f32},
                 .fn = gemmKernel,
                 .supports = supportsGemm,
                 .reference = false});

@@ -1,11 +1,13 @@
-// The oneDNN CPU kernels (built when LOWP_WITH_ONEDNN is on): fp32 Conv, MatMul and Gemm through oneDNN
-// primitives. Each kernel is a registry entry with `.reference = false` and a `supports` predicate that
-// declines what it does not handle, so the reference kernel runs there instead.
+// The oneDNN CPU kernels (built when LOWP_WITH_ONEDNN is on): Conv, lowp's FusedConv (conv + bias + residual
+// + activation, ir/ops/fused.h), MatMul, FusedMatMul (matmul + bias + activation), Gemm, MaxPool,
+// AveragePool and GlobalAveragePool through oneDNN primitives, in fp32 and (but Gemm) in bf16. Each kernel is
+// a registry entry with `.reference = false` and a `supports` predicate that declines what it does not
+// handle, so the reference kernel runs there instead.
 //
 // Threads: Debian's libdnnl is built with the OpenMP runtime. The kernels set an OpenMP team of one on every
-// thread that calls oneDNN and split their work (batch images, rows of the product) over lowp's own pool
-// (EngineOptions::threads), so a run uses exactly the pool's threads and no OpenMP worker spin-waits beside
-// them; kernels/onednn/common.h says why.
+// thread that calls oneDNN and split their work (batch images or output channels, rows of the product, pooled
+// planes) over lowp's own pool (EngineOptions::threads), so a run uses exactly the pool's threads and no
+// OpenMP worker spin-waits beside them; kernels/onednn/common.h says why.
 #pragma once
 
 #include "kernels/kernel.h"

@@ -150,5 +150,7 @@ void registerNormalizationKernels(KernelRegistry& registry);
 void registerReductionKernels(KernelRegistry& registry);
 void registerConversionKernels(KernelRegistry& registry);
 void registerResizeKernels(KernelRegistry& registry);
+void registerElementwiseChainKernels(KernelRegistry& registry);
+void registerFusedKernels(KernelRegistry& registry);
 
 }  // namespace lowp::kernels::ref

@@ -1,0 +1,79 @@
+// lowp's fused ops (domain "lowp"), made by the fusion passes (passes/fuse_*.cpp) and run by the kernels
+// that oneDNN's post-ops or the reference kernels provide.
+//
+// FusedConv (inputs X, W, B?, Z?; Conv's attributes plus the activation attributes below):
+//   Y = act(conv(X, W) + B + Z)
+//   conv and B exactly as ONNX Conv (B: [M]; it may be fp32 while X, W and Y are fp16/bf16); Z is a residual
+//   of Y's shape and type. Computed in fp32 (fp64 for fp64 tensors) and rounded once to Y's type.
+// FusedMatMul (inputs A, B, Bias?; the activation attributes):
+//   Y = act(matmul(A, B) + Bias)
+//   matmul as ONNX MatMul; Bias: [N] (N = Y's last dim; fp32 allowed beside fp16/bf16 operands), broadcast
+//   over every row. Computed and rounded as FusedConv.
+// Activation attributes: `activation` (string; absent or "" for none) is one of Relu, LeakyRelu, Clip,
+// Sigmoid, HardSwish, Tanh, with the formulas of the ONNX ops of those names; `activation_alpha` is
+// LeakyRelu's alpha or Clip's min, `activation_beta` Clip's max (floats; defaults 0.01, -inf, +inf).
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <string_view>
+
+#include "ir/attribute.h"
+#include "lowp/status.h"
+
+namespace lowp::ir::ops {
+
+inline constexpr std::string_view kLowpDomain = "lowp";
+
+enum class FusedActivation { kNone = 0, kRelu, kLeakyRelu, kClip, kSigmoid, kHardSwish, kTanh };
+
+struct ActivationSpec {
+  FusedActivation kind = FusedActivation::kNone;
+  float alpha = 0.0f;  ///< LeakyRelu's slope, Clip's min.
+  float beta = 0.0f;   ///< Clip's max.
+};
+
+/// The activation a fused node's attributes describe; kInvalidArgument for an unknown name.
+Result<ActivationSpec> readActivation(const AttributeMap& attrs);
+
+/// The ONNX op type of an activation ("" for kNone).
+std::string_view activationOpType(FusedActivation kind);
+
+/// The activation whose ONNX op type is `opType`, or kNone when it has none.
+FusedActivation activationOf(std::string_view opType);
+
+/// Writes `spec` into a fused node's attributes (activation, activation_alpha, activation_beta).
+void writeActivation(AttributeMap& attrs, const ActivationSpec& spec);
+
+/// act(x) with the formulas of the ONNX activation ops (computed in C: float or double).
+template <typename C>
+C applyActivation(const ActivationSpec& spec, C x) {
+  switch (spec.kind) {
+    case FusedActivation::kNone:
+      return x;
+    case FusedActivation::kRelu:
+      return x < 0 ? C{0} : x;
+    case FusedActivation::kLeakyRelu:
+      return x < 0 ? static_cast<C>(spec.alpha) * x : x;
+    case FusedActivation::kClip: {
+      const C lo = static_cast<C>(spec.alpha);
+      const C hi = static_cast<C>(spec.beta);
+      x = x < lo ? lo : x;
+      return x > hi ? hi : x;
+    }
+    case FusedActivation::kSigmoid: {
+      if (x >= 0) return 1 / (1 + std::exp(-x));
+      const C e = std::exp(x);
+      return e / (1 + e);
+    }
+    case FusedActivation::kHardSwish: {
+      const C gate = x / 6 + static_cast<C>(0.5);
+      return x * (gate < 0 ? C{0} : (gate > 1 ? C{1} : gate));
+    }
+    case FusedActivation::kTanh:
+      return std::tanh(x);
+  }
+  return x;
+}
+
+}  // namespace lowp::ir::ops

@@ -1,0 +1,12 @@
+// Registration of lowp's own vectorised CPU kernels (this folder); listed in kernels/kernel_list.cpp.
+#pragma once
+
+#include "kernels/kernel.h"
+
+namespace lowp::kernels::cpu {
+
+/// Registers every kernel of this folder, both ISAs, AVX-512 first so that it is preferred where both
+/// apply. Kernel names: "<dtype>-<op>-<isa>", e.g. "bf16-gelu-avx512", "f32tobf16-cast-avx2".
+void registerCpuKernels(KernelRegistry& registry);
+
+}  // namespace lowp::kernels::cpu

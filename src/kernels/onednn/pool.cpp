@@ -1,0 +1,241 @@
+// {f32,bf16}-{maxpool,averagepool,globalaveragepool}-onednn: ONNX MaxPool (without the Indices output),
+// AveragePool and GlobalAveragePool through oneDNN's pooling_v2_forward (forward_inference).
+//
+// The geometry is the reference kernel's (ir/ops/window.h, ceil_mode included): oneDNN gets the resolved
+// begin pads and the end pads that make its output size the ONNX one, ((out - 1) * stride + extent - in -
+// pad_begin), which in ceil mode reaches past ONNX's end pads. That matters only where padding is counted:
+// AveragePool with count_include_pad and ceil_mode is declined (ONNX counts padding only up to its end
+// pads). Max pooling never picks padding; average pooling divides by the taps inside the input
+// (pooling_avg_exclude_padding) or inside the padded extent (pooling_avg_include_padding).
+// GlobalAveragePool is an average over a window of the whole spatial extent.
+// Types: fp32, or bf16 in and out (oneDNN sums in fp32). Layouts: plain ncw / nchw / ncdhw.
+// Threads: channels pool independently, so the N * C planes are split over lowp's pool, each chunk a
+// single-threaded primitive (see runOnCallingThreadOnly in common.h). The primitives live in the node's
+// state slot and are re-created when the input shape changes.
+// Covered by tests/unit/test_onednn.cpp (OneDnnPool.*), against any-maxpool-ref, any-averagepool-ref and
+// any-globalaveragepool-ref.
+#include <algorithm>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ir/ops/window.h"
+#include "kernels/onednn/common.h"
+
+namespace lowp::kernels::onednn {
+namespace {
+
+using dnnl::memory;
+using Tag = memory::format_tag;
+
+enum class PoolKind { kMax, kAverage, kGlobalAverage };
+
+Tag plainDataTag(size_t rank) {
+  return rank == 3 ? Tag::ncw : rank == 4 ? Tag::nchw : Tag::ncdhw;
+}
+
+// Channels pool independently, so x is read as [1, N * C, spatial...] and its planes split over lowp's pool;
+// each chunk runs a single-threaded primitive for its number of planes (at most two sizes), made on first
+// use.
+struct PoolState {
+  std::vector<int64_t> xShape;
+  DataType type = DataType::kFloat32;
+  dnnl::algorithm algorithm = dnnl::algorithm::pooling_max;
+  memory::dims srcSpatial;
+  memory::dims dstSpatial;
+  memory::dims strides;
+  memory::dims kernel;
+  memory::dims dilations;
+  memory::dims padsBegin;
+  memory::dims padsEnd;
+
+  struct Primitive {
+    dnnl::pooling_v2_forward pool;
+    memory::desc src;
+    memory::desc dst;
+    memory::desc scratchpad;
+  };
+  std::mutex mutex;  ///< Guards byPlanes: chunks on several threads look up and add primitives.
+  std::map<int64_t, Primitive> byPlanes;
+
+  Primitive forPlanes(int64_t planes) {
+    const std::lock_guard<std::mutex> lock(mutex);
+    auto it = byPlanes.find(planes);
+    if (it != byPlanes.end()) return it->second;
+    const auto dt = toDnnlType(type);
+    memory::dims srcDims = {1, planes};
+    srcDims.insert(srcDims.end(), srcSpatial.begin(), srcSpatial.end());
+    memory::dims dstDims = {1, planes};
+    dstDims.insert(dstDims.end(), dstSpatial.begin(), dstSpatial.end());
+    Primitive p;
+    p.src = memory::desc(srcDims, dt, plainDataTag(srcDims.size()));
+    p.dst = memory::desc(dstDims, dt, plainDataTag(dstDims.size()));
+    const dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, p.src, p.dst,
+                                              strides, kernel, dilations, padsBegin, padsEnd);
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    const dnnl::pooling_v2_forward::primitive_desc pd(desc, attr, cpuEngine());
+    p.pool = dnnl::pooling_v2_forward(pd);
+    p.scratchpad = pd.scratchpad_desc();
+    return byPlanes.emplace(planes, p).first->second;
+  }
+};
+
+template <PoolKind kKind>
+Status runPool(KernelContext& ctx) {
+  const Tensor& xt = ctx.input(0);
+  Tensor& y = ctx.output(0);
+  const std::vector<int64_t>& x = xt.shape();
+  if (x.size() < 3 || x.size() > 5)
+    return ctx.invalid("input " + xt.describe() + " is not [N, C, spatial...]");
+  const std::vector<int64_t> spatial(x.begin() + 2, x.end());
+  ir::ops::Window window;
+  if constexpr (kKind == PoolKind::kGlobalAverage) {
+    window.kernel = spatial;
+    window.strides.assign(spatial.size(), 1);
+    window.dilations.assign(spatial.size(), 1);
+    window.padsBegin.assign(spatial.size(), 0);
+    window.padsEnd.assign(spatial.size(), 0);
+    window.output.assign(spatial.size(), 1);
+  } else {
+    auto read = ir::ops::readWindow(ctx.attrs(), ctx.attrs().getInts("kernel_shape"));
+    if (!read) return ir::ops::windowError(ctx, read.status());
+    window = std::move(read).value();
+    if (window.kernel.size() != spatial.size()) {
+      return ctx.invalid("kernel_shape has " + std::to_string(window.kernel.size()) + " values for " +
+                         std::to_string(spatial.size()) + " spatial axes");
+    }
+    Status st = ir::ops::resolveForwardWindow(window, spatial, ctx.attrs().getInt("ceil_mode", 0) != 0);
+    if (!st.isOk()) return ir::ops::windowError(ctx, st);
+  }
+  if (y.elementCount() == 0) return {};
+  if (xt.elementCount() == 0) return ctx.unsupported("pooling an empty input");
+  memory::dims dstDims = {x[0], x[1]};
+  memory::dims padsEnd;
+  memory::dims dilations;
+  for (size_t d = 0; d < spatial.size(); ++d) {
+    dstDims.push_back(window.output[d]);
+    const int64_t extent = (window.kernel[d] - 1) * window.dilations[d] + 1;
+    padsEnd.push_back((window.output[d] - 1) * window.strides[d] + extent - spatial[d] - window.padsBegin[d]);
+    dilations.push_back(window.dilations[d] - 1);
+  }
+  dnnl::algorithm algorithm = dnnl::algorithm::pooling_max;
+  if constexpr (kKind == PoolKind::kAverage) {
+    algorithm = ctx.attrs().getInt("count_include_pad", 0) != 0
+                    ? dnnl::algorithm::pooling_avg_include_padding
+                    : dnnl::algorithm::pooling_avg_exclude_padding;
+  } else if constexpr (kKind == PoolKind::kGlobalAverage) {
+    algorithm = dnnl::algorithm::pooling_avg_exclude_padding;
+  }
+  runOnCallingThreadOnly();
+  auto state = std::static_pointer_cast<PoolState>(ctx.state());
+  if (!state || state->xShape != x || state->type != xt.type()) {
+    state = std::make_shared<PoolState>();
+    state->xShape = x;
+    state->type = xt.type();
+    state->algorithm = algorithm;
+    state->srcSpatial = toDims(spatial);
+    state->dstSpatial = toDims(window.output);
+    state->strides = toDims(window.strides);
+    state->kernel = toDims(window.kernel);
+    state->dilations = dilations;
+    state->padsBegin = toDims(window.padsBegin);
+    state->padsEnd = padsEnd;
+    ctx.state() = state;
+  }
+  const int64_t planes = x[0] * x[1];
+  const int64_t inPlane = xt.elementCount() / planes;
+  const int64_t outPlane = y.elementCount() / planes;
+  const int64_t bytes = ir::dataTypeInfo(xt.type()).storageBytes;
+  const auto* in = static_cast<const std::byte*>(xt.data());
+  auto* out = static_cast<std::byte*>(y.data());
+  // Chunks of at least ~16k input elements, so small pools stay on one thread.
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, inPlane));
+  return parallelOneDnn(ctx, planes, grain, [&](int64_t begin, int64_t end) {
+    const PoolState::Primitive p = state->forPlanes(end - begin);
+    dnnl::engine& engine = cpuEngine();
+    dnnl::stream& stream = threadStream();
+    p.pool.execute(
+        stream, {{DNNL_ARG_SRC, memory(p.src, engine, const_cast<std::byte*>(in + begin * inPlane * bytes))},
+                 {DNNL_ARG_DST, memory(p.dst, engine, out + begin * outPlane * bytes)},
+                 {DNNL_ARG_SCRATCHPAD, threadBuffer(2, p.scratchpad)}});
+    stream.wait();
+  });
+}
+
+template <PoolKind kKind>
+Status poolKernel(KernelContext& ctx) {
+  try {
+    return runPool<kKind>(ctx);
+  } catch (const dnnl::error& e) {
+    return oneDnnError(ctx, e);
+  }
+}
+
+bool rankSupported(const std::vector<ir::Shape>& shapes) {
+  if (shapes.empty() || !rankKnownNoZeroDim(shapes[0])) return false;
+  return shapes[0].rank() >= 3 && shapes[0].rank() <= 5;
+}
+
+// MaxPool without its Indices output (oneDNN's workspace is not ONNX's flat index).
+bool supportsMaxPool(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  if (node.outputs.size() > 1 && node.outputs[1] != nullptr) return false;
+  return rankSupported(shapes) && node.attributes.has("kernel_shape");
+}
+
+bool supportsAveragePool(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  const bool ceil = node.attributes.getInt("ceil_mode", 0) != 0;
+  const bool includePad = node.attributes.getInt("count_include_pad", 0) != 0;
+  return rankSupported(shapes) && node.attributes.has("kernel_shape") && !(ceil && includePad);
+}
+
+bool supportsGlobalPool(const ir::Node& /*node*/, const std::vector<ir::Shape>& shapes) {
+  return rankSupported(shapes);
+}
+
+}  // namespace
+
+void registerPoolKernels(KernelRegistry& registry) {
+  struct Variant {
+    DataType type;
+    std::string_view maxName;
+    std::string_view averageName;
+    std::string_view globalName;
+    CpuFeature feature;
+  };
+  for (const Variant& v : {Variant{DataType::kFloat32, "f32-maxpool-onednn", "f32-averagepool-onednn",
+                                   "f32-globalaveragepool-onednn", CpuFeature::kNone},
+                           Variant{DataType::kBFloat16, "bf16-maxpool-onednn", "bf16-averagepool-onednn",
+                                   "bf16-globalaveragepool-onednn", CpuFeature::kAvx512}}) {
+    const TypeSet types = {v.type};
+    registry.add({.opType = "MaxPool",
+                  .name = v.maxName,
+                  .inputTypes = {types},
+                  .outputTypes = {types},
+                  .fn = poolKernel<PoolKind::kMax>,
+                  .feature = v.feature,
+                  .supports = supportsMaxPool,
+                  .reference = false});
+    registry.add({.opType = "AveragePool",
+                  .name = v.averageName,
+                  .inputTypes = {types},
+                  .outputTypes = {types},
+                  .fn = poolKernel<PoolKind::kAverage>,
+                  .feature = v.feature,
+                  .supports = supportsAveragePool,
+                  .reference = false});
+    registry.add({.opType = "GlobalAveragePool",
+                  .name = v.globalName,
+                  .inputTypes = {types},
+                  .outputTypes = {types},
+                  .fn = poolKernel<PoolKind::kGlobalAverage>,
+                  .feature = v.feature,
+                  .supports = supportsGlobalPool,
+                  .reference = false});
+  }
+}
+
+}  // namespace lowp::kernels::onednn

@@ -1,0 +1,32 @@
+// Pieces the fusion rules (fuse_*.cpp) share: which producer a node may be fused into, and the rewrite that
+// makes the producer take over the fused node's output.
+#pragma once
+
+#include <string_view>
+
+#include "ir/graph.h"
+#include "lowp/status.h"
+
+namespace lowp::passes::fusion {
+
+/// The producer of `v` when a consumer of `v` may be fused into it: `v` is its producer's only output,
+/// has exactly one consumer and is not a graph output (nothing else needs the intermediate tensor).
+ir::Node* fusableProducer(const ir::Value* v);
+
+/// True for a default-domain `opType` node, or the lowp-domain `fusedOpType` node.
+bool isOp(const ir::Node& node, std::string_view opType, std::string_view fusedOpType);
+
+/// True when the node carries no fused activation yet.
+bool hasNoActivation(const ir::Node& node);
+
+/// Both shapes have the same rank and every dim is the same known size or the same named symbol.
+bool sameShape(const ir::Shape& a, const ir::Shape& b);
+
+/// Turns a default-domain node into the lowp-domain op `fusedOpType` (a no-op when it is one already).
+void makeFused(ir::Node& node, std::string_view fusedOpType);
+
+/// `producer` takes over output 0 of `consumer` (which reads producer's only output) and records the names
+/// of `consumer` and of what it had absorbed; `consumer` is removed from the graph.
+void absorbConsumer(ir::Graph& graph, ir::Node& producer, ir::Node& consumer);
+
+}  // namespace lowp::passes::fusion

@@ -1,0 +1,452 @@
+// The fusion rules (passes/fuse_*.cpp) and the reference kernels of the fused ops (kernels/reference/
+// fused.cpp): each rule on a small hand-built graph where it applies and where its condition fails; the
+// fused graph, run with reference kernels only, equals the unfused one exactly (fp32), and run by the engine
+// (oneDNN where built) agrees with it within fp32 rounding.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "ir/op_schema.h"
+#include "ir/ops/fused.h"
+#include "kernels/kernel.h"
+#include "lowp/engine.h"
+#include "onnx/importer.h"
+#include "op_runner.h"
+#include "passes/rules.h"
+#include "runtime/engine_impl.h"
+#include "runtime/thread_pool.h"
+
+namespace lowp {
+namespace {
+
+using lowp::testing::attrs;
+
+// Builds a graph by value names; opset 17 for every default-domain node.
+class GraphBuilder {
+ public:
+  GraphBuilder() : graph_(std::make_unique<ir::Graph>()) {}
+
+  void input(const std::string& name, const std::vector<int64_t>& shape) {
+    ir::Value* v = value(name);
+    v->type = DataType::kFloat32;
+    v->shape = ir::Shape::fromSizes(shape);
+    v->isGraphInput = true;
+    graph_->inputs().push_back(v);
+  }
+  void constant(const std::string& name, Tensor t) {
+    ir::Value* v = value(name);
+    v->type = t.type();
+    v->shape = ir::Shape::fromSizes(t.shape());
+    v->constant = std::move(t);
+  }
+  void node(const std::string& op, const std::string& name, const std::vector<std::string>& inputs,
+            const std::string& output, ir::AttributeMap a = {}) {
+    ir::Node* n = graph_->addNode(op, name);
+    n->opsetVersion = 17;
+    n->attributes = std::move(a);
+    for (size_t i = 0; i < inputs.size(); ++i)
+      graph_->setInput(n, i, inputs[i].empty() ? nullptr : value(inputs[i]));
+    EXPECT_TRUE(graph_->addOutput(n, value(output)).isOk());
+  }
+  void output(const std::string& name) {
+    ir::Value* v = value(name);
+    v->isGraphOutput = true;
+    graph_->outputs().push_back(v);
+  }
+  std::unique_ptr<ir::Graph> finish() {
+    EXPECT_TRUE(graph_->sortTopologically().isOk());
+    const Status s = onnx::inferGraph(*graph_);
+    EXPECT_TRUE(s.isOk()) << s.toString();
+    return std::move(graph_);
+  }
+
+ private:
+  ir::Value* value(const std::string& name) {
+    if (ir::Value* v = graph_->findValue(name)) return v;
+    return graph_->addValue(name).value();
+  }
+  std::unique_ptr<ir::Graph> graph_;
+};
+
+using GraphSpec = std::function<void(GraphBuilder&)>;
+
+std::unique_ptr<ir::Graph> build(const GraphSpec& spec) {
+  GraphBuilder b;
+  spec(b);
+  return b.finish();
+}
+
+Tensor randomTensor(std::vector<int64_t> shape, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  Tensor t(DataType::kFloat32, std::move(shape));
+  for (int64_t i = 0; i < t.elementCount(); ++i) t.data<float>()[i] = dist(rng);
+  return t;
+}
+
+Tensor scalar(float v) {
+  Tensor t(DataType::kFloat32, {});
+  t.data<float>()[0] = v;
+  return t;
+}
+
+std::vector<NamedTensor> randomInputs(const ir::Graph& graph) {
+  std::vector<NamedTensor> inputs;
+  unsigned seed = 5;
+  for (const ir::Value* v : graph.inputs())
+    inputs.push_back({v->name, randomTensor(v->shape.sizes(), seed++)});
+  return inputs;
+}
+
+// Runs the fusion rules in the pipeline's order (and no other rule, so that what the tests see is theirs).
+std::unique_ptr<ir::Graph> optimized(const GraphSpec& spec) {
+  auto g = build(spec);
+  for (const passes::RewriteRule* rule :
+       {&passes::fuseConvAddRule(), &passes::fuseMatMulBiasRule(), &passes::fuseActivationRule()}) {
+    auto applied = passes::applyRule(*g, *rule);
+    EXPECT_TRUE(applied.isOk()) << applied.status().toString();
+  }
+  EXPECT_TRUE(g->sortTopologically().isOk());
+  const Status s = onnx::inferGraph(*g);
+  EXPECT_TRUE(s.isOk()) << s.toString();
+  return g;
+}
+
+// Runs every node of `graph` with the reference kernel of its op (static shapes only), in order.
+std::vector<Tensor> runReference(const ir::Graph& graph, const std::vector<NamedTensor>& inputs) {
+  static runtime::ThreadPool pool(2);
+  const kernels::ParallelFor parallelFor = [](int64_t n, int64_t grain,
+                                              const std::function<void(int64_t, int64_t)>& fn) {
+    pool.parallelFor(n, grain, fn);
+  };
+  std::vector<Tensor> values(graph.values().size());
+  for (const auto& v : graph.values()) {
+    if (v->constant) values[static_cast<size_t>(v->id)] = *v->constant;
+  }
+  for (const NamedTensor& in : inputs) values[static_cast<size_t>(graph.findValue(in.name)->id)] = in.tensor;
+  for (const ir::Node* node : graph.nodes()) {
+    const kernels::KernelDef* ref = nullptr;
+    for (const kernels::KernelDef& k : kernels::KernelRegistry::global().all()) {
+      if (k.opType == node->opType && k.domain == node->domain && k.reference) ref = &k;
+    }
+    EXPECT_NE(ref, nullptr) << node->describe();
+    if (ref == nullptr) return {};
+    std::vector<const Tensor*> ins;
+    for (const ir::Value* v : node->inputs) ins.push_back(v ? &values[static_cast<size_t>(v->id)] : nullptr);
+    const ir::Value* out = node->outputs[0];
+    Tensor& y = values[static_cast<size_t>(out->id)];
+    y = Tensor(out->type, out->shape.sizes());
+    kernels::KernelContext ctx(*node, ins, {&y}, parallelFor,
+                               [](DataType t, std::vector<int64_t> s) { return Tensor(t, std::move(s)); });
+    const Status s = ref->fn(ctx);
+    EXPECT_TRUE(s.isOk()) << s.toString();
+  }
+  std::vector<Tensor> outputs;
+  for (const ir::Value* v : graph.outputs()) outputs.push_back(values[static_cast<size_t>(v->id)]);
+  return outputs;
+}
+
+std::vector<Tensor> runEngine(std::unique_ptr<ir::Graph> graph, const std::vector<NamedTensor>& inputs) {
+  auto impl = runtime::prepareEngine(std::move(graph), EngineOptions{});
+  EXPECT_TRUE(impl.isOk()) << impl.status().toString();
+  if (!impl) return {};
+  Engine engine(std::move(impl).value());
+  auto context = engine.createExecutionContext();
+  std::vector<NamedTensor> outputs;
+  const Status s = context->execute(inputs, outputs);
+  EXPECT_TRUE(s.isOk()) << s.toString();
+  std::vector<Tensor> out;
+  out.reserve(outputs.size());
+  for (NamedTensor& t : outputs) out.push_back(std::move(t.tensor));
+  return out;
+}
+
+// The fused graph equals the unfused one: exactly with reference kernels, within fp32 rounding in the
+// engine's kernels (oneDNN's post-ops sum in another order than the separate passes).
+void expectSameResults(const GraphSpec& spec) {
+  auto plain = build(spec);
+  auto fused = optimized(spec);
+  const std::vector<NamedTensor> inputs = randomInputs(*plain);
+  const std::vector<Tensor> want = runReference(*plain, inputs);
+  const std::vector<Tensor> exact = runReference(*fused, inputs);
+  const std::vector<Tensor> fast = runEngine(std::move(fused), inputs);
+  ASSERT_EQ(want.size(), exact.size());
+  ASSERT_EQ(want.size(), fast.size());
+  for (size_t o = 0; o < want.size(); ++o) {
+    ASSERT_EQ(want[o].shape(), exact[o].shape());
+    ASSERT_EQ(want[o].shape(), fast[o].shape());
+    int bad = 0;
+    for (int64_t i = 0; i < want[o].elementCount(); ++i) {
+      const float w = want[o].data<float>()[i];
+      if (exact[o].data<float>()[i] != w && bad++ < 3) {
+        ADD_FAILURE() << "reference: element " << i << " is " << exact[o].data<float>()[i] << ", unfused "
+                      << w;
+      }
+      if (!(std::abs(fast[o].data<float>()[i] - w) <= 1e-4f * std::max(1.0f, std::abs(w))) && bad++ < 3) {
+        ADD_FAILURE() << "engine: element " << i << " is " << fast[o].data<float>()[i] << ", unfused " << w;
+      }
+    }
+  }
+}
+
+int countOps(const ir::Graph& g, const std::string& op) {
+  int n = 0;
+  for (const ir::Node* node : g.nodes()) n += node->opType == op ? 1 : 0;
+  return n;
+}
+
+const ir::Node* onlyNode(const ir::Graph& g, const std::string& op) {
+  const ir::Node* found = nullptr;
+  for (const ir::Node* node : g.nodes()) {
+    if (node->opType == op) {
+      EXPECT_EQ(found, nullptr) << "more than one " << op;
+      found = node;
+    }
+  }
+  EXPECT_NE(found, nullptr) << "no " << op;
+  return found;
+}
+
+const ir::AttributeMap kPad1 = attrs({{"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+
+// x -> Conv(+bias) -> Add(z) -> Relu, the ResNet block ending.
+void residualBlock(GraphBuilder& b) {
+  b.input("x", {2, 4, 6, 5});
+  b.input("z", {2, 8, 6, 5});
+  b.constant("w", randomTensor({8, 4, 3, 3}, 1));
+  b.constant("b", randomTensor({8}, 2));
+  b.node("Conv", "conv", {"x", "w", "b"}, "c", kPad1);
+  b.node("Add", "add", {"z", "c"}, "s");
+  b.node("Relu", "relu", {"s"}, "y");
+  b.output("y");
+}
+
+TEST(FuseConv, ConvAddReluBecomesOneNode) {
+  auto g = optimized(residualBlock);
+  ASSERT_EQ(g->nodes().size(), 1u);
+  const ir::Node& n = *g->nodes()[0];
+  EXPECT_EQ(n.opType, "FusedConv");
+  EXPECT_EQ(n.domain, "lowp");
+  EXPECT_EQ(n.name, "conv");
+  EXPECT_EQ(n.absorbedNames, (std::vector<std::string>{"add", "relu"}));
+  ASSERT_EQ(n.inputs.size(), 4u);
+  EXPECT_EQ(n.inputs[3]->name, "z");
+  EXPECT_EQ(n.outputs[0]->name, "y");
+  EXPECT_EQ(n.attributes.getString("activation"), "Relu");
+  EXPECT_EQ(n.attributes.getInts("pads"), (std::vector<int64_t>{1, 1, 1, 1}));
+  expectSameResults(residualBlock);
+}
+
+// Every activation the fused ops take, on a Conv without bias and on a FusedConv with a residual.
+TEST(FuseConv, EveryActivation) {
+  struct Act {
+    std::string op;
+    ir::AttributeMap attrs;
+    std::vector<float> clip;  ///< Clip's min and max inputs (opset 11+), when given.
+  };
+  const std::vector<Act> acts = {{"Relu", {}, {}},
+                                 {"LeakyRelu", attrs({{"alpha", 0.2f}}), {}},
+                                 {"Clip", {}, {0.0f, 6.0f}},
+                                 {"Clip", {}, {-0.3f}},
+                                 {"Sigmoid", {}, {}},
+                                 {"HardSwish", {}, {}},
+                                 {"Tanh", {}, {}}};
+  for (const Act& act : acts) {
+    for (int residual = 0; residual < 2; ++residual) {
+      const GraphSpec spec = [&](GraphBuilder& b) {
+        b.input("x", {1, 3, 7, 6});
+        b.constant("w", randomTensor({5, 3, 3, 3}, 3));
+        b.node("Conv", "conv", {"x", "w"}, "c", kPad1);
+        std::string pre = "c";
+        if (residual) {
+          b.input("z", {1, 5, 7, 6});
+          b.node("Add", "add", {"c", "z"}, "s");
+          pre = "s";
+        }
+        std::vector<std::string> ins = {pre};
+        for (size_t i = 0; i < act.clip.size(); ++i) {
+          b.constant("bound" + std::to_string(i), scalar(act.clip[i]));
+          ins.push_back("bound" + std::to_string(i));
+        }
+        b.node(act.op, "act", ins, "y", act.attrs);
+        b.output("y");
+      };
+      auto g = optimized(spec);
+      ASSERT_EQ(g->nodes().size(), 1u) << act.op;
+      EXPECT_EQ(g->nodes()[0]->attributes.getString("activation"), act.op);
+      expectSameResults(spec);
+    }
+  }
+}
+
+// Nothing fuses when the intermediate tensor is read elsewhere or is a graph output.
+TEST(FuseConv, KeepsIntermediatesOthersNeed) {
+  const GraphSpec secondReader = [](GraphBuilder& b) {
+    residualBlock(b);
+    b.node("Sigmoid", "other", {"c"}, "o");
+    b.output("o");
+  };
+  auto g = optimized(secondReader);
+  EXPECT_EQ(countOps(*g, "Conv"), 1);
+  EXPECT_EQ(countOps(*g, "Add"), 1);
+  EXPECT_EQ(countOps(*g, "FusedConv"), 0);
+  const GraphSpec graphOutput = [](GraphBuilder& b) {
+    residualBlock(b);
+    b.output("s");
+  };
+  g = optimized(graphOutput);
+  EXPECT_EQ(countOps(*g, "FusedConv"), 1);  // conv + add
+  EXPECT_EQ(countOps(*g, "Relu"), 1);       // s is a graph output: the Relu stays
+  expectSameResults(graphOutput);
+}
+
+// An activation before the residual add stays in the convolution; the Add then cannot follow it there.
+TEST(FuseConv, AddAfterAnActivationStaysSeparate) {
+  const GraphSpec spec = [](GraphBuilder& b) {
+    b.input("x", {1, 4, 5, 5});
+    b.input("z", {1, 4, 5, 5});
+    b.constant("w", randomTensor({4, 4, 3, 3}, 4));
+    b.node("Conv", "conv", {"x", "w"}, "c", kPad1);
+    b.node("Relu", "relu", {"c"}, "r");
+    b.node("Add", "add", {"r", "z"}, "y");
+    b.output("y");
+  };
+  auto g = optimized(spec);
+  EXPECT_EQ(onlyNode(*g, "FusedConv")->attributes.getString("activation"), "Relu");
+  EXPECT_EQ(countOps(*g, "Add"), 1);
+  expectSameResults(spec);
+}
+
+// A broadcasting Add is not a residual; a Clip with a bound computed at run time is not fused.
+TEST(FuseConv, DeclinesBroadcastAddAndVariableClip) {
+  const GraphSpec spec = [](GraphBuilder& b) {
+    b.input("x", {1, 4, 5, 5});
+    b.input("z", {1, 4, 1, 5});
+    b.input("hi", {});
+    b.constant("w", randomTensor({4, 4, 3, 3}, 5));
+    b.constant("w2", randomTensor({4, 4, 1, 1}, 6));
+    b.node("Conv", "conv", {"x", "w"}, "c", kPad1);
+    b.node("Add", "add", {"c", "z"}, "y");
+    b.node("Conv", "conv2", {"x", "w2"}, "c2");
+    b.node("Clip", "clip", {"c2", "", "hi"}, "y2");
+    b.output("y");
+    b.output("y2");
+  };
+  auto g = optimized(spec);
+  EXPECT_EQ(countOps(*g, "Conv"), 2);
+  EXPECT_EQ(countOps(*g, "FusedConv"), 0);
+}
+
+// Two convolutions meet in an Add (the ResNet downsample branch): one of them takes the other's output as Z.
+TEST(FuseConv, ResidualFromAnotherConvolution) {
+  const GraphSpec spec = [](GraphBuilder& b) {
+    b.input("x", {2, 4, 8, 8});
+    b.constant("w1", randomTensor({6, 4, 3, 3}, 7));
+    b.constant("w2", randomTensor({6, 4, 1, 1}, 8));
+    b.node("Conv", "main", {"x", "w1"}, "m",
+           attrs({{"pads", std::vector<int64_t>{1, 1, 1, 1}}, {"strides", std::vector<int64_t>{2, 2}}}));
+    b.node("Conv", "down", {"x", "w2"}, "d", attrs({{"strides", std::vector<int64_t>{2, 2}}}));
+    b.node("Add", "add", {"m", "d"}, "s");
+    b.node("Relu", "relu", {"s"}, "y");
+    b.output("y");
+  };
+  auto g = optimized(spec);
+  EXPECT_EQ(g->nodes().size(), 2u);
+  EXPECT_EQ(countOps(*g, "FusedConv"), 1);
+  expectSameResults(spec);
+}
+
+// ---- MatMul + bias (+ activation) ------------------------------------------------------------------------
+
+TEST(FuseMatMul, BiasAndActivation) {
+  const GraphSpec spec = [](GraphBuilder& b) {
+    b.input("a", {3, 7, 16});
+    b.constant("w", randomTensor({16, 12}, 9));
+    b.constant("bias", randomTensor({1, 12}, 10));
+    b.node("MatMul", "mm", {"a", "w"}, "p");
+    b.node("Add", "add", {"bias", "p"}, "s");
+    b.node("Tanh", "tanh", {"s"}, "y");
+    b.output("y");
+  };
+  auto g = optimized(spec);
+  ASSERT_EQ(g->nodes().size(), 1u);
+  const ir::Node& n = *g->nodes()[0];
+  EXPECT_EQ(n.opType, "FusedMatMul");
+  EXPECT_EQ(n.absorbedNames, (std::vector<std::string>{"add", "tanh"}));
+  ASSERT_NE(n.input(2), nullptr);
+  EXPECT_EQ(n.input(2)->constant->shape(), (std::vector<int64_t>{12}));
+  expectSameResults(spec);
+}
+
+// A bias per row (it broadcasts along the columns) or a variable one is not a linear layer's bias.
+TEST(FuseMatMul, DeclinesOtherAdds) {
+  const GraphSpec spec = [](GraphBuilder& b) {
+    b.input("a", {5, 8});
+    b.input("v", {6});
+    b.constant("w", randomTensor({8, 6}, 11));
+    b.constant("rows", randomTensor({5, 1}, 12));
+    b.node("MatMul", "mm", {"a", "w"}, "p");
+    b.node("Add", "add", {"p", "rows"}, "y");
+    b.node("MatMul", "mm2", {"a", "w"}, "p2");
+    b.node("Add", "add2", {"p2", "v"}, "y2");
+    b.output("y");
+    b.output("y2");
+  };
+  auto g = optimized(spec);
+  EXPECT_EQ(countOps(*g, "MatMul"), 2);
+  EXPECT_EQ(countOps(*g, "FusedMatMul"), 0);
+}
+
+// ---- Schemas ---------------------------------------------------------------------------------------------
+
+Result<std::vector<std::pair<DataType, ir::Shape>>> inferFused(const std::string& op, ir::AttributeMap a,
+                                                               const std::vector<ir::InferInput>& inputs) {
+  ir::Node node;
+  node.opType = op;
+  node.domain = "lowp";
+  node.name = "fused";
+  node.outputs = {nullptr};
+  node.attributes = std::move(a);
+  return ir::inferNode(node, inputs);
+}
+
+ir::InferInput known(DataType t, const std::vector<int64_t>& shape) {
+  return {true, t, ir::Shape::fromSizes(shape), nullptr};
+}
+
+TEST(FusedSchemas, ShapesTypesAndErrors) {
+  const DataType f32 = DataType::kFloat32;
+  const DataType bf16 = DataType::kBFloat16;
+  auto ok = inferFused(
+      "FusedConv", attrs({{"strides", std::vector<int64_t>{2, 2}}}),
+      {known(bf16, {1, 3, 9, 9}), known(bf16, {4, 3, 3, 3}), known(f32, {4}), known(bf16, {1, 4, 4, 4})});
+  ASSERT_TRUE(ok.isOk()) << ok.status().toString();
+  EXPECT_EQ((*ok)[0].first, bf16);
+  EXPECT_EQ((*ok)[0].second.sizes(), (std::vector<int64_t>{1, 4, 4, 4}));
+  // Residual of another shape, bias of another type than fp32 or the operands', unknown activation.
+  EXPECT_FALSE(inferFused("FusedConv", {},
+                          {known(f32, {1, 3, 5, 5}), known(f32, {4, 3, 3, 3}), {}, known(f32, {1, 4, 5, 5})})
+                   .isOk());
+  EXPECT_FALSE(
+      inferFused("FusedConv", {}, {known(f32, {1, 3, 5, 5}), known(f32, {4, 3, 3, 3}), known(bf16, {4})})
+          .isOk());
+  EXPECT_FALSE(inferFused("FusedConv", attrs({{"activation", std::string("Softmax")}}),
+                          {known(f32, {1, 3, 5, 5}), known(f32, {4, 3, 3, 3})})
+                   .isOk());
+  auto mm = inferFused("FusedMatMul", attrs({{"activation", std::string("Relu")}}),
+                       {known(f32, {2, 5, 8}), known(f32, {8, 3}), known(f32, {3})});
+  ASSERT_TRUE(mm.isOk()) << mm.status().toString();
+  EXPECT_EQ((*mm)[0].second.sizes(), (std::vector<int64_t>{2, 5, 3}));
+  EXPECT_FALSE(
+      inferFused("FusedMatMul", {}, {known(f32, {2, 5, 8}), known(f32, {8, 3}), known(f32, {5})}).isOk());
+}
+
+}  // namespace
+}  // namespace lowp
