@@ -180,6 +180,12 @@ Status inferConvLike(InferContext& ctx, ConvKind kind) {
   const int64_t channels = dimSize(x, 1);
   const int64_t w0 = dimSize(w, 0);
   const int64_t w1 = dimSize(w, 1);
+  // Channel counts are the weight's channels times the group; a product past int64 is no real model.
+  int64_t w1TimesGroup = -1;
+  if (w1 >= 0 && __builtin_mul_overflow(w1, group, &w1TimesGroup)) {
+    return ctx.invalid("group " + std::to_string(group) + " times the weight's " + std::to_string(w1) +
+                       " channels overflows");
+  }
   Dim outChannels;
   if (kind == ConvKind::kTranspose) {
     if (channels >= 0 && w0 >= 0 && channels != w0) {
@@ -190,12 +196,12 @@ Status inferConvLike(InferContext& ctx, ConvKind kind) {
       return ctx.invalid(std::to_string(channels) + " channels do not split into " + std::to_string(group) +
                          " groups");
     }
-    if (w1 >= 0) outChannels = Dim(w1 * group);
+    if (w1 >= 0) outChannels = Dim(w1TimesGroup);
   } else {
-    if (channels >= 0 && w1 >= 0 && channels != w1 * group) {
+    if (channels >= 0 && w1 >= 0 && channels != w1TimesGroup) {
       return ctx.invalid("input has " + std::to_string(channels) + " channels but the weight shape " +
                          w.toString() + " with group " + std::to_string(group) + " expects " +
-                         std::to_string(w1 * group));
+                         std::to_string(w1TimesGroup));
     }
     if (w0 >= 0 && w0 % group != 0) {
       return ctx.invalid(std::to_string(w0) + " output channels do not split into " + std::to_string(group) +
