@@ -41,6 +41,12 @@ if [ ! -f "$models_dir/.complete" ]; then
   /usr/bin/python3 tests/models/export_models.py "$models_dir" && touch "$models_dir/.complete"
 fi
 suite "models vs PyTorch" "$lowp" conformance "$models_dir" --max-rel-l2 1e-4 --jobs 1 --timeout 600
+# The same models built by the builder (tactics timed at batch 1, then run at batch 1 and 4): FP32 engines
+# within 1e-5, engines allowed bf16 within 2e-2.
+suite "built fp32 models vs PyTorch" "$lowp" conformance "$models_dir" --build --max-rel-l2 1e-5 --jobs 1 \
+  --timeout 600
+suite "built bf16 models vs PyTorch" "$lowp" conformance "$models_dir" --bf16 --max-rel-l2 2e-2 --jobs 1 \
+  --timeout 600
 
 suite "command line" bash tests/cli/test_cli.sh "$lowp"
 

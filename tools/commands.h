@@ -10,6 +10,7 @@ namespace lowp::tools {
 using CommandRunner = std::function<int()>;
 
 CommandRunner addRunCommand(CLI::App& app);
+CommandRunner addBuildCommand(CLI::App& app);
 CommandRunner addConformanceCommand(CLI::App& app);
 
 }  // namespace lowp::tools

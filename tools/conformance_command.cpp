@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "lowp/builder.h"
 #include "lowp/engine.h"
 #include "lowp/tensor_io.h"
 #include "tensor_summary.h"
@@ -39,7 +40,44 @@ struct ConformanceOptions {
   int timeoutSeconds = 120;
   int jobs = 2;
   bool quiet = false;
+  // Build each model with the builder (timed tactics) instead of the plain FP32 runtime.
+  bool build = false;
+  bool fp16 = false;
+  bool bf16 = false;
+  int optimizationLevel = 3;
 };
+
+// Discards the builder's messages: a case's outcome says what matters.
+class QuietLogger final : public Logger {
+ public:
+  void log(Severity, std::string_view) override {}
+};
+
+// The engine for one case: the plain runtime, or the builder at the shapes of the case's first data set.
+Result<std::shared_ptr<Engine>> makeEngine(const fs::path& dir, const fs::path& firstSet,
+                                           const ConformanceOptions& opt) {
+  EngineOptions engineOptions;
+  engineOptions.threads = 1;  // cases run in parallel processes instead
+  const std::string model = (dir / "model.onnx").string();
+  if (!opt.build && !opt.fp16 && !opt.bf16) return Engine::fromOnnxFile(model, engineOptions);
+  LOWP_ASSIGN_OR_RETURN(auto network, NetworkDefinition::fromOnnxFile(model));
+  BuilderConfig config;
+  if (opt.fp16) config.setFlag(BuilderFlag::kFP16);
+  if (opt.bf16) config.setFlag(BuilderFlag::kBF16);
+  config.setThreads(1);
+  LOWP_RETURN_IF_ERROR(config.setOptimizationLevel(opt.optimizationLevel));
+  const auto declared = network->inputs();
+  for (size_t k = 0;; ++k) {
+    fs::path file = firstSet / ("input_" + std::to_string(k) + ".pb");
+    if (!fs::exists(file)) break;
+    std::string name;
+    LOWP_ASSIGN_OR_RETURN(Tensor t, readTensorProto(file.string(), &name));
+    if (name.empty() && k < declared.size()) name = declared[k].name;
+    config.setShape(name, t.shape());
+  }
+  QuietLogger logger;
+  return Builder(logger).build(*network, config);
+}
 
 enum class Outcome { kPass, kFail, kUnsupported };
 
@@ -112,14 +150,6 @@ double relativeL2(const Tensor& got, const Tensor& want) {
 }
 
 CaseResult runCase(const fs::path& dir, const ConformanceOptions& opt) {
-  EngineOptions engineOptions;
-  engineOptions.threads = 1;  // cases run in parallel processes instead
-  auto engine = Engine::fromOnnxFile((dir / "model.onnx").string(), engineOptions);
-  if (!engine) {
-    Outcome o = engine.status().code() == StatusCode::kUnsupported ? Outcome::kUnsupported : Outcome::kFail;
-    return {o, engine.status().toString()};
-  }
-  auto context = (*engine)->createExecutionContext();
   std::vector<fs::path> sets;
   for (const auto& entry : fs::directory_iterator(dir)) {
     if (entry.is_directory() && entry.path().filename().string().rfind("test_data_set_", 0) == 0) {
@@ -128,6 +158,12 @@ CaseResult runCase(const fs::path& dir, const ConformanceOptions& opt) {
   }
   std::sort(sets.begin(), sets.end());
   if (sets.empty()) return {Outcome::kFail, "no test_data_set_* folder"};
+  auto engine = makeEngine(dir, sets.front(), opt);
+  if (!engine) {
+    Outcome o = engine.status().code() == StatusCode::kUnsupported ? Outcome::kUnsupported : Outcome::kFail;
+    return {o, engine.status().toString()};
+  }
+  auto context = (*engine)->createExecutionContext();
   std::string measured;
   for (const fs::path& set : sets) {
     std::vector<NamedTensor> inputs;
@@ -338,6 +374,11 @@ CommandRunner addConformanceCommand(CLI::App& app) {
   cmd->add_option("--timeout", opt->timeoutSeconds, "seconds allowed per case (default 120)");
   cmd->add_option("--jobs", opt->jobs, "cases run at once (default 2)");
   cmd->add_flag("--quiet", opt->quiet, "print only failures and the totals");
+  cmd->add_flag("--build", opt->build,
+                "build each model with the builder (timed tactics) at its first data set's shapes");
+  cmd->add_flag("--fp16", opt->fp16, "build with fp16 allowed (implies --build)");
+  cmd->add_flag("--bf16", opt->bf16, "build with bf16 allowed (implies --build)");
+  cmd->add_option("--builderOptimizationLevel", opt->optimizationLevel, "0..5 (default 3)");
   return [opt] { return runConformance(*opt); };
 }
 

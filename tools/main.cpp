@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("lowp ") + LOWP_VERSION);
   std::map<std::string, lowp::tools::CommandRunner> runners;
   runners["run"] = lowp::tools::addRunCommand(app);
+  runners["build"] = lowp::tools::addBuildCommand(app);
   runners["conformance"] = lowp::tools::addConformanceCommand(app);
   try {
     app.parse(argc, argv);

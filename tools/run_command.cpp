@@ -1,4 +1,5 @@
-// `lowp run`: runs a model on given or random inputs and prints (and optionally saves) its outputs.
+// `lowp run`: runs an ONNX model or an engine file on given or random inputs and prints (and optionally
+// saves) its outputs.
 #include <cctype>
 #include <filesystem>
 #include <iostream>
@@ -15,6 +16,7 @@ namespace {
 
 struct RunOptions {
   std::string onnx;
+  std::string engine;               // an engine file, instead of an ONNX model
   std::vector<std::string> inputs;  // name=file
   std::vector<std::string> shapes;  // name:1x3x224x224 (comma-separated lists allowed)
   uint64_t seed = 0;
@@ -37,6 +39,9 @@ int fail(const std::string& message) {
 }
 
 int runModel(const RunOptions& opt) {
+  if (opt.onnx.empty() == opt.engine.empty()) {
+    return fail("give the model with --onnx FILE or an engine file with --engine FILE");
+  }
   std::map<std::string, std::vector<int64_t>> shapes;
   for (const std::string& list : opt.shapes) {
     std::stringstream items(list);
@@ -58,7 +63,8 @@ int runModel(const RunOptions& opt) {
 
   EngineOptions engineOptions;
   engineOptions.threads = opt.threads;
-  auto engine = Engine::fromOnnxFile(opt.onnx, engineOptions);
+  auto engine = opt.engine.empty() ? Engine::fromOnnxFile(opt.onnx, engineOptions)
+                                   : Engine::fromEngineFile(opt.engine, engineOptions);
   if (!engine) return fail(engine.status().toString());
 
   std::mt19937_64 rng(opt.seed);
@@ -125,8 +131,11 @@ int runModel(const RunOptions& opt) {
 CommandRunner addRunCommand(CLI::App& app) {
   auto opt = std::make_shared<RunOptions>();
   CLI::App* cmd =
-      app.add_subcommand("run", "Run a model on the CPU reference runtime and summarise its outputs");
-  cmd->add_option("--onnx", opt->onnx, "ONNX model file")->required()->check(CLI::ExistingFile);
+      app.add_subcommand("run", "Run an ONNX model or an engine file on the CPU and summarise its outputs");
+  CLI::Option* onnx = cmd->add_option("--onnx", opt->onnx, "ONNX model file")->check(CLI::ExistingFile);
+  cmd->add_option("--engine", opt->engine, "engine file (from `lowp build --saveEngine`), instead of --onnx")
+      ->check(CLI::ExistingFile)
+      ->excludes(onnx);
   cmd->add_option("--input", opt->inputs, "name=file.npy|file.pb: data for one input (repeatable)");
   cmd->add_option("--shapes", opt->shapes, "name:1x3x224x224[,name:...]: shapes of random inputs");
   cmd->add_option("--seed", opt->seed, "seed for random inputs (default 0)");

@@ -41,6 +41,9 @@ enum class DataType : int32_t {
 /// Lower-case name of a type as users write it on the command line: "fp32", "fp16", "int8", ...
 std::string_view dataTypeName(DataType type);
 
+/// The type named `name` as dataTypeName() spells it ("fp16", "bf16", ...); kUndefined when none is.
+DataType dataTypeFromName(std::string_view name);
+
 /// Bytes one element occupies in memory (sub-byte types round up to 1); 0 for kUndefined and kString.
 int64_t dataTypeSize(DataType type);
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lowp/data_type.h"
@@ -103,6 +104,14 @@ class Engine {
   std::unique_ptr<Impl> impl_;
 };
 
+/// Receives per-layer times from an ExecutionContext (TensorRT's IProfiler).
+class Profiler {
+ public:
+  virtual ~Profiler() = default;
+  /// Called after each layer of each execute(), from the executing thread, with the layer's wall time.
+  virtual void reportLayerTime(std::string_view layerName, float ms) = 0;
+};
+
 /// Runs one engine; not thread-safe (use one context per thread).
 class ExecutionContext {
  public:
@@ -115,6 +124,10 @@ class ExecutionContext {
   /// `outputs` holds every graph output, in declaration order, in freshly allocated tensors.
   Status execute(std::span<const NamedTensor> inputs, std::vector<NamedTensor>& outputs);
 
+  /// Times every layer of every later execute() and reports it to `profiler` (nullptr: stop). Timing
+  /// layers one by one adds a clock read per layer; the profiler must outlive its use.
+  void setProfiler(Profiler* profiler);
+
   /// Bytes of activation memory the last execute() planned in one arena (buffers reused by lifetime).
   int64_t plannedArenaBytes() const;
   /// Sum of the sizes of all activations of the last execute(), what the arena would be without reuse.
@@ -122,6 +135,7 @@ class ExecutionContext {
 
   struct Impl;
   explicit ExecutionContext(std::unique_ptr<Impl> impl);
+  Impl& impl() { return *impl_; }
 
  private:
   std::unique_ptr<Impl> impl_;

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "ir/data_type.h"
+#include "ir/numeric.h"
 
 namespace lowp::builder {
 namespace {
@@ -27,6 +28,12 @@ void fillRandom(Tensor& t, std::mt19937& rng) {
       break;
     case DataType::kFloat64:
       for (int64_t i = 0; i < n; ++i) t.data<double>()[i] = uniform(rng);
+      break;
+    case DataType::kFloat16:
+      for (int64_t i = 0; i < n; ++i) t.data<uint16_t>()[i] = ir::floatToFloat16(uniform(rng));
+      break;
+    case DataType::kBFloat16:
+      for (int64_t i = 0; i < n; ++i) t.data<uint16_t>()[i] = ir::floatToBFloat16(uniform(rng));
       break;
     default: {
       const auto bytes = static_cast<size_t>(ir::dataTypeInfo(t.type()).storageBytes);
@@ -80,9 +87,19 @@ std::string timingKey(const ir::Node& node, const kernels::KernelDef& kernel) {
 }
 
 Result<double> timeKernel(const ir::Node& node, const kernels::KernelDef& kernel,
-                          const kernels::ParallelFor& parallelFor, const TimingOptions& options) {
+                          const kernels::ParallelFor& parallelFor, const TimingOptions& options,
+                          const std::vector<const Tensor*>& inputValues) {
   std::mt19937 rng(1234);
   std::vector<Tensor> storage(node.inputs.size() + node.outputs.size());
+  // Blocked formats take more bytes than the logical shape (channels padded); the tensors view buffers
+  // of the padded size, zero-filled as the runtime's are.
+  std::vector<std::shared_ptr<std::byte[]>> buffers;
+  auto allocateIn = [&](ir::TensorFormat format, DataType type, const std::vector<int64_t>& sizes) {
+    if (format == ir::TensorFormat::kLinear) return Tensor(type, sizes);
+    const int64_t bytes = ir::storageBytes(type, sizes, format);
+    buffers.push_back(std::shared_ptr<std::byte[]>(new std::byte[static_cast<size_t>(bytes)]()));
+    return Tensor::view(type, sizes, buffers.back().get());
+  };
   std::vector<const Tensor*> inputs;
   std::vector<Tensor*> outputs;
   auto staticShape = [&](const ir::Value& v) -> Result<std::vector<int64_t>> {
@@ -98,11 +115,13 @@ Result<double> timeKernel(const ir::Node& node, const kernels::KernelDef& kernel
     const ir::Value* v = node.inputs[i];
     if (v == nullptr) {
       inputs.push_back(nullptr);
+    } else if (i < inputValues.size() && inputValues[i] != nullptr) {
+      inputs.push_back(inputValues[i]);
     } else if (v->constant) {
       inputs.push_back(&*v->constant);
     } else {
       LOWP_ASSIGN_OR_RETURN(auto sizes, staticShape(*v));
-      storage[i] = Tensor(v->type, sizes);
+      storage[i] = allocateIn(v->format, v->type, sizes);
       fillRandom(storage[i], rng);
       inputs.push_back(&storage[i]);
     }
@@ -114,19 +133,28 @@ Result<double> timeKernel(const ir::Node& node, const kernels::KernelDef& kernel
       continue;
     }
     Tensor& out = storage[node.inputs.size() + i];
-    if (v->shape.isStatic()) out = Tensor(v->type, v->shape.sizes());
+    if (v->shape.isStatic()) out = allocateIn(v->format, v->type, v->shape.sizes());
     outputs.push_back(&out);
   }
   kernels::KernelContext ctx(node, inputs, outputs, parallelFor,
                              [](DataType t, std::vector<int64_t> s) { return Tensor(t, std::move(s)); });
   std::vector<double> times;
-  for (int run = 0; run < options.warmupRuns + options.timedRuns; ++run) {
+  int warmupRuns = options.warmupRuns;
+  int timedRuns = options.timedRuns;
+  for (int run = 0; run < warmupRuns + timedRuns; ++run) {
     auto start = std::chrono::steady_clock::now();
     Status s = kernel.fn(ctx);
     auto end = std::chrono::steady_clock::now();
     if (!s) return s.withNode(node.name);
-    if (run >= options.warmupRuns)
-      times.push_back(std::chrono::duration<double, std::milli>(end - start).count());
+    const double ms = std::chrono::duration<double, std::milli>(end - start).count();
+    if (run == 0 && ms > options.abandonAboveMs) return ms;
+    // A long first run (it includes one-time preparation such as packing weights) needs fewer repeats:
+    // a kernel of many milliseconds varies little from run to run.
+    if (run == 0 && ms > options.longRunMs && warmupRuns + timedRuns > 4) {
+      warmupRuns = 1;
+      timedRuns = 3;
+    }
+    if (run >= warmupRuns) times.push_back(ms);
   }
   if (times.empty()) return Status(StatusCode::kInvalidArgument, "timing needs at least one timed run");
   std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2), times.end());

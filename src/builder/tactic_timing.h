@@ -20,12 +20,20 @@ namespace lowp::builder {
 struct TimingOptions {
   int warmupRuns = 2;
   int timedRuns = 5;
+  /// When the first run takes longer than this, its time is returned at once: a tactic that slow cannot
+  /// win, and a slow reference kernel at a large batch would otherwise dominate the build.
+  double abandonAboveMs = 1e30;
+  /// When the first run takes longer than this, one warm-up run and three timed runs are enough.
+  double longRunMs = 20;
 };
 
 /// Runs `kernel` for `node` (whose values carry inferred static shapes) and returns its median time in
-/// milliseconds. Errors name the node: shapes not static, or the kernel failing.
+/// milliseconds. `inputValues`, where given, holds per input slot the tensor to run on (nullptr: random
+/// data, constants keep their values) — values that must be real, such as a Reshape's target shape.
+/// Errors name the node: shapes not static, or the kernel failing.
 Result<double> timeKernel(const ir::Node& node, const kernels::KernelDef& kernel,
-                          const kernels::ParallelFor& parallelFor, const TimingOptions& options = {});
+                          const kernels::ParallelFor& parallelFor, const TimingOptions& options = {},
+                          const std::vector<const Tensor*>& inputValues = {});
 
 /// The cache key of (node, kernel): op, attributes, input/output types and shapes, kernel name.
 std::string timingKey(const ir::Node& node, const kernels::KernelDef& kernel);

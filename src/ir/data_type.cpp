@@ -83,6 +83,9 @@ namespace lowp {
 std::string_view dataTypeName(DataType type) {
   return ir::dataTypeInfo(type).name;
 }
+DataType dataTypeFromName(std::string_view name) {
+  return ir::dataTypeFromName(name).value_or(DataType::kUndefined);
+}
 int64_t dataTypeSize(DataType type) {
   return ir::dataTypeInfo(type).storageBytes;
 }

@@ -117,4 +117,37 @@ Status Graph::sortTopologically() {
   return {};
 }
 
+std::unique_ptr<Graph> cloneGraph(const Graph& graph) {
+  auto copy = std::make_unique<Graph>();
+  copy->name = graph.name;
+  for (const auto& v : graph.values()) {
+    auto added = copy->addValue("");  // names may repeat only as ""; set them directly below
+    Value* c = *added;
+    c->name = v->name;
+    c->type = v->type;
+    c->shape = v->shape;
+    c->format = v->format;
+    c->constant = v->constant;
+    c->isGraphInput = v->isGraphInput;
+    c->isGraphOutput = v->isGraphOutput;
+  }
+  auto valueOf = [&](const Value* v) { return v == nullptr ? nullptr : copy->values()[v->id].get(); };
+  for (const Node* n : graph.nodes()) {
+    Node* c = copy->addNode(n->opType, n->name);
+    c->domain = n->domain;
+    c->opsetVersion = n->opsetVersion;
+    c->attributes = n->attributes;
+    c->absorbedNames = n->absorbedNames;
+    for (size_t i = 0; i < n->inputs.size(); ++i) copy->setInput(c, i, valueOf(n->inputs[i]));
+    for (const Value* out : n->outputs) {
+      Value* o = valueOf(out);
+      if (o != nullptr) o->producer = c;
+      c->outputs.push_back(o);
+    }
+  }
+  for (const Value* v : graph.inputs()) copy->inputs().push_back(valueOf(v));
+  for (const Value* v : graph.outputs()) copy->outputs().push_back(valueOf(v));
+  return copy;
+}
+
 }  // namespace lowp::ir

@@ -96,4 +96,8 @@ class Graph {
   std::vector<Value*> outputs_;
 };
 
+/// A copy of `graph`: values keep their ids; nodes are renumbered in the graph's order; constants share
+/// their (immutable) buffers with the original.
+std::unique_ptr<Graph> cloneGraph(const Graph& graph);
+
 }  // namespace lowp::ir

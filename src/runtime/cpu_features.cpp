@@ -110,7 +110,8 @@ std::string deviceFingerprint() {
   std::string s = "cpu=" + cpuBrand() + "; isa=" + describeCpuFeatures() + "; lowp=" + LOWP_VERSION;
 #if LOWP_WITH_ONEDNN
   const dnnl_version_t* v = dnnl_version();
-  s += "; onednn=" + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
+  s += "; onednn=" + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+       std::to_string(v->patch);
 #endif
   return s;
 }

@@ -9,8 +9,6 @@
 
 namespace lowp {
 namespace runtime {
-namespace {
-
 TensorDesc describeValue(const ir::Value& v) {
   TensorDesc d;
   d.name = v.name;
@@ -22,6 +20,8 @@ TensorDesc describeValue(const ir::Value& v) {
   }
   return d;
 }
+
+namespace {
 
 std::string typeList(const std::vector<DataType>& types) {
   std::string s = "(";
@@ -49,8 +49,19 @@ Result<std::unique_ptr<Engine::Impl>> prepareEngine(std::unique_ptr<ir::Graph> g
     auto found = registry.find(node->domain, node->opType, kernels::Backend::kCpu, in, out);
     std::vector<ir::Shape> shapes;
     for (const ir::Value* v : node->inputs) shapes.push_back(v ? v->shape : ir::Shape::unknownRank());
+    // A kernel must also read and write the layouts the graph's values are in.
+    auto formatsMatch = [&](const kernels::KernelDef* k) {
+      for (size_t i = 0; i < node->inputs.size(); ++i) {
+        if (node->inputs[i] != nullptr && k->inputFormat(i) != node->inputs[i]->format) return false;
+      }
+      for (size_t i = 0; i < node->outputs.size(); ++i) {
+        if (node->outputs[i] != nullptr && k->outputFormat(i) != node->outputs[i]->format) return false;
+      }
+      return true;
+    };
     std::erase_if(found, [&](const kernels::KernelDef* k) {
-      return !runtime::cpuSupports(k->feature) || (k->supports != nullptr && !k->supports(*node, shapes));
+      return !runtime::cpuSupports(k->feature) || !formatsMatch(k) ||
+             (k->supports != nullptr && !k->supports(*node, shapes));
     });
     // Until the builder times tactics, a kernel other than the reference is preferred where one applies.
     std::stable_partition(found.begin(), found.end(),

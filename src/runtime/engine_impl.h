@@ -1,6 +1,7 @@
 // The internals behind lowp::Engine and lowp::ExecutionContext.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -26,6 +27,14 @@ struct Engine::Impl {
 };
 
 namespace runtime {
+
+/// The public description of a graph input or output.
+TensorDesc describeValue(const ir::Value& value);
+
+/// Called with every value a context computes (at plan time or run time), before its memory is reused.
+using ValueObserver = std::function<void(const ir::Value& value, const Tensor& tensor)>;
+/// Makes `context` call `observer` on every later execute() (an empty function: stop).
+void observeValues(ExecutionContext& context, ValueObserver observer);
 
 /// Chooses a kernel for every node and describes the graph's inputs and outputs.
 Result<std::unique_ptr<Engine::Impl>> prepareEngine(std::unique_ptr<ir::Graph> graph,

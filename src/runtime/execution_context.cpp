@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <algorithm>
 
+#include <chrono>
 #include <cstring>
 #include <new>
 
@@ -68,6 +69,8 @@ struct ExecutionContext::Impl {
   const ir::Node* currentNode = nullptr;  // the node being planned or run, named by allocation errors
   std::vector<int64_t> tooLargeShape;
   std::vector<std::shared_ptr<void>> kernelState;  // per node id: what its kernel prepared
+  Profiler* profiler = nullptr;
+  runtime::ValueObserver observer;
 
   Impl(const Engine::Impl& e, int threads) : engine(e), device(threads) {
     parallelFor = [this](int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
@@ -312,6 +315,12 @@ struct ExecutionContext::Impl {
       }
     }
     auto* arena = static_cast<std::byte*>(plan.arena.get());
+    if (observer) {
+      for (const auto& v : g.values()) {
+        const Tensor& known = plan.known[static_cast<size_t>(v->id)];
+        if (!v->constant && known.type() != DataType::kUndefined) observer(*v, known);
+      }
+    }
     int64_t step = 0;
     for (const ir::Node* node : g.nodes()) {
       if (plan.folded[static_cast<size_t>(node->id)]) continue;
@@ -350,7 +359,11 @@ struct ExecutionContext::Impl {
         auto id = static_cast<size_t>(out->id);
         if (plan.offsets[id] != kUnplanned && outShapes[i] == plan.shapes[id]) {
           owned[id] = Tensor::view(out->type, outShapes[i].sizes(), arena + plan.offsets[id]);
-          std::memset(owned[id].data(), 0, static_cast<size_t>(owned[id].byteSize()));
+          // Reference kernels may accumulate into their outputs and are promised zeroed memory; the
+          // others write every element, and clearing their outputs would cost one more pass over memory.
+          if (engine.kernelOf[static_cast<size_t>(node->id)]->reference) {
+            std::memset(owned[id].data(), 0, static_cast<size_t>(owned[id].byteSize()));
+          }
         } else if (outShapes[i].isStatic()) {
           owned[id] = allocate(out->type, outShapes[i].sizes());
         } else {
@@ -358,7 +371,13 @@ struct ExecutionContext::Impl {
         }
         outs.push_back(&owned[id]);
       }
+      const auto start =
+          profiler ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
       LOWP_RETURN_IF_ERROR(runKernel(*node, ins, outs));
+      if (profiler != nullptr) {
+        const std::chrono::duration<float, std::milli> elapsed = std::chrono::steady_clock::now() - start;
+        profiler->reportLayerTime(node->name, elapsed.count());
+      }
       for (size_t i = 0; i < node->outputs.size(); ++i) {
         const ir::Value* out = node->outputs[i];
         if (out == nullptr) continue;
@@ -370,6 +389,7 @@ struct ExecutionContext::Impl {
               node->name);
         }
         values[id] = &owned[id];
+        if (observer) observer(*out, owned[id]);
       }
       // Free data-dependent activations after their last use; arena views cost nothing to keep.
       for (const ir::Value* in : node->inputs) {
@@ -403,6 +423,16 @@ ExecutionContext::~ExecutionContext() = default;
 Status ExecutionContext::execute(std::span<const NamedTensor> inputs, std::vector<NamedTensor>& outputs) {
   return impl_->execute(inputs, outputs);
 }
+
+void ExecutionContext::setProfiler(Profiler* profiler) {
+  impl_->profiler = profiler;
+}
+
+namespace runtime {
+void observeValues(ExecutionContext& context, ValueObserver observer) {
+  context.impl().observer = std::move(observer);
+}
+}  // namespace runtime
 
 int64_t ExecutionContext::plannedArenaBytes() const {
   return impl_->plan.arenaBytes;

@@ -81,6 +81,15 @@ def main():
                               [shape])
     save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), out, "huge_expand.onnx")
 
+    # DynamicQuantizeLinear: ONNX defines it for fp32 input only, so no fp16 implementation can exist.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])
+    outs = [helper.make_tensor_value_info("q", TensorProto.UINT8, [2, 4]),
+            helper.make_tensor_value_info("scale", TensorProto.FLOAT, []),
+            helper.make_tensor_value_info("zero", TensorProto.UINT8, [])]
+    graph = helper.make_graph([helper.make_node("DynamicQuantizeLinear", ["x"], ["q", "scale", "zero"], name="dql")],
+                              "dql", [x], outs)
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), out, "dynamic_quantize.onnx")
+
     np.save(os.path.join(out, "x_2x4.npy"), np.linspace(-1, 1, 8, dtype=np.float32).reshape(2, 4))
     np.save(os.path.join(out, "x_2x5.npy"), np.zeros((2, 5), np.float32))
     np.save(os.path.join(out, "x_f64.npy"), np.zeros((2, 4), np.float64))

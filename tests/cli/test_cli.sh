@@ -74,5 +74,74 @@ expect_error "bad shapes option" "--shapes 'x:1xfour'" "$lowp" run --onnx add_re
 expect_error "unknown option" "--frobnicate" "$lowp" run --onnx add_relu.onnx --frobnicate
 expect_error "no subcommand" "subcommand" "$lowp"
 
+# Engine files: a built engine runs without its model and gives the model's outputs; bad files are refused.
+expect_ok "build engine" "$lowp" build --onnx add_relu.onnx --shapes x:2x4 --saveEngine good.engine
+expect_ok "run engine" "$lowp" run --engine good.engine --input x=x_2x4.npy --save-outputs out_engine
+expect_ok "engine output is the model's" /usr/bin/python3 -c "
+import numpy as np
+assert np.array_equal(np.load('out_engine/y.npy'), np.load('out/y.npy'))"
+head -c 100 good.engine > truncated.engine
+: > empty.engine
+/usr/bin/python3 - <<'PY'
+import struct
+good = bytearray(open('good.engine', 'rb').read())
+corrupt = bytearray(good)
+corrupt[len(corrupt) // 2] ^= 0x40
+open('corrupt.engine', 'wb').write(corrupt)
+other = bytearray(good)
+other[8:12] = struct.pack('<I', 2)
+open('format2.engine', 'wb').write(other)
+# Another device: change the fingerprint and store a checksum that fits, so only the fingerprint differs.
+header = 16  # magic, format version, FlatBuffer size
+root = header + struct.unpack_from("<I", good, header)[0]
+vtable = root - struct.unpack_from('<i', good, root)[0]
+field = lambda i: struct.unpack_from('<H', good, vtable + 4 + 2 * i)[0]
+fp = root + field(1)
+fp += struct.unpack_from('<I', good, fp)[0]
+at = good.index(b'cpu=', fp)
+good[at:at + 4] = b'CPU='
+checksum = root + field(2)
+good[checksum:checksum + 4] = bytes(4)
+crc = 0xffffffff  # CRC-32C, bit by bit
+for b in good:
+    crc ^= b
+    for _ in range(8):
+        crc = (crc >> 1) ^ (0x82f63b78 if crc & 1 else 0)
+good[checksum:checksum + 4] = struct.pack('<I', crc ^ 0xffffffff)
+open('other_device.engine', 'wb').write(good)
+PY
+expect_error "engine: not an engine" "add_relu.onnx: not a lowp engine file" "$lowp" run --engine add_relu.onnx --shapes x:1x4
+expect_error "engine: empty" "empty.engine: not a lowp engine file" "$lowp" run --engine empty.engine --shapes x:1x4
+expect_error "engine: truncated" "truncated.engine: truncated" "$lowp" run --engine truncated.engine --shapes x:1x4
+expect_error "engine: corrupt" "corrupt.engine: corrupt" "$lowp" run --engine corrupt.engine --shapes x:1x4
+expect_error "engine: other format" "format2.engine: made by lowp [0-9.]+, format 2; this lowp \([0-9.]+\) reads format 1 — rebuild the engine" \
+  "$lowp" run --engine format2.engine --shapes x:1x4
+expect_error "engine: other device" "other_device.engine: built for another device.*\"CPU=.*this is \"cpu=" \
+  "$lowp" run --engine other_device.engine --shapes x:1x4
+expect_error "engine: missing" "File does not exist|no such file" "$lowp" run --engine nonexistent.engine
+expect_error "engine and model" "excludes" "$lowp" run --engine good.engine --onnx add_relu.onnx
+expect_error "neither engine nor model" "give the model with --onnx FILE or an engine file with --engine FILE" "$lowp" run
+
+# Building: flags allow precisions, constraints bind by strength, bad options are refused.
+expect_ok "build with fp16 and bf16 allowed" "$lowp" build --onnx add_relu.onnx --fp16 --bf16 --shapes=x:2x4 --dumpLayerInfo
+expect_ok "layer report names every layer" bash -c "'$lowp' build --onnx add_relu.onnx --best --shapes=x:2x4 --dumpLayerInfo | grep -q 'total measured layer time'"
+expect_error "obey without an implementation" "layer 'dql' \(DynamicQuantizeLinear\): precision fp16 is obeyed, but no fp16 implementation" \
+  "$lowp" build --onnx dynamic_quantize.onnx --fp16 --precisionConstraints=obey --layerPrecisions=dql:fp16
+expect_ok "prefer without an implementation builds" "$lowp" build --onnx dynamic_quantize.onnx --fp16 \
+  --precisionConstraints=prefer --layerPrecisions=dql:fp16
+expect_ok "prefer warns" bash -c "'$lowp' build --onnx dynamic_quantize.onnx --fp16 --precisionConstraints=prefer \
+  --layerPrecisions=dql:fp16 2>&1 | grep -q \"layer 'dql': precision fp16 preferred\""
+expect_error "unknown layer in --layerPrecisions" "no layer named 'conv9'" \
+  "$lowp" build --onnx add_relu.onnx --layerPrecisions=conv9:fp16
+expect_error "bad type in --layerPrecisions" "'int3' is not fp32, fp16 or bf16" \
+  "$lowp" build --onnx add_relu.onnx --layerPrecisions=relu:int3
+expect_error "bad --precisionConstraints" "--precisionConstraints must be none, prefer or obey" \
+  "$lowp" build --onnx add_relu.onnx --precisionConstraints=always
+expect_error "bad --shapes for build" "does not fit its shape" "$lowp" build --onnx add_relu.onnx --shapes=x:2x5
+expect_error "strongly typed with a flag" "strongly typed" "$lowp" build --onnx add_relu.onnx --stronglyTyped --fp16
+expect_error "bad optimization level" "optimization level 9 is not in 0..5" \
+  "$lowp" build --onnx add_relu.onnx --builderOptimizationLevel=9
+expect_error "build of a corrupt model" "truncated.onnx: not a valid ONNX model" "$lowp" build --onnx truncated.onnx
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,1160 @@
+// Builder::build: from a NetworkDefinition and a BuilderConfig to an Engine.
+//
+//  1. copy the network's graph and run the rewrite pipeline (folding, fusions); resolve each layer's
+//     constraints through every name it absorbed;
+//  2. run the FP32 graph once at the build shapes on random inputs, recording every tensor's shape and the
+//     values of small and non-float tensors (a Reshape's target shape must be real to time the Reshape);
+//  3. per layer, enumerate tactics: for each precision T the flags and constraints allow, the registry's
+//     kernels taking the layer's fp32 tensors as T (other types as they are), in the formats they declare;
+//  4. time each tactic on real-sized data (tactic_timing.h; times come from the timing cache when it has
+//     them), and each conversion a tensor may need between the states its producer and consumers want;
+//  5. choose one tactic per layer minimising kernel plus conversion time over the graph
+//     (precision_search.h);
+//  6. write the decision into the graph: tensors get their chosen type and format, Cast / Reformat nodes go
+//     where a consumer wants another state, constants are converted once (with counts of values fp16 clamps
+//     or flushes), and every layer gets its report line (requested vs chosen precision, tactic, time, why).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "builder/network_impl.h"
+#include "builder/precision_search.h"
+#include "builder/tactic_timing.h"
+#include "ir/numeric.h"
+#include "ir/op_schema.h"
+#include "lowp/builder.h"
+#include "onnx/importer.h"
+#include "passes/pipeline.h"
+#include "runtime/cpu_features.h"
+#include "runtime/device.h"
+#include "runtime/engine_impl.h"
+
+namespace lowp {
+namespace {
+
+using ir::TensorFormat;
+using kernels::KernelDef;
+
+constexpr double kUnavailable = std::numeric_limits<double>::infinity();
+
+std::string typeName(DataType t) {
+  return std::string(ir::dataTypeInfo(t).name);
+}
+
+bool isRetypable(DataType t) {
+  return t == DataType::kFloat32;
+}
+
+enum class Strength { kNone, kPrefer, kObey };
+
+struct State {
+  DataType type = DataType::kUndefined;
+  TensorFormat format = TensorFormat::kLinear;
+  bool operator==(const State& o) const { return type == o.type && format == o.format; }
+  bool operator<(const State& o) const { return std::pair(type, format) < std::pair(o.type, o.format); }
+  std::string describe() const {
+    return typeName(type) +
+           (format == TensorFormat::kLinear ? "" : ":" + std::string(ir::formatName(format)));
+  }
+};
+
+struct Tactic {
+  const KernelDef* kernel = nullptr;
+  DataType precision = DataType::kUndefined;  ///< kUndefined for layers without retypable tensors.
+  std::vector<DataType> inTypes;              ///< Per input slot (kUndefined where absent).
+  std::vector<TensorFormat> inFormats;
+  std::vector<DataType> outTypes;  ///< What the kernel writes, per output slot.
+  std::vector<TensorFormat> outFormats;
+  std::vector<DataType> castOutTo;  ///< Per output: the type an output-type constraint casts to.
+  double kernelMs = 0;
+  double castMs = 0;
+};
+
+struct LayerWork {
+  ir::Node* node = nullptr;
+  DataType requested = DataType::kUndefined;
+  std::string requestedBy;  ///< The name the constraint was set on (the layer's or an absorbed one).
+  std::map<int, DataType> outputTypes;
+  bool retypable = false;  ///< Has fp32 tensors the builder may run in another precision.
+  bool folded = false;     ///< Computed while planning (shape arithmetic); runs as it is.
+  std::vector<Tactic> tactics;
+  std::string constraintNote;  ///< Why a constraint could not be honoured.
+  int chosen = -1;
+};
+
+// One conversion between two states of one tensor shape: the node that does it and its time.
+struct Conversion {
+  double ms = kUnavailable;
+  const KernelDef* castKernel = nullptr;      ///< Type change (Cast), when the types differ.
+  const KernelDef* reformatKernel = nullptr;  ///< Format change (lowp.Reformat), when the formats differ.
+};
+
+class BuildSession {
+ public:
+  BuildSession(Logger& logger, const NetworkDefinition& network, const BuilderConfig& config)
+      : logger_(logger),
+        network_(network.impl()),
+        config_(config),
+        device_(config.threads()),
+        registry_(kernels::KernelRegistry::global()) {
+    parallelFor_ = [this](int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+      device_.pool().parallelFor(n, grain, fn);
+    };
+  }
+
+  Result<std::shared_ptr<Engine>> build();
+
+ private:
+  void log(Severity s, const std::string& message) { logger_.log(s, message); }
+  Status checkConfig() const;
+  Status rewrite();
+  Status resolveConstraints();
+  Status observeFp32Run();
+  std::vector<DataType> allowedPrecisions() const;
+  Status enumerateTactics(LayerWork& layer);
+  Result<double> timeTactic(const LayerWork& layer, const Tactic& tactic);
+  Conversion conversion(const ir::Value& value, State from, State to);
+  Status applyConstraint(LayerWork& layer);
+  Result<builder::SearchSolution> search();
+  Status materialize(const builder::SearchSolution& solution);
+  std::string reasonFor(const LayerWork& layer) const;
+  const Tensor& convertedConstant(const ir::Value& constant, DataType type, const ir::Node& consumer);
+
+  // The shape of a value at the build shapes.
+  const ir::Shape& shapeOf(const ir::Value& v) const { return shapes_[static_cast<size_t>(v.id)]; }
+  bool isActivation(const ir::Value* v) const {
+    return v != nullptr && !v->constant && !foldedValue_[static_cast<size_t>(v->id)];
+  }
+  State givenState(const ir::Value& v) const;
+  State requiredState(const ir::Value& v) const;
+
+  Logger& logger_;
+  const NetworkDefinition::Impl& network_;
+  const BuilderConfig& config_;
+  runtime::CpuDevice device_;
+  kernels::ParallelFor parallelFor_;
+  const kernels::KernelRegistry& registry_;
+  builder::TimingCache cache_{runtime::deviceFingerprint()};
+  int64_t cacheHits_ = 0;
+  int64_t timed_ = 0;
+
+  std::unique_ptr<ir::Graph> graph_;
+  std::vector<LayerWork> layers_;
+  std::vector<ir::Shape> shapes_;     // per value id, at the build shapes
+  std::vector<Tensor> observed_;      // per value id: small or non-float values of the FP32 run
+  std::vector<bool> foldedValue_;     // per value id: computed while planning
+  std::vector<DataType> modelTypes_;  // per value id: the type before the builder's choice
+  std::vector<std::vector<int64_t>> buildShapes_;
+  std::map<std::tuple<std::vector<int64_t>, State, State>, Conversion> conversions_;
+  std::map<std::pair<int64_t, DataType>, Tensor> convertedConstants_;    // by (value id, type)
+  std::map<std::pair<int64_t, DataType>, std::string> conversionNotes_;  // what a conversion clamped
+
+  Strength strength_ = Strength::kNone;
+  std::unique_ptr<Engine::Impl> impl_;
+};
+
+Status BuildSession::checkConfig() const {
+  if (network_.stronglyTyped) {
+    for (BuilderFlag f : {BuilderFlag::kFP16, BuilderFlag::kBF16, BuilderFlag::kINT8, BuilderFlag::kFP8}) {
+      if (config_.getFlag(f)) {
+        return Status(StatusCode::kInvalidArgument,
+                      "the network is strongly typed (its types come from its own Cast/Q/DQ nodes); the " +
+                          std::string(builderFlagName(f)) + " flag does not apply to it");
+      }
+    }
+    for (size_t i = 0; i < network_.constraints.size(); ++i) {
+      const LayerConstraint& c = network_.constraints[i];
+      if (c.precision != DataType::kUndefined || !c.outputTypes.empty()) {
+        return Status(StatusCode::kInvalidArgument,
+                      "layer '" + network_.nodes[i]->name +
+                          "': precision constraints do not apply to a strongly typed network",
+                      network_.nodes[i]->name);
+      }
+    }
+  }
+  if (config_.getFlag(BuilderFlag::kPreferPrecisionConstraints) &&
+      config_.getFlag(BuilderFlag::kObeyPrecisionConstraints)) {
+    return Status(StatusCode::kInvalidArgument,
+                  "prefer-precision-constraints and obey-precision-constraints exclude each other");
+  }
+  for (const auto& entry : config_.shapes()) {
+    const std::string& name = entry.first;
+    const auto& ins = network_.graph->inputs();
+    if (std::none_of(ins.begin(), ins.end(), [&](const ir::Value* v) { return v->name == name; })) {
+      return Status(StatusCode::kInvalidArgument,
+                    "shape given for '" + name + "', which is not a network input");
+    }
+  }
+  for (size_t i = 0; i < network_.constraints.size(); ++i) {
+    const LayerConstraint& c = network_.constraints[i];
+    auto check = [&](DataType t) -> Status {
+      if (t == DataType::kUndefined || t == DataType::kFloat32 || t == DataType::kFloat16 ||
+          t == DataType::kBFloat16) {
+        return {};
+      }
+      return Status(StatusCode::kUnsupported,
+                    "layer '" + network_.nodes[i]->name + "': precision " + typeName(t) +
+                        " is not one the CPU builder can choose (fp32, fp16, bf16)",
+                    network_.nodes[i]->name);
+    };
+    LOWP_RETURN_IF_ERROR(check(c.precision));
+    for (const auto& [index, type] : c.outputTypes) LOWP_RETURN_IF_ERROR(check(type));
+  }
+  return {};
+}
+
+Status BuildSession::rewrite() {
+  graph_ = ir::cloneGraph(*network_.graph);
+  for (const auto& [name, type] : network_.inputTypes) (void)type;  // applied as given states below
+  passes::PipelineReport report;
+  LOWP_RETURN_IF_ERROR(passes::runPipeline(*graph_, &report));
+  for (const auto& [rule, applied] : report) {
+    if (applied > 0) log(Severity::kInfo, "pass " + rule + ": applied " + std::to_string(applied) + " times");
+  }
+  // Build shapes: the given ones, else the model's with dynamic dimensions at 1.
+  for (const ir::Value* v : graph_->inputs()) {
+    auto given = config_.shapes().find(v->name);
+    std::vector<int64_t> sizes;
+    if (given != config_.shapes().end()) {
+      sizes = given->second;
+      bool fits = v->shape.rankKnown() && v->shape.rank() == static_cast<int64_t>(sizes.size());
+      for (size_t d = 0; fits && d < sizes.size(); ++d) {
+        const ir::Dim& dim = v->shape[static_cast<int64_t>(d)];
+        fits = sizes[d] >= 0 && (!dim.isKnown() || dim.size == sizes[d]);
+      }
+      if (!fits) {
+        return Status(StatusCode::kInvalidArgument, "shape " + ir::formatSizes(sizes) + " given for input '" +
+                                                        v->name + "' does not fit its shape " +
+                                                        v->shape.toString());
+      }
+    } else {
+      if (!v->shape.rankKnown()) {
+        return Status(StatusCode::kInvalidArgument,
+                      "input '" + v->name + "' has no known rank: give its shape to build");
+      }
+      for (const ir::Dim& d : v->shape.dims()) sizes.push_back(d.isKnown() ? d.size : 1);
+      if (!v->shape.isStatic()) {
+        log(Severity::kWarning, "input '" + v->name + "' has dynamic dimensions " + v->shape.toString() +
+                                    " and no shape was given: building for " + ir::formatSizes(sizes));
+      }
+    }
+    buildShapes_.push_back(std::move(sizes));
+  }
+  return {};
+}
+
+Status BuildSession::resolveConstraints() {
+  std::map<std::string, size_t> layerByName;
+  for (size_t i = 0; i < network_.nodes.size(); ++i) layerByName[network_.nodes[i]->name] = i;
+  if (config_.getFlag(BuilderFlag::kObeyPrecisionConstraints)) {
+    strength_ = Strength::kObey;
+  } else if (config_.getFlag(BuilderFlag::kPreferPrecisionConstraints)) {
+    strength_ = Strength::kPrefer;
+  }
+  for (ir::Node* node : graph_->nodes()) {
+    LayerWork layer;
+    layer.node = node;
+    std::vector<std::string> names = {node->name};
+    names.insert(names.end(), node->absorbedNames.begin(), node->absorbedNames.end());
+    for (const std::string& name : names) {
+      auto it = layerByName.find(name);
+      if (it == layerByName.end()) continue;
+      const LayerConstraint& c = network_.constraints[it->second];
+      if (c.precision != DataType::kUndefined) {
+        if (layer.requested != DataType::kUndefined && layer.requested != c.precision) {
+          log(Severity::kWarning, "layer '" + node->name + "' absorbed '" + name + "', whose precision " +
+                                      typeName(c.precision) + " differs from '" + layer.requestedBy + "' (" +
+                                      typeName(layer.requested) + "); the first one counts");
+        } else if (layer.requested == DataType::kUndefined) {
+          layer.requested = c.precision;
+          layer.requestedBy = name;
+        }
+      }
+      // Output types belong to the node that produced the output; after fusion, the fused layer's
+      // outputs are those of the last node it absorbed, so only constraints set on that name apply.
+      if (name == node->name || name == names.back()) {
+        for (const auto& [index, type] : c.outputTypes) layer.outputTypes.emplace(index, type);
+      }
+    }
+    layers_.push_back(std::move(layer));
+  }
+  return {};
+}
+
+Status BuildSession::observeFp32Run() {
+  auto impl = runtime::prepareEngine(ir::cloneGraph(*graph_), EngineOptions{config_.threads()});
+  if (!impl) return impl.status();
+  Engine fp32(std::move(impl).value());
+  auto context = fp32.createExecutionContext();
+  const size_t valueCount = graph_->values().size();
+  shapes_.assign(valueCount, ir::Shape::unknownRank());
+  observed_.assign(valueCount, Tensor());
+  foldedValue_.assign(valueCount, false);
+  for (const auto& v : graph_->values()) modelTypes_.push_back(v->type);
+  for (const auto& v : graph_->values()) {
+    if (v->constant) shapes_[static_cast<size_t>(v->id)] = ir::Shape::fromSizes(v->constant->shape());
+  }
+  std::mt19937 rng(7);
+  std::vector<NamedTensor> inputs;
+  for (size_t i = 0; i < graph_->inputs().size(); ++i) {
+    const ir::Value* v = graph_->inputs()[i];
+    Tensor t(v->type, buildShapes_[i]);
+    if (v->type == DataType::kFloat32) {
+      std::normal_distribution<float> normal(0.0f, 1.0f);
+      for (int64_t e = 0; e < t.elementCount(); ++e) t.data<float>()[e] = normal(rng);
+    }
+    inputs.push_back({v->name, t});
+  }
+  runtime::observeValues(*context, [&](const ir::Value& v, const Tensor& t) {
+    auto id = static_cast<size_t>(v.id);
+    shapes_[id] = ir::Shape::fromSizes(t.shape());
+    if (!ir::dataTypeInfo(t.type()).isFloat || t.byteSize() <= (64 << 10)) observed_[id] = t.clone();
+  });
+  std::vector<NamedTensor> outputs;
+  Status ran = context->execute(inputs, outputs);
+  if (!ran) return ran.withContext("running the fp32 graph at the build shapes");
+  for (size_t i = 0; i < graph_->inputs().size(); ++i) {
+    shapes_[static_cast<size_t>(graph_->inputs()[i]->id)] = ir::Shape::fromSizes(buildShapes_[i]);
+  }
+  // A node whose inputs are all constants or plan-time values was evaluated while planning.
+  std::vector<bool> known(valueCount, false);
+  for (const auto& v : graph_->values()) known[static_cast<size_t>(v->id)] = v->constant.has_value();
+  for (LayerWork& layer : layers_) {
+    const ir::Node& node = *layer.node;
+    bool allKnown = !node.inputs.empty();
+    for (const ir::Value* in : node.inputs) {
+      if (in == nullptr) continue;
+      const bool shapeEnough = node.opType == "Shape" || node.opType == "Size";
+      if (!known[static_cast<size_t>(in->id)] && !shapeEnough) allKnown = false;
+    }
+    layer.folded = allKnown;
+    for (const ir::Value* out : node.outputs) {
+      if (out != nullptr && allKnown) {
+        known[static_cast<size_t>(out->id)] = true;
+        foldedValue_[static_cast<size_t>(out->id)] = true;
+      }
+    }
+  }
+  return {};
+}
+
+std::vector<DataType> BuildSession::allowedPrecisions() const {
+  std::vector<DataType> allowed = {DataType::kFloat32};
+  if (network_.stronglyTyped || config_.optimizationLevel() <= 1) return allowed;
+  if (config_.getFlag(BuilderFlag::kFP16)) allowed.push_back(DataType::kFloat16);
+  if (config_.getFlag(BuilderFlag::kBF16)) allowed.push_back(DataType::kBFloat16);
+  return allowed;
+}
+
+Status BuildSession::enumerateTactics(LayerWork& layer) {
+  const ir::Node& node = *layer.node;
+  for (const ir::Value* v : node.inputs)
+    layer.retypable |= v != nullptr && isRetypable(v->type) && !v->constant;
+  for (const ir::Value* v : node.outputs) layer.retypable |= v != nullptr && isRetypable(v->type);
+  if (network_.stronglyTyped || layer.folded) layer.retypable = false;
+
+  std::vector<DataType> precisions = {DataType::kUndefined};
+  if (layer.retypable) {
+    precisions = allowedPrecisions();
+    // An obeyed constraint is the permission itself; a preferred one needs its flag (shared/docs rule).
+    const DataType r = layer.requested;
+    if (r != DataType::kUndefined && strength_ == Strength::kObey &&
+        std::find(precisions.begin(), precisions.end(), r) == precisions.end()) {
+      precisions.push_back(r);
+    }
+  }
+  std::vector<ir::Shape> shapes;
+  for (const ir::Value* v : node.inputs) shapes.push_back(v ? shapeOf(*v) : ir::Shape::unknownRank());
+  for (DataType precision : precisions) {
+    auto retype = [&](const ir::Value* v) {
+      if (v == nullptr) return DataType::kUndefined;
+      return precision != DataType::kUndefined && isRetypable(v->type) ? precision : v->type;
+    };
+    std::vector<DataType> in;
+    std::vector<DataType> out;
+    for (const ir::Value* v : node.inputs) in.push_back(retype(v));
+    for (const ir::Value* v : node.outputs) out.push_back(retype(v));
+    auto found = registry_.find(node.domain, node.opType, kernels::Backend::kCpu, in, out);
+    std::erase_if(found, [&](const KernelDef* k) {
+      return !runtime::cpuSupports(k->feature) || (k->supports != nullptr && !k->supports(node, shapes));
+    });
+    // The reference kernel is the fallback: timed only where nothing faster applies (or at level 4+).
+    const bool hasFast =
+        std::any_of(found.begin(), found.end(), [](const KernelDef* k) { return !k->reference; });
+    if (hasFast && config_.optimizationLevel() < 4)
+      std::erase_if(found, [](const KernelDef* k) { return k->reference; });
+    // The schema is the arbiter of types: ops whose output type an attribute fixes (Cast, ...) keep it.
+    std::vector<ir::InferInput> infer;
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      ir::InferInput info;
+      if (node.inputs[i] != nullptr) {
+        const Tensor* value = node.inputs[i]->constant ? &*node.inputs[i]->constant : nullptr;
+        if (value == nullptr && !observed_[static_cast<size_t>(node.inputs[i]->id)].empty())
+          value = &observed_[static_cast<size_t>(node.inputs[i]->id)];
+        const bool valueKeepsType = value != nullptr && in[i] == value->type();
+        info = {true, in[i], shapes[i], valueKeepsType ? value : nullptr};
+      }
+      infer.push_back(std::move(info));
+    }
+    auto inferred = ir::inferNode(node, std::move(infer));
+    if (!inferred) continue;
+    bool typesHold = true;
+    for (size_t i = 0; i < out.size(); ++i)
+      typesHold &= out[i] == DataType::kUndefined || (*inferred)[i].first == out[i];
+    if (!typesHold) continue;
+    for (const KernelDef* k : found) {
+      Tactic t;
+      t.kernel = k;
+      t.precision = precision;
+      t.inTypes = in;
+      t.outTypes = out;
+      for (size_t i = 0; i < in.size(); ++i) t.inFormats.push_back(k->inputFormat(i));
+      for (size_t i = 0; i < out.size(); ++i) t.outFormats.push_back(k->outputFormat(i));
+      t.castOutTo.assign(out.size(), DataType::kUndefined);
+      layer.tactics.push_back(std::move(t));
+    }
+  }
+  if (layer.tactics.empty()) {
+    std::vector<DataType> in;
+    for (const ir::Value* v : node.inputs) in.push_back(v ? v->type : DataType::kUndefined);
+    if (!registry_.hasOp(node.domain, node.opType, kernels::Backend::kCpu)) {
+      return Status(StatusCode::kUnsupported, node.describe() + ": no CPU kernel implements " + node.opType,
+                    node.name);
+    }
+    std::string types;
+    for (DataType t : in)
+      types += (types.empty() ? "" : ", ") + (t == DataType::kUndefined ? "-" : typeName(t));
+    return Status(StatusCode::kUnsupported,
+                  node.describe() + ": no CPU kernel for input types (" + types + ")", node.name);
+  }
+  return {};
+}
+
+Result<double> BuildSession::timeTactic(const LayerWork& layer, const Tactic& tactic) {
+  const ir::Node& node = *layer.node;
+  // A scratch copy of the node whose values carry the tactic's types and the build shapes.
+  ir::Graph scratch;
+  ir::Node* copy = scratch.addNode(node.opType, node.name);
+  copy->domain = node.domain;
+  copy->opsetVersion = node.opsetVersion;
+  copy->attributes = node.attributes;
+  std::vector<const Tensor*> given(node.inputs.size(), nullptr);
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    const ir::Value* v = node.inputs[i];
+    if (v == nullptr) {
+      scratch.setInput(copy, i, nullptr);
+      continue;
+    }
+    ir::Value* c = *scratch.addValue("");
+    c->name = v->name;
+    c->type = tactic.inTypes[i];
+    c->format = tactic.inFormats[i];
+    c->shape = shapeOf(*v);
+    if (v->constant) {
+      c->constant = v->constant;  // converted below, once the timing cache has been asked
+    } else if (!observed_[static_cast<size_t>(v->id)].empty() &&
+               observed_[static_cast<size_t>(v->id)].type() == c->type) {
+      given[i] = &observed_[static_cast<size_t>(v->id)];
+    }
+    scratch.setInput(copy, i, c);
+  }
+  for (size_t i = 0; i < node.outputs.size(); ++i) {
+    const ir::Value* v = node.outputs[i];
+    ir::Value* c = nullptr;
+    if (v != nullptr) {
+      c = *scratch.addValue("");
+      c->name = v->name;
+      c->type = tactic.outTypes[i];
+      c->format = tactic.outFormats[i];
+      c->shape = shapeOf(*v);
+    }
+    copy->outputs.push_back(c);
+  }
+  const std::string key = builder::timingKey(*copy, *tactic.kernel);
+  if (auto cached = cache_.find(key)) {
+    ++cacheHits_;
+    return *cached;
+  }
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    ir::Value* c = copy->inputs[i];
+    if (c != nullptr && c->constant && c->constant->type() != c->type) {
+      c->constant = convertedConstant(*node.inputs[i], c->type, node);
+    }
+  }
+  builder::TimingOptions options;
+  const int level = config_.optimizationLevel();
+  if (level <= 2) {
+    options.warmupRuns = 1;
+    options.timedRuns = 1;
+  } else if (level >= 4) {
+    options.timedRuns = 11;
+  }
+  double best = kUnavailable;
+  for (const Tactic& other : layer.tactics) {
+    if (&other != &tactic && other.kernelMs > 0) best = std::min(best, other.kernelMs);
+  }
+  options.abandonAboveMs = std::isfinite(best) ? 10 * best + 1.0 : 1e30;
+  auto ms = builder::timeKernel(*copy, *tactic.kernel, parallelFor_, options, given);
+  if (!ms) return ms.status();
+  ++timed_;
+  cache_.insert(key, *ms);
+  return *ms;
+}
+
+// Times converting `value` (at its build shape) from one state to another: a Cast for the type, a
+// lowp.Reformat for the format, or both. Unavailable when no kernel does it.
+Conversion BuildSession::conversion(const ir::Value& value, State from, State to) {
+  const std::vector<int64_t> sizes =
+      shapeOf(value).isStatic() ? shapeOf(value).sizes() : std::vector<int64_t>{};
+  auto key = std::make_tuple(sizes, from, to);
+  auto it = conversions_.find(key);
+  if (it != conversions_.end()) return it->second;
+  Conversion result;
+  result.ms = 0;
+  auto timeStep = [&](const std::string& opType, const std::string& domain, State a, State b,
+                      const KernelDef*& chosen) -> bool {
+    ir::Graph scratch;
+    ir::Node* node = scratch.addNode(opType, value.name + "/convert");
+    node->domain = domain;
+    node->opsetVersion = onnx::kMaxOpset;
+    if (opType == "Cast") node->attributes.set("to", static_cast<int64_t>(b.type));
+    ir::Value* in = *scratch.addValue("");
+    in->type = a.type;
+    in->format = a.format;
+    in->shape = ir::Shape::fromSizes(sizes);
+    scratch.setInput(node, 0, in);
+    ir::Value* out = *scratch.addValue("");
+    out->type = b.type;
+    out->format = b.format;
+    out->shape = in->shape;
+    node->outputs.push_back(out);
+    auto found = registry_.find(domain, opType, kernels::Backend::kCpu, {a.type}, {b.type});
+    double best = kUnavailable;
+    for (const KernelDef* k : found) {
+      if (!runtime::cpuSupports(k->feature) || k->inputFormat(0) != a.format ||
+          k->outputFormat(0) != b.format)
+        continue;
+      if (k->supports != nullptr && !k->supports(*node, {in->shape})) continue;
+      const std::string cacheKey = builder::timingKey(*node, *k);
+      double ms = 0;
+      if (auto cached = cache_.find(cacheKey)) {
+        ms = *cached;
+        ++cacheHits_;
+      } else if (config_.optimizationLevel() <= 1) {
+        ms = k->reference ? 1 : 0;
+      } else {
+        auto timed = builder::timeKernel(*node, *k, parallelFor_);
+        if (!timed) continue;
+        ms = *timed;
+        ++timed_;
+        cache_.insert(cacheKey, ms);
+      }
+      if (ms < best) {
+        best = ms;
+        chosen = k;
+      }
+    }
+    if (!std::isfinite(best)) return false;
+    result.ms += best;
+    return true;
+  };
+  // A type and a format change: the cast runs in the source format, then the reformat (or the other way
+  // round when that is the only kernel pair that exists).
+  bool ok = shapeOf(value).isStatic();
+  if (ok && from.type != to.type && from.format != to.format) {
+    Conversion castFirst = result;
+    ok = timeStep("Cast", "", from, State{to.type, from.format}, result.castKernel) &&
+         timeStep("Reformat", "lowp", State{to.type, from.format}, to, result.reformatKernel);
+    if (!ok) {
+      result = castFirst;
+      ok = timeStep("Reformat", "lowp", from, State{from.type, to.format}, result.reformatKernel) &&
+           timeStep("Cast", "", State{from.type, to.format}, to, result.castKernel);
+    }
+  } else if (ok && from.type != to.type) {
+    ok = timeStep("Cast", "", from, to, result.castKernel);
+  } else if (ok && from.format != to.format) {
+    ok = timeStep("Reformat", "lowp", from, to, result.reformatKernel);
+  }
+  if (!ok) result = Conversion{};
+  conversions_[key] = result;
+  return result;
+}
+
+// Network inputs and outputs keep the model's types unless the user set others; materialize() retypes values,
+// so these read the types the model gave.
+State BuildSession::givenState(const ir::Value& v) const {
+  auto it = network_.inputTypes.find(v.name);
+  return {it != network_.inputTypes.end() ? it->second : modelTypes_[static_cast<size_t>(v.id)],
+          TensorFormat::kLinear};
+}
+
+State BuildSession::requiredState(const ir::Value& v) const {
+  auto it = network_.outputTypes.find(v.name);
+  return {it != network_.outputTypes.end() ? it->second : modelTypes_[static_cast<size_t>(v.id)],
+          TensorFormat::kLinear};
+}
+
+// Applies the layer's precision and output-type constraints to its tactics, by strength.
+Status BuildSession::applyConstraint(LayerWork& layer) {
+  const ir::Node& node = *layer.node;
+  if (layer.requested != DataType::kUndefined && !layer.retypable) {
+    if (strength_ != Strength::kNone && !layer.folded) {
+      log(Severity::kInfo, "layer '" + node.name + "' has no fp32 tensors to run in " +
+                               typeName(layer.requested) + "; its precision constraint does not apply");
+    }
+  } else if (layer.requested != DataType::kUndefined && strength_ != Strength::kNone) {
+    std::vector<Tactic> kept;
+    for (const Tactic& t : layer.tactics) {
+      if (t.precision == layer.requested) kept.push_back(t);
+    }
+    if (kept.empty()) {
+      const std::vector<DataType> allowed = allowedPrecisions();
+      const bool flagOff = std::find(allowed.begin(), allowed.end(), layer.requested) == allowed.end();
+      std::string missing = strength_ == Strength::kPrefer && flagOff
+                                ? "the " + typeName(layer.requested) + " flag is not set"
+                                : "no " + typeName(layer.requested) + " implementation of " + node.opType +
+                                      " applies to it on this CPU";
+      if (strength_ == Strength::kObey) {
+        return Status(StatusCode::kUnsupported,
+                      "layer '" + node.name + "' (" + node.opType + "): precision " +
+                          typeName(layer.requested) + " is obeyed, but " + missing,
+                      node.name);
+      }
+      layer.constraintNote = "requested " + typeName(layer.requested) + " unmet: " + missing;
+      log(Severity::kWarning, "layer '" + node.name + "': precision " + typeName(layer.requested) +
+                                  " preferred, but " + missing + "; using the fastest implementation");
+    } else {
+      layer.tactics = std::move(kept);
+    }
+  }
+  if (layer.outputTypes.empty() || strength_ == Strength::kNone) return {};
+  for (const auto& [index, type] : layer.outputTypes) {
+    const ir::Value* out =
+        static_cast<size_t>(index) < node.outputs.size() ? node.outputs[static_cast<size_t>(index)] : nullptr;
+    std::vector<Tactic> kept;
+    for (Tactic t : layer.tactics) {
+      if (out == nullptr) break;
+      const State produced{t.outTypes[static_cast<size_t>(index)], t.outFormats[static_cast<size_t>(index)]};
+      if (produced.type != type) {
+        Conversion c = conversion(*out, produced, State{type, produced.format});
+        if (!std::isfinite(c.ms)) continue;
+        t.castOutTo[static_cast<size_t>(index)] = type;
+        t.castMs += c.ms;
+      }
+      kept.push_back(std::move(t));
+    }
+    if (kept.empty()) {
+      const std::string missing =
+          "no conversion of output " + std::to_string(index) + " to " + typeName(type);
+      if (strength_ == Strength::kObey) {
+        return Status(StatusCode::kUnsupported,
+                      "layer '" + node.name + "' (" + node.opType + "): output type " + typeName(type) +
+                          " is obeyed, but " + missing,
+                      node.name);
+      }
+      log(Severity::kWarning, "layer '" + node.name + "': " + missing + "; output type constraint dropped");
+      continue;
+    }
+    layer.tactics = std::move(kept);
+  }
+  return {};
+}
+
+// The constant converted to `type` once, whatever number of tactics and layers read it. Converting to fp16
+// clamps what is beyond its range and flushes what is below its smallest subnormal; the builder says how
+// many values of which layer that touched.
+const Tensor& BuildSession::convertedConstant(const ir::Value& constant, DataType type,
+                                              const ir::Node& consumer) {
+  auto key = std::make_pair(constant.id, type);
+  auto it = convertedConstants_.find(key);
+  if (it != convertedConstants_.end()) return it->second;
+  const Tensor& source = *constant.constant;
+  Tensor out(type, source.shape());
+  int64_t clamped = 0;
+  int64_t flushed = 0;
+  const int64_t n = source.elementCount();
+  for (int64_t i = 0; i < n; ++i) {
+    const auto x = static_cast<float>(elementAsDouble(source, i));
+    if (type == DataType::kFloat16) {
+      float v = x;
+      if (std::isfinite(x) && std::fabs(x) > 65504.0f) {
+        v = std::copysign(65504.0f, x);
+        ++clamped;
+      }
+      const uint16_t h = ir::floatToFloat16(v);
+      if (x != 0.0f && std::isfinite(x) && (h & 0x7fff) == 0) ++flushed;
+      out.data<uint16_t>()[i] = h;
+    } else if (type == DataType::kBFloat16) {
+      const uint16_t b = ir::floatToBFloat16(x);
+      if (x != 0.0f && std::isfinite(x) && (b & 0x7fff) == 0) ++flushed;
+      out.data<uint16_t>()[i] = b;
+    } else if (type == DataType::kFloat32) {
+      out.data<float>()[i] = x;
+    }
+  }
+  std::string note;
+  if (clamped > 0) note = std::to_string(clamped) + " beyond its range clamped to +-65504";
+  if (flushed > 0) {
+    note +=
+        (note.empty() ? "" : ", ") + std::to_string(flushed) + " below its smallest subnormal flushed to 0";
+  }
+  if (!note.empty()) {
+    note = "weights '" + constant.name + "' (" + std::to_string(n) + " values) converted to " +
+           typeName(type) + ": " + note;
+  }
+  conversionNotes_[key] = note;
+  return convertedConstants_.emplace(key, std::move(out)).first->second;
+}
+
+Result<builder::SearchSolution> BuildSession::search() {
+  builder::SearchProblem problem;
+  std::map<int64_t, int> tensorOf;           // value id -> search tensor
+  std::vector<std::vector<State>> statesOf;  // per search tensor
+  auto tensorFor = [&](const ir::Value& v) {
+    auto [it, added] = tensorOf.emplace(v.id, static_cast<int>(problem.tensors.size()));
+    if (added) {
+      problem.tensors.push_back({});
+      problem.tensors.back().name = v.name;
+      statesOf.emplace_back();
+    }
+    return it->second;
+  };
+  auto stateIndex = [&](int tensor, State s) {
+    auto& states = statesOf[static_cast<size_t>(tensor)];
+    auto it = std::find(states.begin(), states.end(), s);
+    if (it != states.end()) return static_cast<int>(it - states.begin());
+    states.push_back(s);
+    return static_cast<int>(states.size() - 1);
+  };
+  for (const ir::Value* v : graph_->inputs()) {
+    const int t = tensorFor(*v);
+    problem.tensors[static_cast<size_t>(t)].givenState = stateIndex(t, givenState(*v));
+  }
+  std::vector<int> layerIndexOf;  // search layer -> layers_ index
+  for (size_t li = 0; li < layers_.size(); ++li) {
+    const LayerWork& layer = layers_[li];
+    if (layer.folded) continue;
+    builder::SearchLayer sl;
+    sl.name = layer.node->name;
+    std::vector<size_t> inSlots;
+    std::vector<size_t> outSlots;
+    for (size_t i = 0; i < layer.node->inputs.size(); ++i) {
+      const ir::Value* v = layer.node->inputs[i];
+      if (!isActivation(v)) continue;
+      // A tensor read twice by one layer (x * x) is one search input.
+      const int t = tensorFor(*v);
+      if (std::find(sl.inputs.begin(), sl.inputs.end(), t) != sl.inputs.end()) continue;
+      sl.inputs.push_back(t);
+      inSlots.push_back(i);
+    }
+    for (size_t i = 0; i < layer.node->outputs.size(); ++i) {
+      const ir::Value* v = layer.node->outputs[i];
+      if (v == nullptr) continue;
+      sl.outputs.push_back(tensorFor(*v));
+      outSlots.push_back(i);
+    }
+    for (const Tactic& t : layer.tactics) {
+      builder::SearchTactic st;
+      st.name = std::string(t.kernel->name);
+      st.timeMs = t.kernelMs + t.castMs;
+      // A hint (no strength) breaks near-ties towards the requested precision.
+      if (strength_ == Strength::kNone && layer.requested != DataType::kUndefined &&
+          t.precision == layer.requested)
+        st.timeMs *= 0.97;
+      for (size_t k = 0; k < inSlots.size(); ++k)
+        st.inputStates.push_back(
+            stateIndex(sl.inputs[k], State{t.inTypes[inSlots[k]], t.inFormats[inSlots[k]]}));
+      for (size_t k = 0; k < outSlots.size(); ++k) {
+        const size_t slot = outSlots[k];
+        const DataType type =
+            t.castOutTo[slot] != DataType::kUndefined ? t.castOutTo[slot] : t.outTypes[slot];
+        st.outputStates.push_back(stateIndex(sl.outputs[k], State{type, t.outFormats[slot]}));
+      }
+      sl.tactics.push_back(std::move(st));
+    }
+    problem.layers.push_back(std::move(sl));
+    layerIndexOf.push_back(static_cast<int>(li));
+  }
+  for (const ir::Value* v : graph_->outputs()) {
+    if (!isActivation(v)) continue;
+    const int t = tensorFor(*v);
+    problem.tensors[static_cast<size_t>(t)].requiredState = stateIndex(t, requiredState(*v));
+  }
+  // Conversion times between every pair of states a tensor may take.
+  for (const auto& [valueId, t] : tensorOf) {
+    const ir::Value& v = *graph_->values()[static_cast<size_t>(valueId)];
+    const auto& states = statesOf[static_cast<size_t>(t)];
+    auto& tensor = problem.tensors[static_cast<size_t>(t)];
+    tensor.stateCount = static_cast<int>(states.size());
+    tensor.reformatMs.assign(states.size(), std::vector<double>(states.size(), 0.0));
+    for (size_t a = 0; a < states.size(); ++a) {
+      for (size_t b = 0; b < states.size(); ++b) {
+        if (a != b) tensor.reformatMs[a][b] = conversion(v, states[a], states[b]).ms;
+      }
+    }
+  }
+  builder::SearchSolution solution = builder::searchGlobal(problem);
+  if (!std::isfinite(solution.totalMs())) {
+    return Status(StatusCode::kUnsupported,
+                  "no choice of kernels connects every layer: some tensor needs a conversion no kernel does");
+  }
+  const builder::SearchSolution greedy = builder::searchGreedy(problem);
+  log(Severity::kInfo, "search: " + std::to_string(solution.kernelMs) + " ms kernels + " +
+                           std::to_string(solution.reformatMs) +
+                           " ms conversions (per-layer fastest choice: " + std::to_string(greedy.totalMs()) +
+                           " ms)");
+  for (size_t k = 0; k < layerIndexOf.size(); ++k) {
+    layers_[static_cast<size_t>(layerIndexOf[k])].chosen = solution.tacticOf[k];
+  }
+  for (LayerWork& layer : layers_) {
+    if (layer.folded) layer.chosen = 0;
+  }
+  for (size_t k = 0; k < problem.layers.size(); ++k) {
+    const auto& st = problem.layers[k].tactics[static_cast<size_t>(solution.tacticOf[k])];
+    log(Severity::kVerbose,
+        "chose " + problem.layers[k].name + ": " + st.name + " " + std::to_string(st.timeMs));
+  }
+  return solution;
+}
+
+std::string BuildSession::reasonFor(const LayerWork& layer) const {
+  if (layer.folded) return "computed while planning (shapes and constants)";
+  const Tactic& chosen = layer.tactics[static_cast<size_t>(layer.chosen)];
+  if (!layer.constraintNote.empty()) return layer.constraintNote;
+  if (layer.requested != DataType::kUndefined && layer.retypable && strength_ != Strength::kNone)
+    return "constraint (" + std::string(strength_ == Strength::kObey ? "obey" : "prefer") + ")";
+  if (!layer.retypable) return layer.tactics.size() > 1 ? "fastest" : "only implementation";
+  // Per other allowed precision: the best it offered, or that it had no implementation.
+  std::string why;
+  for (DataType p : allowedPrecisions()) {
+    if (p == chosen.precision) continue;
+    double best = kUnavailable;
+    for (const Tactic& t : layer.tactics) {
+      if (t.precision == p) best = std::min(best, t.kernelMs + t.castMs);
+    }
+    std::ostringstream note;
+    note.precision(3);
+    if (std::isfinite(best)) {
+      note << typeName(p) << " " << best << " ms";
+    } else {
+      note << "no " << typeName(p) << " implementation";
+    }
+    why += (why.empty() ? "" : ", ") + note.str();
+  }
+  std::ostringstream out;
+  out.precision(3);
+  out << "fastest with conversions";
+  if (!why.empty())
+    out << " (" << typeName(chosen.precision) << " " << chosen.kernelMs + chosen.castMs << " ms; " << why
+        << ")";
+  return out.str();
+}
+
+Status BuildSession::materialize(const builder::SearchSolution& solution) {
+  ir::Graph& g = *graph_;
+  const size_t originalValues = g.values().size();
+  std::map<const ir::Node*, const KernelDef*> kernelOf;
+  std::map<const ir::Node*, std::pair<double, std::string>> conversionInfo;  // time, reason
+  std::map<std::pair<int64_t, State>, ir::Value*> convertedValues;
+  std::vector<State> produced(originalValues);
+  for (const auto& v : g.values()) produced[static_cast<size_t>(v->id)] = {v->type, v->format};
+  for (const ir::Value* v : g.inputs()) produced[static_cast<size_t>(v->id)] = givenState(*v);
+
+  auto newValue = [&](const std::string& name, State state, const ir::Shape& shape) {
+    ir::Value* v = *g.addValue("");
+    v->name = name;
+    v->type = state.type;
+    v->format = state.format;
+    v->shape = shape;
+    return v;
+  };
+  // One conversion node (Cast or lowp.Reformat) from `from` to a new value in state `to`.
+  auto addStep = [&](ir::Value* from, State to, const KernelDef* kernel, double ms,
+                     const std::string& why) -> ir::Value* {
+    const bool cast = kernel->opType == "Cast";
+    ir::Node* node = g.addNode(std::string(kernel->opType),
+                               from->name + (cast ? "/cast_to_" : "/reformat_to_") +
+                                   (cast ? typeName(to.type) : std::string(ir::formatName(to.format))));
+    node->domain = std::string(kernel->domain);
+    node->opsetVersion = onnx::kMaxOpset;
+    if (cast) node->attributes.set("to", static_cast<int64_t>(to.type));
+    g.setInput(node, 0, from);
+    ir::Value* out = newValue(from->name + "/" + to.describe(), to, from->shape);
+    (void)g.addOutput(node, out);
+    kernelOf[node] = kernel;
+    conversionInfo[node] = {ms, why};
+    return out;
+  };
+  // `v` (an original value, produced in state `have`) converted to `want`, shared by all who want it.
+  auto convert = [&](ir::Value* v, const ir::Value& original, State have, State want,
+                     const std::string& why) -> Result<ir::Value*> {
+    auto key = std::make_pair(original.id, want);
+    auto it = convertedValues.find(key);
+    if (it != convertedValues.end()) return it->second;
+    const Conversion c = conversion(original, have, want);
+    if (!std::isfinite(c.ms)) {
+      return Status(StatusCode::kInternal, "no conversion of '" + original.name + "' from " +
+                                               have.describe() + " to " + want.describe());
+    }
+    ir::Value* current = v;
+    State state = have;
+    const bool castFirst = c.castKernel != nullptr && c.castKernel->inputFormat(0) == have.format;
+    for (int step = 0; step < 2; ++step) {
+      const bool doCast = (step == 0) == castFirst;
+      if (doCast && c.castKernel != nullptr) {
+        state.type = want.type;
+        current = addStep(current, state, c.castKernel, c.ms, why);
+      } else if (!doCast && c.reformatKernel != nullptr) {
+        state.format = want.format;
+        current = addStep(current, state, c.reformatKernel, c.ms, why);
+      }
+    }
+    current->name = original.name + "/" + want.describe();
+    convertedValues[key] = current;
+    return current;
+  };
+
+  // Outputs first: every tensor takes the state its producer's tactic writes.
+  for (LayerWork& layer : layers_) {
+    ir::Node* node = layer.node;
+    kernelOf[node] = layer.tactics[static_cast<size_t>(layer.chosen)].kernel;
+    if (layer.folded) continue;
+    const Tactic& t = layer.tactics[static_cast<size_t>(layer.chosen)];
+    for (size_t i = 0; i < node->outputs.size(); ++i) {
+      ir::Value* out = node->outputs[i];
+      if (out == nullptr) continue;
+      const State written{t.outTypes[i], t.outFormats[i]};
+      if (t.castOutTo[i] == DataType::kUndefined) {
+        out->type = written.type;
+        out->format = written.format;
+        produced[static_cast<size_t>(out->id)] = written;
+        continue;
+      }
+      // An output-type constraint: the kernel writes a new value, a cast turns it into the layer's output.
+      ir::Value* raw = newValue(out->name + "/" + written.describe(), written, out->shape);
+      out->producer = nullptr;
+      node->outputs[i] = raw;
+      raw->producer = node;
+      const State want{t.castOutTo[i], written.format};
+      const Conversion c = conversion(*out, written, want);
+      ir::Node* cast = g.addNode("Cast", out->name + "/output_type");
+      cast->opsetVersion = onnx::kMaxOpset;
+      cast->attributes.set("to", static_cast<int64_t>(want.type));
+      g.setInput(cast, 0, raw);
+      out->type = want.type;
+      out->format = want.format;
+      (void)g.addOutput(cast, out);
+      kernelOf[cast] = c.castKernel;
+      conversionInfo[cast] = {c.ms, "output type constraint of '" + node->name + "'"};
+      produced[static_cast<size_t>(out->id)] = want;
+    }
+  }
+  for (ir::Value* v : g.inputs()) {
+    const State s = givenState(*v);
+    v->type = s.type;
+  }
+  // Then inputs: constants converted once per type, activations converted where the state differs.
+  for (LayerWork& layer : layers_) {
+    if (layer.folded) continue;
+    ir::Node* node = layer.node;
+    const Tactic& t = layer.tactics[static_cast<size_t>(layer.chosen)];
+    for (size_t i = 0; i < node->inputs.size(); ++i) {
+      ir::Value* v = node->inputs[i];
+      if (v == nullptr || static_cast<size_t>(v->id) >= originalValues) continue;
+      const State want{t.inTypes[i], t.inFormats[i]};
+      if (v->constant) {
+        if (v->constant->type() == want.type) continue;
+        auto key = std::make_pair(v->id, State{want.type, TensorFormat::kLinear});
+        auto it = convertedValues.find(key);
+        if (it == convertedValues.end()) {
+          ir::Value* c = newValue(v->name + "/" + typeName(want.type),
+                                  State{want.type, TensorFormat::kLinear}, v->shape);
+          c->constant = convertedConstant(*v, want.type, *node);
+          it = convertedValues.emplace(key, c).first;
+          const std::string& note = conversionNotes_[std::make_pair(v->id, want.type)];
+          if (!note.empty()) log(Severity::kWarning, "layer '" + node->name + "': " + note);
+        }
+        g.setInput(node, i, it->second);
+        continue;
+      }
+      const State have = produced[static_cast<size_t>(v->id)];
+      if (have == want) continue;
+      LOWP_ASSIGN_OR_RETURN(ir::Value * converted,
+                            convert(v, *v, have, want, "input of '" + node->name + "'"));
+      g.setInput(node, i, converted);
+    }
+  }
+  // Network outputs in the state the user receives them: the conversion's result takes the output's name.
+  for (ir::Value*& out : g.outputs()) {
+    if (static_cast<size_t>(out->id) >= originalValues || out->constant) continue;
+    const State have = produced[static_cast<size_t>(out->id)];
+    const State want = requiredState(*out);
+    if (have == want) continue;
+    const std::string name = out->name;
+    LOWP_ASSIGN_OR_RETURN(ir::Value * converted, convert(out, *out, have, want, "network output"));
+    out->name = name + "/" + have.describe();
+    out->isGraphOutput = false;
+    converted->name = name;
+    converted->isGraphOutput = true;
+    out = converted;
+  }
+  (void)solution;
+  LOWP_RETURN_IF_ERROR(g.sortTopologically());
+  // The decision must be a consistent, strongly typed graph: inference agrees with every chosen type.
+  std::vector<DataType> chosenTypes;
+  for (const auto& v : g.values()) chosenTypes.push_back(v->type);
+  Status consistent = onnx::inferGraph(g);
+  if (!consistent) return consistent.withContext("the chosen precisions do not type-check");
+  for (const auto& v : g.values()) {
+    if (v->type != chosenTypes[static_cast<size_t>(v->id)] && v->producer != nullptr) {
+      return Status(StatusCode::kInternal, "tensor '" + v->name + "' was chosen as " +
+                                               typeName(chosenTypes[static_cast<size_t>(v->id)]) +
+                                               " but its producer gives " + typeName(v->type));
+    }
+  }
+  for (const auto& v : g.values()) {
+    if (v->constant && v->consumers.empty() && !v->isGraphOutput) v->constant.reset();
+  }
+
+  // The engine: kernels by node id, and the report, layer by layer in execution order.
+  impl_ = std::make_unique<Engine::Impl>();
+  int64_t maxId = 0;
+  for (const ir::Node* n : g.nodes()) maxId = std::max(maxId, n->id);
+  impl_->kernelOf.assign(static_cast<size_t>(maxId + 1), nullptr);
+  std::map<const ir::Node*, const LayerWork*> layerOf;
+  for (const LayerWork& layer : layers_) layerOf[layer.node] = &layer;
+  for (const ir::Node* n : g.nodes()) {
+    impl_->kernelOf[static_cast<size_t>(n->id)] = kernelOf.at(n);
+    LayerInfo info;
+    info.name = n->name;
+    info.absorbedNames = n->absorbedNames;
+    info.opType = n->domain.empty() ? n->opType : n->domain + "." + n->opType;
+    info.tactic = std::string(kernelOf.at(n)->name);
+    for (const ir::Value* v : n->inputs) {
+      info.inputNames.push_back(v ? v->name : "");
+      info.inputTypes.push_back(v ? v->type : DataType::kUndefined);
+      info.inputFormats.emplace_back(v ? ir::formatName(v->format) : "");
+    }
+    for (const ir::Value* v : n->outputs) {
+      info.outputNames.push_back(v ? v->name : "");
+      info.outputTypes.push_back(v ? v->type : DataType::kUndefined);
+      info.outputFormats.emplace_back(v ? ir::formatName(v->format) : "");
+    }
+    if (auto it = layerOf.find(n); it != layerOf.end()) {
+      const LayerWork& layer = *it->second;
+      const Tactic& t = layer.tactics[static_cast<size_t>(layer.chosen)];
+      info.requestedPrecision = layer.requested;
+      info.precision = t.precision != DataType::kUndefined ? t.precision : DataType::kUndefined;
+      info.timeMs = layer.folded ? -1 : t.kernelMs;
+      info.reason = reasonFor(layer);
+    } else {
+      const auto& [ms, why] = conversionInfo.at(n);
+      info.precision = n->outputs[0]->type;
+      info.timeMs = ms;
+      info.reason = "conversion: " + why;
+    }
+    impl_->layers.push_back(std::move(info));
+  }
+  return {};
+}
+
+Result<std::shared_ptr<Engine>> BuildSession::build() {
+  const auto start = std::chrono::steady_clock::now();
+  LOWP_RETURN_IF_ERROR(checkConfig());
+  const std::string& cacheFile = config_.timingCacheFile();
+  if (!cacheFile.empty() && std::filesystem::exists(cacheFile)) {
+    LOWP_ASSIGN_OR_RETURN(cache_, builder::TimingCache::load(cacheFile, runtime::deviceFingerprint()));
+    log(Severity::kInfo, "timing cache " + cacheFile + ": " + std::to_string(cache_.size()) + " entries");
+  }
+  if (config_.getFlag(BuilderFlag::kINT8) || config_.getFlag(BuilderFlag::kFP8)) {
+    log(Severity::kWarning, std::string(config_.getFlag(BuilderFlag::kINT8) ? "int8" : "fp8") +
+                                " allowed, but this build has no quantization scales and no int8/fp8 CPU "
+                                "tactics: every layer stays in floating point");
+  }
+  LOWP_RETURN_IF_ERROR(rewrite());
+  LOWP_RETURN_IF_ERROR(resolveConstraints());
+  LOWP_RETURN_IF_ERROR(observeFp32Run());
+  int toTime = 0;
+  for (LayerWork& layer : layers_) {
+    LOWP_RETURN_IF_ERROR(enumerateTactics(layer));
+    LOWP_RETURN_IF_ERROR(applyConstraint(layer));
+    toTime += layer.folded ? 0 : 1;
+  }
+  int done = 0;
+  for (LayerWork& layer : layers_) {
+    if (layer.folded) continue;
+    std::vector<Tactic> working;
+    Status lastError;
+    for (Tactic& t : layer.tactics) {
+      if (config_.optimizationLevel() <= 1) {
+        t.kernelMs = t.kernel->reference ? 1 : 0;
+        working.push_back(t);
+        continue;
+      }
+      auto ms = timeTactic(layer, t);
+      if (!ms) {
+        log(Severity::kVerbose, "layer '" + layer.node->name + "': tactic " + std::string(t.kernel->name) +
+                                    " failed and is skipped: " + ms.status().message());
+        lastError = ms.status();
+        continue;
+      }
+      t.kernelMs = *ms;
+      working.push_back(t);
+    }
+    if (working.empty()) return lastError.withContext("no tactic of layer '" + layer.node->name + "' runs");
+    layer.tactics = std::move(working);
+    if (config_.progressMonitor() != nullptr) config_.progressMonitor()->layerTimed(++done, toTime);
+  }
+  LOWP_ASSIGN_OR_RETURN(auto solution, search());
+  LOWP_RETURN_IF_ERROR(materialize(solution));
+  impl_->graph = std::move(graph_);
+  for (const ir::Value* v : impl_->graph->inputs()) impl_->inputs.push_back(runtime::describeValue(*v));
+  for (const ir::Value* v : impl_->graph->outputs()) impl_->outputs.push_back(runtime::describeValue(*v));
+  impl_->buildShapes = buildShapes_;
+  impl_->fingerprint = runtime::deviceFingerprint();
+  impl_->options.threads = config_.threads();
+  auto engine = std::make_shared<Engine>(std::move(impl_));
+
+  // The engine runs at the build shapes, within the workspace limit.
+  auto context = engine->createExecutionContext();
+  std::vector<NamedTensor> inputs;
+  for (size_t i = 0; i < engine->inputs().size(); ++i) {
+    inputs.push_back({engine->inputs()[i].name, Tensor(engine->inputs()[i].type, buildShapes_[i])});
+  }
+  std::vector<NamedTensor> outputs;
+  Status ran = context->execute(inputs, outputs);
+  if (!ran) return ran.withContext("the built engine failed at the build shapes");
+  if (config_.workspaceLimit() > 0 && context->plannedArenaBytes() > config_.workspaceLimit()) {
+    return Status(StatusCode::kInvalidArgument,
+                  "the engine needs " + std::to_string(context->plannedArenaBytes()) +
+                      " bytes of activation memory at the build shapes, over the workspace limit of " +
+                      std::to_string(config_.workspaceLimit()));
+  }
+  if (!cacheFile.empty()) LOWP_RETURN_IF_ERROR(cache_.save(cacheFile));
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+  std::ostringstream summary;
+  summary.precision(3);
+  summary << "built " << engine->layers().size() << " layers in " << elapsed.count() << " s: " << timed_
+          << " timings measured, " << cacheHits_ << " from the timing cache; estimated " << solution.kernelMs
+          << " ms kernels + " << solution.reformatMs << " ms conversions";
+  log(Severity::kInfo, summary.str());
+  return engine;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<Engine>> Builder::build(const NetworkDefinition& network,
+                                               const BuilderConfig& config) {
+  BuildSession session(logger_, network, config);
+  auto engine = session.build();
+  if (!engine && !network.impl().label.empty()) return engine.status().withContext(network.impl().label);
+  return engine;
+}
+
+}  // namespace lowp

@@ -1,0 +1,375 @@
+// The builder end to end on networks made by hand: precisions chosen by timing, constraints by strength,
+// casts where types meet, the layer report, timing-cache reuse and the errors users see.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <random>
+
+#include "lowp/builder.h"
+#include "op_runner.h"
+
+namespace lowp {
+namespace {
+
+// Keeps every message, for tests to read.
+class RecordingLogger final : public Logger {
+ public:
+  void log(Severity severity, std::string_view message) override {
+    messages.emplace_back(severity, std::string(message));
+  }
+  bool saw(Severity severity, const std::string& part) const {
+    for (const auto& [s, m] : messages) {
+      if (s == severity && m.find(part) != std::string::npos) return true;
+    }
+    return false;
+  }
+  std::vector<std::pair<Severity, std::string>> messages;
+};
+
+Tensor randomTensor(std::vector<int64_t> shape, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> uniform(-1, 1);
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  std::vector<double> v(static_cast<size_t>(n));
+  for (double& x : v) x = uniform(rng);
+  return lowp::testing::makeTensor(DataType::kFloat32, std::move(shape), v);
+}
+
+// x[1,16,12,12] -> Conv 3x3 (16->16, bias) -> Relu -> MatMul-free tail: GlobalAveragePool -> y[1,16,1,1].
+std::unique_ptr<NetworkDefinition> convNet() {
+  auto net = std::make_unique<NetworkDefinition>();
+  EXPECT_TRUE(net->addInput("x", DataType::kFloat32, {-1, 16, 12, 12}).isOk());
+  EXPECT_TRUE(net->addConstant("w", randomTensor({16, 16, 3, 3}, 1)).isOk());
+  EXPECT_TRUE(net->addConstant("b", randomTensor({16}, 2)).isOk());
+  EXPECT_TRUE(
+      net->addLayer("Conv", "conv", {"x", "w", "b"}, {"c"}, {{"pads", std::vector<int64_t>{1, 1, 1, 1}}})
+          .isOk());
+  EXPECT_TRUE(net->addLayer("Relu", "relu", {"c"}, {"r"}).isOk());
+  EXPECT_TRUE(net->addLayer("GlobalAveragePool", "pool", {"r"}, {"y"}).isOk());
+  EXPECT_TRUE(net->markOutput("y").isOk());
+  return net;
+}
+
+// x[4,8] -> DynamicQuantizeLinear: an op the ONNX spec defines for fp32 input only.
+std::unique_ptr<NetworkDefinition> quantizeNet() {
+  auto net = std::make_unique<NetworkDefinition>();
+  EXPECT_TRUE(net->addInput("x", DataType::kFloat32, {4, 8}).isOk());
+  EXPECT_TRUE(net->addLayer("DynamicQuantizeLinear", "dql", {"x"}, {"q", "scale", "zero"}).isOk());
+  EXPECT_TRUE(net->markOutput("q").isOk());
+  EXPECT_TRUE(net->markOutput("scale").isOk());
+  return net;
+}
+
+std::vector<NamedTensor> run(const Engine& engine, const Tensor& x) {
+  auto context = engine.createExecutionContext();
+  std::vector<NamedTensor> outputs;
+  Status s = context->execute(std::vector<NamedTensor>{{"x", x}}, outputs);
+  EXPECT_TRUE(s.isOk()) << s.toString();
+  return outputs;
+}
+
+const LayerInfo* findLayer(const Engine& engine, const std::string& name) {
+  for (const LayerInfo& l : engine.layers()) {
+    if (l.name == name) return &l;
+    for (const std::string& a : l.absorbedNames) {
+      if (a == name) return &l;
+    }
+  }
+  return nullptr;
+}
+
+double relativeL2(const Tensor& got, const Tensor& want) {
+  double diff = 0;
+  double norm = 0;
+  for (int64_t i = 0; i < want.elementCount(); ++i) {
+    const double a = elementAsDouble(got, i);
+    const double b = elementAsDouble(want, i);
+    diff += (a - b) * (a - b);
+    norm += b * b;
+  }
+  return std::sqrt(diff / norm);
+}
+
+// The FP32 answer from the reference kernels, op by op.
+Tensor referenceConvNet(const Tensor& x) {
+  auto conv =
+      lowp::testing::runOp({.opType = "Conv",
+                            .attributes = lowp::testing::attrs({{"pads", std::vector<int64_t>{1, 1, 1, 1}}}),
+                            .inputs = {x, randomTensor({16, 16, 3, 3}, 1), randomTensor({16}, 2)}});
+  EXPECT_TRUE(conv.isOk());
+  auto relu = lowp::testing::runOp({.opType = "Relu", .inputs = {(*conv)[0]}});
+  EXPECT_TRUE(relu.isOk());
+  auto pool = lowp::testing::runOp({.opType = "GlobalAveragePool", .inputs = {(*relu)[0]}});
+  EXPECT_TRUE(pool.isOk());
+  return (*pool)[0];
+}
+
+TEST(Builder, Fp32EngineMatchesTheReferenceKernels) {
+  RecordingLogger logger;
+  auto net = convNet();
+  BuilderConfig config;
+  config.setShape("x", {2, 16, 12, 12});
+  auto engine = Builder(logger).build(*net, config);
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  const Tensor x = randomTensor({2, 16, 12, 12}, 3);
+  auto out = run(**engine, x);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_LT(relativeL2(out[0].tensor, referenceConvNet(x)), 1e-6);
+  // Every layer reports a tactic and a measured time; the Relu answers through the layer it fused into.
+  for (const LayerInfo& l : (*engine)->layers()) {
+    EXPECT_FALSE(l.tactic.empty()) << l.name;
+    EXPECT_GE(l.timeMs, 0) << l.name;
+    EXPECT_EQ(l.precision, DataType::kFloat32) << l.name;
+  }
+  EXPECT_NE(findLayer(**engine, "relu"), nullptr);
+  // Built for batch 2, it still runs batch 1 with the same tactics.
+  const Tensor x1 = randomTensor({1, 16, 12, 12}, 4);
+  EXPECT_LT(relativeL2(run(**engine, x1)[0].tensor, referenceConvNet(x1)), 1e-6);
+}
+
+TEST(Builder, ProfilerHearsEveryLayerOfEveryRun) {
+  class CountingProfiler final : public Profiler {
+   public:
+    void reportLayerTime(std::string_view layerName, float ms) override {
+      ++calls[std::string(layerName)];
+      EXPECT_GE(ms, 0.0f);
+    }
+    std::map<std::string, int> calls;
+  };
+  RecordingLogger logger;
+  auto engine = Builder(logger).build(*convNet(), BuilderConfig());
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  auto context = (*engine)->createExecutionContext();
+  CountingProfiler profiler;
+  context->setProfiler(&profiler);
+  std::vector<NamedTensor> outputs;
+  const std::vector<NamedTensor> inputs = {{"x", randomTensor({1, 16, 12, 12}, 9)}};
+  ASSERT_TRUE(context->execute(inputs, outputs).isOk());
+  ASSERT_TRUE(context->execute(inputs, outputs).isOk());
+  EXPECT_EQ(profiler.calls.size(), (*engine)->layers().size());
+  for (const auto& [name, count] : profiler.calls) EXPECT_EQ(count, 2) << name;
+  context->setProfiler(nullptr);
+  ASSERT_TRUE(context->execute(inputs, outputs).isOk());
+  for (const auto& [name, count] : profiler.calls) EXPECT_EQ(count, 2) << name;
+}
+
+TEST(Builder, DynamicDimensionsWithoutShapesBuildForOneWithAWarning) {
+  RecordingLogger logger;
+  auto engine = Builder(logger).build(*convNet(), BuilderConfig());
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  EXPECT_TRUE(logger.saw(Severity::kWarning, "building for 1x16x12x12"));
+}
+
+TEST(Builder, ObeyWithoutAnImplementationFailsNamingTheLayer) {
+  RecordingLogger logger;
+  auto net = quantizeNet();
+  net->findLayer("dql")->setPrecision(DataType::kFloat16);
+  BuilderConfig config;
+  config.setFlag(BuilderFlag::kFP16);
+  config.setFlag(BuilderFlag::kObeyPrecisionConstraints);
+  auto engine = Builder(logger).build(*net, config);
+  ASSERT_FALSE(engine.isOk());
+  EXPECT_NE(engine.status().message().find("layer 'dql'"), std::string::npos) << engine.status().toString();
+  EXPECT_NE(engine.status().message().find("no fp16 implementation of DynamicQuantizeLinear"),
+            std::string::npos)
+      << engine.status().toString();
+}
+
+TEST(Builder, PreferWithoutAnImplementationWarnsAndFallsBack) {
+  RecordingLogger logger;
+  auto net = quantizeNet();
+  net->findLayer("dql")->setPrecision(DataType::kFloat16);
+  BuilderConfig config;
+  config.setFlag(BuilderFlag::kFP16);
+  config.setFlag(BuilderFlag::kPreferPrecisionConstraints);
+  auto engine = Builder(logger).build(*net, config);
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  EXPECT_TRUE(logger.saw(Severity::kWarning, "layer 'dql': precision fp16 preferred"));
+  const LayerInfo* l = findLayer(**engine, "dql");
+  ASSERT_NE(l, nullptr);
+  EXPECT_EQ(l->requestedPrecision, DataType::kFloat16);
+  EXPECT_EQ(l->precision, DataType::kFloat32);
+  EXPECT_NE(l->reason.find("unmet"), std::string::npos) << l->reason;
+}
+
+TEST(Builder, PreferNeedsTheFlagObeyDoesNot) {
+  RecordingLogger logger;
+  auto net = convNet();
+  net->findLayer("pool")->setPrecision(DataType::kFloat16);
+  BuilderConfig config;
+  config.setFlag(BuilderFlag::kPreferPrecisionConstraints);
+  auto preferred = Builder(logger).build(*net, config);
+  ASSERT_TRUE(preferred.isOk()) << preferred.status().toString();
+  EXPECT_EQ(findLayer(**preferred, "pool")->precision, DataType::kFloat32);
+  EXPECT_TRUE(logger.saw(Severity::kWarning, "the fp16 flag is not set"))
+      << (logger.messages.empty() ? "" : logger.messages.back().second);
+
+  config.clearFlag(BuilderFlag::kPreferPrecisionConstraints);
+  config.setFlag(BuilderFlag::kObeyPrecisionConstraints);
+  auto obeyed = Builder(logger).build(*net, config);
+  ASSERT_TRUE(obeyed.isOk()) << obeyed.status().toString();
+  const LayerInfo* pool = findLayer(**obeyed, "pool");
+  EXPECT_EQ(pool->precision, DataType::kFloat16);
+  EXPECT_EQ(pool->inputTypes[0], DataType::kFloat16);
+  EXPECT_EQ(pool->reason, "constraint (obey)");
+  // Casts join the fp32 and fp16 layers, and the output comes back in fp32, close to the fp32 answer.
+  int casts = 0;
+  for (const LayerInfo& l : (*obeyed)->layers()) casts += l.opType == "Cast" ? 1 : 0;
+  EXPECT_EQ(casts, 2);
+  const Tensor x = randomTensor({1, 16, 12, 12}, 5);
+  auto out = run(**obeyed, x);
+  EXPECT_EQ(out[0].tensor.type(), DataType::kFloat32);
+  EXPECT_LT(relativeL2(out[0].tensor, referenceConvNet(x)), 2e-3);
+}
+
+TEST(Builder, AConstraintOnAnAbsorbedNameReachesTheFusedLayer) {
+  RecordingLogger logger;
+  auto net = convNet();
+  net->findLayer("relu")->setPrecision(DataType::kBFloat16);
+  BuilderConfig config;
+  config.setFlag(BuilderFlag::kBF16);
+  config.setFlag(BuilderFlag::kObeyPrecisionConstraints);
+  auto engine = Builder(logger).build(*net, config);
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  const LayerInfo* relu = findLayer(**engine, "relu");
+  ASSERT_NE(relu, nullptr);
+  EXPECT_EQ(relu->requestedPrecision, DataType::kBFloat16);
+  EXPECT_EQ(relu->precision, DataType::kBFloat16);
+  const Tensor x = randomTensor({1, 16, 12, 12}, 6);
+  EXPECT_LT(relativeL2(run(**engine, x)[0].tensor, referenceConvNet(x)), 2e-2);
+}
+
+TEST(Builder, Fp16StorageOnlyIsTimedAndRejectedWhereSlower) {
+  RecordingLogger logger;
+  auto net = convNet();
+  BuilderConfig config;
+  config.setFlag(BuilderFlag::kFP16);
+  config.setShape("x", {4, 16, 12, 12});
+  auto engine = Builder(logger).build(*net, config);
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  const LayerInfo* conv = findLayer(**engine, "conv");
+  ASSERT_NE(conv, nullptr);
+  // Without AVX512-FP16 an fp16 convolution converts to fp32 to compute: the report says what it cost.
+  EXPECT_NE(conv->reason.find("fp16 "), std::string::npos) << conv->reason;
+  if (conv->precision == DataType::kFloat32) {
+    EXPECT_NE(conv->reason.find("fastest"), std::string::npos) << conv->reason;
+  }
+}
+
+TEST(Builder, OutputTypeConstraintAddsACast) {
+  RecordingLogger logger;
+  auto net = convNet();
+  ASSERT_TRUE(net->findLayer("pool")->setOutputType(0, DataType::kFloat16).isOk());
+  ASSERT_TRUE(net->setOutputType("y", DataType::kFloat16).isOk());
+  BuilderConfig config;
+  config.setFlag(BuilderFlag::kObeyPrecisionConstraints);
+  auto engine = Builder(logger).build(*net, config);
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  EXPECT_EQ((*engine)->outputs()[0].type, DataType::kFloat16);
+  const Tensor x = randomTensor({1, 16, 12, 12}, 7);
+  auto out = run(**engine, x);
+  ASSERT_EQ(out[0].tensor.type(), DataType::kFloat16);
+  EXPECT_EQ(out[0].name, "y");
+  EXPECT_LT(relativeL2(out[0].tensor, referenceConvNet(x)), 1e-3);
+  EXPECT_FALSE(net->findLayer("pool")->setOutputType(3, DataType::kFloat16).isOk());
+}
+
+TEST(Builder, NetworkInputTypeIsWhatTheEngineTakes) {
+  RecordingLogger logger;
+  auto net = convNet();
+  ASSERT_TRUE(net->setInputType("x", DataType::kFloat16).isOk());
+  EXPECT_FALSE(net->setInputType("nope", DataType::kFloat16).isOk());
+  EXPECT_FALSE(net->setInputType("x", DataType::kInt8).isOk());
+  auto engine = Builder(logger).build(*net, BuilderConfig());
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  EXPECT_EQ((*engine)->inputs()[0].type, DataType::kFloat16);
+  auto context = (*engine)->createExecutionContext();
+  std::vector<NamedTensor> outputs;
+  EXPECT_FALSE(
+      context->execute(std::vector<NamedTensor>{{"x", randomTensor({1, 16, 12, 12}, 8)}}, outputs).isOk());
+}
+
+TEST(Builder, StronglyTypedNetworksRefuseFlagsAndConstraints) {
+  RecordingLogger logger;
+  auto net = convNet();
+  net->setStronglyTyped(true);
+  BuilderConfig config;
+  config.setFlag(BuilderFlag::kFP16);
+  auto withFlag = Builder(logger).build(*net, config);
+  ASSERT_FALSE(withFlag.isOk());
+  EXPECT_NE(withFlag.status().message().find("strongly typed"), std::string::npos);
+  net->findLayer("conv")->setPrecision(DataType::kFloat16);
+  auto withConstraint = Builder(logger).build(*net, BuilderConfig());
+  ASSERT_FALSE(withConstraint.isOk());
+  EXPECT_NE(withConstraint.status().message().find("layer 'conv'"), std::string::npos);
+  net->findLayer("conv")->resetPrecision();
+  EXPECT_TRUE(Builder(logger).build(*net, BuilderConfig()).isOk());
+}
+
+TEST(Builder, TimingCacheMakesTheSecondBuildMeasureNothing) {
+  const std::string path = ::testing::TempDir() + "/builder_timing_cache.json";
+  std::filesystem::remove(path);
+  BuilderConfig config;
+  config.setFlag(BuilderFlag::kBF16);
+  config.setTimingCacheFile(path);
+  RecordingLogger first;
+  ASSERT_TRUE(Builder(first).build(*convNet(), config).isOk());
+  ASSERT_TRUE(std::filesystem::exists(path));
+  RecordingLogger second;
+  ASSERT_TRUE(Builder(second).build(*convNet(), config).isOk());
+  EXPECT_TRUE(second.saw(Severity::kInfo, " 0 timings measured")) << second.messages.back().second;
+  std::filesystem::remove(path);
+}
+
+TEST(Builder, BadOptionsAndShapesAreErrors) {
+  RecordingLogger logger;
+  BuilderConfig config;
+  EXPECT_FALSE(config.setOptimizationLevel(6).isOk());
+  config.setShape("nope", {1, 16, 12, 12});
+  auto unknown = Builder(logger).build(*convNet(), config);
+  ASSERT_FALSE(unknown.isOk());
+  EXPECT_NE(unknown.status().message().find("'nope'"), std::string::npos);
+  BuilderConfig wrong;
+  wrong.setShape("x", {1, 15, 12, 12});
+  auto misfit = Builder(logger).build(*convNet(), wrong);
+  ASSERT_FALSE(misfit.isOk());
+  EXPECT_NE(misfit.status().message().find("does not fit"), std::string::npos);
+  BuilderConfig both;
+  both.setFlag(BuilderFlag::kPreferPrecisionConstraints);
+  both.setFlag(BuilderFlag::kObeyPrecisionConstraints);
+  EXPECT_FALSE(Builder(logger).build(*convNet(), both).isOk());
+  BuilderConfig tiny;
+  tiny.setWorkspaceLimit(1024);
+  auto overLimit = Builder(logger).build(*convNet(), tiny);
+  ASSERT_FALSE(overLimit.isOk());
+  EXPECT_NE(overLimit.status().message().find("workspace limit"), std::string::npos);
+}
+
+TEST(Builder, HandBuiltLayersAreCheckedAsTheyAreAdded) {
+  NetworkDefinition net;
+  ASSERT_TRUE(net.addInput("x", DataType::kFloat32, {2, 3}).isOk());
+  EXPECT_FALSE(net.addInput("x", DataType::kFloat32, {2, 3}).isOk());
+  auto unknownOp = net.addLayer("Frobnicate", "f", {"x"}, {"y"});
+  ASSERT_FALSE(unknownOp.isOk());
+  EXPECT_EQ(unknownOp.status().code(), StatusCode::kUnsupported);
+  auto missingInput = net.addLayer("Relu", "r", {"nope"}, {"y"});
+  ASSERT_FALSE(missingInput.isOk());
+  EXPECT_NE(missingInput.status().message().find("'nope'"), std::string::npos);
+  auto badAttribute = net.addLayer("Softmax", "s", {"x"}, {"y"}, {{"axis", std::string("one")}});
+  ASSERT_FALSE(badAttribute.isOk());
+  EXPECT_NE(badAttribute.status().message().find("'axis'"), std::string::npos);
+  auto badShapes = net.addLayer("MatMul", "m", {"x", "x"}, {"y"});
+  ASSERT_FALSE(badShapes.isOk());
+  EXPECT_NE(badShapes.status().message().find("'m'"), std::string::npos);
+  auto ok = net.addLayer("Softmax", "s", {"x"}, {"y"}, {{"axis", int64_t{1}}});
+  ASSERT_TRUE(ok.isOk()) << ok.status().toString();
+  EXPECT_EQ((*ok)->name(), "s");
+  EXPECT_EQ(net.layerCount(), 1);
+  EXPECT_FALSE(net.markOutput("nope").isOk());
+}
+
+}  // namespace
+}  // namespace lowp
