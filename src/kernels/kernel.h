@@ -150,6 +150,8 @@ struct KernelDef {
   /// nullptr: every node whose types match. Reference kernels handle every valid node and leave it null.
   SupportsFn supports = nullptr;
   /// True for the reference kernel of the op: the oracle, and the fallback when nothing faster applies.
+  /// The runtime zero-fills a reference kernel's outputs before it runs; other kernels must write every
+  /// element of their outputs (the padding of blocked formats included, with zeros).
   bool reference = true;
 
   TensorFormat inputFormat(size_t i) const { return slotFormat(inputFormats, i); }
