@@ -1,29 +1,47 @@
 // lowp_bench: times ExecutionContext::execute on one model, using only lowp's public API.
 //
-//   lowp_bench --onnx MODEL --batch N [--threads T] [--warmup W] [--iters I] [--seed S]
-//       loads the model, runs W warm-up executions, then I timed ones, and prints one JSON object:
-//       {"runner":"lowp","median_ms":..,"min_ms":..,"mean_ms":..,"max_ms":..,"iters":..,"times_ms":[..],..}
+//   lowp_bench --onnx MODEL --batch N [--precision P] [--timing-cache FILE] [--threads T] [--warmup W]
+//              [--iters I] [--seed S]
+//       makes the engine, runs W warm-up executions, then I timed ones, and prints one JSON object:
+//       {"runner":"lowp","precision":..,"build_s":..,"median_ms":..,"min_ms":..,"times_ms":[..],..}
 //
-//   lowp_bench --onnx MODEL --batch N [--threads T] [--warmup W] --serve
-//       loads and warms up, prints {"ready":true,...} and then, for every line "K" read on stdin, runs K
-//       timed executions and prints {"times_ms":[...]} (one line). Ends at end of input or on "quit".
+//   lowp_bench ... --serve
+//       makes the engine and warms up, prints {"ready":true,...} and then, for every line "K" read on stdin,
+//       runs K timed executions and prints {"times_ms":[...]} (one line). Ends at end of input or on "quit".
 //       bench/run_benchmarks.py uses this mode to interleave lowp with its peers in one run.
+//
+//   lowp_bench ... --build-only
+//       makes the engine and prints its JSON object (build_s, layer precisions) without timing runs.
+//
+// --precision says how the engine is made:
+//   fp32, bf16, fp16, best  Builder::build with no reduced-precision flag, kBF16, kFP16, or every flag (as
+//                           `lowp build --best`), the input shapes fixed at the benchmark batch, and the
+//                           timing cache FILE when given (read if it exists, written after the build; the
+//                           cache itself refuses times from another device or lowp version). This is the
+//                           engine `lowp build` gives its users; fp32 is the default.
+//   runtime                 Engine::fromOnnxFile: the plain FP32 runtime, nothing timed, no builder.
+// build_s is the wall time of making the engine (import included), in seconds.
 //
 // Every dynamic input dimension is set to --batch when it is the first dimension and fails otherwise;
 // inputs are float32 uniform in [-1, 1) (seeded), integer inputs zero.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <numeric>
 #include <random>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "lowp/builder.h"
+#include "lowp/data_type.h"
 #include "lowp/engine.h"
 #include "lowp/tensor.h"
 
@@ -37,12 +55,18 @@ struct Options {
   int iters = 10;
   uint32_t seed = 0;
   bool serve = false;
+  bool buildOnly = false;
+  std::string precision = "fp32";
+  std::string timingCache;
 };
+
+constexpr std::array<std::string_view, 5> kPrecisions = {"fp32", "bf16", "fp16", "best", "runtime"};
 
 [[noreturn]] void usage(const std::string& error) {
   std::cerr << "lowp_bench: " << error << "\n"
-            << "usage: lowp_bench --onnx MODEL [--batch N] [--threads T] [--warmup W] "
-               "(--iters I | --serve) [--seed S]\n";
+            << "usage: lowp_bench --onnx MODEL [--batch N] [--precision fp32|bf16|fp16|best|runtime]\n"
+               "                  [--timing-cache FILE] [--threads T] [--warmup W] "
+               "(--iters I | --serve | --build-only) [--seed S]\n";
   std::exit(2);
 }
 
@@ -79,6 +103,12 @@ Options parseOptions(int argc, char** argv) {
       options.seed = static_cast<uint32_t>(parseInt(arg, value()));
     } else if (arg == "--serve") {
       options.serve = true;
+    } else if (arg == "--build-only") {
+      options.buildOnly = true;
+    } else if (arg == "--precision") {
+      options.precision = value();
+    } else if (arg == "--timing-cache") {
+      options.timingCache = value();
     } else if (arg == "--help" || arg == "-h") {
       usage("help");
     } else {
@@ -90,6 +120,13 @@ Options parseOptions(int argc, char** argv) {
   if (options.threads < 0) usage("--threads must not be negative");
   if (options.warmup < 0) usage("--warmup must not be negative");
   if (!options.serve && options.iters < 1) usage("--iters must be at least 1");
+  if (options.serve && options.buildOnly) usage("--serve and --build-only exclude each other");
+  if (std::find(kPrecisions.begin(), kPrecisions.end(), options.precision) == kPrecisions.end()) {
+    usage("--precision must be fp32, bf16, fp16, best or runtime, not '" + options.precision + "'");
+  }
+  if (options.precision == "runtime" && !options.timingCache.empty()) {
+    usage("--timing-cache needs a built engine (--precision fp32, bf16, fp16 or best)");
+  }
   return options;
 }
 
@@ -135,13 +172,12 @@ double median(std::vector<double> values) {
   return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
-// Makes one input tensor per graph input, dynamic batch dimension set to `batch`.
-lowp::Result<std::vector<lowp::NamedTensor>> makeInputs(const lowp::Engine& engine, int64_t batch,
-                                                        uint32_t seed) {
-  std::vector<lowp::NamedTensor> inputs;
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> uniform(-1.0F, 1.0F);
-  for (const lowp::TensorDesc& desc : engine.inputs()) {
+// The benchmark's input shapes (the engine is built for them): every dynamic dimension, which must be the
+// first, is `batch`.
+lowp::Result<std::map<std::string, std::vector<int64_t>>> inputShapes(
+    const std::vector<lowp::TensorDesc>& descs, int64_t batch) {
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const lowp::TensorDesc& desc : descs) {
     if (!desc.rankKnown) {
       return lowp::Status(lowp::StatusCode::kUnsupported, "input '" + desc.name + "' has no stated rank");
     }
@@ -154,7 +190,20 @@ lowp::Result<std::vector<lowp::NamedTensor>> makeInputs(const lowp::Engine& engi
       }
       shape[d] = batch;
     }
-    lowp::Tensor tensor(desc.type, shape);
+    shapes[desc.name] = shape;
+  }
+  return shapes;
+}
+
+// Makes one input tensor per graph input, in the shapes inputShapes() gives.
+lowp::Result<std::vector<lowp::NamedTensor>> makeInputs(const lowp::Engine& engine, int64_t batch,
+                                                        uint32_t seed) {
+  LOWP_ASSIGN_OR_RETURN(auto shapes, inputShapes(engine.inputs(), batch));
+  std::vector<lowp::NamedTensor> inputs;
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> uniform(-1.0F, 1.0F);
+  for (const lowp::TensorDesc& desc : engine.inputs()) {
+    lowp::Tensor tensor(desc.type, shapes.at(desc.name));
     if (desc.type == lowp::DataType::kFloat32) {
       float* data = tensor.data<float>();
       for (int64_t i = 0; i < tensor.elementCount(); ++i) data[i] = uniform(rng);
@@ -199,17 +248,91 @@ int fail(const lowp::Status& status) {
   return 1;
 }
 
+// Passes the builder's warnings to standard error (the harness keeps them in the runner's log) and keeps
+// its closing summary ("built N layers in S s: T timings measured, H from the timing cache; ...").
+class BenchLogger final : public lowp::Logger {
+ public:
+  void log(lowp::Severity severity, std::string_view message) override {
+    if (severity <= lowp::Severity::kWarning) std::cerr << "lowp_bench: builder: " << message << "\n";
+    if (severity == lowp::Severity::kInfo && message.starts_with("built ")) summary_ = message;
+  }
+  const std::string& summary() const { return summary_; }
+
+ private:
+  std::string summary_;
+};
+
+// Builds the engine as `lowp build` would with the flags --precision names (see the header comment).
+lowp::Result<std::shared_ptr<lowp::Engine>> buildEngine(const Options& options, BenchLogger& logger) {
+  LOWP_ASSIGN_OR_RETURN(auto network, lowp::NetworkDefinition::fromOnnxFile(options.onnx));
+  lowp::BuilderConfig config;
+  const bool best = options.precision == "best";
+  if (best || options.precision == "fp16") config.setFlag(lowp::BuilderFlag::kFP16);
+  if (best || options.precision == "bf16") config.setFlag(lowp::BuilderFlag::kBF16);
+  if (best) {
+    config.setFlag(lowp::BuilderFlag::kINT8);
+    config.setFlag(lowp::BuilderFlag::kFP8);
+  }
+  LOWP_ASSIGN_OR_RETURN(auto shapes, inputShapes(network->inputs(), options.batch));
+  for (auto& [name, shape] : shapes) config.setShape(name, shape);
+  config.setTimingCacheFile(options.timingCache);
+  config.setThreads(options.threads);
+  return lowp::Builder(logger).build(*network, config);
+}
+
+// {"fp32":n,"bf16":m,...}: how many layers compute in each precision; conversions the builder inserted
+// (casts, reformats) are counted apart.
+std::string layerPrecisions(const lowp::Engine& engine, int& conversions) {
+  std::map<std::string, int> counts;
+  conversions = 0;
+  for (const lowp::LayerInfo& layer : engine.layers()) {
+    if (layer.reason.starts_with("conversion")) {
+      ++conversions;
+      continue;
+    }
+    ++counts[layer.precision == lowp::DataType::kUndefined ? "none"
+                                                           : std::string(dataTypeName(layer.precision))];
+  }
+  std::string out = "{";
+  for (const auto& [name, count] : counts) {
+    out += (out.size() > 1 ? "," : "") + jsonString(name) + ":" + std::to_string(count);
+  }
+  return out + "}";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const Options options = parseOptions(argc, argv);
 
+  BenchLogger logger;
+  const auto buildStart = std::chrono::steady_clock::now();
   lowp::EngineOptions engineOptions;
   engineOptions.threads = options.threads;
-  auto loadStart = std::chrono::steady_clock::now();
-  auto engine = lowp::Engine::fromOnnxFile(options.onnx, engineOptions);
+  auto engine = options.precision == "runtime" ? lowp::Engine::fromOnnxFile(options.onnx, engineOptions)
+                                               : buildEngine(options, logger);
   if (!engine) return fail(engine.status());
-  const double loadMs = msSince(loadStart);
+  const double buildMs = msSince(buildStart);
+
+  std::string common = "\"runner\":\"lowp\",\"model\":" + jsonString(options.onnx) +
+                       ",\"precision\":" + jsonString(options.precision) +
+                       ",\"batch\":" + std::to_string(options.batch) +
+                       ",\"threads\":" + std::to_string(options.threads) +
+                       ",\"load_ms\":" + jsonNumber(buildMs) + ",\"build_s\":" + jsonNumber(buildMs / 1e3) +
+                       ",\"node_count\":" + std::to_string((*engine)->nodeCount()) +
+                       ",\"with_onednn\":" + (kWithOneDnn ? "true" : "false");
+  if (options.precision != "runtime") {
+    int conversions = 0;
+    const std::string precisions = layerPrecisions(**engine, conversions);
+    common += ",\"timing_cache\":" + jsonString(options.timingCache) +
+              ",\"build_summary\":" + jsonString(logger.summary()) +
+              ",\"layers\":" + std::to_string((*engine)->layers().size()) +
+              ",\"layer_precisions\":" + precisions + ",\"conversions\":" + std::to_string(conversions);
+  }
+  if (options.buildOnly) {
+    std::cout << "{" << common << "}" << std::endl;
+    return 0;
+  }
 
   auto inputs = makeInputs(**engine, options.batch, options.seed);
   if (!inputs) return fail(inputs.status());
@@ -218,15 +341,8 @@ int main(int argc, char** argv) {
   std::vector<double> warmupTimes;
   if (lowp::Status status = timeRuns(*context, *inputs, options.warmup, warmupTimes); !status)
     return fail(status);
-
-  const std::string common =
-      "\"runner\":\"lowp\",\"model\":" + jsonString(options.onnx) +
-      ",\"batch\":" + std::to_string(options.batch) + ",\"threads\":" + std::to_string(options.threads) +
-      ",\"load_ms\":" + jsonNumber(loadMs) + ",\"warmup\":" + std::to_string(options.warmup) +
-      ",\"warmup_ms\":" + jsonTimes(warmupTimes) +
-      ",\"arena_bytes\":" + std::to_string(context->plannedArenaBytes()) +
-      ",\"node_count\":" + std::to_string((*engine)->nodeCount()) +
-      ",\"with_onednn\":" + (kWithOneDnn ? "true" : "false");
+  common += ",\"warmup\":" + std::to_string(options.warmup) + ",\"warmup_ms\":" + jsonTimes(warmupTimes) +
+            ",\"arena_bytes\":" + std::to_string(context->plannedArenaBytes());
 
   if (options.serve) {
     std::cout << "{\"ready\":true," << common << "}" << std::endl;

@@ -3,25 +3,32 @@
 
 usage: /usr/bin/python3 bench/run_benchmarks.py [--quick] [options]
 
-For every model and batch size this starts three long-lived workers, each of which loads the model once
-and warms up:
+For every model and batch size this starts one long-lived worker per runner (--runners), each of which loads
+or builds the model once and warms up:
 
-    lowp     build-bench/bench/lowp_bench        (ExecutionContext::execute, public API only)
-    ORT      node bench/ort_bench.js             (npm onnxruntime-node, CPU execution provider)
-    PyTorch  /usr/bin/python3 bench/torch_bench.py (eager, torch.inference_mode())
+    lowp-fp32  build-bench/bench/lowp_bench --precision fp32  (engine from Builder::build, no reduced precision)
+    lowp-bf16  build-bench/bench/lowp_bench --precision bf16  (engine from Builder::build with kBF16)
+    ort        node bench/ort_bench.js                       (npm onnxruntime-node, CPU execution provider)
+    torch      /usr/bin/python3 bench/torch_bench.py         (eager, torch.inference_mode())
 
 and then times them INTERLEAVED: in each of several rounds every worker in turn (the order rotates from round
 to round) runs a block of timed executions while the others sit idle, so slow drifts of the machine (other
-processes, frequency, thermal) hit all three alike. Only one worker computes at any time. Each reports the
-median of all its timed executions; the ratios are lowp's median over each peer's.
+processes, frequency, thermal) hit all alike. Only one worker computes at any time. Each reports the median
+of all its timed executions; the speed-ups are each peer's median over each lowp runner's (> 1: lowp faster),
+checked against the acceptance lines (ACCEPT_* below).
+
+Then, one program at a time: the build time of ResNet-50 batch 8 with every flag, without and with a timing
+cache (--build-time), and bench/conv_kernel_bench.cpp, a 3x3 convolution against the measured peak of the
+machine's FMA and vdpbf16ps units (--kernels).
 
 lowp and ORT run the same ONNX file (tests/models/export_models.py, opset 17); PyTorch runs the module that
 file was exported from (export_models.build(), same seeds, same shapes). All use --threads threads.
 
 Everything the script needs and lacks it makes: the models (export_models.py into --models-dir), the ONNX
 Runtime npm packages (`npm pack` into --cache-dir, unpacked without running any install script), and
-lowp_bench (`cmake --build BUILD --target lowp_bench`). A full run takes about 10 to 15 minutes on 2 cores;
---quick is a smoke run (about 2 minutes) that writes its table to build/bench-results/ instead of docs/.
+the bench programs (`cmake --build BUILD --target lowp_bench conv_kernel_bench`). A full run takes about 20 to
+30 minutes on 2 cores; --quick is a smoke run (a few minutes) that writes its table to build/bench-results/
+instead of docs/.
 """
 
 import argparse
@@ -29,6 +36,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import select
 import shlex
 import shutil
@@ -54,8 +62,21 @@ MODEL_INPUTS = {
     "resnet18": "3x224x224",
     "encoder": "128x256",
 }
-RUNNERS = ("lowp", "ort", "torch")
-RUNNER_LABELS = {"lowp": "lowp", "ort": "ONNX Runtime", "torch": "PyTorch"}
+# lowp-<precision>: bench/lowp_bench.cpp --precision <precision> (an engine built with the Builder, as
+# `lowp build` makes it; lowp-runtime is the plain FP32 runtime, Engine::fromOnnxFile, nothing timed).
+LOWP_RUNNERS = ("lowp-fp32", "lowp-bf16", "lowp-fp16", "lowp-best", "lowp-runtime")
+PEERS = ("ort", "torch")
+DEFAULT_RUNNERS = ("lowp-fp32", "lowp-bf16", "ort", "torch")
+RUNNER_LABELS = {"lowp-fp32": "lowp FP32", "lowp-bf16": "lowp BF16", "lowp-fp16": "lowp FP16",
+                 "lowp-best": "lowp best", "lowp-runtime": "lowp runtime FP32", "ort": "ONNX Runtime FP32",
+                 "torch": "PyTorch FP32"}
+PEER_SHORT = {"ort": "ORT", "torch": "PyTorch"}
+# The acceptance lines the benchmark checks (ratio = ORT median / lowp median, > 1: lowp is faster).
+ACCEPT_FP32_VS_ORT = 1.0  # lowp FP32 at least as fast as ORT FP32 on every model and batch
+ACCEPT_BF16_VS_ORT = 1.6  # lowp BF16 on ResNet-50 batch 8
+ACCEPT_BF16_CONFIG = ("resnet50", 8)
+ACCEPT_BUILD_COLD_S = 60.0  # ResNet-50 batch 8, --best, no timing cache
+ACCEPT_BUILD_WARM_S = 5.0  # the same with a warm timing cache
 
 RESULTS_BEGIN = "<!-- bench/run_benchmarks.py: results begin (everything up to 'results end' is rewritten) -->"
 RESULTS_END = "<!-- bench/run_benchmarks.py: results end -->"
@@ -133,17 +154,20 @@ def ensure_ort(cache_dir, version):
     return cache_dir
 
 
-def ensure_lowp_bench(build_dir, build):
-    binary = os.path.join(build_dir, "bench", "lowp_bench")
+def ensure_bench_programs(build_dir, build, targets):
+    """Builds (unless build is False) and returns {target: path} of the bench programs in build_dir/bench."""
     if build:
         if not os.path.exists(os.path.join(build_dir, "build.ninja")):
             subprocess.run(["cmake", "-S", ROOT, "-B", build_dir, "-G", "Ninja"], check=True, cwd=ROOT)
-        log(f"cmake --build {rel(build_dir)} --target lowp_bench")
-        subprocess.run(["cmake", "--build", build_dir, "-j", str(os.cpu_count() or 2), "--target", "lowp_bench"],
+        log(f"cmake --build {rel(build_dir)} --target {' '.join(targets)}")
+        subprocess.run(["cmake", "--build", build_dir, "-j", str(os.cpu_count() or 2), "--target", *targets],
                        check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-    if not os.path.exists(binary):
-        raise SystemExit(f"run_benchmarks: {rel(binary)} does not exist (build it, or drop --no-build)")
-    return binary
+    binaries = {}
+    for target in targets:
+        binaries[target] = os.path.join(build_dir, "bench", target)
+        if not os.path.exists(binaries[target]):
+            raise SystemExit(f"run_benchmarks: {rel(binaries[target])} does not exist (build it, or drop --no-build)")
+    return binaries
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -259,6 +283,28 @@ def tool_version(command):
         return "unknown"
 
 
+def cpu_snapshot():
+    """(wall s, busy CPU s of the whole machine from /proc/stat, CPU s of this process and its reaped children).
+    Busy excludes idle, iowait and steal."""
+    try:
+        with open("/proc/stat", encoding="utf-8") as f:
+            ticks = [int(v) for v in f.readline().split()[1:]]
+        busy = (ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        busy = None
+    t = os.times()
+    return time.monotonic(), busy, t.user + t.system + t.children_user + t.children_system
+
+
+def other_cpu_share(before, after, cpus):
+    """The share of the machine's CPU time that processes other than the harness and its runners used between
+    two snapshots (every runner of a configuration has exited, and been reaped, when the second is taken)."""
+    wall = after[0] - before[0]
+    if before[1] is None or after[1] is None or wall <= 0 or cpus <= 0:
+        return None
+    return max(0.0, (after[1] - before[1]) - (after[2] - before[2])) / (wall * cpus)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Workers.
 
@@ -328,8 +374,10 @@ class Worker:
 
 def worker_command(runner, args, model, model_path, batch, paths):
     common = ["--batch", str(batch), "--threads", str(args.threads), "--warmup", str(args.warmup), "--serve"]
-    if runner == "lowp":
-        return [paths["lowp_bench"], "--onnx", model_path, *common]
+    if runner in LOWP_RUNNERS:
+        precision = runner.split("-", 1)[1]
+        cache = [] if precision == "runtime" else ["--timing-cache", paths["timing_cache"]]
+        return [paths["lowp_bench"], "--onnx", model_path, "--precision", precision, *cache, *common]
     if runner == "ort":
         return ["node", os.path.join(BENCH, "ort_bench.js"), "--ort", paths["ort"], "--onnx", model_path, *common]
     return ["/usr/bin/python3", os.path.join(BENCH, "torch_bench.py"), "--model", model, *common]
@@ -350,11 +398,11 @@ def summarize(times):
 
 
 def bench_config(args, model, model_path, batch, paths, log_dir):
-    """Times the three runners on one (model, batch), interleaved. Returns {runner: result}."""
+    """Times the runners on one (model, batch), interleaved. Returns {runner: result}."""
     results = {}
     workers = {}
     try:
-        for runner in RUNNERS:
+        for runner in args.runners:
             log_path = os.path.join(log_dir, f"{model}_b{batch}_{runner}.log")
             start = time.perf_counter()
             try:
@@ -368,6 +416,8 @@ def bench_config(args, model, model_path, batch, paths, log_dir):
             warm = ready.get("warmup_ms") or []
             log(f"  {runner}: ready in {time.perf_counter() - start:.1f} s "
                 f"(load {ready.get('load_ms', 0):.0f} ms, warm-up {', '.join(f'{t:.1f}' for t in warm)} ms)")
+            if ready.get("build_summary"):
+                log(f"  {runner}: {ready['build_summary']}; layers by precision {ready.get('layer_precisions')}")
             results[runner] = {"ready": ready, "times_ms": [], "round_medians_ms": []}
 
         # Executions per round: enough to fill about round_seconds, judged first by the fastest warm-up run and
@@ -417,6 +467,93 @@ def bench_config(args, model, model_path, batch, paths, log_dir):
             result["rounds"] = len(result["round_medians_ms"])
     return results
 
+# ---------------------------------------------------------------------------------------------------------------
+# Build time and the convolution kernel benchmark: separate programs, run one at a time after the models.
+
+
+def run_json(command, log_path, timeout_s):
+    """Runs a bench program that prints one JSON object on stdout; its stderr goes to log_path."""
+    with open(log_path, "a", encoding="utf-8") as log_file:
+        log_file.write("$ " + shlex.join(command) + "\n")
+        log_file.flush()
+        done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=log_file, text=True,
+                              timeout=timeout_s, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = ""
+        try:
+            with open(log_path, encoding="utf-8", errors="replace") as f:
+                tail = " | ".join(f.read().strip().splitlines()[-3:])
+        except OSError:
+            pass
+        raise WorkerError(f"{command[0]} exited with status {done.returncode}: {tail}")
+    return json.loads(lines[-1])
+
+
+def timings_from_summary(summary):
+    """(measured, from cache) out of the builder's closing summary line, or None."""
+    match = re.search(r"(\d+) timings measured, (\d+) from the timing cache", summary or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def measure_build_times(args, model, model_path, batch, paths, log_dir):
+    """Builds `model` at `batch` with every flag (lowp build --best) once with no timing cache and then
+    --build-warm-runs times with the cache the first build wrote. Returns the measurements."""
+    cache = os.path.join(args.results_dir, "build-time-cache.json")
+    if os.path.exists(cache):
+        os.remove(cache)
+    log_path = os.path.join(log_dir, f"build_time_{model}_b{batch}.log")
+    if os.path.exists(log_path):
+        os.remove(log_path)
+    command = [paths["lowp_bench"], "--onnx", model_path, "--batch", str(batch), "--precision", "best",
+               "--threads", str(args.threads), "--timing-cache", cache, "--build-only"]
+    result = {"model": model, "batch": batch, "precision": "best", "threads": args.threads,
+              "command": shlex.join([rel(command[0]), *[rel(c) if os.path.isabs(c) else c for c in command[1:]]])}
+    try:
+        cold = run_json(command, log_path, args.timeout)
+        result["cold_s"] = cold["build_s"]
+        result["cold_summary"] = cold.get("build_summary", "")
+        result["layer_precisions"] = cold.get("layer_precisions", {})
+        log(f"  build without a timing cache: {cold['build_s']:.1f} s ({cold.get('build_summary', '')})")
+        warm = []
+        for _ in range(args.build_warm_runs):
+            run = run_json(command, log_path, args.timeout)
+            warm.append(run["build_s"])
+            result["warm_summary"] = run.get("build_summary", "")
+        result["warm_s"] = warm
+        result["warm_median_s"] = statistics.median(warm)
+        log(f"  build with a warm timing cache: {', '.join(f'{w:.2f}' for w in warm)} s "
+            f"({result['warm_summary']})")
+    except (WorkerError, OSError, ValueError, KeyError, subprocess.TimeoutExpired) as error:
+        result["error"] = str(error)
+        log(f"  build time: FAILED: {error}")
+    return result
+
+
+def run_kernel_bench(args, paths, log_dir):
+    """conv_kernel_bench --json: the 3x3 convolution in GFLOP/s against the measured peak."""
+    threads = sorted({1, args.threads})
+    command = [paths["conv_kernel_bench"], "--json", "--batches", args.kernel_batches,
+               "--threads", ",".join(str(t) for t in threads), "--seconds", f"{args.kernel_seconds:g}"]
+    log_path = os.path.join(log_dir, "conv_kernel_bench.log")
+    if os.path.exists(log_path):
+        os.remove(log_path)
+    try:
+        result = run_json(command, log_path, args.timeout)
+    except (WorkerError, OSError, ValueError, subprocess.TimeoutExpired) as error:
+        log(f"  conv_kernel_bench: FAILED: {error}")
+        return {"error": str(error), "command": shlex.join([rel(command[0]), *command[1:]])}
+    result["command"] = shlex.join([rel(command[0]), *command[1:]])
+    for peak in result.get("peaks", []):
+        log(f"  peak {peak['instruction']}, {peak['threads']} thread(s): {peak['gflops']:.1f} GFLOP/s")
+    for r in result.get("results", []):
+        if "error" in r:
+            log(f"  conv {r['precision']} batch {r['batch']} threads {r['threads']}: FAILED: {r['error']}")
+        else:
+            log(f"  conv {r['precision']} batch {r['batch']} threads {r['threads']}: {r['conv_ms']:.3f} ms, "
+                f"{r['gflops']:.1f} GFLOP/s ({r['tactic']})")
+    return result
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # Report.
@@ -430,41 +567,247 @@ def fmt_ms(value):
     return f"{value:.2f}"
 
 
-def ratio(results, a, b):
-    ra, rb = results.get(a, {}), results.get(b, {})
-    if "median_ms" in ra and "median_ms" in rb:
-        return ra["median_ms"] / rb["median_ms"]
+def speedup(results, lowp_runner, peer, key="median_ms"):
+    """peer's time over lowp's: above 1 means lowp is faster. None when either failed."""
+    ra, rb = results.get(lowp_runner, {}), results.get(peer, {})
+    if key in ra and key in rb and ra[key] > 0:
+        return rb[key] / ra[key]
     return None
+
+
+def label(model):
+    return MODEL_LABELS.get(model, model)
+
+
+def verdict(ok):
+    return "**pass**" if ok else "**FAIL**"
+
+
+OTHER_CPU_LOADED = 0.05  # other processes took more than this share of the CPUs' time in some step
+
+
+def loaded(meta):
+    """Whether other processes competed for the CPUs during the run: measured from /proc/stat where the run
+    recorded it (the load average counts the runners themselves), else judged from the 1-minute load average."""
+    if "other_cpu" in meta:
+        return meta["other_cpu"]["max"] > OTHER_CPU_LOADED
+    return meta["loadavg_1min"]["max_between_configs"] > meta["machine"]["cpus_available"] * 0.75
+
+
+def render_acceptance(report):
+    """The acceptance lines, each with the numbers that decide it."""
+    lines = ["### Acceptance", ""]
+    meta = report["meta"]
+    if loaded(meta):
+        lines += ["Not conclusive: other processes competed for the CPUs during this run (see Load above), "
+                  "and the runners suffer unequally from it (ONNX Runtime's median more than lowp's); rerun on a quiet "
+                  "machine before reading the verdicts below.", ""]
+    runners = meta["runners"]
+    entries = report["results"]
+    if "lowp-fp32" in runners and "ort" in runners:
+        cells, all_ok, missing = [], True, False
+        for entry in entries:
+            s = speedup(entry["results"], "lowp-fp32", "ort")
+            if s is None:
+                missing = True
+                cells.append(f"{label(entry['model'])} b{entry['batch']} failed")
+                continue
+            all_ok &= s >= ACCEPT_FP32_VS_ORT
+            cells.append(f"{label(entry['model'])} b{entry['batch']} {s:.2f}")
+        state = verdict(all_ok and not missing) if entries else "not measured"
+        lines.append(f"- lowp FP32 at least as fast as ONNX Runtime FP32 on every model and batch (ORT / lowp FP32 "
+                     f">= {ACCEPT_FP32_VS_ORT:g}): {state} ({'; '.join(cells) or 'no configuration measured'}).")
+    if "lowp-bf16" in runners and "ort" in runners:
+        model, batch = ACCEPT_BF16_CONFIG
+        entry = next((e for e in entries if e["model"] == model and e["batch"] == batch), None)
+        s = speedup(entry["results"], "lowp-bf16", "ort") if entry else None
+        state = (verdict(s >= ACCEPT_BF16_VS_ORT) + f" ({s:.2f}x)") if s is not None else (
+            "failed" if entry else "not measured in this run")
+        lines.append(f"- lowp BF16 at least {ACCEPT_BF16_VS_ORT:g}x ONNX Runtime FP32 on {label(model)} batch {batch}: "
+                     f"{state}.")
+    build = report.get("build_time")
+    if build:
+        what = f"{label(build['model'])} batch {build['batch']}, all flags (`--best`)"
+        if "error" in build:
+            lines.append(f"- Build time of {what}: failed ({build['error']}).")
+        else:
+            lines.append(f"- Build time of {what} without a timing cache under {ACCEPT_BUILD_COLD_S:g} s: "
+                         f"{verdict(build['cold_s'] < ACCEPT_BUILD_COLD_S)} ({build['cold_s']:.1f} s).")
+            lines.append(f"- The same with a warm timing cache under {ACCEPT_BUILD_WARM_S:g} s: "
+                         f"{verdict(build['warm_median_s'] < ACCEPT_BUILD_WARM_S)} (median "
+                         f"{build['warm_median_s']:.2f} s of {len(build['warm_s'])} builds).")
+    else:
+        lines.append(f"- Build time (ResNet-50 batch 8, `--best`, targets {ACCEPT_BUILD_COLD_S:g} s cold and "
+                     f"{ACCEPT_BUILD_WARM_S:g} s warm): not measured in this run.")
+    return lines + [""]
+
+
+def render_engines(report):
+    """What the builder made of each model for each lowp runner."""
+    lowp = [r for r in report["meta"]["runners"] if r in LOWP_RUNNERS and r != "lowp-runtime"]
+    if not lowp:
+        return []
+    lines = ["### lowp engines", "",
+             "What the builder made for each benchmark configuration: the time `Builder::build` took (import, "
+             "rewrites, timing of every tactic not in the timing cache, search), the layers by the precision "
+             "they compute in, the conversions (casts, reformats) it inserted, and how many tactic timings it "
+             "measured or took from the timing cache.", "",
+             "| model | batch | engine | build (s) | layers by precision | conversions | timings measured / cached |",
+             "|---|---:|---|---:|---|---:|---|"]
+    for entry in report["results"]:
+        for runner in lowp:
+            r = entry["results"].get(runner, {})
+            if "build_s" not in r:
+                continue
+            precisions = ", ".join(f"{n} {p}" for p, n in sorted(r.get("layer_precisions", {}).items()))
+            timings = timings_from_summary(r.get("build_summary"))
+            lines.append(f"| {label(entry['model'])} | {entry['batch']} | {RUNNER_LABELS[runner]} | "
+                         f"{r['build_s']:.1f} | {precisions} | {r.get('conversions', '–')} | "
+                         + (f"{timings[0]} / {timings[1]}" if timings else "–") + " |")
+    return lines + [""]
+
+
+def render_build_time(report):
+    build = report.get("build_time")
+    if not build:
+        return []
+    lines = ["### Build time", "",
+             f"`{build['command']}`, run once after deleting the timing cache and then "
+             f"{len(build.get('warm_s', []))} times with the cache the first build wrote (one build at a time, "
+             f"{build['threads']} threads).", ""]
+    if "error" in build:
+        return lines + [f"Failed: {build['error']}", ""]
+    cold = timings_from_summary(build.get("cold_summary"))
+    warm = timings_from_summary(build.get("warm_summary"))
+    lines += ["| timing cache | build (s) | timings measured / cached |", "|---|---:|---|",
+              f"| none | {build['cold_s']:.1f} | " + (f"{cold[0]} / {cold[1]}" if cold else "–") + " |",
+              f"| warm | {build['warm_median_s']:.2f} (median of {', '.join(f'{w:.2f}' for w in build['warm_s'])}) | "
+              + (f"{warm[0]} / {warm[1]}" if warm else "–") + " |", ""]
+    return lines
+
+
+def render_kernels(report):
+    kernels = report.get("kernels")
+    if not kernels:
+        return []
+    lines = ["### 3x3 convolution kernel", "",
+             "`bench/conv_kernel_bench.cpp` (target `conv_kernel_bench`): x [N, 64, 56, 56] * w [64, 64, 3, 3], "
+             "pad 1, stride 1, no bias, 2·N·64·64·56·56·9 flops, as a one-layer network built with "
+             "`lowp::Builder` (the builder picks the kernel among the registry's tactics; bf16 is forced with "
+             "kObeyPrecisionConstraints and bf16 network input and output, so no cast is timed). The time is the convolution layer's "
+             "alone (ExecutionContext profiler), median of the timed runs. The peak is measured on this machine by "
+             "a loop of independent `vfmadd231ps zmm` (fp32) or `vdpbf16ps zmm` (bf16) instructions on 24 "
+             "accumulators, one pinned thread per CPU, best of 10 runs of 0.2 s before and 10 after the convolutions; "
+             "no clock is assumed. A fraction above 100% can only mean that other processes held the CPUs while the "
+             "peak was measured.", "",
+             f"`{kernels.get('command', '')}`", ""]
+    if "error" in kernels:
+        return lines + [f"Failed: {kernels['error']}", ""]
+    lines += ["| peak loop | threads | GFLOP/s |", "|---|---:|---:|"]
+    for peak in kernels.get("peaks", []):
+        lines.append(f"| `{peak['instruction']}` | {peak['threads']} | {peak['gflops']:.1f} |")
+    if not kernels.get("peaks"):
+        lines.append("| no AVX-512 (or not enabled by the OS) | – | – |")
+    lines += ["", "| precision | batch | threads | kernel | conv (ms) | GFLOP/s | peak (GFLOP/s) | of peak | "
+              "other layers (ms) |", "|---|---:|---:|---|---:|---:|---:|---:|---:|"]
+    for r in kernels.get("results", []):
+        if "error" in r:
+            lines.append(f"| {r['precision']} | {r['batch']} | {r['threads']} | failed: {r['error']} | | | | | |")
+            continue
+        fraction = f"{100 * r['fraction_of_peak']:.0f}%" if r.get("fraction_of_peak") is not None else "–"
+        lines.append(f"| {r['precision']} | {r['batch']} | {r['threads']} | `{r['tactic']}` | {r['conv_ms']:.3f} | "
+                     f"{r['gflops']:.1f} | {r['peak_gflops']:.1f} | {fraction} | "
+                     + (f"{r['other_ms']:.3f}" if r.get("other_layers") else "none") + " |")
+    if any((r.get("fraction_of_peak") or 0) > 1 for r in kernels.get("results", [])):
+        lines += ["", "A fraction above 100%: other processes held the CPUs while the peak was measured; these "
+                  "fractions mean nothing (rerun on a quiet machine)."]
+    return lines + [""]
+
+
+def upgrade_report(report):
+    """Reads a results.json of the harness before the lowp runners were split by precision: its one lowp
+    runner was the plain FP32 runtime (Engine::fromOnnxFile), now called lowp-runtime."""
+    meta = report["meta"]
+    if "runners" not in meta:
+        meta["runners"] = ["lowp-runtime", "ort", "torch"]
+        meta["single_lowp_runner"] = True
+        for entry in report["results"]:
+            if "lowp" in entry["results"]:
+                entry["results"]["lowp-runtime"] = entry["results"].pop("lowp")
+    return report
+
+
+def load_line(meta):
+    machine = meta["machine"]
+    load = meta["loadavg_1min"]
+    line = (f"- Load: 1-minute load average {load['start']:g} at the start, {load['end']:g} at the end, at most "
+            f"{load['max_between_configs']:g} between configurations, on {machine['cpus_available']} CPUs")
+    other = meta.get("other_cpu")
+    if other:
+        line += (f" (the runners' own threads included); processes other than the harness and its runners used "
+                 f"{100 * other['run']:.1f}% of the CPUs' time over the run, at most {100 * other['max']:.1f}% "
+                 "during one configuration (from /proc/stat, less the CPU time of the harness and its runners)")
+    if loaded(meta):
+        line += (": other processes were competing for the CPUs; expect a long tail of slow runs in every runner, "
+                 "and more noise in longer runs.")
+    return line + ("" if loaded(meta) else ".")
 
 
 def render_results(report):
     meta = report["meta"]
     machine = meta["machine"]
+    runners = meta["runners"]
+    lowp = [r for r in runners if r in LOWP_RUNNERS]
+    peers = [r for r in runners if r in PEERS]
     lines = [RESULTS_BEGIN, "", "## Results", ""]
     lowp_state = meta["lowp"]
     commit = lowp_state["commit"] + (" with uncommitted changes" if lowp_state["uncommitted_changes"] else "")
-    kernels = ("reference FP32 kernels plus the oneDNN kernels (built with LOWP_WITH_ONEDNN=1)"
-               if lowp_state["with_onednn"] else "reference FP32 kernels (built without oneDNN)")
+    kernels = ("the kernels of lowp's registry, oneDNN's included (built with LOWP_WITH_ONEDNN=1)"
+               if lowp_state["with_onednn"] else "the kernels of lowp's registry, built without oneDNN")
     cores = f"{machine['cpus_available']} CPUs available"
     if machine.get("physical_cores"):
         cores += f" ({machine['logical_cpus']} logical, {machine['physical_cores']} physical cores)"
+    how_made = {"lowp-runtime": "`Engine::fromOnnxFile`, no builder",
+                "lowp-fp32": "`Builder::build` with no reduced-precision flag",
+                "lowp-bf16": "`Builder::build` with kBF16", "lowp-fp16": "`Builder::build` with kFP16",
+                "lowp-best": "`Builder::build` with every flag (`--best`)"}
+    engines = [f"{RUNNER_LABELS[runner]}: {how_made[runner]}" for runner in lowp]
+    cache_note = ""
+    if any(r != "lowp-runtime" for r in lowp):
+        cache_note = (f"; input shapes fixed at the benchmark batch; one timing cache for every build, "
+                      f"`{meta.get('timing_cache', '?')}`"
+                      + (" (deleted before the run)" if meta.get("fresh_timing_cache") else
+                         " (kept from earlier runs where it existed: see the timings cached below)"))
     lines += [
         f"Measured {meta['date']} by `{meta['command']}`{' (quick smoke run)' if meta['quick'] else ''}.",
         "",
+    ]
+    if meta.get("single_lowp_runner"):
+        lines += ["This run predates the engines built by `Builder::build`: its one lowp row is the plain FP32 "
+                  "runtime (`Engine::fromOnnxFile`), and it measured no BF16 engine, build time or kernel. "
+                  "`make bench` measures them.", ""]
+    lines += [
         f"- Machine: {machine['cpu_model']}, {cores}, {machine['memory_gib']} GiB; "
         f"ISA: {', '.join(machine['isa']) or 'none of AVX2/AVX-512/AMX'}; {machine['os']}, Linux {machine['kernel']}.",
         f"- lowp: commit {commit}, build `{lowp_state['build_dir']}` ({lowp_state['build_type']}, "
-        f"{lowp_state['flags']}, {lowp_state['compiler']}); {kernels}; FP32.",
-        f"- ONNX Runtime {meta['ort_version']} (npm `onnxruntime-node`, CPU execution provider), Node.js "
-        f"{meta['node_version']}; intraOpNumThreads {meta['threads']}, interOpNumThreads 1, sequential, "
-        "graph optimization level all.",
-        f"- PyTorch {meta['torch_version']} eager (Debian `python3-torch`), torch.set_num_threads({meta['threads']}), "
-        f"`torch.inference_mode()`; built with BLAS_INFO={meta.get('torch_blas_info') or 'unknown'}, BLAS library "
-        f"loaded: {', '.join('`' + b + '`' for b in meta.get('torch_blas_libraries') or []) or 'none found'}"
-        + (" (the unoptimised netlib reference BLAS of Debian's `libblas3`, on which its matrix products run: "
-           "Linear layers and attention are slow for that reason)" if any("/blas/libblas" in b for b in
-                                                                        meta.get('torch_blas_libraries') or [])
-           else "") + ".",
+        f"{lowp_state['flags']}, {lowp_state['compiler']}); {kernels}. "
+        + "; ".join(engines) + cache_note + ".",
+    ]
+    if "ort" in peers:
+        lines.append(f"- ONNX Runtime {meta['ort_version']} (npm `onnxruntime-node`, CPU execution provider), FP32, "
+                     f"Node.js {meta['node_version']}; intraOpNumThreads {meta['threads']}, interOpNumThreads 1, "
+                     "sequential, graph optimization level all.")
+    if "torch" in peers:
+        lines.append(
+            f"- PyTorch {meta['torch_version']} eager, FP32 (Debian `python3-torch`), "
+            f"torch.set_num_threads({meta['threads']}), `torch.inference_mode()`; built with "
+            f"BLAS_INFO={meta.get('torch_blas_info') or 'unknown'}, BLAS library loaded: "
+            f"{', '.join('`' + b + '`' for b in meta.get('torch_blas_libraries') or []) or 'none found'}"
+            + (" (the unoptimised netlib reference BLAS of Debian's `libblas3`, on which its matrix products run: "
+               "Linear layers and attention are slow for that reason)" if any("/blas/libblas" in b for b in
+                                                                            meta.get('torch_blas_libraries') or [])
+               else "") + ".")
+    lines += [
         f"- Protocol: {meta['threads']} threads each; models exported at opset {meta['opset']} by "
         "`tests/models/export_models.py` (random seeded weights); random inputs. "
         f"{meta['warmup']} warm-up run{'s' if meta['warmup'] != 1 else ''} each, then up to {meta['rounds']} "
@@ -472,64 +815,69 @@ def render_results(report):
         "the count follows the runner's speed in its previous round); "
         "the order rotates from round to round."
         + (f" All runners ran at nice {meta['nice']}, ahead of other processes." if meta.get("nice", 0) < 0 else ""),
-        f"- Load: 1-minute load average {meta['loadavg_1min']['start']:g} at the start, "
-        f"{meta['loadavg_1min']['end']:g} at the end, at most {meta['loadavg_1min']['max_between_configs']:g} "
-        f"between configurations, on {machine['cpus_available']} CPUs"
-        + (" (other processes were competing for the CPUs: expect a long tail of slow runs in every runner, "
-           "and more noise in longer runs)." if meta['loadavg_1min']['max_between_configs'] > machine['cpus_available'] * 0.75
-           else "."),
+        load_line(meta),
         "",
-        "Median latency per inference call (milliseconds; lower is better). A ratio below 1 means lowp is faster.",
+    ]
+    if not meta.get("single_lowp_runner"):
+        lines += render_acceptance(report)
+    pairs = [(peer, r) for peer in peers for r in lowp]
+    lines += [
+        "### Latency",
         "",
-        "| model | input | batch | lowp (ms) | ONNX Runtime (ms) | PyTorch (ms) | lowp / ORT | lowp / PyTorch |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "Median latency per inference call (milliseconds; lower is better). Speed-ups are the peer's median over "
+        "lowp's: above 1 means lowp is faster.",
+        "",
+        "| model | input | batch | " + " | ".join(f"{RUNNER_LABELS[r]} (ms)" for r in runners) + " | "
+        + " | ".join(f"{PEER_SHORT[p]} / {RUNNER_LABELS[r]}" for p, r in pairs) + " |",
+        "|---|---|---:|" + "---:|" * (len(runners) + len(pairs)),
     ]
     failures = []
     for entry in report["results"]:
         res = entry["results"]
         cells = []
-        for runner in RUNNERS:
+        for runner in runners:
             r = res.get(runner, {})
             if "median_ms" in r:
                 cells.append(fmt_ms(r["median_ms"]))
             else:
                 cells.append("failed")
-                failures.append(f"{MODEL_LABELS.get(entry['model'], entry['model'])}, batch {entry['batch']}, "
+                failures.append(f"{label(entry['model'])}, batch {entry['batch']}, "
                                 f"{RUNNER_LABELS[runner]}: {r.get('error', 'no measurement')}")
-        ratios = [ratio(res, "lowp", "ort"), ratio(res, "lowp", "torch")]
-        cells += [f"{x:.2f}" if x is not None else "–" for x in ratios]
-        lines.append(f"| {MODEL_LABELS.get(entry['model'], entry['model'])} | {MODEL_INPUTS.get(entry['model'], '')} "
+        for peer, runner in pairs:
+            s = speedup(res, runner, peer)
+            cells.append(f"{s:.2f}" if s is not None else "–")
+        lines.append(f"| {label(entry['model'])} | {MODEL_INPUTS.get(entry['model'], '')} "
                      f"| {entry['batch']} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        "Spread: minimum and interquartile range (p25–p75) of all timed runs, how many runs (n) each median is of, "
-        "and the ratios of the minima (the fastest run each runner managed: less sensitive to other load).",
+        "Spread: minimum and interquartile range (p25–p75) of all timed runs and how many runs (n) each median is "
+        "of; the speed-ups of the minima (the fastest run each runner managed: less sensitive to other load).",
         "",
-        "| model | batch | rounds | lowp min · p25–p75 (n) | ONNX Runtime min · p25–p75 (n) | "
-        "PyTorch min · p25–p75 (n) | lowp / ORT, minima | lowp / PyTorch, minima |",
-        "|---|---:|---:|---|---|---|---:|---:|",
+        "| model | batch | rounds | " + " | ".join(f"{RUNNER_LABELS[r]} min · p25–p75 (n)" for r in runners) + " | "
+        + " | ".join(f"{PEER_SHORT[p]} / {RUNNER_LABELS[r]}, minima" for p, r in pairs) + " |",
+        "|---|---:|---:|" + "---|" * len(runners) + "---:|" * len(pairs),
     ]
     for entry in report["results"]:
         cells = []
-        for runner in RUNNERS:
+        for runner in runners:
             r = entry["results"].get(runner, {})
             if "median_ms" in r:
                 cells.append(f"{fmt_ms(r['min_ms'])} · {fmt_ms(r['p25_ms'])}–{fmt_ms(r['p75_ms'])} ({r['n']})")
             else:
                 cells.append("failed")
-        res = entry["results"]
-        for peer in ("ort", "torch"):
-            if "min_ms" in res.get("lowp", {}) and "min_ms" in res.get(peer, {}):
-                cells.append(f"{res['lowp']['min_ms'] / res[peer]['min_ms']:.2f}")
-            else:
-                cells.append("–")
+        for peer, runner in pairs:
+            s = speedup(entry["results"], runner, peer, "min_ms")
+            cells.append(f"{s:.2f}" if s is not None else "–")
         rounds = max((r.get("rounds", 0) for r in entry["results"].values()), default=0)
-        lines.append(f"| {MODEL_LABELS.get(entry['model'], entry['model'])} | {entry['batch']} | {rounds} | "
-                     + " | ".join(cells) + " |")
+        lines.append(f"| {label(entry['model'])} | {entry['batch']} | {rounds} | " + " | ".join(cells) + " |")
     if failures:
         lines += ["", "Failures (no number is quoted for these):", ""]
         lines += [f"- {f}" for f in failures]
-    lines += ["", f"Raw timings: `{meta['json']}` (not committed; rerun to regenerate).", "", RESULTS_END]
+    lines.append("")
+    lines += render_engines(report)
+    lines += render_build_time(report)
+    lines += render_kernels(report)
+    lines += [f"Raw timings: `{meta['json']}` (not committed; rerun to regenerate).", "", RESULTS_END]
     return "\n".join(lines) + "\n"
 
 
@@ -538,7 +886,7 @@ DOC_HEADER = """# Benchmarks
 lowp is measured side by side with its peers, in one run, on one machine, by `bench/run_benchmarks.py`:
 the project quotes no number it did not measure, and every number below comes from the run it names.
 
-    make bench                                    # builds build-bench/ (lowp_bench only) and runs the full set
+    make bench                                    # builds build-bench/ (bench programs only) and runs the full set
     /usr/bin/python3 bench/run_benchmarks.py      # the same, after the build
     /usr/bin/python3 bench/run_benchmarks.py --quick   # smoke run, table in build/bench-results/
 
@@ -546,19 +894,39 @@ What runs:
 
 | runner | program | what it times |
 |---|---|---|
-| lowp | `bench/lowp_bench.cpp` (target `lowp_bench`, public API only) | `ExecutionContext::execute` |
-| ONNX Runtime | `bench/ort_bench.js` on the npm package `onnxruntime-node` (CPU execution provider) | `InferenceSession.run` |
-| PyTorch | `bench/torch_bench.py` on Debian's `python3-torch` (eager) | `model(x)` under `torch.inference_mode()` |
+| lowp FP32 | `bench/lowp_bench.cpp --precision fp32` (target `lowp_bench`, public API only) | `ExecutionContext::execute` of the engine `Builder::build` makes with no reduced-precision flag (what `lowp build` gives) |
+| lowp BF16 | `bench/lowp_bench.cpp --precision bf16` | the same, built with kBF16 (`lowp build --bf16`): bf16 where the builder measured it faster |
+| ONNX Runtime FP32 | `bench/ort_bench.js` on the npm package `onnxruntime-node` (CPU execution provider) | `InferenceSession.run` |
+| PyTorch FP32 | `bench/torch_bench.py` on Debian's `python3-torch` (eager) | `model(x)` under `torch.inference_mode()` |
+
+`--runners` picks others too: `lowp-fp16`, `lowp-best` (every flag, as `--best`) and `lowp-runtime` (the plain
+FP32 runtime, `Engine::fromOnnxFile`, which times nothing and builds nothing).
 
 lowp and ONNX Runtime load the same ONNX file written by `tests/models/export_models.py`; PyTorch runs the
 very module that file was exported from (`export_models.build()`: same architecture, seeds and shapes).
-Each runner is a long-lived process that loads its model once, warms up, and then answers "run K times"
-requests. The harness interleaves them: in every round each runner in turn runs a block of timed runs (about
-`--round-seconds` of work, at most `--max-per-round` runs) while the other two sit idle, and the order rotates
-from round to round, so slow drifts of the machine hit all three alike. Reported: the median of all timed runs of each runner, and lowp's median divided by each peer's.
-Load time and warm-up runs are not counted. Inputs are random (uniform in [-1, 1]); the timings do not depend
-on the values. The ONNX Runtime packages are fetched with `npm pack` into `build/bench-cache/` and unpacked
-without running their install scripts. Per-runner logs go to `build/bench-results/logs/`.
+lowp's engines are built for the benchmark's input shapes (the batch), on the benchmark's threads, with one
+timing cache for every build (`build-bench/bench-cache/timing.json` by default; the cache refuses times from
+another device or lowp version; `--fresh-timing-cache` deletes it first so every tactic is timed in this run).
+Each runner is a long-lived process that loads (or builds) its model once, warms up, and then answers "run K
+times" requests. The harness interleaves them: in every round each runner in turn runs a block of timed runs
+(about `--round-seconds` of work, at most `--max-per-round` runs) while the others sit idle, and the order
+rotates from round to round, so slow drifts of the machine hit all runners alike. Reported: the median of all
+timed runs of each runner, and speed-ups: a peer's median over lowp's, so that above 1 means lowp is faster.
+Build time, load time and warm-up runs are not counted in the latency. Inputs are random (uniform in
+[-1, 1]); the timings do not depend on the values. The ONNX Runtime packages are fetched with `npm pack` into
+`build/bench-cache/` and unpacked without running their install scripts. Per-runner logs go to
+`build/bench-results/logs/`.
+
+After the models, a full run also measures the build time of ResNet-50 at batch 8 with every flag (`--best`)
+without a timing cache and then with the warm cache (`--build-time`), and runs `conv_kernel_bench`, which
+times a 3x3 convolution (64 to 64 channels, 56x56) in fp32 and bf16 and compares its GFLOP/s with the peak of
+this machine's vector units, measured by an FMA-throughput loop (`--kernels`).
+
+The results open with the acceptance lines lowp is held to: lowp FP32 at least as fast as ONNX Runtime FP32 on
+every model and batch, lowp BF16 at least 1.6x ONNX Runtime FP32 on ResNet-50 batch 8, and that build under
+60 s without a timing cache and 5 s with a warm one. They are conclusive only on a quiet machine: other load
+slows the runners unequally (ONNX Runtime's threads more than lowp's), and the page says so when the 1-minute
+load average passed three quarters of the CPUs.
 
 The harness raises its own priority and its runners' to nice -10 (`--nice`) when it may, so that other work on
 the machine disturbs the measurement less; whatever load remains is reported with the results (1-minute load
@@ -566,9 +934,10 @@ averages), and it shows as a long tail of slow runs: the medians and minima belo
 would not be. Every run is capped: after three rounds, no round starts that would take one configuration past
 `--config-seconds` (150 s).
 
-Options of `bench/run_benchmarks.py`: `--models`, `--batches`, `--threads`, `--rounds`, `--round-seconds`,
-`--warmup`, `--nice`, `--build-dir`, `--ort-version`, `--output`, `--quick`, `--render RESULTS_JSON` (rewrite
-the page from a saved run without measuring), see `--help`. `make bench BENCH_ARGS=--quick` passes options.
+Options of `bench/run_benchmarks.py`: `--models`, `--batches`, `--runners`, `--threads`, `--rounds`,
+`--round-seconds`, `--warmup`, `--nice`, `--build-dir`, `--timing-cache`, `--fresh-timing-cache`,
+`--build-time`, `--kernels`, `--ort-version`, `--output`, `--quick`, `--render RESULTS_JSON` (rewrite the page
+from a saved run without measuring), see `--help`. `make bench BENCH_ARGS=--quick` passes options.
 
 """
 
@@ -598,6 +967,9 @@ def main():
     parser.add_argument("--models", default="resnet50,mobilenet_v2,encoder",
                         help="comma-separated subset of " + ",".join(MODEL_LABELS))
     parser.add_argument("--batches", default=None, help="comma-separated batch sizes (default 1,8; --quick: 1)")
+    parser.add_argument("--runners", default=",".join(DEFAULT_RUNNERS),
+                        help="comma-separated runners, in table order (default %(default)s; also "
+                             + ", ".join(r for r in LOWP_RUNNERS if r not in DEFAULT_RUNNERS) + ")")
     parser.add_argument("--opset", type=int, default=17, choices=(13, 17))
     parser.add_argument("--threads", type=int, default=2, help="threads of every runner (default 2)")
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 8; --quick: 2)")
@@ -613,9 +985,23 @@ def main():
                         help="scheduling priority of the harness and the runners it starts (default -10, i.e. ahead "
                              "of other processes, when allowed; 0 leaves it alone)")
     parser.add_argument("--pause", type=float, default=0.05, help="seconds of idle between two runners' blocks")
-    parser.add_argument("--timeout", type=float, default=600, help="seconds a worker may take for one answer")
+    parser.add_argument("--timeout", type=float, default=600,
+                        help="seconds a worker may take for one answer (its build included)")
     parser.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"))
-    parser.add_argument("--no-build", action="store_true", help="use the existing lowp_bench, do not rebuild it")
+    parser.add_argument("--no-build", action="store_true", help="use the existing bench programs, do not rebuild")
+    parser.add_argument("--timing-cache", default=None,
+                        help="the timing cache of every lowp build (default BUILD_DIR/bench-cache/timing.json)")
+    parser.add_argument("--fresh-timing-cache", action="store_true",
+                        help="delete the timing cache first, so that every tactic is timed in this run")
+    parser.add_argument("--build-time", action=argparse.BooleanOptionalAction, default=None,
+                        help="measure the build time of ResNet-50 batch 8 with --best, without and with a timing "
+                             "cache (default: on; --quick: off)")
+    parser.add_argument("--build-warm-runs", type=int, default=3, help="builds with the warm cache (default 3)")
+    parser.add_argument("--kernels", action=argparse.BooleanOptionalAction, default=None,
+                        help="run conv_kernel_bench (default: on; --quick: off)")
+    parser.add_argument("--kernel-batches", default=None, help="batches of conv_kernel_bench (default 1,8)")
+    parser.add_argument("--kernel-seconds", type=float, default=None,
+                        help="timed seconds per conv_kernel_bench configuration (default 3; --quick: 0.5)")
     parser.add_argument("--models-dir", default=os.path.join(ROOT, "build", "models"))
     parser.add_argument("--cache-dir", default=os.path.join(ROOT, "build", "bench-cache"),
                         help="where the ONNX Runtime npm packages are fetched and unpacked")
@@ -634,29 +1020,44 @@ def main():
     args.config_seconds = args.config_seconds or (20.0 if args.quick else 150.0)
     args.min_rounds = min(args.min_rounds, args.rounds)
     args.warmup = args.warmup if args.warmup is not None else (1 if args.quick else 2)
+    args.build_time = args.build_time if args.build_time is not None else not args.quick
+    args.kernels = args.kernels if args.kernels is not None else not args.quick
+    args.kernel_batches = args.kernel_batches or "1,8"
+    args.kernel_seconds = args.kernel_seconds or (0.5 if args.quick else 3.0)
     models = args.models.split(",")
     unknown = sorted(set(models) - set(MODEL_LABELS))
     if unknown:
         parser.error("unknown model(s): " + ",".join(unknown))
+    args.runners = args.runners.split(",")
+    unknown = [r for r in args.runners if r not in RUNNER_LABELS]
+    if unknown or len(set(args.runners)) != len(args.runners):
+        parser.error("--runners: unknown or repeated runner(s) in " + ",".join(args.runners) + "; known: "
+                     + ",".join(RUNNER_LABELS))
     try:
         batches = [int(b) for b in args.batches.split(",")]
     except ValueError:
         parser.error(f"--batches: not a list of integers: {args.batches}")
-    if args.rounds < 1 or args.round_seconds <= 0 or args.threads < 1 or args.warmup < 0:
-        parser.error("--rounds, --round-seconds and --threads must be positive, --warmup not negative")
+    if args.rounds < 1 or args.round_seconds <= 0 or args.threads < 1 or args.warmup < 0 or args.build_warm_runs < 1:
+        parser.error("--rounds, --round-seconds, --threads and --build-warm-runs must be positive, --warmup not "
+                     "negative")
     args.build_dir = os.path.abspath(args.build_dir)
     args.results_dir = os.path.abspath(args.results_dir)
+    args.timing_cache = os.path.abspath(args.timing_cache or os.path.join(args.build_dir, "bench-cache", "timing.json"))
     output = args.output or (os.path.join(args.results_dir, "BENCHMARKS-quick.md") if args.quick
                              else os.path.join(ROOT, "docs", "BENCHMARKS.md"))
     if args.render:
         with open(args.render, encoding="utf-8") as f:
             saved = json.load(f)
         output = args.output or os.path.join(ROOT, "docs", "BENCHMARKS.md")
-        write_doc(output, saved)
+        saved["meta"]["json"] = rel(os.path.abspath(args.render))
+        write_doc(output, upgrade_report(saved))
         log(f"wrote {rel(output)} from {args.render} (measured {saved['meta']['date']})")
         return 0
     log_dir = os.path.join(args.results_dir, "logs")
     os.makedirs(log_dir, exist_ok=True)
+    os.makedirs(os.path.dirname(args.timing_cache), exist_ok=True)
+    if args.fresh_timing_cache and os.path.exists(args.timing_cache):
+        os.remove(args.timing_cache)
 
     started = time.time()
     if args.nice:
@@ -672,14 +1073,22 @@ def main():
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     git = git_state()  # before the run: what was built and measured
 
-    model_paths = ensure_models(os.path.abspath(args.models_dir), models, args.opset)
-    paths = {"ort": ensure_ort(os.path.abspath(args.cache_dir), args.ort_version),
-             "lowp_bench": ensure_lowp_bench(args.build_dir, not args.no_build)}
+    build_time_config = ("resnet50", 8)
+    model_paths = ensure_models(os.path.abspath(args.models_dir),
+                                sorted(set(models) | ({build_time_config[0]} if args.build_time else set())),
+                                args.opset)
+    targets = ["lowp_bench"] + (["conv_kernel_bench"] if args.kernels else [])
+    binaries = ensure_bench_programs(args.build_dir, not args.no_build, targets)
+    paths = {"lowp_bench": binaries["lowp_bench"], "timing_cache": args.timing_cache,
+             "conv_kernel_bench": binaries.get("conv_kernel_bench")}
+    if "ort" in args.runners:
+        paths["ort"] = ensure_ort(os.path.abspath(args.cache_dir), args.ort_version)
     cache = cmake_cache(args.build_dir)
 
     report = {"meta": {
         "date": date, "command": command, "quick": args.quick, "threads": args.threads, "opset": args.opset,
-        "rounds": args.rounds, "nice": niceness, "round_seconds": args.round_seconds, "warmup": args.warmup,
+        "runners": args.runners, "rounds": args.rounds, "nice": niceness, "round_seconds": args.round_seconds,
+        "warmup": args.warmup, "timing_cache": rel(args.timing_cache), "fresh_timing_cache": args.fresh_timing_cache,
         "machine": cpu_info(), "ort_version": None, "torch_version": None,
         "node_version": tool_version(["node", "--version"]).lstrip("v"),
         "lowp": {**git, "build_dir": rel(args.build_dir), "build_type": cache.get("CMAKE_BUILD_TYPE") or "Release by default",
@@ -691,11 +1100,26 @@ def main():
         f"lowp {git['commit']}{' (dirty)' if git['uncommitted_changes'] else ''}")
 
     load_seen = []
+    cpus = report["meta"]["machine"]["cpus_available"]
+    other_shares = {}
+    run_start = cpu_snapshot()
+
+    def measured(what, step):
+        """Runs step(), recording which share of the CPUs other processes took meanwhile."""
+        before = cpu_snapshot()
+        result = step()
+        share = other_cpu_share(before, cpu_snapshot(), cpus)
+        if share is not None:
+            other_shares[what] = round(share, 4)
+            log(f"  other processes used {100 * share:.1f}% of the CPUs' time during {what}")
+        return result
+
     for model in models:
         for batch in batches:
             load_seen.append(os.getloadavg()[0])
             log(f"{model} batch {batch} (1-min load average {load_seen[-1]:.2f})")
-            results = bench_config(args, model, model_paths[model], batch, paths, log_dir)
+            results = measured(f"{model} b{batch}",
+                               lambda m=model, b=batch: bench_config(args, m, model_paths[m], b, paths, log_dir))
             for runner, key, meta_key in (("ort", "ort_version", "ort_version"),
                                           ("torch", "torch_version", "torch_version"),
                                           ("torch", "blas_info", "torch_blas_info"),
@@ -703,24 +1127,43 @@ def main():
                 ready = results.get(runner, {}).get("ready", {})
                 if ready.get(key):
                     report["meta"][meta_key] = ready[key]
-            ready = results.get("lowp", {}).get("ready", {})
-            if "with_onednn" in ready:
-                report["meta"]["lowp"]["with_onednn"] = ready["with_onednn"]
+            for runner in args.runners:
+                ready = results.get(runner, {}).get("ready", {})
+                if runner in LOWP_RUNNERS and "with_onednn" in ready:
+                    report["meta"]["lowp"]["with_onednn"] = ready["with_onednn"]
             summary = {r: ({k: v for k, v in res.items() if k not in ("ready",)}) for r, res in results.items()}
             for runner in summary:
-                if "ready" in results[runner]:
-                    summary[runner]["load_ms"] = results[runner]["ready"].get("load_ms")
-                    summary[runner]["warmup_ms"] = results[runner]["ready"].get("warmup_ms")
+                ready = results[runner].get("ready")
+                if ready:
+                    for key in ("load_ms", "warmup_ms", "build_s", "build_summary", "layers", "layer_precisions",
+                                "conversions"):
+                        if key in ready:
+                            summary[runner][key] = ready[key]
             report["results"].append({"model": model, "batch": batch, "results": summary})
             line = ", ".join(f"{r} {fmt_ms(summary[r]['median_ms'])} ms" if "median_ms" in summary[r]
-                             else f"{r} failed" for r in RUNNERS if r in summary)
-            r_ort, r_torch = ratio(summary, "lowp", "ort"), ratio(summary, "lowp", "torch")
-            log(f"  median: {line}" + (f"; lowp/ORT {r_ort:.2f}" if r_ort else "")
-                + (f", lowp/PyTorch {r_torch:.2f}" if r_torch else ""))
+                             else f"{r} failed" for r in args.runners if r in summary)
+            ratios = [f"{PEER_SHORT[p]}/{r} {s:.2f}" for p in PEERS for r in args.runners
+                      if r in LOWP_RUNNERS and (s := speedup(summary, r, p)) is not None]
+            log(f"  median: {line}" + (f"; speed-ups {', '.join(ratios)}" if ratios else ""))
+
+    if args.build_time:
+        load_seen.append(os.getloadavg()[0])
+        model, batch = build_time_config
+        log(f"build time: {model} batch {batch}, --best (1-min load average {load_seen[-1]:.2f})")
+        report["build_time"] = measured("the build time", lambda: measure_build_times(
+            args, model, model_paths[model], batch, paths, log_dir))
+    if args.kernels:
+        load_seen.append(os.getloadavg()[0])
+        log(f"conv_kernel_bench (1-min load average {load_seen[-1]:.2f})")
+        report["kernels"] = measured("conv_kernel_bench", lambda: run_kernel_bench(args, paths, log_dir))
 
     report["meta"]["wall_s"] = round(time.time() - started, 1)
     report["meta"]["loadavg_1min"] = {"start": round(load_start, 2), "end": round(os.getloadavg()[0], 2),
                                       "max_between_configs": round(max(load_seen + [load_start]), 2)}
+    total = other_cpu_share(run_start, cpu_snapshot(), cpus)
+    if total is not None:
+        report["meta"]["other_cpu"] = {"run": round(total, 4), "max": max(other_shares.values(), default=0.0),
+                                       "steps": other_shares}
     json_path = os.path.join(ROOT, report["meta"]["json"])
     with open(json_path, "w", encoding="utf-8") as f:
         json.dump(report, f, indent=1)
@@ -728,6 +1171,8 @@ def main():
     sys.stdout.write(render_results(report))
     log(f"wrote {rel(output)} and {rel(json_path)} in {report['meta']['wall_s']:.0f} s")
     failed = any("median_ms" not in r for e in report["results"] for r in e["results"].values())
+    failed |= "error" in report.get("build_time", {}) or "error" in report.get("kernels", {})
+    failed |= any("error" in r for r in report.get("kernels", {}).get("results", []))
     return 1 if failed else 0
 
 
