@@ -581,3 +581,45 @@ TEST(CpuKernels, RunThroughTheEngine) {
 
 }  // namespace
 }  // namespace lowp::testing
+
+namespace lowp::testing {
+namespace {
+
+// ---- Transpose as row copies ----
+
+TEST(CpuTranspose, RowCopyMatchesTheReferenceWhereTheLastAxisStays) {
+  const KernelDef* k = kernelNamed("any-transpose-rowcopy");
+  ASSERT_NE(k, nullptr);
+  struct Case {
+    std::vector<int64_t> shape;
+    std::vector<int64_t> perm;
+  };
+  const std::vector<Case> cases = {{{2, 5, 3, 7}, {0, 2, 1, 3}},  // attention head split / merge
+                                   {{4, 3, 6}, {1, 0, 2}},
+                                   {{2, 3, 4, 5, 3}, {3, 0, 2, 1, 4}},
+                                   {{7, 1}, {0, 1}}};
+  for (const Case& c : cases) {
+    for (DataType type : {DataType::kFloat32, DataType::kBFloat16, DataType::kInt64, DataType::kUInt8}) {
+      int64_t n = 1;
+      for (int64_t d : c.shape) n *= d;
+      std::vector<double> values(static_cast<size_t>(n));
+      for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i % 251);
+      const std::vector<Tensor> in = {makeTensor(type, c.shape, values)};
+      const ir::Node node = makeNode("Transpose", attrs({{"perm", c.perm}}));
+      ASSERT_TRUE(k->supports(node, {ir::Shape::fromSizes(c.shape)}));
+      std::vector<int64_t> outShape;
+      for (int64_t axis : c.perm) outShape.push_back(c.shape[static_cast<size_t>(axis)]);
+      const Tensor got = runKernel(*k, node, in, type, outShape);
+      const Tensor want = runReference(node, in, type, outShape);
+      EXPECT_EQ(std::memcmp(got.data(), want.data(), static_cast<size_t>(got.byteSize())), 0)
+          << ir::formatSizes(c.shape);
+    }
+  }
+  // A permutation that moves the last axis is left to the reference, as is the default (reversed) one.
+  EXPECT_FALSE(k->supports(makeNode("Transpose", attrs({{"perm", std::vector<int64_t>{0, 2, 1}}})),
+                           {ir::Shape::fromSizes({2, 3, 4})}));
+  EXPECT_FALSE(k->supports(makeNode("Transpose"), {ir::Shape::fromSizes({2, 3})}));
+}
+
+}  // namespace
+}  // namespace lowp::testing
