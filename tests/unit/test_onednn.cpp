@@ -379,6 +379,30 @@ TEST(OneDnnMatMul, Shapes) {
   }
 }
 
+TEST(OneDnnMatMul, ConstantWeightsArePackedOnceAndGiveTheSameProduct) {
+  SKIP_WITHOUT_ONEDNN();
+  std::mt19937 rng(4);
+  // A constant B is reordered once into the primitive's layout; the rows split over the pool, in chunks of
+  // two sizes, all read the packed copy. The second run reuses it.
+  for (const auto& [a, b] : std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>>{
+           {{1, 128, 256}, {256, 96}}, {{37, 70}, {70, 33}}, {{3, 41, 130}, {130, 70}}}) {
+    std::vector<Tensor> inputs = {randomTensor(rng, a), randomTensor(rng, b)};
+    std::shared_ptr<void> slot;
+    compareWithReference("f32-matmul-onednn", "MatMul", {}, inputs, "first run " + describe(inputs, {}),
+                         &slot, {1});
+    compareWithReference("f32-matmul-onednn", "MatMul", {}, inputs, "second run " + describe(inputs, {}),
+                         &slot, {1});
+  }
+  for (int transB = 0; transB < 2; ++transB) {
+    std::vector<Tensor> inputs = {
+        randomTensor(rng, {29, 48}),
+        randomTensor(rng, transB ? std::vector<int64_t>{40, 48} : std::vector<int64_t>{48, 40}),
+        randomTensor(rng, {40})};
+    compareWithReference("f32-gemm-onednn", "Gemm", attrs({{"transB", int64_t{transB}}}), inputs,
+                         "gemm " + describe(inputs, {}), nullptr, {1, 2});
+  }
+}
+
 TEST(OneDnnMatMul, ShapeChangeRecreatesState) {
   SKIP_WITHOUT_ONEDNN();
   std::mt19937 rng(5);

@@ -43,6 +43,12 @@ memory::desc plainDesc(const memory::dims& dims, memory::data_type type) {
   return {dims, type, strides};
 }
 
+// True when input i of the node is a constant of the graph (its value never changes between runs).
+bool isConstant(const KernelContext& ctx, size_t i) {
+  const ir::Value* v = ctx.node().input(i);
+  return v != nullptr && v->constant.has_value();
+}
+
 // One matmul primitive and the descriptors of its operands.
 struct Product {
   dnnl::matmul matmul;
@@ -51,6 +57,7 @@ struct Product {
   memory::desc bias;  ///< Empty without a bias.
   memory::desc y;
   memory::desc scratchpad;
+  bool readsPackedB = false;  ///< B is read from RowSplit::packed (the primitive's own layout).
 
   void create(const dnnl::primitive_attr& baseAttr) {
     dnnl::primitive_attr attr = baseAttr;
@@ -58,6 +65,7 @@ struct Product {
     const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, bias, y), attr, cpuEngine());
     matmul = dnnl::matmul(pd);
     scratchpad = pd.scratchpad_desc();
+    b = pd.weights_desc();  // resolves format_tag::any to the layout the primitive chose
   }
 
   // Runs on raw buffers (oneDNN takes non-const handles; it only reads A, B and the bias).
@@ -87,8 +95,20 @@ struct RowSplit {
   memory::data_type biasType = memory::data_type::undef;  ///< undef: no bias.
   dnnl::primitive_attr attr;
 
-  std::mutex mutex;  ///< Guards byRows: chunks on several threads look up and add primitives.
+  /// B is a constant of the graph (weights): it is reordered once into the layout the primitive for all m
+  /// rows picks, and every chunk's primitive reads it there. A plain B would be re-laid out by oneDNN on
+  /// every call, in every chunk (measured: most of a [128, 256] x [256, 1024] product's time).
+  bool packB = false;
+  memory::desc packedDesc;  ///< Empty until the first product picks it.
+  memory packed;
+  bool packedReady = false;
+
+  std::mutex mutex;  ///< Guards byRows and the packing: chunks on several threads add primitives.
   std::map<int64_t, Product> byRows;
+
+  memory::desc plainB() const {
+    return memory::desc({k, n}, type, transB ? memory::dims{1, k} : memory::dims{n, 1});
+  }
 
   Product forRows(int64_t rows) {
     const std::lock_guard<std::mutex> lock(mutex);
@@ -96,22 +116,48 @@ struct RowSplit {
     if (it != byRows.end()) return it->second;
     Product p;
     p.a = memory::desc({rows, k}, type, transA ? memory::dims{1, m} : memory::dims{k, 1});
-    p.b = memory::desc({k, n}, type, transB ? memory::dims{1, k} : memory::dims{n, 1});
     p.y = plainDesc({rows, n}, type);
     if (biasType != memory::data_type::undef) p.bias = plainDesc({1, n}, biasType);
-    p.create(attr);
+    p.b = plainB();
+    if (packB) {
+      p.b = packedDesc.is_zero() ? memory::desc({k, n}, type, memory::format_tag::any) : packedDesc;
+      try {
+        p.create(attr);
+        p.readsPackedB = true;
+        if (packedDesc.is_zero()) packedDesc = p.b;
+      } catch (const dnnl::error&) {
+        p.b = plainB();  // no implementation for this row count reads the packed layout
+      }
+    }
+    if (!p.readsPackedB) p.create(attr);
     return byRows.emplace(rows, p).first->second;
+  }
+
+  // Reorders the constant B into packedDesc once, before any chunk reads it.
+  void pack(const std::byte* b) {
+    forRows(m);  // the layout is the one the primitive for all rows picks
+    const std::lock_guard<std::mutex> lock(mutex);
+    if (packedReady || packedDesc.is_zero()) return;
+    dnnl::engine& engine = cpuEngine();
+    packed = memory(packedDesc, engine);
+    memory source(plainB(), engine, const_cast<std::byte*>(b));
+    dnnl::stream& stream = threadStream();
+    dnnl::reorder(source, packed).execute(stream, source, packed);
+    stream.wait();
+    packedReady = true;
   }
 
   // Runs the product on raw buffers of `elementBytes` per element.
   Status run(const KernelContext& ctx, const std::byte* a, const std::byte* b, const void* bias, std::byte* y,
              int64_t elementBytes) {
+    if (packB && !packedReady) pack(b);
     // Chunks of at least ~64k multiply-adds, so small products stay on one thread.
     const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, n * k));
     return parallelOneDnn(ctx, m, grain, [&](int64_t begin, int64_t end) {
       const Product p = forRows(end - begin);
       const std::byte* aRows = a + (transA ? begin : begin * k) * elementBytes;
-      p.run(aRows, b, bias, y + begin * n * elementBytes);
+      const void* bData = p.readsPackedB ? packed.get_data_handle() : b;
+      p.run(aRows, bData, bias, y + begin * n * elementBytes);
     });
   }
 };
@@ -211,6 +257,7 @@ Status runMatMul(KernelContext& ctx) {
       r.n = dims->b[rank - 1];
       r.type = dt;
       if (bias != nullptr) r.biasType = toDnnlType(bias->type());
+      r.packB = isConstant(ctx, 1);
       r.attr = attr;
     } else {
       Product& p = state->batched;
@@ -322,6 +369,7 @@ Status runGemm(KernelContext& ctx) {
     r.n = n;
     r.transA = transA;
     r.transB = transB;
+    r.packB = isConstant(ctx, 1);
     if (alpha != 1.0f) r.attr.set_output_scales(0, {alpha});
     if (state->addC) {
       dnnl::post_ops ops;
