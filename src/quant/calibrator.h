@@ -1,0 +1,69 @@
+// Calibrators: the amax (and the INT8 scale amax / 127) of a tensor from its histogram of |x|.
+//
+// The four algorithms of docs/precision-semantics.md section 3. All arithmetic is in double and every sum
+// runs in bin order, so calibration_reference.py (NumPy, sequential np.cumsum) reproduces the results bit for
+// bit.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lowp/status.h"
+#include "quant/histogram.h"
+
+namespace lowp::quant {
+
+/// Calibration algorithms. Values are stable; new ones only at the end.
+enum class CalibrationAlgorithm : int {
+  kEntropy = 0,     ///< KL divergence, TensorRT's EntropyCalibration2 (recommended for CNNs).
+  kMinMax = 1,      ///< amax = max |x| (recommended for transformers).
+  kPercentile = 2,  ///< amax at a percentile of |x|.
+  kMse = 3,         ///< amax minimising the mean squared quantization error.
+};
+
+/// Name in a calibration cache header: "EntropyCalibration2", "MinMaxCalibration", "PercentileCalibration",
+/// "MSECalibration" (the last two are lowp's names; TensorRT has no such calibrators).
+std::string_view calibrationAlgorithmName(CalibrationAlgorithm algorithm);
+
+/// Options of computeCalibrationAmax.
+struct CalibrationOptions {
+  CalibrationAlgorithm algorithm = CalibrationAlgorithm::kEntropy;
+  double percentile = 99.99;  ///< kPercentile only; in (0, 100].
+};
+
+/// Entropy: number of quantized levels Q is built from (128: the non-negative half of int8).
+inline constexpr int kEntropyLevels = 128;
+
+/// MinMax: the histogram's amax.
+float computeMinMaxAmax(const AbsHistogram& histogram);
+
+/// EntropyCalibration2. For each candidate i = 128 .. bins (number of bins kept):
+///   P = counts[0 .. i-1] with the tail counts[i ..] added to P[i-1];
+///   Q = counts[0 .. i-1] merged into 128 levels (i / 128 bins each, the last level also takes the
+///       remainder), each level's count spread evenly over the bins of that level where P is non-zero;
+///   smooth both (see the .cpp), normalise both to sum 1, KL(P || Q) = sum P log(P / Q).
+/// The first i with the smallest KL wins; amax = (i + 0.5) * bin width (the rule of TensorRT's description;
+/// it may exceed the histogram's amax by half a bin when i = bins).
+/// `divergences`, when given, receives KL for every candidate (index i - 128) for tests and reports.
+float computeEntropyAmax(const AbsHistogram& histogram, std::vector<double>* divergences = nullptr);
+
+/// Percentile: the upper edge of the first bin where the cumulative count reaches percentile / 100 of the
+/// total. `percentile` must lie in (0, 100].
+Result<float> computePercentileAmax(const AbsHistogram& histogram, double percentile);
+
+/// MSE: candidates are the upper edges of bins 0 .. bins-1. For candidate c, scale = c / 127, each bin stands
+/// for its centre v, quantized as min(round_half_even(v / scale), 127) * scale; the error is
+/// sum counts * (v - dequant)^2 / total. The first candidate with the smallest error wins.
+float computeMseAmax(const AbsHistogram& histogram);
+
+/// Dispatches on options.algorithm; fails (naming `tensorName`) on a bad percentile.
+Result<float> computeCalibrationAmax(const AbsHistogram& histogram, const CalibrationOptions& options,
+                                     const std::string& tensorName);
+
+/// Symmetric INT8 scale: amax / 127 (float32 division, as TensorRT).
+inline float int8ScaleFromAmax(float amax) {
+  return amax / 127.0f;
+}
+
+}  // namespace lowp::quant
