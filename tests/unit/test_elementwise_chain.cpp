@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "graph_builder.h"
 #include "ir/graph.h"
 #include "ir/op_schema.h"
 #include "ir/ops/elementwise_chain.h"
@@ -339,55 +340,12 @@ TEST(ElementwiseChainKernel, BadProgramsAreErrorsNamingTheNode) {
 
 // ---- The pass ----
 
-class GraphBuilder {
- public:
-  GraphBuilder() : graph_(std::make_unique<ir::Graph>()) {}
-  void input(const std::string& name, const std::vector<int64_t>& shape, DataType type) {
-    ir::Value* v = value(name);
-    v->type = type;
-    v->shape = ir::Shape::fromSizes(shape);
-    v->isGraphInput = true;
-    graph_->inputs().push_back(v);
-  }
-  void constant(const std::string& name, Tensor t) {
-    ir::Value* v = value(name);
-    v->type = t.type();
-    v->shape = ir::Shape::fromSizes(t.shape());
-    v->constant = std::move(t);
-  }
-  void node(const std::string& op, const std::string& name, const std::vector<std::string>& inputs,
-            const std::string& output, ir::AttributeMap attributes = {}) {
-    ir::Node* n = graph_->addNode(op, name);
-    n->opsetVersion = 20;
-    n->attributes = std::move(attributes);
-    for (size_t i = 0; i < inputs.size(); ++i)
-      graph_->setInput(n, i, inputs[i].empty() ? nullptr : value(inputs[i]));
-    EXPECT_TRUE(graph_->addOutput(n, value(output)).isOk());
-  }
-  void output(const std::string& name) {
-    ir::Value* v = value(name);
-    v->isGraphOutput = true;
-    graph_->outputs().push_back(v);
-  }
-  std::unique_ptr<ir::Graph> finish() {
-    EXPECT_TRUE(graph_->sortTopologically().isOk());
-    Status s = onnx::inferGraph(*graph_);
-    EXPECT_TRUE(s.isOk()) << s.toString();
-    return std::move(graph_);
-  }
-
- private:
-  ir::Value* value(const std::string& name) {
-    if (ir::Value* v = graph_->findValue(name)) return v;
-    return graph_->addValue(name).value();
-  }
-  std::unique_ptr<ir::Graph> graph_;
-};
+using testing::GraphBuilder;
 
 using Spec = std::function<void(GraphBuilder&, DataType)>;
 
 std::unique_ptr<ir::Graph> build(const Spec& spec, DataType type) {
-  GraphBuilder b;
+  GraphBuilder b(20);
   spec(b, type);
   return b.finish();
 }
@@ -446,10 +404,10 @@ const Spec kSiluSpec = [](GraphBuilder& b, DataType type) {
   b.input("x", {2, 6, 5, 7}, type);
   b.constant("a", makeTensor(type, {6, 1, 1}, randomValues(6, 1)));
   b.constant("b", makeTensor(type, {6, 1, 1}, randomValues(6, 2)));
-  b.node("Mul", "scale", {"x", "a"}, "xa");
-  b.node("Add", "shift", {"xa", "b"}, "y");
-  b.node("Sigmoid", "gate", {"y"}, "s");
-  b.node("Mul", "silu", {"y", "s"}, "out");
+  b.node("Mul", "scale", {"x", "a"}, {"xa"});
+  b.node("Add", "shift", {"xa", "b"}, {"y"});
+  b.node("Sigmoid", "gate", {"y"}, {"s"});
+  b.node("Mul", "silu", {"y", "s"}, {"out"});
   b.output("out");
 };
 
@@ -459,11 +417,11 @@ const Spec kGeluSpec = [](GraphBuilder& b, DataType type) {
   b.constant("sqrt2", makeTensor(type, {}, {1.4142135623730951}));
   b.constant("one", makeTensor(type, {}, {1.0}));
   b.constant("half", makeTensor(type, {}, {0.5}));
-  b.node("Div", "gelu/div", {"x", "sqrt2"}, "d");
-  b.node("Erf", "gelu/erf", {"d"}, "e");
-  b.node("Add", "gelu/add", {"e", "one"}, "p");
-  b.node("Mul", "gelu/mul", {"x", "p"}, "m");
-  b.node("Mul", "gelu/mul_1", {"m", "half"}, "out");
+  b.node("Div", "gelu/div", {"x", "sqrt2"}, {"d"});
+  b.node("Erf", "gelu/erf", {"d"}, {"e"});
+  b.node("Add", "gelu/add", {"e", "one"}, {"p"});
+  b.node("Mul", "gelu/mul", {"x", "p"}, {"m"});
+  b.node("Mul", "gelu/mul_1", {"m", "half"}, {"out"});
   b.output("out");
 };
 
@@ -522,18 +480,18 @@ TEST(FuseElementwiseChain, LeavesSharedIntermediatesGraphOutputsAndOtherOps) {
     b.input("w", {8, 3}, type);
     b.input("row", {4, 1}, type);
     b.constant("c", makeTensor(type, {2, 4, 8}, randomValues(64, 3)));
-    b.node("Relu", "shared", {"x"}, "r");  // read twice: Exp and Neg
-    b.node("Exp", "exp", {"r"}, "e");
-    b.node("Neg", "neg", {"r"}, "n");
-    b.node("Tanh", "visible", {"e"}, "t");  // t is a graph output
-    b.node("Abs", "abs", {"t"}, "a");
-    b.node("Add", "grows", {"n", "c"}, "g");       // the operand grows the value's shape
-    b.node("MatMul", "mm", {"a", "w"}, "mm_out");  // not elementwise
-    b.node("Sigmoid", "after_mm", {"mm_out"}, "s");
-    b.node("Softmax", "softmax", {"s"}, "sm");       // not chainable
-    b.node("Mul", "row_scale", {"x", "row"}, "xr");  // [4,1] broadcasts into [4,8]: fusable
-    b.node("Sqrt", "sqrt", {"xr"}, "q0");
-    b.node("Sum", "sum", {"row", "q0"}, "q");  // a Sum of two is an Add
+    b.node("Relu", "shared", {"x"}, {"r"});  // read twice: Exp and Neg
+    b.node("Exp", "exp", {"r"}, {"e"});
+    b.node("Neg", "neg", {"r"}, {"n"});
+    b.node("Tanh", "visible", {"e"}, {"t"});  // t is a graph output
+    b.node("Abs", "abs", {"t"}, {"a"});
+    b.node("Add", "grows", {"n", "c"}, {"g"});       // the operand grows the value's shape
+    b.node("MatMul", "mm", {"a", "w"}, {"mm_out"});  // not elementwise
+    b.node("Sigmoid", "after_mm", {"mm_out"}, {"s"});
+    b.node("Softmax", "softmax", {"s"}, {"sm"});       // not chainable
+    b.node("Mul", "row_scale", {"x", "row"}, {"xr"});  // [4,1] broadcasts into [4,8]: fusable
+    b.node("Sqrt", "sqrt", {"xr"}, {"q0"});
+    b.node("Sum", "sum", {"row", "q0"}, {"q"});  // a Sum of two is an Add
     b.output("t");
     b.output("a");
     b.output("g");

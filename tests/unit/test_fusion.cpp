@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "graph_builder.h"
 #include "ir/graph.h"
 #include "ir/op_schema.h"
 #include "ir/ops/fused.h"
@@ -28,52 +29,7 @@ namespace {
 
 using lowp::testing::attrs;
 
-// Builds a graph by value names; opset 17 for every default-domain node.
-class GraphBuilder {
- public:
-  GraphBuilder() : graph_(std::make_unique<ir::Graph>()) {}
-
-  void input(const std::string& name, const std::vector<int64_t>& shape) {
-    ir::Value* v = value(name);
-    v->type = DataType::kFloat32;
-    v->shape = ir::Shape::fromSizes(shape);
-    v->isGraphInput = true;
-    graph_->inputs().push_back(v);
-  }
-  void constant(const std::string& name, Tensor t) {
-    ir::Value* v = value(name);
-    v->type = t.type();
-    v->shape = ir::Shape::fromSizes(t.shape());
-    v->constant = std::move(t);
-  }
-  void node(const std::string& op, const std::string& name, const std::vector<std::string>& inputs,
-            const std::string& output, ir::AttributeMap a = {}) {
-    ir::Node* n = graph_->addNode(op, name);
-    n->opsetVersion = 17;
-    n->attributes = std::move(a);
-    for (size_t i = 0; i < inputs.size(); ++i)
-      graph_->setInput(n, i, inputs[i].empty() ? nullptr : value(inputs[i]));
-    EXPECT_TRUE(graph_->addOutput(n, value(output)).isOk());
-  }
-  void output(const std::string& name) {
-    ir::Value* v = value(name);
-    v->isGraphOutput = true;
-    graph_->outputs().push_back(v);
-  }
-  std::unique_ptr<ir::Graph> finish() {
-    EXPECT_TRUE(graph_->sortTopologically().isOk());
-    const Status s = onnx::inferGraph(*graph_);
-    EXPECT_TRUE(s.isOk()) << s.toString();
-    return std::move(graph_);
-  }
-
- private:
-  ir::Value* value(const std::string& name) {
-    if (ir::Value* v = graph_->findValue(name)) return v;
-    return graph_->addValue(name).value();
-  }
-  std::unique_ptr<ir::Graph> graph_;
-};
+using testing::GraphBuilder;
 
 using GraphSpec = std::function<void(GraphBuilder&)>;
 
@@ -222,9 +178,9 @@ void residualBlock(GraphBuilder& b) {
   b.input("z", {2, 8, 6, 5});
   b.constant("w", randomTensor({8, 4, 3, 3}, 1));
   b.constant("b", randomTensor({8}, 2));
-  b.node("Conv", "conv", {"x", "w", "b"}, "c", kPad1);
-  b.node("Add", "add", {"z", "c"}, "s");
-  b.node("Relu", "relu", {"s"}, "y");
+  b.node("Conv", "conv", {"x", "w", "b"}, {"c"}, kPad1);
+  b.node("Add", "add", {"z", "c"}, {"s"});
+  b.node("Relu", "relu", {"s"}, {"y"});
   b.output("y");
 }
 
@@ -263,11 +219,11 @@ TEST(FuseConv, EveryActivation) {
       const GraphSpec spec = [&](GraphBuilder& b) {
         b.input("x", {1, 3, 7, 6});
         b.constant("w", randomTensor({5, 3, 3, 3}, 3));
-        b.node("Conv", "conv", {"x", "w"}, "c", kPad1);
+        b.node("Conv", "conv", {"x", "w"}, {"c"}, kPad1);
         std::string pre = "c";
         if (residual) {
           b.input("z", {1, 5, 7, 6});
-          b.node("Add", "add", {"c", "z"}, "s");
+          b.node("Add", "add", {"c", "z"}, {"s"});
           pre = "s";
         }
         std::vector<std::string> ins = {pre};
@@ -275,7 +231,7 @@ TEST(FuseConv, EveryActivation) {
           b.constant("bound" + std::to_string(i), scalar(act.clip[i]));
           ins.push_back("bound" + std::to_string(i));
         }
-        b.node(act.op, "act", ins, "y", act.attrs);
+        b.node(act.op, "act", ins, {"y"}, act.attrs);
         b.output("y");
       };
       auto g = optimized(spec);
@@ -290,7 +246,7 @@ TEST(FuseConv, EveryActivation) {
 TEST(FuseConv, KeepsIntermediatesOthersNeed) {
   const GraphSpec secondReader = [](GraphBuilder& b) {
     residualBlock(b);
-    b.node("Sigmoid", "other", {"c"}, "o");
+    b.node("Sigmoid", "other", {"c"}, {"o"});
     b.output("o");
   };
   auto g = optimized(secondReader);
@@ -313,9 +269,9 @@ TEST(FuseConv, AddAfterAnActivationStaysSeparate) {
     b.input("x", {1, 4, 5, 5});
     b.input("z", {1, 4, 5, 5});
     b.constant("w", randomTensor({4, 4, 3, 3}, 4));
-    b.node("Conv", "conv", {"x", "w"}, "c", kPad1);
-    b.node("Relu", "relu", {"c"}, "r");
-    b.node("Add", "add", {"r", "z"}, "y");
+    b.node("Conv", "conv", {"x", "w"}, {"c"}, kPad1);
+    b.node("Relu", "relu", {"c"}, {"r"});
+    b.node("Add", "add", {"r", "z"}, {"y"});
     b.output("y");
   };
   auto g = optimized(spec);
@@ -332,10 +288,10 @@ TEST(FuseConv, DeclinesBroadcastAddAndVariableClip) {
     b.input("hi", {});
     b.constant("w", randomTensor({4, 4, 3, 3}, 5));
     b.constant("w2", randomTensor({4, 4, 1, 1}, 6));
-    b.node("Conv", "conv", {"x", "w"}, "c", kPad1);
-    b.node("Add", "add", {"c", "z"}, "y");
-    b.node("Conv", "conv2", {"x", "w2"}, "c2");
-    b.node("Clip", "clip", {"c2", "", "hi"}, "y2");
+    b.node("Conv", "conv", {"x", "w"}, {"c"}, kPad1);
+    b.node("Add", "add", {"c", "z"}, {"y"});
+    b.node("Conv", "conv2", {"x", "w2"}, {"c2"});
+    b.node("Clip", "clip", {"c2", "", "hi"}, {"y2"});
     b.output("y");
     b.output("y2");
   };
@@ -350,11 +306,11 @@ TEST(FuseConv, ResidualFromAnotherConvolution) {
     b.input("x", {2, 4, 8, 8});
     b.constant("w1", randomTensor({6, 4, 3, 3}, 7));
     b.constant("w2", randomTensor({6, 4, 1, 1}, 8));
-    b.node("Conv", "main", {"x", "w1"}, "m",
+    b.node("Conv", "main", {"x", "w1"}, {"m"},
            attrs({{"pads", std::vector<int64_t>{1, 1, 1, 1}}, {"strides", std::vector<int64_t>{2, 2}}}));
-    b.node("Conv", "down", {"x", "w2"}, "d", attrs({{"strides", std::vector<int64_t>{2, 2}}}));
-    b.node("Add", "add", {"m", "d"}, "s");
-    b.node("Relu", "relu", {"s"}, "y");
+    b.node("Conv", "down", {"x", "w2"}, {"d"}, attrs({{"strides", std::vector<int64_t>{2, 2}}}));
+    b.node("Add", "add", {"m", "d"}, {"s"});
+    b.node("Relu", "relu", {"s"}, {"y"});
     b.output("y");
   };
   auto g = optimized(spec);
@@ -370,9 +326,9 @@ TEST(FuseMatMul, BiasAndActivation) {
     b.input("a", {3, 7, 16});
     b.constant("w", randomTensor({16, 12}, 9));
     b.constant("bias", randomTensor({1, 12}, 10));
-    b.node("MatMul", "mm", {"a", "w"}, "p");
-    b.node("Add", "add", {"bias", "p"}, "s");
-    b.node("Tanh", "tanh", {"s"}, "y");
+    b.node("MatMul", "mm", {"a", "w"}, {"p"});
+    b.node("Add", "add", {"bias", "p"}, {"s"});
+    b.node("Tanh", "tanh", {"s"}, {"y"});
     b.output("y");
   };
   auto g = optimized(spec);
@@ -392,10 +348,10 @@ TEST(FuseMatMul, DeclinesOtherAdds) {
     b.input("v", {6});
     b.constant("w", randomTensor({8, 6}, 11));
     b.constant("rows", randomTensor({5, 1}, 12));
-    b.node("MatMul", "mm", {"a", "w"}, "p");
-    b.node("Add", "add", {"p", "rows"}, "y");
-    b.node("MatMul", "mm2", {"a", "w"}, "p2");
-    b.node("Add", "add2", {"p2", "v"}, "y2");
+    b.node("MatMul", "mm", {"a", "w"}, {"p"});
+    b.node("Add", "add", {"p", "rows"}, {"y"});
+    b.node("MatMul", "mm2", {"a", "w"}, {"p2"});
+    b.node("Add", "add2", {"p2", "v"}, {"y2"});
     b.output("y");
     b.output("y2");
   };

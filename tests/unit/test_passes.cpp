@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "graph_builder.h"
 #include "ir/graph.h"
 #include "onnx/importer.h"
 #include "op_runner.h"
@@ -22,55 +23,7 @@ namespace {
 
 using testing::makeTensor;
 
-// Builds a graph by value names; opset 17 for every node.
-class GraphBuilder {
- public:
-  GraphBuilder() : graph_(std::make_unique<ir::Graph>()) {}
-
-  void input(const std::string& name, const std::vector<int64_t>& shape, DataType type = DataType::kFloat32) {
-    ir::Value* v = value(name);
-    v->type = type;
-    v->shape = ir::Shape::fromSizes(shape);
-    v->isGraphInput = true;
-    graph_->inputs().push_back(v);
-  }
-  void constant(const std::string& name, Tensor t) {
-    ir::Value* v = value(name);
-    v->type = t.type();
-    v->shape = ir::Shape::fromSizes(t.shape());
-    v->constant = std::move(t);
-  }
-  ir::Node* node(const std::string& op, const std::string& name, const std::vector<std::string>& inputs,
-                 const std::vector<std::string>& outputs, ir::AttributeMap attrs = {}) {
-    ir::Node* n = graph_->addNode(op, name);
-    n->opsetVersion = 17;
-    n->attributes = std::move(attrs);
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      graph_->setInput(n, i, inputs[i].empty() ? nullptr : value(inputs[i]));
-    }
-    for (const std::string& out : outputs)
-      EXPECT_TRUE(graph_->addOutput(n, out.empty() ? nullptr : value(out)).isOk());
-    return n;
-  }
-  void output(const std::string& name) {
-    ir::Value* v = value(name);
-    v->isGraphOutput = true;
-    graph_->outputs().push_back(v);
-  }
-  std::unique_ptr<ir::Graph> finish() {
-    EXPECT_TRUE(graph_->sortTopologically().isOk());
-    Status s = onnx::inferGraph(*graph_);
-    EXPECT_TRUE(s.isOk()) << s.toString();
-    return std::move(graph_);
-  }
-
- private:
-  ir::Value* value(const std::string& name) {
-    if (ir::Value* v = graph_->findValue(name)) return v;
-    return graph_->addValue(name).value();
-  }
-  std::unique_ptr<ir::Graph> graph_;
-};
+using testing::GraphBuilder;
 
 using GraphSpec = std::function<void(GraphBuilder&)>;
 
