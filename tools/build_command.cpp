@@ -222,16 +222,9 @@ int runBuild(const BuildOptions& opt) {
   };
   if (std::string e = applyIOFormats(opt.inputIOFormats, net.inputs(), true); !e.empty()) return fail(e);
   if (std::string e = applyIOFormats(opt.outputIOFormats, net.outputs(), false); !e.empty()) return fail(e);
-  for (const std::string& list : opt.shapes) {
-    std::stringstream items(list);
-    for (std::string item; std::getline(items, item, ',');) {
-      const auto colon = item.rfind(':');
-      std::vector<int64_t> sizes;
-      if (colon == std::string::npos || !parseSizes(item.substr(colon + 1), sizes))
-        return fail("--shapes '" + item + "' is not of the form name:1x3x224x224");
-      config.setShape(item.substr(0, colon), sizes);
-    }
-  }
+  std::map<std::string, std::vector<int64_t>> shapes;
+  if (std::string e = parseShapeList(opt.shapes, shapes); !e.empty()) return fail(e);
+  for (const auto& [name, sizes] : shapes) config.setShape(name, sizes);
   if (Status s = config.setOptimizationLevel(opt.optimizationLevel); !s)
     return fail("--builderOptimizationLevel: " + s.toString());
   if (!opt.memPoolSize.empty()) {

@@ -43,17 +43,7 @@ int runModel(const RunOptions& opt) {
     return fail("give the model with --onnx FILE or an engine file with --engine FILE");
   }
   std::map<std::string, std::vector<int64_t>> shapes;
-  for (const std::string& list : opt.shapes) {
-    std::stringstream items(list);
-    for (std::string item; std::getline(items, item, ',');) {
-      auto colon = item.rfind(':');
-      std::vector<int64_t> sizes;
-      if (colon == std::string::npos || !parseSizes(item.substr(colon + 1), sizes)) {
-        return fail("--shapes '" + item + "' is not of the form name:1x3x224x224");
-      }
-      shapes[item.substr(0, colon)] = sizes;
-    }
-  }
+  if (std::string e = parseShapeList(opt.shapes, shapes); !e.empty()) return fail(e);
   std::map<std::string, std::string> files;
   for (const std::string& item : opt.inputs) {
     auto eq = item.find('=');

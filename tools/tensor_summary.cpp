@@ -87,4 +87,20 @@ bool parseSizes(const std::string& text, std::vector<int64_t>& sizes) {
   return true;
 }
 
+std::string parseShapeList(const std::vector<std::string>& lists,
+                           std::map<std::string, std::vector<int64_t>>& shapes) {
+  for (const std::string& list : lists) {
+    std::stringstream items(list);
+    for (std::string item; std::getline(items, item, ',');) {
+      const auto colon = item.rfind(':');
+      std::vector<int64_t> sizes;
+      if (colon == std::string::npos || !parseSizes(item.substr(colon + 1), sizes)) {
+        return "--shapes '" + item + "' is not of the form name:1x3x224x224";
+      }
+      shapes[item.substr(0, colon)] = sizes;
+    }
+  }
+  return "";
+}
+
 }  // namespace lowp::tools

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -20,5 +21,9 @@ Tensor randomTensor(DataType type, const std::vector<int64_t>& shape, std::mt199
 
 /// Parses "1x3x224x224" (an empty string or "scalar" is a scalar). Returns false on a malformed string.
 bool parseSizes(const std::string& text, std::vector<int64_t>& sizes);
+/// Parses --shapes values ("name:1x3x224x224[,name:...]", the option possibly repeated) into `shapes`.
+/// Returns "" or the error message naming the malformed item.
+std::string parseShapeList(const std::vector<std::string>& lists,
+                           std::map<std::string, std::vector<int64_t>>& shapes);
 
 }  // namespace lowp::tools
