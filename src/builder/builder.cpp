@@ -122,9 +122,9 @@ class BuildSession {
   Conversion conversion(const ir::Value& value, State from, State to);
   Status applyConstraint(LayerWork& layer);
   Result<builder::SearchSolution> search();
-  Status materialize(const builder::SearchSolution& solution);
+  Status materialize();
   std::string reasonFor(const LayerWork& layer) const;
-  const Tensor& convertedConstant(const ir::Value& constant, DataType type, const ir::Node& consumer);
+  const Tensor& convertedConstant(const ir::Value& constant, DataType type);
 
   // The shape of a value at the build shapes.
   const ir::Shape& shapeOf(const ir::Value& v) const { return shapes_[static_cast<size_t>(v.id)]; }
@@ -211,7 +211,6 @@ Status BuildSession::checkConfig() const {
 
 Status BuildSession::rewrite() {
   graph_ = ir::cloneGraph(*network_.graph);
-  for (const auto& [name, type] : network_.inputTypes) (void)type;  // applied as given states below
   passes::PipelineReport report;
   LOWP_RETURN_IF_ERROR(passes::runPipeline(*graph_, &report));
   for (const auto& [rule, applied] : report) {
@@ -484,7 +483,7 @@ Result<double> BuildSession::timeTactic(const LayerWork& layer, const Tactic& ta
   for (size_t i = 0; i < node.inputs.size(); ++i) {
     ir::Value* c = copy->inputs[i];
     if (c != nullptr && c->constant && c->constant->type() != c->type) {
-      c->constant = convertedConstant(*node.inputs[i], c->type, node);
+      c->constant = convertedConstant(*node.inputs[i], c->type);
     }
   }
   builder::TimingOptions options;
@@ -669,8 +668,7 @@ Status BuildSession::applyConstraint(LayerWork& layer) {
 // The constant converted to `type` once, whatever number of tactics and layers read it. Converting to fp16
 // clamps what is beyond its range and flushes what is below its smallest subnormal; the builder says how
 // many values of which layer that touched.
-const Tensor& BuildSession::convertedConstant(const ir::Value& constant, DataType type,
-                                              const ir::Node& consumer) {
+const Tensor& BuildSession::convertedConstant(const ir::Value& constant, DataType type) {
   auto key = std::make_pair(constant.id, type);
   auto it = convertedConstants_.find(key);
   if (it != convertedConstants_.end()) return it->second;
@@ -856,7 +854,7 @@ std::string BuildSession::reasonFor(const LayerWork& layer) const {
   return out.str();
 }
 
-Status BuildSession::materialize(const builder::SearchSolution& solution) {
+Status BuildSession::materialize() {
   ir::Graph& g = *graph_;
   const size_t originalValues = g.values().size();
   std::map<const ir::Node*, const KernelDef*> kernelOf;
@@ -975,7 +973,7 @@ Status BuildSession::materialize(const builder::SearchSolution& solution) {
         if (it == convertedValues.end()) {
           ir::Value* c = newValue(v->name + "/" + typeName(want.type),
                                   State{want.type, TensorFormat::kLinear}, v->shape);
-          c->constant = convertedConstant(*v, want.type, *node);
+          c->constant = convertedConstant(*v, want.type);
           it = convertedValues.emplace(key, c).first;
           const std::string& note = conversionNotes_[std::make_pair(v->id, want.type)];
           if (!note.empty()) log(Severity::kWarning, "layer '" + node->name + "': " + note);
@@ -1004,7 +1002,6 @@ Status BuildSession::materialize(const builder::SearchSolution& solution) {
     converted->isGraphOutput = true;
     out = converted;
   }
-  (void)solution;
   LOWP_RETURN_IF_ERROR(g.sortTopologically());
   // The decision must be a consistent, strongly typed graph: inference agrees with every chosen type.
   std::vector<DataType> chosenTypes;
@@ -1112,7 +1109,7 @@ Result<std::shared_ptr<Engine>> BuildSession::build() {
     if (config_.progressMonitor() != nullptr) config_.progressMonitor()->layerTimed(++done, toTime);
   }
   LOWP_ASSIGN_OR_RETURN(auto solution, search());
-  LOWP_RETURN_IF_ERROR(materialize(solution));
+  LOWP_RETURN_IF_ERROR(materialize());
   impl_->graph = std::move(graph_);
   for (const ir::Value* v : impl_->graph->inputs()) impl_->inputs.push_back(runtime::describeValue(*v));
   for (const ir::Value* v : impl_->graph->outputs()) impl_->outputs.push_back(runtime::describeValue(*v));
