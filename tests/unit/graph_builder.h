@@ -1,4 +1,4 @@
-// Builds small ir::Graphs by value names, for the tests of rewrite rules and fusions.
+// Builds small ir::Graphs by value names and runs them, for the tests of rewrite rules and fusions.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -9,6 +9,7 @@
 
 #include "ir/graph.h"
 #include "onnx/importer.h"
+#include "runtime/engine_impl.h"
 
 namespace lowp::testing {
 
@@ -65,5 +66,19 @@ class GraphBuilder {
   std::unique_ptr<ir::Graph> graph_;
   int64_t opset_;
 };
+
+/// Runs `graph` as an engine (the kernels prepareEngine picks) on `inputs` and returns its outputs.
+inline std::vector<NamedTensor> runGraph(std::unique_ptr<ir::Graph> graph,
+                                         const std::vector<NamedTensor>& inputs) {
+  auto impl = runtime::prepareEngine(std::move(graph), EngineOptions{});
+  EXPECT_TRUE(impl.isOk()) << impl.status().toString();
+  if (!impl) return {};
+  Engine engine(std::move(impl).value());
+  auto context = engine.createExecutionContext();
+  std::vector<NamedTensor> outputs;
+  const Status s = context->execute(inputs, outputs);
+  EXPECT_TRUE(s.isOk()) << s.toString();
+  return outputs;
+}
 
 }  // namespace lowp::testing

@@ -350,17 +350,7 @@ std::unique_ptr<ir::Graph> build(const Spec& spec, DataType type) {
   return b.finish();
 }
 
-std::vector<NamedTensor> execute(std::unique_ptr<ir::Graph> graph, const std::vector<NamedTensor>& inputs) {
-  auto impl = runtime::prepareEngine(std::move(graph), EngineOptions{});
-  EXPECT_TRUE(impl.isOk()) << impl.status().toString();
-  if (!impl) return {};
-  Engine engine(std::move(impl).value());
-  auto context = engine.createExecutionContext();
-  std::vector<NamedTensor> outputs;
-  Status s = context->execute(inputs, outputs);
-  EXPECT_TRUE(s.isOk()) << s.toString();
-  return outputs;
-}
+using testing::runGraph;
 
 std::unique_ptr<ir::Graph> fused(const Spec& spec, DataType type, int64_t expectedRewrites) {
   auto g = build(spec, type);
@@ -383,8 +373,8 @@ void expectSameAsUnfused(const Spec& spec, DataType type, std::unique_ptr<ir::Gr
     inputs.push_back(
         {v->name, makeTensor(v->type, v->shape.sizes(), randomValues(count(v->shape.sizes()), seed++))});
   }
-  const std::vector<NamedTensor> want = execute(std::move(original), inputs);
-  const std::vector<NamedTensor> got = execute(std::move(rewritten), inputs);
+  const std::vector<NamedTensor> want = runGraph(std::move(original), inputs);
+  const std::vector<NamedTensor> got = runGraph(std::move(rewritten), inputs);
   ASSERT_EQ(want.size(), got.size());
   for (size_t o = 0; o < want.size(); ++o) {
     EXPECT_EQ(want[o].name, got[o].name);

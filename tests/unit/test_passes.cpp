@@ -54,17 +54,7 @@ std::vector<NamedTensor> randomInputs(const ir::Graph& graph) {
   return inputs;
 }
 
-std::vector<NamedTensor> execute(std::unique_ptr<ir::Graph> graph, const std::vector<NamedTensor>& inputs) {
-  auto impl = runtime::prepareEngine(std::move(graph), EngineOptions{});
-  EXPECT_TRUE(impl.isOk()) << impl.status().toString();
-  if (!impl) return {};
-  Engine engine(std::move(impl).value());
-  auto context = engine.createExecutionContext();
-  std::vector<NamedTensor> outputs;
-  Status s = context->execute(inputs, outputs);
-  EXPECT_TRUE(s.isOk()) << s.toString();
-  return outputs;
-}
+using testing::runGraph;
 
 // Applies one rule the way the pipeline does (the rule, then sort and inference).
 int64_t applyAndInfer(ir::Graph& graph, const passes::RewriteRule& rule) {
@@ -81,8 +71,8 @@ int64_t applyAndInfer(ir::Graph& graph, const passes::RewriteRule& rule) {
 void expectSameOutputs(const GraphSpec& spec, std::unique_ptr<ir::Graph> rewritten, double tolerance = 1e-5) {
   auto original = build(spec);
   std::vector<NamedTensor> inputs = randomInputs(*original);
-  std::vector<NamedTensor> want = execute(std::move(original), inputs);
-  std::vector<NamedTensor> got = execute(std::move(rewritten), inputs);
+  std::vector<NamedTensor> want = runGraph(std::move(original), inputs);
+  std::vector<NamedTensor> got = runGraph(std::move(rewritten), inputs);
   ASSERT_EQ(want.size(), got.size());
   for (size_t o = 0; o < want.size(); ++o) {
     EXPECT_EQ(want[o].name, got[o].name);
