@@ -21,6 +21,7 @@ const KernelRegistry& KernelRegistry::global() {
     ref::registerResizeKernels(r);
     ref::registerElementwiseChainKernels(r);
     ref::registerFusedKernels(r);
+    ref::registerQuantizedKernels(r);
 #if LOWP_WITH_ONEDNN
     onednn::registerOneDnnKernels(r);
 #endif

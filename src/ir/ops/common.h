@@ -35,5 +35,6 @@ void registerConversionSchemas(OpSchemaRegistry& registry);
 void registerResizeSchemas(OpSchemaRegistry& registry);
 void registerElementwiseChainSchema(OpSchemaRegistry& registry);
 void registerFusedSchemas(OpSchemaRegistry& registry);
+void registerQuantizedSchemas(OpSchemaRegistry& registry);
 
 }  // namespace lowp::ir::ops

@@ -16,6 +16,7 @@ const OpSchemaRegistry& OpSchemaRegistry::global() {
     ops::registerResizeSchemas(r);
     ops::registerElementwiseChainSchema(r);
     ops::registerFusedSchemas(r);
+    ops::registerQuantizedSchemas(r);
     return r;
   }();
   return registry;

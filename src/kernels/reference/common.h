@@ -141,6 +141,12 @@ void forEachBroadcast(const std::vector<int64_t>& out, const std::array<std::vec
   }
 }
 
+/// Runs the reference kernel of the default-domain op `opType` with this node's attributes on `inputs`
+/// (nullptr for an absent slot), writing `output` (allocated by the caller with its type and shape): how a
+/// fused or quantized op reuses the kernel of the op it extends.
+Status runReferenceOf(KernelContext& ctx, std::string_view opType, std::vector<const Tensor*> inputs,
+                      Tensor& output);
+
 /// Registration of each family's reference kernels (one file each here); all listed in kernel_list.cpp.
 void registerElementwiseKernels(KernelRegistry& registry);
 void registerTensorKernels(KernelRegistry& registry);
@@ -152,5 +158,6 @@ void registerConversionKernels(KernelRegistry& registry);
 void registerResizeKernels(KernelRegistry& registry);
 void registerElementwiseChainKernels(KernelRegistry& registry);
 void registerFusedKernels(KernelRegistry& registry);
+void registerQuantizedKernels(KernelRegistry& registry);
 
 }  // namespace lowp::kernels::ref

@@ -15,13 +15,6 @@
 namespace lowp::kernels::ref {
 namespace {
 
-const KernelDef* referenceOf(std::string_view opType) {
-  for (const KernelDef& k : KernelRegistry::global().all()) {
-    if (k.opType == opType && k.domain.empty() && k.reference && k.backend == Backend::kCpu) return &k;
-  }
-  return nullptr;
-}
-
 // `t` in the compute type C (a copy when it is stored narrower).
 template <typename C>
 Tensor widened(const Tensor& t) {
@@ -39,9 +32,6 @@ Tensor widened(const Tensor& t) {
 // Runs the reference kernel of `opType` on this node's first inputs (all in the compute type C) into `y`.
 template <typename C>
 Status runBase(KernelContext& ctx, std::string_view opType, size_t inputCount, Tensor& y) {
-  ir::Node base = ctx.node();
-  base.opType = std::string(opType);
-  base.domain.clear();
   std::vector<Tensor> storage;
   storage.reserve(inputCount);
   std::vector<const Tensor*> inputs;
@@ -53,16 +43,7 @@ Status runBase(KernelContext& ctx, std::string_view opType, size_t inputCount, T
     storage.push_back(widened<C>(ctx.input(i)));
     inputs.push_back(&storage.back());
   }
-  const ParallelFor parallelFor = [&ctx](int64_t n, int64_t grain,
-                                         const std::function<void(int64_t, int64_t)>& fn) {
-    ctx.parallelFor(n, grain, fn);
-  };
-  KernelContext inner(
-      base, std::move(inputs), {&y}, parallelFor,
-      [](DataType type, std::vector<int64_t> shape) { return Tensor(type, std::move(shape)); });
-  const KernelDef* kernel = referenceOf(opType);
-  if (kernel == nullptr) return ctx.unsupported("no reference kernel for " + std::string(opType));
-  return kernel->fn(inner);
+  return runReferenceOf(ctx, opType, std::move(inputs), y);
 }
 
 // y = act(acc + bias[i % n] + z[i]) rounded to T, for the accumulator `acc` of the base op.
