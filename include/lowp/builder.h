@@ -24,6 +24,7 @@
 #include <variant>
 #include <vector>
 
+#include "lowp/calibration.h"
 #include "lowp/data_type.h"
 #include "lowp/engine.h"
 #include "lowp/status.h"
@@ -152,6 +153,11 @@ class NetworkDefinition {
   /// The type the user receives network output `name` in.
   Status setOutputType(const std::string& name, DataType type);
 
+  /// The dynamic range of tensor `name` for INT8 (TensorRT's ITensor::setDynamicRange): values in [min, max]
+  /// map to the symmetric scale max(|min|, |max|) / 127. Ranges set here take precedence over calibration.
+  /// kInvalidArgument for an unknown tensor, a non-float tensor, or a range that is empty or not finite.
+  Status setDynamicRange(const std::string& name, float min, float max);
+
   /// A strongly typed network runs in the types its own Cast / QuantizeLinear / DequantizeLinear nodes
   /// give; reduced-precision flags and per-layer constraints are then an error.
   void setStronglyTyped(bool on);
@@ -204,6 +210,20 @@ class BuilderConfig {
   void setProgressMonitor(ProgressMonitor* monitor) { progress_ = monitor; }
   ProgressMonitor* progressMonitor() const { return progress_; }
 
+  /// INT8 calibration: the batches to calibrate on (kept alive by the caller during build()) and the
+  /// algorithm. Used when the INT8 flag is set and the calibration cache (below) does not exist.
+  void setCalibration(CalibrationSource* source, CalibrationOptions options = {}) {
+    calibrationSource_ = source;
+    calibrationOptions_ = options;
+  }
+  CalibrationSource* calibrationSource() const { return calibrationSource_; }
+  const CalibrationOptions& calibrationOptions() const { return calibrationOptions_; }
+
+  /// An INT8 calibration cache in TensorRT's text format: read when it exists (then no calibration runs),
+  /// written after calibrating when it does not.
+  void setCalibrationCacheFile(std::string path) { calibrationCacheFile_ = std::move(path); }
+  const std::string& calibrationCacheFile() const { return calibrationCacheFile_; }
+
  private:
   uint32_t flags_ = 0;
   std::map<std::string, std::vector<int64_t>> shapes_;
@@ -212,6 +232,9 @@ class BuilderConfig {
   int threads_ = 0;
   int64_t workspaceLimit_ = 0;
   ProgressMonitor* progress_ = nullptr;
+  CalibrationSource* calibrationSource_ = nullptr;
+  CalibrationOptions calibrationOptions_;
+  std::string calibrationCacheFile_;
 };
 
 /// Builds engines for this machine.

@@ -25,12 +25,16 @@
 
 #include "builder/network_impl.h"
 #include "builder/precision_search.h"
+#include "builder/quantized_layers.h"
 #include "builder/tactic_timing.h"
 #include "ir/numeric.h"
 #include "ir/op_schema.h"
+#include "ir/ops/fused.h"
 #include "lowp/builder.h"
 #include "onnx/importer.h"
 #include "passes/pipeline.h"
+#include "quant/calibrate.h"
+#include "quant/calibration_cache.h"
 #include "runtime/cpu_features.h"
 #include "runtime/device.h"
 #include "runtime/engine_impl.h"
@@ -72,6 +76,7 @@ struct Tactic {
   std::vector<DataType> outTypes;  ///< What the kernel writes, per output slot.
   std::vector<TensorFormat> outFormats;
   std::vector<DataType> castOutTo;  ///< Per output: the type an output-type constraint casts to.
+  std::shared_ptr<const builder::QuantizedForm> quantized;  ///< An INT8 tactic runs the node in this form.
   double kernelMs = 0;
   double castMs = 0;
 };
@@ -88,10 +93,40 @@ struct LayerWork {
   int chosen = -1;
 };
 
+// The op that changes a tensor's type from `from` to `to`: Cast between float types, QuantizeLinear into
+// int8 and DequantizeLinear out of it. `opType` is the step's op when it is not a type change.
+std::string typeChangeOp(const std::string& opType, DataType from, DataType to) {
+  if (opType != "Cast") return opType;
+  if (to == DataType::kInt8) return "QuantizeLinear";
+  if (from == DataType::kInt8) return "DequantizeLinear";
+  return "Cast";
+}
+
+// Gives a QuantizeLinear / DequantizeLinear node its scale (fp32) and zero point (int8 0) as constants.
+void addQuantizationParams(ir::Graph& g, ir::Node& node, float scale) {
+  if (node.opType != "QuantizeLinear" && node.opType != "DequantizeLinear") return;
+  Tensor s(DataType::kFloat32, {});
+  s.data<float>()[0] = scale;
+  Tensor zero(DataType::kInt8, {});
+  zero.data<int8_t>()[0] = 0;
+  const std::string base = node.name + (node.opType == "QuantizeLinear" ? "/quantize" : "/dequantize");
+  size_t slot = 1;
+  for (auto [suffix, value] : {std::pair<const char*, Tensor>{"/scale", s}, {"/zero_point", zero}}) {
+    ir::Value* c = *g.addValue("");
+    c->name = base + suffix;
+    c->type = value.type();
+    c->shape = ir::Shape::fromSizes({});
+    c->constant = std::move(value);
+    g.setInput(&node, slot++, c);
+  }
+}
+
 // One conversion between two states of one tensor shape: the node that does it and its time.
 struct Conversion {
   double ms = kUnavailable;
-  const KernelDef* castKernel = nullptr;      ///< Type change (Cast), when the types differ.
+  /// Type change, when the types differ: Cast, or QuantizeLinear / DequantizeLinear to and from int8 (at
+  /// the tensor's INT8 scale).
+  const KernelDef* castKernel = nullptr;
   const KernelDef* reformatKernel = nullptr;  ///< Format change (lowp.Reformat), when the formats differ.
 };
 
@@ -116,8 +151,10 @@ class BuildSession {
   Status rewrite();
   Status resolveConstraints();
   Status observeFp32Run();
+  Status resolveScales();
   std::vector<DataType> allowedPrecisions() const;
   Status enumerateTactics(LayerWork& layer);
+  Status addQuantizedTactics(LayerWork& layer, const std::vector<ir::Shape>& shapes);
   Result<double> timeTactic(const LayerWork& layer, const Tactic& tactic);
   Conversion conversion(const ir::Value& value, State from, State to);
   Status applyConstraint(LayerWork& layer);
@@ -130,6 +167,11 @@ class BuildSession {
   const ir::Shape& shapeOf(const ir::Value& v) const { return shapes_[static_cast<size_t>(v.id)]; }
   bool isActivation(const ir::Value* v) const {
     return v != nullptr && !v->constant && !foldedValue_[static_cast<size_t>(v->id)];
+  }
+  /// The INT8 scale of a value, 0 when it has none.
+  float scaleOf(const ir::Value* v) const {
+    return v != nullptr && static_cast<size_t>(v->id) < scales_.size() ? scales_[static_cast<size_t>(v->id)]
+                                                                       : 0.0f;
   }
   State givenState(const ir::Value& v) const;
   State requiredState(const ir::Value& v) const;
@@ -150,6 +192,8 @@ class BuildSession {
   std::vector<Tensor> observed_;      // per value id: small or non-float values of the FP32 run
   std::vector<bool> foldedValue_;     // per value id: computed while planning
   std::vector<DataType> modelTypes_;  // per value id: the type before the builder's choice
+  std::vector<float> observedAmax_;   // per value id: max |x| of fp32 tensors in the observation run
+  std::vector<float> scales_;         // per value id: INT8 scale (amax / 127), 0 for none
   std::vector<std::vector<int64_t>> buildShapes_;
   std::map<std::tuple<std::vector<int64_t>, State, State>, Conversion> conversions_;
   std::map<std::pair<int64_t, DataType>, Tensor> convertedConstants_;    // by (value id, type)
@@ -195,12 +239,12 @@ Status BuildSession::checkConfig() const {
     const LayerConstraint& c = network_.constraints[i];
     auto check = [&](DataType t) -> Status {
       if (t == DataType::kUndefined || t == DataType::kFloat32 || t == DataType::kFloat16 ||
-          t == DataType::kBFloat16) {
+          t == DataType::kBFloat16 || t == DataType::kInt8) {
         return {};
       }
       return Status(StatusCode::kUnsupported,
                     "layer '" + network_.nodes[i]->name + "': precision " + typeName(t) +
-                        " is not one the CPU builder can choose (fp32, fp16, bf16)",
+                        " is not one the CPU builder can choose (fp32, fp16, bf16, int8)",
                     network_.nodes[i]->name);
     };
     LOWP_RETURN_IF_ERROR(check(c.precision));
@@ -294,6 +338,7 @@ Status BuildSession::observeFp32Run() {
   const size_t valueCount = graph_->values().size();
   shapes_.assign(valueCount, ir::Shape::unknownRank());
   observed_.assign(valueCount, Tensor());
+  observedAmax_.assign(valueCount, 0.0f);
   foldedValue_.assign(valueCount, false);
   for (const auto& v : graph_->values()) modelTypes_.push_back(v->type);
   for (const auto& v : graph_->values()) {
@@ -313,8 +358,19 @@ Status BuildSession::observeFp32Run() {
   runtime::observeValues(*context, [&](const ir::Value& v, const Tensor& t) {
     auto id = static_cast<size_t>(v.id);
     shapes_[id] = ir::Shape::fromSizes(t.shape());
+    if (t.type() == DataType::kFloat32) {
+      for (int64_t e = 0; e < t.elementCount(); ++e)
+        observedAmax_[id] = std::max(observedAmax_[id], std::fabs(t.data<float>()[e]));
+    }
     if (!ir::dataTypeInfo(t.type()).isFloat || t.byteSize() <= (64 << 10)) observed_[id] = t.clone();
   });
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& t = inputs[i].tensor;
+    auto id = static_cast<size_t>(graph_->inputs()[i]->id);
+    if (t.type() != DataType::kFloat32) continue;
+    for (int64_t e = 0; e < t.elementCount(); ++e)
+      observedAmax_[id] = std::max(observedAmax_[id], std::fabs(t.data<float>()[e]));
+  }
   std::vector<NamedTensor> outputs;
   Status ran = context->execute(inputs, outputs);
   if (!ran) return ran.withContext("running the fp32 graph at the build shapes");
@@ -343,11 +399,68 @@ Status BuildSession::observeFp32Run() {
   return {};
 }
 
+// INT8 scales, by precedence: the network's dynamic ranges, the calibration cache, calibration on the
+// given batches (then written to the cache file), else -- to measure speed only -- the observation run's
+// ranges on random inputs, with a warning that accuracy means nothing then. Ops that move int8 values
+// without arithmetic (MaxPool, Reshape, ...) give their output their input's scale.
+Status BuildSession::resolveScales() {
+  scales_.assign(graph_->values().size(), 0.0f);
+  if (!config_.getFlag(BuilderFlag::kINT8) || network_.stronglyTyped) return {};
+  std::map<std::string, float> byName;  // scale by tensor name
+  const std::string& cacheFile = config_.calibrationCacheFile();
+  if (!cacheFile.empty() && std::filesystem::exists(cacheFile)) {
+    LOWP_ASSIGN_OR_RETURN(quant::CalibrationCache cache, quant::readCalibrationCache(cacheFile));
+    for (const auto& [name, scale] : cache.scales) byName[name] = scale;
+    log(Severity::kInfo, "calibration cache " + cacheFile + ": " + std::to_string(cache.scales.size()) +
+                             " scales (" + std::string(quant::calibrationAlgorithmName(cache.algorithm)) +
+                             ")");
+  } else if (config_.calibrationSource() != nullptr) {
+    const auto start = std::chrono::steady_clock::now();
+    auto amax = quant::calibrateGraph(*graph_, *config_.calibrationSource(), config_.calibrationOptions(),
+                                      config_.threads());
+    if (!amax) return amax.status().withContext("calibrating");
+    quant::CalibrationCache cache;
+    cache.algorithm = config_.calibrationOptions().algorithm;
+    for (const auto& [name, a] : *amax) {
+      byName[name] = quant::int8ScaleFromAmax(a);
+      cache.scales.emplace_back(name, byName[name]);
+    }
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+    log(Severity::kInfo, "calibrated " + std::to_string(byName.size()) + " tensors on " +
+                             std::to_string(config_.calibrationSource()->batchCount()) + " batches in " +
+                             std::to_string(elapsed.count()) + " s (" +
+                             std::string(quant::calibrationAlgorithmName(cache.algorithm)) + ")");
+    if (!cacheFile.empty()) LOWP_RETURN_IF_ERROR(quant::writeCalibrationCache(cache, cacheFile));
+  } else if (network_.dynamicRanges.empty()) {
+    log(Severity::kWarning,
+        "int8 allowed without calibration data, a calibration cache or dynamic ranges: INT8 scales come from "
+        "one run on random inputs. The engine's speed is real; its INT8 accuracy is meaningless");
+    for (const auto& v : graph_->values()) {
+      const float a = observedAmax_[static_cast<size_t>(v->id)];
+      if (a > 0.0f && std::isfinite(a)) byName[v->name] = quant::int8ScaleFromAmax(a);
+    }
+  }
+  for (const auto& [name, amax] : network_.dynamicRanges) byName[name] = quant::int8ScaleFromAmax(amax);
+  for (const auto& v : graph_->values()) {
+    auto it = byName.find(v->name);
+    if (it != byName.end() && !v->constant && modelTypes_[static_cast<size_t>(v->id)] == DataType::kFloat32 &&
+        it->second > 0.0f && std::isfinite(it->second))
+      scales_[static_cast<size_t>(v->id)] = it->second;
+  }
+  for (const ir::Node* node : graph_->nodes()) {
+    if (builder::preservesScale(node->opType) && node->domain.empty() && !node->inputs.empty() &&
+        scaleOf(node->inputs[0]) > 0.0f && node->outputs.size() == 1 && node->outputs[0] != nullptr)
+      scales_[static_cast<size_t>(node->outputs[0]->id)] = scaleOf(node->inputs[0]);
+  }
+  return {};
+}
+
 std::vector<DataType> BuildSession::allowedPrecisions() const {
   std::vector<DataType> allowed = {DataType::kFloat32};
   if (network_.stronglyTyped || config_.optimizationLevel() <= 1) return allowed;
   if (config_.getFlag(BuilderFlag::kFP16)) allowed.push_back(DataType::kFloat16);
   if (config_.getFlag(BuilderFlag::kBF16)) allowed.push_back(DataType::kBFloat16);
+  if (config_.getFlag(BuilderFlag::kINT8)) allowed.push_back(DataType::kInt8);
   return allowed;
 }
 
@@ -373,8 +486,17 @@ Status BuildSession::enumerateTactics(LayerWork& layer) {
   for (DataType precision : precisions) {
     auto retype = [&](const ir::Value* v) {
       if (v == nullptr) return DataType::kUndefined;
+      if (precision == DataType::kInt8 && v->constant) return v->type;
       return precision != DataType::kUndefined && isRetypable(v->type) ? precision : v->type;
     };
+    if (precision == DataType::kInt8) {
+      // Only ops that move int8 values keep a tensor in int8 as it is (quantizedForm covers the rest).
+      bool moves = builder::preservesScale(node.opType) && node.domain.empty();
+      for (const ir::Value* v : node.inputs)
+        moves &= v == nullptr || v->constant || !isRetypable(v->type) || scaleOf(v) > 0.0f;
+      for (const ir::Value* v : node.outputs) moves &= v == nullptr || scaleOf(v) > 0.0f;
+      if (!moves) continue;
+    }
     std::vector<DataType> in;
     std::vector<DataType> out;
     for (const ir::Value* v : node.inputs) in.push_back(retype(v));
@@ -419,6 +541,8 @@ Status BuildSession::enumerateTactics(LayerWork& layer) {
       layer.tactics.push_back(std::move(t));
     }
   }
+  if (std::find(precisions.begin(), precisions.end(), DataType::kInt8) != precisions.end())
+    LOWP_RETURN_IF_ERROR(addQuantizedTactics(layer, shapes));
   if (layer.tactics.empty()) {
     std::vector<DataType> in;
     for (const ir::Value* v : node.inputs) in.push_back(v ? v->type : DataType::kUndefined);
@@ -435,14 +559,82 @@ Status BuildSession::enumerateTactics(LayerWork& layer) {
   return {};
 }
 
+// The INT8 tactics of a layer with an INT8 form (quantized_layers.h), for each output the flags allow:
+// fp32, bf16, and int8 where the output has a scale; a residual comes as the output's float type or int8.
+Status BuildSession::addQuantizedTactics(LayerWork& layer, const std::vector<ir::Shape>& shapes) {
+  const ir::Node& node = *layer.node;
+  if (!builder::hasQuantizedForm(node) || scaleOf(node.inputs[0]) <= 0.0f) return {};
+  LOWP_ASSIGN_OR_RETURN(builder::QuantizedForm base, builder::quantizedForm(node, scaleOf(node.inputs[0])));
+  if (base.biasClamped > 0) {
+    log(Severity::kWarning, "layer '" + node.name + "': " + std::to_string(base.biasClamped) +
+                                " bias values beyond int32 at their INT8 scale were clamped");
+  }
+  const ir::Value* y = node.outputs[0];
+  const ir::Value* z = node.opType == "FusedConv" && node.inputs.size() > 3 ? node.inputs[3] : nullptr;
+  std::vector<DataType> outputs = {DataType::kFloat32};
+  const std::vector<DataType> allowed = allowedPrecisions();
+  if (std::find(allowed.begin(), allowed.end(), DataType::kBFloat16) != allowed.end())
+    outputs.push_back(DataType::kBFloat16);
+  if (scaleOf(y) > 0.0f) outputs.push_back(DataType::kInt8);
+  for (DataType out : outputs) {
+    std::vector<DataType> residuals;
+    if (z == nullptr) residuals.push_back(DataType::kUndefined);
+    if (z != nullptr && out != DataType::kInt8) residuals.push_back(out);
+    if (z != nullptr && scaleOf(z) > 0.0f) residuals.push_back(DataType::kInt8);
+    for (DataType residual : residuals) {
+      auto form = std::make_shared<builder::QuantizedForm>(base);
+      builder::setQuantizedOutput(*form, out, scaleOf(y), residual, scaleOf(z));
+      ir::Node variant = node;
+      variant.opType = form->opType;
+      variant.domain = std::string(ir::ops::kLowpDomain);
+      variant.attributes = form->attributes;
+      std::vector<DataType> in;
+      std::vector<ir::InferInput> infer;
+      for (size_t i = 0; i < node.inputs.size(); ++i) {
+        DataType t = DataType::kUndefined;
+        if (node.inputs[i] != nullptr)
+          t = i == 0 ? DataType::kInt8 : (i == 3 ? residual : node.inputs[i]->type);
+        if (auto c = form->constants.find(i); c != form->constants.end()) t = c->second.type();
+        in.push_back(t);
+        infer.push_back(node.inputs[i] != nullptr ? ir::InferInput{true, t, shapes[i], nullptr}
+                                                  : ir::InferInput{});
+      }
+      auto inferred = ir::inferNode(variant, std::move(infer));
+      if (!inferred || (*inferred)[0].first != out) continue;
+      auto found = registry_.find(variant.domain, variant.opType, kernels::Backend::kCpu, in, {out});
+      std::erase_if(found, [&](const KernelDef* k) {
+        return !runtime::cpuSupports(k->feature) || (k->supports != nullptr && !k->supports(variant, shapes));
+      });
+      const bool hasFast =
+          std::any_of(found.begin(), found.end(), [](const KernelDef* k) { return !k->reference; });
+      if (hasFast && config_.optimizationLevel() < 4)
+        std::erase_if(found, [](const KernelDef* k) { return k->reference; });
+      for (const KernelDef* k : found) {
+        Tactic t;
+        t.kernel = k;
+        t.precision = DataType::kInt8;
+        t.inTypes = in;
+        t.outTypes = {out};
+        for (size_t i = 0; i < in.size(); ++i) t.inFormats.push_back(k->inputFormat(i));
+        t.outFormats = {k->outputFormat(0)};
+        t.castOutTo = {DataType::kUndefined};
+        t.quantized = form;
+        layer.tactics.push_back(std::move(t));
+      }
+    }
+  }
+  return {};
+}
+
 Result<double> BuildSession::timeTactic(const LayerWork& layer, const Tactic& tactic) {
   const ir::Node& node = *layer.node;
   // A scratch copy of the node whose values carry the tactic's types and the build shapes.
   ir::Graph scratch;
-  ir::Node* copy = scratch.addNode(node.opType, node.name);
-  copy->domain = node.domain;
+  const builder::QuantizedForm* form = tactic.quantized.get();
+  ir::Node* copy = scratch.addNode(form != nullptr ? form->opType : node.opType, node.name);
+  copy->domain = form != nullptr ? std::string(ir::ops::kLowpDomain) : node.domain;
   copy->opsetVersion = node.opsetVersion;
-  copy->attributes = node.attributes;
+  copy->attributes = form != nullptr ? form->attributes : node.attributes;
   std::vector<const Tensor*> given(node.inputs.size(), nullptr);
   for (size_t i = 0; i < node.inputs.size(); ++i) {
     const ir::Value* v = node.inputs[i];
@@ -455,7 +647,9 @@ Result<double> BuildSession::timeTactic(const LayerWork& layer, const Tactic& ta
     c->type = tactic.inTypes[i];
     c->format = tactic.inFormats[i];
     c->shape = shapeOf(*v);
-    if (v->constant) {
+    if (form != nullptr && form->constants.count(i) != 0) {
+      c->constant = form->constants.at(i);
+    } else if (v->constant) {
       c->constant = v->constant;  // converted below, once the timing cache has been asked
     } else if (!observed_[static_cast<size_t>(v->id)].empty() &&
                observed_[static_cast<size_t>(v->id)].type() == c->type) {
@@ -519,27 +713,34 @@ Conversion BuildSession::conversion(const ir::Value& value, State from, State to
   auto timeStep = [&](const std::string& opType, const std::string& domain, State a, State b,
                       const KernelDef*& chosen) -> bool {
     ir::Graph scratch;
-    ir::Node* node = scratch.addNode(opType, value.name + "/convert");
+    ir::Node* node = scratch.addNode(typeChangeOp(opType, a.type, b.type), value.name + "/convert");
     node->domain = domain;
     node->opsetVersion = onnx::kMaxOpset;
-    if (opType == "Cast") node->attributes.set("to", static_cast<int64_t>(b.type));
+    if (node->opType == "Cast") node->attributes.set("to", static_cast<int64_t>(b.type));
     ir::Value* in = *scratch.addValue("");
     in->type = a.type;
     in->format = a.format;
     in->shape = ir::Shape::fromSizes(sizes);
     scratch.setInput(node, 0, in);
+    addQuantizationParams(scratch, *node, 1.0f);
+    std::vector<DataType> inTypes;
+    std::vector<ir::Shape> inShapes;
+    for (const ir::Value* v : node->inputs) {
+      inTypes.push_back(v->type);
+      inShapes.push_back(v->shape);
+    }
     ir::Value* out = *scratch.addValue("");
     out->type = b.type;
     out->format = b.format;
     out->shape = in->shape;
     node->outputs.push_back(out);
-    auto found = registry_.find(domain, opType, kernels::Backend::kCpu, {a.type}, {b.type});
+    auto found = registry_.find(domain, node->opType, kernels::Backend::kCpu, inTypes, {b.type});
     double best = kUnavailable;
     for (const KernelDef* k : found) {
       if (!runtime::cpuSupports(k->feature) || k->inputFormat(0) != a.format ||
           k->outputFormat(0) != b.format)
         continue;
-      if (k->supports != nullptr && !k->supports(*node, {in->shape})) continue;
+      if (k->supports != nullptr && !k->supports(*node, inShapes)) continue;
       const std::string cacheKey = builder::timingKey(*node, *k);
       double ms = 0;
       if (auto cached = cache_.find(cacheKey)) {
@@ -840,6 +1041,9 @@ std::string BuildSession::reasonFor(const LayerWork& layer) const {
     note.precision(3);
     if (std::isfinite(best)) {
       note << typeName(p) << " " << best << " ms";
+    } else if (p == DataType::kInt8 && builder::hasQuantizedForm(*layer.node) &&
+               scaleOf(layer.node->inputs[0]) <= 0.0f) {
+      note << "no int8 scale for its input";
     } else {
       note << "no " << typeName(p) << " implementation";
     }
@@ -873,16 +1077,17 @@ Status BuildSession::materialize() {
     return v;
   };
   // One conversion node (Cast or lowp.Reformat) from `from` to a new value in state `to`.
-  auto addStep = [&](ir::Value* from, State to, const KernelDef* kernel, double ms,
-                     const std::string& why) -> ir::Value* {
-    const bool cast = kernel->opType == "Cast";
+  auto addStep = [&](ir::Value* from, State to, const KernelDef* kernel, double ms, const std::string& why,
+                     float scale) -> ir::Value* {
+    const bool reformat = kernel->opType == "Reformat";
     ir::Node* node = g.addNode(std::string(kernel->opType),
-                               from->name + (cast ? "/cast_to_" : "/reformat_to_") +
-                                   (cast ? typeName(to.type) : std::string(ir::formatName(to.format))));
+                               from->name + (reformat ? "/reformat_to_" : "/cast_to_") +
+                                   (reformat ? std::string(ir::formatName(to.format)) : typeName(to.type)));
     node->domain = std::string(kernel->domain);
     node->opsetVersion = onnx::kMaxOpset;
-    if (cast) node->attributes.set("to", static_cast<int64_t>(to.type));
+    if (kernel->opType == "Cast") node->attributes.set("to", static_cast<int64_t>(to.type));
     g.setInput(node, 0, from);
+    addQuantizationParams(g, *node, scale);
     ir::Value* out = newValue(from->name + "/" + to.describe(), to, from->shape);
     (void)g.addOutput(node, out);
     kernelOf[node] = kernel;
@@ -907,10 +1112,10 @@ Status BuildSession::materialize() {
       const bool doCast = (step == 0) == castFirst;
       if (doCast && c.castKernel != nullptr) {
         state.type = want.type;
-        current = addStep(current, state, c.castKernel, c.ms, why);
+        current = addStep(current, state, c.castKernel, c.ms, why, scaleOf(&original));
       } else if (!doCast && c.reformatKernel != nullptr) {
         state.format = want.format;
-        current = addStep(current, state, c.reformatKernel, c.ms, why);
+        current = addStep(current, state, c.reformatKernel, c.ms, why, 0.0f);
       }
     }
     current->name = original.name + "/" + want.describe();
@@ -924,6 +1129,11 @@ Status BuildSession::materialize() {
     kernelOf[node] = layer.tactics[static_cast<size_t>(layer.chosen)].kernel;
     if (layer.folded) continue;
     const Tactic& t = layer.tactics[static_cast<size_t>(layer.chosen)];
+    if (t.quantized != nullptr) {
+      node->opType = t.quantized->opType;
+      node->domain = std::string(ir::ops::kLowpDomain);
+      node->attributes = t.quantized->attributes;
+    }
     for (size_t i = 0; i < node->outputs.size(); ++i) {
       ir::Value* out = node->outputs[i];
       if (out == nullptr) continue;
@@ -966,6 +1176,14 @@ Status BuildSession::materialize() {
       ir::Value* v = node->inputs[i];
       if (v == nullptr || static_cast<size_t>(v->id) >= originalValues) continue;
       const State want{t.inTypes[i], t.inFormats[i]};
+      if (t.quantized != nullptr && t.quantized->constants.count(i) != 0) {
+        const Tensor& q = t.quantized->constants.at(i);
+        ir::Value* c = newValue(v->name + "/" + typeName(q.type()), State{q.type(), TensorFormat::kLinear},
+                                ir::Shape::fromSizes(q.shape()));
+        c->constant = q;
+        g.setInput(node, i, c);
+        continue;
+      }
       if (v->constant) {
         if (v->constant->type() == want.type) continue;
         auto key = std::make_pair(v->id, State{want.type, TensorFormat::kLinear});
@@ -1069,14 +1287,13 @@ Result<std::shared_ptr<Engine>> BuildSession::build() {
     LOWP_ASSIGN_OR_RETURN(cache_, builder::TimingCache::load(cacheFile, runtime::deviceFingerprint()));
     log(Severity::kInfo, "timing cache " + cacheFile + ": " + std::to_string(cache_.size()) + " entries");
   }
-  if (config_.getFlag(BuilderFlag::kINT8) || config_.getFlag(BuilderFlag::kFP8)) {
-    log(Severity::kWarning, std::string(config_.getFlag(BuilderFlag::kINT8) ? "int8" : "fp8") +
-                                " allowed, but this build has no quantization scales and no int8/fp8 CPU "
-                                "tactics: every layer stays in floating point");
+  if (config_.getFlag(BuilderFlag::kFP8)) {
+    log(Severity::kWarning, "fp8 allowed, but this CPU has no fp8 arithmetic: no layer runs in fp8");
   }
   LOWP_RETURN_IF_ERROR(rewrite());
   LOWP_RETURN_IF_ERROR(resolveConstraints());
   LOWP_RETURN_IF_ERROR(observeFp32Run());
+  LOWP_RETURN_IF_ERROR(resolveScales());
   int toTime = 0;
   for (LayerWork& layer : layers_) {
     LOWP_RETURN_IF_ERROR(enumerateTactics(layer));

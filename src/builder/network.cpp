@@ -1,5 +1,6 @@
 // NetworkDefinition and Layer: a graph from the importer, or made by hand, with per-layer constraints.
 #include <algorithm>
+#include <cmath>
 #include <iostream>
 
 #include "builder/network_impl.h"
@@ -261,6 +262,25 @@ Status NetworkDefinition::setOutputType(const std::string& name, DataType type) 
   if (!isFloatType(type) || type == DataType::kFloat64)
     return notAFloat("setOutputType '" + name + "'", type);
   impl_->outputTypes[name] = type;
+  return {};
+}
+
+Status NetworkDefinition::setDynamicRange(const std::string& name, float min, float max) {
+  const ir::Value* found = nullptr;
+  for (const auto& v : impl_->graph->values()) {
+    if (v->name == name && !v->constant) found = v.get();
+  }
+  if (found == nullptr)
+    return Status(StatusCode::kInvalidArgument, "setDynamicRange: no tensor '" + name + "'");
+  if (!isFloatType(found->type))
+    return notAFloat("setDynamicRange: tensor '" + name + "' is not floating-point; its type", found->type);
+  const float amax = std::max(std::fabs(min), std::fabs(max));
+  if (!std::isfinite(min) || !std::isfinite(max) || !(min <= max) || amax == 0.0f) {
+    return Status(StatusCode::kInvalidArgument, "setDynamicRange: tensor '" + name + "': [" +
+                                                    std::to_string(min) + ", " + std::to_string(max) +
+                                                    "] is not a finite, non-empty range");
+  }
+  impl_->dynamicRanges[name] = amax;
   return {};
 }
 

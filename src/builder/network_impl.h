@@ -25,6 +25,7 @@ struct NetworkDefinition::Impl {
   std::vector<LayerConstraint> constraints;  ///< Per layer index.
   std::map<std::string, DataType> inputTypes;
   std::map<std::string, DataType> outputTypes;
+  std::map<std::string, float> dynamicRanges;  ///< amax by tensor name.
   bool stronglyTyped = false;
 };
 

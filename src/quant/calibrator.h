@@ -9,28 +9,18 @@
 #include <string_view>
 #include <vector>
 
+#include "lowp/calibration.h"
 #include "lowp/status.h"
 #include "quant/histogram.h"
 
 namespace lowp::quant {
 
-/// Calibration algorithms. Values are stable; new ones only at the end.
-enum class CalibrationAlgorithm : int {
-  kEntropy = 0,     ///< KL divergence, TensorRT's EntropyCalibration2 (recommended for CNNs).
-  kMinMax = 1,      ///< amax = max |x| (recommended for transformers).
-  kPercentile = 2,  ///< amax at a percentile of |x|.
-  kMse = 3,         ///< amax minimising the mean squared quantization error.
-};
+using lowp::CalibrationAlgorithm;
+using lowp::CalibrationOptions;
 
 /// Name in a calibration cache header: "EntropyCalibration2", "MinMaxCalibration", "PercentileCalibration",
 /// "MSECalibration" (the last two are lowp's names; TensorRT has no such calibrators).
 std::string_view calibrationAlgorithmName(CalibrationAlgorithm algorithm);
-
-/// Options of computeCalibrationAmax.
-struct CalibrationOptions {
-  CalibrationAlgorithm algorithm = CalibrationAlgorithm::kEntropy;
-  double percentile = 99.99;  ///< kPercentile only; in (0, 100].
-};
 
 /// Entropy: number of quantized levels Q is built from (128: the non-negative half of int8).
 inline constexpr int kEntropyLevels = 128;

@@ -2,8 +2,11 @@
 // casts where types meet, the layer report, timing-cache reuse and the errors users see.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
 
@@ -369,6 +372,139 @@ TEST(Builder, HandBuiltLayersAreCheckedAsTheyAreAdded) {
   EXPECT_EQ((*ok)->name(), "s");
   EXPECT_EQ(net.layerCount(), 1);
   EXPECT_FALSE(net.markOutput("nope").isOk());
+}
+
+// ---- INT8 ------------------------------------------------------------------------------------------------
+
+// Calibration batches held in memory: `samples` inputs of x, `perBatch` to a batch, in the order given.
+class MemorySource final : public CalibrationSource {
+ public:
+  MemorySource(std::vector<Tensor> samples, int64_t perBatch)
+      : samples_(std::move(samples)), perBatch_(perBatch) {}
+  int64_t batchCount() const override { return static_cast<int64_t>(samples_.size()) / perBatch_; }
+  Result<std::vector<NamedTensor>> batch(int64_t i) override {
+    std::vector<int64_t> shape = samples_[0].shape();
+    shape[0] = perBatch_;
+    Tensor t(DataType::kFloat32, shape);
+    const int64_t each = samples_[0].elementCount();
+    for (int64_t k = 0; k < perBatch_; ++k) {
+      const Tensor& s = samples_[static_cast<size_t>(i * perBatch_ + k)];
+      std::copy(s.data<float>(), s.data<float>() + each, t.data<float>() + k * each);
+    }
+    return std::vector<NamedTensor>{{"x", t}};
+  }
+
+ private:
+  std::vector<Tensor> samples_;
+  int64_t perBatch_;
+};
+
+std::vector<Tensor> calibrationSamples() {
+  std::vector<Tensor> samples;
+  for (uint32_t i = 0; i < 8; ++i) samples.push_back(randomTensor({1, 16, 12, 12}, 100 + i));
+  return samples;
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(BuilderInt8, ObeyedLayerRunsQuantizedAndStaysAccurate) {
+  RecordingLogger logger;
+  auto net = convNet();
+  ASSERT_NE(net->findLayer("conv"), nullptr);
+  net->findLayer("conv")->setPrecision(DataType::kInt8);
+  BuilderConfig config;
+  config.setShape("x", {2, 16, 12, 12});
+  config.setFlag(BuilderFlag::kINT8);
+  config.setFlag(BuilderFlag::kObeyPrecisionConstraints);
+  MemorySource source(calibrationSamples(), 2);
+  config.setCalibration(&source, {CalibrationAlgorithm::kMinMax});
+  auto engine = Builder(logger).build(*net, config);
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  const LayerInfo* conv = findLayer(**engine, "conv");
+  ASSERT_NE(conv, nullptr);
+  EXPECT_EQ(conv->precision, DataType::kInt8);
+  EXPECT_EQ(conv->opType, "lowp.QuantizedConv");
+  EXPECT_EQ(conv->inputTypes[0], DataType::kInt8);
+  EXPECT_EQ(conv->inputTypes[1], DataType::kInt8);   // weights quantized at build time
+  EXPECT_EQ(conv->inputTypes[2], DataType::kInt32);  // bias at x_scale * w_scale
+  EXPECT_TRUE(logger.saw(Severity::kInfo, "calibrated"));
+  // The network input is quantized by a QuantizeLinear layer the builder inserted.
+  bool quantizes = false;
+  for (const LayerInfo& l : (*engine)->layers()) quantizes |= l.opType == "QuantizeLinear";
+  EXPECT_TRUE(quantizes);
+  const Tensor x = randomTensor({2, 16, 12, 12}, 3);
+  const double err = relativeL2(run(**engine, x)[0].tensor, referenceConvNet(x));
+  EXPECT_LT(err, 2e-2);
+  EXPECT_GT(err, 0.0);  // it did run in int8
+}
+
+TEST(BuilderInt8, CalibrationCacheIsWrittenReadAndIndependentOfBatching) {
+  const std::string dir = ::testing::TempDir();
+  const std::string a = dir + "/lowp_int8_a.cache";
+  const std::string b = dir + "/lowp_int8_b.cache";
+  std::filesystem::remove(a);
+  std::filesystem::remove(b);
+  RecordingLogger logger;
+  auto net = convNet();
+  BuilderConfig config;
+  config.setShape("x", {2, 16, 12, 12});
+  config.setFlag(BuilderFlag::kINT8);
+  ASSERT_TRUE(config.setOptimizationLevel(1).isOk());
+  MemorySource inOrder(calibrationSamples(), 2);
+  config.setCalibration(&inOrder);  // entropy
+  config.setCalibrationCacheFile(a);
+  ASSERT_TRUE(Builder(logger).build(*net, config).isOk());
+  std::vector<Tensor> reversed = calibrationSamples();
+  std::reverse(reversed.begin(), reversed.end());
+  MemorySource otherBatching(reversed, 4);
+  config.setCalibration(&otherBatching);
+  config.setCalibrationCacheFile(b);
+  ASSERT_TRUE(Builder(logger).build(*net, config).isOk());
+  const std::string text = readFile(a);
+  EXPECT_EQ(text.rfind("TRT-", 0), 0u) << text;
+  EXPECT_NE(text.find("EntropyCalibration2"), std::string::npos);
+  EXPECT_NE(text.find("\nx: "), std::string::npos);
+  EXPECT_EQ(text, readFile(b));  // the same scales, bit for bit
+  // An existing cache is read instead of calibrating.
+  RecordingLogger second;
+  config.setCalibration(nullptr);
+  config.setCalibrationCacheFile(a);
+  ASSERT_TRUE(Builder(second).build(*net, config).isOk());
+  EXPECT_TRUE(second.saw(Severity::kInfo, "calibration cache"));
+  EXPECT_FALSE(second.saw(Severity::kInfo, "calibrated"));
+}
+
+TEST(BuilderInt8, WithoutScalesItWarnsThatAccuracyIsMeaningless) {
+  RecordingLogger logger;
+  auto net = convNet();
+  BuilderConfig config;
+  config.setFlag(BuilderFlag::kINT8);
+  ASSERT_TRUE(Builder(logger).build(*net, config).isOk());
+  EXPECT_TRUE(logger.saw(Severity::kWarning, "meaningless"));
+}
+
+TEST(BuilderInt8, DynamicRangesAreCheckedAndUsed) {
+  auto net = convNet();
+  EXPECT_FALSE(net->setDynamicRange("nope", -1, 1).isOk());
+  EXPECT_FALSE(net->setDynamicRange("x", 1, -1).isOk());
+  EXPECT_FALSE(net->setDynamicRange("x", 0, 0).isOk());
+  EXPECT_FALSE(net->setDynamicRange("x", -INFINITY, 1).isOk());
+  ASSERT_TRUE(net->setDynamicRange("x", -1, 1).isOk());
+  ASSERT_TRUE(net->setDynamicRange("r", 0, 8).isOk());
+  net->findLayer("conv")->setPrecision(DataType::kInt8);
+  RecordingLogger logger;
+  BuilderConfig config;
+  config.setFlag(BuilderFlag::kINT8);
+  config.setFlag(BuilderFlag::kObeyPrecisionConstraints);
+  auto engine = Builder(logger).build(*net, config);
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  EXPECT_FALSE(logger.saw(Severity::kWarning, "meaningless"));
+  EXPECT_EQ(findLayer(**engine, "conv")->precision, DataType::kInt8);
+  const Tensor x = randomTensor({1, 16, 12, 12}, 5);
+  EXPECT_LT(relativeL2(run(**engine, x)[0].tensor, referenceConvNet(x)), 5e-2);
 }
 
 }  // namespace

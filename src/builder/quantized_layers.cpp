@@ -1,0 +1,145 @@
+#include "builder/quantized_layers.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "ir/ops/fused.h"
+
+namespace lowp::builder {
+namespace {
+
+bool isConv(const ir::Node& node) {
+  return (node.domain.empty() && node.opType == "Conv") ||
+         (node.domain == ir::ops::kLowpDomain && node.opType == "FusedConv");
+}
+
+bool isMatMul(const ir::Node& node) {
+  return (node.domain.empty() && node.opType == "MatMul") ||
+         (node.domain == ir::ops::kLowpDomain && node.opType == "FusedMatMul");
+}
+
+bool isGemm(const ir::Node& node) {
+  return node.domain.empty() && node.opType == "Gemm";
+}
+
+const Tensor* constantAt(const ir::Node& node, size_t slot) {
+  if (slot >= node.inputs.size() || node.inputs[slot] == nullptr || !node.inputs[slot]->constant)
+    return nullptr;
+  const Tensor* t = &*node.inputs[slot]->constant;
+  return t->type() == DataType::kFloat32 ? t : nullptr;
+}
+
+bool hasSlot(const ir::Node& node, size_t slot) {
+  return slot < node.inputs.size() && node.inputs[slot] != nullptr;
+}
+
+// Weights as [channels][perChannel] in row-major order, from W [M, ...] (conv), B [K, N] (matmul: channel
+// is the column) or Gemm's B ([N, K] with transB).
+struct Weights {
+  int64_t channels = 0;
+  int64_t perChannel = 0;
+  bool columns = false;  // channel c's values are at k * channels + c
+  float at(const Tensor& w, int64_t c, int64_t k) const {
+    return w.data<float>()[columns ? k * channels + c : c * perChannel + k];
+  }
+};
+
+}  // namespace
+
+bool hasQuantizedForm(const ir::Node& node) {
+  if (node.inputs.empty() || node.inputs[0] == nullptr || node.inputs[0]->type != DataType::kFloat32)
+    return false;
+  if (node.outputs.size() != 1 || node.outputs[0] == nullptr) return false;
+  const Tensor* w = constantAt(node, 1);
+  if (w == nullptr || (hasSlot(node, 2) && constantAt(node, 2) == nullptr)) return false;
+  if (isConv(node)) return w->rank() >= 3;
+  if (isMatMul(node)) return w->rank() == 2;
+  if (!isGemm(node)) return false;
+  const ir::AttributeMap& a = node.attributes;
+  if (w->rank() != 2 || a.getInt("transA", 0) != 0 || a.getFloat("alpha", 1.0f) != 1.0f ||
+      a.getFloat("beta", 1.0f) != 1.0f)
+    return false;
+  const int64_t n = a.getInt("transB", 0) != 0 ? w->shape()[0] : w->shape()[1];
+  const Tensor* c = constantAt(node, 2);
+  return c == nullptr || (c->elementCount() == n && c->rank() >= 1 && c->shape().back() == n);
+}
+
+Result<QuantizedForm> quantizedForm(const ir::Node& node, float inputScale) {
+  if (!hasQuantizedForm(node)) {
+    return Status(StatusCode::kInternal, node.describe() + " has no INT8 form", node.name);
+  }
+  const bool conv = isConv(node);
+  const bool gemm = isGemm(node);
+  const Tensor& w = *constantAt(node, 1);
+  const bool transB = gemm && node.attributes.getInt("transB", 0) != 0;
+  Weights layout;
+  if (conv) {
+    layout.channels = w.shape()[0];
+    layout.perChannel = w.elementCount() / std::max<int64_t>(layout.channels, 1);
+  } else if (transB) {
+    layout.channels = w.shape()[0];
+    layout.perChannel = w.shape()[1];
+  } else {
+    layout.channels = w.shape()[1];
+    layout.perChannel = w.shape()[0];
+    layout.columns = true;
+  }
+
+  QuantizedForm form;
+  form.opType = conv ? "QuantizedConv" : "QuantizedMatMul";
+  if (!gemm) form.attributes = node.attributes;  // Conv's and the activation's; Gemm's do not carry over
+  std::vector<float> scales(static_cast<size_t>(layout.channels));
+  for (int64_t c = 0; c < layout.channels; ++c) {
+    float amax = 0.0f;
+    for (int64_t k = 0; k < layout.perChannel; ++k) amax = std::max(amax, std::fabs(layout.at(w, c, k)));
+    scales[static_cast<size_t>(c)] = amax > 0.0f && std::isfinite(amax) ? amax / 127.0f : 1.0f;
+  }
+  // Quantized weights in the quantized op's layout: conv [M, ...] as W; matmul [K, N].
+  const std::vector<int64_t> qShape =
+      conv ? w.shape() : std::vector<int64_t>{layout.perChannel, layout.channels};
+  Tensor q(DataType::kInt8, qShape);
+  for (int64_t c = 0; c < layout.channels; ++c) {
+    const float s = scales[static_cast<size_t>(c)];
+    for (int64_t k = 0; k < layout.perChannel; ++k) {
+      const float v = std::nearbyint(layout.at(w, c, k) / s);
+      const int64_t at = conv ? c * layout.perChannel + k : k * layout.channels + c;
+      q.data<int8_t>()[at] = static_cast<int8_t>(std::clamp(v, -127.0f, 127.0f));
+    }
+  }
+  form.constants.emplace(1, std::move(q));
+  if (const Tensor* b = constantAt(node, 2)) {
+    Tensor qb(DataType::kInt32, {layout.channels});
+    for (int64_t c = 0; c < layout.channels; ++c) {
+      const double v = std::nearbyint(static_cast<double>(b->data<float>()[c]) /
+                                      (static_cast<double>(inputScale) * scales[static_cast<size_t>(c)]));
+      const double limit = std::numeric_limits<int32_t>::max();
+      if (std::fabs(v) > limit || std::isnan(v)) ++form.biasClamped;
+      qb.data<int32_t>()[c] = static_cast<int32_t>(std::isnan(v) ? 0.0 : std::clamp(v, -limit, limit));
+    }
+    form.constants.emplace(2, std::move(qb));
+  }
+  form.attributes.set(conv ? "x_scale" : "a_scale", inputScale);
+  form.attributes.set(conv ? "w_scales" : "b_scales", std::move(scales));
+  form.attributes.set("output_type", static_cast<int64_t>(DataType::kFloat32));
+  return form;
+}
+
+void setQuantizedOutput(QuantizedForm& form, DataType outputType, float outputScale, DataType residualType,
+                        float residualScale) {
+  form.attributes.set("output_type", static_cast<int64_t>(outputType));
+  if (outputType == DataType::kInt8) form.attributes.set("y_scale", outputScale);
+  if (residualType == DataType::kInt8) form.attributes.set("z_scale", residualScale);
+}
+
+bool preservesScale(std::string_view opType) {
+  for (std::string_view op :
+       {"MaxPool", "Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "Identity"}) {
+    if (op == opType) return true;
+  }
+  return false;
+}
+
+}  // namespace lowp::builder

@@ -1,0 +1,45 @@
+// The INT8 forms of layers the builder may choose under the INT8 flag (docs/precision-semantics.md
+// section 3): Conv / FusedConv become lowp.QuantizedConv and MatMul / FusedMatMul / Gemm with constant
+// weights become lowp.QuantizedMatMul (ir/ops/quantized.h), with weights quantized symmetrically per output
+// channel and the bias to int32 at input scale x weight scale, once, at build time.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "ir/attribute.h"
+#include "ir/graph.h"
+#include "lowp/status.h"
+#include "lowp/tensor.h"
+
+namespace lowp::builder {
+
+/// What an INT8 tactic runs instead of the node: the quantized op, its attributes, and the constants it
+/// reads instead of the node's (int8 weights, int32 bias), by input slot. Input slots match the node's.
+struct QuantizedForm {
+  std::string opType;
+  ir::AttributeMap attributes;
+  std::map<size_t, Tensor> constants;
+  int64_t biasClamped = 0;  ///< Bias values beyond int32 at their scale, clamped.
+};
+
+/// Whether `node` has an INT8 form: Conv / FusedConv with constant weights and bias; MatMul / FusedMatMul
+/// with a constant 2-D B; Gemm without transA, with alpha = beta = 1, a constant B and a constant bias of
+/// one value per column.
+bool hasQuantizedForm(const ir::Node& node);
+
+/// The INT8 form of `node` (hasQuantizedForm) whose activation input has scale `inputScale`, writing a
+/// float32 output; setQuantizedOutput() changes the output.
+Result<QuantizedForm> quantizedForm(const ir::Node& node, float inputScale);
+
+/// Sets the output type (int8 needs `outputScale`) and, for a conv with a residual, the residual's type
+/// (int8 needs `residualScale`).
+void setQuantizedOutput(QuantizedForm& form, DataType outputType, float outputScale, DataType residualType,
+                        float residualScale);
+
+/// Ops whose INT8 output keeps its input's scale (MaxPool, Reshape, Flatten, Transpose, Squeeze,
+/// Unsqueeze, Identity): they move int8 values without arithmetic.
+bool preservesScale(std::string_view opType);
+
+}  // namespace lowp::builder
