@@ -19,33 +19,6 @@
 namespace lowp::passes {
 namespace {
 
-// Clip's bound in slot `slot` (opset 11+) or attribute `attr`; `fallback` when absent; nullopt when unknown.
-std::optional<float> clipBound(const ir::Node& clip, size_t slot, const char* attr, float fallback) {
-  if (clip.opsetVersion < 11) return clip.attributes.getFloat(attr, fallback);
-  const ir::Value* v = clip.input(slot);
-  if (v == nullptr) return fallback;
-  if (!v->constant || v->constant->elementCount() != 1 || v->type != clip.input(0)->type) return std::nullopt;
-  return static_cast<float>(elementAsDouble(*v->constant, 0));
-}
-
-// The activation `node` computes, when it is one the fused ops take.
-std::optional<ir::ops::ActivationSpec> activationSpec(const ir::Node& node) {
-  ir::ops::ActivationSpec spec;
-  spec.kind = ir::ops::activationOf(node.opType);
-  if (spec.kind == ir::ops::FusedActivation::kNone) return std::nullopt;
-  if (spec.kind == ir::ops::FusedActivation::kLeakyRelu)
-    spec.alpha = node.attributes.getFloat("alpha", 0.01f);
-  if (spec.kind == ir::ops::FusedActivation::kClip) {
-    const float inf = std::numeric_limits<float>::infinity();
-    auto lo = clipBound(node, 1, "min", -inf);
-    auto hi = clipBound(node, 2, "max", inf);
-    if (!lo || !hi) return std::nullopt;
-    spec.alpha = *lo;
-    spec.beta = *hi;
-  }
-  return spec;
-}
-
 ir::Node* fusionTarget(const ir::Node& act) {
   if (act.inputs.empty() || act.outputs.size() != 1 || act.outputs[0] == nullptr) return nullptr;
   const ir::Value* x = act.inputs[0];
@@ -58,11 +31,11 @@ ir::Node* fusionTarget(const ir::Node& act) {
 }
 
 bool followsLinearOp(const ir::Graph& /*graph*/, const ir::Node& act) {
-  return activationSpec(act).has_value() && fusionTarget(act) != nullptr;
+  return fusion::activationSpec(act).has_value() && fusionTarget(act) != nullptr;
 }
 
 Result<bool> fuseIntoProducer(ir::Graph& graph, ir::Node& act) {
-  const ir::ops::ActivationSpec spec = *activationSpec(act);
+  const ir::ops::ActivationSpec spec = *fusion::activationSpec(act);
   ir::Node& producer = *fusionTarget(act);
   fusion::makeFused(producer, producer.opType == "Conv" ? "FusedConv" : "FusedMatMul");
   ir::ops::writeActivation(producer.attributes, spec);

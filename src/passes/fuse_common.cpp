@@ -1,6 +1,8 @@
 // Shared pieces of the fusion rules; see fuse_common.h.
 #include "passes/fuse_common.h"
 
+#include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +54,37 @@ void absorbConsumer(ir::Graph& graph, ir::Node& producer, ir::Node& consumer) {
   y->producer = &producer;
   x->producer = nullptr;
   producer.absorbedNames.insert(producer.absorbedNames.end(), absorbed.begin(), absorbed.end());
+}
+
+namespace {
+
+// Clip's bound in slot `slot` (opset 11+) or attribute `attr`; `fallback` when absent; nullopt when unknown.
+std::optional<float> clipBound(const ir::Node& clip, size_t slot, const char* attr, float fallback) {
+  if (clip.opsetVersion < 11) return clip.attributes.getFloat(attr, fallback);
+  const ir::Value* v = clip.input(slot);
+  if (v == nullptr) return fallback;
+  if (!v->constant || v->constant->elementCount() != 1 || v->type != clip.input(0)->type) return std::nullopt;
+  return static_cast<float>(elementAsDouble(*v->constant, 0));
+}
+
+}  // namespace
+
+// The activation `node` computes, when it is one the fused ops take.
+std::optional<ir::ops::ActivationSpec> activationSpec(const ir::Node& node) {
+  ir::ops::ActivationSpec spec;
+  spec.kind = ir::ops::activationOf(node.opType);
+  if (spec.kind == ir::ops::FusedActivation::kNone) return std::nullopt;
+  if (spec.kind == ir::ops::FusedActivation::kLeakyRelu)
+    spec.alpha = node.attributes.getFloat("alpha", 0.01f);
+  if (spec.kind == ir::ops::FusedActivation::kClip) {
+    const float inf = std::numeric_limits<float>::infinity();
+    auto lo = clipBound(node, 1, "min", -inf);
+    auto hi = clipBound(node, 2, "max", inf);
+    if (!lo || !hi) return std::nullopt;
+    spec.alpha = *lo;
+    spec.beta = *hi;
+  }
+  return spec;
 }
 
 }  // namespace lowp::passes::fusion

@@ -2,9 +2,12 @@
 // makes the producer take over the fused node's output.
 #pragma once
 
+#include <optional>
+
 #include <string_view>
 
 #include "ir/graph.h"
+#include "ir/ops/fused.h"
 #include "lowp/status.h"
 
 namespace lowp::passes::fusion {
@@ -21,6 +24,10 @@ bool hasNoActivation(const ir::Node& node);
 
 /// Both shapes have the same rank and every dim is the same known size or the same named symbol.
 bool sameShape(const ir::Shape& a, const ir::Shape& b);
+
+/// The activation `node` computes (Relu, LeakyRelu, Clip with known bounds, Sigmoid, HardSwish, Tanh), when
+/// it is one the fused and quantized ops take.
+std::optional<ir::ops::ActivationSpec> activationSpec(const ir::Node& node);
 
 /// Turns a default-domain node into the lowp-domain op `fusedOpType` (a no-op when it is one already).
 void makeFused(ir::Node& node, std::string_view fusedOpType);

@@ -12,8 +12,25 @@ const std::vector<const RewriteRule*>& pipelineRules() {
   // (conv + add + relu becomes one node), all before elementwise chains take what is left; dead nodes last,
   // to drop what the others left unread.
   static const std::vector<const RewriteRule*> rules = {
-      &removeIdentityRule(), &foldConstantsRule(),  &foldBatchNormRule(),        &fuseConvAddRule(),
-      &fuseMatMulBiasRule(), &fuseActivationRule(), &fuseElementwiseChainRule(), &removeDeadNodesRule(),
+      &removeIdentityRule(),
+      // Explicit quantization, before fold_constants would turn dequantized weights into float constants:
+      // Q / DQ move to the layers, the layers fuse, the Q / DQ left unread go.
+      &foldConstantQuantizeRule(),
+      &moveDequantizeForwardRule(),
+      &moveQuantizeBackwardRule(),
+      &removeDequantizeQuantizeRule(),
+      &fuseQuantizedLinearRule(),
+      &fuseQuantizedResidualRule(),
+      &fuseQuantizedActivationRule(),
+      &fuseQuantizedOutputRule(),
+      &removeUnreadQdqRule(),
+      &foldConstantsRule(),
+      &foldBatchNormRule(),
+      &fuseConvAddRule(),
+      &fuseMatMulBiasRule(),
+      &fuseActivationRule(),
+      &fuseElementwiseChainRule(),
+      &removeDeadNodesRule(),
   };
   return rules;
 }

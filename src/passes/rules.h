@@ -11,6 +11,42 @@ namespace lowp::passes {
 /// graph output itself), the node stays.
 const RewriteRule& removeIdentityRule();
 
+// ---- Explicit quantization (QuantizeLinear / DequantizeLinear in the model); qdq_common.h says which Q / DQ
+// nodes these rules read: int8 / uint8, float32 scales, constant per-tensor parameters. ----
+
+/// QuantizeLinear of constants (fake-quantized weights): an integer constant, computed with the reference
+/// kernel (fold_constant_quantize.cpp).
+const RewriteRule& foldConstantQuantizeRule();
+
+/// op(DQ(q)) -> DQ(op(q)) for Reshape, Flatten, Transpose, Squeeze, Unsqueeze, MaxPool, and Relu of int8
+/// with zero point 0 (move_dequantize_forward.cpp).
+const RewriteRule& moveDequantizeForwardRule();
+
+/// Q(op(x)) -> op(Q(x)) for Reshape, Flatten, Transpose, Squeeze, Unsqueeze and MaxPool
+/// (move_quantize_backward.cpp).
+const RewriteRule& moveQuantizeBackwardRule();
+
+/// Q(DQ(q)) with identical parameters: q (remove_dequantize_quantize.cpp).
+const RewriteRule& removeDequantizeQuantizeRule();
+
+/// Conv / MatMul / Gemm of a per-tensor DQ activation and DQ constant int8 weights (and bias): one
+/// QuantizedConv / QuantizedMatMul with a float32 output (fuse_quantized_linear.cpp).
+const RewriteRule& fuseQuantizedLinearRule();
+
+/// Add of a QuantizedConv's output (directly or through a Q / DQ pair) and a residual: the conv's residual
+/// input Z (fuse_quantized_residual.cpp).
+const RewriteRule& fuseQuantizedResidualRule();
+
+/// Relu, LeakyRelu, Clip, Sigmoid, HardSwish or Tanh of a quantized op's float32 output: its fused
+/// activation (fuse_quantized_activation.cpp).
+const RewriteRule& fuseQuantizedActivationRule();
+
+/// QuantizeLinear of a quantized op's float32 output: its int8 / uint8 output (fuse_quantized_output.cpp).
+const RewriteRule& fuseQuantizedOutputRule();
+
+/// QuantizeLinear / DequantizeLinear nodes whose output nothing reads (remove_unread_qdq.cpp).
+const RewriteRule& removeUnreadQdqRule();
+
 /// A node whose inputs are all constants (or, for Shape and Size, whose input shape is static) runs once at
 /// build time with its reference kernel and its outputs become constants. Skipped: random ops, outputs of
 /// unknown shape, and outputs over 16 MiB larger than the inputs they come from.
