@@ -47,6 +47,13 @@ suite "built fp32 models vs PyTorch" "$lowp" conformance "$models_dir" --build -
   --timeout 600
 suite "built bf16 models vs PyTorch" "$lowp" conformance "$models_dir" --bf16 --max-rel-l2 2e-2 --jobs 1 \
   --timeout 600
+# INT8 engines, scales from the builder's run on random normal inputs (the test inputs' distribution):
+# within 5e-2.
+suite "built int8 models vs PyTorch" "$lowp" conformance "$models_dir" --int8 --max-rel-l2 5e-2 --jobs 1 \
+  --timeout 600
+
+# An explicitly quantized model in ONNX Runtime's QDQ layout, against a NumPy computation of its Q/DQ graph.
+suite "QDQ model vs NumPy" /usr/bin/python3 tests/models/make_qdq_models.py "$build_dir/qdq_models" --lowp "$lowp"
 
 suite "command line" bash tests/cli/test_cli.sh "$lowp"
 

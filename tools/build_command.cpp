@@ -2,6 +2,7 @@
 // report, and saves the engine file.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iomanip>
@@ -9,6 +10,7 @@
 #include <map>
 #include <sstream>
 
+#include "calibration_flags.h"
 #include "commands.h"
 #include "lowp/builder.h"
 #include "tensor_summary.h"
@@ -38,6 +40,7 @@ struct BuildOptions {
   std::string memPoolSize;
   int threads = 0;
   bool verbose = false;
+  CalibrationFlags calibration;
 };
 
 int fail(const std::string& message) {
@@ -76,6 +79,12 @@ DataType floatTypeNamed(const std::string& name) {
              : DataType::kUndefined;
 }
 
+// A precision a layer may be given: a float type or int8.
+DataType layerPrecisionNamed(const std::string& name) {
+  const DataType t = dataTypeFromName(name);
+  return t == DataType::kInt8 ? t : floatTypeNamed(name);
+}
+
 // Draws "[=======>     ] 41/120 layers timed, 3.2 s" on standard error, redrawn in place.
 class ProgressBar final : public ProgressMonitor {
  public:
@@ -105,14 +114,27 @@ std::string joinTypes(const std::vector<DataType>& types, const std::vector<std:
 }
 
 void printLayerInfo(const Engine& engine) {
-  std::cout << std::left << std::setw(36) << "layer" << std::setw(18) << "op" << std::setw(6) << "req"
-            << std::setw(6) << "prec" << std::setw(22) << "in" << std::setw(12) << "out" << std::setw(24)
-            << "tactic" << std::right << std::setw(9) << "ms"
+  auto displayName = [](const LayerInfo& l) {
+    return l.absorbedNames.empty() ? l.name : l.name + " (+" + std::to_string(l.absorbedNames.size()) + ")";
+  };
+  // Columns as wide as their widest entry, so long ONNX names and op types never run together.
+  size_t nameWidth = 5;
+  size_t opWidth = 2;
+  size_t inWidth = 2;
+  size_t tacticWidth = 6;
+  for (const LayerInfo& l : engine.layers()) {
+    nameWidth = std::max(nameWidth, displayName(l).size());
+    opWidth = std::max(opWidth, l.opType.size());
+    inWidth = std::max(inWidth, joinTypes(l.inputTypes, l.inputFormats).size());
+    tacticWidth = std::max(tacticWidth, l.tactic.size());
+  }
+  auto column = [](size_t width) { return std::setw(static_cast<int>(width + 2)); };
+  std::cout << std::left << column(nameWidth) << "layer" << column(opWidth) << "op" << std::setw(6) << "req"
+            << std::setw(6) << "prec" << column(inWidth) << "in" << std::setw(12) << "out"
+            << column(tacticWidth) << "tactic" << std::right << std::setw(9) << "ms"
             << "  reason\n";
   double total = 0;
   for (const LayerInfo& l : engine.layers()) {
-    std::string name = l.name;
-    if (!l.absorbedNames.empty()) name += " (+" + std::to_string(l.absorbedNames.size()) + ")";
     std::ostringstream ms;
     if (l.timeMs >= 0) {
       ms << std::fixed << std::setprecision(3) << l.timeMs;
@@ -120,11 +142,12 @@ void printLayerInfo(const Engine& engine) {
     } else {
       ms << "-";
     }
-    std::cout << std::left << std::setw(36) << name << std::setw(18) << l.opType << std::setw(6)
+    std::cout << std::left << column(nameWidth) << displayName(l) << column(opWidth) << l.opType
+              << std::setw(6)
               << (l.requestedPrecision == DataType::kUndefined ? "-" : dataTypeName(l.requestedPrecision))
               << std::setw(6) << (l.precision == DataType::kUndefined ? "-" : dataTypeName(l.precision))
-              << std::setw(22) << joinTypes(l.inputTypes, l.inputFormats) << std::setw(12)
-              << joinTypes(l.outputTypes, l.outputFormats) << std::setw(24) << l.tactic << std::right
+              << column(inWidth) << joinTypes(l.inputTypes, l.inputFormats) << std::setw(12)
+              << joinTypes(l.outputTypes, l.outputFormats) << column(tacticWidth) << l.tactic << std::right
               << std::setw(9) << ms.str() << "  " << l.reason << "\n";
     for (const std::string& absorbed : l.absorbedNames) std::cout << "    absorbed " << absorbed << "\n";
   }
@@ -154,8 +177,9 @@ int runBuild(const BuildOptions& opt) {
   if (!parsePairs(opt.layerPrecisions, pairs))
     return fail("--layerPrecisions takes name:type[,name:type...]");
   for (const auto& [name, typeText] : pairs) {
-    const DataType type = floatTypeNamed(typeText);
-    if (type == DataType::kUndefined) return fail(notAFloatType("--layerPrecisions " + name, typeText));
+    const DataType type = layerPrecisionNamed(typeText);
+    if (type == DataType::kUndefined)
+      return fail("--layerPrecisions " + name + ": '" + typeText + "' is not fp32, fp16, bf16 or int8");
     if (name == "*") {
       for (int i = 0; i < net.layerCount(); ++i) net.layer(i)->setPrecision(type);
       continue;
@@ -239,6 +263,8 @@ int runBuild(const BuildOptions& opt) {
       return fail("--memPoolSize: '" + opt.memPoolSize.substr(colon + 1) + "' is not a number of MiB");
     }
   }
+  std::unique_ptr<CalibrationSource> calibrationSource;
+  if (Status s = opt.calibration.apply(net, shapes, config, calibrationSource); !s) return fail(s.message());
   config.setTimingCacheFile(opt.timingCacheFile);
   config.setThreads(opt.threads);
   ProgressBar bar;
@@ -292,6 +318,7 @@ CommandRunner addBuildCommand(CLI::App& app) {
   cmd->add_option("--threads", opt->threads, "worker threads (default: one per core)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--verbose", opt->verbose, "print every builder message");
+  opt->calibration.addTo(*cmd);
   return [opt] { return runBuild(*opt); };
 }
 

@@ -12,5 +12,6 @@ using CommandRunner = std::function<int()>;
 CommandRunner addRunCommand(CLI::App& app);
 CommandRunner addBuildCommand(CLI::App& app);
 CommandRunner addConformanceCommand(CLI::App& app);
+CommandRunner addCalibrateCommand(CLI::App& app);
 
 }  // namespace lowp::tools

@@ -44,6 +44,7 @@ struct ConformanceOptions {
   bool build = false;
   bool fp16 = false;
   bool bf16 = false;
+  bool int8 = false;
   int optimizationLevel = 3;
 };
 
@@ -59,11 +60,12 @@ Result<std::shared_ptr<Engine>> makeEngine(const fs::path& dir, const fs::path& 
   EngineOptions engineOptions;
   engineOptions.threads = 1;  // cases run in parallel processes instead
   const std::string model = (dir / "model.onnx").string();
-  if (!opt.build && !opt.fp16 && !opt.bf16) return Engine::fromOnnxFile(model, engineOptions);
+  if (!opt.build && !opt.fp16 && !opt.bf16 && !opt.int8) return Engine::fromOnnxFile(model, engineOptions);
   LOWP_ASSIGN_OR_RETURN(auto network, NetworkDefinition::fromOnnxFile(model));
   BuilderConfig config;
   if (opt.fp16) config.setFlag(BuilderFlag::kFP16);
   if (opt.bf16) config.setFlag(BuilderFlag::kBF16);
+  if (opt.int8) config.setFlag(BuilderFlag::kINT8);
   config.setThreads(1);
   LOWP_RETURN_IF_ERROR(config.setOptimizationLevel(opt.optimizationLevel));
   const auto declared = network->inputs();
@@ -378,6 +380,8 @@ CommandRunner addConformanceCommand(CLI::App& app) {
                 "build each model with the builder (timed tactics) at its first data set's shapes");
   cmd->add_flag("--fp16", opt->fp16, "build with fp16 allowed (implies --build)");
   cmd->add_flag("--bf16", opt->bf16, "build with bf16 allowed (implies --build)");
+  cmd->add_flag("--int8", opt->int8,
+                "build with int8 allowed, scales from the builder's run on random normal inputs (implies --build)");
   cmd->add_option("--builderOptimizationLevel", opt->optimizationLevel, "0..5 (default 3)");
   return [opt] { return runConformance(*opt); };
 }

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   std::map<std::string, lowp::tools::CommandRunner> runners;
   runners["run"] = lowp::tools::addRunCommand(app);
   runners["build"] = lowp::tools::addBuildCommand(app);
+  runners["calibrate"] = lowp::tools::addCalibrateCommand(app);
   runners["conformance"] = lowp::tools::addConformanceCommand(app);
   try {
     app.parse(argc, argv);

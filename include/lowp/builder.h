@@ -224,6 +224,11 @@ class BuilderConfig {
   void setCalibrationCacheFile(std::string path) { calibrationCacheFile_ = std::move(path); }
   const std::string& calibrationCacheFile() const { return calibrationCacheFile_; }
 
+  /// INT8 weights get one scale per output channel (the default, TensorRT's rule) or, when off, one per
+  /// tensor: coarser, for comparing what per-channel scales buy.
+  void setPerChannelWeightScales(bool on) { perChannelWeightScales_ = on; }
+  bool perChannelWeightScales() const { return perChannelWeightScales_; }
+
  private:
   uint32_t flags_ = 0;
   std::map<std::string, std::vector<int64_t>> shapes_;
@@ -235,6 +240,7 @@ class BuilderConfig {
   CalibrationSource* calibrationSource_ = nullptr;
   CalibrationOptions calibrationOptions_;
   std::string calibrationCacheFile_;
+  bool perChannelWeightScales_ = true;
 };
 
 /// Builds engines for this machine.
@@ -250,6 +256,13 @@ class Builder {
  private:
   Logger& logger_;
 };
+
+/// Calibrates `network` without building an engine: runs its FP32 form (after the builder's rewrites, so the
+/// tensors are those an engine has) over `config`'s calibration batches with its calibration options and
+/// threads, and returns the INT8 scale (amax / 127) of every fp32 activation that was not zero throughout.
+/// Writes them to `config`'s calibration cache file when one is set (replacing it).
+Result<std::map<std::string, float>> calibrateNetwork(Logger& logger, const NetworkDefinition& network,
+                                                      const BuilderConfig& config);
 
 /// "fp16" etc.: the name of a flag as reports and options spell it.
 std::string_view builderFlagName(BuilderFlag flag);

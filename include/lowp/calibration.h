@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -74,10 +75,32 @@ Result<ImagePreprocessing> parseImagePreprocessing(const std::string& spec);
 ///  - tensor files, several inputs: one subfolder per batch (name order), holding <input name>.npy or .pb;
 ///  - images (.png, .jpg, .jpeg, .bmp), one image input: decoded with `preprocessing` (required then) and
 ///    grouped, in name order, into batches of the input's batch size (a short last batch is dropped).
-/// Every batch is checked against `inputs`: names, types, and shapes (the first, batch, dimension of a
-/// tensor file may differ from the input's); a mismatch is an error naming the file.
+/// Files are taken in byte order of their names; names starting with '.' are skipped. Every batch is checked
+/// against `inputs`: names, types, and shapes (the first, batch, dimension of a tensor file may differ from
+/// the input's, and a negative dimension of an input matches any size); a mismatch is an error naming the
+/// file. Images follow torchvision's ToTensor -> Resize (bilinear, half-pixel centres, no antialias) ->
+/// CenterCrop -> Normalize; grayscale from colour is 0.2989 R + 0.587 G + 0.114 B.
 Result<std::unique_ptr<CalibrationSource>> openCalibrationFolder(const std::string& folder,
                                                                  const std::vector<CalibrationInput>& inputs,
                                                                  const ImagePreprocessing* preprocessing);
+
+/// What exportQdqOnnx did.
+struct QdqExportReport {
+  int64_t opsetBefore = 0;                  ///< The model's default-domain opset.
+  int64_t opsetAfter = 0;                   ///< The written model's.
+  bool perChannelWeights = false;           ///< One weight scale per output channel (else per tensor).
+  std::string opsetNote;                    ///< Why the opset was kept, naming the node; empty otherwise.
+  std::vector<std::string> quantizedNodes;  ///< Nodes given QuantizeLinear / DequantizeLinear.
+  std::vector<std::string> skippedNodes;    ///< "<node>: <reason>" for candidates left in fp32.
+  std::vector<std::string> unusedScales;    ///< Scales of tensors no quantized node reads or writes.
+};
+
+/// Writes the ONNX model `inputPath` with INT8 `scales` (tensor name -> scale, as calibration gives them)
+/// as QuantizeLinear / DequantizeLinear nodes around its Conv, ConvTranspose, Gemm and MatMul layers, with
+/// weights quantized per output channel (per tensor when the model's opset is below 13 and cannot be raised
+/// without changing a node's meaning; the report names that node): the QDQ format other runtimes (ONNX
+/// Runtime, TensorRT) build INT8 engines from. Errors name the file, tensor or node.
+Status exportQdqOnnx(const std::string& inputPath, const std::map<std::string, float>& scales,
+                     const std::string& outputPath, QdqExportReport* report = nullptr);
 
 }  // namespace lowp

@@ -33,7 +33,6 @@
 #include "lowp/builder.h"
 #include "onnx/importer.h"
 #include "passes/pipeline.h"
-#include "quant/calibrate.h"
 #include "quant/calibration_cache.h"
 #include "runtime/cpu_features.h"
 #include "runtime/device.h"
@@ -134,6 +133,7 @@ class BuildSession {
  public:
   BuildSession(Logger& logger, const NetworkDefinition& network, const BuilderConfig& config)
       : logger_(logger),
+        definition_(network),
         network_(network.impl()),
         config_(config),
         device_(config.threads()),
@@ -177,6 +177,7 @@ class BuildSession {
   State requiredState(const ir::Value& v) const;
 
   Logger& logger_;
+  const NetworkDefinition& definition_;
   const NetworkDefinition::Impl& network_;
   const BuilderConfig& config_;
   runtime::CpuDevice device_;
@@ -415,22 +416,9 @@ Status BuildSession::resolveScales() {
                              " scales (" + std::string(quant::calibrationAlgorithmName(cache.algorithm)) +
                              ")");
   } else if (config_.calibrationSource() != nullptr) {
-    const auto start = std::chrono::steady_clock::now();
-    auto amax = quant::calibrateGraph(*graph_, *config_.calibrationSource(), config_.calibrationOptions(),
-                                      config_.threads());
-    if (!amax) return amax.status().withContext("calibrating");
-    quant::CalibrationCache cache;
-    cache.algorithm = config_.calibrationOptions().algorithm;
-    for (const auto& [name, a] : *amax) {
-      byName[name] = quant::int8ScaleFromAmax(a);
-      cache.scales.emplace_back(name, byName[name]);
-    }
-    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
-    log(Severity::kInfo, "calibrated " + std::to_string(byName.size()) + " tensors on " +
-                             std::to_string(config_.calibrationSource()->batchCount()) + " batches in " +
-                             std::to_string(elapsed.count()) + " s (" +
-                             std::string(quant::calibrationAlgorithmName(cache.algorithm)) + ")");
-    if (!cacheFile.empty()) LOWP_RETURN_IF_ERROR(quant::writeCalibrationCache(cache, cacheFile));
+    auto calibrated = calibrateNetwork(logger_, definition_, config_);
+    if (!calibrated) return calibrated.status().withContext("calibrating");
+    byName = std::move(calibrated).value();
   } else if (network_.dynamicRanges.empty()) {
     log(Severity::kWarning,
         "int8 allowed without calibration data, a calibration cache or dynamic ranges: INT8 scales come from "
@@ -494,7 +482,8 @@ Status BuildSession::enumerateTactics(LayerWork& layer) {
       bool moves = builder::preservesScale(node.opType) && node.domain.empty();
       for (const ir::Value* v : node.inputs)
         moves &= v == nullptr || v->constant || !isRetypable(v->type) || scaleOf(v) > 0.0f;
-      for (const ir::Value* v : node.outputs) moves &= v == nullptr || scaleOf(v) > 0.0f;
+      for (const ir::Value* v : node.outputs)
+        moves &= v == nullptr || (scaleOf(v) > 0.0f && !v->isGraphOutput);
       if (!moves) continue;
     }
     std::vector<DataType> in;
@@ -564,7 +553,9 @@ Status BuildSession::enumerateTactics(LayerWork& layer) {
 Status BuildSession::addQuantizedTactics(LayerWork& layer, const std::vector<ir::Shape>& shapes) {
   const ir::Node& node = *layer.node;
   if (!builder::hasQuantizedForm(node) || scaleOf(node.inputs[0]) <= 0.0f) return {};
-  LOWP_ASSIGN_OR_RETURN(builder::QuantizedForm base, builder::quantizedForm(node, scaleOf(node.inputs[0])));
+  LOWP_ASSIGN_OR_RETURN(
+      builder::QuantizedForm base,
+      builder::quantizedForm(node, scaleOf(node.inputs[0]), config_.perChannelWeightScales()));
   if (base.biasClamped > 0) {
     log(Severity::kWarning, "layer '" + node.name + "': " + std::to_string(base.biasClamped) +
                                 " bias values beyond int32 at their INT8 scale were clamped");
@@ -575,7 +566,8 @@ Status BuildSession::addQuantizedTactics(LayerWork& layer, const std::vector<ir:
   const std::vector<DataType> allowed = allowedPrecisions();
   if (std::find(allowed.begin(), allowed.end(), DataType::kBFloat16) != allowed.end())
     outputs.push_back(DataType::kBFloat16);
-  if (scaleOf(y) > 0.0f) outputs.push_back(DataType::kInt8);
+  // A network output is delivered in float: quantizing it first would only add error.
+  if (scaleOf(y) > 0.0f && !y->isGraphOutput) outputs.push_back(DataType::kInt8);
   for (DataType out : outputs) {
     std::vector<DataType> residuals;
     if (z == nullptr) residuals.push_back(DataType::kUndefined);
@@ -589,21 +581,26 @@ Status BuildSession::addQuantizedTactics(LayerWork& layer, const std::vector<ir:
       variant.domain = std::string(ir::ops::kLowpDomain);
       variant.attributes = form->attributes;
       std::vector<DataType> in;
+      std::vector<ir::Shape> inShapes = shapes;  // with the quantized constants' own (Gemm's B is transposed)
       std::vector<ir::InferInput> infer;
       for (size_t i = 0; i < node.inputs.size(); ++i) {
         DataType t = DataType::kUndefined;
         if (node.inputs[i] != nullptr)
           t = i == 0 ? DataType::kInt8 : (i == 3 ? residual : node.inputs[i]->type);
-        if (auto c = form->constants.find(i); c != form->constants.end()) t = c->second.type();
+        if (auto c = form->constants.find(i); c != form->constants.end()) {
+          t = c->second.type();
+          inShapes[i] = ir::Shape::fromSizes(c->second.shape());
+        }
         in.push_back(t);
-        infer.push_back(node.inputs[i] != nullptr ? ir::InferInput{true, t, shapes[i], nullptr}
+        infer.push_back(node.inputs[i] != nullptr ? ir::InferInput{true, t, inShapes[i], nullptr}
                                                   : ir::InferInput{});
       }
       auto inferred = ir::inferNode(variant, std::move(infer));
       if (!inferred || (*inferred)[0].first != out) continue;
       auto found = registry_.find(variant.domain, variant.opType, kernels::Backend::kCpu, in, {out});
       std::erase_if(found, [&](const KernelDef* k) {
-        return !runtime::cpuSupports(k->feature) || (k->supports != nullptr && !k->supports(variant, shapes));
+        return !runtime::cpuSupports(k->feature) ||
+               (k->supports != nullptr && !k->supports(variant, inShapes));
       });
       const bool hasFast =
           std::any_of(found.begin(), found.end(), [](const KernelDef* k) { return !k->reference; });
@@ -649,6 +646,7 @@ Result<double> BuildSession::timeTactic(const LayerWork& layer, const Tactic& ta
     c->shape = shapeOf(*v);
     if (form != nullptr && form->constants.count(i) != 0) {
       c->constant = form->constants.at(i);
+      c->shape = ir::Shape::fromSizes(c->constant->shape());
     } else if (v->constant) {
       c->constant = v->constant;  // converted below, once the timing cache has been asked
     } else if (!observed_[static_cast<size_t>(v->id)].empty() &&

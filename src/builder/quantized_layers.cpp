@@ -67,7 +67,7 @@ bool hasQuantizedForm(const ir::Node& node) {
   return c == nullptr || (c->elementCount() == n && c->rank() >= 1 && c->shape().back() == n);
 }
 
-Result<QuantizedForm> quantizedForm(const ir::Node& node, float inputScale) {
+Result<QuantizedForm> quantizedForm(const ir::Node& node, float inputScale, bool perChannel) {
   if (!hasQuantizedForm(node)) {
     return Status(StatusCode::kInternal, node.describe() + " has no INT8 form", node.name);
   }
@@ -91,12 +91,16 @@ Result<QuantizedForm> quantizedForm(const ir::Node& node, float inputScale) {
   QuantizedForm form;
   form.opType = conv ? "QuantizedConv" : "QuantizedMatMul";
   if (!gemm) form.attributes = node.attributes;  // Conv's and the activation's; Gemm's do not carry over
-  std::vector<float> scales(static_cast<size_t>(layout.channels));
+  // Scale amax / 127 per channel (or over the whole tensor); a channel of zeros takes scale 1.
+  std::vector<float> amax(static_cast<size_t>(layout.channels), 0.0f);
   for (int64_t c = 0; c < layout.channels; ++c) {
-    float amax = 0.0f;
-    for (int64_t k = 0; k < layout.perChannel; ++k) amax = std::max(amax, std::fabs(layout.at(w, c, k)));
-    scales[static_cast<size_t>(c)] = amax > 0.0f && std::isfinite(amax) ? amax / 127.0f : 1.0f;
+    for (int64_t k = 0; k < layout.perChannel; ++k)
+      amax[static_cast<size_t>(c)] = std::max(amax[static_cast<size_t>(c)], std::fabs(layout.at(w, c, k)));
   }
+  if (!perChannel) std::fill(amax.begin(), amax.end(), *std::max_element(amax.begin(), amax.end()));
+  std::vector<float> scales(amax.size());
+  for (size_t c = 0; c < amax.size(); ++c)
+    scales[c] = amax[c] > 0.0f && std::isfinite(amax[c]) ? amax[c] / 127.0f : 1.0f;
   // Quantized weights in the quantized op's layout: conv [M, ...] as W; matmul [K, N].
   const std::vector<int64_t> qShape =
       conv ? w.shape() : std::vector<int64_t>{layout.perChannel, layout.channels};
@@ -122,6 +126,7 @@ Result<QuantizedForm> quantizedForm(const ir::Node& node, float inputScale) {
     form.constants.emplace(2, std::move(qb));
   }
   form.attributes.set(conv ? "x_scale" : "a_scale", inputScale);
+  if (!perChannel) scales.resize(1);
   form.attributes.set(conv ? "w_scales" : "b_scales", std::move(scales));
   form.attributes.set("output_type", static_cast<int64_t>(DataType::kFloat32));
   return form;

@@ -30,8 +30,9 @@ struct QuantizedForm {
 bool hasQuantizedForm(const ir::Node& node);
 
 /// The INT8 form of `node` (hasQuantizedForm) whose activation input has scale `inputScale`, writing a
-/// float32 output; setQuantizedOutput() changes the output.
-Result<QuantizedForm> quantizedForm(const ir::Node& node, float inputScale);
+/// float32 output; setQuantizedOutput() changes the output. Weights get one scale per output channel, or
+/// one for the whole tensor when `perChannel` is false.
+Result<QuantizedForm> quantizedForm(const ir::Node& node, float inputScale, bool perChannel);
 
 /// Sets the output type (int8 needs `outputScale`) and, for a conv with a residual, the residual's type
 /// (int8 needs `residualScale`).

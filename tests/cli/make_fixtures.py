@@ -28,6 +28,24 @@ def add_model(dynamic=True):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
+def conv_model():
+    """y = Gemm(Flatten(MaxPool(Relu(Conv(x))))), x: [batch, 3, 8, 8]: layers with INT8 forms."""
+    rng = np.random.default_rng(3)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3, 8, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 5])
+    inits = [numpy_helper.from_array(rng.standard_normal((8, 3, 3, 3)).astype(np.float32) * 0.3, "w"),
+             numpy_helper.from_array(rng.standard_normal(8).astype(np.float32) * 0.1, "b"),
+             numpy_helper.from_array(rng.standard_normal((5, 128)).astype(np.float32) * 0.1, "fc_w"),
+             numpy_helper.from_array(rng.standard_normal(5).astype(np.float32) * 0.1, "fc_b")]
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["r"], name="relu"),
+             helper.make_node("MaxPool", ["r"], ["p"], name="pool", kernel_shape=[2, 2], strides=[2, 2]),
+             helper.make_node("Flatten", ["p"], ["f"], name="flatten"),
+             helper.make_node("Gemm", ["f", "fc_w", "fc_b"], ["y"], name="fc", transB=1)]
+    graph = helper.make_graph(nodes, "conv_net", [x], [y], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -89,6 +107,15 @@ def main():
     graph = helper.make_graph([helper.make_node("DynamicQuantizeLinear", ["x"], ["q", "scale", "zero"], name="dql")],
                               "dql", [x], outs)
     save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), out, "dynamic_quantize.onnx")
+
+    save(conv_model(), out, "conv_net.onnx")
+    calib = os.path.join(out, "calib")
+    os.makedirs(calib, exist_ok=True)
+    rng = np.random.default_rng(5)
+    for i in range(3):
+        np.save(os.path.join(calib, f"batch_{i}.npy"), rng.standard_normal((4, 3, 8, 8)).astype(np.float32))
+    with open(os.path.join(out, "corrupt.cache"), "w") as f:
+        f.write("TRT-8601-EntropyCalibration2\nx: zzzz\n")
 
     np.save(os.path.join(out, "x_2x4.npy"), np.linspace(-1, 1, 8, dtype=np.float32).reshape(2, 4))
     np.save(os.path.join(out, "x_2x5.npy"), np.zeros((2, 5), np.float32))

@@ -133,7 +133,7 @@ expect_ok "prefer warns" bash -c "'$lowp' build --onnx dynamic_quantize.onnx --f
   --layerPrecisions=dql:fp16 2>&1 | grep -q \"layer 'dql': precision fp16 preferred\""
 expect_error "unknown layer in --layerPrecisions" "no layer named 'conv9'" \
   "$lowp" build --onnx add_relu.onnx --layerPrecisions=conv9:fp16
-expect_error "bad type in --layerPrecisions" "'int3' is not fp32, fp16 or bf16" \
+expect_error "bad type in --layerPrecisions" "'int3' is not fp32, fp16, bf16 or int8" \
   "$lowp" build --onnx add_relu.onnx --layerPrecisions=relu:int3
 expect_error "bad --precisionConstraints" "--precisionConstraints must be none, prefer or obey" \
   "$lowp" build --onnx add_relu.onnx --precisionConstraints=always
@@ -142,6 +142,39 @@ expect_error "strongly typed with a flag" "strongly typed" "$lowp" build --onnx 
 expect_error "bad optimization level" "optimization level 9 is not in 0..5" \
   "$lowp" build --onnx add_relu.onnx --builderOptimizationLevel=9
 expect_error "build of a corrupt model" "truncated.onnx: not a valid ONNX model" "$lowp" build --onnx truncated.onnx
+
+# INT8: calibration data -> calibration cache (TensorRT's format) and a QDQ model; engines built from the cache.
+expect_ok "calibrate" "$lowp" calibrate --onnx conv_net.onnx --calibData calib --calib conv.cache \
+  --export-qdq conv_qdq.onnx
+expect_ok "cache is TensorRT's format" bash -c "head -1 conv.cache | grep -q '^TRT-[0-9]*-EntropyCalibration2$' &&
+  grep -qE '^x: [0-9a-f]{8}$' conv.cache"
+expect_ok "QDQ export runs" "$lowp" run --onnx conv_qdq.onnx --shapes x:2x3x8x8
+expect_ok "QDQ export has Q/DQ" /usr/bin/python3 -c "
+import onnx; m = onnx.load('conv_qdq.onnx'); ops = [n.op_type for n in m.graph.node]
+assert ops.count('QuantizeLinear') >= 2 and ops.count('DequantizeLinear') >= 3, ops"
+expect_ok "int8 build from the cache" bash -c "'$lowp' build --onnx conv_net.onnx --int8 --calib conv.cache \
+  --layerPrecisions=conv:int8,fc:int8 --precisionConstraints=obey --dumpLayerInfo | grep -E '^conv .*QuantizedConv.* int8 '"
+expect_ok "int8 engine saved and run" bash -c "'$lowp' build --onnx conv_net.onnx --int8 --calib conv.cache \
+  --saveEngine int8.engine && '$lowp' run --engine int8.engine --shapes x:2x3x8x8"
+expect_ok "int8 without scales warns" bash -c "'$lowp' build --onnx conv_net.onnx --int8 2>&1 | grep -q 'accuracy is meaningless'"
+expect_error "calibrate needs data" "--calibData is required" "$lowp" calibrate --onnx conv_net.onnx --calib c.cache
+expect_error "bad --calibAlgo" "--calibAlgo: 'kl' is not entropy, minmax, percentile or mse" \
+  "$lowp" calibrate --onnx conv_net.onnx --calibData calib --calib c.cache --calibAlgo kl
+expect_error "bad --calibPercentile" "--calibPercentile: 0.0* is not in \(0, 100\]" \
+  "$lowp" calibrate --onnx conv_net.onnx --calibData calib --calib c.cache --calibAlgo percentile --calibPercentile 0
+expect_error "missing --calibData folder" "--calibData.*nowhere" \
+  "$lowp" build --onnx conv_net.onnx --int8 --calibData nowhere
+expect_error "calibration data of the wrong shape" "batch_0.npy" \
+  "$lowp" calibrate --onnx add_relu.onnx --calibData calib --calib c.cache
+expect_error "corrupt calibration cache" "corrupt.cache:2" "$lowp" build --onnx conv_net.onnx --int8 --calib corrupt.cache
+printf '# ranges\nx: 3\nr: 0 6\n\np: 6\n' > ranges.txt
+expect_ok "int8 from a dynamic-range file" bash -c "'$lowp' build --onnx conv_net.onnx --int8 --dynamicRanges ranges.txt \
+  --layerPrecisions=conv:int8 --precisionConstraints=obey --dumpLayerInfo 2>&1 | grep -v meaningless | grep -q QuantizedConv"
+printf 'x: 3\nnope: 1 2\n' > bad_ranges.txt
+expect_error "dynamic-range file naming an unknown tensor" "bad_ranges.txt:2: .*no tensor 'nope'" \
+  "$lowp" build --onnx conv_net.onnx --int8 --dynamicRanges bad_ranges.txt
+expect_error "bad --int8WeightScales" "--int8WeightScales: 'per-row'" \
+  "$lowp" build --onnx conv_net.onnx --int8 --int8WeightScales per-row
 
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
