@@ -257,10 +257,11 @@ class Builder {
   Logger& logger_;
 };
 
-/// Calibrates `network` without building an engine: runs its FP32 form (after the builder's rewrites, so the
-/// tensors are those an engine has) over `config`'s calibration batches with its calibration options and
-/// threads, and returns the INT8 scale (amax / 127) of every fp32 activation that was not zero throughout.
-/// Writes them to `config`'s calibration cache file when one is set (replacing it).
+/// Calibrates `network` without building an engine: runs its FP32 form (constants and BatchNorm folded,
+/// layers not merged, so every tensor the model names gets a scale, as in TensorRT's caches) over `config`'s
+/// calibration batches with its calibration options and threads, and returns the INT8 scale (amax / 127) of
+/// every fp32 activation that was not zero throughout. Writes them to `config`'s calibration cache file when
+/// one is set (replacing it).
 Result<std::map<std::string, float>> calibrateNetwork(Logger& logger, const NetworkDefinition& network,
                                                       const BuilderConfig& config);
 

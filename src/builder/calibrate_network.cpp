@@ -16,7 +16,9 @@ Result<std::map<std::string, float>> calibrateNetwork(Logger& logger, const Netw
   if (config.calibrationSource() == nullptr)
     return Status(StatusCode::kInvalidArgument, "calibration needs calibration data");
   auto graph = ir::cloneGraph(*network.impl().graph);
-  LOWP_RETURN_IF_ERROR(passes::runPipeline(*graph, nullptr));
+  // Layers stay unmerged so that every tensor the model names gets a scale (the layers an engine fuses
+  // keep the names of their last tensor, so the builder finds its scales among them).
+  LOWP_RETURN_IF_ERROR(passes::runPipeline(*graph, nullptr, passes::PipelineRules::kKeepLayers));
   const auto start = std::chrono::steady_clock::now();
   LOWP_ASSIGN_OR_RETURN(auto amax, quant::calibrateGraph(*graph, *config.calibrationSource(),
                                                          config.calibrationOptions(), config.threads()));

@@ -49,7 +49,8 @@ const RewriteRule& fuseActivationRule() {
   static const RewriteRule rule{.name = "fuse_activation",
                                 .opTypes = {"Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSwish", "Tanh"},
                                 .condition = followsLinearOp,
-                                .rewrite = fuseIntoProducer};
+                                .rewrite = fuseIntoProducer,
+                                .mergesLayers = true};
   return rule;
 }
 

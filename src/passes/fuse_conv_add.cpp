@@ -52,7 +52,8 @@ const RewriteRule& fuseConvAddRule() {
   static const RewriteRule rule{.name = "fuse_conv_add",
                                 .opTypes = {"Add"},
                                 .condition = addsToConvolution,
-                                .rewrite = fuseIntoConvolution};
+                                .rewrite = fuseIntoConvolution,
+                                .mergesLayers = true};
   return rule;
 }
 

@@ -220,7 +220,8 @@ const RewriteRule& fuseElementwiseChainRule() {
   static const RewriteRule rule{.name = "fuse_elementwise_chain",
                                 .opTypes = {},
                                 .condition = extendsIntoConsumer,
-                                .rewrite = mergeIntoConsumer};
+                                .rewrite = mergeIntoConsumer,
+                                .mergesLayers = true};
   return rule;
 }
 

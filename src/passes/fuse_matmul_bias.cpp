@@ -68,7 +68,8 @@ const RewriteRule& fuseMatMulBiasRule() {
   static const RewriteRule rule{.name = "fuse_matmul_bias",
                                 .opTypes = {"Add"},
                                 .condition = addsBiasToMatMul,
-                                .rewrite = fuseIntoMatMul};
+                                .rewrite = fuseIntoMatMul,
+                                .mergesLayers = true};
   return rule;
 }
 

@@ -35,8 +35,9 @@ const std::vector<const RewriteRule*>& pipelineRules() {
   return rules;
 }
 
-Status runPipeline(ir::Graph& graph, PipelineReport* report) {
+Status runPipeline(ir::Graph& graph, PipelineReport* report, PipelineRules rules) {
   for (const RewriteRule* rule : pipelineRules()) {
+    if (rules == PipelineRules::kKeepLayers && rule->mergesLayers) continue;
     LOWP_ASSIGN_OR_RETURN(int64_t applied, applyRule(graph, *rule));
     if (report != nullptr) report->emplace_back(std::string(rule->name), applied);
   }

@@ -30,6 +30,9 @@ struct RewriteRule {
   /// Visit consumers before producers (the reverse of the graph's order), e.g. so that removing dead nodes
   /// takes one sweep.
   bool reverseOrder = false;
+  /// The rewrite merges layers, so tensors the model names (an activation's input, a bias add's output)
+  /// are no longer computed on their own. Calibration skips such rules: every tensor gets a scale.
+  bool mergesLayers = false;
 };
 
 /// Applies `rule` once to every node it targets, in the graph's order (or its reverse); returns how many
