@@ -67,19 +67,21 @@ float computeEntropyAmax(const AbsHistogram& histogram, std::vector<double>* div
     p.assign(counts.begin(), counts.begin() + i);
     p[i - 1] += static_cast<double>(tail[i]);
     q.assign(static_cast<size_t>(i), 0.0);
-    const int perLevel = i / kEntropyLevels;
-    for (int level = 0; level < kEntropyLevels; ++level) {
-      const int start = level * perLevel;
-      const int stop = level == kEntropyLevels - 1 ? i : start + perLevel;
+    // Bin b of the first i belongs to level b * 128 / i: the i bins split as evenly as integers allow.
+    for (int start = 0; start < i;) {
+      const int level = start * kEntropyLevels / i;
+      int stop = start;
       uint64_t levelCount = 0;
       int nonZero = 0;
-      for (int b = start; b < stop; ++b) {
-        levelCount += counts[b];
-        nonZero += p[b] != 0.0 ? 1 : 0;
+      for (; stop < i && stop * kEntropyLevels / i == level; ++stop) {
+        levelCount += counts[stop];
+        nonZero += p[stop] != 0.0 ? 1 : 0;
       }
-      if (nonZero == 0) continue;
-      const double share = static_cast<double>(levelCount) / static_cast<double>(nonZero);
-      for (int b = start; b < stop; ++b) q[b] = p[b] != 0.0 ? share : 0.0;
+      if (nonZero > 0) {
+        const double share = static_cast<double>(levelCount) / static_cast<double>(nonZero);
+        for (int b = start; b < stop; ++b) q[b] = p[b] != 0.0 ? share : 0.0;
+      }
+      start = stop;
     }
     // Q is all zero when every count of the first i bins is zero (all data in the tail): no candidate.
     double divergence = std::numeric_limits<double>::infinity();

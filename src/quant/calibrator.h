@@ -30,8 +30,9 @@ float computeMinMaxAmax(const AbsHistogram& histogram);
 
 /// EntropyCalibration2. For each candidate i = 128 .. bins (number of bins kept):
 ///   P = counts[0 .. i-1] with the tail counts[i ..] added to P[i-1];
-///   Q = counts[0 .. i-1] merged into 128 levels (i / 128 bins each, the last level also takes the
-///       remainder), each level's count spread evenly over the bins of that level where P is non-zero;
+///   Q = counts[0 .. i-1] merged into 128 levels (bin b into level b * 128 / i, so the levels differ by at
+///       most one bin: a remainder lumped into the last level would favour i just above a multiple of 128),
+///       each level's count spread evenly over the bins of that level where P is non-zero;
 ///   smooth both (see the .cpp), normalise both to sum 1, KL(P || Q) = sum P log(P / Q).
 /// The first i with the smallest KL wins; amax = (i + 0.5) * bin width (the rule of TensorRT's description;
 /// it may exceed the histogram's amax by half a bin when i = bins).

@@ -59,15 +59,15 @@ def entropy(amax, counts):
         p = counts[:i].astype(np.float64)
         p[i - 1] += counts[i:].sum()
         q = np.zeros(i)
-        per_level = i // LEVELS
+        # bin b belongs to level b * LEVELS // i: the i bins split as evenly as integers allow
+        level_of = np.arange(i) * LEVELS // i
         for level in range(LEVELS):
-            start = level * per_level
-            stop = i if level == LEVELS - 1 else start + per_level
-            nonzero = p[start:stop] != 0
+            members = level_of == level
+            nonzero = members & (p != 0)
             if nonzero.sum() == 0:
                 continue
-            share = float(counts[start:stop].sum()) / float(nonzero.sum())
-            q[start:stop] = np.where(nonzero, share, 0.0)
+            share = float(counts[:i][members].sum()) / float(nonzero.sum())
+            q[nonzero] = share
         ps, qs = smooth_normalise(p), smooth_normalise(q)
         if ps is None or qs is None:
             continue
