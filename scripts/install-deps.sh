@@ -12,7 +12,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libstb-dev pybind11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # model export, reference outputs and peers
-  python3 python3-numpy python3-torch python3-torchvision python3-onnx
+  python3 python3-numpy python3-torch python3-torchvision python3-onnx python3-pil
   # the npm peer (ONNX Runtime CPU) is unpacked by bench/ with node's npm
   nodejs
 )

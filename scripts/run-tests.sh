@@ -55,6 +55,9 @@ suite "built int8 models vs PyTorch" "$lowp" conformance "$models_dir" --int8 --
 # An explicitly quantized model in ONNX Runtime's QDQ layout, against a NumPy computation of its Q/DQ graph.
 suite "QDQ model vs NumPy" /usr/bin/python3 tests/models/make_qdq_models.py "$build_dir/qdq_models" --lowp "$lowp"
 
+# The trained digits classifier on its held-back test split: FP32 top-1, INT8 against FP32.
+suite "digits classifier, fp32 and int8" bash tests/models/check_digits.sh "$lowp" "$build_dir/digits"
+
 suite "command line" bash tests/cli/test_cli.sh "$lowp"
 
 echo "tests: $passed passed, $failed failed"
