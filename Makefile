@@ -39,7 +39,7 @@ BENCH_BUILD_DIR ?= build-bench
 BENCH_ARGS ?=
 bench:
 	@test -f $(BENCH_BUILD_DIR)/build.ninja || cmake -S . -B $(BENCH_BUILD_DIR) -G Ninja $(CMAKE_FLAGS)
-	cmake --build $(BENCH_BUILD_DIR) -j $(JOBS) --target lowp_bench conv_kernel_bench
+	cmake --build $(BENCH_BUILD_DIR) -j $(JOBS) --target lowp_bench conv_kernel_bench lowp_cli
 	/usr/bin/python3 bench/run_benchmarks.py --build-dir $(BENCH_BUILD_DIR) --no-build $(BENCH_ARGS)
 
 clean:

@@ -1,7 +1,7 @@
 // lowp_bench: times ExecutionContext::execute on one model, using only lowp's public API.
 //
-//   lowp_bench --onnx MODEL --batch N [--precision P] [--timing-cache FILE] [--threads T] [--warmup W]
-//              [--iters I] [--seed S]
+//   lowp_bench --onnx MODEL --batch N [--precision P] [--timing-cache FILE] [--calib FILE] [--threads T]
+//              [--warmup W] [--iters I] [--seed S]
 //       makes the engine, runs W warm-up executions, then I timed ones, and prints one JSON object:
 //       {"runner":"lowp","precision":..,"build_s":..,"median_ms":..,"min_ms":..,"times_ms":[..],..}
 //
@@ -14,13 +14,18 @@
 //       makes the engine and prints its JSON object (build_s, layer precisions) without timing runs.
 //
 // --precision says how the engine is made:
-//   fp32, bf16, fp16, best  Builder::build with no reduced-precision flag, kBF16, kFP16, or every flag (as
-//                           `lowp build --best`), the input shapes fixed at the benchmark batch, and the
-//                           timing cache FILE when given (read if it exists, written after the build; the
+//   fp32, bf16, fp16,       Builder::build with no reduced-precision flag, kBF16, kFP16, kINT8, or every
+//   int8, best              flag (as `lowp build --best`), the input shapes fixed at the benchmark batch, and
+//                           the timing cache FILE when given (read if it exists, written after the build; the
 //                           cache itself refuses times from another device or lowp version). This is the
 //                           engine `lowp build` gives its users; fp32 is the default.
 //   runtime                 Engine::fromOnnxFile: the plain FP32 runtime, nothing timed, no builder.
 // build_s is the wall time of making the engine (import included), in seconds.
+//
+// INT8 scales (int8 and best): from the calibration cache --calib FILE (TensorRT's text format, as
+// `lowp calibrate --calib FILE` writes it; it must exist: the benchmark never calibrates), else from the
+// builder's one run on random inputs, which gives real speed and meaningless accuracy. The JSON says which:
+// "scales":"calibration-cache" or "random-input".
 //
 // Every dynamic input dimension is set to --batch when it is the first dimension and fails otherwise;
 // inputs are float32 uniform in [-1, 1) (seeded), integer inputs zero.
@@ -30,6 +35,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -58,14 +64,20 @@ struct Options {
   bool buildOnly = false;
   std::string precision = "fp32";
   std::string timingCache;
+  std::string calibrationCache;
 };
 
-constexpr std::array<std::string_view, 5> kPrecisions = {"fp32", "bf16", "fp16", "best", "runtime"};
+constexpr std::array<std::string_view, 6> kPrecisions = {"fp32", "bf16", "fp16", "int8", "best", "runtime"};
+
+// Whether the engine --precision names may run layers in int8 (and so needs INT8 scales).
+bool allowsInt8(const std::string& precision) {
+  return precision == "int8" || precision == "best";
+}
 
 [[noreturn]] void usage(const std::string& error) {
   std::cerr << "lowp_bench: " << error << "\n"
-            << "usage: lowp_bench --onnx MODEL [--batch N] [--precision fp32|bf16|fp16|best|runtime]\n"
-               "                  [--timing-cache FILE] [--threads T] [--warmup W] "
+            << "usage: lowp_bench --onnx MODEL [--batch N] [--precision fp32|bf16|fp16|int8|best|runtime]\n"
+               "                  [--timing-cache FILE] [--calib FILE] [--threads T] [--warmup W] "
                "(--iters I | --serve | --build-only) [--seed S]\n";
   std::exit(2);
 }
@@ -109,6 +121,8 @@ Options parseOptions(int argc, char** argv) {
       options.precision = value();
     } else if (arg == "--timing-cache") {
       options.timingCache = value();
+    } else if (arg == "--calib") {
+      options.calibrationCache = value();
     } else if (arg == "--help" || arg == "-h") {
       usage("help");
     } else {
@@ -122,10 +136,19 @@ Options parseOptions(int argc, char** argv) {
   if (!options.serve && options.iters < 1) usage("--iters must be at least 1");
   if (options.serve && options.buildOnly) usage("--serve and --build-only exclude each other");
   if (std::find(kPrecisions.begin(), kPrecisions.end(), options.precision) == kPrecisions.end()) {
-    usage("--precision must be fp32, bf16, fp16, best or runtime, not '" + options.precision + "'");
+    usage("--precision must be fp32, bf16, fp16, int8, best or runtime, not '" + options.precision + "'");
   }
   if (options.precision == "runtime" && !options.timingCache.empty()) {
-    usage("--timing-cache needs a built engine (--precision fp32, bf16, fp16 or best)");
+    usage("--timing-cache needs a built engine (--precision fp32, bf16, fp16, int8 or best)");
+  }
+  if (!options.calibrationCache.empty()) {
+    if (!allowsInt8(options.precision)) usage("--calib needs --precision int8 or best");
+    // The builder writes a cache it does not find after calibrating; the benchmark has no calibration
+    // data, so a missing file would silently mean random-input scales.
+    if (!std::filesystem::is_regular_file(options.calibrationCache)) {
+      usage("--calib: no calibration cache '" + options.calibrationCache +
+            "' (write one with lowp calibrate)");
+    }
   }
   return options;
 }
@@ -249,17 +272,22 @@ int fail(const lowp::Status& status) {
 }
 
 // Passes the builder's warnings to standard error (the harness keeps them in the runner's log) and keeps
-// its closing summary ("built N layers in S s: T timings measured, H from the timing cache; ...").
+// its closing summary ("built N layers in S s: T timings measured, H from the timing cache; ...") and its
+// note on the calibration cache it read ("calibration cache FILE: N scales (ALGORITHM)").
 class BenchLogger final : public lowp::Logger {
  public:
   void log(lowp::Severity severity, std::string_view message) override {
     if (severity <= lowp::Severity::kWarning) std::cerr << "lowp_bench: builder: " << message << "\n";
     if (severity == lowp::Severity::kInfo && message.starts_with("built ")) summary_ = message;
+    if (severity == lowp::Severity::kInfo && message.starts_with("calibration cache "))
+      calibration_ = message;
   }
   const std::string& summary() const { return summary_; }
+  const std::string& calibration() const { return calibration_; }
 
  private:
   std::string summary_;
+  std::string calibration_;
 };
 
 // Builds the engine as `lowp build` would with the flags --precision names (see the header comment).
@@ -269,10 +297,9 @@ lowp::Result<std::shared_ptr<lowp::Engine>> buildEngine(const Options& options, 
   const bool best = options.precision == "best";
   if (best || options.precision == "fp16") config.setFlag(lowp::BuilderFlag::kFP16);
   if (best || options.precision == "bf16") config.setFlag(lowp::BuilderFlag::kBF16);
-  if (best) {
-    config.setFlag(lowp::BuilderFlag::kINT8);
-    config.setFlag(lowp::BuilderFlag::kFP8);
-  }
+  if (allowsInt8(options.precision)) config.setFlag(lowp::BuilderFlag::kINT8);
+  if (best) config.setFlag(lowp::BuilderFlag::kFP8);
+  config.setCalibrationCacheFile(options.calibrationCache);
   LOWP_ASSIGN_OR_RETURN(auto shapes, inputShapes(network->inputs(), options.batch));
   for (auto& [name, shape] : shapes) config.setShape(name, shape);
   config.setTimingCacheFile(options.timingCache);
@@ -328,6 +355,12 @@ int main(int argc, char** argv) {
               ",\"build_summary\":" + jsonString(logger.summary()) +
               ",\"layers\":" + std::to_string((*engine)->layers().size()) +
               ",\"layer_precisions\":" + precisions + ",\"conversions\":" + std::to_string(conversions);
+  }
+  if (allowsInt8(options.precision)) {
+    common += std::string(",\"scales\":") +
+              (options.calibrationCache.empty() ? "\"random-input\"" : "\"calibration-cache\"") +
+              ",\"calibration_cache\":" + jsonString(options.calibrationCache) +
+              ",\"calibration_summary\":" + jsonString(logger.calibration());
   }
   if (options.buildOnly) {
     std::cout << "{" << common << "}" << std::endl;

@@ -1,12 +1,17 @@
 // ort_bench.js: times ONNX Runtime (CPU execution provider, from the npm package onnxruntime-node) on one model.
 //
-//   node bench/ort_bench.js --ort DIR --onnx MODEL --batch N [--threads T] [--warmup W] (--iters I | --serve)
+//   node bench/ort_bench.js --ort DIR --onnx MODEL --batch N [--threads T] [--warmup W] [--runner NAME]
+//                           [--optimized-model FILE] (--iters I | --serve)
 //
 // DIR is the folder that holds node_modules/onnxruntime-node and node_modules/onnxruntime-common (unpacked
 // from their npm tarballs by bench/run_benchmarks.py, without running install scripts). Session options:
 // intraOpNumThreads T (default 2), interOpNumThreads 1, sequential execution, all graph optimizations.
 // Output and --serve protocol are those of lowp_bench: one JSON object; or {"ready":true,...} followed by
 // {"times_ms":[...]} for every line "K" read on stdin.
+//
+// --runner names the runner in the JSON ("ort" by default; the harness says "ort-int8" for a QDQ model).
+// --optimized-model FILE makes ONNX Runtime write the graph it runs, after its optimizations (QDQ fusions into
+// QLinearConv / MatMulInteger ..., layout transforms), to FILE: the way to see what a model really runs as.
 'use strict';
 
 const path = require('path');
@@ -14,12 +19,16 @@ const readline = require('readline');
 
 function usage(error) {
   process.stderr.write(`ort_bench: ${error}\nusage: node ort_bench.js --ort DIR --onnx MODEL [--batch N] ` +
-                       '[--threads T] [--warmup W] (--iters I | --serve)\n');
+                       '[--threads T] [--warmup W] [--runner NAME] [--optimized-model FILE] ' +
+                       '(--iters I | --serve)\n');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const options = {ort: null, onnx: null, batch: 1, threads: 2, warmup: 3, iters: 10, serve: false, seed: 0};
+  const options = {
+    ort: null, onnx: null, batch: 1, threads: 2, warmup: 3, iters: 10, serve: false, seed: 0, runner: 'ort',
+    optimizedModel: null,
+  };
   for (let i = 0; i < argv.length; ++i) {
     const arg = argv[i];
     const value = () => {
@@ -39,6 +48,8 @@ function parseArgs(argv) {
     else if (arg === '--iters') options.iters = int();
     else if (arg === '--seed') options.seed = int();
     else if (arg === '--serve') options.serve = true;
+    else if (arg === '--runner') options.runner = value();
+    else if (arg === '--optimized-model') options.optimizedModel = value();
     else usage(`unknown option '${arg}'`);
   }
   if (!options.ort) usage('--ort is required');
@@ -98,18 +109,20 @@ async function main() {
   const options = parseArgs(process.argv.slice(2));
   const ort = require(path.resolve(options.ort, 'node_modules', 'onnxruntime-node'));
   const loadStart = process.hrtime.bigint();
-  const session = await ort.InferenceSession.create(path.resolve(options.onnx), {
+  const sessionOptions = {
     executionProviders: ['cpu'],
     intraOpNumThreads: options.threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
-  });
+  };
+  if (options.optimizedModel) sessionOptions.optimizedModelFilePath = path.resolve(options.optimizedModel);
+  const session = await ort.InferenceSession.create(path.resolve(options.onnx), sessionOptions);
   const loadMs = msSince(loadStart);
   const feeds = makeFeeds(ort, session, options.batch, options.seed);
   const warmupTimes = await timeRuns(session, feeds, options.warmup);
   const common = {
-    runner: 'ort', ort_version: ort.env.versions.node, model: options.onnx, batch: options.batch,
+    runner: options.runner, ort_version: ort.env.versions.node, model: options.onnx, batch: options.batch,
     threads: options.threads, load_ms: round(loadMs), warmup: options.warmup, warmup_ms: warmupTimes.map(round),
   };
 

@@ -8,7 +8,9 @@ or builds the model once and warms up:
 
     lowp-fp32  build-bench/bench/lowp_bench --precision fp32  (engine from Builder::build, no reduced precision)
     lowp-bf16  build-bench/bench/lowp_bench --precision bf16  (engine from Builder::build with kBF16)
+    lowp-int8  build-bench/bench/lowp_bench --precision int8 --calib C  (Builder::build with kINT8, scales from C)
     ort        node bench/ort_bench.js                       (npm onnxruntime-node, CPU execution provider)
+    ort-int8   node bench/ort_bench.js on Q                  (the same ONNX Runtime on lowp's QDQ export Q)
     torch      /usr/bin/python3 bench/torch_bench.py         (eager, torch.inference_mode())
 
 and then times them INTERLEAVED: in each of several rounds every worker in turn (the order rotates from round
@@ -24,9 +26,17 @@ machine's FMA and vdpbf16ps units (--kernels).
 lowp and ORT run the same ONNX file (tests/models/export_models.py, opset 17); PyTorch runs the module that
 file was exported from (export_models.build(), same seeds, same shapes). All use --threads threads.
 
+The INT8 runners share one set of scales per model: before timing a model the harness writes a folder of
+seeded standard-normal float32 batches (the distribution of the models' test inputs) and runs
+`lowp calibrate --calibAlgo minmax --calib C --export-qdq Q` on it once. lowp INT8 (and lowp best) read the
+calibration cache C; ONNX Runtime INT8 runs Q, the model with those scales as QuantizeLinear /
+DequantizeLinear nodes, which ONNX Runtime fuses into its integer kernels. MinMax, not entropy, so that both
+quantize by the same rule. The graph ONNX Runtime really runs for Q (its optimized-model dump) is recorded.
+
 Everything the script needs and lacks it makes: the models (export_models.py into --models-dir), the ONNX
 Runtime npm packages (`npm pack` into --cache-dir, unpacked without running any install script), and
-the bench programs (`cmake --build BUILD --target lowp_bench conv_kernel_bench`). A full run takes about 20 to
+the bench programs (`cmake --build BUILD --target lowp_bench conv_kernel_bench`, and `lowp_cli`, the `lowp`
+command line, for the INT8 runners). A full run takes about 20 to
 30 minutes on 2 cores; --quick is a smoke run (a few minutes) that writes its table to build/bench-results/
 instead of docs/.
 """
@@ -64,17 +74,32 @@ MODEL_INPUTS = {
 }
 # lowp-<precision>: bench/lowp_bench.cpp --precision <precision> (an engine built with the Builder, as
 # `lowp build` makes it; lowp-runtime is the plain FP32 runtime, Engine::fromOnnxFile, nothing timed).
-LOWP_RUNNERS = ("lowp-fp32", "lowp-bf16", "lowp-fp16", "lowp-best", "lowp-runtime")
-PEERS = ("ort", "torch")
-DEFAULT_RUNNERS = ("lowp-fp32", "lowp-bf16", "ort", "torch")
-RUNNER_LABELS = {"lowp-fp32": "lowp FP32", "lowp-bf16": "lowp BF16", "lowp-fp16": "lowp FP16",
-                 "lowp-best": "lowp best", "lowp-runtime": "lowp runtime FP32", "ort": "ONNX Runtime FP32",
-                 "torch": "PyTorch FP32"}
-PEER_SHORT = {"ort": "ORT", "torch": "PyTorch"}
+LOWP_RUNNERS = ("lowp-fp32", "lowp-bf16", "lowp-int8", "lowp-fp16", "lowp-best", "lowp-runtime")
+PEERS = ("ort", "ort-int8", "torch")
+DEFAULT_RUNNERS = ("lowp-fp32", "lowp-bf16", "lowp-int8", "ort", "ort-int8", "torch")
+RUNNER_LABELS = {"lowp-fp32": "lowp FP32", "lowp-bf16": "lowp BF16", "lowp-int8": "lowp INT8",
+                 "lowp-fp16": "lowp FP16", "lowp-best": "lowp best", "lowp-runtime": "lowp runtime FP32",
+                 "ort": "ONNX Runtime FP32", "ort-int8": "ONNX Runtime INT8 (QDQ)", "torch": "PyTorch FP32"}
+PEER_SHORT = {"ort": "ORT", "ort-int8": "ORT INT8", "torch": "PyTorch"}
+# Runners that read the per-model calibration (prepare_int8): the cache C (lowp) or the QDQ export Q (ORT).
+CALIBRATED_RUNNERS = ("lowp-int8", "lowp-best", "ort-int8")
+CALIB_ALGORITHM = "minmax"  # ORT runs the QDQ scales as given; minmax makes both engines quantize alike
+CALIB_SEED = 0
 # The acceptance lines the benchmark checks (ratio = ORT median / lowp median, > 1: lowp is faster).
 ACCEPT_FP32_VS_ORT = 1.0  # lowp FP32 at least as fast as ORT FP32 on every model and batch
 ACCEPT_BF16_VS_ORT = 1.6  # lowp BF16 on ResNet-50 batch 8
 ACCEPT_BF16_CONFIG = ("resnet50", 8)
+ACCEPT_INT8_VS_ORT = 3.0  # lowp INT8 over ORT FP32, ResNet-50 batch 8, 2 threads
+ACCEPT_INT8_VS_ORT_INT8 = 1.3  # lowp INT8 over ORT INT8 on lowp's QDQ export, the same configuration
+ACCEPT_INT8_CONFIG = ("resnet50", 8)
+ACCEPT_INT8_THREADS = 2
+# Ops of ONNX Runtime's optimized graph that compute on integers (its QDQ fusions) or still in float.
+ORT_INTEGER_OPS = ("QLinearConv", "QLinearMatMul", "MatMulInteger", "ConvInteger", "MatMulIntegerToFloat",
+                   "DynamicQuantizeMatMul", "QGemm", "QLinearAdd", "QLinearMul", "QLinearSigmoid",
+                   "QLinearLeakyRelu", "QLinearAveragePool", "QLinearGlobalAveragePool", "QLinearConcat",
+                   "QLinearSoftmax", "QAttention")
+ORT_FLOAT_COMPUTE_OPS = ("Conv", "FusedConv", "NchwcConv", "ConvTranspose", "MatMul", "FusedMatMul", "Gemm",
+                         "FusedGemm")
 ACCEPT_BUILD_COLD_S = 60.0  # ResNet-50 batch 8, --best, no timing cache
 ACCEPT_BUILD_WARM_S = 5.0  # the same with a warm timing cache
 
@@ -154,8 +179,14 @@ def ensure_ort(cache_dir, version):
     return cache_dir
 
 
+def program_path(build_dir, target):
+    """Where CMake puts `target`: the lowp command line (lowp_cli) at build_dir/lowp, the bench programs in
+    build_dir/bench."""
+    return os.path.join(build_dir, "lowp") if target == "lowp_cli" else os.path.join(build_dir, "bench", target)
+
+
 def ensure_bench_programs(build_dir, build, targets):
-    """Builds (unless build is False) and returns {target: path} of the bench programs in build_dir/bench."""
+    """Builds (unless build is False) and returns {target: path} of the bench programs (program_path)."""
     if build:
         if not os.path.exists(os.path.join(build_dir, "build.ninja")):
             subprocess.run(["cmake", "-S", ROOT, "-B", build_dir, "-G", "Ninja"], check=True, cwd=ROOT)
@@ -164,9 +195,15 @@ def ensure_bench_programs(build_dir, build, targets):
                        check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
     binaries = {}
     for target in targets:
-        binaries[target] = os.path.join(build_dir, "bench", target)
+        binaries[target] = program_path(build_dir, target)
         if not os.path.exists(binaries[target]):
-            raise SystemExit(f"run_benchmarks: {rel(binaries[target])} does not exist (build it, or drop --no-build)")
+            raise SystemExit(f"run_benchmarks: {rel(binaries[target])} does not exist (build target {target}, or drop "
+                             "--no-build)")
+        # Every program links the library statically: one older than it would measure or calibrate with old code.
+        library = os.path.join(build_dir, "liblowp.a")
+        if os.path.exists(library) and os.path.getmtime(binaries[target]) < os.path.getmtime(library):
+            raise SystemExit(f"run_benchmarks: {rel(binaries[target])} is older than {rel(library)} (build target "
+                             f"{target}, or drop --no-build)")
     return binaries
 
 
@@ -372,14 +409,27 @@ class Worker:
         self.log_file.close()
 
 
+def calibration_file(paths, key):
+    """The calibration cache ("cache") or QDQ export ("qdq") prepare_int8 made for this model."""
+    int8 = paths.get("int8") or {"error": "the model was not calibrated"}
+    if "error" in int8:
+        raise WorkerError(f"no INT8 calibration: {int8['error']}")
+    return int8[key]
+
+
 def worker_command(runner, args, model, model_path, batch, paths):
     common = ["--batch", str(batch), "--threads", str(args.threads), "--warmup", str(args.warmup), "--serve"]
     if runner in LOWP_RUNNERS:
         precision = runner.split("-", 1)[1]
         cache = [] if precision == "runtime" else ["--timing-cache", paths["timing_cache"]]
+        if runner in CALIBRATED_RUNNERS:
+            cache += ["--calib", calibration_file(paths, "cache")]
         return [paths["lowp_bench"], "--onnx", model_path, "--precision", precision, *cache, *common]
     if runner == "ort":
         return ["node", os.path.join(BENCH, "ort_bench.js"), "--ort", paths["ort"], "--onnx", model_path, *common]
+    if runner == "ort-int8":
+        return ["node", os.path.join(BENCH, "ort_bench.js"), "--ort", paths["ort"], "--onnx",
+                calibration_file(paths, "qdq"), "--runner", runner, *common]
     return ["/usr/bin/python3", os.path.join(BENCH, "torch_bench.py"), "--model", model, *common]
 
 
@@ -556,6 +606,147 @@ def run_kernel_bench(args, paths, log_dir):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# INT8: one calibration per model, shared by lowp INT8 (the cache) and ONNX Runtime INT8 (the QDQ export).
+
+
+def model_float_inputs(model_path, batch):
+    """[(name, shape)] of the model's graph inputs, dynamic dimensions (first only) set to `batch`."""
+    import onnx  # pylint: disable=import-outside-toplevel  (only the INT8 runners need it)
+
+    model = onnx.load(model_path, load_external_data=False)
+    initializers = {i.name for i in model.graph.initializer}
+    inputs = []
+    for value in model.graph.input:
+        if value.name in initializers:
+            continue
+        tensor = value.type.tensor_type
+        if tensor.elem_type != onnx.TensorProto.FLOAT:
+            raise ValueError(f"{rel(model_path)}: input '{value.name}' is not float32; the harness calibrates only "
+                             "float32 inputs")
+        shape = []
+        for index, dim in enumerate(tensor.shape.dim):
+            if dim.HasField("dim_value"):
+                shape.append(dim.dim_value)
+            elif index == 0:
+                shape.append(batch)
+            else:
+                raise ValueError(f"{rel(model_path)}: input '{value.name}' has a dynamic dimension other than the "
+                                 "first")
+        inputs.append((value.name, shape))
+    return inputs
+
+
+def write_calibration_data(model_path, folder, batches, batch_size):
+    """Writes `batches` batches of seeded standard-normal float32 values for every input of the model into
+    folder, in the layout `lowp calibrate --calibData` reads: one .npy per batch for a single input, else one
+    subfolder per batch holding <input name>.npy. Returns the inputs' batch shapes."""
+    import numpy as np  # pylint: disable=import-outside-toplevel
+
+    inputs = model_float_inputs(model_path, batch_size)
+    rng = np.random.default_rng(CALIB_SEED)
+    for index in range(batches):
+        for name, shape in inputs:
+            if len(inputs) == 1:
+                path = os.path.join(folder, f"batch_{index:04d}.npy")
+            else:
+                os.makedirs(os.path.join(folder, f"batch_{index:04d}"), exist_ok=True)
+                path = os.path.join(folder, f"batch_{index:04d}", f"{name}.npy")
+            np.save(path, rng.standard_normal(shape, dtype=np.float32))
+    return {name: shape for name, shape in inputs}
+
+
+def count_ops(model_path):
+    """{op type: count} of an ONNX file, ops of other domains as domain:op."""
+    import onnx  # pylint: disable=import-outside-toplevel
+
+    counts = {}
+    for node in onnx.load(model_path, load_external_data=False).graph.node:
+        key = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}:{node.op_type}"
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def ort_graph_summary(counts):
+    """The integer and float compute ops of an ONNX Runtime optimized graph, and the Q/DQ nodes left in it."""
+    bare = {}
+    for key, n in counts.items():
+        op = key.split(":")[-1]
+        bare[op] = bare.get(op, 0) + n
+    return {"integer_ops": {op: bare[op] for op in ORT_INTEGER_OPS if op in bare},
+            "float_compute_ops": {op: bare[op] for op in ORT_FLOAT_COMPUTE_OPS if op in bare},
+            "quantize_linear": bare.get("QuantizeLinear", 0), "dequantize_linear": bare.get("DequantizeLinear", 0)}
+
+
+def prepare_int8(args, model, model_path, paths, log_dir):
+    """Calibrates `model` for the INT8 runners: calibration data, then `lowp calibrate --calibAlgo minmax`
+    writing the cache (lowp INT8) and the QDQ export (ONNX Runtime INT8) from the same scales, then, where ORT
+    runs, the graph ORT makes of the QDQ export. Returns what it made, or {"error": ...}."""
+    folder = os.path.join(args.results_dir, "int8", model)
+    data = os.path.join(folder, "calib-data")
+    info = {"cache": os.path.join(folder, "calibration.cache"), "qdq": os.path.join(folder, "model_qdq.onnx")}
+    log_path = os.path.join(log_dir, f"{model}_calibrate.log")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(data)
+    try:
+        info["shapes"] = write_calibration_data(model_path, data, args.calib_batches, args.calib_batch_size)
+        command = [paths["lowp_cli"], "calibrate", "--onnx", model_path, "--calibData", data, "--calibAlgo",
+                   CALIB_ALGORITHM, "--calib", info["cache"], "--export-qdq", info["qdq"], "--threads",
+                   str(args.threads)]
+        info["command"] = shlex.join([rel(c) if os.path.isabs(c) else c for c in command])
+        start = time.perf_counter()
+        with open(log_path, "w", encoding="utf-8") as log_file:
+            log_file.write("$ " + shlex.join(command) + "\n")
+            log_file.flush()
+            done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=log_file, text=True,
+                                  timeout=args.timeout, check=False)
+            log_file.write(done.stdout)
+        info["calibrate_s"] = round(time.perf_counter() - start, 2)
+        if done.returncode != 0:
+            with open(log_path, encoding="utf-8", errors="replace") as f:
+                tail = " | ".join(f.read().strip().splitlines()[-3:])
+            raise WorkerError(f"lowp calibrate exited with status {done.returncode}: {tail}")
+        scales = re.search(r"wrote (\d+) scales", done.stdout)
+        quantized = re.search(r": (\d+) layers quantized \(([^)]*)\)(?:, (\d+) left in fp32)?", done.stdout)
+        if not (scales and quantized and os.path.exists(info["cache"]) and os.path.exists(info["qdq"])):
+            raise WorkerError(f"lowp calibrate wrote no cache or QDQ model (log: {rel(log_path)})")
+        info["scales"] = int(scales.group(1))
+        info["qdq_layers"] = int(quantized.group(1))
+        info["qdq_form"] = quantized.group(2)
+        info["qdq_left_fp32"] = int(quantized.group(3) or 0)
+        info["qdq_ops"] = count_ops(info["qdq"])
+        log(f"  calibrated in {info['calibrate_s']:.1f} s: {info['scales']} scales, {info['qdq_layers']} layers in "
+            f"the QDQ export ({info['qdq_form']}), {info['qdq_left_fp32']} left in fp32")
+        if "ort" in paths:
+            info["ort_graph"] = inspect_ort_int8(args, model, info["qdq"], paths, folder, log_dir)
+    except (WorkerError, OSError, ValueError, subprocess.TimeoutExpired) as error:
+        info["error"] = str(error)
+        log(f"  INT8 calibration of {model}: FAILED: {error}")
+    return info
+
+
+def inspect_ort_int8(args, model, qdq, paths, folder, log_dir):
+    """Loads the QDQ export once in ONNX Runtime (batch 1, one run) with its optimized-model dump on, and counts
+    the ops of the graph ORT runs: QLinearConv & co. where it fused the Q/DQ pairs into integer kernels, Conv /
+    MatMul where it did not."""
+    dump = os.path.join(folder, "ort_optimized.onnx")
+    command = ["node", os.path.join(BENCH, "ort_bench.js"), "--ort", paths["ort"], "--onnx", qdq, "--batch", "1",
+               "--threads", str(args.threads), "--warmup", "0", "--iters", "1", "--runner", "ort-int8",
+               "--optimized-model", dump]
+    try:
+        run_json(command, os.path.join(log_dir, f"{model}_ort_int8_graph.log"), args.timeout)
+        counts = count_ops(dump)
+    except (WorkerError, OSError, ValueError, subprocess.TimeoutExpired) as error:
+        log(f"  ONNX Runtime's graph of the QDQ export: FAILED: {error}")
+        return {"error": str(error)}
+    summary = ort_graph_summary(counts)
+    log("  ONNX Runtime runs the QDQ export as: "
+        + (", ".join(f"{n} {op}" for op, n in summary["integer_ops"].items()) or "no integer op")
+        + "; float " + (", ".join(f"{n} {op}" for op, n in summary["float_compute_ops"].items()) or "none")
+        + f"; {summary['quantize_linear']} QuantizeLinear, {summary['dequantize_linear']} DequantizeLinear left")
+    return {"dump": rel(dump), "ops": counts, **summary}
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Report.
 
 
@@ -575,6 +766,11 @@ def speedup(results, lowp_runner, peer, key="median_ms"):
     return None
 
 
+def compared(peer, lowp_runner):
+    """Whether the tables quote peer / lowp_runner: ORT INT8 only against the lowp engines that may run int8."""
+    return peer != "ort-int8" or lowp_runner in ("lowp-int8", "lowp-best")
+
+
 def label(model):
     return MODEL_LABELS.get(model, model)
 
@@ -592,6 +788,21 @@ def loaded(meta):
     if "other_cpu" in meta:
         return meta["other_cpu"]["max"] > OTHER_CPU_LOADED
     return meta["loadavg_1min"]["max_between_configs"] > meta["machine"]["cpus_available"] * 0.75
+
+
+def ort_int8_caveat(meta, model):
+    """A warning for comparisons with ONNX Runtime INT8 where ORT did not run the QDQ export's layers as
+    integer kernels (float Conv / MatMul left in its optimized graph): then it is no INT8 engine."""
+    graph = meta.get("int8", {}).get("models", {}).get(model, {}).get("ort_graph") or {}
+    if "float_compute_ops" not in graph:
+        return "; ONNX Runtime's graph of the QDQ export was not inspected"
+    left = graph["float_compute_ops"]
+    if not left:
+        return ""
+    fused = sum(graph["integer_ops"].values())
+    return ("; but ONNX Runtime fused only " + str(fused) + " layer(s) of the QDQ export into integer kernels and "
+            "ran " + ", ".join(f"{n} {op}" for op, n in left.items()) + " in fp32 (see INT8 calibration): the "
+            "ratio is not against an all-INT8 ONNX Runtime")
 
 
 def render_acceptance(report):
@@ -625,6 +836,25 @@ def render_acceptance(report):
             "failed" if entry else "not measured in this run")
         lines.append(f"- lowp BF16 at least {ACCEPT_BF16_VS_ORT:g}x ONNX Runtime FP32 on {label(model)} batch {batch}: "
                      f"{state}.")
+    if "lowp-int8" in runners:
+        model, batch = ACCEPT_INT8_CONFIG
+        entry = next((e for e in entries if e["model"] == model and e["batch"] == batch), None)
+        for peer, target, what in (("ort", ACCEPT_INT8_VS_ORT, "ONNX Runtime FP32"),
+                                   ("ort-int8", ACCEPT_INT8_VS_ORT_INT8,
+                                    "ONNX Runtime INT8 running lowp's QDQ export (the same scales)")):
+            if peer not in runners:
+                continue
+            s = speedup(entry["results"], "lowp-int8", peer) if entry else None
+            if meta["threads"] != ACCEPT_INT8_THREADS:
+                state = f"not measured at {ACCEPT_INT8_THREADS} threads (this run: {meta['threads']})"
+            elif s is not None:
+                state = verdict(s >= target) + f" ({s:.2f}x)"
+            else:
+                state = "failed" if entry else "not measured in this run"
+            if peer == "ort-int8" and s is not None:
+                state += ort_int8_caveat(meta, model)
+            lines.append(f"- lowp INT8 at least {target:g}x {what} on {label(model)} batch {batch}, "
+                         f"{ACCEPT_INT8_THREADS} threads: {state}.")
     build = report.get("build_time")
     if build:
         what = f"{label(build['model'])} batch {build['batch']}, all flags (`--best`)"
@@ -647,13 +877,16 @@ def render_engines(report):
     lowp = [r for r in report["meta"]["runners"] if r in LOWP_RUNNERS and r != "lowp-runtime"]
     if not lowp:
         return []
+    int8 = any(r in ("lowp-int8", "lowp-best") for r in lowp)  # engines that need INT8 scales
     lines = ["### lowp engines", "",
              "What the builder made for each benchmark configuration: the time `Builder::build` took (import, "
              "rewrites, timing of every tactic not in the timing cache, search), the layers by the precision "
-             "they compute in, the conversions (casts, reformats) it inserted, and how many tactic timings it "
-             "measured or took from the timing cache.", "",
-             "| model | batch | engine | build (s) | layers by precision | conversions | timings measured / cached |",
-             "|---|---:|---|---:|---|---:|---|"]
+             "they compute in (conversions it inserted, casts, reformats, quantize and dequantize, counted apart)"
+             + (", where its INT8 scales came from" if int8 else "") + ", and how many tactic timings it measured "
+             "or took from the timing cache.", "",
+             "| model | batch | engine | build (s) | layers by precision | conversions | "
+             + ("INT8 scales | " if int8 else "") + "timings measured / cached |",
+             "|---|---:|---|---:|---|---:|" + ("---|" if int8 else "") + "---|"]
     for entry in report["results"]:
         for runner in lowp:
             r = entry["results"].get(runner, {})
@@ -661,9 +894,53 @@ def render_engines(report):
                 continue
             precisions = ", ".join(f"{n} {p}" for p, n in sorted(r.get("layer_precisions", {}).items()))
             timings = timings_from_summary(r.get("build_summary"))
+            scales = {"calibration-cache": "calibration cache", "random-input": "random input (speed only)"}.get(
+                r.get("scales"), "–")
             lines.append(f"| {label(entry['model'])} | {entry['batch']} | {RUNNER_LABELS[runner]} | "
                          f"{r['build_s']:.1f} | {precisions} | {r.get('conversions', '–')} | "
+                         + (f"{scales} | " if int8 else "")
                          + (f"{timings[0]} / {timings[1]}" if timings else "–") + " |")
+    return lines + [""]
+
+
+def render_int8(report):
+    """How the INT8 runners got their scales, and what ONNX Runtime made of the QDQ export."""
+    int8 = report["meta"].get("int8")
+    if not int8:
+        return []
+    lines = ["### INT8 calibration", "",
+             f"One calibration per model, shared by every INT8 engine of the run: {int8['batches']} batches of "
+             f"{int8['batch_size']} samples of {int8['data']}, seed {int8['seed']} (the models' test inputs are "
+             f"standard normal), through `lowp calibrate --calibAlgo {int8['algorithm']}`, which wrote the "
+             "calibration cache lowp INT8 reads and the QDQ model ONNX Runtime INT8 runs. MinMax (amax = the largest "
+             "|x| seen), not entropy, so that both engines quantize every tensor by the same rule and the same "
+             "scale: symmetric int8 activations, one scale per tensor; weights per output channel. The scales come "
+             "from random data, so they say nothing of accuracy; the timings do not depend on them.", "",
+             "ONNX Runtime's graph is its optimized-model dump of the QDQ export (`bench/ort_bench.js "
+             "--optimized-model`, the same session options): integer ops are its fusions of Q/DQ pairs; float "
+             "compute ops are layers it left in fp32; Q/DQ nodes left are conversions it runs.", "",
+             "| model | calibrate (s) | scales | QDQ export: layers quantized (left fp32) | ORT integer ops | "
+             "ORT float compute ops | ORT Q / DQ left |",
+             "|---|---:|---:|---|---|---|---|"]
+    for model, info in int8["models"].items():
+        if "error" in info:
+            lines.append(f"| {label(model)} | failed: {info['error']} | | | | | |")
+            continue
+        graph = info.get("ort_graph") or {}
+
+        def ops(counts):
+            return ", ".join(f"{n} {op}" for op, n in counts.items()) or "none"
+
+        if "error" in graph or not graph:
+            ort = [f"failed: {graph['error']}" if graph else "not inspected"] + ["", ""]
+        else:
+            ort = [ops(graph["integer_ops"]), ops(graph["float_compute_ops"]),
+                   f"{graph['quantize_linear']} / {graph['dequantize_linear']}"]
+        lines.append(f"| {label(model)} | {info['calibrate_s']:.1f} | {info['scales']} | {info['qdq_layers']} "
+                     f"({info['qdq_left_fp32']}), {info['qdq_form']} | " + " | ".join(ort) + " |")
+    commands = [info["command"] for info in int8["models"].values() if "command" in info]
+    if commands:
+        lines += ["", f"`{commands[0]}`" + (" (and likewise for the other models)" if len(commands) > 1 else "")]
     return lines + [""]
 
 
@@ -770,7 +1047,12 @@ def render_results(report):
     how_made = {"lowp-runtime": "`Engine::fromOnnxFile`, no builder",
                 "lowp-fp32": "`Builder::build` with no reduced-precision flag",
                 "lowp-bf16": "`Builder::build` with kBF16", "lowp-fp16": "`Builder::build` with kFP16",
-                "lowp-best": "`Builder::build` with every flag (`--best`)"}
+                "lowp-best": "`Builder::build` with every flag (`--best`)",
+                "lowp-int8": "`Builder::build` with kINT8 (int8 where the builder measured it faster, else fp32)"}
+    if meta.get("int8"):
+        for runner in ("lowp-int8", "lowp-best"):
+            how_made[runner] += (", INT8 scales from the calibration cache of `lowp calibrate` (see INT8 "
+                                 "calibration below)")
     engines = [f"{RUNNER_LABELS[runner]}: {how_made[runner]}" for runner in lowp]
     cache_note = ""
     if any(r != "lowp-runtime" for r in lowp):
@@ -797,6 +1079,11 @@ def render_results(report):
         lines.append(f"- ONNX Runtime {meta['ort_version']} (npm `onnxruntime-node`, CPU execution provider), FP32, "
                      f"Node.js {meta['node_version']}; intraOpNumThreads {meta['threads']}, interOpNumThreads 1, "
                      "sequential, graph optimization level all.")
+    if "ort-int8" in peers:
+        lines.append(f"- ONNX Runtime INT8 (QDQ): the same ONNX Runtime {meta['ort_version']} and session options on "
+                     "lowp's QDQ export of the model (`lowp calibrate --export-qdq`, the same scales as lowp INT8); "
+                     "ONNX Runtime fuses what Q/DQ patterns it can into integer kernels and runs the rest in fp32 "
+                     "(counted under INT8 calibration below).")
     if "torch" in peers:
         lines.append(
             f"- PyTorch {meta['torch_version']} eager, FP32 (Debian `python3-torch`), "
@@ -820,7 +1107,7 @@ def render_results(report):
     ]
     if not meta.get("single_lowp_runner"):
         lines += render_acceptance(report)
-    pairs = [(peer, r) for peer in peers for r in lowp]
+    pairs = [(peer, r) for peer in peers for r in lowp if compared(peer, r)]
     lines += [
         "### Latency",
         "",
@@ -875,6 +1162,7 @@ def render_results(report):
         lines += [f"- {f}" for f in failures]
     lines.append("")
     lines += render_engines(report)
+    lines += render_int8(report)
     lines += render_build_time(report)
     lines += render_kernels(report)
     lines += [f"Raw timings: `{meta['json']}` (not committed; rerun to regenerate).", "", RESULTS_END]
@@ -896,11 +1184,20 @@ What runs:
 |---|---|---|
 | lowp FP32 | `bench/lowp_bench.cpp --precision fp32` (target `lowp_bench`, public API only) | `ExecutionContext::execute` of the engine `Builder::build` makes with no reduced-precision flag (what `lowp build` gives) |
 | lowp BF16 | `bench/lowp_bench.cpp --precision bf16` | the same, built with kBF16 (`lowp build --bf16`): bf16 where the builder measured it faster |
+| lowp INT8 | `bench/lowp_bench.cpp --precision int8 --calib CACHE` | the same, built with kINT8 and the scales of the model's calibration cache |
 | ONNX Runtime FP32 | `bench/ort_bench.js` on the npm package `onnxruntime-node` (CPU execution provider) | `InferenceSession.run` |
+| ONNX Runtime INT8 (QDQ) | `bench/ort_bench.js` on lowp's QDQ export of the model | `InferenceSession.run` of the model with the same scales as Q/DQ nodes |
 | PyTorch FP32 | `bench/torch_bench.py` on Debian's `python3-torch` (eager) | `model(x)` under `torch.inference_mode()` |
 
 `--runners` picks others too: `lowp-fp16`, `lowp-best` (every flag, as `--best`) and `lowp-runtime` (the plain
 FP32 runtime, `Engine::fromOnnxFile`, which times nothing and builds nothing).
+
+The INT8 engines share their scales. Once per model the harness writes calibration batches of seeded
+standard-normal float32 values (the models' test inputs are standard normal) and runs
+`lowp calibrate --calibAlgo minmax --calib CACHE --export-qdq QDQ` on them: lowp INT8 (and lowp best) read CACHE,
+ONNX Runtime INT8 runs QDQ. MinMax rather than entropy so that both quantize by the same rule. The harness also
+records the graph ONNX Runtime makes of QDQ (its optimized-model dump): QLinearConv and the like where it fused
+the Q/DQ pairs into integer kernels.
 
 lowp and ONNX Runtime load the same ONNX file written by `tests/models/export_models.py`; PyTorch runs the
 very module that file was exported from (`export_models.build()`: same architecture, seeds and shapes).
@@ -923,8 +1220,9 @@ times a 3x3 convolution (64 to 64 channels, 56x56) in fp32 and bf16 and compares
 this machine's vector units, measured by an FMA-throughput loop (`--kernels`).
 
 The results open with the acceptance lines lowp is held to: lowp FP32 at least as fast as ONNX Runtime FP32 on
-every model and batch, lowp BF16 at least 1.6x ONNX Runtime FP32 on ResNet-50 batch 8, and that build under
-60 s without a timing cache and 5 s with a warm one. They are conclusive only on a quiet machine: other load
+every model and batch, lowp BF16 at least 1.6x ONNX Runtime FP32 on ResNet-50 batch 8, lowp INT8 at least 3x
+ONNX Runtime FP32 and 1.3x ONNX Runtime INT8 on lowp's QDQ export on ResNet-50 batch 8 at 2 threads, and the
+`--best` build of ResNet-50 batch 8 under 60 s without a timing cache and 5 s with a warm one. They are conclusive only on a quiet machine: other load
 slows the runners unequally (ONNX Runtime's threads more than lowp's), and the page says so when the 1-minute
 load average passed three quarters of the CPUs.
 
@@ -936,8 +1234,8 @@ would not be. Every run is capped: after three rounds, no round starts that woul
 
 Options of `bench/run_benchmarks.py`: `--models`, `--batches`, `--runners`, `--threads`, `--rounds`,
 `--round-seconds`, `--warmup`, `--nice`, `--build-dir`, `--timing-cache`, `--fresh-timing-cache`,
-`--build-time`, `--kernels`, `--ort-version`, `--output`, `--quick`, `--render RESULTS_JSON` (rewrite the page
-from a saved run without measuring), see `--help`. `make bench BENCH_ARGS=--quick` passes options.
+`--build-time`, `--kernels`, `--calib-batches`, `--calib-batch-size`, `--ort-version`, `--output`, `--quick`,
+`--render RESULTS_JSON` (rewrite the page from a saved run without measuring), see `--help`. `make bench BENCH_ARGS=--quick` passes options.
 
 """
 
@@ -1002,6 +1300,10 @@ def main():
     parser.add_argument("--kernel-batches", default=None, help="batches of conv_kernel_bench (default 1,8)")
     parser.add_argument("--kernel-seconds", type=float, default=None,
                         help="timed seconds per conv_kernel_bench configuration (default 3; --quick: 0.5)")
+    parser.add_argument("--calib-batches", type=int, default=None,
+                        help="calibration batches of the INT8 runners (default 8; --quick: 2)")
+    parser.add_argument("--calib-batch-size", type=int, default=None,
+                        help="samples per calibration batch (default 4; --quick: 2)")
     parser.add_argument("--models-dir", default=os.path.join(ROOT, "build", "models"))
     parser.add_argument("--cache-dir", default=os.path.join(ROOT, "build", "bench-cache"),
                         help="where the ONNX Runtime npm packages are fetched and unpacked")
@@ -1024,6 +1326,12 @@ def main():
     args.kernels = args.kernels if args.kernels is not None else not args.quick
     args.kernel_batches = args.kernel_batches or "1,8"
     args.kernel_seconds = args.kernel_seconds or (0.5 if args.quick else 3.0)
+    if args.calib_batches is None:
+        args.calib_batches = 2 if args.quick else 8
+    if args.calib_batch_size is None:
+        args.calib_batch_size = 2 if args.quick else 4
+    if args.calib_batches < 1 or args.calib_batch_size < 1:
+        parser.error("--calib-batches and --calib-batch-size must be positive")
     models = args.models.split(",")
     unknown = sorted(set(models) - set(MODEL_LABELS))
     if unknown:
@@ -1077,11 +1385,13 @@ def main():
     model_paths = ensure_models(os.path.abspath(args.models_dir),
                                 sorted(set(models) | ({build_time_config[0]} if args.build_time else set())),
                                 args.opset)
-    targets = ["lowp_bench"] + (["conv_kernel_bench"] if args.kernels else [])
+    calibrate = any(r in CALIBRATED_RUNNERS for r in args.runners)
+    targets = (["lowp_bench"] + (["conv_kernel_bench"] if args.kernels else [])
+               + (["lowp_cli"] if calibrate else []))
     binaries = ensure_bench_programs(args.build_dir, not args.no_build, targets)
     paths = {"lowp_bench": binaries["lowp_bench"], "timing_cache": args.timing_cache,
-             "conv_kernel_bench": binaries.get("conv_kernel_bench")}
-    if "ort" in args.runners:
+             "conv_kernel_bench": binaries.get("conv_kernel_bench"), "lowp_cli": binaries.get("lowp_cli")}
+    if "ort" in args.runners or "ort-int8" in args.runners:
         paths["ort"] = ensure_ort(os.path.abspath(args.cache_dir), args.ort_version)
     cache = cmake_cache(args.build_dir)
 
@@ -1096,6 +1406,10 @@ def main():
                  "compiler": compiler_version(cache.get("CMAKE_CXX_COMPILER", "c++")), "with_onednn": None},
         "json": rel(os.path.join(args.results_dir, "results-quick.json" if args.quick else "results.json")),
     }, "results": []}
+    if calibrate:
+        report["meta"]["int8"] = {"algorithm": CALIB_ALGORITHM, "batches": args.calib_batches,
+                                  "batch_size": args.calib_batch_size, "seed": CALIB_SEED,
+                                  "data": "standard normal float32 (numpy default_rng)", "models": {}}
     log(f"machine: {report['meta']['machine']['cpu_model']}, {report['meta']['machine']['cpus_available']} CPUs; "
         f"lowp {git['commit']}{' (dirty)' if git['uncommitted_changes'] else ''}")
 
@@ -1115,12 +1429,22 @@ def main():
         return result
 
     for model in models:
+        model_paths_int8 = paths
+        if calibrate:
+            log(f"{model}: INT8 calibration ({CALIB_ALGORITHM}, {args.calib_batches} batches of "
+                f"{args.calib_batch_size})")
+            int8 = prepare_int8(args, model, model_paths[model], paths, log_dir)
+            report["meta"]["int8"]["models"][model] = {
+                k: (rel(v) if k in ("cache", "qdq") else v) for k, v in int8.items()}
+            model_paths_int8 = {**paths, "int8": int8}
         for batch in batches:
             load_seen.append(os.getloadavg()[0])
             log(f"{model} batch {batch} (1-min load average {load_seen[-1]:.2f})")
             results = measured(f"{model} b{batch}",
-                               lambda m=model, b=batch: bench_config(args, m, model_paths[m], b, paths, log_dir))
+                               lambda m=model, b=batch, p=model_paths_int8: bench_config(args, m, model_paths[m], b,
+                                                                                         p, log_dir))
             for runner, key, meta_key in (("ort", "ort_version", "ort_version"),
+                                          ("ort-int8", "ort_version", "ort_version"),
                                           ("torch", "torch_version", "torch_version"),
                                           ("torch", "blas_info", "torch_blas_info"),
                                           ("torch", "blas_libraries", "torch_blas_libraries")):
@@ -1136,14 +1460,14 @@ def main():
                 ready = results[runner].get("ready")
                 if ready:
                     for key in ("load_ms", "warmup_ms", "build_s", "build_summary", "layers", "layer_precisions",
-                                "conversions"):
+                                "conversions", "scales", "calibration_summary"):
                         if key in ready:
                             summary[runner][key] = ready[key]
             report["results"].append({"model": model, "batch": batch, "results": summary})
             line = ", ".join(f"{r} {fmt_ms(summary[r]['median_ms'])} ms" if "median_ms" in summary[r]
                              else f"{r} failed" for r in args.runners if r in summary)
             ratios = [f"{PEER_SHORT[p]}/{r} {s:.2f}" for p in PEERS for r in args.runners
-                      if r in LOWP_RUNNERS and (s := speedup(summary, r, p)) is not None]
+                      if r in LOWP_RUNNERS and compared(p, r) and (s := speedup(summary, r, p)) is not None]
             log(f"  median: {line}" + (f"; speed-ups {', '.join(ratios)}" if ratios else ""))
 
     if args.build_time:
