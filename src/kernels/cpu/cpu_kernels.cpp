@@ -552,6 +552,7 @@ void registerCpuKernels(KernelRegistry& registry) {
   registerIsa<&avx512Kernels>(registry, CpuFeature::kAvx512, "avx512");
   registerIsa<&avx2Kernels>(registry, CpuFeature::kAvx2, "avx2");
   registerTransposeKernels(registry);
+  registerQuantizeKernels(registry);
 }
 
 }  // namespace lowp::kernels::cpu

@@ -9,6 +9,9 @@ namespace lowp::kernels::cpu {
 /// apply. Kernel names: "<dtype>-<op>-<isa>", e.g. "bf16-gelu-avx512", "f32tobf16-cast-avx2".
 void registerCpuKernels(KernelRegistry& registry);
 
+/// QuantizeLinear / DequantizeLinear between fp32 and int8 / uint8 with a per-tensor scale (quantize.cpp).
+void registerQuantizeKernels(KernelRegistry& registry);
+
 /// Transpose as row copies where the last axis stays last (transpose.cpp; plain C++, any ISA).
 void registerTransposeKernels(KernelRegistry& registry);
 

@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <cstddef>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -73,6 +74,47 @@ dnnl::memory::data_type toDnnlType(DataType type) {
   }
 }
 
+dnnl::memory::data_type toDnnlQuantizedType(DataType type) {
+  switch (type) {
+    case DataType::kInt8:
+      return dnnl::memory::data_type::s8;
+    case DataType::kUInt8:
+      return dnnl::memory::data_type::u8;
+    case DataType::kInt32:
+      return dnnl::memory::data_type::s32;
+    case DataType::kBFloat16:
+      return dnnl::memory::data_type::bf16;
+    default:
+      return dnnl::memory::data_type::f32;
+  }
+}
+
+bool oneDnnInt8IsExact() {
+  const auto vnni = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_vnni);
+  return (static_cast<unsigned>(dnnl::get_effective_cpu_isa()) & vnni) == vnni;
+}
+
+Status runReferenceKernel(KernelContext& ctx) {
+  std::vector<DataType> in;
+  std::vector<DataType> out;
+  for (size_t i = 0; i < ctx.inputCount(); ++i)
+    in.push_back(ctx.hasInput(i) ? ctx.input(i).type() : DataType::kUndefined);
+  for (size_t i = 0; i < ctx.outputCount(); ++i)
+    out.push_back(ctx.hasOutput(i) ? ctx.output(i).type() : DataType::kUndefined);
+  const ir::Node& node = ctx.node();
+  for (const KernelDef* k : KernelRegistry::global().find(node.domain, node.opType, Backend::kCpu, in, out)) {
+    if (!k->reference) continue;
+    // The runtime zero-fills a reference kernel's outputs before it runs (kernel.h); so does this fallback.
+    for (size_t i = 0; i < ctx.outputCount(); ++i) {
+      if (!ctx.hasOutput(i) || ctx.output(i).data() == nullptr) continue;
+      Tensor& t = ctx.output(i);
+      std::memset(t.data(), 0, static_cast<size_t>(t.byteSize()));
+    }
+    return k->fn(ctx);
+  }
+  return ctx.unsupported("no reference kernel to fall back on");
+}
+
 bool rankKnownNoZeroDim(const ir::Shape& shape) {
   if (!shape.rankKnown()) return false;
   for (const ir::Dim& d : shape.dims()) {
@@ -129,6 +171,8 @@ void registerOneDnnKernels(KernelRegistry& registry) {
   registerConvKernels(registry);
   registerMatMulKernels(registry);
   registerPoolKernels(registry);
+  registerQuantizedConvKernels(registry);
+  registerQuantizedMatMulKernels(registry);
 }
 
 }  // namespace lowp::kernels::onednn

@@ -49,6 +49,20 @@ dnnl::memory::dims toDims(const std::vector<int64_t>& sizes);
 /// oneDNN's data type for fp32, bf16 and fp16 tensors.
 dnnl::memory::data_type toDnnlType(DataType type);
 
+/// oneDNN's data type for the tensors of the quantized kernels: int8, uint8, int32, fp32, bf16.
+dnnl::memory::data_type toDnnlQuantizedType(DataType type);
+
+/// Whether oneDNN's int8 primitives run on AVX-512 VNNI (vpdpbusd), the only ISA on which they accumulate
+/// u8 x s8 products exactly. Below it (AVX2, AVX-512 without VNNI) oneDNN 2.6 adds pairs of products in int16
+/// with vpmaddubsw, which saturates: measured under AVX2, a 3x3 convolution of 512 channels of 255 with
+/// weights of 127 gave 4.19e6 where the exact sum is 8.29e6. oneDNN's ISA may sit below the CPU's (the
+/// environment variable ONEDNN_MAX_CPU_ISA, dnnl::set_max_cpu_isa), so the int8 kernels ask oneDNN itself.
+bool oneDnnInt8IsExact();
+
+/// Runs the reference kernel of the node of `ctx`: the fallback of a oneDNN kernel for what it finds only at
+/// run time that oneDNN cannot do (an empty input, a combination oneDNN has no implementation for).
+Status runReferenceKernel(KernelContext& ctx);
+
 /// True when the rank of `shape` is known and none of its known dimensions is 0 (oneDNN plans no empty
 /// tensors; unknown dimensions are resolved at run time, where the kernels handle empty ones themselves).
 bool rankKnownNoZeroDim(const ir::Shape& shape);
@@ -66,5 +80,7 @@ Status oneDnnError(const KernelContext& ctx, const dnnl::error& e);
 void registerConvKernels(KernelRegistry& registry);
 void registerMatMulKernels(KernelRegistry& registry);
 void registerPoolKernels(KernelRegistry& registry);
+void registerQuantizedConvKernels(KernelRegistry& registry);
+void registerQuantizedMatMulKernels(KernelRegistry& registry);
 
 }  // namespace lowp::kernels::onednn

@@ -1,6 +1,7 @@
 // The oneDNN CPU kernels (built when LOWP_WITH_ONEDNN is on): Conv, lowp's FusedConv (conv + bias + residual
 // + activation, ir/ops/fused.h), MatMul, FusedMatMul (matmul + bias + activation), Gemm, MaxPool,
-// AveragePool and GlobalAveragePool through oneDNN primitives, in fp32 and (but Gemm) in bf16. Each kernel is
+// AveragePool and GlobalAveragePool through oneDNN primitives, in fp32 and (but Gemm) in bf16, and lowp's
+// QuantizedConv and QuantizedMatMul (ir/ops/quantized.h) in int8 with AVX-512 VNNI. Each kernel is
 // a registry entry with `.reference = false` and a `supports` predicate that declines what it does not
 // handle, so the reference kernel runs there instead.
 //
