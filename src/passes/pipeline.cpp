@@ -27,6 +27,7 @@ const std::vector<const RewriteRule*>& pipelineRules() {
       &foldConstantsRule(),
       &foldBatchNormRule(),
       &fuseConvAddRule(),
+      &gemmToMatMulRule(),
       &fuseMatMulBiasRule(),
       &fuseActivationRule(),
       &fuseElementwiseChainRule(),

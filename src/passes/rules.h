@@ -62,6 +62,10 @@ const RewriteRule& foldBatchNormRule();
 /// residual Z (fuse_conv_add.cpp).
 const RewriteRule& fuseConvAddRule();
 
+/// Gemm with constant weights, transA = 0, alpha = beta = 1 and a per-column bias: a FusedMatMul with B laid
+/// out [K, N] (gemm_to_matmul.cpp).
+const RewriteRule& gemmToMatMulRule();
+
 /// Add of a MatMul's output and a constant bias of one value per column: a FusedMatMul
 /// (fuse_matmul_bias.cpp).
 const RewriteRule& fuseMatMulBiasRule();

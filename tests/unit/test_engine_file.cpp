@@ -637,9 +637,9 @@ TEST(EngineFile, ContentChecksNameTheProblem) {
   EXPECT_EQ(edited([](fb::EngineFileT&) {}), "");  // packing alone changes nothing
 
   expectError(edited([](fb::EngineFileT& c) { nodeNamed(c, "fc").inputs[0] = 999; }),
-              "Gemm 'fc': input 0 names value 999");
+              "FusedMatMul 'fc': input 0 names value 999");
   expectError(edited([](fb::EngineFileT& c) { nodeNamed(c, "fc").outputs[0] = -7; }),
-              "Gemm 'fc': output 0 names value -7");
+              "FusedMatMul 'fc': output 0 names value -7");
   expectError(edited([](fb::EngineFileT& c) { c.graph->outputs.push_back(12345); }),
               "a graph output names value 12345");
   expectError(edited([](fb::EngineFileT& c) { nodeNamed(c, "softmax").kernel = "f32-softmax-imaginary"; }),
@@ -661,16 +661,16 @@ TEST(EngineFile, ContentChecksNameTheProblem) {
   // Swapped nodes: out of execution order.
   expectError(edited([](fb::EngineFileT& c) { std::swap(c.graph->nodes[0], c.graph->nodes.back()); }),
               "before");
-  // Weights that no longer fit the Gemm: shape inference fails.
+  // Weights that no longer fit the layer: shape inference fails.
   expectError(edited([](fb::EngineFileT& c) {
                 auto& w = *c.graph->values[valueId(c, "fc_w")];
                 w.shape->sizes = {63, 5};
                 w.constant->shape = {63, 5};
                 w.constant->data.resize(63 * 5 * 4);
               }),
-              "Gemm 'fc'");
+              "FusedMatMul 'fc'");
   expectError(edited([](fb::EngineFileT& c) { c.graph->values[valueId(c, "logits")]->type = 11; }),
-              "Gemm 'fc': output 'logits' is stored as fp64[?x5], inference gives fp32[?x5]");
+              "FusedMatMul 'fc': output 'logits' is stored as fp64[?x5], inference gives fp32[?x5]");
   expectError(edited([](fb::EngineFileT& c) {
                 auto a = std::make_unique<fb::AttributeT>();
                 a->name = "gain";

@@ -64,8 +64,8 @@ std::vector<NamedTensor> randomInputs(const ir::Graph& graph) {
 // Runs the fusion rules in the pipeline's order (and no other rule, so that what the tests see is theirs).
 std::unique_ptr<ir::Graph> optimized(const GraphSpec& spec) {
   auto g = build(spec);
-  for (const passes::RewriteRule* rule :
-       {&passes::fuseConvAddRule(), &passes::fuseMatMulBiasRule(), &passes::fuseActivationRule()}) {
+  for (const passes::RewriteRule* rule : {&passes::fuseConvAddRule(), &passes::gemmToMatMulRule(),
+                                          &passes::fuseMatMulBiasRule(), &passes::fuseActivationRule()}) {
     auto applied = passes::applyRule(*g, *rule);
     EXPECT_TRUE(applied.isOk()) << applied.status().toString();
   }
@@ -338,6 +338,31 @@ TEST(FuseMatMul, BiasAndActivation) {
   EXPECT_EQ(n.absorbedNames, (std::vector<std::string>{"add", "tanh"}));
   ASSERT_NE(n.input(2), nullptr);
   EXPECT_EQ(n.input(2)->constant->shape(), (std::vector<int64_t>{12}));
+  expectSameResults(spec);
+}
+
+// A fully connected layer exported as Gemm (transposed weights, bias [1, N]) takes MatMul's path: one
+// FusedMatMul with its activation; alpha or transA keep the Gemm.
+TEST(FuseMatMul, GemmWithConstantWeightsBecomesFusedMatMul) {
+  const GraphSpec spec = [](GraphBuilder& b) {
+    b.input("a", {5, 16});
+    b.constant("w", randomTensor({12, 16}, 21));
+    b.constant("bias", randomTensor({1, 12}, 22));
+    b.node("Gemm", "fc", {"a", "w", "bias"}, {"p"}, testing::attrs({{"transB", int64_t{1}}}));
+    b.node("Relu", "relu", {"p"}, {"y"});
+    b.node("Gemm", "scaled", {"a", "w"}, {"z"}, testing::attrs({{"transB", int64_t{1}}, {"alpha", 0.5f}}));
+    b.output("y");
+    b.output("z");
+  };
+  auto g = optimized(spec);
+  ASSERT_EQ(g->nodes().size(), 2u);
+  const ir::Node& fc = *g->nodes()[0];
+  EXPECT_EQ(fc.opType, "FusedMatMul");
+  EXPECT_EQ(fc.name, "fc");
+  EXPECT_EQ(fc.absorbedNames, (std::vector<std::string>{"relu"}));
+  EXPECT_EQ(fc.input(1)->constant->shape(), (std::vector<int64_t>{16, 12}));
+  EXPECT_EQ(fc.input(2)->constant->shape(), (std::vector<int64_t>{12}));
+  EXPECT_EQ(g->nodes()[1]->opType, "Gemm");
   expectSameResults(spec);
 }
 
