@@ -581,26 +581,21 @@ Status BuildSession::addQuantizedTactics(LayerWork& layer, const std::vector<ir:
       variant.domain = std::string(ir::ops::kLowpDomain);
       variant.attributes = form->attributes;
       std::vector<DataType> in;
-      std::vector<ir::Shape> inShapes = shapes;  // with the quantized constants' own (Gemm's B is transposed)
       std::vector<ir::InferInput> infer;
       for (size_t i = 0; i < node.inputs.size(); ++i) {
         DataType t = DataType::kUndefined;
         if (node.inputs[i] != nullptr)
           t = i == 0 ? DataType::kInt8 : (i == 3 ? residual : node.inputs[i]->type);
-        if (auto c = form->constants.find(i); c != form->constants.end()) {
-          t = c->second.type();
-          inShapes[i] = ir::Shape::fromSizes(c->second.shape());
-        }
+        if (auto c = form->constants.find(i); c != form->constants.end()) t = c->second.type();
         in.push_back(t);
-        infer.push_back(node.inputs[i] != nullptr ? ir::InferInput{true, t, inShapes[i], nullptr}
+        infer.push_back(node.inputs[i] != nullptr ? ir::InferInput{true, t, shapes[i], nullptr}
                                                   : ir::InferInput{});
       }
       auto inferred = ir::inferNode(variant, std::move(infer));
       if (!inferred || (*inferred)[0].first != out) continue;
       auto found = registry_.find(variant.domain, variant.opType, kernels::Backend::kCpu, in, {out});
       std::erase_if(found, [&](const KernelDef* k) {
-        return !runtime::cpuSupports(k->feature) ||
-               (k->supports != nullptr && !k->supports(variant, inShapes));
+        return !runtime::cpuSupports(k->feature) || (k->supports != nullptr && !k->supports(variant, shapes));
       });
       const bool hasFast =
           std::any_of(found.begin(), found.end(), [](const KernelDef* k) { return !k->reference; });
@@ -646,7 +641,6 @@ Result<double> BuildSession::timeTactic(const LayerWork& layer, const Tactic& ta
     c->shape = shapeOf(*v);
     if (form != nullptr && form->constants.count(i) != 0) {
       c->constant = form->constants.at(i);
-      c->shape = ir::Shape::fromSizes(c->constant->shape());
     } else if (v->constant) {
       c->constant = v->constant;  // converted below, once the timing cache has been asked
     } else if (!observed_[static_cast<size_t>(v->id)].empty() &&

@@ -21,10 +21,6 @@ bool isMatMul(const ir::Node& node) {
          (node.domain == ir::ops::kLowpDomain && node.opType == "FusedMatMul");
 }
 
-bool isGemm(const ir::Node& node) {
-  return node.domain.empty() && node.opType == "Gemm";
-}
-
 const Tensor* constantAt(const ir::Node& node, size_t slot) {
   if (slot >= node.inputs.size() || node.inputs[slot] == nullptr || !node.inputs[slot]->constant)
     return nullptr;
@@ -36,8 +32,8 @@ bool hasSlot(const ir::Node& node, size_t slot) {
   return slot < node.inputs.size() && node.inputs[slot] != nullptr;
 }
 
-// Weights as [channels][perChannel] in row-major order, from W [M, ...] (conv), B [K, N] (matmul: channel
-// is the column) or Gemm's B ([N, K] with transB).
+// Weights as [channels][perChannel] in row-major order, from W [M, ...] (conv) or B [K, N] (matmul: channel
+// is the column).
 struct Weights {
   int64_t channels = 0;
   int64_t perChannel = 0;
@@ -56,15 +52,7 @@ bool hasQuantizedForm(const ir::Node& node) {
   const Tensor* w = constantAt(node, 1);
   if (w == nullptr || (hasSlot(node, 2) && constantAt(node, 2) == nullptr)) return false;
   if (isConv(node)) return w->rank() >= 3;
-  if (isMatMul(node)) return w->rank() == 2;
-  if (!isGemm(node)) return false;
-  const ir::AttributeMap& a = node.attributes;
-  if (w->rank() != 2 || a.getInt("transA", 0) != 0 || a.getFloat("alpha", 1.0f) != 1.0f ||
-      a.getFloat("beta", 1.0f) != 1.0f)
-    return false;
-  const int64_t n = a.getInt("transB", 0) != 0 ? w->shape()[0] : w->shape()[1];
-  const Tensor* c = constantAt(node, 2);
-  return c == nullptr || (c->elementCount() == n && c->rank() >= 1 && c->shape().back() == n);
+  return isMatMul(node) && w->rank() == 2;
 }
 
 Result<QuantizedForm> quantizedForm(const ir::Node& node, float inputScale, bool perChannel) {
@@ -72,16 +60,11 @@ Result<QuantizedForm> quantizedForm(const ir::Node& node, float inputScale, bool
     return Status(StatusCode::kInternal, node.describe() + " has no INT8 form", node.name);
   }
   const bool conv = isConv(node);
-  const bool gemm = isGemm(node);
   const Tensor& w = *constantAt(node, 1);
-  const bool transB = gemm && node.attributes.getInt("transB", 0) != 0;
   Weights layout;
   if (conv) {
     layout.channels = w.shape()[0];
     layout.perChannel = w.elementCount() / std::max<int64_t>(layout.channels, 1);
-  } else if (transB) {
-    layout.channels = w.shape()[0];
-    layout.perChannel = w.shape()[1];
   } else {
     layout.channels = w.shape()[1];
     layout.perChannel = w.shape()[0];
@@ -90,7 +73,7 @@ Result<QuantizedForm> quantizedForm(const ir::Node& node, float inputScale, bool
 
   QuantizedForm form;
   form.opType = conv ? "QuantizedConv" : "QuantizedMatMul";
-  if (!gemm) form.attributes = node.attributes;  // Conv's and the activation's; Gemm's do not carry over
+  form.attributes = node.attributes;  // Conv's and the activation's
   // Scale amax / 127 per channel (or over the whole tensor); a channel of zeros takes scale 1.
   std::vector<float> amax(static_cast<size_t>(layout.channels), 0.0f);
   for (int64_t c = 0; c < layout.channels; ++c) {

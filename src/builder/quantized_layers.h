@@ -1,6 +1,7 @@
 // The INT8 forms of layers the builder may choose under the INT8 flag (docs/precision-semantics.md
-// section 3): Conv / FusedConv become lowp.QuantizedConv and MatMul / FusedMatMul / Gemm with constant
-// weights become lowp.QuantizedMatMul (ir/ops/quantized.h), with weights quantized symmetrically per output
+// section 3): Conv / FusedConv become lowp.QuantizedConv and MatMul / FusedMatMul with constant weights
+// (a Gemm with constant weights is a FusedMatMul by then: passes/gemm_to_matmul.cpp) become
+// lowp.QuantizedMatMul (ir/ops/quantized.h), with weights quantized symmetrically per output
 // channel and the bias to int32 at input scale x weight scale, once, at build time.
 #pragma once
 
@@ -25,8 +26,7 @@ struct QuantizedForm {
 };
 
 /// Whether `node` has an INT8 form: Conv / FusedConv with constant weights and bias; MatMul / FusedMatMul
-/// with a constant 2-D B; Gemm without transA, with alpha = beta = 1, a constant B and a constant bias of
-/// one value per column.
+/// with a constant 2-D B.
 bool hasQuantizedForm(const ir::Node& node);
 
 /// The INT8 form of `node` (hasQuantizedForm) whose activation input has scale `inputScale`, writing a
