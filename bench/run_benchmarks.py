@@ -1241,17 +1241,16 @@ Options of `bench/run_benchmarks.py`: `--models`, `--batches`, `--runners`, `--t
 
 
 def write_doc(path, report):
+    """Writes DOC_HEADER (the page's one source for its method text) and the results; text a person added after
+    the results' end marker is kept."""
     results = render_results(report)
-    existing = None
+    after = ""
     if os.path.exists(path):
         with open(path, encoding="utf-8") as f:
             existing = f.read()
-    if existing and RESULTS_BEGIN in existing and RESULTS_END in existing:
-        before = existing.split(RESULTS_BEGIN, 1)[0]
-        after = existing.split(RESULTS_END, 1)[1].lstrip("\n")
-        text = before + results + (("\n" + after) if after else "")
-    else:
-        text = DOC_HEADER + results
+        if RESULTS_END in existing:
+            after = existing.split(RESULTS_END, 1)[1].lstrip("\n")
+    text = DOC_HEADER + results + (("\n" + after) if after else "")
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
