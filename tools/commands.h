@@ -13,5 +13,6 @@ CommandRunner addRunCommand(CLI::App& app);
 CommandRunner addBuildCommand(CLI::App& app);
 CommandRunner addConformanceCommand(CLI::App& app);
 CommandRunner addCalibrateCommand(CLI::App& app);
+CommandRunner addExecCommand(CLI::App& app);
 
 }  // namespace lowp::tools

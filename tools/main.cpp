@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   runners["build"] = lowp::tools::addBuildCommand(app);
   runners["calibrate"] = lowp::tools::addCalibrateCommand(app);
   runners["conformance"] = lowp::tools::addConformanceCommand(app);
+  runners["exec"] = lowp::tools::addExecCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

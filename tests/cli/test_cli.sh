@@ -176,5 +176,172 @@ expect_error "dynamic-range file naming an unknown tensor" "bad_ranges.txt:2: .*
 expect_error "bad --int8WeightScales" "--int8WeightScales: 'per-row'" \
   "$lowp" build --onnx conv_net.onnx --int8 --int8WeightScales per-row
 
+# ---- lowp exec: trtexec's command line, output lines and JSON files (docs/trtexec-format.md) ----
+# Every run is short: no warm-up, exactly 10 (or 7) timed queries.
+exec_quick=(--warmUp=0 --duration=0 --iterations=10)
+expect_ok "exec: add_relu" bash -c "'$lowp' exec --onnx=add_relu.onnx --shapes=x:2x4 ${exec_quick[*]} > exec_add.log"
+expect_ok "exec: configuration and summary lines" /usr/bin/python3 - <<'PY'
+import re
+log = open('exec_add.log').read()
+assert log.startswith('&&&& RUNNING lowp.exec'), log[:200]
+assert '\n&&&& PASSED lowp.exec' in log
+prefix = r'^\[\d\d/\d\d/\d{4}-\d\d:\d\d:\d\d\] \[I\] '
+for section in ['=== Model Options ===', '=== Build Options ===', '=== Inference Options ===',
+                '=== Reporting Options ===', '=== Trace details ===', '=== Performance summary ===']:
+    assert re.search(prefix + re.escape(section) + '$', log, re.M), section
+assert re.search(prefix + r'Precision: FP32$', log, re.M)
+assert re.search(prefix + r'Input inference shape: x=2x4$', log, re.M)
+assert re.search(prefix + r'Timing trace has 10 queries over [0-9.e-]+ s$', log, re.M)
+assert re.search(prefix + r'Throughput: [0-9.e+]+ qps$', log, re.M)
+stat = r'min = [0-9.e-]+ ms, max = [0-9.e-]+ ms, mean = [0-9.e-]+ ms, median = [0-9.e-]+ ms, ' \
+       r'percentile\(90%\) = [0-9.e-]+ ms, percentile\(95%\) = [0-9.e-]+ ms, percentile\(99%\) = [0-9.e-]+ ms$'
+for metric in ['Latency', 'Enqueue Time', 'H2D Latency', 'GPU Compute Time', 'D2H Latency']:
+    assert re.search(prefix + metric + ': ' + stat, log, re.M), metric
+assert re.search(prefix + r'Total Host Walltime: [0-9.e-]+ s$', log, re.M)
+assert re.search(prefix + r'Total GPU Compute Time: [0-9.e-]+ s$', log, re.M)
+assert len(re.findall(r'Average on 10 runs - GPU latency: [0-9.e-]+ ms - Host latency: [0-9.e-]+ ms '
+                      r'\(enqueue [0-9.e-]+ ms\)', log)) == 1
+PY
+expect_ok "exec: 7 queries with exported times" bash -c "'$lowp' exec --onnx=add_relu.onnx --shapes=x:2x4 \
+  --warmUp=0 --duration=0 --iterations=7 --percentile=0,50,100 --exportTimes=exec_times.json > exec_times.log"
+expect_ok "exec: latency = h2d + compute + d2h, statistics as trtexec computes them" /usr/bin/python3 - <<'PY'
+import json, re
+times = json.load(open('exec_times.json'))
+assert len(times) == 7, len(times)
+keys = ['startEnqMs', 'endEnqMs', 'startH2dMs', 'endH2dMs', 'startComputeMs', 'endComputeMs',
+        'startD2hMs', 'endD2hMs', 'h2dMs', 'computeMs', 'd2hMs', 'latencyMs']
+for t in times:
+    assert list(t) == keys, list(t)
+    assert abs(t['latencyMs'] - (t['h2dMs'] + t['computeMs'] + t['d2hMs'])) < 1e-9
+    order = [t[k] for k in ['startH2dMs', 'endH2dMs', 'startComputeMs', 'endComputeMs', 'startD2hMs', 'endD2hMs']]
+    assert order == sorted(order), t
+log = open('exec_times.log').read()
+m = re.search(r'GPU Compute Time: min = (\S+) ms, max = (\S+) ms, mean = \S+ ms, median = (\S+) ms, '
+              r'percentile\(0%\) = (\S+) ms, percentile\(50%\) = (\S+) ms, percentile\(100%\) = (\S+) ms', log)
+assert m, log
+c = sorted(t['computeMs'] for t in times)
+close = lambda text, v: abs(float(text) - v) <= 1e-5 * max(1.0, abs(v))
+assert close(m[1], c[0]) and close(m[2], c[-1]) and close(m[3], c[3]), (m.groups(), c)
+# percentile p is sorted[max(n - 1 - floor((1 - p/100) n), 0)]: 0% the minimum, 50% index 3 of 7, 100% the maximum
+assert close(m[4], c[0]) and close(m[5], c[3]) and close(m[6], c[-1]), (m.groups(), c)
+PY
+expect_ok "exec: outputs of an npy input exported" "$lowp" exec --onnx=add_relu.onnx --loadInputs=x:x_2x4.npy \
+  "${exec_quick[@]}" --exportOutput=exec_out.json
+expect_ok "exec: exportOutput has trtexec's layout and the right values" /usr/bin/python3 - <<'PY'
+import json, numpy as np
+out = json.load(open('exec_out.json'))
+assert [list(o) for o in out] == [['name', 'dimensions', 'values']], out
+assert out[0]['name'] == 'y' and out[0]['dimensions'] == '2x4', out
+x = np.load('x_2x4.npy')
+expected = np.maximum(x + (np.arange(4) - 1.5).astype(np.float32), 0)
+assert np.array_equal(np.array(out[0]['values'], np.float32).reshape(2, 4), expected), (out, expected)
+PY
+expect_ok "exec: a quoted input name, as trtexec writes names holding ':'" bash -c "'$lowp' exec --onnx=add_relu.onnx \
+  \"--loadInputs='x':x_2x4.npy\" ${exec_quick[*]} --exportOutput=exec_quoted.json > /dev/null && cmp exec_quoted.json exec_out.json"
+/usr/bin/python3 -c "import numpy as np; np.load('x_2x4.npy').astype(np.float32).tofile('x_2x4.raw')"
+expect_ok "exec: raw input file, no data transfers" bash -c "'$lowp' exec --onnx=add_relu.onnx --shapes=x:2x4 \
+  --loadInputs=x:x_2x4.raw ${exec_quick[*]} --noDataTransfers --exportOutput=exec_raw.json > exec_nodt.log"
+expect_ok "exec: raw input gives the npy input's outputs" /usr/bin/python3 -c "
+import json
+assert json.load(open('exec_raw.json')) == json.load(open('exec_out.json'))"
+expect_ok "exec: noDataTransfers reports no copies" bash -c "grep -q 'x<-x_2x4.raw' exec_nodt.log &&
+  grep -q 'Data transfers: Disabled' exec_nodt.log && grep -q 'H2D Latency: min = 0 ms, max = 0 ms' exec_nodt.log &&
+  grep -q 'D2H Latency: min = 0 ms, max = 0 ms' exec_nodt.log"
+expect_ok "exec: conv_net with profile and layer info" bash -c "'$lowp' exec --onnx=conv_net.onnx \
+  --shapes=x:2x3x8x8 ${exec_quick[*]} --separateProfileRun --dumpProfile --exportProfile=exec_profile.json \
+  --exportLayerInfo=exec_layers.json --dumpLayerInfo > exec_conv.log"
+expect_ok "exec: profile as trtexec prints and exports it" /usr/bin/python3 - <<'PY'
+import json, re
+prof = json.load(open('exec_profile.json'))
+assert prof[0] == {'count': 10}, prof[0]
+assert len(prof) >= 2, prof
+for rec in prof[1:]:
+    assert list(rec) == ['name', 'timeMs', 'averageMs', 'medianMs', 'percentage'], rec
+    assert rec['timeMs'] >= 0 and abs(rec['averageMs'] - rec['timeMs'] / 10) < 1e-9, rec
+assert abs(sum(r['percentage'] for r in prof[1:]) - 100) < 1e-6
+log = open('exec_conv.log').read()
+assert re.search(r'\[I\] === Profile \(10 iterations \) ===$', log, re.M)
+assert re.search(r'\[I\] +Layer   Time \(ms\)   Avg\. Time \(ms\)   Median Time \(ms\)   Time %$', log, re.M)
+assert re.search(r'\[I\] +Total +[0-9.]+ +[0-9.]+ +[0-9.]+ +100\.0$', log, re.M)
+assert 'Separate profiling: Enabled' in log and 'total measured layer time' in log
+PY
+expect_ok "exec: exportLayerInfo has the engine inspector's layout" /usr/bin/python3 - <<'PY'
+import json
+info = json.load(open('exec_layers.json'))
+assert list(info) == ['Layers', 'Bindings'], list(info)
+assert info['Bindings'] == ['x', 'y'], info['Bindings']
+for layer in info['Layers']:
+    for key in ['Name', 'LayerType', 'Inputs', 'Outputs', 'ParameterType', 'TacticName', 'TacticValue',
+                'StreamId', 'Metadata']:
+        assert key in layer, (key, layer)
+    for t in layer['Inputs'] + layer['Outputs']:
+        assert list(t) == ['Name', 'Location', 'Dimensions', 'Format/Datatype'], t
+conv = next(l for l in info['Layers'] if l['Name'] == 'conv')
+assert conv['ParameterType'] == 'Convolution' and conv['Inputs'][0]['Name'] == 'x', conv
+assert conv['Inputs'][0]['Dimensions'] == [2, 3, 8, 8], conv
+assert conv['Inputs'][0]['Format/Datatype'] == 'Row major linear FP32', conv
+assert conv['TacticValue'].startswith('0x') and len(conv['TacticValue']) == 18, conv
+assert conv['Metadata'].startswith('[ONNX Layer: conv]'), conv
+PY
+expect_ok "exec: save an engine" "$lowp" exec --onnx=conv_net.onnx --shapes=x:2x3x8x8 "${exec_quick[@]}" \
+  --saveEngine=exec.engine
+expect_ok "exec: load it; build flags are said to have no effect" bash -c "'$lowp' exec --loadEngine=exec.engine \
+  --shapes=x:2x3x8x8 ${exec_quick[*]} --fp16 > exec_load.log && grep -q 'Engine deserialized in' exec_load.log &&
+  grep -q '\[W\] build options .* have no effect with --loadEngine' exec_load.log"
+expect_ok "exec: GPU-only options are accepted and said to be not applicable" bash -c "'$lowp' exec \
+  --onnx=add_relu.onnx --shapes=x:2x4 ${exec_quick[*]} --useCudaGraph --useSpinWait --noTF32 > exec_gpu.log &&
+  grep -q '\[W\] --useCudaGraph: not applicable on the CPU' exec_gpu.log &&
+  grep -q '\[W\] --useSpinWait: not applicable on the CPU' exec_gpu.log &&
+  grep -q '\[I\] --noTF32: no effect on the CPU' exec_gpu.log && grep -q 'CUDA Graph: Enabled (not applicable' exec_gpu.log"
+expect_ok "exec: precision flags and constraints reach the builder" bash -c "'$lowp' exec --onnx=conv_net.onnx \
+  --shapes=x:2x3x8x8 ${exec_quick[*]} --fp16 --bf16 --precisionConstraints=obey --layerPrecisions=conv:bf16 \
+  --exportLayerInfo=exec_bf16.json > exec_bf16.log && grep -q 'Precision: FP32+FP16+BF16 (obey precision constraints)' exec_bf16.log"
+expect_ok "exec: the constrained layer runs in bf16" /usr/bin/python3 -c "
+import json
+conv = next(l for l in json.load(open('exec_bf16.json'))['Layers'] if l['Name'] == 'conv')
+assert conv['Precision'] == 'bf16' and conv['RequestedPrecision'] == 'bf16', conv"
+expect_ok "exec: verbose explains the metrics" bash -c "'$lowp' exec --onnx=add_relu.onnx --shapes=x:2x4 \
+  ${exec_quick[*]} --verbose > exec_verbose.log && grep -q '\[V\] === Explanations of the performance metrics ===' exec_verbose.log"
+head -c 200 exec.engine > exec_truncated.engine
+expect_error "exec: unknown option" "--frobnicate" "$lowp" exec --onnx=add_relu.onnx --frobnicate
+expect_error "exec: neither model nor engine" "give the model with --onnx=FILE or an engine file with --loadEngine=FILE" \
+  "$lowp" exec --shapes=x:2x4
+expect_error "exec: model and engine" "give the model with --onnx=FILE or an engine file" \
+  "$lowp" exec --onnx=add_relu.onnx --loadEngine=exec.engine
+expect_error "exec: --saveEngine with --loadEngine" "--saveEngine needs --onnx" \
+  "$lowp" exec --loadEngine=exec.engine --saveEngine=again.engine
+expect_error "exec: bad --percentile" "--percentile: '101' is not a percentage" \
+  "$lowp" exec --onnx=add_relu.onnx --shapes=x:2x4 --percentile=90,101
+expect_error "exec: bad --warmUp" "--warmUp: -5 ms is negative" "$lowp" exec --onnx=add_relu.onnx --warmUp=-5
+expect_error "exec: bad --duration" "--duration: -1 s is negative" "$lowp" exec --onnx=add_relu.onnx --duration=-1
+expect_error "exec: bad --iterations" "--iterations: 0 is not at least 1" "$lowp" exec --onnx=add_relu.onnx --iterations=0
+expect_error "exec: bad --avgRuns" "--avgRuns: 0 is not at least 1" "$lowp" exec --onnx=add_relu.onnx --avgRuns=0
+expect_error "exec: non-numeric --iterations" "--iterations" "$lowp" exec --onnx=add_relu.onnx --iterations=many
+expect_error "exec: --loadInputs without a name" "--loadInputs: 'x_2x4.npy' is not of the form name:file" \
+  "$lowp" exec --onnx=add_relu.onnx --loadInputs=x_2x4.npy
+expect_error "exec: --loadInputs naming no input" "--loadInputs names 'z'" \
+  "$lowp" exec --onnx=add_relu.onnx --shapes=x:2x4 --loadInputs=z:x_2x4.npy "${exec_quick[@]}"
+expect_error "exec: raw input of the wrong size" "--loadInputs x: x_2x4.raw has 32 bytes, input 'x' \(fp32\[3x4\]\) needs 48" \
+  "$lowp" exec --onnx=add_relu.onnx --shapes=x:3x4 --loadInputs=x:x_2x4.raw "${exec_quick[@]}"
+expect_error "exec: npy input disagreeing with --shapes" "--loadInputs x: the file has shape 2x4, --shapes gives 3x4" \
+  "$lowp" exec --onnx=add_relu.onnx --shapes=x:3x4 --loadInputs=x:x_2x4.npy "${exec_quick[@]}"
+expect_error "exec: dynamic input without a shape" "input 'x' has dynamic dimension 'batch': give its shape with --shapes=x" \
+  "$lowp" exec --onnx=add_relu.onnx
+expect_error "exec: --shapes naming no input" "--shapes names 'q'" \
+  "$lowp" exec --onnx=add_relu.onnx --shapes=x:2x4,q:1 "${exec_quick[@]}"
+expect_error "exec: bad --precisionConstraints" "--precisionConstraints must be none, prefer or obey" \
+  "$lowp" exec --onnx=add_relu.onnx --shapes=x:2x4 --precisionConstraints=always
+expect_error "exec: unknown layer in --layerPrecisions" "no layer named 'conv9'" \
+  "$lowp" exec --onnx=add_relu.onnx --shapes=x:2x4 --layerPrecisions=conv9:fp16
+expect_error "exec: bad --memPoolSize" "--memPoolSize takes workspace:<MiB>" \
+  "$lowp" exec --onnx=add_relu.onnx --shapes=x:2x4 --memPoolSize=huge
+expect_error "exec: truncated engine" "exec_truncated.engine: truncated" \
+  "$lowp" exec --loadEngine=exec_truncated.engine --shapes=x:2x3x8x8
+expect_error "exec: unwritable export" "--exportProfile: cannot write nowhere/p.json" \
+  "$lowp" exec --onnx=add_relu.onnx --shapes=x:2x4 "${exec_quick[@]}" --exportProfile=nowhere/p.json
+expect_ok "exec: a failed run ends with FAILED" bash -c "'$lowp' exec --onnx=add_relu.onnx --iterations=0 2> /dev/null |
+  grep -q '^&&&& FAILED lowp.exec'"
+# ---- end of lowp exec ----
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
