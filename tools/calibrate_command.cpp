@@ -54,6 +54,10 @@ int runCalibrate(const CalibrateOptions& opt) {
     std::cout << "\n";
     if (!report.opsetNote.empty()) std::cout << "  " << report.opsetNote << "\n";
     for (const std::string& skipped : report.skippedNodes) std::cout << "  kept fp32: " << skipped << "\n";
+    if (!report.foldedBatchNorms.empty() || !report.removedActivations.empty())
+      std::cout << "  " << report.foldedBatchNorms.size() << " BatchNormalization folded, "
+                << report.removedActivations.size() << " activations made redundant by uint8 outputs, "
+                << report.otherQuantizedNodes.size() << " adds / pools / reshapes between Q/DQ\n";
   }
   return 0;
 }

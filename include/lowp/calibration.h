@@ -87,19 +87,28 @@ Result<std::unique_ptr<CalibrationSource>> openCalibrationFolder(const std::stri
 /// What exportQdqOnnx did.
 struct QdqExportReport {
   int64_t opsetBefore = 0;                  ///< The model's default-domain opset.
-  int64_t opsetAfter = 0;                   ///< The written model's.
+  int64_t opsetAfter = 0;                   ///< The written model's (raised to 13 or 10, or kept).
   bool perChannelWeights = false;           ///< One weight scale per output channel (else per tensor).
   std::string opsetNote;                    ///< Why the opset was kept, naming the node; empty otherwise.
-  std::vector<std::string> quantizedNodes;  ///< Nodes given QuantizeLinear / DequantizeLinear.
-  std::vector<std::string> skippedNodes;    ///< "<node>: <reason>" for candidates left in fp32.
-  std::vector<std::string> unusedScales;    ///< Scales of tensors no quantized node reads or writes.
+  std::vector<std::string> quantizedNodes;  ///< Conv / ConvTranspose / Gemm / MatMul given Q/DQ.
+  std::vector<std::string> skippedNodes;    ///< "<node>: <reason>" for candidate ops left in fp32.
+  std::vector<std::string> floatOutputs;    ///< "<node>: <reason>" for quantized layers with an fp32 output.
+  std::vector<std::string> foldedBatchNorms;     ///< BatchNormalization nodes folded into their Conv.
+  std::vector<std::string> removedActivations;   ///< Relu / Clip nodes the uint8 quantization made redundant.
+  std::vector<std::string> otherQuantizedNodes;  ///< Adds, pooling and reshapes placed between Q/DQ.
+  std::vector<std::string> unusedScales;         ///< Scales of tensors the export does not quantize.
 };
 
 /// Writes the ONNX model `inputPath` with INT8 `scales` (tensor name -> scale, as calibration gives them)
-/// as QuantizeLinear / DequantizeLinear nodes around its Conv, ConvTranspose, Gemm and MatMul layers, with
-/// weights quantized per output channel (per tensor when the model's opset is below 13 and cannot be raised
-/// without changing a node's meaning; the report names that node): the QDQ format other runtimes (ONNX
-/// Runtime, TensorRT) build INT8 engines from. Errors name the file, tensor or node.
+/// as QuantizeLinear / DequantizeLinear nodes: the QDQ format other runtimes (ONNX Runtime, TensorRT) build
+/// INT8 engines from, laid out so that ONNX Runtime fuses every layer into an integer kernel. Conv,
+/// ConvTranspose, Gemm and MatMul get Q/DQ on their inputs and outputs, weights quantized per output channel
+/// (per tensor when the model's opset is below 13 and cannot be raised without changing a node's meaning; the
+/// report names that node) and int32 biases; BatchNormalization folds into the Conv before it; residual Adds
+/// and pooling sit between Q/DQ. The calibrated amax is carried as it is; the representation follows ONNX
+/// Runtime's: non-negative tensors as uint8 (amax / 255; a Relu before them is then redundant and removed),
+/// others as int8 (amax / 127). src/onnx/qdq_export.h states every rule. Errors name the file, tensor or
+/// node.
 Status exportQdqOnnx(const std::string& inputPath, const std::map<std::string, float>& scales,
                      const std::string& outputPath, QdqExportReport* report = nullptr);
 

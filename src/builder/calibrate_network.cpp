@@ -41,13 +41,7 @@ Result<std::map<std::string, float>> calibrateNetwork(Logger& logger, const Netw
 
 Status exportQdqOnnx(const std::string& inputPath, const std::map<std::string, float>& scales,
                      const std::string& outputPath, QdqExportReport* report) {
-  onnx::QdqExportReport r;
-  LOWP_RETURN_IF_ERROR(onnx::exportQdqModel(inputPath, scales, outputPath, &r));
-  if (report != nullptr) {
-    *report = {r.opsetBefore,    r.opsetAfter,   r.perChannelWeights, r.opsetNote,
-               r.quantizedNodes, r.skippedNodes, r.unusedScales};
-  }
-  return {};
+  return onnx::exportQdqModel(inputPath, scales, outputPath, report);
 }
 
 }  // namespace lowp
