@@ -8,6 +8,8 @@ std::string_view formatName(TensorFormat format) {
       return "linear";
     case TensorFormat::kChw16:
       return "chw16";
+    case TensorFormat::kHwc:
+      return "hwc";
   }
   return "?";
 }

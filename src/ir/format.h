@@ -2,8 +2,10 @@
 //
 // kLinear is ONNX's dense row-major layout. kChw16 blocks the channel axis (axis 1) by 16 (oneDNN's
 // nChw16c, TensorRT's CHW16): the tensor is stored as [N, ceil(C/16), spatial..., 16], the channels past C
-// padded with zeros, which every kernel writing the format keeps at zero. Only tensors of rank 3 to 5
-// take a blocked layout.
+// padded with zeros, which every kernel writing the format keeps at zero. kHwc puts the channel axis last
+// (oneDNN's nwc / nhwc / ndhwc, TensorRT's HWC): the tensor is stored densely as [N, spatial..., C], no
+// padding, so it takes the bytes of kLinear. Only tensors of rank 3 to 5 take kChw16 or kHwc; the shape of
+// a value stays the logical [N, C, spatial...] in every format.
 #pragma once
 
 #include <cstdint>
@@ -14,9 +16,10 @@
 
 namespace lowp::ir {
 
-enum class TensorFormat { kLinear = 0, kChw16 = 1 };
+/// Stored in engine files by number: new values only at the end.
+enum class TensorFormat { kLinear = 0, kChw16 = 1, kHwc = 2 };
 
-/// "linear", "chw16": the spelling of reports and options (trtexec's --inputIOFormats uses "chw16").
+/// "linear", "chw16", "hwc": the spelling of reports and options (trtexec's --inputIOFormats uses "chw16").
 std::string_view formatName(TensorFormat format);
 
 /// Channels in one block of the format (1 for kLinear).

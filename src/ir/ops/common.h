@@ -36,5 +36,6 @@ void registerResizeSchemas(OpSchemaRegistry& registry);
 void registerElementwiseChainSchema(OpSchemaRegistry& registry);
 void registerFusedSchemas(OpSchemaRegistry& registry);
 void registerQuantizedSchemas(OpSchemaRegistry& registry);
+void registerReformatSchema(OpSchemaRegistry& registry);
 
 }  // namespace lowp::ir::ops

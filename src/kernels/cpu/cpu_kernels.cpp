@@ -553,6 +553,7 @@ void registerCpuKernels(KernelRegistry& registry) {
   registerIsa<&avx2Kernels>(registry, CpuFeature::kAvx2, "avx2");
   registerTransposeKernels(registry);
   registerQuantizeKernels(registry);
+  registerReformatKernels(registry);
 }
 
 }  // namespace lowp::kernels::cpu

@@ -15,4 +15,7 @@ void registerQuantizeKernels(KernelRegistry& registry);
 /// Transpose as row copies where the last axis stays last (transpose.cpp; plain C++, any ISA).
 void registerTransposeKernels(KernelRegistry& registry);
 
+/// lowp.Reformat between the linear and channels-last (hwc) layouts (reformat.cpp; SSE2, any x86-64 CPU).
+void registerReformatKernels(KernelRegistry& registry);
+
 }  // namespace lowp::kernels::cpu

@@ -3,11 +3,12 @@
 // running CPU's features), split over the pool in chunks of 32K elements.
 //
 // Kernels: f32toi8-quantizelinear-<isa>, f32tou8-quantizelinear-<isa>, i8tof32-dequantizelinear-<isa>,
-// u8tof32-dequantizelinear-<isa>. supports() takes a node whose scale is a constant fp32 scalar ([] or [1])
-// and whose zero point, if any, is a constant scalar, with no blocked quantization and (QuantizeLinear) no
-// `precision` other than fp32; per-axis or blocked scales, scales computed in the graph and other types run
-// on the reference kernel. Results are bit-exact with the reference kernels (NaN quantizes to the zero
-// point, +-Inf saturate, ties round to even). Tests: tests/unit/test_int8_kernels.cpp (Int8Quantize*).
+// u8tof32-dequantizelinear-<isa>, each also for channels-last tensors (name ending "-hwc"). supports() takes
+// a node whose scale is a constant fp32 scalar ([] or [1]) and whose zero point, if any, is a constant
+// scalar, with no blocked quantization and (QuantizeLinear) no `precision` other than fp32; per-axis or
+// blocked scales, scales computed in the graph and other types run on the reference kernel. Results are
+// bit-exact with the reference kernels (NaN quantizes to the zero point, +-Inf saturate, ties round to even).
+// Tests: tests/unit/test_int8_kernels.cpp (Int8Quantize*), tests/unit/test_hwc.cpp (HwcQuantize.*).
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -106,30 +107,40 @@ Status dequantizeKernel(KernelContext& ctx) {
   return {};
 }
 
+// Elementwise with one scale, so the same functions serve every dense layout: each kernel is registered
+// for linear tensors and again, named "...-hwc", for channels-last ones (the scale and zero point stay
+// linear scalars).
 template <LoopsFn kLoops>
 void registerIsa(KernelRegistry& registry, CpuFeature feature, const std::string& isa) {
   static std::deque<std::string> names;  // kernel names live as long as the registry (deque: stable)
   const TypeSet f32 = {DataType::kFloat32};
-  for (const auto& [type, dtype] : {std::pair{DataType::kInt8, "i8"}, std::pair{DataType::kUInt8, "u8"}}) {
-    const TypeSet q = {type};
-    names.push_back(std::string("f32to") + dtype + "-quantizelinear-" + isa);
-    registry.add({.opType = "QuantizeLinear",
-                  .name = names.back(),
-                  .inputTypes = {f32, f32, q},
-                  .outputTypes = {q},
-                  .fn = &quantizeKernel<kLoops>,
-                  .feature = feature,
-                  .supports = &supportsPerTensor,
-                  .reference = false});
-    names.push_back(std::string(dtype) + "tof32-dequantizelinear-" + isa);
-    registry.add({.opType = "DequantizeLinear",
-                  .name = names.back(),
-                  .inputTypes = {q, f32, q},
-                  .outputTypes = {f32},
-                  .fn = &dequantizeKernel<kLoops>,
-                  .feature = feature,
-                  .supports = &supportsPerTensor,
-                  .reference = false});
+  for (const auto& [format, suffix] :
+       {std::pair{TensorFormat::kLinear, ""}, std::pair{TensorFormat::kHwc, "-hwc"}}) {
+    for (const auto& [type, dtype] : {std::pair{DataType::kInt8, "i8"}, std::pair{DataType::kUInt8, "u8"}}) {
+      const TypeSet q = {type};
+      names.push_back(std::string("f32to") + dtype + "-quantizelinear-" + isa + suffix);
+      registry.add({.opType = "QuantizeLinear",
+                    .name = names.back(),
+                    .inputTypes = {f32, f32, q},
+                    .outputTypes = {q},
+                    .fn = &quantizeKernel<kLoops>,
+                    .inputFormats = {format, TensorFormat::kLinear},
+                    .outputFormats = {format},
+                    .feature = feature,
+                    .supports = &supportsPerTensor,
+                    .reference = false});
+      names.push_back(std::string(dtype) + "tof32-dequantizelinear-" + isa + suffix);
+      registry.add({.opType = "DequantizeLinear",
+                    .name = names.back(),
+                    .inputTypes = {q, f32, q},
+                    .outputTypes = {f32},
+                    .fn = &dequantizeKernel<kLoops>,
+                    .inputFormats = {format, TensorFormat::kLinear},
+                    .outputFormats = {format},
+                    .feature = feature,
+                    .supports = &supportsPerTensor,
+                    .reference = false});
+    }
   }
 }
 

@@ -115,6 +115,87 @@ Status runReferenceKernel(KernelContext& ctx) {
   return ctx.unsupported("no reference kernel to fall back on");
 }
 
+dnnl::memory::format_tag plainLayoutTag(size_t rank) {
+  using Tag = dnnl::memory::format_tag;
+  return rank == 3 ? Tag::ncw : rank == 4 ? Tag::nchw : Tag::ncdhw;
+}
+
+dnnl::memory::format_tag channelsLastLayoutTag(size_t rank) {
+  using Tag = dnnl::memory::format_tag;
+  return rank == 3 ? Tag::nwc : rank == 4 ? Tag::nhwc : Tag::ndhwc;
+}
+
+dnnl::memory::desc channelsLastSlice(const dnnl::memory::dims& dims, dnnl::memory::data_type type,
+                                     int64_t channels) {
+  dnnl::memory::dims strides(dims.size(), 1);
+  int64_t stride = channels;
+  for (size_t d = dims.size() - 1; d >= 2; --d) {
+    strides[d] = stride;
+    stride *= dims[d];
+  }
+  strides[0] = stride;
+  return dnnl::memory::desc(dims, type, strides);
+}
+
+namespace {
+
+// Copies `from` into `to` (same type and shape, rank 3 to 5) between the plain and channels-last layouts.
+void reorderLayout(const Tensor& from, bool fromHwc, Tensor& to, bool toHwc) {
+  const size_t rank = from.shape().size();
+  const auto type = toDnnlQuantizedType(from.type());
+  const dnnl::memory::dims dims = toDims(from.shape());
+  const dnnl::memory::desc a(dims, type, fromHwc ? channelsLastLayoutTag(rank) : plainLayoutTag(rank));
+  const dnnl::memory::desc b(dims, type, toHwc ? channelsLastLayoutTag(rank) : plainLayoutTag(rank));
+  dnnl::memory src(a, cpuEngine(), const_cast<void*>(from.data()));
+  dnnl::memory dst(b, cpuEngine(), to.data());
+  dnnl::stream& stream = threadStream();
+  dnnl::reorder(src, dst).execute(stream, src, dst);
+  stream.wait();
+}
+
+}  // namespace
+
+Status runReferenceKernelFromHwc(KernelContext& ctx, const std::vector<bool>& inputHwc,
+                                 const std::vector<bool>& outputHwc) {
+  auto hwc = [](const std::vector<bool>& flags, size_t i) { return i < flags.size() && flags[i]; };
+  std::vector<Tensor> plainInputs(ctx.inputCount());
+  std::vector<const Tensor*> inputs;
+  for (size_t i = 0; i < ctx.inputCount(); ++i) {
+    if (!ctx.hasInput(i)) {
+      inputs.push_back(nullptr);
+    } else if (hwc(inputHwc, i) && ctx.input(i).elementCount() > 0) {
+      plainInputs[i] = Tensor(ctx.input(i).type(), ctx.input(i).shape());
+      reorderLayout(ctx.input(i), true, plainInputs[i], false);
+      inputs.push_back(&plainInputs[i]);
+    } else {
+      inputs.push_back(&ctx.input(i));
+    }
+  }
+  std::vector<Tensor> plainOutputs(ctx.outputCount());
+  std::vector<Tensor*> outputs;
+  for (size_t i = 0; i < ctx.outputCount(); ++i) {
+    if (!ctx.hasOutput(i)) {
+      outputs.push_back(nullptr);
+    } else if (hwc(outputHwc, i) && ctx.output(i).elementCount() > 0) {
+      plainOutputs[i] = Tensor(ctx.output(i).type(), ctx.output(i).shape());
+      outputs.push_back(&plainOutputs[i]);
+    } else {
+      outputs.push_back(&ctx.output(i));
+    }
+  }
+  const ParallelFor parallelFor = [&ctx](int64_t n, int64_t grain,
+                                         const std::function<void(int64_t, int64_t)>& fn) {
+    ctx.parallelFor(n, grain, fn);
+  };
+  KernelContext plain(ctx.node(), inputs, outputs, parallelFor,
+                      [](DataType t, std::vector<int64_t> s) { return Tensor(t, std::move(s)); });
+  LOWP_RETURN_IF_ERROR(runReferenceKernel(plain));
+  for (size_t i = 0; i < ctx.outputCount(); ++i) {
+    if (outputs[i] == &plainOutputs[i]) reorderLayout(plainOutputs[i], false, ctx.output(i), true);
+  }
+  return {};
+}
+
 bool rankKnownNoZeroDim(const ir::Shape& shape) {
   if (!shape.rankKnown()) return false;
   for (const ir::Dim& d : shape.dims()) {

@@ -63,6 +63,22 @@ bool oneDnnInt8IsExact();
 /// run time that oneDNN cannot do (an empty input, a combination oneDNN has no implementation for).
 Status runReferenceKernel(KernelContext& ctx);
 
+/// runReferenceKernel for a kernel that reads or writes channels-last (kHwc) tensors: the inputs whose
+/// `inputHwc` entry is true (slots past its end: false) are reordered into plain copies, the reference kernel
+/// runs on those, and the outputs whose `outputHwc` entry is true are reordered back from plain copies.
+Status runReferenceKernelFromHwc(KernelContext& ctx, const std::vector<bool>& inputHwc,
+                                 const std::vector<bool>& outputHwc);
+
+/// oneDNN's tag of ONNX's plain layout (ncw, nchw, ncdhw) and of channels-last (nwc, nhwc, ndhwc) for a
+/// tensor of rank 3 to 5.
+dnnl::memory::format_tag plainLayoutTag(size_t rank);
+dnnl::memory::format_tag channelsLastLayoutTag(size_t rank);
+
+/// The descriptor of channels [c0, c0 + dims[1]) of a channels-last tensor of `channels` channels: the
+/// dims of the slice with the strides of the whole tensor.
+dnnl::memory::desc channelsLastSlice(const dnnl::memory::dims& dims, dnnl::memory::data_type type,
+                                     int64_t channels);
+
 /// True when the rank of `shape` is known and none of its known dimensions is 0 (oneDNN plans no empty
 /// tensors; unknown dimensions are resolved at run time, where the kernels handle empty ones themselves).
 bool rankKnownNoZeroDim(const ir::Shape& shape);

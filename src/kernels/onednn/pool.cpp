@@ -1,5 +1,8 @@
-// {f32,bf16}-{maxpool,averagepool,globalaveragepool}-onednn: ONNX MaxPool (without the Indices output),
-// AveragePool and GlobalAveragePool through oneDNN's pooling_v2_forward (forward_inference).
+// {f32,bf16}-{maxpool,averagepool,globalaveragepool}-onednn, {i8,u8}-maxpool-onednn: ONNX MaxPool (without
+// the Indices output), AveragePool and GlobalAveragePool through oneDNN's pooling_v2_forward
+// (forward_inference). Channels-last variants: {f32,bf16,i8,u8}-maxpool-hwc-onednn (kHwc in and out) and
+// {f32,bf16}-globalaveragepool-hwctolinear-onednn (kHwc in; the [N, C, 1...] output has the same bytes in
+// both layouts).
 //
 // The geometry is the reference kernel's (ir/ops/window.h, ceil_mode included): oneDNN gets the resolved
 // begin pads and the end pads that make its output size the ONNX one, ((out - 1) * stride + extent - in -
@@ -8,12 +11,15 @@
 // pads). Max pooling never picks padding; average pooling divides by the taps inside the input
 // (pooling_avg_exclude_padding) or inside the padded extent (pooling_avg_include_padding).
 // GlobalAveragePool is an average over a window of the whole spatial extent.
-// Types: fp32, or bf16 in and out (oneDNN sums in fp32). Layouts: plain ncw / nchw / ncdhw.
-// Threads: channels pool independently, so the N * C planes are split over lowp's pool, each chunk a
-// single-threaded primitive (see runOnCallingThreadOnly in common.h). The primitives live in the node's
+// Types: fp32, or bf16 in and out (oneDNN sums in fp32); MaxPool also int8 and uint8 (values move unchanged).
+// Layouts: plain ncw / nchw / ncdhw, or channels-last nwc / nhwc / ndhwc.
+// Threads: channels pool independently, so the N * C planes of a plain input are split over lowp's pool,
+// each chunk a single-threaded primitive (see runOnCallingThreadOnly in common.h); a channels-last input is
+// split by images, and so is a plain int8 / uint8 one, which each chunk reorders into channels-last and back
+// (oneDNN pools int8 fast only channels-last). The primitives live in the node's
 // state slot and are re-created when the input shape changes.
-// Covered by tests/unit/test_onednn.cpp (OneDnnPool.*), against any-maxpool-ref, any-averagepool-ref and
-// any-globalaveragepool-ref.
+// Covered by tests/unit/test_onednn.cpp (OneDnnPool.*) and tests/unit/test_hwc.cpp (HwcPool.*, int8 and
+// channels-last), against any-maxpool-ref, any-averagepool-ref and any-globalaveragepool-ref.
 #include <algorithm>
 #include <cstddef>
 #include <map>
@@ -33,16 +39,22 @@ using Tag = memory::format_tag;
 
 enum class PoolKind { kMax, kAverage, kGlobalAverage };
 
-Tag plainDataTag(size_t rank) {
-  return rank == 3 ? Tag::ncw : rank == 4 ? Tag::nchw : Tag::ncdhw;
+bool isInteger(DataType t) {
+  return t == DataType::kInt8 || t == DataType::kUInt8;
 }
 
-// Channels pool independently, so x is read as [1, N * C, spatial...] and its planes split over lowp's pool;
-// each chunk runs a single-threaded primitive for its number of planes (at most two sizes), made on first
-// use.
+// Channels pool independently, so a plain x is read as [1, N * C, spatial...] and its planes split over
+// lowp's pool; a channels-last x is split by images. Each chunk runs a single-threaded primitive for its
+// number of planes or images (at most two sizes), made on first use.
 struct PoolState {
   std::vector<int64_t> xShape;
   DataType type = DataType::kFloat32;
+  bool hwc = false;  ///< x and y channels-last: units are images of all channels.
+  /// x and y plain int8 / uint8: units are images, reordered into channels-last and back around the
+  /// primitive (oneDNN's int8 pooling on plain planes is its reference implementation, measured 141 ms for
+  /// ResNet's stem pool at batch 8 where channels-last takes 0.27 ms).
+  bool reorder = false;
+  int64_t channels = 0;
   dnnl::algorithm algorithm = dnnl::algorithm::pooling_max;
   memory::dims srcSpatial;
   memory::dims dstSpatial;
@@ -57,22 +69,28 @@ struct PoolState {
     memory::desc src;
     memory::desc dst;
     memory::desc scratchpad;
+    memory::desc userSrc;  ///< With `reorder`: the plain layouts of the unit, and the reorders.
+    memory::desc userDst;
+    dnnl::reorder srcIn;
+    dnnl::reorder dstOut;
   };
   std::mutex mutex;  ///< Guards byPlanes: chunks on several threads look up and add primitives.
   std::map<int64_t, Primitive> byPlanes;
 
-  Primitive forPlanes(int64_t planes) {
+  Primitive forUnits(int64_t units) {
     const std::lock_guard<std::mutex> lock(mutex);
-    auto it = byPlanes.find(planes);
+    auto it = byPlanes.find(units);
     if (it != byPlanes.end()) return it->second;
-    const auto dt = toDnnlType(type);
-    memory::dims srcDims = {1, planes};
+    const auto dt = isInteger(type) ? toDnnlQuantizedType(type) : toDnnlType(type);
+    const bool byImages = hwc || reorder;
+    memory::dims srcDims = byImages ? memory::dims{units, channels} : memory::dims{1, units};
     srcDims.insert(srcDims.end(), srcSpatial.begin(), srcSpatial.end());
-    memory::dims dstDims = {1, planes};
+    memory::dims dstDims = byImages ? memory::dims{units, channels} : memory::dims{1, units};
     dstDims.insert(dstDims.end(), dstSpatial.begin(), dstSpatial.end());
+    const Tag tag = byImages ? channelsLastLayoutTag(srcDims.size()) : plainLayoutTag(srcDims.size());
     Primitive p;
-    p.src = memory::desc(srcDims, dt, plainDataTag(srcDims.size()));
-    p.dst = memory::desc(dstDims, dt, plainDataTag(dstDims.size()));
+    p.src = memory::desc(srcDims, dt, tag);
+    p.dst = memory::desc(dstDims, dt, tag);
     const dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, p.src, p.dst,
                                               strides, kernel, dilations, padsBegin, padsEnd);
     dnnl::primitive_attr attr;
@@ -80,11 +98,18 @@ struct PoolState {
     const dnnl::pooling_v2_forward::primitive_desc pd(desc, attr, cpuEngine());
     p.pool = dnnl::pooling_v2_forward(pd);
     p.scratchpad = pd.scratchpad_desc();
-    return byPlanes.emplace(planes, p).first->second;
+    if (reorder) {
+      dnnl::engine& engine = cpuEngine();
+      p.userSrc = memory::desc(srcDims, dt, plainLayoutTag(srcDims.size()));
+      p.userDst = memory::desc(dstDims, dt, plainLayoutTag(dstDims.size()));
+      p.srcIn = dnnl::reorder({engine, p.userSrc, engine, p.src});
+      p.dstOut = dnnl::reorder({engine, p.dst, engine, p.userDst});
+    }
+    return byPlanes.emplace(units, p).first->second;
   }
 };
 
-template <PoolKind kKind>
+template <PoolKind kKind, bool kHwc>
 Status runPool(KernelContext& ctx) {
   const Tensor& xt = ctx.input(0);
   Tensor& y = ctx.output(0);
@@ -136,6 +161,9 @@ Status runPool(KernelContext& ctx) {
     state = std::make_shared<PoolState>();
     state->xShape = x;
     state->type = xt.type();
+    state->hwc = kHwc;
+    state->reorder = !kHwc && (xt.type() == DataType::kInt8 || xt.type() == DataType::kUInt8);
+    state->channels = x[1];
     state->algorithm = algorithm;
     state->srcSpatial = toDims(spatial);
     state->dstSpatial = toDims(window.output);
@@ -146,30 +174,44 @@ Status runPool(KernelContext& ctx) {
     state->padsEnd = padsEnd;
     ctx.state() = state;
   }
-  const int64_t planes = x[0] * x[1];
-  const int64_t inPlane = xt.elementCount() / planes;
-  const int64_t outPlane = y.elementCount() / planes;
+  // Units: planes (plain) or images (channels-last), each contiguous in x and y.
+  const int64_t units = state->hwc || state->reorder ? x[0] : x[0] * x[1];
+  const int64_t inPlane = xt.elementCount() / units;
+  const int64_t outPlane = y.elementCount() / units;
   const int64_t bytes = ir::dataTypeInfo(xt.type()).storageBytes;
   const auto* in = static_cast<const std::byte*>(xt.data());
   auto* out = static_cast<std::byte*>(y.data());
   // Chunks of at least ~16k input elements, so small pools stay on one thread.
   const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(1, inPlane));
-  return parallelOneDnn(ctx, planes, grain, [&](int64_t begin, int64_t end) {
-    const PoolState::Primitive p = state->forPlanes(end - begin);
+  return parallelOneDnn(ctx, units, grain, [&](int64_t begin, int64_t end) {
+    const PoolState::Primitive p = state->forUnits(end - begin);
     dnnl::engine& engine = cpuEngine();
     dnnl::stream& stream = threadStream();
-    p.pool.execute(
-        stream, {{DNNL_ARG_SRC, memory(p.src, engine, const_cast<std::byte*>(in + begin * inPlane * bytes))},
-                 {DNNL_ARG_DST, memory(p.dst, engine, out + begin * outPlane * bytes)},
-                 {DNNL_ARG_SCRATCHPAD, threadBuffer(2, p.scratchpad)}});
+    auto* from = const_cast<std::byte*>(in + begin * inPlane * bytes);
+    std::byte* to = out + begin * outPlane * bytes;
+    if (!state->reorder) {
+      p.pool.execute(stream, {{DNNL_ARG_SRC, memory(p.src, engine, from)},
+                              {DNNL_ARG_DST, memory(p.dst, engine, to)},
+                              {DNNL_ARG_SCRATCHPAD, threadBuffer(2, p.scratchpad)}});
+    } else {
+      memory userSrc(p.userSrc, engine, from);
+      memory src = threadBuffer(0, p.src);
+      p.srcIn.execute(stream, userSrc, src);
+      memory dst = threadBuffer(1, p.dst);
+      p.pool.execute(
+          stream,
+          {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}, {DNNL_ARG_SCRATCHPAD, threadBuffer(2, p.scratchpad)}});
+      memory userDst(p.userDst, engine, to);
+      p.dstOut.execute(stream, dst, userDst);
+    }
     stream.wait();
   });
 }
 
-template <PoolKind kKind>
+template <PoolKind kKind, bool kHwc>
 Status poolKernel(KernelContext& ctx) {
   try {
-    return runPool<kKind>(ctx);
+    return runPool<kKind, kHwc>(ctx);
   } catch (const dnnl::error& e) {
     return oneDnnError(ctx, e);
   }
@@ -199,31 +241,60 @@ bool supportsGlobalPool(const ir::Node& /*node*/, const std::vector<ir::Shape>& 
 }  // namespace
 
 void registerPoolKernels(KernelRegistry& registry) {
-  struct Variant {
+  constexpr TensorFormat kLinear = TensorFormat::kLinear;
+  constexpr TensorFormat kHwc = TensorFormat::kHwc;
+  // MaxPool in every type, plain and channels-last (int8 / uint8: max pooling moves values unchanged, so the
+  // quantization scale carries over).
+  struct MaxVariant {
     DataType type;
-    std::string_view maxName;
-    std::string_view averageName;
-    std::string_view globalName;
+    std::string_view name;
+    std::string_view hwcName;
     CpuFeature feature;
   };
-  for (const Variant& v : {Variant{DataType::kFloat32, "f32-maxpool-onednn", "f32-averagepool-onednn",
-                                   "f32-globalaveragepool-onednn", CpuFeature::kNone},
-                           Variant{DataType::kBFloat16, "bf16-maxpool-onednn", "bf16-averagepool-onednn",
-                                   "bf16-globalaveragepool-onednn", CpuFeature::kAvx512}}) {
+  for (const MaxVariant& v :
+       {MaxVariant{DataType::kFloat32, "f32-maxpool-onednn", "f32-maxpool-hwc-onednn", CpuFeature::kNone},
+        MaxVariant{DataType::kBFloat16, "bf16-maxpool-onednn", "bf16-maxpool-hwc-onednn",
+                   CpuFeature::kAvx512},
+        MaxVariant{DataType::kInt8, "i8-maxpool-onednn", "i8-maxpool-hwc-onednn", CpuFeature::kNone},
+        MaxVariant{DataType::kUInt8, "u8-maxpool-onednn", "u8-maxpool-hwc-onednn", CpuFeature::kNone}}) {
     const TypeSet types = {v.type};
     registry.add({.opType = "MaxPool",
-                  .name = v.maxName,
+                  .name = v.name,
                   .inputTypes = {types},
                   .outputTypes = {types},
-                  .fn = poolKernel<PoolKind::kMax>,
+                  .fn = poolKernel<PoolKind::kMax, false>,
                   .feature = v.feature,
                   .supports = supportsMaxPool,
                   .reference = false});
+    registry.add({.opType = "MaxPool",
+                  .name = v.hwcName,
+                  .inputTypes = {types},
+                  .outputTypes = {types},
+                  .fn = poolKernel<PoolKind::kMax, true>,
+                  .inputFormats = {kHwc},
+                  .outputFormats = {kHwc},
+                  .feature = v.feature,
+                  .supports = supportsMaxPool,
+                  .reference = false});
+  }
+  struct AverageVariant {
+    DataType type;
+    std::string_view averageName;
+    std::string_view globalName;
+    std::string_view globalHwcName;
+    CpuFeature feature;
+  };
+  for (const AverageVariant& v :
+       {AverageVariant{DataType::kFloat32, "f32-averagepool-onednn", "f32-globalaveragepool-onednn",
+                       "f32-globalaveragepool-hwctolinear-onednn", CpuFeature::kNone},
+        AverageVariant{DataType::kBFloat16, "bf16-averagepool-onednn", "bf16-globalaveragepool-onednn",
+                       "bf16-globalaveragepool-hwctolinear-onednn", CpuFeature::kAvx512}}) {
+    const TypeSet types = {v.type};
     registry.add({.opType = "AveragePool",
                   .name = v.averageName,
                   .inputTypes = {types},
                   .outputTypes = {types},
-                  .fn = poolKernel<PoolKind::kAverage>,
+                  .fn = poolKernel<PoolKind::kAverage, false>,
                   .feature = v.feature,
                   .supports = supportsAveragePool,
                   .reference = false});
@@ -231,7 +302,19 @@ void registerPoolKernels(KernelRegistry& registry) {
                   .name = v.globalName,
                   .inputTypes = {types},
                   .outputTypes = {types},
-                  .fn = poolKernel<PoolKind::kGlobalAverage>,
+                  .fn = poolKernel<PoolKind::kGlobalAverage, false>,
+                  .feature = v.feature,
+                  .supports = supportsGlobalPool,
+                  .reference = false});
+    // The output [N, C, 1...] has the same bytes channels-last and plain: a channels-last input gives a
+    // linear output without a reformat.
+    registry.add({.opType = "GlobalAveragePool",
+                  .name = v.globalHwcName,
+                  .inputTypes = {types},
+                  .outputTypes = {types},
+                  .fn = poolKernel<PoolKind::kGlobalAverage, true>,
+                  .inputFormats = {kHwc},
+                  .outputFormats = {kLinear},
                   .feature = v.feature,
                   .supports = supportsGlobalPool,
                   .reference = false});

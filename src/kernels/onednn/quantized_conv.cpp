@@ -17,12 +17,18 @@
 // requires the CPU to have it, and the kernel runs the reference kernel when oneDNN's own ISA is lower.
 // The float rescale rounds differently from the reference kernel's double arithmetic, so an integer output
 // may differ from it by one step where v / y_scale lies close to a rounding tie.
-// Layouts: X, Y and Z are ONNX's plain layout (ncw / nchw / ncdhw); oneDNN's int8 convolutions (brgconv and
-// jit_int8 on AVX-512 VNNI, jit_uni_int8 on AVX2) run on channels-last (nwc / nhwc / ndhwc) only (nChw16c
-// falls to the reference implementation ref_int8, measured 20 s for a 64->64 3x3 56x56 convolution), so
-// every piece reorders its input into channels-last and its output back, in buffers of the thread. Measured
-// on 2 shared AVX-512 VNNI cores, 64->64 3x3 56x56 int8 at batch 1 on one thread: 0.23 ms in the primitive
-// and 0.05 ms in each reorder (0.33 ms in all).
+// Layouts: oneDNN's int8 convolutions (brgconv and jit_int8 on AVX-512 VNNI, jit_uni_int8 on AVX2) run on
+// channels-last (nwc / nhwc / ndhwc) only (nChw16c falls to the reference implementation ref_int8, measured
+// 20 s for a 64->64 3x3 56x56 convolution). i8-quantizedconv-onednn takes X, Y and Z in ONNX's plain layout
+// (ncw / nchw / ncdhw), so every piece reorders its input into channels-last and its output back, in buffers
+// of the thread; measured on 2 shared AVX-512 VNNI cores, 64->64 3x3 56x56 int8 at batch 1 on one thread:
+// 0.23 ms in the primitive and 0.05 ms in each reorder (0.33 ms in all). The same code is registered for
+// channels-last tensors (ir/format.h, kHwc), which skip those reorders: i8-quantizedconv-hwc-onednn (X, Y and
+// Z channels-last), i8-quantizedconv-hwctolinear-onednn (X channels-last; Y and Z plain) and
+// i8-quantizedconv-lineartohwc-onednn (X plain; Y and Z channels-last), the ends of a chain of INT8 layers.
+// A piece of a channel split reads and writes channel slices of a channels-last tensor through strided
+// descriptors (reordered into and out of dense buffers); a piece of an image split reads and writes X, Y and
+// Z in place.
 // The weights [M, C/group, k...] are read as oiw.. (goiw.. with groups) and reordered once into the
 // primitive's layout (which carries oneDNN's s8-input and zero-point compensations); weights that are not a
 // constant of the graph are reordered again on every run.
@@ -34,7 +40,8 @@
 // The plan (pieces' primitives, reordered weights) lives in the node's state slot; new input shapes
 // re-create it. What oneDNN has no implementation for at run time runs on the reference kernel.
 // Covered by tests/unit/test_int8_kernels.cpp (Int8Conv*, Int8Saturation*, Int8OneDnnAvx2*), against
-// i8-quantizedconv-ref.
+// i8-quantizedconv-ref, and tests/unit/test_hwc.cpp (HwcQuantizedConv.*: the channels-last variants, bit for
+// bit against the plain one).
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -56,14 +63,6 @@ namespace {
 using dnnl::memory;
 using Tag = memory::format_tag;
 
-Tag plainDataTag(size_t rank) {
-  return rank == 3 ? Tag::ncw : rank == 4 ? Tag::nchw : Tag::ncdhw;
-}
-
-Tag channelsLastTag(size_t rank) {
-  return rank == 3 ? Tag::nwc : rank == 4 ? Tag::nhwc : Tag::ndhwc;
-}
-
 Tag plainWeightsTag(size_t rank, bool grouped) {
   if (grouped) return rank == 3 ? Tag::goiw : rank == 4 ? Tag::goihw : Tag::goidhw;
   return rank == 3 ? Tag::oiw : rank == 4 ? Tag::oihw : Tag::oidhw;
@@ -81,6 +80,8 @@ struct QConvKey {
   DataType yType = DataType::kFloat32;
   DataType zType = DataType::kUndefined;  ///< kUndefined: no residual.
   bool bias = false;
+  bool xHwc = false;  ///< X is channels-last (kHwc); else plain.
+  bool yHwc = false;  ///< Y and Z are channels-last; else plain.
   bool operator==(const QConvKey&) const = default;
 };
 
@@ -196,14 +197,20 @@ std::shared_ptr<QConvPart> QConvPlan::part(int64_t images, int64_t oc0, int64_t 
   const auto xt = toDnnlQuantizedType(key.xType);
   const auto yt = toDnnlQuantizedType(key.yType);
   const auto s8 = memory::data_type::s8;
-  p->userSrc = memory::desc(srcDims, xt, plainDataTag(rank));
-  p->userDst = memory::desc(dstDims, yt, plainDataTag(rank));
+  // The user's tensors: plain, or channels-last (a channel slice of it strided with all its channels).
+  auto userDesc = [&](const memory::dims& dims, memory::data_type type, bool hwc, int64_t channels) {
+    if (!hwc) return memory::desc(dims, type, plainLayoutTag(rank));
+    if (dims[1] == channels) return memory::desc(dims, type, channelsLastLayoutTag(rank));
+    return channelsLastSlice(dims, type, channels);
+  };
+  p->userSrc = userDesc(srcDims, xt, key.xHwc, x[1]);
+  p->userDst = userDesc(dstDims, yt, key.yHwc, w[0]);
   p->userWeights = memory::desc(weightDims, s8, plainWeightsTag(rank, groups > 1));
   if (key.bias) p->bias = memory::desc({outChannels}, memory::data_type::s32, Tag::x);
   const dnnl::convolution_forward::desc desc(
       dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-      memory::desc(srcDims, xt, channelsLastTag(rank)), memory::desc(weightDims, s8, Tag::any), p->bias,
-      memory::desc(dstDims, yt, channelsLastTag(rank)), toDims(window.strides), dilations,
+      memory::desc(srcDims, xt, channelsLastLayoutTag(rank)), memory::desc(weightDims, s8, Tag::any), p->bias,
+      memory::desc(dstDims, yt, channelsLastLayoutTag(rank)), toDims(window.strides), dilations,
       toDims(window.padsBegin), toDims(window.padsEnd));
   const dnnl::convolution_forward::primitive_desc pd(desc, makeAttr(*this, oc0, oc1), cpuEngine());
   p->conv = dnnl::convolution_forward(pd);
@@ -217,7 +224,7 @@ std::shared_ptr<QConvPart> QConvPlan::part(int64_t images, int64_t oc0, int64_t 
   if (p->reorderDst) p->dstOut = dnnl::reorder({engine, p->dst, engine, p->userDst});
   if (key.zType != DataType::kUndefined) {
     const auto zt = toDnnlQuantizedType(key.zType);
-    p->userZ = memory::desc(dstDims, zt, plainDataTag(rank));
+    p->userZ = userDesc(dstDims, zt, key.yHwc, w[0]);
     p->zInDst = p->dst;
     p->zInDst.data.data_type = memory::convert_to_c(zt);
     if (p->reorderDst) p->zIn = dnnl::reorder({engine, p->userZ, engine, p->zInDst});
@@ -245,11 +252,12 @@ std::shared_ptr<QConvPlan> makePlan(const QConvKey& key, const ir::ops::Window& 
   plan->depthwise = group > 1 && group == x[1] && group == w[0];
   plan->split = x[0] == 1 && (group == 1 || plan->depthwise) && w[0] > kChannelBlock ? Split::kChannels
                                                                                      : Split::kImages;
-  plan->sharedSrc = plan->split == Split::kChannels && !plan->depthwise;
+  // A channels-last X is read by every piece as it is.
+  plan->sharedSrc = plan->split == Split::kChannels && !plan->depthwise && !key.xHwc;
   if (plan->sharedSrc) {
     const auto xt = toDnnlQuantizedType(key.xType);
-    plan->sharedUserSrc = memory::desc(toDims(x), xt, plainDataTag(x.size()));
-    plan->sharedSrcDesc = memory::desc(toDims(x), xt, channelsLastTag(x.size()));
+    plan->sharedUserSrc = memory::desc(toDims(x), xt, plainLayoutTag(x.size()));
+    plan->sharedSrcDesc = memory::desc(toDims(x), xt, channelsLastLayoutTag(x.size()));
     dnnl::engine& engine = cpuEngine();
     plan->sharedSrcReorder = dnnl::reorder({engine, plan->sharedUserSrc, engine, plan->sharedSrcDesc});
   }
@@ -379,17 +387,27 @@ Status execute(const KernelContext& ctx, QConvPlan& plan, Tensor& y) {
       data.src = static_cast<const std::byte*>(shared.get_data_handle());
       data.srcReordered = true;
     } else {
-      data.src = x + (plan.depthwise ? oc0 * plan.xChannel : 0);
+      data.src = x + (plan.depthwise ? oc0 * (plan.key.xHwc ? 1 : plan.xChannel) : 0);
     }
     data.weights = w + oc0 * plan.weightsPerOutputChannel;
     data.bias = bias != nullptr ? bias + oc0 * static_cast<int64_t>(sizeof(int32_t)) : nullptr;
-    data.z = z != nullptr ? z + oc0 * plan.yChannel * zBytes : nullptr;
+    // A channel slice starts at channel oc0 of pixel 0 (channels-last) or at plane oc0 (plain).
+    const int64_t channelStride = plan.key.yHwc ? 1 : plan.yChannel;
+    data.z = z != nullptr ? z + oc0 * channelStride * zBytes : nullptr;
     data.zBytes = (oc1 - oc0) * plan.yChannel * zBytes;
-    data.y = out + oc0 * plan.yChannel * yBytes;
+    data.y = out + oc0 * channelStride * yBytes;
     runPart(ctx, plan, part, data);
   });
 }
 
+// The reference kernel, on plain copies of channels-last tensors (X; Y and Z).
+template <bool kXHwc, bool kYHwc>
+Status referenceFallback(KernelContext& ctx) {
+  if (!kXHwc && !kYHwc) return runReferenceKernel(ctx);
+  return runReferenceKernelFromHwc(ctx, {kXHwc, false, false, kYHwc}, {kYHwc});
+}
+
+template <bool kXHwc, bool kYHwc>
 Status runQuantizedConv(KernelContext& ctx) {
   auto params = ir::ops::readQuantizedParams(ctx.attrs(), true);
   if (!params) return ctx.invalid(params.status().message());
@@ -431,9 +449,9 @@ Status runQuantizedConv(KernelContext& ctx) {
   dnnl::post_ops probe;
   if (!oneDnnInt8IsExact() || ctx.input(0).elementCount() == 0 || ctx.input(1).elementCount() == 0 ||
       (isInteger(zType) && !isInteger(y.type())) || !appendActivation(probe, *act))
-    return runReferenceKernel(ctx);
+    return referenceFallback<kXHwc, kYHwc>(ctx);
 
-  const QConvKey key{x, w, ctx.input(0).type(), y.type(), zType, hasBias};
+  const QConvKey key{x, w, ctx.input(0).type(), y.type(), zType, hasBias, kXHwc, kYHwc};
   runOnCallingThreadOnly();
   auto plan = std::static_pointer_cast<QConvPlan>(ctx.state());
   if (!plan || !(plan->key == key)) {
@@ -443,13 +461,14 @@ Status runQuantizedConv(KernelContext& ctx) {
   return execute(ctx, *plan, y);
 }
 
+template <bool kXHwc, bool kYHwc>
 Status quantizedConvKernel(KernelContext& ctx) {
   try {
-    return runQuantizedConv(ctx);
+    return runQuantizedConv<kXHwc, kYHwc>(ctx);
   } catch (const dnnl::error& e) {
     if (e.status == dnnl_unimplemented) {
       ctx.state().reset();
-      return runReferenceKernel(ctx);
+      return referenceFallback<kXHwc, kYHwc>(ctx);
     }
     return oneDnnError(ctx, e);
   }
@@ -469,20 +488,42 @@ bool supportsQuantizedConv(const ir::Node& node, const std::vector<ir::Shape>& s
   return z == nullptr || !isInteger(z->type) || isInteger(params->outputType);
 }
 
+// The channels-last variants also need the exact oneDNN (their fallback reorders to run the reference).
+bool supportsHwcQuantizedConv(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  return oneDnnInt8IsExact() && supportsQuantizedConv(node, shapes);
+}
+
 }  // namespace
 
 void registerQuantizedConvKernels(KernelRegistry& registry) {
   const TypeSet activations = {DataType::kInt8, DataType::kUInt8};
   const TypeSet outputs = {DataType::kInt8, DataType::kUInt8, DataType::kFloat32, DataType::kBFloat16};
-  registry.add({.opType = "QuantizedConv",
-                .name = "i8-quantizedconv-onednn",
-                .inputTypes = {activations, {DataType::kInt8}, {DataType::kInt32}, outputs},
-                .outputTypes = {outputs},
-                .fn = quantizedConvKernel,
-                .feature = CpuFeature::kAvx512Vnni,
-                .domain = ir::ops::kLowpDomain,
-                .supports = supportsQuantizedConv,
-                .reference = false});
+  struct Variant {
+    std::string_view name;
+    KernelFn fn;
+    TensorFormat x;
+    TensorFormat y;  ///< Y's format, and the residual Z's.
+  };
+  constexpr TensorFormat kLinear = TensorFormat::kLinear;
+  constexpr TensorFormat kHwc = TensorFormat::kHwc;
+  for (const Variant& v :
+       {Variant{"i8-quantizedconv-onednn", quantizedConvKernel<false, false>, kLinear, kLinear},
+        Variant{"i8-quantizedconv-hwc-onednn", quantizedConvKernel<true, true>, kHwc, kHwc},
+        Variant{"i8-quantizedconv-hwctolinear-onednn", quantizedConvKernel<true, false>, kHwc, kLinear},
+        Variant{"i8-quantizedconv-lineartohwc-onednn", quantizedConvKernel<false, true>, kLinear, kHwc}}) {
+    registry.add(
+        {.opType = "QuantizedConv",
+         .name = v.name,
+         .inputTypes = {activations, {DataType::kInt8}, {DataType::kInt32}, outputs},
+         .outputTypes = {outputs},
+         .fn = v.fn,
+         .inputFormats = {v.x, kLinear, kLinear, v.y},
+         .outputFormats = {v.y},
+         .feature = CpuFeature::kAvx512Vnni,
+         .domain = ir::ops::kLowpDomain,
+         .supports = v.x == kLinear && v.y == kLinear ? supportsQuantizedConv : supportsHwcQuantizedConv,
+         .reference = false});
+  }
 }
 
 }  // namespace lowp::kernels::onednn

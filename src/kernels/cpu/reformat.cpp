@@ -1,0 +1,173 @@
+// x{8,16,32}-reformat-{lineartohwc,hwctolinear}-sse2: lowp.Reformat (ir/ops/reformat.cpp) between ONNX's
+// plain layout [N, C, spatial...] and channels-last [N, spatial..., C] (ir/format.h, kHwc), for tensors of
+// rank 3 to 5 and elements of 1, 2 or 4 bytes (int8 / uint8, bf16 / fp16, fp32). Values move unchanged.
+//
+// Per image it is the transpose of a C x S matrix (S = the spatial size) into S x C, or back. The matrix is
+// cut into tiles of 16 bytes by 16 / E rows (E the element size): 16 / E rows of 16 bytes are loaded, and
+// log2(16 / E) rounds of unpacklo / unpackhi of width E over the row pairs (i, i + 16 / E / 2) transpose the
+// tile (each round rotates the bits of (row, column) by one, so after log2(16 / E) rounds row and column
+// have swapped). SSE2 is in every x86-64 CPU, so the kernels need no CPU feature; the work is memory-bound
+// (measured against memcpy in tests/unit/test_hwc.cpp, HwcReformat.Bandwidth). Rows and columns past the
+// last whole tile are copied one element at a time.
+// Threads: blocks of 256 rows of each image are split over lowp's pool.
+// Covered by tests/unit/test_hwc.cpp (HwcReformat.*), against a plain index loop.
+#include <emmintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "ir/ops/fused.h"
+#include "kernels/cpu/cpu_kernels.h"
+
+namespace lowp::kernels::cpu {
+namespace {
+
+template <int kBytes>
+__m128i unpackLo(__m128i a, __m128i b) {
+  if constexpr (kBytes == 1) return _mm_unpacklo_epi8(a, b);
+  if constexpr (kBytes == 2) return _mm_unpacklo_epi16(a, b);
+  if constexpr (kBytes == 4) return _mm_unpacklo_epi32(a, b);
+}
+
+template <int kBytes>
+__m128i unpackHi(__m128i a, __m128i b) {
+  if constexpr (kBytes == 1) return _mm_unpackhi_epi8(a, b);
+  if constexpr (kBytes == 2) return _mm_unpackhi_epi16(a, b);
+  if constexpr (kBytes == 4) return _mm_unpackhi_epi32(a, b);
+}
+
+// Transposes one tile of kN x kN elements (kN = 16 / kBytes): src rows `srcStride` bytes apart into dst
+// rows `dstStride` bytes apart.
+template <int kBytes>
+inline void transposeTile(const std::byte* src, int64_t srcStride, std::byte* dst, int64_t dstStride) {
+  constexpr int kN = 16 / kBytes;
+  __m128i r[kN];
+  for (int i = 0; i < kN; ++i) r[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i * srcStride));
+  for (int round = 1; round < kN; round *= 2) {
+    __m128i t[kN];
+    for (int i = 0; i < kN / 2; ++i) {
+      t[2 * i] = unpackLo<kBytes>(r[i], r[i + kN / 2]);
+      t[2 * i + 1] = unpackHi<kBytes>(r[i], r[i + kN / 2]);
+    }
+    for (int i = 0; i < kN; ++i) r[i] = t[i];
+  }
+  for (int i = 0; i < kN; ++i) _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i * dstStride), r[i]);
+}
+
+// Rows of src per cache block: a block's 64-byte pieces of its rows (16 KiB) stay in L1 while the column
+// tiles sweep across them.
+constexpr int64_t kBlockRows = 256;
+
+// dst[c][r] = src[r][c] for rows [r0, r1) of a rows x cols matrix of kBytes elements; dst is cols x rows.
+// In blocks of kBlockRows rows, column tiles outer and row tiles inner: each dst row is written as one
+// contiguous run per block (whole cache lines), and each src cache line is read by consecutive column tiles.
+template <int kBytes>
+void transposeRows(const std::byte* src, std::byte* dst, int64_t rows, int64_t cols, int64_t r0, int64_t r1) {
+  constexpr int64_t kN = 16 / kBytes;
+  const int64_t srcStride = cols * kBytes;
+  const int64_t dstStride = rows * kBytes;
+  const int64_t wholeRows = r0 + (r1 - r0) / kN * kN;
+  for (int64_t b0 = r0; b0 < wholeRows; b0 += kBlockRows) {
+    const int64_t b1 = std::min(wholeRows, b0 + kBlockRows);
+    int64_t c = 0;
+    for (; c + kN <= cols; c += kN) {
+      for (int64_t r = b0; r < b1; r += kN)
+        transposeTile<kBytes>(src + r * srcStride + c * kBytes, srcStride, dst + c * dstStride + r * kBytes,
+                              dstStride);
+    }
+    for (; c < cols; ++c) {
+      for (int64_t r = b0; r < b1; ++r)
+        std::memcpy(dst + c * dstStride + r * kBytes, src + r * srcStride + c * kBytes, kBytes);
+    }
+  }
+  for (int64_t r = wholeRows; r < r1; ++r) {
+    for (int64_t c = 0; c < cols; ++c)
+      std::memcpy(dst + c * dstStride + r * kBytes, src + r * srcStride + c * kBytes, kBytes);
+  }
+}
+
+// The C x S (to hwc) or S x C (to linear) matrix of every image, transposed.
+template <int kBytes, bool kToHwc>
+Status reformatKernel(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  Tensor& y = ctx.output(0);
+  const std::vector<int64_t>& shape = x.shape();
+  if (shape.size() < 3 || shape.size() > 5)
+    return ctx.invalid("input " + x.describe() + " is not [N, C, spatial...] of rank 3 to 5");
+  if (y.shape() != shape || y.type() != x.type())
+    return ctx.invalid("output " + y.describe() + " differs from the input " + x.describe());
+  if (dataTypeSize(x.type()) != kBytes)
+    return ctx.invalid("input " + x.describe() + " does not have elements of " + std::to_string(kBytes) +
+                       " bytes");
+  const int64_t images = shape[0];
+  const int64_t channels = shape[1];
+  int64_t spatial = 1;
+  for (size_t d = 2; d < shape.size(); ++d) spatial *= shape[d];
+  if (x.elementCount() == 0) return {};
+  const int64_t rows = kToHwc ? channels : spatial;
+  const int64_t cols = kToHwc ? spatial : channels;
+  const int64_t imageBytes = channels * spatial * kBytes;
+  // Units of kBlockRows rows of one image: threads never share a cache line of dst (a dst row's run of a
+  // block is whole lines), chunks of at least ~64 KiB, so small tensors stay on one thread.
+  const int64_t rowBlocks = (rows + kBlockRows - 1) / kBlockRows;
+  const auto* in = static_cast<const std::byte*>(x.data());
+  auto* out = static_cast<std::byte*>(y.data());
+  const int64_t unitBytes = std::min(rows, kBlockRows) * cols * kBytes;
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, unitBytes));
+  ctx.parallelFor(images * rowBlocks, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t unit = begin; unit < end;) {
+      const int64_t n = unit / rowBlocks;
+      const int64_t first = unit % rowBlocks;
+      const int64_t last = std::min(rowBlocks, first + (end - unit));
+      transposeRows<kBytes>(in + n * imageBytes, out + n * imageBytes, rows, cols, first * kBlockRows,
+                            std::min(rows, last * kBlockRows));
+      unit += last - first;
+    }
+  });
+  return {};
+}
+
+bool supportsReformat(const ir::Node& /*node*/, const std::vector<ir::Shape>& shapes) {
+  return !shapes.empty() && shapes[0].rankKnown() && shapes[0].rank() >= 3 && shapes[0].rank() <= 5;
+}
+
+template <int kBytes>
+void registerSize(KernelRegistry& registry, TypeSet types, std::string_view toHwcName,
+                  std::string_view toLinearName) {
+  registry.add({.opType = "Reformat",
+                .name = toHwcName,
+                .inputTypes = {types},
+                .outputTypes = {types},
+                .fn = &reformatKernel<kBytes, true>,
+                .inputFormats = {TensorFormat::kLinear},
+                .outputFormats = {TensorFormat::kHwc},
+                .domain = ir::ops::kLowpDomain,
+                .supports = supportsReformat,
+                .reference = false});
+  registry.add({.opType = "Reformat",
+                .name = toLinearName,
+                .inputTypes = {types},
+                .outputTypes = {types},
+                .fn = &reformatKernel<kBytes, false>,
+                .inputFormats = {TensorFormat::kHwc},
+                .outputFormats = {TensorFormat::kLinear},
+                .domain = ir::ops::kLowpDomain,
+                .supports = supportsReformat,
+                .reference = false});
+}
+
+}  // namespace
+
+void registerReformatKernels(KernelRegistry& registry) {
+  registerSize<1>(registry, {DataType::kInt8, DataType::kUInt8}, "x8-reformat-lineartohwc-sse2",
+                  "x8-reformat-hwctolinear-sse2");
+  registerSize<2>(registry, {DataType::kBFloat16, DataType::kFloat16}, "x16-reformat-lineartohwc-sse2",
+                  "x16-reformat-hwctolinear-sse2");
+  registerSize<4>(registry, {DataType::kFloat32}, "x32-reformat-lineartohwc-sse2",
+                  "x32-reformat-hwctolinear-sse2");
+}
+
+}  // namespace lowp::kernels::cpu
