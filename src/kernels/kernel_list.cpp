@@ -22,6 +22,7 @@ const KernelRegistry& KernelRegistry::global() {
     ref::registerElementwiseChainKernels(r);
     ref::registerFusedKernels(r);
     ref::registerQuantizedKernels(r);
+    ref::registerReformatKernels(r);
 #if LOWP_WITH_ONEDNN
     onednn::registerOneDnnKernels(r);
 #endif

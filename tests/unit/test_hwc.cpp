@@ -243,6 +243,29 @@ TEST(HwcReformat, MatchesTheIndexLoop) {
   EXPECT_EQ(checked, 70);
 }
 
+// The registered reference kernels (the builder's fallback and the oracle other tests may use) against the
+// index loop here.
+TEST(HwcReformat, ReferenceKernelsMatchTheIndexLoop) {
+  std::mt19937 rng(2);
+  for (DataType type : {DataType::kInt8, DataType::kBFloat16, DataType::kFloat32}) {
+    for (const std::vector<int64_t>& shape :
+         std::vector<std::vector<int64_t>>{{2, 3, 5}, {1, 17, 4, 3}, {2, 4, 2, 3, 2}}) {
+      const Tensor x = randomBytes(rng, type, shape);
+      for (bool toHwc : {true, false}) {
+        const KernelDef* k =
+            kernelNamed(toHwc ? "any-reformat-lineartohwc-ref" : "any-reformat-hwctolinear-ref");
+        ASSERT_NE(k, nullptr);
+        NodeUnderTest n("Reformat", "lowp", 1, {}, {x}, {});
+        ASSERT_TRUE(n.status().isOk());
+        n.setFormats(*k);
+        auto y = runKernel(*k, n.node(), {x}, n.outputType(), n.outputShape());
+        ASSERT_TRUE(y.isOk()) << y.status().message();
+        EXPECT_TRUE(sameBytes(*y, toLayout(x, toHwc))) << k->name << " " << ir::formatSizes(shape);
+      }
+    }
+  }
+}
+
 TEST(HwcReformat, DeclinesWhatIsNotRank3To5) {
   const KernelDef* k = kernelNamed("x8-reformat-lineartohwc-sse2");
   ASSERT_NE(k, nullptr);

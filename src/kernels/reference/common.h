@@ -159,5 +159,6 @@ void registerResizeKernels(KernelRegistry& registry);
 void registerElementwiseChainKernels(KernelRegistry& registry);
 void registerFusedKernels(KernelRegistry& registry);
 void registerQuantizedKernels(KernelRegistry& registry);
+void registerReformatKernels(KernelRegistry& registry);
 
 }  // namespace lowp::kernels::ref
