@@ -122,7 +122,9 @@ void addQuantizationParams(ir::Graph& g, ir::Node& node, float scale) {
 
 // One conversion between two states of one tensor shape: the node that does it and its time.
 struct Conversion {
-  double ms = kUnavailable;
+  double ms = kUnavailable;  ///< Both steps.
+  double castMs = 0;
+  double reformatMs = 0;
   /// Type change, when the types differ: Cast, or QuantizeLinear / DequantizeLinear to and from int8 (at
   /// the tensor's INT8 scale).
   const KernelDef* castKernel = nullptr;
@@ -754,6 +756,7 @@ Conversion BuildSession::conversion(const ir::Value& value, State from, State to
     }
     if (!std::isfinite(best)) return false;
     result.ms += best;
+    (opType == "Cast" ? result.castMs : result.reformatMs) = best;
     return true;
   };
   // A type and a format change: the cast runs in the source format, then the reformat (or the other way
@@ -1104,10 +1107,10 @@ Status BuildSession::materialize() {
       const bool doCast = (step == 0) == castFirst;
       if (doCast && c.castKernel != nullptr) {
         state.type = want.type;
-        current = addStep(current, state, c.castKernel, c.ms, why, scaleOf(&original));
+        current = addStep(current, state, c.castKernel, c.castMs, why, scaleOf(&original));
       } else if (!doCast && c.reformatKernel != nullptr) {
         state.format = want.format;
-        current = addStep(current, state, c.reformatKernel, c.ms, why, 0.0f);
+        current = addStep(current, state, c.reformatKernel, c.reformatMs, why, 0.0f);
       }
     }
     current->name = original.name + "/" + want.describe();

@@ -75,14 +75,21 @@ std::string timingKey(const ir::Node& node, const kernels::KernelDef& kernel) {
   for (const auto& [name, value] : node.attributes.all())
     key << name << "=" << describeAttribute(value) << ";";
   key << ") in";
+  // Type, shape and, where not linear, format of each value: a kernel may take several formats.
+  auto describe = [&key](const ir::Value* v) {
+    if (v == nullptr) {
+      key << " -";
+      return;
+    }
+    key << " " << ir::dataTypeInfo(v->type).name << v->shape.toString();
+    if (v->format != ir::TensorFormat::kLinear) key << ":" << ir::formatName(v->format);
+  };
   for (const ir::Value* v : node.inputs) {
-    key << " " << (v ? std::string(ir::dataTypeInfo(v->type).name) + v->shape.toString() : "-");
+    describe(v);
     if (v && v->constant) key << "c";  // constant inputs (weights) may be prepared differently
   }
   key << " out";
-  for (const ir::Value* v : node.outputs) {
-    key << " " << (v ? std::string(ir::dataTypeInfo(v->type).name) + v->shape.toString() : "-");
-  }
+  for (const ir::Value* v : node.outputs) describe(v);
   return key.str();
 }
 

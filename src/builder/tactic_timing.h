@@ -3,7 +3,7 @@
 // Protocol: the node's inputs are filled with random data of their real size (constant inputs keep their
 // values), the kernel runs `warmupRuns` times untimed, then `timedRuns` times; the time is the median.
 // The cache key holds everything the time depends on: the op and its attributes, the input and output
-// types and shapes, the kernel, and the device and library fingerprint. A cache file made on another
+// types, shapes and formats, the kernel, and the device and library fingerprint. A cache file made on another
 // device or by another lowp version is refused with an error that says so.
 #pragma once
 
@@ -35,7 +35,7 @@ Result<double> timeKernel(const ir::Node& node, const kernels::KernelDef& kernel
                           const kernels::ParallelFor& parallelFor, const TimingOptions& options = {},
                           const std::vector<const Tensor*>& inputValues = {});
 
-/// The cache key of (node, kernel): op, attributes, input/output types and shapes, kernel name.
+/// The cache key of (node, kernel): op, attributes, input/output types, shapes and formats, kernel name.
 std::string timingKey(const ir::Node& node, const kernels::KernelDef& kernel);
 
 /// Measured times by key, for one device fingerprint.
