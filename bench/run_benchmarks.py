@@ -971,11 +971,13 @@ def render_kernels(report):
              "`bench/conv_kernel_bench.cpp` (target `conv_kernel_bench`): x [N, 64, 56, 56] * w [64, 64, 3, 3], "
              "pad 1, stride 1, no bias, 2·N·64·64·56·56·9 flops, as a one-layer network built with "
              "`lowp::Builder` (the builder picks the kernel among the registry's tactics; bf16 is forced with "
-             "kObeyPrecisionConstraints and bf16 network input and output, so no cast is timed). The time is the convolution layer's "
-             "alone (ExecutionContext profiler), median of the timed runs. The peak is measured on this machine by "
-             "a loop of independent `vfmadd231ps zmm` (fp32) or `vdpbf16ps zmm` (bf16) instructions on 24 "
-             "accumulators, one pinned thread per CPU, best of 10 runs of 0.2 s before and 10 after the convolutions; "
-             "no clock is assumed. A fraction above 100% can only mean that other processes held the CPUs while the "
+             "kObeyPrecisionConstraints and bf16 network input and output, so no cast is timed; int8 is a Q/DQ network the "
+             "builder fuses into one QuantizedConv, the quantize and dequantize around it timed apart as other "
+             "layers). The time is the convolution layer's alone (ExecutionContext profiler), median of the timed "
+             "runs. The peak is measured on this machine by a loop of independent `vfmadd231ps zmm` (fp32), "
+             "`vdpbf16ps zmm` (bf16) or `vpdpbusd zmm` (int8: 4 multiply-adds per lane) instructions on 24 "
+             "accumulators, one pinned thread per CPU, the best of 200 runs of 2 ms before and after the "
+             "convolutions; no clock is assumed. A fraction above 100% can only mean that other processes held the CPUs while the "
              "peak was measured.", "",
              f"`{kernels.get('command', '')}`", ""]
     if "error" in kernels:
