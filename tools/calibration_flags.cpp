@@ -51,7 +51,13 @@ Status readDynamicRanges(const std::string& path, NetworkDefinition& network) {
     if (!(values >> a)) return Status(StatusCode::kInvalidArgument, where + "no range after the ':'");
     const bool pair = static_cast<bool>(values >> b);
     std::string rest;
-    if (values >> rest) return Status(StatusCode::kInvalidArgument, where + "unexpected '" + rest + "'");
+    if (values >> rest) {
+      std::string message = where;
+      message += "unexpected '";
+      message += rest;
+      message += "'";
+      return Status(StatusCode::kInvalidArgument, message);
+    }
     Status s = pair ? network.setDynamicRange(line.substr(0, colon), a, b)
                     : network.setDynamicRange(line.substr(0, colon), -a, a);
     if (!s) return Status(s.code(), where + s.message());

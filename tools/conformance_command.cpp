@@ -380,8 +380,9 @@ CommandRunner addConformanceCommand(CLI::App& app) {
                 "build each model with the builder (timed tactics) at its first data set's shapes");
   cmd->add_flag("--fp16", opt->fp16, "build with fp16 allowed (implies --build)");
   cmd->add_flag("--bf16", opt->bf16, "build with bf16 allowed (implies --build)");
-  cmd->add_flag("--int8", opt->int8,
-                "build with int8 allowed, scales from the builder's run on random normal inputs (implies --build)");
+  cmd->add_flag(
+      "--int8", opt->int8,
+      "build with int8 allowed, scales from the builder's run on random normal inputs (implies --build)");
   cmd->add_option("--builderOptimizationLevel", opt->optimizationLevel, "0..5 (default 3)");
   return [opt] { return runConformance(*opt); };
 }
