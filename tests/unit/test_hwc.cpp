@@ -401,11 +401,13 @@ TEST(HwcQuantizedConv, EveryLayoutMatchesTheLinearKernelExactly) {
   const Layout layouts[] = {{"i8-quantizedconv-hwc-onednn", true, true},
                             {"i8-quantizedconv-hwctolinear-onednn", true, false},
                             {"i8-quantizedconv-lineartohwc-onednn", false, true}};
-  // Batch 1 with more than 16 output channels splits by channels (strided slices of a channels-last Y);
-  // batch > 1 splits by images; depthwise and grouped; 1-D and 3-D.
+  // Batch 1 splits by bands of output rows when X and Y are channels-last (2-D; the bands' edge padding
+  // and strides matter: asymmetric pads, stride 2, a 7x7 stem), else by channels (strided slices of a
+  // channels-last Y); batch > 1 splits by images; depthwise and grouped; 1-D and 3-D.
   const std::vector<ConvCase> shapes = {{1, 64, 64, 1, {14, 14}, {3, 3}, {}, {1, 1, 1, 1}},
                                         {2, 64, 64, 1, {14, 14}, {3, 3}, {}, {1, 1, 1, 1}},
                                         {1, 19, 37, 1, {10, 9}, {3, 3}, {2, 2}, {1, 0, 0, 1}},
+                                        {1, 3, 16, 1, {15, 17}, {7, 7}, {2, 2}, {3, 3, 3, 3}},
                                         {3, 5, 7, 1, {8, 9}, {1, 1}, {2, 2}, {}},
                                         {1, 48, 48, 48, {9, 8}, {3, 3}, {}, {1, 1, 1, 1}},
                                         {2, 21, 21, 21, {7, 7}, {3, 3}, {2, 2}, {1, 1, 1, 1}},
@@ -460,7 +462,7 @@ TEST(HwcQuantizedConv, EveryLayoutMatchesTheLinearKernelExactly) {
       ++cases;
     }
   }
-  EXPECT_EQ(cases, 54);
+  EXPECT_EQ(cases, 60);
 }
 
 // ---- QuantizeLinear / DequantizeLinear --------------------------------------------------------------------

@@ -112,7 +112,9 @@ struct QConvPart {
   bool weightsReady = false;
 };
 
-enum class Split { kImages, kChannels };
+// How the convolution is cut into pieces: by images, by blocks of output channels, or (one image, 2-D,
+// channels-last in and out) by bands of output rows, which read and write X, Y and Z in place.
+enum class Split { kImages, kChannels, kRows };
 
 struct QConvPlan {
   QConvKey key;
@@ -135,8 +137,31 @@ struct QConvPlan {
   std::mutex mutex;  ///< Guards parts: pieces on several threads look up and add.
   std::map<std::array<int64_t, 3>, std::shared_ptr<QConvPart>> parts;
 
+  /// The piece of `images` images and output channels [oc0, oc1) (kImages, kChannels), or of one image and
+  /// output rows [oc0, oc1) (kRows).
   std::shared_ptr<QConvPart> part(int64_t images, int64_t oc0, int64_t oc1);
+  /// kRows: the input rows [begin, end) output rows [o0, o1) read, and the padding the band keeps.
+  struct Band {
+    int64_t begin = 0;
+    int64_t end = 0;
+    int64_t padTop = 0;
+    int64_t padBottom = 0;
+  };
+  Band band(int64_t o0, int64_t o1) const;
 };
+
+QConvPlan::Band QConvPlan::band(int64_t o0, int64_t o1) const {
+  const int64_t inRows = key.xShape[2];
+  const int64_t reach = (window.kernel[0] - 1) * window.dilations[0] + 1;
+  const int64_t first = o0 * window.strides[0] - window.padsBegin[0];
+  const int64_t last = (o1 - 1) * window.strides[0] - window.padsBegin[0] + reach;  // one past
+  Band b;
+  b.begin = std::max<int64_t>(first, 0);
+  b.end = std::min(last, inRows);
+  b.padTop = b.begin - first;
+  b.padBottom = last - b.end;
+  return b;
+}
 
 // The post-ops and scales of the op (see the header comment) for output channels [oc0, oc1).
 dnnl::primitive_attr makeAttr(const QConvPlan& plan, int64_t oc0, int64_t oc1) {
@@ -172,12 +197,20 @@ dnnl::primitive_attr makeAttr(const QConvPlan& plan, int64_t oc0, int64_t oc1) {
 
 std::shared_ptr<QConvPart> QConvPlan::part(int64_t images, int64_t oc0, int64_t oc1) {
   const std::lock_guard<std::mutex> lock(mutex);
-  auto it = parts.find({images, oc0, oc1});
+  const std::array<int64_t, 3> id = {images, oc0, oc1};
+  auto it = parts.find(id);
   if (it != parts.end()) return it->second;
   auto p = std::make_shared<QConvPart>();
   const std::vector<int64_t>& x = key.xShape;
   const std::vector<int64_t>& w = key.wShape;
   const size_t rank = x.size();
+  const int64_t rowBegin = oc0;
+  const int64_t rowEnd = oc1;
+  const bool rows = split == Split::kRows;
+  if (rows) {  // one image, every channel, output rows [oc0, oc1)
+    oc0 = 0;
+    oc1 = w[0];
+  }
   const int64_t outChannels = oc1 - oc0;
   const bool sliceInput = depthwise && split == Split::kChannels;
   const int64_t inChannels = sliceInput ? outChannels : x[1];
@@ -194,6 +227,15 @@ std::shared_ptr<QConvPart> QConvPlan::part(int64_t images, int64_t oc0, int64_t 
   for (int64_t size : window.output) dstDims.push_back(size);
   memory::dims dilations;
   for (int64_t d : window.dilations) dilations.push_back(d - 1);
+  memory::dims padsBegin = toDims(window.padsBegin);
+  memory::dims padsEnd = toDims(window.padsEnd);
+  if (rows) {
+    const Band b = band(rowBegin, rowEnd);
+    srcDims[2] = b.end - b.begin;
+    dstDims[2] = rowEnd - rowBegin;
+    padsBegin[0] = b.padTop;
+    padsEnd[0] = b.padBottom;
+  }
   const auto xt = toDnnlQuantizedType(key.xType);
   const auto yt = toDnnlQuantizedType(key.yType);
   const auto s8 = memory::data_type::s8;
@@ -210,8 +252,8 @@ std::shared_ptr<QConvPart> QConvPlan::part(int64_t images, int64_t oc0, int64_t 
   const dnnl::convolution_forward::desc desc(
       dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
       memory::desc(srcDims, xt, channelsLastLayoutTag(rank)), memory::desc(weightDims, s8, Tag::any), p->bias,
-      memory::desc(dstDims, yt, channelsLastLayoutTag(rank)), toDims(window.strides), dilations,
-      toDims(window.padsBegin), toDims(window.padsEnd));
+      memory::desc(dstDims, yt, channelsLastLayoutTag(rank)), toDims(window.strides), dilations, padsBegin,
+      padsEnd);
   const dnnl::convolution_forward::primitive_desc pd(desc, makeAttr(*this, oc0, oc1), cpuEngine());
   p->conv = dnnl::convolution_forward(pd);
   p->src = pd.src_desc();
@@ -235,7 +277,7 @@ std::shared_ptr<QConvPart> QConvPlan::part(int64_t images, int64_t oc0, int64_t 
     p->weights = memory(weights, engine);
     p->weightsReorder = dnnl::reorder({engine, p->userWeights, engine, weights});
   }
-  return parts.emplace(std::array<int64_t, 3>{images, oc0, oc1}, p).first->second;
+  return parts.emplace(id, p).first->second;
 }
 
 std::shared_ptr<QConvPlan> makePlan(const QConvKey& key, const ir::ops::Window& window, int64_t group,
@@ -252,6 +294,8 @@ std::shared_ptr<QConvPlan> makePlan(const QConvKey& key, const ir::ops::Window& 
   plan->depthwise = group > 1 && group == x[1] && group == w[0];
   plan->split = x[0] == 1 && (group == 1 || plan->depthwise) && w[0] > kChannelBlock ? Split::kChannels
                                                                                      : Split::kImages;
+  // One image in channels-last: bands of rows need no copy (a channel piece writes a strided slice).
+  if (x[0] == 1 && x.size() == 4 && key.xHwc && key.yHwc && window.output[0] >= 2) plan->split = Split::kRows;
   // A channels-last X is read by every piece as it is.
   plan->sharedSrc = plan->split == Split::kChannels && !plan->depthwise && !key.xHwc;
   if (plan->sharedSrc) {
@@ -366,6 +410,22 @@ Status execute(const KernelContext& ctx, QConvPlan& plan, Tensor& y) {
       data.z = z != nullptr ? z + begin * plan.yImage * zBytes : nullptr;
       data.zBytes = (end - begin) * plan.yImage * zBytes;
       data.y = out + begin * plan.yImage * yBytes;
+      runPart(ctx, plan, part, data);
+    });
+  }
+  if (plan.split == Split::kRows) {
+    const std::vector<int64_t>& xs = plan.key.xShape;
+    const int64_t xRow = xs[1] * xs[3];                        // elements of one input row, every channel
+    const int64_t yRow = outChannels * plan.window.output[1];  // and of one output row
+    return parallelOneDnn(ctx, plan.window.output[0], 1, [&](int64_t begin, int64_t end) {
+      QConvPart& part = *plan.part(1, begin, end);
+      PartData data;
+      data.src = x + plan.band(begin, end).begin * xRow;  // one byte per element of X
+      data.weights = w;
+      data.bias = bias;
+      data.z = z != nullptr ? z + begin * yRow * zBytes : nullptr;
+      data.zBytes = (end - begin) * yRow * zBytes;
+      data.y = out + begin * yRow * yBytes;
       runPart(ctx, plan, part, data);
     });
   }
