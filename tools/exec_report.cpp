@@ -410,18 +410,22 @@ Status LayerProfiler::exportJson(const std::string& path) const {
 
 Status exportLayerInfoJson(const Engine& engine, const std::vector<NamedTensor>& bindings,
                            const std::string& path) {
-  std::map<std::string, std::vector<int64_t>> knownShapes;
-  for (const NamedTensor& b : bindings) knownShapes[b.name] = b.tensor.shape();
-  // Shapes of tensors inside the engine are not part of LayerInfo: their Dimensions stay empty.
+  // The bindings' shapes are this run's; the others are the engine's build shapes (LayerInfo).
+  std::map<std::string, std::vector<int64_t>> bindingShapes;
+  for (const NamedTensor& b : bindings) bindingShapes[b.name] = b.tensor.shape();
   auto tensors = [&](const std::vector<std::string>& names, const std::vector<DataType>& types,
-                     const std::vector<std::string>& formats) {
+                     const std::vector<std::string>& formats,
+                     const std::vector<std::vector<int64_t>>& shapes) {
     OrderedJson list = OrderedJson::array();
     for (size_t i = 0; i < names.size(); ++i) {
       if (types[i] == DataType::kUndefined) continue;  // an omitted optional input
-      auto shape = knownShapes.find(names[i]);
+      auto binding = bindingShapes.find(names[i]);
+      const std::vector<int64_t> dims = binding != bindingShapes.end() ? binding->second
+                                        : i < shapes.size()            ? shapes[i]
+                                                                       : std::vector<int64_t>{};
       list.push_back({{"Name", names[i]},
                       {"Location", "Device"},
-                      {"Dimensions", shape != knownShapes.end() ? shape->second : std::vector<int64_t>{}},
+                      {"Dimensions", dims},
                       {"Format/Datatype", formatDatatype(types[i], i < formats.size() ? formats[i] : "")}});
     }
     return list;
@@ -434,8 +438,8 @@ Status exportLayerInfoJson(const Engine& engine, const std::vector<NamedTensor>&
     layers.push_back(
         {{"Name", l.name},
          {"LayerType", l.opType},
-         {"Inputs", tensors(l.inputNames, l.inputTypes, l.inputFormats)},
-         {"Outputs", tensors(l.outputNames, l.outputTypes, l.outputFormats)},
+         {"Inputs", tensors(l.inputNames, l.inputTypes, l.inputFormats, l.inputShapes)},
+         {"Outputs", tensors(l.outputNames, l.outputTypes, l.outputFormats, l.outputShapes)},
          {"ParameterType", parameterType(l.opType)},
          {"TacticName", l.tactic},
          {"TacticValue", tacticValue(l.tactic)},

@@ -54,6 +54,11 @@ struct LayerInfo {
   std::vector<std::string> outputNames;
   std::vector<DataType> outputTypes;
   std::vector<std::string> outputFormats;
+  /// Shapes of the inputs and outputs at the shapes the engine was built for (one per name; empty for an
+  /// omitted input; -1 marks a dimension the builder did not know, which cannot happen for a built engine's
+  /// activations).
+  std::vector<std::vector<int64_t>> inputShapes;
+  std::vector<std::vector<int64_t>> outputShapes;
   /// The kernel that runs the layer, e.g. "f32-conv-onednn".
   std::string tactic;
   /// The tactic's time measured while building, in milliseconds; negative when it was not timed.

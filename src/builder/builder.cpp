@@ -1063,12 +1063,21 @@ Status BuildSession::materialize() {
   for (const auto& v : g.values()) produced[static_cast<size_t>(v->id)] = {v->type, v->format};
   for (const ir::Value* v : g.inputs()) produced[static_cast<size_t>(v->id)] = givenState(*v);
 
+  // Values made here (conversions, converted constants) keep their build shape for the report, since the
+  // final inference gives them the graph's (possibly symbolic) one.
+  std::map<const ir::Value*, ir::Shape> madeShapes;
+  auto buildShape = [&](const ir::Value* v) -> ir::Shape {
+    if (static_cast<size_t>(v->id) < originalValues) return v->constant ? v->shape : shapeOf(*v);
+    auto it = madeShapes.find(v);
+    return it != madeShapes.end() ? it->second : v->shape;
+  };
   auto newValue = [&](const std::string& name, State state, const ir::Shape& shape) {
     ir::Value* v = *g.addValue("");
     v->name = name;
     v->type = state.type;
     v->format = state.format;
     v->shape = shape;
+    madeShapes[v] = shape;
     return v;
   };
   // One conversion node (Cast or lowp.Reformat) from `from` to a new value in state `to`.
@@ -1083,7 +1092,7 @@ Status BuildSession::materialize() {
     if (kernel->opType == "Cast") node->attributes.set("to", static_cast<int64_t>(to.type));
     g.setInput(node, 0, from);
     addQuantizationParams(g, *node, scale);
-    ir::Value* out = newValue(from->name + "/" + to.describe(), to, from->shape);
+    ir::Value* out = newValue(from->name + "/" + to.describe(), to, buildShape(from));
     (void)g.addOutput(node, out);
     kernelOf[node] = kernel;
     conversionInfo[node] = {ms, why};
@@ -1140,7 +1149,7 @@ Status BuildSession::materialize() {
         continue;
       }
       // An output-type constraint: the kernel writes a new value, a cast turns it into the layer's output.
-      ir::Value* raw = newValue(out->name + "/" + written.describe(), written, out->shape);
+      ir::Value* raw = newValue(out->name + "/" + written.describe(), written, buildShape(out));
       out->producer = nullptr;
       node->outputs[i] = raw;
       raw->producer = node;
@@ -1246,15 +1255,25 @@ Status BuildSession::materialize() {
     info.absorbedNames = n->absorbedNames;
     info.opType = n->domain.empty() ? n->opType : n->domain + "." + n->opType;
     info.tactic = std::string(kernelOf.at(n)->name);
+    auto sizes = [&](const ir::Value* v) {
+      std::vector<int64_t> dims;
+      if (v == nullptr) return dims;
+      const ir::Shape shape = buildShape(v);
+      if (!shape.rankKnown()) return dims;
+      for (const ir::Dim& d : shape.dims()) dims.push_back(d.isKnown() ? d.size : -1);
+      return dims;
+    };
     for (const ir::Value* v : n->inputs) {
       info.inputNames.push_back(v ? v->name : "");
       info.inputTypes.push_back(v ? v->type : DataType::kUndefined);
       info.inputFormats.emplace_back(v ? ir::formatName(v->format) : "");
+      info.inputShapes.push_back(sizes(v));
     }
     for (const ir::Value* v : n->outputs) {
       info.outputNames.push_back(v ? v->name : "");
       info.outputTypes.push_back(v ? v->type : DataType::kUndefined);
       info.outputFormats.emplace_back(v ? ir::formatName(v->format) : "");
+      info.outputShapes.push_back(sizes(v));
     }
     if (auto it = layerOf.find(n); it != layerOf.end()) {
       const LayerWork& layer = *it->second;

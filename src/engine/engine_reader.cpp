@@ -2,6 +2,7 @@
 // checks). A file that passes runs exactly as the engine it was written from.
 #include <algorithm>
 #include <cstring>
+#include <tuple>
 #include <unordered_set>
 
 #include "engine/build_memory_plan.h"
@@ -337,6 +338,21 @@ class EngineReader {
       l.tactic = readString(fl->tactic());
       l.timeMs = fl->time_ms();
       l.reason = readString(fl->reason());
+      for (auto [list, shapes, count] :
+           {std::tuple{fl->input_shapes(), &l.inputShapes, l.inputNames.size()},
+            std::tuple{fl->output_shapes(), &l.outputShapes, l.outputNames.size()}}) {
+        if (list == nullptr) continue;  // written before layers had shapes
+        if (list->size() != count) {
+          return Status(StatusCode::kInvalidEngine, what + " has " + std::to_string(list->size()) +
+                                                        " shapes for " + std::to_string(count) + " tensors");
+        }
+        for (const fb::Sizes* s : *list) {
+          std::vector<int64_t> sizes = s != nullptr ? readLongs(s->sizes()) : std::vector<int64_t>{};
+          if (std::any_of(sizes.begin(), sizes.end(), [](int64_t d) { return d < -1; }))
+            return Status(StatusCode::kInvalidEngine, what + " has a negative dimension");
+          shapes->push_back(std::move(sizes));
+        }
+      }
       impl_->layers.push_back(std::move(l));
     }
     return {};

@@ -52,6 +52,9 @@ size_t boundFileBytes(const Engine::Impl& engine) {
          stringsBytes(l.absorbedNames) + stringsBytes(l.inputNames) + stringsBytes(l.inputFormats) +
          stringsBytes(l.outputNames) + stringsBytes(l.outputFormats) +
          8 * (l.inputTypes.size() + l.outputTypes.size());
+    for (const auto* shapes : {&l.inputShapes, &l.outputShapes}) {
+      for (const std::vector<int64_t>& sizes : *shapes) n += kPerItem + 8 * sizes.size();
+    }
   }
   for (const auto& shape : engine.buildShapes) n += kPerItem + 8 * shape.size();
   n += 48 * g.values().size();  // at most one planned buffer per value
@@ -144,9 +147,17 @@ Offset<fb::Layer> writeLayer(FbBuilder& b, const LayerInfo& l) {
   auto outputFormats = writeStrings(b, l.outputFormats);
   auto tactic = writeString(b, l.tactic);
   auto reason = writeString(b, l.reason);
+  auto shapes = [&b](const std::vector<std::vector<int64_t>>& list) {
+    std::vector<Offset<fb::Sizes>> out;
+    out.reserve(list.size());
+    for (const std::vector<int64_t>& sizes : list) out.push_back(fb::CreateSizes(b, b.CreateVector(sizes)));
+    return b.CreateVector(out);
+  };
+  auto inputShapes = shapes(l.inputShapes);
+  auto outputShapes = shapes(l.outputShapes);
   return fb::CreateLayer(b, name, absorbed, opType, static_cast<int32_t>(l.requestedPrecision),
                          static_cast<int32_t>(l.precision), inputNames, inputTypes, inputFormats, outputNames,
-                         outputTypes, outputFormats, tactic, l.timeMs, reason);
+                         outputTypes, outputFormats, tactic, l.timeMs, reason, inputShapes, outputShapes);
 }
 
 }  // namespace

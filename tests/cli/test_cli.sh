@@ -279,6 +279,8 @@ for layer in info['Layers']:
 conv = next(l for l in info['Layers'] if l['Name'] == 'conv')
 assert conv['ParameterType'] == 'Convolution' and conv['Inputs'][0]['Name'] == 'x', conv
 assert conv['Inputs'][0]['Dimensions'] == [2, 3, 8, 8], conv
+assert conv['Inputs'][1]['Dimensions'] == [8, 3, 3, 3], conv  # the weights: the engine's own shapes
+assert conv['Outputs'][0]['Dimensions'] == [2, 8, 8, 8], conv
 assert conv['Inputs'][0]['Format/Datatype'] == 'Row major linear FP32', conv
 assert conv['TacticValue'].startswith('0x') and len(conv['TacticValue']) == 18, conv
 assert conv['Metadata'].startswith('[ONNX Layer: conv]'), conv

@@ -128,6 +128,12 @@ TEST(Builder, Fp32EngineMatchesTheReferenceKernels) {
     EXPECT_EQ(l.precision, DataType::kFloat32) << l.name;
   }
   EXPECT_NE(findLayer(**engine, "relu"), nullptr);
+  // The report gives every tensor's shape at the build shapes, the dynamic batch included.
+  const LayerInfo* conv = findLayer(**engine, "conv");
+  ASSERT_NE(conv, nullptr);
+  EXPECT_EQ(conv->inputShapes[0], (std::vector<int64_t>{2, 16, 12, 12}));
+  EXPECT_EQ(conv->inputShapes[1], (std::vector<int64_t>{16, 16, 3, 3}));
+  EXPECT_EQ(conv->outputShapes[0], (std::vector<int64_t>{2, 16, 12, 12}));
   // Built for batch 2, it still runs batch 1 with the same tactics.
   const Tensor x1 = randomTensor({1, 16, 12, 12}, 4);
   EXPECT_LT(relativeL2(run(**engine, x1)[0].tensor, referenceConvNet(x1)), 1e-6);

@@ -191,11 +191,14 @@ std::shared_ptr<Engine> smallCnnEngineWithLayers() {
       l.inputNames.push_back(v ? v->name : "");
       l.inputTypes.push_back(v ? v->type : DataType::kUndefined);
       l.inputFormats.emplace_back("linear");
+      l.inputShapes.push_back(v != nullptr && v->constant ? v->constant->shape()
+                                                          : std::vector<int64_t>{2, -1});
     }
     for (const ir::Value* v : node->outputs) {
       l.outputNames.push_back(v->name);
       l.outputTypes.push_back(v->type);
       l.outputFormats.emplace_back("linear");
+      l.outputShapes.push_back({2, static_cast<int64_t>(node->id)});
     }
     l.tactic = std::string((*impl)->kernelOf[static_cast<size_t>(node->id)]->name);
     l.timeMs = 0.25 * static_cast<double>(node->id);
@@ -328,6 +331,8 @@ void expectSameEngine(const Engine::Impl& a, const Engine::Impl& b) {
     EXPECT_EQ(la.outputNames, lb.outputNames);
     EXPECT_EQ(la.outputTypes, lb.outputTypes);
     EXPECT_EQ(la.outputFormats, lb.outputFormats);
+    EXPECT_EQ(la.inputShapes, lb.inputShapes);
+    EXPECT_EQ(la.outputShapes, lb.outputShapes);
     EXPECT_EQ(la.tactic, lb.tactic);
     EXPECT_EQ(la.timeMs, lb.timeMs);
     EXPECT_EQ(la.reason, lb.reason);
