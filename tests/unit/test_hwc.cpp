@@ -22,6 +22,7 @@
 #include "ir/graph.h"
 #include "ir/numeric.h"
 #include "ir/ops/fused.h"
+#include "kernel_under_test.h"
 #include "kernels/kernel.h"
 #include "onnx/importer.h"
 #include "runtime/cpu_features.h"
@@ -34,6 +35,10 @@ using ir::AttributeMap;
 using ir::TensorFormat;
 using kernels::KernelDef;
 using kernels::KernelRegistry;
+using testing::kernelNamed;
+using testing::NodeUnderTest;
+using testing::referenceKernel;
+using testing::runKernel;
 
 #if LOWP_WITH_ONEDNN
 constexpr bool kBuiltWithOneDnn = true;
@@ -41,108 +46,9 @@ constexpr bool kBuiltWithOneDnn = true;
 constexpr bool kBuiltWithOneDnn = false;
 #endif
 
-const KernelDef* kernelNamed(std::string_view name) {
-  for (const KernelDef& k : KernelRegistry::global().all()) {
-    if (k.name == name) return &k;
-  }
-  return nullptr;
-}
-
-const KernelDef* referenceKernel(std::string_view opType, std::string_view domain) {
-  for (const KernelDef& k : KernelRegistry::global().all()) {
-    if (k.opType == opType && k.domain == domain && k.reference && k.backend == kernels::Backend::kCpu)
-      return &k;
-  }
-  return nullptr;
-}
-
-// One node over the given inputs (kUndefined marks an omitted input), its output typed and shaped by schema
-// inference; `constantSlots` become graph constants. Formats are set per input and on the output.
-class NodeUnderTest {
- public:
-  NodeUnderTest(const std::string& opType, const std::string& domain, int64_t opset, AttributeMap attrs,
-                const std::vector<Tensor>& inputs, const std::vector<size_t>& constantSlots) {
-    node_ = graph_.addNode(opType, opType + "_under_test");
-    node_->domain = domain;
-    node_->opsetVersion = opset;
-    node_->attributes = std::move(attrs);
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      if (inputs[i].type() == DataType::kUndefined) {
-        graph_.setInput(node_, i, nullptr);
-        shapes_.emplace_back();
-        continue;
-      }
-      ir::Value* v = graph_.addValue("input" + std::to_string(i)).value();
-      v->type = inputs[i].type();
-      v->shape = ir::Shape::fromSizes(inputs[i].shape());
-      if (std::find(constantSlots.begin(), constantSlots.end(), i) != constantSlots.end()) {
-        v->constant = inputs[i];
-      } else {
-        v->isGraphInput = true;
-        graph_.inputs().push_back(v);
-      }
-      graph_.setInput(node_, i, v);
-      shapes_.push_back(v->shape);
-    }
-    ir::Value* out = graph_.addValue("output").value();
-    status_ = graph_.addOutput(node_, out);
-    out->isGraphOutput = true;
-    graph_.outputs().push_back(out);
-    if (status_.isOk()) status_ = onnx::inferGraph(graph_);
-    if (status_.isOk()) outShape_ = out->shape.sizes();
-    outType_ = out->type;
-  }
-
-  // Gives the node's values the formats `kernel` declares (the runtime checks that they agree).
-  void setFormats(const KernelDef& kernel) {
-    for (size_t i = 0; i < node_->inputs.size(); ++i) {
-      if (node_->inputs[i] != nullptr && !node_->inputs[i]->constant)
-        node_->inputs[i]->format = kernel.inputFormat(i);
-    }
-    node_->outputs[0]->format = kernel.outputFormat(0);
-  }
-
-  const ir::Node& node() const { return *node_; }
-  const Status& status() const { return status_; }
-  const std::vector<int64_t>& outputShape() const { return outShape_; }
-  DataType outputType() const { return outType_; }
-  const std::vector<ir::Shape>& inputShapes() const { return shapes_; }
-
- private:
-  ir::Graph graph_;
-  ir::Node* node_ = nullptr;
-  std::vector<ir::Shape> shapes_;
-  std::vector<int64_t> outShape_;
-  DataType outType_ = DataType::kUndefined;
-  Status status_;
-};
-
 runtime::ThreadPool& pool() {
   static runtime::ThreadPool p(2);
   return p;
-}
-
-// Runs `kernel` on `node` with `inputs` on a pool of two threads; the output starts as garbage (a fast
-// kernel must write every element), or zeros for a reference kernel (as the runtime gives it).
-Result<Tensor> runKernel(const KernelDef& kernel, const ir::Node& node, const std::vector<Tensor>& inputs,
-                         DataType outType, const std::vector<int64_t>& outShape) {
-  const kernels::ParallelFor parallelFor = [](int64_t n, int64_t grain,
-                                              const std::function<void(int64_t, int64_t)>& fn) {
-    pool().parallelFor(n, grain, fn);
-  };
-  std::vector<const Tensor*> in;
-  in.reserve(inputs.size());
-  for (const Tensor& t : inputs) in.push_back(t.type() == DataType::kUndefined ? nullptr : &t);
-  Tensor out(outType, outShape);
-  std::memset(out.data(), kernel.reference ? 0 : 0x5a, static_cast<size_t>(out.byteSize()));
-  kernels::KernelContext ctx(node, in, {&out}, parallelFor, [](DataType type, std::vector<int64_t> shape) {
-    return Tensor(type, std::move(shape));
-  });
-  std::shared_ptr<void> slot;
-  ctx.setStateSlot(&slot);
-  Status st = kernel.fn(ctx);
-  if (!st.isOk()) return st;
-  return out;
 }
 
 // The oracle of the layout: element [n, c, s] of a plain tensor is element [n, s, c] of a channels-last one.

@@ -24,6 +24,7 @@
 
 #include "ir/graph.h"
 #include "ir/numeric.h"
+#include "kernel_under_test.h"
 #include "kernels/kernel.h"
 #include "onnx/importer.h"
 #include "op_runner.h"
@@ -36,6 +37,10 @@ namespace {
 using ir::AttributeMap;
 using kernels::KernelDef;
 using kernels::KernelRegistry;
+using testing::kernelNamed;
+using testing::NodeUnderTest;
+using testing::referenceKernel;
+using testing::runKernel;
 
 #if LOWP_WITH_ONEDNN
 constexpr bool kBuiltWithOneDnn = true;
@@ -43,99 +48,11 @@ constexpr bool kBuiltWithOneDnn = true;
 constexpr bool kBuiltWithOneDnn = false;
 #endif
 
-const KernelDef* kernelNamed(std::string_view name) {
-  for (const KernelDef& k : KernelRegistry::global().all()) {
-    if (k.name == name) return &k;
-  }
-  return nullptr;
-}
-
-const KernelDef* referenceKernel(std::string_view opType, std::string_view domain = "") {
-  for (const KernelDef& k : KernelRegistry::global().all()) {
-    if (k.opType == opType && k.domain == domain && k.reference && k.backend == kernels::Backend::kCpu)
-      return &k;
-  }
-  return nullptr;
-}
-
 Tensor randomTensor(std::mt19937& rng, std::vector<int64_t> shape) {
   Tensor t(DataType::kFloat32, std::move(shape));
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   for (int64_t i = 0; i < t.elementCount(); ++i) t.data<float>()[i] = dist(rng);
   return t;
-}
-
-// One node over fp32 inputs of the given shapes (a shape-less Tensor marks an omitted input), with its
-// output shape from schema inference. `constantSlots` become graph constants (as initializers would be).
-class NodeUnderTest {
- public:
-  NodeUnderTest(const std::string& opType, AttributeMap attrs, const std::vector<Tensor>& inputs,
-                const std::vector<size_t>& constantSlots = {}, const std::string& domain = "") {
-    node_ = graph_.addNode(opType, opType + "_under_test");
-    node_->domain = domain;
-    node_->opsetVersion = domain.empty() ? 21 : 1;
-    node_->attributes = std::move(attrs);
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      if (inputs[i].type() == DataType::kUndefined) {
-        graph_.setInput(node_, i, nullptr);
-        continue;
-      }
-      ir::Value* v = graph_.addValue("input" + std::to_string(i)).value();
-      v->type = inputs[i].type();
-      v->shape = ir::Shape::fromSizes(inputs[i].shape());
-      if (std::find(constantSlots.begin(), constantSlots.end(), i) != constantSlots.end()) {
-        v->constant = inputs[i];
-      } else {
-        v->isGraphInput = true;
-        graph_.inputs().push_back(v);
-      }
-      graph_.setInput(node_, i, v);
-      shapes_.push_back(v->shape);
-    }
-    ir::Value* out = graph_.addValue("output").value();
-    status_ = graph_.addOutput(node_, out);
-    out->isGraphOutput = true;
-    graph_.outputs().push_back(out);
-    if (status_.isOk()) status_ = onnx::inferGraph(graph_);
-    if (status_.isOk()) outShape_ = out->shape.sizes();
-    outType_ = out->type;
-  }
-
-  const ir::Node& node() const { return *node_; }
-  const Status& status() const { return status_; }
-  const std::vector<int64_t>& outputShape() const { return outShape_; }
-  DataType outputType() const { return outType_; }
-  const std::vector<ir::Shape>& inputShapes() const { return shapes_; }
-
- private:
-  ir::Graph graph_;
-  ir::Node* node_ = nullptr;
-  std::vector<ir::Shape> shapes_;
-  std::vector<int64_t> outShape_;
-  DataType outType_ = DataType::kUndefined;
-  Status status_;
-};
-
-// Runs `kernel` on `node` with `inputs`, producing an output of `outShape`; `slot` is its state slot.
-Result<Tensor> runKernel(const KernelDef& kernel, const ir::Node& node, const std::vector<Tensor>& inputs,
-                         DataType outType, const std::vector<int64_t>& outShape,
-                         std::shared_ptr<void>* slot) {
-  static runtime::ThreadPool pool(2);
-  const kernels::ParallelFor parallelFor = [](int64_t n, int64_t grain,
-                                              const std::function<void(int64_t, int64_t)>& fn) {
-    pool.parallelFor(n, grain, fn);
-  };
-  std::vector<const Tensor*> in;
-  in.reserve(inputs.size());
-  for (const Tensor& t : inputs) in.push_back(t.type() == DataType::kUndefined ? nullptr : &t);
-  Tensor out(outType, outShape);
-  kernels::KernelContext ctx(node, in, {&out}, parallelFor, [](DataType type, std::vector<int64_t> shape) {
-    return Tensor(type, std::move(shape));
-  });
-  ctx.setStateSlot(slot);
-  Status st = kernel.fn(ctx);
-  if (!st.isOk()) return st;
-  return out;
 }
 
 // How close a fast kernel must come to the reference.
@@ -184,7 +101,7 @@ void compareWithReference(std::string_view name, const std::string& opType, cons
   ASSERT_NE(ref, nullptr) << "no reference " << opType;
   ASSERT_FALSE(fast->reference);
   ASSERT_EQ(fast->domain, domain) << name;
-  NodeUnderTest n(opType, attrs, inputs, constantSlots, domain);
+  NodeUnderTest n(opType, domain, domain.empty() ? 21 : 1, attrs, inputs, constantSlots);
   ASSERT_TRUE(n.status().isOk()) << what << ": " << n.status().message();
   ASSERT_NE(fast->supports, nullptr);
   EXPECT_TRUE(fast->supports(n.node(), n.inputShapes())) << what << ": " << name << " declines";
@@ -524,7 +441,7 @@ TEST(OneDnnFusedConv, ActivationsBiasAndResidual) {
       {{2, 6, 17}, {4, 6, 3}, {}},
   };
   for (const Geometry& g : geometries) {
-    NodeUnderTest shapeOnly("Conv", g.attrs, {randomTensor(rng, g.x), randomTensor(rng, g.w)});
+    NodeUnderTest shapeOnly("Conv", "", 21, g.attrs, {randomTensor(rng, g.x), randomTensor(rng, g.w)}, {});
     ASSERT_TRUE(shapeOnly.status().isOk());
     for (const ActivationCase& act : kActivations) {
       for (int bias = 0; bias < 2; ++bias) {
@@ -566,7 +483,7 @@ TEST(OneDnnFusedConv, LayoutsAndSplits) {
     for (const Case& c : cases) {
       AttributeMap a = withActivation(base, "Clip", 0.0f, 0.5f);
       a.set("group", c.group);
-      NodeUnderTest shape("Conv", a, {randomTensor(rng, c.x), randomTensor(rng, c.w)});
+      NodeUnderTest shape("Conv", "", 21, a, {randomTensor(rng, c.x), randomTensor(rng, c.w)}, {});
       ASSERT_TRUE(shape.status().isOk());
       std::vector<Tensor> inputs = {randomTensor(rng, c.x), randomTensor(rng, c.w),
                                     randomTensor(rng, {c.w[0]}), randomTensor(rng, shape.outputShape())};
@@ -605,8 +522,8 @@ TEST(OneDnnFusedConv, DeclinesClipWithMinAboveMax) {
   SKIP_WITHOUT_ONEDNN();
   std::mt19937 rng(31);
   const AttributeMap a = withActivation({}, "Clip", 1.0f, -1.0f);
-  NodeUnderTest n("FusedConv", a, {randomTensor(rng, {1, 2, 4, 4}), randomTensor(rng, {3, 2, 1, 1})}, {},
-                  "lowp");
+  NodeUnderTest n("FusedConv", "lowp", 1, a,
+                  {randomTensor(rng, {1, 2, 4, 4}), randomTensor(rng, {3, 2, 1, 1})}, {});
   ASSERT_TRUE(n.status().isOk());
   EXPECT_FALSE(kernelNamed("f32-fusedconv-onednn")->supports(n.node(), n.inputShapes()));
 }
