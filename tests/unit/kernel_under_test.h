@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,5 +53,8 @@ class NodeUnderTest {
 Result<Tensor> runKernel(const kernels::KernelDef& kernel, const ir::Node& node,
                          const std::vector<Tensor>& inputs, DataType outType,
                          const std::vector<int64_t>& outShape, std::shared_ptr<void>* slot = nullptr);
+
+/// Uniform integers in [lo, hi] as an int8, uint8 or int32 tensor.
+Tensor randomIntegers(std::mt19937& rng, DataType type, std::vector<int64_t> shape, int64_t lo, int64_t hi);
 
 }  // namespace lowp::testing

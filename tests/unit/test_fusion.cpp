@@ -30,6 +30,7 @@ namespace {
 using lowp::testing::attrs;
 
 using testing::GraphBuilder;
+using testing::runReference;
 
 using GraphSpec = std::function<void(GraphBuilder&)>;
 
@@ -75,52 +76,9 @@ std::unique_ptr<ir::Graph> optimized(const GraphSpec& spec) {
   return g;
 }
 
-// Runs every node of `graph` with the reference kernel of its op (static shapes only), in order.
-std::vector<Tensor> runReference(const ir::Graph& graph, const std::vector<NamedTensor>& inputs) {
-  static runtime::ThreadPool pool(2);
-  const kernels::ParallelFor parallelFor = [](int64_t n, int64_t grain,
-                                              const std::function<void(int64_t, int64_t)>& fn) {
-    pool.parallelFor(n, grain, fn);
-  };
-  std::vector<Tensor> values(graph.values().size());
-  for (const auto& v : graph.values()) {
-    if (v->constant) values[static_cast<size_t>(v->id)] = *v->constant;
-  }
-  for (const NamedTensor& in : inputs) values[static_cast<size_t>(graph.findValue(in.name)->id)] = in.tensor;
-  for (const ir::Node* node : graph.nodes()) {
-    const kernels::KernelDef* ref = nullptr;
-    for (const kernels::KernelDef& k : kernels::KernelRegistry::global().all()) {
-      if (k.opType == node->opType && k.domain == node->domain && k.reference) ref = &k;
-    }
-    EXPECT_NE(ref, nullptr) << node->describe();
-    if (ref == nullptr) return {};
-    std::vector<const Tensor*> ins;
-    for (const ir::Value* v : node->inputs) ins.push_back(v ? &values[static_cast<size_t>(v->id)] : nullptr);
-    const ir::Value* out = node->outputs[0];
-    Tensor& y = values[static_cast<size_t>(out->id)];
-    y = Tensor(out->type, out->shape.sizes());
-    kernels::KernelContext ctx(*node, ins, {&y}, parallelFor,
-                               [](DataType t, std::vector<int64_t> s) { return Tensor(t, std::move(s)); });
-    const Status s = ref->fn(ctx);
-    EXPECT_TRUE(s.isOk()) << s.toString();
-  }
-  std::vector<Tensor> outputs;
-  for (const ir::Value* v : graph.outputs()) outputs.push_back(values[static_cast<size_t>(v->id)]);
-  return outputs;
-}
-
 std::vector<Tensor> runEngine(std::unique_ptr<ir::Graph> graph, const std::vector<NamedTensor>& inputs) {
-  auto impl = runtime::prepareEngine(std::move(graph), EngineOptions{});
-  EXPECT_TRUE(impl.isOk()) << impl.status().toString();
-  if (!impl) return {};
-  Engine engine(std::move(impl).value());
-  auto context = engine.createExecutionContext();
-  std::vector<NamedTensor> outputs;
-  const Status s = context->execute(inputs, outputs);
-  EXPECT_TRUE(s.isOk()) << s.toString();
   std::vector<Tensor> out;
-  out.reserve(outputs.size());
-  for (NamedTensor& t : outputs) out.push_back(std::move(t.tensor));
+  for (NamedTensor& t : testing::runGraph(std::move(graph), inputs)) out.push_back(std::move(t.tensor));
   return out;
 }
 

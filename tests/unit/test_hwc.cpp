@@ -37,6 +37,7 @@ using kernels::KernelDef;
 using kernels::KernelRegistry;
 using testing::kernelNamed;
 using testing::NodeUnderTest;
+using testing::randomIntegers;
 using testing::referenceKernel;
 using testing::runKernel;
 
@@ -82,22 +83,6 @@ Tensor randomBytes(std::mt19937& rng, DataType type, std::vector<int64_t> shape)
   Tensor t(type, std::move(shape));
   auto* p = static_cast<uint8_t*>(t.data());
   for (int64_t i = 0; i < t.byteSize(); ++i) p[i] = static_cast<uint8_t>(rng());
-  return t;
-}
-
-Tensor randomIntegers(std::mt19937& rng, DataType type, std::vector<int64_t> shape, int64_t lo, int64_t hi) {
-  Tensor t(type, std::move(shape));
-  std::uniform_int_distribution<int64_t> dist(lo, hi);
-  for (int64_t i = 0; i < t.elementCount(); ++i) {
-    const int64_t v = dist(rng);
-    if (type == DataType::kInt8) {
-      t.data<int8_t>()[i] = static_cast<int8_t>(v);
-    } else if (type == DataType::kUInt8) {
-      t.data<uint8_t>()[i] = static_cast<uint8_t>(v);
-    } else {
-      t.data<int32_t>()[i] = static_cast<int32_t>(v);
-    }
-  }
   return t;
 }
 

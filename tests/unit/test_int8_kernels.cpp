@@ -60,6 +60,7 @@ using kernels::KernelRegistry;
 using lowp::testing::makeTensor;
 using testing::kernelNamed;
 using testing::NodeUnderTest;
+using testing::randomIntegers;
 using testing::referenceKernel;
 using testing::runKernel;
 
@@ -159,22 +160,6 @@ Comparison compareWithReference(std::string_view name, const std::string& opType
 }
 
 // ---- Random quantized data --------------------------------------------------------------------------------
-
-Tensor randomIntegers(std::mt19937& rng, DataType type, std::vector<int64_t> shape, int64_t lo, int64_t hi) {
-  Tensor t(type, std::move(shape));
-  std::uniform_int_distribution<int64_t> dist(lo, hi);
-  for (int64_t i = 0; i < t.elementCount(); ++i) {
-    const int64_t v = dist(rng);
-    if (type == DataType::kInt8) {
-      t.data<int8_t>()[i] = static_cast<int8_t>(v);
-    } else if (type == DataType::kUInt8) {
-      t.data<uint8_t>()[i] = static_cast<uint8_t>(v);
-    } else {
-      t.data<int32_t>()[i] = static_cast<int32_t>(v);
-    }
-  }
-  return t;
-}
 
 Tensor filled(DataType type, std::vector<int64_t> shape, int64_t value) {
   Tensor t(type, std::move(shape));

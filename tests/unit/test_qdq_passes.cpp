@@ -30,6 +30,7 @@ namespace {
 using testing::attrs;
 using testing::GraphBuilder;
 using testing::makeTensor;
+using testing::runReference;
 
 using GraphSpec = std::function<void(GraphBuilder&)>;
 using Ops = std::vector<std::string>;
@@ -130,40 +131,6 @@ void dequantizeConstant(GraphBuilder& b, const std::string& name, Tensor q, cons
              makeTensor(type, shape, std::vector<double>(scales.size(), static_cast<double>(zeroPoint))));
   b.node("DequantizeLinear", name + "_dq", {name + "_q", name + "_s", name + "_zp"}, {name},
          attrs({{"axis", axis}}));
-}
-
-// Runs every node of `graph` with the reference kernel of its op (static shapes only), in order.
-std::vector<Tensor> runReference(const ir::Graph& graph, const std::vector<NamedTensor>& inputs) {
-  static runtime::ThreadPool pool(2);
-  const kernels::ParallelFor parallelFor = [](int64_t n, int64_t grain,
-                                              const std::function<void(int64_t, int64_t)>& fn) {
-    pool.parallelFor(n, grain, fn);
-  };
-  std::vector<Tensor> values(graph.values().size());
-  for (const auto& v : graph.values()) {
-    if (v->constant) values[static_cast<size_t>(v->id)] = *v->constant;
-  }
-  for (const NamedTensor& in : inputs) values[static_cast<size_t>(graph.findValue(in.name)->id)] = in.tensor;
-  for (const ir::Node* node : graph.nodes()) {
-    const kernels::KernelDef* ref = nullptr;
-    for (const kernels::KernelDef& k : kernels::KernelRegistry::global().all()) {
-      if (k.opType == node->opType && k.domain == node->domain && k.reference) ref = &k;
-    }
-    EXPECT_NE(ref, nullptr) << node->describe();
-    if (ref == nullptr) return {};
-    std::vector<const Tensor*> ins;
-    for (const ir::Value* v : node->inputs) ins.push_back(v ? &values[static_cast<size_t>(v->id)] : nullptr);
-    const ir::Value* out = node->outputs[0];
-    Tensor& y = values[static_cast<size_t>(out->id)];
-    y = Tensor(out->type, out->shape.sizes());
-    kernels::KernelContext ctx(*node, ins, {&y}, parallelFor,
-                               [](DataType t, std::vector<int64_t> s) { return Tensor(t, std::move(s)); });
-    const Status s = ref->fn(ctx);
-    EXPECT_TRUE(s.isOk()) << node->describe() << ": " << s.toString();
-  }
-  std::vector<Tensor> outputs;
-  for (const ir::Value* v : graph.outputs()) outputs.push_back(values[static_cast<size_t>(v->id)]);
-  return outputs;
 }
 
 std::vector<NamedTensor> randomInputs(const ir::Graph& graph) {
