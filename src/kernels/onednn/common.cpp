@@ -256,4 +256,29 @@ void registerOneDnnKernels(KernelRegistry& registry) {
   registerQuantizedMatMulKernels(registry);
 }
 
+void PackedWeights::plan(const dnnl::memory::desc& user, const dnnl::memory::desc& chosen) {
+  needed = chosen != user;
+  if (!needed) return;
+  dnnl::engine& engine = cpuEngine();
+  packed = dnnl::memory(chosen, engine);
+  reorder = dnnl::reorder({engine, user, engine, chosen});
+}
+
+dnnl::memory PackedWeights::get(dnnl::memory user, bool constant) {
+  if (!needed) return user;
+  dnnl::stream& stream = threadStream();
+  if (constant) {
+    const std::lock_guard<std::mutex> lock(mutex);
+    if (!ready) {
+      reorder.execute(stream, user, packed);
+      stream.wait();
+      ready = true;
+    }
+    return packed;
+  }
+  dnnl::memory own = threadBuffer(3, packed.get_desc());
+  reorder.execute(stream, user, own);
+  return own;
+}
+
 }  // namespace lowp::kernels::onednn

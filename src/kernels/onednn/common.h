@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <vector>
 
 #include "ir/ops/fused.h"
@@ -42,6 +43,22 @@ Status parallelOneDnn(const KernelContext& ctx, int64_t n, int64_t grain,
 /// A buffer of the calling thread for `desc` (index `slot`: several may be live at once), grown as needed
 /// and reused by every kernel that runs on the thread.
 dnnl::memory threadBuffer(int slot, const dnnl::memory::desc& desc);
+
+/// Weights in the layout a primitive chose (a blocked one). Weights that are a constant of the graph are
+/// reordered into `packed` once, by the first piece that runs (pieces of the same size share it); other
+/// weights into a buffer of the calling thread (slot 3) on every run.
+struct PackedWeights {
+  bool needed = false;    ///< The primitive's layout differs from the graph's.
+  dnnl::reorder reorder;  ///< The graph's layout -> the primitive's.
+  dnnl::memory packed;
+  std::mutex mutex;
+  bool ready = false;  ///< `packed` holds the constant weights already.
+
+  /// Prepares the reorder from `user` to `chosen` (nothing when they are equal).
+  void plan(const dnnl::memory::desc& user, const dnnl::memory::desc& chosen);
+  /// What the primitive reads for the graph's weights `user` (`constant`: a constant of the graph).
+  dnnl::memory get(dnnl::memory user, bool constant);
+};
 
 /// A tensor's sizes as oneDNN dims.
 dnnl::memory::dims toDims(const std::vector<int64_t>& sizes);

@@ -89,14 +89,10 @@ struct ConvPart {
   memory::desc scratchpad;
   bool reorderSrc = false;
   bool reorderDst = false;
-  dnnl::reorder srcIn;   ///< userSrc -> src.
-  dnnl::reorder dstIn;   ///< userDst -> dst (z into the primitive's layout).
-  dnnl::reorder dstOut;  ///< dst -> userDst.
-  bool reorderWeights = false;
-  dnnl::reorder weightsReorder;  ///< userWeights -> the primitive's weights layout.
-  memory weights;                ///< The constant weights in the primitive's layout, when reorderWeights.
-  std::mutex weightsMutex;       ///< Guards the one reorder of constant weights into `weights`.
-  bool weightsReady = false;     ///< `weights` holds the graph's constant weights already.
+  dnnl::reorder srcIn;    ///< userSrc -> src.
+  dnnl::reorder dstIn;    ///< userDst -> dst (z into the primitive's layout).
+  dnnl::reorder dstOut;   ///< dst -> userDst.
+  PackedWeights weights;  ///< The weights in the primitive's layout.
 };
 
 // How a node's convolution is cut into pieces for lowp's pool (each piece on one thread, see
@@ -194,12 +190,7 @@ std::shared_ptr<ConvPart> ConvPlan::part(int64_t images, int64_t oc0, int64_t oc
     p->dstOut = dnnl::reorder({engine, p->dst, engine, p->userDst});
     if (key.residual) p->dstIn = dnnl::reorder({engine, p->userDst, engine, p->dst});
   }
-  const memory::desc weights = pd.weights_desc();
-  p->reorderWeights = weights != p->userWeights;
-  if (p->reorderWeights) {
-    p->weights = memory(weights, engine);
-    p->weightsReorder = dnnl::reorder({engine, p->userWeights, engine, weights});
-  }
+  p->weights.plan(p->userWeights, pd.weights_desc());
   return parts.emplace(std::array<int64_t, 3>{images, oc0, oc1}, p).first->second;
 }
 
@@ -279,24 +270,9 @@ struct PartData {
 void runPart(const KernelContext& ctx, ConvPart& part, const PartData& data, int64_t yBytes) {
   dnnl::engine& engine = cpuEngine();
   dnnl::stream& stream = threadStream();
-  memory weights(part.userWeights, engine, data.weights);
-  if (part.reorderWeights) {
-    const ir::Value* wValue = ctx.node().input(1);
-    if (wValue != nullptr && wValue->constant.has_value()) {
-      // Pieces of the same size share the part: the first reorders the constant weights, once.
-      const std::lock_guard<std::mutex> lock(part.weightsMutex);
-      if (!part.weightsReady) {
-        part.weightsReorder.execute(stream, weights, part.weights);
-        stream.wait();
-        part.weightsReady = true;
-      }
-      weights = part.weights;
-    } else {
-      memory own = threadBuffer(3, part.weights.get_desc());
-      part.weightsReorder.execute(stream, weights, own);
-      weights = own;
-    }
-  }
+  const ir::Value* wValue = ctx.node().input(1);
+  memory weights = part.weights.get(memory(part.userWeights, engine, data.weights),
+                                    wValue != nullptr && wValue->constant.has_value());
   memory src(data.srcReordered ? part.src : part.userSrc, engine, data.src);
   if (part.reorderSrc && !data.srcReordered) {
     memory userSrc = src;

@@ -102,14 +102,10 @@ struct QConvPart {
   memory::desc scratchpad;
   bool reorderSrc = false;
   bool reorderDst = false;
-  dnnl::reorder srcIn;   ///< userSrc -> src.
-  dnnl::reorder zIn;     ///< userZ -> zInDst.
-  dnnl::reorder dstOut;  ///< dst -> userDst.
-  bool reorderWeights = false;
-  dnnl::reorder weightsReorder;  ///< userWeights -> the primitive's weights layout.
-  memory weights;                ///< The constant weights in the primitive's layout, when reorderWeights.
-  std::mutex weightsMutex;       ///< Guards the one reorder of constant weights into `weights`.
-  bool weightsReady = false;
+  dnnl::reorder srcIn;    ///< userSrc -> src.
+  dnnl::reorder zIn;      ///< userZ -> zInDst.
+  dnnl::reorder dstOut;   ///< dst -> userDst.
+  PackedWeights weights;  ///< The weights in the primitive's layout.
 };
 
 // How the convolution is cut into pieces: by images, by blocks of output channels, or (one image, 2-D,
@@ -271,12 +267,7 @@ std::shared_ptr<QConvPart> QConvPlan::part(int64_t images, int64_t oc0, int64_t 
     p->zInDst.data.data_type = memory::convert_to_c(zt);
     if (p->reorderDst) p->zIn = dnnl::reorder({engine, p->userZ, engine, p->zInDst});
   }
-  const memory::desc weights = pd.weights_desc();
-  p->reorderWeights = weights != p->userWeights;
-  if (p->reorderWeights) {
-    p->weights = memory(weights, engine);
-    p->weightsReorder = dnnl::reorder({engine, p->userWeights, engine, weights});
-  }
+  p->weights.plan(p->userWeights, pd.weights_desc());
   return parts.emplace(id, p).first->second;
 }
 
@@ -338,23 +329,9 @@ void* mutableHandle(const std::byte* p) {
 void runPart(const KernelContext& ctx, const QConvPlan& plan, QConvPart& part, const PartData& data) {
   dnnl::engine& engine = cpuEngine();
   dnnl::stream& stream = threadStream();
-  memory weights(part.userWeights, engine, mutableHandle(data.weights));
-  if (part.reorderWeights) {
-    const ir::Value* wValue = ctx.node().input(1);
-    if (wValue != nullptr && wValue->constant.has_value()) {
-      const std::lock_guard<std::mutex> lock(part.weightsMutex);
-      if (!part.weightsReady) {
-        part.weightsReorder.execute(stream, weights, part.weights);
-        stream.wait();
-        part.weightsReady = true;
-      }
-      weights = part.weights;
-    } else {
-      memory own = threadBuffer(3, part.weights.get_desc());
-      part.weightsReorder.execute(stream, weights, own);
-      weights = own;
-    }
-  }
+  const ir::Value* wValue = ctx.node().input(1);
+  memory weights = part.weights.get(memory(part.userWeights, engine, mutableHandle(data.weights)),
+                                    wValue != nullptr && wValue->constant.has_value());
   memory src(data.srcReordered ? part.src : part.userSrc, engine, mutableHandle(data.src));
   if (part.reorderSrc && !data.srcReordered) {
     memory userSrc = src;
