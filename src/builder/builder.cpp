@@ -358,22 +358,21 @@ Status BuildSession::observeFp32Run() {
     }
     inputs.push_back({v->name, t});
   }
+  // max |x| of every fp32 tensor: the INT8 scales of last resort (resolveScales), so only under INT8.
+  const bool int8 = config_.getFlag(BuilderFlag::kINT8) && !network_.stronglyTyped;
+  auto recordAmax = [&](size_t id, const Tensor& t) {
+    if (!int8 || t.type() != DataType::kFloat32) return;
+    for (int64_t e = 0; e < t.elementCount(); ++e)
+      observedAmax_[id] = std::max(observedAmax_[id], std::fabs(t.data<float>()[e]));
+  };
   runtime::observeValues(*context, [&](const ir::Value& v, const Tensor& t) {
     auto id = static_cast<size_t>(v.id);
     shapes_[id] = ir::Shape::fromSizes(t.shape());
-    if (t.type() == DataType::kFloat32) {
-      for (int64_t e = 0; e < t.elementCount(); ++e)
-        observedAmax_[id] = std::max(observedAmax_[id], std::fabs(t.data<float>()[e]));
-    }
+    recordAmax(id, t);
     if (!ir::dataTypeInfo(t.type()).isFloat || t.byteSize() <= (64 << 10)) observed_[id] = t.clone();
   });
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const Tensor& t = inputs[i].tensor;
-    auto id = static_cast<size_t>(graph_->inputs()[i]->id);
-    if (t.type() != DataType::kFloat32) continue;
-    for (int64_t e = 0; e < t.elementCount(); ++e)
-      observedAmax_[id] = std::max(observedAmax_[id], std::fabs(t.data<float>()[e]));
-  }
+  for (size_t i = 0; i < inputs.size(); ++i)
+    recordAmax(static_cast<size_t>(graph_->inputs()[i]->id), inputs[i].tensor);
   std::vector<NamedTensor> outputs;
   Status ran = context->execute(inputs, outputs);
   if (!ran) return ran.withContext("running the fp32 graph at the build shapes");
