@@ -65,6 +65,9 @@ struct LayerInfo {
   double timeMs = -1;
   /// Why this precision and tactic: "fastest", "constraint", "no implementation in fp16", "reformat", ...
   std::string reason;
+  /// True for a layer the builder inserted to convert one tensor between layers (a cast, quantize,
+  /// dequantize or reformat); its reason says which layer it serves.
+  bool conversion = false;
 };
 
 /// A model prepared for execution on the CPU with FP32 reference kernels.
@@ -117,6 +120,26 @@ class Profiler {
   virtual void reportLayerTime(std::string_view layerName, float ms) = 0;
 };
 
+/// Sees the tensors an ExecutionContext computes, by the names the model gives them, and may replace the
+/// tensors its layers read: for comparing an engine with its model layer by layer (`lowp compare
+/// --per-layer`) without changing the engine. The conversions the builder inserted (casts, reformats,
+/// quantization) show their results under names the model does not have ("x/fp16 linear").
+class TensorInspector {
+ public:
+  virtual ~TensorInspector() = default;
+  /// A layer computed tensor `name`. `value` is in ONNX's layout whatever layout the engine keeps it in,
+  /// in the engine's type; for an int8/uint8 tensor whose scale the engine knows, `scale` and `zeroPoint`
+  /// give its real value, (value - zeroPoint) x scale (`scale` is 0 otherwise). Valid during the call only.
+  virtual void tensorComputed(std::string_view name, const Tensor& value, float scale, int32_t zeroPoint) = 0;
+  /// A layer is about to read tensor `name`: return a tensor of its shape to read instead, or nullptr to
+  /// read the engine's own. A float tensor is converted to the type the engine keeps (quantized with the
+  /// engine's scale where it keeps int8); it must outlive the execute() call.
+  virtual const Tensor* replacementFor(std::string_view name) {
+    (void)name;
+    return nullptr;
+  }
+};
+
 /// Runs one engine; not thread-safe (use one context per thread).
 class ExecutionContext {
  public:
@@ -132,6 +155,10 @@ class ExecutionContext {
   /// Times every layer of every later execute() and reports it to `profiler` (nullptr: stop). Timing
   /// layers one by one adds a clock read per layer; the profiler must outlive its use.
   void setProfiler(Profiler* profiler);
+
+  /// Shows every later execute()'s tensors to `inspector` (nullptr: stop). Converting each tensor for it
+  /// costs time; the inspector must outlive its use.
+  void setTensorInspector(TensorInspector* inspector);
 
   /// Bytes of activation memory the last execute() planned in one arena (buffers reused by lifetime).
   int64_t plannedArenaBytes() const;

@@ -1286,6 +1286,7 @@ Status BuildSession::materialize() {
       info.precision = n->outputs[0]->type;
       info.timeMs = ms;
       info.reason = "conversion: " + why;
+      info.conversion = true;
     }
     impl_->layers.push_back(std::move(info));
   }

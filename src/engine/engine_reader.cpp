@@ -338,6 +338,7 @@ class EngineReader {
       l.tactic = readString(fl->tactic());
       l.timeMs = fl->time_ms();
       l.reason = readString(fl->reason());
+      l.conversion = fl->conversion();
       for (auto [list, shapes, count] :
            {std::tuple{fl->input_shapes(), &l.inputShapes, l.inputNames.size()},
             std::tuple{fl->output_shapes(), &l.outputShapes, l.outputNames.size()}}) {

@@ -157,7 +157,8 @@ Offset<fb::Layer> writeLayer(FbBuilder& b, const LayerInfo& l) {
   auto outputShapes = shapes(l.outputShapes);
   return fb::CreateLayer(b, name, absorbed, opType, static_cast<int32_t>(l.requestedPrecision),
                          static_cast<int32_t>(l.precision), inputNames, inputTypes, inputFormats, outputNames,
-                         outputTypes, outputFormats, tactic, l.timeMs, reason, inputShapes, outputShapes);
+                         outputTypes, outputFormats, tactic, l.timeMs, reason, inputShapes, outputShapes,
+                         l.conversion);
 }
 
 }  // namespace

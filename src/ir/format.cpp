@@ -1,5 +1,7 @@
 #include "ir/format.h"
 
+#include <cstring>
+
 namespace lowp::ir {
 
 std::string_view formatName(TensorFormat format) {
@@ -28,6 +30,25 @@ int64_t storageBytes(DataType type, const std::vector<int64_t>& sizes, TensorFor
     if (__builtin_mul_overflow(bytes, d, &bytes)) return -1;
   }
   return bytes;
+}
+
+void reorderChannelsLast(const Tensor& from, Tensor& to, bool toHwc) {
+  const std::vector<int64_t>& shape = from.shape();
+  const int64_t n = shape[0];
+  const int64_t c = shape[1];
+  const int64_t s = n * c == 0 ? 0 : from.elementCount() / (n * c);
+  const auto e = static_cast<size_t>(dataTypeInfo(from.type()).storageBytes);
+  const std::byte* src = from.bytes().data();
+  std::byte* dst = to.bytes().data();
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t ch = 0; ch < c; ++ch) {
+      for (int64_t p = 0; p < s; ++p) {
+        const auto plain = static_cast<size_t>((i * c + ch) * s + p);
+        const auto hwc = static_cast<size_t>((i * s + p) * c + ch);
+        std::memcpy(dst + (toHwc ? hwc : plain) * e, src + (toHwc ? plain : hwc) * e, e);
+      }
+    }
+  }
 }
 
 }  // namespace lowp::ir

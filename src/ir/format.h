@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ir/data_type.h"
+#include "lowp/tensor.h"
 
 namespace lowp::ir {
 
@@ -28,5 +29,9 @@ int64_t channelBlock(TensorFormat format);
 /// Bytes a tensor of `sizes` takes in `format`, padding included; -1 when the size overflows or a
 /// dimension is negative.
 int64_t storageBytes(DataType type, const std::vector<int64_t>& sizes, TensorFormat format);
+
+/// Copies `from` (rank 3 to 5, [N, C, spatial...] logically) into `to` of the same type and shape, moving
+/// element [n, c, s] of the plain layout to [n, s, c] of kHwc (`toHwc`) or back. Any type: bytes are moved.
+void reorderChannelsLast(const Tensor& from, Tensor& to, bool toHwc);
 
 }  // namespace lowp::ir

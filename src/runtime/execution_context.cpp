@@ -16,6 +16,7 @@
 #include "runtime/device.h"
 #include "runtime/engine_impl.h"
 #include "runtime/memory_plan.h"
+#include "runtime/tensor_forms.h"
 
 namespace lowp {
 namespace {
@@ -71,6 +72,7 @@ struct ExecutionContext::Impl {
   std::vector<std::shared_ptr<void>> kernelState;  // per node id: what its kernel prepared
   Profiler* profiler = nullptr;
   runtime::ValueObserver observer;
+  TensorInspector* inspector = nullptr;
 
   Impl(const Engine::Impl& e, int threads) : engine(e), device(threads) {
     parallelFor = [this](int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
@@ -157,6 +159,31 @@ struct ExecutionContext::Impl {
     ctx.setStateSlot(&kernelState[static_cast<size_t>(node.id)]);
     Status s = kernel->fn(ctx);
     return s.withNode(node.name);
+  }
+
+  // Shows computed value `v` to the inspector in ONNX's layout.
+  Status inspect(const ir::Value& v, const Tensor& t) {
+    LOWP_ASSIGN_OR_RETURN(Tensor plain, runtime::toModelLayout(v, t));
+    const runtime::Quantization q = runtime::quantizationOf(v);
+    inspector->tensorComputed(v.name, plain, q.scale, q.zeroPoint);
+    return {};
+  }
+
+  // Points `ins` at the inspector's replacements of the activations `node` reads, in the engine's form.
+  Status replaceInputs(const ir::Node& node, std::vector<const Tensor*>& ins,
+                       std::vector<std::unique_ptr<Tensor>>& replacements) {
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const ir::Value* in = node.inputs[i];
+      if (in == nullptr || in->constant || plan.known[static_cast<size_t>(in->id)].data() != nullptr)
+        continue;
+      const Tensor* given = inspector->replacementFor(in->name);
+      if (given == nullptr) continue;
+      auto converted = runtime::toEngineForm(*in, ins[i]->shape(), *given);
+      if (!converted) return converted.status().withNode(node.name);
+      replacements.push_back(std::make_unique<Tensor>(std::move(converted).value()));
+      ins[i] = replacements.back().get();
+    }
+    return {};
   }
 
   // Shape and Size read only their input's shape: they fold as soon as the shape is static.
@@ -315,6 +342,7 @@ struct ExecutionContext::Impl {
       }
     }
     auto* arena = static_cast<std::byte*>(plan.arena.get());
+    std::vector<std::unique_ptr<Tensor>> replacements;  // what the inspector gave layers to read instead
     if (observer) {
       for (const auto& v : g.values()) {
         const Tensor& known = plan.known[static_cast<size_t>(v->id)];
@@ -328,6 +356,7 @@ struct ExecutionContext::Impl {
       std::vector<const Tensor*> ins;
       for (const ir::Value* in : node->inputs)
         ins.push_back(in ? values[static_cast<size_t>(in->id)] : nullptr);
+      if (inspector != nullptr) LOWP_RETURN_IF_ERROR(replaceInputs(*node, ins, replacements));
       // Output shapes: planned where static, otherwise inferred now from the actual inputs.
       std::vector<ir::Shape> outShapes;
       bool allStatic = true;
@@ -390,6 +419,7 @@ struct ExecutionContext::Impl {
         }
         values[id] = &owned[id];
         if (observer) observer(*out, owned[id]);
+        if (inspector != nullptr) LOWP_RETURN_IF_ERROR(inspect(*out, owned[id]));
       }
       // Free data-dependent activations after their last use; arena views cost nothing to keep.
       for (const ir::Value* in : node->inputs) {
@@ -426,6 +456,10 @@ Status ExecutionContext::execute(std::span<const NamedTensor> inputs, std::vecto
 
 void ExecutionContext::setProfiler(Profiler* profiler) {
   impl_->profiler = profiler;
+}
+
+void ExecutionContext::setTensorInspector(TensorInspector* inspector) {
+  impl_->inspector = inspector;
 }
 
 namespace runtime {

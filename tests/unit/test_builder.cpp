@@ -513,6 +513,92 @@ TEST(BuilderInt8, DynamicRangesAreCheckedAndUsed) {
   EXPECT_LT(relativeL2(run(**engine, x)[0].tensor, referenceConvNet(x)), 5e-2);
 }
 
+// Sees the tensors of a run and replaces the one named `replace` with `replacement`.
+class RecordingInspector final : public TensorInspector {
+ public:
+  void tensorComputed(std::string_view name, const Tensor& value, float scale, int32_t zeroPoint) override {
+    seen[std::string(name)] = {value.clone(), scale, zeroPoint};
+  }
+  const Tensor* replacementFor(std::string_view name) override {
+    return name == replace ? &replacement : nullptr;
+  }
+  struct Seen {
+    Tensor value;
+    float scale;
+    int32_t zeroPoint;
+  };
+  std::map<std::string, Seen> seen;
+  std::string replace;
+  Tensor replacement;
+};
+
+TEST(TensorInspector, SeesInt8TensorsDequantizableInOnnxLayoutAndReplacesThem) {
+  auto net = convNet();
+  ASSERT_TRUE(net->setDynamicRange("x", -1, 1).isOk());
+  ASSERT_TRUE(net->setDynamicRange("r", 0, 8).isOk());
+  net->findLayer("conv")->setPrecision(DataType::kInt8);
+  net->findLayer("pool")->setPrecision(DataType::kFloat32);
+  RecordingLogger logger;
+  BuilderConfig config;
+  config.setShape("x", {2, 16, 12, 12});
+  config.setFlag(BuilderFlag::kINT8);
+  config.setFlag(BuilderFlag::kObeyPrecisionConstraints);
+  auto built = Builder(logger).build(*net, config);
+  ASSERT_TRUE(built.isOk()) << built.status().toString();
+  // The inspector sees the same engine after a round trip through the engine file.
+  auto bytes = (*built)->serialize();
+  ASSERT_TRUE(bytes.isOk());
+  auto engine = Engine::deserialize(*bytes);
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  bool quantizeIsAConversion = false;
+  for (const LayerInfo& l : (*engine)->layers()) {
+    EXPECT_EQ(l.conversion, l.reason.rfind("conversion: ", 0) == 0) << l.name;
+    quantizeIsAConversion |= l.opType == "QuantizeLinear" && l.conversion;
+  }
+  EXPECT_TRUE(quantizeIsAConversion);
+
+  const Tensor x = randomTensor({2, 16, 12, 12}, 7);
+  auto context = (*engine)->createExecutionContext();
+  RecordingInspector inspector;
+  context->setTensorInspector(&inspector);
+  std::vector<NamedTensor> outputs;
+  ASSERT_TRUE(context->execute(std::vector<NamedTensor>{{"x", x}}, outputs).isOk());
+  // "r" (the fused Conv + Relu's output) is kept in int8 at 8/127, and shown in ONNX's [N, C, H, W] layout.
+  ASSERT_EQ(inspector.seen.count("r"), 1u);
+  const RecordingInspector::Seen& r = inspector.seen.at("r");
+  EXPECT_EQ(r.value.type(), DataType::kInt8);
+  EXPECT_FLOAT_EQ(r.scale, 8.0f / 127);
+  auto conv =
+      lowp::testing::runOp({.opType = "Conv",
+                            .attributes = lowp::testing::attrs({{"pads", std::vector<int64_t>{1, 1, 1, 1}}}),
+                            .inputs = {x, randomTensor({16, 16, 3, 3}, 1), randomTensor({16}, 2)}});
+  ASSERT_TRUE(conv.isOk());
+  double worst = 0;
+  for (int64_t i = 0; i < r.value.elementCount(); ++i) {
+    const double real = (elementAsDouble(r.value, i) - r.zeroPoint) * r.scale;
+    const double want = std::clamp(elementAsDouble((*conv)[0], i), 0.0, 8.0);
+    worst = std::max(worst, std::fabs(real - want));
+  }
+  EXPECT_LT(worst, 0.2);  // the input's and the output's rounding, not a misplaced element
+  EXPECT_EQ(inspector.seen.count("y"), 1u);
+
+  // Replacing "r" by ones: the average pool reads 1 quantized at 8/127 everywhere.
+  RecordingInspector replacing;
+  replacing.replace = "r";
+  replacing.replacement = lowp::testing::makeTensor(DataType::kFloat32, {2, 16, 12, 12},
+                                                    std::vector<double>(2 * 16 * 12 * 12, 1.0));
+  context->setTensorInspector(&replacing);
+  ASSERT_TRUE(context->execute(std::vector<NamedTensor>{{"x", x}}, outputs).isOk());
+  const double one = std::nearbyint(127.0 / 8) * 8.0 / 127;
+  for (int64_t i = 0; i < outputs[0].tensor.elementCount(); ++i)
+    EXPECT_NEAR(elementAsDouble(outputs[0].tensor, i), one, 1e-6);
+  // A replacement of another shape is an error naming the tensor.
+  replacing.replacement = randomTensor({1, 16, 12, 12}, 8);
+  Status s = context->execute(std::vector<NamedTensor>{{"x", x}}, outputs);
+  EXPECT_FALSE(s.isOk());
+  EXPECT_NE(s.toString().find("replacement of tensor 'r'"), std::string::npos) << s.toString();
+}
+
 TEST(BuilderInt8, GemmWithTransposedWeightsQuantizesPerOutputColumn) {
   for (bool perChannel : {true, false}) {
     NetworkDefinition net;
