@@ -15,6 +15,8 @@ packages=(
   python3 python3-numpy python3-torch python3-torchvision python3-onnx python3-pil
   # the npm peer (ONNX Runtime CPU) is unpacked by bench/ with node's npm
   nodejs
+  # the HTML report's test
+  chromium
 )
 
 missing=()

@@ -58,6 +58,7 @@ suite "QDQ model vs NumPy" /usr/bin/python3 tests/models/make_qdq_models.py "$bu
 # The trained digits classifier on its held-back test split: FP32 top-1, INT8 against FP32.
 suite "digits classifier, fp32 and int8" bash tests/models/check_digits.sh "$lowp" "$build_dir/digits"
 
+suite "HTML report in headless Chromium" bash tests/cli/check_report.sh "$lowp" "$build_dir/report"
 suite "command line" bash tests/cli/test_cli.sh "$lowp"
 
 echo "tests: $passed passed, $failed failed"

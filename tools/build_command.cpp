@@ -1,7 +1,5 @@
 // `lowp build`: builds an engine from an ONNX model with trtexec's option spellings, prints the layer
 // report, and saves the engine file.
-#include <unistd.h>
-
 #include <chrono>
 #include <iomanip>
 #include <iostream>
@@ -36,16 +34,9 @@ int runBuild(const BuildOptions& opt) {
   NetworkDefinition& net = **network;
   std::map<std::string, std::vector<int64_t>> shapes;
   if (std::string e = parseShapeList(opt.shapes, shapes); !e.empty()) return fail(e);
-  BuilderConfig config;
-  std::unique_ptr<CalibrationSource> calibrationSource;
-  if (std::string e = opt.flags.apply(net, shapes, config, calibrationSource); !e.empty()) return fail(e);
-  config.setThreads(opt.threads);
-  ProgressBar bar;
-  if (isatty(STDERR_FILENO) != 0 && !opt.verbose) config.setProgressMonitor(&bar);
-
   StderrLogger logger(opt.verbose ? Severity::kVerbose : Severity::kWarning);
   const auto start = std::chrono::steady_clock::now();
-  auto engine = Builder(logger).build(net, config);
+  auto engine = buildEngine(net, opt.flags, shapes, opt.threads, logger, !opt.verbose);
   if (!engine) return fail(engine.status().toString());
   const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
   std::cout << "built " << opt.onnx << " in " << std::fixed << std::setprecision(2) << elapsed.count()

@@ -1,5 +1,7 @@
 #include "build_options.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <iomanip>
@@ -206,6 +208,19 @@ void ProgressBar::layerTimed(int done, int total) {
                std::string(static_cast<size_t>(kWidth - filled), ' ').c_str(), done, total, elapsed.count());
   if (done == total) std::fprintf(stderr, "\n");
   std::fflush(stderr);
+}
+
+Result<std::shared_ptr<Engine>> buildEngine(NetworkDefinition& network, const BuildFlags& flags,
+                                            const std::map<std::string, std::vector<int64_t>>& shapes,
+                                            int threads, Logger& logger, bool progress) {
+  BuilderConfig config;
+  std::unique_ptr<CalibrationSource> calibrationSource;
+  if (std::string e = flags.apply(network, shapes, config, calibrationSource); !e.empty())
+    return Status(StatusCode::kInvalidArgument, e);
+  config.setThreads(threads);
+  ProgressBar bar;
+  if (progress && isatty(STDERR_FILENO) != 0) config.setProgressMonitor(&bar);
+  return Builder(logger).build(network, config);
 }
 
 void printLayerInfo(const Engine& engine, std::ostream& os) {

@@ -58,6 +58,13 @@ class ProgressBar final : public ProgressMonitor {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
+/// Builds `network` under `flags` for `shapes` with `threads` worker threads (0: one per core), drawing a
+/// progress bar on standard error when it is a terminal and `progress` is set. Errors name the option or
+/// the layer at fault.
+Result<std::shared_ptr<Engine>> buildEngine(NetworkDefinition& network, const BuildFlags& flags,
+                                            const std::map<std::string, std::vector<int64_t>>& shapes,
+                                            int threads, Logger& logger, bool progress = true);
+
 /// Prints one line per layer of `engine` to `os`: name, op, requested and chosen precision, input and
 /// output types, tactic, build-time measurement and the reason; then the total measured time.
 void printLayerInfo(const Engine& engine, std::ostream& os = std::cout);

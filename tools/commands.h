@@ -14,5 +14,9 @@ CommandRunner addBuildCommand(CLI::App& app);
 CommandRunner addConformanceCommand(CLI::App& app);
 CommandRunner addCalibrateCommand(CLI::App& app);
 CommandRunner addExecCommand(CLI::App& app);
+CommandRunner addCompareCommand(CLI::App& app);
+CommandRunner addPrecisionsCommand(CLI::App& app);
+CommandRunner addReportCommand(CLI::App& app);
+CommandRunner addExplainCommand(CLI::App& app);
 
 }  // namespace lowp::tools

@@ -3,7 +3,6 @@
 // does: the resolved options, the performance summary, the per-layer profile and layer information, and
 // the same JSON exports. docs/trtexec-format.md maps each line to trtexec's and says what it measures on
 // the CPU.
-#include <unistd.h>
 
 #include <charconv>
 #include <chrono>
@@ -18,7 +17,9 @@
 #include "build_options.h"
 #include "commands.h"
 #include "exec_report.h"
+#include "html_report.h"
 #include "lowp/builder.h"
+#include "lowp/device.h"
 #include "lowp/tensor_io.h"
 #include "tensor_summary.h"
 
@@ -52,6 +53,7 @@ struct ExecOptions {
   bool dumpOutput = false;
   std::string exportOutput;
   std::string exportTimes;
+  std::string report;
   bool verbose = false;
 };
 
@@ -90,32 +92,10 @@ std::vector<float> parsePercentiles(const std::string& text) {
   return out;
 }
 
-// --loadInputs=name:file[,name:file...]. As in trtexec, a name holding ':' is written in single quotes
-// ('input:0':file); otherwise the first ':' ends the name.
+// --loadInputs=name:file[,name:file...]; as in trtexec, a name holding ':' is written in single quotes.
 std::map<std::string, std::string> parseLoadInputs(const std::vector<std::string>& lists) {
   std::map<std::string, std::string> files;
-  for (const std::string& list : lists) {
-    std::stringstream items(list);
-    for (std::string item; std::getline(items, item, ',');) {
-      std::string name;
-      std::string file;
-      if (!item.empty() && item.front() == '\'') {
-        const auto close = item.find('\'', 1);
-        if (close == std::string::npos || close + 1 >= item.size() || item[close + 1] != ':')
-          throw ExecError{"--loadInputs: '" + item + "' is not of the form 'name':file"};
-        name = item.substr(1, close - 1);
-        file = item.substr(close + 2);
-      } else {
-        const auto colon = item.find(':');
-        if (colon == std::string::npos || colon == 0)
-          throw ExecError{"--loadInputs: '" + item + "' is not of the form name:file"};
-        name = item.substr(0, colon);
-        file = item.substr(colon + 1);
-      }
-      if (file.empty()) throw ExecError{"--loadInputs: no file given for '" + name + "'"};
-      files[name] = file;
-    }
-  }
+  if (std::string e = parseNamedFiles("--loadInputs", lists, files); !e.empty()) throw ExecError{e};
   return files;
 }
 
@@ -183,6 +163,19 @@ std::string shapesText(const std::map<std::string, std::vector<int64_t>>& shapes
   return s.str();
 }
 
+// trtexec's "Precision:" value: the allowed precisions and how constraints bind.
+std::string precisionText(const BuildFlags& b) {
+  std::string precision = "FP32";
+  if (b.fp16 || b.best) precision += "+FP16";
+  if (b.bf16 || b.best) precision += "+BF16";
+  if (b.int8 || b.best) precision += "+INT8";
+  if (b.fp8 || b.best) precision += "+FP8";
+  if (b.stronglyTyped) precision += " (Strongly Typed)";
+  if (b.precisionConstraints == "obey") precision += " (obey precision constraints)";
+  if (b.precisionConstraints == "prefer") precision += " (prefer precision constraints)";
+  return precision;
+}
+
 // trtexec's resolved configuration, in its sections and wording, for the options lowp has.
 void printConfiguration(const ExecOptions& o, const std::map<std::string, std::vector<int64_t>>& shapes,
                         const std::map<std::string, std::string>& inputFiles,
@@ -201,15 +194,7 @@ void printConfiguration(const ExecOptions& o, const std::map<std::string, std::v
         : poolColon == std::string::npos ? b.memPoolSize
                                          : b.memPoolSize.substr(poolColon + 1) + " MiB")
     << "\n";
-  std::string precision = "FP32";
-  if (b.fp16 || b.best) precision += "+FP16";
-  if (b.bf16 || b.best) precision += "+BF16";
-  if (b.int8 || b.best) precision += "+INT8";
-  if (b.fp8 || b.best) precision += "+FP8";
-  if (b.stronglyTyped) precision += " (Strongly Typed)";
-  if (b.precisionConstraints == "obey") precision += " (obey precision constraints)";
-  if (b.precisionConstraints == "prefer") precision += " (prefer precision constraints)";
-  s << "Precision: " << precision << "\n";
+  s << "Precision: " << precisionText(b) << "\n";
   auto joined = [](const std::vector<std::string>& v) {
     std::string out;
     for (const std::string& item : v) out += (out.empty() ? "" : ",") + item;
@@ -273,7 +258,7 @@ void printConfiguration(const ExecOptions& o, const std::map<std::string, std::v
   s << "Percentiles: " << p.str() << "\n";
   s << "Dump refittable layers:Disabled\n";
   s << "Dump output: " << boolToEnabled(o.dumpOutput) << "\n";
-  s << "Profile: " << boolToEnabled(o.dumpProfile || !o.exportProfile.empty()) << "\n";
+  s << "Profile: " << boolToEnabled(o.dumpProfile || !o.exportProfile.empty() || !o.report.empty()) << "\n";
   s << "Export timing to JSON file: " << o.exportTimes << "\n";
   s << "Export output to JSON file: " << o.exportOutput << "\n";
   s << "Export profile to JSON file: " << o.exportProfile << "\n";
@@ -447,15 +432,9 @@ std::shared_ptr<Engine> makeEngine(const ExecOptions& o,
       if (in.shape[d] < 0 && buildShapes.count(in.name) == 0) throw dynamicDimensionError(in, d);
     }
   }
-  BuilderConfig config;
-  std::unique_ptr<CalibrationSource> calibrationSource;
-  if (std::string e = o.build.apply(net, buildShapes, config, calibrationSource); !e.empty())
-    throw ExecError{e};
-  ProgressBar bar;
-  if (isatty(STDERR_FILENO) != 0 && !o.verbose) config.setProgressMonitor(&bar);
   ExecLogger logger(o.verbose);
   const auto start = Clock::now();
-  auto engine = Builder(logger).build(net, config);
+  auto engine = buildEngine(net, o.build, buildShapes, 0, logger, !o.verbose);
   if (!engine) throw ExecError{engine.status().toString()};
   std::ostringstream s;
   s << "Engine built in " << msSince(start) / 1000 << " sec.";
@@ -499,6 +478,81 @@ std::vector<NamedTensor> makeInputs(const Engine& engine,
   return inputs;
 }
 
+// --report: the run as an HTML page: what ran where, the performance summary, the per-layer profile and the
+// latency of every timed query.
+void writeExecReport(const ExecOptions& o, const Engine& engine, const std::vector<NamedTensor>& inputs,
+                     const TimedRun& run, const LayerProfiler& profiler,
+                     const std::vector<float>& percentiles) {
+  const DeviceInfo& device = deviceInfo();
+  const std::string modelFile = o.onnx.empty() ? o.loadEngine : o.onnx;
+  ReportJson facts = ReportJson::array();
+  auto fact = [&](const std::string& label, const std::string& value) { facts.push_back({label, value}); };
+  fact(o.onnx.empty() ? "Engine file" : "Model", modelFile);
+  fact("Command", commandLine());
+  // A loaded engine keeps the precisions it was built with; its layers show them.
+  if (!o.onnx.empty()) fact("Precision", precisionText(o.build));
+  std::string shapes;
+  for (const NamedTensor& in : inputs)
+    shapes += (shapes.empty() ? "" : ", ") + in.name + ": " + in.tensor.describe();
+  fact("Inputs", shapes);
+  fact("Device", device.name + ", " + std::to_string(device.logicalCores) + " logical cores");
+  fact("CPU features", device.featureText);
+  std::string libraries;
+  for (const LibraryVersion& l : device.libraries) {
+    libraries += (libraries.empty() ? "" : ", ") + l.name + " " + l.version;
+    if (!l.detail.empty()) libraries += " (" + l.detail + ")";
+  }
+  fact("Libraries", libraries);
+  const double walltimeMs = run.timed.back().d2hEnd - run.timed.front().h2dStart;
+  std::ostringstream queries;
+  queries << run.timed.size() << " timed over " << (walltimeMs >= 1000 ? walltimeMs / 1000 : walltimeMs)
+          << (walltimeMs >= 1000 ? " s" : " ms") << " after " << run.warmupQueries
+          << " warm-up queries; data transfers " << (o.noDataTransfers ? "off" : "on") << "; layers profiled "
+          << (o.separateProfileRun ? "in a separate run" : "during the timed run");
+  fact("Queries", queries.str());
+  std::ostringstream throughput;
+  throughput << static_cast<double>(run.timed.size()) / walltimeMs * 1000 << " qps";
+  fact("Throughput", throughput.str());
+
+  // trtexec's performance summary as a table: one row per metric.
+  ReportJson columns = {"metric", "min", "mean", "median"};
+  for (float p : percentiles) {
+    std::ostringstream name;
+    name << "p" << p;
+    columns.push_back(name.str());
+  }
+  columns.push_back("max");
+  ReportJson rows = ReportJson::array();
+  std::vector<double> latencies;
+  for (const QueryTrace& t : run.timed) latencies.push_back(t.latencyMs());
+  const std::pair<const char*, double (QueryTrace::*)() const> metrics[] = {
+      {"Latency", &QueryTrace::latencyMs},
+      {"Enqueue Time", &QueryTrace::enqueueMs},
+      {"H2D Latency", &QueryTrace::h2dMs},
+      {"GPU Compute Time (execute)", &QueryTrace::computeMs},
+      {"D2H Latency", &QueryTrace::d2hMs}};
+  for (const auto& [name, get] : metrics) {
+    std::vector<double> values;
+    for (const QueryTrace& t : run.timed) values.push_back((t.*get)());
+    const MetricStats stats = computeStats(std::move(values), percentiles);
+    ReportJson row = {name, stats.min, stats.mean, stats.median};
+    for (double v : stats.percentiles) row.push_back(v);
+    row.push_back(stats.max);
+    rows.push_back(std::move(row));
+  }
+  const ReportJson summary = {{"title", "Performance summary (ms)"}, {"columns", columns}, {"rows", rows}};
+
+  const std::string name = std::filesystem::path(modelFile).filename().string();
+  const std::string label = o.onnx.empty() ? name : name + " (" + precisionText(o.build) + ")";
+  const ReportJson report = {
+      {"title", "lowp exec: " + name},
+      {"facts", facts},
+      {"tables", ReportJson::array({summary})},
+      {"engines", ReportJson::array({engineSection(label, engine, profiler.averageMs(), latencies)})}};
+  if (Status s = writeHtmlReport(report, o.report); !s) throw ExecError{s.message()};
+  logLines('I', "Wrote the HTML report to " + o.report);
+}
+
 void runExec(const ExecOptions& o) {
   validate(o);
   const std::vector<float> percentiles = parsePercentiles(o.percentile);
@@ -527,7 +581,8 @@ void runExec(const ExecOptions& o) {
   auto context = engine->createExecutionContext();
   QueryRunner runner(*context, inputs, !o.noDataTransfers);
 
-  const bool profiling = o.dumpProfile || !o.exportProfile.empty();
+  // The report shows per-layer times, so it profiles as --dumpProfile does.
+  const bool profiling = o.dumpProfile || !o.exportProfile.empty() || !o.report.empty();
   LayerProfiler profiler;
   // As trtexec: the profiler is attached to the timed run, unless --separateProfileRun asks for the timed
   // run without it (clock reads per layer cost time) and a second, profiled run after it.
@@ -576,6 +631,7 @@ void runExec(const ExecOptions& o) {
       if (Status s = profiler.exportJson(o.exportProfile); !s) throw ExecError{s.message()};
     }
   }
+  if (!o.report.empty()) writeExecReport(o, *engine, inputs, run, profiler, percentiles);
 }
 
 int execMain(const ExecOptions& o) {
@@ -634,6 +690,9 @@ CommandRunner addExecCommand(CLI::App& app) {
   cmd->add_option("--exportOutput", opt->exportOutput,
                   "write the outputs of the last query as trtexec's JSON");
   cmd->add_option("--exportTimes", opt->exportTimes, "write every timed query's times as trtexec's JSON");
+  cmd->add_option("--report", opt->report,
+                  "write an HTML report of the run (per-layer times by precision, precision mix, latency "
+                  "histogram); profiles the layers as --dumpProfile does");
   cmd->add_flag("--verbose", opt->verbose, "builder messages and the explanations of the metrics");
   return [opt] { return execMain(*opt); };
 }

@@ -408,6 +408,15 @@ Status LayerProfiler::exportJson(const std::string& path) const {
   return writeText(path, "--exportProfile", doc.dump(2) + "\n");
 }
 
+std::vector<std::pair<std::string, double>> LayerProfiler::averageMs() const {
+  const int n = std::max(iterations_, 1);
+  std::vector<std::pair<std::string, double>> out;
+  out.reserve(layers_.size());
+  for (const LayerTimes& l : layers_)
+    out.emplace_back(l.name, std::accumulate(l.ms.begin(), l.ms.end(), 0.0) / n);
+  return out;
+}
+
 Status exportLayerInfoJson(const Engine& engine, const std::vector<NamedTensor>& bindings,
                            const std::string& path) {
   // The bindings' shapes are this run's; the others are the engine's build shapes (LayerInfo).

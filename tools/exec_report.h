@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "lowp/engine.h"
@@ -83,6 +84,9 @@ class LayerProfiler final : public Profiler {
   /// trtexec's --exportProfile JSON: [{"count": N}, {"name", "timeMs", "averageMs", "medianMs",
   /// "percentage"}, ...].
   Status exportJson(const std::string& path) const;
+  /// Each layer's average time per profiled query in ms (its total over iterations()), in the order the
+  /// layers first ran.
+  std::vector<std::pair<std::string, double>> averageMs() const;
 
  private:
   struct LayerTimes {

@@ -14,6 +14,10 @@ int main(int argc, char** argv) {
   runners["calibrate"] = lowp::tools::addCalibrateCommand(app);
   runners["conformance"] = lowp::tools::addConformanceCommand(app);
   runners["exec"] = lowp::tools::addExecCommand(app);
+  runners["compare"] = lowp::tools::addCompareCommand(app);
+  runners["precisions"] = lowp::tools::addPrecisionsCommand(app);
+  runners["report"] = lowp::tools::addReportCommand(app);
+  runners["explain"] = lowp::tools::addExplainCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

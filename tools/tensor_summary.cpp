@@ -103,4 +103,39 @@ std::string parseShapeList(const std::vector<std::string>& lists,
   return "";
 }
 
+std::string parseNamedFiles(const std::string& option, const std::vector<std::string>& lists,
+                            std::map<std::string, std::string>& files) {
+  auto malformed = [&option](const std::string& item, const char* form) {
+    std::string message = option;
+    message.append(": '").append(item).append("' is not of the form ").append(form);
+    return message;
+  };
+  for (const std::string& list : lists) {
+    std::stringstream items(list);
+    for (std::string item; std::getline(items, item, ',');) {
+      std::string name;
+      std::string file;
+      if (!item.empty() && item.front() == '\'') {
+        const auto close = item.find('\'', 1);
+        if (close == std::string::npos || close + 1 >= item.size() || item[close + 1] != ':')
+          return malformed(item, "'name':file");
+        name = item.substr(1, close - 1);
+        file = item.substr(close + 2);
+      } else {
+        const auto colon = item.find(':');
+        if (colon == std::string::npos || colon == 0) return malformed(item, "name:file");
+        name = item.substr(0, colon);
+        file = item.substr(colon + 1);
+      }
+      if (file.empty()) {
+        std::string message = option;
+        message.append(": no file given for '").append(name).append("'");
+        return message;
+      }
+      files[name] = file;
+    }
+  }
+  return "";
+}
+
 }  // namespace lowp::tools

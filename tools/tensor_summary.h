@@ -26,4 +26,10 @@ bool parseSizes(const std::string& text, std::vector<int64_t>& sizes);
 std::string parseShapeList(const std::vector<std::string>& lists,
                            std::map<std::string, std::vector<int64_t>>& shapes);
 
+/// Parses values of a trtexec-style file list option such as --loadInputs ("name:file[,name:file...]", the
+/// option possibly repeated; a name holding ':' is written in single quotes, 'a:b':file) into `files`.
+/// Returns "" or the error message naming `option` and the malformed item.
+std::string parseNamedFiles(const std::string& option, const std::vector<std::string>& lists,
+                            std::map<std::string, std::string>& files);
+
 }  // namespace lowp::tools

@@ -345,5 +345,145 @@ expect_ok "exec: a failed run ends with FAILED" bash -c "'$lowp' exec --onnx=add
   grep -q '^&&&& FAILED lowp.exec'"
 # ---- end of lowp exec ----
 
+# ---- lowp compare: Polygraphy's elementwise rule, accuracy, per-layer attribution ----
+digits=$here/../../models/digits
+expect_ok "compare: fp32 engine against the FP32 reference" "$lowp" compare --onnx=add_relu.onnx --shapes=x:2x4
+expect_ok "compare: against saved outputs" bash -c "'$lowp' run --onnx add_relu.onnx --input x=x_2x4.npy \
+  --save-outputs cmp_ref > /dev/null && '$lowp' compare --onnx=add_relu.onnx --loadInputs=x:x_2x4.npy \
+  --refOutputs=y:cmp_ref/y.npy | grep -q '^PASSED'"
+expect_ok "compare: out of tolerance exits 1 with FAILED" bash -c "'$lowp' compare --onnx=add_relu.onnx \
+  --loadInputs=x:x_2x4.npy --refOutputs=y:x_2x4.npy > cmp_fail.txt; [ \$? -eq 1 ] && grep -q '^FAILED' cmp_fail.txt"
+expect_error "compare: engine without the model" "the FP32 reference needs the model too" \
+  "$lowp" compare --loadEngine=exec_truncated.engine
+expect_error "compare: unknown reference output" "--refOutputs names 'nope', which is not an output" \
+  "$lowp" compare --onnx=add_relu.onnx --shapes=x:2x4 --refOutputs=nope:x_2x4.npy
+expect_error "compare: reference of another shape" "output 'y' has shape 2x4, its reference 2x5" \
+  "$lowp" compare --onnx=add_relu.onnx --loadInputs=x:x_2x4.npy --refOutputs=y:x_2x5.npy
+expect_error "compare: bad error statistic" "--errorStat=mode: expected elemwise, max, mean or median" \
+  "$lowp" compare --onnx=add_relu.onnx --shapes=x:2x4 --errorStat=mode
+expect_error "compare: malformed input list" "--loadInputs: 'x' is not of the form name:file" \
+  "$lowp" compare --onnx=add_relu.onnx --loadInputs=x
+expect_error "compare: labels of another count" "--labels: .* has 1000 labels, output 'logits' has 32 rows" \
+  "$lowp" compare --onnx="$digits/digits.onnx" --loadInputs=input:"$digits/calibration/batch_000.npy" \
+  --labels="$digits/test_labels.npy"
+expect_error "compare: --batch over inputs of different rows" "--batch: 'logits' has 1000 rows, 'input' has 32" \
+  "$lowp" compare --onnx="$digits/digits.onnx" --loadInputs=input:"$digits/calibration/batch_000.npy" \
+  --refOutputs=logits:"$digits/test_labels.npy" --batch=8
+# The INT8 digits classifier: --per-layer names the layer costing the outputs the most; keeping it in fp32
+# lowers the outputs' error.
+cmp_int8=(compare --onnx="$digits/digits.onnx" --int8 --calibData="$digits/calibration" --calibAlgo=minmax
+  --precisionConstraints=prefer --loadInputs=input:"$digits/test_images.npy" --labels="$digits/test_labels.npy"
+  --batch=500 --errorStat=mean --atol=0.1 --rtol=0.1)
+expect_ok "compare: int8 classifier per layer" "$lowp" "${cmp_int8[@]}" --layerPrecisions='*:int8' --per-layer \
+  --exportJson=cmp_int8.json --report=cmp_int8.html
+expect_ok "compare: the report is written" test -s cmp_int8.html
+top_layer=$(/usr/bin/python3 -c "import json; print(json.load(open('cmp_int8.json'))['layerErrors']['layers'][0]['name'])" 2>/dev/null)
+expect_ok "compare: keep the most costly layer ($top_layer) in fp32" "$lowp" "${cmp_int8[@]}" \
+  --layerPrecisions="*:int8,$top_layer:fp32" --exportJson=cmp_int8_kept.json
+expect_ok "compare: keeping it in fp32 lowers the error" /usr/bin/python3 -c "
+import json
+base, kept = (json.load(open(f)) for f in ('cmp_int8.json', 'cmp_int8_kept.json'))
+layers = base['layerErrors']['layers']
+assert layers[0]['outputs'] >= max(l['outputs'] for l in layers), layers
+assert all(l['accumulated'] >= 0 and l['local'] >= 0 for l in layers)
+e0, e1 = base['outputs'][0]['relativeL2'], kept['outputs'][0]['relativeL2']
+print(f'relative L2 of the logits: all int8 {e0:.5f}, {layers[0][\"name\"]} in fp32 {e1:.5f}')
+assert e1 < 0.97 * e0, (e0, e1)
+assert base['accuracy']['referenceTop1'] >= 0.98 and base['accuracy']['engineTop1'] >= 0.975, base['accuracy']"
+# ---- end of lowp compare ----
+
+# ---- lowp explain ----
+explain_quick=(--warmUp=0 --duration=0 --iterations=3)
+expect_ok "explain: a run with constraints, JSON and HTML" bash -c "'$lowp' explain --onnx=conv_net.onnx --fp16 \
+  --shapes=x:2x3x8x8 --batches=1,2 ${explain_quick[*]} --precisionConstraints=obey --layerPrecisions=conv:fp16 \
+  --exportJson=explain.json --report=explain.html > explain.log && grep -q 'findings, ranked by the time they explain' explain.log"
+expect_ok "explain: every check once, ranked by the time it explains" /usr/bin/python3 -c "
+import json
+d = json.load(open('explain.json'))
+checks = [f['check'] for f in d['findings']]
+assert sorted(checks) == sorted(['native-arithmetic', 'batch-size', 'precision-fallback', 'memory-bound',
+    'forced-precision', 'conversions', 'host-overhead', 'library-versions', 'profile']), checks
+ms = [f['explainsMs'] for f in d['findings']]
+assert ms == sorted(ms, reverse=True) and all(m >= 0 for m in ms), ms
+assert all(f['finding'] and f['action'] for f in d['findings'])
+assert [p['batch'] for p in d['batchSweep']] == [1, 2] and all(p['speedup'] > 0 for p in d['batchSweep'])
+assert [e['label'] for e in d['runs']] == ['fp32', 'fp16', 'fp16 unforced'], d['runs']
+assert d['rates']['matmul']['fp32']['measured'] and d['rates']['matmul']['fp32']['gflops'] > 0
+assert d['rates']['bandwidthGBs'] > 0 and d['device']['fingerprint'].startswith('cpu=')"
+expect_ok "explain: the forced layer runs in fp16 and the forced-precision check compares the engines" /usr/bin/python3 -c "
+import json
+d = json.load(open('explain.json'))
+forced_layers = {l['name']: l['precision'] for l in d['runs'][1]['layers']}
+free_layers = {l['name']: l['precision'] for l in d['runs'][2]['layers']}
+assert forced_layers['conv'] == 'fp16', forced_layers
+differ = [n for n, p in forced_layers.items() if p and n in free_layers and free_layers[n] != p and
+          not any(l['name'] == n and l['reason'].startswith('conversion: ') for l in d['runs'][1]['layers'])]
+f = next(f for f in d['findings'] if f['check'] == 'forced-precision')
+assert f['measured']['forcedMs'] == d['runs'][1]['medianMs'] and f['measured']['unforcedMs'] == d['runs'][2]['medianMs']
+assert f['measured']['layersDiffering'] == len(differ), (f['measured'], differ)
+assert abs(f['explainsMs'] - max(0, f['measured']['forcedMs'] - f['measured']['unforcedMs'])) < 1e-9, f"
+expect_ok "explain: fp16 arithmetic is what the CPU has, and the finding says so" /usr/bin/python3 -c "
+import json
+d = json.load(open('explain.json'))
+flags = next(l for l in open('/proc/cpuinfo') if l.startswith('flags')).split()
+native = 'avx512_fp16' in flags or 'amx_fp16' in flags
+assert d['device']['arithmetic']['fp16']['arithmetic'] == ('native' if native else 'storage only'), d['device']
+f = next(f for f in d['findings'] if f['check'] == 'native-arithmetic')
+assert f['measured']['fp16']['arithmetic'] == d['device']['arithmetic']['fp16']['arithmetic']
+assert native or 'fp16 is storage only here' in f['finding'], f['finding']"
+expect_ok "explain: the HTML report holds the findings" bash -c "test -s explain.html && grep -q 'native-arithmetic' explain.html"
+expect_ok "explain: int8 reports the conversions it needs" bash -c "'$lowp' explain --onnx=conv_net.onnx --int8 \
+  --shapes=x:2x3x8x8 --batches=2 ${explain_quick[*]} --exportJson=explain_int8.json > /dev/null 2>&1 &&
+  /usr/bin/python3 -c \"
+import json
+d = json.load(open('explain_int8.json'))
+f = next(f for f in d['findings'] if f['check'] == 'conversions')
+layers = d['runs'][1]['layers']
+conversions = [l for l in layers if l['reason'].startswith('conversion: ')]
+assert f['measured']['conversions'] == len(conversions), (f['measured'], len(conversions))
+assert d['rates']['matmul']['int8']['tactic'] != '' or d['rates']['matmul']['int8']['error'] != ''
+\""
+/usr/bin/python3 -c "
+import onnx
+from onnx import helper, TensorProto
+x = helper.make_tensor_value_info('x', TensorProto.FLOAT, [2, 4])
+y = helper.make_tensor_value_info('y', TensorProto.FLOAT, [2, 4])
+g = helper.make_graph([helper.make_node('Relu', ['x'], ['y'], name='relu')], 'static', [x], [y])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 17)]), 'static_batch.onnx')"
+expect_ok "explain: a batch the model cannot take is reported, not fatal" bash -c "'$lowp' explain \
+  --onnx=static_batch.onnx --bf16 --batches=1,2 ${explain_quick[*]} --exportJson=explain_static.json > /dev/null 2>&1 &&
+  /usr/bin/python3 -c \"
+import json
+sweep = json.load(open('explain_static.json'))['batchSweep']
+assert sweep[0]['batch'] == 1 and sweep[0]['error'] != '' and sweep[1]['error'] == '', sweep
+\""
+expect_error "explain: no precision" "give the precision to explain: --fp16, --bf16, --int8, --fp8 or --best" \
+  "$lowp" explain --onnx=conv_net.onnx --shapes=x:2x3x8x8
+expect_error "explain: strongly typed" "--stronglyTyped: a strongly typed network runs in its own types" \
+  "$lowp" explain --onnx=conv_net.onnx --shapes=x:2x3x8x8 --fp16 --stronglyTyped
+expect_error "explain: dynamic input without a shape" "input 'x' has dynamic dimension 'batch': give its shape with --shapes=x" \
+  "$lowp" explain --onnx=conv_net.onnx --fp16
+expect_error "explain: --shapes naming no input" "--shapes names 'q'" \
+  "$lowp" explain --onnx=conv_net.onnx --fp16 --shapes=x:2x3x8x8,q:1
+expect_error "explain: bad --batches" "--batches: '0' is not a batch size" \
+  "$lowp" explain --onnx=conv_net.onnx --fp16 --shapes=x:2x3x8x8 --batches=1,0
+expect_error "explain: non-numeric --batches" "--batches: 'eight' is not a batch size" \
+  "$lowp" explain --onnx=conv_net.onnx --fp16 --shapes=x:2x3x8x8 --batches=eight
+expect_error "explain: bad --iterations" "--iterations: 0 is not at least 1" \
+  "$lowp" explain --onnx=conv_net.onnx --fp16 --shapes=x:2x3x8x8 --iterations=0
+expect_error "explain: bad --duration" "--duration: -1.00 s is negative" \
+  "$lowp" explain --onnx=conv_net.onnx --fp16 --shapes=x:2x3x8x8 --duration=-1
+expect_error "explain: bad --warmUp" "--warmUp: -5 ms is negative" \
+  "$lowp" explain --onnx=conv_net.onnx --fp16 --shapes=x:2x3x8x8 --warmUp=-5
+expect_error "explain: unknown layer in --layerPrecisions" "no layer named 'conv9'" \
+  "$lowp" explain --onnx=conv_net.onnx --fp16 --shapes=x:2x3x8x8 --layerPrecisions=conv9:fp16
+expect_error "explain: unwritable --exportJson" "--exportJson: cannot write nowhere/e.json" \
+  "$lowp" explain --onnx=conv_net.onnx --fp16 --shapes=x:2x3x8x8 --exportJson=nowhere/e.json
+expect_error "explain: unwritable --report" "--report: cannot write nowhere/e.html" \
+  "$lowp" explain --onnx=conv_net.onnx --fp16 --shapes=x:2x3x8x8 --report=nowhere/e.html
+expect_error "explain: unknown option" "--frobnicate" "$lowp" explain --onnx=conv_net.onnx --fp16 --frobnicate
+expect_error "explain: bad model" "truncated.onnx: not a valid ONNX model" "$lowp" explain --onnx=truncated.onnx --fp16
+# ---- end of lowp explain ----
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
