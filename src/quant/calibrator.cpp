@@ -54,7 +54,11 @@ float computeEntropyAmax(const AbsHistogram& histogram, std::vector<double>* div
   const int bins = histogram.bins();
   if (divergences != nullptr) divergences->clear();
   if (histogram.amax == 0.0f || bins < kEntropyLevels || histogram.total() == 0) return histogram.amax;
-  const std::vector<uint64_t>& counts = histogram.counts;
+  // The first bin holds the exact zeros (ReLU outputs, padding, a blank background), often most of a
+  // tensor: counted as they are, their spike pulls the threshold down until the other values clip. NVIDIA's
+  // pytorch-quantization entropy calibrator (its TensorRT-compatible one) gives it its neighbour's count.
+  std::vector<uint64_t> counts = histogram.counts;
+  counts[0] = counts[1];
   // tail[i] = sum of counts[i ..]: the outliers folded into P[i-1].
   std::vector<uint64_t> tail(static_cast<size_t>(bins) + 1, 0);
   for (int b = bins - 1; b >= 0; --b) tail[b] = tail[b + 1] + counts[b];

@@ -28,7 +28,9 @@ inline constexpr int kEntropyLevels = 128;
 /// MinMax: the histogram's amax.
 float computeMinMaxAmax(const AbsHistogram& histogram);
 
-/// EntropyCalibration2. For each candidate i = 128 .. bins (number of bins kept):
+/// EntropyCalibration2. counts[0] (the exact zeros) first takes counts[1]'s value, as NVIDIA's
+/// pytorch-quantization calibrator does, so that a spike of zeros does not decide the threshold. Then for
+/// each candidate i = 128 .. bins (number of bins kept):
 ///   P = counts[0 .. i-1] with the tail counts[i ..] added to P[i-1];
 ///   Q = counts[0 .. i-1] merged into 128 levels (bin b into level b * 128 / i, so the levels differ by at
 ///       most one bin: a remainder lumped into the last level would favour i just above a multiple of 128),

@@ -54,6 +54,8 @@ def smooth_normalise(d):
 def entropy(amax, counts):
     if amax == 0:
         return np.float32(amax)
+    counts = counts.copy()
+    counts[0] = counts[1]  # the spike of exact zeros takes its neighbour's count
     best, best_i = np.inf, BINS
     for i in range(LEVELS, BINS + 1):
         p = counts[:i].astype(np.float64)
