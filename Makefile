@@ -3,7 +3,7 @@ BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test lint format demo clean bench
+.PHONY: all deps configure build test test-gpu lint format demo clean bench
 
 all: build
 
@@ -22,6 +22,12 @@ test: deps
 	@$(MAKE) --no-print-directory build
 	@bash scripts/lint.sh $(BUILD_DIR)
 	@bash scripts/run-tests.sh $(BUILD_DIR)
+
+# GPU kernel tests against the CPU reference on this machine's NVIDIA GPU; a missing GPU is an error here
+# (ctest, as in `make test`, skips them instead).
+test-gpu: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target lowp_gpu_tests
+	LOWP_REQUIRE_GPU=1 $(BUILD_DIR)/tests/lowp_gpu_tests
 
 lint: configure
 	@bash scripts/lint.sh $(BUILD_DIR)

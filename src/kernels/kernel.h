@@ -23,6 +23,10 @@
 
 namespace lowp::kernels {
 
+namespace cuda {
+struct CudaContext;  // kernels/cuda/cuda_context.h
+}  // namespace cuda
+
 using ir::DataType;
 
 enum class Backend { kCpu = 0, kCuda = 1 };
@@ -108,6 +112,12 @@ class KernelContext {
     parallelFor_(n, grain, fn);
   }
 
+  /// For Backend::kCuda kernels, the stream, library handles and workspace to run on; the runtime sets it
+  /// (nullptr for CPU kernels). A CUDA kernel's tensors, inputs and outputs alike, are in that device's
+  /// memory; the kernel queues its work on the stream and returns without waiting for it.
+  cuda::CudaContext* cuda() const { return cuda_; }
+  void setCuda(cuda::CudaContext* context) { cuda_ = context; }
+
   Status invalid(const std::string& message) const {
     return Status(StatusCode::kInvalidArgument, node_.describe() + ": " + message, node_.name);
   }
@@ -123,6 +133,7 @@ class KernelContext {
   std::function<Tensor(DataType, std::vector<int64_t>)> allocate_;
   std::shared_ptr<void> ownState_;
   std::shared_ptr<void>* state_ = &ownState_;
+  cuda::CudaContext* cuda_ = nullptr;
 };
 
 using KernelFn = Status (*)(KernelContext&);

@@ -5,6 +5,9 @@
 #if LOWP_WITH_ONEDNN
 #include "kernels/onednn/onednn.h"
 #endif
+#if LOWP_WITH_CUDA
+#include "kernels/cuda/cuda_kernels.h"
+#endif
 
 namespace lowp::kernels {
 
@@ -27,6 +30,9 @@ const KernelRegistry& KernelRegistry::global() {
     onednn::registerOneDnnKernels(r);
 #endif
     cpu::registerCpuKernels(r);
+#if LOWP_WITH_CUDA
+    cuda::registerCudaKernels(r);
+#endif
     return r;
   }();
   return registry;

@@ -1,0 +1,371 @@
+// Conv and lowp.FusedConv (ir/ops/fused.h) through cuDNN 9's convolution API:
+//   {f32,tf32,f16,bf16}-{conv,fusedconv}-cudnn[-hwc]
+// 2-D convolutions (NCHW, or NHWC for "-hwc" with the weights reordered once to KRSC) with symmetric
+// padding, any stride, dilation and group count. fp32 runs cuDNN's FMA kernels only (CUDNN_FMA_MATH, no FFT
+// or non-fused Winograd, whose rounding is looser); tf32 lets cuDNN use TF32 tensor cores; fp16 and bf16
+// use tensor cores with fp32 accumulation. The algorithm is the first of cuDNN's heuristic list that fits
+// the workspace.
+// Bias, residual and activation: where cuDNN fuses them (cudnnConvolutionBiasActivationForward: Relu or no
+// activation, a bias of the tensors' type) one call does all; otherwise the convolution is followed by one
+// pass of conv_epilogue.cu (bias of fp32 or the tensors' type, residual, any FusedConv activation). Which of
+// the two works is found on the first run and kept in the node's state with the descriptors.
+// Tests: tests/gpu/test_conv.cpp.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/ops/fused.h"
+#include "ir/ops/window.h"
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/cuda_context.h"
+#include "kernels/cuda/cuda_kernels.h"
+#include "kernels/cuda/kernel_util.h"
+
+namespace lowp::kernels::cuda {
+namespace {
+
+enum class Precision { kF32, kTf32, kF16, kBf16 };
+
+DataType tensorTypeOf(Precision p) {
+  switch (p) {
+    case Precision::kF16:
+      return DataType::kFloat16;
+    case Precision::kBf16:
+      return DataType::kBFloat16;
+    default:
+      return DataType::kFloat32;
+  }
+}
+
+cudnnDataType_t cudnnTypeOf(DataType t) {
+  switch (t) {
+    case DataType::kFloat16:
+      return CUDNN_DATA_HALF;
+    case DataType::kBFloat16:
+      return CUDNN_DATA_BFLOAT16;
+    default:
+      return CUDNN_DATA_FLOAT;
+  }
+}
+
+// The geometry of one convolution: sizes, pads, strides, dilations.
+struct ConvGeometry {
+  std::vector<int64_t> x, w, y;
+  int64_t group = 1;
+  int pad[2] = {0, 0};
+  int stride[2] = {1, 1};
+  int dilation[2] = {1, 1};
+
+  bool operator==(const ConvGeometry& o) const {
+    return x == o.x && w == o.w && y == o.y && group == o.group && pad[0] == o.pad[0] && pad[1] == o.pad[1] &&
+           stride[0] == o.stride[0] && stride[1] == o.stride[1] && dilation[0] == o.dilation[0] &&
+           dilation[1] == o.dilation[1];
+  }
+};
+
+bool fitsInt(int64_t v) {
+  return v >= 0 && v <= 0x7fffffff;
+}
+
+// The geometry of x [N, C, H, W] convolved by w [M, C / group, kh, kw], or the reason cuDNN cannot run it.
+Result<ConvGeometry> convGeometry(const ir::AttributeMap& attrs, const std::vector<int64_t>& x,
+                                  const std::vector<int64_t>& w) {
+  if (x.size() != 4 || w.size() != 4)
+    return Status(StatusCode::kUnsupported, "only 2-D convolutions run on cuDNN here");
+  ConvGeometry g;
+  g.x = x;
+  g.w = w;
+  g.group = attrs.getInt("group", 1);
+  if (g.group < 1 || x[1] != w[1] * g.group || w[0] % g.group != 0)
+    return Status(StatusCode::kInvalidArgument, "input channels, weight and group do not match");
+  auto window = ir::ops::readWindow(attrs, {w[2], w[3]});
+  if (!window) return window.status();
+  LOWP_RETURN_IF_ERROR(ir::ops::resolveForwardWindow(*window, {x[2], x[3]}, false));
+  for (size_t a = 0; a < 2; ++a) {
+    if (window->padsBegin[a] != window->padsEnd[a])
+      return Status(StatusCode::kUnsupported, "cuDNN pads both ends of an axis alike");
+    g.pad[a] = static_cast<int>(window->padsBegin[a]);
+    g.stride[a] = static_cast<int>(window->strides[a]);
+    g.dilation[a] = static_cast<int>(window->dilations[a]);
+  }
+  g.y = {x[0], w[0], window->output[0], window->output[1]};
+  for (int64_t v : x)
+    if (!fitsInt(v)) return Status(StatusCode::kUnsupported, "sizes beyond cuDNN's int");
+  return g;
+}
+
+struct DeviceBuffer {
+  void* data = nullptr;
+  DeviceBuffer() = default;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  ~DeviceBuffer() {
+    if (data != nullptr) cudaFree(data);
+  }
+};
+
+enum class Fusion { kUntried, kCudnn, kEpilogue };
+
+// Descriptors, algorithm and (for NHWC) reordered weights of one node.
+class ConvPlan {
+ public:
+  ConvPlan() = default;
+  ConvPlan(const ConvPlan&) = delete;
+  ConvPlan& operator=(const ConvPlan&) = delete;
+  ~ConvPlan() {
+    if (x_ != nullptr) cudnnDestroyTensorDescriptor(x_);
+    if (y_ != nullptr) cudnnDestroyTensorDescriptor(y_);
+    if (bias_ != nullptr) cudnnDestroyTensorDescriptor(bias_);
+    if (w_ != nullptr) cudnnDestroyFilterDescriptor(w_);
+    if (conv_ != nullptr) cudnnDestroyConvolutionDescriptor(conv_);
+    if (act_ != nullptr) cudnnDestroyActivationDescriptor(act_);
+  }
+
+  bool fits(const ConvGeometry& g, DataType biasType, size_t workspaceBytes) const {
+    return conv_ != nullptr && g == geometry_ && biasType == biasType_ && workspaceBytes == workspaceBytes_;
+  }
+
+  Status create(const CudaContext& cuda, Precision precision, bool hwc, const ConvGeometry& g,
+                DataType biasType, bool relu) {
+    geometry_ = g;
+    biasType_ = biasType;
+    workspaceBytes_ = cuda.workspaceBytes;
+    const DataType type = tensorTypeOf(precision);
+    const cudnnDataType_t dtype = cudnnTypeOf(type);
+    const cudnnTensorFormat_t format = hwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
+    auto i = [](int64_t v) { return static_cast<int>(v); };
+    LOWP_CUDA_RETURN_IF_ERROR(cudnnCreateTensorDescriptor(&x_));
+    LOWP_CUDA_RETURN_IF_ERROR(
+        cudnnSetTensor4dDescriptor(x_, format, dtype, i(g.x[0]), i(g.x[1]), i(g.x[2]), i(g.x[3])));
+    LOWP_CUDA_RETURN_IF_ERROR(cudnnCreateTensorDescriptor(&y_));
+    LOWP_CUDA_RETURN_IF_ERROR(
+        cudnnSetTensor4dDescriptor(y_, format, dtype, i(g.y[0]), i(g.y[1]), i(g.y[2]), i(g.y[3])));
+    LOWP_CUDA_RETURN_IF_ERROR(cudnnCreateFilterDescriptor(&w_));
+    LOWP_CUDA_RETURN_IF_ERROR(
+        cudnnSetFilter4dDescriptor(w_, dtype, format, i(g.w[0]), i(g.w[1]), i(g.w[2]), i(g.w[3])));
+    if (biasType != DataType::kUndefined) {
+      LOWP_CUDA_RETURN_IF_ERROR(cudnnCreateTensorDescriptor(&bias_));
+      LOWP_CUDA_RETURN_IF_ERROR(
+          cudnnSetTensor4dDescriptor(bias_, CUDNN_TENSOR_NCHW, cudnnTypeOf(biasType), 1, i(g.y[1]), 1, 1));
+    }
+    LOWP_CUDA_RETURN_IF_ERROR(cudnnCreateActivationDescriptor(&act_));
+    LOWP_CUDA_RETURN_IF_ERROR(cudnnSetActivationDescriptor(
+        act_, relu ? CUDNN_ACTIVATION_RELU : CUDNN_ACTIVATION_IDENTITY, CUDNN_PROPAGATE_NAN, 0.0));
+    LOWP_CUDA_RETURN_IF_ERROR(cudnnCreateConvolutionDescriptor(&conv_));
+    LOWP_CUDA_RETURN_IF_ERROR(cudnnSetConvolution2dDescriptor(conv_, g.pad[0], g.pad[1], g.stride[0],
+                                                              g.stride[1], g.dilation[0], g.dilation[1],
+                                                              CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    LOWP_CUDA_RETURN_IF_ERROR(cudnnSetConvolutionGroupCount(conv_, static_cast<int>(g.group)));
+    const cudnnMathType_t math = precision == Precision::kF32    ? CUDNN_FMA_MATH
+                                 : precision == Precision::kTf32 ? CUDNN_DEFAULT_MATH
+                                                                 : CUDNN_TENSOR_OP_MATH;
+    LOWP_CUDA_RETURN_IF_ERROR(cudnnSetConvolutionMathType(conv_, math));
+    int n = 0, c = 0, h = 0, w = 0;
+    LOWP_CUDA_RETURN_IF_ERROR(cudnnGetConvolution2dForwardOutputDim(conv_, x_, w_, &n, &c, &h, &w));
+    if (std::vector<int64_t>{n, c, h, w} != g.y)
+      return Status(StatusCode::kInternal, "cuDNN's output size differs from ONNX's");
+
+    constexpr int kRequested = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
+    cudnnConvolutionFwdAlgoPerf_t perf[kRequested];
+    int returned = 0;
+    LOWP_CUDA_RETURN_IF_ERROR(
+        cudnnGetConvolutionForwardAlgorithm_v7(cuda.cudnn, x_, w_, conv_, y_, kRequested, &returned, perf));
+    for (int k = 0; k < returned; ++k) {
+      const cudnnConvolutionFwdAlgoPerf_t& p = perf[k];
+      if (p.status != CUDNN_STATUS_SUCCESS || p.memory > cuda.workspaceBytes) continue;
+      if (precision == Precision::kF32) {
+        // fp32 keeps the descriptor's FMA math: no tensor-core (TF32) result, no FFT or non-fused Winograd.
+        if (p.mathType == CUDNN_TENSOR_OP_MATH || p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION ||
+            p.algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT || p.algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING ||
+            p.algo == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED)
+          continue;
+      } else {
+        LOWP_CUDA_RETURN_IF_ERROR(cudnnSetConvolutionMathType(conv_, p.mathType));  // as the heuristic asks
+      }
+      algo_ = p.algo;
+      return {};
+    }
+    return Status(StatusCode::kUnsupported,
+                  "cuDNN has no algorithm for this convolution within the workspace");
+  }
+
+  // The weights as cuDNN reads them: for NHWC, reordered once to [M, kh, kw, C / group] (again when the
+  // weights are not a constant of the graph, or moved).
+  Result<const void*> weights(const CudaContext& cuda, const Tensor& w, bool hwc, bool constant) {
+    if (!hwc) return w.data();
+    if (reordered_.data != nullptr && constant && reorderedFrom_ == w.data()) return reordered_.data;
+    if (reordered_.data == nullptr)
+      LOWP_CUDA_RETURN_IF_ERROR(cudaMalloc(&reordered_.data, static_cast<size_t>(w.byteSize())));
+    LOWP_CUDA_RETURN_IF_ERROR(launchChannelsLast(static_cast<int>(dataTypeSize(w.type())), w.data(),
+                                                 reordered_.data, w.shape()[0], w.shape()[1],
+                                                 w.shape()[2] * w.shape()[3], true, cuda.stream));
+    reorderedFrom_ = w.data();
+    return reordered_.data;
+  }
+
+  cudnnTensorDescriptor_t x_ = nullptr;
+  cudnnTensorDescriptor_t y_ = nullptr;
+  cudnnTensorDescriptor_t bias_ = nullptr;
+  cudnnFilterDescriptor_t w_ = nullptr;
+  cudnnConvolutionDescriptor_t conv_ = nullptr;
+  cudnnActivationDescriptor_t act_ = nullptr;
+  cudnnConvolutionFwdAlgo_t algo_ = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+  Fusion fusion = Fusion::kUntried;
+
+ private:
+  ConvGeometry geometry_;
+  DataType biasType_ = DataType::kUndefined;
+  size_t workspaceBytes_ = 0;
+  DeviceBuffer reordered_;
+  const void* reorderedFrom_ = nullptr;
+};
+
+bool cudnnDeclined(cudnnStatus_t s) {
+  return s == CUDNN_STATUS_BAD_PARAM || (s >= CUDNN_STATUS_NOT_SUPPORTED && s < CUDNN_STATUS_INTERNAL_ERROR);
+}
+
+template <Precision kPrecision, bool kHwc, bool kFused>
+Status convKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  const Tensor& x = ctx.input(0);
+  const Tensor& w = ctx.input(1);
+  Tensor& y = ctx.output(0);
+  const DataType type = tensorTypeOf(kPrecision);
+  if (x.type() != type || w.type() != type || y.type() != type)
+    return ctx.invalid("input " + x.describe() + ", weight " + w.describe() + " and output " + y.describe() +
+                       " are not all " + std::string(dataTypeName(type)));
+  ir::ops::ActivationSpec activation;
+  if constexpr (kFused) {
+    auto spec = ir::ops::readActivation(ctx.attrs());
+    if (!spec) return ctx.invalid(spec.status().message());
+    activation = *spec;
+  }
+  auto geometry = convGeometry(ctx.attrs(), x.shape(), w.shape());
+  if (!geometry) return forNode(ctx, geometry.status());
+  if (geometry->y != y.shape())
+    return ctx.invalid("output " + y.describe() + " is not the convolution's " +
+                       ir::formatSizes(geometry->y));
+  const Tensor* bias = ctx.hasInput(2) ? &ctx.input(2) : nullptr;
+  const Tensor* residual = kFused && ctx.hasInput(3) ? &ctx.input(3) : nullptr;
+  if (bias != nullptr && (bias->elementCount() != geometry->y[1] ||
+                          (bias->type() != type && bias->type() != DataType::kFloat32)))
+    return ctx.invalid("bias " + bias->describe() + " is not one value per output channel");
+  if (residual != nullptr && (residual->shape() != y.shape() || residual->type() != type))
+    return ctx.invalid("residual " + residual->describe() + " differs from the output " + y.describe());
+  if (y.elementCount() == 0) return {};
+
+  const DataType biasType = bias != nullptr ? bias->type() : DataType::kUndefined;
+  const bool relu = activation.kind == ir::ops::FusedActivation::kRelu;
+  auto plan = std::static_pointer_cast<ConvPlan>(ctx.state());
+  if (!plan || !plan->fits(*geometry, biasType, cuda->workspaceBytes)) {
+    plan = std::make_shared<ConvPlan>();
+    LOWP_RETURN_IF_ERROR(forNode(ctx, plan->create(*cuda, kPrecision, kHwc, *geometry, biasType, relu)));
+    ctx.state() = plan;
+  }
+  const ir::Value* weightValue = ctx.node().input(1);
+  auto weights = plan->weights(*cuda, w, kHwc, weightValue != nullptr && weightValue->constant.has_value());
+  if (!weights) return forNode(ctx, weights.status());
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, cudnnSetStream(cuda->cudnn, cuda->stream));
+  const float one = 1.0f;
+  const float zero = 0.0f;
+
+  const bool cudnnCanFuse =
+      bias != nullptr && bias->type() == type && (activation.kind == ir::ops::FusedActivation::kNone || relu);
+  if (cudnnCanFuse && plan->fusion != Fusion::kEpilogue) {
+    const float alpha2 = residual != nullptr ? 1.0f : 0.0f;
+    const cudnnStatus_t s = cudnnConvolutionBiasActivationForward(
+        cuda->cudnn, &one, plan->x_, x.data(), plan->w_, *weights, plan->conv_, plan->algo_, cuda->workspace,
+        cuda->workspaceBytes, &alpha2, plan->y_, residual != nullptr ? residual->data() : y.data(),
+        plan->bias_, bias->data(), plan->act_, plan->y_, y.data());
+    if (s == CUDNN_STATUS_SUCCESS) {
+      plan->fusion = Fusion::kCudnn;
+      return {};
+    }
+    if (plan->fusion == Fusion::kCudnn || !cudnnDeclined(s))
+      return forNode(ctx, checkCall(s, "cudnnConvolutionBiasActivationForward"));
+    plan->fusion = Fusion::kEpilogue;
+  }
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(
+      ctx,
+      cudnnConvolutionForward(cuda->cudnn, &one, plan->x_, x.data(), plan->w_, *weights, plan->conv_,
+                              plan->algo_, cuda->workspace, cuda->workspaceBytes, &zero, plan->y_, y.data()));
+  if (bias == nullptr && residual == nullptr && activation.kind == ir::ops::FusedActivation::kNone) return {};
+  Epilogue e;
+  e.activation = static_cast<Activation>(activation.kind);
+  e.alpha = activation.alpha;
+  e.beta = activation.beta;
+  e.bias = bias != nullptr ? bias->data() : nullptr;
+  e.biasType = bias != nullptr && bias->type() == DataType::kFloat32 ? Elem::kF32 : *elemOf(type);
+  e.residual = residual != nullptr ? residual->data() : nullptr;
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx,
+                                 launchConvEpilogue(*elemOf(type), y.data(), geometry->y[0], geometry->y[1],
+                                                    geometry->y[2] * geometry->y[3], kHwc, e, cuda->stream));
+  return {};
+}
+
+std::optional<std::vector<int64_t>> staticSizes(const std::vector<ir::Shape>& shapes, size_t i) {
+  if (i >= shapes.size() || !shapes[i].rankKnown()) return std::nullopt;
+  for (int64_t d = 0; d < shapes[i].rank(); ++d) {
+    if (!shapes[i][d].isKnown()) return std::nullopt;
+  }
+  return shapes[i].sizes();
+}
+
+bool supportsConv(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  const auto x = staticSizes(shapes, 0);
+  const auto w = staticSizes(shapes, 1);
+  if (!x || !w || !convGeometry(node.attributes, *x, *w).isOk()) return false;
+  return node.opType != "FusedConv" || ir::ops::readActivation(node.attributes).isOk();
+}
+
+template <Precision kPrecision, bool kHwc>
+void registerVariant(KernelRegistry& registry, std::string_view dtype) {
+  const DataType type = tensorTypeOf(kPrecision);
+  const TypeSet t = {type};
+  const TypeSet bias = {type, DataType::kFloat32};
+  const std::string suffix = std::string("-cudnn") + (kHwc ? "-hwc" : "");
+  const std::vector<TensorFormat> inFormats =
+      kHwc ? std::vector<TensorFormat>{TensorFormat::kHwc, TensorFormat::kLinear, TensorFormat::kLinear,
+                                       TensorFormat::kHwc}
+           : std::vector<TensorFormat>{};
+  const std::vector<TensorFormat> outFormats =
+      kHwc ? std::vector<TensorFormat>{TensorFormat::kHwc} : std::vector<TensorFormat>{};
+  registry.add({.opType = "Conv",
+                .backend = Backend::kCuda,
+                .name = keepName(std::string(dtype) + "-conv" + suffix),
+                .inputTypes = {t, t, t},
+                .outputTypes = {t},
+                .fn = &convKernel<kPrecision, kHwc, false>,
+                .inputFormats = inFormats,
+                .outputFormats = outFormats,
+                .supports = &supportsConv,
+                .reference = false});
+  registry.add({.opType = "FusedConv",
+                .backend = Backend::kCuda,
+                .name = keepName(std::string(dtype) + "-fusedconv" + suffix),
+                .inputTypes = {t, t, bias, t},
+                .outputTypes = {t},
+                .fn = &convKernel<kPrecision, kHwc, true>,
+                .inputFormats = inFormats,
+                .outputFormats = outFormats,
+                .domain = ir::ops::kLowpDomain,
+                .supports = &supportsConv,
+                .reference = false});
+}
+
+template <Precision kPrecision>
+void registerPrecision(KernelRegistry& registry, std::string_view dtype) {
+  registerVariant<kPrecision, false>(registry, dtype);
+  registerVariant<kPrecision, true>(registry, dtype);
+}
+
+}  // namespace
+
+void registerConvKernels(KernelRegistry& registry) {
+  registerPrecision<Precision::kF32>(registry, "f32");
+  registerPrecision<Precision::kTf32>(registry, "tf32");
+  registerPrecision<Precision::kF16>(registry, "f16");
+  registerPrecision<Precision::kBf16>(registry, "bf16");
+}
+
+}  // namespace lowp::kernels::cuda

@@ -1,0 +1,30 @@
+// Registration of lowp's CUDA kernels (Backend::kCuda; this folder), listed in kernels/kernel_list.cpp when
+// the build has LOWP_WITH_CUDA. Names: "<dtype>-<op>[-<variant>]-<source>[-hwc]", the source being "cuda"
+// (lowp's own kernels), "cublaslt" or "cudnn"; "-hwc" marks the channels-last (ir/format.h kHwc) variant.
+// Kernels named "tf32-..." take fp32 tensors and compute with TF32 tensor cores (10-bit mantissa, fp32
+// accumulation): they may run only where the build allows TF32.
+//
+// Every kernel here runs on a KernelContext whose cuda() is set and whose tensors are in device memory
+// (kernels/cuda/cuda_context.h); `.reference` is false for all of them.
+#pragma once
+
+#include "kernels/kernel.h"
+
+namespace lowp::kernels::cuda {
+
+/// Every kernel of this folder.
+void registerCudaKernels(KernelRegistry& registry);
+
+/// Relu, Sigmoid, Clip, Add, Mul, Cast, QuantizeLinear, DequantizeLinear (elementwise.cpp).
+void registerElementwiseKernels(KernelRegistry& registry);
+/// lowp.Reformat between linear and hwc (reformat.cpp).
+void registerReformatKernels(KernelRegistry& registry);
+/// MatMul and Gemm through cuBLASLt (matmul.cpp).
+void registerMatMulKernels(KernelRegistry& registry);
+/// Conv and lowp.FusedConv through cuDNN (conv.cpp).
+void registerConvKernels(KernelRegistry& registry);
+/// MaxPool, AveragePool, GlobalAveragePool (pool.cpp) and Softmax over the last axis (softmax.cpp).
+void registerPoolKernels(KernelRegistry& registry);
+void registerSoftmaxKernels(KernelRegistry& registry);
+
+}  // namespace lowp::kernels::cuda

@@ -1,0 +1,87 @@
+// Device-side helpers of lowp's CUDA kernels: fp32 <-> stored float types, 16-byte vectors, grid sizes and
+// the dispatch from Elem to a C++ type. Included by the .cu files only.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <type_traits>
+
+#include "kernels/cuda/launch.h"
+
+namespace lowp::kernels::cuda {
+
+template <typename T>
+__device__ __forceinline__ float toFloat(T v) {
+  if constexpr (std::is_same_v<T, __half>) {
+    return __half2float(v);
+  } else if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    return __bfloat162float(v);
+  } else {
+    return static_cast<float>(v);
+  }
+}
+
+/// Round to nearest even, overflow to +-inf: the conversions of ir::floatToFloat16 / floatToBFloat16.
+template <typename T>
+__device__ __forceinline__ T fromFloat(float v) {
+  if constexpr (std::is_same_v<T, __half>) {
+    return __float2half_rn(v);
+  } else if constexpr (std::is_same_v<T, __nv_bfloat16>) {
+    return __float2bfloat16_rn(v);
+  } else {
+    return static_cast<T>(v);
+  }
+}
+
+/// kN elements moved as one aligned access (16 bytes for kN * sizeof(T) == 16).
+template <typename T, int kN>
+struct alignas(sizeof(T) * kN) Vec {
+  T v[kN];
+};
+
+inline bool aligned(const void* p, int64_t bytes) {
+  return reinterpret_cast<uintptr_t>(p) % static_cast<uintptr_t>(bytes) == 0;
+}
+
+/// Blocks of `threads` for `work` items in a grid-stride loop: enough to fill any GPU several times over,
+/// few enough that each thread does several items.
+inline unsigned gridFor(int64_t work, int threads) {
+  const int64_t blocks = (work + threads - 1) / threads;
+  return static_cast<unsigned>(blocks < 1 ? 1 : (blocks > 8192 ? 8192 : blocks));
+}
+
+/// Calls f(T{}) with T = float, __half or __nv_bfloat16 (a tag: f reads T as decltype of its argument);
+/// false for other types.
+template <typename F>
+bool dispatchFloatElem(Elem type, F&& f) {
+  switch (type) {
+    case Elem::kF32:
+      f(float{});
+      return true;
+    case Elem::kF16:
+      f(__half{});
+      return true;
+    case Elem::kBF16:
+      f(__nv_bfloat16{});
+      return true;
+    default:
+      return false;
+  }
+}
+
+__device__ __forceinline__ float warpSum(float v) {
+#pragma unroll
+  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
+}
+
+__device__ __forceinline__ float warpMax(float v) {
+#pragma unroll
+  for (int offset = 16; offset > 0; offset /= 2) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  return v;
+}
+
+}  // namespace lowp::kernels::cuda

@@ -1,0 +1,328 @@
+// Elementwise CUDA kernels (the device code is elementwise.cu; launch.h states each computation):
+//   {f32,f16,bf16}-{relu,sigmoid,clip}-cuda[-hwc]   unary, any layout (the hwc variants are the same kernel)
+//   {f32,f16,bf16}-{add,mul}-cuda                   ONNX broadcasting of rank <= 8; fast paths for same
+//                                                   shapes, scalars and per-channel / per-row operands
+//   {f32,f16,bf16}to{f32,f16,bf16}-cast-cuda[-hwc]  Cast between the float types (round to nearest even)
+//   f32to{i8,u8}-quantizelinear-cuda[-hwc], {i8,u8}tof32-dequantizelinear-cuda[-hwc]
+//                                                   one scale (and zero point) for the whole tensor, read
+//                                                   by the device from the tensors; bit-exact with the
+//                                                   reference kernels
+// Clip's bounds and the quantization parameters stay in device memory: no kernel waits for the device.
+// Tests: tests/gpu/test_elementwise.cpp.
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/cuda_context.h"
+#include "kernels/cuda/cuda_kernels.h"
+#include "kernels/cuda/kernel_util.h"
+
+namespace lowp::kernels::cuda {
+namespace {
+
+const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
+
+// ---- unary ----
+
+Result<ClipBounds> clipBounds(const KernelContext& ctx) {
+  ClipBounds b;
+  b.minValue = -std::numeric_limits<float>::infinity();
+  b.maxValue = std::numeric_limits<float>::infinity();
+  const char* names[2] = {"min", "max"};
+  for (size_t slot = 1; slot <= 2; ++slot) {
+    const char* name = names[slot - 1];
+    if (ctx.hasInput(slot)) {
+      const Tensor& t = ctx.input(slot);
+      if (t.elementCount() != 1 || t.type() != ctx.input(0).type())
+        return ctx.invalid(std::string(name) + " must be one value of the input's type, got " + t.describe());
+      (slot == 1 ? b.min : b.max) = t.data();
+    } else if (ctx.attrs().has(name)) {  // opsets 6-10
+      (slot == 1 ? b.minValue : b.maxValue) = ctx.attrs().getFloat(name, 0.0f);
+    }
+  }
+  return b;
+}
+
+template <UnaryOp kOp>
+Status unaryKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  LOWP_ASSIGN_OR_RETURN(const Elem type, floatElemOf(ctx, ctx.input(0), "input"));
+  LOWP_RETURN_IF_ERROR(requireSameAsInput(ctx));
+  ClipBounds bounds;
+  if constexpr (kOp == UnaryOp::kClip) {
+    LOWP_ASSIGN_OR_RETURN(bounds, clipBounds(ctx));
+  }
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, launchUnary(kOp, type, ctx.input(0).data(), ctx.output(0).data(),
+                                                  ctx.input(0).elementCount(), bounds, cuda->stream));
+  return {};
+}
+
+// ---- binary ----
+
+// Sizes of `shape` aligned right to `rank` dims, 1s in front.
+std::vector<int64_t> alignedTo(const std::vector<int64_t>& shape, size_t rank) {
+  std::vector<int64_t> out(rank - shape.size(), 1);
+  out.insert(out.end(), shape.begin(), shape.end());
+  return out;
+}
+
+// When `operand`'s dims other than 1 form one run [d0, d1) equal to `out`'s there, operand element of
+// output element i is (i / inner) % count.
+bool blockPattern(const std::vector<int64_t>& operand, const std::vector<int64_t>& out, int64_t& inner,
+                  int64_t& count) {
+  const std::vector<int64_t> p = alignedTo(operand, out.size());
+  size_t d0 = out.size();
+  size_t d1 = 0;
+  for (size_t d = 0; d < p.size(); ++d) {
+    if (p[d] != 1) {
+      d0 = std::min(d0, d);
+      d1 = d + 1;
+    }
+  }
+  inner = 1;
+  count = 1;
+  if (d0 >= d1) return true;  // a scalar
+  for (size_t d = d0; d < d1; ++d) {
+    if (p[d] != out[d]) return false;
+    count *= out[d];
+  }
+  for (size_t d = d1; d < out.size(); ++d) inner *= out[d];
+  return true;
+}
+
+template <BinaryOp kOp>
+Status binaryKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  const Tensor& a = ctx.input(0);
+  const Tensor& b = ctx.input(1);
+  Tensor& y = ctx.output(0);
+  LOWP_ASSIGN_OR_RETURN(const Elem type, floatElemOf(ctx, a, "input"));
+  if (b.type() != a.type() || y.type() != a.type())
+    return ctx.invalid("operands " + a.describe() + ", " + b.describe() + " and output " + y.describe() +
+                       " differ in type");
+  const std::vector<int64_t>& out = y.shape();
+  if (a.rank() > y.rank() || b.rank() > y.rank())
+    return ctx.invalid("operands " + a.describe() + " and " + b.describe() + " do not broadcast to " +
+                       y.describe());
+  const int64_t n = y.elementCount();
+  int64_t inner = 1;
+  int64_t count = 1;
+  const bool aFull = a.shape() == out;
+  const bool bFull = b.shape() == out;
+  if ((aFull && blockPattern(b.shape(), out, inner, count)) ||
+      (bFull && blockPattern(a.shape(), out, inner, count))) {
+    const Tensor& full = aFull ? a : b;
+    const Tensor& other = aFull ? b : a;
+    LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, launchBinaryBlock(kOp, type, full.data(), other.data(), y.data(), n,
+                                                          inner, count, cuda->stream));
+    return {};
+  }
+  if (out.size() > static_cast<size_t>(kMaxBroadcastRank))
+    return ctx.unsupported("no CUDA broadcast of rank " + std::to_string(out.size()));
+  BroadcastPlan plan;
+  plan.rank = static_cast<int>(out.size());
+  const std::vector<int64_t> pa = alignedTo(a.shape(), out.size());
+  const std::vector<int64_t> pb = alignedTo(b.shape(), out.size());
+  int64_t strideA = 1;
+  int64_t strideB = 1;
+  for (size_t d = out.size(); d-- > 0;) {
+    if ((pa[d] != out[d] && pa[d] != 1) || (pb[d] != out[d] && pb[d] != 1))
+      return ctx.invalid("operands " + a.describe() + " and " + b.describe() + " do not broadcast to " +
+                         y.describe());
+    plan.out[d] = out[d];
+    plan.aStride[d] = pa[d] == 1 ? 0 : strideA;
+    plan.bStride[d] = pb[d] == 1 ? 0 : strideB;
+    strideA *= pa[d];
+    strideB *= pb[d];
+  }
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(
+      ctx, launchBinaryGeneral(kOp, type, a.data(), b.data(), y.data(), plan, cuda->stream));
+  return {};
+}
+
+bool supportsBroadcast(const ir::Node& /*node*/, const std::vector<ir::Shape>& shapes) {
+  for (const ir::Shape& s : shapes) {
+    if (!s.rankKnown() || s.rank() > kMaxBroadcastRank) return false;
+  }
+  return true;
+}
+
+// ---- Cast ----
+
+Status castKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  const Tensor& x = ctx.input(0);
+  Tensor& y = ctx.output(0);
+  LOWP_ASSIGN_OR_RETURN(const Elem from, floatElemOf(ctx, x, "input"));
+  LOWP_ASSIGN_OR_RETURN(const Elem to, floatElemOf(ctx, y, "output"));
+  if (y.elementCount() != x.elementCount()) return ctx.invalid("output size differs from the input's");
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx,
+                                 launchCast(from, to, x.data(), y.data(), x.elementCount(), cuda->stream));
+  return {};
+}
+
+// ---- QuantizeLinear, DequantizeLinear ----
+
+bool isSingleElement(const ir::Shape& s) {
+  if (!s.rankKnown()) return false;
+  for (int64_t d = 0; d < s.rank(); ++d) {
+    if (!s[d].isKnown() || s[d].size != 1) return false;
+  }
+  return true;
+}
+
+// One fp32 scale, at most one zero point, no blocked layout, division in fp32.
+bool supportsPerTensor(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  if (shapes.size() < 2 || !isSingleElement(shapes[1]) || node.input(1) == nullptr ||
+      node.input(1)->type != DataType::kFloat32)
+    return false;
+  if (node.input(2) != nullptr && (shapes.size() < 3 || !isSingleElement(shapes[2]))) return false;
+  if (node.attributes.getInt("block_size", 0) != 0) return false;
+  const int64_t precision = node.attributes.getInt("precision", 0);
+  return precision == 0 || precision == 1;  // 1: ONNX's FLOAT
+}
+
+Result<const void*> zeroPoint(const KernelContext& ctx, DataType quantized) {
+  if (!ctx.hasInput(2)) return nullptr;
+  const Tensor& z = ctx.input(2);
+  if (z.elementCount() != 1 || z.type() != quantized)
+    return ctx.invalid("the zero point " + z.describe() + " is not one value of type " +
+                       std::string(dataTypeName(quantized)));
+  return z.data();
+}
+
+Status checkScale(const KernelContext& ctx) {
+  const Tensor& s = ctx.input(1);
+  if (s.type() != DataType::kFloat32 || s.elementCount() != 1)
+    return ctx.unsupported("the scale " + s.describe() + " is not one fp32 value");
+  return {};
+}
+
+Status quantizeKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  const Tensor& x = ctx.input(0);
+  Tensor& y = ctx.output(0);
+  if (x.type() != DataType::kFloat32 || (y.type() != DataType::kInt8 && y.type() != DataType::kUInt8))
+    return ctx.unsupported("no CUDA QuantizeLinear from " + x.describe() + " to " + y.describe());
+  if (y.elementCount() != x.elementCount()) return ctx.invalid("output size differs from the input's");
+  LOWP_RETURN_IF_ERROR(checkScale(ctx));
+  LOWP_ASSIGN_OR_RETURN(const void* zero, zeroPoint(ctx, y.type()));
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(
+      ctx, launchQuantize(x.data<float>(), y.data(), y.type() == DataType::kInt8, ctx.input(1).data<float>(),
+                          zero, x.elementCount(), cuda->stream));
+  return {};
+}
+
+Status dequantizeKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  const Tensor& x = ctx.input(0);
+  Tensor& y = ctx.output(0);
+  if ((x.type() != DataType::kInt8 && x.type() != DataType::kUInt8) || y.type() != DataType::kFloat32)
+    return ctx.unsupported("no CUDA DequantizeLinear from " + x.describe() + " to " + y.describe());
+  if (y.elementCount() != x.elementCount()) return ctx.invalid("output size differs from the input's");
+  LOWP_RETURN_IF_ERROR(checkScale(ctx));
+  LOWP_ASSIGN_OR_RETURN(const void* zero, zeroPoint(ctx, x.type()));
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(
+      ctx, launchDequantize(x.data(), x.type() == DataType::kInt8, y.data<float>(),
+                            ctx.input(1).data<float>(), zero, x.elementCount(), cuda->stream));
+  return {};
+}
+
+// Elementwise kernels serve every dense layout: registered once for linear tensors and once, named "-hwc",
+// for channels-last ones (parameters such as Clip's bounds or a scale stay linear).
+void addBothLayouts(KernelRegistry& registry, KernelDef def, size_t layoutSlots) {
+  const std::string name(def.name);
+  def.backend = Backend::kCuda;
+  def.reference = false;
+  registry.add(def);
+  def.name = keepName(name + "-hwc");
+  def.inputFormats.assign(layoutSlots, TensorFormat::kHwc);
+  def.inputFormats.push_back(TensorFormat::kLinear);
+  def.outputFormats = {TensorFormat::kHwc};
+  registry.add(def);
+}
+
+std::string nameOf(DataType type, std::string_view op) {
+  return std::string(shortTypeName(type)) + "-" + std::string(op) + "-cuda";
+}
+
+}  // namespace
+
+void registerElementwiseKernels(KernelRegistry& registry) {
+  for (DataType t : kFloatTypes) {
+    const TypeSet types = {t};
+    addBothLayouts(registry,
+                   {.opType = "Relu",
+                    .name = keepName(nameOf(t, "relu")),
+                    .inputTypes = {types},
+                    .outputTypes = {types},
+                    .fn = &unaryKernel<UnaryOp::kRelu>},
+                   1);
+    addBothLayouts(registry,
+                   {.opType = "Sigmoid",
+                    .name = keepName(nameOf(t, "sigmoid")),
+                    .inputTypes = {types},
+                    .outputTypes = {types},
+                    .fn = &unaryKernel<UnaryOp::kSigmoid>},
+                   1);
+    addBothLayouts(registry,
+                   {.opType = "Clip",
+                    .name = keepName(nameOf(t, "clip")),
+                    .inputTypes = {types},
+                    .outputTypes = {types},
+                    .fn = &unaryKernel<UnaryOp::kClip>},
+                   1);
+    registry.add({.opType = "Add",
+                  .backend = Backend::kCuda,
+                  .name = keepName(nameOf(t, "add")),
+                  .inputTypes = {types},
+                  .outputTypes = {types},
+                  .fn = &binaryKernel<BinaryOp::kAdd>,
+                  .supports = &supportsBroadcast,
+                  .reference = false});
+    registry.add({.opType = "Mul",
+                  .backend = Backend::kCuda,
+                  .name = keepName(nameOf(t, "mul")),
+                  .inputTypes = {types},
+                  .outputTypes = {types},
+                  .fn = &binaryKernel<BinaryOp::kMul>,
+                  .supports = &supportsBroadcast,
+                  .reference = false});
+    for (DataType to : kFloatTypes) {
+      if (to == t) continue;
+      addBothLayouts(registry,
+                     {.opType = "Cast",
+                      .name = keepName(std::string(shortTypeName(t)) + "to" + std::string(shortTypeName(to)) +
+                                       "-cast-cuda"),
+                      .inputTypes = {types},
+                      .outputTypes = {{to}},
+                      .fn = &castKernel},
+                     1);
+    }
+  }
+  const TypeSet f32 = {DataType::kFloat32};
+  for (DataType q : {DataType::kInt8, DataType::kUInt8}) {
+    const TypeSet qs = {q};
+    const std::string dtype(shortTypeName(q));
+    addBothLayouts(registry,
+                   {.opType = "QuantizeLinear",
+                    .name = keepName("f32to" + dtype + "-quantizelinear-cuda"),
+                    .inputTypes = {f32, f32, qs},
+                    .outputTypes = {qs},
+                    .fn = &quantizeKernel,
+                    .supports = &supportsPerTensor},
+                   1);
+    addBothLayouts(registry,
+                   {.opType = "DequantizeLinear",
+                    .name = keepName(dtype + "tof32-dequantizelinear-cuda"),
+                    .inputTypes = {qs, f32, qs},
+                    .outputTypes = {f32},
+                    .fn = &dequantizeKernel,
+                    .supports = &supportsPerTensor},
+                   1);
+  }
+}
+
+}  // namespace lowp::kernels::cuda

@@ -1,0 +1,309 @@
+// Elementwise CUDA kernels: Relu, Sigmoid, Clip; Add and Mul with broadcasting; Cast between fp32, fp16 and
+// bf16; QuantizeLinear / DequantizeLinear between fp32 and int8 / uint8 with one scale (launch.h states
+// each contract). Memory-bound: each thread moves 16-byte vectors of the wider of its two types (fp16:
+// 8 elements; fp32 to int8: 4 in, 4 bytes out) in a grid-stride loop, with a scalar path when a pointer is
+// not aligned to the vector and a scalar tail. Values compute in fp32 and round once to the stored type.
+// Tests: tests/gpu/test_elementwise.cpp, against the CPU reference kernels.
+#include <cmath>
+
+#include "kernels/cuda/device_util.cuh"
+
+namespace lowp::kernels::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+// Functors give prepare(), called once per thread before the loop (reads device-side parameters such as a
+// quantization scale), returning the functor that maps one element.
+template <typename In, typename Out, int kVec, typename F>
+__global__ void mapKernel(const In* __restrict__ x, Out* __restrict__ y, int64_t n, F f) {
+  const auto op = f.prepare();
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  const int64_t first = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t vectors = n / kVec;
+  for (int64_t v = first; v < vectors; v += stride) {
+    const Vec<In, kVec> in = reinterpret_cast<const Vec<In, kVec>*>(x)[v];
+    Vec<Out, kVec> out;
+#pragma unroll
+    for (int j = 0; j < kVec; ++j) out.v[j] = op(in.v[j]);
+    reinterpret_cast<Vec<Out, kVec>*>(y)[v] = out;
+  }
+  for (int64_t i = vectors * kVec + first; i < n; i += stride) y[i] = op(x[i]);
+}
+
+template <typename In, typename Out, typename F>
+cudaError_t launchMap(const void* x, void* y, int64_t n, F f, cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
+  constexpr int kVec = 16 / (sizeof(In) > sizeof(Out) ? sizeof(In) : sizeof(Out));
+  const auto* in = static_cast<const In*>(x);
+  auto* out = static_cast<Out*>(y);
+  if (aligned(x, sizeof(In) * kVec) && aligned(y, sizeof(Out) * kVec)) {
+    mapKernel<In, Out, kVec><<<gridFor(n / kVec + 1, kThreads), kThreads, 0, stream>>>(in, out, n, f);
+  } else {
+    mapKernel<In, Out, 1><<<gridFor(n, kThreads), kThreads, 0, stream>>>(in, out, n, f);
+  }
+  return cudaGetLastError();
+}
+
+// ---- unary ----
+
+template <typename T>
+struct ReluFn {
+  __device__ ReluFn prepare() const { return *this; }
+  __device__ T operator()(T v) const {
+    const float x = toFloat(v);
+    return x < 0.0f ? fromFloat<T>(0.0f) : v;  // NaN passes, as x < 0 is false
+  }
+};
+
+template <typename T>
+struct SigmoidFn {
+  __device__ SigmoidFn prepare() const { return *this; }
+  __device__ T operator()(T v) const {
+    // Both branches keep exp's argument non-positive, as the reference does.
+    const float x = toFloat(v);
+    if (x >= 0.0f) return fromFloat<T>(1.0f / (1.0f + expf(-x)));
+    const float e = expf(x);
+    return fromFloat<T>(e / (1.0f + e));
+  }
+};
+
+template <typename T>
+struct ClipFn {
+  const T* minPtr;
+  const T* maxPtr;
+  float lo;
+  float hi;
+  __device__ ClipFn prepare() const {
+    ClipFn r = *this;
+    if (minPtr != nullptr) r.lo = toFloat(*minPtr);
+    if (maxPtr != nullptr) r.hi = toFloat(*maxPtr);
+    return r;
+  }
+  // max(min) order: with min > max every element becomes max, as ONNX specifies; NaN passes through.
+  __device__ T operator()(T v) const {
+    float x = toFloat(v);
+    x = x < lo ? lo : x;
+    return fromFloat<T>(x > hi ? hi : x);
+  }
+};
+
+// ---- binary ----
+
+template <BinaryOp kOp>
+__device__ __forceinline__ float binaryOp(float a, float b) {
+  if constexpr (kOp == BinaryOp::kAdd) {
+    return __fadd_rn(a, b);
+  } else {
+    return __fmul_rn(a, b);
+  }
+}
+
+// y[i] = a[i] op b[(i / inner) % count]; with kVec > 1, inner is a multiple of kVec (one b per vector) or
+// count == n (b read as vectors too).
+template <typename T, BinaryOp kOp, int kVec, bool kBVector>
+__global__ void binaryBlockKernel(const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ y,
+                                  int64_t n, int64_t inner, int64_t count) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  const int64_t first = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const int64_t vectors = n / kVec;
+  for (int64_t v = first; v < vectors; v += stride) {
+    const Vec<T, kVec> va = reinterpret_cast<const Vec<T, kVec>*>(a)[v];
+    Vec<T, kVec> out;
+    if constexpr (kBVector) {
+      const Vec<T, kVec> vb = reinterpret_cast<const Vec<T, kVec>*>(b)[v];
+#pragma unroll
+      for (int j = 0; j < kVec; ++j)
+        out.v[j] = fromFloat<T>(binaryOp<kOp>(toFloat(va.v[j]), toFloat(vb.v[j])));
+    } else {
+      const float bv = toFloat(b[(v * kVec / inner) % count]);
+#pragma unroll
+      for (int j = 0; j < kVec; ++j) out.v[j] = fromFloat<T>(binaryOp<kOp>(toFloat(va.v[j]), bv));
+    }
+    reinterpret_cast<Vec<T, kVec>*>(y)[v] = out;
+  }
+  for (int64_t i = vectors * kVec + first; i < n; i += stride)
+    y[i] = fromFloat<T>(binaryOp<kOp>(toFloat(a[i]), toFloat(b[(i / inner) % count])));
+}
+
+template <typename T, BinaryOp kOp>
+__global__ void binaryGeneralKernel(const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ y,
+                                    BroadcastPlan plan, int64_t n) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    int64_t rest = i;
+    int64_t ia = 0;
+    int64_t ib = 0;
+    for (int d = plan.rank - 1; d >= 0; --d) {
+      const int64_t coord = rest % plan.out[d];
+      rest /= plan.out[d];
+      ia += coord * plan.aStride[d];
+      ib += coord * plan.bStride[d];
+    }
+    y[i] = fromFloat<T>(binaryOp<kOp>(toFloat(a[ia]), toFloat(b[ib])));
+  }
+}
+
+template <typename T, BinaryOp kOp>
+cudaError_t binaryBlock(const void* a, const void* b, void* y, int64_t n, int64_t inner, int64_t count,
+                        cudaStream_t stream) {
+  constexpr int kVec = 16 / sizeof(T);
+  const auto* pa = static_cast<const T*>(a);
+  const auto* pb = static_cast<const T*>(b);
+  auto* py = static_cast<T*>(y);
+  const bool vectorOk = aligned(a, 16) && aligned(y, 16);
+  if (vectorOk && inner == 1 && count == n && aligned(b, 16)) {
+    binaryBlockKernel<T, kOp, kVec, true>
+        <<<gridFor(n / kVec + 1, kThreads), kThreads, 0, stream>>>(pa, pb, py, n, inner, count);
+  } else if (vectorOk && inner % kVec == 0) {
+    binaryBlockKernel<T, kOp, kVec, false>
+        <<<gridFor(n / kVec + 1, kThreads), kThreads, 0, stream>>>(pa, pb, py, n, inner, count);
+  } else {
+    binaryBlockKernel<T, kOp, 1, false>
+        <<<gridFor(n, kThreads), kThreads, 0, stream>>>(pa, pb, py, n, inner, count);
+  }
+  return cudaGetLastError();
+}
+
+// ---- quantize ----
+
+template <typename Q>
+struct QuantizeFn {
+  const float* scalePtr;
+  const Q* zeroPtr;
+  float scale;
+  float zero;
+  __device__ QuantizeFn prepare() const {
+    QuantizeFn r = *this;
+    r.scale = *scalePtr;
+    r.zero = zeroPtr != nullptr ? static_cast<float>(*zeroPtr) : 0.0f;
+    return r;
+  }
+  __device__ Q operator()(float x) const {
+    constexpr float kLo = std::is_signed_v<Q> ? -128.0f : 0.0f;
+    constexpr float kHi = std::is_signed_v<Q> ? 127.0f : 255.0f;
+    const float q = __fdiv_rn(x, scale);  // the correctly rounded fp32 quotient, as the reference divides
+    if (isnan(q)) return static_cast<Q>(zero);
+    // rintf rounds half to even; beyond 2^24 the sum may round, but such values saturate anyway.
+    const float r = __fadd_rn(rintf(q), zero);
+    return static_cast<Q>(fminf(fmaxf(r, kLo), kHi));
+  }
+};
+
+template <typename Q>
+struct DequantizeFn {
+  const float* scalePtr;
+  const Q* zeroPtr;
+  float scale;
+  int zero;
+  __device__ DequantizeFn prepare() const {
+    DequantizeFn r = *this;
+    r.scale = *scalePtr;
+    r.zero = zeroPtr != nullptr ? static_cast<int>(*zeroPtr) : 0;
+    return r;
+  }
+  // x - zero is exact in fp32, so the product rounds once, as the reference's does.
+  __device__ float operator()(Q x) const {
+    return __fmul_rn(static_cast<float>(static_cast<int>(x) - zero), scale);
+  }
+};
+
+template <typename From, typename To>
+struct CastFn {
+  __device__ CastFn prepare() const { return *this; }
+  __device__ To operator()(From v) const { return fromFloat<To>(toFloat(v)); }
+};
+
+}  // namespace
+
+cudaError_t launchUnary(UnaryOp op, Elem type, const void* x, void* y, int64_t n, const ClipBounds& bounds,
+                        cudaStream_t stream) {
+  cudaError_t result = cudaErrorInvalidValue;
+  dispatchFloatElem(type, [&](auto tag) {
+    using T = decltype(tag);
+    switch (op) {
+      case UnaryOp::kRelu:
+        result = launchMap<T, T>(x, y, n, ReluFn<T>{}, stream);
+        break;
+      case UnaryOp::kSigmoid:
+        result = launchMap<T, T>(x, y, n, SigmoidFn<T>{}, stream);
+        break;
+      case UnaryOp::kClip:
+        result =
+            launchMap<T, T>(x, y, n,
+                            ClipFn<T>{static_cast<const T*>(bounds.min), static_cast<const T*>(bounds.max),
+                                      bounds.minValue, bounds.maxValue},
+                            stream);
+        break;
+    }
+  });
+  return result;
+}
+
+cudaError_t launchBinaryBlock(BinaryOp op, Elem type, const void* a, const void* b, void* y, int64_t n,
+                              int64_t inner, int64_t count, cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
+  if (inner < 1 || count < 1) return cudaErrorInvalidValue;
+  cudaError_t result = cudaErrorInvalidValue;
+  dispatchFloatElem(type, [&](auto tag) {
+    using T = decltype(tag);
+    result = op == BinaryOp::kAdd ? binaryBlock<T, BinaryOp::kAdd>(a, b, y, n, inner, count, stream)
+                                  : binaryBlock<T, BinaryOp::kMul>(a, b, y, n, inner, count, stream);
+  });
+  return result;
+}
+
+cudaError_t launchBinaryGeneral(BinaryOp op, Elem type, const void* a, const void* b, void* y,
+                                const BroadcastPlan& plan, cudaStream_t stream) {
+  int64_t n = 1;
+  for (int d = 0; d < plan.rank; ++d) n *= plan.out[d];
+  if (n <= 0) return cudaSuccess;
+  cudaError_t result = cudaErrorInvalidValue;
+  dispatchFloatElem(type, [&](auto tag) {
+    using T = decltype(tag);
+    const auto* pa = static_cast<const T*>(a);
+    const auto* pb = static_cast<const T*>(b);
+    auto* py = static_cast<T*>(y);
+    if (op == BinaryOp::kAdd) {
+      binaryGeneralKernel<T, BinaryOp::kAdd>
+          <<<gridFor(n, kThreads), kThreads, 0, stream>>>(pa, pb, py, plan, n);
+    } else {
+      binaryGeneralKernel<T, BinaryOp::kMul>
+          <<<gridFor(n, kThreads), kThreads, 0, stream>>>(pa, pb, py, plan, n);
+    }
+    result = cudaGetLastError();
+  });
+  return result;
+}
+
+cudaError_t launchCast(Elem from, Elem to, const void* x, void* y, int64_t n, cudaStream_t stream) {
+  cudaError_t result = cudaErrorInvalidValue;
+  dispatchFloatElem(from, [&](auto fromTag) {
+    dispatchFloatElem(to, [&](auto toTag) {
+      using From = decltype(fromTag);
+      using To = decltype(toTag);
+      result = launchMap<From, To>(x, y, n, CastFn<From, To>{}, stream);
+    });
+  });
+  return result;
+}
+
+cudaError_t launchQuantize(const float* x, void* y, bool isSigned, const float* scale, const void* zeroPoint,
+                           int64_t n, cudaStream_t stream) {
+  if (isSigned)
+    return launchMap<float, int8_t>(
+        x, y, n, QuantizeFn<int8_t>{scale, static_cast<const int8_t*>(zeroPoint), 1.0f, 0.0f}, stream);
+  return launchMap<float, uint8_t>(
+      x, y, n, QuantizeFn<uint8_t>{scale, static_cast<const uint8_t*>(zeroPoint), 1.0f, 0.0f}, stream);
+}
+
+cudaError_t launchDequantize(const void* x, bool isSigned, float* y, const float* scale,
+                             const void* zeroPoint, int64_t n, cudaStream_t stream) {
+  if (isSigned)
+    return launchMap<int8_t, float>(
+        x, y, n, DequantizeFn<int8_t>{scale, static_cast<const int8_t*>(zeroPoint), 1.0f, 0}, stream);
+  return launchMap<uint8_t, float>(
+      x, y, n, DequantizeFn<uint8_t>{scale, static_cast<const uint8_t*>(zeroPoint), 1.0f, 0}, stream);
+}
+
+}  // namespace lowp::kernels::cuda

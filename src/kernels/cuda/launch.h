@@ -1,0 +1,125 @@
+// The launchers of lowp's own CUDA kernels (the .cu files of this folder), in plain C++: what the kernel
+// functions of the .cpp files call with device pointers taken from their tensors. Every launcher queues its
+// work on `stream` and returns cudaGetLastError() of its launches (cudaSuccess when there is nothing to do).
+//
+// Element types are named by Elem; float types compute in fp32 and round once to the stored type with
+// round-to-nearest-even, as the reference kernels do (kernels/reference/common.h, Compute<T>).
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+namespace lowp::kernels::cuda {
+
+enum class Elem : int { kF32 = 0, kF16 = 1, kBF16 = 2, kI8 = 3, kU8 = 4 };
+
+// ---- elementwise.cu
+// ----------------------------------------------------------------------------------------
+
+enum class UnaryOp : int { kRelu = 0, kSigmoid = 1, kClip = 2 };
+
+/// Clip's bounds: device pointers to one value of x's type (opset 11+ inputs), else the values given
+/// (attributes of older opsets, or +-inf).
+struct ClipBounds {
+  const void* min = nullptr;
+  const void* max = nullptr;
+  float minValue = 0.0f;
+  float maxValue = 0.0f;
+};
+
+/// y[i] = op(x[i]) for i in [0, n); x and y of the same float type.
+cudaError_t launchUnary(UnaryOp op, Elem type, const void* x, void* y, int64_t n, const ClipBounds& bounds,
+                        cudaStream_t stream);
+
+enum class BinaryOp : int { kAdd = 0, kMul = 1 };
+
+inline constexpr int kMaxBroadcastRank = 8;
+
+/// Element strides of a and b over the output's dims (0 on broadcast dims), dims aligned to the output.
+struct BroadcastPlan {
+  int rank = 0;
+  int64_t out[kMaxBroadcastRank] = {};
+  int64_t aStride[kMaxBroadcastRank] = {};
+  int64_t bStride[kMaxBroadcastRank] = {};
+};
+
+/// y[i] = a[i] op b[(i / inner) % count] for i in [0, n): same shapes (inner 1, count n), a scalar (count
+/// 1), a per-channel bias (inner = the spatial size, count = channels), a row bias (inner 1, count = the
+/// last dim). Add and Mul commute exactly in IEEE arithmetic, so either operand may be `a`.
+cudaError_t launchBinaryBlock(BinaryOp op, Elem type, const void* a, const void* b, void* y, int64_t n,
+                              int64_t inner, int64_t count, cudaStream_t stream);
+
+/// y = a op b under any NumPy broadcast of rank <= kMaxBroadcastRank.
+cudaError_t launchBinaryGeneral(BinaryOp op, Elem type, const void* a, const void* b, void* y,
+                                const BroadcastPlan& plan, cudaStream_t stream);
+
+/// y[i] = (to) x[i] between fp32, fp16 and bf16.
+cudaError_t launchCast(Elem from, Elem to, const void* x, void* y, int64_t n, cudaStream_t stream);
+
+/// QuantizeLinear with one scale: y = saturate(round_half_even(x / scale) + zeroPoint) as int8 (isSigned)
+/// or uint8, NaN to the zero point. `scale` points at one fp32 value, `zeroPoint` at one value of y's type
+/// or is null (0). Bit-exact with the reference kernel.
+cudaError_t launchQuantize(const float* x, void* y, bool isSigned, const float* scale, const void* zeroPoint,
+                           int64_t n, cudaStream_t stream);
+
+/// DequantizeLinear with one scale: y = (x - zeroPoint) * scale in fp32. Bit-exact with the reference kernel.
+cudaError_t launchDequantize(const void* x, bool isSigned, float* y, const float* scale,
+                             const void* zeroPoint, int64_t n, cudaStream_t stream);
+
+// ---- reformat.cu
+// -------------------------------------------------------------------------------------------
+
+/// Per image, [channels, spatial] to [spatial, channels] (toHwc) or back, for elements of 1, 2 or 4 bytes.
+cudaError_t launchChannelsLast(int elementBytes, const void* x, void* y, int64_t images, int64_t channels,
+                               int64_t spatial, bool toHwc, cudaStream_t stream);
+
+// ---- conv_epilogue.cu
+// --------------------------------------------------------------------------------------
+
+/// The order of ir::ops::FusedActivation.
+enum class Activation : int { kNone = 0, kRelu, kLeakyRelu, kClip, kSigmoid, kHardSwish, kTanh };
+
+/// y = act(y + bias[channel] + residual), in place, over [images, channels, spatial] (or [images, spatial,
+/// channels] when hwc). bias (fp32 or y's type) and residual (y's type, y's layout) may be null.
+struct Epilogue {
+  Activation activation = Activation::kNone;
+  float alpha = 0.0f;  ///< LeakyRelu's slope, Clip's min.
+  float beta = 0.0f;   ///< Clip's max.
+  const void* bias = nullptr;
+  Elem biasType = Elem::kF32;
+  const void* residual = nullptr;
+};
+
+cudaError_t launchConvEpilogue(Elem type, void* y, int64_t images, int64_t channels, int64_t spatial,
+                               bool hwc, const Epilogue& epilogue, cudaStream_t stream);
+
+// ---- pool.cu
+// -----------------------------------------------------------------------------------------------
+
+/// A 2-D pooling window over [n, c, h, w] (or [n, h, w, c] when hwc) giving [n, c, oh, ow].
+struct PoolGeometry {
+  int64_t n = 0, c = 0, h = 0, w = 0, oh = 0, ow = 0;
+  int kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1;
+  int padTop = 0, padLeft = 0, padBottom = 0, padRight = 0;
+  bool hwc = false;
+  /// AveragePool's count_include_pad: divide by the taps inside the padded extent, not only the input.
+  bool includePad = false;
+};
+
+/// MaxPool: the largest tap inside the input (padding never wins); -inf for a window wholly in padding.
+cudaError_t launchMaxPool(Elem type, const void* x, void* y, const PoolGeometry& g, cudaStream_t stream);
+/// AveragePool: the fp32 sum of the taps inside the input over the count (see includePad).
+cudaError_t launchAveragePool(Elem type, const void* x, void* y, const PoolGeometry& g, cudaStream_t stream);
+/// GlobalAveragePool over [images, channels, spatial] (or [images, spatial, channels]) to [images, channels].
+cudaError_t launchGlobalAveragePool(Elem type, const void* x, void* y, int64_t images, int64_t channels,
+                                    int64_t spatial, bool hwc, cudaStream_t stream);
+
+// ---- softmax.cu
+// --------------------------------------------------------------------------------------------
+
+/// Softmax over each contiguous row of `size` elements: exp(x - max) / sum, in fp32.
+cudaError_t launchSoftmaxLastAxis(Elem type, const void* x, void* y, int64_t rows, int64_t size,
+                                  cudaStream_t stream);
+
+}  // namespace lowp::kernels::cuda

@@ -1,0 +1,364 @@
+// MatMul and Gemm through cuBLASLt: {f32,tf32,f16,bf16}-{matmul,gemm}-cublaslt-h{0,1,2}.
+//
+// Types: fp32 (CUBLAS_COMPUTE_32F: plain fp32 arithmetic), tf32 (fp32 tensors, CUBLAS_COMPUTE_32F_FAST_TF32),
+// fp16 and bf16 (fp32 accumulation and scale). Tactic hN runs the N-th algorithm of cuBLASLt's heuristic for
+// the problem, so the builder can time several; a problem for which cuBLASLt offers fewer algorithms is
+// declined at run time with kUnsupported.
+//
+// Layout: lowp's tensors are row-major; cuBLASLt's matrices column-major. A row-major [M, K] x [K, N] product
+// is the column-major [N, K] x [K, M] product of the same memory, so cuBLASLt multiplies B by A ("A" and
+// "B" below are ONNX's) and writes the column-major [N, M] matrix that is row-major Y.
+// MatMul: numpy.matmul geometry; a B without batch dims folds A's batch into M (one GEMM); equal batch dims,
+// or an A without batch dims, run as a strided batch. Gemm: transA / transB, alpha, and C either absent,
+// of Y's shape [M, N] (cuBLASLt's C with beta), or a row bias [N] / [1, N] with beta = 1 (the BIAS
+// epilogue). Other broadcasts of C, and other batch broadcasts of MatMul, are declined by supports().
+// Descriptors and the chosen algorithm live in the node's state slot and are rebuilt when the problem,
+// the pointers' alignment or the workspace changes.
+// Tests: tests/gpu/test_matmul.cpp.
+#include <array>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/cuda_context.h"
+#include "kernels/cuda/cuda_kernels.h"
+#include "kernels/cuda/kernel_util.h"
+
+namespace lowp::kernels::cuda {
+namespace {
+
+enum class Precision { kF32, kTf32, kF16, kBf16 };
+
+constexpr int kHeuristicResults = 8;
+
+DataType tensorTypeOf(Precision p) {
+  switch (p) {
+    case Precision::kF16:
+      return DataType::kFloat16;
+    case Precision::kBf16:
+      return DataType::kBFloat16;
+    default:
+      return DataType::kFloat32;
+  }
+}
+
+cudaDataType_t cudaTypeOf(Precision p) {
+  switch (p) {
+    case Precision::kF16:
+      return CUDA_R_16F;
+    case Precision::kBf16:
+      return CUDA_R_16BF;
+    default:
+      return CUDA_R_32F;
+  }
+}
+
+cublasComputeType_t computeTypeOf(Precision p) {
+  return p == Precision::kTf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+}
+
+// One GEMM (or a strided batch of them) in ONNX's row-major terms.
+struct GemmProblem {
+  int64_t m = 0, n = 0, k = 0;
+  int64_t batch = 1;
+  int64_t strideA = 0, strideB = 0;  ///< Elements between batch matrices; 0: shared by the batch.
+  bool transA = false, transB = false;
+  float alpha = 1.0f;
+  float beta = 0.0f;
+  enum class C { kNone, kMatrix, kRowBias } c = C::kNone;
+
+  bool operator==(const GemmProblem&) const = default;
+};
+
+// Largest power of two (up to 256) dividing the address: what cuBLASLt's heuristic may assume.
+uint32_t alignmentOf(const void* p) {
+  uint32_t a = 256;
+  while (a > 1 && reinterpret_cast<uintptr_t>(p) % a != 0) a /= 2;
+  return a;
+}
+
+// The cuBLASLt objects of one problem, with the algorithm chosen.
+class LtPlan {
+ public:
+  LtPlan() = default;
+  LtPlan(const LtPlan&) = delete;
+  LtPlan& operator=(const LtPlan&) = delete;
+  ~LtPlan() {
+    if (pref_ != nullptr) cublasLtMatmulPreferenceDestroy(pref_);
+    for (cublasLtMatrixLayout_t l : layouts_) {
+      if (l != nullptr) cublasLtMatrixLayoutDestroy(l);
+    }
+    if (desc_ != nullptr) cublasLtMatmulDescDestroy(desc_);
+  }
+
+  Status create(cublasLtHandle_t handle, Precision precision, const GemmProblem& p,
+                const std::array<uint32_t, 4>& alignments, size_t workspaceBytes, int heuristic) {
+    problem_ = p;
+    precision_ = precision;
+    alignments_ = alignments;
+    workspaceBytes_ = workspaceBytes;
+    const cudaDataType_t type = cudaTypeOf(precision);
+    LOWP_CUDA_RETURN_IF_ERROR(cublasLtMatmulDescCreate(&desc_, computeTypeOf(precision), CUDA_R_32F));
+    // cuBLASLt's A is ONNX's B and its B is ONNX's A (see the file comment).
+    const cublasOperation_t opLtA = p.transB ? CUBLAS_OP_T : CUBLAS_OP_N;
+    const cublasOperation_t opLtB = p.transA ? CUBLAS_OP_T : CUBLAS_OP_N;
+    LOWP_CUDA_RETURN_IF_ERROR(
+        cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_TRANSA, &opLtA, sizeof(opLtA)));
+    LOWP_CUDA_RETURN_IF_ERROR(
+        cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_TRANSB, &opLtB, sizeof(opLtB)));
+    if (p.c == GemmProblem::C::kRowBias) {
+      const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
+      LOWP_CUDA_RETURN_IF_ERROR(
+          cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
+    }
+    // Stored shapes, column-major: ONNX B is [K, N] row-major (or [N, K] when transB).
+    const uint64_t n = static_cast<uint64_t>(p.n);
+    const uint64_t m = static_cast<uint64_t>(p.m);
+    const uint64_t k = static_cast<uint64_t>(p.k);
+    LOWP_RETURN_IF_ERROR(layout(0, type, p.transB ? k : n, p.transB ? n : k, p.strideB));
+    LOWP_RETURN_IF_ERROR(layout(1, type, p.transA ? m : k, p.transA ? k : m, p.strideA));
+    LOWP_RETURN_IF_ERROR(layout(2, type, n, m, p.m * p.n));  // C
+    LOWP_RETURN_IF_ERROR(layout(3, type, n, m, p.m * p.n));  // D
+    LOWP_CUDA_RETURN_IF_ERROR(cublasLtMatmulPreferenceCreate(&pref_));
+    const uint64_t ws = workspaceBytes;
+    LOWP_CUDA_RETURN_IF_ERROR(cublasLtMatmulPreferenceSetAttribute(
+        pref_, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)));
+    const cublasLtMatmulPreferenceAttributes_t alignAttrs[4] = {
+        CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+        CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES};
+    for (size_t i = 0; i < 4; ++i) {
+      LOWP_CUDA_RETURN_IF_ERROR(
+          cublasLtMatmulPreferenceSetAttribute(pref_, alignAttrs[i], &alignments[i], sizeof(uint32_t)));
+    }
+    std::array<cublasLtMatmulHeuristicResult_t, kHeuristicResults> results{};
+    int found = 0;
+    LOWP_CUDA_RETURN_IF_ERROR(cublasLtMatmulAlgoGetHeuristic(handle, desc_, layouts_[0], layouts_[1],
+                                                             layouts_[2], layouts_[3], pref_,
+                                                             kHeuristicResults, results.data(), &found));
+    if (found <= heuristic)
+      return Status(StatusCode::kUnsupported, "cuBLASLt offers " + std::to_string(found) +
+                                                  " algorithms for this product, not " +
+                                                  std::to_string(heuristic + 1));
+    algo_ = results[static_cast<size_t>(heuristic)].algo;
+    return {};
+  }
+
+  bool fits(Precision precision, const GemmProblem& p, const std::array<uint32_t, 4>& alignments,
+            size_t workspaceBytes) const {
+    return desc_ != nullptr && precision == precision_ && p == problem_ && alignments == alignments_ &&
+           workspaceBytes == workspaceBytes_;
+  }
+
+  // D = alpha * A B + beta * C (+ bias), in ONNX's operands.
+  Status run(const CudaContext& cuda, const void* a, const void* b, const void* c, const void* bias,
+             void* d) {
+    if (problem_.c == GemmProblem::C::kRowBias) {
+      LOWP_CUDA_RETURN_IF_ERROR(
+          cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
+    }
+    const float alpha = problem_.alpha;
+    const float beta = problem_.c == GemmProblem::C::kMatrix ? problem_.beta : 0.0f;
+    LOWP_CUDA_RETURN_IF_ERROR(cublasLtMatmul(cuda.cublasLt, desc_, &alpha, b, layouts_[0], a, layouts_[1],
+                                             &beta, c != nullptr ? c : d, layouts_[2], d, layouts_[3], &algo_,
+                                             cuda.workspace, workspaceBytes_, cuda.stream));
+    return {};
+  }
+
+ private:
+  Status layout(size_t i, cudaDataType_t type, uint64_t rows, uint64_t cols, int64_t batchStride) {
+    LOWP_CUDA_RETURN_IF_ERROR(
+        cublasLtMatrixLayoutCreate(&layouts_[i], type, rows, cols, static_cast<int64_t>(rows)));
+    if (problem_.batch > 1) {
+      const int32_t count = static_cast<int32_t>(problem_.batch);
+      LOWP_CUDA_RETURN_IF_ERROR(cublasLtMatrixLayoutSetAttribute(
+          layouts_[i], CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof(count)));
+      LOWP_CUDA_RETURN_IF_ERROR(cublasLtMatrixLayoutSetAttribute(
+          layouts_[i], CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &batchStride, sizeof(batchStride)));
+    }
+    return {};
+  }
+
+  GemmProblem problem_;
+  Precision precision_ = Precision::kF32;
+  std::array<uint32_t, 4> alignments_{};
+  size_t workspaceBytes_ = 0;
+  cublasLtMatmulDesc_t desc_ = nullptr;
+  std::array<cublasLtMatrixLayout_t, 4> layouts_{};
+  cublasLtMatmulPreference_t pref_ = nullptr;
+  cublasLtMatmulAlgo_t algo_{};
+};
+
+int64_t product(const std::vector<int64_t>& v, size_t begin, size_t end) {
+  int64_t p = 1;
+  for (size_t i = begin; i < end; ++i) p *= v[i];
+  return p;
+}
+
+// numpy.matmul geometry of shapes a and b as one GemmProblem; nullopt for batch broadcasts other than
+// "B has no batch", "equal batch dims" and "A has no batch".
+std::optional<GemmProblem> matMulProblem(std::vector<int64_t> a, std::vector<int64_t> b) {
+  if (a.empty() || b.empty()) return std::nullopt;
+  if (a.size() == 1) a.insert(a.begin(), 1);
+  if (b.size() == 1) b.push_back(1);
+  GemmProblem p;
+  p.m = a[a.size() - 2];
+  p.k = a.back();
+  p.n = b.back();
+  if (b[b.size() - 2] != p.k) return std::nullopt;
+  const int64_t batchA = product(a, 0, a.size() - 2);
+  const int64_t batchB = product(b, 0, b.size() - 2);
+  if (batchB == 1) {
+    p.m *= batchA;  // A's rows of every batch matrix are consecutive: one [batch * M, K] matrix
+    return p;
+  }
+  std::vector<int64_t> da(a.begin(), a.end() - 2);
+  std::vector<int64_t> db(b.begin(), b.end() - 2);
+  while (!da.empty() && da.front() == 1) da.erase(da.begin());
+  while (!db.empty() && db.front() == 1) db.erase(db.begin());
+  if (batchA == 1) {
+    p.batch = batchB;
+    p.strideA = 0;
+    p.strideB = p.k * p.n;
+    return p;
+  }
+  if (da != db) return std::nullopt;
+  p.batch = batchA;
+  p.strideA = p.m * p.k;
+  p.strideB = p.k * p.n;
+  return p;
+}
+
+// Gemm's geometry for static shapes a, b and (when present) c; nullopt for what the kernel does not handle.
+std::optional<GemmProblem> gemmProblem(const ir::AttributeMap& attrs, const std::vector<int64_t>& a,
+                                       const std::vector<int64_t>& b, const std::vector<int64_t>* c) {
+  if (a.size() != 2 || b.size() != 2) return std::nullopt;
+  GemmProblem p;
+  p.transA = attrs.getInt("transA", 0) != 0;
+  p.transB = attrs.getInt("transB", 0) != 0;
+  p.m = a[p.transA ? 1 : 0];
+  p.k = a[p.transA ? 0 : 1];
+  p.n = b[p.transB ? 0 : 1];
+  if (b[p.transB ? 1 : 0] != p.k) return std::nullopt;
+  p.alpha = attrs.getFloat("alpha", 1.0f);
+  p.beta = attrs.getFloat("beta", 1.0f);
+  if (c == nullptr || p.beta == 0.0f) return p;
+  if (*c == std::vector<int64_t>{p.m, p.n}) {
+    p.c = GemmProblem::C::kMatrix;
+  } else if ((*c == std::vector<int64_t>{p.n} || *c == std::vector<int64_t>{1, p.n}) && p.beta == 1.0f) {
+    p.c = GemmProblem::C::kRowBias;
+  } else {
+    return std::nullopt;
+  }
+  return p;
+}
+
+std::optional<std::vector<int64_t>> staticSizes(const std::vector<ir::Shape>& shapes, size_t i) {
+  if (i >= shapes.size() || !shapes[i].rankKnown()) return std::nullopt;
+  for (int64_t d = 0; d < shapes[i].rank(); ++d) {
+    if (!shapes[i][d].isKnown()) return std::nullopt;
+  }
+  return shapes[i].sizes();
+}
+
+bool supportsMatMul(const ir::Node& /*node*/, const std::vector<ir::Shape>& shapes) {
+  const auto a = staticSizes(shapes, 0);
+  const auto b = staticSizes(shapes, 1);
+  if (!a || !b) return false;
+  const auto p = matMulProblem(*a, *b);
+  return p.has_value() && p->k > 0 && p->batch <= 0x7fffffff;
+}
+
+bool supportsGemm(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  const auto a = staticSizes(shapes, 0);
+  const auto b = staticSizes(shapes, 1);
+  if (!a || !b) return false;
+  std::optional<std::vector<int64_t>> c;
+  if (node.input(2) != nullptr) {
+    c = staticSizes(shapes, 2);
+    if (!c) return false;
+  }
+  const auto p = gemmProblem(node.attributes, *a, *b, c ? &*c : nullptr);
+  return p.has_value() && p->k > 0;
+}
+
+template <Precision kPrecision, bool kGemm, int kHeuristic>
+Status matMulKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  const Tensor& a = ctx.input(0);
+  const Tensor& b = ctx.input(1);
+  Tensor& y = ctx.output(0);
+  const DataType type = tensorTypeOf(kPrecision);
+  if (a.type() != type || b.type() != type || y.type() != type)
+    return ctx.invalid("operands " + a.describe() + ", " + b.describe() + " and output " + y.describe() +
+                       " are not all " + std::string(dataTypeName(type)));
+  const Tensor* c = kGemm && ctx.hasInput(2) ? &ctx.input(2) : nullptr;
+  if (c != nullptr && c->type() != type) return ctx.invalid("C " + c->describe() + " is not of A's type");
+  const std::optional<GemmProblem> problem =
+      kGemm ? gemmProblem(ctx.attrs(), a.shape(), b.shape(), c != nullptr ? &c->shape() : nullptr)
+            : matMulProblem(a.shape(), b.shape());
+  if (!problem)
+    return ctx.unsupported("no cuBLASLt product of " + a.describe() + " and " + b.describe() +
+                           (c != nullptr ? " with C " + c->describe() : std::string()));
+  if (problem->batch * problem->m * problem->n != y.elementCount())
+    return ctx.invalid("output " + y.describe() + " does not hold the product of " + a.describe() + " and " +
+                       b.describe());
+  if (y.elementCount() == 0) return {};
+  if (problem->k == 0) return ctx.unsupported("a product over an empty dimension");
+  const void* cPtr = problem->c == GemmProblem::C::kMatrix ? c->data() : nullptr;
+  const void* biasPtr = problem->c == GemmProblem::C::kRowBias ? c->data() : nullptr;
+  const std::array<uint32_t, 4> alignments = {alignmentOf(b.data()), alignmentOf(a.data()),
+                                              alignmentOf(cPtr != nullptr ? cPtr : y.data()),
+                                              alignmentOf(y.data())};
+  auto plan = std::static_pointer_cast<LtPlan>(ctx.state());
+  if (!plan || !plan->fits(kPrecision, *problem, alignments, cuda->workspaceBytes)) {
+    plan = std::make_shared<LtPlan>();
+    LOWP_RETURN_IF_ERROR(forNode(ctx, plan->create(cuda->cublasLt, kPrecision, *problem, alignments,
+                                                   cuda->workspaceBytes, kHeuristic)));
+    ctx.state() = plan;
+  }
+  LOWP_RETURN_IF_ERROR(forNode(ctx, plan->run(*cuda, a.data(), b.data(), cPtr, biasPtr, y.data())));
+  return {};
+}
+
+template <Precision kPrecision, int kHeuristic>
+void registerTactic(KernelRegistry& registry, std::string_view dtype) {
+  const TypeSet types = {tensorTypeOf(kPrecision)};
+  const std::string suffix = "-cublaslt-h" + std::to_string(kHeuristic);
+  registry.add({.opType = "MatMul",
+                .backend = Backend::kCuda,
+                .name = keepName(std::string(dtype) + "-matmul" + suffix),
+                .inputTypes = {types},
+                .outputTypes = {types},
+                .fn = &matMulKernel<kPrecision, false, kHeuristic>,
+                .supports = &supportsMatMul,
+                .reference = false});
+  registry.add({.opType = "Gemm",
+                .backend = Backend::kCuda,
+                .name = keepName(std::string(dtype) + "-gemm" + suffix),
+                .inputTypes = {types},
+                .outputTypes = {types},
+                .fn = &matMulKernel<kPrecision, true, kHeuristic>,
+                .supports = &supportsGemm,
+                .reference = false});
+}
+
+template <Precision kPrecision>
+void registerPrecision(KernelRegistry& registry, std::string_view dtype) {
+  registerTactic<kPrecision, 0>(registry, dtype);
+  registerTactic<kPrecision, 1>(registry, dtype);
+  registerTactic<kPrecision, 2>(registry, dtype);
+}
+
+}  // namespace
+
+void registerMatMulKernels(KernelRegistry& registry) {
+  registerPrecision<Precision::kF32>(registry, "f32");
+  registerPrecision<Precision::kTf32>(registry, "tf32");
+  registerPrecision<Precision::kF16>(registry, "f16");
+  registerPrecision<Precision::kBf16>(registry, "bf16");
+}
+
+}  // namespace lowp::kernels::cuda

@@ -1,0 +1,75 @@
+// lowp.Reformat on the GPU: per image, the transpose of a [channels, spatial] matrix into [spatial, channels]
+// (linear to hwc) or back, for elements of 1, 2 or 4 bytes (values move unchanged).
+// Tiles of 32 x 32 elements go through shared memory (rows padded by one element against bank conflicts):
+// a block of 32 x 8 threads reads the tile's rows coalesced and writes the transposed rows coalesced. The
+// grid's x axis enumerates the tiles of one image (up to 2^31 - 1), its y axis the images.
+// Tests: tests/gpu/test_elementwise.cpp (CudaReformat.*), against the CPU reference kernel.
+#include "kernels/cuda/device_util.cuh"
+
+namespace lowp::kernels::cuda {
+namespace {
+
+constexpr int kTile = 32;
+constexpr int kRowsPerPass = 8;
+
+// dst[image][c][r] = src[image][r][c] for a rows x cols matrix per image.
+template <typename T>
+__global__ void transposeKernel(const T* __restrict__ src, T* __restrict__ dst, int64_t images, int64_t rows,
+                                int64_t cols, int64_t tilesAcross) {
+  __shared__ T tile[kTile][kTile + 1];
+  const int64_t tileRow = static_cast<int64_t>(blockIdx.x) / tilesAcross;
+  const int64_t tileCol = static_cast<int64_t>(blockIdx.x) % tilesAcross;
+  const int64_t r0 = tileRow * kTile;
+  const int64_t c0 = tileCol * kTile;
+  const int64_t matrix = rows * cols;
+  for (int64_t image = blockIdx.y; image < images; image += gridDim.y) {
+    const T* in = src + image * matrix;
+    T* out = dst + image * matrix;
+    for (int i = threadIdx.y; i < kTile; i += kRowsPerPass) {
+      const int64_t r = r0 + i;
+      const int64_t c = c0 + threadIdx.x;
+      if (r < rows && c < cols) tile[i][threadIdx.x] = in[r * cols + c];
+    }
+    __syncthreads();
+    for (int i = threadIdx.y; i < kTile; i += kRowsPerPass) {
+      const int64_t c = c0 + i;
+      const int64_t r = r0 + threadIdx.x;
+      if (c < cols && r < rows) out[c * rows + r] = tile[threadIdx.x][i];
+    }
+    __syncthreads();
+  }
+}
+
+template <typename T>
+cudaError_t transpose(const void* x, void* y, int64_t images, int64_t rows, int64_t cols,
+                      cudaStream_t stream) {
+  const int64_t tilesDown = (rows + kTile - 1) / kTile;
+  const int64_t tilesAcross = (cols + kTile - 1) / kTile;
+  if (tilesDown * tilesAcross > 0x7fffffff) return cudaErrorInvalidConfiguration;
+  const dim3 grid(static_cast<unsigned>(tilesDown * tilesAcross),
+                  static_cast<unsigned>(images < 65535 ? images : 65535));
+  transposeKernel<T><<<grid, dim3(kTile, kRowsPerPass), 0, stream>>>(
+      static_cast<const T*>(x), static_cast<T*>(y), images, rows, cols, tilesAcross);
+  return cudaGetLastError();
+}
+
+}  // namespace
+
+cudaError_t launchChannelsLast(int elementBytes, const void* x, void* y, int64_t images, int64_t channels,
+                               int64_t spatial, bool toHwc, cudaStream_t stream) {
+  if (images <= 0 || channels <= 0 || spatial <= 0) return cudaSuccess;
+  const int64_t rows = toHwc ? channels : spatial;
+  const int64_t cols = toHwc ? spatial : channels;
+  switch (elementBytes) {
+    case 1:
+      return transpose<uint8_t>(x, y, images, rows, cols, stream);
+    case 2:
+      return transpose<uint16_t>(x, y, images, rows, cols, stream);
+    case 4:
+      return transpose<uint32_t>(x, y, images, rows, cols, stream);
+    default:
+      return cudaErrorInvalidValue;
+  }
+}
+
+}  // namespace lowp::kernels::cuda

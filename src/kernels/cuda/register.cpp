@@ -1,0 +1,14 @@
+#include "kernels/cuda/cuda_kernels.h"
+
+namespace lowp::kernels::cuda {
+
+void registerCudaKernels(KernelRegistry& registry) {
+  registerElementwiseKernels(registry);
+  registerReformatKernels(registry);
+  registerMatMulKernels(registry);
+  registerConvKernels(registry);
+  registerPoolKernels(registry);
+  registerSoftmaxKernels(registry);
+}
+
+}  // namespace lowp::kernels::cuda

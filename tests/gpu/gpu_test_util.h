@@ -1,0 +1,87 @@
+// The harness of the GPU kernel tests: runs a CUDA kernel (Backend::kCuda) on device copies of host tensors
+// and compares it with the CPU reference kernel of the op on the same node and inputs.
+//
+// Without a CUDA device every test skips with "no CUDA device: GPU tests skipped"; with LOWP_REQUIRE_GPU=1 in
+// the environment (make test-gpu) a missing device fails instead.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ir/attribute.h"
+#include "ir/graph.h"
+#include "kernels/kernel.h"
+#include "lowp/tensor.h"
+#include "runtime/cuda_device.h"
+
+namespace lowp::testing {
+
+/// The CUDA device the tests share, or null where there is none.
+runtime::CudaDevice* gpu();
+/// True when LOWP_REQUIRE_GPU=1: a missing GPU is a failure, not a skip.
+bool gpuRequired();
+
+#define LOWP_REQUIRE_GPU()                                                                    \
+  do {                                                                                        \
+    if (::lowp::testing::gpu() == nullptr) {                                                  \
+      if (::lowp::testing::gpuRequired()) FAIL() << "no CUDA device, and LOWP_REQUIRE_GPU=1"; \
+      GTEST_SKIP() << "no CUDA device: GPU tests skipped";                                    \
+    }                                                                                         \
+  } while (0)
+
+/// Uniform values in [lo, hi] rounded to `type` (a float type), fresh from `rng`.
+Tensor randomTensor(std::mt19937& rng, DataType type, std::vector<int64_t> shape, double lo = -2.0,
+                    double hi = 2.0);
+
+/// The same tensor stored channels-last ([N, spatial..., C] bytes; the shape stays logical), and back.
+Tensor toHwc(const Tensor& t);
+Tensor fromHwc(const Tensor& t);
+
+struct GpuRunOptions {
+  /// Byte value every output byte holds before the kernel runs.
+  uint8_t poison = 0xff;
+  /// Place every tensor one element past a 256-byte boundary, so vectorised kernels take their unaligned
+  /// path.
+  bool misalign = false;
+};
+
+/// Runs `kernel` on the GPU over device copies of `inputs` (in the layouts the caller gives), returning the
+/// output copied back. `slot` is the kernel's state slot (fresh when null).
+Result<Tensor> runOnGpu(const kernels::KernelDef& kernel, const ir::Node& node,
+                        const std::vector<Tensor>& inputs, DataType outType,
+                        const std::vector<int64_t>& outShape, const GpuRunOptions& options = {},
+                        std::shared_ptr<void>* slot = nullptr);
+
+/// ||got - ref|| / ||ref|| over all elements (fp64); +inf when `got` has a NaN or inf where `ref` has not.
+double relativeL2(const Tensor& ref, const Tensor& got);
+
+/// Largest |got - ref| over all elements (for integer outputs).
+double maxAbsDifference(const Tensor& ref, const Tensor& got);
+
+/// One comparison of a CUDA kernel with the CPU reference kernel.
+struct KernelCase {
+  std::string kernel;  ///< The CUDA kernel's registry name.
+  std::string opType;
+  std::string domain;  ///< "" or "lowp".
+  int64_t opset = 17;
+  ir::AttributeMap attrs;
+  std::vector<Tensor> inputs;  ///< Logical (linear) tensors; type kUndefined marks an omitted input.
+  std::vector<size_t> constantSlots;
+  /// Relative L2 bound for float outputs, largest difference for integer outputs; 0 asks for identical bytes.
+  double tolerance = 1e-5;
+  /// True: inputs and output move to and from the kernel's formats (hwc) around the GPU run, and the
+  /// reference runs on linear tensors. False: both see the same bytes (lowp.Reformat).
+  bool convertFormats = true;
+  bool misalign = false;
+};
+
+/// Runs the case twice with different poisons (both must agree bytewise: every element written, no race)
+/// and compares with the reference; returns the error measured (relative L2 or largest difference).
+double expectMatchesReference(const KernelCase& c);
+
+}  // namespace lowp::testing

@@ -1,0 +1,288 @@
+// The elementwise CUDA kernels (kernels/cuda/elementwise.cpp, reformat.cpp) against the CPU reference
+// kernels: unary ops, Add / Mul under each broadcast path, casts, quantize / dequantize, reformats.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gpu_test_util.h"
+#include "ir/numeric.h"
+#include "kernel_under_test.h"
+#include "kernels/cuda/cuda_kernels.h"
+#include "op_runner.h"
+
+namespace lowp::testing {
+namespace {
+
+struct TypeCase {
+  DataType type;
+  const char* prefix;
+  double tolerance;
+};
+
+const TypeCase kFloatCases[] = {{DataType::kFloat32, "f32", 1e-5},
+                                {DataType::kFloat16, "f16", 1e-2},
+                                {DataType::kBFloat16, "bf16", 1e-2}};
+
+Tensor scalarOf(DataType type, float v) {
+  Tensor t(type, {});
+  if (type == DataType::kFloat32) {
+    t.data<float>()[0] = v;
+  } else {
+    t.data<uint16_t>()[0] = type == DataType::kFloat16 ? ir::floatToFloat16(v) : ir::floatToBFloat16(v);
+  }
+  return t;
+}
+
+TEST(CudaElementwise, UnaryMatchTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(11);
+  const std::vector<std::vector<int64_t>> shapes = {{1, 3, 7, 5}, {2, 64, 33, 17}, {4097}};
+  for (const TypeCase& t : kFloatCases) {
+    for (const auto& shape : shapes) {
+      for (bool hwc : {false, true}) {
+        if (hwc && shape.size() < 3) continue;
+        for (bool misalign : {false, true}) {
+          const std::string suffix = std::string("-cuda") + (hwc ? "-hwc" : "");
+          SCOPED_TRACE(std::string(t.prefix) + (hwc ? " hwc" : "") + (misalign ? " misaligned" : ""));
+          const Tensor x = randomTensor(rng, t.type, shape, -6.0, 6.0);
+          expectMatchesReference({.kernel = std::string(t.prefix) + "-relu" + suffix,
+                                  .opType = "Relu",
+                                  .inputs = {x},
+                                  .tolerance = 0.0,
+                                  .misalign = misalign});
+          expectMatchesReference({.kernel = std::string(t.prefix) + "-sigmoid" + suffix,
+                                  .opType = "Sigmoid",
+                                  .inputs = {x},
+                                  .tolerance = t.type == DataType::kFloat32 ? 1e-6 : t.tolerance,
+                                  .misalign = misalign});
+          // Clip with both bounds as inputs (opset 13), with only a minimum, and with min > max.
+          expectMatchesReference({.kernel = std::string(t.prefix) + "-clip" + suffix,
+                                  .opType = "Clip",
+                                  .opset = 13,
+                                  .inputs = {x, scalarOf(t.type, -1.5f), scalarOf(t.type, 2.25f)},
+                                  .constantSlots = {1, 2},
+                                  .tolerance = 0.0,
+                                  .misalign = misalign});
+          expectMatchesReference({.kernel = std::string(t.prefix) + "-clip" + suffix,
+                                  .opType = "Clip",
+                                  .opset = 13,
+                                  .inputs = {x, scalarOf(t.type, 0.5f)},
+                                  .tolerance = 0.0});
+          expectMatchesReference({.kernel = std::string(t.prefix) + "-clip" + suffix,
+                                  .opType = "Clip",
+                                  .opset = 13,
+                                  .inputs = {x, scalarOf(t.type, 1.0f), scalarOf(t.type, -1.0f)},
+                                  .tolerance = 0.0});
+        }
+      }
+    }
+  }
+}
+
+TEST(CudaElementwise, ClipReadsOpset6Attributes) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(12);
+  const Tensor x = randomTensor(rng, DataType::kFloat32, {3, 101});
+  expectMatchesReference({.kernel = "f32-clip-cuda",
+                          .opType = "Clip",
+                          .opset = 6,
+                          .attrs = attrs({{"min", -0.25f}, {"max", 0.75f}}),
+                          .inputs = {x},
+                          .tolerance = 0.0});
+}
+
+TEST(CudaElementwise, AddAndMulBroadcast) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(13);
+  struct Shapes {
+    std::vector<int64_t> a, b;
+  };
+  const std::vector<Shapes> cases = {
+      {{2, 3, 5, 7}, {2, 3, 5, 7}},    // same shape
+      {{2, 16, 9, 9}, {16, 1, 1}},     // per-channel bias, inner 81
+      {{2, 16, 8, 8}, {1, 16, 1, 1}},  // per-channel bias, inner a multiple of the vector
+      {{16, 1, 1}, {2, 16, 9, 9}},     // the broadcast operand first
+      {{37, 100}, {100}},              // row bias
+      {{4, 5}, {}},                    // scalar
+      {{4, 1, 6}, {1, 5, 1}},          // both broadcast: the general path
+      {{3, 1, 4, 1, 2}, {5, 1, 3, 1}},
+      {{1001}, {1001}},
+  };
+  for (const TypeCase& t : kFloatCases) {
+    for (const Shapes& s : cases) {
+      for (bool misalign : {false, true}) {
+        SCOPED_TRACE(std::string(t.prefix) + " " + ir::formatSizes(s.a) + " with " + ir::formatSizes(s.b) +
+                     (misalign ? " misaligned" : ""));
+        const Tensor a = randomTensor(rng, t.type, s.a);
+        const Tensor b = randomTensor(rng, t.type, s.b);
+        // Each result is one rounding of an exact fp32 sum or product, as in the reference.
+        expectMatchesReference({.kernel = std::string(t.prefix) + "-add-cuda",
+                                .opType = "Add",
+                                .inputs = {a, b},
+                                .tolerance = 0.0,
+                                .misalign = misalign});
+        expectMatchesReference({.kernel = std::string(t.prefix) + "-mul-cuda",
+                                .opType = "Mul",
+                                .inputs = {a, b},
+                                .tolerance = 0.0,
+                                .misalign = misalign});
+      }
+    }
+  }
+}
+
+TEST(CudaElementwise, CastsAreExact) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(14);
+  for (const TypeCase& from : kFloatCases) {
+    for (const TypeCase& to : kFloatCases) {
+      if (from.type == to.type) continue;
+      for (bool hwc : {false, true}) {
+        SCOPED_TRACE(std::string(from.prefix) + " to " + to.prefix + (hwc ? " hwc" : ""));
+        // Values past fp16's range overflow to inf in both.
+        const Tensor x = randomTensor(rng, from.type, {2, 7, 13, 11}, -1e5, 1e5);
+        expectMatchesReference(
+            {.kernel = std::string(from.prefix) + "to" + to.prefix + "-cast-cuda" + (hwc ? "-hwc" : ""),
+             .opType = "Cast",
+             .opset = 19,
+             .attrs = attrs({{"to", static_cast<int64_t>(to.type)}}),
+             .inputs = {x},
+             .tolerance = 0.0});
+        const Tensor small = randomTensor(rng, from.type, {3, 5, 1001}, -3.0, 3.0);
+        expectMatchesReference(
+            {.kernel = std::string(from.prefix) + "to" + to.prefix + "-cast-cuda" + (hwc ? "-hwc" : ""),
+             .opType = "Cast",
+             .opset = 19,
+             .attrs = attrs({{"to", static_cast<int64_t>(to.type)}}),
+             .inputs = {small},
+             .tolerance = 0.0,
+             .misalign = !hwc});
+      }
+    }
+  }
+}
+
+TEST(CudaElementwise, QuantizeAndDequantizeAreExact) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(15);
+  for (DataType q : {DataType::kInt8, DataType::kUInt8}) {
+    const std::string dtype = q == DataType::kInt8 ? "i8" : "u8";
+    for (bool hwc : {false, true}) {
+      for (bool withZero : {false, true}) {
+        SCOPED_TRACE(dtype + (hwc ? " hwc" : "") + (withZero ? " with zero point" : ""));
+        const float scale = 0.0173f;
+        Tensor x = randomTensor(rng, DataType::kFloat32, {2, 9, 11, 13}, -3.5, 3.5);
+        // Exact ties between two steps round to even.
+        for (int64_t i = 0; i < x.elementCount(); i += 7)
+          x.data<float>()[i] = (static_cast<float>(i % 50) + 0.5f) * scale;
+        Tensor s(DataType::kFloat32, {});
+        s.data<float>()[0] = scale;
+        Tensor z(q, {});
+        if (q == DataType::kInt8) {
+          z.data<int8_t>()[0] = -7;
+        } else {
+          z.data<uint8_t>()[0] = 131;
+        }
+        std::vector<Tensor> inputs = {x, s};
+        if (withZero) inputs.push_back(z);
+        const std::string suffix = hwc ? "-cuda-hwc" : "-cuda";
+        expectMatchesReference(
+            {.kernel = std::string("f32to").append(dtype).append("-quantizelinear").append(suffix),
+             .opType = "QuantizeLinear",
+             .opset = 19,
+             .inputs = inputs,
+             .constantSlots = {1, 2},
+             .tolerance = 0.0,
+             .misalign = !hwc});
+        std::vector<Tensor> dqInputs = {
+            randomIntegers(rng, q, {2, 9, 11, 13}, q == DataType::kInt8 ? -128 : 0,
+                           q == DataType::kInt8 ? 127 : 255),
+            s};
+        if (withZero) dqInputs.push_back(z);
+        expectMatchesReference({.kernel = std::string(dtype).append("tof32-dequantizelinear").append(suffix),
+                                .opType = "DequantizeLinear",
+                                .opset = 19,
+                                .inputs = dqInputs,
+                                .constantSlots = {1, 2},
+                                .tolerance = 0.0,
+                                .misalign = !hwc});
+      }
+    }
+  }
+}
+
+TEST(CudaElementwise, QuantizeDeclinesPerChannelScales) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(16);
+  const Tensor x = randomTensor(rng, DataType::kFloat32, {2, 4, 3});
+  const Tensor scales = randomTensor(rng, DataType::kFloat32, {4}, 0.1, 0.2);
+  NodeUnderTest n("QuantizeLinear", "", 19, attrs({{"axis", int64_t{1}}}), {x, scales}, {1});
+  ASSERT_TRUE(n.status().isOk());
+  const kernels::KernelDef* k = kernelNamed("f32toi8-quantizelinear-cuda");
+  ASSERT_NE(k, nullptr);
+  EXPECT_FALSE(k->supports(n.node(), n.inputShapes()));
+}
+
+TEST(CudaReformat, BothDirectionsEveryElementSize) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(17);
+  const std::vector<std::vector<int64_t>> shapes = {
+      {2, 3, 37}, {3, 67, 5, 9}, {1, 8, 33, 65}, {2, 5, 3, 4, 7}};
+  struct Size {
+    DataType type;
+    const char* name;
+  };
+  for (const Size& s :
+       {Size{DataType::kInt8, "x8"}, Size{DataType::kFloat16, "x16"}, Size{DataType::kFloat32, "x32"}}) {
+    for (const auto& shape : shapes) {
+      for (bool toHwc : {true, false}) {
+        SCOPED_TRACE(std::string(s.name) + " " + ir::formatSizes(shape) + (toHwc ? " to hwc" : " to linear"));
+        const Tensor x = s.type == DataType::kInt8 ? randomIntegers(rng, DataType::kInt8, shape, -128, 127)
+                                                   : randomTensor(rng, s.type, shape);
+        expectMatchesReference(
+            {.kernel = std::string(s.name) + "-reformat-" + (toHwc ? "lineartohwc" : "hwctolinear") + "-cuda",
+             .opType = "Reformat",
+             .domain = "lowp",
+             .opset = 1,
+             .inputs = {x},
+             .tolerance = 0.0,
+             .convertFormats = false});
+      }
+    }
+  }
+}
+
+TEST(CudaKernels, EveryOneIsNamedOnceAndNoneIsAReference) {
+  // Runs without a GPU too: the registry's CUDA entries are checkable anywhere.
+  int count = 0;
+  std::set<std::string> names;
+  for (const kernels::KernelDef& k : kernels::KernelRegistry::global().all()) {
+    if (k.backend != kernels::Backend::kCuda) continue;
+    ++count;
+    EXPECT_FALSE(k.reference) << k.name;
+    EXPECT_TRUE(names.insert(std::string(k.name)).second) << "two kernels named " << k.name;
+    EXPECT_NE(k.fn, nullptr) << k.name;
+  }
+  EXPECT_GT(count, 100);
+}
+
+TEST(CudaKernels, AKernelWithoutACudaContextFailsCleanly) {
+  std::mt19937 rng(18);
+  const Tensor x = randomTensor(rng, DataType::kFloat32, {8});
+  NodeUnderTest n("Relu", "", 17, {}, {x}, {});
+  ASSERT_TRUE(n.status().isOk());
+  const kernels::KernelDef* k = kernelNamed("f32-relu-cuda");
+  ASSERT_NE(k, nullptr);
+  auto out = runKernel(*k, n.node(), {x}, DataType::kFloat32, {8});
+  ASSERT_FALSE(out.isOk());
+  EXPECT_NE(out.status().message().find("without a CUDA context"), std::string::npos)
+      << out.status().toString();
+  EXPECT_EQ(out.status().node(), n.node().name);
+}
+
+}  // namespace
+}  // namespace lowp::testing

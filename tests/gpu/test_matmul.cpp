@@ -1,0 +1,159 @@
+// MatMul and Gemm through cuBLASLt (kernels/cuda/matmul.cpp) against the CPU reference kernels, in fp32,
+// tf32, fp16 and bf16, for each batch geometry and Gemm's transposes, alpha, beta and C.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gpu_test_util.h"
+#include "kernel_under_test.h"
+#include "op_runner.h"
+
+namespace lowp::testing {
+namespace {
+
+struct Precision {
+  const char* prefix;
+  DataType type;
+  double tolerance;
+};
+
+const Precision kPrecisions[] = {{"f32", DataType::kFloat32, 1e-5},
+                                 {"tf32", DataType::kFloat32, 1e-3},
+                                 {"f16", DataType::kFloat16, 1e-2},
+                                 {"bf16", DataType::kBFloat16, 1e-2}};
+
+// Tactics past the first may not exist for a problem; the first always must.
+bool acceptableDecline(int heuristic, const KernelCase& c) {
+  if (heuristic == 0) return false;
+  const kernels::KernelDef* k = kernelNamed(c.kernel);
+  NodeUnderTest n(c.opType, c.domain, c.opset, c.attrs, c.inputs, c.constantSlots);
+  auto out = runOnGpu(*k, n.node(), c.inputs, n.outputType(), n.outputShape());
+  return !out.isOk() && out.status().code() == StatusCode::kUnsupported &&
+         out.status().message().find("cuBLASLt offers") != std::string::npos;
+}
+
+TEST(CudaMatMul, MatchesTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(21);
+  struct Shapes {
+    std::vector<int64_t> a, b;
+  };
+  const std::vector<Shapes> cases = {
+      {{37, 65}, {65, 29}},          // odd sizes
+      {{64, 1024}, {1024, 96}},      // a long sum
+      {{2, 3, 17, 33}, {33, 19}},    // A's batch folds into M
+      {{4, 16, 32}, {4, 32, 24}},    // equal batches
+      {{16, 32}, {3, 32, 8}},        // A shared by B's batch
+      {{1, 2, 8, 40}, {2, 40, 12}},  // equal batches after leading ones
+      {{33}, {33, 7}},               // 1-D A
+      {{5, 33}, {33}},               // 1-D B
+  };
+  for (const Precision& p : kPrecisions) {
+    for (const Shapes& s : cases) {
+      for (int h = 0; h < 3; ++h) {
+        SCOPED_TRACE(std::string(p.prefix) + " h" + std::to_string(h) + " " + ir::formatSizes(s.a) + " x " +
+                     ir::formatSizes(s.b));
+        KernelCase c{.kernel = std::string(p.prefix) + "-matmul-cublaslt-h" + std::to_string(h),
+                     .opType = "MatMul",
+                     .inputs = {randomTensor(rng, p.type, s.a), randomTensor(rng, p.type, s.b)},
+                     .constantSlots = {1},
+                     .tolerance = p.tolerance};
+        if (acceptableDecline(h, c)) continue;
+        expectMatchesReference(c);
+      }
+    }
+  }
+}
+
+TEST(CudaGemm, MatchesTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(22);
+  const int64_t m = 45, k = 77, n = 31;
+  for (const Precision& p : kPrecisions) {
+    for (int transA = 0; transA < 2; ++transA) {
+      for (int transB = 0; transB < 2; ++transB) {
+        // C: none, [M, N] with beta 2, [N] and [1, N] as a bias.
+        for (int cKind = 0; cKind < 4; ++cKind) {
+          SCOPED_TRACE(std::string(p.prefix) + " transA " + std::to_string(transA) + " transB " +
+                       std::to_string(transB) + " C kind " + std::to_string(cKind));
+          std::vector<Tensor> inputs = {
+              randomTensor(rng, p.type, transA ? std::vector<int64_t>{k, m} : std::vector<int64_t>{m, k}),
+              randomTensor(rng, p.type, transB ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n})};
+          float beta = 1.0f;
+          if (cKind == 1) {
+            inputs.push_back(randomTensor(rng, p.type, {m, n}));
+            beta = 2.0f;
+          } else if (cKind == 2) {
+            inputs.push_back(randomTensor(rng, p.type, {n}));
+          } else if (cKind == 3) {
+            inputs.push_back(randomTensor(rng, p.type, {1, n}));
+          }
+          expectMatchesReference({.kernel = std::string(p.prefix) + "-gemm-cublaslt-h0",
+                                  .opType = "Gemm",
+                                  .opset = 13,
+                                  .attrs = attrs({{"transA", int64_t{transA}},
+                                                  {"transB", int64_t{transB}},
+                                                  {"alpha", 0.5f},
+                                                  {"beta", beta}}),
+                                  .inputs = inputs,
+                                  .constantSlots = {1, 2},
+                                  .tolerance = p.tolerance});
+        }
+      }
+    }
+  }
+}
+
+TEST(CudaGemm, DeclinesWhatItCannotRun) {
+  std::mt19937 rng(23);
+  const kernels::KernelDef* gemm = kernelNamed("f32-gemm-cublaslt-h0");
+  const kernels::KernelDef* matmul = kernelNamed("f32-matmul-cublaslt-h0");
+  ASSERT_NE(gemm, nullptr);
+  ASSERT_NE(matmul, nullptr);
+  // C broadcast along rows ([M, 1]) and a row bias scaled by beta != 1.
+  NodeUnderTest columnC(
+      "Gemm", "", 13, {},
+      {randomTensor(rng, DataType::kFloat32, {4, 5}), randomTensor(rng, DataType::kFloat32, {5, 6}),
+       randomTensor(rng, DataType::kFloat32, {4, 1})},
+      {1, 2});
+  ASSERT_TRUE(columnC.status().isOk());
+  EXPECT_FALSE(gemm->supports(columnC.node(), columnC.inputShapes()));
+  NodeUnderTest scaledBias(
+      "Gemm", "", 13, attrs({{"beta", 0.5f}}),
+      {randomTensor(rng, DataType::kFloat32, {4, 5}), randomTensor(rng, DataType::kFloat32, {5, 6}),
+       randomTensor(rng, DataType::kFloat32, {6})},
+      {1, 2});
+  ASSERT_TRUE(scaledBias.status().isOk());
+  EXPECT_FALSE(gemm->supports(scaledBias.node(), scaledBias.inputShapes()));
+  // Batch dims that broadcast against each other.
+  NodeUnderTest mixed("MatMul", "", 13, {},
+                      {randomTensor(rng, DataType::kFloat32, {2, 1, 4, 5}),
+                       randomTensor(rng, DataType::kFloat32, {1, 3, 5, 6})},
+                      {});
+  ASSERT_TRUE(mixed.status().isOk());
+  EXPECT_FALSE(matmul->supports(mixed.node(), mixed.inputShapes()));
+}
+
+TEST(CudaMatMul, KeepsItsPlanAcrossRunsAndRebuildsItForNewShapes) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(24);
+  const kernels::KernelDef* k = kernelNamed("f16-matmul-cublaslt-h0");
+  ASSERT_NE(k, nullptr);
+  std::shared_ptr<void> slot;
+  for (int64_t rows : {8, 8, 24}) {
+    const std::vector<Tensor> inputs = {randomTensor(rng, DataType::kFloat16, {rows, 64}),
+                                        randomTensor(rng, DataType::kFloat16, {64, 40})};
+    NodeUnderTest n("MatMul", "", 13, {}, inputs, {});
+    ASSERT_TRUE(n.status().isOk());
+    auto got = runOnGpu(*k, n.node(), inputs, n.outputType(), n.outputShape(), {}, &slot);
+    ASSERT_TRUE(got.isOk()) << got.status().toString();
+    auto ref = runKernel(*referenceKernel("MatMul", ""), n.node(), inputs, n.outputType(), n.outputShape());
+    ASSERT_TRUE(ref.isOk());
+    EXPECT_LE(relativeL2(*ref, *got), 1e-2) << rows;
+  }
+}
+
+}  // namespace
+}  // namespace lowp::testing
