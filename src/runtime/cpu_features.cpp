@@ -25,19 +25,28 @@ CpuFeatures detect() {
   if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return f;
   const bool osxsave = (ecx & bit_OSXSAVE) != 0;
   const bool fma = (ecx & bit_FMA) != 0;
+  const bool f16c = (ecx & bit_F16C) != 0;
   if (!osxsave) return f;
   const uint64_t xcr0 = readXcr0();
-  const bool osAvx = (xcr0 & 0x6) == 0x6;       // XMM and YMM state
-  const bool osAvx512 = (xcr0 & 0xe6) == 0xe6;  // plus opmask, ZMM_Hi256, Hi16_ZMM
+  const bool osAvx = (xcr0 & 0x6) == 0x6;                                  // XMM and YMM state
+  const bool osAvx512 = (xcr0 & 0xe6) == 0xe6;                             // plus opmask, ZMM_Hi256, Hi16_ZMM
+  const bool osAmx = (xcr0 & (uint64_t{3} << 17)) == (uint64_t{3} << 17);  // tile configuration and data
+  f.f16c = osAvx && f16c;
   if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) == 0) return f;
   f.avx2 = osAvx && fma && (ebx & bit_AVX2) != 0;
   f.avx512 =
       osAvx512 && (ebx & bit_AVX512F) && (ebx & bit_AVX512BW) && (ebx & bit_AVX512DQ) && (ebx & bit_AVX512VL);
   f.avx512Vnni = f.avx512 && (ecx & bit_AVX512VNNI) != 0;
   f.avx512Fp16 = f.avx512 && (edx & (1u << 23)) != 0;
+  f.amxTile = osAmx && (edx & (1u << 24)) != 0;
+  f.amxBf16 = f.amxTile && (edx & (1u << 22)) != 0;
+  f.amxInt8 = f.amxTile && (edx & (1u << 25)) != 0;
   unsigned eax1 = 0, ebx1 = 0, ecx1 = 0, edx1 = 0;
-  if (__get_cpuid_count(7, 1, &eax1, &ebx1, &ecx1, &edx1) != 0)
+  if (__get_cpuid_count(7, 1, &eax1, &ebx1, &ecx1, &edx1) != 0) {
     f.avx512Bf16 = f.avx512 && (eax1 & (1u << 5)) != 0;
+    f.avxVnni = f.avx2 && (eax1 & (1u << 4)) != 0;
+    f.amxFp16 = f.amxTile && (eax1 & (1u << 21)) != 0;
+  }
   return f;
 }
 
@@ -79,13 +88,7 @@ std::string describeCpuFeatures() {
   return s.empty() ? "baseline x86-64" : s;
 }
 
-}  // namespace lowp::runtime
-
-namespace lowp::runtime {
-
-namespace {
-
-// The processor brand string from cpuid leaves 0x80000002..4, trimmed.
+// cpuid leaves 0x80000002..4, trimmed.
 std::string cpuBrand() {
   unsigned int regs[12] = {};
   unsigned int maxLeaf = 0;
@@ -103,8 +106,6 @@ std::string cpuBrand() {
   const size_t last = brand.find_last_not_of(' ');
   return first == std::string::npos ? "unknown" : brand.substr(first, last - first + 1);
 }
-
-}  // namespace
 
 std::string deviceFingerprint() {
   std::string s = "cpu=" + cpuBrand() + "; isa=" + describeCpuFeatures() + "; lowp=" + LOWP_VERSION;

@@ -14,6 +14,12 @@ struct CpuFeatures {
   bool avx512Vnni = false;  ///< AVX-512 VNNI (int8 dot products).
   bool avx512Bf16 = false;  ///< AVX-512 BF16 (bf16 dot products).
   bool avx512Fp16 = false;  ///< AVX-512 FP16 (native fp16 arithmetic).
+  bool f16c = false;        ///< F16C: fp16 <-> fp32 conversion only.
+  bool avxVnni = false;     ///< AVX-VNNI: int8 dot products on 256-bit registers.
+  bool amxTile = false;     ///< AMX tiles, with their state enabled by the OS.
+  bool amxBf16 = false;     ///< AMX bf16 tile multiply.
+  bool amxInt8 = false;     ///< AMX int8 tile multiply.
+  bool amxFp16 = false;     ///< AMX fp16 tile multiply.
 };
 
 /// The features of the CPU this process runs on.
@@ -21,6 +27,9 @@ const CpuFeatures& cpuFeatures();
 
 /// True when kernels requiring `feature` can run here.
 bool cpuSupports(kernels::CpuFeature feature);
+
+/// The processor's brand string (cpuid), e.g. "AMD EPYC 9B14"; "unknown" when it gives none.
+std::string cpuBrand();
 
 /// "avx2 avx512 avx512_vnni avx512_bf16" — the detected features, for reports and fingerprints.
 std::string describeCpuFeatures();

@@ -1,8 +1,5 @@
-// lowp::deviceInfo and lowp::typeArithmetic (include/lowp/device.h): the features runtime/cpu_features.h
-// detects for the kernels, plus the few the kernels do not use but that decide whether a precision has
-// native arithmetic here (F16C, AVX-VNNI, AMX), and the versions of the libraries lowp computes with.
-#include <cpuid.h>
-
+// lowp::deviceInfo and lowp::typeArithmetic (include/lowp/device.h): the CPU features runtime/cpu_features.h
+// detects, and the versions of the libraries lowp computes with.
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -20,47 +17,21 @@
 namespace lowp {
 namespace {
 
-uint64_t readXcr0() {
-  uint32_t eax = 0;
-  uint32_t edx = 0;
-  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
-  return (static_cast<uint64_t>(edx) << 32) | eax;
-}
-
 CpuFeatureFlags detectFeatures() {
   const runtime::CpuFeatures& known = runtime::cpuFeatures();
   CpuFeatureFlags f;
   f.avx2 = known.avx2;
+  f.f16c = known.f16c;
   f.avx512 = known.avx512;
   f.avx512Vnni = known.avx512Vnni;
+  f.avxVnni = known.avxVnni;
   f.avx512Bf16 = known.avx512Bf16;
   f.avx512Fp16 = known.avx512Fp16;
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0 || (ecx & bit_OSXSAVE) == 0) return f;
-  const uint64_t xcr0 = readXcr0();
-  const bool osAvx = (xcr0 & 0x6) == 0x6;
-  f.f16c = osAvx && (ecx & bit_F16C) != 0;
-  // AMX needs the OS to save the tile configuration and data (XCR0 bits 17 and 18).
-  const bool osAmx = (xcr0 & (uint64_t{3} << 17)) == (uint64_t{3} << 17);
-  if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) == 0) return f;
-  f.amxTile = osAmx && (edx & (1u << 24)) != 0;
-  f.amxBf16 = f.amxTile && (edx & (1u << 22)) != 0;
-  f.amxInt8 = f.amxTile && (edx & (1u << 25)) != 0;
-  unsigned eax1 = 0, ebx1 = 0, ecx1 = 0, edx1 = 0;
-  if (__get_cpuid_count(7, 1, &eax1, &ebx1, &ecx1, &edx1) != 0) {
-    f.avxVnni = osAvx && f.avx2 && (eax1 & (1u << 4)) != 0;
-    f.amxFp16 = f.amxTile && (eax1 & (1u << 21)) != 0;
-  }
+  f.amxTile = known.amxTile;
+  f.amxBf16 = known.amxBf16;
+  f.amxInt8 = known.amxInt8;
+  f.amxFp16 = known.amxFp16;
   return f;
-}
-
-// The fingerprint starts "cpu=<brand>; isa=..." (runtime/cpu_features.h).
-std::string brandFromFingerprint(const std::string& fingerprint) {
-  const std::string prefix = "cpu=";
-  if (fingerprint.rfind(prefix, 0) != 0) return "unknown";
-  const size_t end = fingerprint.find("; ", prefix.size());
-  return fingerprint.substr(prefix.size(),
-                            end == std::string::npos ? std::string::npos : end - prefix.size());
 }
 
 std::vector<LibraryVersion> detectLibraries() {
@@ -98,7 +69,7 @@ DeviceInfo detectDevice() {
   DeviceInfo d;
   d.kind = "cpu";
   d.fingerprint = runtime::deviceFingerprint();
-  d.name = brandFromFingerprint(d.fingerprint);
+  d.name = runtime::cpuBrand();
   d.logicalCores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   d.features = detectFeatures();
   d.featureText = runtime::describeCpuFeatures();

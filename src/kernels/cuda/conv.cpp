@@ -24,19 +24,6 @@
 namespace lowp::kernels::cuda {
 namespace {
 
-enum class Precision { kF32, kTf32, kF16, kBf16 };
-
-DataType tensorTypeOf(Precision p) {
-  switch (p) {
-    case Precision::kF16:
-      return DataType::kFloat16;
-    case Precision::kBf16:
-      return DataType::kBFloat16;
-    default:
-      return DataType::kFloat32;
-  }
-}
-
 cudnnDataType_t cudnnTypeOf(DataType t) {
   switch (t) {
     case DataType::kFloat16:

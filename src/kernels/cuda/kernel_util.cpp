@@ -61,4 +61,17 @@ Status requireSameAsInput(KernelContext& ctx) {
   return {};
 }
 
+DataType tensorTypeOf(Precision precision) {
+  switch (precision) {
+    case Precision::kF16:
+      return DataType::kFloat16;
+    case Precision::kBf16:
+      return DataType::kBFloat16;
+    case Precision::kF32:
+    case Precision::kTf32:
+      return DataType::kFloat32;
+  }
+  return DataType::kFloat32;
+}
+
 }  // namespace lowp::kernels::cuda

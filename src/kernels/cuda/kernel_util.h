@@ -1,5 +1,6 @@
 // Pieces the CUDA kernel functions (.cpp files of this folder) share: the Elem of a DataType, names that
-// live as long as the registry, and the check that a kernel's output matches its input.
+// live as long as the registry, the precisions of library tactics, and the check that a kernel's output
+// matches its input.
 #pragma once
 
 #include <deque>
@@ -23,6 +24,13 @@ std::string_view keepName(std::string name);
 
 /// "f32", "f16", "bf16", "i8", "u8": the dtype part of kernel names.
 std::string_view shortTypeName(DataType type);
+
+/// The arithmetic of a cuBLASLt or cuDNN tactic: fp32 (full fp32 products), tf32 (fp32 tensors, inputs
+/// rounded to tf32 on the tensor cores; only where TF32 is allowed), fp16 or bf16 (accumulated in fp32).
+enum class Precision { kF32, kTf32, kF16, kBf16 };
+
+/// The type of the tensors a tactic of `precision` reads and writes.
+DataType tensorTypeOf(Precision precision);
 
 /// Checks that output 0 has input 0's type and element count.
 Status requireSameAsInput(KernelContext& ctx);

@@ -30,20 +30,7 @@
 namespace lowp::kernels::cuda {
 namespace {
 
-enum class Precision { kF32, kTf32, kF16, kBf16 };
-
 constexpr int kHeuristicResults = 8;
-
-DataType tensorTypeOf(Precision p) {
-  switch (p) {
-    case Precision::kF16:
-      return DataType::kFloat16;
-    case Precision::kBf16:
-      return DataType::kBFloat16;
-    default:
-      return DataType::kFloat32;
-  }
-}
 
 cudaDataType_t cudaTypeOf(Precision p) {
   switch (p) {
