@@ -256,12 +256,26 @@ void registerOneDnnKernels(KernelRegistry& registry) {
   registerQuantizedMatMulKernels(registry);
 }
 
+Reorder::Reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to) {
+  dnnl::engine& engine = cpuEngine();
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const dnnl::reorder::primitive_desc pd(engine, from, engine, to, attr);
+  primitive_ = dnnl::reorder(pd);
+  scratchpad_ = pd.scratchpad_desc();
+}
+
+void Reorder::execute(dnnl::stream& stream, const dnnl::memory& from, const dnnl::memory& to) const {
+  primitive_.execute(
+      stream,
+      {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}, {DNNL_ARG_SCRATCHPAD, threadBuffer(5, scratchpad_)}});
+}
+
 void PackedWeights::plan(const dnnl::memory::desc& user, const dnnl::memory::desc& chosen) {
   needed = chosen != user;
   if (!needed) return;
-  dnnl::engine& engine = cpuEngine();
-  packed = dnnl::memory(chosen, engine);
-  reorder = dnnl::reorder({engine, user, engine, chosen});
+  packed = dnnl::memory(chosen, cpuEngine());
+  reorder = Reorder(user, chosen);
 }
 
 dnnl::memory PackedWeights::get(dnnl::memory user, bool constant) {

@@ -47,9 +47,23 @@ dnnl::memory threadBuffer(int slot, const dnnl::memory::desc& desc);
 /// Weights in the layout a primitive chose (a blocked one). Weights that are a constant of the graph are
 /// reordered into `packed` once, by the first piece that runs (pieces of the same size share it); other
 /// weights into a buffer of the calling thread (slot 3) on every run.
+/// A reorder that several threads may run at once. oneDNN's own scratchpad for a primitive is shared by
+/// every thread that runs it (a reorder of int8 weights computes its compensation there), so this one
+/// takes the calling thread's (threadBuffer).
+class Reorder {
+ public:
+  Reorder() = default;
+  Reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to);
+  void execute(dnnl::stream& stream, const dnnl::memory& from, const dnnl::memory& to) const;
+
+ private:
+  dnnl::reorder primitive_;
+  dnnl::memory::desc scratchpad_;
+};
+
 struct PackedWeights {
-  bool needed = false;    ///< The primitive's layout differs from the graph's.
-  dnnl::reorder reorder;  ///< The graph's layout -> the primitive's.
+  bool needed = false;  ///< The primitive's layout differs from the graph's.
+  Reorder reorder;      ///< The graph's layout -> the primitive's.
   dnnl::memory packed;
   std::mutex mutex;
   bool ready = false;  ///< `packed` holds the constant weights already.

@@ -89,9 +89,9 @@ struct ConvPart {
   memory::desc scratchpad;
   bool reorderSrc = false;
   bool reorderDst = false;
-  dnnl::reorder srcIn;    ///< userSrc -> src.
-  dnnl::reorder dstIn;    ///< userDst -> dst (z into the primitive's layout).
-  dnnl::reorder dstOut;   ///< dst -> userDst.
+  Reorder srcIn;          ///< userSrc -> src.
+  Reorder dstIn;          ///< userDst -> dst (z into the primitive's layout).
+  Reorder dstOut;         ///< dst -> userDst.
   PackedWeights weights;  ///< The weights in the primitive's layout.
 };
 
@@ -123,7 +123,7 @@ struct ConvPlan {
   struct SrcSlice {
     memory::desc plain;
     memory::desc blocked;
-    dnnl::reorder reorder;
+    Reorder reorder;
   };
   std::map<std::array<int64_t, 2>, SrcSlice> srcSlices;
 
@@ -182,13 +182,12 @@ std::shared_ptr<ConvPart> ConvPlan::part(int64_t images, int64_t oc0, int64_t oc
   p->src = pd.src_desc();
   p->dst = pd.dst_desc();
   p->scratchpad = pd.scratchpad_desc();
-  dnnl::engine& engine = cpuEngine();
   p->reorderSrc = p->src != p->userSrc;
-  if (p->reorderSrc && !sharedSrc) p->srcIn = dnnl::reorder({engine, p->userSrc, engine, p->src});
+  if (p->reorderSrc && !sharedSrc) p->srcIn = Reorder(p->userSrc, p->src);
   p->reorderDst = p->dst != p->userDst;
   if (p->reorderDst) {
-    p->dstOut = dnnl::reorder({engine, p->dst, engine, p->userDst});
-    if (key.residual) p->dstIn = dnnl::reorder({engine, p->userDst, engine, p->dst});
+    p->dstOut = Reorder(p->dst, p->userDst);
+    if (key.residual) p->dstIn = Reorder(p->userDst, p->dst);
   }
   p->weights.plan(p->userWeights, pd.weights_desc());
   return parts.emplace(std::array<int64_t, 3>{images, oc0, oc1}, p).first->second;
@@ -202,11 +201,10 @@ ConvPlan::SrcSlice ConvPlan::srcSlice(int64_t c0, int64_t c1) {
   memory::dims dims = {1, c1 - c0};
   dims.insert(dims.end(), key.xShape.begin() + 2, key.xShape.end());
   const auto dt = toDnnlType(key.type);
-  dnnl::engine& engine = cpuEngine();
   SrcSlice slice;
   slice.plain = memory::desc(dims, dt, plainDataTag(dims.size()));
   slice.blocked = memory::desc(dims, dt, blockedDataTag(dims.size()));
-  slice.reorder = dnnl::reorder({engine, slice.plain, engine, slice.blocked});
+  slice.reorder = Reorder(slice.plain, slice.blocked);
   return srcSlices.emplace(std::array<int64_t, 2>{c0, c1}, slice).first->second;
 }
 

@@ -71,8 +71,8 @@ struct PoolState {
     memory::desc scratchpad;
     memory::desc userSrc;  ///< With `reorder`: the plain layouts of the unit, and the reorders.
     memory::desc userDst;
-    dnnl::reorder srcIn;
-    dnnl::reorder dstOut;
+    Reorder srcIn;
+    Reorder dstOut;
   };
   std::mutex mutex;  ///< Guards byPlanes: chunks on several threads look up and add primitives.
   std::map<int64_t, Primitive> byPlanes;
@@ -99,11 +99,10 @@ struct PoolState {
     p.pool = dnnl::pooling_v2_forward(pd);
     p.scratchpad = pd.scratchpad_desc();
     if (reorder) {
-      dnnl::engine& engine = cpuEngine();
       p.userSrc = memory::desc(srcDims, dt, plainLayoutTag(srcDims.size()));
       p.userDst = memory::desc(dstDims, dt, plainLayoutTag(dstDims.size()));
-      p.srcIn = dnnl::reorder({engine, p.userSrc, engine, p.src});
-      p.dstOut = dnnl::reorder({engine, p.dst, engine, p.userDst});
+      p.srcIn = Reorder(p.userSrc, p.src);
+      p.dstOut = Reorder(p.dst, p.userDst);
     }
     return byPlanes.emplace(units, p).first->second;
   }

@@ -102,9 +102,9 @@ struct QConvPart {
   memory::desc scratchpad;
   bool reorderSrc = false;
   bool reorderDst = false;
-  dnnl::reorder srcIn;    ///< userSrc -> src.
-  dnnl::reorder zIn;      ///< userZ -> zInDst.
-  dnnl::reorder dstOut;   ///< dst -> userDst.
+  Reorder srcIn;          ///< userSrc -> src.
+  Reorder zIn;            ///< userZ -> zInDst.
+  Reorder dstOut;         ///< dst -> userDst.
   PackedWeights weights;  ///< The weights in the primitive's layout.
 };
 
@@ -123,7 +123,7 @@ struct QConvPlan {
   bool sharedSrc = false;  ///< kChannels, not depthwise: X reordered once into channels-last for all pieces.
   memory::desc sharedUserSrc;
   memory::desc sharedSrcDesc;
-  dnnl::reorder sharedSrcReorder;
+  Reorder sharedSrcReorder;
   int64_t xImage = 0;  ///< Elements of one image of X, of Y, and of one channel of X, of Y.
   int64_t yImage = 0;
   int64_t xChannel = 0;
@@ -255,17 +255,16 @@ std::shared_ptr<QConvPart> QConvPlan::part(int64_t images, int64_t oc0, int64_t 
   p->src = pd.src_desc();
   p->dst = pd.dst_desc();
   p->scratchpad = pd.scratchpad_desc();
-  dnnl::engine& engine = cpuEngine();
   p->reorderSrc = p->src != p->userSrc;
-  if (p->reorderSrc && !sharedSrc) p->srcIn = dnnl::reorder({engine, p->userSrc, engine, p->src});
+  if (p->reorderSrc && !sharedSrc) p->srcIn = Reorder(p->userSrc, p->src);
   p->reorderDst = p->dst != p->userDst;
-  if (p->reorderDst) p->dstOut = dnnl::reorder({engine, p->dst, engine, p->userDst});
+  if (p->reorderDst) p->dstOut = Reorder(p->dst, p->userDst);
   if (key.zType != DataType::kUndefined) {
     const auto zt = toDnnlQuantizedType(key.zType);
     p->userZ = userDesc(dstDims, zt, key.yHwc, w[0]);
     p->zInDst = p->dst;
     p->zInDst.data.data_type = memory::convert_to_c(zt);
-    if (p->reorderDst) p->zIn = dnnl::reorder({engine, p->userZ, engine, p->zInDst});
+    if (p->reorderDst) p->zIn = Reorder(p->userZ, p->zInDst);
   }
   p->weights.plan(p->userWeights, pd.weights_desc());
   return parts.emplace(id, p).first->second;
@@ -293,8 +292,7 @@ std::shared_ptr<QConvPlan> makePlan(const QConvKey& key, const ir::ops::Window& 
     const auto xt = toDnnlQuantizedType(key.xType);
     plan->sharedUserSrc = memory::desc(toDims(x), xt, plainLayoutTag(x.size()));
     plan->sharedSrcDesc = memory::desc(toDims(x), xt, channelsLastLayoutTag(x.size()));
-    dnnl::engine& engine = cpuEngine();
-    plan->sharedSrcReorder = dnnl::reorder({engine, plan->sharedUserSrc, engine, plan->sharedSrcDesc});
+    plan->sharedSrcReorder = Reorder(plan->sharedUserSrc, plan->sharedSrcDesc);
   }
   int64_t pixels = 1;
   for (size_t d = 2; d < x.size(); ++d) pixels *= x[d];
