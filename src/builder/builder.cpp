@@ -1148,16 +1148,20 @@ Status BuildSession::materialize() {
         continue;
       }
       // An output-type constraint: the kernel writes a new value, a cast turns it into the layer's output.
-      ir::Value* raw = newValue(out->name + "/" + written.describe(), written, buildShape(out));
+      ir::Value* raw =
+          newValue(out->name + "/" + written.describe() + " before output type", written, buildShape(out));
       out->producer = nullptr;
       node->outputs[i] = raw;
       raw->producer = node;
       const State want{t.castOutTo[i], written.format};
       const Conversion c = conversion(*out, written, want);
-      ir::Node* cast = g.addNode("Cast", out->name + "/output_type");
+      // A cast, or QuantizeLinear / DequantizeLinear where the constraint asks for int8 or the kernel wrote
+      // it.
+      ir::Node* cast = g.addNode(typeChangeOp("Cast", written.type, want.type), out->name + "/output_type");
       cast->opsetVersion = onnx::kMaxOpset;
-      cast->attributes.set("to", static_cast<int64_t>(want.type));
+      if (cast->opType == "Cast") cast->attributes.set("to", static_cast<int64_t>(want.type));
       g.setInput(cast, 0, raw);
+      addQuantizationParams(g, *cast, scaleOf(out));
       out->type = want.type;
       out->format = want.format;
       (void)g.addOutput(cast, out);

@@ -537,6 +537,7 @@ TEST(TensorInspector, SeesInt8TensorsDequantizableInOnnxLayoutAndReplacesThem) {
   ASSERT_TRUE(net->setDynamicRange("x", -1, 1).isOk());
   ASSERT_TRUE(net->setDynamicRange("r", 0, 8).isOk());
   net->findLayer("conv")->setPrecision(DataType::kInt8);
+  ASSERT_TRUE(net->findLayer("relu")->setOutputType(0, DataType::kInt8).isOk());  // else timing decides
   net->findLayer("pool")->setPrecision(DataType::kFloat32);
   RecordingLogger logger;
   BuilderConfig config;
