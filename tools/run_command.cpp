@@ -22,6 +22,7 @@ struct RunOptions {
   uint64_t seed = 0;
   std::string saveDir;
   int threads = 0;
+  std::string device = "cpu";
 };
 
 // Tensor names may hold '/' or ':' (e.g. "/conv1/Conv_output_0"); file names keep [A-Za-z0-9._-] only.
@@ -53,6 +54,7 @@ int runModel(const RunOptions& opt) {
 
   EngineOptions engineOptions;
   engineOptions.threads = opt.threads;
+  engineOptions.device = opt.device == "cuda" ? Device::kCuda : Device::kCpu;
   auto engine = opt.engine.empty() ? Engine::fromOnnxFile(opt.onnx, engineOptions)
                                    : Engine::fromEngineFile(opt.engine, engineOptions);
   if (!engine) return fail(engine.status().toString());
@@ -120,8 +122,8 @@ int runModel(const RunOptions& opt) {
 
 CommandRunner addRunCommand(CLI::App& app) {
   auto opt = std::make_shared<RunOptions>();
-  CLI::App* cmd =
-      app.add_subcommand("run", "Run an ONNX model or an engine file on the CPU and summarise its outputs");
+  CLI::App* cmd = app.add_subcommand(
+      "run", "Run an ONNX model or an engine file on the CPU or GPU and summarise its outputs");
   CLI::Option* onnx = cmd->add_option("--onnx", opt->onnx, "ONNX model file")->check(CLI::ExistingFile);
   cmd->add_option("--engine", opt->engine, "engine file (from `lowp build --saveEngine`), instead of --onnx")
       ->check(CLI::ExistingFile)
@@ -132,6 +134,10 @@ CommandRunner addRunCommand(CLI::App& app) {
   cmd->add_option("--save-outputs", opt->saveDir, "folder to write <output>.npy and input_<name>.npy into");
   cmd->add_option("--threads", opt->threads, "worker threads (default: one per core)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--device", opt->device,
+                  "where the layers run: cpu (default) or cuda (an NVIDIA GPU; every layer a CUDA kernel, "
+                  "TF32 allowed)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   return [opt] { return runModel(*opt); };
 }
 

@@ -29,10 +29,27 @@ struct TensorDesc {
   bool rankKnown = true;
 };
 
+/// Where an engine's layers run.
+enum class Device : int32_t {
+  /// Host memory and the CPU's kernels.
+  kCpu = 0,
+  /// An NVIDIA GPU: every layer runs a CUDA kernel in device memory; execute() still takes and returns
+  /// host tensors. Needs a build with the CUDA backend and a GPU; creating the engine fails without them.
+  kCuda = 1,
+};
+
 /// Options for creating an engine.
 struct EngineOptions {
-  /// Worker threads kernels may use; 0 means one per available core.
+  /// Worker threads kernels may use; 0 means one per available core. On the CUDA device they serve only
+  /// the layers computed once while planning (shape arithmetic on constants).
   int threads = 0;
+  /// Where the layers run (default: the CPU).
+  Device device = Device::kCpu;
+  /// The CUDA device's ordinal (cudaSetDevice) when `device` is kCuda.
+  int cudaOrdinal = 0;
+  /// On the CUDA device, FP32 convolutions and matrix products may round their inputs to TF32 on the
+  /// tensor cores (relative error near 1e-4 instead of 1e-7), as TensorRT does by default. False: full FP32.
+  bool allowTf32 = true;
 };
 
 class ExecutionContext;
@@ -70,7 +87,7 @@ struct LayerInfo {
   bool conversion = false;
 };
 
-/// A model prepared for execution on the CPU with FP32 reference kernels.
+/// A model prepared for execution on the CPU, or on a CUDA GPU (EngineOptions::device).
 class Engine {
  public:
   /// Loads an ONNX model file (external data files are resolved next to it) and prepares it.

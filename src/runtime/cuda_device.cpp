@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <utility>
+#include <vector>
 
 #include "kernels/cuda/cuda_check.h"
 
@@ -159,6 +160,33 @@ Status CudaDevice::copyOut(void* hostDst, const void* deviceSrc, size_t bytes) {
 Status CudaDevice::sync() {
   LOWP_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(context_.stream));
   LOWP_CUDA_RETURN_IF_ERROR(cudaGetLastError());
+  return {};
+}
+
+Status CudaDevice::copyInAsync(void* deviceDst, const void* hostSrc, size_t bytes) {
+  if (bytes == 0) return {};
+  LOWP_CUDA_RETURN_IF_ERROR(
+      cudaMemcpyAsync(deviceDst, hostSrc, bytes, cudaMemcpyHostToDevice, context_.stream));
+  return {};
+}
+
+Status CudaDevice::copyOutAsync(void* hostDst, const void* deviceSrc, size_t bytes) {
+  if (bytes == 0) return {};
+  LOWP_CUDA_RETURN_IF_ERROR(
+      cudaMemcpyAsync(hostDst, deviceSrc, bytes, cudaMemcpyDeviceToHost, context_.stream));
+  return {};
+}
+
+Result<DeviceTensor> CudaDevice::upload(const Tensor& host) {
+  DeviceTensor d;
+  LOWP_ASSIGN_OR_RETURN(d.buffer, allocateChecked(static_cast<size_t>(host.byteSize())));
+  LOWP_RETURN_IF_ERROR(copyIn(d.buffer.get(), host.data(), static_cast<size_t>(host.byteSize())));
+  d.view = Tensor::view(host.type(), host.shape(), d.buffer.get());
+  return d;
+}
+
+Status CudaDevice::makeCurrent() {
+  LOWP_CUDA_RETURN_IF_ERROR(cudaSetDevice(context_.device));
   return {};
 }
 

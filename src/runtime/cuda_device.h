@@ -12,9 +12,13 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "kernels/cuda/cuda_context.h"
+#include "kernels/kernel.h"
 #include "lowp/status.h"
+#include "lowp/tensor.h"
 #include "runtime/device.h"
 
 namespace lowp::runtime {
@@ -67,6 +71,12 @@ class CudaEvent {
   cudaEvent_t event_ = nullptr;
 };
 
+/// A tensor in device memory: `view` points into `buffer`, which owns the memory.
+struct DeviceTensor {
+  std::shared_ptr<void> buffer;
+  Tensor view;
+};
+
 class CudaDevice final : public Device {
  public:
   /// Workspace for cuBLASLt and cuDNN: 64 MiB covers their fast algorithms for the models lowp targets.
@@ -98,6 +108,15 @@ class CudaDevice final : public Device {
   Status copyOut(void* hostDst, const void* deviceSrc, size_t bytes);
   /// Waits for the stream, then reports any error a kernel raised on it.
   Status sync();
+  /// The same copies queued on the stream without waiting (a pageable host source is staged before the
+  /// call returns; a pageable host destination is written before it returns).
+  Status copyInAsync(void* deviceDst, const void* hostSrc, size_t bytes);
+  Status copyOutAsync(void* hostDst, const void* deviceSrc, size_t bytes);
+  /// A device copy of `host`, in memory of its own; waits for the copy.
+  Result<DeviceTensor> upload(const Tensor& host);
+  /// Makes this device the calling thread's current one (cudaSetDevice), for allocations made from a thread
+  /// other than the creating one.
+  Status makeCurrent();
 
   /// What CUDA kernels run with (KernelContext::setCuda).
   kernels::cuda::CudaContext& kernelContext() { return context_; }

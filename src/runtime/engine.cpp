@@ -6,6 +6,9 @@
 #include "passes/pipeline.h"
 #include "runtime/cpu_features.h"
 #include "runtime/engine_impl.h"
+#ifdef LOWP_WITH_CUDA
+#include "runtime/cuda_device.h"
+#endif
 
 namespace lowp {
 namespace runtime {
@@ -32,7 +35,107 @@ std::string typeList(const std::vector<DataType>& types) {
   return s + ")";
 }
 
+// Whether kernel `k` reads and writes the layouts `node`'s values are in.
+bool formatsMatch(const ir::Node& node, const kernels::KernelDef& k) {
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    if (node.inputs[i] != nullptr && k.inputFormat(i) != node.inputs[i]->format) return false;
+  }
+  for (size_t i = 0; i < node.outputs.size(); ++i) {
+    if (node.outputs[i] != nullptr && k.outputFormat(i) != node.outputs[i]->format) return false;
+  }
+  return true;
+}
+
+std::vector<DataType> inputTypes(const ir::Node& node) {
+  std::vector<DataType> types;
+  for (const ir::Value* v : node.inputs) types.push_back(v ? v->type : DataType::kUndefined);
+  return types;
+}
+
+std::vector<DataType> outputTypes(const ir::Node& node) {
+  std::vector<DataType> types;
+  for (const ir::Value* v : node.outputs) types.push_back(v ? v->type : DataType::kUndefined);
+  return types;
+}
+
+// Nodes the execution context computes while planning, whatever the input shapes: every input a constant
+// or such a node's output (Shape and Size need only their input's shape, known once the inputs are bound).
+std::vector<bool> foldedWhilePlanning(const ir::Graph& graph, size_t nodeSlots) {
+  std::vector<bool> folded(nodeSlots, false);
+  std::vector<bool> known(graph.values().size(), false);
+  for (const auto& v : graph.values()) known[static_cast<size_t>(v->id)] = v->constant.has_value();
+  for (const ir::Node* node : graph.nodes()) {
+    const bool onlyShapes = node->domain.empty() && (node->opType == "Shape" || node->opType == "Size");
+    bool foldable = !node->inputs.empty();
+    for (const ir::Value* in : node->inputs) {
+      if (in != nullptr && !known[static_cast<size_t>(in->id)] && !onlyShapes) foldable = false;
+    }
+    if (!foldable) continue;
+    folded[static_cast<size_t>(node->id)] = true;
+    for (const ir::Value* out : node->outputs) {
+      if (out != nullptr) known[static_cast<size_t>(out->id)] = true;
+    }
+  }
+  return folded;
+}
+
+// The CUDA kernels that may run each node that runs at run time, best first; the execution context takes
+// the first whose supports() accepts the shapes of its plan (here, with dynamic dimensions, supports() is
+// asked only where every input shape is static). Until the builder times CUDA tactics: TF32 tactics first
+// where TF32 is allowed (TensorRT's default for FP32 layers) and never otherwise, then the first of the
+// cuBLASLt heuristic's answers ("-h0").
+Status chooseCudaKernels(const ir::Graph& graph, const EngineOptions& options, Engine::Impl& impl) {
+#ifdef LOWP_WITH_CUDA
+  if (!cudaDevicePresent()) {
+    return Status(StatusCode::kUnsupported,
+                  "the CUDA device was asked for, but the CUDA runtime finds no GPU on this machine");
+  }
+  const auto& registry = kernels::KernelRegistry::global();
+  const std::vector<bool> folded = foldedWhilePlanning(graph, impl.kernelOf.size());
+  impl.cudaKernelsOf.assign(impl.kernelOf.size(), {});
+  auto rank = [&](const kernels::KernelDef* k) {
+    const bool tf32 = k->name.starts_with("tf32-");
+    const bool otherHeuristic = k->name.find("-h") != std::string_view::npos && !k->name.ends_with("-h0");
+    return (options.allowTf32 && !tf32 ? 2 : 0) + (otherHeuristic ? 1 : 0);
+  };
+  for (const ir::Node* node : graph.nodes()) {
+    if (folded[static_cast<size_t>(node->id)]) continue;
+    std::vector<ir::Shape> shapes;
+    bool staticShapes = true;
+    for (const ir::Value* v : node->inputs) {
+      shapes.push_back(v ? v->shape : ir::Shape::unknownRank());
+      staticShapes = staticShapes && shapes.back().isStatic();
+    }
+    auto found = registry.find(node->domain, node->opType, kernels::Backend::kCuda, inputTypes(*node),
+                               outputTypes(*node));
+    std::erase_if(found, [&](const kernels::KernelDef* k) {
+      return (!options.allowTf32 && k->name.starts_with("tf32-")) || !formatsMatch(*node, *k) ||
+             (staticShapes && k->supports != nullptr && !k->supports(*node, shapes));
+    });
+    std::stable_sort(
+        found.begin(), found.end(),
+        [&](const kernels::KernelDef* a, const kernels::KernelDef* b) { return rank(a) < rank(b); });
+    if (found.empty()) return noCudaKernel(*node);
+    impl.cudaKernelsOf[static_cast<size_t>(node->id)] = std::move(found);
+  }
+  return {};
+#else
+  (void)graph;
+  (void)options;
+  (void)impl;
+  return Status(StatusCode::kUnsupported,
+                "the CUDA device was asked for, but this build of lowp has no CUDA backend (LOWP_WITH_CUDA)");
+#endif
+}
+
 }  // namespace
+
+Status noCudaKernel(const ir::Node& node) {
+  return Status(StatusCode::kUnsupported,
+                "no CUDA kernel for " + node.opType + " '" + node.name + "' (types " +
+                    typeList(inputTypes(node)) + " -> " + typeList(outputTypes(node)) + ")",
+                node.name);
+}
 
 Result<std::unique_ptr<Engine::Impl>> prepareEngine(std::unique_ptr<ir::Graph> graph,
                                                     const EngineOptions& options) {
@@ -42,25 +145,14 @@ Result<std::unique_ptr<Engine::Impl>> prepareEngine(std::unique_ptr<ir::Graph> g
   for (const ir::Node* n : graph->nodes()) maxId = std::max(maxId, n->id);
   impl->kernelOf.assign(static_cast<size_t>(maxId + 1), nullptr);
   for (const ir::Node* node : graph->nodes()) {
-    std::vector<DataType> in;
-    std::vector<DataType> out;
-    for (const ir::Value* v : node->inputs) in.push_back(v ? v->type : DataType::kUndefined);
-    for (const ir::Value* v : node->outputs) out.push_back(v ? v->type : DataType::kUndefined);
+    const std::vector<DataType> in = inputTypes(*node);
+    const std::vector<DataType> out = outputTypes(*node);
     auto found = registry.find(node->domain, node->opType, kernels::Backend::kCpu, in, out);
     std::vector<ir::Shape> shapes;
     for (const ir::Value* v : node->inputs) shapes.push_back(v ? v->shape : ir::Shape::unknownRank());
     // A kernel must also read and write the layouts the graph's values are in.
-    auto formatsMatch = [&](const kernels::KernelDef* k) {
-      for (size_t i = 0; i < node->inputs.size(); ++i) {
-        if (node->inputs[i] != nullptr && k->inputFormat(i) != node->inputs[i]->format) return false;
-      }
-      for (size_t i = 0; i < node->outputs.size(); ++i) {
-        if (node->outputs[i] != nullptr && k->outputFormat(i) != node->outputs[i]->format) return false;
-      }
-      return true;
-    };
     std::erase_if(found, [&](const kernels::KernelDef* k) {
-      return !runtime::cpuSupports(k->feature) || !formatsMatch(k) ||
+      return !runtime::cpuSupports(k->feature) || !formatsMatch(*node, *k) ||
              (k->supports != nullptr && !k->supports(*node, shapes));
     });
     // Until the builder times tactics, a kernel other than the reference is preferred where one applies.
@@ -78,6 +170,7 @@ Result<std::unique_ptr<Engine::Impl>> prepareEngine(std::unique_ptr<ir::Graph> g
     }
     impl->kernelOf[static_cast<size_t>(node->id)] = found.front();
   }
+  if (options.device == lowp::Device::kCuda) LOWP_RETURN_IF_ERROR(chooseCudaKernels(*graph, options, *impl));
   for (const ir::Value* v : graph->inputs()) impl->inputs.push_back(describeValue(*v));
   for (const ir::Value* v : graph->outputs()) impl->outputs.push_back(describeValue(*v));
   impl->graph = std::move(graph);

@@ -15,6 +15,11 @@ struct Engine::Impl {
   std::unique_ptr<ir::Graph> graph;
   /// The kernel of each node, indexed by node id; nullptr for nodes that are not in the graph's order.
   std::vector<const kernels::KernelDef*> kernelOf;
+  /// On the CUDA device, per node id, the Backend::kCuda kernels that may run the node, best first: an
+  /// execution context runs the first whose supports() accepts its plan's shapes. Empty for a node that
+  /// folds while planning (its inputs are constants or plan-time values: kernelOf computes it on the CPU and
+  /// its result is uploaded). Empty altogether for an engine that runs on the CPU.
+  std::vector<std::vector<const kernels::KernelDef*>> cudaKernelsOf;
   std::vector<TensorDesc> inputs;
   std::vector<TensorDesc> outputs;
   /// Per layer in execution order, the builder's decisions.
@@ -36,9 +41,13 @@ using ValueObserver = std::function<void(const ir::Value& value, const Tensor& t
 /// Makes `context` call `observer` on every later execute() (an empty function: stop).
 void observeValues(ExecutionContext& context, ValueObserver observer);
 
-/// Chooses a kernel for every node and describes the graph's inputs and outputs.
+/// Chooses a kernel for every node and describes the graph's inputs and outputs. On the CUDA device
+/// (options.device), also a CUDA kernel for every node that does not fold while planning.
 Result<std::unique_ptr<Engine::Impl>> prepareEngine(std::unique_ptr<ir::Graph> graph,
                                                     const EngineOptions& options);
+
+/// kUnsupported "no CUDA kernel for <op> '<name>' (types (...) -> (...))", naming the node.
+Status noCudaKernel(const ir::Node& node);
 
 }  // namespace runtime
 }  // namespace lowp

@@ -4,6 +4,10 @@
 // follows from constants and input shapes alone (shape arithmetic such as Shape -> Gather -> Concat ->
 // Reshape), and lays out every other activation of known size in one arena by lifetime. Activations
 // whose size depends on data (e.g. NonZero) are allocated when produced and freed after their last use.
+//
+// On the CUDA device (EngineOptions::device) the same plan holds: the arena is device memory and holds the
+// graph's inputs and outputs too (copied in before the first layer and out after the last); constants and
+// plan-time values are uploaded once; every other node runs its CUDA kernel on the context's one stream.
 #include <unistd.h>
 #include <algorithm>
 
@@ -17,6 +21,9 @@
 #include "runtime/engine_impl.h"
 #include "runtime/memory_plan.h"
 #include "runtime/tensor_forms.h"
+#ifdef LOWP_WITH_CUDA
+#include "runtime/cuda_device.h"
+#endif
 
 namespace lowp {
 namespace {
@@ -33,6 +40,8 @@ struct Plan {
   std::shared_ptr<void> arena;
   int64_t arenaBytes = 0;
   int64_t unplannedBytes = 0;
+  /// On the CUDA device, per node id: the kernel that runs the node at this plan's shapes.
+  std::vector<const kernels::KernelDef*> cudaKernels;
 };
 
 std::string typeName(DataType t) {
@@ -73,6 +82,15 @@ struct ExecutionContext::Impl {
   Profiler* profiler = nullptr;
   runtime::ValueObserver observer;
   TensorInspector* inspector = nullptr;
+#ifdef LOWP_WITH_CUDA
+  std::unique_ptr<runtime::CudaDevice> gpu;           // made by the first execute() on the CUDA device
+  std::vector<runtime::DeviceTensor> uploaded;        // per value id: a constant or plan-time value's copy
+  std::vector<std::shared_ptr<void>> gpuKernelState;  // per node id: what its CUDA kernel prepared
+#endif
+
+  bool onGpu() const {
+    return engine.options.device == lowp::Device::kCuda;
+  }
 
   Impl(const Engine::Impl& e, int threads) : engine(e), device(threads) {
     parallelFor = [this](int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
@@ -272,13 +290,26 @@ struct ExecutionContext::Impl {
         if (in != nullptr) p.lastUse[static_cast<size_t>(in->id)] = static_cast<int64_t>(step);
       }
     }
+    if (onGpu()) {
+      LOWP_RETURN_IF_ERROR(chooseGpuKernels(steps, p));
+      // The graph's inputs are copied into the arena before the first step.
+      for (const ir::Value* in : g.inputs()) {
+        auto id = static_cast<size_t>(in->id);
+        lifetimes.push_back(
+            {tensorBytes(in->type, p.shapes[id].sizes()), 0, std::max<int64_t>(p.lastUse[id], 0)});
+        lifetimeValue.push_back(id);
+      }
+    }
     for (size_t step = 0; step < steps.size(); ++step) {
       for (const ir::Value* out : steps[step]->outputs) {
-        if (out == nullptr || out->isGraphOutput) continue;
+        // On the CPU, graph outputs are tensors of their own, handed to the caller; on the GPU they live in
+        // the arena until copied out after the last step.
+        if (out == nullptr || (out->isGraphOutput && !onGpu())) continue;
         auto id = static_cast<size_t>(out->id);
         auto count = p.shapes[id].elementCount();
         if (!count) continue;
         int64_t last = std::max<int64_t>(p.lastUse[id], static_cast<int64_t>(step));
+        if (out->isGraphOutput) last = static_cast<int64_t>(steps.size());
         lifetimes.push_back(
             {*count * ir::dataTypeInfo(out->type).storageBytes, static_cast<int64_t>(step), last});
         lifetimeValue.push_back(id);
@@ -293,7 +324,11 @@ struct ExecutionContext::Impl {
       return Status(StatusCode::kInvalidArgument, "the activations need " + std::to_string(p.arenaBytes) +
                                                       " bytes, more than this machine's memory");
     }
-    p.arena = device.allocate(static_cast<size_t>(p.arenaBytes));
+    if (onGpu()) {
+      LOWP_ASSIGN_OR_RETURN(p.arena, allocateOnGpu(p.arenaBytes));
+    } else {
+      p.arena = device.allocate(static_cast<size_t>(p.arenaBytes));
+    }
     plan = std::move(p);
     planned = true;
     return {};
@@ -313,7 +348,7 @@ struct ExecutionContext::Impl {
   Status execute(std::span<const NamedTensor> given, std::vector<NamedTensor>& outputs) {
     currentNode = nullptr;
     try {
-      return executeUnchecked(given, outputs);
+      return onGpu() ? executeOnGpu(given, outputs) : executeUnchecked(given, outputs);
     } catch (const std::bad_alloc& e) {
       planned = false;
       std::string where = currentNode ? currentNode->describe() + ": " : std::string();
@@ -445,6 +480,216 @@ struct ExecutionContext::Impl {
     }
     return {};
   }
+
+  // The CUDA kernel of every step at the plan's shapes: the engine's first candidate that supports them.
+  // Outputs whose size depends on data are refused: the arena holds every tensor of a GPU plan.
+  Status chooseGpuKernels(const std::vector<ir::Node*>& steps, Plan& p) const {
+    p.cudaKernels.assign(engine.kernelOf.size(), nullptr);
+    for (const ir::Node* node : steps) {
+      for (const ir::Value* out : node->outputs) {
+        if (out != nullptr && !p.shapes[static_cast<size_t>(out->id)].isStatic()) {
+          return Status(
+              StatusCode::kUnsupported,
+              node->describe() + ": output '" + out->name + "' has shape " +
+                  p.shapes[static_cast<size_t>(out->id)].toString() +
+                  ", which depends on the data; the CUDA device runs only shapes known before running",
+              node->name);
+        }
+      }
+      const auto& candidates = engine.cudaKernelsOf[static_cast<size_t>(node->id)];
+      if (candidates.empty()) return runtime::noCudaKernel(*node);
+      std::vector<ir::Shape> shapes;
+      for (const ir::Value* in : node->inputs)
+        shapes.push_back(in ? p.shapes[static_cast<size_t>(in->id)] : ir::Shape::unknownRank());
+      for (const kernels::KernelDef* k : candidates) {
+        if (k->supports == nullptr || k->supports(*node, shapes)) {
+          p.cudaKernels[static_cast<size_t>(node->id)] = k;
+          break;
+        }
+      }
+      if (p.cudaKernels[static_cast<size_t>(node->id)] == nullptr) {
+        std::string given;
+        for (const ir::Shape& shape : shapes) given += (given.empty() ? "" : ", ") + shape.toString();
+        return runtime::noCudaKernel(*node).withContext("input shapes " + given);
+      }
+    }
+    return {};
+  }
+
+#ifdef LOWP_WITH_CUDA
+  Result<std::shared_ptr<void>> allocateOnGpu(int64_t bytes) {
+    auto arena = gpu->allocateChecked(static_cast<size_t>(bytes));
+    if (!arena) return arena.status().withContext("the activations' " + std::to_string(bytes) + " bytes");
+    return arena;
+  }
+
+  Status runGpuKernel(const ir::Node& node, std::vector<const Tensor*> inputs, std::vector<Tensor*> outputs) {
+    const auto id = static_cast<size_t>(node.id);
+    const kernels::KernelDef* kernel = plan.cudaKernels[id];
+    // Every output is planned: a kernel that asks for memory of its own gets none and fails the type check.
+    kernels::KernelContext ctx(node, std::move(inputs), outputs, parallelFor,
+                               [](DataType, const std::vector<int64_t>&) { return Tensor(); });
+    if (gpuKernelState.size() < plan.cudaKernels.size()) gpuKernelState.resize(plan.cudaKernels.size());
+    ctx.setStateSlot(&gpuKernelState[id]);
+    ctx.setCuda(&gpu->kernelContext());
+    LOWP_RETURN_IF_ERROR(kernel->fn(ctx).withNode(node.name));
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      if (outputs[i] != nullptr && outputs[i]->type() != node.outputs[i]->type) {
+        return Status(
+            StatusCode::kInternal,
+            node.describe() + ": the kernel left output " + std::to_string(i) + " unset or mistyped",
+            node.name);
+      }
+    }
+    return {};
+  }
+
+  // The device copy of a constant or plan-time value, uploaded on first use.
+  Result<const Tensor*> uploadedValue(const ir::Value& v) {
+    runtime::DeviceTensor& d = uploaded[static_cast<size_t>(v.id)];
+    if (d.buffer == nullptr) {
+      LOWP_ASSIGN_OR_RETURN(d, gpu->upload(plan.known[static_cast<size_t>(v.id)]));
+    }
+    return &d.view;
+  }
+
+  // execute() on the CUDA device: inputs copied into the arena, each step's CUDA kernel queued on the
+  // stream, outputs copied back, then one wait for the stream (with a profiler, one wait per layer too).
+  Status executeOnGpu(std::span<const NamedTensor> given, std::vector<NamedTensor>& outputs) {
+    if (engine.cudaKernelsOf.empty()) {
+      return Status(
+          StatusCode::kUnsupported,
+          "this engine was prepared for the CPU: only engines made from ONNX models run on the CUDA "
+          "device yet (load it with the CPU device)");
+    }
+    if (observer || inspector != nullptr) {
+      return Status(
+          StatusCode::kUnsupported,
+          "tensor inspectors and value observers see host tensors: they do not run on the CUDA device "
+          "yet (use a CPU engine)");
+    }
+    if (gpu == nullptr) {
+      LOWP_ASSIGN_OR_RETURN(gpu, runtime::CudaDevice::create(engine.options.cudaOrdinal));
+    } else {
+      LOWP_RETURN_IF_ERROR(gpu->makeCurrent());
+    }
+    const ir::Graph& g = *engine.graph;
+    const size_t valueCount = g.values().size();
+    std::vector<const Tensor*> inputsByValue(valueCount, nullptr);
+    LOWP_RETURN_IF_ERROR(checkInputs(given, inputsByValue));
+    if (!planMatches(inputsByValue)) {
+      LOWP_RETURN_IF_ERROR(makePlan(inputsByValue));
+      // Plan-time values may differ from one plan to the next; the model's constants do not. A node's
+      // kernel may differ too: what the last one prepared goes.
+      gpuKernelState.clear();
+      uploaded.resize(valueCount);
+      for (const auto& v : g.values()) {
+        if (!v->constant) uploaded[static_cast<size_t>(v->id)] = {};
+      }
+    }
+    Status ran = runOnGpu(inputsByValue, outputs);
+    // Nothing queued may outlive the call, failed or not: the next one reuses the arena.
+    Status done = gpu->sync();
+    if (ran && !done) ran = done.withContext("running the engine on the GPU");
+    if (!ran) outputs.clear();
+    return ran;
+  }
+
+  Status runOnGpu(const std::vector<const Tensor*>& inputsByValue, std::vector<NamedTensor>& outputs) {
+    const ir::Graph& g = *engine.graph;
+    const size_t valueCount = g.values().size();
+    auto* arena = static_cast<std::byte*>(plan.arena.get());
+    std::vector<Tensor> inArena(valueCount);  // views of the arena: inputs and activations
+    std::vector<const Tensor*> values(valueCount, nullptr);
+    for (const ir::Value* in : g.inputs()) {
+      auto id = static_cast<size_t>(in->id);
+      const Tensor& host = *inputsByValue[id];
+      inArena[id] = Tensor::view(in->type, host.shape(), arena + plan.offsets[id]);
+      LOWP_RETURN_IF_ERROR(
+          gpu->copyInAsync(inArena[id].data(), host.data(), static_cast<size_t>(host.byteSize()))
+              .withContext("input '" + in->name + "'"));
+      values[id] = &inArena[id];
+    }
+    for (const ir::Node* node : g.nodes()) {
+      if (plan.folded[static_cast<size_t>(node->id)]) continue;
+      currentNode = node;
+      std::vector<const Tensor*> ins;
+      for (const ir::Value* in : node->inputs) {
+        if (in == nullptr) {
+          ins.push_back(nullptr);
+          continue;
+        }
+        auto id = static_cast<size_t>(in->id);
+        if (values[id] == nullptr && plan.known[id].type() != DataType::kUndefined) {
+          auto up = uploadedValue(*in);
+          if (!up) return up.status().withContext(node->describe()).withNode(node->name);
+          values[id] = *up;
+        }
+        if (values[id] == nullptr) {
+          return Status(StatusCode::kInternal,
+                        node->describe() + ": input '" + in->name + "' was not computed", node->name);
+        }
+        ins.push_back(values[id]);
+      }
+      std::vector<Tensor*> outs;
+      for (const ir::Value* out : node->outputs) {
+        if (out == nullptr) {
+          outs.push_back(nullptr);
+          continue;
+        }
+        auto id = static_cast<size_t>(out->id);
+        inArena[id] = Tensor::view(out->type, plan.shapes[id].sizes(), arena + plan.offsets[id]);
+        outs.push_back(&inArena[id]);
+      }
+      if (profiler != nullptr) {
+        // Waits for the layers before, so that the time is this layer's alone.
+        LOWP_RETURN_IF_ERROR(gpu->sync().withContext("before " + node->describe()));
+        const auto start = std::chrono::steady_clock::now();
+        LOWP_RETURN_IF_ERROR(runGpuKernel(*node, ins, outs));
+        Status s = gpu->sync();
+        if (!s) return s.withContext(node->describe()).withNode(node->name);
+        const std::chrono::duration<float, std::milli> elapsed = std::chrono::steady_clock::now() - start;
+        profiler->reportLayerTime(node->name, elapsed.count());
+      } else {
+        LOWP_RETURN_IF_ERROR(runGpuKernel(*node, ins, outs));
+      }
+      for (const ir::Value* out : node->outputs) {
+        if (out != nullptr) values[static_cast<size_t>(out->id)] = &inArena[static_cast<size_t>(out->id)];
+      }
+    }
+    currentNode = nullptr;
+    outputs.clear();
+    for (const ir::Value* out : g.outputs()) {
+      auto id = static_cast<size_t>(out->id);
+      // An output that is an input, a constant or a plan-time value is on the host already.
+      const Tensor* host =
+          plan.known[id].type() != DataType::kUndefined ? &plan.known[id] : inputsByValue[id];
+      if (host != nullptr) {
+        outputs.push_back({out->name, host->clone()});
+        continue;
+      }
+      if (inArena[id].type() == DataType::kUndefined) {
+        return Status(StatusCode::kInternal, "graph output '" + out->name + "' was not computed");
+      }
+      Tensor copy(out->type, inArena[id].shape());
+      LOWP_RETURN_IF_ERROR(
+          gpu->copyOutAsync(copy.data(), inArena[id].data(), static_cast<size_t>(copy.byteSize()))
+              .withContext("output '" + out->name + "'"));
+      outputs.push_back({out->name, std::move(copy)});
+    }
+    return {};
+  }
+#else
+  Result<std::shared_ptr<void>> allocateOnGpu(int64_t) {
+    return noCudaBackend();
+  }
+  Status executeOnGpu(std::span<const NamedTensor>, std::vector<NamedTensor>&) {
+    return noCudaBackend();
+  }
+  static Status noCudaBackend() {
+    return Status(StatusCode::kUnsupported, "this build of lowp has no CUDA backend (LOWP_WITH_CUDA)");
+  }
+#endif
 };
 
 ExecutionContext::ExecutionContext(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

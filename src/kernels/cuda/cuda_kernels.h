@@ -26,5 +26,8 @@ void registerConvKernels(KernelRegistry& registry);
 /// MaxPool, AveragePool, GlobalAveragePool (pool.cpp) and Softmax over the last axis (softmax.cpp).
 void registerPoolKernels(KernelRegistry& registry);
 void registerSoftmaxKernels(KernelRegistry& registry);
+/// Flatten, Reshape, Squeeze, Unsqueeze and Identity as a copy, and lowp.FusedMatMul as Gemm then its
+/// activation (composed.cpp).
+void registerComposedKernels(KernelRegistry& registry);
 
 }  // namespace lowp::kernels::cuda

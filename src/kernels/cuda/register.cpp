@@ -9,6 +9,7 @@ void registerCudaKernels(KernelRegistry& registry) {
   registerConvKernels(registry);
   registerPoolKernels(registry);
   registerSoftmaxKernels(registry);
+  registerComposedKernels(registry);
 }
 
 }  // namespace lowp::kernels::cuda
