@@ -400,7 +400,7 @@ class Comparison {
   }
 
   int report(int64_t batches, int64_t batch) {
-    const std::string against = reference_ ? "the FP32 reference (reference kernels)" : "the saved outputs";
+    const std::string against = reference_ ? "the FP32 model" : "the saved outputs";
     std::cout << "lowp compare: " << (o_.loadEngine.empty() ? o_.onnx : o_.loadEngine) << " against "
               << against << "; " << batches << " batch" << (batches == 1 ? "" : "es");
     if (rows_ > 0) std::cout << " of " << std::min(batch, rows_) << " (" << rows_ << " rows)";
