@@ -72,14 +72,9 @@ Tensor fromHwc(const Tensor& t) {
 
 namespace {
 
-struct DeviceTensor {
-  std::shared_ptr<void> buffer;
-  Tensor view;
-};
-
-Result<DeviceTensor> upload(runtime::CudaDevice& device, const Tensor& host, bool misalign) {
+Result<runtime::DeviceTensor> upload(runtime::CudaDevice& device, const Tensor& host, bool misalign) {
   const auto offset = static_cast<size_t>(misalign ? dataTypeSize(host.type()) : 0);
-  DeviceTensor d;
+  runtime::DeviceTensor d;
   LOWP_ASSIGN_OR_RETURN(d.buffer, device.allocateChecked(static_cast<size_t>(host.byteSize()) + 256));
   void* data = static_cast<char*>(d.buffer.get()) + offset;
   LOWP_RETURN_IF_ERROR(device.copyIn(data, host.data(), static_cast<size_t>(host.byteSize())));
@@ -114,7 +109,7 @@ Result<Tensor> runOnGpu(const KernelDef& kernel, const ir::Node& node, const std
                         std::shared_ptr<void>* slot) {
   runtime::CudaDevice* device = gpu();
   if (device == nullptr) return Status(StatusCode::kUnsupported, "no CUDA device");
-  std::vector<DeviceTensor> in(inputs.size());
+  std::vector<runtime::DeviceTensor> in(inputs.size());
   std::vector<const Tensor*> pointers;
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (inputs[i].type() == DataType::kUndefined) {

@@ -57,6 +57,18 @@ Result<Tensor> runOnGpu(const kernels::KernelDef& kernel, const ir::Node& node,
                         const std::vector<int64_t>& outShape, const GpuRunOptions& options = {},
                         std::shared_ptr<void>* slot = nullptr);
 
+/// The precisions of the cuBLASLt and cuDNN tactics (kernel-name prefix, tensor type) with the relative L2
+/// error each may show against the fp32 reference.
+struct LibraryPrecision {
+  const char* prefix;
+  DataType type;
+  double tolerance;
+};
+inline constexpr LibraryPrecision kLibraryPrecisions[] = {{"f32", DataType::kFloat32, 1e-5},
+                                                          {"tf32", DataType::kFloat32, 1e-3},
+                                                          {"f16", DataType::kFloat16, 1e-2},
+                                                          {"bf16", DataType::kBFloat16, 1e-2}};
+
 /// ||got - ref|| / ||ref|| over all elements (fp64); +inf when `got` has a NaN or inf where `ref` has not.
 double relativeL2(const Tensor& ref, const Tensor& got);
 

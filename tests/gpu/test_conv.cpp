@@ -13,17 +13,6 @@
 namespace lowp::testing {
 namespace {
 
-struct Precision {
-  const char* prefix;
-  DataType type;
-  double tolerance;
-};
-
-const Precision kPrecisions[] = {{"f32", DataType::kFloat32, 1e-5},
-                                 {"tf32", DataType::kFloat32, 1e-3},
-                                 {"f16", DataType::kFloat16, 1e-2},
-                                 {"bf16", DataType::kBFloat16, 1e-2}};
-
 struct ConvShape {
   std::vector<int64_t> x, w;
   int64_t group;
@@ -51,7 +40,7 @@ ir::AttributeMap convAttrs(const ConvShape& s) {
 TEST(CudaConv, MatchesTheReference) {
   LOWP_REQUIRE_GPU();
   std::mt19937 rng(31);
-  for (const Precision& p : kPrecisions) {
+  for (const LibraryPrecision& p : kLibraryPrecisions) {
     for (const ConvShape& s : kShapes) {
       for (bool hwc : {false, true}) {
         if (hwc && !s.hwcToo) continue;
@@ -84,7 +73,7 @@ TEST(CudaFusedConv, EveryActivationWithBiasAndResidual) {
   };
   const Act acts[] = {{"", 0, 0},        {"Relu", 0, 0},      {"LeakyRelu", 0.1f, 0}, {"Clip", -0.5f, 1.5f},
                       {"Sigmoid", 0, 0}, {"HardSwish", 0, 0}, {"Tanh", 0, 0}};
-  for (const Precision& p : kPrecisions) {
+  for (const LibraryPrecision& p : kLibraryPrecisions) {
     for (const Act& act : acts) {
       for (bool hwc : {false, true}) {
         for (int variant = 0; variant < 3; ++variant) {  // bias; bias + residual; fp32 bias (fp16/bf16 only)

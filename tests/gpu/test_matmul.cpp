@@ -13,17 +13,6 @@
 namespace lowp::testing {
 namespace {
 
-struct Precision {
-  const char* prefix;
-  DataType type;
-  double tolerance;
-};
-
-const Precision kPrecisions[] = {{"f32", DataType::kFloat32, 1e-5},
-                                 {"tf32", DataType::kFloat32, 1e-3},
-                                 {"f16", DataType::kFloat16, 1e-2},
-                                 {"bf16", DataType::kBFloat16, 1e-2}};
-
 // Tactics past the first may not exist for a problem; the first always must.
 bool acceptableDecline(int heuristic, const KernelCase& c) {
   if (heuristic == 0) return false;
@@ -50,7 +39,7 @@ TEST(CudaMatMul, MatchesTheReference) {
       {{33}, {33, 7}},               // 1-D A
       {{5, 33}, {33}},               // 1-D B
   };
-  for (const Precision& p : kPrecisions) {
+  for (const LibraryPrecision& p : kLibraryPrecisions) {
     for (const Shapes& s : cases) {
       for (int h = 0; h < 3; ++h) {
         SCOPED_TRACE(std::string(p.prefix) + " h" + std::to_string(h) + " " + ir::formatSizes(s.a) + " x " +
@@ -71,7 +60,7 @@ TEST(CudaGemm, MatchesTheReference) {
   LOWP_REQUIRE_GPU();
   std::mt19937 rng(22);
   const int64_t m = 45, k = 77, n = 31;
-  for (const Precision& p : kPrecisions) {
+  for (const LibraryPrecision& p : kLibraryPrecisions) {
     for (int transA = 0; transA < 2; ++transA) {
       for (int transB = 0; transB < 2; ++transB) {
         // C: none, [M, N] with beta 2, [N] and [1, N] as a bias.
