@@ -380,22 +380,12 @@ Status BuildSession::observeFp32Run() {
     shapes_[static_cast<size_t>(graph_->inputs()[i]->id)] = ir::Shape::fromSizes(buildShapes_[i]);
   }
   // A node whose inputs are all constants or plan-time values was evaluated while planning.
-  std::vector<bool> known(valueCount, false);
-  for (const auto& v : graph_->values()) known[static_cast<size_t>(v->id)] = v->constant.has_value();
+  const std::vector<bool> folded = runtime::foldedWhilePlanning(*graph_);
   for (LayerWork& layer : layers_) {
-    const ir::Node& node = *layer.node;
-    bool allKnown = !node.inputs.empty();
-    for (const ir::Value* in : node.inputs) {
-      if (in == nullptr) continue;
-      const bool shapeEnough = node.opType == "Shape" || node.opType == "Size";
-      if (!known[static_cast<size_t>(in->id)] && !shapeEnough) allKnown = false;
-    }
-    layer.folded = allKnown;
-    for (const ir::Value* out : node.outputs) {
-      if (out != nullptr && allKnown) {
-        known[static_cast<size_t>(out->id)] = true;
-        foldedValue_[static_cast<size_t>(out->id)] = true;
-      }
+    layer.folded = folded[static_cast<size_t>(layer.node->id)];
+    if (!layer.folded) continue;
+    for (const ir::Value* out : layer.node->outputs) {
+      if (out != nullptr) foldedValue_[static_cast<size_t>(out->id)] = true;
     }
   }
   return {};

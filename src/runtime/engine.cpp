@@ -58,27 +58,6 @@ std::vector<DataType> outputTypes(const ir::Node& node) {
   return types;
 }
 
-// Nodes the execution context computes while planning, whatever the input shapes: every input a constant
-// or such a node's output (Shape and Size need only their input's shape, known once the inputs are bound).
-std::vector<bool> foldedWhilePlanning(const ir::Graph& graph, size_t nodeSlots) {
-  std::vector<bool> folded(nodeSlots, false);
-  std::vector<bool> known(graph.values().size(), false);
-  for (const auto& v : graph.values()) known[static_cast<size_t>(v->id)] = v->constant.has_value();
-  for (const ir::Node* node : graph.nodes()) {
-    const bool onlyShapes = node->domain.empty() && (node->opType == "Shape" || node->opType == "Size");
-    bool foldable = !node->inputs.empty();
-    for (const ir::Value* in : node->inputs) {
-      if (in != nullptr && !known[static_cast<size_t>(in->id)] && !onlyShapes) foldable = false;
-    }
-    if (!foldable) continue;
-    folded[static_cast<size_t>(node->id)] = true;
-    for (const ir::Value* out : node->outputs) {
-      if (out != nullptr) known[static_cast<size_t>(out->id)] = true;
-    }
-  }
-  return folded;
-}
-
 // The CUDA kernels that may run each node that runs at run time, best first; the execution context takes
 // the first whose supports() accepts the shapes of its plan (here, with dynamic dimensions, supports() is
 // asked only where every input shape is static). Until the builder times CUDA tactics: TF32 tactics first
@@ -91,7 +70,7 @@ Status chooseCudaKernels(const ir::Graph& graph, const EngineOptions& options, E
                   "the CUDA device was asked for, but the CUDA runtime finds no GPU on this machine");
   }
   const auto& registry = kernels::KernelRegistry::global();
-  const std::vector<bool> folded = foldedWhilePlanning(graph, impl.kernelOf.size());
+  const std::vector<bool> folded = foldedWhilePlanning(graph);
   impl.cudaKernelsOf.assign(impl.kernelOf.size(), {});
   auto rank = [&](const kernels::KernelDef* k) {
     const bool tf32 = k->name.starts_with("tf32-");
@@ -129,6 +108,27 @@ Status chooseCudaKernels(const ir::Graph& graph, const EngineOptions& options, E
 }
 
 }  // namespace
+
+std::vector<bool> foldedWhilePlanning(const ir::Graph& graph) {
+  int64_t maxId = -1;
+  for (const ir::Node* n : graph.nodes()) maxId = std::max(maxId, n->id);
+  std::vector<bool> folded(static_cast<size_t>(maxId + 1), false);
+  std::vector<bool> known(graph.values().size(), false);
+  for (const auto& v : graph.values()) known[static_cast<size_t>(v->id)] = v->constant.has_value();
+  for (const ir::Node* node : graph.nodes()) {
+    const bool onlyShapes = node->domain.empty() && (node->opType == "Shape" || node->opType == "Size");
+    bool foldable = !node->inputs.empty();
+    for (const ir::Value* in : node->inputs) {
+      if (in != nullptr && !known[static_cast<size_t>(in->id)] && !onlyShapes) foldable = false;
+    }
+    if (!foldable) continue;
+    folded[static_cast<size_t>(node->id)] = true;
+    for (const ir::Value* out : node->outputs) {
+      if (out != nullptr) known[static_cast<size_t>(out->id)] = true;
+    }
+  }
+  return folded;
+}
 
 Status noCudaKernel(const ir::Node& node) {
   return Status(StatusCode::kUnsupported,

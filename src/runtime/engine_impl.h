@@ -49,5 +49,10 @@ Result<std::unique_ptr<Engine::Impl>> prepareEngine(std::unique_ptr<ir::Graph> g
 /// kUnsupported "no CUDA kernel for <op> '<name>' (types (...) -> (...))", naming the node.
 Status noCudaKernel(const ir::Node& node);
 
+/// Per node id, whether every execution context computes the node while planning, whatever the input
+/// shapes: each input is a constant or such a node's output (Shape and Size need only their input's shape,
+/// known once the inputs are bound).
+std::vector<bool> foldedWhilePlanning(const ir::Graph& graph);
+
 }  // namespace runtime
 }  // namespace lowp
