@@ -77,7 +77,28 @@ void BuildFlags::addTo(CLI::App& cmd) {
   cmd.add_option("--timingCacheFile", timingCacheFile, "read and update this timing cache");
   cmd.add_option("--builderOptimizationLevel", optimizationLevel, "0..5 (default 3)");
   cmd.add_option("--memPoolSize", memPoolSize, "workspace:<MiB>: most activation memory");
+  cmd.add_option("--device", device,
+                 "build for: cpu (default), cuda, cuda:N or N (GPU N); an engine file keeps its device");
   calibration.addTo(cmd);
+}
+
+std::string parseDevice(const std::string& text, Device& device, int& cudaOrdinal) {
+  device = Device::kCpu;
+  cudaOrdinal = 0;
+  if (text == "cpu") return "";
+  std::string ordinal = text;
+  if (text == "cuda") {
+    ordinal = "0";
+  } else if (text.starts_with("cuda:")) {
+    ordinal = text.substr(5);
+  }
+  const bool digits =
+      !ordinal.empty() && ordinal.size() < 4 &&
+      std::all_of(ordinal.begin(), ordinal.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits) return "--device must be cpu, cuda, cuda:N or N (a GPU number), not '" + text + "'";
+  device = Device::kCuda;
+  cudaOrdinal = std::stoi(ordinal);
+  return "";
 }
 
 bool BuildFlags::anyBuildOptionSet() const {
@@ -97,6 +118,10 @@ std::string BuildFlags::apply(NetworkDefinition& net,
   if (int8 || best) config.setFlag(BuilderFlag::kINT8);
   if (fp8 || best) config.setFlag(BuilderFlag::kFP8);
   if (noTF32) config.clearFlag(BuilderFlag::kTF32);
+  Device target = Device::kCpu;
+  int cudaOrdinal = 0;
+  if (std::string e = parseDevice(device, target, cudaOrdinal); !e.empty()) return e;
+  config.setDevice(target, cudaOrdinal);
   net.setStronglyTyped(stronglyTyped);
   if (precisionConstraints == "prefer") {
     config.setFlag(BuilderFlag::kPreferPrecisionConstraints);

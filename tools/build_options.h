@@ -33,6 +33,8 @@ struct BuildFlags {
   std::string timingCacheFile;
   int optimizationLevel = 3;
   std::string memPoolSize;
+  /// cpu, cuda, cuda:N, or N (trtexec's spelling of GPU N).
+  std::string device = "cpu";
   CalibrationFlags calibration;
 
   /// Adds the options to `cmd`.
@@ -48,6 +50,10 @@ struct BuildFlags {
   /// set: such options cannot change an engine that is loaded from a file.
   bool anyBuildOptionSet() const;
 };
+
+/// Parses a --device value: "cpu", "cuda" (GPU 0), "cuda:N", or "N" (GPU N, as trtexec spells it).
+/// Returns "" or an error message naming the option.
+std::string parseDevice(const std::string& text, Device& device, int& cudaOrdinal);
 
 /// Draws "[=======>     ] 41/120 layers timed, 3.2 s" on standard error, redrawn in place.
 class ProgressBar final : public ProgressMonitor {

@@ -243,8 +243,9 @@ void printConfiguration(const ExecOptions& o, const std::map<std::string, std::v
   s << "Spin-wait: " << boolToEnabled(o.useSpinWait) << (o.useSpinWait ? " (not applicable on the CPU)" : "")
     << "\n";
   s << "Multithreading: Disabled\n";
+  const bool onCpu = o.build.device == "cpu" && o.loadEngine.empty();
   s << "CUDA Graph: " << boolToEnabled(o.useCudaGraph)
-    << (o.useCudaGraph ? " (not applicable on the CPU)" : "") << "\n";
+    << (o.useCudaGraph && onCpu ? " (not applicable on the CPU)" : "") << "\n";
   s << "Separate profiling: " << boolToEnabled(o.separateProfileRun) << "\n";
   s << "Time Deserialize: Disabled\n";
   s << "Time Refit: Disabled\n";
@@ -315,6 +316,7 @@ class QueryRunner {
     Status s = context_.execute(engineInputs_, outputs_);
     t.computeEnd = t.enqEnd = msSince(origin);
     if (!s) throw ExecError{s.toString()};
+    t.deviceComputeMs = context_.lastDeviceComputeMs();
     if (profiler != nullptr) profiler->endIteration();
     if (transfers_) {
       // The caller's output buffers are made once (and again only when a shape changes), outside the timing.
@@ -570,15 +572,20 @@ void runExec(const ExecOptions& o) {
     loaded.emplace(name, std::move(t).value());
   }
   printConfiguration(o, buildShapes, files, percentiles);
-  if (o.useCudaGraph)
-    logLines('W', "--useCudaGraph: not applicable on the CPU (there are no CUDA graphs); ignored");
-  if (o.useSpinWait)
-    logLines('W', "--useSpinWait: not applicable on the CPU (execute() is synchronous); ignored");
-  if (o.build.noTF32) logLines('I', "--noTF32: no effect on the CPU (TF32 is a GPU matrix-math mode)");
-
   std::shared_ptr<Engine> engine = makeEngine(o, buildShapes, shapes, files);
+  const bool onGpu = engine->device() == Device::kCuda;
+  if (o.useCudaGraph && !onGpu)
+    logLines('W', "--useCudaGraph: not applicable on the CPU (there are no CUDA graphs); ignored");
+  if (o.useSpinWait) {
+    logLines('W',
+             onGpu ? "--useSpinWait: not applicable (execute() waits for the GPU before it returns); ignored"
+                   : "--useSpinWait: not applicable on the CPU (execute() is synchronous); ignored");
+  }
+  if (o.build.noTF32 && !onGpu)
+    logLines('I', "--noTF32: no effect on the CPU (TF32 is a GPU matrix-math mode)");
   const std::vector<NamedTensor> inputs = makeInputs(*engine, shapes, files, loaded);
   auto context = engine->createExecutionContext();
+  context->setUseCudaGraph(o.useCudaGraph && onGpu);
   QueryRunner runner(*context, inputs, !o.noDataTransfers);
 
   // The report shows per-layer times, so it profiles as --dumpProfile does.

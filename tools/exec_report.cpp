@@ -267,6 +267,13 @@ void printPerformanceReport(int warmupQueries, double warmUpMs, const std::vecto
   info << "H2D Latency: " << line(h2dStats) << "\n";
   info << "GPU Compute Time: " << line(computeStatsAll) << "\n";
   info << "D2H Latency: " << line(d2hStats) << "\n";
+  if (timed.front().deviceComputeMs >= 0) {
+    std::vector<double> device;
+    device.reserve(timed.size());
+    for (const QueryTrace& t : timed) device.push_back(t.deviceComputeMs);
+    info << "GPU Compute Time (layers, CUDA events): " << line(computeStats(device, settings.percentiles))
+         << "\n";
+  }
   info << "Total Host Walltime: " << walltimeMs / 1000 << " s\n";
   info << "Total GPU Compute Time: " << computeStatsAll.mean * static_cast<double>(timed.size()) / 1000
        << " s\n";

@@ -32,6 +32,9 @@ struct QueryTrace {
   double computeEnd = 0;
   double d2hStart = 0;
   double d2hEnd = 0;
+  /// On the CUDA device, the GPU time of the engine's layers within execute() (CUDA events around them,
+  /// ExecutionContext::lastDeviceComputeMs); negative on the CPU.
+  double deviceComputeMs = -1;
 
   double enqueueMs() const { return enqEnd - enqStart; }
   double h2dMs() const { return h2dEnd - h2dStart; }

@@ -6,6 +6,7 @@
 #include <map>
 #include <random>
 
+#include "build_options.h"
 #include "commands.h"
 #include "lowp/engine.h"
 #include "lowp/tensor_io.h"
@@ -54,7 +55,8 @@ int runModel(const RunOptions& opt) {
 
   EngineOptions engineOptions;
   engineOptions.threads = opt.threads;
-  engineOptions.device = opt.device == "cuda" ? Device::kCuda : Device::kCpu;
+  if (std::string e = parseDevice(opt.device, engineOptions.device, engineOptions.cudaOrdinal); !e.empty())
+    return fail(e);
   auto engine = opt.engine.empty() ? Engine::fromOnnxFile(opt.onnx, engineOptions)
                                    : Engine::fromEngineFile(opt.engine, engineOptions);
   if (!engine) return fail(engine.status().toString());
@@ -135,9 +137,8 @@ CommandRunner addRunCommand(CLI::App& app) {
   cmd->add_option("--threads", opt->threads, "worker threads (default: one per core)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--device", opt->device,
-                  "where the layers run: cpu (default) or cuda (an NVIDIA GPU; every layer a CUDA kernel, "
-                  "TF32 allowed)")
-      ->check(CLI::IsMember({"cpu", "cuda"}));
+                  "where the layers run: cpu (default), cuda, cuda:N or N (an NVIDIA GPU; every layer a CUDA "
+                  "kernel, TF32 allowed); an engine file keeps its device");
   return [opt] { return runModel(*opt); };
 }
 

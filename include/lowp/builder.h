@@ -198,6 +198,17 @@ class BuilderConfig {
   void setTimingCacheFile(std::string path) { timingCacheFile_ = std::move(path); }
   const std::string& timingCacheFile() const { return timingCacheFile_; }
 
+  /// The device to build for: its kernels are the tactics, timed on it, and the engine runs there
+  /// (default: the CPU). For Device::kCuda, `cudaOrdinal` picks the GPU; the build fails when lowp was built
+  /// without its CUDA backend or the machine has no GPU. FP32 layers may then round to TF32 unless the TF32
+  /// flag is cleared.
+  void setDevice(Device device, int cudaOrdinal = 0) {
+    device_ = device;
+    cudaOrdinal_ = cudaOrdinal;
+  }
+  Device device() const { return device_; }
+  int cudaOrdinal() const { return cudaOrdinal_; }
+
   /// Worker threads for timing and for the engine (0: one per core).
   void setThreads(int threads) { threads_ = threads; }
   int threads() const { return threads_; }
@@ -233,6 +244,8 @@ class BuilderConfig {
   uint32_t flags_ = 0;
   std::map<std::string, std::vector<int64_t>> shapes_;
   int optimizationLevel_ = 3;
+  Device device_ = Device::kCpu;
+  int cudaOrdinal_ = 0;
   std::string timingCacheFile_;
   int threads_ = 0;
   int64_t workspaceLimit_ = 0;

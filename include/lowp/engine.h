@@ -103,6 +103,8 @@ class Engine {
   const std::vector<TensorDesc>& outputs() const;
   /// Number of operator nodes the engine runs.
   int64_t nodeCount() const;
+  /// Where the engine's layers run (an engine file keeps the device it was built for).
+  Device device() const;
   /// The layers in execution order, with the builder's decisions (reformats it inserted included).
   const std::vector<LayerInfo>& layers() const;
 
@@ -172,6 +174,17 @@ class ExecutionContext {
   /// Times every layer of every later execute() and reports it to `profiler` (nullptr: stop). Timing
   /// layers one by one adds a clock read per layer; the profiler must outlive its use.
   void setProfiler(Profiler* profiler);
+
+  /// On the CUDA device, records the layers' kernels into a CUDA graph on the second execute() at given
+  /// input shapes and replays it from then on: one launch per run instead of one per layer, as trtexec's
+  /// --useCudaGraph. New input shapes record anew. Runs with a profiler or an inspector launch layer by
+  /// layer. No effect on the CPU.
+  void setUseCudaGraph(bool on);
+
+  /// On the CUDA device, the GPU time in milliseconds of the last successful execute()'s layers, between
+  /// CUDA events around them: without the input and output copies, with any time the GPU waited for the
+  /// host to launch them (trtexec's "GPU Compute Time"). Negative on the CPU.
+  float lastDeviceComputeMs() const;
 
   /// Shows every later execute()'s tensors to `inspector` (nullptr: stop). Converting each tensor for it
   /// costs time; the inspector must outlive its use.

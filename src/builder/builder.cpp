@@ -158,6 +158,17 @@ class BuildSession {
   Status enumerateTactics(LayerWork& layer);
   Status addQuantizedTactics(LayerWork& layer, const std::vector<ir::Shape>& shapes);
   Result<double> timeTactic(const LayerWork& layer, const Tactic& tactic);
+  /// The backend whose kernels run `node`: the device built for, but the CPU for a layer that folds while
+  /// planning (the runtime computes it on the host).
+  kernels::Backend backendOf(const LayerWork& layer) const {
+    return layer.folded ? kernels::Backend::kCpu : timer_->backend();
+  }
+  /// Whether `k` may run on this machine and build: CPU features, TF32 allowed.
+  bool usable(const KernelDef& k) const {
+    if (k.backend == kernels::Backend::kCpu) return runtime::cpuSupports(k.feature);
+    return config_.getFlag(BuilderFlag::kTF32) || !k.name.starts_with("tf32-");
+  }
+  const char* deviceName() const { return config_.device() == Device::kCuda ? "CUDA" : "CPU"; }
   Conversion conversion(const ir::Value& value, State from, State to);
   Status applyConstraint(LayerWork& layer);
   Result<builder::SearchSolution> search();
@@ -185,7 +196,8 @@ class BuildSession {
   runtime::CpuDevice device_;
   kernels::ParallelFor parallelFor_;
   const kernels::KernelRegistry& registry_;
-  builder::TimingCache cache_{runtime::deviceFingerprint()};
+  std::unique_ptr<builder::TacticTimer> timer_;
+  builder::TimingCache cache_{""};
   int64_t cacheHits_ = 0;
   int64_t timed_ = 0;
 
@@ -334,7 +346,14 @@ Status BuildSession::resolveConstraints() {
 }
 
 Status BuildSession::observeFp32Run() {
-  auto impl = runtime::prepareEngine(ir::cloneGraph(*graph_), EngineOptions{config_.threads()});
+  // On the GPU the observation runs there too: the host may lack fast kernels for a large batch. FP32 in
+  // full, without TF32, so that INT8 ranges come from exact values.
+  EngineOptions options;
+  options.threads = config_.threads();
+  options.device = config_.device();
+  options.cudaOrdinal = config_.cudaOrdinal();
+  options.allowTf32 = false;
+  auto impl = runtime::prepareEngine(ir::cloneGraph(*graph_), options);
   if (!impl) return impl.status();
   Engine fp32(std::move(impl).value());
   auto context = fp32.createExecutionContext();
@@ -365,12 +384,17 @@ Status BuildSession::observeFp32Run() {
     for (int64_t e = 0; e < t.elementCount(); ++e)
       observedAmax_[id] = std::max(observedAmax_[id], std::fabs(t.data<float>()[e]));
   };
-  runtime::observeValues(*context, [&](const ir::Value& v, const Tensor& t) {
-    auto id = static_cast<size_t>(v.id);
-    shapes_[id] = ir::Shape::fromSizes(t.shape());
-    recordAmax(id, t);
-    if (!ir::dataTypeInfo(t.type()).isFloat || t.byteSize() <= (64 << 10)) observed_[id] = t.clone();
-  });
+  constexpr int64_t kKeptFloatBytes = 64 << 10;
+  runtime::observeValues(
+      *context,
+      [&](const ir::Value& v, const Tensor& t) {
+        auto id = static_cast<size_t>(v.id);
+        shapes_[id] = ir::Shape::fromSizes(t.shape());
+        if (t.data() == nullptr) return;  // a large float tensor the GPU kept: its shape is enough
+        recordAmax(id, t);
+        if (!ir::dataTypeInfo(t.type()).isFloat || t.byteSize() <= kKeptFloatBytes) observed_[id] = t.clone();
+      },
+      int8 ? -1 : kKeptFloatBytes);
   for (size_t i = 0; i < inputs.size(); ++i)
     recordAmax(static_cast<size_t>(graph_->inputs()[i]->id), inputs[i].tensor);
   std::vector<NamedTensor> outputs;
@@ -481,9 +505,9 @@ Status BuildSession::enumerateTactics(LayerWork& layer) {
     std::vector<DataType> out;
     for (const ir::Value* v : node.inputs) in.push_back(retype(v));
     for (const ir::Value* v : node.outputs) out.push_back(retype(v));
-    auto found = registry_.find(node.domain, node.opType, kernels::Backend::kCpu, in, out);
+    auto found = registry_.find(node.domain, node.opType, backendOf(layer), in, out);
     std::erase_if(found, [&](const KernelDef* k) {
-      return !runtime::cpuSupports(k->feature) || (k->supports != nullptr && !k->supports(node, shapes));
+      return !usable(*k) || (k->supports != nullptr && !k->supports(node, shapes));
     });
     // The reference kernel is the fallback: timed only where nothing faster applies (or at level 4+).
     const bool hasFast =
@@ -526,15 +550,17 @@ Status BuildSession::enumerateTactics(LayerWork& layer) {
   if (layer.tactics.empty()) {
     std::vector<DataType> in;
     for (const ir::Value* v : node.inputs) in.push_back(v ? v->type : DataType::kUndefined);
-    if (!registry_.hasOp(node.domain, node.opType, kernels::Backend::kCpu)) {
-      return Status(StatusCode::kUnsupported, node.describe() + ": no CPU kernel implements " + node.opType,
+    if (!registry_.hasOp(node.domain, node.opType, backendOf(layer))) {
+      return Status(StatusCode::kUnsupported,
+                    node.describe() + ": no " + deviceName() + " kernel implements " + node.opType,
                     node.name);
     }
     std::string types;
     for (DataType t : in)
       types += (types.empty() ? "" : ", ") + (t == DataType::kUndefined ? "-" : typeName(t));
     return Status(StatusCode::kUnsupported,
-                  node.describe() + ": no CPU kernel for input types (" + types + ")", node.name);
+                  node.describe() + ": no " + deviceName() + " kernel for input types (" + types + ")",
+                  node.name);
   }
   return {};
 }
@@ -584,9 +610,9 @@ Status BuildSession::addQuantizedTactics(LayerWork& layer, const std::vector<ir:
       }
       auto inferred = ir::inferNode(variant, std::move(infer));
       if (!inferred || (*inferred)[0].first != out) continue;
-      auto found = registry_.find(variant.domain, variant.opType, kernels::Backend::kCpu, in, {out});
+      auto found = registry_.find(variant.domain, variant.opType, backendOf(layer), in, {out});
       std::erase_if(found, [&](const KernelDef* k) {
-        return !runtime::cpuSupports(k->feature) || (k->supports != nullptr && !k->supports(variant, shapes));
+        return !usable(*k) || (k->supports != nullptr && !k->supports(variant, shapes));
       });
       const bool hasFast =
           std::any_of(found.begin(), found.end(), [](const KernelDef* k) { return !k->reference; });
@@ -676,7 +702,7 @@ Result<double> BuildSession::timeTactic(const LayerWork& layer, const Tactic& ta
     if (&other != &tactic && other.kernelMs > 0) best = std::min(best, other.kernelMs);
   }
   options.abandonAboveMs = std::isfinite(best) ? 10 * best + 1.0 : 1e30;
-  auto ms = builder::timeKernel(*copy, *tactic.kernel, parallelFor_, options, given);
+  auto ms = timer_->time(*copy, *tactic.kernel, options, given);
   if (!ms) return ms.status();
   ++timed_;
   cache_.insert(key, *ms);
@@ -717,12 +743,10 @@ Conversion BuildSession::conversion(const ir::Value& value, State from, State to
     out->format = b.format;
     out->shape = in->shape;
     node->outputs.push_back(out);
-    auto found = registry_.find(domain, node->opType, kernels::Backend::kCpu, inTypes, {b.type});
+    auto found = registry_.find(domain, node->opType, timer_->backend(), inTypes, {b.type});
     double best = kUnavailable;
     for (const KernelDef* k : found) {
-      if (!runtime::cpuSupports(k->feature) || k->inputFormat(0) != a.format ||
-          k->outputFormat(0) != b.format)
-        continue;
+      if (!usable(*k) || k->inputFormat(0) != a.format || k->outputFormat(0) != b.format) continue;
       if (k->supports != nullptr && !k->supports(*node, inShapes)) continue;
       const std::string cacheKey = builder::timingKey(*node, *k);
       double ms = 0;
@@ -732,7 +756,7 @@ Conversion BuildSession::conversion(const ir::Value& value, State from, State to
       } else if (config_.optimizationLevel() <= 1) {
         ms = k->reference ? 1 : 0;
       } else {
-        auto timed = builder::timeKernel(*node, *k, parallelFor_);
+        auto timed = timer_->time(*node, *k, {}, {});
         if (!timed) continue;
         ms = *timed;
         ++timed_;
@@ -1239,6 +1263,14 @@ Status BuildSession::materialize() {
   int64_t maxId = 0;
   for (const ir::Node* n : g.nodes()) maxId = std::max(maxId, n->id);
   impl_->kernelOf.assign(static_cast<size_t>(maxId + 1), nullptr);
+  // On the GPU each node that runs there has its one chosen kernel; folded ones run on the host.
+  if (config_.device() == Device::kCuda) {
+    impl_->cudaKernelsOf.assign(impl_->kernelOf.size(), {});
+    for (const ir::Node* n : g.nodes()) {
+      const KernelDef* k = kernelOf.at(n);
+      if (k->backend == kernels::Backend::kCuda) impl_->cudaKernelsOf[static_cast<size_t>(n->id)] = {k};
+    }
+  }
   std::map<const ir::Node*, const LayerWork*> layerOf;
   for (const LayerWork& layer : layers_) layerOf[layer.node] = &layer;
   for (const ir::Node* n : g.nodes()) {
@@ -1290,13 +1322,24 @@ Status BuildSession::materialize() {
 Result<std::shared_ptr<Engine>> BuildSession::build() {
   const auto start = std::chrono::steady_clock::now();
   LOWP_RETURN_IF_ERROR(checkConfig());
+  if (config_.device() == Device::kCuda) {
+    auto timer = builder::makeCudaTimer(config_.cudaOrdinal());
+    if (!timer) return timer.status();
+    timer_ = std::move(timer).value();
+  } else {
+    timer_ = builder::makeCpuTimer(parallelFor_, runtime::deviceFingerprint());
+  }
+  cache_ = builder::TimingCache(timer_->fingerprint());
   const std::string& cacheFile = config_.timingCacheFile();
   if (!cacheFile.empty() && std::filesystem::exists(cacheFile)) {
-    LOWP_ASSIGN_OR_RETURN(cache_, builder::TimingCache::load(cacheFile, runtime::deviceFingerprint()));
+    LOWP_ASSIGN_OR_RETURN(cache_, builder::TimingCache::load(cacheFile, timer_->fingerprint()));
     log(Severity::kInfo, "timing cache " + cacheFile + ": " + std::to_string(cache_.size()) + " entries");
   }
   if (config_.getFlag(BuilderFlag::kFP8)) {
-    log(Severity::kWarning, "fp8 allowed, but this CPU has no fp8 arithmetic: no layer runs in fp8");
+    log(Severity::kWarning, std::string(config_.device() == Device::kCuda
+                                            ? "fp8 allowed, but lowp has no fp8 kernels for this GPU yet"
+                                            : "fp8 allowed, but this CPU has no fp8 arithmetic") +
+                                ": no layer runs in fp8");
   }
   LOWP_RETURN_IF_ERROR(rewrite());
   LOWP_RETURN_IF_ERROR(resolveConstraints());
@@ -1339,8 +1382,11 @@ Result<std::shared_ptr<Engine>> BuildSession::build() {
   for (const ir::Value* v : impl_->graph->inputs()) impl_->inputs.push_back(runtime::describeValue(*v));
   for (const ir::Value* v : impl_->graph->outputs()) impl_->outputs.push_back(runtime::describeValue(*v));
   impl_->buildShapes = buildShapes_;
-  impl_->fingerprint = runtime::deviceFingerprint();
+  impl_->fingerprint = timer_->fingerprint();
   impl_->options.threads = config_.threads();
+  impl_->options.device = config_.device();
+  impl_->options.cudaOrdinal = config_.cudaOrdinal();
+  impl_->options.allowTf32 = config_.getFlag(BuilderFlag::kTF32);
   auto engine = std::make_shared<Engine>(std::move(impl_));
 
   // The engine runs at the build shapes, within the workspace limit.

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -93,79 +94,141 @@ std::string timingKey(const ir::Node& node, const kernels::KernelDef& kernel) {
   return key.str();
 }
 
-Result<double> timeKernel(const ir::Node& node, const kernels::KernelDef& kernel,
-                          const kernels::ParallelFor& parallelFor, const TimingOptions& options,
-                          const std::vector<const Tensor*>& inputValues) {
+Result<std::vector<int64_t>> timingShape(const ir::Node& node, const ir::Value& v) {
+  if (!v.shape.isStatic()) {
+    return Status(StatusCode::kInvalidArgument,
+                  node.describe() + ": cannot time a kernel on '" + v.name + "' of shape " +
+                      v.shape.toString() + " (give the input shapes)",
+                  node.name);
+  }
+  return v.shape.sizes();
+}
+
+namespace {
+
+// The host tensors a timing runs on: `inputs` per input slot (given values, constants, or random data of
+// the value's static shape and format), `outputs` per output slot (allocated where the shape is static).
+struct TimingTensors {
+  std::vector<const Tensor*> inputs;
+  std::vector<Tensor*> outputs;
+  std::vector<Tensor> storage;
+  std::vector<std::shared_ptr<std::byte[]>> buffers;
+};
+
+Result<TimingTensors> prepareTimingTensors(const ir::Node& node,
+                                           const std::vector<const Tensor*>& inputValues) {
   std::mt19937 rng(1234);
-  std::vector<Tensor> storage(node.inputs.size() + node.outputs.size());
+  TimingTensors t;
+  t.storage.resize(node.inputs.size() + node.outputs.size());
   // Blocked formats take more bytes than the logical shape (channels padded); the tensors view buffers
   // of the padded size, zero-filled as the runtime's are.
-  std::vector<std::shared_ptr<std::byte[]>> buffers;
   auto allocateIn = [&](ir::TensorFormat format, DataType type, const std::vector<int64_t>& sizes) {
     if (format == ir::TensorFormat::kLinear) return Tensor(type, sizes);
     const int64_t bytes = ir::storageBytes(type, sizes, format);
-    buffers.push_back(std::shared_ptr<std::byte[]>(new std::byte[static_cast<size_t>(bytes)]()));
-    return Tensor::view(type, sizes, buffers.back().get());
-  };
-  std::vector<const Tensor*> inputs;
-  std::vector<Tensor*> outputs;
-  auto staticShape = [&](const ir::Value& v) -> Result<std::vector<int64_t>> {
-    if (!v.shape.isStatic()) {
-      return Status(StatusCode::kInvalidArgument,
-                    node.describe() + ": cannot time a kernel on '" + v.name + "' of shape " +
-                        v.shape.toString() + " (give the input shapes)",
-                    node.name);
-    }
-    return v.shape.sizes();
+    t.buffers.push_back(std::shared_ptr<std::byte[]>(new std::byte[static_cast<size_t>(bytes)]()));
+    return Tensor::view(type, sizes, t.buffers.back().get());
   };
   for (size_t i = 0; i < node.inputs.size(); ++i) {
     const ir::Value* v = node.inputs[i];
     if (v == nullptr) {
-      inputs.push_back(nullptr);
+      t.inputs.push_back(nullptr);
     } else if (i < inputValues.size() && inputValues[i] != nullptr) {
-      inputs.push_back(inputValues[i]);
+      t.inputs.push_back(inputValues[i]);
     } else if (v->constant) {
-      inputs.push_back(&*v->constant);
+      t.inputs.push_back(&*v->constant);
     } else {
-      LOWP_ASSIGN_OR_RETURN(auto sizes, staticShape(*v));
-      storage[i] = allocateIn(v->format, v->type, sizes);
-      fillRandom(storage[i], rng);
-      inputs.push_back(&storage[i]);
+      LOWP_ASSIGN_OR_RETURN(auto sizes, timingShape(node, *v));
+      t.storage[i] = allocateIn(v->format, v->type, sizes);
+      fillRandom(t.storage[i], rng);
+      t.inputs.push_back(&t.storage[i]);
     }
   }
   for (size_t i = 0; i < node.outputs.size(); ++i) {
     const ir::Value* v = node.outputs[i];
     if (v == nullptr) {
-      outputs.push_back(nullptr);
+      t.outputs.push_back(nullptr);
       continue;
     }
-    Tensor& out = storage[node.inputs.size() + i];
+    Tensor& out = t.storage[node.inputs.size() + i];
     if (v->shape.isStatic()) out = allocateIn(v->format, v->type, v->shape.sizes());
-    outputs.push_back(&out);
+    t.outputs.push_back(&out);
   }
-  kernels::KernelContext ctx(node, inputs, outputs, parallelFor,
-                             [](DataType t, std::vector<int64_t> s) { return Tensor(t, std::move(s)); });
+  return t;
+}
+
+}  // namespace
+
+Result<double> medianOfRuns(const ir::Node& node, const TimingOptions& options,
+                            const std::function<Result<double>(int repeats)>& run) {
   std::vector<double> times;
   int warmupRuns = options.warmupRuns;
   int timedRuns = options.timedRuns;
-  for (int run = 0; run < warmupRuns + timedRuns; ++run) {
-    auto start = std::chrono::steady_clock::now();
-    Status s = kernel.fn(ctx);
-    auto end = std::chrono::steady_clock::now();
-    if (!s) return s.withNode(node.name);
-    const double ms = std::chrono::duration<double, std::milli>(end - start).count();
-    if (run == 0 && ms > options.abandonAboveMs) return ms;
-    // A long first run (it includes one-time preparation such as packing weights) needs fewer repeats:
-    // a kernel of many milliseconds varies little from run to run.
-    if (run == 0 && ms > options.longRunMs && warmupRuns + timedRuns > 4) {
-      warmupRuns = 1;
+  int repeats = 1;
+  // The first run prepares (packs weights, picks library algorithms, allocates): decisions wait for the
+  // second, unless there is only one.
+  const int probe = warmupRuns + timedRuns > 1 ? 1 : 0;
+  for (int r = 0; r < warmupRuns + timedRuns; ++r) {
+    auto ms = run(r < warmupRuns ? 1 : repeats);
+    if (!ms) return ms.status().withNode(node.name);
+    if (r == probe && *ms > options.abandonAboveMs) return *ms;
+    // A long kernel needs fewer repeats: one of many milliseconds varies little from run to run.
+    if (r == probe && *ms > options.longRunMs && warmupRuns + timedRuns > probe + 4) {
+      warmupRuns = std::min(warmupRuns, probe + 1);
       timedRuns = 3;
     }
-    if (run >= warmupRuns) times.push_back(ms);
+    // Runs shorter than the clock's resolution are timed in groups; the time of one is the group's mean.
+    if (r == warmupRuns - 1 && options.minGroupMs > 0)
+      repeats = static_cast<int>(std::clamp(options.minGroupMs / std::max(*ms, 1e-4), 1.0, 200.0));
+    if (r >= warmupRuns) times.push_back(*ms);
   }
   if (times.empty()) return Status(StatusCode::kInvalidArgument, "timing needs at least one timed run");
   std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2), times.end());
   return times[times.size() / 2];
+}
+
+namespace {
+
+class CpuTimer final : public TacticTimer {
+ public:
+  CpuTimer(kernels::ParallelFor parallelFor, std::string fingerprint)
+      : parallelFor_(std::move(parallelFor)), fingerprint_(std::move(fingerprint)) {}
+  kernels::Backend backend() const override { return kernels::Backend::kCpu; }
+  const std::string& fingerprint() const override { return fingerprint_; }
+  Result<double> time(const ir::Node& node, const kernels::KernelDef& kernel, const TimingOptions& options,
+                      const std::vector<const Tensor*>& inputValues) override {
+    return timeKernel(node, kernel, parallelFor_, options, inputValues);
+  }
+
+ private:
+  kernels::ParallelFor parallelFor_;
+  std::string fingerprint_;
+};
+
+}  // namespace
+
+#ifndef LOWP_WITH_CUDA
+Result<std::unique_ptr<TacticTimer>> makeCudaTimer(int) {
+  return Status(StatusCode::kUnsupported,
+                "building for the CUDA device, but this build of lowp has no CUDA backend (LOWP_WITH_CUDA)");
+}
+#endif
+
+std::unique_ptr<TacticTimer> makeCpuTimer(kernels::ParallelFor parallelFor, std::string fingerprint) {
+  return std::make_unique<CpuTimer>(std::move(parallelFor), std::move(fingerprint));
+}
+
+Result<double> timeKernel(const ir::Node& node, const kernels::KernelDef& kernel,
+                          const kernels::ParallelFor& parallelFor, const TimingOptions& options,
+                          const std::vector<const Tensor*>& inputValues) {
+  LOWP_ASSIGN_OR_RETURN(TimingTensors tensors, prepareTimingTensors(node, inputValues));
+  kernels::KernelContext ctx(node, tensors.inputs, tensors.outputs, parallelFor,
+                             [](DataType t, std::vector<int64_t> s) { return Tensor(t, std::move(s)); });
+  return medianOfRuns(node, options, [&](int repeats) -> Result<double> {
+    auto start = std::chrono::steady_clock::now();
+    for (int r = 0; r < repeats; ++r) LOWP_RETURN_IF_ERROR(kernel.fn(ctx));
+    auto end = std::chrono::steady_clock::now();
+    return std::chrono::duration<double, std::milli>(end - start).count() / repeats;
+  });
 }
 
 std::optional<double> TimingCache::find(const std::string& key) const {

@@ -7,9 +7,12 @@
 // device or by another lowp version is refused with an error that says so.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ir/graph.h"
 #include "kernels/kernel.h"
@@ -20,12 +23,45 @@ namespace lowp::builder {
 struct TimingOptions {
   int warmupRuns = 2;
   int timedRuns = 5;
-  /// When the first run takes longer than this, its time is returned at once: a tactic that slow cannot
-  /// win, and a slow reference kernel at a large batch would otherwise dominate the build.
+  /// When the second run (the first prepares: packs weights, picks algorithms) takes longer than this, its
+  /// time is returned at once: a tactic that slow cannot win, and a slow reference kernel at a large batch
+  /// would otherwise dominate the build.
   double abandonAboveMs = 1e30;
-  /// When the first run takes longer than this, one warm-up run and three timed runs are enough.
+  /// When the second run takes longer than this, two warm-up runs and three timed runs are enough.
   double longRunMs = 20;
+  /// Timed runs shorter than this are repeated back to back and timed as a group (the time of one is the
+  /// group's mean), so that a kernel of a few microseconds is not lost in the clock's resolution. 0: off.
+  double minGroupMs = 0;
 };
+
+/// Times kernels on one device: the CPU with its thread pool, or a CUDA GPU (makeCudaTimer).
+class TacticTimer {
+ public:
+  virtual ~TacticTimer() = default;
+  /// The backend whose kernels it runs.
+  virtual kernels::Backend backend() const = 0;
+  /// The device and library fingerprint its times hold for (the timing cache's key).
+  virtual const std::string& fingerprint() const = 0;
+  /// The median time in milliseconds of `kernel` on `node`, as timeKernel() below, on this timer's device.
+  virtual Result<double> time(const ir::Node& node, const kernels::KernelDef& kernel,
+                              const TimingOptions& options,
+                              const std::vector<const Tensor*>& inputValues) = 0;
+};
+
+/// The CPU timer: timeKernel() on `parallelFor`'s threads.
+std::unique_ptr<TacticTimer> makeCpuTimer(kernels::ParallelFor parallelFor, std::string fingerprint);
+
+/// A timer on CUDA device `ordinal`: inputs are uploaded once, each run is bracketed by CUDA events on the
+/// device's stream. kUnsupported in a build without the CUDA backend or on a machine without a GPU.
+Result<std::unique_ptr<TacticTimer>> makeCudaTimer(int ordinal);
+
+/// The static shape of `v`, an input of `node` to time on; an error naming both where it is not static.
+Result<std::vector<int64_t>> timingShape(const ir::Node& node, const ir::Value& v);
+
+/// The timing protocol shared by the timers: `run(repeats)` runs the kernel `repeats` times and returns the
+/// mean milliseconds of one run; warm-up runs, then the median of the timed ones.
+Result<double> medianOfRuns(const ir::Node& node, const TimingOptions& options,
+                            const std::function<Result<double>(int repeats)>& run);
 
 /// Runs `kernel` for `node` (whose values carry inferred static shapes) and returns its median time in
 /// milliseconds. `inputValues`, where given, holds per input slot the tensor to run on (nullptr: random

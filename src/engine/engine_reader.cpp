@@ -52,6 +52,9 @@ class EngineReader {
     impl_->graph = std::make_unique<ir::Graph>();
     impl_->fingerprint = readString(root_.fingerprint());
     impl_->options = options;
+    // The device is the file's: an engine's kernels are those of one device.
+    impl_->options.device = static_cast<Device>(root_.device());
+    impl_->options.allowTf32 = root_.allow_tf32();
     LOWP_RETURN_IF_ERROR(readGraph());
     LOWP_RETURN_IF_ERROR(checkExecutionOrder());
     LOWP_RETURN_IF_ERROR(checkInference());
@@ -136,6 +139,12 @@ class EngineReader {
     node->opsetVersion = fn.opset_version();
     node->absorbedNames = readStrings(fn.absorbed_names());
     kernelNames_.push_back(readString(fn.kernel()));
+    if (fn.kernel_backend() != static_cast<int32_t>(kernels::Backend::kCpu) &&
+        fn.kernel_backend() != static_cast<int32_t>(kernels::Backend::kCuda))
+      return nodeError(*node,
+                       "kernel backend " + std::to_string(fn.kernel_backend()) + " is not a known one");
+    kernelBackends_.push_back(static_cast<kernels::Backend>(fn.kernel_backend()));
+    cudaKernelNames_.push_back(readStrings(fn.cuda_kernels()));
     // The importer's contract: input and output counts and attributes as the op's schema states them.
     const ir::OpSchema* schema = ir::OpSchemaRegistry::global().find(node->domain, node->opType);
     if (schema == nullptr) return nodeError(*node, "lowp has no operator " + node->opType);
@@ -242,61 +251,89 @@ class EngineReader {
     return {};
   }
 
-  Status findKernels() {
+  // The kernel `name` of `backend` for `node`, checked against the node: types, formats, attributes and
+  // shapes (where static), and on the CPU the features it needs.
+  Result<const kernels::KernelDef*> findKernel(const ir::Node& node, const std::string& name,
+                                               kernels::Backend backend) {
     static const Status unique = checkKernelNamesUnique(kernels::KernelRegistry::global());
     const auto& registry = kernels::KernelRegistry::global();
+    std::string_view domain = node.domain;
+    if (domain == "ai.onnx") domain = "";
+    std::vector<const kernels::KernelDef*> named;
+    for (const kernels::KernelDef& def : registry.all()) {
+      if (def.backend == backend && def.domain == domain && def.opType == node.opType && def.name == name)
+        named.push_back(&def);
+    }
+    const std::string device = backend == kernels::Backend::kCuda ? "CUDA" : "CPU";
+    if (named.empty())
+      return nodeError(node, device + " kernel '" + name + "' is not one this lowp has for " + node.opType);
+    if (named.size() > 1) return nodeError(node, "kernel '" + name + "' is ambiguous: " + unique.message());
+    const kernels::KernelDef* kernel = named.front();
+    std::vector<DataType> in;
+    std::vector<DataType> out;
+    std::vector<ir::Shape> shapes;
+    bool staticShapes = true;
+    for (const ir::Value* v : node.inputs) {
+      in.push_back(v ? v->type : DataType::kUndefined);
+      shapes.push_back(v ? v->shape : ir::Shape::unknownRank());
+      staticShapes = staticShapes && shapes.back().isStatic();
+    }
+    for (const ir::Value* v : node.outputs) out.push_back(v ? v->type : DataType::kUndefined);
+    auto accepting = registry.find(node.domain, node.opType, backend, in, out);
+    if (std::find(accepting.begin(), accepting.end(), kernel) == accepting.end()) {
+      return nodeError(node, "kernel '" + name + "' does not take the node's input and output types");
+    }
+    if (backend == kernels::Backend::kCpu && !runtime::cpuSupports(kernel->feature)) {
+      return nodeError(node, "kernel '" + name + "' needs a CPU feature this machine lacks");
+    }
+    // CUDA candidates are chosen per plan among those that support its shapes (execution_context.cpp).
+    const bool checkShapes = backend == kernels::Backend::kCpu || staticShapes;
+    if (checkShapes && kernel->supports != nullptr && !kernel->supports(node, shapes)) {
+      return nodeError(node, "kernel '" + name + "' does not support the node's attributes and shapes");
+    }
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const ir::Value* v = node.inputs[i];
+      if (v != nullptr && v->format != kernel->inputFormat(i)) {
+        return nodeError(node, "input '" + v->name + "' is " + std::string(ir::formatName(v->format)) +
+                                   ", kernel '" + name + "' reads " +
+                                   std::string(ir::formatName(kernel->inputFormat(i))));
+      }
+    }
+    for (size_t i = 0; i < node.outputs.size(); ++i) {
+      const ir::Value* v = node.outputs[i];
+      if (v != nullptr && v->format != kernel->outputFormat(i)) {
+        return nodeError(node, "output '" + v->name + "' is " + std::string(ir::formatName(v->format)) +
+                                   ", kernel '" + name + "' writes " +
+                                   std::string(ir::formatName(kernel->outputFormat(i))));
+      }
+    }
+    return kernel;
+  }
+
+  // Every node's kernel; on the CUDA device also the CUDA kernels of every node that runs there (all but
+  // those that fold while planning, which run on the host).
+  Status findKernels() {
+    const bool onGpu = impl_->options.device == Device::kCuda;
     impl_->kernelOf.assign(graph().nodes().size(), nullptr);
+    if (onGpu) impl_->cudaKernelsOf.assign(graph().nodes().size(), {});
+    const std::vector<bool> folded = runtime::foldedWhilePlanning(graph());
     for (size_t k = 0; k < graph().nodes().size(); ++k) {
       const ir::Node& node = *graph().nodes()[k];
-      const std::string& name = kernelNames_[k];
-      std::string_view domain = node.domain;
-      if (domain == "ai.onnx") domain = "";
-      std::vector<const kernels::KernelDef*> named;
-      for (const kernels::KernelDef& def : registry.all()) {
-        if (def.backend == kernels::Backend::kCpu && def.domain == domain && def.opType == node.opType &&
-            def.name == name) {
-          named.push_back(&def);
-        }
+      const auto id = static_cast<size_t>(node.id);
+      if (kernelBackends_[k] == kernels::Backend::kCuda && (!onGpu || folded[id]))
+        return nodeError(node, "a CUDA kernel where the node runs on the host");
+      LOWP_ASSIGN_OR_RETURN(impl_->kernelOf[id], findKernel(node, kernelNames_[k], kernelBackends_[k]));
+      if (!onGpu) {
+        if (!cudaKernelNames_[k].empty()) return nodeError(node, "CUDA kernels in an engine for the CPU");
+        continue;
       }
-      if (named.empty())
-        return nodeError(node, "kernel '" + name + "' is not one this lowp has for " + node.opType);
-      if (named.size() > 1) return nodeError(node, "kernel '" + name + "' is ambiguous: " + unique.message());
-      const kernels::KernelDef* kernel = named.front();
-      std::vector<DataType> in;
-      std::vector<DataType> out;
-      std::vector<ir::Shape> shapes;
-      for (const ir::Value* v : node.inputs) {
-        in.push_back(v ? v->type : DataType::kUndefined);
-        shapes.push_back(v ? v->shape : ir::Shape::unknownRank());
+      for (const std::string& name : cudaKernelNames_[k]) {
+        LOWP_ASSIGN_OR_RETURN(const kernels::KernelDef* kernel,
+                              findKernel(node, name, kernels::Backend::kCuda));
+        impl_->cudaKernelsOf[id].push_back(kernel);
       }
-      for (const ir::Value* v : node.outputs) out.push_back(v ? v->type : DataType::kUndefined);
-      auto accepting = registry.find(node.domain, node.opType, kernels::Backend::kCpu, in, out);
-      if (std::find(accepting.begin(), accepting.end(), kernel) == accepting.end()) {
-        return nodeError(node, "kernel '" + name + "' does not take the node's input and output types");
-      }
-      if (!runtime::cpuSupports(kernel->feature)) {
-        return nodeError(node, "kernel '" + name + "' needs a CPU feature this machine lacks");
-      }
-      if (kernel->supports != nullptr && !kernel->supports(node, shapes)) {
-        return nodeError(node, "kernel '" + name + "' does not support the node's attributes and shapes");
-      }
-      for (size_t i = 0; i < node.inputs.size(); ++i) {
-        const ir::Value* v = node.inputs[i];
-        if (v != nullptr && v->format != kernel->inputFormat(i)) {
-          return nodeError(node, "input '" + v->name + "' is " + std::string(ir::formatName(v->format)) +
-                                     ", kernel '" + name + "' reads " +
-                                     std::string(ir::formatName(kernel->inputFormat(i))));
-        }
-      }
-      for (size_t i = 0; i < node.outputs.size(); ++i) {
-        const ir::Value* v = node.outputs[i];
-        if (v != nullptr && v->format != kernel->outputFormat(i)) {
-          return nodeError(node, "output '" + v->name + "' is " + std::string(ir::formatName(v->format)) +
-                                     ", kernel '" + name + "' writes " +
-                                     std::string(ir::formatName(kernel->outputFormat(i))));
-        }
-      }
-      impl_->kernelOf[static_cast<size_t>(node.id)] = kernel;
+      if (!folded[id] && impl_->cudaKernelsOf[id].empty())
+        return nodeError(node, "no CUDA kernel for a node that runs on the GPU");
     }
     return {};
   }
@@ -410,7 +447,9 @@ class EngineReader {
 
   const fb::EngineFile& root_;
   std::unique_ptr<Engine::Impl> impl_;
-  std::vector<std::string> kernelNames_;   // per node, in order
+  std::vector<std::string> kernelNames_;  // per node, in order
+  std::vector<kernels::Backend> kernelBackends_;
+  std::vector<std::vector<std::string>> cudaKernelNames_;
   std::unordered_set<std::string> names_;  // value names seen so far
 };
 
@@ -428,7 +467,17 @@ Result<std::unique_ptr<Engine::Impl>> readEngineFile(std::span<const uint8_t> by
   }
   const fb::EngineFile& root = opened->root();
   const std::string fingerprint = readString(root.fingerprint());
-  const std::string here = runtime::deviceFingerprint();
+  if (root.device() != static_cast<int32_t>(Device::kCpu) &&
+      root.device() != static_cast<int32_t>(Device::kCuda))
+    return corrupt(label + ": corrupt: device " + std::to_string(root.device()) + " is not a known one");
+  const auto device = static_cast<Device>(root.device());
+  auto thisDevice = runtime::engineFingerprint(device, options.cudaOrdinal);
+  if (!thisDevice) {
+    return Status(StatusCode::kInvalidEngine,
+                  label + ": built for the CUDA device (\"" + fingerprint +
+                      "\"), which this machine cannot run: " + thisDevice.status().message());
+  }
+  const std::string& here = *thisDevice;
   if (fingerprint != here) {
     return corrupt(label + ": built for another device or lowp (made by lowp " +
                    readString(root.lowp_version()) + " on \"" + fingerprint + "\", this is \"" + here +

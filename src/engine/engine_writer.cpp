@@ -123,8 +123,13 @@ Result<Offset<fb::Node>> writeNode(FbBuilder& b, const ir::Node& node, const Eng
   auto outputs = b.CreateVector(valueIds(node.outputs));
   auto absorbed = writeStrings(b, node.absorbedNames);
   auto kernelName = b.CreateString(kernel->name.data(), kernel->name.size());
+  std::vector<std::string> cudaKernels;
+  if (id < engine.cudaKernelsOf.size()) {
+    for (const kernels::KernelDef* k : engine.cudaKernelsOf[id]) cudaKernels.emplace_back(k->name);
+  }
+  auto cudaKernelsOffset = cudaKernels.empty() ? 0 : writeStrings(b, cudaKernels);
   return fb::CreateNode(b, nameOffset, opType, domain, node.opsetVersion, inputs, outputs, attributesOffset,
-                        absorbed, kernelName);
+                        absorbed, kernelName, static_cast<int32_t>(kernel->backend), cudaKernelsOffset);
 }
 
 flatbuffers::Offset<flatbuffers::Vector<int32_t>> writeTypes(FbBuilder& b,
@@ -219,12 +224,16 @@ Result<std::vector<uint8_t>> writeEngineFile(const Engine::Impl& engine) {
   }
 
   auto version = b.CreateString(LOWP_VERSION);
-  const std::string fingerprint =
-      engine.fingerprint.empty() ? runtime::deviceFingerprint() : engine.fingerprint;
+  std::string fingerprint = engine.fingerprint;
+  if (fingerprint.empty()) {
+    LOWP_ASSIGN_OR_RETURN(fingerprint,
+                          runtime::engineFingerprint(engine.options.device, engine.options.cudaOrdinal));
+  }
   auto fingerprintOffset = writeString(b, fingerprint);
   // The checksum is filled in by sealEngineFile once the bytes are final.
-  auto root = fb::CreateEngineFile(b, version, fingerprintOffset, 0, graph, layersOffset, buildShapesOffset,
-                                   memoryPlan);
+  auto root =
+      fb::CreateEngineFile(b, version, fingerprintOffset, 0, graph, layersOffset, buildShapesOffset,
+                           memoryPlan, static_cast<int32_t>(engine.options.device), engine.options.allowTf32);
   b.Finish(root);
 
   std::vector<uint8_t> file(kHeaderBytes + b.GetSize());

@@ -35,6 +35,15 @@ std::string typeList(const std::vector<DataType>& types) {
   return s + ")";
 }
 
+// Whether kernel name `name` ends with `marker` and a number: a fixed choice among a library's algorithms
+// ("-h2": cuBLASLt's third heuristic answer, "-a6": cuDNN algorithm 6).
+bool fixedChoice(std::string_view name, std::string_view marker) {
+  const size_t at = name.rfind(marker);
+  if (at == std::string_view::npos || at + marker.size() == name.size()) return false;
+  const std::string_view digits = name.substr(at + marker.size());
+  return std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 // Whether kernel `k` reads and writes the layouts `node`'s values are in.
 bool formatsMatch(const ir::Node& node, const kernels::KernelDef& k) {
   for (size_t i = 0; i < node.inputs.size(); ++i) {
@@ -60,9 +69,9 @@ std::vector<DataType> outputTypes(const ir::Node& node) {
 
 // The CUDA kernels that may run each node that runs at run time, best first; the execution context takes
 // the first whose supports() accepts the shapes of its plan (here, with dynamic dimensions, supports() is
-// asked only where every input shape is static). Until the builder times CUDA tactics: TF32 tactics first
-// where TF32 is allowed (TensorRT's default for FP32 layers) and never otherwise, then the first of the
-// cuBLASLt heuristic's answers ("-h0").
+// asked only where every input shape is static). Without the builder's timings: TF32 tactics first where
+// TF32 is allowed (TensorRT's default for FP32 layers) and never otherwise, then the libraries' own first
+// choice: cuBLASLt's first heuristic answer ("-h0") and cuDNN's heuristic (not a fixed algorithm, "-a<N>").
 Status chooseCudaKernels(const ir::Graph& graph, const EngineOptions& options, Engine::Impl& impl) {
 #ifdef LOWP_WITH_CUDA
   if (!cudaDevicePresent()) {
@@ -74,8 +83,8 @@ Status chooseCudaKernels(const ir::Graph& graph, const EngineOptions& options, E
   impl.cudaKernelsOf.assign(impl.kernelOf.size(), {});
   auto rank = [&](const kernels::KernelDef* k) {
     const bool tf32 = k->name.starts_with("tf32-");
-    const bool otherHeuristic = k->name.find("-h") != std::string_view::npos && !k->name.ends_with("-h0");
-    return (options.allowTf32 && !tf32 ? 2 : 0) + (otherHeuristic ? 1 : 0);
+    const bool notLibraryChoice = fixedChoice(k->name, "-h") && !k->name.ends_with("-h0");
+    return (options.allowTf32 && !tf32 ? 2 : 0) + (notLibraryChoice || fixedChoice(k->name, "-a") ? 1 : 0);
   };
   for (const ir::Node* node : graph.nodes()) {
     if (folded[static_cast<size_t>(node->id)]) continue;
@@ -128,6 +137,17 @@ std::vector<bool> foldedWhilePlanning(const ir::Graph& graph) {
     }
   }
   return folded;
+}
+
+Result<std::string> engineFingerprint(lowp::Device device, int cudaOrdinal) {
+  if (device == lowp::Device::kCpu) return deviceFingerprint();
+#ifdef LOWP_WITH_CUDA
+  LOWP_ASSIGN_OR_RETURN(CudaFingerprint gpu, cudaFingerprint(cudaOrdinal));
+  return "gpu=" + gpu.text() + "; lowp=" + LOWP_VERSION;
+#else
+  (void)cudaOrdinal;
+  return Status(StatusCode::kUnsupported, "this build of lowp has no CUDA backend (LOWP_WITH_CUDA)");
+#endif
 }
 
 Status noCudaKernel(const ir::Node& node) {
@@ -197,6 +217,9 @@ const std::vector<TensorDesc>& Engine::inputs() const {
 }
 const std::vector<TensorDesc>& Engine::outputs() const {
   return impl_->outputs;
+}
+Device Engine::device() const {
+  return impl_->options.device;
 }
 const std::vector<LayerInfo>& Engine::layers() const {
   return impl_->layers;

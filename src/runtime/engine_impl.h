@@ -26,7 +26,7 @@ struct Engine::Impl {
   std::vector<LayerInfo> layers;
   /// Per graph input, the shape the builder timed tactics for; empty for an engine made without building.
   std::vector<std::vector<int64_t>> buildShapes;
-  /// runtime::deviceFingerprint() of the machine that built the engine.
+  /// runtime::engineFingerprint() of the device the engine was built for.
   std::string fingerprint;
   EngineOptions options;
 };
@@ -38,13 +38,20 @@ TensorDesc describeValue(const ir::Value& value);
 
 /// Called with every value a context computes (at plan time or run time), before its memory is reused.
 using ValueObserver = std::function<void(const ir::Value& value, const Tensor& tensor)>;
-/// Makes `context` call `observer` on every later execute() (an empty function: stop).
-void observeValues(ExecutionContext& context, ValueObserver observer);
+/// Makes `context` call `observer` on every later execute() (an empty function: stop). On the CUDA device
+/// each tensor is copied to the host for it, except float tensors of more than `maxFloatBytes` (>= 0):
+/// those come as shape and type without data (data() is null), which spares copying every activation of a
+/// large batch when only shapes and small values are wanted.
+void observeValues(ExecutionContext& context, ValueObserver observer, int64_t maxFloatBytes = -1);
 
 /// Chooses a kernel for every node and describes the graph's inputs and outputs. On the CUDA device
 /// (options.device), also a CUDA kernel for every node that does not fold while planning.
 Result<std::unique_ptr<Engine::Impl>> prepareEngine(std::unique_ptr<ir::Graph> graph,
                                                     const EngineOptions& options);
+
+/// What engines and timing caches made for `device` are tied to: runtime::deviceFingerprint() on the CPU;
+/// on the CUDA device, the GPU, its driver, the CUDA, cuDNN and cuBLASLt versions, and lowp's version.
+Result<std::string> engineFingerprint(lowp::Device device, int cudaOrdinal = 0);
 
 /// kUnsupported "no CUDA kernel for <op> '<name>' (types (...) -> (...))", naming the node.
 Status noCudaKernel(const ir::Node& node);

@@ -13,8 +13,11 @@
 
 #include <chrono>
 #include <cstring>
+#include <list>
 #include <new>
+#include <optional>
 
+#include "ir/format.h"
 #include "ir/op_schema.h"
 #include "lowp/engine.h"
 #include "runtime/device.h"
@@ -22,6 +25,7 @@
 #include "runtime/memory_plan.h"
 #include "runtime/tensor_forms.h"
 #ifdef LOWP_WITH_CUDA
+#include "kernels/cuda/cuda_check.h"
 #include "runtime/cuda_device.h"
 #endif
 
@@ -81,12 +85,22 @@ struct ExecutionContext::Impl {
   std::vector<std::shared_ptr<void>> kernelState;  // per node id: what its kernel prepared
   Profiler* profiler = nullptr;
   runtime::ValueObserver observer;
+  int64_t observedFloatBytes = -1;  // on the GPU, larger float tensors reach the observer without data
   TensorInspector* inspector = nullptr;
 #ifdef LOWP_WITH_CUDA
   std::unique_ptr<runtime::CudaDevice> gpu;           // made by the first execute() on the CUDA device
   std::vector<runtime::DeviceTensor> uploaded;        // per value id: a constant or plan-time value's copy
   std::vector<std::shared_ptr<void>> gpuKernelState;  // per node id: what its CUDA kernel prepared
+  // The layers of the current plan recorded as one CUDA graph (setUseCudaGraph), and how many times the plan
+  // ran: the first run prepares every kernel's state and uploads, the second is recorded.
+  std::shared_ptr<CUgraphExec_st> graphExec;
+  int64_t planRuns = 0;
+  // Around the layers of each run: their GPU time, without the input and output copies.
+  std::optional<runtime::CudaEvent> layersStart;
+  std::optional<runtime::CudaEvent> layersEnd;
 #endif
+  float lastDeviceComputeMs = -1;
+  bool useCudaGraph = false;
 
   bool onGpu() const {
     return engine.options.device == lowp::Device::kCuda;
@@ -187,9 +201,11 @@ struct ExecutionContext::Impl {
     return {};
   }
 
-  // Points `ins` at the inspector's replacements of the activations `node` reads, in the engine's form.
-  Status replaceInputs(const ir::Node& node, std::vector<const Tensor*>& ins,
-                       std::vector<std::unique_ptr<Tensor>>& replacements) {
+  // Points `ins` at the inspector's replacements of the activations `node` reads, converted to the
+  // engine's form and handed to `place`, which keeps them where the kernel reads them (host or device) for
+  // the rest of the run.
+  using PlaceReplacement = std::function<Result<const Tensor*>(Tensor engineForm)>;
+  Status replaceInputs(const ir::Node& node, std::vector<const Tensor*>& ins, const PlaceReplacement& place) {
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       const ir::Value* in = node.inputs[i];
       if (in == nullptr || in->constant || plan.known[static_cast<size_t>(in->id)].data() != nullptr)
@@ -198,10 +214,19 @@ struct ExecutionContext::Impl {
       if (given == nullptr) continue;
       auto converted = runtime::toEngineForm(*in, ins[i]->shape(), *given);
       if (!converted) return converted.status().withNode(node.name);
-      replacements.push_back(std::make_unique<Tensor>(std::move(converted).value()));
-      ins[i] = replacements.back().get();
+      auto placed = place(std::move(converted).value());
+      if (!placed) return placed.status().withNode(node.name);
+      ins[i] = *placed;
     }
     return {};
+  }
+
+  // The values computed while planning (not the model's constants), to the observer.
+  void observePlanTimeValues() {
+    for (const auto& v : engine.graph->values()) {
+      const Tensor& known = plan.known[static_cast<size_t>(v->id)];
+      if (!v->constant && known.type() != DataType::kUndefined) observer(*v, known);
+    }
   }
 
   // Shape and Size read only their input's shape: they fold as soon as the shape is static.
@@ -378,12 +403,11 @@ struct ExecutionContext::Impl {
     }
     auto* arena = static_cast<std::byte*>(plan.arena.get());
     std::vector<std::unique_ptr<Tensor>> replacements;  // what the inspector gave layers to read instead
-    if (observer) {
-      for (const auto& v : g.values()) {
-        const Tensor& known = plan.known[static_cast<size_t>(v->id)];
-        if (!v->constant && known.type() != DataType::kUndefined) observer(*v, known);
-      }
-    }
+    const PlaceReplacement keep = [&](Tensor t) -> Result<const Tensor*> {
+      replacements.push_back(std::make_unique<Tensor>(std::move(t)));
+      return replacements.back().get();
+    };
+    if (observer) observePlanTimeValues();
     int64_t step = 0;
     for (const ir::Node* node : g.nodes()) {
       if (plan.folded[static_cast<size_t>(node->id)]) continue;
@@ -391,7 +415,7 @@ struct ExecutionContext::Impl {
       std::vector<const Tensor*> ins;
       for (const ir::Value* in : node->inputs)
         ins.push_back(in ? values[static_cast<size_t>(in->id)] : nullptr);
-      if (inspector != nullptr) LOWP_RETURN_IF_ERROR(replaceInputs(*node, ins, replacements));
+      if (inspector != nullptr) LOWP_RETURN_IF_ERROR(replaceInputs(*node, ins, keep));
       // Output shapes: planned where static, otherwise inferred now from the actual inputs.
       std::vector<ir::Shape> outShapes;
       bool allStatic = true;
@@ -544,6 +568,33 @@ struct ExecutionContext::Impl {
     return {};
   }
 
+  // Copies `node`'s outputs to the host for the observer and the inspector (waiting for the kernel).
+  Status showOutputs(const ir::Node& node, const std::vector<Tensor>& inArena) {
+    for (const ir::Value* out : node.outputs) {
+      if (out == nullptr) continue;
+      const Tensor& onDevice = inArena[static_cast<size_t>(out->id)];
+      if (ir::storageBytes(out->type, onDevice.shape(), out->format) != onDevice.byteSize()) {
+        return Status(StatusCode::kUnsupported,
+                      node.describe() + ": output '" + out->name + "' is in a padded layout (" +
+                          std::string(ir::formatName(out->format)) + ") that host copies do not read",
+                      node.name);
+      }
+      const bool shapeOnly = inspector == nullptr && observedFloatBytes >= 0 &&
+                             ir::dataTypeInfo(out->type).isFloat && onDevice.byteSize() > observedFloatBytes;
+      if (shapeOnly) {
+        observer(*out, Tensor::view(out->type, onDevice.shape(), nullptr));
+        continue;
+      }
+      Tensor host(out->type, onDevice.shape());
+      LOWP_RETURN_IF_ERROR(gpu->copyOut(host.data(), onDevice.data(), static_cast<size_t>(host.byteSize()))
+                               .withContext(node.describe())
+                               .withNode(node.name));
+      if (observer) observer(*out, host);
+      if (inspector != nullptr) LOWP_RETURN_IF_ERROR(inspect(*out, host));
+    }
+    return {};
+  }
+
   // The device copy of a constant or plan-time value, uploaded on first use.
   Result<const Tensor*> uploadedValue(const ir::Value& v) {
     runtime::DeviceTensor& d = uploaded[static_cast<size_t>(v.id)];
@@ -562,12 +613,6 @@ struct ExecutionContext::Impl {
           "this engine was prepared for the CPU: only engines made from ONNX models run on the CUDA "
           "device yet (load it with the CPU device)");
     }
-    if (observer || inspector != nullptr) {
-      return Status(
-          StatusCode::kUnsupported,
-          "tensor inspectors and value observers see host tensors: they do not run on the CUDA device "
-          "yet (use a CPU engine)");
-    }
     if (gpu == nullptr) {
       LOWP_ASSIGN_OR_RETURN(gpu, runtime::CudaDevice::create(engine.options.cudaOrdinal));
     } else {
@@ -582,15 +627,24 @@ struct ExecutionContext::Impl {
       // Plan-time values may differ from one plan to the next; the model's constants do not. A node's
       // kernel may differ too: what the last one prepared goes.
       gpuKernelState.clear();
+      graphExec.reset();
+      planRuns = 0;
       uploaded.resize(valueCount);
       for (const auto& v : g.values()) {
         if (!v->constant) uploaded[static_cast<size_t>(v->id)] = {};
       }
     }
+    lastDeviceComputeMs = -1;
     Status ran = runOnGpu(inputsByValue, outputs);
+    ++planRuns;
     // Nothing queued may outlive the call, failed or not: the next one reuses the arena.
     Status done = gpu->sync();
     if (ran && !done) ran = done.withContext("running the engine on the GPU");
+    if (ran) {
+      auto ms = layersEnd->elapsedSince(*layersStart);
+      if (!ms) return ms.status();
+      lastDeviceComputeMs = *ms;
+    }
     if (!ran) outputs.clear();
     return ran;
   }
@@ -610,6 +664,85 @@ struct ExecutionContext::Impl {
               .withContext("input '" + in->name + "'"));
       values[id] = &inArena[id];
     }
+    // A CUDA graph replays the layers as they were recorded: hooks that look at each layer run without it.
+    const bool graphed = useCudaGraph && profiler == nullptr && !observer && inspector == nullptr;
+    if (graphed && graphExec == nullptr && planRuns > 0) LOWP_RETURN_IF_ERROR(recordLayers(values, inArena));
+    if (!layersStart) {
+      LOWP_ASSIGN_OR_RETURN(layersStart, runtime::CudaEvent::create());
+      LOWP_ASSIGN_OR_RETURN(layersEnd, runtime::CudaEvent::create());
+    }
+    LOWP_RETURN_IF_ERROR(layersStart->record(gpu->stream()));
+    if (graphed && graphExec != nullptr) {
+      LOWP_CUDA_RETURN_IF_ERROR(cudaGraphLaunch(graphExec.get(), gpu->stream()));
+      for (const ir::Node* node : g.nodes()) {
+        if (plan.folded[static_cast<size_t>(node->id)]) continue;
+        for (const ir::Value* out : node->outputs) {
+          if (out == nullptr) continue;
+          auto id = static_cast<size_t>(out->id);
+          inArena[id] = Tensor::view(out->type, plan.shapes[id].sizes(), arena + plan.offsets[id]);
+        }
+      }
+    } else {
+      LOWP_RETURN_IF_ERROR(runLayers(values, inArena));
+    }
+    LOWP_RETURN_IF_ERROR(layersEnd->record(gpu->stream()));
+    outputs.clear();
+    for (const ir::Value* out : g.outputs()) {
+      auto id = static_cast<size_t>(out->id);
+      // An output that is an input, a constant or a plan-time value is on the host already.
+      const Tensor* host =
+          plan.known[id].type() != DataType::kUndefined ? &plan.known[id] : inputsByValue[id];
+      if (host != nullptr) {
+        outputs.push_back({out->name, host->clone()});
+        continue;
+      }
+      if (inArena[id].type() == DataType::kUndefined) {
+        return Status(StatusCode::kInternal, "graph output '" + out->name + "' was not computed");
+      }
+      Tensor copy(out->type, inArena[id].shape());
+      LOWP_RETURN_IF_ERROR(
+          gpu->copyOutAsync(copy.data(), inArena[id].data(), static_cast<size_t>(copy.byteSize()))
+              .withContext("output '" + out->name + "'"));
+      outputs.push_back({out->name, std::move(copy)});
+    }
+    return {};
+  }
+
+  // Records the layers' launches on the stream into a CUDA graph, kept for the plan. Every pointer the
+  // kernels see is fixed by then (the arena, uploaded values, what each kernel prepared in the first run).
+  Status recordLayers(std::vector<const Tensor*>& values, std::vector<Tensor>& inArena) {
+    LOWP_CUDA_RETURN_IF_ERROR(cudaStreamBeginCapture(gpu->stream(), cudaStreamCaptureModeThreadLocal));
+    Status recorded = runLayers(values, inArena);
+    cudaGraph_t graph = nullptr;
+    const cudaError_t ended = cudaStreamEndCapture(gpu->stream(), &graph);
+    std::shared_ptr<CUgraph_st> owned(graph, [](cudaGraph_t g) {
+      if (g != nullptr) cudaGraphDestroy(g);
+    });
+    if (!recorded) return recorded.withContext("recording the layers into a CUDA graph");
+    if (ended != cudaSuccess) {
+      (void)cudaGetLastError();
+      return Status(StatusCode::kUnsupported,
+                    std::string("a layer's kernel cannot be recorded into a CUDA graph (") +
+                        cudaGetErrorString(ended) + "); run without CUDA graphs");
+    }
+    cudaGraphExec_t exec = nullptr;
+    LOWP_CUDA_RETURN_IF_ERROR(cudaGraphInstantiate(&exec, graph, 0));
+    graphExec = std::shared_ptr<CUgraphExec_st>(exec, [](cudaGraphExec_t e) { cudaGraphExecDestroy(e); });
+    return {};
+  }
+
+  // Queues every layer's kernel on the stream (with a profiler, waiting after each one).
+  Status runLayers(std::vector<const Tensor*>& values, std::vector<Tensor>& inArena) {
+    const ir::Graph& g = *engine.graph;
+    auto* arena = static_cast<std::byte*>(plan.arena.get());
+    // The inspector's replacements, uploaded; they live until the run's final wait.
+    std::list<runtime::DeviceTensor> replacements;
+    const PlaceReplacement upload = [&](const Tensor& t) -> Result<const Tensor*> {
+      LOWP_ASSIGN_OR_RETURN(runtime::DeviceTensor d, gpu->upload(t));
+      replacements.push_back(std::move(d));
+      return &replacements.back().view;
+    };
+    if (observer) observePlanTimeValues();
     for (const ir::Node* node : g.nodes()) {
       if (plan.folded[static_cast<size_t>(node->id)]) continue;
       currentNode = node;
@@ -631,6 +764,7 @@ struct ExecutionContext::Impl {
         }
         ins.push_back(values[id]);
       }
+      if (inspector != nullptr) LOWP_RETURN_IF_ERROR(replaceInputs(*node, ins, upload));
       std::vector<Tensor*> outs;
       for (const ir::Value* out : node->outputs) {
         if (out == nullptr) {
@@ -656,27 +790,11 @@ struct ExecutionContext::Impl {
       for (const ir::Value* out : node->outputs) {
         if (out != nullptr) values[static_cast<size_t>(out->id)] = &inArena[static_cast<size_t>(out->id)];
       }
+      if (observer || inspector != nullptr) LOWP_RETURN_IF_ERROR(showOutputs(*node, inArena));
     }
     currentNode = nullptr;
-    outputs.clear();
-    for (const ir::Value* out : g.outputs()) {
-      auto id = static_cast<size_t>(out->id);
-      // An output that is an input, a constant or a plan-time value is on the host already.
-      const Tensor* host =
-          plan.known[id].type() != DataType::kUndefined ? &plan.known[id] : inputsByValue[id];
-      if (host != nullptr) {
-        outputs.push_back({out->name, host->clone()});
-        continue;
-      }
-      if (inArena[id].type() == DataType::kUndefined) {
-        return Status(StatusCode::kInternal, "graph output '" + out->name + "' was not computed");
-      }
-      Tensor copy(out->type, inArena[id].shape());
-      LOWP_RETURN_IF_ERROR(
-          gpu->copyOutAsync(copy.data(), inArena[id].data(), static_cast<size_t>(copy.byteSize()))
-              .withContext("output '" + out->name + "'"));
-      outputs.push_back({out->name, std::move(copy)});
-    }
+    // The replacements must outlive the kernels that read them.
+    if (!replacements.empty()) LOWP_RETURN_IF_ERROR(gpu->sync());
     return {};
   }
 #else
@@ -703,13 +821,22 @@ void ExecutionContext::setProfiler(Profiler* profiler) {
   impl_->profiler = profiler;
 }
 
+void ExecutionContext::setUseCudaGraph(bool on) {
+  impl_->useCudaGraph = on;
+}
+
+float ExecutionContext::lastDeviceComputeMs() const {
+  return impl_->lastDeviceComputeMs;
+}
+
 void ExecutionContext::setTensorInspector(TensorInspector* inspector) {
   impl_->inspector = inspector;
 }
 
 namespace runtime {
-void observeValues(ExecutionContext& context, ValueObserver observer) {
+void observeValues(ExecutionContext& context, ValueObserver observer, int64_t maxFloatBytes) {
   context.impl().observer = std::move(observer);
+  context.impl().observedFloatBytes = maxFloatBytes;
 }
 }  // namespace runtime
 

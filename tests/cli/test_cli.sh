@@ -119,6 +119,14 @@ expect_error "engine: other format" "format2.engine: made by lowp [0-9.]+, forma
 expect_error "engine: other device" "other_device.engine: built for another device.*\"CPU=.*this is \"cpu=" \
   "$lowp" run --engine other_device.engine --shapes x:1x4
 expect_error "engine: missing" "File does not exist|no such file" "$lowp" run --engine nonexistent.engine
+# The GPU as a target: refused where there is none (or no CUDA backend), bad spellings named.
+if ! command -v nvidia-smi > /dev/null || ! nvidia-smi > /dev/null 2>&1; then
+  expect_error "build: no GPU" "add_relu.onnx: building for the CUDA device, but (the CUDA runtime finds no GPU|this build of lowp has no CUDA backend)" \
+    "$lowp" build --onnx add_relu.onnx --shapes x:2x4 --device cuda
+  expect_error "run: no GPU" "add_relu.onnx: .*(finds no GPU|no CUDA backend)" "$lowp" run --onnx add_relu.onnx --shapes x:2x4 --device cuda:0
+fi
+expect_error "build: bad device" "--device must be cpu, cuda, cuda:N or N \(a GPU number\), not 'gpu'" \
+  "$lowp" build --onnx add_relu.onnx --shapes x:2x4 --device gpu
 expect_error "engine and model" "excludes" "$lowp" run --engine good.engine --onnx add_relu.onnx
 expect_error "neither engine nor model" "give the model with --onnx FILE or an engine file with --engine FILE" "$lowp" run
 

@@ -610,6 +610,19 @@ TEST(EngineFile, OtherDeviceNamesBothFingerprints) {
   EXPECT_NE(message.find(runtime::deviceFingerprint()), std::string::npos) << message;
 }
 
+TEST(EngineFile, UnknownOrAbsentDeviceIsRefused) {
+  auto content = unpack(serialized(*smallCnnEngine()));
+  content->device = 9;
+  EXPECT_EQ(loadError(packFile(*content)), "engine: corrupt: device 9 is not a known one");
+  content->device = static_cast<int32_t>(Device::kCuda);
+  const std::string message = loadError(packFile(*content));
+  // Without a GPU (or without the CUDA backend) the file says which device it needs; with one, its
+  // fingerprint is not this CPU's.
+  EXPECT_TRUE(message.find("built for the CUDA device") != std::string::npos ||
+              message.find("built for another device") != std::string::npos)
+      << message;
+}
+
 TEST(EngineFile, ChangedConstantFailsTheChecksum) {
   auto engine = smallCnnEngine();
   std::vector<uint8_t> file = serialized(*engine);
@@ -648,7 +661,13 @@ TEST(EngineFile, ContentChecksNameTheProblem) {
   expectError(edited([](fb::EngineFileT& c) { c.graph->outputs.push_back(12345); }),
               "a graph output names value 12345");
   expectError(edited([](fb::EngineFileT& c) { nodeNamed(c, "softmax").kernel = "f32-softmax-imaginary"; }),
-              "Softmax 'softmax': kernel 'f32-softmax-imaginary' is not one this lowp has for Softmax");
+              "Softmax 'softmax': CPU kernel 'f32-softmax-imaginary' is not one this lowp has for Softmax");
+  expectError(edited([](fb::EngineFileT& c) { nodeNamed(c, "softmax").kernel_backend = 5; }),
+              "Softmax 'softmax': kernel backend 5 is not a known one");
+  expectError(edited([](fb::EngineFileT& c) { nodeNamed(c, "softmax").kernel_backend = 1; }),
+              "Softmax 'softmax': a CUDA kernel where the node runs on the host");
+  expectError(edited([](fb::EngineFileT& c) { nodeNamed(c, "softmax").cuda_kernels = {"f32-softmax-cuda"}; }),
+              "Softmax 'softmax': CUDA kernels in an engine for the CPU");
   expectError(
       edited([](fb::EngineFileT& c) { c.graph->values[valueId(c, "fc_w")]->constant->data.pop_back(); }),
       "value 'fc_w': a tensor fp32[64x5] holds 1279 bytes of data, its type and shape need 1280");

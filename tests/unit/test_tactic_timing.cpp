@@ -50,6 +50,42 @@ TEST(TacticTiming, MeasuresAndGrowsWithTheWork) {
   EXPECT_GT(*tLarge, *tSmall);  // 1024 times the elements
 }
 
+// The first run prepares (weights, library algorithms, memory): a slow first run alone neither abandons a
+// tactic nor shortens its measurement; a slow second run abandons it.
+TEST(TacticTiming, DecisionsWaitForTheSecondRun) {
+  ReluGraph g({4, 4});
+  TimingOptions options;
+  options.abandonAboveMs = 10;
+  std::vector<double> script = {50, 1, 1, 2, 1, 1, 1};
+  size_t next = 0;
+  auto ms = medianOfRuns(*g.node, options, [&](int) -> Result<double> { return script[next++]; });
+  ASSERT_TRUE(ms.isOk());
+  EXPECT_EQ(*ms, 1.0);
+  EXPECT_EQ(next, script.size());  // two warm-up runs and five timed ones
+
+  script = {50, 30, 1, 1, 1, 1, 1};
+  next = 0;
+  ms = medianOfRuns(*g.node, options, [&](int) -> Result<double> { return script[next++]; });
+  ASSERT_TRUE(ms.isOk());
+  EXPECT_EQ(*ms, 30.0);
+  EXPECT_EQ(next, 2u);
+}
+
+// Runs shorter than the group size are repeated in groups after the warm-up.
+TEST(TacticTiming, ShortRunsAreTimedInGroups) {
+  ReluGraph g({4, 4});
+  TimingOptions options;
+  options.minGroupMs = 0.2;
+  std::vector<int> repeats;
+  auto ms = medianOfRuns(*g.node, options, [&](int r) -> Result<double> {
+    repeats.push_back(r);
+    return 0.01;
+  });
+  ASSERT_TRUE(ms.isOk());
+  EXPECT_EQ(repeats.front(), 1);
+  EXPECT_EQ(repeats.back(), 20);
+}
+
 TEST(TacticTiming, RefusesUnknownShapes) {
   ReluGraph g({16, 64});
   g.graph.inputs()[0]->shape = ir::Shape({ir::Dim::symbolic("batch"), 64});

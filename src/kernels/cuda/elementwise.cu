@@ -276,6 +276,48 @@ cudaError_t launchBinaryGeneral(BinaryOp op, Elem type, const void* a, const voi
   return result;
 }
 
+namespace {
+
+// A 32-bit integer hash (lowbias32): consecutive indices give unrelated bits.
+__device__ uint32_t hash32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352dU;
+  x ^= x >> 15;
+  x *= 0x846ca68bU;
+  x ^= x >> 16;
+  return x;
+}
+
+template <typename T>
+__global__ void fillRandomKernel(T* __restrict__ y, int64_t n, uint32_t seed) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    const uint32_t bits = hash32(static_cast<uint32_t>(i) ^ hash32(seed + static_cast<uint32_t>(i >> 32)));
+    if constexpr (std::is_same_v<T, int8_t> || std::is_same_v<T, uint8_t>) {
+      y[i] = static_cast<T>(bits & 1U);
+    } else {
+      y[i] = fromFloat<T>(static_cast<float>(bits >> 8) * (2.0f / 16777216.0f) - 1.0f);
+    }
+  }
+}
+
+template <typename T>
+cudaError_t launchFill(void* y, int64_t n, uint32_t seed, cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
+  fillRandomKernel<T><<<gridFor(n, kThreads), kThreads, 0, stream>>>(static_cast<T*>(y), n, seed);
+  return cudaGetLastError();
+}
+
+}  // namespace
+
+cudaError_t launchFillRandom(Elem type, void* y, int64_t n, uint32_t seed, cudaStream_t stream) {
+  if (type == Elem::kI8) return launchFill<int8_t>(y, n, seed, stream);
+  if (type == Elem::kU8) return launchFill<uint8_t>(y, n, seed, stream);
+  cudaError_t result = cudaErrorInvalidValue;
+  dispatchFloatElem(type, [&](auto tag) { result = launchFill<decltype(tag)>(y, n, seed, stream); });
+  return result;
+}
+
 cudaError_t launchCast(Elem from, Elem to, const void* x, void* y, int64_t n, cudaStream_t stream) {
   cudaError_t result = cudaErrorInvalidValue;
   dispatchFloatElem(from, [&](auto fromTag) {

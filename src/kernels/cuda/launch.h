@@ -54,6 +54,10 @@ cudaError_t launchBinaryBlock(BinaryOp op, Elem type, const void* a, const void*
 cudaError_t launchBinaryGeneral(BinaryOp op, Elem type, const void* a, const void* b, void* y,
                                 const BroadcastPlan& plan, cudaStream_t stream);
 
+/// y[i] = a value of `type` that depends only on (seed, i): uniform in [-1, 1) for float types, 0 or 1 for
+/// int8 and uint8. Fills tensors for timing tactics (the builder) without a host-side pass over them.
+cudaError_t launchFillRandom(Elem type, void* y, int64_t n, uint32_t seed, cudaStream_t stream);
+
 /// y[i] = (to) x[i] between fp32, fp16 and bf16.
 cudaError_t launchCast(Elem from, Elem to, const void* x, void* y, int64_t n, cudaStream_t stream);
 
@@ -93,6 +97,21 @@ struct Epilogue {
 
 cudaError_t launchConvEpilogue(Elem type, void* y, int64_t images, int64_t channels, int64_t spatial,
                                bool hwc, const Epilogue& epilogue, cudaStream_t stream);
+
+// ---- depthwise.cu
+// ------------------------------------------------------------------------------------------
+
+/// A depthwise 2-D convolution (group = input channels = output channels) over NHWC tensors.
+struct DepthwiseGeometry {
+  int64_t n = 0, c = 0, h = 0, w = 0, oh = 0, ow = 0;
+  int kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, padTop = 0, padLeft = 0;
+};
+
+/// y[n, oy, ox, c] = act(sum over (i, j) of x[n, oy * sh - padTop + i * dh, ox * sw - padLeft + j * dw, c] *
+/// w[i, j, c] + bias[c] + residual[n, oy, ox, c]) in fp32, taps outside x reading zero; x, w (reordered to
+/// [kh, kw, c]), y and the residual of one float type `type`, the bias fp32 or `type` (epilogue.biasType).
+cudaError_t launchDepthwiseConvHwc(Elem type, const void* x, const void* w, void* y,
+                                   const DepthwiseGeometry& g, const Epilogue& epilogue, cudaStream_t stream);
 
 // ---- pool.cu
 // -----------------------------------------------------------------------------------------------

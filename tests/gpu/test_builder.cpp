@@ -1,0 +1,255 @@
+// The builder on the CUDA device (BuilderConfig::setDevice): tactics timed on the GPU, chosen precisions
+// against the CPU reference engine, the timing cache of a GPU, engine files of GPU engines, CUDA graphs, and
+// constraints the GPU cannot meet. Models are read relative to the repository root.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gpu_test_util.h"
+#include "lowp/builder.h"
+#include "lowp/engine.h"
+#include "runtime/engine_impl.h"
+
+namespace lowp::testing {
+namespace {
+
+constexpr const char* kDigits = "models/digits/digits.onnx";
+constexpr const char* kMobileNet = "models/demo/mobilenet_v2_tiny.onnx";
+
+struct Captured final : Logger {
+  std::vector<std::string> lines;
+  void log(Severity, std::string_view message) override { lines.emplace_back(message); }
+  bool has(const std::string& text) const {
+    for (const std::string& l : lines) {
+      if (l.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+};
+
+struct Build {
+  std::unique_ptr<NetworkDefinition> network;
+  BuilderConfig config;
+};
+
+Build forGpu(const std::string& model, const std::string& input, std::vector<int64_t> shape) {
+  Build b;
+  auto network = NetworkDefinition::fromOnnxFile(model);
+  EXPECT_TRUE(network.isOk()) << network.status().toString();
+  b.network = std::move(network).value();
+  b.config.setDevice(Device::kCuda);
+  b.config.setShape(input, std::move(shape));
+  return b;
+}
+
+std::shared_ptr<Engine> build(Build& b, Logger& logger) {
+  auto engine = Builder(logger).build(*b.network, b.config);
+  EXPECT_TRUE(engine.isOk()) << engine.status().toString();
+  return engine.isOk() ? *engine : nullptr;
+}
+
+std::vector<NamedTensor> run(ExecutionContext& context, const std::vector<NamedTensor>& inputs) {
+  std::vector<NamedTensor> outputs;
+  const Status s = context.execute(inputs, outputs);
+  EXPECT_TRUE(s.isOk()) << s.toString();
+  return outputs;
+}
+
+// The relative L2 error of `engine` against the model's CPU engine on random inputs of `shape`.
+double errorAgainstCpu(const std::string& model, Engine& engine, const std::vector<int64_t>& shape) {
+  auto cpu = Engine::fromOnnxFile(model);
+  EXPECT_TRUE(cpu.isOk());
+  std::mt19937 rng(17);
+  const std::vector<NamedTensor> inputs = {
+      {engine.inputs()[0].name, randomTensor(rng, DataType::kFloat32, shape)}};
+  const auto ref = run(*(*cpu)->createExecutionContext(), inputs);
+  const auto got = run(*engine.createExecutionContext(), inputs);
+  EXPECT_EQ(ref.size(), got.size());
+  if (ref.empty() || got.empty()) return 1e30;
+  return relativeL2(ref[0].tensor, got[0].tensor);
+}
+
+// Every layer that runs at run time has exactly its chosen CUDA kernel; layers that fold run on the host.
+void expectCudaKernels(const Engine& engine) {
+  const auto& impl = engine.impl();
+  ASSERT_EQ(engine.device(), Device::kCuda);
+  const std::vector<bool> folded = runtime::foldedWhilePlanning(*impl.graph);
+  for (const ir::Node* node : impl.graph->nodes()) {
+    const auto id = static_cast<size_t>(node->id);
+    if (folded[id]) {
+      EXPECT_TRUE(impl.cudaKernelsOf[id].empty()) << node->describe();
+      EXPECT_EQ(impl.kernelOf[id]->backend, kernels::Backend::kCpu) << node->describe();
+      continue;
+    }
+    ASSERT_EQ(impl.cudaKernelsOf[id].size(), 1u) << node->describe();
+    EXPECT_EQ(impl.cudaKernelsOf[id][0], impl.kernelOf[id]) << node->describe();
+    EXPECT_EQ(impl.kernelOf[id]->backend, kernels::Backend::kCuda) << node->describe();
+  }
+}
+
+TEST(CudaBuilder, Fp32WithoutTf32MatchesTheCpu) {
+  LOWP_REQUIRE_GPU();
+  Build b = forGpu(kMobileNet, "input", {2, 3, 224, 224});
+  b.config.clearFlag(BuilderFlag::kTF32);
+  Captured log;
+  auto engine = build(b, log);
+  ASSERT_TRUE(engine);
+  expectCudaKernels(*engine);
+  for (const LayerInfo& l : engine->layers()) EXPECT_FALSE(l.tactic.starts_with("tf32-")) << l.name;
+  const double error = errorAgainstCpu(kMobileNet, *engine, {2, 3, 224, 224});
+  std::cout << "mobilenet fp32 (no tf32) built on the GPU: relative L2 " << error << "\n";
+  EXPECT_LE(error, 1e-5);
+}
+
+// With FP16 allowed, the builder's timings choose fp16 where it is faster with its conversions (on this
+// small model, for some convolutions only); the engine stays within fp16's tolerance, and the report says
+// per layer what it chose and what fp16 would have cost.
+TEST(CudaBuilder, Fp16IsChosenWhereFasterAndStaysAccurate) {
+  LOWP_REQUIRE_GPU();
+  const std::vector<int64_t> shape = {32, 3, 224, 224};
+  Build b = forGpu(kMobileNet, "input", shape);
+  b.config.setFlag(BuilderFlag::kFP16);
+  Captured log;
+  auto engine = build(b, log);
+  ASSERT_TRUE(engine);
+  expectCudaKernels(*engine);
+  std::map<std::string, int> convsBy;
+  double fp16Ms = 0;
+  double totalMs = 0;
+  for (const LayerInfo& l : engine->layers()) {
+    if (l.timeMs > 0) totalMs += l.timeMs;
+    if (l.precision == DataType::kFloat16 && l.timeMs > 0) fp16Ms += l.timeMs;
+    if (l.opType.find("Conv") != std::string::npos) ++convsBy[std::string(dataTypeName(l.precision))];
+    EXPECT_FALSE(l.reason.empty()) << l.name;
+  }
+  for (const auto& [type, n] : convsBy) std::cout << "  conv layers in " << type << ": " << n << "\n";
+  std::cout << "  fp16 layers: " << fp16Ms << " of " << totalMs << " ms measured\n";
+  EXPECT_GT(convsBy["fp16"], 0);
+  for (const LayerInfo& l : engine->layers()) {
+    if (l.conversion || l.precision != DataType::kFloat32 || l.reason.starts_with("computed while")) continue;
+    if (l.opType.find("Conv") == std::string::npos) continue;
+    EXPECT_NE(l.reason.find("fp16 "), std::string::npos) << l.name << ": " << l.reason;
+  }
+  const double error = errorAgainstCpu(kMobileNet, *engine, shape);
+  std::cout << "mobilenet --fp16 built on the GPU at batch 32: relative L2 " << error << "\n";
+  EXPECT_LE(error, 2e-2);
+}
+
+// A GPU engine saved and loaded runs the same kernels and gives the same bits; the file names its GPU (a
+// file from another device is refused: tests/unit/test_engine_file.cpp).
+TEST(CudaBuilder, EngineFilesRoundTripOnTheGpu) {
+  LOWP_REQUIRE_GPU();
+  Build b = forGpu(kDigits, "input", {16, 1, 20, 20});
+  b.config.setFlag(BuilderFlag::kFP16);
+  Captured log;
+  auto engine = build(b, log);
+  ASSERT_TRUE(engine);
+  auto bytes = engine->serialize();
+  ASSERT_TRUE(bytes.isOk()) << bytes.status().toString();
+  auto loaded = Engine::deserialize(*bytes);
+  ASSERT_TRUE(loaded.isOk()) << loaded.status().toString();
+  EXPECT_EQ((*loaded)->device(), Device::kCuda);
+  EXPECT_EQ((*loaded)->impl().fingerprint, engine->impl().fingerprint);
+  EXPECT_NE(engine->impl().fingerprint.find("gpu="), std::string::npos) << engine->impl().fingerprint;
+  expectCudaKernels(**loaded);
+  std::mt19937 rng(2);
+  const std::vector<NamedTensor> inputs = {{"input", randomTensor(rng, DataType::kFloat32, {16, 1, 20, 20})}};
+  const auto a = run(*engine->createExecutionContext(), inputs);
+  const auto c = run(*(*loaded)->createExecutionContext(), inputs);
+  ASSERT_EQ(a.size(), c.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(maxAbsDifference(a[i].tensor, c[i].tensor), 0.0);
+}
+
+TEST(CudaBuilder, TimingCacheIsTheGpusAndSkipsTiming) {
+  LOWP_REQUIRE_GPU();
+  const std::string cache =
+      std::filesystem::temp_directory_path() / ("lowp_gpu_cache_" + std::to_string(getpid()) + ".json");
+  std::remove(cache.c_str());
+  for (int pass = 0; pass < 2; ++pass) {
+    Build b = forGpu(kDigits, "input", {8, 1, 20, 20});
+    b.config.setFlag(BuilderFlag::kFP16);
+    b.config.setTimingCacheFile(cache);
+    Captured log;
+    ASSERT_TRUE(build(b, log));
+    const std::string timed = pass == 0 ? "timings measured" : " 0 timings measured";
+    EXPECT_TRUE(log.has(timed)) << "pass " << pass;
+  }
+  std::ifstream in(cache);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_NE(text.str().find("\"fingerprint\": \"gpu="), std::string::npos);
+  // The CPU refuses the GPU's cache.
+  auto network = NetworkDefinition::fromOnnxFile(kDigits);
+  ASSERT_TRUE(network.isOk());
+  BuilderConfig cpu;
+  cpu.setTimingCacheFile(cache);
+  Captured log;
+  auto refused = Builder(log).build(**network, cpu);
+  ASSERT_FALSE(refused.isOk());
+  EXPECT_NE(refused.status().message().find("the timing cache was measured on 'gpu="), std::string::npos)
+      << refused.status().toString();
+  std::remove(cache.c_str());
+}
+
+// A CUDA graph replays exactly what layer-by-layer launching computes, at every input shape.
+TEST(CudaBuilder, CudaGraphsGiveTheSameBits) {
+  LOWP_REQUIRE_GPU();
+  Build b = forGpu(kMobileNet, "input", {4, 3, 224, 224});
+  b.config.setFlag(BuilderFlag::kFP16);
+  Captured log;
+  auto engine = build(b, log);
+  ASSERT_TRUE(engine);
+  auto plain = engine->createExecutionContext();
+  auto graphed = engine->createExecutionContext();
+  graphed->setUseCudaGraph(true);
+  std::mt19937 rng(9);
+  for (int64_t batch : {4, 1, 4}) {
+    const std::vector<NamedTensor> inputs = {
+        {"input", randomTensor(rng, DataType::kFloat32, {batch, 3, 224, 224})}};
+    const auto ref = run(*plain, inputs);
+    for (int repeat = 0; repeat < 3; ++repeat) {  // the first run prepares, the second records
+      const auto got = run(*graphed, inputs);
+      ASSERT_EQ(got.size(), ref.size());
+      EXPECT_EQ(maxAbsDifference(ref[0].tensor, got[0].tensor), 0.0)
+          << "batch " << batch << " run " << repeat;
+      EXPECT_GT(graphed->lastDeviceComputeMs(), 0.0f);
+    }
+  }
+}
+
+// OBEY with a precision no CUDA kernel offers fails naming the layer; PREFER builds and says why.
+TEST(CudaBuilder, ConstraintsTheGpuCannotMeet) {
+  LOWP_REQUIRE_GPU();
+  for (bool obey : {true, false}) {
+    Build b = forGpu(kDigits, "input", {4, 1, 20, 20});
+    b.config.setFlag(BuilderFlag::kINT8);
+    b.config.setFlag(obey ? BuilderFlag::kObeyPrecisionConstraints
+                          : BuilderFlag::kPreferPrecisionConstraints);
+    Layer* conv = b.network->findLayer("/conv1/conv/Conv");
+    ASSERT_NE(conv, nullptr);
+    conv->setPrecision(DataType::kInt8);
+    Captured log;
+    auto engine = Builder(log).build(*b.network, b.config);
+    if (obey) {
+      ASSERT_FALSE(engine.isOk());
+      EXPECT_NE(engine.status().message().find("/conv1/conv/Conv"), std::string::npos)
+          << engine.status().toString();
+      EXPECT_NE(engine.status().message().find("int8"), std::string::npos) << engine.status().toString();
+    } else {
+      ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+      EXPECT_TRUE(log.has("/conv1/conv/Conv")) << "no warning names the layer";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lowp::testing
