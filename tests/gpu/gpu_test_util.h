@@ -90,10 +90,14 @@ struct KernelCase {
   /// reference runs on linear tensors. False: both see the same bytes (lowp.Reformat).
   bool convertFormats = true;
   bool misalign = false;
+  /// True for a kernel bound to one library algorithm: its kUnsupported (the algorithm does not apply to
+  /// the case) skips the comparison, and the call returns -1.
+  bool mayDecline = false;
 };
 
 /// Runs the case twice with different poisons (both must agree bytewise: every element written, no race)
-/// and compares with the reference; returns the error measured (relative L2 or largest difference).
+/// and compares with the reference; returns the error measured (relative L2 or largest difference), or -1
+/// where a kernel that may decline did.
 double expectMatchesReference(const KernelCase& c);
 
 }  // namespace lowp::testing

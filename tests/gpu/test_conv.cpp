@@ -2,6 +2,9 @@
 // tf32, fp16 and bf16, NCHW and NHWC, with every FusedConv activation (fused by cuDNN or by the epilogue).
 #include <gtest/gtest.h>
 
+#include <cudnn.h>
+
+#include <iostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -58,6 +61,96 @@ TEST(CudaConv, MatchesTheReference) {
                                   .constantSlots = {1, 2},
                                   .tolerance = p.tolerance});
         }
+      }
+    }
+  }
+}
+
+// Every cuDNN algorithm the builder may time as its own tactic ("-a<N>"), where cuDNN offers it.
+TEST(CudaConv, EveryAlgorithmTacticMatchesTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(34);
+  for (const LibraryPrecision& p : kLibraryPrecisions) {
+    for (int algo = 0; algo < CUDNN_CONVOLUTION_FWD_ALGO_COUNT; ++algo) {
+      int ran = 0;
+      for (const ConvShape& s : {kShapes[0], kShapes[2]}) {
+        for (bool hwc : {false, true}) {
+          const std::string name =
+              std::string(p.prefix) + "-fusedconv-cudnn" + (hwc ? "-hwc" : "") + "-a" + std::to_string(algo);
+          SCOPED_TRACE(name + " " + ir::formatSizes(s.x) + " * " + ir::formatSizes(s.w));
+          ir::AttributeMap a = convAttrs(s);
+          a.set("activation", std::string("Relu"));
+          const std::vector<Tensor> inputs = {randomTensor(rng, p.type, s.x),
+                                              randomTensor(rng, p.type, s.w, -0.5, 0.5),
+                                              randomTensor(rng, p.type, {s.w[0]}),
+                                              randomTensor(rng, p.type, {s.x[0], s.w[0], s.x[2], s.x[3]})};
+          const double error = expectMatchesReference({.kernel = name,
+                                                       .opType = "FusedConv",
+                                                       .domain = "lowp",
+                                                       .opset = 1,
+                                                       .attrs = a,
+                                                       .inputs = inputs,
+                                                       .constantSlots = {1, 2},
+                                                       .tolerance = p.tolerance,
+                                                       .mayDecline = true});
+          ran += error >= 0;
+        }
+      }
+      std::cout << p.prefix << " cuDNN algorithm " << algo << ": ran " << ran << " of 4 cases\n";
+    }
+  }
+}
+
+// lowp's depthwise kernel (NHWC) in each float type: vector and scalar channel counts, strides, padding,
+// dilation, larger windows, fp32 and fp16/bf16 biases, a residual and Clip (MobileNet's Relu6).
+TEST(CudaConv, DepthwiseMatchesTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(35);
+  struct Case {
+    std::vector<int64_t> x;
+    int64_t k;
+    int64_t pad, stride, dilation;
+  };
+  const Case cases[] = {{{2, 32, 14, 14}, 3, 1, 1, 1}, {{2, 32, 15, 13}, 3, 1, 2, 1},
+                        {{1, 6, 9, 9}, 3, 1, 1, 1},    {{1, 24, 12, 12}, 5, 2, 1, 1},
+                        {{1, 16, 11, 11}, 3, 2, 1, 2}, {{3, 40, 7, 7}, 3, 0, 2, 1}};
+  for (const LibraryPrecision& p : kLibraryPrecisions) {
+    if (std::string(p.prefix) == "tf32") continue;  // no tensor cores: the f32 kernel serves fp32
+    for (const Case& c : cases) {
+      for (int variant = 0; variant < 3;
+           ++variant) {  // Conv with bias; FusedConv Clip; + residual, fp32 bias
+        const bool fused = variant > 0;
+        SCOPED_TRACE(std::string(p.prefix) + " depthwise " + ir::formatSizes(c.x) + " k" +
+                     std::to_string(c.k) + " variant " + std::to_string(variant));
+        const int64_t channels = c.x[1];
+        ir::AttributeMap a = attrs({{"group", channels},
+                                    {"pads", std::vector<int64_t>(4, c.pad)},
+                                    {"strides", std::vector<int64_t>{c.stride, c.stride}},
+                                    {"dilations", std::vector<int64_t>{c.dilation, c.dilation}},
+                                    {"kernel_shape", std::vector<int64_t>{c.k, c.k}}});
+        if (fused) {
+          a.set("activation", std::string("Clip"));
+          a.set("activation_alpha", 0.0f);
+          a.set("activation_beta", 6.0f);
+        }
+        const std::vector<int64_t> w = {channels, 1, c.k, c.k};
+        std::vector<Tensor> inputs = {
+            randomTensor(rng, p.type, c.x), randomTensor(rng, p.type, w, -0.5, 0.5),
+            randomTensor(rng, variant == 2 ? DataType::kFloat32 : p.type, {channels})};
+        if (variant == 2) {
+          const int64_t oh = (c.x[2] + 2 * c.pad - c.dilation * (c.k - 1) - 1) / c.stride + 1;
+          const int64_t ow = (c.x[3] + 2 * c.pad - c.dilation * (c.k - 1) - 1) / c.stride + 1;
+          inputs.push_back(randomTensor(rng, p.type, {c.x[0], channels, oh, ow}));
+        }
+        expectMatchesReference(
+            {.kernel = std::string(p.prefix) + (fused ? "-fusedconv" : "-conv") + "-depthwise-hwc-cuda",
+             .opType = fused ? "FusedConv" : "Conv",
+             .domain = fused ? "lowp" : "",
+             .opset = fused ? 1 : 17,
+             .attrs = a,
+             .inputs = inputs,
+             .constantSlots = {1, 2},
+             .tolerance = p.tolerance});
       }
     }
   }

@@ -1,10 +1,14 @@
 // Conv and lowp.FusedConv (ir/ops/fused.h) through cuDNN 9's convolution API:
-//   {f32,tf32,f16,bf16}-{conv,fusedconv}-cudnn[-hwc]
+//   {f32,tf32,f16,bf16}-{conv,fusedconv}-cudnn[-hwc][-a<N>]
+// and depthwise convolutions over NHWC with lowp's own kernel (depthwise.cu):
+//   {f32,f16,bf16}-{conv,fusedconv}-depthwise-hwc-cuda
 // 2-D convolutions (NCHW, or NHWC for "-hwc" with the weights reordered once to KRSC) with symmetric
 // padding, any stride, dilation and group count. fp32 runs cuDNN's FMA kernels only (CUDNN_FMA_MATH, no FFT
 // or non-fused Winograd, whose rounding is looser); tf32 lets cuDNN use TF32 tensor cores; fp16 and bf16
-// use tensor cores with fp32 accumulation. The algorithm is the first of cuDNN's heuristic list that fits
-// the workspace.
+// use tensor cores with fp32 accumulation. The plain kernels take the first algorithm of cuDNN's heuristic
+// list that fits the workspace; the "-a<N>" kernels run cuDNN algorithm N (cudnnConvolutionFwdAlgo_t) and
+// fail where cuDNN offers it for no such convolution: separate tactics, so that the builder times each and
+// the engine file records the one it chose.
 // Bias, residual and activation: where cuDNN fuses them (cudnnConvolutionBiasActivationForward: Relu or no
 // activation, a bias of the tensors' type) one call does all; otherwise the convolution is followed by one
 // pass of conv_epilogue.cu (bias of fp32 or the tensors' type, residual, any FusedConv activation). Which of
@@ -12,6 +16,7 @@
 // Tests: tests/gpu/test_conv.cpp.
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ir/ops/fused.h"
@@ -112,8 +117,9 @@ class ConvPlan {
     return conv_ != nullptr && g == geometry_ && biasType == biasType_ && workspaceBytes == workspaceBytes_;
   }
 
+  // `algo` < 0: the heuristic's first algorithm that fits; otherwise that algorithm or kUnsupported.
   Status create(const CudaContext& cuda, Precision precision, bool hwc, const ConvGeometry& g,
-                DataType biasType, bool relu) {
+                DataType biasType, bool relu, int algo) {
     geometry_ = g;
     biasType_ = biasType;
     workspaceBytes_ = cuda.workspaceBytes;
@@ -160,6 +166,7 @@ class ConvPlan {
     for (int k = 0; k < returned; ++k) {
       const cudnnConvolutionFwdAlgoPerf_t& p = perf[k];
       if (p.status != CUDNN_STATUS_SUCCESS || p.memory > cuda.workspaceBytes) continue;
+      if (algo >= 0 && static_cast<int>(p.algo) != algo) continue;
       if (precision == Precision::kF32) {
         // fp32 keeps the descriptor's FMA math: no tensor-core (TF32) result, no FFT or non-fused Winograd.
         if (p.mathType == CUDNN_TENSOR_OP_MATH || p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION ||
@@ -173,7 +180,9 @@ class ConvPlan {
       return {};
     }
     return Status(StatusCode::kUnsupported,
-                  "cuDNN has no algorithm for this convolution within the workspace");
+                  algo < 0 ? "cuDNN has no algorithm for this convolution within the workspace"
+                           : "cuDNN offers algorithm " + std::to_string(algo) +
+                                 " for no such convolution within the workspace");
   }
 
   // The weights as cuDNN reads them: for NHWC, reordered once to [M, kh, kw, C / group] (again when the
@@ -211,7 +220,7 @@ bool cudnnDeclined(cudnnStatus_t s) {
   return s == CUDNN_STATUS_BAD_PARAM || (s >= CUDNN_STATUS_NOT_SUPPORTED && s < CUDNN_STATUS_INTERNAL_ERROR);
 }
 
-template <Precision kPrecision, bool kHwc, bool kFused>
+template <Precision kPrecision, bool kHwc, bool kFused, int kAlgo>
 Status convKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
   const Tensor& x = ctx.input(0);
@@ -246,7 +255,8 @@ Status convKernel(KernelContext& ctx) {
   auto plan = std::static_pointer_cast<ConvPlan>(ctx.state());
   if (!plan || !plan->fits(*geometry, biasType, cuda->workspaceBytes)) {
     plan = std::make_shared<ConvPlan>();
-    LOWP_RETURN_IF_ERROR(forNode(ctx, plan->create(*cuda, kPrecision, kHwc, *geometry, biasType, relu)));
+    LOWP_RETURN_IF_ERROR(
+        forNode(ctx, plan->create(*cuda, kPrecision, kHwc, *geometry, biasType, relu, kAlgo)));
     ctx.state() = plan;
   }
   const ir::Value* weightValue = ctx.node().input(1);
@@ -290,6 +300,88 @@ Status convKernel(KernelContext& ctx) {
   return {};
 }
 
+// The reordered weights ([kh, kw, c]) of one depthwise node.
+struct DepthwisePlan {
+  DeviceBuffer weights;
+  const void* from = nullptr;
+  int64_t bytes = 0;
+};
+
+template <Precision kPrecision, bool kFused>
+Status depthwiseKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  const Tensor& x = ctx.input(0);
+  const Tensor& w = ctx.input(1);
+  Tensor& y = ctx.output(0);
+  const DataType type = tensorTypeOf(kPrecision);
+  if (x.type() != type || w.type() != type || y.type() != type)
+    return ctx.invalid("input " + x.describe() + ", weight " + w.describe() + " and output " + y.describe() +
+                       " are not all " + std::string(dataTypeName(type)));
+  ir::ops::ActivationSpec activation;
+  if constexpr (kFused) {
+    auto spec = ir::ops::readActivation(ctx.attrs());
+    if (!spec) return ctx.invalid(spec.status().message());
+    activation = *spec;
+  }
+  auto geometry = convGeometry(ctx.attrs(), x.shape(), w.shape());
+  if (!geometry) return forNode(ctx, geometry.status());
+  const ConvGeometry& g = *geometry;
+  if (g.group != g.x[1] || g.w[0] != g.x[1] || g.w[1] != 1)
+    return ctx.unsupported("not a depthwise convolution (group = input channels = output channels)");
+  if (g.y != y.shape())
+    return ctx.invalid("output " + y.describe() + " is not the convolution's " + ir::formatSizes(g.y));
+  const Tensor* bias = ctx.hasInput(2) ? &ctx.input(2) : nullptr;
+  const Tensor* residual = kFused && ctx.hasInput(3) ? &ctx.input(3) : nullptr;
+  if (bias != nullptr &&
+      (bias->elementCount() != g.y[1] || (bias->type() != type && bias->type() != DataType::kFloat32)))
+    return ctx.invalid("bias " + bias->describe() + " is not one value per output channel");
+  if (residual != nullptr && (residual->shape() != y.shape() || residual->type() != type))
+    return ctx.invalid("residual " + residual->describe() + " differs from the output " + y.describe());
+  if (y.elementCount() == 0) return {};
+
+  // Weights [c, 1, kh, kw] to [kh, kw, c], once for a constant (again when they move or are computed).
+  auto plan = std::static_pointer_cast<DepthwisePlan>(ctx.state());
+  if (!plan || plan->bytes != w.byteSize()) {
+    plan = std::make_shared<DepthwisePlan>();
+    LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, cudaMalloc(&plan->weights.data, static_cast<size_t>(w.byteSize())));
+    plan->bytes = w.byteSize();
+    ctx.state() = plan;
+  }
+  const ir::Value* weightValue = ctx.node().input(1);
+  const bool constant = weightValue != nullptr && weightValue->constant.has_value();
+  if (!constant || plan->from != w.data()) {
+    LOWP_CUDA_RETURN_IF_ERROR_NODE(
+        ctx, launchChannelsLast(static_cast<int>(dataTypeSize(type)), w.data(), plan->weights.data, 1, g.w[0],
+                                g.w[2] * g.w[3], true, cuda->stream));
+    plan->from = w.data();
+  }
+  DepthwiseGeometry d;
+  d.n = g.x[0];
+  d.c = g.x[1];
+  d.h = g.x[2];
+  d.w = g.x[3];
+  d.oh = g.y[2];
+  d.ow = g.y[3];
+  d.kh = static_cast<int>(g.w[2]);
+  d.kw = static_cast<int>(g.w[3]);
+  d.sh = g.stride[0];
+  d.sw = g.stride[1];
+  d.dh = g.dilation[0];
+  d.dw = g.dilation[1];
+  d.padTop = g.pad[0];
+  d.padLeft = g.pad[1];
+  Epilogue e;
+  e.activation = static_cast<Activation>(activation.kind);
+  e.alpha = activation.alpha;
+  e.beta = activation.beta;
+  e.bias = bias != nullptr ? bias->data() : nullptr;
+  e.biasType = bias != nullptr && bias->type() == DataType::kFloat32 ? Elem::kF32 : *elemOf(type);
+  e.residual = residual != nullptr ? residual->data() : nullptr;
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(
+      ctx, launchDepthwiseConvHwc(*elemOf(type), x.data(), plan->weights.data, y.data(), d, e, cuda->stream));
+  return {};
+}
+
 std::optional<std::vector<int64_t>> staticSizes(const std::vector<ir::Shape>& shapes, size_t i) {
   if (i >= shapes.size() || !shapes[i].rankKnown()) return std::nullopt;
   for (int64_t d = 0; d < shapes[i].rank(); ++d) {
@@ -305,12 +397,14 @@ bool supportsConv(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
   return node.opType != "FusedConv" || ir::ops::readActivation(node.attributes).isOk();
 }
 
-template <Precision kPrecision, bool kHwc>
+// Conv and FusedConv of one precision, layout and algorithm (kAlgo < 0: the heuristic's choice).
+template <Precision kPrecision, bool kHwc, int kAlgo>
 void registerVariant(KernelRegistry& registry, std::string_view dtype) {
   const DataType type = tensorTypeOf(kPrecision);
   const TypeSet t = {type};
   const TypeSet bias = {type, DataType::kFloat32};
-  const std::string suffix = std::string("-cudnn") + (kHwc ? "-hwc" : "");
+  const std::string suffix =
+      std::string("-cudnn") + (kHwc ? "-hwc" : "") + (kAlgo >= 0 ? "-a" + std::to_string(kAlgo) : "");
   const std::vector<TensorFormat> inFormats =
       kHwc ? std::vector<TensorFormat>{TensorFormat::kHwc, TensorFormat::kLinear, TensorFormat::kLinear,
                                        TensorFormat::kHwc}
@@ -322,7 +416,7 @@ void registerVariant(KernelRegistry& registry, std::string_view dtype) {
                 .name = keepName(std::string(dtype) + "-conv" + suffix),
                 .inputTypes = {t, t, t},
                 .outputTypes = {t},
-                .fn = &convKernel<kPrecision, kHwc, false>,
+                .fn = &convKernel<kPrecision, kHwc, false, kAlgo>,
                 .inputFormats = inFormats,
                 .outputFormats = outFormats,
                 .supports = &supportsConv,
@@ -332,7 +426,7 @@ void registerVariant(KernelRegistry& registry, std::string_view dtype) {
                 .name = keepName(std::string(dtype) + "-fusedconv" + suffix),
                 .inputTypes = {t, t, bias, t},
                 .outputTypes = {t},
-                .fn = &convKernel<kPrecision, kHwc, true>,
+                .fn = &convKernel<kPrecision, kHwc, true, kAlgo>,
                 .inputFormats = inFormats,
                 .outputFormats = outFormats,
                 .domain = ir::ops::kLowpDomain,
@@ -340,10 +434,56 @@ void registerVariant(KernelRegistry& registry, std::string_view dtype) {
                 .reference = false});
 }
 
+// The heuristic's kernel and one per cuDNN algorithm, in both layouts.
+template <Precision kPrecision, bool kHwc, int... kAlgos>
+void registerAlgorithms(KernelRegistry& registry, std::string_view dtype,
+                        std::integer_sequence<int, kAlgos...> /*algorithms*/) {
+  registerVariant<kPrecision, kHwc, -1>(registry, dtype);
+  (registerVariant<kPrecision, kHwc, kAlgos>(registry, dtype), ...);
+}
+
+bool supportsDepthwise(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  if (!supportsConv(node, shapes)) return false;
+  const auto x = staticSizes(shapes, 0);
+  const auto w = staticSizes(shapes, 1);
+  return node.attributes.getInt("group", 1) == (*x)[1] && (*w)[0] == (*x)[1] && (*w)[1] == 1;
+}
+
+template <Precision kPrecision>
+void registerDepthwise(KernelRegistry& registry, std::string_view dtype) {
+  const DataType type = tensorTypeOf(kPrecision);
+  const TypeSet t = {type};
+  const TypeSet bias = {type, DataType::kFloat32};
+  const std::vector<TensorFormat> inFormats = {TensorFormat::kHwc, TensorFormat::kLinear,
+                                               TensorFormat::kLinear, TensorFormat::kHwc};
+  registry.add({.opType = "Conv",
+                .backend = Backend::kCuda,
+                .name = keepName(std::string(dtype) + "-conv-depthwise-hwc-cuda"),
+                .inputTypes = {t, t, bias},
+                .outputTypes = {t},
+                .fn = &depthwiseKernel<kPrecision, false>,
+                .inputFormats = inFormats,
+                .outputFormats = {TensorFormat::kHwc},
+                .supports = &supportsDepthwise,
+                .reference = false});
+  registry.add({.opType = "FusedConv",
+                .backend = Backend::kCuda,
+                .name = keepName(std::string(dtype) + "-fusedconv-depthwise-hwc-cuda"),
+                .inputTypes = {t, t, bias, t},
+                .outputTypes = {t},
+                .fn = &depthwiseKernel<kPrecision, true>,
+                .inputFormats = inFormats,
+                .outputFormats = {TensorFormat::kHwc},
+                .domain = ir::ops::kLowpDomain,
+                .supports = &supportsDepthwise,
+                .reference = false});
+}
+
 template <Precision kPrecision>
 void registerPrecision(KernelRegistry& registry, std::string_view dtype) {
-  registerVariant<kPrecision, false>(registry, dtype);
-  registerVariant<kPrecision, true>(registry, dtype);
+  using Algorithms = std::make_integer_sequence<int, CUDNN_CONVOLUTION_FWD_ALGO_COUNT>;
+  registerAlgorithms<kPrecision, false>(registry, dtype, Algorithms{});
+  registerAlgorithms<kPrecision, true>(registry, dtype, Algorithms{});
 }
 
 }  // namespace
@@ -353,6 +493,9 @@ void registerConvKernels(KernelRegistry& registry) {
   registerPrecision<Precision::kTf32>(registry, "tf32");
   registerPrecision<Precision::kF16>(registry, "f16");
   registerPrecision<Precision::kBf16>(registry, "bf16");
+  registerDepthwise<Precision::kF32>(registry, "f32");
+  registerDepthwise<Precision::kF16>(registry, "f16");
+  registerDepthwise<Precision::kBf16>(registry, "bf16");
 }
 
 }  // namespace lowp::kernels::cuda

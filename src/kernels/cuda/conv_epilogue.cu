@@ -1,6 +1,6 @@
 // The epilogue of a cuDNN convolution where cuDNN cannot fuse it: y = act(y + bias[channel] + residual), in
-// place, over NCHW or NHWC output (launch.h). Memory-bound and one pass over y; the activation formulas are
-// those of ir::ops::applyActivation (ir/ops/fused.h), in fp32.
+// place, over NCHW or NHWC output (launch.h). Memory-bound and one pass over y; activations in fp32
+// (device_util.cuh, activate).
 // Tests: tests/gpu/test_conv.cpp (FusedConv with every activation), against the CPU reference kernel.
 #include <cmath>
 
@@ -10,32 +10,6 @@ namespace lowp::kernels::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-
-__device__ __forceinline__ float activate(const Epilogue& e, float x) {
-  switch (e.activation) {
-    case Activation::kNone:
-      return x;
-    case Activation::kRelu:
-      return x < 0.0f ? 0.0f : x;
-    case Activation::kLeakyRelu:
-      return x < 0.0f ? e.alpha * x : x;
-    case Activation::kClip:
-      x = x < e.alpha ? e.alpha : x;
-      return x > e.beta ? e.beta : x;
-    case Activation::kSigmoid: {
-      if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
-      const float ex = expf(x);
-      return ex / (1.0f + ex);
-    }
-    case Activation::kHardSwish: {
-      const float gate = x / 6.0f + 0.5f;
-      return x * (gate < 0.0f ? 0.0f : (gate > 1.0f ? 1.0f : gate));
-    }
-    case Activation::kTanh:
-      return tanhf(x);
-  }
-  return x;
-}
 
 template <typename T>
 __global__ void epilogueKernel(T* __restrict__ y, int64_t n, int64_t channels, int64_t spatial, bool hwc,

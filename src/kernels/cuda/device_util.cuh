@@ -72,6 +72,33 @@ bool dispatchFloatElem(Elem type, F&& f) {
   }
 }
 
+/// A FusedConv activation in fp32, as ir::ops::applyActivation (ir/ops/fused.h) computes it.
+__device__ __forceinline__ float activate(const Epilogue& e, float x) {
+  switch (e.activation) {
+    case Activation::kNone:
+      return x;
+    case Activation::kRelu:
+      return x < 0.0f ? 0.0f : x;
+    case Activation::kLeakyRelu:
+      return x < 0.0f ? e.alpha * x : x;
+    case Activation::kClip:
+      x = x < e.alpha ? e.alpha : x;
+      return x > e.beta ? e.beta : x;
+    case Activation::kSigmoid: {
+      if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
+      const float ex = expf(x);
+      return ex / (1.0f + ex);
+    }
+    case Activation::kHardSwish: {
+      const float gate = x / 6.0f + 0.5f;
+      return x * (gate < 0.0f ? 0.0f : (gate > 1.0f ? 1.0f : gate));
+    }
+    case Activation::kTanh:
+      return tanhf(x);
+  }
+  return x;
+}
+
 __device__ __forceinline__ float warpSum(float v) {
 #pragma unroll
   for (int offset = 16; offset > 0; offset /= 2) v += __shfl_xor_sync(0xffffffffu, v, offset);
