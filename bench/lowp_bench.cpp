@@ -10,6 +10,12 @@
 //       runs K timed executions and prints {"times_ms":[...]} (one line). Ends at end of input or on "quit".
 //       bench/run_benchmarks.py uses this mode to interleave lowp with its peers in one run.
 //
+//   lowp_bench ... --device cuda [--cuda-graph]
+//       builds for and runs on the GPU (BuilderConfig::setDevice): tactics timed there, execute() takes and
+//       returns host tensors, and each run also reports the layers' GPU time from CUDA events
+//       (ExecutionContext::lastDeviceComputeMs) as "device_times_ms" / "device_median_ms". --cuda-graph
+//       replays the layers as one CUDA graph (ExecutionContext::setUseCudaGraph).
+//
 //   lowp_bench ... --build-only
 //       makes the engine and prints its JSON object (build_s, layer precisions) without timing runs.
 //
@@ -19,6 +25,9 @@
 //                           the timing cache FILE when given (read if it exists, written after the build; the
 //                           cache itself refuses times from another device or lowp version). This is the
 //                           engine `lowp build` gives its users; fp32 is the default.
+//   tf32                    (GPU) Builder::build with no reduced-precision flag and TF32 allowed; on the GPU,
+//                           fp32 clears the TF32 flag, and fp16, bf16, int8 and best keep it (TensorRT's
+//                           default) for the layers they leave in fp32.
 //   runtime                 Engine::fromOnnxFile: the plain FP32 runtime, nothing timed, no builder.
 // build_s is the wall time of making the engine (import included), in seconds.
 //
@@ -65,9 +74,12 @@ struct Options {
   std::string precision = "fp32";
   std::string timingCache;
   std::string calibrationCache;
+  std::string device = "cpu";
+  bool cudaGraph = false;
 };
 
-constexpr std::array<std::string_view, 6> kPrecisions = {"fp32", "bf16", "fp16", "int8", "best", "runtime"};
+constexpr std::array<std::string_view, 7> kPrecisions = {"fp32", "tf32", "bf16",   "fp16",
+                                                         "int8", "best", "runtime"};
 
 // Whether the engine --precision names may run layers in int8 (and so needs INT8 scales).
 bool allowsInt8(const std::string& precision) {
@@ -75,10 +87,11 @@ bool allowsInt8(const std::string& precision) {
 }
 
 [[noreturn]] void usage(const std::string& error) {
-  std::cerr << "lowp_bench: " << error << "\n"
-            << "usage: lowp_bench --onnx MODEL [--batch N] [--precision fp32|bf16|fp16|int8|best|runtime]\n"
-               "                  [--timing-cache FILE] [--calib FILE] [--threads T] [--warmup W] "
-               "(--iters I | --serve | --build-only) [--seed S]\n";
+  std::cerr
+      << "lowp_bench: " << error << "\n"
+      << "usage: lowp_bench --onnx MODEL [--batch N] [--precision fp32|tf32|bf16|fp16|int8|best|runtime]\n"
+         "                  [--timing-cache FILE] [--calib FILE] [--threads T] [--warmup W] "
+         "(--iters I | --serve | --build-only) [--seed S] [--device cpu|cuda [--cuda-graph]]\n";
   std::exit(2);
 }
 
@@ -123,6 +136,10 @@ Options parseOptions(int argc, char** argv) {
       options.timingCache = value();
     } else if (arg == "--calib") {
       options.calibrationCache = value();
+    } else if (arg == "--device") {
+      options.device = value();
+    } else if (arg == "--cuda-graph") {
+      options.cudaGraph = true;
     } else if (arg == "--help" || arg == "-h") {
       usage("help");
     } else {
@@ -136,8 +153,12 @@ Options parseOptions(int argc, char** argv) {
   if (!options.serve && options.iters < 1) usage("--iters must be at least 1");
   if (options.serve && options.buildOnly) usage("--serve and --build-only exclude each other");
   if (std::find(kPrecisions.begin(), kPrecisions.end(), options.precision) == kPrecisions.end()) {
-    usage("--precision must be fp32, bf16, fp16, int8, best or runtime, not '" + options.precision + "'");
+    usage("--precision must be fp32, tf32, bf16, fp16, int8, best or runtime, not '" + options.precision +
+          "'");
   }
+  if (options.device != "cpu" && options.device != "cuda") usage("--device must be cpu or cuda");
+  if (options.cudaGraph && options.device != "cuda") usage("--cuda-graph needs --device cuda");
+  if (options.precision == "tf32" && options.device != "cuda") usage("--precision tf32 needs --device cuda");
   if (options.precision == "runtime" && !options.timingCache.empty()) {
     usage("--timing-cache needs a built engine (--precision fp32, bf16, fp16, int8 or best)");
   }
@@ -246,14 +267,16 @@ lowp::Status runOnce(lowp::ExecutionContext& context, const std::vector<lowp::Na
   return context.execute(inputs, outputs);
 }
 
-// Runs `count` timed executions and appends their times in milliseconds.
+// Runs `count` timed executions and appends their times in milliseconds, and on the GPU the layers' own
+// GPU time of each (CUDA events) to `deviceTimes`.
 lowp::Status timeRuns(lowp::ExecutionContext& context, const std::vector<lowp::NamedTensor>& inputs,
-                      int count, std::vector<double>& times) {
+                      int count, std::vector<double>& times, std::vector<double>& deviceTimes) {
   std::vector<lowp::NamedTensor> outputs;
   for (int i = 0; i < count; ++i) {
     const auto start = std::chrono::steady_clock::now();
     LOWP_RETURN_IF_ERROR(runOnce(context, inputs, outputs));
     times.push_back(msSince(start));
+    if (context.lastDeviceComputeMs() >= 0) deviceTimes.push_back(context.lastDeviceComputeMs());
   }
   return lowp::Status::ok();
 }
@@ -295,6 +318,8 @@ lowp::Result<std::shared_ptr<lowp::Engine>> buildEngine(const Options& options, 
   LOWP_ASSIGN_OR_RETURN(auto network, lowp::NetworkDefinition::fromOnnxFile(options.onnx));
   lowp::BuilderConfig config;
   const bool best = options.precision == "best";
+  if (options.device == "cuda") config.setDevice(lowp::Device::kCuda);
+  if (options.device == "cuda" && options.precision == "fp32") config.clearFlag(lowp::BuilderFlag::kTF32);
   if (best || options.precision == "fp16") config.setFlag(lowp::BuilderFlag::kFP16);
   if (best || options.precision == "bf16") config.setFlag(lowp::BuilderFlag::kBF16);
   if (allowsInt8(options.precision)) config.setFlag(lowp::BuilderFlag::kINT8);
@@ -336,18 +361,20 @@ int main(int argc, char** argv) {
   const auto buildStart = std::chrono::steady_clock::now();
   lowp::EngineOptions engineOptions;
   engineOptions.threads = options.threads;
+  engineOptions.device = options.device == "cuda" ? lowp::Device::kCuda : lowp::Device::kCpu;
   auto engine = options.precision == "runtime" ? lowp::Engine::fromOnnxFile(options.onnx, engineOptions)
                                                : buildEngine(options, logger);
   if (!engine) return fail(engine.status());
   const double buildMs = msSince(buildStart);
 
-  std::string common = "\"runner\":\"lowp\",\"model\":" + jsonString(options.onnx) +
-                       ",\"precision\":" + jsonString(options.precision) +
-                       ",\"batch\":" + std::to_string(options.batch) +
-                       ",\"threads\":" + std::to_string(options.threads) +
-                       ",\"load_ms\":" + jsonNumber(buildMs) + ",\"build_s\":" + jsonNumber(buildMs / 1e3) +
-                       ",\"node_count\":" + std::to_string((*engine)->nodeCount()) +
-                       ",\"with_onednn\":" + (kWithOneDnn ? "true" : "false");
+  std::string common =
+      "\"runner\":\"lowp\",\"model\":" + jsonString(options.onnx) +
+      ",\"precision\":" + jsonString(options.precision) + ",\"batch\":" + std::to_string(options.batch) +
+      ",\"threads\":" + std::to_string(options.threads) + ",\"load_ms\":" + jsonNumber(buildMs) +
+      ",\"build_s\":" + jsonNumber(buildMs / 1e3) +
+      ",\"node_count\":" + std::to_string((*engine)->nodeCount()) +
+      ",\"with_onednn\":" + (kWithOneDnn ? "true" : "false") + ",\"device\":" + jsonString(options.device) +
+      ",\"cuda_graph\":" + (options.cudaGraph ? "true" : "false");
   if (options.precision != "runtime") {
     int conversions = 0;
     const std::string precisions = layerPrecisions(**engine, conversions);
@@ -370,9 +397,12 @@ int main(int argc, char** argv) {
   auto inputs = makeInputs(**engine, options.batch, options.seed);
   if (!inputs) return fail(inputs.status());
   std::unique_ptr<lowp::ExecutionContext> context = (*engine)->createExecutionContext();
+  context->setUseCudaGraph(options.cudaGraph);
 
   std::vector<double> warmupTimes;
-  if (lowp::Status status = timeRuns(*context, *inputs, options.warmup, warmupTimes); !status)
+  std::vector<double> warmupDeviceTimes;
+  if (lowp::Status status = timeRuns(*context, *inputs, options.warmup, warmupTimes, warmupDeviceTimes);
+      !status)
     return fail(status);
   common += ",\"warmup\":" + std::to_string(options.warmup) + ",\"warmup_ms\":" + jsonTimes(warmupTimes) +
             ",\"arena_bytes\":" + std::to_string(context->plannedArenaBytes());
@@ -390,17 +420,26 @@ int main(int argc, char** argv) {
         continue;
       }
       std::vector<double> times;
-      if (lowp::Status status = timeRuns(*context, *inputs, count, times); !status) {
+      std::vector<double> deviceTimes;
+      if (lowp::Status status = timeRuns(*context, *inputs, count, times, deviceTimes); !status) {
         std::cout << "{\"error\":" << jsonString(status.toString()) << "}" << std::endl;
         return 1;
       }
-      std::cout << "{\"times_ms\":" << jsonTimes(times) << "}" << std::endl;
+      std::cout << "{\"times_ms\":" << jsonTimes(times);
+      if (!deviceTimes.empty()) std::cout << ",\"device_times_ms\":" << jsonTimes(deviceTimes);
+      std::cout << "}" << std::endl;
     }
     return 0;
   }
 
   std::vector<double> times;
-  if (lowp::Status status = timeRuns(*context, *inputs, options.iters, times); !status) return fail(status);
+  std::vector<double> deviceTimes;
+  if (lowp::Status status = timeRuns(*context, *inputs, options.iters, times, deviceTimes); !status)
+    return fail(status);
+  if (!deviceTimes.empty()) {
+    common += ",\"device_median_ms\":" + jsonNumber(median(deviceTimes)) +
+              ",\"device_times_ms\":" + jsonTimes(deviceTimes);
+  }
   const double sum = std::accumulate(times.begin(), times.end(), 0.0);
   std::cout << "{" << common << ",\"iters\":" << times.size()
             << ",\"median_ms\":" << jsonNumber(median(times))

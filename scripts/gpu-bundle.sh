@@ -10,11 +10,11 @@ cd "$(dirname "$0")/.."
 dir=${1:-build-gpu}
 
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLOWP_WITH_ONEDNN=OFF -DLOWP_WITH_CUDA=ON
-cmake --build "$dir" -j "$(nproc)" --target lowp_gpu_tests lowp_gpu_ceilings lowp_cli
+cmake --build "$dir" -j "$(nproc)" --target lowp_gpu_tests lowp_gpu_ceilings lowp_cli lowp_bench
 
 rm -rf "$dir/bin" "$dir/lib"
 mkdir -p "$dir/bin" "$dir/lib"
-for binary in tests/lowp_gpu_tests tests/lowp_gpu_ceilings lowp; do
+for binary in tests/lowp_gpu_tests tests/lowp_gpu_ceilings lowp bench/lowp_bench; do
   strip -o "$dir/bin/$(basename "$binary")" "$dir/$binary"
 done
 ldd "$dir"/bin/* | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u | while read -r lib; do

@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+"""lowp on an NVIDIA GPU against PyTorch eager and torch.compile, in one run; renders docs/BENCHMARKS.md.
+
+Run on the GPU machine (its python3 has PyTorch and torchvision), from the repository root, with the
+programs of scripts/gpu-bundle.sh:
+
+    python3 bench/gpu_benchmarks.py run --bundle build-gpu --out OUT [--quick]
+
+and then, on the development machine, put the section it wrote into the benchmark page:
+
+    /usr/bin/python3 bench/gpu_benchmarks.py render OUT/gpu_results.json [MORE.json ...] --update docs/BENCHMARKS.md
+
+(several result files of one GPU, e.g. one run per model, make one table; each case keeps the device rates
+measured in its own run).
+
+What `run` does, in one process, one program on the GPU at a time:
+
+1. Exports ResNet-50 and MobileNetV2 from torchvision (random weights, BatchNorm statistics randomised with a
+   fixed seed so that no layer is an identity) to ONNX opset 17 with a dynamic batch dimension.
+2. Measures the device's own rates with PyTorch: a 8192^3 matrix product in fp32, tf32, fp16 and bf16
+   (TFLOP/s), and a 1 GiB device-to-device copy (GB/s, read plus write).
+3. For every case (model, batch, precision): lowp_bench --device cuda --cuda-graph builds the engine for the
+   batch (tactics timed on the GPU) and reports the layers' GPU time per query from CUDA events; then the
+   same model in PyTorch eager (channels_last, the weights and inputs in the precision; TF32 on or off as
+   the precision says) and, for the cases in COMPILED, torch.compile (default mode), each timed with CUDA
+   events around the forward call on device-resident inputs: warm-up, then the median of --iters runs.
+   Both exclude host-device copies of inputs and outputs.
+4. Reports per case the medians, throughput, lowp's speed-up over each peer (> 1: lowp faster), and the
+   fraction of the measured tensor-core rate the model's arithmetic reaches (2 x MACs of its convolutions
+   and matrix products, counted with forward hooks).
+
+Precisions: fp32 (TF32 off everywhere), tf32 (TF32 allowed), fp16, bf16. lowp builds with the flag of the
+precision (fp16/bf16 let the builder keep fp32 where that is faster); PyTorch runs the whole model in it.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+MODELS = ("resnet50", "mobilenet_v2")
+PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
+BATCHES = (1, 64, 256)
+# torch.compile takes about a minute per case: the cases the acceptance lines and the reference figures name.
+COMPILED = {("resnet50", 1, "fp16"), ("resnet50", 256, "fp16"), ("mobilenet_v2", 256, "fp16"),
+            ("resnet50", 256, "bf16")}
+BEGIN = "<!-- gpu-benchmarks:begin -->"
+END = "<!-- gpu-benchmarks:end -->"
+
+
+def log(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# ---- run (on the GPU machine) ----
+
+def build_model(name):
+    import torch
+    import torchvision
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, name)(weights=None)
+    generator = torch.Generator().manual_seed(1)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            n = m.num_features
+            m.running_mean.copy_(torch.randn(n, generator=generator) * 0.1)
+            m.running_var.copy_(torch.rand(n, generator=generator) * 0.5 + 0.75)
+            m.weight.data.copy_(torch.rand(n, generator=generator) * 0.5 + 0.75)
+            m.bias.data.copy_(torch.randn(n, generator=generator) * 0.1)
+    return model.eval()
+
+
+def export(name, path):
+    import torch
+    model = build_model(name)
+    torch.onnx.export(model, (torch.randn(1, 3, 224, 224),), path, opset_version=17, dynamo=False,
+                      input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+
+
+def count_flops(name):
+    """2 x multiply-accumulates of the convolutions and linear layers for one 224x224 image."""
+    import torch
+    model = build_model(name)
+    total = [0]
+
+    def conv_hook(m, inputs, output):
+        k = m.kernel_size[0] * m.kernel_size[1] * (m.in_channels // m.groups)
+        total[0] += 2 * output.numel() * k
+
+    def linear_hook(m, inputs, output):
+        total[0] += 2 * output.numel() * m.in_features
+
+    for m in model.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            m.register_forward_hook(conv_hook)
+        elif isinstance(m, torch.nn.Linear):
+            m.register_forward_hook(linear_hook)
+    with torch.no_grad():
+        model(torch.randn(1, 3, 224, 224))
+    return total[0]
+
+
+def set_tf32(on):
+    import torch
+    torch.backends.cuda.matmul.allow_tf32 = on
+    torch.backends.cudnn.allow_tf32 = on
+
+
+def torch_dtype(precision):
+    import torch
+    return {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision, torch.float32)
+
+
+def time_cuda(fn, warmup, iters):
+    """Median milliseconds of fn() between CUDA events, after `warmup` calls."""
+    import torch
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(iters):
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return statistics.median(times)
+
+
+def device_rates():
+    import torch
+    rates = {}
+    n = 8192
+    for precision in ("fp32", "tf32", "fp16", "bf16"):
+        set_tf32(precision == "tf32")
+        a = torch.randn(n, n, device="cuda", dtype=torch_dtype(precision))
+        b = torch.randn(n, n, device="cuda", dtype=torch_dtype(precision))
+        ms = time_cuda(lambda: torch.matmul(a, b), 3, 10)
+        rates[precision + "_tflops"] = 2 * n ** 3 / ms / 1e9
+    set_tf32(False)
+    src = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
+    dst = torch.empty_like(src)
+    ms = time_cuda(lambda: dst.copy_(src), 3, 10)
+    rates["copy_gbs"] = 2 * (1 << 30) / ms / 1e6
+    return rates
+
+
+def run_torch(name, batch, precision, compiled, warmup, iters):
+    import torch
+    set_tf32(precision == "tf32")
+    dtype = torch_dtype(precision)
+    model = build_model(name).to("cuda", dtype=dtype).to(memory_format=torch.channels_last)
+    x = torch.randn(batch, 3, 224, 224, device="cuda", dtype=dtype).to(memory_format=torch.channels_last)
+    start = time.time()
+    with torch.inference_mode():
+        fn = torch.compile(model) if compiled else model
+        fn(x)  # compiles, picks cuDNN algorithms
+        torch.cuda.synchronize()
+        ready_s = time.time() - start
+        ms = time_cuda(lambda: fn(x), warmup, iters)
+    del model, x, fn
+    torch.cuda.empty_cache()
+    return {"median_ms": ms, "ready_s": ready_s}
+
+
+def run_lowp(bundle, onnx, batch, precision, warmup, iters):
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = os.path.join(bundle, "lib") + ":/usr/local/cuda/lib64:" + env.get("LD_LIBRARY_PATH", "")
+    command = [os.path.join(bundle, "bin", "lowp_bench"), "--onnx", onnx, "--batch", str(batch), "--precision",
+               precision, "--device", "cuda", "--cuda-graph", "--warmup", str(warmup), "--iters", str(iters)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        return {"error": (done.stderr or done.stdout).strip()[-2000:]}
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"median_ms": result["device_median_ms"], "host_median_ms": result["median_ms"],
+            "build_s": result["build_s"], "layer_precisions": result.get("layer_precisions"),
+            "conversions": result.get("conversions"), "build_summary": result.get("build_summary")}
+
+
+def run(args):
+    import torch
+    os.makedirs(args.out, exist_ok=True)
+    models_dir = os.path.join(args.out, "models")
+    os.makedirs(models_dir, exist_ok=True)
+    gpu = torch.cuda.get_device_name(0)
+    log(f"GPU: {gpu}; torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}")
+    doc = {"gpu": gpu, "torch": torch.__version__, "cudnn_torch": torch.backends.cudnn.version(),
+           "date": datetime.date.today().isoformat(), "command": " ".join(sys.argv), "cases": []}
+    doc["rates"] = device_rates()
+    log(f"device rates: {doc['rates']}")
+    models = args.models.split(",")
+    batches = [int(b) for b in args.batches.split(",")]
+    precisions = args.precisions.split(",")
+    doc["flops"] = {}
+    for name in models:
+        path = os.path.join(models_dir, name + ".onnx")
+        if not os.path.exists(path):
+            export(name, path)
+        doc["flops"][name] = count_flops(name)
+        for batch in batches:
+            for precision in precisions:
+                case = {"model": name, "batch": batch, "precision": precision}
+                case["lowp"] = run_lowp(args.bundle, path, batch, precision, args.warmup, args.iters)
+                case["eager"] = run_torch(name, batch, precision, False, args.warmup, args.iters)
+                if (name, batch, precision) in COMPILED and not args.no_compile:
+                    case["compile"] = run_torch(name, batch, precision, True, args.warmup, args.iters)
+                log(json.dumps(case))
+                doc["cases"].append(case)
+                with open(os.path.join(args.out, "gpu_results.json"), "w") as f:
+                    json.dump(doc, f, indent=1)
+    with open(os.path.join(args.out, "gpu_section.md"), "w") as f:
+        f.write(render([doc]))
+    print(render([doc]))
+
+
+# ---- render (anywhere) ----
+
+def render(docs):
+    """The markdown section for the runs in `docs` (one GPU), one table row per case."""
+    first = docs[0]
+    lines = [BEGIN, "", f"### {first['gpu']}: lowp against PyTorch {first['torch']}", "",
+             "Times are the GPU time of one query between CUDA events (lowp: "
+             "ExecutionContext::lastDeviceComputeMs with the layers replayed as a CUDA graph; PyTorch: around the "
+             "forward call), inputs already on the device, median of the timed runs. Speed-up > 1: lowp faster. "
+             "% peak: the model's arithmetic (2 x MACs of its convolutions and matrix products) per second over "
+             "the device's matrix-product rate in that precision, measured in the same run. Runs:", ""]
+    for doc in docs:
+        rates = doc["rates"]
+        command = re.sub(r"--out \S+", "--out OUT", doc["command"])
+        lines.append(f"- {doc['date']}, `{command}`: " +
+                     ", ".join(f"{p} {rates[p + '_tflops']:.0f} TFLOP/s" for p in PRECISIONS) +
+                     f", copy {rates['copy_gbs']:.0f} GB/s.")
+    lines += ["", "| model | batch | precision | lowp ms | eager ms | compile ms | lowp img/s | vs eager | "
+              "vs compile | lowp % peak | lowp build s | lowp layers |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for doc in docs:
+        for c in doc["cases"]:
+            lines.append(row(doc, c))
+    lines += ["", END]
+    return "\n".join(lines) + "\n"
+
+
+def row(doc, c):
+    lowp = c["lowp"]
+    eager = c["eager"]["median_ms"]
+    compiled = c.get("compile", {}).get("median_ms")
+    compiled_text = "" if compiled is None else f"{compiled:.3f}"
+    if "error" in lowp:
+        return (f"| {c['model']} | {c['batch']} | {c['precision']} | failed: "
+                f"{lowp['error'].splitlines()[-1][:120]} | {eager:.3f} | {compiled_text} | | | | | | |")
+    ms = lowp["median_ms"]
+    flops = doc["flops"][c["model"]] * c["batch"]
+    fraction = flops / (ms * 1e-3) / (doc["rates"][c["precision"] + "_tflops"] * 1e12)
+    layers = ", ".join(f"{k} {v}" for k, v in sorted((lowp.get("layer_precisions") or {}).items()))
+    return (f"| {c['model']} | {c['batch']} | {c['precision']} | {ms:.3f} | {eager:.3f} | {compiled_text} | "
+            f"{c['batch'] / ms * 1e3:.0f} | {eager / ms:.2f} | "
+            f"{'' if compiled is None else f'{compiled / ms:.2f}'} | {100 * fraction:.1f}% | "
+            f"{lowp['build_s']:.1f} | {layers}; {lowp.get('conversions', 0)} conversions |")
+
+
+def update(path, section):
+    with open(path) as f:
+        text = f.read()
+    if BEGIN in text and END in text:
+        text = text[:text.index(BEGIN)] + section.strip() + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip() + "\n\n" + section
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--bundle", default="build-gpu")
+    r.add_argument("--out", required=True)
+    r.add_argument("--models", default=",".join(MODELS))
+    r.add_argument("--batches", default=",".join(str(b) for b in BATCHES))
+    r.add_argument("--precisions", default=",".join(PRECISIONS))
+    r.add_argument("--warmup", type=int, default=10)
+    r.add_argument("--iters", type=int, default=50)
+    r.add_argument("--no-compile", action="store_true")
+    d = sub.add_parser("render")
+    d.add_argument("results", nargs="+")
+    d.add_argument("--update", help="replace the GPU section of this markdown file")
+    args = parser.parse_args()
+    if args.command == "run":
+        run(args)
+    else:
+        docs = []
+        for path in args.results:
+            with open(path) as f:
+                docs.append(json.load(f))
+        if len({d["gpu"] for d in docs}) != 1:
+            sys.exit("render: the result files come from different GPUs; render each on its own")
+        section = render(docs)
+        if args.update:
+            update(args.update, section)
+        else:
+            print(section)
+
+
+if __name__ == "__main__":
+    main()
