@@ -8,7 +8,8 @@ programs of scripts/gpu-bundle.sh:
 
 and then, on the development machine, put the section it wrote into the benchmark page:
 
-    /usr/bin/python3 bench/gpu_benchmarks.py render OUT/gpu_results.json [MORE.json ...] --update docs/BENCHMARKS.md
+    /usr/bin/python3 bench/gpu_benchmarks.py render OUT/gpu_results.json [MORE.json ...] --update docs/BENCHMARKS.md \
+        [--section NAME]
 
 (several result files of one GPU, e.g. one run per model, make one table; each case keeps the device rates
 measured in its own run).
@@ -49,8 +50,11 @@ BATCHES = (1, 64, 256)
 # torch.compile takes about a minute per case: the cases the acceptance lines and the reference figures name.
 COMPILED = {("resnet50", 1, "fp16"), ("resnet50", 256, "fp16"), ("mobilenet_v2", 256, "fp16"),
             ("resnet50", 256, "bf16")}
-BEGIN = "<!-- gpu-benchmarks:begin -->"
-END = "<!-- gpu-benchmarks:end -->"
+
+
+def markers(section):
+    """The comments around a rendered section of the benchmark page."""
+    return f"<!-- gpu-benchmarks:{section}:begin -->", f"<!-- gpu-benchmarks:{section}:end -->"
 
 
 def log(message):
@@ -223,10 +227,11 @@ def run(args):
 
 # ---- render (anywhere) ----
 
-def render(docs):
+def render(docs, section="latest"):
     """The markdown section for the runs in `docs` (one GPU), one table row per case."""
     first = docs[0]
-    lines = [BEGIN, "", f"### {first['gpu']}: lowp against PyTorch {first['torch']}", "",
+    begin, end = markers(section)
+    lines = [begin, "", f"### {first['gpu']}: lowp against PyTorch {first['torch']}", "",
              "Times are the GPU time of one query between CUDA events (lowp: "
              "ExecutionContext::lastDeviceComputeMs with the layers replayed as a CUDA graph; PyTorch: around the "
              "forward call), inputs already on the device, median of the timed runs. Speed-up > 1: lowp faster. "
@@ -244,7 +249,7 @@ def render(docs):
     for doc in docs:
         for c in doc["cases"]:
             lines.append(row(doc, c))
-    lines += ["", END]
+    lines += ["", end]
     return "\n".join(lines) + "\n"
 
 
@@ -266,13 +271,14 @@ def row(doc, c):
             f"{lowp['build_s']:.1f} | {layers}; {lowp.get('conversions', 0)} conversions |")
 
 
-def update(path, section):
+def update(path, rendered, section):
+    begin, end = markers(section)
     with open(path) as f:
         text = f.read()
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + section.strip() + text[text.index(END) + len(END):]
+    if begin in text and end in text:
+        text = text[:text.index(begin)] + rendered.strip() + text[text.index(end) + len(end):]
     else:
-        text = text.rstrip() + "\n\n" + section
+        text = text.rstrip() + "\n\n" + rendered
     with open(path, "w") as f:
         f.write(text)
 
@@ -291,7 +297,8 @@ def main():
     r.add_argument("--no-compile", action="store_true")
     d = sub.add_parser("render")
     d.add_argument("results", nargs="+")
-    d.add_argument("--update", help="replace the GPU section of this markdown file")
+    d.add_argument("--update", help="replace the section in this markdown file")
+    d.add_argument("--section", default="latest", help="the section's name in the file (default: latest)")
     args = parser.parse_args()
     if args.command == "run":
         run(args)
@@ -302,11 +309,11 @@ def main():
                 docs.append(json.load(f))
         if len({d["gpu"] for d in docs}) != 1:
             sys.exit("render: the result files come from different GPUs; render each on its own")
-        section = render(docs)
+        rendered = render(docs, args.section)
         if args.update:
-            update(args.update, section)
+            update(args.update, rendered, args.section)
         else:
-            print(section)
+            print(rendered)
 
 
 if __name__ == "__main__":

@@ -101,6 +101,89 @@ TEST(CudaConv, EveryAlgorithmTacticMatchesTheReference) {
   }
 }
 
+// 1x1 convolutions over NHWC as one cuBLASLt GEMM: each heuristic answer, with and without bias, with a
+// residual, and activations cuBLASLt fuses (Relu) or that take a pass after (Clip, or Relu after a residual).
+TEST(CudaConv, OneByOneAsGemmMatchesTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(37);
+  const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> shapes = {
+      {{2, 64, 7, 5}, {32, 64, 1, 1}}, {{2, 32, 9, 7}, {24, 32, 1, 1}}, {{1, 6, 5, 5}, {10, 6, 1, 1}}};
+  for (const LibraryPrecision& p : kLibraryPrecisions) {
+    for (const auto& [x, w] : shapes) {
+      for (int h = 0; h < 3; ++h) {
+        for (int variant = 0; variant < 5; ++variant) {  // no bias; bias; + Relu; + residual + Relu; Clip
+          const bool fused = variant >= 2;
+          const std::string name = std::string(p.prefix) + (fused ? "-fusedconv" : "-conv") +
+                                   "-1x1-cublaslt-h" + std::to_string(h) + "-hwc";
+          SCOPED_TRACE(name + " " + ir::formatSizes(x) + " variant " + std::to_string(variant));
+          ir::AttributeMap a = attrs({{"kernel_shape", std::vector<int64_t>{1, 1}}});
+          if (variant == 2 || variant == 3) a.set("activation", std::string("Relu"));
+          if (variant == 4) {
+            a.set("activation", std::string("Clip"));
+            a.set("activation_alpha", 0.0f);
+            a.set("activation_beta", 1.0f);
+          }
+          std::vector<Tensor> inputs = {randomTensor(rng, p.type, x),
+                                        randomTensor(rng, p.type, w, -0.5, 0.5)};
+          if (variant >= 1) inputs.push_back(randomTensor(rng, p.type, {w[0]}));
+          if (variant == 3) inputs.push_back(randomTensor(rng, p.type, {x[0], w[0], x[2], x[3]}));
+          expectMatchesReference({.kernel = name,
+                                  .opType = fused ? "FusedConv" : "Conv",
+                                  .domain = fused ? "lowp" : "",
+                                  .opset = fused ? 1 : 17,
+                                  .attrs = a,
+                                  .inputs = inputs,
+                                  .constantSlots = {1, 2},
+                                  .tolerance = p.tolerance,
+                                  .mayDecline = h > 0});
+        }
+      }
+    }
+  }
+}
+
+// A first convolution over few channels (RGB), padded to 8 channels for the tensor cores: every algorithm
+// cuDNN offers, with bias and Relu fused, and without.
+TEST(CudaConv, PaddedChannelsMatchTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(36);
+  struct Case {
+    std::vector<int64_t> x, w;
+    int64_t pad, stride;
+  };
+  const Case cases[] = {{{2, 3, 32, 32}, {64, 3, 7, 7}, 3, 2},
+                        {{2, 3, 17, 17}, {32, 3, 3, 3}, 1, 2},
+                        {{1, 1, 12, 12}, {16, 1, 3, 3}, 1, 1},
+                        {{1, 4, 9, 9}, {8, 4, 1, 1}, 0, 1}};
+  for (const LibraryPrecision& p : kLibraryPrecisions) {
+    if (p.type == DataType::kFloat32) continue;
+    for (const Case& c : cases) {
+      for (int algo = -1; algo < CUDNN_CONVOLUTION_FWD_ALGO_COUNT; ++algo) {
+        for (bool fused : {false, true}) {
+          const std::string name = std::string(p.prefix) + (fused ? "-fusedconv" : "-conv") +
+                                   "-cudnn-padc8-hwc" + (algo >= 0 ? "-a" + std::to_string(algo) : "");
+          SCOPED_TRACE(name + " " + ir::formatSizes(c.x) + " * " + ir::formatSizes(c.w));
+          ir::AttributeMap a = attrs({{"pads", std::vector<int64_t>(4, c.pad)},
+                                      {"strides", std::vector<int64_t>{c.stride, c.stride}},
+                                      {"kernel_shape", std::vector<int64_t>{c.w[2], c.w[3]}}});
+          if (fused) a.set("activation", std::string("Relu"));
+          expectMatchesReference(
+              {.kernel = name,
+               .opType = fused ? "FusedConv" : "Conv",
+               .domain = fused ? "lowp" : "",
+               .opset = fused ? 1 : 17,
+               .attrs = a,
+               .inputs = {randomTensor(rng, p.type, c.x), randomTensor(rng, p.type, c.w, -0.5, 0.5),
+                          randomTensor(rng, p.type, {c.w[0]})},
+               .constantSlots = {1, 2},
+               .tolerance = p.tolerance,
+               .mayDecline = algo >= 0});
+        }
+      }
+    }
+  }
+}
+
 // lowp's depthwise kernel (NHWC) in each float type: vector and scalar channel counts, strides, padding,
 // dilation, larger windows, fp32 and fp16/bf16 biases, a residual and Clip (MobileNet's Relu6).
 TEST(CudaConv, DepthwiseMatchesTheReference) {

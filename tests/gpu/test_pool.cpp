@@ -36,12 +36,15 @@ TEST(CudaPool, MaxAndAverageMatchTheReference) {
       {{3, 2}, {1, 0, 2, 1}, {1, 2}, {1, 1}, 0},  // asymmetric padding
       {{3, 3}, {0, 0, 0, 0}, {1, 1}, {2, 2}, 0},  // dilation (MaxPool only)
   };
+  // 5 channels: one element per thread; 16: whole 16-byte vectors of channels in NHWC.
   for (const TypeCase& t : kTypes) {
-    for (size_t w = 0; w < windows.size(); ++w) {
+    for (size_t w = 0; w < windows.size() * 2; ++w) {
       for (bool hwc : {false, true}) {
-        const Window& win = windows[w];
-        SCOPED_TRACE(std::string(t.prefix) + " window " + std::to_string(w) + (hwc ? " hwc" : ""));
-        const Tensor x = randomTensor(rng, t.type, {2, 5, 17, 13});
+        const Window& win = windows[w % windows.size()];
+        const int64_t channels = w < windows.size() ? 5 : 16;
+        SCOPED_TRACE(std::string(t.prefix) + " window " + std::to_string(w % windows.size()) + ", " +
+                     std::to_string(channels) + " channels" + (hwc ? " hwc" : ""));
+        const Tensor x = randomTensor(rng, t.type, {2, channels, 17, 13});
         const std::string suffix = hwc ? "-cuda-hwc" : "-cuda";
         const ir::AttributeMap base = attrs({{"kernel_shape", win.kernel},
                                              {"pads", win.pads},

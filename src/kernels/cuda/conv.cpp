@@ -1,5 +1,8 @@
 // Conv and lowp.FusedConv (ir/ops/fused.h) through cuDNN 9's convolution API:
 //   {f32,tf32,f16,bf16}-{conv,fusedconv}-cudnn[-hwc][-a<N>]
+//   {f16,bf16}-{conv,fusedconv}-cudnn-padc8-hwc[-a<N>]: fewer than 8 input channels (a network's first
+//     convolution over RGB), read in NCHW and padded with zero channels to NHWC x 8 so that tensor cores
+//     run it, the weights padded alike once; the output in NHWC
 // and depthwise convolutions over NHWC with lowp's own kernel (depthwise.cu):
 //   {f32,f16,bf16}-{conv,fusedconv}-depthwise-hwc-cuda
 // 2-D convolutions (NCHW, or NHWC for "-hwc" with the weights reordered once to KRSC) with symmetric
@@ -98,6 +101,12 @@ struct DeviceBuffer {
 
 enum class Fusion { kUntried, kCudnn, kEpilogue };
 
+// Where a convolution kernel reads and writes: NCHW, NHWC, or NCHW of fewer than 8 channels padded to NHWC x
+// 8 for cuDNN (the output NHWC).
+enum class Layout { kNchw, kNhwc, kPaddedNhwc };
+
+constexpr int64_t kPaddedChannels = 8;
+
 // Descriptors, algorithm and (for NHWC) reordered weights of one node.
 class ConvPlan {
  public:
@@ -185,6 +194,36 @@ class ConvPlan {
                                  " for no such convolution within the workspace");
   }
 
+  // Weights [M, C, kh, kw] of fewer than 8 channels as [M, kh, kw, 8], zero beyond C, made once on the host
+  // (the weights are a constant: supportsPadded).
+  Result<const void*> paddedWeights(const CudaContext& cuda, const Tensor& w) {
+    if (reordered_.data != nullptr && reorderedFrom_ == w.data()) return reordered_.data;
+    const int64_t m = w.shape()[0], c = w.shape()[1], taps = w.shape()[2] * w.shape()[3];
+    std::vector<uint16_t> host(static_cast<size_t>(w.elementCount()));
+    LOWP_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(host.data(), w.data(), static_cast<size_t>(w.byteSize()),
+                                              cudaMemcpyDeviceToHost, cuda.stream));
+    LOWP_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(cuda.stream));
+    std::vector<uint16_t> padded(static_cast<size_t>(m * taps * kPaddedChannels), 0);
+    for (int64_t o = 0; o < m; ++o)
+      for (int64_t i = 0; i < c; ++i)
+        for (int64_t t = 0; t < taps; ++t)
+          padded[static_cast<size_t>((o * taps + t) * kPaddedChannels + i)] =
+              host[static_cast<size_t>((o * c + i) * taps + t)];
+    const size_t bytes = padded.size() * sizeof(uint16_t);
+    if (reordered_.data == nullptr) LOWP_CUDA_RETURN_IF_ERROR(cudaMalloc(&reordered_.data, bytes));
+    LOWP_CUDA_RETURN_IF_ERROR(
+        cudaMemcpyAsync(reordered_.data, padded.data(), bytes, cudaMemcpyHostToDevice, cuda.stream));
+    LOWP_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(cuda.stream));
+    reorderedFrom_ = w.data();
+    return reordered_.data;
+  }
+
+  // Scratch memory for the padded input, kept with the plan (its geometry fixes the size).
+  Result<void*> paddedInput(size_t bytes) {
+    if (padded_.data == nullptr) LOWP_CUDA_RETURN_IF_ERROR(cudaMalloc(&padded_.data, bytes));
+    return padded_.data;
+  }
+
   // The weights as cuDNN reads them: for NHWC, reordered once to [M, kh, kw, C / group] (again when the
   // weights are not a constant of the graph, or moved).
   Result<const void*> weights(const CudaContext& cuda, const Tensor& w, bool hwc, bool constant) {
@@ -214,14 +253,16 @@ class ConvPlan {
   size_t workspaceBytes_ = 0;
   DeviceBuffer reordered_;
   const void* reorderedFrom_ = nullptr;
+  DeviceBuffer padded_;
 };
 
 bool cudnnDeclined(cudnnStatus_t s) {
   return s == CUDNN_STATUS_BAD_PARAM || (s >= CUDNN_STATUS_NOT_SUPPORTED && s < CUDNN_STATUS_INTERNAL_ERROR);
 }
 
-template <Precision kPrecision, bool kHwc, bool kFused, int kAlgo>
+template <Precision kPrecision, Layout kLayout, bool kFused, int kAlgo>
 Status convKernel(KernelContext& ctx) {
+  constexpr bool kHwc = kLayout != Layout::kNchw;
   LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
   const Tensor& x = ctx.input(0);
   const Tensor& w = ctx.input(1);
@@ -252,15 +293,32 @@ Status convKernel(KernelContext& ctx) {
 
   const DataType biasType = bias != nullptr ? bias->type() : DataType::kUndefined;
   const bool relu = activation.kind == ir::ops::FusedActivation::kRelu;
+  // cuDNN's view: with padded channels, an NHWC convolution of 8 input channels.
+  ConvGeometry run = *geometry;
+  if constexpr (kLayout == Layout::kPaddedNhwc) {
+    if (run.group != 1 || run.x[1] > kPaddedChannels) return ctx.unsupported("more than 8 input channels");
+    run.x[1] = run.w[1] = kPaddedChannels;
+  }
   auto plan = std::static_pointer_cast<ConvPlan>(ctx.state());
-  if (!plan || !plan->fits(*geometry, biasType, cuda->workspaceBytes)) {
+  if (!plan || !plan->fits(run, biasType, cuda->workspaceBytes)) {
     plan = std::make_shared<ConvPlan>();
-    LOWP_RETURN_IF_ERROR(
-        forNode(ctx, plan->create(*cuda, kPrecision, kHwc, *geometry, biasType, relu, kAlgo)));
+    LOWP_RETURN_IF_ERROR(forNode(ctx, plan->create(*cuda, kPrecision, kHwc, run, biasType, relu, kAlgo)));
     ctx.state() = plan;
   }
   const ir::Value* weightValue = ctx.node().input(1);
-  auto weights = plan->weights(*cuda, w, kHwc, weightValue != nullptr && weightValue->constant.has_value());
+  const void* input = x.data();
+  Result<const void*> weights = nullptr;
+  if constexpr (kLayout == Layout::kPaddedNhwc) {
+    const int64_t pixels = run.x[0] * run.x[2] * run.x[3];
+    auto padded = plan->paddedInput(static_cast<size_t>(pixels * kPaddedChannels) * dataTypeSize(type));
+    if (!padded) return forNode(ctx, padded.status());
+    LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, launchPadToHwc8(x.data(), *padded, x.shape()[0], x.shape()[1],
+                                                        x.shape()[2] * x.shape()[3], cuda->stream));
+    input = *padded;
+    weights = plan->paddedWeights(*cuda, w);
+  } else {
+    weights = plan->weights(*cuda, w, kHwc, weightValue != nullptr && weightValue->constant.has_value());
+  }
   if (!weights) return forNode(ctx, weights.status());
   LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, cudnnSetStream(cuda->cudnn, cuda->stream));
   const float one = 1.0f;
@@ -271,7 +329,7 @@ Status convKernel(KernelContext& ctx) {
   if (cudnnCanFuse && plan->fusion != Fusion::kEpilogue) {
     const float alpha2 = residual != nullptr ? 1.0f : 0.0f;
     const cudnnStatus_t s = cudnnConvolutionBiasActivationForward(
-        cuda->cudnn, &one, plan->x_, x.data(), plan->w_, *weights, plan->conv_, plan->algo_, cuda->workspace,
+        cuda->cudnn, &one, plan->x_, input, plan->w_, *weights, plan->conv_, plan->algo_, cuda->workspace,
         cuda->workspaceBytes, &alpha2, plan->y_, residual != nullptr ? residual->data() : y.data(),
         plan->bias_, bias->data(), plan->act_, plan->y_, y.data());
     if (s == CUDNN_STATUS_SUCCESS) {
@@ -284,7 +342,7 @@ Status convKernel(KernelContext& ctx) {
   }
   LOWP_CUDA_RETURN_IF_ERROR_NODE(
       ctx,
-      cudnnConvolutionForward(cuda->cudnn, &one, plan->x_, x.data(), plan->w_, *weights, plan->conv_,
+      cudnnConvolutionForward(cuda->cudnn, &one, plan->x_, input, plan->w_, *weights, plan->conv_,
                               plan->algo_, cuda->workspace, cuda->workspaceBytes, &zero, plan->y_, y.data()));
   if (bias == nullptr && residual == nullptr && activation.kind == ir::ops::FusedActivation::kNone) return {};
   Epilogue e;
@@ -397,49 +455,59 @@ bool supportsConv(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
   return node.opType != "FusedConv" || ir::ops::readActivation(node.attributes).isOk();
 }
 
+// Fewer than 8 input channels, one group, and the weights a constant (padded once, on the host).
+bool supportsPadded(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  if (!supportsConv(node, shapes) || node.attributes.getInt("group", 1) != 1) return false;
+  const ir::Value* w = node.input(1);
+  return (*staticSizes(shapes, 0))[1] < kPaddedChannels && w != nullptr && w->constant.has_value();
+}
+
 // Conv and FusedConv of one precision, layout and algorithm (kAlgo < 0: the heuristic's choice).
-template <Precision kPrecision, bool kHwc, int kAlgo>
+template <Precision kPrecision, Layout kLayout, int kAlgo>
 void registerVariant(KernelRegistry& registry, std::string_view dtype) {
   const DataType type = tensorTypeOf(kPrecision);
   const TypeSet t = {type};
   const TypeSet bias = {type, DataType::kFloat32};
+  const char* layout = kLayout == Layout::kNchw ? "" : kLayout == Layout::kNhwc ? "-hwc" : "-padc8-hwc";
   const std::string suffix =
-      std::string("-cudnn") + (kHwc ? "-hwc" : "") + (kAlgo >= 0 ? "-a" + std::to_string(kAlgo) : "");
+      std::string("-cudnn") + layout + (kAlgo >= 0 ? "-a" + std::to_string(kAlgo) : "");
+  const TensorFormat in = kLayout == Layout::kNhwc ? TensorFormat::kHwc : TensorFormat::kLinear;
   const std::vector<TensorFormat> inFormats =
-      kHwc ? std::vector<TensorFormat>{TensorFormat::kHwc, TensorFormat::kLinear, TensorFormat::kLinear,
-                                       TensorFormat::kHwc}
-           : std::vector<TensorFormat>{};
+      kLayout == Layout::kNchw
+          ? std::vector<TensorFormat>{}
+          : std::vector<TensorFormat>{in, TensorFormat::kLinear, TensorFormat::kLinear, TensorFormat::kHwc};
   const std::vector<TensorFormat> outFormats =
-      kHwc ? std::vector<TensorFormat>{TensorFormat::kHwc} : std::vector<TensorFormat>{};
+      kLayout == Layout::kNchw ? std::vector<TensorFormat>{} : std::vector<TensorFormat>{TensorFormat::kHwc};
+  const SupportsFn supports = kLayout == Layout::kPaddedNhwc ? &supportsPadded : &supportsConv;
   registry.add({.opType = "Conv",
                 .backend = Backend::kCuda,
                 .name = keepName(std::string(dtype) + "-conv" + suffix),
                 .inputTypes = {t, t, t},
                 .outputTypes = {t},
-                .fn = &convKernel<kPrecision, kHwc, false, kAlgo>,
+                .fn = &convKernel<kPrecision, kLayout, false, kAlgo>,
                 .inputFormats = inFormats,
                 .outputFormats = outFormats,
-                .supports = &supportsConv,
+                .supports = supports,
                 .reference = false});
   registry.add({.opType = "FusedConv",
                 .backend = Backend::kCuda,
                 .name = keepName(std::string(dtype) + "-fusedconv" + suffix),
                 .inputTypes = {t, t, bias, t},
                 .outputTypes = {t},
-                .fn = &convKernel<kPrecision, kHwc, true, kAlgo>,
+                .fn = &convKernel<kPrecision, kLayout, true, kAlgo>,
                 .inputFormats = inFormats,
                 .outputFormats = outFormats,
                 .domain = ir::ops::kLowpDomain,
-                .supports = &supportsConv,
+                .supports = supports,
                 .reference = false});
 }
 
-// The heuristic's kernel and one per cuDNN algorithm, in both layouts.
-template <Precision kPrecision, bool kHwc, int... kAlgos>
+// The heuristic's kernel and one per cuDNN algorithm.
+template <Precision kPrecision, Layout kLayout, int... kAlgos>
 void registerAlgorithms(KernelRegistry& registry, std::string_view dtype,
                         std::integer_sequence<int, kAlgos...> /*algorithms*/) {
-  registerVariant<kPrecision, kHwc, -1>(registry, dtype);
-  (registerVariant<kPrecision, kHwc, kAlgos>(registry, dtype), ...);
+  registerVariant<kPrecision, kLayout, -1>(registry, dtype);
+  (registerVariant<kPrecision, kLayout, kAlgos>(registry, dtype), ...);
 }
 
 bool supportsDepthwise(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
@@ -482,8 +550,10 @@ void registerDepthwise(KernelRegistry& registry, std::string_view dtype) {
 template <Precision kPrecision>
 void registerPrecision(KernelRegistry& registry, std::string_view dtype) {
   using Algorithms = std::make_integer_sequence<int, CUDNN_CONVOLUTION_FWD_ALGO_COUNT>;
-  registerAlgorithms<kPrecision, false>(registry, dtype, Algorithms{});
-  registerAlgorithms<kPrecision, true>(registry, dtype, Algorithms{});
+  registerAlgorithms<kPrecision, Layout::kNchw>(registry, dtype, Algorithms{});
+  registerAlgorithms<kPrecision, Layout::kNhwc>(registry, dtype, Algorithms{});
+  if constexpr (kPrecision == Precision::kF16 || kPrecision == Precision::kBf16)
+    registerAlgorithms<kPrecision, Layout::kPaddedNhwc>(registry, dtype, Algorithms{});
 }
 
 }  // namespace

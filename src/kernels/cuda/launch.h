@@ -78,6 +78,11 @@ cudaError_t launchDequantize(const void* x, bool isSigned, float* y, const float
 cudaError_t launchChannelsLast(int elementBytes, const void* x, void* y, int64_t images, int64_t channels,
                                int64_t spatial, bool toHwc, cudaStream_t stream);
 
+/// Per image, [channels, spatial] of 2-byte elements to [spatial, 8] with channels 0..channels-1 copied and
+/// the rest zero (channels <= 8): a convolution's input with few channels, made fit for tensor cores.
+cudaError_t launchPadToHwc8(const void* x, void* y, int64_t images, int64_t channels, int64_t spatial,
+                            cudaStream_t stream);
+
 // ---- conv_epilogue.cu
 // --------------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-// MatMul and Gemm through cuBLASLt: {f32,tf32,f16,bf16}-{matmul,gemm}-cublaslt-h{0,1,2}.
+// MatMul and Gemm through cuBLASLt: {f32,tf32,f16,bf16}-{matmul,gemm}-cublaslt-h{0,1,2}; and 1x1
+// convolutions over NHWC as one GEMM each: {f32,tf32,f16,bf16}-{conv,fusedconv}-1x1-cublaslt-hwc-h{0,1,2}.
 //
 // Types: fp32 (CUBLAS_COMPUTE_32F: plain fp32 arithmetic), tf32 (fp32 tensors, CUBLAS_COMPUTE_32F_FAST_TF32),
 // fp16 and bf16 (fp32 accumulation and scale). Tactic hN runs the N-th algorithm of cuBLASLt's heuristic for
@@ -12,6 +13,9 @@
 // or an A without batch dims, run as a strided batch. Gemm: transA / transB, alpha, and C either absent,
 // of Y's shape [M, N] (cuBLASLt's C with beta), or a row bias [N] / [1, N] with beta = 1 (the BIAS
 // epilogue). Other broadcasts of C, and other batch broadcasts of MatMul, are declined by supports().
+// A 1x1 convolution (stride 1, no padding, one group) over NHWC is the row-major product
+// X [N*H*W, C] x W [M, C]^T: the bias and Relu go into cuBLASLt's epilogue, a residual is its C matrix (beta
+// 1), and another activation takes one pass of conv_epilogue.cu after it.
 // Descriptors and the chosen algorithm live in the node's state slot and are rebuilt when the problem,
 // the pointers' alignment or the workspace changes.
 // Tests: tests/gpu/test_matmul.cpp.
@@ -22,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "ir/ops/fused.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_context.h"
 #include "kernels/cuda/cuda_kernels.h"
@@ -55,7 +60,9 @@ struct GemmProblem {
   bool transA = false, transB = false;
   float alpha = 1.0f;
   float beta = 0.0f;
-  enum class C { kNone, kMatrix, kRowBias } c = C::kNone;
+  enum class C { kNone, kMatrix } c = C::kNone;
+  /// A row bias [N] added by cuBLASLt's epilogue, then Relu for kReluBias.
+  enum class Bias { kNone, kBias, kReluBias } bias = Bias::kNone;
 
   bool operator==(const GemmProblem&) const = default;
 };
@@ -96,8 +103,9 @@ class LtPlan {
         cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_TRANSA, &opLtA, sizeof(opLtA)));
     LOWP_CUDA_RETURN_IF_ERROR(
         cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_TRANSB, &opLtB, sizeof(opLtB)));
-    if (p.c == GemmProblem::C::kRowBias) {
-      const cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
+    if (p.bias != GemmProblem::Bias::kNone) {
+      const cublasLtEpilogue_t epilogue =
+          p.bias == GemmProblem::Bias::kReluBias ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS;
       LOWP_CUDA_RETURN_IF_ERROR(
           cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
     }
@@ -142,7 +150,7 @@ class LtPlan {
   // D = alpha * A B + beta * C (+ bias), in ONNX's operands.
   Status run(const CudaContext& cuda, const void* a, const void* b, const void* c, const void* bias,
              void* d) {
-    if (problem_.c == GemmProblem::C::kRowBias) {
+    if (problem_.bias != GemmProblem::Bias::kNone) {
       LOWP_CUDA_RETURN_IF_ERROR(
           cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
     }
@@ -235,7 +243,7 @@ std::optional<GemmProblem> gemmProblem(const ir::AttributeMap& attrs, const std:
   if (*c == std::vector<int64_t>{p.m, p.n}) {
     p.c = GemmProblem::C::kMatrix;
   } else if ((*c == std::vector<int64_t>{p.n} || *c == std::vector<int64_t>{1, p.n}) && p.beta == 1.0f) {
-    p.c = GemmProblem::C::kRowBias;
+    p.bias = GemmProblem::Bias::kBias;
   } else {
     return std::nullopt;
   }
@@ -295,7 +303,7 @@ Status matMulKernel(KernelContext& ctx) {
   if (y.elementCount() == 0) return {};
   if (problem->k == 0) return ctx.unsupported("a product over an empty dimension");
   const void* cPtr = problem->c == GemmProblem::C::kMatrix ? c->data() : nullptr;
-  const void* biasPtr = problem->c == GemmProblem::C::kRowBias ? c->data() : nullptr;
+  const void* biasPtr = problem->bias != GemmProblem::Bias::kNone ? c->data() : nullptr;
   const std::array<uint32_t, 4> alignments = {alignmentOf(b.data()), alignmentOf(a.data()),
                                               alignmentOf(cPtr != nullptr ? cPtr : y.data()),
                                               alignmentOf(y.data())};
@@ -307,6 +315,105 @@ Status matMulKernel(KernelContext& ctx) {
     ctx.state() = plan;
   }
   LOWP_RETURN_IF_ERROR(forNode(ctx, plan->run(*cuda, a.data(), b.data(), cPtr, biasPtr, y.data())));
+  return {};
+}
+
+// The GEMM of a 1x1 convolution of x [N, C, H, W] (stored NHWC) by w [M, C, 1, 1], with a bias of the
+// tensors' type and, for FusedConv, a residual and Relu; nullopt where the kernel does not apply.
+std::optional<GemmProblem> conv1x1Problem(const ir::AttributeMap& attrs, const std::vector<int64_t>& x,
+                                          const std::vector<int64_t>& w) {
+  if (x.size() != 4 || w.size() != 4 || w[2] != 1 || w[3] != 1 || w[1] != x[1] ||
+      attrs.getInt("group", 1) != 1)
+    return std::nullopt;
+  for (const char* name : {"strides", "dilations"}) {
+    if (attrs.has(name)) {
+      for (int64_t v : attrs.getInts(name)) {
+        if (v != 1) return std::nullopt;
+      }
+    }
+  }
+  if (attrs.has("pads")) {
+    for (int64_t v : attrs.getInts("pads")) {
+      if (v != 0) return std::nullopt;
+    }
+  }
+  const std::string autoPad = attrs.getString("auto_pad", "NOTSET");
+  if (autoPad != "NOTSET" && autoPad != "VALID" && autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER")
+    return std::nullopt;
+  GemmProblem p;
+  p.m = x[0] * x[2] * x[3];
+  p.k = x[1];
+  p.n = w[0];
+  p.transB = true;  // w is [M, C]: ONNX's B stored [N, K]
+  return p;
+}
+
+bool supportsConv1x1(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  const auto x = staticSizes(shapes, 0);
+  const auto w = staticSizes(shapes, 1);
+  if (!x || !w || !conv1x1Problem(node.attributes, *x, *w).has_value() || (*x)[1] == 0) return false;
+  return node.opType != "FusedConv" || ir::ops::readActivation(node.attributes).isOk();
+}
+
+template <Precision kPrecision, bool kFused, int kHeuristic>
+Status conv1x1Kernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  const Tensor& x = ctx.input(0);
+  const Tensor& w = ctx.input(1);
+  Tensor& y = ctx.output(0);
+  const DataType type = tensorTypeOf(kPrecision);
+  if (x.type() != type || w.type() != type || y.type() != type)
+    return ctx.invalid("input " + x.describe() + ", weight " + w.describe() + " and output " + y.describe() +
+                       " are not all " + std::string(dataTypeName(type)));
+  std::optional<GemmProblem> problem = conv1x1Problem(ctx.attrs(), x.shape(), w.shape());
+  if (!problem) return ctx.unsupported("not a 1x1 convolution with stride 1, no padding and one group");
+  if (y.shape() != std::vector<int64_t>{x.shape()[0], w.shape()[0], x.shape()[2], x.shape()[3]})
+    return ctx.invalid("output " + y.describe() + " is not the convolution's");
+  ir::ops::ActivationSpec activation;
+  if constexpr (kFused) {
+    auto spec = ir::ops::readActivation(ctx.attrs());
+    if (!spec) return ctx.invalid(spec.status().message());
+    activation = *spec;
+  }
+  const Tensor* bias = ctx.hasInput(2) ? &ctx.input(2) : nullptr;
+  const Tensor* residual = kFused && ctx.hasInput(3) ? &ctx.input(3) : nullptr;
+  if (bias != nullptr && (bias->elementCount() != problem->n || bias->type() != type))
+    return ctx.unsupported("bias " + bias->describe() + " is not one " + std::string(dataTypeName(type)) +
+                           " value per output channel");
+  if (residual != nullptr && (residual->shape() != y.shape() || residual->type() != type))
+    return ctx.invalid("residual " + residual->describe() + " differs from the output " + y.describe());
+  if (y.elementCount() == 0) return {};
+  const bool relu = activation.kind == ir::ops::FusedActivation::kRelu;
+  if (bias != nullptr) problem->bias = relu ? GemmProblem::Bias::kReluBias : GemmProblem::Bias::kBias;
+  if (residual != nullptr) {
+    problem->c = GemmProblem::C::kMatrix;
+    problem->beta = 1.0f;
+  }
+  // Relu after the residual cannot be cuBLASLt's (its epilogue comes before C is added); nor can any
+  // activation without a bias, nor other activations: one pass after the product does those.
+  const bool activationAfter =
+      activation.kind != ir::ops::FusedActivation::kNone && (!relu || residual != nullptr || bias == nullptr);
+  if (activationAfter && bias != nullptr) problem->bias = GemmProblem::Bias::kBias;
+  const std::array<uint32_t, 4> alignments = {alignmentOf(w.data()), alignmentOf(x.data()),
+                                              alignmentOf(residual != nullptr ? residual->data() : y.data()),
+                                              alignmentOf(y.data())};
+  auto plan = std::static_pointer_cast<LtPlan>(ctx.state());
+  if (!plan || !plan->fits(kPrecision, *problem, alignments, cuda->workspaceBytes)) {
+    plan = std::make_shared<LtPlan>();
+    LOWP_RETURN_IF_ERROR(forNode(ctx, plan->create(cuda->cublasLt, kPrecision, *problem, alignments,
+                                                   cuda->workspaceBytes, kHeuristic)));
+    ctx.state() = plan;
+  }
+  LOWP_RETURN_IF_ERROR(
+      forNode(ctx, plan->run(*cuda, x.data(), w.data(), residual != nullptr ? residual->data() : nullptr,
+                             bias != nullptr ? bias->data() : nullptr, y.data())));
+  if (!activationAfter) return {};
+  Epilogue e;
+  e.activation = static_cast<Activation>(activation.kind);
+  e.alpha = activation.alpha;
+  e.beta = activation.beta;
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, launchConvEpilogue(*elemOf(type), y.data(), 1, problem->n, problem->m,
+                                                         /*hwc=*/true, e, cuda->stream));
   return {};
 }
 
@@ -329,6 +436,29 @@ void registerTactic(KernelRegistry& registry, std::string_view dtype) {
                 .outputTypes = {types},
                 .fn = &matMulKernel<kPrecision, true, kHeuristic>,
                 .supports = &supportsGemm,
+                .reference = false});
+  const std::vector<TensorFormat> convIn = {TensorFormat::kHwc, TensorFormat::kLinear, TensorFormat::kLinear,
+                                            TensorFormat::kHwc};
+  registry.add({.opType = "Conv",
+                .backend = Backend::kCuda,
+                .name = keepName(std::string(dtype) + "-conv-1x1" + suffix + "-hwc"),
+                .inputTypes = {types},
+                .outputTypes = {types},
+                .fn = &conv1x1Kernel<kPrecision, false, kHeuristic>,
+                .inputFormats = convIn,
+                .outputFormats = {TensorFormat::kHwc},
+                .supports = &supportsConv1x1,
+                .reference = false});
+  registry.add({.opType = "FusedConv",
+                .backend = Backend::kCuda,
+                .name = keepName(std::string(dtype) + "-fusedconv-1x1" + suffix + "-hwc"),
+                .inputTypes = {types},
+                .outputTypes = {types},
+                .fn = &conv1x1Kernel<kPrecision, true, kHeuristic>,
+                .inputFormats = convIn,
+                .outputFormats = {TensorFormat::kHwc},
+                .domain = ir::ops::kLowpDomain,
+                .supports = &supportsConv1x1,
                 .reference = false});
 }
 

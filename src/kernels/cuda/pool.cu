@@ -1,5 +1,6 @@
 // Pooling on the GPU: 2-D MaxPool and AveragePool (one thread per output element, the window's taps read
-// directly; neighbouring threads read neighbouring inputs in both layouts) and GlobalAveragePool (NCHW: one
+// directly; neighbouring threads read neighbouring inputs in both layouts; in NHWC with whole 16-byte vectors
+// of channels, one thread per pixel and vector) and GlobalAveragePool (NCHW: one
 // warp per plane, a warp-shuffle sum; NHWC: one thread per channel, consecutive threads on consecutive
 // channels). Window semantics are the reference kernel's (kernels/reference/pool.cpp): taps in the padding
 // are skipped, and AveragePool with count_include_pad counts the taps inside the padded extent. Sums in fp32.
@@ -67,6 +68,63 @@ __global__ void poolKernel(const T* __restrict__ x, T* __restrict__ y, PoolGeome
   }
 }
 
+// NHWC with a channel count that fills 16-byte vectors: one thread per output pixel and vector of kVec
+// channels, 32-bit index arithmetic per pixel instead of per element, and 16-byte loads and stores.
+template <typename T, bool kMax, int kVec>
+__global__ void poolHwcVectorKernel(const T* __restrict__ x, T* __restrict__ y, PoolGeometry g,
+                                    int64_t total) {
+  const int64_t groups = g.c / kVec;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
+    const int64_t c = i % groups * kVec;
+    int64_t rest = i / groups;
+    const int64_t ox = rest % g.ow;
+    rest /= g.ow;
+    const int64_t oy = rest % g.oh;
+    const int64_t n = rest / g.oh;
+    const int64_t iy0 = oy * g.sh - g.padTop;
+    const int64_t ix0 = ox * g.sw - g.padLeft;
+    float acc[kVec];
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) acc[v] = kMax ? -INFINITY : 0.0f;
+    int inside = 0;
+    int paddedRows = 0;
+    int paddedCols = 0;
+    for (int ky = 0; ky < g.kh; ++ky) {
+      const int64_t iy = iy0 + static_cast<int64_t>(ky) * g.dh;
+      if (iy >= -g.padTop && iy < g.h + g.padBottom) ++paddedRows;
+      if (iy < 0 || iy >= g.h) continue;
+      for (int kx = 0; kx < g.kw; ++kx) {
+        const int64_t ix = ix0 + static_cast<int64_t>(kx) * g.dw;
+        if (ix < 0 || ix >= g.w) continue;
+        const auto in = *reinterpret_cast<const Vec<T, kVec>*>(x + ((n * g.h + iy) * g.w + ix) * g.c + c);
+        ++inside;
+#pragma unroll
+        for (int v = 0; v < kVec; ++v) {
+          const float value = toFloat(in.v[v]);
+          if constexpr (kMax) {
+            acc[v] = value > acc[v] ? value : acc[v];
+          } else {
+            acc[v] += value;
+          }
+        }
+      }
+    }
+    float divisor = 1.0f;
+    if constexpr (!kMax) {
+      for (int kx = 0; kx < g.kw; ++kx) {
+        const int64_t ix = ix0 + static_cast<int64_t>(kx) * g.dw;
+        if (ix >= -g.padLeft && ix < g.w + g.padRight) ++paddedCols;
+      }
+      divisor = static_cast<float>(g.includePad ? paddedRows * paddedCols : inside);
+    }
+    Vec<T, kVec> out;
+#pragma unroll
+    for (int v = 0; v < kVec; ++v) out.v[v] = fromFloat<T>(kMax ? acc[v] : acc[v] / divisor);
+    *reinterpret_cast<Vec<T, kVec>*>(y + i * kVec) = out;
+  }
+}
+
 template <bool kMax>
 cudaError_t launchPool(Elem type, const void* x, void* y, const PoolGeometry& g, cudaStream_t stream) {
   const int64_t total = g.n * g.c * g.oh * g.ow;
@@ -74,8 +132,15 @@ cudaError_t launchPool(Elem type, const void* x, void* y, const PoolGeometry& g,
   cudaError_t result = cudaErrorInvalidValue;
   dispatchFloatElem(type, [&](auto tag) {
     using T = decltype(tag);
-    poolKernel<T, kMax><<<gridFor(total, kThreads), kThreads, 0, stream>>>(static_cast<const T*>(x),
-                                                                           static_cast<T*>(y), g, total);
+    constexpr int kVec = static_cast<int>(16 / sizeof(T));
+    const auto* in = static_cast<const T*>(x);
+    auto* out = static_cast<T*>(y);
+    if (g.hwc && g.c % kVec == 0 && aligned(x, 16) && aligned(y, 16)) {
+      poolHwcVectorKernel<T, kMax, kVec>
+          <<<gridFor(total / kVec, kThreads), kThreads, 0, stream>>>(in, out, g, total / kVec);
+    } else {
+      poolKernel<T, kMax><<<gridFor(total, kThreads), kThreads, 0, stream>>>(in, out, g, total);
+    }
     result = cudaGetLastError();
   });
   return result;

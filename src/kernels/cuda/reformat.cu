@@ -53,7 +53,34 @@ cudaError_t transpose(const void* x, void* y, int64_t images, int64_t rows, int6
   return cudaGetLastError();
 }
 
+// One thread per pixel: its `channels` values (a plane apart; neighbouring threads read neighbouring
+// addresses) go out as one 16-byte vector of 8.
+__global__ void padToHwc8Kernel(const uint16_t* __restrict__ x, Vec<uint16_t, 8>* __restrict__ y,
+                                int64_t images, int64_t channels, int64_t spatial) {
+  const int64_t total = images * spatial;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total; i += stride) {
+    const int64_t image = i / spatial;
+    const int64_t pixel = i % spatial;
+    const uint16_t* in = x + image * channels * spatial + pixel;
+    Vec<uint16_t, 8> out;
+#pragma unroll
+    for (int c = 0; c < 8; ++c) out.v[c] = c < channels ? in[c * spatial] : uint16_t{0};
+    y[i] = out;
+  }
+}
+
 }  // namespace
+
+cudaError_t launchPadToHwc8(const void* x, void* y, int64_t images, int64_t channels, int64_t spatial,
+                            cudaStream_t stream) {
+  if (channels > 8 || !aligned(y, 16)) return cudaErrorInvalidValue;
+  if (images <= 0 || spatial <= 0) return cudaSuccess;
+  constexpr int kThreads = 256;
+  padToHwc8Kernel<<<gridFor(images * spatial, kThreads), kThreads, 0, stream>>>(
+      static_cast<const uint16_t*>(x), static_cast<Vec<uint16_t, 8>*>(y), images, channels, spatial);
+  return cudaGetLastError();
+}
 
 cudaError_t launchChannelsLast(int elementBytes, const void* x, void* y, int64_t images, int64_t channels,
                                int64_t spatial, bool toHwc, cudaStream_t stream) {
