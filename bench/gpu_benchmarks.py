@@ -237,18 +237,18 @@ def render(docs, section="latest"):
              "forward call), inputs already on the device, median of the timed runs. Speed-up > 1: lowp faster. "
              "% peak: the model's arithmetic (2 x MACs of its convolutions and matrix products) per second over "
              "the device's matrix-product rate in that precision, measured in the same run. Runs:", ""]
-    for doc in docs:
+    for number, doc in enumerate(docs, 1):
         rates = doc["rates"]
         command = re.sub(r"--out \S+", "--out OUT", doc["command"])
-        lines.append(f"- {doc['date']}, `{command}`: " +
+        lines.append(f"{number}. {doc['date']}, `{command}`: " +
                      ", ".join(f"{p} {rates[p + '_tflops']:.0f} TFLOP/s" for p in PRECISIONS) +
                      f", copy {rates['copy_gbs']:.0f} GB/s.")
-    lines += ["", "| model | batch | precision | lowp ms | eager ms | compile ms | lowp img/s | vs eager | "
+    lines += ["", "| run | model | batch | precision | lowp ms | eager ms | compile ms | lowp img/s | vs eager | "
               "vs compile | lowp % peak | lowp build s | lowp layers |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for doc in docs:
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for number, doc in enumerate(docs, 1):
         for c in doc["cases"]:
-            lines.append(row(doc, c))
+            lines.append(f"| {number} " + row(doc, c))
     lines += ["", end]
     return "\n".join(lines) + "\n"
 

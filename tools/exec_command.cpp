@@ -485,7 +485,10 @@ std::vector<NamedTensor> makeInputs(const Engine& engine,
 void writeExecReport(const ExecOptions& o, const Engine& engine, const std::vector<NamedTensor>& inputs,
                      const TimedRun& run, const LayerProfiler& profiler,
                      const std::vector<float>& percentiles) {
-  const DeviceInfo& device = deviceInfo();
+  Device target = Device::kCpu;
+  int cudaOrdinal = 0;
+  (void)parseDevice(o.build.device, target, cudaOrdinal);  // checked when the engine was built
+  const DeviceInfo& device = deviceInfo(engine.device(), cudaOrdinal);
   const std::string modelFile = o.onnx.empty() ? o.loadEngine : o.onnx;
   ReportJson facts = ReportJson::array();
   auto fact = [&](const std::string& label, const std::string& value) { facts.push_back({label, value}); };
@@ -497,8 +500,7 @@ void writeExecReport(const ExecOptions& o, const Engine& engine, const std::vect
   for (const NamedTensor& in : inputs)
     shapes += (shapes.empty() ? "" : ", ") + in.name + ": " + in.tensor.describe();
   fact("Inputs", shapes);
-  fact("Device", device.name + ", " + std::to_string(device.logicalCores) + " logical cores");
-  fact("CPU features", device.featureText);
+  fact("Device", describeDevice(device));
   std::string libraries;
   for (const LibraryVersion& l : device.libraries) {
     libraries += (libraries.empty() ? "" : ", ") + l.name + " " + l.version;

@@ -10,6 +10,11 @@
 namespace lowp::tools {
 namespace {
 
+// "this CPU" or "this GPU": the device the engines run on, in a sentence.
+std::string deviceNoun(const ExplainInputs& in) {
+  return in.device->device == Device::kCuda ? "this GPU" : "this CPU";
+}
+
 using Json = nlohmann::ordered_json;
 
 std::string typeName(DataType t) {
@@ -126,7 +131,7 @@ Finding checkNativeArithmetic(const ExplainInputs& in) {
   std::string finding;
   std::vector<std::string> alternatives;
   for (DataType t : in.requested) {
-    const TypeArithmetic a = typeArithmetic(t);
+    const TypeArithmetic a = typeArithmetic(t, *in.device);
     const double gain = measuredGain(in, t);
     // Layers the builder timed in t and kept in another precision because t was slower there.
     double keptMs = 0;
@@ -170,12 +175,12 @@ Finding checkNativeArithmetic(const ExplainInputs& in) {
       for (DataType other : {DataType::kBFloat16, DataType::kInt8}) {
         if (other == t || isRequested(in, other)) continue;
         const double g = measuredGain(in, other);
-        if (typeArithmetic(other).arithmetic == Arithmetic::kNative && g > 1) {
+        if (typeArithmetic(other, *in.device).arithmetic == Arithmetic::kNative && g > 1) {
           std::string flag = "--" + typeName(other);
           if (other == DataType::kInt8) flag += " (with --calibData for real scales)";
-          const std::string suggestion = "build with " + flag + ": this CPU has " +
-                                         typeArithmetic(other).via + ", and its " + typeName(other) +
-                                         " MatMul measured " + times(g) + " fp32";
+          const std::string suggestion = "build with " + flag + ": " + deviceNoun(in) + " has " +
+                                         typeArithmetic(other, *in.device).via + ", and its " +
+                                         typeName(other) + " MatMul measured " + times(g) + " fp32";
           if (std::find(alternatives.begin(), alternatives.end(), suggestion) == alternatives.end())
             alternatives.push_back(suggestion);
         }
@@ -186,7 +191,8 @@ Finding checkNativeArithmetic(const ExplainInputs& in) {
   std::vector<std::string> slow;
   std::vector<std::string> fast;
   for (DataType t : in.requested) {
-    const bool native = typeArithmetic(t).arithmetic == Arithmetic::kNative && measuredGain(in, t) > 1;
+    const bool native =
+        typeArithmetic(t, *in.device).arithmetic == Arithmetic::kNative && measuredGain(in, t) > 1;
     (native ? fast : slow).push_back(typeName(t));
   }
   auto join = [](const std::vector<std::string>& items) {
@@ -205,10 +211,10 @@ Finding checkNativeArithmetic(const ExplainInputs& in) {
                (fast.size() > 1 ? " are" : " is") + " allowed too and the builder uses " +
                (fast.size() > 1 ? "them" : "it") + " where faster";
   } else {
-    f.action = "keep fp32 on this CPU: no allowed precision computes faster here";
+    f.action = "keep fp32 on " + deviceNoun(in) + ": no allowed precision computes faster here";
   }
-  if (std::find(slow.begin(), slow.end(), "fp16") != slow.end() &&
-      typeArithmetic(DataType::kFloat16).arithmetic != Arithmetic::kNative)
+  if (std::find(slow.begin(), slow.end(), "fp16") != slow.end() && in.device->device == Device::kCpu &&
+      typeArithmetic(DataType::kFloat16, *in.device).arithmetic != Arithmetic::kNative)
     f.action += ". fp16 computes natively only with AVX512-FP16 or AMX-FP16 (or on a GPU)";
   return f;
 }
@@ -608,6 +614,7 @@ Finding checkConversions(const ExplainInputs& in) {
 // ---- 7. host overhead -------------------------------------------------------------------------------------
 
 Finding checkHostOverhead(const ExplainInputs& in) {
+  const bool onGpu = in.device->device == Device::kCuda;
   Finding f;
   f.check = "host-overhead";
   f.title = "time spent outside the layers (host overhead, data transfers)";
@@ -615,12 +622,16 @@ Finding checkHostOverhead(const ExplainInputs& in) {
   const EngineRun& r = in.reduced;
   const double overhead = std::max(0.0, r.medianMs - r.layerSumMs);
   const double fp32Overhead = std::max(0.0, in.fp32.medianMs - in.fp32.layerSumMs);
-  f.finding = "A query of the " + in.requestedLabel + " engine takes " + ms(r.medianMs) +
-              " (median), its layers " + ms(r.layerSumMs) + ": " + ms(overhead) + " (" +
-              percent(overhead, r.medianMs) +
-              ") is spent outside them (input checks, memory plan, thread hand-offs; fp32 engine: " +
-              ms(fp32Overhead) + "). On the CPU there are no host-device copies: the engine reads the " +
-              "caller's buffers.";
+  f.finding =
+      "A query of the " + in.requestedLabel + " engine takes " + ms(r.medianMs) + " (median), its layers " +
+      ms(r.layerSumMs) + ": " + ms(overhead) + " (" + percent(overhead, r.medianMs) +
+      ") is spent outside them (" +
+      (onGpu ? std::string("the GPU waiting between layers for the host to launch them")
+             : std::string("input checks, memory plan, thread hand-offs")) +
+      "; fp32 engine: " + ms(fp32Overhead) + "). " +
+      (onGpu ? "On the GPU a query is timed as its layers' GPU time between CUDA events: the host-device "
+               "copies of inputs and outputs are not in it."
+             : "On the CPU there are no host-device copies: the engine reads the caller's buffers.");
   // The runtime clears the output of a reference kernel before running it, outside the layer's time.
   int referenceLayers = 0;
   for (const LayerInfo& l : r.engine->layers()) {
@@ -643,10 +654,11 @@ Finding checkHostOverhead(const ExplainInputs& in) {
                 {"referenceKernelLayers", referenceLayers},
                 {"fp32OverheadMs", fp32Overhead},
                 {"dataTransferMs", 0.0}};
-  f.action = overhead > 0.1 * r.medianMs
-                 ? "raise the batch so the fixed cost per query is shared by more samples, or use fewer "
-                   "threads (--threads) for a model this small"
-                 : "none: the time is in the layers";
+  f.action = overhead <= 0.1 * r.medianMs ? "none: the time is in the layers"
+             : onGpu                      ? "replay the layers as one CUDA graph (lowp exec --useCudaGraph, "
+                                            "ExecutionContext::setUseCudaGraph), or raise the batch"
+                     : "raise the batch so the fixed cost per query is shared by more samples, or use fewer "
+                       "threads (--threads) for a model this small";
   return f;
 }
 
@@ -680,6 +692,14 @@ Finding checkVersions(const ExplainInputs& in) {
   }
   std::string unusedText;
   for (const std::string& u : unused) unusedText += (unusedText.empty() ? "" : ", ") + u;
+  if (in.device->device == Device::kCuda) {
+    f.finding = text +
+                ". On the GPU lowp computes with cuDNN, cuBLASLt and its own CUDA kernels; the "
+                "engine and its timing cache are tied to these versions.";
+    f.measured = {{"libraries", libs}, {"fingerprint", in.device->fingerprint}, {"unusedFeatures", unused}};
+    f.action = "none";
+    return f;
+  }
   f.finding =
       text + ". " +
       (onednnIsa.empty() ? std::string("lowp is built without oneDNN: its own and reference kernels only.")

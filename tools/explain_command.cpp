@@ -190,13 +190,15 @@ BatchPoint batchPoint(int64_t batch, const EngineRun& fp32, const EngineRun& red
   return p;
 }
 
-// The flags of the FP32 baseline: no precision, no constraint, no IO type; the same timing and memory
-// options.
+// The flags of the FP32 baseline: no precision, no constraint, no IO type; the same device, TF32, timing
+// and memory options.
 BuildFlags fp32Flags(const BuildFlags& asked) {
   BuildFlags b;
   b.timingCacheFile = asked.timingCacheFile;
   b.optimizationLevel = asked.optimizationLevel;
   b.memPoolSize = asked.memPoolSize;
+  b.device = asked.device;
+  b.noTF32 = asked.noTF32;
   return b;
 }
 
@@ -228,7 +230,7 @@ Json deviceJson(const DeviceInfo& d) {
   Json arithmetic = Json::object();
   for (DataType t : {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16, DataType::kInt8,
                      DataType::kFloat8E4M3FN}) {
-    const TypeArithmetic a = typeArithmetic(t);
+    const TypeArithmetic a = typeArithmetic(t, d);
     arithmetic[std::string(dataTypeName(t))] = {{"arithmetic", arithmeticName(a.arithmetic)}, {"via", a.via}};
   }
   return {{"kind", d.kind},
@@ -246,6 +248,9 @@ Json deviceJson(const DeviceInfo& d) {
             {"amx_bf16", f.amxBf16},
             {"amx_int8", f.amxInt8},
             {"amx_fp16", f.amxFp16}}},
+          {"computeCapability", d.computeCapability},
+          {"multiprocessors", d.multiprocessors},
+          {"featureText", d.featureText},
           {"arithmetic", arithmetic},
           {"libraries", libs},
           {"fingerprint", d.fingerprint}};
@@ -276,7 +281,7 @@ void printReport(const ExplainOptions& o, const ExplainInputs& in, const std::ve
   const DeviceInfo& d = *in.device;
   std::ostringstream s;
   s << "lowp explain: " << o.onnx << ", " << in.requestedLabel << " vs fp32, batch " << in.batch << "\n";
-  s << "device: " << d.name << " (" << d.logicalCores << " logical cores; " << d.featureText << ")";
+  s << "device: " << describeDevice(d);
   for (const LibraryVersion& l : d.libraries) s << "; " << l.name << " " << l.version;
   s << "\n";
   s << "measured rates: MatMul";
@@ -386,10 +391,8 @@ Json reportJson(const ExplainOptions& o, const ExplainInputs& in, const std::vec
              (r.measured ? fixed(r.gflops, 1) : "n/a");
   report["facts"] = Json::array(
       {Json::array({"model", o.onnx}), Json::array({"precision", in.requestedLabel + " vs fp32"}),
-       Json::array({"batch", std::to_string(in.batch)}),
-       Json::array({"device", d.name + " (" + std::to_string(d.logicalCores) + " logical cores)"}),
-       Json::array({"CPU features", d.featureText}), Json::array({"libraries", libraries}),
-       Json::array({"MatMul GFLOP/s", rates}),
+       Json::array({"batch", std::to_string(in.batch)}), Json::array({"device", describeDevice(d)}),
+       Json::array({"libraries", libraries}), Json::array({"MatMul GFLOP/s", rates}),
        Json::array({"memory GB/s", in.bandwidthGBs > 0 ? fixed(in.bandwidthGBs, 1) : "n/a"}),
        Json::array({"speedup", fixed(in.fp32.medianMs / in.reduced.medianMs, 2) + "x"})});
   Json engineRows = Json::array();
@@ -517,7 +520,12 @@ void runExplain(const ExplainOptions& o) {
 
   ExplainLogger logger(o.verbose);
   ExplainInputs in;
-  in.device = &deviceInfo();
+  ProbeTarget target;
+  target.threads = o.threads;
+  target.allowTf32 = !o.build.noTF32;
+  if (std::string e = parseDevice(o.build.device, target.device, target.cudaOrdinal); !e.empty())
+    throw ExplainError{e};
+  in.device = &deviceInfo(target.device, target.cudaOrdinal);
   in.requested = requested;
   in.requestedLabel = joinTypes(requested);
   in.batch = batch;
@@ -542,11 +550,11 @@ void runExplain(const ExplainOptions& o) {
   std::set<DataType> probed{DataType::kFloat32};
   probed.insert(requested.begin(), requested.end());
   for (DataType t : {DataType::kBFloat16, DataType::kInt8}) {
-    if (typeArithmetic(t).arithmetic == Arithmetic::kNative) probed.insert(t);
+    if (typeArithmetic(t, *in.device).arithmetic == Arithmetic::kNative) probed.insert(t);
   }
   logger.setQuiet(true);
-  for (DataType t : probed) in.rates[t] = probeMatMul(logger, t, o.threads);
-  in.bandwidthGBs = probeBandwidth(logger, o.threads);
+  for (DataType t : probed) in.rates[t] = probeMatMul(logger, t, target);
+  in.bandwidthGBs = probeBandwidth(logger, target);
   logger.setQuiet(false);
   {
     std::string line = "measured the device: MatMul";

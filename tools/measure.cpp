@@ -21,14 +21,15 @@ double median(std::vector<double> values) {
   return values.empty() ? 0 : computeStats(std::move(values), {}).median;
 }
 
-// One execute() of `context` on `inputs`, in milliseconds.
+// One execute() of `context` on `inputs`, in milliseconds: its wall time on the CPU, the layers' GPU time
+// on a GPU (what the engine costs there; the host-device copies of execute() are the caller's to arrange).
 Result<double> timeQuery(ExecutionContext& context, const std::vector<NamedTensor>& inputs,
                          std::vector<NamedTensor>& outputs) {
   const auto start = Clock::now();
   Status s = context.execute(inputs, outputs);
   const double ms = msSince(start);
   if (!s) return s;
-  return ms;
+  return context.lastDeviceComputeMs() >= 0 ? context.lastDeviceComputeMs() : ms;
 }
 
 // The layer named `name` (or that absorbed it) in `engine`, or nullptr.
@@ -43,9 +44,11 @@ const LayerInfo* findLayer(const Engine& engine, const std::string& name) {
 
 // Builds `network` for a probe: no timing of tactics (the constraint picks the kernel), obeyed constraints.
 Result<std::shared_ptr<Engine>> buildProbe(Logger& logger, const NetworkDefinition& network, DataType type,
-                                           int threads) {
+                                           const ProbeTarget& target) {
   BuilderConfig config;
-  config.setThreads(threads);
+  config.setThreads(target.threads);
+  config.setDevice(target.device, target.cudaOrdinal);
+  if (!target.allowTf32) config.clearFlag(BuilderFlag::kTF32);
   LOWP_RETURN_IF_ERROR(config.setOptimizationLevel(1));
   config.setFlag(BuilderFlag::kObeyPrecisionConstraints);
   if (type == DataType::kFloat16) config.setFlag(BuilderFlag::kFP16);
@@ -167,11 +170,12 @@ Status timeEngines(const std::vector<EngineRun*>& runs, const TimingPlan& plan) 
   return {};
 }
 
-ComputeRate probeMatMul(Logger& logger, DataType type, int threads) {
+ComputeRate probeMatMul(Logger& logger, DataType type, const ProbeTarget& target) {
   ComputeRate rate;
   rate.type = type;
-  // Large enough that the multiply, not its fixed cost, sets the time: 2 x 512^3 = 268 MFLOP.
-  const int64_t n = 512;
+  // Large enough that the multiply, not its fixed cost, sets the time: 2 x 512^3 = 268 MFLOP on a CPU,
+  // 2 x 4096^3 = 137 GFLOP on a GPU.
+  const int64_t n = target.device == Device::kCuda ? 4096 : 512;
   rate.size = n;
   std::mt19937_64 rng(1);
   NetworkDefinition network;
@@ -193,7 +197,7 @@ ComputeRate probeMatMul(Logger& logger, DataType type, int threads) {
   if (type == DataType::kInt8) {
     if (Status s = network.setDynamicRange("a", -1, 1); !s) return fail(s);
   }
-  auto engine = buildProbe(logger, network, type, threads);
+  auto engine = buildProbe(logger, network, type, target);
   if (!engine) return fail(engine.status());
   const LayerInfo* layer = findLayer(**engine, layerName);
   if (layer == nullptr) return fail(Status(StatusCode::kInternal, "the probe lost its MatMul layer"));
@@ -208,15 +212,16 @@ ComputeRate probeMatMul(Logger& logger, DataType type, int threads) {
   return rate;
 }
 
-double probeBandwidth(Logger& logger, int threads) {
-  // 16 Mi fp32 values: 64 MiB read and 64 MiB written, beyond the last-level caches of today's CPUs.
-  const int64_t count = int64_t{16} << 20;
+double probeBandwidth(Logger& logger, const ProbeTarget& target) {
+  // 16 Mi fp32 values: 64 MiB read and 64 MiB written, beyond the last-level caches of today's CPUs; on a
+  // GPU 256 Mi (1 GiB each way).
+  const int64_t count = target.device == Device::kCuda ? int64_t{256} << 20 : int64_t{16} << 20;
   NetworkDefinition network;
   if (!network.addInput("x", DataType::kFloat32, {count})) return -1;
   auto relu = network.addLayer("Relu", "probe_relu", {"x"}, {"y"});
   auto reduce = network.addLayer("ReduceMax", "probe_reduce", {"y"}, {"m"}, {{"keepdims", int64_t{0}}});
   if (!relu || !reduce || !network.markOutput("m")) return -1;
-  auto engine = buildProbe(logger, network, DataType::kFloat32, threads);
+  auto engine = buildProbe(logger, network, DataType::kFloat32, target);
   if (!engine) return -1;
   const LayerInfo* layer = findLayer(**engine, "probe_relu");
   if (layer == nullptr) return -1;

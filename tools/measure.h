@@ -30,9 +30,11 @@ struct EngineRun {
   std::shared_ptr<Engine> engine;
   std::map<std::string, std::vector<int64_t>> shapes;  ///< The input shapes it was built for and run at.
   double buildSeconds = 0;
-  std::vector<double> latencyMs;  ///< execute() wall time of every timed query, without the profiler.
-  double medianMs = 0;            ///< Median of latencyMs.
-  double spread = 0;              ///< (75th - 25th percentile) / median of latencyMs.
+  /// Every timed query without the profiler: execute()'s wall time on the CPU, the layers' GPU time
+  /// (ExecutionContext::lastDeviceComputeMs, no host-device copies) on a GPU.
+  std::vector<double> latencyMs;
+  double medianMs = 0;  ///< Median of latencyMs.
+  double spread = 0;    ///< (75th - 25th percentile) / median of latencyMs.
   /// Median time of each layer that ran, in execution order, over the queries of the profiled pass.
   std::vector<std::pair<std::string, double>> layerMs;
   double layerSumMs = 0;  ///< Sum of layerMs: the time spent inside layers.
@@ -58,13 +60,22 @@ struct ComputeRate {
   std::string error;      ///< Why it was not measured.
 };
 
+/// Where probes build and run: the CPU with `threads` threads, or a GPU (TF32 allowed or not for fp32).
+struct ProbeTarget {
+  Device device = Device::kCpu;
+  int cudaOrdinal = 0;
+  int threads = 0;
+  bool allowTf32 = true;
+};
+
 /// Measures a square MatMul (activation times constant weights) forced to `type` with obeyed precision
 /// constraints; fp32 is the baseline. INT8 takes its activation scale from a given dynamic range. Slow
-/// (storage-only) precisions are timed over fewer runs so the probe stays short.
-ComputeRate probeMatMul(Logger& logger, DataType type, int threads);
+/// (storage-only) precisions are timed over fewer runs so the probe stays short. On a GPU the product is
+/// larger (4096^3) so that it fills the device.
+ComputeRate probeMatMul(Logger& logger, DataType type, const ProbeTarget& target);
 
 /// Memory bandwidth in GB/s: bytes read and written by one elementwise layer over a tensor far larger than
 /// the caches, divided by its median time. Negative when the probe could not run.
-double probeBandwidth(Logger& logger, int threads);
+double probeBandwidth(Logger& logger, const ProbeTarget& target);
 
 }  // namespace lowp::tools

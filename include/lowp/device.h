@@ -8,6 +8,8 @@
 //   const lowp::DeviceInfo& device = lowp::deviceInfo();
 //   if (lowp::typeArithmetic(lowp::DataType::kFloat16).arithmetic != lowp::Arithmetic::kNative)
 //     std::cout << "fp16 is storage only on " << device.name << "\n";
+//
+// deviceInfo(Device::kCuda) and typeArithmetic(type, Device::kCuda) say the same of a GPU.
 #pragma once
 
 #include <string>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "lowp/data_type.h"
+#include "lowp/engine.h"
 
 namespace lowp {
 
@@ -56,19 +59,26 @@ struct LibraryVersion {
 
 /// What the device is and can do.
 struct DeviceInfo {
-  std::string kind;  ///< "cpu".
-  std::string name;  ///< The processor's brand string, e.g. "AMD EPYC 9B14"; "unknown" when it gives none.
-  int logicalCores = 0;      ///< Logical CPUs of the machine (the default thread count of engines).
-  CpuFeatureFlags features;  ///< The features that matter for precisions.
-  std::string featureText;   ///< The features engines are keyed on, e.g. "avx2 avx512 avx512_vnni".
+  Device device = Device::kCpu;
+  std::string kind;  ///< "cpu" or "cuda".
+  /// The processor's brand string, e.g. "AMD EPYC 9B14" ("unknown" when it gives none), or the GPU's name,
+  /// e.g. "NVIDIA H100 80GB HBM3"; for a GPU lowp cannot use, why ("no CUDA device: ...").
+  std::string name;
+  int logicalCores = 0;       ///< Logical CPUs of the machine (the default thread count of engines).
+  CpuFeatureFlags features;   ///< The CPU features that matter for precisions (all false for a GPU).
+  int computeCapability = 0;  ///< A GPU's, major * 10 + minor (90 on Hopper); 0 for the CPU.
+  int multiprocessors = 0;    ///< A GPU's streaming multiprocessors.
+  /// The features engines are keyed on, e.g. "avx2 avx512 avx512_vnni", or "sm_90, 132 SMs, 79.1 GiB".
+  std::string featureText;
   std::vector<LibraryVersion> libraries;  ///< lowp first, then the kernel libraries compiled in.
-  /// What engine files and timing caches are tied to (CPU, features, lowp and library versions): an
-  /// engine file built under another fingerprint is refused on load.
+  /// What engine files and timing caches are tied to (the device, its features, lowp and library
+  /// versions): an engine file built under another fingerprint is refused on load. Empty for a GPU lowp
+  /// cannot use.
   std::string fingerprint;
 };
 
-/// The device this process runs on; detected once.
-const DeviceInfo& deviceInfo();
+/// The CPU this process runs on, or CUDA GPU `cudaOrdinal` for Device::kCuda; each detected once.
+const DeviceInfo& deviceInfo(Device device = Device::kCpu, int cudaOrdinal = 0);
 
 /// How the device computes in one element type.
 struct TypeArithmetic {
@@ -79,11 +89,20 @@ struct TypeArithmetic {
   std::string via;
 };
 
-/// How this device computes in `type`, one of the precisions engines choose between. fp32 and fp64 are
-/// native wherever lowp runs; fp16 is native with AVX-512 FP16 or AMX-FP16, else storage only; bf16 native
-/// with AVX-512 BF16 or AMX-BF16, else storage only; int8 native with VNNI or AMX-INT8, and also with AVX2
-/// alone (multiply-add in three instructions, `via` says so); fp8 types are storage only on CPUs. Other
-/// types (integers other than int8, bool, strings) give kNone: they are not precisions the builder picks.
-TypeArithmetic typeArithmetic(DataType type);
+/// How the device computes in `type`, one of the precisions engines choose between. On the CPU, fp32 and
+/// fp64 are native wherever lowp runs; fp16 is native with AVX-512 FP16 or AMX-FP16, else storage only; bf16
+/// native with AVX-512 BF16 or AMX-BF16, else storage only; int8 native with VNNI or AMX-INT8, and also with
+/// AVX2 alone (multiply-add in three instructions, `via` says so); fp8 types are storage only. On a GPU, by
+/// compute capability: fp32 on its CUDA cores (and TF32 tensor cores from 8.0), fp16 on tensor cores from
+/// 7.0, bf16 from 8.0, int8 from 7.5, fp8 from 8.9 (this is the device's arithmetic: which of them lowp has
+/// kernels for is the builder's report). Other types (integers other than int8, bool, strings) give kNone:
+/// they are not precisions the builder picks.
+TypeArithmetic typeArithmetic(DataType type, Device device = Device::kCpu, int cudaOrdinal = 0);
+/// The same for the device `info` describes (one deviceInfo() returned).
+TypeArithmetic typeArithmetic(DataType type, const DeviceInfo& info);
+
+/// The device in one line: "AMD EPYC 9B14 (2 logical cores; avx2 avx512 ...)" or
+/// "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, 79.1 GiB)".
+std::string describeDevice(const DeviceInfo& info);
 
 }  // namespace lowp

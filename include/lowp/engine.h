@@ -135,7 +135,9 @@ class Engine {
 class Profiler {
  public:
   virtual ~Profiler() = default;
-  /// Called after each layer of each execute(), from the executing thread, with the layer's wall time.
+  /// Called for each layer of each execute(), from the executing thread, with the layer's time: on the CPU
+  /// its wall time, after it ran; on the GPU its GPU time between CUDA events around it, once the run is
+  /// done.
   virtual void reportLayerTime(std::string_view layerName, float ms) = 0;
 };
 

@@ -827,7 +827,7 @@ Status BuildSession::applyConstraint(LayerWork& layer) {
       std::string missing = strength_ == Strength::kPrefer && flagOff
                                 ? "the " + typeName(layer.requested) + " flag is not set"
                                 : "no " + typeName(layer.requested) + " implementation of " + node.opType +
-                                      " applies to it on this CPU";
+                                      " applies to it on this " + deviceName();
       if (strength_ == Strength::kObey) {
         return Status(StatusCode::kUnsupported,
                       "layer '" + node.name + "' (" + node.opType + "): precision " +

@@ -98,6 +98,7 @@ struct ExecutionContext::Impl {
   // Around the layers of each run: their GPU time, without the input and output copies.
   std::optional<runtime::CudaEvent> layersStart;
   std::optional<runtime::CudaEvent> layersEnd;
+  std::vector<runtime::CudaEvent> layerEvents;  // with a profiler: two per layer, before and after it
 #endif
   float lastDeviceComputeMs = -1;
   bool useCudaGraph = false;
@@ -743,6 +744,7 @@ struct ExecutionContext::Impl {
       return &replacements.back().view;
     };
     if (observer) observePlanTimeValues();
+    std::vector<const ir::Node*> profiled;  // the layers timed by layerEvents, in order
     for (const ir::Node* node : g.nodes()) {
       if (plan.folded[static_cast<size_t>(node->id)]) continue;
       currentNode = node;
@@ -776,14 +778,16 @@ struct ExecutionContext::Impl {
         outs.push_back(&inArena[id]);
       }
       if (profiler != nullptr) {
-        // Waits for the layers before, so that the time is this layer's alone.
-        LOWP_RETURN_IF_ERROR(gpu->sync().withContext("before " + node->describe()));
-        const auto start = std::chrono::steady_clock::now();
+        // CUDA events around the layer: its GPU time, read once the run is done.
+        const size_t at = 2 * profiled.size();
+        while (layerEvents.size() < at + 2) {
+          LOWP_ASSIGN_OR_RETURN(runtime::CudaEvent e, runtime::CudaEvent::create());
+          layerEvents.push_back(std::move(e));
+        }
+        LOWP_RETURN_IF_ERROR(layerEvents[at].record(gpu->stream()));
         LOWP_RETURN_IF_ERROR(runGpuKernel(*node, ins, outs));
-        Status s = gpu->sync();
-        if (!s) return s.withContext(node->describe()).withNode(node->name);
-        const std::chrono::duration<float, std::milli> elapsed = std::chrono::steady_clock::now() - start;
-        profiler->reportLayerTime(node->name, elapsed.count());
+        LOWP_RETURN_IF_ERROR(layerEvents[at + 1].record(gpu->stream()));
+        profiled.push_back(node);
       } else {
         LOWP_RETURN_IF_ERROR(runGpuKernel(*node, ins, outs));
       }
@@ -794,7 +798,11 @@ struct ExecutionContext::Impl {
     }
     currentNode = nullptr;
     // The replacements must outlive the kernels that read them.
-    if (!replacements.empty()) LOWP_RETURN_IF_ERROR(gpu->sync());
+    if (!replacements.empty() || !profiled.empty()) LOWP_RETURN_IF_ERROR(gpu->sync());
+    for (size_t k = 0; k < profiled.size(); ++k) {
+      LOWP_ASSIGN_OR_RETURN(float ms, layerEvents[2 * k + 1].elapsedSince(layerEvents[2 * k]));
+      profiler->reportLayerTime(profiled[k]->name, ms);
+    }
     return {};
   }
 #else

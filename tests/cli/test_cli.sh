@@ -124,6 +124,8 @@ if ! command -v nvidia-smi > /dev/null || ! nvidia-smi > /dev/null 2>&1; then
   expect_error "build: no GPU" "add_relu.onnx: building for the CUDA device, but (the CUDA runtime finds no GPU|this build of lowp has no CUDA backend)" \
     "$lowp" build --onnx add_relu.onnx --shapes x:2x4 --device cuda
   expect_error "run: no GPU" "add_relu.onnx: .*(finds no GPU|no CUDA backend)" "$lowp" run --onnx add_relu.onnx --shapes x:2x4 --device cuda:0
+  expect_error "explain: no GPU" "lowp explain: error: .*(finds no GPU|no CUDA backend)" \
+    "$lowp" explain --onnx add_relu.onnx --shapes x:2x4 --fp16 --device cuda
 fi
 expect_error "build: bad device" "--device must be cpu, cuda, cuda:N or N \(a GPU number\), not 'gpu'" \
   "$lowp" build --onnx add_relu.onnx --shapes x:2x4 --device gpu

@@ -9,11 +9,14 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <random>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "gpu_test_util.h"
 #include "graph_builder.h"
@@ -331,6 +334,47 @@ TEST(CudaEngine, LowpRunOnTheGpuGivesTheCpusTop1) {
             << " images (near-ties within " << tie << ")\n";
   EXPECT_LE(disagree, rows / 100);
   fs::remove_all(out);
+  fs::remove(out.string() + ".log");
+}
+
+// `lowp explain --fp16 --device cuda` measures the GPU: its arithmetic from the compute capability, MatMul
+// rates and bandwidth from CUDA events, both engines built and timed there, every check made.
+TEST(CudaEngine, LowpExplainMeasuresTheGpu) {
+  LOWP_REQUIRE_GPU();
+  const fs::path self = fs::read_symlink("/proc/self/exe").parent_path();
+  fs::path cli;
+  for (const fs::path& candidate : {self / "lowp", self.parent_path() / "lowp"}) {
+    if (fs::exists(candidate)) cli = candidate;
+  }
+  ASSERT_FALSE(cli.empty()) << "no lowp program beside " << self;
+  const fs::path out = fs::temp_directory_path() / ("lowp_gpu_explain_" + std::to_string(getpid()));
+  const std::string json = out.string() + ".json";
+  const std::string command = cli.string() + " explain --device cuda --fp16 --onnx " + kMobileNet +
+                              " --shapes input:32x3x224x224 --batches 1,32 --warmUp 50 --duration 0.2 "
+                              "--exportJson " +
+                              json + " > " + out.string() + ".log 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  std::ifstream in(json);
+  const nlohmann::json d = nlohmann::json::parse(in, nullptr, false);
+  ASSERT_FALSE(d.is_discarded());
+  EXPECT_EQ(d["device"]["kind"], "cuda");
+  EXPECT_GE(d["device"]["computeCapability"].get<int>(), 70);
+  EXPECT_EQ(d["device"]["arithmetic"]["fp16"]["arithmetic"], "native");
+  EXPECT_NE(d["device"]["fingerprint"].get<std::string>().find("gpu="), std::string::npos);
+  const auto& matmul = d["rates"]["matmul"];
+  ASSERT_TRUE(matmul["fp32"]["measured"].get<bool>()) << matmul.dump();
+  ASSERT_TRUE(matmul["fp16"]["measured"].get<bool>()) << matmul.dump();
+  // Tensor cores: fp16 well above fp32 (TF32 allowed, as the engines are built).
+  EXPECT_GT(matmul["fp16"]["gflops"].get<double>(), 1.2 * matmul["fp32"]["gflops"].get<double>())
+      << matmul.dump();
+  EXPECT_GT(d["rates"]["bandwidthGBs"].get<double>(), 100.0);
+  EXPECT_EQ(d["findings"].size(), 9u);
+  for (const auto& f : d["findings"]) EXPECT_FALSE(f["finding"].get<std::string>().empty()) << f.dump();
+  std::cout << "lowp explain --device cuda: fp16 MatMul " << matmul["fp16"]["gflops"] << " GFLOP/s, fp32 "
+            << matmul["fp32"]["gflops"] << " GFLOP/s, copy " << d["rates"]["bandwidthGBs"]
+            << " GB/s; speedup " << d["runs"][0]["medianMs"] << " ms -> " << d["runs"][1]["medianMs"]
+            << " ms\n";
+  fs::remove(json);
   fs::remove(out.string() + ".log");
 }
 

@@ -14,8 +14,8 @@
 // of Y's shape [M, N] (cuBLASLt's C with beta), or a row bias [N] / [1, N] with beta = 1 (the BIAS
 // epilogue). Other broadcasts of C, and other batch broadcasts of MatMul, are declined by supports().
 // A 1x1 convolution (stride 1, no padding, one group) over NHWC is the row-major product
-// X [N*H*W, C] x W [M, C]^T: the bias and Relu go into cuBLASLt's epilogue, a residual is its C matrix (beta
-// 1), and another activation takes one pass of conv_epilogue.cu after it.
+// X [N*H*W, C] x W [M, C]^T: a residual is cuBLASLt's C matrix (beta 1), the bias and Relu its epilogue
+// (applied to the sum), and another activation takes one pass of conv_epilogue.cu after it.
 // Descriptors and the chosen algorithm live in the node's state slot and are rebuilt when the problem,
 // the pointers' alignment or the workspace changes.
 // Tests: tests/gpu/test_matmul.cpp.
@@ -389,10 +389,10 @@ Status conv1x1Kernel(KernelContext& ctx) {
     problem->c = GemmProblem::C::kMatrix;
     problem->beta = 1.0f;
   }
-  // Relu after the residual cannot be cuBLASLt's (its epilogue comes before C is added); nor can any
-  // activation without a bias, nor other activations: one pass after the product does those.
+  // cuBLASLt's epilogue adds the bias and applies Relu to alpha A B + beta C, the residual included; an
+  // activation without a bias, or another one, takes one pass after the product.
   const bool activationAfter =
-      activation.kind != ir::ops::FusedActivation::kNone && (!relu || residual != nullptr || bias == nullptr);
+      activation.kind != ir::ops::FusedActivation::kNone && (!relu || bias == nullptr);
   if (activationAfter && bias != nullptr) problem->bias = GemmProblem::Bias::kBias;
   const std::array<uint32_t, 4> alignments = {alignmentOf(w.data()), alignmentOf(x.data()),
                                               alignmentOf(residual != nullptr ? residual->data() : y.data()),
