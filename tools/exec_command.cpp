@@ -227,7 +227,8 @@ void printConfiguration(const ExecOptions& o, const std::map<std::string, std::v
   formats("Output(s)", b.outputIOFormats);
   if (!o.onnx.empty()) s << shapesText(shapes, "build", true);
   s << "=== System Options ===\n";
-  s << "Device: CPU\n";
+  // A loaded engine runs where it was built; the line says what was asked for.
+  s << "Device: " << (o.build.device == "cpu" ? std::string("CPU") : o.build.device) << "\n";
   s << "DLACore:\n";
   s << "Plugins:\n";
   s << "=== Inference Options ===\n";

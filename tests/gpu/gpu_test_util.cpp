@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 
 #include "ir/format.h"
@@ -217,6 +218,22 @@ double expectMatchesReference(const KernelCase& c) {
   EXPECT_LE(error, c.tolerance) << c.kernel << " against " << reference->name << " on "
                                 << c.inputs[0].describe();
   return error;
+}
+
+std::vector<NamedTensor> executeOk(ExecutionContext& context, const std::vector<NamedTensor>& inputs) {
+  std::vector<NamedTensor> outputs;
+  const Status s = context.execute(inputs, outputs);
+  EXPECT_TRUE(s.isOk()) << s.toString();
+  return outputs;
+}
+
+std::string lowpProgram() {
+  namespace fs = std::filesystem;
+  const fs::path self = fs::read_symlink("/proc/self/exe").parent_path();
+  for (const fs::path& candidate : {self / "lowp", self.parent_path() / "lowp"}) {
+    if (fs::exists(candidate)) return candidate.string();
+  }
+  return "";
 }
 
 }  // namespace lowp::testing

@@ -16,6 +16,7 @@
 #include "ir/attribute.h"
 #include "ir/graph.h"
 #include "kernels/kernel.h"
+#include "lowp/engine.h"
 #include "lowp/tensor.h"
 #include "runtime/cuda_device.h"
 
@@ -68,6 +69,12 @@ inline constexpr LibraryPrecision kLibraryPrecisions[] = {{"f32", DataType::kFlo
                                                           {"tf32", DataType::kFloat32, 1e-3},
                                                           {"f16", DataType::kFloat16, 1e-2},
                                                           {"bf16", DataType::kBFloat16, 1e-2}};
+
+/// `context`'s outputs for `inputs`, after checking that execute() succeeds (a test failure otherwise).
+std::vector<NamedTensor> executeOk(ExecutionContext& context, const std::vector<NamedTensor>& inputs);
+
+/// The lowp command-line program beside the test program (or one folder up); empty when there is none.
+std::string lowpProgram();
 
 /// ||got - ref|| / ||ref|| over all elements (fp64); +inf when `got` has a NaN or inf where `ref` has not.
 double relativeL2(const Tensor& ref, const Tensor& got);

@@ -57,13 +57,6 @@ std::shared_ptr<Engine> build(Build& b, Logger& logger) {
   return engine.isOk() ? *engine : nullptr;
 }
 
-std::vector<NamedTensor> run(ExecutionContext& context, const std::vector<NamedTensor>& inputs) {
-  std::vector<NamedTensor> outputs;
-  const Status s = context.execute(inputs, outputs);
-  EXPECT_TRUE(s.isOk()) << s.toString();
-  return outputs;
-}
-
 // The relative L2 error of `engine` against the model's CPU engine on random inputs of `shape`.
 double errorAgainstCpu(const std::string& model, Engine& engine, const std::vector<int64_t>& shape) {
   auto cpu = Engine::fromOnnxFile(model);
@@ -71,8 +64,8 @@ double errorAgainstCpu(const std::string& model, Engine& engine, const std::vect
   std::mt19937 rng(17);
   const std::vector<NamedTensor> inputs = {
       {engine.inputs()[0].name, randomTensor(rng, DataType::kFloat32, shape)}};
-  const auto ref = run(*(*cpu)->createExecutionContext(), inputs);
-  const auto got = run(*engine.createExecutionContext(), inputs);
+  const auto ref = executeOk(*(*cpu)->createExecutionContext(), inputs);
+  const auto got = executeOk(*engine.createExecutionContext(), inputs);
   EXPECT_EQ(ref.size(), got.size());
   if (ref.empty() || got.empty()) return 1e30;
   return relativeL2(ref[0].tensor, got[0].tensor);
@@ -163,8 +156,8 @@ TEST(CudaBuilder, EngineFilesRoundTripOnTheGpu) {
   expectCudaKernels(**loaded);
   std::mt19937 rng(2);
   const std::vector<NamedTensor> inputs = {{"input", randomTensor(rng, DataType::kFloat32, {16, 1, 20, 20})}};
-  const auto a = run(*engine->createExecutionContext(), inputs);
-  const auto c = run(*(*loaded)->createExecutionContext(), inputs);
+  const auto a = executeOk(*engine->createExecutionContext(), inputs);
+  const auto c = executeOk(*(*loaded)->createExecutionContext(), inputs);
   ASSERT_EQ(a.size(), c.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(maxAbsDifference(a[i].tensor, c[i].tensor), 0.0);
 }
@@ -215,9 +208,9 @@ TEST(CudaBuilder, CudaGraphsGiveTheSameBits) {
   for (int64_t batch : {4, 1, 4}) {
     const std::vector<NamedTensor> inputs = {
         {"input", randomTensor(rng, DataType::kFloat32, {batch, 3, 224, 224})}};
-    const auto ref = run(*plain, inputs);
+    const auto ref = executeOk(*plain, inputs);
     for (int repeat = 0; repeat < 3; ++repeat) {  // the first run prepares, the second records
-      const auto got = run(*graphed, inputs);
+      const auto got = executeOk(*graphed, inputs);
       ASSERT_EQ(got.size(), ref.size());
       EXPECT_EQ(maxAbsDifference(ref[0].tensor, got[0].tensor), 0.0)
           << "batch " << batch << " run " << repeat;

@@ -45,13 +45,6 @@ std::shared_ptr<Engine> load(const std::string& path, const EngineOptions& optio
   return engine.isOk() ? *engine : nullptr;
 }
 
-std::vector<NamedTensor> run(ExecutionContext& context, const std::vector<NamedTensor>& inputs) {
-  std::vector<NamedTensor> outputs;
-  const Status s = context.execute(inputs, outputs);
-  EXPECT_TRUE(s.isOk()) << s.toString();
-  return outputs;
-}
-
 // Every output of `got` within `tolerance` (relative L2) of `ref`, by name and shape.
 void expectClose(const std::vector<NamedTensor>& ref, const std::vector<NamedTensor>& got, double tolerance,
                  const std::string& what) {
@@ -89,8 +82,8 @@ void expectModelMatchesCpu(const std::string& path, std::vector<int64_t> sampleS
     const std::string input = cpu->inputs()[0].name;
     for (int repeat = 0; repeat < 2; ++repeat) {
       const std::vector<NamedTensor> inputs = {{input, randomTensor(rng, DataType::kFloat32, sampleShape)}};
-      const std::vector<NamedTensor> ref = run(*cpuContext, inputs);
-      const std::vector<NamedTensor> got = run(*gpuContext, inputs);
+      const std::vector<NamedTensor> ref = executeOk(*cpuContext, inputs);
+      const std::vector<NamedTensor> got = executeOk(*gpuContext, inputs);
       expectClose(ref, got, tolerance,
                   path + " batch " + std::to_string(batch) + " run " + std::to_string(repeat + 1) +
                       (allowTf32 ? " (tf32)" : " (fp32)"));
@@ -180,8 +173,8 @@ TEST(CudaEngine, PlanTimeValuesAreUploaded) {
   std::mt19937 rng(5);
   const std::vector<NamedTensor> inputs = {{"x", randomTensor(rng, DataType::kFloat32, {2, 3, 4})}};
   auto gpuContext = gpuEngine.createExecutionContext();
-  const std::vector<NamedTensor> ref = run(*cpu.createExecutionContext(), inputs);
-  const std::vector<NamedTensor> got = run(*gpuContext, inputs);
+  const std::vector<NamedTensor> ref = executeOk(*cpu.createExecutionContext(), inputs);
+  const std::vector<NamedTensor> got = executeOk(*gpuContext, inputs);
   ASSERT_EQ(got.size(), 2u);
   expectClose(ref, got, 0.0, "relu-reshape-add");
   EXPECT_EQ(got[1].tensor.data<int64_t>()[2], 16);
@@ -205,11 +198,11 @@ TEST(CudaEngine, TheInspectorSeesTheCpusTensorsAndTheProfilerTimesEachLayer) {
   } onGpu;
   Inspector onCpu;
   context->setTensorInspector(&onGpu);
-  run(*context, inputs);
+  executeOk(*context, inputs);
   context->setTensorInspector(nullptr);
   auto cpuContext = cpu->createExecutionContext();
   cpuContext->setTensorInspector(&onCpu);
-  run(*cpuContext, inputs);
+  executeOk(*cpuContext, inputs);
   ASSERT_FALSE(onCpu.seen.empty());
   EXPECT_EQ(onGpu.seen.size(), onCpu.seen.size());
   for (const auto& [name, value] : onCpu.seen) {
@@ -227,8 +220,8 @@ TEST(CudaEngine, TheInspectorSeesTheCpusTensorsAndTheProfilerTimesEachLayer) {
     }
   } times;
   context->setProfiler(&times);
-  run(*context, inputs);
-  run(*context, inputs);
+  executeOk(*context, inputs);
+  executeOk(*context, inputs);
   context->setProfiler(nullptr);
   EXPECT_EQ(times.calls.size(), engine->impl().graph->nodes().size());
   for (const auto& [layer, calls] : times.calls) EXPECT_EQ(calls, 2) << layer;
@@ -288,12 +281,8 @@ TEST(CudaEngine, HostToHostLatency) {
 // `lowp run --device cuda` on the digits' test images gives the CPU's top-1 for every image.
 TEST(CudaEngine, LowpRunOnTheGpuGivesTheCpusTop1) {
   LOWP_REQUIRE_GPU();
-  const fs::path self = fs::read_symlink("/proc/self/exe").parent_path();
-  fs::path cli;
-  for (const fs::path& candidate : {self / "lowp", self.parent_path() / "lowp"}) {
-    if (fs::exists(candidate)) cli = candidate;
-  }
-  ASSERT_FALSE(cli.empty()) << "no lowp program beside " << self;
+  const fs::path cli = lowpProgram();
+  ASSERT_FALSE(cli.empty()) << "no lowp program beside the tests";
   const std::string images = "models/digits/test_images.npy";
   const fs::path out = fs::temp_directory_path() / ("lowp_gpu_run_" + std::to_string(getpid()));
   const std::string command = cli.string() + " run --device cuda --onnx " + kDigits +
@@ -307,7 +296,7 @@ TEST(CudaEngine, LowpRunOnTheGpuGivesTheCpusTop1) {
   ASSERT_TRUE(cpu);
   auto data = readTensorFile(images);
   ASSERT_TRUE(data.isOk()) << data.status().toString();
-  const std::vector<NamedTensor> ref = run(*cpu->createExecutionContext(), {{"input", *data}});
+  const std::vector<NamedTensor> ref = executeOk(*cpu->createExecutionContext(), {{"input", *data}});
   ASSERT_EQ(ref.size(), 1u);
   const Tensor& cpuLogits = ref[0].tensor;
   ASSERT_EQ(cpuLogits.shape(), gpuLogits->shape());
@@ -341,12 +330,8 @@ TEST(CudaEngine, LowpRunOnTheGpuGivesTheCpusTop1) {
 // rates and bandwidth from CUDA events, both engines built and timed there, every check made.
 TEST(CudaEngine, LowpExplainMeasuresTheGpu) {
   LOWP_REQUIRE_GPU();
-  const fs::path self = fs::read_symlink("/proc/self/exe").parent_path();
-  fs::path cli;
-  for (const fs::path& candidate : {self / "lowp", self.parent_path() / "lowp"}) {
-    if (fs::exists(candidate)) cli = candidate;
-  }
-  ASSERT_FALSE(cli.empty()) << "no lowp program beside " << self;
+  const fs::path cli = lowpProgram();
+  ASSERT_FALSE(cli.empty()) << "no lowp program beside the tests";
   const fs::path out = fs::temp_directory_path() / ("lowp_gpu_explain_" + std::to_string(getpid()));
   const std::string json = out.string() + ".json";
   const std::string command = cli.string() + " explain --device cuda --fp16 --onnx " + kMobileNet +

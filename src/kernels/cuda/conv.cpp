@@ -264,31 +264,19 @@ template <Precision kPrecision, Layout kLayout, bool kFused, int kAlgo>
 Status convKernel(KernelContext& ctx) {
   constexpr bool kHwc = kLayout != Layout::kNchw;
   LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
-  const Tensor& x = ctx.input(0);
-  const Tensor& w = ctx.input(1);
-  Tensor& y = ctx.output(0);
   const DataType type = tensorTypeOf(kPrecision);
-  if (x.type() != type || w.type() != type || y.type() != type)
-    return ctx.invalid("input " + x.describe() + ", weight " + w.describe() + " and output " + y.describe() +
-                       " are not all " + std::string(dataTypeName(type)));
-  ir::ops::ActivationSpec activation;
-  if constexpr (kFused) {
-    auto spec = ir::ops::readActivation(ctx.attrs());
-    if (!spec) return ctx.invalid(spec.status().message());
-    activation = *spec;
-  }
+  LOWP_ASSIGN_OR_RETURN(const ConvOperands operands, convOperands(ctx, type, kFused));
+  const Tensor& x = *operands.x;
+  const Tensor& w = *operands.w;
+  Tensor& y = *operands.y;
+  const Tensor* bias = operands.bias;
+  const Tensor* residual = operands.residual;
+  const ir::ops::ActivationSpec& activation = operands.activation;
   auto geometry = convGeometry(ctx.attrs(), x.shape(), w.shape());
   if (!geometry) return forNode(ctx, geometry.status());
   if (geometry->y != y.shape())
     return ctx.invalid("output " + y.describe() + " is not the convolution's " +
                        ir::formatSizes(geometry->y));
-  const Tensor* bias = ctx.hasInput(2) ? &ctx.input(2) : nullptr;
-  const Tensor* residual = kFused && ctx.hasInput(3) ? &ctx.input(3) : nullptr;
-  if (bias != nullptr && (bias->elementCount() != geometry->y[1] ||
-                          (bias->type() != type && bias->type() != DataType::kFloat32)))
-    return ctx.invalid("bias " + bias->describe() + " is not one value per output channel");
-  if (residual != nullptr && (residual->shape() != y.shape() || residual->type() != type))
-    return ctx.invalid("residual " + residual->describe() + " differs from the output " + y.describe());
   if (y.elementCount() == 0) return {};
 
   const DataType biasType = bias != nullptr ? bias->type() : DataType::kUndefined;
@@ -345,13 +333,7 @@ Status convKernel(KernelContext& ctx) {
       cudnnConvolutionForward(cuda->cudnn, &one, plan->x_, input, plan->w_, *weights, plan->conv_,
                               plan->algo_, cuda->workspace, cuda->workspaceBytes, &zero, plan->y_, y.data()));
   if (bias == nullptr && residual == nullptr && activation.kind == ir::ops::FusedActivation::kNone) return {};
-  Epilogue e;
-  e.activation = static_cast<Activation>(activation.kind);
-  e.alpha = activation.alpha;
-  e.beta = activation.beta;
-  e.bias = bias != nullptr ? bias->data() : nullptr;
-  e.biasType = bias != nullptr && bias->type() == DataType::kFloat32 ? Elem::kF32 : *elemOf(type);
-  e.residual = residual != nullptr ? residual->data() : nullptr;
+  const Epilogue e = epilogueOf(operands, type);
   LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx,
                                  launchConvEpilogue(*elemOf(type), y.data(), geometry->y[0], geometry->y[1],
                                                     geometry->y[2] * geometry->y[3], kHwc, e, cuda->stream));
@@ -368,19 +350,11 @@ struct DepthwisePlan {
 template <Precision kPrecision, bool kFused>
 Status depthwiseKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
-  const Tensor& x = ctx.input(0);
-  const Tensor& w = ctx.input(1);
-  Tensor& y = ctx.output(0);
   const DataType type = tensorTypeOf(kPrecision);
-  if (x.type() != type || w.type() != type || y.type() != type)
-    return ctx.invalid("input " + x.describe() + ", weight " + w.describe() + " and output " + y.describe() +
-                       " are not all " + std::string(dataTypeName(type)));
-  ir::ops::ActivationSpec activation;
-  if constexpr (kFused) {
-    auto spec = ir::ops::readActivation(ctx.attrs());
-    if (!spec) return ctx.invalid(spec.status().message());
-    activation = *spec;
-  }
+  LOWP_ASSIGN_OR_RETURN(const ConvOperands operands, convOperands(ctx, type, kFused));
+  const Tensor& x = *operands.x;
+  const Tensor& w = *operands.w;
+  Tensor& y = *operands.y;
   auto geometry = convGeometry(ctx.attrs(), x.shape(), w.shape());
   if (!geometry) return forNode(ctx, geometry.status());
   const ConvGeometry& g = *geometry;
@@ -388,13 +362,6 @@ Status depthwiseKernel(KernelContext& ctx) {
     return ctx.unsupported("not a depthwise convolution (group = input channels = output channels)");
   if (g.y != y.shape())
     return ctx.invalid("output " + y.describe() + " is not the convolution's " + ir::formatSizes(g.y));
-  const Tensor* bias = ctx.hasInput(2) ? &ctx.input(2) : nullptr;
-  const Tensor* residual = kFused && ctx.hasInput(3) ? &ctx.input(3) : nullptr;
-  if (bias != nullptr &&
-      (bias->elementCount() != g.y[1] || (bias->type() != type && bias->type() != DataType::kFloat32)))
-    return ctx.invalid("bias " + bias->describe() + " is not one value per output channel");
-  if (residual != nullptr && (residual->shape() != y.shape() || residual->type() != type))
-    return ctx.invalid("residual " + residual->describe() + " differs from the output " + y.describe());
   if (y.elementCount() == 0) return {};
 
   // Weights [c, 1, kh, kw] to [kh, kw, c], once for a constant (again when they move or are computed).
@@ -428,15 +395,9 @@ Status depthwiseKernel(KernelContext& ctx) {
   d.dw = g.dilation[1];
   d.padTop = g.pad[0];
   d.padLeft = g.pad[1];
-  Epilogue e;
-  e.activation = static_cast<Activation>(activation.kind);
-  e.alpha = activation.alpha;
-  e.beta = activation.beta;
-  e.bias = bias != nullptr ? bias->data() : nullptr;
-  e.biasType = bias != nullptr && bias->type() == DataType::kFloat32 ? Elem::kF32 : *elemOf(type);
-  e.residual = residual != nullptr ? residual->data() : nullptr;
   LOWP_CUDA_RETURN_IF_ERROR_NODE(
-      ctx, launchDepthwiseConvHwc(*elemOf(type), x.data(), plan->weights.data, y.data(), d, e, cuda->stream));
+      ctx, launchDepthwiseConvHwc(*elemOf(type), x.data(), plan->weights.data, y.data(), d,
+                                  epilogueOf(operands, type), cuda->stream));
   return {};
 }
 

@@ -74,4 +74,40 @@ DataType tensorTypeOf(Precision precision) {
   return DataType::kFloat32;
 }
 
+Result<ConvOperands> convOperands(KernelContext& ctx, DataType type, bool fused) {
+  ConvOperands c;
+  c.x = &ctx.input(0);
+  c.w = &ctx.input(1);
+  c.y = &ctx.output(0);
+  if (c.x->type() != type || c.w->type() != type || c.y->type() != type)
+    return ctx.invalid("input " + c.x->describe() + ", weight " + c.w->describe() + " and output " +
+                       c.y->describe() + " are not all " + std::string(dataTypeName(type)));
+  if (fused) {
+    auto spec = ir::ops::readActivation(ctx.attrs());
+    if (!spec) return ctx.invalid(spec.status().message());
+    c.activation = *spec;
+  }
+  c.bias = ctx.hasInput(2) ? &ctx.input(2) : nullptr;
+  c.residual = fused && ctx.hasInput(3) ? &ctx.input(3) : nullptr;
+  const int64_t outChannels = c.w->rank() > 0 ? c.w->shape()[0] : 0;
+  if (c.bias != nullptr && (c.bias->elementCount() != outChannels ||
+                            (c.bias->type() != type && c.bias->type() != DataType::kFloat32)))
+    return ctx.invalid("bias " + c.bias->describe() + " is not one value per output channel");
+  if (c.residual != nullptr && (c.residual->shape() != c.y->shape() || c.residual->type() != type))
+    return ctx.invalid("residual " + c.residual->describe() + " differs from the output " + c.y->describe());
+  return c;
+}
+
+Epilogue epilogueOf(const ConvOperands& c, DataType type, bool withBiasAndResidual) {
+  Epilogue e;
+  e.activation = static_cast<Activation>(c.activation.kind);
+  e.alpha = c.activation.alpha;
+  e.beta = c.activation.beta;
+  if (!withBiasAndResidual) return e;
+  e.bias = c.bias != nullptr ? c.bias->data() : nullptr;
+  e.biasType = c.bias != nullptr && c.bias->type() == DataType::kFloat32 ? Elem::kF32 : *elemOf(type);
+  e.residual = c.residual != nullptr ? c.residual->data() : nullptr;
+  return e;
+}
+
 }  // namespace lowp::kernels::cuda

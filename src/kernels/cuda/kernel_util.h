@@ -1,6 +1,6 @@
 // Pieces the CUDA kernel functions (.cpp files of this folder) share: the Elem of a DataType, names that
-// live as long as the registry, the precisions of library tactics, and the check that a kernel's output
-// matches its input.
+// live as long as the registry, the precisions of library tactics, the check that a kernel's output
+// matches its input, and the operands every convolution kernel checks alike.
 #pragma once
 
 #include <deque>
@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "ir/ops/fused.h"
 #include "kernels/cuda/launch.h"
 #include "kernels/kernel.h"
 
@@ -34,5 +35,22 @@ DataType tensorTypeOf(Precision precision);
 
 /// Checks that output 0 has input 0's type and element count.
 Status requireSameAsInput(KernelContext& ctx);
+
+/// The operands of a Conv (kFused false) or lowp.FusedConv kernel computing in `type`, checked: x, w and y
+/// of `type`; the bias (input 2), when given, one value per output channel (w's first dimension) of `type`
+/// or fp32; a FusedConv's residual (input 3), when given, of y's shape and type; its activation.
+struct ConvOperands {
+  const Tensor* x = nullptr;
+  const Tensor* w = nullptr;
+  Tensor* y = nullptr;
+  const Tensor* bias = nullptr;
+  const Tensor* residual = nullptr;
+  ir::ops::ActivationSpec activation;
+};
+Result<ConvOperands> convOperands(KernelContext& ctx, DataType type, bool fused);
+
+/// The epilogue (conv_epilogue.cu) that adds the bias and residual and applies the activation of `c`, in
+/// tensors of `type`; `withBiasAndResidual` false leaves those to the convolution itself.
+Epilogue epilogueOf(const ConvOperands& c, DataType type, bool withBiasAndResidual = true);
 
 }  // namespace lowp::kernels::cuda

@@ -358,30 +358,21 @@ bool supportsConv1x1(const ir::Node& node, const std::vector<ir::Shape>& shapes)
 template <Precision kPrecision, bool kFused, int kHeuristic>
 Status conv1x1Kernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
-  const Tensor& x = ctx.input(0);
-  const Tensor& w = ctx.input(1);
-  Tensor& y = ctx.output(0);
   const DataType type = tensorTypeOf(kPrecision);
-  if (x.type() != type || w.type() != type || y.type() != type)
-    return ctx.invalid("input " + x.describe() + ", weight " + w.describe() + " and output " + y.describe() +
-                       " are not all " + std::string(dataTypeName(type)));
+  LOWP_ASSIGN_OR_RETURN(const ConvOperands operands, convOperands(ctx, type, kFused));
+  const Tensor& x = *operands.x;
+  const Tensor& w = *operands.w;
+  Tensor& y = *operands.y;
+  const Tensor* bias = operands.bias;
+  const Tensor* residual = operands.residual;
+  const ir::ops::ActivationSpec& activation = operands.activation;
   std::optional<GemmProblem> problem = conv1x1Problem(ctx.attrs(), x.shape(), w.shape());
   if (!problem) return ctx.unsupported("not a 1x1 convolution with stride 1, no padding and one group");
   if (y.shape() != std::vector<int64_t>{x.shape()[0], w.shape()[0], x.shape()[2], x.shape()[3]})
     return ctx.invalid("output " + y.describe() + " is not the convolution's");
-  ir::ops::ActivationSpec activation;
-  if constexpr (kFused) {
-    auto spec = ir::ops::readActivation(ctx.attrs());
-    if (!spec) return ctx.invalid(spec.status().message());
-    activation = *spec;
-  }
-  const Tensor* bias = ctx.hasInput(2) ? &ctx.input(2) : nullptr;
-  const Tensor* residual = kFused && ctx.hasInput(3) ? &ctx.input(3) : nullptr;
-  if (bias != nullptr && (bias->elementCount() != problem->n || bias->type() != type))
-    return ctx.unsupported("bias " + bias->describe() + " is not one " + std::string(dataTypeName(type)) +
-                           " value per output channel");
-  if (residual != nullptr && (residual->shape() != y.shape() || residual->type() != type))
-    return ctx.invalid("residual " + residual->describe() + " differs from the output " + y.describe());
+  // cuBLASLt's bias has the product's type.
+  if (bias != nullptr && bias->type() != type)
+    return ctx.unsupported("bias " + bias->describe() + " is not " + std::string(dataTypeName(type)));
   if (y.elementCount() == 0) return {};
   const bool relu = activation.kind == ir::ops::FusedActivation::kRelu;
   if (bias != nullptr) problem->bias = relu ? GemmProblem::Bias::kReluBias : GemmProblem::Bias::kBias;
@@ -408,12 +399,9 @@ Status conv1x1Kernel(KernelContext& ctx) {
       forNode(ctx, plan->run(*cuda, x.data(), w.data(), residual != nullptr ? residual->data() : nullptr,
                              bias != nullptr ? bias->data() : nullptr, y.data())));
   if (!activationAfter) return {};
-  Epilogue e;
-  e.activation = static_cast<Activation>(activation.kind);
-  e.alpha = activation.alpha;
-  e.beta = activation.beta;
-  LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, launchConvEpilogue(*elemOf(type), y.data(), 1, problem->n, problem->m,
-                                                         /*hwc=*/true, e, cuda->stream));
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(
+      ctx, launchConvEpilogue(*elemOf(type), y.data(), 1, problem->n, problem->m,
+                              /*hwc=*/true, epilogueOf(operands, type, false), cuda->stream));
   return {};
 }
 
