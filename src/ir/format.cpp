@@ -51,4 +51,32 @@ void reorderChannelsLast(const Tensor& from, Tensor& to, bool toHwc) {
   }
 }
 
+void reorderChannelBlocks(const Tensor& from, Tensor& to, bool toBlocked) {
+  const std::vector<int64_t>& shape = from.shape();
+  const int64_t n = shape[0];
+  const int64_t c = shape[1];
+  const int64_t s = n * c == 0 ? 0 : from.elementCount() / (n * c);
+  const int64_t block = channelBlock(TensorFormat::kChw16);
+  const int64_t blocks = (c + block - 1) / block;
+  const auto e = static_cast<size_t>(dataTypeInfo(from.type()).storageBytes);
+  const auto* src = static_cast<const std::byte*>(from.data());
+  auto* dst = static_cast<std::byte*>(to.data());
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t b = 0; b < blocks; ++b) {
+      for (int64_t p = 0; p < s; ++p) {
+        for (int64_t k = 0; k < block; ++k) {
+          const int64_t ch = b * block + k;
+          const auto blocked = static_cast<size_t>(((i * blocks + b) * s + p) * block + k);
+          if (ch >= c) {
+            if (toBlocked) std::memset(dst + blocked * e, 0, e);
+            continue;
+          }
+          const auto plain = static_cast<size_t>((i * c + ch) * s + p);
+          std::memcpy(dst + (toBlocked ? blocked : plain) * e, src + (toBlocked ? plain : blocked) * e, e);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace lowp::ir

@@ -34,4 +34,9 @@ int64_t storageBytes(DataType type, const std::vector<int64_t>& sizes, TensorFor
 /// element [n, c, s] of the plain layout to [n, s, c] of kHwc (`toHwc`) or back. Any type: bytes are moved.
 void reorderChannelsLast(const Tensor& from, Tensor& to, bool toHwc);
 
+/// Copies `from` (rank 3 to 5, [N, C, spatial...] logically) into `to` of the same type and shape, moving
+/// element [n, c, s] of the plain layout to [n, c / 16, s, c % 16] of kChw16 (`toBlocked`; the channels past
+/// C written as zeros) or back. The kChw16 side's memory must hold storageBytes(..., kChw16) bytes.
+void reorderChannelBlocks(const Tensor& from, Tensor& to, bool toBlocked);
+
 }  // namespace lowp::ir

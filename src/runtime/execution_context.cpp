@@ -205,7 +205,7 @@ struct ExecutionContext::Impl {
   // Points `ins` at the inspector's replacements of the activations `node` reads, converted to the
   // engine's form and handed to `place`, which keeps them where the kernel reads them (host or device) for
   // the rest of the run.
-  using PlaceReplacement = std::function<Result<const Tensor*>(Tensor engineForm)>;
+  using PlaceReplacement = std::function<Result<const Tensor*>(const runtime::EngineForm& engineForm)>;
   Status replaceInputs(const ir::Node& node, std::vector<const Tensor*>& ins, const PlaceReplacement& place) {
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       const ir::Value* in = node.inputs[i];
@@ -215,7 +215,7 @@ struct ExecutionContext::Impl {
       if (given == nullptr) continue;
       auto converted = runtime::toEngineForm(*in, ins[i]->shape(), *given);
       if (!converted) return converted.status().withNode(node.name);
-      auto placed = place(std::move(converted).value());
+      auto placed = place(*converted);
       if (!placed) return placed.status().withNode(node.name);
       ins[i] = *placed;
     }
@@ -332,12 +332,13 @@ struct ExecutionContext::Impl {
         // the arena until copied out after the last step.
         if (out == nullptr || (out->isGraphOutput && !onGpu())) continue;
         auto id = static_cast<size_t>(out->id);
-        auto count = p.shapes[id].elementCount();
-        if (!count) continue;
+        if (!p.shapes[id].isStatic()) continue;
+        // A blocked layout takes its padding too.
+        const int64_t bytes = ir::storageBytes(out->type, p.shapes[id].sizes(), out->format);
+        if (bytes < 0) continue;
         int64_t last = std::max<int64_t>(p.lastUse[id], static_cast<int64_t>(step));
         if (out->isGraphOutput) last = static_cast<int64_t>(steps.size());
-        lifetimes.push_back(
-            {*count * ir::dataTypeInfo(out->type).storageBytes, static_cast<int64_t>(step), last});
+        lifetimes.push_back({bytes, static_cast<int64_t>(step), last});
         lifetimeValue.push_back(id);
       }
     }
@@ -403,10 +404,10 @@ struct ExecutionContext::Impl {
       }
     }
     auto* arena = static_cast<std::byte*>(plan.arena.get());
-    std::vector<std::unique_ptr<Tensor>> replacements;  // what the inspector gave layers to read instead
-    const PlaceReplacement keep = [&](Tensor t) -> Result<const Tensor*> {
-      replacements.push_back(std::make_unique<Tensor>(std::move(t)));
-      return replacements.back().get();
+    std::list<runtime::EngineForm> replacements;  // what the inspector gave layers to read instead
+    const PlaceReplacement keep = [&](const runtime::EngineForm& form) -> Result<const Tensor*> {
+      replacements.push_back(form);
+      return &replacements.back().tensor;
     };
     if (observer) observePlanTimeValues();
     int64_t step = 0;
@@ -453,6 +454,12 @@ struct ExecutionContext::Impl {
           if (engine.kernelOf[static_cast<size_t>(node->id)]->reference) {
             std::memset(owned[id].data(), 0, static_cast<size_t>(owned[id].byteSize()));
           }
+        } else if (ir::channelBlock(out->format) > 1) {
+          // The arena holds every padded-layout tensor: their kernels need static shapes.
+          return Status(StatusCode::kInternal,
+                        node->describe() + ": output '" + out->name + "' in the " +
+                            std::string(ir::formatName(out->format)) + " layout has no planned memory",
+                        node->name);
         } else if (outShapes[i].isStatic()) {
           owned[id] = allocate(out->type, outShapes[i].sizes());
         } else {
@@ -738,8 +745,9 @@ struct ExecutionContext::Impl {
     auto* arena = static_cast<std::byte*>(plan.arena.get());
     // The inspector's replacements, uploaded; they live until the run's final wait.
     std::list<runtime::DeviceTensor> replacements;
-    const PlaceReplacement upload = [&](const Tensor& t) -> Result<const Tensor*> {
-      LOWP_ASSIGN_OR_RETURN(runtime::DeviceTensor d, gpu->upload(t));
+    const PlaceReplacement upload = [&](const runtime::EngineForm& form) -> Result<const Tensor*> {
+      LOWP_ASSIGN_OR_RETURN(runtime::DeviceTensor d, gpu->upload(form.storage));
+      d.view = Tensor::view(form.tensor.type(), form.tensor.shape(), d.buffer.get());
       replacements.push_back(std::move(d));
       return &replacements.back().view;
     };

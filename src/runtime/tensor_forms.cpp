@@ -75,13 +75,19 @@ Quantization quantizationOf(const ir::Value& v) {
 Result<Tensor> toModelLayout(const ir::Value& v, const Tensor& t) {
   if (v.format == ir::TensorFormat::kLinear)
     return Tensor::view(t.type(), t.shape(), const_cast<void*>(t.data()));
-  if (v.format != ir::TensorFormat::kHwc || t.rank() < 3) return layoutError(v);
+  if (t.rank() < 3) return layoutError(v);
   Tensor plain(t.type(), t.shape());
-  ir::reorderChannelsLast(t, plain, false);
+  if (v.format == ir::TensorFormat::kHwc) {
+    ir::reorderChannelsLast(t, plain, false);
+  } else if (v.format == ir::TensorFormat::kChw16) {
+    ir::reorderChannelBlocks(t, plain, false);
+  } else {
+    return layoutError(v);
+  }
   return plain;
 }
 
-Result<Tensor> toEngineForm(const ir::Value& v, const std::vector<int64_t>& shape, const Tensor& given) {
+Result<EngineForm> toEngineForm(const ir::Value& v, const std::vector<int64_t>& shape, const Tensor& given) {
   if (given.shape() != shape) {
     return Status(StatusCode::kInvalidArgument, "the replacement of tensor '" + v.name + "' has shape " +
                                                     ir::formatSizes(given.shape()) + ", the engine's is " +
@@ -122,11 +128,21 @@ Result<Tensor> toEngineForm(const ir::Value& v, const std::vector<int64_t>& shap
                                                     ", which does not convert to the engine's " +
                                                     std::string(ir::dataTypeInfo(v.type).name));
   }
-  if (v.format == ir::TensorFormat::kLinear) return typed;
-  if (v.format != ir::TensorFormat::kHwc || typed.rank() < 3) return layoutError(v);
-  Tensor stored(v.type, typed.shape());
-  ir::reorderChannelsLast(typed, stored, true);
-  return stored;
+  if (v.format == ir::TensorFormat::kLinear) return EngineForm{typed, typed};
+  if (typed.rank() < 3) return layoutError(v);
+  if (v.format == ir::TensorFormat::kHwc) {
+    Tensor stored(v.type, typed.shape());
+    ir::reorderChannelsLast(typed, stored, true);
+    return EngineForm{stored, stored};
+  }
+  if (v.format != ir::TensorFormat::kChw16) return layoutError(v);
+  const int64_t bytes = ir::storageBytes(v.type, typed.shape(), v.format);
+  const int64_t elementBytes = ir::dataTypeInfo(v.type).storageBytes;
+  EngineForm form;
+  form.storage = Tensor(v.type, {bytes / elementBytes});
+  form.tensor = Tensor::view(v.type, typed.shape(), form.storage.data());
+  ir::reorderChannelBlocks(typed, form.tensor, true);
+  return form;
 }
 
 }  // namespace lowp::runtime

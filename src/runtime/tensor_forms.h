@@ -26,9 +26,16 @@ Quantization quantizationOf(const ir::Value& v);
 /// view of `t` otherwise).
 Result<Tensor> toModelLayout(const ir::Value& v, const Tensor& t);
 
+/// A tensor in an engine's form: `tensor` has the logical shape and views `storage`, which owns the bytes
+/// (more than the shape's for a padded layout such as kChw16).
+struct EngineForm {
+  Tensor storage;
+  Tensor tensor;
+};
+
 /// `given` (a tensor in ONNX's layout) in the engine's form of `v`, whose tensor has `shape` in this run:
 /// its type (floats cast, or quantized at quantizationOf(v)) and its layout. kInvalidArgument when the
 /// shape differs or the types cannot be converted.
-Result<Tensor> toEngineForm(const ir::Value& v, const std::vector<int64_t>& shape, const Tensor& given);
+Result<EngineForm> toEngineForm(const ir::Value& v, const std::vector<int64_t>& shape, const Tensor& given);
 
 }  // namespace lowp::runtime

@@ -1,6 +1,9 @@
 // x{8,16,32}-reformat-{lineartohwc,hwctolinear}-sse2: lowp.Reformat (ir/ops/reformat.cpp) between ONNX's
 // plain layout [N, C, spatial...] and channels-last [N, spatial..., C] (ir/format.h, kHwc), for tensors of
 // rank 3 to 5 and elements of 1, 2 or 4 bytes (int8 / uint8, bf16 / fp16, fp32). Values move unchanged.
+// x{8,16,32}-reformat-{lineartochw16,chw16tolinear}: the same between the plain layout and kChw16
+// ([N, C / 16, spatial..., 16], zeros past C), one block of 16 channels of one image per work unit: each
+// channel's contiguous plane is read (or written) once, the block's pixels written (read) 16 elements apart.
 //
 // Per image it is the transpose of a C x S matrix (S = the spatial size) into S x C, or back. The matrix is
 // cut into tiles of 16 bytes by 16 / E rows (E the element size): 16 / E rows of 16 bytes are loaded, and
@@ -130,6 +133,49 @@ Status reformatKernel(KernelContext& ctx) {
   return {};
 }
 
+// Plain <-> kChw16 for elements of kBytes bytes.
+template <int kBytes, bool kToBlocked>
+Status blockReformatKernel(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  Tensor& y = ctx.output(0);
+  if (x.rank() < 3 || x.rank() > 5)
+    return ctx.unsupported("a layout change needs rank 3 to 5, not " + x.describe());
+  const int64_t images = x.shape()[0];
+  const int64_t channels = x.shape()[1];
+  const int64_t pixels = images * channels == 0 ? 0 : x.elementCount() / (images * channels);
+  constexpr int64_t kBlock = 16;
+  const int64_t blocks = (channels + kBlock - 1) / kBlock;
+  const auto* in = static_cast<const std::byte*>(x.data());
+  auto* out = static_cast<std::byte*>(y.data());
+  ctx.parallelFor(images * blocks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t unit = begin; unit < end; ++unit) {
+      const int64_t n = unit / blocks;
+      const int64_t b = unit % blocks;
+      std::byte* blocked = (kToBlocked ? out : const_cast<std::byte*>(in)) + unit * pixels * kBlock * kBytes;
+      const std::byte* plainImage = (kToBlocked ? in : out) + n * channels * pixels * kBytes;
+      for (int64_t k = 0; k < kBlock; ++k) {
+        const int64_t c = b * kBlock + k;
+        if (c >= channels) {
+          if constexpr (kToBlocked) {
+            for (int64_t p = 0; p < pixels; ++p) std::memset(blocked + (p * kBlock + k) * kBytes, 0, kBytes);
+          }
+          continue;
+        }
+        auto* plane = const_cast<std::byte*>(plainImage) + c * pixels * kBytes;
+        for (int64_t p = 0; p < pixels; ++p) {
+          std::byte* at = blocked + (p * kBlock + k) * kBytes;
+          if constexpr (kToBlocked) {
+            std::memcpy(at, plane + p * kBytes, kBytes);
+          } else {
+            std::memcpy(plane + p * kBytes, at, kBytes);
+          }
+        }
+      }
+    }
+  });
+  return {};
+}
+
 bool supportsReformat(const ir::Node& /*node*/, const std::vector<ir::Shape>& shapes) {
   return !shapes.empty() && shapes[0].rankKnown() && shapes[0].rank() >= 3 && shapes[0].rank() <= 5;
 }
@@ -159,6 +205,31 @@ void registerSize(KernelRegistry& registry, TypeSet types, std::string_view toHw
                 .reference = false});
 }
 
+template <int kBytes>
+void registerBlockSize(KernelRegistry& registry, TypeSet types, std::string_view toBlockedName,
+                       std::string_view toLinearName) {
+  registry.add({.opType = "Reformat",
+                .name = toBlockedName,
+                .inputTypes = {types},
+                .outputTypes = {types},
+                .fn = &blockReformatKernel<kBytes, true>,
+                .inputFormats = {TensorFormat::kLinear},
+                .outputFormats = {TensorFormat::kChw16},
+                .domain = ir::ops::kLowpDomain,
+                .supports = supportsReformat,
+                .reference = false});
+  registry.add({.opType = "Reformat",
+                .name = toLinearName,
+                .inputTypes = {types},
+                .outputTypes = {types},
+                .fn = &blockReformatKernel<kBytes, false>,
+                .inputFormats = {TensorFormat::kChw16},
+                .outputFormats = {TensorFormat::kLinear},
+                .domain = ir::ops::kLowpDomain,
+                .supports = supportsReformat,
+                .reference = false});
+}
+
 }  // namespace
 
 void registerReformatKernels(KernelRegistry& registry) {
@@ -168,6 +239,10 @@ void registerReformatKernels(KernelRegistry& registry) {
                   "x16-reformat-hwctolinear-sse2");
   registerSize<4>(registry, {DataType::kFloat32}, "x32-reformat-lineartohwc-sse2",
                   "x32-reformat-hwctolinear-sse2");
+  registerBlockSize<2>(registry, {DataType::kBFloat16, DataType::kFloat16}, "x16-reformat-lineartochw16",
+                       "x16-reformat-chw16tolinear");
+  registerBlockSize<4>(registry, {DataType::kFloat32}, "x32-reformat-lineartochw16",
+                       "x32-reformat-chw16tolinear");
 }
 
 }  // namespace lowp::kernels::cpu

@@ -1,5 +1,7 @@
 // {f32,bf16}-conv-onednn, {f32,bf16}-fusedconv-onednn: ONNX Conv and lowp's FusedConv (ir/ops/fused.h)
-// through oneDNN's convolution_forward (forward_inference, direct).
+// through oneDNN's convolution_forward (forward_inference, direct); and the same with x, y and z kept in
+// kChw16 between layers, {f32,bf16}-{conv,fusedconv}-onednn-chw16 (oneDNN's nChw16c: no reorders around the
+// primitive at all; for inputs of 16 channels or more).
 //
 // Computes y = act(conv(x, w) + bias + z) over 1, 2 or 3 spatial axes, with groups (depthwise included),
 // strides, dilations (oneDNN counts dilation - 1) and the explicit pads that auto_pad resolves to, exactly as
@@ -67,6 +69,7 @@ struct ConvKey {
   DataType type = DataType::kFloat32;
   DataType biasType = DataType::kUndefined;  ///< kUndefined: no bias.
   bool residual = false;
+  bool blockedIo = false;  ///< x, y and z are stored in kChw16 (nChw16c) by the graph.
   bool operator==(const ConvKey&) const = default;
 };
 
@@ -155,8 +158,9 @@ std::shared_ptr<ConvPart> ConvPlan::part(int64_t images, int64_t oc0, int64_t oc
   memory::dims dilations;
   for (int64_t d : window.dilations) dilations.push_back(d - 1);
   const auto dt = toDnnlType(key.type);
-  p->userSrc = memory::desc(srcDims, dt, plainDataTag(rank));
-  p->userDst = memory::desc(dstDims, dt, plainDataTag(rank));
+  const Tag userLayout = key.blockedIo ? blockedDataTag(rank) : plainDataTag(rank);
+  p->userSrc = memory::desc(srcDims, dt, userLayout);
+  p->userDst = memory::desc(dstDims, dt, userLayout);
   p->userWeights = memory::desc(weightDims, dt, plainWeightsTag(rank, groups > 1));
   if (key.biasType != DataType::kUndefined)
     p->bias = memory::desc({outChannels}, toDnnlType(key.biasType), Tag::x);
@@ -221,8 +225,10 @@ std::shared_ptr<ConvPlan> makeConvPlan(const ConvKey& key, const ir::ops::Window
   plan->depthwise = group > 1 && group == x[1] && group == w[0];
   plan->split = x[0] == 1 && (group == 1 || plan->depthwise) && w[0] > kChannelBlock ? Split::kChannels
                                                                                      : Split::kImages;
-  plan->blockedInput = blocked && x[1] >= kChannelBlock;
-  plan->sharedSrc = plan->blockedInput && plan->split == Split::kChannels && !plan->depthwise;
+  plan->blockedInput = key.blockedIo || (blocked && x[1] >= kChannelBlock);
+  // With kChw16 input the whole input is in the primitive's layout already: nothing to share.
+  plan->sharedSrc =
+      !key.blockedIo && plan->blockedInput && plan->split == Split::kChannels && !plan->depthwise;
   if (plan->sharedSrc)
     plan->sharedSrcDesc = memory::desc(toDims(x), toDnnlType(key.type), blockedDataTag(x.size()));
   int64_t pixels = 1;
@@ -231,8 +237,12 @@ std::shared_ptr<ConvPlan> makeConvPlan(const ConvKey& key, const ir::ops::Window
   for (int64_t size : window.output) outPixels *= size;
   plan->xChannel = pixels;
   plan->yChannel = outPixels;
-  plan->xImage = x[1] * pixels;
-  plan->yImage = w[0] * outPixels;
+  // Images of kChw16 tensors take their padded channels.
+  auto stored = [&](int64_t channels) {
+    return key.blockedIo ? (channels + kChannelBlock - 1) / kChannelBlock * kChannelBlock : channels;
+  };
+  plan->xImage = stored(x[1]) * pixels;
+  plan->yImage = stored(w[0]) * outPixels;
   plan->weightsPerOutputChannel = 1;
   for (size_t d = 1; d < w.size(); ++d) plan->weightsPerOutputChannel *= w[d];
   return plan;
@@ -265,7 +275,7 @@ struct PartData {
 };
 
 // Runs one piece on the calling thread (single-threaded oneDNN).
-void runPart(const KernelContext& ctx, ConvPart& part, const PartData& data, int64_t yBytes) {
+void runPart(const KernelContext& ctx, ConvPart& part, const PartData& data) {
   dnnl::engine& engine = cpuEngine();
   dnnl::stream& stream = threadStream();
   const ir::Value* wValue = ctx.node().input(1);
@@ -284,7 +294,7 @@ void runPart(const KernelContext& ctx, ConvPart& part, const PartData& data, int
       memory userZ(part.userDst, engine, data.z);
       part.dstIn.execute(stream, userZ, dst);
     } else {
-      std::memcpy(data.y, data.z, static_cast<size_t>(yBytes));
+      std::memcpy(data.y, data.z, part.userDst.get_size());
     }
   }
   std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src},
@@ -314,8 +324,7 @@ Status execute(const KernelContext& ctx, ConvPlan& plan, Tensor& y) {
       const int64_t yOffset = begin * plan.yImage * bytes;
       runPart(ctx, part,
               {x + begin * plan.xImage * bytes, false, w, bias, z != nullptr ? z + yOffset : nullptr,
-               out + yOffset},
-              (end - begin) * plan.yImage * bytes);
+               out + yOffset});
     });
   }
   memory shared;
@@ -350,11 +359,30 @@ Status execute(const KernelContext& ctx, ConvPlan& plan, Tensor& y) {
     data.bias = bias != nullptr ? bias + oc0 * biasBytes : nullptr;
     data.z = z != nullptr ? z + yOffset : nullptr;
     data.y = out + yOffset;
-    runPart(ctx, part, data, (oc1 - oc0) * plan.yChannel * bytes);
+    runPart(ctx, part, data);
   });
 }
 
-template <bool kFused>
+// The channels past C of kChw16 tensor `y` set to zero, the layout's promise to the next layer (oneDNN leaves
+// what the primitive computed there, an activation of the padding's bias, e.g. 0.5 for Sigmoid).
+void zeroChannelPadding(Tensor& y) {
+  const int64_t channels = y.shape()[1];
+  const int64_t valid = channels % kChannelBlock;
+  if (valid == 0) return;
+  const int64_t blocks = (channels + kChannelBlock - 1) / kChannelBlock;
+  const int64_t pixels = y.elementCount() / (y.shape()[0] * channels);
+  const auto bytes = static_cast<size_t>(ir::dataTypeInfo(y.type()).storageBytes);
+  auto* data = static_cast<std::byte*>(y.data());
+  for (int64_t n = 0; n < y.shape()[0]; ++n) {
+    std::byte* lastBlock =
+        data + ((n * blocks + blocks - 1) * pixels * kChannelBlock) * static_cast<int64_t>(bytes);
+    for (int64_t p = 0; p < pixels; ++p)
+      std::memset(lastBlock + (p * kChannelBlock + valid) * static_cast<int64_t>(bytes), 0,
+                  static_cast<size_t>(kChannelBlock - valid) * bytes);
+  }
+}
+
+template <bool kFused, bool kBlockedIo>
 Status runConv(KernelContext& ctx) {
   const std::vector<int64_t>& x = ctx.input(0).shape();
   const std::vector<int64_t>& w = ctx.input(1).shape();
@@ -390,24 +418,29 @@ Status runConv(KernelContext& ctx) {
   Status st = ir::ops::resolveForwardWindow(*window, spatial, false);
   if (!st.isOk()) return ir::ops::windowError(ctx, st);
   if (y.elementCount() == 0) return {};
-  if (ctx.input(0).elementCount() == 0 || ctx.input(1).elementCount() == 0)
+  if (ctx.input(0).elementCount() == 0 || ctx.input(1).elementCount() == 0) {
+    if (kBlockedIo) return ctx.unsupported("an empty convolution in the kChw16 layout");
     return fillWithoutProduct(ctx, act);
+  }
 
-  const ConvKey key{x, w, ctx.input(0).type(), ctx.hasInput(2) ? ctx.input(2).type() : DataType::kUndefined,
-                    residual};
+  const ConvKey key{
+      x,        w,         ctx.input(0).type(), ctx.hasInput(2) ? ctx.input(2).type() : DataType::kUndefined,
+      residual, kBlockedIo};
   runOnCallingThreadOnly();
   auto plan = std::static_pointer_cast<ConvPlan>(ctx.state());
   if (!plan || !(plan->key == key)) {
-    plan = makeConvPlan(key, *window, group, act, blockedLayout());
+    plan = makeConvPlan(key, *window, group, act, kBlockedIo || blockedLayout());
     ctx.state() = plan;
   }
-  return execute(ctx, *plan, y);
+  LOWP_RETURN_IF_ERROR(execute(ctx, *plan, y));
+  if (kBlockedIo) zeroChannelPadding(y);
+  return {};
 }
 
-template <bool kFused>
+template <bool kFused, bool kBlockedIo>
 Status convKernel(KernelContext& ctx) {
   try {
-    return runConv<kFused>(ctx);
+    return runConv<kFused, kBlockedIo>(ctx);
   } catch (const dnnl::error& e) {
     return oneDnnError(ctx, e);
   }
@@ -426,6 +459,20 @@ bool supportsFusedConv(const ir::Node& node, const std::vector<ir::Shape>& shape
   return supportsConv(node, shapes) && activationSupported(node);
 }
 
+// kChw16 in and out: an input of at least 16 channels (fewer are read plain, as oneDNN's blocked kernels
+// read them), known when the kernel is chosen.
+bool blockedInputFits(const std::vector<ir::Shape>& shapes) {
+  return shapes[0][1].isKnown() && shapes[0][1].size >= kChannelBlock;
+}
+
+bool supportsBlockedConv(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  return supportsConv(node, shapes) && blockedInputFits(shapes);
+}
+
+bool supportsBlockedFusedConv(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  return supportsFusedConv(node, shapes) && blockedInputFits(shapes);
+}
+
 }  // namespace
 
 void registerConvKernels(KernelRegistry& registry) {
@@ -436,23 +483,66 @@ void registerConvKernels(KernelRegistry& registry) {
                 .name = "f32-conv-onednn",
                 .inputTypes = {f32},
                 .outputTypes = {f32},
-                .fn = convKernel<false>,
+                .fn = convKernel<false, false>,
                 .supports = supportsConv,
                 .reference = false});
   registry.add({.opType = "FusedConv",
                 .name = "f32-fusedconv-onednn",
                 .inputTypes = {f32},
                 .outputTypes = {f32},
-                .fn = convKernel<true>,
+                .fn = convKernel<true, false>,
                 .domain = ir::ops::kLowpDomain,
                 .supports = supportsFusedConv,
+                .reference = false});
+  const std::vector<TensorFormat> blockedIn = {TensorFormat::kChw16, TensorFormat::kLinear,
+                                               TensorFormat::kLinear, TensorFormat::kChw16};
+  const std::vector<TensorFormat> blockedOut = {TensorFormat::kChw16};
+  registry.add({.opType = "Conv",
+                .name = "f32-conv-onednn-chw16",
+                .inputTypes = {f32},
+                .outputTypes = {f32},
+                .fn = convKernel<false, true>,
+                .inputFormats = blockedIn,
+                .outputFormats = blockedOut,
+                .supports = supportsBlockedConv,
+                .reference = false});
+  registry.add({.opType = "FusedConv",
+                .name = "f32-fusedconv-onednn-chw16",
+                .inputTypes = {f32},
+                .outputTypes = {f32},
+                .fn = convKernel<true, true>,
+                .inputFormats = blockedIn,
+                .outputFormats = blockedOut,
+                .domain = ir::ops::kLowpDomain,
+                .supports = supportsBlockedFusedConv,
+                .reference = false});
+  registry.add({.opType = "Conv",
+                .name = "bf16-conv-onednn-chw16",
+                .inputTypes = {bf16, bf16, bf16Bias},
+                .outputTypes = {bf16},
+                .fn = convKernel<false, true>,
+                .inputFormats = blockedIn,
+                .outputFormats = blockedOut,
+                .feature = CpuFeature::kAvx512,
+                .supports = supportsBlockedConv,
+                .reference = false});
+  registry.add({.opType = "FusedConv",
+                .name = "bf16-fusedconv-onednn-chw16",
+                .inputTypes = {bf16, bf16, bf16Bias, bf16},
+                .outputTypes = {bf16},
+                .fn = convKernel<true, true>,
+                .inputFormats = blockedIn,
+                .outputFormats = blockedOut,
+                .feature = CpuFeature::kAvx512,
+                .domain = ir::ops::kLowpDomain,
+                .supports = supportsBlockedFusedConv,
                 .reference = false});
   // bf16 needs AVX-512 (oneDNN converts with AVX512_BF16 instructions where the CPU has them, else emulates).
   registry.add({.opType = "Conv",
                 .name = "bf16-conv-onednn",
                 .inputTypes = {bf16, bf16, bf16Bias},
                 .outputTypes = {bf16},
-                .fn = convKernel<false>,
+                .fn = convKernel<false, false>,
                 .feature = CpuFeature::kAvx512,
                 .supports = supportsConv,
                 .reference = false});
@@ -460,7 +550,7 @@ void registerConvKernels(KernelRegistry& registry) {
                 .name = "bf16-fusedconv-onednn",
                 .inputTypes = {bf16, bf16, bf16Bias, bf16},
                 .outputTypes = {bf16},
-                .fn = convKernel<true>,
+                .fn = convKernel<true, false>,
                 .feature = CpuFeature::kAvx512,
                 .domain = ir::ops::kLowpDomain,
                 .supports = supportsFusedConv,

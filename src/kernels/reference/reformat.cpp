@@ -1,5 +1,6 @@
-// Reference kernels of lowp.Reformat (ir/ops/reformat.cpp): ir::reorderChannelsLast, an index loop moving
-// element [n, c, s] of the plain (kLinear) layout to element [n, s, c] of channels-last (kHwc), or back.
+// Reference kernels of lowp.Reformat (ir/ops/reformat.cpp): index loops moving element [n, c, s] of the plain
+// (kLinear) layout to element [n, s, c] of channels-last (kHwc, ir::reorderChannelsLast) or to
+// [n, c / 16, s, c % 16] of kChw16 (ir::reorderChannelBlocks, zeros past C), or back.
 #include "ir/format.h"
 #include "ir/ops/fused.h"
 #include "kernels/reference/common.h"
@@ -17,6 +18,16 @@ Status reformatKernel(KernelContext& ctx) {
   return {};
 }
 
+template <bool kToBlocked>
+Status blockReformatKernel(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  Tensor& y = ctx.output(0);
+  if (x.rank() < 3 || x.rank() > 5)
+    return ctx.unsupported("a layout change needs rank 3 to 5, not " + x.describe());
+  ir::reorderChannelBlocks(x, y, kToBlocked);
+  return {};
+}
+
 }  // namespace
 
 void registerReformatKernels(KernelRegistry& registry) {
@@ -30,6 +41,18 @@ void registerReformatKernels(KernelRegistry& registry) {
                 .name = "any-reformat-hwctolinear-ref",
                 .fn = reformatKernel<false>,
                 .inputFormats = {TensorFormat::kHwc},
+                .outputFormats = {TensorFormat::kLinear},
+                .domain = ir::ops::kLowpDomain});
+  registry.add({.opType = "Reformat",
+                .name = "any-reformat-lineartochw16-ref",
+                .fn = blockReformatKernel<true>,
+                .inputFormats = {TensorFormat::kLinear},
+                .outputFormats = {TensorFormat::kChw16},
+                .domain = ir::ops::kLowpDomain});
+  registry.add({.opType = "Reformat",
+                .name = "any-reformat-chw16tolinear-ref",
+                .fn = blockReformatKernel<false>,
+                .inputFormats = {TensorFormat::kChw16},
                 .outputFormats = {TensorFormat::kLinear},
                 .domain = ir::ops::kLowpDomain});
 }

@@ -1,0 +1,218 @@
+// Blocked-channel (kChw16) tensors on the CPU: the lowp.Reformat kernels (kernels/cpu/reformat.cpp) against
+// ir::reorderChannelBlocks, the padding written as zeros; and the {f32,bf16}-{conv,fusedconv}-onednn-chw16
+// kernels against the reference convolution on the same values, their output's padding zero whatever the
+// activation makes of a padded channel.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ir/format.h"
+#include "ir/numeric.h"
+#include "kernel_under_test.h"
+#include "kernels/kernel.h"
+#include "op_runner.h"
+#include "runtime/thread_pool.h"
+
+namespace lowp {
+namespace {
+
+using ir::TensorFormat;
+using testing::kernelNamed;
+using testing::NodeUnderTest;
+
+// A tensor of logical `shape` over memory of `format`'s size (padding included), owned by `storage`.
+struct Stored {
+  Tensor storage;
+  Tensor tensor;
+};
+
+Stored allocate(DataType type, const std::vector<int64_t>& shape, TensorFormat format, uint8_t fill) {
+  const int64_t bytes = ir::storageBytes(type, shape, format);
+  Stored s;
+  s.storage = Tensor(DataType::kUInt8, {bytes});
+  std::memset(s.storage.data(), fill, static_cast<size_t>(bytes));
+  s.tensor = Tensor::view(type, shape, s.storage.data());
+  return s;
+}
+
+Stored toBlocked(const Tensor& plain) {
+  Stored s = allocate(plain.type(), plain.shape(), TensorFormat::kChw16, 0x77);
+  ir::reorderChannelBlocks(plain, s.tensor, true);
+  return s;
+}
+
+Tensor toPlain(const Tensor& blocked) {
+  Tensor plain(blocked.type(), blocked.shape());
+  ir::reorderChannelBlocks(blocked, plain, false);
+  return plain;
+}
+
+// Whether every padding byte of kChw16 tensor `t` (channels past C) is zero.
+bool paddingIsZero(const Tensor& t) {
+  const int64_t channels = t.shape()[1];
+  const int64_t blocks = (channels + 15) / 16;
+  const int64_t pixels = t.elementCount() / (t.shape()[0] * channels);
+  const auto bytes = static_cast<int64_t>(ir::dataTypeInfo(t.type()).storageBytes);
+  const auto* data = static_cast<const uint8_t*>(t.data());
+  for (int64_t n = 0; n < t.shape()[0]; ++n) {
+    for (int64_t p = 0; p < pixels; ++p) {
+      for (int64_t c = channels; c < blocks * 16; ++c) {
+        const int64_t at = (((n * blocks + c / 16) * pixels + p) * 16 + c % 16) * bytes;
+        for (int64_t b = 0; b < bytes; ++b) {
+          if (data[at + b] != 0) return false;
+        }
+      }
+    }
+  }
+  return true;
+}
+
+// Uniform values in [-1, 1] of `type` (fp32, bf16 or fp16).
+Tensor random(std::mt19937& rng, DataType type, const std::vector<int64_t>& shape) {
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  Tensor t(type, shape);
+  for (int64_t i = 0; i < t.elementCount(); ++i) {
+    const float v = uniform(rng);
+    if (type == DataType::kFloat32) {
+      t.data<float>()[i] = v;
+    } else {
+      t.data<uint16_t>()[i] = type == DataType::kBFloat16 ? ir::floatToBFloat16(v) : ir::floatToFloat16(v);
+    }
+  }
+  return t;
+}
+
+const kernels::ParallelFor& pool() {
+  static runtime::ThreadPool threads(2);
+  static const kernels::ParallelFor parallelFor = [](int64_t n, int64_t grain,
+                                                     const std::function<void(int64_t, int64_t)>& fn) {
+    threads.parallelFor(n, grain, fn);
+  };
+  return parallelFor;
+}
+
+// Runs `kernel` on `node` over `inputs` (in the kernel's formats), its output in `outFormat` over poisoned
+// memory.
+Result<Stored> run(const kernels::KernelDef& kernel, const ir::Node& node,
+                   const std::vector<const Tensor*>& inputs, DataType outType,
+                   const std::vector<int64_t>& outShape, TensorFormat outFormat) {
+  Stored out = allocate(outType, outShape, outFormat, 0x5a);
+  kernels::KernelContext ctx(
+      node, inputs, {&out.tensor}, pool(),
+      [](DataType type, std::vector<int64_t> shape) { return Tensor(type, std::move(shape)); });
+  LOWP_RETURN_IF_ERROR(kernel.fn(ctx));
+  return out;
+}
+
+TEST(Chw16Reformat, RoundTripsAndZeroesThePadding) {
+  std::mt19937 rng(3);
+  for (DataType type : {DataType::kFloat32, DataType::kBFloat16, DataType::kFloat16}) {
+    const std::string bits = type == DataType::kFloat32 ? "x32" : "x16";
+    for (const std::vector<int64_t>& shape :
+         {std::vector<int64_t>{2, 20, 5, 3}, {1, 16, 7}, {3, 5, 2, 2, 2}, {1, 33, 4, 4}}) {
+      SCOPED_TRACE(std::string(ir::dataTypeInfo(type).name) + " " + ir::formatSizes(shape));
+      const Tensor plain = random(rng, type, shape);
+      NodeUnderTest to("Reformat", "lowp", 1, {}, {plain}, {});
+      const kernels::KernelDef* toBlockedKernel = kernelNamed(bits + "-reformat-lineartochw16");
+      ASSERT_NE(toBlockedKernel, nullptr);
+      to.setFormats(*toBlockedKernel);
+      auto blocked = run(*toBlockedKernel, to.node(), {&plain}, type, shape, TensorFormat::kChw16);
+      ASSERT_TRUE(blocked.isOk()) << blocked.status().toString();
+      const Stored expected = toBlocked(plain);
+      ASSERT_EQ(std::memcmp(blocked->storage.data(), expected.storage.data(),
+                            static_cast<size_t>(expected.storage.byteSize())),
+                0);
+      EXPECT_TRUE(paddingIsZero(blocked->tensor));
+
+      const kernels::KernelDef* toLinearKernel = kernelNamed(bits + "-reformat-chw16tolinear");
+      ASSERT_NE(toLinearKernel, nullptr);
+      NodeUnderTest back("Reformat", "lowp", 1, {}, {plain}, {});
+      back.setFormats(*toLinearKernel);
+      auto again = run(*toLinearKernel, back.node(), {&blocked->tensor}, type, shape, TensorFormat::kLinear);
+      ASSERT_TRUE(again.isOk()) << again.status().toString();
+      EXPECT_EQ(std::memcmp(again->tensor.data(), plain.data(), static_cast<size_t>(plain.byteSize())), 0);
+    }
+  }
+}
+
+struct ConvCase {
+  std::vector<int64_t> x, w;
+  int64_t group;
+  int64_t stride;
+  const char* activation;  ///< "" for a plain Conv.
+  bool residual;
+};
+
+// The kernel over kChw16 input (and residual) against the reference over the plain tensors: the same
+// values within fp32 rounding (oneDNN sums in another order), bf16 within its step.
+TEST(Chw16Conv, MatchesTheReference) {
+  if (kernelNamed("f32-conv-onednn-chw16") == nullptr) GTEST_SKIP() << "built without oneDNN";
+  std::mt19937 rng(5);
+  const ConvCase cases[] = {
+      {{1, 16, 9, 9}, {20, 16, 3, 3}, 1, 1, "Sigmoid", false},  // padded output, an activation of 0 not 0
+      {{2, 32, 8, 7}, {32, 1, 3, 3}, 32, 1, "Relu", true},      // depthwise, batch 2, residual
+      {{1, 24, 10, 10}, {24, 1, 3, 3}, 24, 2, "Clip", false},   // depthwise split by channels, padded input
+      {{1, 40, 7, 7}, {36, 40, 1, 1}, 1, 1, "", false},         // 1x1, padded input and output
+      {{1, 64, 6, 6}, {64, 64, 3, 3}, 1, 1, "Relu", true},      // channel split, residual
+  };
+  for (DataType type : {DataType::kFloat32, DataType::kBFloat16}) {
+    for (const ConvCase& c : cases) {
+      const bool fused = c.activation[0] != '\0' || c.residual;
+      const std::string name = std::string(type == DataType::kFloat32 ? "f32" : "bf16") +
+                               (fused ? "-fusedconv" : "-conv") + "-onednn-chw16";
+      SCOPED_TRACE(name + " " + ir::formatSizes(c.x) + " * " + ir::formatSizes(c.w));
+      const kernels::KernelDef* kernel = kernelNamed(name);
+      ASSERT_NE(kernel, nullptr);
+      ir::AttributeMap a = testing::attrs({{"group", c.group},
+                                           {"strides", std::vector<int64_t>{c.stride, c.stride}},
+                                           {"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+      if (c.w[2] == 1) a.set("pads", std::vector<int64_t>{0, 0, 0, 0});
+      if (fused) {
+        a.set("activation", std::string(c.activation));
+        a.set("activation_alpha", 0.0f);
+        a.set("activation_beta", 1.0f);
+      }
+      std::vector<Tensor> plain = {random(rng, type, c.x), random(rng, type, c.w),
+                                   random(rng, type, {c.w[0]})};
+      const int64_t out = (c.x[2] + (c.w[2] == 1 ? 0 : 2) - c.w[2]) / c.stride + 1;
+      const std::vector<int64_t> y = {c.x[0], c.w[0], out,
+                                      (c.x[3] + (c.w[3] == 1 ? 0 : 2) - c.w[3]) / c.stride + 1};
+      if (c.residual) plain.push_back(random(rng, type, y));
+      NodeUnderTest node(fused ? "FusedConv" : "Conv", fused ? "lowp" : "", fused ? 1 : 17, a, plain, {1, 2});
+      ASSERT_TRUE(node.status().isOk()) << node.status().toString();
+      ASSERT_EQ(node.outputShape(), y);
+      auto ref =
+          testing::runKernel(*testing::referenceKernel(fused ? "FusedConv" : "Conv", fused ? "lowp" : ""),
+                             node.node(), plain, type, y);
+      ASSERT_TRUE(ref.isOk()) << ref.status().toString();
+      node.setFormats(*kernel);
+      const Stored x = toBlocked(plain[0]);
+      Stored z;
+      std::vector<const Tensor*> inputs = {&x.tensor, &plain[1], &plain[2]};
+      if (c.residual) {
+        z = toBlocked(plain[3]);
+        inputs.push_back(&z.tensor);
+      }
+      auto got = run(*kernel, node.node(), inputs, type, y, TensorFormat::kChw16);
+      ASSERT_TRUE(got.isOk()) << got.status().toString();
+      EXPECT_TRUE(paddingIsZero(got->tensor));
+      const Tensor result = toPlain(got->tensor);
+      double worst = 0;
+      for (int64_t i = 0; i < result.elementCount(); ++i) {
+        const double r = elementAsDouble(*ref, i);
+        worst = std::max(worst, std::fabs(elementAsDouble(result, i) - r) / std::max(1.0, std::fabs(r)));
+      }
+      EXPECT_LE(worst, type == DataType::kFloat32 ? 1e-4 : 2e-2) << name;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lowp
