@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "ir/ops/fused.h"
@@ -180,54 +181,37 @@ bool supportsReformat(const ir::Node& /*node*/, const std::vector<ir::Shape>& sh
   return !shapes.empty() && shapes[0].rankKnown() && shapes[0].rank() >= 3 && shapes[0].rank() <= 5;
 }
 
+// lowp.Reformat from the plain layout to `other` (`toOther`) and back (`toLinear`), for `types`.
+void registerPair(KernelRegistry& registry, TypeSet types, TensorFormat other, std::string_view toOtherName,
+                  KernelFn toOther, std::string_view toLinearName, KernelFn toLinear) {
+  for (const auto& [name, fn, from, to] :
+       {std::tuple{toOtherName, toOther, TensorFormat::kLinear, other},
+        std::tuple{toLinearName, toLinear, other, TensorFormat::kLinear}}) {
+    registry.add({.opType = "Reformat",
+                  .name = name,
+                  .inputTypes = {types},
+                  .outputTypes = {types},
+                  .fn = fn,
+                  .inputFormats = {from},
+                  .outputFormats = {to},
+                  .domain = ir::ops::kLowpDomain,
+                  .supports = supportsReformat,
+                  .reference = false});
+  }
+}
+
 template <int kBytes>
 void registerSize(KernelRegistry& registry, TypeSet types, std::string_view toHwcName,
                   std::string_view toLinearName) {
-  registry.add({.opType = "Reformat",
-                .name = toHwcName,
-                .inputTypes = {types},
-                .outputTypes = {types},
-                .fn = &reformatKernel<kBytes, true>,
-                .inputFormats = {TensorFormat::kLinear},
-                .outputFormats = {TensorFormat::kHwc},
-                .domain = ir::ops::kLowpDomain,
-                .supports = supportsReformat,
-                .reference = false});
-  registry.add({.opType = "Reformat",
-                .name = toLinearName,
-                .inputTypes = {types},
-                .outputTypes = {types},
-                .fn = &reformatKernel<kBytes, false>,
-                .inputFormats = {TensorFormat::kHwc},
-                .outputFormats = {TensorFormat::kLinear},
-                .domain = ir::ops::kLowpDomain,
-                .supports = supportsReformat,
-                .reference = false});
+  registerPair(registry, types, TensorFormat::kHwc, toHwcName, &reformatKernel<kBytes, true>, toLinearName,
+               &reformatKernel<kBytes, false>);
 }
 
 template <int kBytes>
 void registerBlockSize(KernelRegistry& registry, TypeSet types, std::string_view toBlockedName,
                        std::string_view toLinearName) {
-  registry.add({.opType = "Reformat",
-                .name = toBlockedName,
-                .inputTypes = {types},
-                .outputTypes = {types},
-                .fn = &blockReformatKernel<kBytes, true>,
-                .inputFormats = {TensorFormat::kLinear},
-                .outputFormats = {TensorFormat::kChw16},
-                .domain = ir::ops::kLowpDomain,
-                .supports = supportsReformat,
-                .reference = false});
-  registry.add({.opType = "Reformat",
-                .name = toLinearName,
-                .inputTypes = {types},
-                .outputTypes = {types},
-                .fn = &blockReformatKernel<kBytes, false>,
-                .inputFormats = {TensorFormat::kChw16},
-                .outputFormats = {TensorFormat::kLinear},
-                .domain = ir::ops::kLowpDomain,
-                .supports = supportsReformat,
-                .reference = false});
+  registerPair(registry, types, TensorFormat::kChw16, toBlockedName, &blockReformatKernel<kBytes, true>,
+               toLinearName, &blockReformatKernel<kBytes, false>);
 }
 
 }  // namespace
