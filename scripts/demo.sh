@@ -13,9 +13,8 @@ start=$SECONDS
 
 digits=models/digits
 echo "== The digits classifier (models/digits): 1000 held-back test images in batches of 100."
-echo "   INT8 scales: min-max calibration on 256 training images (entropy calibration clips this model's"
-echo "   inputs; lowp compare --per-layer shows where)."
-"$lowp" precisions --onnx "$digits/digits.onnx" --calibData "$digits/calibration" --calibAlgo minmax \
+echo "   INT8 scales: entropy calibration on 256 training images."
+"$lowp" precisions --onnx "$digits/digits.onnx" --calibData "$digits/calibration" \
   --loadInputs "input:$digits/test_images.npy" --labels "$digits/test_labels.npy" --batch 100 \
   --exportJson "$out/digits.json"
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
@@ -32,6 +34,27 @@ bool smoothAndNormalise(std::vector<double>& distribution) {
 
 }  // namespace
 
+std::vector<uint64_t> flattenPointMasses(const std::vector<uint64_t>& counts) {
+  const int bins = static_cast<int>(counts.size());
+  uint64_t total = 0;
+  for (uint64_t c : counts) total += c;
+  std::vector<uint64_t> flat = counts;
+  std::vector<uint64_t> window;
+  for (int b = 1; b < bins; ++b) {
+    window.clear();
+    for (int n = std::max(1, b - kPointMassWindow); n <= std::min(bins - 1, b + kPointMassWindow); ++n) {
+      if (n != b) window.push_back(counts[n]);
+    }
+    if (window.empty()) continue;
+    const auto middle = window.begin() + static_cast<std::ptrdiff_t>((window.size() - 1) / 2);
+    std::nth_element(window.begin(), middle, window.end());
+    const uint64_t baseline = *middle;
+    if (counts[b] > kPointMassRatio * baseline && counts[b] * kPointMassShareInverse >= total)
+      flat[b] = baseline;
+  }
+  return flat;
+}
+
 std::string_view calibrationAlgorithmName(CalibrationAlgorithm algorithm) {
   switch (algorithm) {
     case CalibrationAlgorithm::kEntropy:
@@ -57,11 +80,14 @@ float computeEntropyAmax(const AbsHistogram& histogram, std::vector<double>* div
   // The first bin holds the exact zeros (ReLU outputs, padding, a blank background), often most of a
   // tensor: counted as they are, their spike pulls the threshold down until the other values clip. NVIDIA's
   // pytorch-quantization entropy calibrator (its TensorRT-compatible one) gives it its neighbour's count.
-  std::vector<uint64_t> counts = histogram.counts;
-  counts[0] = counts[1];
-  // tail[i] = sum of counts[i ..]: the outliers folded into P[i-1].
+  std::vector<uint64_t> kept = histogram.counts;
+  kept[0] = kept[1];
+  // Inside the range, the point masses count as their neighbours do (see the header); the tail keeps them
+  // whole, since clipping one moves all of its values.
+  const std::vector<uint64_t> counts = flattenPointMasses(kept);
+  // tail[i] = sum of kept[i ..]: the outliers folded into P[i-1].
   std::vector<uint64_t> tail(static_cast<size_t>(bins) + 1, 0);
-  for (int b = bins - 1; b >= 0; --b) tail[b] = tail[b + 1] + counts[b];
+  for (int b = bins - 1; b >= 0; --b) tail[b] = tail[b + 1] + kept[b];
 
   std::vector<double> p;
   std::vector<double> q;

@@ -5,6 +5,7 @@
 // bit.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,11 +29,26 @@ inline constexpr int kEntropyLevels = 128;
 /// MinMax: the histogram's amax.
 float computeMinMaxAmax(const AbsHistogram& histogram);
 
+/// Point masses: a bin b >= 1 holding more than kPointMassRatio times the lower median of the bins within
+/// kPointMassWindow of it (bin 0 and b excluded) and at least 1 / kPointMassShareInverse of all values.
+/// Many values equal to one number make them: a convolution's output over a blank background is one value
+/// per channel. Quantized, such a mass lands on one level whatever the threshold, but KL's Q spreads each
+/// level over its bins, so every wider level costs it dearly: left as they are, a few point masses hold the
+/// entropy threshold just above the largest of them and clip every other value (measured on the digits
+/// classifier: amax 0.53 instead of 4.7 on its first convolution, top-1 accuracy 26% instead of 99%).
+inline constexpr int kPointMassWindow = 8;
+inline constexpr uint64_t kPointMassRatio = 8;
+inline constexpr uint64_t kPointMassShareInverse = 1000;
+
+/// `counts` with every point mass replaced by that lower median (computed from `counts` as given).
+std::vector<uint64_t> flattenPointMasses(const std::vector<uint64_t>& counts);
+
 /// EntropyCalibration2. counts[0] (the exact zeros) first takes counts[1]'s value, as NVIDIA's
-/// pytorch-quantization calibrator does, so that a spike of zeros does not decide the threshold. Then for
-/// each candidate i = 128 .. bins (number of bins kept):
-///   P = counts[0 .. i-1] with the tail counts[i ..] added to P[i-1];
-///   Q = counts[0 .. i-1] merged into 128 levels (bin b into level b * 128 / i, so the levels differ by at
+/// pytorch-quantization calibrator does, so that a spike of zeros does not decide the threshold; call the
+/// result `kept`, and `flat` = flattenPointMasses(kept). Then for each candidate i = 128 .. bins (number of
+/// bins kept):
+///   P = flat[0 .. i-1] with the tail kept[i ..] added to P[i-1] (a clipped point mass counts whole);
+///   Q = flat[0 .. i-1] merged into 128 levels (bin b into level b * 128 / i, so the levels differ by at
 ///       most one bin: a remainder lumped into the last level would favour i just above a multiple of 128),
 ///       each level's count spread evenly over the bins of that level where P is non-zero;
 ///   smooth both (see the .cpp), normalise both to sum 1, KL(P || Q) = sum P log(P / Q).

@@ -16,6 +16,9 @@ import numpy as np
 BINS = 2048
 LEVELS = 128
 EPS = 0.0001
+POINT_MASS_WINDOW = 8
+POINT_MASS_RATIO = 8
+POINT_MASS_SHARE_INVERSE = 1000
 
 
 def f32hex(value):
@@ -51,15 +54,30 @@ def smooth_normalise(d):
     return d / seqsum(d)
 
 
+def flatten_point_masses(counts):
+    """A bin (not bin 0) above POINT_MASS_RATIO x the lower median of its neighbours within POINT_MASS_WINDOW
+    (bin 0 excluded), holding at least 1 / POINT_MASS_SHARE_INVERSE of the values, takes that median."""
+    total = int(counts.sum())
+    flat = counts.copy()
+    for b in range(1, BINS):
+        lo, hi = max(1, b - POINT_MASS_WINDOW), min(BINS - 1, b + POINT_MASS_WINDOW)
+        window = np.sort(np.concatenate([counts[lo:b], counts[b + 1:hi + 1]]))
+        baseline = int(window[(window.size - 1) // 2])
+        if counts[b] > POINT_MASS_RATIO * baseline and counts[b] * POINT_MASS_SHARE_INVERSE >= total:
+            flat[b] = baseline
+    return flat
+
+
 def entropy(amax, counts):
     if amax == 0:
         return np.float32(amax)
-    counts = counts.copy()
-    counts[0] = counts[1]  # the spike of exact zeros takes its neighbour's count
+    kept = counts.copy()
+    kept[0] = kept[1]  # the spike of exact zeros takes its neighbour's count
+    counts = flatten_point_masses(kept)  # inside the range; the tail keeps the point masses whole
     best, best_i = np.inf, BINS
     for i in range(LEVELS, BINS + 1):
         p = counts[:i].astype(np.float64)
-        p[i - 1] += counts[i:].sum()
+        p[i - 1] += kept[i:].sum()
         q = np.zeros(i)
         # bin b belongs to level b * LEVELS // i: the i bins split as evenly as integers allow
         level_of = np.arange(i) * LEVELS // i

@@ -45,8 +45,28 @@ AbsHistogram collect(const std::vector<float>& values, size_t batch) {
   return histogram ? *histogram : AbsHistogram{};
 }
 
+// A ReLU output over a mostly blank image: 60% of the values are one of eight numbers (a convolution's
+// output on the background, one per channel), the rest a gaussian spread; `withPointMasses` false keeps
+// only the spread (and the zeros).
+std::vector<float> blankBackgroundActivations(bool withPointMasses) {
+  std::mt19937 rng(77);
+  std::normal_distribution<float> gauss(0.0f, 1.5f);
+  const float background[8] = {0.13f, 0.15f, 0.2f, 0.28f, 0.37f, 0.43f, 0.52f, 0.63f};
+  std::vector<float> out;
+  for (size_t i = 0; i < 40000; ++i) {
+    const float spread = std::max(0.0f, gauss(rng));
+    if (i % 5 < 3) {
+      if (withPointMasses) out.push_back(background[i % 8]);
+    } else {
+      out.push_back(spread);
+    }
+  }
+  return out;
+}
+
 // Test distributions: a zero-mean gaussian, a uniform one, a heavy-tailed one (Laplace with a few large
-// outliers, where the calibrators disagree most), and a ReLU output (half zeros, gaussian tail).
+// outliers, where the calibrators disagree most), a ReLU output (half zeros, gaussian tail), and one with
+// point masses (blankBackgroundActivations).
 std::map<std::string, std::vector<float>> distributions() {
   std::mt19937 rng(1234);
   const size_t n = 40000;
@@ -62,6 +82,7 @@ std::map<std::string, std::vector<float>> distributions() {
     const float laplace = expo(rng) * (coin(rng) ? 1.0f : -1.0f);
     out["heavy_tailed"].push_back(i % 997 == 0 ? laplace * 60.0f : laplace);
   }
+  out["point_masses"] = blankBackgroundActivations(true);
   return out;
 }
 
@@ -202,6 +223,32 @@ TEST(Calibrators, ClipOutliersWhereMinMaxDoesNot) {
   EXPECT_LT(computeMseAmax(h), minmax);
   EXPECT_GT(computeMseAmax(h), computeEntropyAmax(h));
   EXPECT_EQ(*computePercentileAmax(h, 100.0), minmax);
+}
+
+TEST(Calibrators, EntropyLooksThroughPointMasses) {
+  const AbsHistogram spread = collect(blankBackgroundActivations(false), 4096);
+  const AbsHistogram masses = collect(blankBackgroundActivations(true), 4096);
+  ASSERT_EQ(spread.amax, masses.amax);
+  // The threshold follows the spread, well above the largest point mass (0.63) that KL alone would keep.
+  const float withMasses = computeEntropyAmax(masses);
+  EXPECT_GT(withMasses, 0.5f * spread.amax);
+  EXPECT_NEAR(withMasses, computeEntropyAmax(spread), 0.1f * spread.amax);
+}
+
+TEST(Calibrators, FlattenPointMassesOnAHandMadeHistogram) {
+  std::vector<uint64_t> counts(kCalibrationBins, 0);
+  for (int b = 0; b < 600; ++b) counts[b] = 1000 - b;  // a smooth ramp: nothing to flatten
+  counts[0] = 90000;                                   // bin 0 is never a point mass
+  EXPECT_EQ(flattenPointMasses(counts), counts);
+  std::vector<uint64_t> spiked = counts;
+  spiked[100] = 50000;   // a point mass: 50x its neighbours and ~9% of the values
+  spiked[300] = 5000;    // below 8x its neighbours (~700): kept
+  spiked[1000] = 250;    // 250x an empty neighbourhood but under 0.1% of the values: kept
+  spiked[2047] = 60000;  // the last bin: its window is the 8 bins before it
+  std::vector<uint64_t> expected = spiked;
+  expected[100] = 899;  // the lower median of 892 .. 908 without 900
+  expected[2047] = 0;
+  EXPECT_EQ(flattenPointMasses(spiked), expected);
 }
 
 TEST(Calibrators, PercentileOnAHandMadeHistogram) {
