@@ -17,18 +17,21 @@ measured in its own run).
 What `run` does, in one process, one program on the GPU at a time:
 
 1. Exports ResNet-50 and MobileNetV2 from torchvision (random weights, BatchNorm statistics randomised with a
-   fixed seed so that no layer is an identity) to ONNX opset 17 with a dynamic batch dimension.
+   fixed seed so that no layer is an identity) and a BERT-base-sized encoder (nn.TransformerEncoder: 12
+   post-norm layers, d_model 768, 12 heads, feed-forward 3072 with erf GELU, sequences of 128; random
+   weights; input [batch, 128, 768], no embedding) to ONNX opset 17 with a dynamic batch dimension.
 2. Measures the device's own rates with PyTorch: a 8192^3 matrix product in fp32, tf32, fp16 and bf16
    (TFLOP/s), and a 1 GiB device-to-device copy (GB/s, read plus write).
 3. For every case (model, batch, precision): lowp_bench --device cuda --cuda-graph builds the engine for the
    batch (tactics timed on the GPU) and reports the layers' GPU time per query from CUDA events; then the
-   same model in PyTorch eager (channels_last, the weights and inputs in the precision; TF32 on or off as
-   the precision says) and, for the cases in COMPILED, torch.compile (default mode), each timed with CUDA
+   same model in PyTorch eager (CNNs channels_last; the weights and inputs in the precision; TF32 on or off
+   as the precision says; the encoder under inference_mode takes PyTorch's fused encoder-layer kernels) and, for the cases in COMPILED, torch.compile (default mode), each timed with CUDA
    events around the forward call on device-resident inputs: warm-up, then the median of --iters runs.
    Both exclude host-device copies of inputs and outputs.
 4. Reports per case the medians, throughput, lowp's speed-up over each peer (> 1: lowp faster), and the
    fraction of the measured tensor-core rate the model's arithmetic reaches (2 x MACs of its convolutions
-   and matrix products, counted with forward hooks).
+   and matrix products: counted with forward hooks for the CNNs, from the layer sizes for the encoder,
+   attention's two batched products included).
 
 Precisions: fp32 (TF32 off everywhere), tf32 (TF32 allowed), fp16, bf16. lowp builds with the flag of the
 precision (fp16/bf16 let the builder keep fp32 where that is faster); PyTorch runs the whole model in it.
@@ -44,12 +47,14 @@ import subprocess
 import sys
 import time
 
-MODELS = ("resnet50", "mobilenet_v2")
+MODELS = ("resnet50", "mobilenet_v2", "bert_base")
+# The encoder's size: BERT-base without its embeddings.
+BERT = {"layers": 12, "d_model": 768, "heads": 12, "ff": 3072, "seq": 128}
 PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
 BATCHES = (1, 64, 256)
 # torch.compile takes about a minute per case: the cases the acceptance lines and the reference figures name.
 COMPILED = {("resnet50", 1, "fp16"), ("resnet50", 256, "fp16"), ("mobilenet_v2", 256, "fp16"),
-            ("resnet50", 256, "bf16")}
+            ("resnet50", 256, "bf16"), ("bert_base", 64, "fp16")}
 
 
 def markers(section):
@@ -63,9 +68,36 @@ def log(message):
 
 # ---- run (on the GPU machine) ----
 
+def build_encoder():
+    import torch
+    torch.manual_seed(0)
+    layer = torch.nn.TransformerEncoderLayer(d_model=BERT["d_model"], nhead=BERT["heads"],
+                                             dim_feedforward=BERT["ff"], dropout=0.0, activation="gelu",
+                                             batch_first=True, norm_first=False)
+    model = torch.nn.TransformerEncoder(layer, num_layers=BERT["layers"], enable_nested_tensor=False)
+    # The stack deep-copies `layer`: draw each layer's weights anew, and non-zero attention biases.
+    for m in model.modules():
+        if isinstance(m, torch.nn.MultiheadAttention):
+            m._reset_parameters()
+            with torch.no_grad():
+                m.in_proj_bias.normal_(0.0, 0.1)
+        elif isinstance(m, torch.nn.Linear):
+            m.reset_parameters()
+    return model.eval()
+
+
+def example_input(name, batch):
+    import torch
+    if name == "bert_base":
+        return torch.randn(batch, BERT["seq"], BERT["d_model"])
+    return torch.randn(batch, 3, 224, 224)
+
+
 def build_model(name):
     import torch
     import torchvision
+    if name == "bert_base":
+        return build_encoder()
     torch.manual_seed(0)
     model = getattr(torchvision.models, name)(weights=None)
     generator = torch.Generator().manual_seed(1)
@@ -82,14 +114,21 @@ def build_model(name):
 def export(name, path):
     import torch
     model = build_model(name)
-    torch.onnx.export(model, (torch.randn(1, 3, 224, 224),), path, opset_version=17, dynamo=False,
-                      input_names=["input"], output_names=["logits"],
-                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    # Grad mode stays on: in eval mode without it, the encoder layers take PyTorch's fused fast path, which
+    # has no ONNX form.
+    with torch.enable_grad():
+        torch.onnx.export(model, (example_input(name, 2),), path, opset_version=17, dynamo=False,
+                          input_names=["input"], output_names=["logits"],
+                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
 
 
 def count_flops(name):
-    """2 x multiply-accumulates of the convolutions and linear layers for one 224x224 image."""
+    """2 x multiply-accumulates of the convolutions and matrix products for one input (an image, a sequence)."""
     import torch
+    if name == "bert_base":
+        d, s, ff = BERT["d_model"], BERT["seq"], BERT["ff"]
+        per_layer = 2 * s * (4 * d * d + 2 * d * ff) + 2 * 2 * s * s * d  # projections, FFN, QK^T and PV
+        return BERT["layers"] * per_layer
     model = build_model(name)
     total = [0]
 
@@ -106,7 +145,7 @@ def count_flops(name):
         elif isinstance(m, torch.nn.Linear):
             m.register_forward_hook(linear_hook)
     with torch.no_grad():
-        model(torch.randn(1, 3, 224, 224))
+        model(example_input(name, 1))
     return total[0]
 
 
@@ -161,8 +200,11 @@ def run_torch(name, batch, precision, compiled, warmup, iters):
     import torch
     set_tf32(precision == "tf32")
     dtype = torch_dtype(precision)
-    model = build_model(name).to("cuda", dtype=dtype).to(memory_format=torch.channels_last)
-    x = torch.randn(batch, 3, 224, 224, device="cuda", dtype=dtype).to(memory_format=torch.channels_last)
+    model = build_model(name).to("cuda", dtype=dtype)
+    x = example_input(name, batch).to("cuda", dtype=dtype)
+    if x.dim() == 4:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.to(memory_format=torch.channels_last)
     start = time.time()
     with torch.inference_mode():
         fn = torch.compile(model) if compiled else model
@@ -243,7 +285,7 @@ def render(docs, section="latest"):
         lines.append(f"{number}. {doc['date']}, `{command}`: " +
                      ", ".join(f"{p} {rates[p + '_tflops']:.0f} TFLOP/s" for p in PRECISIONS) +
                      f", copy {rates['copy_gbs']:.0f} GB/s.")
-    lines += ["", "| run | model | batch | precision | lowp ms | eager ms | compile ms | lowp img/s | vs eager | "
+    lines += ["", "| run | model | batch | precision | lowp ms | eager ms | compile ms | lowp samples/s | vs eager | "
               "vs compile | lowp % peak | lowp build s | lowp layers |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for number, doc in enumerate(docs, 1):
