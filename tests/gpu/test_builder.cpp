@@ -1,6 +1,7 @@
 // The builder on the CUDA device (BuilderConfig::setDevice): tactics timed on the GPU, chosen precisions
-// against the CPU reference engine, the timing cache of a GPU, engine files of GPU engines, CUDA graphs, and
-// constraints the GPU cannot meet. Models are read relative to the repository root.
+// against the CPU reference engine, the timing cache of a GPU, engine files of GPU engines, CUDA graphs,
+// several contexts on several threads, and constraints the GPU cannot meet. Models are read relative to the
+// repository root.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gpu_test_util.h"
@@ -217,6 +219,48 @@ TEST(CudaBuilder, CudaGraphsGiveTheSameBits) {
       EXPECT_GT(graphed->lastDeviceComputeMs(), 0.0f);
     }
   }
+}
+
+// Several execution contexts of one engine, each on its own thread (own stream, memory and kernel state),
+// half of them replaying CUDA graphs, all at once: every output bit equals the one-context run's.
+TEST(CudaBuilder, SeveralContextsOnSeveralThreads) {
+  LOWP_REQUIRE_GPU();
+  Build b = forGpu(kMobileNet, "input", {2, 3, 224, 224});
+  b.config.setFlag(BuilderFlag::kFP16);
+  Captured log;
+  auto engine = build(b, log);
+  ASSERT_TRUE(engine);
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 5;
+  std::mt19937 rng(21);
+  std::vector<std::vector<NamedTensor>> inputs;
+  std::vector<std::vector<NamedTensor>> expected;
+  auto serial = engine->createExecutionContext();
+  for (int t = 0; t < kThreads; ++t) {
+    inputs.push_back({{"input", randomTensor(rng, DataType::kFloat32, {2, 3, 224, 224})}});
+    expected.push_back(executeOk(*serial, inputs.back()));
+  }
+  std::vector<std::string> failures(kThreads);
+  std::vector<std::thread> threads;
+  threads.reserve(kThreads);
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto context = engine->createExecutionContext();
+      context->setUseCudaGraph(t % 2 == 1);
+      for (int round = 0; round < kRounds && failures[t].empty(); ++round) {
+        std::vector<NamedTensor> outputs;
+        const Status s = context->execute(inputs[t], outputs);
+        if (!s) {
+          failures[t] = "round " + std::to_string(round) + ": " + s.toString();
+        } else if (outputs.size() != expected[t].size() ||
+                   maxAbsDifference(expected[t][0].tensor, outputs[0].tensor) != 0.0) {
+          failures[t] = "round " + std::to_string(round) + ": the outputs differ from the one-context run's";
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], "") << "thread " << t;
 }
 
 // OBEY with a precision no CUDA kernel offers fails naming the layer; PREFER builds and says why.
