@@ -1,12 +1,12 @@
 // fuse_activation: act(conv or matmul) -> one FusedConv / FusedMatMul whose epilogue applies the activation
 // (oneDNN's eltwise post-op), so the activation costs no pass over memory of its own.
 //
-// Targets: a default-domain Relu, LeakyRelu, Clip, Sigmoid, HardSwish or Tanh on a float tensor that is the
-// output of a Conv, MatMul, FusedConv or FusedMatMul (one without an activation yet), that nothing else reads
-// and that is not a graph output. Clip's bounds must be known: attributes (opsets 6-10) or constant scalars
-// of the input's type (opset 11+), each optional. The producer becomes the fused op (if it is not one yet),
-// records the activation in its attributes (ir/ops/fused.h), takes over the activation's output and records
-// its name. Runs after fuse_conv_add and fuse_matmul_bias so that conv + add + relu becomes one node.
+// Targets: a default-domain Relu, LeakyRelu, Clip, Sigmoid, HardSwish, Tanh or Gelu on a float tensor that is
+// the output of a Conv, MatMul, FusedConv or FusedMatMul (one without an activation yet), that nothing else
+// reads and that is not a graph output. Clip's bounds must be known: attributes (opsets 6-10) or constant
+// scalars of the input's type (opset 11+), each optional. The producer becomes the fused op (if it is not one
+// yet), records the activation in its attributes (ir/ops/fused.h), takes over the activation's output and
+// records its name. Runs after fuse_conv_add and fuse_matmul_bias so that conv + add + relu becomes one node.
 #include <limits>
 #include <optional>
 
@@ -46,11 +46,12 @@ Result<bool> fuseIntoProducer(ir::Graph& graph, ir::Node& act) {
 }  // namespace
 
 const RewriteRule& fuseActivationRule() {
-  static const RewriteRule rule{.name = "fuse_activation",
-                                .opTypes = {"Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSwish", "Tanh"},
-                                .condition = followsLinearOp,
-                                .rewrite = fuseIntoProducer,
-                                .mergesLayers = true};
+  static const RewriteRule rule{
+      .name = "fuse_activation",
+      .opTypes = {"Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSwish", "Tanh", "Gelu"},
+      .condition = followsLinearOp,
+      .rewrite = fuseIntoProducer,
+      .mergesLayers = true};
   return rule;
 }
 

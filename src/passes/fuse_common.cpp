@@ -76,6 +76,11 @@ std::optional<ir::ops::ActivationSpec> activationSpec(const ir::Node& node) {
   if (spec.kind == ir::ops::FusedActivation::kNone) return std::nullopt;
   if (spec.kind == ir::ops::FusedActivation::kLeakyRelu)
     spec.alpha = node.attributes.getFloat("alpha", 0.01f);
+  if (spec.kind == ir::ops::FusedActivation::kGelu) {
+    const std::string approximate = node.attributes.getString("approximate", "none");
+    if (approximate != "none" && approximate != "tanh") return std::nullopt;
+    spec.alpha = approximate == "tanh" ? 1.0f : 0.0f;
+  }
   if (spec.kind == ir::ops::FusedActivation::kClip) {
     const float inf = std::numeric_limits<float>::infinity();
     auto lo = clipBound(node, 1, "min", -inf);

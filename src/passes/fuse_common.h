@@ -25,8 +25,8 @@ bool hasNoActivation(const ir::Node& node);
 /// Both shapes have the same rank and every dim is the same known size or the same named symbol.
 bool sameShape(const ir::Shape& a, const ir::Shape& b);
 
-/// The activation `node` computes (Relu, LeakyRelu, Clip with known bounds, Sigmoid, HardSwish, Tanh), when
-/// it is one the fused and quantized ops take.
+/// The activation `node` computes (Relu, LeakyRelu, Clip with known bounds, Sigmoid, HardSwish, Tanh, Gelu),
+/// when it is one the fused and quantized ops take.
 std::optional<ir::ops::ActivationSpec> activationSpec(const ir::Node& node);
 
 /// Turns a default-domain node into the lowp-domain op `fusedOpType` (a no-op when it is one already).

@@ -6,7 +6,8 @@
 namespace lowp::passes {
 
 Result<int64_t> applyRule(ir::Graph& graph, const RewriteRule& rule) {
-  // A snapshot: rewrites remove nodes from the graph's order (only the node they were called on).
+  // A snapshot: rewrites remove nodes from the graph's order (the node they were called on, or nodes
+  // visited before it).
   std::vector<ir::Node*> nodes = graph.nodes();
   if (rule.reverseOrder) std::reverse(nodes.begin(), nodes.end());
   int64_t applied = 0;

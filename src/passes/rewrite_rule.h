@@ -4,8 +4,9 @@
 //
 // Contract of every rule: the graph computes the same outputs after the rewrite as before (up to float
 // rounding), graph inputs and outputs keep their values and names, and a rewrite removes no node but the
-// one it was called on. Types and shapes of the values a rewrite touches stay right; the pipeline re-runs
-// inference over the whole graph at the end.
+// one it was called on and nodes before it in the graph's order (which the rule has visited already). Types
+// and shapes of the values a rewrite touches stay right; the pipeline re-runs inference over the whole graph
+// at the end.
 #pragma once
 
 #include <cstdint>
@@ -24,8 +25,9 @@ struct RewriteRule {
   std::vector<std::string_view> opTypes;
   /// Whether the rule applies to `node` as the graph stands now.
   bool (*condition)(const ir::Graph& graph, const ir::Node& node) = nullptr;
-  /// Rewrites the graph around `node` (called only where `condition` holds); may remove `node` and no other
-  /// node. Returns whether it changed the graph: a rule may find late that it cannot apply.
+  /// Rewrites the graph around `node` (called only where `condition` holds); may remove `node` and nodes
+  /// before it in the graph's order, no other. Returns whether it changed the graph: a rule may find late
+  /// that it cannot apply.
   Result<bool> (*rewrite)(ir::Graph& graph, ir::Node& node) = nullptr;
   /// Visit consumers before producers (the reverse of the graph's order), e.g. so that removing dead nodes
   /// takes one sweep.

@@ -70,6 +70,10 @@ const RewriteRule& gemmToMatMulRule();
 /// (fuse_matmul_bias.cpp).
 const RewriteRule& fuseMatMulBiasRule();
 
+/// x * 0.5 * (1 + erf(x / sqrt(2))) written out with Erf, Div or Mul, Add and two Muls, in any operand order:
+/// one ONNX Gelu node (fuse_gelu.cpp), before fuse_activation so that it can become an epilogue.
+const RewriteRule& fuseGeluRule();
+
 /// Relu, LeakyRelu, Clip, Sigmoid, HardSwish or Tanh of a Conv / MatMul / FusedConv / FusedMatMul output: the
 /// activation moves into the fused op (fuse_activation.cpp).
 const RewriteRule& fuseActivationRule();

@@ -248,7 +248,8 @@ TEST(CudaFusedConv, EveryActivationWithBiasAndResidual) {
     float alpha, beta;
   };
   const Act acts[] = {{"", 0, 0},        {"Relu", 0, 0},      {"LeakyRelu", 0.1f, 0}, {"Clip", -0.5f, 1.5f},
-                      {"Sigmoid", 0, 0}, {"HardSwish", 0, 0}, {"Tanh", 0, 0}};
+                      {"Sigmoid", 0, 0}, {"HardSwish", 0, 0}, {"Tanh", 0, 0},         {"Gelu", 0, 0},
+                      {"Gelu", 1, 0}};
   for (const LibraryPrecision& p : kLibraryPrecisions) {
     for (const Act& act : acts) {
       for (bool hwc : {false, true}) {

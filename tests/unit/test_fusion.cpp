@@ -65,8 +65,9 @@ std::vector<NamedTensor> randomInputs(const ir::Graph& graph) {
 // Runs the fusion rules in the pipeline's order (and no other rule, so that what the tests see is theirs).
 std::unique_ptr<ir::Graph> optimized(const GraphSpec& spec) {
   auto g = build(spec);
-  for (const passes::RewriteRule* rule : {&passes::fuseConvAddRule(), &passes::gemmToMatMulRule(),
-                                          &passes::fuseMatMulBiasRule(), &passes::fuseActivationRule()}) {
+  for (const passes::RewriteRule* rule :
+       {&passes::fuseConvAddRule(), &passes::gemmToMatMulRule(), &passes::fuseMatMulBiasRule(),
+        &passes::fuseGeluRule(), &passes::fuseActivationRule()}) {
     auto applied = passes::applyRule(*g, *rule);
     EXPECT_TRUE(applied.isOk()) << applied.status().toString();
   }
@@ -322,6 +323,103 @@ TEST(FuseMatMul, GemmWithConstantWeightsBecomesFusedMatMul) {
   EXPECT_EQ(fc.input(2)->constant->shape(), (std::vector<int64_t>{12}));
   EXPECT_EQ(g->nodes()[1]->opType, "Gemm");
   expectSameResults(spec);
+}
+
+// The feed-forward block of a transformer as PyTorch exports it: MatMul, bias Add, then the exact GELU
+// written out (x / sqrt(2), Erf, + 1, * x, * 0.5) ends as one FusedMatMul with a Gelu epilogue.
+TEST(FuseGelu, WrittenOutGeluBecomesTheMatMulsActivation) {
+  const GraphSpec spec = [](GraphBuilder& b) {
+    b.input("a", {2, 5, 16});
+    b.constant("w", randomTensor({16, 24}, 31));
+    b.constant("bias", randomTensor({24}, 32));
+    b.constant("sqrt2", scalar(1.4142135f));
+    b.constant("one", scalar(1.0f));
+    b.constant("half", scalar(0.5f));
+    b.node("MatMul", "mm", {"a", "w"}, {"p"});
+    b.node("Add", "bias_add", {"bias", "p"}, {"x"});
+    b.node("Div", "div", {"x", "sqrt2"}, {"d"});
+    b.node("Erf", "erf", {"d"}, {"e"});
+    b.node("Add", "add_one", {"e", "one"}, {"g"});
+    b.node("Mul", "mul_x", {"x", "g"}, {"m"});
+    b.node("Mul", "mul_half", {"m", "half"}, {"y"});
+    b.output("y");
+  };
+  auto g = optimized(spec);
+  ASSERT_EQ(g->nodes().size(), 1u);
+  const ir::Node& n = *g->nodes()[0];
+  EXPECT_EQ(n.opType, "FusedMatMul");
+  EXPECT_EQ(n.attributes.getString("activation", ""), "Gelu");
+  EXPECT_EQ(n.absorbedNames,
+            (std::vector<std::string>{"bias_add", "mul_half", "div", "erf", "add_one", "mul_x"}));
+  // One rounding instead of five: within a few fp32 ulps of the written-out form.
+  auto plain = build(spec);
+  const std::vector<NamedTensor> inputs = randomInputs(*plain);
+  const Tensor want = runReference(*plain, inputs)[0];
+  const Tensor fused = runReference(*g, inputs)[0];
+  const Tensor fast = runEngine(optimized(spec), inputs)[0];
+  ASSERT_EQ(want.shape(), fused.shape());
+  for (int64_t i = 0; i < want.elementCount(); ++i) {
+    const float w = want.data<float>()[i];
+    ASSERT_NEAR(fused.data<float>()[i], w, 1e-6f * std::max(1.0f, std::abs(w))) << "element " << i;
+    ASSERT_NEAR(fast.data<float>()[i], w, 1e-5f * std::max(1.0f, std::abs(w))) << "element " << i;
+  }
+}
+
+// The other orders of the same arithmetic: x * (1 / sqrt(2)), 1 + erf, (x * 0.5) * (1 + erf), 0.5 first.
+TEST(FuseGelu, EveryOperandOrder) {
+  for (int form = 0; form < 3; ++form) {
+    const GraphSpec spec = [form](GraphBuilder& b) {
+      b.input("x", {3, 8});
+      b.constant("c", scalar(form == 0 ? 1.4142135f : 0.70710677f));
+      b.constant("one", scalar(1.0f));
+      b.constant("half", scalar(0.5f));
+      if (form == 0) {
+        b.node("Div", "scale", {"x", "c"}, {"d"});
+      } else {
+        b.node("Mul", "scale", {"c", "x"}, {"d"});
+      }
+      b.node("Erf", "erf", {"d"}, {"e"});
+      b.node("Add", "add_one", {"one", "e"}, {"g"});
+      if (form == 2) {
+        b.node("Mul", "inner", {"g", "half"}, {"m"});
+        b.node("Mul", "outer", {"x", "m"}, {"y"});
+      } else {
+        b.node("Mul", "inner", {"half", "x"}, {"m"});
+        b.node("Mul", "outer", {"g", "m"}, {"y"});
+      }
+      b.output("y");
+    };
+    auto g = optimized(spec);
+    ASSERT_EQ(g->nodes().size(), 1u) << "form " << form;
+    EXPECT_EQ(g->nodes()[0]->opType, "Gelu") << "form " << form;
+    EXPECT_EQ(g->nodes()[0]->name, "outer");
+  }
+}
+
+// Not a GELU: another constant, an intermediate someone else reads, or a graph output in the middle.
+TEST(FuseGelu, DeclinesWhatIsNotExactlyGelu) {
+  for (int variant = 0; variant < 3; ++variant) {
+    const GraphSpec spec = [variant](GraphBuilder& b) {
+      b.input("x", {3, 8});
+      b.constant("c", scalar(variant == 0 ? 1.5f : 1.4142135f));
+      b.constant("one", scalar(1.0f));
+      b.constant("half", scalar(0.5f));
+      b.node("Div", "scale", {"x", "c"}, {"d"});
+      b.node("Erf", "erf", {"d"}, {"e"});
+      b.node("Add", "add_one", {"e", "one"}, {"g"});
+      b.node("Mul", "inner", {"x", "g"}, {"m"});
+      b.node("Mul", "outer", {"m", "half"}, {"y"});
+      b.output("y");
+      if (variant == 1) {
+        b.node("Relu", "other_reader", {"e"}, {"r"});
+        b.output("r");
+      }
+      if (variant == 2) b.output("g");
+    };
+    auto g = optimized(spec);
+    EXPECT_EQ(countOps(*g, "Gelu"), 0) << "variant " << variant;
+    EXPECT_EQ(countOps(*g, "Erf"), 1) << "variant " << variant;
+  }
 }
 
 // A bias per row (it broadcasts along the columns) or a variable one is not a linear layer's bias.

@@ -406,7 +406,8 @@ AttributeMap withActivation(AttributeMap a, const std::string& activation, float
                             float beta = 0.0f) {
   if (activation.empty()) return a;
   a.set("activation", activation);
-  if (activation == "LeakyRelu" || activation == "Clip") a.set("activation_alpha", alpha);
+  if (activation == "LeakyRelu" || activation == "Clip" || activation == "Gelu")
+    a.set("activation_alpha", alpha);
   if (activation == "Clip") a.set("activation_beta", beta);
   return a;
 }
@@ -419,7 +420,7 @@ struct ActivationCase {
 
 const std::vector<ActivationCase> kActivations = {
     {"", 0, 0},        {"Relu", 0, 0},      {"LeakyRelu", 0.1f, 0}, {"Clip", 0, 6}, {"Clip", -0.5f, 0.25f},
-    {"Sigmoid", 0, 0}, {"HardSwish", 0, 0}, {"Tanh", 0, 0}};
+    {"Sigmoid", 0, 0}, {"HardSwish", 0, 0}, {"Tanh", 0, 0},         {"Gelu", 0, 0}, {"Gelu", 1, 0}};
 
 // Every activation, with and without bias and residual, over a plain, a strided, a depthwise and a 1x1
 // convolution (the layouts oneDNN picks differ between them).

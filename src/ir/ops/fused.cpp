@@ -18,12 +18,13 @@ struct ActivationName {
   std::string_view opType;
 };
 
-constexpr std::array<ActivationName, 6> kActivations = {{{FusedActivation::kRelu, "Relu"},
+constexpr std::array<ActivationName, 7> kActivations = {{{FusedActivation::kRelu, "Relu"},
                                                          {FusedActivation::kLeakyRelu, "LeakyRelu"},
                                                          {FusedActivation::kClip, "Clip"},
                                                          {FusedActivation::kSigmoid, "Sigmoid"},
                                                          {FusedActivation::kHardSwish, "HardSwish"},
-                                                         {FusedActivation::kTanh, "Tanh"}}};
+                                                         {FusedActivation::kTanh, "Tanh"},
+                                                         {FusedActivation::kGelu, "Gelu"}}};
 
 std::string typeName(DataType t) {
   return std::string(dataTypeInfo(t).name);
@@ -131,7 +132,11 @@ Result<ActivationSpec> readActivation(const AttributeMap& attrs) {
     }
   }
   const float inf = std::numeric_limits<float>::infinity();
-  spec.alpha = attrs.getFloat("activation_alpha", spec.kind == FusedActivation::kClip ? -inf : 0.01f);
+  const float defaultAlpha =
+      spec.kind == FusedActivation::kClip ? -inf : (spec.kind == FusedActivation::kGelu ? 0.0f : 0.01f);
+  spec.alpha = attrs.getFloat("activation_alpha", defaultAlpha);
+  if (spec.kind == FusedActivation::kGelu && spec.alpha != 0.0f && spec.alpha != 1.0f)
+    return Status(StatusCode::kInvalidArgument, "Gelu's activation_alpha must be 0 (erf) or 1 (tanh)");
   spec.beta = attrs.getFloat("activation_beta", inf);
   return spec;
 }
@@ -152,7 +157,8 @@ FusedActivation activationOf(std::string_view opType) {
 
 void writeActivation(AttributeMap& attrs, const ActivationSpec& spec) {
   attrs.set("activation", std::string(activationOpType(spec.kind)));
-  if (spec.kind == FusedActivation::kLeakyRelu || spec.kind == FusedActivation::kClip) {
+  if (spec.kind == FusedActivation::kLeakyRelu || spec.kind == FusedActivation::kClip ||
+      spec.kind == FusedActivation::kGelu) {
     attrs.set("activation_alpha", spec.alpha);
   }
   if (spec.kind == FusedActivation::kClip) attrs.set("activation_beta", spec.beta);

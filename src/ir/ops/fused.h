@@ -10,11 +10,13 @@
 //   matmul as ONNX MatMul; Bias: [N] (N = Y's last dim; fp32 allowed beside fp16/bf16 operands), broadcast
 //   over every row. Computed and rounded as FusedConv.
 // Activation attributes: `activation` (string; absent or "" for none) is one of Relu, LeakyRelu, Clip,
-// Sigmoid, HardSwish, Tanh, with the formulas of the ONNX ops of those names; `activation_alpha` is
-// LeakyRelu's alpha or Clip's min, `activation_beta` Clip's max (floats; defaults 0.01, -inf, +inf).
+// Sigmoid, HardSwish, Tanh, Gelu, with the formulas of the ONNX ops of those names; `activation_alpha` is
+// LeakyRelu's alpha, Clip's min, or 1 for Gelu's tanh approximation (0: the exact, erf GELU);
+// `activation_beta` Clip's max (floats; defaults 0.01 (Gelu: 0), -inf, +inf).
 #pragma once
 
 #include <cmath>
+#include <numbers>
 #include <string>
 #include <string_view>
 
@@ -25,11 +27,12 @@ namespace lowp::ir::ops {
 
 inline constexpr std::string_view kLowpDomain = "lowp";
 
-enum class FusedActivation { kNone = 0, kRelu, kLeakyRelu, kClip, kSigmoid, kHardSwish, kTanh };
+// The CUDA kernels' Activation (kernels/cuda/launch.h) has the same values.
+enum class FusedActivation { kNone = 0, kRelu, kLeakyRelu, kClip, kSigmoid, kHardSwish, kTanh, kGelu };
 
 struct ActivationSpec {
   FusedActivation kind = FusedActivation::kNone;
-  float alpha = 0.0f;  ///< LeakyRelu's slope, Clip's min.
+  float alpha = 0.0f;  ///< LeakyRelu's slope, Clip's min, 1 for Gelu's tanh approximation.
   float beta = 0.0f;   ///< Clip's max.
 };
 
@@ -72,6 +75,14 @@ C applyActivation(const ActivationSpec& spec, C x) {
     }
     case FusedActivation::kTanh:
       return std::tanh(x);
+    case FusedActivation::kGelu: {
+      const C half = static_cast<C>(0.5);
+      if (spec.alpha == 1.0f) {
+        const C k = static_cast<C>(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);  // sqrt(2 / pi)
+        return half * x * (1 + std::tanh(k * (x + static_cast<C>(0.044715) * x * x * x)));
+      }
+      return half * x * (1 + std::erf(x / static_cast<C>(std::numbers::sqrt2)));
+    }
   }
   return x;
 }

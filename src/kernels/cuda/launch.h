@@ -87,13 +87,14 @@ cudaError_t launchPadToHwc8(const void* x, void* y, int64_t images, int64_t chan
 // --------------------------------------------------------------------------------------
 
 /// The order of ir::ops::FusedActivation.
-enum class Activation : int { kNone = 0, kRelu, kLeakyRelu, kClip, kSigmoid, kHardSwish, kTanh };
+// The values of ir::ops::FusedActivation.
+enum class Activation : int { kNone = 0, kRelu, kLeakyRelu, kClip, kSigmoid, kHardSwish, kTanh, kGelu };
 
 /// y = act(y + bias[channel] + residual), in place, over [images, channels, spatial] (or [images, spatial,
 /// channels] when hwc). bias (fp32 or y's type) and residual (y's type, y's layout) may be null.
 struct Epilogue {
   Activation activation = Activation::kNone;
-  float alpha = 0.0f;  ///< LeakyRelu's slope, Clip's min.
+  float alpha = 0.0f;  ///< LeakyRelu's slope, Clip's min, 1 for Gelu's tanh approximation.
   float beta = 0.0f;   ///< Clip's max.
   const void* bias = nullptr;
   Elem biasType = Elem::kF32;

@@ -230,6 +230,10 @@ bool appendActivation(dnnl::post_ops& ops, const ir::ops::ActivationSpec& spec) 
     case FusedActivation::kTanh:
       ops.append_eltwise(1.0f, algorithm::eltwise_tanh, 0.0f, 0.0f);
       return true;
+    case FusedActivation::kGelu:
+      ops.append_eltwise(
+          1.0f, spec.alpha == 1.0f ? algorithm::eltwise_gelu_tanh : algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+      return true;
   }
   return false;
 }
