@@ -5,18 +5,21 @@
 // lacks the ISA). Sizes are not multiples of the vector width, and the work is split at odd offsets.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "ir/graph.h"
 #include "ir/numeric.h"
+#include "ir/ops/tensor_shapes.h"
 #include "kernels/cpu/simd_kernels.h"
 #include "kernels/kernel.h"
 #include "op_runner.h"
@@ -615,10 +618,99 @@ TEST(CpuTranspose, RowCopyMatchesTheReferenceWhereTheLastAxisStays) {
           << ir::formatSizes(c.shape);
     }
   }
-  // A permutation that moves the last axis is left to the reference, as is the default (reversed) one.
+  // A permutation that moves the last axis is the tiled kernel's, as is the default (reversed) one.
   EXPECT_FALSE(k->supports(makeNode("Transpose", attrs({{"perm", std::vector<int64_t>{0, 2, 1}}})),
                            {ir::Shape::fromSizes({2, 3, 4})}));
   EXPECT_FALSE(k->supports(makeNode("Transpose"), {ir::Shape::fromSizes({2, 3})}));
+}
+
+// Integers that say where they came from: value i at input element i (mod 251 for the byte types).
+Tensor countingTensor(DataType type, const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  std::vector<double> values(static_cast<size_t>(n));
+  const int64_t wrap = dataTypeSize(type) == 1 ? 251 : 60000;
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(static_cast<int64_t>(i) % wrap);
+  return makeTensor(type, shape, values);
+}
+
+TEST(CpuTranspose, TiledMatchesTheReferenceWhereTheLastAxisMoves) {
+  const KernelDef* k = kernelNamed("any-transpose-tiled");
+  ASSERT_NE(k, nullptr);
+  struct Case {
+    std::vector<int64_t> shape;
+    std::vector<int64_t> perm;  // empty: ONNX's default, the reversed axes
+  };
+  const std::vector<Case> cases = {{{128, 8, 32}, {1, 2, 0}},  // attention's K transposed
+                                   {{37, 19}, {}},             // partial tiles both ways
+                                   {{2, 3, 17, 5}, {0, 3, 1, 2}},
+                                   {{3, 33, 2, 16}, {3, 1, 0, 2}},
+                                   {{1, 1}, {1, 0}}};
+  for (const Case& c : cases) {
+    for (DataType type : {DataType::kFloat32, DataType::kFloat16, DataType::kInt64, DataType::kInt8}) {
+      const std::vector<Tensor> in = {countingTensor(type, c.shape)};
+      std::vector<int64_t> perm = c.perm;
+      if (perm.empty()) {
+        for (int64_t d = static_cast<int64_t>(c.shape.size()) - 1; d >= 0; --d) perm.push_back(d);
+      }
+      const ir::Node node =
+          c.perm.empty() ? makeNode("Transpose") : makeNode("Transpose", attrs({{"perm", perm}}));
+      ASSERT_TRUE(k->supports(node, {ir::Shape::fromSizes(c.shape)})) << ir::formatSizes(c.shape);
+      std::vector<int64_t> outShape(perm.size());
+      for (size_t d = 0; d < perm.size(); ++d) outShape[d] = c.shape[static_cast<size_t>(perm[d])];
+      const Tensor got = runKernel(*k, node, in, type, outShape);
+      const Tensor want = runReference(node, in, type, outShape);
+      EXPECT_EQ(std::memcmp(got.data(), want.data(), static_cast<size_t>(got.byteSize())), 0)
+          << ir::formatSizes(c.shape) << " " << dataTypeName(type);
+    }
+  }
+  EXPECT_FALSE(k->supports(makeNode("Transpose", attrs({{"perm", std::vector<int64_t>{1, 0, 2}}})),
+                           {ir::Shape::fromSizes({2, 3, 4})}));
+}
+
+Tensor int64s(const std::vector<int64_t>& values) {
+  Tensor t(DataType::kInt64, {static_cast<int64_t>(values.size())});
+  std::copy(values.begin(), values.end(), t.data<int64_t>());
+  return t;
+}
+
+TEST(CpuSlice, RowCopyMatchesTheReference) {
+  const KernelDef* k = kernelNamed("any-slice-rowcopy");
+  ASSERT_NE(k, nullptr);
+  struct Case {
+    std::vector<int64_t> shape;
+    std::vector<int64_t> starts, ends, axes, steps;  // axes / steps empty: absent
+  };
+  const std::vector<Case> cases = {
+      {{128, 1, 768}, {256}, {512}, {2}, {}},                      // attention's K out of QKV
+      {{6, 7, 9}, {1, -1, 8}, {5, 0, 0}, {0, 1, 2}, {2, -2, -3}},  // negative steps, last axis strided
+      {{4, 10}, {-3, 2}, {100, 9}, {}, {}},                        // clamped ends, default axes
+      {{5, 6, 4}, {1}, {5}, {1}, {3}},                             // a middle axis only
+      {{3, 8}, {0}, {8}, {1}, {-1}}};                              // reversed rows
+  for (const Case& c : cases) {
+    for (DataType type : {DataType::kFloat32, DataType::kBFloat16, DataType::kInt64, DataType::kUInt8}) {
+      std::vector<Tensor> in = {countingTensor(type, c.shape), int64s(c.starts), int64s(c.ends)};
+      if (!c.axes.empty() || !c.steps.empty()) {
+        std::vector<int64_t> axes = c.axes;
+        if (axes.empty()) {
+          for (size_t d = 0; d < c.starts.size(); ++d) axes.push_back(static_cast<int64_t>(d));
+        }
+        in.push_back(int64s(axes));
+      }
+      if (!c.steps.empty()) in.push_back(int64s(c.steps));
+      const ir::Node node = makeNode("Slice");
+      auto plan = ir::ops::slicePlan(ir::Shape::fromSizes(c.shape), c.starts, c.ends,
+                                     c.axes.empty() ? std::nullopt : std::optional(c.axes),
+                                     c.steps.empty() ? std::nullopt : std::optional(c.steps));
+      ASSERT_TRUE(plan.isOk()) << plan.status().toString();
+      const std::vector<int64_t> outShape = plan->shape.sizes();
+      const Tensor got = runKernel(*k, node, in, type, outShape);
+      const Tensor want = runReference(node, in, type, outShape);
+      ASSERT_EQ(got.shape(), want.shape());
+      EXPECT_EQ(std::memcmp(got.data(), want.data(), static_cast<size_t>(got.byteSize())), 0)
+          << ir::formatSizes(c.shape) << " " << dataTypeName(type);
+    }
+  }
 }
 
 }  // namespace

@@ -12,8 +12,8 @@ void registerCpuKernels(KernelRegistry& registry);
 /// QuantizeLinear / DequantizeLinear between fp32 and int8 / uint8 with a per-tensor scale (quantize.cpp).
 void registerQuantizeKernels(KernelRegistry& registry);
 
-/// Transpose as row copies where the last axis stays last (transpose.cpp; plain C++, any ISA).
-void registerTransposeKernels(KernelRegistry& registry);
+/// Transpose and Slice as copies of whole rows and tiles (copies.cpp; plain C++, any ISA).
+void registerCopyKernels(KernelRegistry& registry);
 
 /// lowp.Reformat between the linear and channels-last (hwc) layouts (reformat.cpp; SSE2, any x86-64 CPU).
 void registerReformatKernels(KernelRegistry& registry);
