@@ -1,7 +1,7 @@
 // Blocked-channel (kChw16) tensors on the CPU: the lowp.Reformat kernels (kernels/cpu/reformat.cpp) against
-// ir::reorderChannelBlocks, the padding written as zeros; and the {f32,bf16}-{conv,fusedconv}-onednn-chw16
-// kernels against the reference convolution on the same values, their output's padding zero whatever the
-// activation makes of a padded channel.
+// ir::reorderChannelBlocks, the padding written as zeros; and the
+// {f32,bf16}-{conv,fusedconv}-onednn-{chw16,lineartochw16} kernels against the reference convolution on the
+// same values, their output's padding zero whatever the activation makes of a padded channel.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include <cstring>
 #include <functional>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -150,8 +151,8 @@ struct ConvCase {
   bool residual;
 };
 
-// The kernel over kChw16 input (and residual) against the reference over the plain tensors: the same
-// values within fp32 rounding (oneDNN sums in another order), bf16 within its step.
+// The kernel over kChw16 input (or plain input: lineartochw16) and residual against the reference over the
+// plain tensors: the same values within fp32 rounding (oneDNN sums in another order), bf16 within its step.
 TEST(Chw16Conv, MatchesTheReference) {
   if (kernelNamed("f32-conv-onednn-chw16") == nullptr) GTEST_SKIP() << "built without oneDNN";
   std::mt19937 rng(5);
@@ -162,54 +163,64 @@ TEST(Chw16Conv, MatchesTheReference) {
       {{1, 40, 7, 7}, {36, 40, 1, 1}, 1, 1, "", false},         // 1x1, padded input and output
       {{1, 64, 6, 6}, {64, 64, 3, 3}, 1, 1, "Relu", true},      // channel split, residual
   };
-  for (DataType type : {DataType::kFloat32, DataType::kBFloat16}) {
-    for (const ConvCase& c : cases) {
-      const bool fused = c.activation[0] != '\0' || c.residual;
-      const std::string name = std::string(type == DataType::kFloat32 ? "f32" : "bf16") +
-                               (fused ? "-fusedconv" : "-conv") + "-onednn-chw16";
-      SCOPED_TRACE(name + " " + ir::formatSizes(c.x) + " * " + ir::formatSizes(c.w));
-      const kernels::KernelDef* kernel = kernelNamed(name);
-      ASSERT_NE(kernel, nullptr);
-      ir::AttributeMap a = testing::attrs({{"group", c.group},
-                                           {"strides", std::vector<int64_t>{c.stride, c.stride}},
-                                           {"pads", std::vector<int64_t>{1, 1, 1, 1}}});
-      if (c.w[2] == 1) a.set("pads", std::vector<int64_t>{0, 0, 0, 0});
-      if (fused) {
-        a.set("activation", std::string(c.activation));
-        a.set("activation_alpha", 0.0f);
-        a.set("activation_beta", 1.0f);
+  // The first convolution of a network, x plain (3 channels, stride 2), and a plain x of many channels.
+  const ConvCase toBlockedCases[] = {
+      {{2, 3, 15, 15}, {32, 3, 3, 3}, 1, 2, "Clip", false},
+      {{1, 20, 8, 8}, {24, 20, 3, 3}, 1, 1, "Relu", true},
+  };
+  for (const bool plainX : {false, true}) {
+    for (DataType type : {DataType::kFloat32, DataType::kBFloat16}) {
+      for (const ConvCase& c :
+           plainX ? std::span<const ConvCase>(toBlockedCases) : std::span<const ConvCase>(cases)) {
+        const bool fused = c.activation[0] != '\0' || c.residual;
+        const std::string name = std::string(type == DataType::kFloat32 ? "f32" : "bf16") +
+                                 (fused ? "-fusedconv" : "-conv") +
+                                 (plainX ? "-onednn-lineartochw16" : "-onednn-chw16");
+        SCOPED_TRACE(name + " " + ir::formatSizes(c.x) + " * " + ir::formatSizes(c.w));
+        const kernels::KernelDef* kernel = kernelNamed(name);
+        ASSERT_NE(kernel, nullptr);
+        ir::AttributeMap a = testing::attrs({{"group", c.group},
+                                             {"strides", std::vector<int64_t>{c.stride, c.stride}},
+                                             {"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+        if (c.w[2] == 1) a.set("pads", std::vector<int64_t>{0, 0, 0, 0});
+        if (fused) {
+          a.set("activation", std::string(c.activation));
+          a.set("activation_alpha", 0.0f);
+          a.set("activation_beta", 1.0f);
+        }
+        std::vector<Tensor> plain = {random(rng, type, c.x), random(rng, type, c.w),
+                                     random(rng, type, {c.w[0]})};
+        const int64_t out = (c.x[2] + (c.w[2] == 1 ? 0 : 2) - c.w[2]) / c.stride + 1;
+        const std::vector<int64_t> y = {c.x[0], c.w[0], out,
+                                        (c.x[3] + (c.w[3] == 1 ? 0 : 2) - c.w[3]) / c.stride + 1};
+        if (c.residual) plain.push_back(random(rng, type, y));
+        NodeUnderTest node(fused ? "FusedConv" : "Conv", fused ? "lowp" : "", fused ? 1 : 17, a, plain,
+                           {1, 2});
+        ASSERT_TRUE(node.status().isOk()) << node.status().toString();
+        ASSERT_EQ(node.outputShape(), y);
+        auto ref =
+            testing::runKernel(*testing::referenceKernel(fused ? "FusedConv" : "Conv", fused ? "lowp" : ""),
+                               node.node(), plain, type, y);
+        ASSERT_TRUE(ref.isOk()) << ref.status().toString();
+        node.setFormats(*kernel);
+        const Stored x = toBlocked(plain[0]);
+        Stored z;
+        std::vector<const Tensor*> inputs = {plainX ? &plain[0] : &x.tensor, &plain[1], &plain[2]};
+        if (c.residual) {
+          z = toBlocked(plain[3]);
+          inputs.push_back(&z.tensor);
+        }
+        auto got = run(*kernel, node.node(), inputs, type, y, TensorFormat::kChw16);
+        ASSERT_TRUE(got.isOk()) << got.status().toString();
+        EXPECT_TRUE(paddingIsZero(got->tensor));
+        const Tensor result = toPlain(got->tensor);
+        double worst = 0;
+        for (int64_t i = 0; i < result.elementCount(); ++i) {
+          const double r = elementAsDouble(*ref, i);
+          worst = std::max(worst, std::fabs(elementAsDouble(result, i) - r) / std::max(1.0, std::fabs(r)));
+        }
+        EXPECT_LE(worst, type == DataType::kFloat32 ? 1e-4 : 2e-2) << name;
       }
-      std::vector<Tensor> plain = {random(rng, type, c.x), random(rng, type, c.w),
-                                   random(rng, type, {c.w[0]})};
-      const int64_t out = (c.x[2] + (c.w[2] == 1 ? 0 : 2) - c.w[2]) / c.stride + 1;
-      const std::vector<int64_t> y = {c.x[0], c.w[0], out,
-                                      (c.x[3] + (c.w[3] == 1 ? 0 : 2) - c.w[3]) / c.stride + 1};
-      if (c.residual) plain.push_back(random(rng, type, y));
-      NodeUnderTest node(fused ? "FusedConv" : "Conv", fused ? "lowp" : "", fused ? 1 : 17, a, plain, {1, 2});
-      ASSERT_TRUE(node.status().isOk()) << node.status().toString();
-      ASSERT_EQ(node.outputShape(), y);
-      auto ref =
-          testing::runKernel(*testing::referenceKernel(fused ? "FusedConv" : "Conv", fused ? "lowp" : ""),
-                             node.node(), plain, type, y);
-      ASSERT_TRUE(ref.isOk()) << ref.status().toString();
-      node.setFormats(*kernel);
-      const Stored x = toBlocked(plain[0]);
-      Stored z;
-      std::vector<const Tensor*> inputs = {&x.tensor, &plain[1], &plain[2]};
-      if (c.residual) {
-        z = toBlocked(plain[3]);
-        inputs.push_back(&z.tensor);
-      }
-      auto got = run(*kernel, node.node(), inputs, type, y, TensorFormat::kChw16);
-      ASSERT_TRUE(got.isOk()) << got.status().toString();
-      EXPECT_TRUE(paddingIsZero(got->tensor));
-      const Tensor result = toPlain(got->tensor);
-      double worst = 0;
-      for (int64_t i = 0; i < result.elementCount(); ++i) {
-        const double r = elementAsDouble(*ref, i);
-        worst = std::max(worst, std::fabs(elementAsDouble(result, i) - r) / std::max(1.0, std::fabs(r)));
-      }
-      EXPECT_LE(worst, type == DataType::kFloat32 ? 1e-4 : 2e-2) << name;
     }
   }
 }

@@ -1,7 +1,8 @@
 // {f32,bf16}-conv-onednn, {f32,bf16}-fusedconv-onednn: ONNX Conv and lowp's FusedConv (ir/ops/fused.h)
 // through oneDNN's convolution_forward (forward_inference, direct); and the same with x, y and z kept in
 // kChw16 between layers, {f32,bf16}-{conv,fusedconv}-onednn-chw16 (oneDNN's nChw16c: no reorders around the
-// primitive at all; for inputs of 16 channels or more).
+// primitive at all; for inputs of 16 channels or more), or with x plain and y, z in kChw16,
+// {f32,bf16}-{conv,fusedconv}-onednn-lineartochw16 (a network's first convolution).
 //
 // Computes y = act(conv(x, w) + bias + z) over 1, 2 or 3 spatial axes, with groups (depthwise included),
 // strides, dilations (oneDNN counts dilation - 1) and the explicit pads that auto_pad resolves to, exactly as
@@ -62,6 +63,10 @@ bool blockedLayout() {
   return v == nullptr || std::string(v) != "plain";
 }
 
+// How the graph stores x, y and z: all in ONNX's plain layout, all in kChw16 (nChw16c), or x plain and y,
+// z in kChw16 (a first convolution, whose few input channels oneDNN reads plain anyway).
+enum class IoLayout { kPlain, kBlocked, kPlainToBlocked };
+
 // Everything a plan depends on besides the weights' values.
 struct ConvKey {
   std::vector<int64_t> xShape;
@@ -69,8 +74,10 @@ struct ConvKey {
   DataType type = DataType::kFloat32;
   DataType biasType = DataType::kUndefined;  ///< kUndefined: no bias.
   bool residual = false;
-  bool blockedIo = false;  ///< x, y and z are stored in kChw16 (nChw16c) by the graph.
+  IoLayout io = IoLayout::kPlain;
   bool operator==(const ConvKey&) const = default;
+  bool blockedX() const { return io == IoLayout::kBlocked; }
+  bool blockedY() const { return io != IoLayout::kPlain; }
 };
 
 Tag blockedDataTag(size_t rank) {
@@ -158,9 +165,8 @@ std::shared_ptr<ConvPart> ConvPlan::part(int64_t images, int64_t oc0, int64_t oc
   memory::dims dilations;
   for (int64_t d : window.dilations) dilations.push_back(d - 1);
   const auto dt = toDnnlType(key.type);
-  const Tag userLayout = key.blockedIo ? blockedDataTag(rank) : plainDataTag(rank);
-  p->userSrc = memory::desc(srcDims, dt, userLayout);
-  p->userDst = memory::desc(dstDims, dt, userLayout);
+  p->userSrc = memory::desc(srcDims, dt, key.blockedX() ? blockedDataTag(rank) : plainDataTag(rank));
+  p->userDst = memory::desc(dstDims, dt, key.blockedY() ? blockedDataTag(rank) : plainDataTag(rank));
   p->userWeights = memory::desc(weightDims, dt, plainWeightsTag(rank, groups > 1));
   if (key.biasType != DataType::kUndefined)
     p->bias = memory::desc({outChannels}, toDnnlType(key.biasType), Tag::x);
@@ -225,10 +231,10 @@ std::shared_ptr<ConvPlan> makeConvPlan(const ConvKey& key, const ir::ops::Window
   plan->depthwise = group > 1 && group == x[1] && group == w[0];
   plan->split = x[0] == 1 && (group == 1 || plan->depthwise) && w[0] > kChannelBlock ? Split::kChannels
                                                                                      : Split::kImages;
-  plan->blockedInput = key.blockedIo || (blocked && x[1] >= kChannelBlock);
+  plan->blockedInput = key.blockedX() || (blocked && x[1] >= kChannelBlock);
   // With kChw16 input the whole input is in the primitive's layout already: nothing to share.
   plan->sharedSrc =
-      !key.blockedIo && plan->blockedInput && plan->split == Split::kChannels && !plan->depthwise;
+      !key.blockedX() && plan->blockedInput && plan->split == Split::kChannels && !plan->depthwise;
   if (plan->sharedSrc)
     plan->sharedSrcDesc = memory::desc(toDims(x), toDnnlType(key.type), blockedDataTag(x.size()));
   int64_t pixels = 1;
@@ -238,11 +244,11 @@ std::shared_ptr<ConvPlan> makeConvPlan(const ConvKey& key, const ir::ops::Window
   plan->xChannel = pixels;
   plan->yChannel = outPixels;
   // Images of kChw16 tensors take their padded channels.
-  auto stored = [&](int64_t channels) {
-    return key.blockedIo ? (channels + kChannelBlock - 1) / kChannelBlock * kChannelBlock : channels;
+  auto stored = [&](int64_t channels, bool blockedTensor) {
+    return blockedTensor ? (channels + kChannelBlock - 1) / kChannelBlock * kChannelBlock : channels;
   };
-  plan->xImage = stored(x[1]) * pixels;
-  plan->yImage = stored(w[0]) * outPixels;
+  plan->xImage = stored(x[1], key.blockedX()) * pixels;
+  plan->yImage = stored(w[0], key.blockedY()) * outPixels;
   plan->weightsPerOutputChannel = 1;
   for (size_t d = 1; d < w.size(); ++d) plan->weightsPerOutputChannel *= w[d];
   return plan;
@@ -382,7 +388,7 @@ void zeroChannelPadding(Tensor& y) {
   }
 }
 
-template <bool kFused, bool kBlockedIo>
+template <bool kFused, IoLayout kIo>
 Status runConv(KernelContext& ctx) {
   const std::vector<int64_t>& x = ctx.input(0).shape();
   const std::vector<int64_t>& w = ctx.input(1).shape();
@@ -419,28 +425,27 @@ Status runConv(KernelContext& ctx) {
   if (!st.isOk()) return ir::ops::windowError(ctx, st);
   if (y.elementCount() == 0) return {};
   if (ctx.input(0).elementCount() == 0 || ctx.input(1).elementCount() == 0) {
-    if (kBlockedIo) return ctx.unsupported("an empty convolution in the kChw16 layout");
+    if (kIo != IoLayout::kPlain) return ctx.unsupported("an empty convolution in the kChw16 layout");
     return fillWithoutProduct(ctx, act);
   }
 
   const ConvKey key{
-      x,        w,         ctx.input(0).type(), ctx.hasInput(2) ? ctx.input(2).type() : DataType::kUndefined,
-      residual, kBlockedIo};
+      x, w, ctx.input(0).type(), ctx.hasInput(2) ? ctx.input(2).type() : DataType::kUndefined, residual, kIo};
   runOnCallingThreadOnly();
   auto plan = std::static_pointer_cast<ConvPlan>(ctx.state());
   if (!plan || !(plan->key == key)) {
-    plan = makeConvPlan(key, *window, group, act, kBlockedIo || blockedLayout());
+    plan = makeConvPlan(key, *window, group, act, kIo != IoLayout::kPlain || blockedLayout());
     ctx.state() = plan;
   }
   LOWP_RETURN_IF_ERROR(execute(ctx, *plan, y));
-  if (kBlockedIo) zeroChannelPadding(y);
+  if (kIo != IoLayout::kPlain) zeroChannelPadding(y);
   return {};
 }
 
-template <bool kFused, bool kBlockedIo>
+template <bool kFused, IoLayout kIo>
 Status convKernel(KernelContext& ctx) {
   try {
-    return runConv<kFused, kBlockedIo>(ctx);
+    return runConv<kFused, kIo>(ctx);
   } catch (const dnnl::error& e) {
     return oneDnnError(ctx, e);
   }
@@ -483,14 +488,14 @@ void registerConvKernels(KernelRegistry& registry) {
                 .name = "f32-conv-onednn",
                 .inputTypes = {f32},
                 .outputTypes = {f32},
-                .fn = convKernel<false, false>,
+                .fn = convKernel<false, IoLayout::kPlain>,
                 .supports = supportsConv,
                 .reference = false});
   registry.add({.opType = "FusedConv",
                 .name = "f32-fusedconv-onednn",
                 .inputTypes = {f32},
                 .outputTypes = {f32},
-                .fn = convKernel<true, false>,
+                .fn = convKernel<true, IoLayout::kPlain>,
                 .domain = ir::ops::kLowpDomain,
                 .supports = supportsFusedConv,
                 .reference = false});
@@ -501,7 +506,7 @@ void registerConvKernels(KernelRegistry& registry) {
                 .name = "f32-conv-onednn-chw16",
                 .inputTypes = {f32},
                 .outputTypes = {f32},
-                .fn = convKernel<false, true>,
+                .fn = convKernel<false, IoLayout::kBlocked>,
                 .inputFormats = blockedIn,
                 .outputFormats = blockedOut,
                 .supports = supportsBlockedConv,
@@ -510,7 +515,7 @@ void registerConvKernels(KernelRegistry& registry) {
                 .name = "f32-fusedconv-onednn-chw16",
                 .inputTypes = {f32},
                 .outputTypes = {f32},
-                .fn = convKernel<true, true>,
+                .fn = convKernel<true, IoLayout::kBlocked>,
                 .inputFormats = blockedIn,
                 .outputFormats = blockedOut,
                 .domain = ir::ops::kLowpDomain,
@@ -520,7 +525,7 @@ void registerConvKernels(KernelRegistry& registry) {
                 .name = "bf16-conv-onednn-chw16",
                 .inputTypes = {bf16, bf16, bf16Bias},
                 .outputTypes = {bf16},
-                .fn = convKernel<false, true>,
+                .fn = convKernel<false, IoLayout::kBlocked>,
                 .inputFormats = blockedIn,
                 .outputFormats = blockedOut,
                 .feature = CpuFeature::kAvx512,
@@ -530,19 +535,63 @@ void registerConvKernels(KernelRegistry& registry) {
                 .name = "bf16-fusedconv-onednn-chw16",
                 .inputTypes = {bf16, bf16, bf16Bias, bf16},
                 .outputTypes = {bf16},
-                .fn = convKernel<true, true>,
+                .fn = convKernel<true, IoLayout::kBlocked>,
                 .inputFormats = blockedIn,
                 .outputFormats = blockedOut,
                 .feature = CpuFeature::kAvx512,
                 .domain = ir::ops::kLowpDomain,
                 .supports = supportsBlockedFusedConv,
                 .reference = false});
+  // x plain, y and z kChw16: the first convolution of a network (3 input channels) writes the layout the
+  // next layers read, without a reformat between them.
+  const std::vector<TensorFormat> toBlockedIn = {TensorFormat::kLinear, TensorFormat::kLinear,
+                                                 TensorFormat::kLinear, TensorFormat::kChw16};
+  registry.add({.opType = "Conv",
+                .name = "f32-conv-onednn-lineartochw16",
+                .inputTypes = {f32},
+                .outputTypes = {f32},
+                .fn = convKernel<false, IoLayout::kPlainToBlocked>,
+                .inputFormats = toBlockedIn,
+                .outputFormats = blockedOut,
+                .supports = supportsConv,
+                .reference = false});
+  registry.add({.opType = "FusedConv",
+                .name = "f32-fusedconv-onednn-lineartochw16",
+                .inputTypes = {f32},
+                .outputTypes = {f32},
+                .fn = convKernel<true, IoLayout::kPlainToBlocked>,
+                .inputFormats = toBlockedIn,
+                .outputFormats = blockedOut,
+                .domain = ir::ops::kLowpDomain,
+                .supports = supportsFusedConv,
+                .reference = false});
+  registry.add({.opType = "Conv",
+                .name = "bf16-conv-onednn-lineartochw16",
+                .inputTypes = {bf16, bf16, bf16Bias},
+                .outputTypes = {bf16},
+                .fn = convKernel<false, IoLayout::kPlainToBlocked>,
+                .inputFormats = toBlockedIn,
+                .outputFormats = blockedOut,
+                .feature = CpuFeature::kAvx512,
+                .supports = supportsConv,
+                .reference = false});
+  registry.add({.opType = "FusedConv",
+                .name = "bf16-fusedconv-onednn-lineartochw16",
+                .inputTypes = {bf16, bf16, bf16Bias, bf16},
+                .outputTypes = {bf16},
+                .fn = convKernel<true, IoLayout::kPlainToBlocked>,
+                .inputFormats = toBlockedIn,
+                .outputFormats = blockedOut,
+                .feature = CpuFeature::kAvx512,
+                .domain = ir::ops::kLowpDomain,
+                .supports = supportsFusedConv,
+                .reference = false});
   // bf16 needs AVX-512 (oneDNN converts with AVX512_BF16 instructions where the CPU has them, else emulates).
   registry.add({.opType = "Conv",
                 .name = "bf16-conv-onednn",
                 .inputTypes = {bf16, bf16, bf16Bias},
                 .outputTypes = {bf16},
-                .fn = convKernel<false, false>,
+                .fn = convKernel<false, IoLayout::kPlain>,
                 .feature = CpuFeature::kAvx512,
                 .supports = supportsConv,
                 .reference = false});
@@ -550,7 +599,7 @@ void registerConvKernels(KernelRegistry& registry) {
                 .name = "bf16-fusedconv-onednn",
                 .inputTypes = {bf16, bf16, bf16Bias, bf16},
                 .outputTypes = {bf16},
-                .fn = convKernel<true, false>,
+                .fn = convKernel<true, IoLayout::kPlain>,
                 .feature = CpuFeature::kAvx512,
                 .domain = ir::ops::kLowpDomain,
                 .supports = supportsFusedConv,
