@@ -113,7 +113,7 @@ Result<std::pair<double, double>> ownKernelsGBps(CudaDevice& d) {
   LOWP_ASSIGN_OR_RETURN(
       double reluMs, medianMs(d, [&]() -> Status {
         LOWP_CUDA_RETURN_IF_ERROR(kc::launchUnary(kc::UnaryOp::kRelu, kc::Elem::kF32, x.get(), y.get(),
-                                                  reluBytes / 4, {}, d.stream()));
+                                                  reluBytes / 4, {}, {}, d.stream()));
         return {};
       }));
   const int64_t n = 64, c = 256, hw = 56 * 56;

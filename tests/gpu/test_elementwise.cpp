@@ -1,7 +1,9 @@
 // The elementwise CUDA kernels (kernels/cuda/elementwise.cpp, reformat.cpp) against the CPU reference
-// kernels: unary ops, Add / Mul under each broadcast path, casts, quantize / dequantize, reformats.
+// kernels: unary ops, Add / Sub / Mul / Div / Max / Min under each broadcast path, casts, quantize /
+// dequantize, reformats.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cmath>
 #include <random>
 #include <set>
@@ -83,6 +85,60 @@ TEST(CudaElementwise, UnaryMatchTheReference) {
   }
 }
 
+// The unary ops a chain step may be, standalone: exact where the formula is correctly rounded in fp32
+// (Relu, Neg, Abs, Sqrt, Reciprocal, HardSigmoid, HardSwish, LeakyRelu), within CUDA's ulps elsewhere.
+TEST(CudaElementwise, MathAndActivationsMatchTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(15);
+  struct OpCase {
+    const char* op;
+    const char* name;
+    ir::AttributeMap attrs;
+    double lo, hi;
+    double f32Tolerance;
+  };
+  const std::vector<OpCase> ops = {
+      {"LeakyRelu", "leakyrelu", attrs({{"alpha", 0.1f}}), -4.0, 4.0, 1e-6},
+      {"LeakyRelu", "leakyrelu", {}, -4.0, 4.0, 1e-6},
+      {"Tanh", "tanh", {}, -4.0, 4.0, 1e-6},
+      {"Exp", "exp", {}, -8.0, 8.0, 1e-6},
+      {"Erf", "erf", {}, -3.0, 3.0, 1e-6},
+      {"Gelu", "gelu", {}, -5.0, 5.0, 1e-6},
+      {"Gelu", "gelu", attrs({{"approximate", std::string("tanh")}}), -5.0, 5.0, 1e-6},
+      {"HardSigmoid", "hardsigmoid", attrs({{"alpha", 0.25f}, {"beta", 0.4f}}), -6.0, 6.0, 1e-6},
+      {"HardSwish", "hardswish", {}, -6.0, 6.0, 1e-6},
+      {"Neg", "neg", {}, -4.0, 4.0, 0.0},
+      {"Abs", "abs", {}, -4.0, 4.0, 0.0},
+      {"Sqrt", "sqrt", {}, 0.0, 9.0, 0.0},
+      {"Reciprocal", "reciprocal", {}, 0.5, 4.0, 0.0},
+  };
+  for (const TypeCase& t : kFloatCases) {
+    for (const OpCase& o : ops) {
+      for (bool misalign : {false, true}) {
+        SCOPED_TRACE(std::string(t.prefix) + " " + o.op + (misalign ? " misaligned" : ""));
+        const Tensor x = randomTensor(rng, t.type, {3, 5, 67}, o.lo, o.hi);
+        expectMatchesReference({.kernel = std::string(t.prefix) + "-" + o.name + "-cuda",
+                                .opType = o.op,
+                                .opset = 20,
+                                .attrs = o.attrs,
+                                .inputs = {x},
+                                .tolerance = t.type == DataType::kFloat32 ? o.f32Tolerance : t.tolerance,
+                                .misalign = misalign});
+      }
+    }
+  }
+}
+
+TEST(CudaElementwise, MaxAndMinDeclineMoreThanTwoInputs) {
+  std::mt19937 rng(16);
+  const kernels::KernelDef* k = kernelNamed("f32-max-cuda");
+  ASSERT_NE(k, nullptr);
+  const Tensor x = randomTensor(rng, DataType::kFloat32, {4, 5});
+  NodeUnderTest n("Max", "", 13, {}, {x, x, x}, {});
+  ASSERT_TRUE(n.status().isOk());
+  EXPECT_FALSE(k->supports(n.node(), n.inputShapes()));
+}
+
 TEST(CudaElementwise, ClipReadsOpset6Attributes) {
   LOWP_REQUIRE_GPU();
   std::mt19937 rng(12);
@@ -130,6 +186,17 @@ TEST(CudaElementwise, AddAndMulBroadcast) {
                                 .inputs = {a, b},
                                 .tolerance = 0.0,
                                 .misalign = misalign});
+        // Sub and Div do not commute: the broadcast operand first checks that the order is kept.
+        for (const char* op : {"Sub", "Div", "Max", "Min"}) {
+          std::string name = op;
+          for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+          expectMatchesReference({.kernel = std::string(t.prefix) + "-" + name + "-cuda",
+                                  .opType = op,
+                                  .opset = 13,
+                                  .inputs = {a, b},
+                                  .tolerance = 0.0,
+                                  .misalign = misalign});
+        }
       }
     }
   }

@@ -1,5 +1,6 @@
-// MatMul and Gemm through cuBLASLt (kernels/cuda/matmul.cpp) against the CPU reference kernels, in fp32,
-// tf32, fp16 and bf16, for each batch geometry and Gemm's transposes, alpha, beta and C.
+// MatMul, Gemm and lowp.FusedMatMul through cuBLASLt (kernels/cuda/matmul.cpp) against the CPU reference
+// kernels, in fp32, tf32, fp16 and bf16, for each batch geometry, Gemm's transposes, alpha, beta and C, and
+// FusedMatMul's bias (the tensors' type or fp32) and activations.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -89,6 +90,58 @@ TEST(CudaGemm, MatchesTheReference) {
                                   .inputs = inputs,
                                   .constantSlots = {1, 2},
                                   .tolerance = p.tolerance});
+        }
+      }
+    }
+  }
+}
+
+TEST(CudaFusedMatMul, MatchesTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(25);
+  struct Activation {
+    const char* name;  ///< "" for none.
+    float alpha, beta;
+  };
+  const Activation activations[] = {{"", 0, 0},         {"Relu", 0, 0},    {"LeakyRelu", 0.1f, 0},
+                                    {"Clip", -0.5f, 2}, {"Sigmoid", 0, 0}, {"HardSwish", 0, 0},
+                                    {"Tanh", 0, 0}};
+  struct Shapes {
+    std::vector<int64_t> a, b;
+  };
+  // An encoder's projections ([S, B, E] by [E, 3E]) and a plain 2-D product with odd sizes.
+  const std::vector<Shapes> cases = {
+      {{32, 2, 64}, {64, 192}}, {{37, 65}, {65, 29}}, {{2, 3, 5, 16}, {16, 24}}};
+  for (const LibraryPrecision& p : kLibraryPrecisions) {
+    for (const Shapes& s : cases) {
+      for (const Activation& act : activations) {
+        // Bias: none, of the tensors' type, fp32 (beside fp16 / bf16 tensors).
+        for (int biasKind = 0; biasKind < 3; ++biasKind) {
+          if (biasKind == 2 && p.type == DataType::kFloat32) continue;
+          for (int h = 0; h < 2; ++h) {
+            SCOPED_TRACE(std::string(p.prefix) + " h" + std::to_string(h) + " " + ir::formatSizes(s.a) +
+                         " x " + ir::formatSizes(s.b) + " " + act.name + " bias kind " +
+                         std::to_string(biasKind));
+            std::vector<Tensor> inputs = {randomTensor(rng, p.type, s.a), randomTensor(rng, p.type, s.b)};
+            if (biasKind == 1) inputs.push_back(randomTensor(rng, p.type, {s.b[1]}));
+            if (biasKind == 2) inputs.push_back(randomTensor(rng, DataType::kFloat32, {s.b[1]}));
+            ir::AttributeMap a;
+            if (*act.name != '\0') {
+              a = attrs({{"activation", std::string(act.name)},
+                         {"activation_alpha", act.alpha},
+                         {"activation_beta", act.beta}});
+            }
+            KernelCase c{.kernel = std::string(p.prefix) + "-fusedmatmul-cublaslt-h" + std::to_string(h),
+                         .opType = "FusedMatMul",
+                         .domain = "lowp",
+                         .opset = 1,
+                         .attrs = a,
+                         .inputs = inputs,
+                         .constantSlots = {1, 2},
+                         .tolerance = p.tolerance};
+            if (acceptableDecline(h, c)) continue;
+            expectMatchesReference(c);
+          }
         }
       }
     }

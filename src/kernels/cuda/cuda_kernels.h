@@ -15,19 +15,25 @@ namespace lowp::kernels::cuda {
 /// Every kernel of this folder.
 void registerCudaKernels(KernelRegistry& registry);
 
-/// Relu, Sigmoid, Clip, Add, Mul, Cast, QuantizeLinear, DequantizeLinear (elementwise.cpp).
+/// The unary activations and math ops, Add, Sub, Mul, Div, Max, Min, Cast, QuantizeLinear,
+/// DequantizeLinear (elementwise.cpp).
 void registerElementwiseKernels(KernelRegistry& registry);
 /// lowp.Reformat between linear and hwc (reformat.cpp).
 void registerReformatKernels(KernelRegistry& registry);
-/// MatMul and Gemm through cuBLASLt (matmul.cpp).
+/// MatMul, Gemm and lowp.FusedMatMul through cuBLASLt (matmul.cpp).
 void registerMatMulKernels(KernelRegistry& registry);
 /// Conv and lowp.FusedConv through cuDNN (conv.cpp).
 void registerConvKernels(KernelRegistry& registry);
 /// MaxPool, AveragePool, GlobalAveragePool (pool.cpp) and Softmax over the last axis (softmax.cpp).
 void registerPoolKernels(KernelRegistry& registry);
 void registerSoftmaxKernels(KernelRegistry& registry);
-/// Flatten, Reshape, Squeeze, Unsqueeze and Identity as a copy, and lowp.FusedMatMul as Gemm then its
-/// activation (composed.cpp).
+/// Flatten, Reshape, Squeeze, Unsqueeze and Identity as a copy (composed.cpp).
 void registerComposedKernels(KernelRegistry& registry);
+/// lowp.ElementwiseChain in one kernel (chain.cpp).
+void registerChainKernels(KernelRegistry& registry);
+/// LayerNormalization over the trailing dims (layernorm.cpp).
+void registerLayerNormKernels(KernelRegistry& registry);
+/// Transpose and Slice for every type of 1, 2, 4 or 8 bytes (tensor.cpp).
+void registerTensorKernels(KernelRegistry& registry);
 
 }  // namespace lowp::kernels::cuda

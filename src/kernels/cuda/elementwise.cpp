@@ -1,7 +1,9 @@
 // Elementwise CUDA kernels (the device code is elementwise.cu; launch.h states each computation):
-//   {f32,f16,bf16}-{relu,sigmoid,clip}-cuda[-hwc]   unary, any layout (the hwc variants are the same kernel)
-//   {f32,f16,bf16}-{add,mul}-cuda                   ONNX broadcasting of rank <= 8; fast paths for same
-//                                                   shapes, scalars and per-channel / per-row operands
+//   {f32,f16,bf16}-{relu,sigmoid,clip,leakyrelu,tanh,exp,erf,gelu,hardsigmoid,hardswish,neg,abs,sqrt,
+//                   reciprocal}-cuda[-hwc]          unary, any layout (the hwc variants are the same kernel)
+//   {f32,f16,bf16}-{add,sub,mul,div,max,min}-cuda   ONNX broadcasting of rank <= 8 (Max and Min: two inputs);
+//                                                   fast paths for same shapes, scalars and per-channel /
+//                                                   per-row operands
 //   {f32,f16,bf16}to{f32,f16,bf16}-cast-cuda[-hwc]  Cast between the float types (round to nearest even)
 //   f32to{i8,u8}-quantizelinear-cuda[-hwc], {i8,u8}tof32-dequantizelinear-cuda[-hwc]
 //                                                   one scale (and zero point) for the whole tensor, read
@@ -9,6 +11,7 @@
 //                                                   reference kernels
 // Clip's bounds and the quantization parameters stay in device memory: no kernel waits for the device.
 // Tests: tests/gpu/test_elementwise.cpp.
+#include <cctype>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -45,6 +48,18 @@ Result<ClipBounds> clipBounds(const KernelContext& ctx) {
   return b;
 }
 
+// The attributes of `op` on this node, with the defaults of the ONNX ops.
+UnaryAttributes unaryAttributes(const KernelContext& ctx, UnaryOp op) {
+  switch (op) {
+    case UnaryOp::kLeakyRelu:
+      return {.alpha = ctx.attrs().getFloat("alpha", 0.01f)};
+    case UnaryOp::kHardSigmoid:
+      return {.alpha = ctx.attrs().getFloat("alpha", 0.2f), .beta = ctx.attrs().getFloat("beta", 0.5f)};
+    default:
+      return {};
+  }
+}
+
 template <UnaryOp kOp>
 Status unaryKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
@@ -54,8 +69,16 @@ Status unaryKernel(KernelContext& ctx) {
   if constexpr (kOp == UnaryOp::kClip) {
     LOWP_ASSIGN_OR_RETURN(bounds, clipBounds(ctx));
   }
-  LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, launchUnary(kOp, type, ctx.input(0).data(), ctx.output(0).data(),
-                                                  ctx.input(0).elementCount(), bounds, cuda->stream));
+  UnaryOp op = kOp;
+  if constexpr (kOp == UnaryOp::kGelu) {
+    const std::string approximate = ctx.attrs().getString("approximate", "none");
+    if (approximate != "none" && approximate != "tanh")
+      return ctx.invalid("Gelu's approximate must be \"none\" or \"tanh\", not \"" + approximate + "\"");
+    if (approximate == "tanh") op = UnaryOp::kGeluTanh;
+  }
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(
+      ctx, launchUnary(op, type, ctx.input(0).data(), ctx.output(0).data(), ctx.input(0).elementCount(),
+                       bounds, unaryAttributes(ctx, op), cuda->stream));
   return {};
 }
 
@@ -95,6 +118,8 @@ bool blockPattern(const std::vector<int64_t>& operand, const std::vector<int64_t
 template <BinaryOp kOp>
 Status binaryKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  if (ctx.inputCount() != 2 || !ctx.hasInput(0) || !ctx.hasInput(1))
+    return ctx.unsupported("the CUDA kernel takes exactly two inputs");
   const Tensor& a = ctx.input(0);
   const Tensor& b = ctx.input(1);
   Tensor& y = ctx.output(0);
@@ -116,7 +141,7 @@ Status binaryKernel(KernelContext& ctx) {
     const Tensor& full = aFull ? a : b;
     const Tensor& other = aFull ? b : a;
     LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, launchBinaryBlock(kOp, type, full.data(), other.data(), y.data(), n,
-                                                          inner, count, cuda->stream));
+                                                          inner, count, !aFull, cuda->stream));
     return {};
   }
   if (out.size() > static_cast<size_t>(kMaxBroadcastRank))
@@ -142,7 +167,8 @@ Status binaryKernel(KernelContext& ctx) {
   return {};
 }
 
-bool supportsBroadcast(const ir::Node& /*node*/, const std::vector<ir::Shape>& shapes) {
+bool supportsBroadcast(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  if (node.inputs.size() != 2 || shapes.size() != 2) return false;  // Max and Min are variadic
   for (const ir::Shape& s : shapes) {
     if (!s.rankKnown() || s.rank() > kMaxBroadcastRank) return false;
   }
@@ -244,6 +270,12 @@ void addBothLayouts(KernelRegistry& registry, KernelDef def, size_t layoutSlots)
   registry.add(def);
 }
 
+std::string lowerCase(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
 std::string nameOf(DataType type, std::string_view op) {
   return std::string(shortTypeName(type)) + "-" + std::string(op) + "-cuda";
 }
@@ -251,45 +283,53 @@ std::string nameOf(DataType type, std::string_view op) {
 }  // namespace
 
 void registerElementwiseKernels(KernelRegistry& registry) {
+  struct UnaryEntry {
+    std::string_view opType;
+    KernelFn fn;
+  };
+  const UnaryEntry unaries[] = {{"Relu", &unaryKernel<UnaryOp::kRelu>},
+                                {"Sigmoid", &unaryKernel<UnaryOp::kSigmoid>},
+                                {"Clip", &unaryKernel<UnaryOp::kClip>},
+                                {"LeakyRelu", &unaryKernel<UnaryOp::kLeakyRelu>},
+                                {"Tanh", &unaryKernel<UnaryOp::kTanh>},
+                                {"Exp", &unaryKernel<UnaryOp::kExp>},
+                                {"Erf", &unaryKernel<UnaryOp::kErf>},
+                                {"Gelu", &unaryKernel<UnaryOp::kGelu>},
+                                {"HardSigmoid", &unaryKernel<UnaryOp::kHardSigmoid>},
+                                {"HardSwish", &unaryKernel<UnaryOp::kHardSwish>},
+                                {"Neg", &unaryKernel<UnaryOp::kNeg>},
+                                {"Abs", &unaryKernel<UnaryOp::kAbs>},
+                                {"Sqrt", &unaryKernel<UnaryOp::kSqrt>},
+                                {"Reciprocal", &unaryKernel<UnaryOp::kReciprocal>}};
+  struct BinaryEntry {
+    std::string_view opType;
+    KernelFn fn;
+  };
+  const BinaryEntry binaries[] = {
+      {"Add", &binaryKernel<BinaryOp::kAdd>}, {"Sub", &binaryKernel<BinaryOp::kSub>},
+      {"Mul", &binaryKernel<BinaryOp::kMul>}, {"Div", &binaryKernel<BinaryOp::kDiv>},
+      {"Max", &binaryKernel<BinaryOp::kMax>}, {"Min", &binaryKernel<BinaryOp::kMin>}};
   for (DataType t : kFloatTypes) {
     const TypeSet types = {t};
-    addBothLayouts(registry,
-                   {.opType = "Relu",
-                    .name = keepName(nameOf(t, "relu")),
+    for (const UnaryEntry& u : unaries) {
+      addBothLayouts(registry,
+                     {.opType = u.opType,
+                      .name = keepName(nameOf(t, lowerCase(u.opType))),
+                      .inputTypes = {types},
+                      .outputTypes = {types},
+                      .fn = u.fn},
+                     1);
+    }
+    for (const BinaryEntry& b : binaries) {
+      registry.add({.opType = b.opType,
+                    .backend = Backend::kCuda,
+                    .name = keepName(nameOf(t, lowerCase(b.opType))),
                     .inputTypes = {types},
                     .outputTypes = {types},
-                    .fn = &unaryKernel<UnaryOp::kRelu>},
-                   1);
-    addBothLayouts(registry,
-                   {.opType = "Sigmoid",
-                    .name = keepName(nameOf(t, "sigmoid")),
-                    .inputTypes = {types},
-                    .outputTypes = {types},
-                    .fn = &unaryKernel<UnaryOp::kSigmoid>},
-                   1);
-    addBothLayouts(registry,
-                   {.opType = "Clip",
-                    .name = keepName(nameOf(t, "clip")),
-                    .inputTypes = {types},
-                    .outputTypes = {types},
-                    .fn = &unaryKernel<UnaryOp::kClip>},
-                   1);
-    registry.add({.opType = "Add",
-                  .backend = Backend::kCuda,
-                  .name = keepName(nameOf(t, "add")),
-                  .inputTypes = {types},
-                  .outputTypes = {types},
-                  .fn = &binaryKernel<BinaryOp::kAdd>,
-                  .supports = &supportsBroadcast,
-                  .reference = false});
-    registry.add({.opType = "Mul",
-                  .backend = Backend::kCuda,
-                  .name = keepName(nameOf(t, "mul")),
-                  .inputTypes = {types},
-                  .outputTypes = {types},
-                  .fn = &binaryKernel<BinaryOp::kMul>,
-                  .supports = &supportsBroadcast,
-                  .reference = false});
+                    .fn = b.fn,
+                    .supports = &supportsBroadcast,
+                    .reference = false});
+    }
     for (DataType to : kFloatTypes) {
       if (to == t) continue;
       addBothLayouts(registry,

@@ -1,12 +1,13 @@
-// Elementwise CUDA kernels: Relu, Sigmoid, Clip; Add and Mul with broadcasting; Cast between fp32, fp16 and
-// bf16; QuantizeLinear / DequantizeLinear between fp32 and int8 / uint8 with one scale (launch.h states
-// each contract). Memory-bound: each thread moves 16-byte vectors of the wider of its two types (fp16:
-// 8 elements; fp32 to int8: 4 in, 4 bytes out) in a grid-stride loop, with a scalar path when a pointer is
-// not aligned to the vector and a scalar tail. Values compute in fp32 and round once to the stored type.
-// Tests: tests/gpu/test_elementwise.cpp, against the CPU reference kernels.
+// Elementwise CUDA kernels: the unary ops of UnaryOp (Relu, Sigmoid, Clip, Tanh, Erf, Gelu, ...); Add, Sub,
+// Mul, Div, Max and Min with broadcasting; Cast between fp32, fp16 and bf16; QuantizeLinear /
+// DequantizeLinear between fp32 and int8 / uint8 with one scale (launch.h states each contract).
+// Memory-bound: each thread moves 16-byte vectors of the wider of its two types (fp16: 8 elements; fp32 to
+// int8: 4 in, 4 bytes out) in a grid-stride loop, with a scalar path when a pointer is not aligned to the
+// vector and a scalar tail. Values compute in fp32 and round once to the stored type. Tests:
+// tests/gpu/test_elementwise.cpp, against the CPU reference kernels.
 #include <cmath>
 
-#include "kernels/cuda/device_util.cuh"
+#include "kernels/cuda/elementwise_ops.cuh"
 
 namespace lowp::kernels::cuda {
 namespace {
@@ -48,24 +49,12 @@ cudaError_t launchMap(const void* x, void* y, int64_t n, F f, cudaStream_t strea
 // ---- unary ----
 
 template <typename T>
-struct ReluFn {
-  __device__ ReluFn prepare() const { return *this; }
-  __device__ T operator()(T v) const {
-    const float x = toFloat(v);
-    return x < 0.0f ? fromFloat<T>(0.0f) : v;  // NaN passes, as x < 0 is false
-  }
-};
-
-template <typename T>
-struct SigmoidFn {
-  __device__ SigmoidFn prepare() const { return *this; }
-  __device__ T operator()(T v) const {
-    // Both branches keep exp's argument non-positive, as the reference does.
-    const float x = toFloat(v);
-    if (x >= 0.0f) return fromFloat<T>(1.0f / (1.0f + expf(-x)));
-    const float e = expf(x);
-    return fromFloat<T>(e / (1.0f + e));
-  }
+struct UnaryFn {
+  UnaryOp op;
+  float alpha;
+  float beta;
+  __device__ UnaryFn prepare() const { return *this; }
+  __device__ T operator()(T v) const { return fromFloat<T>(applyUnary(op, toFloat(v), alpha, beta)); }
 };
 
 template <typename T>
@@ -90,20 +79,17 @@ struct ClipFn {
 
 // ---- binary ----
 
+// a op b, or b op a when bFirst (a uniform branch: every thread of the launch takes the same one).
 template <BinaryOp kOp>
-__device__ __forceinline__ float binaryOp(float a, float b) {
-  if constexpr (kOp == BinaryOp::kAdd) {
-    return __fadd_rn(a, b);
-  } else {
-    return __fmul_rn(a, b);
-  }
+__device__ __forceinline__ float binaryOp(float a, float b, bool bFirst) {
+  return bFirst ? applyBinary<kOp>(b, a) : applyBinary<kOp>(a, b);
 }
 
-// y[i] = a[i] op b[(i / inner) % count]; with kVec > 1, inner is a multiple of kVec (one b per vector) or
-// count == n (b read as vectors too).
+// y[i] = a[i] op b[(i / inner) % count] (operands swapped when bFirst); with kVec > 1, inner is a multiple of
+// kVec (one b per vector) or count == n (b read as vectors too).
 template <typename T, BinaryOp kOp, int kVec, bool kBVector>
 __global__ void binaryBlockKernel(const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ y,
-                                  int64_t n, int64_t inner, int64_t count) {
+                                  int64_t n, int64_t inner, int64_t count, bool bFirst) {
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   const int64_t first = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const int64_t vectors = n / kVec;
@@ -114,16 +100,16 @@ __global__ void binaryBlockKernel(const T* __restrict__ a, const T* __restrict__
       const Vec<T, kVec> vb = reinterpret_cast<const Vec<T, kVec>*>(b)[v];
 #pragma unroll
       for (int j = 0; j < kVec; ++j)
-        out.v[j] = fromFloat<T>(binaryOp<kOp>(toFloat(va.v[j]), toFloat(vb.v[j])));
+        out.v[j] = fromFloat<T>(binaryOp<kOp>(toFloat(va.v[j]), toFloat(vb.v[j]), bFirst));
     } else {
       const float bv = toFloat(b[(v * kVec / inner) % count]);
 #pragma unroll
-      for (int j = 0; j < kVec; ++j) out.v[j] = fromFloat<T>(binaryOp<kOp>(toFloat(va.v[j]), bv));
+      for (int j = 0; j < kVec; ++j) out.v[j] = fromFloat<T>(binaryOp<kOp>(toFloat(va.v[j]), bv, bFirst));
     }
     reinterpret_cast<Vec<T, kVec>*>(y)[v] = out;
   }
   for (int64_t i = vectors * kVec + first; i < n; i += stride)
-    y[i] = fromFloat<T>(binaryOp<kOp>(toFloat(a[i]), toFloat(b[(i / inner) % count])));
+    y[i] = fromFloat<T>(binaryOp<kOp>(toFloat(a[i]), toFloat(b[(i / inner) % count]), bFirst));
 }
 
 template <typename T, BinaryOp kOp>
@@ -140,13 +126,13 @@ __global__ void binaryGeneralKernel(const T* __restrict__ a, const T* __restrict
       ia += coord * plan.aStride[d];
       ib += coord * plan.bStride[d];
     }
-    y[i] = fromFloat<T>(binaryOp<kOp>(toFloat(a[ia]), toFloat(b[ib])));
+    y[i] = fromFloat<T>(applyBinary<kOp>(toFloat(a[ia]), toFloat(b[ib])));
   }
 }
 
 template <typename T, BinaryOp kOp>
 cudaError_t binaryBlock(const void* a, const void* b, void* y, int64_t n, int64_t inner, int64_t count,
-                        cudaStream_t stream) {
+                        bool bFirst, cudaStream_t stream) {
   constexpr int kVec = 16 / sizeof(T);
   const auto* pa = static_cast<const T*>(a);
   const auto* pb = static_cast<const T*>(b);
@@ -154,13 +140,13 @@ cudaError_t binaryBlock(const void* a, const void* b, void* y, int64_t n, int64_
   const bool vectorOk = aligned(a, 16) && aligned(y, 16);
   if (vectorOk && inner == 1 && count == n && aligned(b, 16)) {
     binaryBlockKernel<T, kOp, kVec, true>
-        <<<gridFor(n / kVec + 1, kThreads), kThreads, 0, stream>>>(pa, pb, py, n, inner, count);
+        <<<gridFor(n / kVec + 1, kThreads), kThreads, 0, stream>>>(pa, pb, py, n, inner, count, bFirst);
   } else if (vectorOk && inner % kVec == 0) {
     binaryBlockKernel<T, kOp, kVec, false>
-        <<<gridFor(n / kVec + 1, kThreads), kThreads, 0, stream>>>(pa, pb, py, n, inner, count);
+        <<<gridFor(n / kVec + 1, kThreads), kThreads, 0, stream>>>(pa, pb, py, n, inner, count, bFirst);
   } else {
     binaryBlockKernel<T, kOp, 1, false>
-        <<<gridFor(n, kThreads), kThreads, 0, stream>>>(pa, pb, py, n, inner, count);
+        <<<gridFor(n, kThreads), kThreads, 0, stream>>>(pa, pb, py, n, inner, count, bFirst);
   }
   return cudaGetLastError();
 }
@@ -217,38 +203,57 @@ struct CastFn {
 }  // namespace
 
 cudaError_t launchUnary(UnaryOp op, Elem type, const void* x, void* y, int64_t n, const ClipBounds& bounds,
-                        cudaStream_t stream) {
+                        const UnaryAttributes& attributes, cudaStream_t stream) {
   cudaError_t result = cudaErrorInvalidValue;
   dispatchFloatElem(type, [&](auto tag) {
     using T = decltype(tag);
-    switch (op) {
-      case UnaryOp::kRelu:
-        result = launchMap<T, T>(x, y, n, ReluFn<T>{}, stream);
-        break;
-      case UnaryOp::kSigmoid:
-        result = launchMap<T, T>(x, y, n, SigmoidFn<T>{}, stream);
-        break;
-      case UnaryOp::kClip:
-        result =
-            launchMap<T, T>(x, y, n,
-                            ClipFn<T>{static_cast<const T*>(bounds.min), static_cast<const T*>(bounds.max),
-                                      bounds.minValue, bounds.maxValue},
-                            stream);
-        break;
+    if (op == UnaryOp::kClip) {
+      result = launchMap<T, T>(x, y, n,
+                               ClipFn<T>{static_cast<const T*>(bounds.min), static_cast<const T*>(bounds.max),
+                                         bounds.minValue, bounds.maxValue},
+                               stream);
+    } else {
+      result = launchMap<T, T>(x, y, n, UnaryFn<T>{op, attributes.alpha, attributes.beta}, stream);
     }
   });
   return result;
 }
 
+// Calls f with the BinaryOp as a compile-time constant.
+template <typename F>
+void dispatchBinaryOp(BinaryOp op, F&& f) {
+  switch (op) {
+    case BinaryOp::kAdd:
+      f(std::integral_constant<BinaryOp, BinaryOp::kAdd>{});
+      break;
+    case BinaryOp::kMul:
+      f(std::integral_constant<BinaryOp, BinaryOp::kMul>{});
+      break;
+    case BinaryOp::kSub:
+      f(std::integral_constant<BinaryOp, BinaryOp::kSub>{});
+      break;
+    case BinaryOp::kDiv:
+      f(std::integral_constant<BinaryOp, BinaryOp::kDiv>{});
+      break;
+    case BinaryOp::kMax:
+      f(std::integral_constant<BinaryOp, BinaryOp::kMax>{});
+      break;
+    case BinaryOp::kMin:
+      f(std::integral_constant<BinaryOp, BinaryOp::kMin>{});
+      break;
+  }
+}
+
 cudaError_t launchBinaryBlock(BinaryOp op, Elem type, const void* a, const void* b, void* y, int64_t n,
-                              int64_t inner, int64_t count, cudaStream_t stream) {
+                              int64_t inner, int64_t count, bool bFirst, cudaStream_t stream) {
   if (n <= 0) return cudaSuccess;
   if (inner < 1 || count < 1) return cudaErrorInvalidValue;
   cudaError_t result = cudaErrorInvalidValue;
   dispatchFloatElem(type, [&](auto tag) {
     using T = decltype(tag);
-    result = op == BinaryOp::kAdd ? binaryBlock<T, BinaryOp::kAdd>(a, b, y, n, inner, count, stream)
-                                  : binaryBlock<T, BinaryOp::kMul>(a, b, y, n, inner, count, stream);
+    dispatchBinaryOp(op, [&](auto kOp) {
+      result = binaryBlock<T, decltype(kOp)::value>(a, b, y, n, inner, count, bFirst, stream);
+    });
   });
   return result;
 }
@@ -261,17 +266,11 @@ cudaError_t launchBinaryGeneral(BinaryOp op, Elem type, const void* a, const voi
   cudaError_t result = cudaErrorInvalidValue;
   dispatchFloatElem(type, [&](auto tag) {
     using T = decltype(tag);
-    const auto* pa = static_cast<const T*>(a);
-    const auto* pb = static_cast<const T*>(b);
-    auto* py = static_cast<T*>(y);
-    if (op == BinaryOp::kAdd) {
-      binaryGeneralKernel<T, BinaryOp::kAdd>
-          <<<gridFor(n, kThreads), kThreads, 0, stream>>>(pa, pb, py, plan, n);
-    } else {
-      binaryGeneralKernel<T, BinaryOp::kMul>
-          <<<gridFor(n, kThreads), kThreads, 0, stream>>>(pa, pb, py, plan, n);
-    }
-    result = cudaGetLastError();
+    dispatchBinaryOp(op, [&](auto kOp) {
+      binaryGeneralKernel<T, decltype(kOp)::value><<<gridFor(n, kThreads), kThreads, 0, stream>>>(
+          static_cast<const T*>(a), static_cast<const T*>(b), static_cast<T*>(y), plan, n);
+      result = cudaGetLastError();
+    });
   });
   return result;
 }

@@ -17,7 +17,26 @@ enum class Elem : int { kF32 = 0, kF16 = 1, kBF16 = 2, kI8 = 3, kU8 = 4 };
 // ---- elementwise.cu
 // ----------------------------------------------------------------------------------------
 
-enum class UnaryOp : int { kRelu = 0, kSigmoid = 1, kClip = 2 };
+/// The unary ops of elementwise.cu and of lowp.ElementwiseChain's steps (chain.cu), with the formulas of the
+/// reference kernels (kernels/reference/elementwise.cpp): kGelu is ONNX's erf Gelu, kGeluTanh its
+/// approximate="tanh" form.
+enum class UnaryOp : int {
+  kRelu = 0,
+  kSigmoid = 1,
+  kClip = 2,
+  kLeakyRelu = 3,
+  kTanh = 4,
+  kExp = 5,
+  kErf = 6,
+  kGelu = 7,
+  kGeluTanh = 8,
+  kHardSigmoid = 9,
+  kHardSwish = 10,
+  kNeg = 11,
+  kAbs = 12,
+  kSqrt = 13,
+  kReciprocal = 14
+};
 
 /// Clip's bounds: device pointers to one value of x's type (opset 11+ inputs), else the values given
 /// (attributes of older opsets, or +-inf).
@@ -28,11 +47,18 @@ struct ClipBounds {
   float maxValue = 0.0f;
 };
 
+/// The attributes of the other unary ops: LeakyRelu's alpha; HardSigmoid's alpha and beta.
+struct UnaryAttributes {
+  float alpha = 0.0f;
+  float beta = 0.0f;
+};
+
 /// y[i] = op(x[i]) for i in [0, n); x and y of the same float type.
 cudaError_t launchUnary(UnaryOp op, Elem type, const void* x, void* y, int64_t n, const ClipBounds& bounds,
-                        cudaStream_t stream);
+                        const UnaryAttributes& attributes, cudaStream_t stream);
 
-enum class BinaryOp : int { kAdd = 0, kMul = 1 };
+/// Max and Min return NaN where either operand is NaN, as the reference kernels do.
+enum class BinaryOp : int { kAdd = 0, kMul = 1, kSub = 2, kDiv = 3, kMax = 4, kMin = 5 };
 
 inline constexpr int kMaxBroadcastRank = 8;
 
@@ -44,11 +70,11 @@ struct BroadcastPlan {
   int64_t bStride[kMaxBroadcastRank] = {};
 };
 
-/// y[i] = a[i] op b[(i / inner) % count] for i in [0, n): same shapes (inner 1, count n), a scalar (count
-/// 1), a per-channel bias (inner = the spatial size, count = channels), a row bias (inner 1, count = the
-/// last dim). Add and Mul commute exactly in IEEE arithmetic, so either operand may be `a`.
+/// y[i] = a[i] op b[(i / inner) % count] for i in [0, n) (b op a when bFirst): same shapes (inner 1, count
+/// n), a scalar (count 1), a per-channel bias (inner = the spatial size, count = channels), a row bias
+/// (inner 1, count = the last dim).
 cudaError_t launchBinaryBlock(BinaryOp op, Elem type, const void* a, const void* b, void* y, int64_t n,
-                              int64_t inner, int64_t count, cudaStream_t stream);
+                              int64_t inner, int64_t count, bool bFirst, cudaStream_t stream);
 
 /// y = a op b under any NumPy broadcast of rank <= kMaxBroadcastRank.
 cudaError_t launchBinaryGeneral(BinaryOp op, Elem type, const void* a, const void* b, void* y,
@@ -146,5 +172,94 @@ cudaError_t launchGlobalAveragePool(Elem type, const void* x, void* y, int64_t i
 /// Softmax over each contiguous row of `size` elements: exp(x - max) / sum, in fp32.
 cudaError_t launchSoftmaxLastAxis(Elem type, const void* x, void* y, int64_t rows, int64_t size,
                                   cudaStream_t stream);
+
+// ---- chain.cu
+// ----------------------------------------------------------------------------------------------
+
+inline constexpr int kMaxChainSteps = 16;
+inline constexpr int kMaxChainOperands = 8;
+
+/// How a chain operand's element is found from the output index i: i itself (same shape), (i / inner) %
+/// count (a scalar, a per-channel or a per-row block, as launchBinaryBlock), or element strides over the
+/// output's dims (ChainProgram::dims; 0 on broadcast dims).
+enum class ChainOperandMode : int { kSame = 0, kBlock = 1, kStrided = 2 };
+
+struct ChainOperand {
+  const void* data = nullptr;
+  ChainOperandMode mode = ChainOperandMode::kSame;
+  int64_t inner = 1;
+  int64_t count = 1;
+  int64_t strides[kMaxBroadcastRank] = {};
+};
+
+/// One step: v = unary(v), or v = binary(v, operand) (binary(operand, v) when operandFirst).
+struct ChainStepCode {
+  bool binary = false;
+  UnaryOp unary = UnaryOp::kRelu;
+  BinaryOp binaryOp = BinaryOp::kAdd;
+  int operand = 0;  ///< Index into ChainProgram::operands.
+  bool operandFirst = false;
+  float alpha = 0.0f;  ///< LeakyRelu's and HardSigmoid's alpha, Clip's min.
+  float beta = 0.0f;   ///< HardSigmoid's beta, Clip's max.
+};
+
+struct ChainProgram {
+  int stepCount = 0;
+  ChainStepCode steps[kMaxChainSteps];
+  int operandCount = 0;
+  ChainOperand operands[kMaxChainOperands];
+  int rank = 0;  ///< The output's dims, for kStrided operands.
+  int64_t dims[kMaxBroadcastRank] = {};
+};
+
+/// lowp.ElementwiseChain: y[i] = the steps applied to x[i] in fp32, every intermediate rounded to `type`
+/// (so y equals the unfused ops'); x, y and the operands of one float type.
+cudaError_t launchElementwiseChain(Elem type, const void* x, void* y, int64_t n, const ChainProgram& program,
+                                   cudaStream_t stream);
+
+// ---- layernorm.cu
+// ------------------------------------------------------------------------------------------
+
+/// LayerNormalization of each contiguous row of `size` elements: y = (x - mean) * rsd * scale[k] + bias[k],
+/// mean and rsd = 1 / sqrt(variance + epsilon) in fp32; scale and bias (nullable) hold `size` values of
+/// x's type.
+cudaError_t launchLayerNormLastAxis(Elem type, const void* x, const void* scale, const void* bias, void* y,
+                                    int64_t rows, int64_t size, float epsilon, cudaStream_t stream);
+
+// ---- tensor.cu
+// ---------------------------------------------------------------------------------------------
+
+inline constexpr int kMaxCopyRank = 8;
+
+/// A copy into a dense output of `rank` dims from an input read at element strides (any sign) plus a base
+/// offset: Transpose (a permutation of the input's strides) and the like.
+struct StridedCopyPlan {
+  int rank = 0;
+  int64_t dims[kMaxCopyRank] = {};
+  int64_t inStrides[kMaxCopyRank] = {};
+  int64_t base = 0;
+};
+
+/// y = x read through `plan`, elements of 1, 2, 4 or 8 bytes. Where the output's last dim is not the
+/// input's contiguous one, 32 x 32 tiles go through shared memory so that reads and writes both coalesce.
+cudaError_t launchStridedCopy(int elementBytes, const void* x, void* y, const StridedCopyPlan& plan,
+                              cudaStream_t stream);
+
+/// Slice with starts, axes and steps read by the device from int32 or int64 tensors (`count` values
+/// each; axes and steps nullable: 0, 1, ... and 1s), clamped as ONNX specifies; the output's dims are
+/// known already.
+struct SliceParams {
+  int rank = 0;
+  int64_t inDims[kMaxCopyRank] = {};
+  int64_t outDims[kMaxCopyRank] = {};
+  const void* starts = nullptr;
+  const void* axes = nullptr;
+  const void* steps = nullptr;
+  int64_t count = 0;
+  bool startsAre64 = true, axesAre64 = true, stepsAre64 = true;
+};
+
+cudaError_t launchSlice(int elementBytes, const void* x, void* y, const SliceParams& params,
+                        cudaStream_t stream);
 
 }  // namespace lowp::kernels::cuda

@@ -1,4 +1,5 @@
-// MatMul and Gemm through cuBLASLt: {f32,tf32,f16,bf16}-{matmul,gemm}-cublaslt-h{0,1,2}; and 1x1
+// MatMul, Gemm and lowp.FusedMatMul through cuBLASLt: {f32,tf32,f16,bf16}-{matmul,gemm,fusedmatmul}-cublaslt-
+// h{0,1,2}; and 1x1
 // convolutions over NHWC as one GEMM each: {f32,tf32,f16,bf16}-{conv,fusedconv}-1x1-cublaslt-hwc-h{0,1,2}.
 //
 // Types: fp32 (CUBLAS_COMPUTE_32F: plain fp32 arithmetic), tf32 (fp32 tensors, CUBLAS_COMPUTE_32F_FAST_TF32),
@@ -13,6 +14,10 @@
 // or an A without batch dims, run as a strided batch. Gemm: transA / transB, alpha, and C either absent,
 // of Y's shape [M, N] (cuBLASLt's C with beta), or a row bias [N] / [1, N] with beta = 1 (the BIAS
 // epilogue). Other broadcasts of C, and other batch broadcasts of MatMul, are declined by supports().
+// FusedMatMul (ir/ops/fused.h): A of any rank >= 2 by a 2-D B folds A's leading dims into M (one GEMM); a
+// bias [N] of the tensors' type is cuBLASLt's BIAS epilogue (RELU_BIAS with Relu); an fp32 bias beside
+// fp16 / bf16 tensors, and the other activations, take one pass of conv_epilogue.cu after the product
+// (cuBLASLt's GELU epilogues are the tanh approximation, and ONNX's Gelu is not an activation here anyway).
 // A 1x1 convolution (stride 1, no padding, one group) over NHWC is the row-major product
 // X [N*H*W, C] x W [M, C]^T: a residual is cuBLASLt's C matrix (beta 1), the bias and Relu its epilogue
 // (applied to the sum), and another activation takes one pass of conv_epilogue.cu after it.
@@ -318,6 +323,86 @@ Status matMulKernel(KernelContext& ctx) {
   return {};
 }
 
+// FusedMatMul's product: A [..., M, K] with its leading dims folded into M, B [K, N]; nullopt otherwise.
+std::optional<GemmProblem> fusedMatMulProblem(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+  if (a.size() < 2 || b.size() != 2 || a.back() != b[0]) return std::nullopt;
+  GemmProblem p;
+  p.m = product(a, 0, a.size() - 1);
+  p.k = a.back();
+  p.n = b[1];
+  return p;
+}
+
+bool supportsFusedMatMul(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  const auto a = staticSizes(shapes, 0);
+  const auto b = staticSizes(shapes, 1);
+  if (!a || !b || !ir::ops::readActivation(node.attributes).isOk()) return false;
+  const auto p = fusedMatMulProblem(*a, *b);
+  if (!p || p->k == 0) return false;
+  if (node.input(2) == nullptr) return true;
+  const auto bias = staticSizes(shapes, 2);
+  return bias.has_value() && product(*bias, 0, bias->size()) == p->n;
+}
+
+template <Precision kPrecision, int kHeuristic>
+Status fusedMatMulKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  const Tensor& a = ctx.input(0);
+  const Tensor& b = ctx.input(1);
+  Tensor& y = ctx.output(0);
+  const DataType type = tensorTypeOf(kPrecision);
+  if (a.type() != type || b.type() != type || y.type() != type)
+    return ctx.invalid("operands " + a.describe() + ", " + b.describe() + " and output " + y.describe() +
+                       " are not all " + std::string(dataTypeName(type)));
+  auto activation = ir::ops::readActivation(ctx.attrs());
+  if (!activation) return ctx.invalid(activation.status().message());
+  std::optional<GemmProblem> problem = fusedMatMulProblem(a.shape(), b.shape());
+  if (!problem)
+    return ctx.unsupported("no cuBLASLt product of " + a.describe() + " and " + b.describe() +
+                           " (A of rank >= 2 by a 2-D B)");
+  if (problem->m * problem->n != y.elementCount() || y.rank() == 0 || y.shape().back() != problem->n)
+    return ctx.invalid("output " + y.describe() + " does not hold the product of " + a.describe() + " and " +
+                       b.describe());
+  const Tensor* bias = ctx.hasInput(2) ? &ctx.input(2) : nullptr;
+  if (bias != nullptr &&
+      (bias->elementCount() != problem->n || (bias->type() != type && bias->type() != DataType::kFloat32)))
+    return ctx.invalid("bias " + bias->describe() + " is not one value per column of the output " +
+                       y.describe());
+  if (y.elementCount() == 0) return {};
+  if (problem->k == 0) return ctx.unsupported("a product over an empty dimension");
+  // cuBLASLt's bias has the product's type: a bias of another type goes with the activation after it.
+  const bool relu = activation->kind == ir::ops::FusedActivation::kRelu;
+  const bool biasInGemm = bias != nullptr && bias->type() == type;
+  if (biasInGemm) problem->bias = relu ? GemmProblem::Bias::kReluBias : GemmProblem::Bias::kBias;
+  const bool reluInGemm = relu && biasInGemm;
+  const bool passAfter = (bias != nullptr && !biasInGemm) ||
+                         (activation->kind != ir::ops::FusedActivation::kNone && !reluInGemm);
+  const std::array<uint32_t, 4> alignments = {alignmentOf(b.data()), alignmentOf(a.data()),
+                                              alignmentOf(y.data()), alignmentOf(y.data())};
+  auto plan = std::static_pointer_cast<LtPlan>(ctx.state());
+  if (!plan || !plan->fits(kPrecision, *problem, alignments, cuda->workspaceBytes)) {
+    plan = std::make_shared<LtPlan>();
+    LOWP_RETURN_IF_ERROR(forNode(ctx, plan->create(cuda->cublasLt, kPrecision, *problem, alignments,
+                                                   cuda->workspaceBytes, kHeuristic)));
+    ctx.state() = plan;
+  }
+  LOWP_RETURN_IF_ERROR(forNode(
+      ctx, plan->run(*cuda, a.data(), b.data(), nullptr, biasInGemm ? bias->data() : nullptr, y.data())));
+  if (!passAfter) return {};
+  // y is [M, N]: a channels-last tensor of N channels over M positions for the epilogue.
+  Epilogue e;
+  e.activation = reluInGemm ? Activation::kNone : static_cast<Activation>(activation->kind);
+  e.alpha = activation->alpha;
+  e.beta = activation->beta;
+  if (bias != nullptr && !biasInGemm) {
+    e.bias = bias->data();
+    e.biasType = Elem::kF32;
+  }
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, launchConvEpilogue(*elemOf(type), y.data(), 1, problem->n, problem->m,
+                                                         /*hwc=*/true, e, cuda->stream));
+  return {};
+}
+
 // The GEMM of a 1x1 convolution of x [N, C, H, W] (stored NHWC) by w [M, C, 1, 1], with a bias of the
 // tensors' type and, for FusedConv, a residual and Relu; nullopt where the kernel does not apply.
 std::optional<GemmProblem> conv1x1Problem(const ir::AttributeMap& attrs, const std::vector<int64_t>& x,
@@ -424,6 +509,15 @@ void registerTactic(KernelRegistry& registry, std::string_view dtype) {
                 .outputTypes = {types},
                 .fn = &matMulKernel<kPrecision, true, kHeuristic>,
                 .supports = &supportsGemm,
+                .reference = false});
+  registry.add({.opType = "FusedMatMul",
+                .backend = Backend::kCuda,
+                .name = keepName(std::string(dtype) + "-fusedmatmul" + suffix),
+                .inputTypes = {types, types, TypeSet{tensorTypeOf(kPrecision), DataType::kFloat32}},
+                .outputTypes = {types},
+                .fn = &fusedMatMulKernel<kPrecision, kHeuristic>,
+                .domain = ir::ops::kLowpDomain,
+                .supports = &supportsFusedMatMul,
                 .reference = false});
   const std::vector<TensorFormat> convIn = {TensorFormat::kHwc, TensorFormat::kLinear, TensorFormat::kLinear,
                                             TensorFormat::kHwc};

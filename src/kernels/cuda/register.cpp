@@ -10,6 +10,9 @@ void registerCudaKernels(KernelRegistry& registry) {
   registerPoolKernels(registry);
   registerSoftmaxKernels(registry);
   registerComposedKernels(registry);
+  registerChainKernels(registry);
+  registerLayerNormKernels(registry);
+  registerTensorKernels(registry);
 }
 
 }  // namespace lowp::kernels::cuda

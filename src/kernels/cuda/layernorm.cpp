@@ -1,0 +1,105 @@
+// {f32,f16,bf16}-layernorm-cuda: ONNX LayerNormalization (opset 17) over the dims from `axis` to the last,
+// which are contiguous: rows of their product (device code in layernorm.cu), statistics in fp32. Scale and
+// B hold one value per element of the normalised dims (their shapes, aligned right to X's, are 1 before
+// `axis` and X's after). Only Y is produced: nodes that ask for Mean or InvStdDev, or for a stash_type other
+// than fp32, are declined.
+// Tests: tests/gpu/test_layernorm.cpp.
+#include <string>
+#include <vector>
+
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/cuda_context.h"
+#include "kernels/cuda/cuda_kernels.h"
+#include "kernels/cuda/kernel_util.h"
+
+namespace lowp::kernels::cuda {
+namespace {
+
+// The axis in [0, rank), or -1 when it is out of range.
+int64_t normalisedAxis(const ir::AttributeMap& attrs, int64_t rank) {
+  int64_t axis = attrs.getInt("axis", -1);
+  if (axis < 0) axis += rank;
+  return axis >= 0 && axis < rank ? axis : -1;
+}
+
+// True when `param` (Scale or B) holds one value per element of x's dims [axis, rank).
+bool perNormalisedElement(const std::vector<int64_t>& param, const std::vector<int64_t>& x, int64_t axis) {
+  if (param.size() > x.size()) return false;
+  const size_t offset = x.size() - param.size();
+  for (size_t d = 0; d < x.size(); ++d) {
+    const int64_t p = d < offset ? 1 : param[d - offset];
+    if (static_cast<int64_t>(d) < axis ? p != 1 : p != x[d]) return false;
+  }
+  return true;
+}
+
+bool onlyY(const ir::Node& node) {
+  for (size_t i = 1; i < node.outputs.size(); ++i) {
+    if (node.outputs[i] != nullptr) return false;
+  }
+  return node.attributes.getInt("stash_type", 1) == 1;
+}
+
+Status layerNormKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  const Tensor& x = ctx.input(0);
+  LOWP_ASSIGN_OR_RETURN(const Elem type, floatElemOf(ctx, x, "X"));
+  LOWP_RETURN_IF_ERROR(requireSameAsInput(ctx));
+  if (!onlyY(ctx.node()))
+    return ctx.unsupported("the CUDA LayerNormalization gives Y only, with fp32 statistics");
+  const int64_t axis = normalisedAxis(ctx.attrs(), x.rank());
+  if (axis < 0) return ctx.invalid("axis is out of range for X " + x.describe());
+  if (!ctx.hasInput(1)) return ctx.invalid("Scale is required");
+  const Tensor& scale = ctx.input(1);
+  const Tensor* bias = ctx.hasInput(2) ? &ctx.input(2) : nullptr;
+  for (const Tensor* p : {&scale, bias}) {
+    if (p == nullptr) continue;
+    if (p->type() != x.type() || !perNormalisedElement(p->shape(), x.shape(), axis))
+      return ctx.invalid("Scale or B " + p->describe() +
+                         " is not one value of X's type per normalised element of X " + x.describe());
+  }
+  int64_t size = 1;
+  for (size_t d = static_cast<size_t>(axis); d < x.shape().size(); ++d) size *= x.shape()[d];
+  if (size == 0 || x.elementCount() == 0) return {};
+  const float epsilon = ctx.attrs().getFloat("epsilon", 1e-5f);
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(
+      ctx,
+      launchLayerNormLastAxis(type, x.data(), scale.data(), bias != nullptr ? bias->data() : nullptr,
+                              ctx.output(0).data(), x.elementCount() / size, size, epsilon, cuda->stream));
+  return {};
+}
+
+bool supportsLayerNorm(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  if (!onlyY(node) || shapes.size() < 2) return false;
+  for (const ir::Shape& s : shapes) {
+    if (!s.rankKnown()) return false;
+    for (int64_t d = 0; d < s.rank(); ++d) {
+      if (!s[d].isKnown()) return false;
+    }
+  }
+  const int64_t axis = normalisedAxis(node.attributes, shapes[0].rank());
+  if (axis < 0) return false;
+  for (size_t i = 1; i < shapes.size() && i < 3; ++i) {
+    if (node.input(i) != nullptr && !perNormalisedElement(shapes[i].sizes(), shapes[0].sizes(), axis))
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void registerLayerNormKernels(KernelRegistry& registry) {
+  for (DataType t : {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16}) {
+    const TypeSet types = {t};
+    registry.add({.opType = "LayerNormalization",
+                  .backend = Backend::kCuda,
+                  .name = keepName(std::string(shortTypeName(t)) + "-layernorm-cuda"),
+                  .inputTypes = {types},
+                  .outputTypes = {types},
+                  .fn = &layerNormKernel,
+                  .supports = &supportsLayerNorm,
+                  .reference = false});
+  }
+}
+
+}  // namespace lowp::kernels::cuda

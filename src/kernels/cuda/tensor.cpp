@@ -1,0 +1,174 @@
+// CUDA kernels that move elements without reading their values (device code in tensor.cu), for every type
+// stored in 1, 2, 4 or 8 bytes:
+//   x-transpose-cuda   Transpose of rank <= 8 (after dropping dims of size 1 and merging dims that stay
+//                      adjacent): a strided copy, tiled through shared memory when the last axis moves
+//   x-slice-cuda       Slice with any starts, ends, axes and steps (negative included), read by the device
+//                      from their int32 / int64 tensors, so that values computed while planning or at run
+//                      time serve alike; the output's shape comes from the plan
+// Tests: tests/gpu/test_tensor.cpp.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ir/ops/tensor_shapes.h"
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/cuda_context.h"
+#include "kernels/cuda/cuda_kernels.h"
+#include "kernels/cuda/kernel_util.h"
+
+namespace lowp::kernels::cuda {
+namespace {
+
+// Bytes of one element where the kernels can move it, else 0.
+int wordBytes(DataType type) {
+  const int bytes = ir::dataTypeInfo(type).storageBytes;
+  return bytes == 1 || bytes == 2 || bytes == 4 || bytes == 8 ? bytes : 0;
+}
+
+// The output dims and input strides of a Transpose of `in` by `perm`, with dims of size 1 dropped and
+// neighbours that stay neighbours merged; nullopt when more than kMaxCopyRank dims remain.
+std::optional<StridedCopyPlan> transposePlan(const std::vector<int64_t>& in,
+                                             const std::vector<int64_t>& perm) {
+  std::vector<int64_t> inStrides(in.size(), 1);
+  for (size_t d = in.size(); d-- > 1;) inStrides[d - 1] = inStrides[d] * in[d];
+  std::vector<int64_t> dims;
+  std::vector<int64_t> strides;
+  for (int64_t p : perm) {
+    const auto axis = static_cast<size_t>(p);
+    if (in[axis] == 1) continue;
+    if (!dims.empty() && strides.back() == inStrides[axis] * in[axis]) {
+      dims.back() *= in[axis];
+      strides.back() = inStrides[axis];
+      continue;
+    }
+    dims.push_back(in[axis]);
+    strides.push_back(inStrides[axis]);
+  }
+  if (dims.size() > static_cast<size_t>(kMaxCopyRank)) return std::nullopt;
+  StridedCopyPlan plan;
+  plan.rank = static_cast<int>(dims.size());
+  for (size_t d = 0; d < dims.size(); ++d) {
+    plan.dims[d] = dims[d];
+    plan.inStrides[d] = strides[d];
+  }
+  return plan;
+}
+
+std::optional<std::vector<int64_t>> permOf(const ir::AttributeMap& attrs, int64_t rank) {
+  std::optional<std::vector<int64_t>> given;
+  if (attrs.has("perm")) given = attrs.getInts("perm");
+  auto perm = ir::ops::transposePerm(rank, given);
+  if (!perm) return std::nullopt;
+  return *perm;
+}
+
+Status transposeKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  const Tensor& x = ctx.input(0);
+  Tensor& y = ctx.output(0);
+  const int bytes = wordBytes(x.type());
+  if (bytes == 0) return ctx.unsupported("no CUDA Transpose of " + x.describe());
+  if (y.type() != x.type() || y.elementCount() != x.elementCount())
+    return ctx.invalid("output " + y.describe() + " does not hold the elements of " + x.describe());
+  const auto perm = permOf(ctx.attrs(), x.rank());
+  if (!perm) return ctx.invalid("perm is not a permutation of X's " + std::to_string(x.rank()) + " axes");
+  const auto plan = transposePlan(x.shape(), *perm);
+  if (!plan)
+    return ctx.unsupported("a Transpose of more than " + std::to_string(kMaxCopyRank) + " moving dims");
+  if (x.elementCount() == 0) return {};
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, launchStridedCopy(bytes, x.data(), y.data(), *plan, cuda->stream));
+  return {};
+}
+
+bool staticShape(const ir::Shape& s) {
+  if (!s.rankKnown()) return false;
+  for (int64_t d = 0; d < s.rank(); ++d) {
+    if (!s[d].isKnown()) return false;
+  }
+  return true;
+}
+
+bool supportsTranspose(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  if (shapes.empty() || !staticShape(shapes[0])) return false;
+  const auto perm = permOf(node.attributes, shapes[0].rank());
+  return perm.has_value() && transposePlan(shapes[0].sizes(), *perm).has_value();
+}
+
+Status sliceKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  const Tensor& x = ctx.input(0);
+  Tensor& y = ctx.output(0);
+  const int bytes = wordBytes(x.type());
+  if (bytes == 0) return ctx.unsupported("no CUDA Slice of " + x.describe());
+  if (y.type() != x.type() || y.rank() != x.rank())
+    return ctx.invalid("output " + y.describe() + " is not a slice of " + x.describe());
+  if (x.rank() < 1 || x.rank() > kMaxCopyRank)
+    return ctx.unsupported("no CUDA Slice of rank " + std::to_string(x.rank()));
+  if (!ctx.hasInput(1) || !ctx.hasInput(2)) return ctx.invalid("starts and ends are required");
+  const int64_t count = ctx.input(1).elementCount();
+  SliceParams p;
+  p.rank = static_cast<int>(x.rank());
+  p.count = count;
+  for (size_t d = 0; d < x.shape().size(); ++d) {
+    p.inDims[d] = x.shape()[d];
+    p.outDims[d] = y.shape()[d];
+  }
+  const void** pointers[] = {&p.starts, nullptr, &p.axes, &p.steps};
+  bool* is64[] = {&p.startsAre64, nullptr, &p.axesAre64, &p.stepsAre64};
+  for (size_t slot = 1; slot <= 4; ++slot) {
+    if (!ctx.hasInput(slot)) continue;
+    const Tensor& t = ctx.input(slot);
+    if (t.type() != DataType::kInt64 && t.type() != DataType::kInt32)
+      return ctx.invalid("input " + std::to_string(slot) + " " + t.describe() + " is not int32 or int64");
+    if (t.elementCount() != count)
+      return ctx.invalid("starts, ends, axes and steps differ in length (" + t.describe() + ")");
+    if (pointers[slot - 1] == nullptr) continue;  // ends: the output's shape says where the slice stops
+    *pointers[slot - 1] = t.data();
+    *is64[slot - 1] = t.type() == DataType::kInt64;
+  }
+  if (count > x.rank()) return ctx.invalid("more starts than X has axes");
+  if (y.elementCount() == 0) return {};
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, launchSlice(bytes, x.data(), y.data(), p, cuda->stream));
+  return {};
+}
+
+bool supportsSlice(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  // Opset 1 gives starts and ends as attributes.
+  return node.opsetVersion >= 10 && !shapes.empty() && shapes[0].rankKnown() && shapes[0].rank() >= 1 &&
+         shapes[0].rank() <= kMaxCopyRank;
+}
+
+TypeSet movableTypes() {
+  TypeSet types;
+  for (DataType t : {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16, DataType::kFloat64,
+                     DataType::kInt8, DataType::kUInt8, DataType::kInt16, DataType::kUInt16, DataType::kInt32,
+                     DataType::kUInt32, DataType::kInt64, DataType::kUInt64, DataType::kBool}) {
+    types = types | TypeSet{t};
+  }
+  return types;
+}
+
+}  // namespace
+
+void registerTensorKernels(KernelRegistry& registry) {
+  const TypeSet any = movableTypes();
+  const TypeSet index = {DataType::kInt32, DataType::kInt64};
+  registry.add({.opType = "Transpose",
+                .backend = Backend::kCuda,
+                .name = "x-transpose-cuda",
+                .inputTypes = {any},
+                .outputTypes = {any},
+                .fn = &transposeKernel,
+                .supports = &supportsTranspose,
+                .reference = false});
+  registry.add({.opType = "Slice",
+                .backend = Backend::kCuda,
+                .name = "x-slice-cuda",
+                .inputTypes = {any, index},
+                .outputTypes = {any},
+                .fn = &sliceKernel,
+                .supports = &supportsSlice,
+                .reference = false});
+}
+
+}  // namespace lowp::kernels::cuda

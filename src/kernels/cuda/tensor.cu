@@ -1,0 +1,201 @@
+// Data movement on the GPU (launch.h): strided copies into a dense output (Transpose) and Slice. Elements
+// are moved as unsigned words of their size; no value is interpreted.
+// - launchStridedCopy: where the output's last dim reads contiguous input, each thread copies elements
+//   found by decomposing its output index (contiguous runs coalesce on both sides); otherwise 32 x 32 tiles
+//   of (the output's last dim) x (the input's contiguous dim) pass through shared memory, read along the
+//   input's contiguous dim and written along the output's, one block of 32 x 8 threads per tile.
+// - launchSlice: every block's first thread turns the starts, axes and steps (device memory: the values may
+//   be computed while planning or at run time) into a base offset and strides, then the block copies as a
+//   strided copy. Nothing waits for the device.
+// Tests: tests/gpu/test_tensor.cpp, against the CPU reference kernels.
+#include "kernels/cuda/device_util.cuh"
+
+namespace lowp::kernels::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kTile = 32;
+constexpr int kTileRows = 8;
+
+// The input offset of output element i: base + sum over dims of coordinate * stride.
+__device__ __forceinline__ int64_t sourceOffset(int64_t i, int rank, const int64_t* dims,
+                                                const int64_t* strides, int64_t base) {
+  int64_t at = base;
+  for (int d = rank - 1; d >= 0; --d) {
+    at += (i % dims[d]) * strides[d];
+    i /= dims[d];
+  }
+  return at;
+}
+
+template <typename W>
+__global__ void stridedCopyKernel(const W* __restrict__ x, W* __restrict__ y, int64_t n,
+                                  StridedCopyPlan plan) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride)
+    y[i] = x[sourceOffset(i, plan.rank, plan.dims, plan.inStrides, plan.base)];
+}
+
+// Tiles over output dims `inner` (the last; input stride plan.inStrides[inner]) and `contiguous` (input
+// stride 1); blockIdx.z walks the product `batch` of the other dims.
+template <typename W>
+__global__ void tiledCopyKernel(const W* __restrict__ x, W* __restrict__ y, StridedCopyPlan plan,
+                                int contiguous, int64_t batch) {
+  __shared__ W tile[kTile][kTile + 1];  // +1: the column reads hit 32 different banks
+  const int inner = plan.rank - 1;
+  int64_t outStrides[kMaxCopyRank];
+  int64_t s = 1;
+  for (int d = plan.rank - 1; d >= 0; --d) {
+    outStrides[d] = s;
+    s *= plan.dims[d];
+  }
+  const int64_t innerStart = static_cast<int64_t>(blockIdx.x) * kTile;
+  const int64_t contiguousStart = static_cast<int64_t>(blockIdx.y) * kTile;
+  for (int64_t b = blockIdx.z; b < batch; b += gridDim.z) {
+    int64_t inBase = plan.base;
+    int64_t outBase = 0;
+    int64_t rest = b;
+    for (int d = plan.rank - 1; d >= 0; --d) {
+      if (d == inner || d == contiguous) continue;
+      const int64_t c = rest % plan.dims[d];
+      rest /= plan.dims[d];
+      inBase += c * plan.inStrides[d];
+      outBase += c * outStrides[d];
+    }
+    for (int r = threadIdx.y; r < kTile; r += kTileRows) {
+      const int64_t l = innerStart + r;
+      const int64_t c = contiguousStart + threadIdx.x;
+      if (l < plan.dims[inner] && c < plan.dims[contiguous])
+        tile[r][threadIdx.x] = x[inBase + l * plan.inStrides[inner] + c];
+    }
+    __syncthreads();
+    for (int r = threadIdx.y; r < kTile; r += kTileRows) {
+      const int64_t c = contiguousStart + r;
+      const int64_t l = innerStart + threadIdx.x;
+      if (l < plan.dims[inner] && c < plan.dims[contiguous])
+        y[outBase + c * outStrides[contiguous] + l] = tile[threadIdx.x][r];
+    }
+    __syncthreads();
+  }
+}
+
+template <typename W>
+cudaError_t stridedCopy(const void* x, void* y, const StridedCopyPlan& plan, cudaStream_t stream) {
+  int64_t n = 1;
+  for (int d = 0; d < plan.rank; ++d) n *= plan.dims[d];
+  if (n <= 0) return cudaSuccess;
+  const auto* in = static_cast<const W*>(x);
+  auto* out = static_cast<W*>(y);
+  int contiguous = -1;
+  for (int d = 0; d < plan.rank; ++d) {
+    if (plan.inStrides[d] == 1) contiguous = d;
+  }
+  if (plan.rank < 2 || contiguous < 0 || contiguous == plan.rank - 1) {
+    stridedCopyKernel<W><<<gridFor(n, kThreads), kThreads, 0, stream>>>(in, out, n, plan);
+    return cudaGetLastError();
+  }
+  const int64_t innerTiles = (plan.dims[plan.rank - 1] + kTile - 1) / kTile;
+  const int64_t contiguousTiles = (plan.dims[contiguous] + kTile - 1) / kTile;
+  const int64_t batch = n / (plan.dims[plan.rank - 1] * plan.dims[contiguous]);
+  if (innerTiles > 0x7fffffff || contiguousTiles > 65535) {
+    stridedCopyKernel<W><<<gridFor(n, kThreads), kThreads, 0, stream>>>(in, out, n, plan);
+    return cudaGetLastError();
+  }
+  const dim3 grid(static_cast<unsigned>(innerTiles), static_cast<unsigned>(contiguousTiles),
+                  static_cast<unsigned>(batch < 65535 ? batch : 65535));
+  tiledCopyKernel<W><<<grid, dim3(kTile, kTileRows), 0, stream>>>(in, out, plan, contiguous, batch);
+  return cudaGetLastError();
+}
+
+__device__ __forceinline__ int64_t readIndex(const void* p, bool is64, int64_t k) {
+  return is64 ? static_cast<const int64_t*>(p)[k] : static_cast<const int32_t*>(p)[k];
+}
+
+template <typename W>
+__global__ void sliceKernel(const W* __restrict__ x, W* __restrict__ y, int64_t n, SliceParams params) {
+  __shared__ int64_t base;
+  __shared__ int64_t strides[kMaxCopyRank];
+  if (threadIdx.x == 0) {
+    int64_t inStride = 1;
+    int64_t starts[kMaxCopyRank];
+    int64_t steps[kMaxCopyRank];
+    for (int d = 0; d < params.rank; ++d) {
+      starts[d] = 0;
+      steps[d] = 1;
+    }
+    for (int64_t k = 0; k < params.count; ++k) {
+      int64_t axis = params.axes != nullptr ? readIndex(params.axes, params.axesAre64, k) : k;
+      if (axis < 0) axis += params.rank;
+      if (axis < 0 || axis >= params.rank) continue;  // inference rejected such a node already
+      const int64_t dim = params.inDims[axis];
+      const int64_t step = params.steps != nullptr ? readIndex(params.steps, params.stepsAre64, k) : 1;
+      int64_t start = readIndex(params.starts, params.startsAre64, k);
+      if (start < 0) start += dim;
+      // ONNX clamps starts to [0, dim] for positive steps and [0, dim - 1] for negative ones.
+      const int64_t hi = step > 0 ? dim : dim - 1;
+      start = start < 0 ? 0 : (start > hi ? hi : start);
+      starts[axis] = start;
+      steps[axis] = step;
+    }
+    int64_t b = 0;
+    for (int d = params.rank - 1; d >= 0; --d) {
+      strides[d] = inStride * steps[d];
+      b += starts[d] * inStride;
+      inStride *= params.inDims[d];
+    }
+    base = b;
+  }
+  __syncthreads();
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride)
+    y[i] = x[sourceOffset(i, params.rank, params.outDims, strides, base)];
+}
+
+// Calls f(W{}) with W the unsigned word of `bytes` bytes; false for other sizes.
+template <typename F>
+bool dispatchWord(int bytes, F&& f) {
+  switch (bytes) {
+    case 1:
+      f(uint8_t{});
+      return true;
+    case 2:
+      f(uint16_t{});
+      return true;
+    case 4:
+      f(uint32_t{});
+      return true;
+    case 8:
+      f(uint64_t{});
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+cudaError_t launchStridedCopy(int elementBytes, const void* x, void* y, const StridedCopyPlan& plan,
+                              cudaStream_t stream) {
+  if (plan.rank < 0 || plan.rank > kMaxCopyRank) return cudaErrorInvalidValue;
+  cudaError_t result = cudaErrorInvalidValue;
+  dispatchWord(elementBytes, [&](auto tag) { result = stridedCopy<decltype(tag)>(x, y, plan, stream); });
+  return result;
+}
+
+cudaError_t launchSlice(int elementBytes, const void* x, void* y, const SliceParams& params,
+                        cudaStream_t stream) {
+  if (params.rank < 1 || params.rank > kMaxCopyRank) return cudaErrorInvalidValue;
+  int64_t n = 1;
+  for (int d = 0; d < params.rank; ++d) n *= params.outDims[d];
+  if (n <= 0) return cudaSuccess;
+  cudaError_t result = cudaErrorInvalidValue;
+  dispatchWord(elementBytes, [&](auto tag) {
+    using W = decltype(tag);
+    sliceKernel<W><<<gridFor(n, kThreads), kThreads, 0, stream>>>(static_cast<const W*>(x),
+                                                                  static_cast<W*>(y), n, params);
+    result = cudaGetLastError();
+  });
+  return result;
+}
+
+}  // namespace lowp::kernels::cuda

@@ -1,0 +1,122 @@
+// Transpose and Slice on the GPU (kernels/cuda/tensor.cpp) against the CPU reference kernels, bit for bit:
+// permutations that keep the last axis (strided copy) and move it (tiles through shared memory) up to rank
+// 6, dims of size 1, and Slice with positive and negative steps, negative starts and axes, omitted axes,
+// int32 and int64 parameters, for fp32, fp16, int8 and int64 elements.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gpu_test_util.h"
+#include "kernel_under_test.h"
+#include "op_runner.h"
+
+namespace lowp::testing {
+namespace {
+
+// A tensor of `type` with distinct-looking values (bit patterns are all the kernels see).
+Tensor anyValues(std::mt19937& rng, DataType type, const std::vector<int64_t>& shape) {
+  if (type == DataType::kInt8) return randomIntegers(rng, type, shape, -128, 127);
+  if (type == DataType::kInt64) {
+    std::vector<double> v(static_cast<size_t>(count(shape)));
+    std::uniform_int_distribution<int64_t> dist(-1000000, 1000000);
+    for (double& e : v) e = static_cast<double>(dist(rng));
+    return makeTensor(type, shape, v);
+  }
+  return randomTensor(rng, type, shape);
+}
+
+const DataType kTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kInt8, DataType::kInt64};
+
+TEST(CudaTranspose, MatchesTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(81);
+  struct Case {
+    std::vector<int64_t> shape;
+    std::vector<int64_t> perm;  ///< Empty: the default (reversed axes).
+  };
+  const std::vector<Case> cases = {
+      {{16, 2, 64}, {1, 0, 2}},      // an encoder's [S, B, E] to [B, S, E]: the last axis stays
+      {{8, 128, 32}, {1, 2, 0}},     // K to [B*H, D, S]: the last axis moves
+      {{33, 65}, {1, 0}},            // partial tiles
+      {{2, 3, 4, 5}, {3, 1, 0, 2}},  //
+      {{1, 7, 1, 9}, {3, 2, 1, 0}},  // dims of size 1 dropped
+      {{2, 3, 2, 3, 2, 5}, {}},      // rank 6, reversed
+      {{2, 3, 2, 3, 2, 5}, {0, 2, 1, 4, 3, 5}},
+      {{4, 6, 40}, {0, 1, 2}},  // the identity: one copy
+  };
+  for (DataType type : kTypes) {
+    for (const Case& c : cases) {
+      SCOPED_TRACE(std::string(dataTypeName(type)) + " " + ir::formatSizes(c.shape) + " perm " +
+                   ir::formatSizes(c.perm));
+      ir::AttributeMap a;
+      if (!c.perm.empty()) a = attrs({{"perm", c.perm}});
+      expectMatchesReference({.kernel = "x-transpose-cuda",
+                              .opType = "Transpose",
+                              .opset = 13,
+                              .attrs = a,
+                              .inputs = {anyValues(rng, type, c.shape)},
+                              .tolerance = 0.0});
+    }
+  }
+}
+
+TEST(CudaSlice, MatchesTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(82);
+  struct Case {
+    std::vector<int64_t> shape;
+    std::vector<int64_t> starts, ends, axes, steps;  ///< Empty axes / steps: omitted.
+  };
+  const int64_t kMin = INT64_MIN;
+  const std::vector<Case> cases = {
+      {{16, 2, 96}, {32}, {64}, {2}, {}},               // Q / K / V out of a fused projection
+      {{16, 2, 96}, {64}, {1000}, {-1}, {1}},           // ends past the dim, a negative axis
+      {{16, 2, 96}, {-1}, {kMin}, {0}, {-2}},           // backwards from the end
+      {{16, 2, 96}, {1, 0}, {10, 50}, {0, 2}, {3, 7}},  // two axes, steps > 1
+      {{9, 10, 11}, {2, -3}, {8, 10}, {}, {}},          // axes omitted: the leading ones
+      {{9, 10, 11}, {10, 5}, {-100, -20}, {2, 0}, {-1, -2}},
+      {{5, 6}, {4}, {2}, {0}, {}},  // empty
+  };
+  for (DataType type : kTypes) {
+    for (DataType index : {DataType::kInt64, DataType::kInt32}) {
+      for (const Case& c : cases) {
+        SCOPED_TRACE(std::string(dataTypeName(type)) + " " + ir::formatSizes(c.shape) + " starts " +
+                     ir::formatSizes(c.starts) + " (" + std::string(dataTypeName(index)) + ")");
+        auto ints = [&](const std::vector<int64_t>& v) {
+          std::vector<double> d;
+          for (int64_t e : v) {
+            // int32 parameters saturate as an exporter would write them.
+            const int64_t clamped =
+                index == DataType::kInt32 ? std::max<int64_t>(std::min<int64_t>(e, INT32_MAX), INT32_MIN) : e;
+            d.push_back(static_cast<double>(clamped));
+          }
+          return makeTensor(index, {static_cast<int64_t>(v.size())}, d);
+        };
+        std::vector<Tensor> inputs = {anyValues(rng, type, c.shape), ints(c.starts), ints(c.ends)};
+        std::vector<size_t> constants = {1, 2};
+        if (!c.axes.empty()) {
+          inputs.push_back(ints(c.axes));
+          constants.push_back(3);
+        }
+        if (!c.steps.empty()) {
+          inputs.push_back(ints(c.steps));
+          constants.push_back(4);
+        }
+        expectMatchesReference({.kernel = "x-slice-cuda",
+                                .opType = "Slice",
+                                .opset = 13,
+                                .inputs = inputs,
+                                .constantSlots = constants,
+                                .tolerance = 0.0});
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lowp::testing
