@@ -105,7 +105,7 @@ TEST(CudaFusedMatMul, MatchesTheReference) {
   };
   const Activation activations[] = {{"", 0, 0},         {"Relu", 0, 0},    {"LeakyRelu", 0.1f, 0},
                                     {"Clip", -0.5f, 2}, {"Sigmoid", 0, 0}, {"HardSwish", 0, 0},
-                                    {"Tanh", 0, 0}};
+                                    {"Tanh", 0, 0},     {"Gelu", 0, 0},    {"Gelu", 1, 0}};
   struct Shapes {
     std::vector<int64_t> a, b;
   };
