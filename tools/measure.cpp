@@ -83,6 +83,18 @@ Result<double> medianLayerTime(const Engine& engine, const std::vector<NamedTens
   return median(times);
 }
 
+// Makes `probed` (the probed layer's output) the network's output. On the CPU through a ReduceMax, which
+// keeps the probed output inside the engine's arena: a network output is allocated per query, and first
+// touching its pages would be timed with the layer. On the GPU the layer's time comes from CUDA events
+// around it, and the output's copy to the host is not in it.
+Status keepInArena(NetworkDefinition& network, const std::string& probed, const ProbeTarget& target) {
+  if (target.device == Device::kCuda) return network.markOutput(probed);
+  auto reduce =
+      network.addLayer("ReduceMax", "probe_reduce", {probed}, {"probe_max"}, {{"keepdims", int64_t{0}}});
+  if (!reduce) return reduce.status();
+  return network.markOutput("probe_max");
+}
+
 }  // namespace
 
 double EngineRun::layerTime(const std::string& name) const {
@@ -188,11 +200,7 @@ ComputeRate probeMatMul(Logger& logger, DataType type, const ProbeTarget& target
   if (Status s = network.addConstant("b", randomTensor(DataType::kFloat32, {n, n}, rng)); !s) return fail(s);
   auto matmul = network.addLayer("MatMul", layerName, {"a", "b"}, {"y"});
   if (!matmul) return fail(matmul.status());
-  // A reduction keeps the product inside the engine's arena: a network output is allocated per query,
-  // and first touching its pages would be timed with the multiply.
-  auto reduce = network.addLayer("ReduceMax", "probe_reduce", {"y"}, {"m"}, {{"keepdims", int64_t{0}}});
-  if (!reduce) return fail(reduce.status());
-  if (Status s = network.markOutput("m"); !s) return fail(s);
+  if (Status s = keepInArena(network, "y", target); !s) return fail(s);
   if (type != DataType::kFloat32) (*matmul)->setPrecision(type);
   if (type == DataType::kInt8) {
     if (Status s = network.setDynamicRange("a", -1, 1); !s) return fail(s);
@@ -219,8 +227,7 @@ double probeBandwidth(Logger& logger, const ProbeTarget& target) {
   NetworkDefinition network;
   if (!network.addInput("x", DataType::kFloat32, {count})) return -1;
   auto relu = network.addLayer("Relu", "probe_relu", {"x"}, {"y"});
-  auto reduce = network.addLayer("ReduceMax", "probe_reduce", {"y"}, {"m"}, {{"keepdims", int64_t{0}}});
-  if (!relu || !reduce || !network.markOutput("m")) return -1;
+  if (!relu || !keepInArena(network, "y", target)) return -1;
   auto engine = buildProbe(logger, network, DataType::kFloat32, target);
   if (!engine) return -1;
   const LayerInfo* layer = findLayer(**engine, "probe_relu");

@@ -21,7 +21,9 @@ namespace {
 class CudaTimer final : public TacticTimer {
  public:
   CudaTimer(std::unique_ptr<runtime::CudaDevice> device, std::string fingerprint)
-      : device_(std::move(device)), fingerprint_(std::move(fingerprint)) {}
+      : device_(std::move(device)), fingerprint_(std::move(fingerprint)) {
+    device_->kernelContext().exactTactics = true;
+  }
 
   kernels::Backend backend() const override { return kernels::Backend::kCuda; }
   const std::string& fingerprint() const override { return fingerprint_; }

@@ -182,9 +182,28 @@ struct ExecutionContext::Impl {
     return inputs;
   }
 
+  // The kernel that runs `node` on the host: its own, or where that is a CUDA kernel (a node of a GPU engine
+  // that folds while planning, such as a conversion the builder placed on a plan-time value), the CPU
+  // reference kernel of its op and types.
+  Result<const kernels::KernelDef*> hostKernel(const ir::Node& node) const {
+    const kernels::KernelDef* own = engine.kernelOf[static_cast<size_t>(node.id)];
+    if (own->backend == kernels::Backend::kCpu) return own;
+    std::vector<DataType> in;
+    std::vector<DataType> out;
+    for (const ir::Value* v : node.inputs) in.push_back(v != nullptr ? v->type : DataType::kUndefined);
+    for (const ir::Value* v : node.outputs) out.push_back(v != nullptr ? v->type : DataType::kUndefined);
+    for (const kernels::KernelDef* k :
+         kernels::KernelRegistry::global().find(node.domain, node.opType, kernels::Backend::kCpu, in, out)) {
+      if (k->reference) return k;
+    }
+    return Status(StatusCode::kUnsupported,
+                  node.describe() + " folds while planning, and no CPU kernel computes it on the host",
+                  node.name);
+  }
+
   Status runKernel(const ir::Node& node, std::vector<const Tensor*> inputs, std::vector<Tensor*> outputs) {
     currentNode = &node;
-    const kernels::KernelDef* kernel = engine.kernelOf[static_cast<size_t>(node.id)];
+    LOWP_ASSIGN_OR_RETURN(const kernels::KernelDef* kernel, hostKernel(node));
     kernels::KernelContext ctx(
         node, std::move(inputs), std::move(outputs), parallelFor,
         [this](DataType t, std::vector<int64_t> s) { return allocate(t, std::move(s)); });

@@ -211,6 +211,7 @@ TEST(CudaBuilder, CudaGraphsGiveTheSameBits) {
     const std::vector<NamedTensor> inputs = {
         {"input", randomTensor(rng, DataType::kFloat32, {batch, 3, 224, 224})}};
     const auto ref = executeOk(*plain, inputs);
+    ASSERT_FALSE(ref.empty()) << "batch " << batch;
     for (int repeat = 0; repeat < 3; ++repeat) {  // the first run prepares, the second records
       const auto got = executeOk(*graphed, inputs);
       ASSERT_EQ(got.size(), ref.size());
@@ -239,6 +240,7 @@ TEST(CudaBuilder, SeveralContextsOnSeveralThreads) {
   for (int t = 0; t < kThreads; ++t) {
     inputs.push_back({{"input", randomTensor(rng, DataType::kFloat32, {2, 3, 224, 224})}});
     expected.push_back(executeOk(*serial, inputs.back()));
+    ASSERT_FALSE(expected.back().empty());
   }
   std::vector<std::string> failures(kThreads);
   std::vector<std::thread> threads;

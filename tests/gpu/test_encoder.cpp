@@ -12,6 +12,7 @@
 #include <iostream>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "gpu_test_util.h"
@@ -178,6 +179,32 @@ TEST(CudaEncoder, Fp16StaysAccurate) {
   BuilderConfig config;
   config.setFlag(BuilderFlag::kFP16);
   EXPECT_LE(gpuErrorAgainstCpu(*network, config, "x", {kSeq, kBatch, kEmbed}, "encoder layer fp16"), 2e-2);
+}
+
+// A scale computed while planning (sqrt of a dimension, as attention exports write 1 / sqrt(head size)) read
+// by an fp16 layer: the cast the builder places on that plan-time value runs on the host.
+TEST(CudaEncoder, AScaleComputedWhilePlanningFeedsAnFp16Layer) {
+  LOWP_REQUIRE_GPU();
+  NetworkDefinition net;
+  auto check = [](const Status& s) { EXPECT_TRUE(s.isOk()) << s.toString(); };
+  check(net.addInput("x", DataType::kFloat32, {4, 64}));
+  check(net.addConstant("one", int64s({1})));
+  for (const auto& [op, out, ins, attributes] : std::vector<
+           std::tuple<std::string, std::string, std::vector<std::string>, std::vector<LayerAttribute>>>{
+           {"Shape", "shape", {"x"}, {}},
+           {"Gather", "size", {"shape", "one"}, {}},
+           {"Cast", "size_f", {"size"}, {{"to", int64_t{1}}}},
+           {"Sqrt", "root", {"size_f"}, {}},
+           {"Div", "y", {"x", "root"}, {}}}) {
+    auto l = net.addLayer(op, out, ins, {out}, attributes);
+    ASSERT_TRUE(l.isOk()) << op << ": " << l.status().toString();
+  }
+  check(net.markOutput("y"));
+  net.findLayer("y")->setPrecision(DataType::kFloat16);
+  BuilderConfig config;
+  config.setFlag(BuilderFlag::kFP16);
+  config.setFlag(BuilderFlag::kObeyPrecisionConstraints);
+  EXPECT_LE(gpuErrorAgainstCpu(net, config, "x", {4, 64}, "plan-time scale, fp16 Div"), 2e-3);
 }
 
 TEST(CudaEncoder, ExportedModelWhenGiven) {

@@ -1,7 +1,8 @@
-// Transpose and Slice on the GPU (kernels/cuda/tensor.cpp) against the CPU reference kernels, bit for bit:
-// permutations that keep the last axis (strided copy) and move it (tiles through shared memory) up to rank
-// 6, dims of size 1, and Slice with positive and negative steps, negative starts and axes, omitted axes,
-// int32 and int64 parameters, for fp32, fp16, int8 and int64 elements.
+// Transpose, Slice and Gather on the GPU (kernels/cuda/tensor.cpp) against the CPU reference kernels, bit for
+// bit: permutations that keep the last axis (strided copy) and move it (tiles through shared memory) up to
+// rank 6, dims of size 1, and Slice with positive and negative steps, negative starts and axes, omitted axes,
+// int32 and int64 parameters, and Gather of constant indices along any axis, for fp32, fp16, int8 and
+// int64 elements.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -113,6 +114,41 @@ TEST(CudaSlice, MatchesTheReference) {
                                 .inputs = inputs,
                                 .constantSlots = constants,
                                 .tolerance = 0.0});
+      }
+    }
+  }
+}
+
+TEST(CudaGather, MatchesTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(83);
+  struct Case {
+    std::vector<int64_t> shape;
+    int64_t axis;
+    std::vector<int64_t> indicesShape;  ///< Empty: a scalar index.
+    std::vector<int64_t> indices;
+  };
+  const std::vector<Case> cases = {
+      {{3, 16, 2, 96}, 0, {}, {1}},           // Q, K or V out of an unflattened fused projection
+      {{3, 16, 2, 96}, 0, {}, {-1}},          // counted from the end
+      {{5, 7, 3}, 1, {2, 2}, {6, 0, -7, 3}},  // indices of rank 2, odd inner runs
+      {{4, 9}, -1, {3}, {8, 0, 8}},           // the last axis: runs of one element
+      {{10, 33}, 0, {4}, {9, 0, 2, 2}},
+  };
+  for (DataType type : kTypes) {
+    for (DataType index : {DataType::kInt64, DataType::kInt32}) {
+      for (const Case& c : cases) {
+        SCOPED_TRACE(std::string(dataTypeName(type)) + " " + ir::formatSizes(c.shape) + " axis " +
+                     std::to_string(c.axis) + " (" + std::string(dataTypeName(index)) + ")");
+        std::vector<double> values(c.indices.begin(), c.indices.end());
+        expectMatchesReference(
+            {.kernel = "x-gather-cuda",
+             .opType = "Gather",
+             .opset = 13,
+             .attrs = attrs({{"axis", c.axis}}),
+             .inputs = {anyValues(rng, type, c.shape), makeTensor(index, c.indicesShape, values)},
+             .constantSlots = {1},
+             .tolerance = 0.0});
       }
     }
   }

@@ -9,9 +9,10 @@
 // padding, any stride, dilation and group count. fp32 runs cuDNN's FMA kernels only (CUDNN_FMA_MATH, no FFT
 // or non-fused Winograd, whose rounding is looser); tf32 lets cuDNN use TF32 tensor cores; fp16 and bf16
 // use tensor cores with fp32 accumulation. The plain kernels take the first algorithm of cuDNN's heuristic
-// list that fits the workspace; the "-a<N>" kernels run cuDNN algorithm N (cudnnConvolutionFwdAlgo_t) and
-// fail where cuDNN offers it for no such convolution: separate tactics, so that the builder times each and
-// the engine file records the one it chose.
+// list that fits the workspace; the "-a<N>" kernels run cuDNN algorithm N (cudnnConvolutionFwdAlgo_t) and,
+// while the builder times them, decline where cuDNN offers it for no such convolution: separate tactics, so
+// that the builder times each and the engine file records the one it chose. In an engine run at other
+// shapes, an algorithm no longer offered gives way to the heuristic's first.
 // Bias, residual and activation: where cuDNN fuses them (cudnnConvolutionBiasActivationForward: Relu or no
 // activation, a bias of the tensors' type) one call does all; otherwise the convolution is followed by one
 // pass of conv_epilogue.cu (bias of fp32 or the tensors' type, residual, any FusedConv activation). Which of
@@ -172,21 +173,25 @@ class ConvPlan {
     int returned = 0;
     LOWP_CUDA_RETURN_IF_ERROR(
         cudnnGetConvolutionForwardAlgorithm_v7(cuda.cudnn, x_, w_, conv_, y_, kRequested, &returned, perf));
-    for (int k = 0; k < returned; ++k) {
-      const cudnnConvolutionFwdAlgoPerf_t& p = perf[k];
-      if (p.status != CUDNN_STATUS_SUCCESS || p.memory > cuda.workspaceBytes) continue;
-      if (algo >= 0 && static_cast<int>(p.algo) != algo) continue;
-      if (precision == Precision::kF32) {
-        // fp32 keeps the descriptor's FMA math: no tensor-core (TF32) result, no FFT or non-fused Winograd.
-        if (p.mathType == CUDNN_TENSOR_OP_MATH || p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION ||
-            p.algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT || p.algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING ||
-            p.algo == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED)
-          continue;
-      } else {
-        LOWP_CUDA_RETURN_IF_ERROR(cudnnSetConvolutionMathType(conv_, p.mathType));  // as the heuristic asks
+    // In an engine, an algorithm cuDNN no longer offers at these shapes gives way to its first choice
+    // (CudaContext::exactTactics).
+    for (const int wanted : {algo, cuda.exactTactics ? algo : -1}) {
+      for (int k = 0; k < returned; ++k) {
+        const cudnnConvolutionFwdAlgoPerf_t& p = perf[k];
+        if (p.status != CUDNN_STATUS_SUCCESS || p.memory > cuda.workspaceBytes) continue;
+        if (wanted >= 0 && static_cast<int>(p.algo) != wanted) continue;
+        if (precision == Precision::kF32) {
+          // fp32 keeps the descriptor's FMA math: no tensor-core (TF32) result, no FFT or non-fused Winograd.
+          if (p.mathType == CUDNN_TENSOR_OP_MATH || p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION ||
+              p.algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT || p.algo == CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING ||
+              p.algo == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED)
+            continue;
+        } else {
+          LOWP_CUDA_RETURN_IF_ERROR(cudnnSetConvolutionMathType(conv_, p.mathType));  // as the heuristic asks
+        }
+        algo_ = p.algo;
+        return {};
       }
-      algo_ = p.algo;
-      return {};
     }
     return Status(StatusCode::kUnsupported,
                   algo < 0 ? "cuDNN has no algorithm for this convolution within the workspace"

@@ -25,6 +25,11 @@ struct CudaContext {
   int device = 0;             ///< The CUDA device ordinal.
   int multiprocessors = 0;    ///< SM count, for grid sizes.
   int computeCapability = 0;  ///< major * 10 + minor: 90 on Hopper.
+  /// True while the builder times tactics: a tactic that names one library algorithm (cuBLASLt's "-hN",
+  /// cuDNN's "-aN") declines a problem the library offers it for no more, so that each algorithm is timed
+  /// once. False in engines: at input shapes the engine was not built for, such a tactic falls back to the
+  /// library's first choice rather than fail.
+  bool exactTactics = false;
 };
 
 }  // namespace lowp::kernels::cuda

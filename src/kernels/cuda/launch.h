@@ -262,4 +262,10 @@ struct SliceParams {
 cudaError_t launchSlice(int elementBytes, const void* x, void* y, const SliceParams& params,
                         cudaStream_t stream);
 
+/// Gather: x viewed as [outer, axis, inner run of `innerBytes`], y as [outer, count, inner run]; y's run j
+/// of each outer is x's run indices[j] (int64 or int32 in device memory, each in [-axis, axis): the caller
+/// checks). Moves words of up to 16 bytes.
+cudaError_t launchGather(int64_t innerBytes, const void* x, void* y, int64_t outer, int64_t axis,
+                         const void* indices, bool indicesAre64, int64_t count, cudaStream_t stream);
+
 }  // namespace lowp::kernels::cuda

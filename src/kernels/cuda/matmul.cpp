@@ -5,7 +5,8 @@
 // Types: fp32 (CUBLAS_COMPUTE_32F: plain fp32 arithmetic), tf32 (fp32 tensors, CUBLAS_COMPUTE_32F_FAST_TF32),
 // fp16 and bf16 (fp32 accumulation and scale). Tactic hN runs the N-th algorithm of cuBLASLt's heuristic for
 // the problem, so the builder can time several; a problem for which cuBLASLt offers fewer algorithms is
-// declined at run time with kUnsupported.
+// declined at run time with kUnsupported while the builder times tactics, and runs cuBLASLt's first choice
+// in an engine (a shape it was not built for; CudaContext::exactTactics).
 //
 // Layout: lowp's tensors are row-major; cuBLASLt's matrices column-major. A row-major [M, K] x [K, N] product
 // is the column-major [N, K] x [K, M] product of the same memory, so cuBLASLt multiplies B by A ("A" and
@@ -94,7 +95,7 @@ class LtPlan {
   }
 
   Status create(cublasLtHandle_t handle, Precision precision, const GemmProblem& p,
-                const std::array<uint32_t, 4>& alignments, size_t workspaceBytes, int heuristic) {
+                const std::array<uint32_t, 4>& alignments, size_t workspaceBytes, int heuristic, bool exact) {
     problem_ = p;
     precision_ = precision;
     alignments_ = alignments;
@@ -138,6 +139,7 @@ class LtPlan {
     LOWP_CUDA_RETURN_IF_ERROR(cublasLtMatmulAlgoGetHeuristic(handle, desc_, layouts_[0], layouts_[1],
                                                              layouts_[2], layouts_[3], pref_,
                                                              kHeuristicResults, results.data(), &found));
+    if (found > 0 && found <= heuristic && !exact) heuristic = 0;
     if (found <= heuristic)
       return Status(StatusCode::kUnsupported, "cuBLASLt offers " + std::to_string(found) +
                                                   " algorithms for this product, not " +
@@ -316,7 +318,7 @@ Status matMulKernel(KernelContext& ctx) {
   if (!plan || !plan->fits(kPrecision, *problem, alignments, cuda->workspaceBytes)) {
     plan = std::make_shared<LtPlan>();
     LOWP_RETURN_IF_ERROR(forNode(ctx, plan->create(cuda->cublasLt, kPrecision, *problem, alignments,
-                                                   cuda->workspaceBytes, kHeuristic)));
+                                                   cuda->workspaceBytes, kHeuristic, cuda->exactTactics)));
     ctx.state() = plan;
   }
   LOWP_RETURN_IF_ERROR(forNode(ctx, plan->run(*cuda, a.data(), b.data(), cPtr, biasPtr, y.data())));
@@ -383,7 +385,7 @@ Status fusedMatMulKernel(KernelContext& ctx) {
   if (!plan || !plan->fits(kPrecision, *problem, alignments, cuda->workspaceBytes)) {
     plan = std::make_shared<LtPlan>();
     LOWP_RETURN_IF_ERROR(forNode(ctx, plan->create(cuda->cublasLt, kPrecision, *problem, alignments,
-                                                   cuda->workspaceBytes, kHeuristic)));
+                                                   cuda->workspaceBytes, kHeuristic, cuda->exactTactics)));
     ctx.state() = plan;
   }
   LOWP_RETURN_IF_ERROR(forNode(
@@ -477,7 +479,7 @@ Status conv1x1Kernel(KernelContext& ctx) {
   if (!plan || !plan->fits(kPrecision, *problem, alignments, cuda->workspaceBytes)) {
     plan = std::make_shared<LtPlan>();
     LOWP_RETURN_IF_ERROR(forNode(ctx, plan->create(cuda->cublasLt, kPrecision, *problem, alignments,
-                                                   cuda->workspaceBytes, kHeuristic)));
+                                                   cuda->workspaceBytes, kHeuristic, cuda->exactTactics)));
     ctx.state() = plan;
   }
   LOWP_RETURN_IF_ERROR(

@@ -5,6 +5,8 @@
 //   x-slice-cuda       Slice with any starts, ends, axes and steps (negative included), read by the device
 //                      from their int32 / int64 tensors, so that values computed while planning or at run
 //                      time serve alike; the output's shape comes from the plan
+//   x-gather-cuda      Gather along any axis with indices that are a constant of the graph (checked
+//                      against the axis on the host; the device reads its own copy), any element size
 // Tests: tests/gpu/test_tensor.cpp.
 #include <optional>
 #include <string>
@@ -138,6 +140,56 @@ bool supportsSlice(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
          shapes[0].rank() <= kMaxCopyRank;
 }
 
+// The constant indices of a Gather node, as int64; nullopt when they are not a constant of the graph.
+std::optional<std::vector<int64_t>> constantIndices(const ir::Node& node) {
+  const ir::Value* v = node.input(1);
+  if (v == nullptr || !v->constant) return std::nullopt;
+  const Tensor& t = *v->constant;
+  std::vector<int64_t> out(static_cast<size_t>(t.elementCount()));
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = t.type() == DataType::kInt32 ? t.data<int32_t>()[i] : t.data<int64_t>()[i];
+  return out;
+}
+
+Status gatherKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  const Tensor& x = ctx.input(0);
+  const Tensor& indices = ctx.input(1);
+  Tensor& y = ctx.output(0);
+  if (y.type() != x.type())
+    return ctx.invalid("output " + y.describe() + " differs in type from " + x.describe());
+  const std::optional<std::vector<int64_t>> known = constantIndices(ctx.node());
+  if (!known) return ctx.unsupported("CUDA Gather takes indices that are a constant of the model");
+  const int64_t rank = x.rank();
+  int64_t axis = ctx.attrs().getInt("axis", 0);
+  if (axis < -rank || axis >= rank)
+    return ctx.invalid("axis " + std::to_string(axis) + " is outside X's " + std::to_string(rank) + " axes");
+  if (axis < 0) axis += rank;
+  const int64_t size = x.shape()[static_cast<size_t>(axis)];
+  for (int64_t index : *known) {
+    if (index < -size || index >= size)
+      return ctx.invalid("index " + std::to_string(index) + " is outside axis " + std::to_string(axis) +
+                         " of " + x.describe());
+  }
+  int64_t outer = 1;
+  int64_t inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= x.shape()[static_cast<size_t>(d)];
+  for (int64_t d = axis + 1; d < rank; ++d) inner *= x.shape()[static_cast<size_t>(d)];
+  const auto count = static_cast<int64_t>(known->size());
+  if (y.elementCount() != outer * count * inner)
+    return ctx.invalid("output " + y.describe() + " does not hold the gathered elements of " + x.describe());
+  if (y.elementCount() == 0) return {};
+  const int64_t innerBytes = inner * ir::dataTypeInfo(x.type()).storageBytes;
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx,
+                                 launchGather(innerBytes, x.data(), y.data(), outer, size, indices.data(),
+                                              indices.type() == DataType::kInt64, count, cuda->stream));
+  return {};
+}
+
+bool supportsGather(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  return !shapes.empty() && shapes[0].rankKnown() && constantIndices(node).has_value();
+}
+
 TypeSet movableTypes() {
   TypeSet types;
   for (DataType t : {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16, DataType::kFloat64,
@@ -160,6 +212,14 @@ void registerTensorKernels(KernelRegistry& registry) {
                 .outputTypes = {any},
                 .fn = &transposeKernel,
                 .supports = &supportsTranspose,
+                .reference = false});
+  registry.add({.opType = "Gather",
+                .backend = Backend::kCuda,
+                .name = "x-gather-cuda",
+                .inputTypes = {any, index},
+                .outputTypes = {any},
+                .fn = &gatherKernel,
+                .supports = &supportsGather,
                 .reference = false});
   registry.add({.opType = "Slice",
                 .backend = Backend::kCuda,

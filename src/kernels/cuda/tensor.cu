@@ -7,7 +7,11 @@
 // - launchSlice: every block's first thread turns the starts, axes and steps (device memory: the values may
 //   be computed while planning or at run time) into a base offset and strides, then the block copies as a
 //   strided copy. Nothing waits for the device.
+// - launchGather: output element (outer, j, inner) is input element (outer, indices[j], inner); a thread
+//   moves one word of up to 16 bytes of an inner run.
 // Tests: tests/gpu/test_tensor.cpp, against the CPU reference kernels.
+#include <cstdint>
+
 #include "kernels/cuda/device_util.cuh"
 
 namespace lowp::kernels::cuda {
@@ -151,6 +155,21 @@ __global__ void sliceKernel(const W* __restrict__ x, W* __restrict__ y, int64_t 
     y[i] = x[sourceOffset(i, params.rank, params.outDims, strides, base)];
 }
 
+// `indices` are in [-axis, axis) (checked by the caller): negative ones count from the end.
+template <typename W, typename I>
+__global__ void gatherKernel(const W* __restrict__ x, W* __restrict__ y, int64_t n, int64_t inner,
+                             int64_t axis, int64_t count, const I* __restrict__ indices) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    const int64_t k = i % inner;
+    const int64_t j = (i / inner) % count;
+    const int64_t outer = i / (inner * count);
+    int64_t index = static_cast<int64_t>(indices[j]);
+    if (index < 0) index += axis;
+    y[i] = x[(outer * axis + index) * inner + k];
+  }
+}
+
 // Calls f(W{}) with W the unsigned word of `bytes` bytes; false for other sizes.
 template <typename F>
 bool dispatchWord(int bytes, F&& f) {
@@ -180,6 +199,36 @@ cudaError_t launchStridedCopy(int elementBytes, const void* x, void* y, const St
   cudaError_t result = cudaErrorInvalidValue;
   dispatchWord(elementBytes, [&](auto tag) { result = stridedCopy<decltype(tag)>(x, y, plan, stream); });
   return result;
+}
+
+cudaError_t launchGather(int64_t innerBytes, const void* x, void* y, int64_t outer, int64_t axis,
+                         const void* indices, bool indicesAre64, int64_t count, cudaStream_t stream) {
+  // The widest word that divides the inner run and both addresses.
+  int word = 16;
+  while (word > 1 && (innerBytes % word != 0 || reinterpret_cast<uintptr_t>(x) % word != 0 ||
+                      reinterpret_cast<uintptr_t>(y) % word != 0))
+    word /= 2;
+  const int64_t inner = innerBytes / word;
+  const int64_t n = outer * count * inner;
+  if (n <= 0) return cudaSuccess;
+  auto run = [&](auto tag) {
+    using W = decltype(tag);
+    if (indicesAre64) {
+      gatherKernel<W><<<gridFor(n, kThreads), kThreads, 0, stream>>>(
+          static_cast<const W*>(x), static_cast<W*>(y), n, inner, axis, count,
+          static_cast<const int64_t*>(indices));
+    } else {
+      gatherKernel<W><<<gridFor(n, kThreads), kThreads, 0, stream>>>(
+          static_cast<const W*>(x), static_cast<W*>(y), n, inner, axis, count,
+          static_cast<const int32_t*>(indices));
+    }
+  };
+  if (word == 16) {
+    run(uint4{});
+  } else if (!dispatchWord(word, run)) {
+    return cudaErrorInvalidValue;
+  }
+  return cudaGetLastError();
 }
 
 cudaError_t launchSlice(int elementBytes, const void* x, void* y, const SliceParams& params,
