@@ -7,7 +7,8 @@
 //
 // On the CUDA device (EngineOptions::device) the same plan holds: the arena is device memory and holds the
 // graph's inputs and outputs too (copied in before the first layer and out after the last); constants and
-// plan-time values are uploaded once; every other node runs its CUDA kernel on the context's one stream.
+// plan-time values are uploaded once; every other node runs its CUDA kernel on the context's one stream. An
+// op that only renames its input's shape (Reshape, Squeeze, ...) shares its input's memory there.
 #include <unistd.h>
 #include <algorithm>
 
@@ -16,6 +17,8 @@
 #include <list>
 #include <new>
 #include <optional>
+#include <set>
+#include <string>
 
 #include "ir/format.h"
 #include "ir/op_schema.h"
@@ -50,6 +53,14 @@ struct Plan {
 
 std::string typeName(DataType t) {
   return std::string(ir::dataTypeInfo(t).name);
+}
+
+// Ops whose output holds the bytes of input 0 in the same order: on the GPU such an output shares its
+// input's memory (their kernels then copy nothing).
+bool keepsBytes(const ir::Node& node) {
+  static const std::set<std::string, std::less<>> kOps = {"Reshape", "Flatten", "Squeeze", "Unsqueeze",
+                                                          "Identity"};
+  return node.domain.empty() && kOps.contains(node.opType);
 }
 
 // Bytes of a dense tensor, or -1 when the element count overflows.
@@ -335,6 +346,28 @@ struct ExecutionContext::Impl {
         if (in != nullptr) p.lastUse[static_cast<size_t>(in->id)] = static_cast<int64_t>(step);
       }
     }
+    // On the GPU, the output of an op that keeps its input's bytes is that input's memory (its `root`,
+    // through chains of such ops), which then lives until the last reader of either.
+    std::vector<size_t> root(valueCount);
+    for (size_t id = 0; id < valueCount; ++id) root[id] = id;
+    if (onGpu()) {
+      for (const ir::Node* node : steps) {
+        const ir::Value* in = node->input(0);
+        const ir::Value* out = node->outputs.empty() ? nullptr : node->outputs[0];
+        if (!keepsBytes(*node) || in == nullptr || out == nullptr || out->isGraphOutput || in->constant ||
+            in->type != out->type || in->format != ir::TensorFormat::kLinear ||
+            out->format != ir::TensorFormat::kLinear)
+          continue;
+        const auto inId = static_cast<size_t>(in->id);
+        const auto outId = static_cast<size_t>(out->id);
+        if (!p.shapes[inId].isStatic() || !p.shapes[outId].isStatic() ||
+            p.known[inId].type() != DataType::kUndefined ||
+            tensorBytes(in->type, p.shapes[inId].sizes()) != tensorBytes(out->type, p.shapes[outId].sizes()))
+          continue;
+        root[outId] = root[inId];
+        p.lastUse[root[inId]] = std::max(p.lastUse[root[inId]], p.lastUse[outId]);
+      }
+    }
     if (onGpu()) {
       LOWP_RETURN_IF_ERROR(chooseGpuKernels(steps, p));
       // The graph's inputs are copied into the arena before the first step.
@@ -351,7 +384,7 @@ struct ExecutionContext::Impl {
         // the arena until copied out after the last step.
         if (out == nullptr || (out->isGraphOutput && !onGpu())) continue;
         auto id = static_cast<size_t>(out->id);
-        if (!p.shapes[id].isStatic()) continue;
+        if (!p.shapes[id].isStatic() || root[id] != id) continue;
         // A blocked layout takes its padding too.
         const int64_t bytes = ir::storageBytes(out->type, p.shapes[id].sizes(), out->format);
         if (bytes < 0) continue;
@@ -364,6 +397,9 @@ struct ExecutionContext::Impl {
     currentNode = nullptr;
     runtime::MemoryPlan memory = runtime::planMemory(lifetimes);
     for (size_t i = 0; i < lifetimes.size(); ++i) p.offsets[lifetimeValue[i]] = memory.offsets[i];
+    for (size_t id = 0; id < valueCount; ++id) {
+      if (root[id] != id) p.offsets[id] = p.offsets[root[id]];
+    }
     p.arenaBytes = memory.arenaBytes;
     p.unplannedBytes = memory.unplannedBytes;
     if (p.arenaBytes > maxTensorBytes()) {

@@ -1,8 +1,9 @@
 // The epilogue of a cuDNN convolution where cuDNN cannot fuse it: y = act(y + bias[channel] + residual), in
-// place, over NCHW or NHWC output (launch.h). Memory-bound and one pass over y; activations in fp32
-// (device_util.cuh, activate).
+// place, over NCHW or NHWC output (launch.h). Memory-bound and one pass over y, in 16-byte vectors where
+// the addresses and the shape allow; activations in fp32 (device_util.cuh, activate).
 // Tests: tests/gpu/test_conv.cpp (FusedConv with every activation), against the CPU reference kernel.
 #include <cmath>
+#include <cstdint>
 
 #include "kernels/cuda/device_util.cuh"
 
@@ -28,6 +29,37 @@ __global__ void epilogueKernel(T* __restrict__ y, int64_t n, int64_t channels, i
   }
 }
 
+// The same over vectors of 16 bytes: every vector lies in one row of `channels` (hwc, channels a multiple
+// of the vector) or one channel's plane (spatial a multiple of it), so its first element's channel gives
+// the others'.
+template <typename T>
+__global__ void vectorEpilogueKernel(T* __restrict__ y, int64_t vectors, int64_t channels, int64_t spatial,
+                                     bool hwc, Epilogue e) {
+  constexpr int kWidth = 16 / sizeof(T);
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  const T* residual = static_cast<const T*>(e.residual);
+  for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < vectors; v += stride) {
+    const int64_t i = v * kWidth;
+    alignas(16) T out[kWidth];
+    *reinterpret_cast<uint4*>(out) = reinterpret_cast<const uint4*>(y)[v];
+    alignas(16) T res[kWidth];
+    if (residual != nullptr) *reinterpret_cast<uint4*>(res) = reinterpret_cast<const uint4*>(residual)[v];
+    const int64_t c0 = e.bias == nullptr ? 0 : (hwc ? i % channels : i / spatial % channels);
+#pragma unroll
+    for (int k = 0; k < kWidth; ++k) {
+      float value = toFloat(out[k]);
+      if (e.bias != nullptr) {
+        const int64_t c = hwc ? c0 + k : c0;
+        value += e.biasType == Elem::kF32 ? static_cast<const float*>(e.bias)[c]
+                                          : toFloat(static_cast<const T*>(e.bias)[c]);
+      }
+      if (residual != nullptr) value += toFloat(res[k]);
+      out[k] = fromFloat<T>(activate(e, value));
+    }
+    reinterpret_cast<uint4*>(y)[v] = *reinterpret_cast<const uint4*>(out);
+  }
+}
+
 }  // namespace
 
 cudaError_t launchConvEpilogue(Elem type, void* y, int64_t images, int64_t channels, int64_t spatial,
@@ -37,8 +69,18 @@ cudaError_t launchConvEpilogue(Elem type, void* y, int64_t images, int64_t chann
   cudaError_t result = cudaErrorInvalidValue;
   dispatchFloatElem(type, [&](auto tag) {
     using T = decltype(tag);
-    epilogueKernel<T><<<gridFor(n, kThreads), kThreads, 0, stream>>>(static_cast<T*>(y), n, channels, spatial,
-                                                                     hwc, epilogue);
+    constexpr int64_t kWidth = 16 / sizeof(T);
+    const bool aligned =
+        reinterpret_cast<uintptr_t>(y) % 16 == 0 && reinterpret_cast<uintptr_t>(epilogue.residual) % 16 == 0;
+    const bool oneChannelRun =
+        epilogue.bias == nullptr || (hwc ? channels % kWidth == 0 : spatial % kWidth == 0);
+    if (aligned && n % kWidth == 0 && oneChannelRun) {
+      vectorEpilogueKernel<T><<<gridFor(n / kWidth, kThreads), kThreads, 0, stream>>>(
+          static_cast<T*>(y), n / kWidth, channels, spatial, hwc, epilogue);
+    } else {
+      epilogueKernel<T><<<gridFor(n, kThreads), kThreads, 0, stream>>>(static_cast<T*>(y), n, channels,
+                                                                       spatial, hwc, epilogue);
+    }
     result = cudaGetLastError();
   });
   return result;
