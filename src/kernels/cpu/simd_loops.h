@@ -604,6 +604,144 @@ void runProgramDispatch(Storage storage, const ProgramStep* steps, int stepCount
   }
 }
 
+// ---- Attention ----
+// Register tiles: kAttentionRowTile query rows by kCols vectors of columns, kept in registers across the
+// reduction (d for the scores, sk for the output): 4 x 4 accumulators on AVX-512 (32 registers), 4 x 2 on
+// AVX2 (16 registers), with room left for the loaded row and the broadcast value.
+
+template <class V>
+inline constexpr int kAttentionCols = V::kWidth == 16 ? 4 : 2;
+
+/// s[r][j .. j + n * kWidth) = sum over k of q[r][k] * kt[k][j ..], for kRows query rows.
+template <class V, int kRows, int kN>
+void attentionScoreBlock(const AttentionHead& h, const float* q, int64_t j, float* s) {
+  using F = typename V::F;
+  F acc[kRows][kN];
+  for (int r = 0; r < kRows; ++r) {
+    for (int c = 0; c < kN; ++c) acc[r][c] = V::set1(0.0f);
+  }
+  for (int64_t k = 0; k < h.d; ++k) {
+    const float* krow = h.kt + k * h.ldk + j;
+    F b[kN];
+    for (int c = 0; c < kN; ++c) b[c] = V::loadF32(krow + c * V::kWidth);
+    for (int r = 0; r < kRows; ++r) {
+      const F a = V::set1(q[r * h.d + k]);
+      for (int c = 0; c < kN; ++c) acc[r][c] = V::fmadd(a, b[c], acc[r][c]);
+    }
+  }
+  for (int r = 0; r < kRows; ++r) {
+    for (int c = 0; c < kN; ++c) V::storeF32(s + r * h.ldk + j + c * V::kWidth, acc[r][c]);
+  }
+}
+
+/// y[r][e .. e + n * kWidth) = (sum over j of p[r][j] * v[j][e ..]) * inv[r], the last vector stored only up
+/// to dv.
+template <class V, int kRows, int kN>
+void attentionOutputBlock(const AttentionHead& h, const float* p, const float* inv, int64_t e, float* y) {
+  using F = typename V::F;
+  using IoF = Io<V, Storage::kF32>;
+  F acc[kRows][kN];
+  for (int r = 0; r < kRows; ++r) {
+    for (int c = 0; c < kN; ++c) acc[r][c] = V::set1(0.0f);
+  }
+  for (int64_t j = 0; j < h.sk; ++j) {
+    const float* vrow = h.v + j * h.ldv + e;
+    F b[kN];
+    for (int c = 0; c < kN; ++c) b[c] = V::loadF32(vrow + c * V::kWidth);
+    for (int r = 0; r < kRows; ++r) {
+      const F a = V::set1(p[r * h.ldk + j]);
+      for (int c = 0; c < kN; ++c) acc[r][c] = V::fmadd(a, b[c], acc[r][c]);
+    }
+  }
+  for (int r = 0; r < kRows; ++r) {
+    const F scale = V::set1(inv[r]);
+    for (int c = 0; c < kN; ++c) {
+      const int64_t at = e + c * V::kWidth;
+      if (at >= h.dv) break;
+      float* out = y + r * h.ldy + at;
+      if (h.dv - at >= V::kWidth) {
+        V::storeF32(out, V::mul(acc[r][c], scale));
+      } else {
+        IoF::storePartial(out, V::mul(acc[r][c], scale), h.dv - at);
+      }
+    }
+  }
+}
+
+/// Row i of the scores in place: S = scale * s + mask, then e = exp(S - max(S)); returns 1 / sum(e) (the sum
+/// in double).
+template <class V>
+float attentionSoftmaxRow(const AttentionHead& h, float* s, const float* mask) {
+  using F = typename V::F;
+  using D = typename V::D;
+  using IoF = Io<V, Storage::kF32>;
+  const float kNegInf = -__builtin_inff();
+  const int64_t full = h.sk - h.sk % V::kWidth;
+  const int64_t rest = h.sk - full;
+  const F scale = V::set1(h.scale);
+  F m = V::set1(kNegInf);
+  // Columns past sk are set to -inf so that the maximum and the sum see only the row itself.
+  for (int64_t j = 0; j < h.ldk; j += V::kWidth) {
+    F x = V::mul(V::loadF32(s + j), scale);
+    if (j < full) {
+      if (mask != nullptr) x = V::add(x, V::loadF32(mask + j));
+    } else if (j == full && rest > 0) {
+      if (mask != nullptr) x = V::add(x, IoF::loadPartial(mask + j, rest));
+      x = V::select(V::firstLanes(static_cast<int>(rest)), x, V::set1(kNegInf));
+    } else {
+      x = V::set1(kNegInf);
+    }
+    V::storeF32(s + j, x);
+    m = V::max(x, m);
+  }
+  const F maxValue = V::set1(V::hmax(m));
+  D sumLo = V::dzero();
+  D sumHi = V::dzero();
+  for (int64_t j = 0; j < full + (rest > 0 ? V::kWidth : 0); j += V::kWidth) {
+    F e = expOf<V>(V::sub(V::loadF32(s + j), maxValue));
+    if (j == full) e = V::select(V::firstLanes(static_cast<int>(rest)), e, V::set1(0.0f));
+    V::storeF32(s + j, e);
+    sumLo = V::dadd(sumLo, V::widenLo(e));
+    sumHi = V::dadd(sumHi, V::widenHi(e));
+  }
+  return static_cast<float>(1.0 / V::dhsum(V::dadd(sumLo, sumHi)));
+}
+
+template <class V, int kRows>
+void attentionRowTile(const AttentionHead& h, int64_t row, float* scratch) {
+  constexpr int kN = kAttentionCols<V>;
+  constexpr int64_t kW = V::kWidth;
+  const float* q = h.q + row * h.d;
+  // Column blocks of kN vectors, then of 2 and 1 for what is left of the padded row.
+  int64_t j = 0;
+  for (; j + kN * kW <= h.ldk; j += kN * kW) attentionScoreBlock<V, kRows, kN>(h, q, j, scratch);
+  if constexpr (kN > 2) {
+    for (; j + 2 * kW <= h.ldk; j += 2 * kW) attentionScoreBlock<V, kRows, 2>(h, q, j, scratch);
+  }
+  for (; j < h.ldk; j += kW) attentionScoreBlock<V, kRows, 1>(h, q, j, scratch);
+  float inv[kRows];
+  for (int r = 0; r < kRows; ++r) {
+    const float* mask = h.mask != nullptr ? h.mask + (row + r) * h.maskRowStride : nullptr;
+    inv[r] = attentionSoftmaxRow<V>(h, scratch + r * h.ldk, mask);
+  }
+  float* y = h.y + row * h.ldy;
+  int64_t e = 0;
+  for (; e + kN * kW <= h.ldv; e += kN * kW) attentionOutputBlock<V, kRows, kN>(h, scratch, inv, e, y);
+  if constexpr (kN > 2) {
+    for (; e + 2 * kW <= h.ldv; e += 2 * kW) attentionOutputBlock<V, kRows, 2>(h, scratch, inv, e, y);
+  }
+  for (; e < h.dv; e += kW) attentionOutputBlock<V, kRows, 1>(h, scratch, inv, e, y);
+}
+
+template <class V>
+void attentionRowsT(const AttentionHead& h, int64_t rowBegin, int64_t rowEnd, float* scratch) {
+  int64_t row = rowBegin;
+  for (; row + kAttentionRowTile <= rowEnd; row += kAttentionRowTile) {
+    attentionRowTile<V, kAttentionRowTile>(h, row, scratch);
+  }
+  for (; row < rowEnd; ++row) attentionRowTile<V, 1>(h, row, scratch);
+}
+
 template <class V>
 void softmaxDispatch(Storage storage, const void* x, void* y, int64_t rowBegin, int64_t rowEnd,
                      int64_t size) {
@@ -632,7 +770,12 @@ void layerNormDispatch(Storage storage, const void* x, const void* scale, const 
 
 template <class V>
 constexpr IsaKernels makeTable(const char* isa) {
-  return {isa, &castDispatch<V>, &runProgramDispatch<V>, &softmaxDispatch<V>, &layerNormDispatch<V>};
+  return {isa,
+          &castDispatch<V>,
+          &runProgramDispatch<V>,
+          &softmaxDispatch<V>,
+          &layerNormDispatch<V>,
+          &attentionRowsT<V>};
 }
 
 }  // namespace lowp::kernels::cpu::loops
