@@ -10,6 +10,7 @@ void registerCudaKernels(KernelRegistry& registry) {
   registerPoolKernels(registry);
   registerSoftmaxKernels(registry);
   registerComposedKernels(registry);
+  registerAttentionKernels(registry);
 }
 
 }  // namespace lowp::kernels::cuda
