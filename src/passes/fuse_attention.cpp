@@ -11,6 +11,10 @@
 // (once) and is no graph output, every node has one output, and each intermediate has the scores' shape
 // (so neither the scale nor the mask broadcast it bigger). Q, Kt, V and every intermediate: one float type;
 // Q, Kt and V of one rank (2 or more) with equal leading dims (lowp.Attention does not broadcast them).
+// Passes run before the build fixes the input shapes, so dims computed from them (a Reshape to [B*H, S, D])
+// are often unknown: an unknown dim counts as equal to the other, except beside a known 1, which may be a
+// broadcast. Should an unknown dim turn out to broadcast after all, the Attention node's shape check rejects
+// the run with an error that names it, rather than computing something else.
 //
 // Rewrite: the final MatMul becomes the Attention node with inputs (Q, Kt, V, mask?) and attribute scale
 // (the constant, or 1 / it for a Div); it takes the first MatMul's name and records the others in graph
@@ -60,14 +64,43 @@ bool softmaxOverLastAxis(const ir::Node& softmax, const ir::Shape& shape) {
   return true;
 }
 
-/// Q, Kt and V of one rank >= 2 and equal leading dims.
+/// Two dims that may be the same size: equal known sizes, or equal symbols, or either unknown without being
+/// the other's 1 (a known 1 beside an unknown size may be a broadcast).
+bool mayBeEqual(const ir::Dim& a, const ir::Dim& b) {
+  if (a.isKnown() && b.isKnown()) return a.size == b.size;
+  if (a.isKnown()) return a.size != 1;
+  if (b.isKnown()) return b.size != 1;
+  return a.symbol.empty() || b.symbol.empty() || a.symbol == b.symbol;
+}
+
+/// Same rank, and every dim may be equal (see mayBeEqual).
+bool mayBeEqual(const ir::Shape& a, const ir::Shape& b) {
+  if (!a.rankKnown() || !b.rankKnown() || a.rank() != b.rank()) return false;
+  for (int64_t d = 0; d < a.rank(); ++d) {
+    if (!mayBeEqual(a[d], b[d])) return false;
+  }
+  return true;
+}
+
+/// Q, Kt and V of one rank >= 2 whose leading dims may be equal.
 bool sameBatch(const ir::Shape& q, const ir::Shape& kt, const ir::Shape& v) {
   if (!q.rankKnown() || !kt.rankKnown() || !v.rankKnown()) return false;
   if (q.rank() < 2 || kt.rank() != q.rank() || v.rank() != q.rank()) return false;
-  auto lead = [](const ir::Shape& s) {
-    return ir::Shape(std::vector<ir::Dim>(s.dims().begin(), s.dims().end() - 2));
-  };
-  return fusion::sameShape(lead(q), lead(kt)) && fusion::sameShape(lead(q), lead(v));
+  for (int64_t d = 0; d + 2 < q.rank(); ++d) {
+    if (!mayBeEqual(q[d], kt[d]) || !mayBeEqual(q[d], v[d]) || !mayBeEqual(kt[d], v[d])) return false;
+  }
+  return true;
+}
+
+/// The mask broadcasts into the scores without growing them: rank at most theirs, each dim 1 or one that may
+/// equal the scores' dim.
+bool broadcastsInto(const ir::Shape& mask, const ir::Shape& scores) {
+  if (!mask.rankKnown() || !scores.rankKnown() || mask.rank() > scores.rank()) return false;
+  const int64_t offset = scores.rank() - mask.rank();
+  for (int64_t d = 0; d < mask.rank(); ++d) {
+    if (mask[d].size != 1 && !mayBeEqual(mask[d], scores[offset + d])) return false;
+  }
+  return true;
 }
 
 /// The pattern ending in `final` (the MatMul P . V), when it matches.
@@ -106,14 +139,14 @@ std::optional<AttentionMatch> matchAttention(const ir::Node& final) {
   if (isPlain(node, "Add")) {
     // The mask is whichever input is not the scores: the one a MatMul (or the scale) produced.
     for (ir::Value* in : node->inputs) {
-      if (in == nullptr || in->type != type || !fusion::sameShape(in->shape, shape)) continue;
+      if (in == nullptr || in->type != type || !mayBeEqual(in->shape, shape)) continue;
       ir::Node* before = fusion::fusableProducer(in);
       if (before == nullptr ||
           !(isPlain(before, "MatMul") || isPlain(before, "Mul") || isPlain(before, "Div"))) {
         continue;
       }
       ir::Value* mask = otherInput(*node, in);
-      if (mask == nullptr || mask->type != type) continue;
+      if (mask == nullptr || mask->type != type || !broadcastsInto(mask->shape, shape)) continue;
       m.add = node;
       m.mask = mask;
       node = before;
@@ -123,7 +156,7 @@ std::optional<AttentionMatch> matchAttention(const ir::Node& final) {
   }
   if (node != nullptr && (isPlain(node, "Mul") || isPlain(node, "Div"))) {
     const ir::Value* out = node->outputs[0];
-    if (out->type != type || !fusion::sameShape(out->shape, shape)) return std::nullopt;
+    if (out->type != type || !mayBeEqual(out->shape, shape)) return std::nullopt;
     const bool div = node->opType == "Div";
     ir::Value* x = nullptr;
     std::optional<float> c;
@@ -131,7 +164,9 @@ std::optional<AttentionMatch> matchAttention(const ir::Node& final) {
       if (div && side == 1) break;  // c / scores is no scale
       const auto k = scalarConstant(node->inputs[1 - side]);
       ir::Value* in = node->inputs[side];
-      if (k && in != nullptr && in->type == type && node->inputs[1 - side]->type == type) {
+      const ir::Value* constant = node->inputs[1 - side];
+      if (k && in != nullptr && in->type == type && constant->type == type &&
+          static_cast<int64_t>(constant->constant->rank()) <= shape.rank()) {
         x = in;
         c = k;
         break;
@@ -147,7 +182,7 @@ std::optional<AttentionMatch> matchAttention(const ir::Node& final) {
   const ir::Value* q = node->input(0);
   const ir::Value* kt = node->input(1);
   if (q == nullptr || kt == nullptr || q->type != type || kt->type != type) return std::nullopt;
-  if (!fusion::sameShape(node->outputs[0]->shape, shape)) return std::nullopt;
+  if (!mayBeEqual(node->outputs[0]->shape, shape)) return std::nullopt;
   if (!sameBatch(q->shape, kt->shape, v->shape)) return std::nullopt;
   return m;
 }

@@ -344,6 +344,28 @@ TEST(FuseAttention, DeclinesWhatTheOpCannotHold) {
   EXPECT_EQ(attentionNode(*fused(growingScale)), nullptr);
 }
 
+// Passes run before the build fixes the input shapes: dims the graph leaves unknown count as equal, except an
+// unknown beside a known 1 (maybe a broadcast of K across the query heads).
+TEST(FuseAttention, UnknownDims) {
+  const auto spec = [](int64_t ktBatch) {
+    return [ktBatch](GraphBuilder& b) {
+      b.input("q", {-1, -1, 8});
+      b.input("kt", {ktBatch, 8, -1});
+      b.input("v", {-1, -1, 8});
+      b.input("mask", {-1, 1, -1});
+      b.node("MatMul", "qk", {"q", "kt"}, {"s"});
+      b.node("Add", "mask_add", {"s", "mask"}, {"t"});
+      b.node("Softmax", "softmax", {"t"}, {"p"});
+      b.node("MatMul", "pv", {"p", "v"}, {"y"});
+      b.output("y");
+    };
+  };
+  const ir::Node* n = attentionNode(*fused(spec(-1)));
+  ASSERT_NE(n, nullptr);
+  EXPECT_EQ(n->inputs.size(), 4u);
+  EXPECT_EQ(attentionNode(*fused(spec(1))), nullptr);
+}
+
 // ---- CPU kernels against the reference -------------------------------------------------------------------
 
 struct Isa {
