@@ -21,6 +21,7 @@
 #include "ir/ops/attention.h"
 #include "kernel_under_test.h"
 #include "kernels/kernel.h"
+#include "lowp/builder.h"
 #include "onnx/importer.h"
 #include "op_runner.h"
 #include "passes/rules.h"
@@ -364,6 +365,40 @@ TEST(FuseAttention, UnknownDims) {
   ASSERT_NE(n, nullptr);
   EXPECT_EQ(n->inputs.size(), 4u);
   EXPECT_EQ(attentionNode(*fused(spec(1))), nullptr);
+}
+
+// A precision constraint on a layer the fusion absorbed (the Softmax) reaches the Attention layer, which
+// then runs in that precision (OBEY), and the layer answers to every name of the pattern.
+TEST(FuseAttention, ConstraintsOnAbsorbedLayersReachTheFusedLayer) {
+  NetworkDefinition net;
+  ASSERT_TRUE(net.addInput("q", DataType::kFloat32, {8, 32, 16}).isOk());
+  ASSERT_TRUE(net.addInput("kt", DataType::kFloat32, {8, 16, 32}).isOk());
+  ASSERT_TRUE(net.addInput("v", DataType::kFloat32, {8, 32, 16}).isOk());
+  ASSERT_TRUE(net.addConstant("c", scalarOf(0.25f)).isOk());
+  ASSERT_TRUE(net.addLayer("MatMul", "qk", {"q", "kt"}, {"s"}).isOk());
+  ASSERT_TRUE(net.addLayer("Mul", "scale", {"s", "c"}, {"t"}).isOk());
+  ASSERT_TRUE(net.addLayer("Softmax", "softmax", {"t"}, {"p"}).isOk());
+  ASSERT_TRUE(net.addLayer("MatMul", "pv", {"p", "v"}, {"y"}).isOk());
+  ASSERT_TRUE(net.markOutput("y").isOk());
+  net.findLayer("softmax")->setPrecision(DataType::kBFloat16);
+  BuilderConfig config;
+  config.setFlag(BuilderFlag::kBF16);
+  config.setFlag(BuilderFlag::kObeyPrecisionConstraints);
+  class Quiet final : public Logger {
+   public:
+    void log(Severity, std::string_view) override {}
+  } logger;
+  auto engine = Builder(logger).build(net, config);
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  const LayerInfo* attention = nullptr;
+  for (const LayerInfo& l : (*engine)->layers()) {
+    if (l.opType == "lowp.Attention" || l.opType == "Attention") attention = &l;
+  }
+  ASSERT_NE(attention, nullptr);
+  EXPECT_EQ(attention->name, "qk");
+  EXPECT_EQ(attention->absorbedNames, (std::vector<std::string>{"scale", "softmax", "pv"}));
+  EXPECT_EQ(attention->requestedPrecision, DataType::kBFloat16);
+  EXPECT_EQ(attention->precision, DataType::kBFloat16);
 }
 
 // ---- CPU kernels against the reference -------------------------------------------------------------------
