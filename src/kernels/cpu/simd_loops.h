@@ -127,6 +127,28 @@ typename V::F expOf(typename V::F x) {
   return V::mul(V::mul(p, V::pow2(n1)), V::pow2(n2));
 }
 
+/// e^x as the attention softmax needs it (x <= 0 there): expOf's reduction and polynomial with 2^n as one
+/// factor, results below the smallest normal fp32 (x < -87.3) flushed to 0. Beside the row maximum's e^0 = 1
+/// in the same sum, the flushed values are below what fp32 can resolve. NaN propagates.
+template <class V>
+typename V::F expFlushedOf(typename V::F x) {
+  using F = typename V::F;
+  const F lo = V::set1(-87.3f);
+  const F c = V::max(lo, V::min(V::set1(88.0f), x));  // NaN stays NaN
+  const F n = V::roundNearest(V::mul(c, V::set1(1.44269504088896341f)));
+  F r = V::fnmadd(n, V::set1(0.693147182464599609375f), c);
+  r = V::fnmadd(n, V::set1(-1.904654323148236017e-9f), r);
+  F p = V::set1(1.0f / 5040.0f);
+  p = V::fmadd(p, r, V::set1(1.0f / 720.0f));
+  p = V::fmadd(p, r, V::set1(1.0f / 120.0f));
+  p = V::fmadd(p, r, V::set1(1.0f / 24.0f));
+  p = V::fmadd(p, r, V::set1(1.0f / 6.0f));
+  p = V::fmadd(p, r, V::set1(0.5f));
+  p = V::fmadd(p, r, V::set1(1.0f));
+  p = V::fmadd(p, r, V::set1(1.0f));
+  return V::select(V::lt(x, lo), V::set1(0.0f), V::mul(p, V::pow2(n)));
+}
+
 /// 1 / (1 + e^-x), with exp's argument kept non-positive as the reference does.
 template <class V>
 typename V::F sigmoidOf(typename V::F x) {
@@ -668,12 +690,11 @@ void attentionOutputBlock(const AttentionHead& h, const float* p, const float* i
   }
 }
 
-/// Row i of the scores in place: S = scale * s + mask, then e = exp(S - max(S)); returns 1 / sum(e) (the sum
-/// in double).
+/// Row i of the scores in place: S = scale * s + mask, then e = exp(S - max(S)) (expFlushedOf); returns
+/// 1 / sum(e).
 template <class V>
 float attentionSoftmaxRow(const AttentionHead& h, float* s, const float* mask) {
   using F = typename V::F;
-  using D = typename V::D;
   using IoF = Io<V, Storage::kF32>;
   const float kNegInf = -__builtin_inff();
   const int64_t full = h.sk - h.sk % V::kWidth;
@@ -695,16 +716,15 @@ float attentionSoftmaxRow(const AttentionHead& h, float* s, const float* mask) {
     m = V::max(x, m);
   }
   const F maxValue = V::set1(V::hmax(m));
-  D sumLo = V::dzero();
-  D sumHi = V::dzero();
+  // Lanes sum in fp32 (each lane adds at most sk / kWidth terms in (0, 1]); the lanes add up in double.
+  F sum = V::set1(0.0f);
   for (int64_t j = 0; j < full + (rest > 0 ? V::kWidth : 0); j += V::kWidth) {
-    F e = expOf<V>(V::sub(V::loadF32(s + j), maxValue));
+    F e = expFlushedOf<V>(V::sub(V::loadF32(s + j), maxValue));
     if (j == full) e = V::select(V::firstLanes(static_cast<int>(rest)), e, V::set1(0.0f));
     V::storeF32(s + j, e);
-    sumLo = V::dadd(sumLo, V::widenLo(e));
-    sumHi = V::dadd(sumHi, V::widenHi(e));
+    sum = V::add(sum, e);
   }
-  return static_cast<float>(1.0 / V::dhsum(V::dadd(sumLo, sumHi)));
+  return static_cast<float>(1.0 / V::dhsum(V::dadd(V::widenLo(sum), V::widenHi(sum))));
 }
 
 template <class V, int kRows>
