@@ -7,9 +7,12 @@
 // Layout: dense row-major tensors. Kt and V are used in place when fp32 with Sk and Dv multiples of 16;
 // otherwise (and for bf16/fp16, widened exactly to fp32) each task copies its head's Kt and V into
 // zero-padded fp32 buffers. bf16/fp16 Y is computed in fp32 and rounded once (nearest even). Accumulation:
-// fp32 with FMA over D and over Sk, the softmax sum in double (the reference sums without FMA, so results
-// differ from it by rounding). Masks: any that broadcasts into the scores with its last dim Sk (or none);
-// a mask whose last dim broadcasts (size 1 beside Sk > 1) runs the reference kernel.
+// fp32 with FMA over D and over Sk; the softmax's exponentials flush below 1.2e-38 to 0 and sum in fp32 per
+// lane, the lanes in double (the reference sums without FMA and in double, so results differ from it by
+// rounding: about 1e-7 relative in fp32). bf16 and fp16 are storage only (widened to fp32 per task), so
+// where the CPU has AVX512-BF16 this kernel gains little from bf16 over fp32, unlike oneDNN's bf16 matmuls.
+// Masks: any that broadcasts into the scores with its last dim Sk (or none); a mask whose last dim
+// broadcasts (size 1 beside Sk > 1) runs the reference kernel.
 // Tests: tests/unit/test_attention.cpp (both ISAs against the reference kernel, tails and masks).
 #include <algorithm>
 #include <deque>

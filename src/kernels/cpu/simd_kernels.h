@@ -117,7 +117,7 @@ struct IsaKernels {
   void (*layerNormRows)(Storage storage, const void* x, const void* scale, const void* bias, void* y,
                         int64_t rowBegin, int64_t rowEnd, int64_t size, double epsilon);
   /// Attention rows [rowBegin, rowEnd) of one head: the scores of kAttentionRowTile query rows at a time
-  /// (products summed over d with FMA), S = scale * s + mask, e = exp(S - max) with the sum in double, then
+  /// (products summed over d with FMA), S = scale * s + mask, e = exp(S - max) (flushed below 1.2e-38), then
   /// Y = (e . V) / sum; `scratch` holds kAttentionRowTile * ldk floats.
   void (*attentionRows)(const AttentionHead& head, int64_t rowBegin, int64_t rowEnd, float* scratch);
 };
