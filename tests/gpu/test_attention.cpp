@@ -4,6 +4,7 @@
 // CUDA-core kernels (fp32, fp16, bf16) on the same and on sizes the tensor cores decline.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
 #include <random>
 #include <string>
@@ -130,6 +131,21 @@ TEST(CudaAttention, FullyMaskedRowsAreNaN) {
                             .opset = 1,
                             .inputs = in,
                             .tolerance = type == DataType::kFloat32 ? 1e-5 : 1e-2});
+    // The comparison skips where the reference is NaN: check those rows here.
+    const kernels::KernelDef* k = kernelNamed(kernel);
+    ASSERT_NE(k, nullptr);
+    NodeUnderTest n("Attention", "lowp", 1, {}, in, {});
+    ASSERT_TRUE(n.status().isOk()) << n.status().toString();
+    auto got = runOnGpu(*k, n.node(), in, n.outputType(), n.outputShape());
+    ASSERT_TRUE(got.isOk()) << got.status().toString();
+    for (int64_t head = 0; head < 2; ++head) {
+      for (int64_t e = 0; e < 32; ++e) {
+        EXPECT_TRUE(std::isnan(elementAsDouble(*got, (head * 16 + 3) * 32 + e)))
+            << "head " << head << " e " << e;
+        EXPECT_FALSE(std::isnan(elementAsDouble(*got, (head * 16 + 5) * 32 + e)))
+            << "head " << head << " e " << e;
+      }
+    }
   }
 }
 
