@@ -466,6 +466,32 @@ TEST(CpuAttention, MatchesTheReference) {
   }
 }
 
+// The reference kernel in every type it takes agrees with its fp32 form on the same values: fp64 closer,
+// fp16 and bf16 (widened exactly, computed in fp32, rounded once) within their output rounding.
+TEST(CpuAttention, ReferenceInEveryType) {
+  std::mt19937 rng(45);
+  const kernels::KernelDef* ref = referenceKernel("Attention", "lowp");
+  ASSERT_NE(ref, nullptr);
+  const std::vector<std::vector<int64_t>> shapes = {{2, 3, 6, 5}, {2, 3, 5, 7}, {2, 3, 7, 4}, {1, 3, 1, 7}};
+  std::vector<Tensor> base;
+  for (const auto& shape : shapes) base.push_back(randomFloats(rng, DataType::kFloat32, shape, -2.0, 2.0));
+  auto run = [&](DataType type) {
+    std::vector<Tensor> in;
+    for (const Tensor& t : base) in.push_back(makeTensor(type, t.shape(), values(t)));
+    NodeUnderTest n("Attention", "lowp", 1, attrs({{"scale", 0.5f}}), in, {});
+    EXPECT_TRUE(n.status().isOk()) << n.status().toString();
+    auto y = runKernel(*ref, n.node(), in, n.outputType(), n.outputShape());
+    EXPECT_TRUE(y.isOk()) << y.status().toString();
+    EXPECT_EQ(y->type(), type);
+    return *y;
+  };
+  const Tensor f32 = run(DataType::kFloat32);
+  // fp16 and bf16 inputs are rounded first, so they differ from the fp32 run by the inputs' rounding too.
+  EXPECT_LE(relativeL2(run(DataType::kFloat64), f32), 1e-6);
+  EXPECT_LE(relativeL2(run(DataType::kFloat16), f32), 5e-3);
+  EXPECT_LE(relativeL2(run(DataType::kBFloat16), f32), 3e-2);
+}
+
 // A row masked to -inf everywhere gives NaN, as the unfused Softmax does; -inf in part of a row gives 0
 // there.
 TEST(CpuAttention, InfiniteMasks) {
