@@ -381,12 +381,17 @@ TEST(FuseAttention, ConstraintsOnAbsorbedLayersReachTheFusedLayer) {
   ASSERT_TRUE(net.addLayer("MatMul", "pv", {"p", "v"}, {"y"}).isOk());
   ASSERT_TRUE(net.markOutput("y").isOk());
   net.findLayer("softmax")->setPrecision(DataType::kBFloat16);
+  // An output type on the softmax names a tensor the fused layer does not write: a warning, not silence.
+  ASSERT_TRUE(net.findLayer("softmax")->setOutputType(0, DataType::kFloat32).isOk());
   BuilderConfig config;
   config.setFlag(BuilderFlag::kBF16);
   config.setFlag(BuilderFlag::kObeyPrecisionConstraints);
-  class Quiet final : public Logger {
+  class Recording final : public Logger {
    public:
-    void log(Severity, std::string_view) override {}
+    void log(Severity severity, std::string_view message) override {
+      if (severity == Severity::kWarning) warnings.emplace_back(message);
+    }
+    std::vector<std::string> warnings;
   } logger;
   auto engine = Builder(logger).build(net, config);
   ASSERT_TRUE(engine.isOk()) << engine.status().toString();
@@ -399,6 +404,10 @@ TEST(FuseAttention, ConstraintsOnAbsorbedLayersReachTheFusedLayer) {
   EXPECT_EQ(attention->absorbedNames, (std::vector<std::string>{"scale", "softmax", "pv"}));
   EXPECT_EQ(attention->requestedPrecision, DataType::kBFloat16);
   EXPECT_EQ(attention->precision, DataType::kBFloat16);
+  bool warned = false;
+  for (const std::string& w : logger.warnings)
+    warned = warned || w.find("absorbed 'softmax'") != std::string::npos;
+  EXPECT_TRUE(warned);
 }
 
 // ---- CPU kernels against the reference -------------------------------------------------------------------
