@@ -21,8 +21,9 @@
 // type (nearest even). S and P are never rounded to fp16/bf16. On fp32 tensors this equals the unfused
 // graph exactly when the scale came from a Mul (or is 1); a Div by c becomes scale = 1 / c, which may differ
 // from the division in the last bit of each score. Rows whose mask is -inf everywhere give NaN, as the
-// unfused Softmax does. The CUDA fp16/bf16 kernels round P to the tensor type before P . V (tensor-core
-// operands), as the unfused graph does; they sum in fp32.
+// unfused Softmax does. The faster kernels differ from the reference by rounding only: the CPU kernels sum
+// with FMA (kernels/cpu/attention.cpp); the CUDA tensor-core kernels (fp16, bf16) round P to the tensor type
+// before P . V, as the unfused graph does, and sum in fp32 (kernels/cuda/attention.cu).
 #pragma once
 
 #include <string_view>
