@@ -2,7 +2,7 @@
 // attentionRows loops of simd_kernels.h.
 //
 // Work: tasks of kRowBlock query rows of one (batch, head), split over ctx.parallelFor; a task computes the
-// scores of kAttentionRowTile rows at a time into a scratch of 4 rows (Sk = 512 is 8 KiB: it stays in L1),
+// scores of 8 rows at a time (4 on AVX2) into a scratch of 8 rows (16 KiB at Sk = 512: it stays in L1),
 // applies scale, mask and softmax there, and multiplies by V at once, so no score ever goes to memory.
 // Layout: dense row-major tensors. Kt and V are used in place when fp32 with Sk and Dv multiples of 16;
 // otherwise (and for bf16/fp16, widened exactly to fp32) each task copies its head's Kt and V into

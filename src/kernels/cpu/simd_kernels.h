@@ -93,8 +93,9 @@ struct AttentionHead {
 
 /// The multiple of 16 floats (one AVX-512 vector, two AVX2 vectors) an AttentionHead's ldk and ldv are.
 inline constexpr int64_t kAttentionPadding = 16;
-/// The query rows attentionRows computes together; its scratch holds this many rows of ldk floats.
-inline constexpr int64_t kAttentionRowTile = 4;
+/// The most query rows attentionRows computes together (8 on AVX-512, 4 on AVX2); its scratch holds this
+/// many rows of ldk floats.
+inline constexpr int64_t kAttentionRowTile = 8;
 
 /// The inner loops of one ISA. Element ranges are [begin, end) of dense tensors; none of them threads.
 struct IsaKernels {
@@ -116,9 +117,9 @@ struct IsaKernels {
   /// elements of the same storage.
   void (*layerNormRows)(Storage storage, const void* x, const void* scale, const void* bias, void* y,
                         int64_t rowBegin, int64_t rowEnd, int64_t size, double epsilon);
-  /// Attention rows [rowBegin, rowEnd) of one head: the scores of kAttentionRowTile query rows at a time
-  /// (products summed over d with FMA), S = scale * s + mask, e = exp(S - max) (flushed below 1.2e-38), then
-  /// Y = (e . V) / sum; `scratch` holds kAttentionRowTile * ldk floats.
+  /// Attention rows [rowBegin, rowEnd) of one head: the scores of up to kAttentionRowTile query rows at a
+  /// time (products summed over d with FMA), S = scale * s + mask, e = exp(S - max) (flushed below 1.2e-38),
+  /// then Y = (e . V) / sum; `scratch` holds kAttentionRowTile * ldk floats.
   void (*attentionRows)(const AttentionHead& head, int64_t rowBegin, int64_t rowEnd, float* scratch);
 };
 

@@ -627,12 +627,16 @@ void runProgramDispatch(Storage storage, const ProgramStep* steps, int stepCount
 }
 
 // ---- Attention ----
-// Register tiles: kAttentionRowTile query rows by kCols vectors of columns, kept in registers across the
-// reduction (d for the scores, sk for the output): 4 x 4 accumulators on AVX-512 (32 registers), 4 x 2 on
-// AVX2 (16 registers), with room left for the loaded row and the broadcast value.
+// Register tiles: kAttentionRows query rows by kAttentionCols vectors of columns, kept in registers across
+// the reduction (d for the scores, sk for the output): 8 x 2 accumulators on AVX-512 (32 registers), 4 x 2
+// on AVX2 (16 registers), with room left for the loaded rows and the broadcast value. On the encoder's
+// heads (Sk = 128, D = Dv = 32) 8 x 2 ran 4% faster than 4 x 4 on AVX-512; on AVX2, 8 x 1 ran 15% slower
+// than 4 x 2.
 
 template <class V>
-inline constexpr int kAttentionCols = V::kWidth == 16 ? 4 : 2;
+inline constexpr int kAttentionRows = V::kWidth == 16 ? 8 : 4;
+template <class V>
+inline constexpr int kAttentionCols = 2;
 
 /// s[r][j .. j + n * kWidth) = sum over k of q[r][k] * kt[k][j ..], for kRows query rows.
 template <class V, int kRows, int kN>
@@ -732,12 +736,9 @@ void attentionRowTile(const AttentionHead& h, int64_t row, float* scratch) {
   constexpr int kN = kAttentionCols<V>;
   constexpr int64_t kW = V::kWidth;
   const float* q = h.q + row * h.d;
-  // Column blocks of kN vectors, then of 2 and 1 for what is left of the padded row.
+  // Column blocks of kN vectors, then single vectors for what is left of the padded row.
   int64_t j = 0;
   for (; j + kN * kW <= h.ldk; j += kN * kW) attentionScoreBlock<V, kRows, kN>(h, q, j, scratch);
-  if constexpr (kN > 2) {
-    for (; j + 2 * kW <= h.ldk; j += 2 * kW) attentionScoreBlock<V, kRows, 2>(h, q, j, scratch);
-  }
   for (; j < h.ldk; j += kW) attentionScoreBlock<V, kRows, 1>(h, q, j, scratch);
   float inv[kRows];
   for (int r = 0; r < kRows; ++r) {
@@ -747,17 +748,14 @@ void attentionRowTile(const AttentionHead& h, int64_t row, float* scratch) {
   float* y = h.y + row * h.ldy;
   int64_t e = 0;
   for (; e + kN * kW <= h.ldv; e += kN * kW) attentionOutputBlock<V, kRows, kN>(h, scratch, inv, e, y);
-  if constexpr (kN > 2) {
-    for (; e + 2 * kW <= h.ldv; e += 2 * kW) attentionOutputBlock<V, kRows, 2>(h, scratch, inv, e, y);
-  }
   for (; e < h.dv; e += kW) attentionOutputBlock<V, kRows, 1>(h, scratch, inv, e, y);
 }
 
 template <class V>
 void attentionRowsT(const AttentionHead& h, int64_t rowBegin, int64_t rowEnd, float* scratch) {
   int64_t row = rowBegin;
-  for (; row + kAttentionRowTile <= rowEnd; row += kAttentionRowTile) {
-    attentionRowTile<V, kAttentionRowTile>(h, row, scratch);
+  for (; row + kAttentionRows<V> <= rowEnd; row += kAttentionRows<V>) {
+    attentionRowTile<V, kAttentionRows<V>>(h, row, scratch);
   }
   for (; row < rowEnd; ++row) attentionRowTile<V, 1>(h, row, scratch);
 }
