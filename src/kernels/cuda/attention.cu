@@ -19,6 +19,8 @@
 #include <mma.h>
 
 #include <cmath>
+#include <mutex>
+#include <set>
 
 #include "kernels/cuda/device_util.cuh"
 
@@ -203,13 +205,31 @@ __global__ void __launch_bounds__(kTcWarps * 32)
   }
 }
 
+/// Raises the kernel's dynamic shared memory limit to what its largest case needs (D = 128, Sk = 512), once
+/// per device: the first launch comes while the builder times tactics, so no later launch (inside a CUDA
+/// graph's capture, say) makes the call.
+template <typename T, int kDv>
+cudaError_t allowLargestTile() {
+  static std::mutex mutex;
+  static std::set<int> done;
+  int device = 0;
+  cudaError_t result = cudaGetDevice(&device);
+  if (result != cudaSuccess) return result;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (done.count(device) != 0) return cudaSuccess;
+  const int64_t bytes = tcLayout<T>(128, kDv, kAttentionTensorCoreMaxSk).bytes;
+  result = cudaFuncSetAttribute(attentionTensorCoreKernel<T, kDv>,
+                                cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
+  if (result == cudaSuccess) done.insert(device);
+  return result;
+}
+
 template <typename T, int kDv>
 cudaError_t launchTensorCore(const void* q, const void* kt, const void* v, void* y, const AttentionShape& s,
                              cudaStream_t stream) {
   const TcLayout l = tcLayout<T>(s.d, kDv, s.sk);
   auto kernel = attentionTensorCoreKernel<T, kDv>;
-  cudaError_t result =
-      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(l.bytes));
+  const cudaError_t result = allowLargestTile<T, kDv>();
   if (result != cudaSuccess) return result;
   const int64_t tilesPerHead = (s.sq + kTcRows - 1) / kTcRows;
   kernel<<<static_cast<unsigned>(s.heads * tilesPerHead), kTcWarps * 32, static_cast<size_t>(l.bytes),
