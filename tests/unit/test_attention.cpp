@@ -483,9 +483,11 @@ TEST(CpuAttention, ReferenceInEveryType) {
   ASSERT_NE(ref, nullptr);
   const std::vector<std::vector<int64_t>> shapes = {{2, 3, 6, 5}, {2, 3, 5, 7}, {2, 3, 7, 4}, {1, 3, 1, 7}};
   std::vector<Tensor> base;
+  base.reserve(shapes.size());
   for (const auto& shape : shapes) base.push_back(randomFloats(rng, DataType::kFloat32, shape, -2.0, 2.0));
   auto run = [&](DataType type) {
     std::vector<Tensor> in;
+    in.reserve(base.size());
     for (const Tensor& t : base) in.push_back(makeTensor(type, t.shape(), values(t)));
     NodeUnderTest n("Attention", "lowp", 1, attrs({{"scale", 0.5f}}), in, {});
     EXPECT_TRUE(n.status().isOk()) << n.status().toString();
