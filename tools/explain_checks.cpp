@@ -790,6 +790,15 @@ std::vector<RooflineLayer> roofline(const EngineRun& run, const std::map<DataTyp
     } else if ((op == "MatMul" || op == "FusedMatMul" || op == "QuantizedMatMul") && !in.empty() &&
                !in[0].empty()) {
       r.flops = 2 * outElements * static_cast<double>(in[0].back());
+    } else if (op == "Attention" && in.size() >= 3 && in[0].size() >= 2 && in[1].size() >= 2) {
+      // Q . Kt and P . V: 2 * Sk * (D + Dv) per query row (Y has Dv per row), the softmax's few per score
+      // left out.
+      const double sk = static_cast<double>(in[1].back());
+      const double d = static_cast<double>(in[0].back());
+      const double dv = l.outputShapes.empty() || l.outputShapes[0].empty()
+                            ? d
+                            : static_cast<double>(l.outputShapes[0].back());
+      r.flops = dv > 0 ? 2 * outElements / dv * sk * (d + dv) : 0;
     } else if (op == "Gemm" && !in.empty() && !l.outputShapes.empty() && !l.outputShapes[0].empty() &&
                l.outputShapes[0][0] > 0) {
       r.flops = 2 * outElements * elements(in[0]) / static_cast<double>(l.outputShapes[0][0]);

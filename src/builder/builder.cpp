@@ -338,6 +338,12 @@ Status BuildSession::resolveConstraints() {
       // outputs are those of the last node it absorbed, so only constraints set on that name apply.
       if (name == node->name || name == names.back()) {
         for (const auto& [index, type] : c.outputTypes) layer.outputTypes.emplace(index, type);
+      } else if (!c.outputTypes.empty()) {
+        // The tensor it named is inside the fused layer now (an attention's softmax output, say).
+        log(Severity::kWarning,
+            "layer '" + node->name + "' absorbed '" + name +
+                "', whose output type constraint names a tensor the fused layer no longer "
+                "writes; it is ignored");
       }
     }
     layers_.push_back(std::move(layer));

@@ -24,6 +24,7 @@ const KernelRegistry& KernelRegistry::global() {
     ref::registerResizeKernels(r);
     ref::registerElementwiseChainKernels(r);
     ref::registerFusedKernels(r);
+    ref::registerAttentionKernels(r);
     ref::registerQuantizedKernels(r);
     ref::registerReformatKernels(r);
 #if LOWP_WITH_ONEDNN

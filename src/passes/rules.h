@@ -62,6 +62,10 @@ const RewriteRule& foldBatchNormRule();
 /// residual Z (fuse_conv_add.cpp).
 const RewriteRule& fuseConvAddRule();
 
+/// MatMul(Q, Kt) -> [Mul or Div by a scalar constant] -> [Add(mask)] -> Softmax(last axis) -> MatMul(P, V),
+/// each intermediate read only by the next: one lowp.Attention node (fuse_attention.cpp).
+const RewriteRule& fuseAttentionRule();
+
 /// Gemm with constant weights, transA = 0, alpha = beta = 1 and a per-column bias: a FusedMatMul with B laid
 /// out [K, N] (gemm_to_matmul.cpp).
 const RewriteRule& gemmToMatMulRule();

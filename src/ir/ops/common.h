@@ -35,6 +35,7 @@ void registerConversionSchemas(OpSchemaRegistry& registry);
 void registerResizeSchemas(OpSchemaRegistry& registry);
 void registerElementwiseChainSchema(OpSchemaRegistry& registry);
 void registerFusedSchemas(OpSchemaRegistry& registry);
+void registerAttentionSchema(OpSchemaRegistry& registry);
 void registerQuantizedSchemas(OpSchemaRegistry& registry);
 void registerReformatSchema(OpSchemaRegistry& registry);
 

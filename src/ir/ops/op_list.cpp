@@ -16,6 +16,7 @@ const OpSchemaRegistry& OpSchemaRegistry::global() {
     ops::registerResizeSchemas(r);
     ops::registerElementwiseChainSchema(r);
     ops::registerFusedSchemas(r);
+    ops::registerAttentionSchema(r);
     ops::registerQuantizedSchemas(r);
     ops::registerReformatSchema(r);
     return r;

@@ -551,6 +551,7 @@ void registerIsa(KernelRegistry& registry, CpuFeature feature, std::string_view 
 void registerCpuKernels(KernelRegistry& registry) {
   registerIsa<&avx512Kernels>(registry, CpuFeature::kAvx512, "avx512");
   registerIsa<&avx2Kernels>(registry, CpuFeature::kAvx2, "avx2");
+  registerAttentionKernels(registry);
   registerCopyKernels(registry);
   registerQuantizeKernels(registry);
   registerReformatKernels(registry);

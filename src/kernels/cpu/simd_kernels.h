@@ -70,6 +70,33 @@ struct ProgramStep {
 /// The most steps runProgram takes (longer chains run with the reference kernel).
 inline constexpr int kMaxProgramSteps = 64;
 
+/// One (batch, head) of lowp.Attention in fp32, as attentionRows reads it (cpu/attention.cpp prepares it):
+/// Q [Sq, d] with row stride d; Kt [d, ldk] whose columns from sk to ldk - 1 hold any finite values; V
+/// [sk, ldv] whose columns from dv to ldv - 1 likewise; the mask (null for none) with element (i, j) at
+/// mask[i * maskRowStride + j]; Y [Sq, ldy]. ldk and ldv are multiples of kAttentionPadding, so the loops
+/// read whole vectors of Kt and V rows.
+struct AttentionHead {
+  const float* q = nullptr;
+  const float* kt = nullptr;
+  const float* v = nullptr;
+  const float* mask = nullptr;
+  float* y = nullptr;
+  int64_t sk = 0;
+  int64_t d = 0;
+  int64_t dv = 0;
+  int64_t ldk = 0;
+  int64_t ldv = 0;
+  int64_t ldy = 0;
+  int64_t maskRowStride = 0;
+  float scale = 1.0f;
+};
+
+/// The multiple of 16 floats (one AVX-512 vector, two AVX2 vectors) an AttentionHead's ldk and ldv are.
+inline constexpr int64_t kAttentionPadding = 16;
+/// The most query rows attentionRows computes together (8 on AVX-512, 4 on AVX2); its scratch holds this
+/// many rows of ldk floats.
+inline constexpr int64_t kAttentionRowTile = 8;
+
 /// The inner loops of one ISA. Element ranges are [begin, end) of dense tensors; none of them threads.
 struct IsaKernels {
   const char* isa;  ///< "avx512" or "avx2".
@@ -90,6 +117,10 @@ struct IsaKernels {
   /// elements of the same storage.
   void (*layerNormRows)(Storage storage, const void* x, const void* scale, const void* bias, void* y,
                         int64_t rowBegin, int64_t rowEnd, int64_t size, double epsilon);
+  /// Attention rows [rowBegin, rowEnd) of one head: the scores of up to kAttentionRowTile query rows at a
+  /// time (products summed over d with FMA), S = scale * s + mask, e = exp(S - max) (flushed below 1.2e-38),
+  /// then Y = (e . V) / sum; `scratch` holds kAttentionRowTile * ldk floats.
+  void (*attentionRows)(const AttentionHead& head, int64_t rowBegin, int64_t rowEnd, float* scratch);
 };
 
 /// The AVX-512 loops (F, BW, DQ, VL; F16C and FMA). Call only where runtime::cpuSupports(kAvx512).

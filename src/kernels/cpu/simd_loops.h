@@ -127,6 +127,28 @@ typename V::F expOf(typename V::F x) {
   return V::mul(V::mul(p, V::pow2(n1)), V::pow2(n2));
 }
 
+/// e^x as the attention softmax needs it (x <= 0 there): expOf's reduction and polynomial with 2^n as one
+/// factor, results below the smallest normal fp32 (x < -87.3) flushed to 0. Beside the row maximum's e^0 = 1
+/// in the same sum, the flushed values are below what fp32 can resolve. NaN propagates.
+template <class V>
+typename V::F expFlushedOf(typename V::F x) {
+  using F = typename V::F;
+  const F lo = V::set1(-87.3f);
+  const F c = V::max(lo, V::min(V::set1(88.0f), x));  // NaN stays NaN
+  const F n = V::roundNearest(V::mul(c, V::set1(1.44269504088896341f)));
+  F r = V::fnmadd(n, V::set1(0.693147182464599609375f), c);
+  r = V::fnmadd(n, V::set1(-1.904654323148236017e-9f), r);
+  F p = V::set1(1.0f / 5040.0f);
+  p = V::fmadd(p, r, V::set1(1.0f / 720.0f));
+  p = V::fmadd(p, r, V::set1(1.0f / 120.0f));
+  p = V::fmadd(p, r, V::set1(1.0f / 24.0f));
+  p = V::fmadd(p, r, V::set1(1.0f / 6.0f));
+  p = V::fmadd(p, r, V::set1(0.5f));
+  p = V::fmadd(p, r, V::set1(1.0f));
+  p = V::fmadd(p, r, V::set1(1.0f));
+  return V::select(V::lt(x, lo), V::set1(0.0f), V::mul(p, V::pow2(n)));
+}
+
 /// 1 / (1 + e^-x), with exp's argument kept non-positive as the reference does.
 template <class V>
 typename V::F sigmoidOf(typename V::F x) {
@@ -604,6 +626,140 @@ void runProgramDispatch(Storage storage, const ProgramStep* steps, int stepCount
   }
 }
 
+// ---- Attention ----
+// Register tiles: kAttentionRows query rows by kAttentionCols vectors of columns, kept in registers across
+// the reduction (d for the scores, sk for the output): 8 x 2 accumulators on AVX-512 (32 registers), 4 x 2
+// on AVX2 (16 registers), with room left for the loaded rows and the broadcast value. On the encoder's
+// heads (Sk = 128, D = Dv = 32) 8 x 2 ran 4% faster than 4 x 4 on AVX-512; on AVX2, 8 x 1 ran 15% slower
+// than 4 x 2.
+
+template <class V>
+inline constexpr int kAttentionRows = V::kWidth == 16 ? 8 : 4;
+template <class V>
+inline constexpr int kAttentionCols = 2;
+
+/// s[r][j .. j + n * kWidth) = sum over k of q[r][k] * kt[k][j ..], for kRows query rows.
+template <class V, int kRows, int kN>
+void attentionScoreBlock(const AttentionHead& h, const float* q, int64_t j, float* s) {
+  using F = typename V::F;
+  F acc[kRows][kN];
+  for (int r = 0; r < kRows; ++r) {
+    for (int c = 0; c < kN; ++c) acc[r][c] = V::set1(0.0f);
+  }
+  for (int64_t k = 0; k < h.d; ++k) {
+    const float* krow = h.kt + k * h.ldk + j;
+    F b[kN];
+    for (int c = 0; c < kN; ++c) b[c] = V::loadF32(krow + c * V::kWidth);
+    for (int r = 0; r < kRows; ++r) {
+      const F a = V::set1(q[r * h.d + k]);
+      for (int c = 0; c < kN; ++c) acc[r][c] = V::fmadd(a, b[c], acc[r][c]);
+    }
+  }
+  for (int r = 0; r < kRows; ++r) {
+    for (int c = 0; c < kN; ++c) V::storeF32(s + r * h.ldk + j + c * V::kWidth, acc[r][c]);
+  }
+}
+
+/// y[r][e .. e + n * kWidth) = (sum over j of p[r][j] * v[j][e ..]) * inv[r], the last vector stored only up
+/// to dv.
+template <class V, int kRows, int kN>
+void attentionOutputBlock(const AttentionHead& h, const float* p, const float* inv, int64_t e, float* y) {
+  using F = typename V::F;
+  using IoF = Io<V, Storage::kF32>;
+  F acc[kRows][kN];
+  for (int r = 0; r < kRows; ++r) {
+    for (int c = 0; c < kN; ++c) acc[r][c] = V::set1(0.0f);
+  }
+  for (int64_t j = 0; j < h.sk; ++j) {
+    const float* vrow = h.v + j * h.ldv + e;
+    F b[kN];
+    for (int c = 0; c < kN; ++c) b[c] = V::loadF32(vrow + c * V::kWidth);
+    for (int r = 0; r < kRows; ++r) {
+      const F a = V::set1(p[r * h.ldk + j]);
+      for (int c = 0; c < kN; ++c) acc[r][c] = V::fmadd(a, b[c], acc[r][c]);
+    }
+  }
+  for (int r = 0; r < kRows; ++r) {
+    const F scale = V::set1(inv[r]);
+    for (int c = 0; c < kN; ++c) {
+      const int64_t at = e + c * V::kWidth;
+      if (at >= h.dv) break;
+      float* out = y + r * h.ldy + at;
+      if (h.dv - at >= V::kWidth) {
+        V::storeF32(out, V::mul(acc[r][c], scale));
+      } else {
+        IoF::storePartial(out, V::mul(acc[r][c], scale), h.dv - at);
+      }
+    }
+  }
+}
+
+/// Row i of the scores in place: S = scale * s + mask, then e = exp(S - max(S)) (expFlushedOf); returns
+/// 1 / sum(e).
+template <class V>
+float attentionSoftmaxRow(const AttentionHead& h, float* s, const float* mask) {
+  using F = typename V::F;
+  using IoF = Io<V, Storage::kF32>;
+  const float kNegInf = -__builtin_inff();
+  const int64_t full = h.sk - h.sk % V::kWidth;
+  const int64_t rest = h.sk - full;
+  const F scale = V::set1(h.scale);
+  F m = V::set1(kNegInf);
+  // Columns past sk are set to -inf so that the maximum and the sum see only the row itself.
+  for (int64_t j = 0; j < h.ldk; j += V::kWidth) {
+    F x = V::mul(V::loadF32(s + j), scale);
+    if (j < full) {
+      if (mask != nullptr) x = V::add(x, V::loadF32(mask + j));
+    } else if (j == full && rest > 0) {
+      if (mask != nullptr) x = V::add(x, IoF::loadPartial(mask + j, rest));
+      x = V::select(V::firstLanes(static_cast<int>(rest)), x, V::set1(kNegInf));
+    } else {
+      x = V::set1(kNegInf);
+    }
+    V::storeF32(s + j, x);
+    m = V::max(x, m);
+  }
+  const F maxValue = V::set1(V::hmax(m));
+  // Lanes sum in fp32 (each lane adds at most sk / kWidth terms in (0, 1]); the lanes add up in double.
+  F sum = V::set1(0.0f);
+  for (int64_t j = 0; j < full + (rest > 0 ? V::kWidth : 0); j += V::kWidth) {
+    F e = expFlushedOf<V>(V::sub(V::loadF32(s + j), maxValue));
+    if (j == full) e = V::select(V::firstLanes(static_cast<int>(rest)), e, V::set1(0.0f));
+    V::storeF32(s + j, e);
+    sum = V::add(sum, e);
+  }
+  return static_cast<float>(1.0 / V::dhsum(V::dadd(V::widenLo(sum), V::widenHi(sum))));
+}
+
+template <class V, int kRows>
+void attentionRowTile(const AttentionHead& h, int64_t row, float* scratch) {
+  constexpr int kN = kAttentionCols<V>;
+  constexpr int64_t kW = V::kWidth;
+  const float* q = h.q + row * h.d;
+  // Column blocks of kN vectors, then single vectors for what is left of the padded row.
+  int64_t j = 0;
+  for (; j + kN * kW <= h.ldk; j += kN * kW) attentionScoreBlock<V, kRows, kN>(h, q, j, scratch);
+  for (; j < h.ldk; j += kW) attentionScoreBlock<V, kRows, 1>(h, q, j, scratch);
+  float inv[kRows];
+  for (int r = 0; r < kRows; ++r) {
+    const float* mask = h.mask != nullptr ? h.mask + (row + r) * h.maskRowStride : nullptr;
+    inv[r] = attentionSoftmaxRow<V>(h, scratch + r * h.ldk, mask);
+  }
+  float* y = h.y + row * h.ldy;
+  int64_t e = 0;
+  for (; e + kN * kW <= h.ldv; e += kN * kW) attentionOutputBlock<V, kRows, kN>(h, scratch, inv, e, y);
+  for (; e < h.dv; e += kW) attentionOutputBlock<V, kRows, 1>(h, scratch, inv, e, y);
+}
+
+template <class V>
+void attentionRowsT(const AttentionHead& h, int64_t rowBegin, int64_t rowEnd, float* scratch) {
+  int64_t row = rowBegin;
+  for (; row + kAttentionRows<V> <= rowEnd; row += kAttentionRows<V>) {
+    attentionRowTile<V, kAttentionRows<V>>(h, row, scratch);
+  }
+  for (; row < rowEnd; ++row) attentionRowTile<V, 1>(h, row, scratch);
+}
+
 template <class V>
 void softmaxDispatch(Storage storage, const void* x, void* y, int64_t rowBegin, int64_t rowEnd,
                      int64_t size) {
@@ -632,7 +788,12 @@ void layerNormDispatch(Storage storage, const void* x, const void* scale, const 
 
 template <class V>
 constexpr IsaKernels makeTable(const char* isa) {
-  return {isa, &castDispatch<V>, &runProgramDispatch<V>, &softmaxDispatch<V>, &layerNormDispatch<V>};
+  return {isa,
+          &castDispatch<V>,
+          &runProgramDispatch<V>,
+          &softmaxDispatch<V>,
+          &layerNormDispatch<V>,
+          &attentionRowsT<V>};
 }
 
 }  // namespace lowp::kernels::cpu::loops

@@ -27,6 +27,8 @@ void registerConvKernels(KernelRegistry& registry);
 /// MaxPool, AveragePool, GlobalAveragePool (pool.cpp) and Softmax over the last axis (softmax.cpp).
 void registerPoolKernels(KernelRegistry& registry);
 void registerSoftmaxKernels(KernelRegistry& registry);
+/// lowp.Attention on tensor cores (fp16, bf16) and on CUDA cores (fp32, fp16, bf16) (attention.cpp).
+void registerAttentionKernels(KernelRegistry& registry);
 /// Flatten, Reshape, Squeeze, Unsqueeze and Identity as a copy (composed.cpp).
 void registerComposedKernels(KernelRegistry& registry);
 /// lowp.ElementwiseChain in one kernel (chain.cpp).

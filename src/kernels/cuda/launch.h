@@ -268,4 +268,41 @@ cudaError_t launchSlice(int elementBytes, const void* x, void* y, const SlicePar
 cudaError_t launchGather(int64_t innerBytes, const void* x, void* y, int64_t outer, int64_t axis,
                          const void* indices, bool indicesAre64, int64_t count, cudaStream_t stream);
 
+// ---- attention.cu
+// -------------------------------------------------------------------------------------------
+
+/// lowp.Attention over `heads` (the product of the leading dims) of dense row-major Q [sq, d], Kt [d, sk],
+/// V [sk, dv] and Y [sq, dv] each. The mask (null for none) holds the score (h, i, j) at
+/// mask[sum over the leading dims of index * maskLeadStride + i * maskRowStride + j * maskColStride], with
+/// stride 0 where it broadcasts.
+struct AttentionShape {
+  int64_t heads = 0, sq = 0, d = 0, sk = 0, dv = 0;
+  float scale = 1.0f;
+  const void* mask = nullptr;
+  int leadRank = 0;
+  int64_t lead[kMaxBroadcastRank] = {};
+  int64_t maskLeadStride[kMaxBroadcastRank] = {};
+  int64_t maskRowStride = 0;
+  int64_t maskColStride = 0;
+};
+
+/// The largest Sk and the head sizes (D and Dv) the tensor-core kernel takes.
+inline constexpr int64_t kAttentionTensorCoreMaxSk = 512;
+inline bool attentionTensorCoreHeadSize(int64_t n) {
+  return n == 32 || n == 64 || n == 128;
+}
+/// The CUDA-core kernel keeps a query row (d) and its output row (dv) in shared memory: d + dv at most this.
+inline constexpr int64_t kAttentionSimtMaxWidth = 2048;
+
+/// fp16 / bf16 attention on tensor cores (wmma 16x16x16, fp32 accumulation): one block of four warps per 64
+/// query rows of one head; the scores of its rows stay in shared memory in fp32, the softmax runs in fp32, P
+/// is rounded to the tensor type for P . V. D and Dv in {32, 64, 128}, Sk <= kAttentionTensorCoreMaxSk.
+cudaError_t launchAttentionTensorCore(Elem type, const void* q, const void* kt, const void* v, void* y,
+                                      const AttentionShape& shape, cudaStream_t stream);
+
+/// fp32, fp16 or bf16 attention on CUDA cores in fp32: one warp per query row, one pass over the keys with a
+/// running maximum (the output rescaled when it grows); d + dv <= kAttentionSimtMaxWidth.
+cudaError_t launchAttentionSimt(Elem type, const void* q, const void* kt, const void* v, void* y,
+                                const AttentionShape& shape, cudaStream_t stream);
+
 }  // namespace lowp::kernels::cuda

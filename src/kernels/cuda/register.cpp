@@ -13,6 +13,7 @@ void registerCudaKernels(KernelRegistry& registry) {
   registerChainKernels(registry);
   registerLayerNormKernels(registry);
   registerTensorKernels(registry);
+  registerAttentionKernels(registry);
 }
 
 }  // namespace lowp::kernels::cuda

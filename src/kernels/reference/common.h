@@ -158,6 +158,7 @@ void registerConversionKernels(KernelRegistry& registry);
 void registerResizeKernels(KernelRegistry& registry);
 void registerElementwiseChainKernels(KernelRegistry& registry);
 void registerFusedKernels(KernelRegistry& registry);
+void registerAttentionKernels(KernelRegistry& registry);
 void registerQuantizedKernels(KernelRegistry& registry);
 void registerReformatKernels(KernelRegistry& registry);
 

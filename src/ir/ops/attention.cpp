@@ -1,0 +1,104 @@
+// The type and shape rule of lowp.Attention (attention.h): Q, Kt, V and the mask of one float type, Q, Kt
+// and V of one rank with equal leading dims, the mask broadcasting into the scores' shape.
+#include "ir/ops/attention.h"
+
+#include <string>
+#include <vector>
+
+#include "ir/ops/common.h"
+#include "ir/ops/fused.h"
+
+namespace lowp::ir::ops {
+namespace {
+
+bool isAttentionType(DataType t) {
+  return t == DataType::kFloat32 || t == DataType::kFloat64 || t == DataType::kFloat16 ||
+         t == DataType::kBFloat16;
+}
+
+// Known sizes must agree; an unknown dim takes the other's.
+bool agree(const Dim& a, const Dim& b) {
+  return !a.isKnown() || !b.isKnown() || a.size == b.size;
+}
+Dim merged(const Dim& a, const Dim& b) {
+  return a.isKnown() ? a : b;
+}
+
+Status inferAttention(InferContext& ctx) {
+  const char* names[] = {"Q", "Kt", "V", "mask"};
+  const DataType type = ctx.inputType(kAttentionQ);
+  if (!isAttentionType(type)) {
+    return ctx.invalid("Q has type " + std::string(dataTypeInfo(type).name) +
+                       "; attention computes on floats");
+  }
+  for (size_t i = 1; i < ctx.inputCount(); ++i) {
+    if (!ctx.hasInput(i)) {
+      if (i < kAttentionMask) return ctx.invalid(std::string(names[i]) + " is missing");
+      continue;
+    }
+    if (ctx.inputType(i) != type) {
+      return ctx.invalid(std::string(names[i]) + " has type " +
+                         std::string(dataTypeInfo(ctx.inputType(i)).name) + ", Q " +
+                         std::string(dataTypeInfo(type).name));
+    }
+  }
+  const Shape& q = ctx.inputShape(kAttentionQ);
+  const Shape& kt = ctx.inputShape(kAttentionKt);
+  const Shape& v = ctx.inputShape(kAttentionV);
+  if (!q.rankKnown() || !kt.rankKnown() || !v.rankKnown()) {
+    ctx.setOutput(0, type, Shape::unknownRank());
+    return {};
+  }
+  const std::string shapes = "Q " + q.toString() + ", Kt " + kt.toString() + ", V " + v.toString();
+  if (q.rank() < 2 || kt.rank() != q.rank() || v.rank() != q.rank()) {
+    return ctx.invalid(shapes + ": Q, Kt and V must have one rank of 2 or more");
+  }
+  const int64_t r = q.rank();
+  std::vector<Dim> out;
+  for (int64_t d = 0; d < r - 2; ++d) {
+    if (!agree(q[d], kt[d]) || !agree(q[d], v[d]) || !agree(kt[d], v[d])) {
+      return ctx.invalid(shapes +
+                         ": the leading (batch) dims must be equal; lowp.Attention does not broadcast "
+                         "them");
+    }
+    out.push_back(merged(merged(q[d], kt[d]), v[d]));
+  }
+  if (!agree(q[r - 1], kt[r - 2])) return ctx.invalid(shapes + ": Q's last dim differs from Kt's dim -2 (D)");
+  if (!agree(kt[r - 1], v[r - 2]))
+    return ctx.invalid(shapes + ": Kt's last dim differs from V's dim -2 (Sk)");
+  const Dim sq = q[r - 2];
+  const Dim sk = merged(kt[r - 1], v[r - 2]);
+  if (ctx.hasInput(kAttentionMask) && ctx.inputShape(kAttentionMask).rankKnown()) {
+    const Shape& mask = ctx.inputShape(kAttentionMask);
+    std::vector<Dim> scores = out;
+    scores.push_back(sq);
+    scores.push_back(sk);
+    bool fits = mask.rank() <= r;
+    for (int64_t d = 0; fits && d < mask.rank(); ++d) {
+      const Dim& m = mask[d];
+      const Dim& s = scores[static_cast<size_t>(r - mask.rank() + d)];
+      fits = !m.isKnown() || m.size == 1 || agree(m, s);
+    }
+    if (!fits) {
+      return ctx.invalid("mask " + mask.toString() + " does not broadcast into the scores " +
+                         Shape(scores).toString() + " (" + shapes + ")");
+    }
+  }
+  out.push_back(sq);
+  out.push_back(v[r - 1]);
+  ctx.setOutput(0, type, Shape(std::move(out)));
+  return {};
+}
+
+}  // namespace
+
+void registerAttentionSchema(OpSchemaRegistry& registry) {
+  registry.add({.opType = kAttentionOp,
+                .minInputs = 3,
+                .maxInputs = 4,
+                .attributes = {{"scale", AttrType::kFloat}},
+                .infer = inferAttention,
+                .domain = kLowpDomain});
+}
+
+}  // namespace lowp::ir::ops

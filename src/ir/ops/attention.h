@@ -1,0 +1,41 @@
+// lowp.Attention: scaled dot-product attention, made by the fuse_attention pass from the ONNX pattern
+// MatMul -> [Mul or Div by a scalar] -> [Add mask] -> Softmax(last axis) -> MatMul, and run by one kernel
+// that keeps the scores of a query row in cache (CPU) or on chip (CUDA) instead of in a tensor in memory.
+//
+// Inputs (one float type: fp32, fp64, fp16 or bf16):
+//   Q     [..., Sq, D]
+//   Kt    [..., D, Sk]   K already transposed: exactly the second operand of the first MatMul
+//   V     [..., Sk, Dv]
+//   mask  (optional) broadcastable to [..., Sq, Sk] without growing it: rank at most Q's, every dim 1 or the
+//         scores' dim (NumPy rules, aligned from the right), e.g. [Sq, Sk], [B, 1, 1, Sk], [B, H, Sq, Sk]
+// Attribute: scale (float, default 1).
+// Output Y [..., Sq, Dv], Q's type:
+//   S = scale * (Q . Kt) + mask;  P = softmax(S) along the last axis;  Y = P . V
+// Batch dims: Q, Kt and V have the same rank (2 or more) and equal leading dims; NumPy matmul's broadcasting
+// of the leading dims is not supported (shape inference rejects it, and the pass does not fuse such graphs).
+//
+// Numerics of the reference kernel (kernels/reference/attention.cpp), the oracle of the faster kernels:
+// fp16/bf16 inputs are widened exactly to fp32; everything is computed in fp32 (fp64 for fp64 tensors): the
+// products summed over D and over Sk in ascending order from zero without FMA, S = scale * sum, then + mask,
+// softmax with the row maximum subtracted and the sum of exponentials in double; Y is rounded once to its
+// type (nearest even). S and P are never rounded to fp16/bf16. On fp32 tensors this equals the unfused
+// graph exactly when the scale came from a Mul (or is 1); a Div by c becomes scale = 1 / c, which may differ
+// from the division in the last bit of each score. Rows whose mask is -inf everywhere give NaN, as the
+// unfused Softmax does. The faster kernels differ from the reference by rounding only: the CPU kernels sum
+// with FMA (kernels/cpu/attention.cpp); the CUDA tensor-core kernels (fp16, bf16) round P to the tensor type
+// before P . V, as the unfused graph does, and sum in fp32 (kernels/cuda/attention.cu).
+#pragma once
+
+#include <string_view>
+
+namespace lowp::ir::ops {
+
+inline constexpr std::string_view kAttentionOp = "Attention";
+
+/// The node input slots of lowp.Attention.
+inline constexpr size_t kAttentionQ = 0;
+inline constexpr size_t kAttentionKt = 1;
+inline constexpr size_t kAttentionV = 2;
+inline constexpr size_t kAttentionMask = 3;
+
+}  // namespace lowp::ir::ops

@@ -1,0 +1,168 @@
+// lowp.Attention on the GPU (device code in attention.cu):
+//   {f16,bf16}-attention-wmma-cuda    tensor cores, fp32 accumulation; D and Dv in {32, 64, 128}, Sk <= 512
+//   {f32,f16,bf16}-attention-cuda     CUDA cores in fp32, any sizes with D + Dv <= 2048 (so fp32 engines and
+//                                     the head sizes the tensor-core kernel declines have a kernel)
+// The mask may broadcast along any dim (strides of 0). Tests: tests/gpu/test_attention.cpp.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "ir/ops/attention.h"
+#include "ir/ops/fused.h"
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/cuda_context.h"
+#include "kernels/cuda/cuda_kernels.h"
+#include "kernels/cuda/kernel_util.h"
+
+namespace lowp::kernels::cuda {
+namespace {
+
+/// The sizes of a node's Q, Kt, V (and mask) as the launchers read them; an error when they do not fit.
+Result<AttentionShape> shapeOf(const KernelContext& ctx) {
+  for (size_t i = 0; i < 3; ++i) {
+    if (!ctx.hasInput(i)) return ctx.invalid("input " + std::to_string(i) + " is missing");
+  }
+  const std::vector<int64_t>& q = ctx.input(ir::ops::kAttentionQ).shape();
+  const std::vector<int64_t>& kt = ctx.input(ir::ops::kAttentionKt).shape();
+  const std::vector<int64_t>& v = ctx.input(ir::ops::kAttentionV).shape();
+  const size_t r = q.size();
+  const bool fits =
+      r >= 2 && kt.size() == r && v.size() == r && std::equal(q.begin(), q.end() - 2, kt.begin()) &&
+      std::equal(q.begin(), q.end() - 2, v.begin()) && q[r - 1] == kt[r - 2] && kt[r - 1] == v[r - 2];
+  if (!fits) {
+    return ctx.invalid("Q " + ir::formatSizes(q) + ", Kt " + ir::formatSizes(kt) + " and V " +
+                       ir::formatSizes(v) + " are not [..., Sq, D], [..., D, Sk], [..., Sk, Dv]");
+  }
+  if (r - 2 > static_cast<size_t>(kMaxBroadcastRank)) {
+    return ctx.unsupported("more than " + std::to_string(kMaxBroadcastRank) + " batch dims");
+  }
+  AttentionShape s;
+  s.heads = 1;
+  s.leadRank = static_cast<int>(r - 2);
+  for (size_t i = 0; i + 2 < r; ++i) {
+    s.lead[i] = q[i];
+    s.heads *= q[i];
+  }
+  s.sq = q[r - 2];
+  s.d = q[r - 1];
+  s.sk = kt[r - 1];
+  s.dv = v[r - 1];
+  s.scale = ctx.attrs().getFloat("scale", 1.0f);
+  if (ctx.hasInput(ir::ops::kAttentionMask)) {
+    const Tensor& mask = ctx.input(ir::ops::kAttentionMask);
+    std::vector<int64_t> scores(q.begin(), q.end() - 1);
+    scores.push_back(s.sk);
+    const std::vector<int64_t>& m = mask.shape();
+    bool ok = m.size() <= r;
+    std::vector<int64_t> full(r - std::min(r, m.size()), 1);
+    full.insert(full.end(), m.begin(), m.end());
+    for (size_t d = 0; ok && d < r; ++d) ok = full[d] == 1 || full[d] == scores[d];
+    if (!ok) {
+      return ctx.invalid("mask " + ir::formatSizes(m) + " does not broadcast into the scores " +
+                         ir::formatSizes(scores));
+    }
+    std::vector<int64_t> stride(r, 0);
+    int64_t step = 1;
+    for (size_t d = r; d-- > 0;) {
+      stride[d] = full[d] == 1 ? 0 : step;
+      step *= full[d];
+    }
+    s.mask = mask.data();
+    for (size_t d = 0; d + 2 < r; ++d) s.maskLeadStride[d] = stride[d];
+    s.maskRowStride = stride[r - 2];
+    s.maskColStride = stride[r - 1];
+  }
+  return s;
+}
+
+Status checkTypes(const KernelContext& ctx, const Tensor& y) {
+  for (size_t i = 0; i < ctx.inputCount(); ++i) {
+    if (ctx.hasInput(i) && ctx.input(i).type() != y.type()) {
+      return ctx.invalid("input " + std::to_string(i) + " is " + ctx.input(i).describe() + ", the output " +
+                         y.describe());
+    }
+  }
+  return {};
+}
+
+template <bool kTensorCores>
+Status attentionKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  Tensor& y = ctx.output(0);
+  LOWP_ASSIGN_OR_RETURN(const Elem type, floatElemOf(ctx, y, "output"));
+  LOWP_RETURN_IF_ERROR(checkTypes(ctx, y));
+  LOWP_ASSIGN_OR_RETURN(const AttentionShape s, shapeOf(ctx));
+  if (y.elementCount() == 0) return {};
+  if (s.sk == 0) {
+    // Softmax over no keys weighs no rows of V: the reference's sum over an empty range.
+    LOWP_CUDA_RETURN_IF_ERROR_NODE(
+        ctx, cudaMemsetAsync(y.data(), 0, static_cast<size_t>(y.byteSize()), cuda->stream));
+    return {};
+  }
+  const void* q = ctx.input(ir::ops::kAttentionQ).data();
+  const void* kt = ctx.input(ir::ops::kAttentionKt).data();
+  const void* v = ctx.input(ir::ops::kAttentionV).data();
+  if constexpr (kTensorCores) {
+    if (!attentionTensorCoreHeadSize(s.d) || !attentionTensorCoreHeadSize(s.dv) ||
+        s.sk > kAttentionTensorCoreMaxSk) {
+      return ctx.unsupported("the tensor-core attention takes D and Dv of 32, 64 or 128 and Sk up to 512");
+    }
+    LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, launchAttentionTensorCore(type, q, kt, v, y.data(), s, cuda->stream));
+  } else {
+    if (s.d + s.dv > kAttentionSimtMaxWidth) {
+      return ctx.unsupported("D + Dv = " + std::to_string(s.d + s.dv) + " is over " +
+                             std::to_string(kAttentionSimtMaxWidth));
+    }
+    LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, launchAttentionSimt(type, q, kt, v, y.data(), s, cuda->stream));
+  }
+  return {};
+}
+
+/// The last dim of shape i, when known.
+int64_t lastDim(const std::vector<ir::Shape>& shapes, size_t i) {
+  if (shapes.size() <= i || !shapes[i].rankKnown() || shapes[i].rank() == 0) return -1;
+  return shapes[i][shapes[i].rank() - 1].size;
+}
+
+bool supportsTensorCores(const ir::Node& /*node*/, const std::vector<ir::Shape>& shapes) {
+  const int64_t d = lastDim(shapes, ir::ops::kAttentionQ);
+  const int64_t sk = lastDim(shapes, ir::ops::kAttentionKt);
+  const int64_t dv = lastDim(shapes, ir::ops::kAttentionV);
+  return attentionTensorCoreHeadSize(d) && attentionTensorCoreHeadSize(dv) && sk >= 0 &&
+         sk <= kAttentionTensorCoreMaxSk;
+}
+
+bool supportsSimt(const ir::Node& /*node*/, const std::vector<ir::Shape>& shapes) {
+  const int64_t d = lastDim(shapes, ir::ops::kAttentionQ);
+  const int64_t dv = lastDim(shapes, ir::ops::kAttentionV);
+  return d < 0 || dv < 0 || d + dv <= kAttentionSimtMaxWidth;
+}
+
+}  // namespace
+
+void registerAttentionKernels(KernelRegistry& registry) {
+  for (DataType t : {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16}) {
+    const TypeSet types = {t};
+    registry.add({.opType = ir::ops::kAttentionOp,
+                  .backend = Backend::kCuda,
+                  .name = keepName(std::string(shortTypeName(t)) + "-attention-cuda"),
+                  .inputTypes = {types},
+                  .outputTypes = {types},
+                  .fn = &attentionKernel<false>,
+                  .domain = ir::ops::kLowpDomain,
+                  .supports = &supportsSimt,
+                  .reference = false});
+    if (t == DataType::kFloat32) continue;
+    registry.add({.opType = ir::ops::kAttentionOp,
+                  .backend = Backend::kCuda,
+                  .name = keepName(std::string(shortTypeName(t)) + "-attention-wmma-cuda"),
+                  .inputTypes = {types},
+                  .outputTypes = {types},
+                  .fn = &attentionKernel<true>,
+                  .domain = ir::ops::kLowpDomain,
+                  .supports = &supportsTensorCores,
+                  .reference = false});
+  }
+}
+
+}  // namespace lowp::kernels::cuda

@@ -1,0 +1,142 @@
+// Reference kernel of lowp.Attention (ir/ops/attention.h), any-attention-ref: fp32, fp64, fp16 and bf16.
+//
+// Per (batch, head) and query row, in the compute type C (float; double for fp64; fp16/bf16 widened exactly):
+// the scores row S = scale * (Q . Kt) + mask with the products summed in ascending order without FMA (the
+// reference gemm), softmax as the reference Softmax computes it (row maximum subtracted, the sum of
+// exponentials in double), then Y = P . V by the same gemm, rounded once to the output type. The mask is read
+// through NumPy broadcast strides. Covered by tests/unit/test_attention.cpp.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "ir/ops/attention.h"
+#include "ir/ops/fused.h"
+#include "kernels/reference/common.h"
+#include "kernels/reference/linear_gemm.h"
+
+namespace lowp::kernels::ref {
+namespace {
+
+// `t` in the compute type C (a copy when it is stored narrower).
+template <typename C>
+Tensor widened(const Tensor& t) {
+  const DataType ct = std::is_same_v<C, double> ? DataType::kFloat64 : DataType::kFloat32;
+  if (t.type() == ct) return t;
+  Tensor out(ct, t.shape());
+  dispatchFloat(t.type(), [&]<typename T>() {
+    const T* in = t.data<T>();
+    C* o = out.data<C>();
+    for (int64_t i = 0; i < t.elementCount(); ++i) o[i] = static_cast<C>(toCompute(in[i]));
+  });
+  return out;
+}
+
+template <typename T>
+Status attentionTyped(KernelContext& ctx) {
+  using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
+  const Tensor& q = ctx.input(ir::ops::kAttentionQ);
+  const Tensor& kt = ctx.input(ir::ops::kAttentionKt);
+  const Tensor& v = ctx.input(ir::ops::kAttentionV);
+  Tensor& y = ctx.output(0);
+  const size_t rank = q.shape().size();
+  const int64_t sq = q.shape()[rank - 2];
+  const int64_t d = q.shape()[rank - 1];
+  const int64_t sk = kt.shape()[rank - 1];
+  const int64_t dv = v.shape()[rank - 1];
+  int64_t heads = 1;
+  for (size_t i = 0; i + 2 < rank; ++i) heads *= q.shape()[i];
+  if (y.elementCount() == 0 || heads == 0) return {};
+  const C scale = static_cast<C>(ctx.attrs().getFloat("scale", 1.0f));
+
+  const Tensor qc = widened<C>(q);
+  const Tensor ktc = widened<C>(kt);
+  const Tensor vc = widened<C>(v);
+  const bool hasMask = ctx.hasInput(ir::ops::kAttentionMask);
+  const Tensor maskc = hasMask ? widened<C>(ctx.input(ir::ops::kAttentionMask)) : Tensor();
+  // The scores' shape [..., Sq, Sk], which the mask broadcasts into.
+  std::vector<int64_t> scoresShape(q.shape().begin(), q.shape().end() - 1);
+  scoresShape.push_back(sk);
+  std::vector<int64_t> maskStrides;
+  if (hasMask) {
+    const std::vector<int64_t>& m = maskc.shape();
+    bool fits = m.size() <= rank;
+    for (size_t i = 0; fits && i < m.size(); ++i) {
+      fits = m[i] == 1 || m[i] == scoresShape[rank - m.size() + i];
+    }
+    if (!fits) {
+      return ctx.invalid("mask " + ir::formatSizes(m) + " does not broadcast into the scores " +
+                         ir::formatSizes(scoresShape));
+    }
+    maskStrides = broadcastStrides(m, scoresShape);
+  }
+
+  ctx.parallelFor(heads, 1, [&](int64_t begin, int64_t end) {
+    std::vector<C> scores(static_cast<size_t>(sq * sk));
+    std::vector<C> out(static_cast<size_t>(sq * dv));
+    for (int64_t h = begin; h < end; ++h) {
+      C* s = scores.data();
+      gemm(sq, sk, d, qc.data<C>() + h * sq * d, d, ktc.data<C>() + h * d * sk, sk, s, sk);
+      for (int64_t i = 0; i < sq; ++i) {
+        C* row = s + i * sk;
+        for (int64_t j = 0; j < sk; ++j) row[j] = scale * row[j];
+        if (hasMask) {
+          const std::array<std::vector<int64_t>, 1> strides = {maskStrides};
+          forEachBroadcast<1>(scoresShape, strides, (h * sq + i) * sk, (h * sq + i + 1) * sk,
+                              [&](int64_t e, const std::array<int64_t, 1>& off) {
+                                row[e - (h * sq + i) * sk] += maskc.data<C>()[off[0]];
+                              });
+        }
+        C maxValue = -std::numeric_limits<C>::infinity();
+        for (int64_t j = 0; j < sk; ++j) maxValue = std::max(maxValue, row[j]);
+        double sum = 0.0;
+        for (int64_t j = 0; j < sk; ++j) sum += static_cast<double>(std::exp(row[j] - maxValue));
+        for (int64_t j = 0; j < sk; ++j) {
+          row[j] = static_cast<C>(static_cast<double>(std::exp(row[j] - maxValue)) / sum);
+        }
+      }
+      gemm(sq, dv, sk, s, sk, vc.data<C>() + h * sk * dv, dv, out.data(), dv);
+      T* yh = y.data<T>() + h * sq * dv;
+      for (int64_t e = 0; e < sq * dv; ++e)
+        yh[e] = fromCompute<T>(static_cast<Compute<T>>(out[static_cast<size_t>(e)]));
+    }
+  });
+  return {};
+}
+
+Status attentionKernel(KernelContext& ctx) {
+  for (size_t i = 0; i < 3; ++i) {
+    if (!ctx.hasInput(i)) return ctx.invalid("input " + std::to_string(i) + " is missing");
+  }
+  const std::vector<int64_t>& q = ctx.input(ir::ops::kAttentionQ).shape();
+  const std::vector<int64_t>& kt = ctx.input(ir::ops::kAttentionKt).shape();
+  const std::vector<int64_t>& v = ctx.input(ir::ops::kAttentionV).shape();
+  const size_t r = q.size();
+  const bool fits =
+      r >= 2 && kt.size() == r && v.size() == r && std::equal(q.begin(), q.end() - 2, kt.begin()) &&
+      std::equal(q.begin(), q.end() - 2, v.begin()) && q[r - 1] == kt[r - 2] && kt[r - 1] == v[r - 2];
+  if (!fits) {
+    return ctx.invalid("Q " + ir::formatSizes(q) + ", Kt " + ir::formatSizes(kt) + " and V " +
+                       ir::formatSizes(v) + " are not [..., Sq, D], [..., D, Sk], [..., Sk, Dv]");
+  }
+  Status st;
+  const bool ok = dispatchFloat(ctx.output(0).type(), [&]<typename T>() { st = attentionTyped<T>(ctx); });
+  if (!ok) return ctx.unsupported("no reference kernel for type " + ctx.output(0).describe());
+  return st;
+}
+
+}  // namespace
+
+void registerAttentionKernels(KernelRegistry& registry) {
+  registry.add({.opType = ir::ops::kAttentionOp,
+                .name = "any-attention-ref",
+                .inputTypes = {floatTypes()},
+                .outputTypes = {floatTypes()},
+                .fn = attentionKernel,
+                .domain = ir::ops::kLowpDomain});
+}
+
+}  // namespace lowp::kernels::ref

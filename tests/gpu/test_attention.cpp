@@ -1,0 +1,173 @@
+// lowp.Attention on the GPU (kernels/cuda/attention.cpp) against the CPU reference kernel: the tensor-core
+// kernels (fp16, bf16) at every head size they take, Sk from 1 to 512 (tails of the 16-wide tiles and the
+// 64-wide chunks), Sq across several 64-row tiles, 3-D and 4-D, each kind of mask, misaligned tensors; the
+// CUDA-core kernels (fp32, fp16, bf16) on the same and on sizes the tensor cores decline.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gpu_test_util.h"
+#include "kernel_under_test.h"
+#include "op_runner.h"
+
+namespace lowp::testing {
+namespace {
+
+struct AttentionSizes {
+  std::vector<int64_t> batch;
+  int64_t sq, d, sk, dv;
+  std::vector<int64_t> mask;  ///< empty: none
+};
+
+std::vector<int64_t> withRows(const std::vector<int64_t>& batch, int64_t rows, int64_t cols) {
+  std::vector<int64_t> s = batch;
+  s.push_back(rows);
+  s.push_back(cols);
+  return s;
+}
+
+/// Q, Kt, V (and the mask) of `type`: Q and Kt in [-1, 1] so that scores spread, the mask in [-4, 0].
+std::vector<Tensor> attentionInputs(std::mt19937& rng, DataType type, const AttentionSizes& s) {
+  std::vector<Tensor> in = {randomTensor(rng, type, withRows(s.batch, s.sq, s.d), -1.0, 1.0),
+                            randomTensor(rng, type, withRows(s.batch, s.d, s.sk), -1.0, 1.0),
+                            randomTensor(rng, type, withRows(s.batch, s.sk, s.dv), -1.0, 1.0)};
+  if (!s.mask.empty()) in.push_back(randomTensor(rng, type, s.mask, -4.0, 0.0));
+  return in;
+}
+
+std::string describe(const AttentionSizes& s) {
+  return "batch " + ir::formatSizes(s.batch) + " Sq " + std::to_string(s.sq) + " D " + std::to_string(s.d) +
+         " Sk " + std::to_string(s.sk) + " Dv " + std::to_string(s.dv) + " mask " + ir::formatSizes(s.mask);
+}
+
+const std::vector<AttentionSizes>& tensorCoreSizes() {
+  static const std::vector<AttentionSizes> sizes = {
+      {{8}, 128, 32, 128, 32, {}},                   // the encoder's heads, 3-D
+      {{2, 4}, 128, 64, 128, 64, {2, 1, 1, 128}},    // 4-D with a key padding mask
+      {{2, 2}, 70, 128, 512, 128, {2, 2, 70, 512}},  // Sk at the limit, a full mask, a partial row tile
+      {{3}, 1, 32, 1, 64, {}},                       // one query, one key
+      {{2}, 65, 64, 17, 32, {65, 17}},               // Sk off the 16-tiles, a mask over the rows
+      {{1, 3}, 200, 128, 100, 32, {100}},            // Sk off the 64-chunks, a mask over the keys only
+      {{4}, 33, 32, 511, 128, {4, 33, 1}},           // a mask broadcast along the keys
+      {{}, 96, 64, 48, 64, {}},                      // rank 2: one head
+  };
+  return sizes;
+}
+
+TEST(CudaAttention, TensorCoresMatchTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(61);
+  for (const auto& [type, prefix] :
+       {std::pair{DataType::kFloat16, "f16"}, std::pair{DataType::kBFloat16, "bf16"}}) {
+    for (const AttentionSizes& s : tensorCoreSizes()) {
+      SCOPED_TRACE(std::string(prefix) + " " + describe(s));
+      for (bool misalign : {false, true}) {
+        expectMatchesReference({.kernel = std::string(prefix) + "-attention-wmma-cuda",
+                                .opType = "Attention",
+                                .domain = "lowp",
+                                .opset = 1,
+                                .attrs = attrs({{"scale", 0.125f}}),
+                                .inputs = attentionInputs(rng, type, s),
+                                .tolerance = 1e-2,
+                                .misalign = misalign});
+      }
+    }
+  }
+}
+
+TEST(CudaAttention, CudaCoresMatchTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(62);
+  std::vector<AttentionSizes> sizes = tensorCoreSizes();
+  // Sizes the tensor cores decline: odd head sizes, Sk over 512.
+  sizes.push_back({{3}, 7, 5, 9, 3, {3, 7, 9}});
+  sizes.push_back({{2}, 40, 48, 1000, 80, {1000}});
+  sizes.push_back({{1}, 3, 1, 33, 1, {}});
+  struct TypeCase {
+    DataType type;
+    const char* prefix;
+    double tolerance;
+  };
+  for (const TypeCase& t :
+       {TypeCase{DataType::kFloat32, "f32", 1e-5}, TypeCase{DataType::kFloat16, "f16", 1e-2},
+        TypeCase{DataType::kBFloat16, "bf16", 1e-2}}) {
+    for (const AttentionSizes& s : sizes) {
+      SCOPED_TRACE(std::string(t.prefix) + " " + describe(s));
+      expectMatchesReference({.kernel = std::string(t.prefix) + "-attention-cuda",
+                              .opType = "Attention",
+                              .domain = "lowp",
+                              .opset = 1,
+                              .attrs = attrs({{"scale", 0.3f}}),
+                              .inputs = attentionInputs(rng, t.type, s),
+                              .tolerance = t.tolerance,
+                              .misalign = true});
+    }
+  }
+}
+
+// A row masked to -inf everywhere gives NaN, as the reference (and the unfused Softmax) does; other rows
+// are unaffected.
+TEST(CudaAttention, FullyMaskedRowsAreNaN) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(63);
+  const AttentionSizes s{{2}, 16, 32, 40, 32, {16, 40}};
+  for (const auto& [kernel, type] : {std::pair{"f32-attention-cuda", DataType::kFloat32},
+                                     std::pair{"f16-attention-wmma-cuda", DataType::kFloat16}}) {
+    SCOPED_TRACE(kernel);
+    std::vector<Tensor> in = attentionInputs(rng, type, s);
+    std::vector<double> mask = values(in[3]);
+    for (int64_t j = 0; j < 40; ++j)
+      mask[static_cast<size_t>(3 * 40 + j)] = -std::numeric_limits<double>::infinity();
+    for (int64_t j = 0; j < 40; j += 3)
+      mask[static_cast<size_t>(5 * 40 + j)] = -std::numeric_limits<double>::infinity();
+    in[3] = makeTensor(type, {16, 40}, mask);
+    expectMatchesReference({.kernel = kernel,
+                            .opType = "Attention",
+                            .domain = "lowp",
+                            .opset = 1,
+                            .inputs = in,
+                            .tolerance = type == DataType::kFloat32 ? 1e-5 : 1e-2});
+    // The comparison skips where the reference is NaN: check those rows here.
+    const kernels::KernelDef* k = kernelNamed(kernel);
+    ASSERT_NE(k, nullptr);
+    NodeUnderTest n("Attention", "lowp", 1, {}, in, {});
+    ASSERT_TRUE(n.status().isOk()) << n.status().toString();
+    auto got = runOnGpu(*k, n.node(), in, n.outputType(), n.outputShape());
+    ASSERT_TRUE(got.isOk()) << got.status().toString();
+    for (int64_t head = 0; head < 2; ++head) {
+      for (int64_t e = 0; e < 32; ++e) {
+        EXPECT_TRUE(std::isnan(elementAsDouble(*got, (head * 16 + 3) * 32 + e)))
+            << "head " << head << " e " << e;
+        EXPECT_FALSE(std::isnan(elementAsDouble(*got, (head * 16 + 5) * 32 + e)))
+            << "head " << head << " e " << e;
+      }
+    }
+  }
+}
+
+TEST(CudaAttention, TensorCoresDeclineOtherSizes) {
+  std::mt19937 rng(64);
+  const kernels::KernelDef* k = kernelNamed("f16-attention-wmma-cuda");
+  ASSERT_NE(k, nullptr);
+  for (const AttentionSizes& s :
+       {AttentionSizes{{2}, 8, 48, 16, 32, {}}, AttentionSizes{{2}, 8, 32, 16, 96, {}},
+        AttentionSizes{{2}, 8, 64, 513, 64, {}}}) {
+    SCOPED_TRACE(describe(s));
+    NodeUnderTest n("Attention", "lowp", 1, {}, attentionInputs(rng, DataType::kFloat16, s), {});
+    ASSERT_TRUE(n.status().isOk()) << n.status().toString();
+    EXPECT_FALSE(k->supports(n.node(), n.inputShapes()));
+  }
+  const kernels::KernelDef* simt = kernelNamed("f16-attention-cuda");
+  ASSERT_NE(simt, nullptr);
+  NodeUnderTest wide("Attention", "lowp", 1, {},
+                     attentionInputs(rng, DataType::kFloat16, {{1}, 2, 1024, 4, 1025, {}}), {});
+  ASSERT_TRUE(wide.status().isOk());
+  EXPECT_FALSE(simt->supports(wide.node(), wide.inputShapes()));
+}
+
+}  // namespace
+}  // namespace lowp::testing

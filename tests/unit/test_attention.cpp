@@ -1,0 +1,556 @@
+// lowp.Attention: its schema (shapes, types, the errors for broadcast batch dims and bad masks), the
+// fuse_attention pass (the pattern fuses in 3-D and 4-D, with and without scale and mask, opset 11 where its
+// 2-D coercion is the last axis; it does not fuse when an intermediate has another reader, is a graph output,
+// or the softmax runs over another axis; the fused node takes the first MatMul's name and absorbs the rest;
+// the fused graph computes what the unfused one does), and the CPU kernels (kernels/cpu/attention.cpp, fp32,
+// bf16 and fp16 on both ISAs) against the reference kernel on odd sizes and every kind of mask.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "graph_builder.h"
+#include "ir/graph.h"
+#include "ir/op_schema.h"
+#include "ir/ops/attention.h"
+#include "kernel_under_test.h"
+#include "kernels/kernel.h"
+#include "lowp/builder.h"
+#include "onnx/importer.h"
+#include "op_runner.h"
+#include "passes/rules.h"
+#include "runtime/cpu_features.h"
+
+namespace lowp::testing {
+namespace {
+
+using GraphSpec = std::function<void(GraphBuilder&)>;
+
+Tensor randomFloats(std::mt19937& rng, DataType type, const std::vector<int64_t>& shape, double lo = -1.0,
+                    double hi = 1.0) {
+  std::uniform_real_distribution<double> dist(lo, hi);
+  std::vector<double> v(static_cast<size_t>(count(shape)));
+  for (double& x : v) x = dist(rng);
+  return makeTensor(type, shape, v);
+}
+
+Tensor scalarOf(float v) {
+  return makeTensor(DataType::kFloat32, {}, {v});
+}
+
+/// ||got - ref|| / ||ref|| over every element, in double.
+double relativeL2(const Tensor& ref, const Tensor& got) {
+  double diff = 0.0;
+  double norm = 0.0;
+  for (int64_t i = 0; i < ref.elementCount(); ++i) {
+    const double r = elementAsDouble(ref, i);
+    const double g = elementAsDouble(got, i);
+    if (std::isnan(g) != std::isnan(r)) return std::numeric_limits<double>::infinity();
+    if (std::isnan(r)) continue;
+    diff += (g - r) * (g - r);
+    norm += r * r;
+  }
+  return norm == 0.0 ? std::sqrt(diff) : std::sqrt(diff / norm);
+}
+
+// ---- Schema ----------------------------------------------------------------------------------------------
+
+Result<std::vector<std::pair<DataType, ir::Shape>>> inferAttention(
+    const std::vector<ir::InferInput>& inputs) {
+  ir::Node node;
+  node.opType = "Attention";
+  node.domain = "lowp";
+  node.name = "attn";
+  node.outputs = {nullptr};
+  return ir::inferNode(node, inputs);
+}
+
+ir::InferInput known(DataType t, const std::vector<int64_t>& shape) {
+  return {true, t, ir::Shape::fromSizes(shape), nullptr};
+}
+
+TEST(AttentionSchema, ShapesTypesAndErrors) {
+  const DataType f32 = DataType::kFloat32;
+  const DataType f16 = DataType::kFloat16;
+  auto ok = inferAttention({known(f16, {2, 8, 5, 32}), known(f16, {2, 8, 32, 7}), known(f16, {2, 8, 7, 16}),
+                            known(f16, {2, 1, 1, 7})});
+  ASSERT_TRUE(ok.isOk()) << ok.status().toString();
+  EXPECT_EQ((*ok)[0].first, f16);
+  EXPECT_EQ((*ok)[0].second.sizes(), (std::vector<int64_t>{2, 8, 5, 16}));
+  // Rank 2: one head.
+  auto single = inferAttention({known(f32, {5, 4}), known(f32, {4, 6}), known(f32, {6, 3})});
+  ASSERT_TRUE(single.isOk()) << single.status().toString();
+  EXPECT_EQ((*single)[0].second.sizes(), (std::vector<int64_t>{5, 3}));
+  // Broadcast batch dims, mismatched D or Sk, a mask that does not fit, mixed types, a missing V.
+  const auto broadcastBatch =
+      inferAttention({known(f32, {2, 5, 4}), known(f32, {1, 4, 6}), known(f32, {2, 6, 3})});
+  ASSERT_FALSE(broadcastBatch.isOk());
+  EXPECT_NE(broadcastBatch.status().message().find("does not broadcast"), std::string::npos)
+      << broadcastBatch.status().message();
+  EXPECT_NE(broadcastBatch.status().message().find("attn"), std::string::npos);
+  EXPECT_FALSE(inferAttention({known(f32, {2, 5, 4}), known(f32, {2, 3, 6}), known(f32, {2, 6, 3})}).isOk());
+  EXPECT_FALSE(inferAttention({known(f32, {2, 5, 4}), known(f32, {2, 4, 6}), known(f32, {2, 7, 3})}).isOk());
+  EXPECT_FALSE(inferAttention({known(f32, {2, 5, 4}), known(f32, {2, 4, 6}), known(f32, {2, 6, 3}),
+                               known(f32, {2, 5, 5})})
+                   .isOk());
+  EXPECT_FALSE(inferAttention({known(f32, {2, 5, 4}), known(f32, {2, 4, 6}), known(f32, {2, 6, 3}),
+                               known(f32, {3, 2, 5, 6})})
+                   .isOk());
+  EXPECT_FALSE(inferAttention({known(f32, {2, 5, 4}), known(f16, {2, 4, 6}), known(f32, {2, 6, 3})}).isOk());
+  EXPECT_FALSE(inferAttention({known(f32, {2, 5, 4}), known(f32, {2, 4, 6}), {}}).isOk());
+  EXPECT_FALSE(inferAttention({known(DataType::kInt32, {2, 5, 4}), known(DataType::kInt32, {2, 4, 6}),
+                               known(DataType::kInt32, {2, 6, 3})})
+                   .isOk());
+}
+
+// ---- Fusion ----------------------------------------------------------------------------------------------
+
+/// The attention pattern as exporters write it: batch dims `batch`, Sq = Sk = s, D = Dv = d; `scaleOp` "Mul",
+/// "Div" or "" after the first MatMul; `maskShape` empty for no mask.
+struct Pattern {
+  std::vector<int64_t> batch = {6};
+  int64_t s = 9;
+  int64_t d = 8;
+  std::string scaleOp;
+  std::vector<int64_t> maskShape;
+  int64_t softmaxOpset = 17;
+  int64_t softmaxAxis = -1;
+};
+
+GraphSpec attentionGraph(const Pattern& p) {
+  return [p](GraphBuilder& b) {
+    auto dims = [&](int64_t x, int64_t y) {
+      std::vector<int64_t> s = p.batch;
+      s.push_back(x);
+      s.push_back(y);
+      return s;
+    };
+    b.input("q", dims(p.s, p.d));
+    b.input("kt", dims(p.d, p.s));
+    b.input("v", dims(p.s, p.d));
+    b.node("MatMul", "qk", {"q", "kt"}, {"scores"});
+    std::string x = "scores";
+    if (!p.scaleOp.empty()) {
+      b.constant("c", scalarOf(p.scaleOp == "Div" ? 2.8284271f : 0.35355339f));
+      b.node(p.scaleOp, "scale", {x, "c"}, {"scaled"});
+      x = "scaled";
+    }
+    if (!p.maskShape.empty()) {
+      b.input("mask", p.maskShape);
+      b.node("Add", "mask_add", {"mask", x}, {"masked"});
+      x = "masked";
+    }
+    ir::Node* softmax = b.node("Softmax", "softmax", {x}, {"p"}, attrs({{"axis", p.softmaxAxis}}));
+    softmax->opsetVersion = p.softmaxOpset;
+    b.node("MatMul", "pv", {"p", "v"}, {"y"});
+    b.output("y");
+  };
+}
+
+std::unique_ptr<ir::Graph> build(const GraphSpec& spec) {
+  GraphBuilder b;
+  spec(b);
+  return b.finish();
+}
+
+/// The graph after fuse_attention and remove_dead_nodes (and nothing else), re-inferred.
+std::unique_ptr<ir::Graph> fused(const GraphSpec& spec) {
+  auto g = build(spec);
+  for (const passes::RewriteRule* rule : {&passes::fuseAttentionRule(), &passes::removeDeadNodesRule()}) {
+    auto applied = passes::applyRule(*g, *rule);
+    EXPECT_TRUE(applied.isOk()) << applied.status().toString();
+  }
+  EXPECT_TRUE(g->sortTopologically().isOk());
+  const Status s = onnx::inferGraph(*g);
+  EXPECT_TRUE(s.isOk()) << s.toString();
+  return g;
+}
+
+const ir::Node* attentionNode(const ir::Graph& g) {
+  for (const ir::Node* n : g.nodes()) {
+    if (n->domain == "lowp" && n->opType == "Attention") return n;
+  }
+  return nullptr;
+}
+
+std::vector<NamedTensor> randomInputs(const ir::Graph& graph, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::vector<NamedTensor> inputs;
+  for (const ir::Value* v : graph.inputs()) {
+    // A mask of large negative values in places, as padding masks have.
+    const bool mask = v->name == "mask";
+    Tensor t = randomFloats(rng, v->type, v->shape.sizes(), mask ? -3.0 : -2.0, 2.0);
+    if (mask) {
+      for (int64_t i = 0; i < t.elementCount(); i += 3) t.data<float>()[i] = -1e4f;
+    }
+    inputs.push_back({v->name, t});
+  }
+  return inputs;
+}
+
+/// The fused graph, with the reference kernels and with the engine's kernels, computes what the unfused one
+/// does with the reference kernels: exactly, or within `tolerance` where the scale came from a Div.
+void expectSameResults(const GraphSpec& spec, double referenceTolerance) {
+  auto plain = build(spec);
+  auto f = fused(spec);
+  ASSERT_NE(attentionNode(*f), nullptr);
+  const auto inputs = randomInputs(*plain, 3);
+  const std::vector<Tensor> want = runReference(*plain, inputs);
+  const std::vector<Tensor> exact = runReference(*f, inputs);
+  const std::vector<NamedTensor> fast = runGraph(std::move(f), inputs);
+  ASSERT_EQ(want.size(), 1u);
+  ASSERT_EQ(exact.size(), 1u);
+  ASSERT_EQ(fast.size(), 1u);
+  ASSERT_EQ(want[0].shape(), exact[0].shape());
+  ASSERT_EQ(want[0].shape(), fast[0].tensor.shape());
+  EXPECT_LE(relativeL2(want[0], exact[0]), referenceTolerance);
+  EXPECT_LE(relativeL2(want[0], fast[0].tensor), 1e-6);
+}
+
+TEST(FuseAttention, ThreeDimensionalAsPyTorchExportsIt) {
+  // PyTorch's encoder: the scale on Q before the first MatMul (it stays), [B*H, S, D] tensors, no mask.
+  const Pattern p{.batch = {6}, .s = 9, .d = 8};
+  auto g = fused(attentionGraph(p));
+  ASSERT_EQ(g->nodes().size(), 1u);
+  const ir::Node& n = *g->nodes()[0];
+  EXPECT_EQ(n.opType, "Attention");
+  EXPECT_EQ(n.domain, "lowp");
+  EXPECT_EQ(n.name, "qk");
+  EXPECT_EQ(n.absorbedNames, (std::vector<std::string>{"softmax", "pv"}));
+  ASSERT_EQ(n.inputs.size(), 3u);
+  EXPECT_EQ(n.inputs[0]->name, "q");
+  EXPECT_EQ(n.inputs[1]->name, "kt");
+  EXPECT_EQ(n.inputs[2]->name, "v");
+  EXPECT_EQ(n.outputs[0]->name, "y");
+  EXPECT_EQ(n.attributes.getFloat("scale", 0.0f), 1.0f);
+  EXPECT_EQ(n.outputs[0]->shape.sizes(), (std::vector<int64_t>{6, 9, 8}));
+  expectSameResults(attentionGraph(p), 0.0);
+}
+
+TEST(FuseAttention, FourDimensionalWithScaleAndMask) {
+  const Pattern p{.batch = {2, 3}, .s = 17, .d = 16, .scaleOp = "Mul", .maskShape = {2, 1, 1, 17}};
+  auto g = fused(attentionGraph(p));
+  ASSERT_EQ(g->nodes().size(), 1u);
+  const ir::Node& n = *g->nodes()[0];
+  EXPECT_EQ(n.opType, "Attention");
+  EXPECT_EQ(n.name, "qk");
+  EXPECT_EQ(n.absorbedNames, (std::vector<std::string>{"scale", "mask_add", "softmax", "pv"}));
+  ASSERT_EQ(n.inputs.size(), 4u);
+  EXPECT_EQ(n.inputs[3]->name, "mask");
+  EXPECT_FLOAT_EQ(n.attributes.getFloat("scale", 0.0f), 0.35355339f);
+  expectSameResults(attentionGraph(p), 0.0);
+}
+
+TEST(FuseAttention, DivScaleAndFullMask) {
+  const Pattern p{.batch = {2, 2}, .s = 12, .d = 8, .scaleOp = "Div", .maskShape = {12, 12}};
+  auto g = fused(attentionGraph(p));
+  const ir::Node* n = attentionNode(*g);
+  ASSERT_NE(n, nullptr);
+  EXPECT_EQ(g->nodes().size(), 1u);
+  EXPECT_FLOAT_EQ(n->attributes.getFloat("scale", 0.0f), 1.0f / 2.8284271f);
+  // scale * x differs from x / c by rounding only.
+  expectSameResults(attentionGraph(p), 1e-6);
+  // A mask only: no scale.
+  const Pattern maskOnly{.batch = {3}, .s = 5, .d = 4, .maskShape = {3, 5, 5}};
+  EXPECT_EQ(fused(attentionGraph(maskOnly))->nodes().size(), 1u);
+  expectSameResults(attentionGraph(maskOnly), 0.0);
+}
+
+TEST(FuseAttention, OldOpsetSoftmaxOnlyWhereItIsTheLastAxis) {
+  // Opset 11 flattens at axis: axis = rank - 1 is the last-axis softmax, axis 1 of a rank-3 tensor is not.
+  Pattern p{.batch = {4}, .s = 6, .d = 4, .softmaxOpset = 11, .softmaxAxis = 2};
+  EXPECT_NE(attentionNode(*fused(attentionGraph(p))), nullptr);
+  expectSameResults(attentionGraph(p), 0.0);
+  p.softmaxAxis = 1;
+  EXPECT_EQ(attentionNode(*fused(attentionGraph(p))), nullptr);
+  // Opset 13 along another axis.
+  Pattern other{.batch = {4}, .s = 6, .d = 4, .softmaxAxis = 1};
+  EXPECT_EQ(attentionNode(*fused(attentionGraph(other))), nullptr);
+}
+
+TEST(FuseAttention, KeepsIntermediatesOthersRead) {
+  const Pattern p{.batch = {2}, .s = 5, .d = 4, .scaleOp = "Mul", .maskShape = {5, 5}};
+  for (const char* intermediate : {"scores", "scaled", "masked", "p"}) {
+    SCOPED_TRACE(intermediate);
+    const GraphSpec secondReader = [&](GraphBuilder& b) {
+      attentionGraph(p)(b);
+      b.node("Relu", "other", {intermediate}, {"o"});
+      b.output("o");
+    };
+    auto g = fused(secondReader);
+    EXPECT_EQ(attentionNode(*g), nullptr);
+    EXPECT_EQ(g->nodes().size(), 6u);
+    const GraphSpec graphOutput = [&](GraphBuilder& b) {
+      attentionGraph(p)(b);
+      b.output(intermediate);
+    };
+    EXPECT_EQ(attentionNode(*fused(graphOutput)), nullptr);
+  }
+}
+
+TEST(FuseAttention, DeclinesWhatTheOpCannotHold) {
+  // A scale that is not a constant, a scale tensor that broadcasts the scores bigger, c / scores, broadcast
+  // batch dims between Q and Kt.
+  const GraphSpec variableScale = [](GraphBuilder& b) {
+    b.input("q", {2, 5, 4});
+    b.input("kt", {2, 4, 5});
+    b.input("v", {2, 5, 4});
+    b.input("c", {});
+    b.node("MatMul", "qk", {"q", "kt"}, {"s"});
+    b.node("Mul", "scale", {"s", "c"}, {"t"});
+    b.node("Softmax", "softmax", {"t"}, {"p"});
+    b.node("MatMul", "pv", {"p", "v"}, {"y"});
+    b.output("y");
+  };
+  EXPECT_EQ(attentionNode(*fused(variableScale)), nullptr);
+  const GraphSpec reciprocal = [](GraphBuilder& b) {
+    b.input("q", {2, 5, 4});
+    b.input("kt", {2, 4, 5});
+    b.input("v", {2, 5, 4});
+    b.constant("c", scalarOf(2.0f));
+    b.node("MatMul", "qk", {"q", "kt"}, {"s"});
+    b.node("Div", "scale", {"c", "s"}, {"t"});
+    b.node("Softmax", "softmax", {"t"}, {"p"});
+    b.node("MatMul", "pv", {"p", "v"}, {"y"});
+    b.output("y");
+  };
+  EXPECT_EQ(attentionNode(*fused(reciprocal)), nullptr);
+  const GraphSpec broadcastBatch = [](GraphBuilder& b) {
+    b.input("q", {2, 5, 4});
+    b.input("kt", {1, 4, 5});
+    b.input("v", {2, 5, 4});
+    b.node("MatMul", "qk", {"q", "kt"}, {"s"});
+    b.node("Softmax", "softmax", {"s"}, {"p"});
+    b.node("MatMul", "pv", {"p", "v"}, {"y"});
+    b.output("y");
+  };
+  EXPECT_EQ(attentionNode(*fused(broadcastBatch)), nullptr);
+  const GraphSpec growingScale = [](GraphBuilder& b) {
+    b.input("q", {5, 4});
+    b.input("kt", {4, 5});
+    b.input("v", {5, 4});
+    b.constant("c", makeTensor(DataType::kFloat32, {1, 1, 1}, {0.5}));
+    b.node("MatMul", "qk", {"q", "kt"}, {"s"});
+    b.node("Mul", "scale", {"s", "c"}, {"t"});
+    b.node("Softmax", "softmax", {"t"}, {"p"});
+    b.node("MatMul", "pv", {"p", "v"}, {"y"});
+    b.output("y");
+  };
+  EXPECT_EQ(attentionNode(*fused(growingScale)), nullptr);
+}
+
+// Passes run before the build fixes the input shapes: dims the graph leaves unknown count as equal, except an
+// unknown beside a known 1 (maybe a broadcast of K across the query heads).
+TEST(FuseAttention, UnknownDims) {
+  const auto spec = [](int64_t ktBatch) {
+    return [ktBatch](GraphBuilder& b) {
+      b.input("q", {-1, -1, 8});
+      b.input("kt", {ktBatch, 8, -1});
+      b.input("v", {-1, -1, 8});
+      b.input("mask", {-1, 1, -1});
+      b.node("MatMul", "qk", {"q", "kt"}, {"s"});
+      b.node("Add", "mask_add", {"s", "mask"}, {"t"});
+      b.node("Softmax", "softmax", {"t"}, {"p"});
+      b.node("MatMul", "pv", {"p", "v"}, {"y"});
+      b.output("y");
+    };
+  };
+  const ir::Node* n = attentionNode(*fused(spec(-1)));
+  ASSERT_NE(n, nullptr);
+  EXPECT_EQ(n->inputs.size(), 4u);
+  EXPECT_EQ(attentionNode(*fused(spec(1))), nullptr);
+}
+
+// A precision constraint on a layer the fusion absorbed (the Softmax) reaches the Attention layer, which
+// then runs in that precision (OBEY), and the layer answers to every name of the pattern.
+TEST(FuseAttention, ConstraintsOnAbsorbedLayersReachTheFusedLayer) {
+  NetworkDefinition net;
+  ASSERT_TRUE(net.addInput("q", DataType::kFloat32, {8, 32, 16}).isOk());
+  ASSERT_TRUE(net.addInput("kt", DataType::kFloat32, {8, 16, 32}).isOk());
+  ASSERT_TRUE(net.addInput("v", DataType::kFloat32, {8, 32, 16}).isOk());
+  ASSERT_TRUE(net.addConstant("c", scalarOf(0.25f)).isOk());
+  ASSERT_TRUE(net.addLayer("MatMul", "qk", {"q", "kt"}, {"s"}).isOk());
+  ASSERT_TRUE(net.addLayer("Mul", "scale", {"s", "c"}, {"t"}).isOk());
+  ASSERT_TRUE(net.addLayer("Softmax", "softmax", {"t"}, {"p"}).isOk());
+  ASSERT_TRUE(net.addLayer("MatMul", "pv", {"p", "v"}, {"y"}).isOk());
+  ASSERT_TRUE(net.markOutput("y").isOk());
+  net.findLayer("softmax")->setPrecision(DataType::kBFloat16);
+  // An output type on the softmax names a tensor the fused layer does not write: a warning, not silence.
+  ASSERT_TRUE(net.findLayer("softmax")->setOutputType(0, DataType::kFloat32).isOk());
+  BuilderConfig config;
+  config.setFlag(BuilderFlag::kBF16);
+  config.setFlag(BuilderFlag::kObeyPrecisionConstraints);
+  class Recording final : public Logger {
+   public:
+    void log(Severity severity, std::string_view message) override {
+      if (severity == Severity::kWarning) warnings.emplace_back(message);
+    }
+    std::vector<std::string> warnings;
+  } logger;
+  auto engine = Builder(logger).build(net, config);
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  const LayerInfo* attention = nullptr;
+  for (const LayerInfo& l : (*engine)->layers()) {
+    if (l.opType == "lowp.Attention" || l.opType == "Attention") attention = &l;
+  }
+  ASSERT_NE(attention, nullptr);
+  EXPECT_EQ(attention->name, "qk");
+  EXPECT_EQ(attention->absorbedNames, (std::vector<std::string>{"scale", "softmax", "pv"}));
+  EXPECT_EQ(attention->requestedPrecision, DataType::kBFloat16);
+  EXPECT_EQ(attention->precision, DataType::kBFloat16);
+  bool warned = false;
+  for (const std::string& w : logger.warnings)
+    warned = warned || w.find("absorbed 'softmax'") != std::string::npos;
+  EXPECT_TRUE(warned);
+}
+
+// ---- CPU kernels against the reference -------------------------------------------------------------------
+
+struct Isa {
+  const char* name;
+  kernels::CpuFeature feature;
+};
+const Isa kIsas[] = {{"avx512", kernels::CpuFeature::kAvx512}, {"avx2", kernels::CpuFeature::kAvx2}};
+
+struct KernelShape {
+  std::vector<int64_t> batch;
+  int64_t sq, d, sk, dv;
+  std::vector<int64_t> mask;  ///< empty: none
+};
+
+TEST(CpuAttention, MatchesTheReference) {
+  const std::vector<KernelShape> shapes = {
+      {{8}, 128, 32, 128, 32, {}},                 // the encoder's heads
+      {{2, 8}, 128, 32, 128, 32, {2, 1, 1, 128}},  // a key padding mask
+      {{3}, 7, 5, 9, 3, {}},                       // nothing a multiple of a vector
+      {{2, 3}, 70, 64, 33, 40, {2, 3, 70, 33}},    // a full mask, two row blocks
+      {{1}, 1, 1, 1, 1, {}},                       // one of everything
+      {{2}, 5, 16, 17, 130, {5, 17}},              // wide V, mask over the rows only
+      {{4}, 66, 128, 512, 128, {1, 66, 1}},        // a mask that broadcasts its last dim (reference path)
+      {{}, 9, 24, 48, 16, {48}},                   // rank 2, a mask over the keys only
+  };
+  const std::pair<DataType, double> types[] = {
+      {DataType::kFloat32, 2e-6}, {DataType::kBFloat16, 1e-2}, {DataType::kFloat16, 2e-3}};
+  std::mt19937 rng(41);
+  for (const Isa& isa : kIsas) {
+    if (!runtime::cpuSupports(isa.feature)) continue;
+    for (const auto& [type, tolerance] : types) {
+      const std::string name = std::string(type == DataType::kFloat32    ? "f32"
+                                           : type == DataType::kBFloat16 ? "bf16"
+                                                                         : "f16") +
+                               "-attention-" + isa.name;
+      const kernels::KernelDef* k = kernelNamed(name);
+      ASSERT_NE(k, nullptr) << name;
+      const kernels::KernelDef* ref = referenceKernel("Attention", "lowp");
+      ASSERT_NE(ref, nullptr);
+      for (const KernelShape& s : shapes) {
+        auto dims = [&](int64_t x, int64_t y) {
+          std::vector<int64_t> v = s.batch;
+          v.push_back(x);
+          v.push_back(y);
+          return v;
+        };
+        SCOPED_TRACE(name + " Sq " + std::to_string(s.sq) + " D " + std::to_string(s.d) + " Sk " +
+                     std::to_string(s.sk) + " Dv " + std::to_string(s.dv) + " mask " +
+                     ir::formatSizes(s.mask));
+        std::vector<Tensor> in = {randomFloats(rng, type, dims(s.sq, s.d), -2.0, 2.0),
+                                  randomFloats(rng, type, dims(s.d, s.sk), -2.0, 2.0),
+                                  randomFloats(rng, type, dims(s.sk, s.dv))};
+        if (!s.mask.empty()) in.push_back(randomFloats(rng, type, s.mask, -4.0, 0.0));
+        NodeUnderTest n("Attention", "lowp", 1, attrs({{"scale", 0.25f}}), in, {});
+        ASSERT_TRUE(n.status().isOk()) << n.status().toString();
+        auto want = runKernel(*ref, n.node(), in, n.outputType(), n.outputShape());
+        auto got = runKernel(*k, n.node(), in, n.outputType(), n.outputShape());
+        ASSERT_TRUE(want.isOk()) << want.status().toString();
+        ASSERT_TRUE(got.isOk()) << got.status().toString();
+        EXPECT_LE(relativeL2(*want, *got), tolerance);
+      }
+    }
+  }
+}
+
+// The reference kernel in every type it takes agrees with its fp32 form on the same values: fp64 closer,
+// fp16 and bf16 (widened exactly, computed in fp32, rounded once) within their output rounding.
+TEST(CpuAttention, ReferenceInEveryType) {
+  std::mt19937 rng(45);
+  const kernels::KernelDef* ref = referenceKernel("Attention", "lowp");
+  ASSERT_NE(ref, nullptr);
+  const std::vector<std::vector<int64_t>> shapes = {{2, 3, 6, 5}, {2, 3, 5, 7}, {2, 3, 7, 4}, {1, 3, 1, 7}};
+  std::vector<Tensor> base;
+  base.reserve(shapes.size());
+  for (const auto& shape : shapes) base.push_back(randomFloats(rng, DataType::kFloat32, shape, -2.0, 2.0));
+  auto run = [&](DataType type) {
+    std::vector<Tensor> in;
+    in.reserve(base.size());
+    for (const Tensor& t : base) in.push_back(makeTensor(type, t.shape(), values(t)));
+    NodeUnderTest n("Attention", "lowp", 1, attrs({{"scale", 0.5f}}), in, {});
+    EXPECT_TRUE(n.status().isOk()) << n.status().toString();
+    auto y = runKernel(*ref, n.node(), in, n.outputType(), n.outputShape());
+    EXPECT_TRUE(y.isOk()) << y.status().toString();
+    EXPECT_EQ(y->type(), type);
+    return *y;
+  };
+  const Tensor f32 = run(DataType::kFloat32);
+  // fp16 and bf16 inputs are rounded first, so they differ from the fp32 run by the inputs' rounding too.
+  EXPECT_LE(relativeL2(run(DataType::kFloat64), f32), 1e-6);
+  EXPECT_LE(relativeL2(run(DataType::kFloat16), f32), 5e-3);
+  EXPECT_LE(relativeL2(run(DataType::kBFloat16), f32), 3e-2);
+}
+
+// A row masked to -inf everywhere gives NaN, as the unfused Softmax does; -inf in part of a row gives 0
+// there.
+TEST(CpuAttention, InfiniteMasks) {
+  std::mt19937 rng(43);
+  const kernels::KernelDef* ref = referenceKernel("Attention", "lowp");
+  ASSERT_NE(ref, nullptr);
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<double> maskValues(4 * 20, 0.0);
+  for (int64_t j = 0; j < 20; ++j) maskValues[static_cast<size_t>(j)] = -inf;          // row 0: all masked
+  for (int64_t j = 0; j < 20; j += 2) maskValues[static_cast<size_t>(20 + j)] = -inf;  // row 1: half
+  const std::vector<Tensor> in = {
+      randomFloats(rng, DataType::kFloat32, {1, 4, 8}), randomFloats(rng, DataType::kFloat32, {1, 8, 20}),
+      randomFloats(rng, DataType::kFloat32, {1, 20, 8}), makeTensor(DataType::kFloat32, {4, 20}, maskValues)};
+  NodeUnderTest n("Attention", "lowp", 1, {}, in, {});
+  ASSERT_TRUE(n.status().isOk()) << n.status().toString();
+  auto want = runKernel(*ref, n.node(), in, n.outputType(), n.outputShape());
+  ASSERT_TRUE(want.isOk());
+  EXPECT_TRUE(std::isnan(want->data<float>()[0]));
+  for (const Isa& isa : kIsas) {
+    if (!runtime::cpuSupports(isa.feature)) continue;
+    const kernels::KernelDef* k = kernelNamed(std::string("f32-attention-") + isa.name);
+    ASSERT_NE(k, nullptr);
+    auto got = runKernel(*k, n.node(), in, n.outputType(), n.outputShape());
+    ASSERT_TRUE(got.isOk()) << got.status().toString();
+    for (int64_t e = 0; e < 4 * 8; ++e) {
+      const float w = want->data<float>()[e];
+      const float g = got->data<float>()[e];
+      if (e < 8) {
+        EXPECT_TRUE(std::isnan(g)) << isa.name << " element " << e;
+      } else {
+        EXPECT_NEAR(g, w, 1e-5f * std::max(1.0f, std::abs(w))) << isa.name << " element " << e;
+      }
+    }
+  }
+}
+
+// Bad input: a clear error naming the node, never a crash.
+TEST(CpuAttention, BadShapesAreErrors) {
+  std::mt19937 rng(44);
+  auto run = runOp({.opType = "Attention",
+                    .inputs = {randomFloats(rng, DataType::kFloat32, {2, 3, 4}),
+                               randomFloats(rng, DataType::kFloat32, {2, 5, 6}),
+                               randomFloats(rng, DataType::kFloat32, {2, 6, 4})},
+                    .opset = 1,
+                    .domain = "lowp"});
+  ASSERT_FALSE(run.isOk());
+  EXPECT_NE(run.status().message().find("Attention"), std::string::npos) << run.status().message();
+}
+
+}  // namespace
+}  // namespace lowp::testing
