@@ -1,13 +1,15 @@
 // fuse_attention: MatMul(Q, Kt) -> [Mul or Div by a scalar constant] -> [Add(mask)] -> Softmax(last axis)
 // -> MatMul(P, V) becomes one lowp.Attention(Q, Kt, V, mask) node (ir/ops/attention.h), the attention of
-// transformer exports (PyTorch's nn.MultiheadAttention: the scale on Q before the first MatMul, which then
-// stays a separate Div; other exporters: the scale after it, and an additive mask).
+// transformer exports (PyTorch's nn.MultiheadAttention: the scale on Q before the first MatMul, or on Q and
+// Kt, by the square root each; other exporters: the scale after it, and an additive mask).
 //
 // Targets: a default-domain MatMul reading, as its first input, the output P of a Softmax, and a V. Walking
 // back from P: Softmax (opset 13+: axis the last; opsets 1-12: the 2-D coercion at `axis` must be the
 // last-axis softmax, i.e. every dim from `axis` to the last but one is a known 1), optionally an Add of the
 // scores and a mask (the mask not the scores themselves), optionally a Mul by (either side) or Div by a
-// constant of one element, then a MatMul(Q, Kt). Every intermediate tensor is read by the next node only
+// constant of one element, then a MatMul(Q, Kt), whose Q and Kt may each come from a Mul / Div by a constant
+// of one element that nothing else reads (its factor joins the scale). Every intermediate tensor is read by
+// the next node only
 // (once) and is no graph output, every node has one output, and each intermediate has the scores' shape
 // (so neither the scale nor the mask broadcast it bigger). Q, Kt, V and every intermediate: one float type;
 // Q, Kt and V of one rank (2 or more) with equal leading dims (lowp.Attention does not broadcast them).
@@ -17,13 +19,14 @@
 // the run with an error that names it, rather than computing something else.
 //
 // Rewrite: the final MatMul becomes the Attention node with inputs (Q, Kt, V, mask?) and attribute scale
-// (the constant, or 1 / it for a Div); it takes the first MatMul's name and records the others in graph
-// order (scale, mask Add, Softmax, final MatMul), each followed by the names it had absorbed, so the layer
-// answers to every name of the pattern and carries their precision constraints (the builder reads the
-// output-type constraints of the last name, the node that produced the output). The intermediate nodes are
-// left unread and removed by remove_dead_nodes.
+// (the product of the factors, a Div's being 1 / its constant); it takes the first MatMul's name and records
+// the others in graph order (Q's and Kt's scales, scale, mask Add, Softmax, final MatMul), each followed by
+// the names it had absorbed, so the layer answers to every name of the pattern and carries their precision
+// constraints (the builder reads the output-type constraints of the last name, the node that produced the
+// output). The intermediate nodes are left unread and removed by remove_dead_nodes.
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ir/ops/attention.h"
@@ -103,11 +106,34 @@ bool broadcastsInto(const ir::Shape& mask, const ir::Shape& scores) {
   return true;
 }
 
+/// x * c (either side) or x / c for a Mul / Div `node` by a one-element constant c of `type` and of rank at
+/// most `maxRank`: x and the factor (c, or 1 / c), when `node` is one.
+std::optional<std::pair<ir::Value*, float>> scaledInput(const ir::Node* node, DataType type,
+                                                        int64_t maxRank) {
+  if (!(isPlain(node, "Mul") || isPlain(node, "Div")) || node->inputs.size() != 2) return std::nullopt;
+  const bool div = node->opType == "Div";
+  for (size_t side = 0; side < 2; ++side) {
+    if (div && side == 1) break;  // c / x is no scale
+    const auto c = scalarConstant(node->inputs[1 - side]);
+    ir::Value* x = node->inputs[side];
+    const ir::Value* constant = node->inputs[1 - side];
+    if (c && x != nullptr && x->type == type && constant->type == type &&
+        static_cast<int64_t>(constant->constant->rank()) <= maxRank) {
+      if (div && *c == 0.0f) return std::nullopt;
+      return std::pair{x, div ? 1.0f / *c : *c};
+    }
+  }
+  return std::nullopt;
+}
+
 /// The pattern ending in `final` (the MatMul P . V), when it matches.
 struct AttentionMatch {
   ir::Node* scores = nullptr;  ///< MatMul(Q, Kt)
-  ir::Node* scale = nullptr;   ///< Mul / Div, when present
-  ir::Node* add = nullptr;     ///< Add(mask), when present
+  ir::Value* q = nullptr;      ///< Q and Kt as the Attention node reads them (before any scale of theirs)
+  ir::Value* kt = nullptr;
+  std::vector<ir::Node*> inputScales;  ///< Mul / Div of Q or Kt by a constant, folded into the scale
+  ir::Node* scale = nullptr;           ///< Mul / Div of the scores, when present
+  ir::Node* add = nullptr;             ///< Add(mask), when present
   ir::Node* softmax = nullptr;
   ir::Value* mask = nullptr;
   float scaleValue = 1.0f;
@@ -157,33 +183,29 @@ std::optional<AttentionMatch> matchAttention(const ir::Node& final) {
   if (node != nullptr && (isPlain(node, "Mul") || isPlain(node, "Div"))) {
     const ir::Value* out = node->outputs[0];
     if (out->type != type || !mayBeEqual(out->shape, shape)) return std::nullopt;
-    const bool div = node->opType == "Div";
-    ir::Value* x = nullptr;
-    std::optional<float> c;
-    for (size_t side = 0; side < 2 && node->inputs.size() == 2; ++side) {
-      if (div && side == 1) break;  // c / scores is no scale
-      const auto k = scalarConstant(node->inputs[1 - side]);
-      ir::Value* in = node->inputs[side];
-      const ir::Value* constant = node->inputs[1 - side];
-      if (k && in != nullptr && in->type == type && constant->type == type &&
-          static_cast<int64_t>(constant->constant->rank()) <= shape.rank()) {
-        x = in;
-        c = k;
-        break;
-      }
-    }
-    if (x == nullptr || !c || (div && *c == 0.0f)) return std::nullopt;
+    const auto scaled = scaledInput(node, type, shape.rank());
+    if (!scaled) return std::nullopt;
     m.scale = node;
-    m.scaleValue = div ? 1.0f / *c : *c;
-    node = fusion::fusableProducer(x);
+    m.scaleValue = scaled->second;
+    node = fusion::fusableProducer(scaled->first);
   }
   if (!isPlain(node, "MatMul") || node->inputs.size() != 2) return std::nullopt;
   m.scores = node;
-  const ir::Value* q = node->input(0);
-  const ir::Value* kt = node->input(1);
-  if (q == nullptr || kt == nullptr || q->type != type || kt->type != type) return std::nullopt;
+  m.q = node->inputs[0];
+  m.kt = node->inputs[1];
+  if (m.q == nullptr || m.kt == nullptr || m.q->type != type || m.kt->type != type) return std::nullopt;
   if (!mayBeEqual(node->outputs[0]->shape, shape)) return std::nullopt;
-  if (!sameBatch(q->shape, kt->shape, v->shape)) return std::nullopt;
+  // A constant factor on Q or Kt (PyTorch's exports scale Q, or Q and Kt by the square root each) scales the
+  // scores: it joins the Attention's scale where that operand is read by the scores' MatMul alone.
+  for (ir::Value** operand : {&m.q, &m.kt}) {
+    ir::Node* producer = fusion::fusableProducer(*operand);
+    const auto scaled = scaledInput(producer, type, (*operand)->shape.rank());
+    if (!scaled || !mayBeEqual(scaled->first->shape, (*operand)->shape)) continue;
+    m.inputScales.push_back(producer);
+    m.scaleValue *= scaled->second;
+    *operand = scaled->first;
+  }
+  if (!sameBatch(m.q->shape, m.kt->shape, v->shape)) return std::nullopt;
   return m;
 }
 
@@ -200,11 +222,13 @@ void appendNames(std::vector<std::string>& into, const ir::Node* node) {
 Result<bool> fuseIntoAttention(ir::Graph& graph, ir::Node& final) {
   const auto m = matchAttention(final);
   if (!m) return false;
-  ir::Value* q = m->scores->inputs[0];
-  ir::Value* kt = m->scores->inputs[1];
+  ir::Value* q = m->q;
+  ir::Value* kt = m->kt;
   ir::Value* v = final.inputs[1];
 
-  std::vector<std::string> absorbed = m->scores->absorbedNames;
+  std::vector<std::string> absorbed;
+  for (const ir::Node* scale : m->inputScales) appendNames(absorbed, scale);
+  absorbed.insert(absorbed.end(), m->scores->absorbedNames.begin(), m->scores->absorbedNames.end());
   appendNames(absorbed, m->scale);
   appendNames(absorbed, m->add);
   appendNames(absorbed, m->softmax);

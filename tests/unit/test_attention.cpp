@@ -233,6 +233,35 @@ TEST(FuseAttention, ThreeDimensionalAsPyTorchExportsIt) {
   expectSameResults(attentionGraph(p), 0.0);
 }
 
+// PyTorch's scaled_dot_product_attention export: Q and Kt each multiplied by the square root of the scale
+// (and here also a Div on the scores): every factor joins the Attention's scale, the Muls its names.
+TEST(FuseAttention, ScalesOnQAndKtJoinTheScale) {
+  const GraphSpec spec = [](GraphBuilder& b) {
+    b.input("q", {2, 3, 7, 8});
+    b.input("kt", {2, 3, 8, 7});
+    b.input("v", {2, 3, 7, 8});
+    b.constant("root", scalarOf(0.5946036f));
+    b.constant("two", scalarOf(2.0f));
+    b.node("Mul", "q_scale", {"q", "root"}, {"qs"});
+    b.node("Mul", "kt_scale", {"root", "kt"}, {"kts"});
+    b.node("MatMul", "qk", {"qs", "kts"}, {"scores"});
+    b.node("Div", "halve", {"scores", "two"}, {"halved"});
+    b.node("Softmax", "softmax", {"halved"}, {"p"}, attrs({{"axis", int64_t{-1}}}));
+    b.node("MatMul", "pv", {"p", "v"}, {"y"});
+    b.output("y");
+  };
+  auto g = fused(spec);
+  ASSERT_EQ(g->nodes().size(), 1u);
+  const ir::Node& n = *g->nodes()[0];
+  EXPECT_EQ(n.opType, "Attention");
+  EXPECT_EQ(n.absorbedNames, (std::vector<std::string>{"q_scale", "kt_scale", "halve", "softmax", "pv"}));
+  EXPECT_EQ(n.inputs[0]->name, "q");
+  EXPECT_EQ(n.inputs[1]->name, "kt");
+  EXPECT_NEAR(n.attributes.getFloat("scale", 0.0f), 0.5946036f * 0.5946036f / 2.0f, 1e-7);
+  // The factors apply to the scores in fp32 instead of to the rounded Q and Kt: rounding differs.
+  expectSameResults(spec, 1e-6);
+}
+
 TEST(FuseAttention, FourDimensionalWithScaleAndMask) {
   const Pattern p{.batch = {2, 3}, .s = 17, .d = 16, .scaleOp = "Mul", .maskShape = {2, 1, 1, 17}};
   auto g = fused(attentionGraph(p));

@@ -2,13 +2,24 @@
 //   {f16,bf16}-attention-wmma-cuda    tensor cores, fp32 accumulation; D and Dv in {32, 64, 128}, Sk <= 512
 //   {f32,f16,bf16}-attention-cuda     CUDA cores in fp32, any sizes with D + Dv <= 2048 (so fp32 engines and
 //                                     the head sizes the tensor-core kernel declines have a kernel)
+//   {f32,f16,bf16}-attention-cublaslt the unfused arithmetic in one layer: S = scale * Q . Kt and Y = P . V
+//   as
+//                                     strided batches of cuBLASLt products (fp32 accumulation; fp32 with
+//                                     plain fp32 arithmetic), P = softmax(S) by softmax.cu between them; S
+//                                     and P are stored in the tensors' type, as the MatMul, Softmax, MatMul
+//                                     the layer was fused from would store them, at the end of the CUDA
+//                                     workspace (cuBLASLt gets the rest). No mask; declined where S and P do
+//                                     not fit in the workspace.
 // The mask may broadcast along any dim (strides of 0). Tests: tests/gpu/test_attention.cpp.
 #include <algorithm>
+#include <array>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "ir/ops/attention.h"
 #include "ir/ops/fused.h"
+#include "kernels/cuda/cublaslt_plan.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_context.h"
 #include "kernels/cuda/cuda_kernels.h"
@@ -118,6 +129,79 @@ Status attentionKernel(KernelContext& ctx) {
   return {};
 }
 
+struct ComposedPlans {
+  LtPlan scores;  ///< S = scale * Q . Kt
+  LtPlan output;  ///< Y = P . V
+};
+
+// A strided batch of `heads` row-major products [m, k] x [k, n], every operand dense per head.
+GemmProblem headsProblem(int64_t heads, int64_t m, int64_t k, int64_t n, float alpha) {
+  GemmProblem p;
+  p.m = m;
+  p.k = k;
+  p.n = n;
+  p.batch = heads;
+  p.strideA = m * k;
+  p.strideB = k * n;
+  p.alpha = alpha;
+  return p;
+}
+
+constexpr int64_t alignTo256(int64_t bytes) {
+  return (bytes + 255) / 256 * 256;
+}
+
+template <Precision kPrecision>
+Status composedAttentionKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  Tensor& y = ctx.output(0);
+  if (y.type() != tensorTypeOf(kPrecision))
+    return ctx.invalid("output " + y.describe() + " is not " +
+                       std::string(dataTypeName(tensorTypeOf(kPrecision))));
+  LOWP_ASSIGN_OR_RETURN(const Elem type, floatElemOf(ctx, y, "output"));
+  LOWP_RETURN_IF_ERROR(checkTypes(ctx, y));
+  LOWP_ASSIGN_OR_RETURN(const AttentionShape s, shapeOf(ctx));
+  if (s.mask != nullptr) return ctx.unsupported("the composed attention takes no mask");
+  if (y.elementCount() == 0) return {};
+  if (s.sk == 0 || s.d == 0) return ctx.unsupported("the composed attention takes no empty D or Sk");
+  const int64_t matrixBytes = alignTo256(s.heads * s.sq * s.sk * ir::dataTypeInfo(y.type()).storageBytes);
+  const int64_t room = static_cast<int64_t>(cuda->workspaceBytes) / 256 * 256 - 2 * matrixBytes;
+  if (room < 0)
+    return ctx.unsupported("the scores and probabilities (" + std::to_string(2 * matrixBytes) +
+                           " bytes) do not fit in the CUDA workspace");
+  auto* scores = static_cast<unsigned char*>(cuda->workspace) + room;
+  unsigned char* probabilities = scores + matrixBytes;
+  const void* q = ctx.input(ir::ops::kAttentionQ).data();
+  const void* kt = ctx.input(ir::ops::kAttentionKt).data();
+  const void* v = ctx.input(ir::ops::kAttentionV).data();
+  const GemmProblem first = headsProblem(s.heads, s.sq, s.d, s.sk, s.scale);
+  const GemmProblem second = headsProblem(s.heads, s.sq, s.sk, s.dv, 1.0f);
+  const std::array<uint32_t, 4> firstAlign = {alignmentOf(kt), alignmentOf(q), alignmentOf(scores),
+                                              alignmentOf(scores)};
+  const std::array<uint32_t, 4> secondAlign = {alignmentOf(v), alignmentOf(probabilities),
+                                               alignmentOf(y.data()), alignmentOf(y.data())};
+  const auto ltBytes = static_cast<size_t>(room);
+  auto plans = std::static_pointer_cast<ComposedPlans>(ctx.state());
+  if (!plans || !plans->scores.fits(kPrecision, first, firstAlign, ltBytes) ||
+      !plans->output.fits(kPrecision, second, secondAlign, ltBytes)) {
+    plans = std::make_shared<ComposedPlans>();
+    LOWP_RETURN_IF_ERROR(
+        forNode(ctx, plans->scores.create(cuda->cublasLt, kPrecision, first, firstAlign, ltBytes, 0, false)));
+    LOWP_RETURN_IF_ERROR(forNode(
+        ctx, plans->output.create(cuda->cublasLt, kPrecision, second, secondAlign, ltBytes, 0, false)));
+    ctx.state() = plans;
+  }
+  LOWP_RETURN_IF_ERROR(forNode(ctx, plans->scores.run(*cuda, q, kt, nullptr, nullptr, scores)));
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(
+      ctx, launchSoftmaxLastAxis(type, scores, probabilities, s.heads * s.sq, s.sk, cuda->stream));
+  LOWP_RETURN_IF_ERROR(forNode(ctx, plans->output.run(*cuda, probabilities, v, nullptr, nullptr, y.data())));
+  return {};
+}
+
+bool supportsComposed(const ir::Node& node, const std::vector<ir::Shape>& /*shapes*/) {
+  return node.input(ir::ops::kAttentionMask) == nullptr;
+}
+
 /// The last dim of shape i, when known.
 int64_t lastDim(const std::vector<ir::Shape>& shapes, size_t i) {
   if (shapes.size() <= i || !shapes[i].rankKnown() || shapes[i].rank() == 0) return -1;
@@ -151,6 +235,17 @@ void registerAttentionKernels(KernelRegistry& registry) {
                   .fn = &attentionKernel<false>,
                   .domain = ir::ops::kLowpDomain,
                   .supports = &supportsSimt,
+                  .reference = false});
+    registry.add({.opType = ir::ops::kAttentionOp,
+                  .backend = Backend::kCuda,
+                  .name = keepName(std::string(shortTypeName(t)) + "-attention-cublaslt"),
+                  .inputTypes = {types},
+                  .outputTypes = {types},
+                  .fn = t == DataType::kFloat32   ? &composedAttentionKernel<Precision::kF32>
+                        : t == DataType::kFloat16 ? &composedAttentionKernel<Precision::kF16>
+                                                  : &composedAttentionKernel<Precision::kBf16>,
+                  .domain = ir::ops::kLowpDomain,
+                  .supports = &supportsComposed,
                   .reference = false});
     if (t == DataType::kFloat32) continue;
     registry.add({.opType = ir::ops::kAttentionOp,
