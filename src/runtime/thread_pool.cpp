@@ -1,10 +1,27 @@
 #include "runtime/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
+
+#include <immintrin.h>
 
 namespace lowp::runtime {
 namespace {
 thread_local bool insideParallelFor = false;
+
+// Spins until done() holds or kSpinMicroseconds pass; true when done() held.
+template <typename Done>
+bool spinUntil(const Done& done) {
+  const auto until =
+      std::chrono::steady_clock::now() + std::chrono::microseconds(ThreadPool::kSpinMicroseconds);
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      _mm_pause();
+    }
+    if (std::chrono::steady_clock::now() >= until) return done();
+  }
+}
 }  // namespace
 
 ThreadPool::ThreadPool(int threads) {
@@ -60,6 +77,7 @@ void ThreadPool::parallelFor(int64_t n, int64_t grain, const std::function<void(
     std::lock_guard<std::mutex> lock(mutex_);
     --pending_;
   }
+  spinUntil([&] { return pending_.load(std::memory_order_acquire) == 0; });
   std::unique_lock<std::mutex> lock(mutex_);
   done_.wait(lock, [&] { return pending_ == 0; });
   job_ = nullptr;
@@ -68,6 +86,9 @@ void ThreadPool::parallelFor(int64_t n, int64_t grain, const std::function<void(
 void ThreadPool::workerLoop(int /*index*/) {
   uint64_t seen = 0;
   for (;;) {
+    spinUntil([&] {
+      return stop_.load(std::memory_order_acquire) || generation_.load(std::memory_order_acquire) != seen;
+    });
     std::unique_lock<std::mutex> lock(mutex_);
     wake_.wait(lock, [&] { return stop_ || (generation_ != seen && nextChunk_ < chunks_); });
     if (stop_) return;

@@ -1,6 +1,13 @@
 // A fixed pool of worker threads for data-parallel kernels.
+//
+// Kernels come back to back, each a parallelFor that wakes the workers and waits for them. Waking a thread
+// asleep on a condition variable costs tens of microseconds (a futex call, the scheduler; more on a virtual
+// machine), as much as a small layer's work. So a worker that finishes a job, and a caller waiting for the
+// workers, first spin for up to kSpinMicroseconds watching for the next job or the last chunk, and only
+// then sleep: a chain of layers runs without a sleep in between, and an idle pool sleeps soon after.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -20,6 +27,8 @@ class ThreadPool {
 
   int threadCount() const { return static_cast<int>(workers_.size()) + 1; }
 
+  static constexpr int kSpinMicroseconds = 200;
+
   /// Runs fn(begin, end) over [0, n) split into at most threadCount() chunks of at least `grain`
   /// elements; returns when all chunks are done. Calls from inside a chunk run serially (no nesting).
   void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
@@ -36,9 +45,10 @@ class ThreadPool {
   int64_t jobSize_ = 0;
   int64_t chunks_ = 0;
   int64_t nextChunk_ = 0;
-  int64_t pending_ = 0;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
+  // Written under mutex_; read without it too, by the spinning threads.
+  std::atomic<int64_t> pending_ = 0;
+  std::atomic<uint64_t> generation_ = 0;
+  std::atomic<bool> stop_ = false;
 };
 
 }  // namespace lowp::runtime
