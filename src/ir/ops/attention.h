@@ -26,7 +26,14 @@
 // before P . V, as the unfused graph does, and sum in fp32 (kernels/cuda/attention.cu).
 #pragma once
 
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
+
+#include "ir/shape.h"
 
 namespace lowp::ir::ops {
 
@@ -37,5 +44,19 @@ inline constexpr size_t kAttentionQ = 0;
 inline constexpr size_t kAttentionKt = 1;
 inline constexpr size_t kAttentionV = 2;
 inline constexpr size_t kAttentionMask = 3;
+
+/// What the kernels require of Q, Kt and V's sizes: [..., Sq, D], [..., D, Sk], [..., Sk, Dv] with the same
+/// leading dims. nullopt when they fit, else the message that says how they do not.
+inline std::optional<std::string> attentionOperandMismatch(const std::vector<int64_t>& q,
+                                                           const std::vector<int64_t>& kt,
+                                                           const std::vector<int64_t>& v) {
+  const size_t r = q.size();
+  const bool fits =
+      r >= 2 && kt.size() == r && v.size() == r && std::equal(q.begin(), q.end() - 2, kt.begin()) &&
+      std::equal(q.begin(), q.end() - 2, v.begin()) && q[r - 1] == kt[r - 2] && kt[r - 1] == v[r - 2];
+  if (fits) return std::nullopt;
+  return "Q " + formatSizes(q) + ", Kt " + formatSizes(kt) + " and V " + formatSizes(v) +
+         " are not [..., Sq, D], [..., D, Sk], [..., Sk, Dv]";
+}
 
 }  // namespace lowp::ir::ops

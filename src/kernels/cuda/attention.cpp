@@ -36,14 +36,8 @@ Result<AttentionShape> shapeOf(const KernelContext& ctx) {
   const std::vector<int64_t>& q = ctx.input(ir::ops::kAttentionQ).shape();
   const std::vector<int64_t>& kt = ctx.input(ir::ops::kAttentionKt).shape();
   const std::vector<int64_t>& v = ctx.input(ir::ops::kAttentionV).shape();
+  if (auto mismatch = ir::ops::attentionOperandMismatch(q, kt, v)) return ctx.invalid(*mismatch);
   const size_t r = q.size();
-  const bool fits =
-      r >= 2 && kt.size() == r && v.size() == r && std::equal(q.begin(), q.end() - 2, kt.begin()) &&
-      std::equal(q.begin(), q.end() - 2, v.begin()) && q[r - 1] == kt[r - 2] && kt[r - 1] == v[r - 2];
-  if (!fits) {
-    return ctx.invalid("Q " + ir::formatSizes(q) + ", Kt " + ir::formatSizes(kt) + " and V " +
-                       ir::formatSizes(v) + " are not [..., Sq, D], [..., D, Sk], [..., Sk, Dv]");
-  }
   if (r - 2 > static_cast<size_t>(kMaxBroadcastRank)) {
     return ctx.unsupported("more than " + std::to_string(kMaxBroadcastRank) + " batch dims");
   }

@@ -134,6 +134,14 @@ bool supportsGemm(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
   return p.has_value() && p->k > 0;
 }
 
+// A, B and Y all of `type`.
+Status requireOperandTypes(const KernelContext& ctx, const Tensor& a, const Tensor& b, const Tensor& y,
+                           DataType type) {
+  if (a.type() == type && b.type() == type && y.type() == type) return {};
+  return ctx.invalid("operands " + a.describe() + ", " + b.describe() + " and output " + y.describe() +
+                     " are not all " + std::string(dataTypeName(type)));
+}
+
 template <Precision kPrecision, bool kGemm, int kHeuristic>
 Status matMulKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
@@ -141,9 +149,7 @@ Status matMulKernel(KernelContext& ctx) {
   const Tensor& b = ctx.input(1);
   Tensor& y = ctx.output(0);
   const DataType type = tensorTypeOf(kPrecision);
-  if (a.type() != type || b.type() != type || y.type() != type)
-    return ctx.invalid("operands " + a.describe() + ", " + b.describe() + " and output " + y.describe() +
-                       " are not all " + std::string(dataTypeName(type)));
+  LOWP_RETURN_IF_ERROR(requireOperandTypes(ctx, a, b, y, type));
   const Tensor* c = kGemm && ctx.hasInput(2) ? &ctx.input(2) : nullptr;
   if (c != nullptr && c->type() != type) return ctx.invalid("C " + c->describe() + " is not of A's type");
   const std::optional<GemmProblem> problem =
@@ -201,9 +207,7 @@ Status fusedMatMulKernel(KernelContext& ctx) {
   const Tensor& b = ctx.input(1);
   Tensor& y = ctx.output(0);
   const DataType type = tensorTypeOf(kPrecision);
-  if (a.type() != type || b.type() != type || y.type() != type)
-    return ctx.invalid("operands " + a.describe() + ", " + b.describe() + " and output " + y.describe() +
-                       " are not all " + std::string(dataTypeName(type)));
+  LOWP_RETURN_IF_ERROR(requireOperandTypes(ctx, a, b, y, type));
   auto activation = ir::ops::readActivation(ctx.attrs());
   if (!activation) return ctx.invalid(activation.status().message());
   std::optional<GemmProblem> problem = fusedMatMulProblem(a.shape(), b.shape());

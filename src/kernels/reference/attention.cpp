@@ -21,20 +21,6 @@
 namespace lowp::kernels::ref {
 namespace {
 
-// `t` in the compute type C (a copy when it is stored narrower).
-template <typename C>
-Tensor widened(const Tensor& t) {
-  const DataType ct = std::is_same_v<C, double> ? DataType::kFloat64 : DataType::kFloat32;
-  if (t.type() == ct) return t;
-  Tensor out(ct, t.shape());
-  dispatchFloat(t.type(), [&]<typename T>() {
-    const T* in = t.data<T>();
-    C* o = out.data<C>();
-    for (int64_t i = 0; i < t.elementCount(); ++i) o[i] = static_cast<C>(toCompute(in[i]));
-  });
-  return out;
-}
-
 template <typename T>
 Status attentionTyped(KernelContext& ctx) {
   using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
@@ -114,14 +100,7 @@ Status attentionKernel(KernelContext& ctx) {
   const std::vector<int64_t>& q = ctx.input(ir::ops::kAttentionQ).shape();
   const std::vector<int64_t>& kt = ctx.input(ir::ops::kAttentionKt).shape();
   const std::vector<int64_t>& v = ctx.input(ir::ops::kAttentionV).shape();
-  const size_t r = q.size();
-  const bool fits =
-      r >= 2 && kt.size() == r && v.size() == r && std::equal(q.begin(), q.end() - 2, kt.begin()) &&
-      std::equal(q.begin(), q.end() - 2, v.begin()) && q[r - 1] == kt[r - 2] && kt[r - 1] == v[r - 2];
-  if (!fits) {
-    return ctx.invalid("Q " + ir::formatSizes(q) + ", Kt " + ir::formatSizes(kt) + " and V " +
-                       ir::formatSizes(v) + " are not [..., Sq, D], [..., D, Sk], [..., Sk, Dv]");
-  }
+  if (auto mismatch = ir::ops::attentionOperandMismatch(q, kt, v)) return ctx.invalid(*mismatch);
   Status st;
   const bool ok = dispatchFloat(ctx.output(0).type(), [&]<typename T>() { st = attentionTyped<T>(ctx); });
   if (!ok) return ctx.unsupported("no reference kernel for type " + ctx.output(0).describe());

@@ -111,6 +111,21 @@ std::vector<int64_t> contiguousStrides(const std::vector<int64_t>& shape);
 /// aligned to out's rank from the right.
 std::vector<int64_t> broadcastStrides(const std::vector<int64_t>& in, const std::vector<int64_t>& out);
 
+/// `t` in the compute type C (float, or double for fp64): a copy when it is stored narrower (fp16 and bf16
+/// widen exactly).
+template <typename C>
+Tensor widened(const Tensor& t) {
+  const DataType ct = std::is_same_v<C, double> ? DataType::kFloat64 : DataType::kFloat32;
+  if (t.type() == ct) return t;
+  Tensor out(ct, t.shape());
+  dispatchFloat(t.type(), [&]<typename T>() {
+    const T* in = t.data<T>();
+    C* o = out.data<C>();
+    for (int64_t i = 0; i < t.elementCount(); ++i) o[i] = static_cast<C>(toCompute(in[i]));
+  });
+  return out;
+}
+
 /// Calls fn(outIndex, offsets) for output elements [begin, end) of a tensor of shape `out`, where
 /// offsets[k] is the element offset into input k read through `strides[k]`.
 template <size_t N, typename F>

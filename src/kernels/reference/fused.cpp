@@ -15,20 +15,6 @@
 namespace lowp::kernels::ref {
 namespace {
 
-// `t` in the compute type C (a copy when it is stored narrower).
-template <typename C>
-Tensor widened(const Tensor& t) {
-  const DataType ct = std::is_same_v<C, double> ? DataType::kFloat64 : DataType::kFloat32;
-  if (t.type() == ct) return t;
-  Tensor out(ct, t.shape());
-  dispatchFloat(t.type(), [&]<typename T>() {
-    const T* in = t.data<T>();
-    C* o = out.data<C>();
-    for (int64_t i = 0; i < t.elementCount(); ++i) o[i] = static_cast<C>(toCompute(in[i]));
-  });
-  return out;
-}
-
 // Runs the reference kernel of `opType` on this node's first inputs (all in the compute type C) into `y`.
 template <typename C>
 Status runBase(KernelContext& ctx, std::string_view opType, size_t inputCount, Tensor& y) {
