@@ -47,12 +47,6 @@ bool isPlain(const ir::Node* n, std::string_view opType) {
          n->outputs[0] != nullptr;
 }
 
-/// The one-element constant `v` holds, as a float.
-std::optional<float> scalarConstant(const ir::Value* v) {
-  if (v == nullptr || !v->constant || v->constant->elementCount() != 1) return std::nullopt;
-  return static_cast<float>(elementAsDouble(*v->constant, 0));
-}
-
 /// Softmax normalises the last axis alone: opset 13+ by its axis; opsets 1-12 flatten at `axis`, which is the
 /// same when every dim from there to the last but one is 1.
 bool softmaxOverLastAxis(const ir::Node& softmax, const ir::Shape& shape) {
@@ -114,7 +108,7 @@ std::optional<std::pair<ir::Value*, float>> scaledInput(const ir::Node* node, Da
   const bool div = node->opType == "Div";
   for (size_t side = 0; side < 2; ++side) {
     if (div && side == 1) break;  // c / x is no scale
-    const auto c = scalarConstant(node->inputs[1 - side]);
+    const auto c = fusion::scalarConstant(node->inputs[1 - side]);
     ir::Value* x = node->inputs[side];
     const ir::Value* constant = node->inputs[1 - side];
     if (c && x != nullptr && x->type == type && constant->type == type &&

@@ -56,6 +56,11 @@ void absorbConsumer(ir::Graph& graph, ir::Node& producer, ir::Node& consumer) {
   producer.absorbedNames.insert(producer.absorbedNames.end(), absorbed.begin(), absorbed.end());
 }
 
+std::optional<float> scalarConstant(const ir::Value* v) {
+  if (v == nullptr || !v->constant || v->constant->elementCount() != 1) return std::nullopt;
+  return static_cast<float>(elementAsDouble(*v->constant, 0));
+}
+
 namespace {
 
 // Clip's bound in slot `slot` (opset 11+) or attribute `attr`; `fallback` when absent; nullopt when unknown.
@@ -63,8 +68,8 @@ std::optional<float> clipBound(const ir::Node& clip, size_t slot, const char* at
   if (clip.opsetVersion < 11) return clip.attributes.getFloat(attr, fallback);
   const ir::Value* v = clip.input(slot);
   if (v == nullptr) return fallback;
-  if (!v->constant || v->constant->elementCount() != 1 || v->type != clip.input(0)->type) return std::nullopt;
-  return static_cast<float>(elementAsDouble(*v->constant, 0));
+  if (v->type != clip.input(0)->type) return std::nullopt;
+  return scalarConstant(v);
 }
 
 }  // namespace

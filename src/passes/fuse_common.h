@@ -16,6 +16,9 @@ namespace lowp::passes::fusion {
 /// has exactly one consumer and is not a graph output (nothing else needs the intermediate tensor).
 ir::Node* fusableProducer(const ir::Value* v);
 
+/// The value of `v` when it is a constant of one element (any numeric type), as a float.
+std::optional<float> scalarConstant(const ir::Value* v);
+
 /// True for a default-domain `opType` node, or the lowp-domain `fusedOpType` node.
 bool isOp(const ir::Node& node, std::string_view opType, std::string_view fusedOpType);
 

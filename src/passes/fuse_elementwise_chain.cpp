@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "ir/ops/elementwise_chain.h"
+#include "passes/fuse_common.h"
 #include "passes/rules.h"
 
 namespace lowp::passes {
@@ -36,12 +37,6 @@ bool isChainType(DataType t) {
 
 bool isChainNode(const ir::Node& n) {
   return n.domain == ir::ops::kElementwiseChainDomain && n.opType == ir::ops::kElementwiseChainOp;
-}
-
-/// A constant with one element, as a float (Clip's bounds).
-std::optional<float> scalarConstant(const ir::Value* v) {
-  if (v == nullptr || !v->constant || v->constant->elementCount() != 1) return std::nullopt;
-  return static_cast<float>(elementAsDouble(*v->constant, 0));
 }
 
 /// True when `operand` broadcasts into `shape` without growing it (dims 1, or equal: same known size or same
@@ -92,7 +87,7 @@ std::optional<ChainStep> stepOf(const ir::Node& node, size_t valueSlot) {
     for (size_t slot : {size_t{1}, size_t{2}}) {
       const ir::Value* bound = node.input(slot);
       if (bound == nullptr) continue;
-      const auto v = scalarConstant(bound);
+      const auto v = fusion::scalarConstant(bound);
       if (!v || bound->type != out->type) return std::nullopt;
       (slot == 1 ? step.alpha : step.beta) = *v;
     }

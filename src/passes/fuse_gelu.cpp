@@ -19,7 +19,6 @@
 #include <vector>
 
 #include "ir/data_type.h"
-#include "lowp/tensor.h"
 #include "passes/fuse_common.h"
 #include "passes/rules.h"
 
@@ -29,11 +28,12 @@ namespace {
 // A constant of one element equal to `want` rounded to its type: within 1e-6 (relative) for fp32 and fp64,
 // half a unit in the last place for fp16 (2^-11) and bf16 (2^-8).
 bool isScalarNear(const ir::Value* v, double want) {
-  if (v == nullptr || !v->constant || v->constant->elementCount() != 1) return false;
+  const std::optional<float> value = fusion::scalarConstant(v);
+  if (!value) return false;
   const DataType type = v->constant->type();
   const double tolerance =
       type == DataType::kFloat16 ? 0x1p-11 : (type == DataType::kBFloat16 ? 0x1p-8 : 1e-6);
-  return std::abs(elementAsDouble(*v->constant, 0) - want) <= tolerance * std::abs(want);
+  return std::abs(static_cast<double>(*value) - want) <= tolerance * std::abs(want);
 }
 
 // The operand of a two-input node other than the one at `slot`.

@@ -17,11 +17,11 @@
 #include <list>
 #include <new>
 #include <optional>
-#include <set>
 #include <string>
 
 #include "ir/format.h"
 #include "ir/op_schema.h"
+#include "ir/ops/tensor_shapes.h"
 #include "lowp/engine.h"
 #include "runtime/device.h"
 #include "runtime/engine_impl.h"
@@ -58,9 +58,8 @@ std::string typeName(DataType t) {
 // Ops whose output holds the bytes of input 0 in the same order: on the GPU such an output shares its
 // input's memory (their kernels then copy nothing).
 bool keepsBytes(const ir::Node& node) {
-  static const std::set<std::string, std::less<>> kOps = {"Reshape", "Flatten", "Squeeze", "Unsqueeze",
-                                                          "Identity"};
-  return node.domain.empty() && kOps.contains(node.opType);
+  return node.domain.empty() && std::find(ir::ops::kSameBytesOps.begin(), ir::ops::kSameBytesOps.end(),
+                                          node.opType) != ir::ops::kSameBytesOps.end();
 }
 
 // Bytes of a dense tensor, or -1 when the element count overflows.

@@ -7,8 +7,10 @@
 // kUnsupported for valid cases lowp does not implement.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "ir/shape.h"
@@ -16,6 +18,10 @@
 #include "lowp/tensor.h"
 
 namespace lowp::ir::ops {
+
+/// The ops whose output holds the bytes of input 0 in their order under another shape.
+inline constexpr std::array<std::string_view, 5> kSameBytesOps = {"Flatten", "Reshape", "Squeeze",
+                                                                  "Unsqueeze", "Identity"};
 
 /// Reshape: `target` may hold 0 (copy the input dim, unless allowZero) and one -1 (inferred).
 Result<Shape> reshapeShape(const Shape& in, const std::vector<int64_t>& target, bool allowZero);

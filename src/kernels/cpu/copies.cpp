@@ -16,6 +16,7 @@
 
 #include "ir/ops/tensor_shapes.h"
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/reference/common.h"
 #include "kernels/reference/tensor_util.h"
 
 namespace lowp::kernels::cpu {
@@ -28,38 +29,22 @@ int64_t rowGrain(int64_t rowBytes) {
   return std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, rowBytes));
 }
 
-Ints contiguousStridesOf(const Ints& shape) {
-  Ints strides(shape.size(), 1);
-  for (size_t d = shape.size(); d-- > 1;) strides[d - 1] = strides[d] * shape[d];
-  return strides;
-}
-
 // ---- Transpose ----
 
-// The permutation of the node: its `perm` attribute, or the reversed axes ONNX defaults to.
-Result<Ints> permutation(const KernelContext& ctx, int64_t rank) {
+// The permutation of the node over `rank` axes: its `perm` attribute, or the reversed axes ONNX defaults to.
+Result<Ints> permutation(const ir::AttributeMap& attrs, int64_t rank) {
   std::optional<Ints> perm;
-  if (ctx.attrs().has("perm")) perm = ctx.attrs().getInts("perm");
-  auto p = ir::ops::transposePerm(rank, perm);
-  if (!p) return ctx.invalid(p.status().message());
-  return *p;
-}
-
-Ints permutationOf(const ir::Node& node, int64_t rank) {
-  Ints perm = node.attributes.getInts("perm");
-  if (perm.empty()) {
-    for (int64_t i = rank - 1; i >= 0; --i) perm.push_back(i);
-  }
-  return perm;
+  if (attrs.has("perm")) perm = attrs.getInts("perm");
+  return ir::ops::transposePerm(rank, perm);
 }
 
 // Whether the node's permutation (rank >= 2, a valid one) keeps the last axis last.
 std::optional<bool> keepsLastAxis(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
   if (shapes.empty() || !shapes[0].rankKnown() || shapes[0].rank() < 2) return std::nullopt;
   const int64_t rank = shapes[0].rank();
-  const Ints perm = permutationOf(node, rank);
-  if (static_cast<int64_t>(perm.size()) != rank) return std::nullopt;
-  return perm.back() == rank - 1;
+  const Result<Ints> perm = permutation(node.attributes, rank);
+  if (!perm) return std::nullopt;
+  return perm->back() == rank - 1;
 }
 
 bool supportsRowTranspose(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
@@ -74,9 +59,11 @@ Status rowTranspose(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   Tensor& y = ctx.output(0);
   const auto rank = static_cast<int64_t>(x.rank());
-  LOWP_ASSIGN_OR_RETURN(const Ints perm, permutation(ctx, rank));
+  const Result<Ints> permuted = permutation(ctx.attrs(), rank);
+  if (!permuted) return ctx.invalid(permuted.status().message());
+  const Ints& perm = *permuted;
   if (perm.back() != rank - 1) return ctx.unsupported("the permutation does not keep the last axis last");
-  const Ints inStrides = contiguousStridesOf(x.shape());
+  const Ints inStrides = ref::contiguousStrides(x.shape());
   const int64_t rowLength = x.shape().back();
   const int64_t elementBytes = dataTypeSize(x.type());
   const int64_t rowBytes = rowLength * elementBytes;
@@ -113,7 +100,7 @@ void tiledTranspose(const KernelContext& ctx, const W* src, W* dst, const Ints& 
   const int64_t rows = out[q];         // along q: input contiguous
   const int64_t cols = out[rank - 1];  // along the output's last axis: output contiguous
   const int64_t colStride = inStridesByOut[rank - 1];
-  Ints outStrides = contiguousStridesOf(out);
+  const Ints outStrides = ref::contiguousStrides(out);
   const int64_t rowStrideOut = outStrides[q];
   // The outer axes: every output axis but q and the last.
   Ints outerSizes;
@@ -164,10 +151,12 @@ Status tiledTransposeKernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   Tensor& y = ctx.output(0);
   const auto rank = static_cast<int64_t>(x.rank());
-  LOWP_ASSIGN_OR_RETURN(const Ints perm, permutation(ctx, rank));
+  const Result<Ints> permuted = permutation(ctx.attrs(), rank);
+  if (!permuted) return ctx.invalid(permuted.status().message());
+  const Ints& perm = *permuted;
   if (rank < 2 || perm.back() == rank - 1) return ctx.unsupported("the permutation keeps the last axis last");
   if (y.elementCount() == 0) return {};
-  const Ints inStrides = contiguousStridesOf(x.shape());
+  const Ints inStrides = ref::contiguousStrides(x.shape());
   Ints byOut(static_cast<size_t>(rank));
   int64_t q = 0;
   for (int64_t d = 0; d < rank; ++d) {
@@ -199,7 +188,7 @@ Status sliceRowCopy(KernelContext& ctx) {
     std::memcpy(y.data(), x.data(), static_cast<size_t>(y.byteSize()));
     return {};
   }
-  const Ints inStrides = contiguousStridesOf(x.shape());
+  const Ints inStrides = ref::contiguousStrides(x.shape());
   const Ints& out = y.shape();
   const int64_t elementBytes = dataTypeSize(x.type());
   const ir::ops::SliceAxis last = plan->axes.back();

@@ -1,7 +1,10 @@
 // CUDA kernels made of a copy: the ops that only rename a tensor's shape (Flatten, Reshape, Squeeze,
 // Unsqueeze, Identity) run as one device-to-device copy. (lowp.FusedMatMul runs in matmul.cpp.)
+#include <cctype>
+#include <string>
 #include <string_view>
 
+#include "ir/ops/tensor_shapes.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_context.h"
 #include "kernels/cuda/cuda_kernels.h"
@@ -37,11 +40,11 @@ KernelDef sameBytesKernel(std::string_view opType, std::string_view name) {
 }  // namespace
 
 void registerComposedKernels(KernelRegistry& registry) {
-  registry.add(sameBytesKernel("Flatten", "x-flatten-copy-cuda"));
-  registry.add(sameBytesKernel("Reshape", "x-reshape-copy-cuda"));
-  registry.add(sameBytesKernel("Squeeze", "x-squeeze-copy-cuda"));
-  registry.add(sameBytesKernel("Unsqueeze", "x-unsqueeze-copy-cuda"));
-  registry.add(sameBytesKernel("Identity", "x-identity-copy-cuda"));
+  for (std::string_view op : ir::ops::kSameBytesOps) {
+    std::string name = "x-";
+    for (char c : op) name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    registry.add(sameBytesKernel(op, keepName(name + "-copy-cuda")));  // x-reshape-copy-cuda, ...
+  }
 }
 
 }  // namespace lowp::kernels::cuda

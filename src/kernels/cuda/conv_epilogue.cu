@@ -12,20 +12,26 @@ namespace {
 
 constexpr int kThreads = 256;
 
+// act(y + bias[c] + *residual) for one element (`residual` null: none).
+template <typename T>
+__device__ __forceinline__ T applyEpilogue(const Epilogue& e, T y, int64_t c, const T* residual) {
+  float v = toFloat(y);
+  if (e.bias != nullptr) {
+    v += e.biasType == Elem::kF32 ? static_cast<const float*>(e.bias)[c]
+                                  : toFloat(static_cast<const T*>(e.bias)[c]);
+  }
+  if (residual != nullptr) v += toFloat(*residual);
+  return fromFloat<T>(activate(e, v));
+}
+
 template <typename T>
 __global__ void epilogueKernel(T* __restrict__ y, int64_t n, int64_t channels, int64_t spatial, bool hwc,
                                Epilogue e) {
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   const T* residual = static_cast<const T*>(e.residual);
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
-    float v = toFloat(y[i]);
-    if (e.bias != nullptr) {
-      const int64_t c = hwc ? i % channels : i / spatial % channels;
-      v += e.biasType == Elem::kF32 ? static_cast<const float*>(e.bias)[c]
-                                    : toFloat(static_cast<const T*>(e.bias)[c]);
-    }
-    if (residual != nullptr) v += toFloat(residual[i]);
-    y[i] = fromFloat<T>(activate(e, v));
+    const int64_t c = e.bias == nullptr ? 0 : (hwc ? i % channels : i / spatial % channels);
+    y[i] = applyEpilogue(e, y[i], c, residual != nullptr ? residual + i : nullptr);
   }
 }
 
@@ -46,16 +52,8 @@ __global__ void vectorEpilogueKernel(T* __restrict__ y, int64_t vectors, int64_t
     if (residual != nullptr) *reinterpret_cast<uint4*>(res) = reinterpret_cast<const uint4*>(residual)[v];
     const int64_t c0 = e.bias == nullptr ? 0 : (hwc ? i % channels : i / spatial % channels);
 #pragma unroll
-    for (int k = 0; k < kWidth; ++k) {
-      float value = toFloat(out[k]);
-      if (e.bias != nullptr) {
-        const int64_t c = hwc ? c0 + k : c0;
-        value += e.biasType == Elem::kF32 ? static_cast<const float*>(e.bias)[c]
-                                          : toFloat(static_cast<const T*>(e.bias)[c]);
-      }
-      if (residual != nullptr) value += toFloat(res[k]);
-      out[k] = fromFloat<T>(activate(e, value));
-    }
+    for (int k = 0; k < kWidth; ++k)
+      out[k] = applyEpilogue(e, out[k], hwc ? c0 + k : c0, residual != nullptr ? res + k : nullptr);
     reinterpret_cast<uint4*>(y)[v] = *reinterpret_cast<const uint4*>(out);
   }
 }

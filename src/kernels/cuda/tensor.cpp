@@ -17,6 +17,7 @@
 #include "kernels/cuda/cuda_context.h"
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/kernel_util.h"
+#include "kernels/reference/tensor_util.h"
 
 namespace lowp::kernels::cuda {
 namespace {
@@ -144,11 +145,7 @@ bool supportsSlice(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
 std::optional<std::vector<int64_t>> constantIndices(const ir::Node& node) {
   const ir::Value* v = node.input(1);
   if (v == nullptr || !v->constant) return std::nullopt;
-  const Tensor& t = *v->constant;
-  std::vector<int64_t> out(static_cast<size_t>(t.elementCount()));
-  for (size_t i = 0; i < out.size(); ++i)
-    out[i] = t.type() == DataType::kInt32 ? t.data<int32_t>()[i] : t.data<int64_t>()[i];
-  return out;
+  return ref::tensor::readInts(*v->constant);
 }
 
 Status gatherKernel(KernelContext& ctx) {
