@@ -638,23 +638,32 @@ inline constexpr int kAttentionRows = V::kWidth == 16 ? 8 : 4;
 template <class V>
 inline constexpr int kAttentionCols = 2;
 
-/// s[r][j .. j + n * kWidth) = sum over k of q[r][k] * kt[k][j ..], for kRows query rows.
+/// acc[r][c] = sum over k < count of a[r * lda + k] * b[k * ldb + c * kWidth ..]: a kRows x (kN vectors)
+/// register block of a row-major product, one rank-1 update per k.
 template <class V, int kRows, int kN>
-void attentionScoreBlock(const AttentionHead& h, const float* q, int64_t j, float* s) {
+__attribute__((always_inline)) inline void productBlock(const float* a, int64_t lda, const float* b,
+                                                        int64_t ldb, int64_t count,
+                                                        typename V::F (&acc)[kRows][kN]) {
   using F = typename V::F;
-  F acc[kRows][kN];
   for (int r = 0; r < kRows; ++r) {
     for (int c = 0; c < kN; ++c) acc[r][c] = V::set1(0.0f);
   }
-  for (int64_t k = 0; k < h.d; ++k) {
-    const float* krow = h.kt + k * h.ldk + j;
-    F b[kN];
-    for (int c = 0; c < kN; ++c) b[c] = V::loadF32(krow + c * V::kWidth);
+  for (int64_t k = 0; k < count; ++k) {
+    const float* brow = b + k * ldb;
+    F bv[kN];
+    for (int c = 0; c < kN; ++c) bv[c] = V::loadF32(brow + c * V::kWidth);
     for (int r = 0; r < kRows; ++r) {
-      const F a = V::set1(q[r * h.d + k]);
-      for (int c = 0; c < kN; ++c) acc[r][c] = V::fmadd(a, b[c], acc[r][c]);
+      const F av = V::set1(a[r * lda + k]);
+      for (int c = 0; c < kN; ++c) acc[r][c] = V::fmadd(av, bv[c], acc[r][c]);
     }
   }
+}
+
+/// s[r][j .. j + n * kWidth) = sum over k of q[r][k] * kt[k][j ..], for kRows query rows.
+template <class V, int kRows, int kN>
+void attentionScoreBlock(const AttentionHead& h, const float* q, int64_t j, float* s) {
+  typename V::F acc[kRows][kN];
+  productBlock<V, kRows, kN>(q, h.d, h.kt + j, h.ldk, h.d, acc);
   for (int r = 0; r < kRows; ++r) {
     for (int c = 0; c < kN; ++c) V::storeF32(s + r * h.ldk + j + c * V::kWidth, acc[r][c]);
   }
@@ -667,18 +676,7 @@ void attentionOutputBlock(const AttentionHead& h, const float* p, const float* i
   using F = typename V::F;
   using IoF = Io<V, Storage::kF32>;
   F acc[kRows][kN];
-  for (int r = 0; r < kRows; ++r) {
-    for (int c = 0; c < kN; ++c) acc[r][c] = V::set1(0.0f);
-  }
-  for (int64_t j = 0; j < h.sk; ++j) {
-    const float* vrow = h.v + j * h.ldv + e;
-    F b[kN];
-    for (int c = 0; c < kN; ++c) b[c] = V::loadF32(vrow + c * V::kWidth);
-    for (int r = 0; r < kRows; ++r) {
-      const F a = V::set1(p[r * h.ldk + j]);
-      for (int c = 0; c < kN; ++c) acc[r][c] = V::fmadd(a, b[c], acc[r][c]);
-    }
-  }
+  productBlock<V, kRows, kN>(p, h.ldk, h.v + e, h.ldv, h.sk, acc);
   for (int r = 0; r < kRows; ++r) {
     const F scale = V::set1(inv[r]);
     for (int c = 0; c < kN; ++c) {
