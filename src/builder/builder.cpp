@@ -101,9 +101,12 @@ std::string typeChangeOp(const std::string& opType, DataType from, DataType to) 
   return "Cast";
 }
 
-// Gives a QuantizeLinear / DequantizeLinear node its scale (fp32) and zero point (int8 0) as constants.
-void addQuantizationParams(ir::Graph& g, ir::Node& node, float scale) {
+// Gives a QuantizeLinear / DequantizeLinear node its scale (fp32) and zero point (int8 0) as constants, and
+// a DequantizeLinear to another type than the scale's its output_dtype.
+void addQuantizationParams(ir::Graph& g, ir::Node& node, float scale, DataType output) {
   if (node.opType != "QuantizeLinear" && node.opType != "DequantizeLinear") return;
+  if (node.opType == "DequantizeLinear" && output != DataType::kFloat32)
+    node.attributes.set("output_dtype", static_cast<int64_t>(output));
   Tensor s(DataType::kFloat32, {});
   s.data<float>()[0] = scale;
   Tensor zero(DataType::kInt8, {});
@@ -572,7 +575,8 @@ Status BuildSession::enumerateTactics(LayerWork& layer) {
 }
 
 // The INT8 tactics of a layer with an INT8 form (quantized_layers.h), for each output the flags allow:
-// fp32, bf16, and int8 where the output has a scale; a residual comes as the output's float type or int8.
+// fp32, fp16, bf16, and int8 where the output has a scale; a residual comes as the output's float type or
+// int8.
 Status BuildSession::addQuantizedTactics(LayerWork& layer, const std::vector<ir::Shape>& shapes) {
   const ir::Node& node = *layer.node;
   if (!builder::hasQuantizedForm(node) || scaleOf(node.inputs[0]) <= 0.0f) return {};
@@ -587,8 +591,9 @@ Status BuildSession::addQuantizedTactics(LayerWork& layer, const std::vector<ir:
   const ir::Value* z = node.opType == "FusedConv" && node.inputs.size() > 3 ? node.inputs[3] : nullptr;
   std::vector<DataType> outputs = {DataType::kFloat32};
   const std::vector<DataType> allowed = allowedPrecisions();
-  if (std::find(allowed.begin(), allowed.end(), DataType::kBFloat16) != allowed.end())
-    outputs.push_back(DataType::kBFloat16);
+  for (DataType t : {DataType::kFloat16, DataType::kBFloat16}) {
+    if (std::find(allowed.begin(), allowed.end(), t) != allowed.end()) outputs.push_back(t);
+  }
   // A network output is delivered in float: quantizing it first would only add error.
   if (scaleOf(y) > 0.0f && !y->isGraphOutput) outputs.push_back(DataType::kInt8);
   for (DataType out : outputs) {
@@ -622,6 +627,9 @@ Status BuildSession::addQuantizedTactics(LayerWork& layer, const std::vector<ir:
       });
       const bool hasFast =
           std::any_of(found.begin(), found.end(), [](const KernelDef* k) { return !k->reference; });
+      // The reference kernel stands in for fp32 outputs only: another output type that no fast kernel of
+      // this backend writes is not an option worth timing.
+      if (!hasFast && out != DataType::kFloat32) continue;
       if (hasFast && config_.optimizationLevel() < 4)
         std::erase_if(found, [](const KernelDef* k) { return k->reference; });
       for (const KernelDef* k : found) {
@@ -737,7 +745,7 @@ Conversion BuildSession::conversion(const ir::Value& value, State from, State to
     in->format = a.format;
     in->shape = ir::Shape::fromSizes(sizes);
     scratch.setInput(node, 0, in);
-    addQuantizationParams(scratch, *node, 1.0f);
+    addQuantizationParams(scratch, *node, 1.0f, b.type);
     std::vector<DataType> inTypes;
     std::vector<ir::Shape> inShapes;
     for (const ir::Value* v : node->inputs) {
@@ -976,6 +984,7 @@ Result<builder::SearchSolution> BuildSession::search() {
       builder::SearchTactic st;
       st.name = std::string(t.kernel->name);
       st.timeMs = t.kernelMs + t.castMs;
+      st.group = static_cast<int>(t.precision);
       // A hint (no strength) breaks near-ties towards the requested precision.
       if (strength_ == Strength::kNone && layer.requested != DataType::kUndefined &&
           t.precision == layer.requested)
@@ -1110,7 +1119,7 @@ Status BuildSession::materialize() {
     node->opsetVersion = onnx::kMaxOpset;
     if (kernel->opType == "Cast") node->attributes.set("to", static_cast<int64_t>(to.type));
     g.setInput(node, 0, from);
-    addQuantizationParams(g, *node, scale);
+    addQuantizationParams(g, *node, scale, to.type);
     ir::Value* out = newValue(from->name + "/" + to.describe(), to, buildShape(from));
     (void)g.addOutput(node, out);
     kernelOf[node] = kernel;
@@ -1181,7 +1190,7 @@ Status BuildSession::materialize() {
       cast->opsetVersion = onnx::kMaxOpset;
       if (cast->opType == "Cast") cast->attributes.set("to", static_cast<int64_t>(want.type));
       g.setInput(cast, 0, raw);
-      addQuantizationParams(g, *cast, scaleOf(out));
+      addQuantizationParams(g, *cast, scaleOf(out), want.type);
       out->type = want.type;
       out->format = want.format;
       (void)g.addOutput(cast, out);

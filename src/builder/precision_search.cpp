@@ -88,6 +88,32 @@ SearchSolution improveLocally(const SearchProblem& p, SearchSolution best) {
   return best;
 }
 
+// The local search started inside `group`: each layer keeps only its tactics of the group (all of them when
+// it has none), that problem is solved greedily and polished, and the choice is polished in the full problem.
+SearchSolution fromGroup(const SearchProblem& p, int group) {
+  SearchProblem restricted = p;
+  std::vector<std::vector<int>> original(p.layers.size());
+  for (size_t l = 0; l < p.layers.size(); ++l) {
+    const std::vector<SearchTactic>& all = p.layers[l].tactics;
+    std::vector<SearchTactic> kept;
+    for (size_t k = 0; k < all.size(); ++k) {
+      if (all[k].group != group) continue;
+      kept.push_back(all[k]);
+      original[l].push_back(static_cast<int>(k));
+    }
+    if (kept.empty()) {
+      kept = all;
+      for (size_t k = 0; k < all.size(); ++k) original[l].push_back(static_cast<int>(k));
+    }
+    restricted.layers[l].tactics = std::move(kept);
+  }
+  const SearchSolution inside = improveLocally(restricted, searchGreedy(restricted));
+  std::vector<int> choice;
+  for (size_t l = 0; l < p.layers.size(); ++l)
+    choice.push_back(original[l][static_cast<size_t>(inside.tacticOf[l])]);
+  return improveLocally(p, evaluateChoice(p, std::move(choice)));
+}
+
 }  // namespace
 
 SearchSolution evaluateChoice(const SearchProblem& p, std::vector<int> tacticOf) {
@@ -163,9 +189,20 @@ SearchSolution searchGlobal(const SearchProblem& p) {
       }
     }
   }
-  SearchSolution fromProgram = improveLocally(p, evaluateChoice(p, std::move(choice)));
+  SearchSolution result = improveLocally(p, evaluateChoice(p, std::move(choice)));
   SearchSolution fromGreedy = improveLocally(p, searchGreedy(p));
-  return fromGreedy.totalMs() < fromProgram.totalMs() ? fromGreedy : fromProgram;
+  if (fromGreedy.totalMs() < result.totalMs()) result = std::move(fromGreedy);
+  std::set<int> groups;
+  for (const SearchLayer& layer : p.layers) {
+    for (const SearchTactic& t : layer.tactics) groups.insert(t.group);
+  }
+  if (groups.size() > 1) {
+    for (int group : groups) {
+      SearchSolution s = fromGroup(p, group);
+      if (s.totalMs() < result.totalMs()) result = std::move(s);
+    }
+  }
+  return result;
 }
 
 SearchSolution searchExhaustive(const SearchProblem& p, int64_t maxCombinations) {

@@ -14,7 +14,11 @@
 // (exact on trees, where no tensor feeds two layers); choices are then fixed from the outputs backwards,
 // each layer taking the tactic that is best given the states its already-fixed consumers want; finally a
 // local search re-chooses one layer at a time, with everything else fixed, until no single change lowers
-// the exact total. The result is never worse than the per-layer greedy choice (fastest kernel, conversions
+// the exact total. Single changes cannot cross a valley where a whole region must change precision together
+// (a residual block moves to int8 only when its convolutions, its residual and its output all do), so the
+// local search also starts from each precision group: every layer restricted to its tactics of that group
+// (where it has any), solved greedily and polished within the restriction, then polished in the full
+// problem. The result is never worse than the per-layer greedy choice (fastest kernel, conversions
 // ignored), which is also one of the starting points the local search polishes.
 #pragma once
 
@@ -29,6 +33,7 @@ struct SearchTactic {
   std::vector<int> inputStates;   ///< Per layer input, the index into that tensor's candidate states.
   std::vector<int> outputStates;  ///< Per layer output, the index into that tensor's candidate states.
   double timeMs = 0;              ///< Measured kernel time.
+  int group = 0;                  ///< The caller's label for a starting point (the tactic's precision).
 };
 
 struct SearchLayer {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <iostream>
 
 #include "ir/format.h"
 #include "ir/numeric.h"
@@ -198,7 +199,10 @@ double expectMatchesReference(const KernelCase& c) {
   for (uint8_t poison : {uint8_t{0xff}, uint8_t{0x5a}}) {
     auto got = runOnGpu(*kernel, n.node(), gpuInputs, n.outputType(), n.outputShape(),
                         {.poison = poison, .misalign = c.misalign});
-    if (c.mayDecline && !got && got.status().code() == StatusCode::kUnsupported) return -1;
+    if (c.mayDecline && !got && got.status().code() == StatusCode::kUnsupported) {
+      std::cout << "  " << c.kernel << " declined: " << got.status().message() << "\n";
+      return -1;
+    }
     EXPECT_TRUE(got.isOk()) << c.kernel << ": " << got.status().toString();
     if (!got) return INFINITY;
     outputs.push_back(hwcOut ? fromHwc(*got) : *got);

@@ -236,47 +236,62 @@ TEST(CudaElementwise, CastsAreExact) {
 TEST(CudaElementwise, QuantizeAndDequantizeAreExact) {
   LOWP_REQUIRE_GPU();
   std::mt19937 rng(15);
-  for (DataType q : {DataType::kInt8, DataType::kUInt8}) {
-    const std::string dtype = q == DataType::kInt8 ? "i8" : "u8";
-    for (bool hwc : {false, true}) {
-      for (bool withZero : {false, true}) {
-        SCOPED_TRACE(dtype + (hwc ? " hwc" : "") + (withZero ? " with zero point" : ""));
-        const float scale = 0.0173f;
-        Tensor x = randomTensor(rng, DataType::kFloat32, {2, 9, 11, 13}, -3.5, 3.5);
-        // Exact ties between two steps round to even.
-        for (int64_t i = 0; i < x.elementCount(); i += 7)
-          x.data<float>()[i] = (static_cast<float>(i % 50) + 0.5f) * scale;
-        Tensor s(DataType::kFloat32, {});
-        s.data<float>()[0] = scale;
-        Tensor z(q, {});
-        if (q == DataType::kInt8) {
-          z.data<int8_t>()[0] = -7;
-        } else {
-          z.data<uint8_t>()[0] = 131;
+  for (DataType f : {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16}) {
+    const std::string ftype = f == DataType::kFloat32 ? "f32" : (f == DataType::kFloat16 ? "f16" : "bf16");
+    for (DataType q : {DataType::kInt8, DataType::kUInt8}) {
+      const std::string dtype = q == DataType::kInt8 ? "i8" : "u8";
+      for (bool hwc : {false, true}) {
+        for (bool withZero : {false, true}) {
+          SCOPED_TRACE(std::string(ftype)
+                           .append(" ")
+                           .append(dtype)
+                           .append(hwc ? " hwc" : "")
+                           .append(withZero ? " with zero point" : ""));
+          const float scale = 0.0173f;
+          Tensor x = randomTensor(rng, f, {2, 9, 11, 13}, -3.5, 3.5);
+          // Exact ties between two steps round to even.
+          if (f == DataType::kFloat32) {
+            for (int64_t i = 0; i < x.elementCount(); i += 7)
+              x.data<float>()[i] = (static_cast<float>(i % 50) + 0.5f) * scale;
+          }
+          Tensor s(DataType::kFloat32, {});
+          s.data<float>()[0] = scale;
+          Tensor z(q, {});
+          if (q == DataType::kInt8) {
+            z.data<int8_t>()[0] = -7;
+          } else {
+            z.data<uint8_t>()[0] = 131;
+          }
+          std::vector<Tensor> inputs = {x, s};
+          if (withZero) inputs.push_back(z);
+          const std::string suffix = hwc ? "-cuda-hwc" : "-cuda";
+          expectMatchesReference(
+              {.kernel =
+                   std::string(ftype).append("to").append(dtype).append("-quantizelinear").append(suffix),
+               .opType = "QuantizeLinear",
+               .opset = 21,
+               .inputs = inputs,
+               .constantSlots = {1, 2},
+               .tolerance = 0.0,
+               .misalign = !hwc});
+          std::vector<Tensor> dqInputs = {
+              randomIntegers(rng, q, {2, 9, 11, 13}, q == DataType::kInt8 ? -128 : 0,
+                             q == DataType::kInt8 ? 127 : 255),
+              s};
+          if (withZero) dqInputs.push_back(z);
+          ir::AttributeMap dqAttrs;
+          if (f != DataType::kFloat32) dqAttrs.set("output_dtype", static_cast<int64_t>(f));
+          expectMatchesReference(
+              {.kernel =
+                   std::string(dtype).append("to").append(ftype).append("-dequantizelinear").append(suffix),
+               .opType = "DequantizeLinear",
+               .opset = 21,
+               .attrs = dqAttrs,
+               .inputs = dqInputs,
+               .constantSlots = {1, 2},
+               .tolerance = 0.0,
+               .misalign = !hwc});
         }
-        std::vector<Tensor> inputs = {x, s};
-        if (withZero) inputs.push_back(z);
-        const std::string suffix = hwc ? "-cuda-hwc" : "-cuda";
-        expectMatchesReference(
-            {.kernel = std::string("f32to").append(dtype).append("-quantizelinear").append(suffix),
-             .opType = "QuantizeLinear",
-             .opset = 19,
-             .inputs = inputs,
-             .constantSlots = {1, 2},
-             .tolerance = 0.0,
-             .misalign = !hwc});
-        std::vector<Tensor> dqInputs = {
-            randomIntegers(rng, q, {2, 9, 11, 13}, q == DataType::kInt8 ? -128 : 0,
-                           q == DataType::kInt8 ? 127 : 255),
-            s};
-        if (withZero) dqInputs.push_back(z);
-        expectMatchesReference({.kernel = std::string(dtype).append("tof32-dequantizelinear").append(suffix),
-                                .opType = "DequantizeLinear",
-                                .opset = 19,
-                                .inputs = dqInputs,
-                                .constantSlots = {1, 2},
-                                .tolerance = 0.0,
-                                .misalign = !hwc});
       }
     }
   }

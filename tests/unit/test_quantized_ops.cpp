@@ -223,7 +223,7 @@ TEST(QuantizedOps, BadAttributesNameTheAttribute) {
               "y_scale");
   expectError(attrs({{"x_scale", 1.0f},
                      {"w_scales", std::vector<float>{1.0f}},
-                     {"output_type", static_cast<int64_t>(DataType::kFloat16)}}),
+                     {"output_type", static_cast<int64_t>(DataType::kInt32)}}),
               "output_type");
 }
 

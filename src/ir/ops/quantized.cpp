@@ -131,7 +131,8 @@ Status inferQuantizedMatMul(InferContext& ctx) {
 }  // namespace
 
 bool isQuantizedOutputType(DataType t) {
-  return t == DataType::kInt8 || t == DataType::kUInt8 || t == DataType::kFloat32 || t == DataType::kBFloat16;
+  return t == DataType::kInt8 || t == DataType::kUInt8 || t == DataType::kFloat32 ||
+         t == DataType::kFloat16 || t == DataType::kBFloat16;
 }
 
 Result<QuantizedParams> readQuantizedParams(const AttributeMap& attrs, bool conv) {
@@ -155,7 +156,7 @@ Result<QuantizedParams> readQuantizedParams(const AttributeMap& attrs, bool conv
   if (!isQuantizedOutputType(p.outputType)) {
     return Status(StatusCode::kInvalidArgument,
                   "attribute output_type = " + std::to_string(attrs.getInt("output_type", 0)) +
-                      " is not int8, uint8, float32 or bfloat16");
+                      " is not int8, uint8, float32, float16 or bfloat16");
   }
   if (p.outputType == DataType::kInt8 || p.outputType == DataType::kUInt8) {
     LOWP_ASSIGN_OR_RETURN(p.outputScale, readScale(attrs, "y_scale"));

@@ -6,11 +6,12 @@
 //   X: int8 or uint8 [N, C, spatial...]      real x = (X - x_zero_point) * x_scale
 //   W: int8 [M, C/group, kernel...]          real w = W * w_scales[m]   (symmetric: no zero point)
 //   B: int32 [M], optional                   real b = B * x_scale * w_scales[m]
-//   Z: residual of Y's shape, optional       real z = Z when Z is fp32/bf16; (Z - z_zero_point) * z_scale
+//   Z: residual of Y's shape, optional       real z = Z when Z is fp32/fp16/bf16; (Z - z_zero_point) *
+//   z_scale
 //                                            when Z is int8/uint8
 //   acc = sum (X - x_zero_point) * W + B     exact, in integers (conv as ONNX Conv)
 //   v   = act(acc * x_scale * w_scales[m] + z)
-//   Y   = v rounded to `output_type` when that is fp32 or bf16; when it is int8/uint8,
+//   Y   = v rounded to `output_type` when that is fp32, fp16 or bf16; when it is int8/uint8,
 //         clamp(round_half_even(v / y_scale) + y_zero_point) to the type's range.
 // QuantizedMatMul (inputs A, B, Bias?): the same with MatMul's shapes, A: int8/uint8 [..., K] (a_scale,
 //   a_zero_point), B: int8 [K, N] (b_scales: 1 or N values, one per column), Bias: int32 [N]; no residual.
@@ -18,7 +19,7 @@
 // Quantization attributes (floats unless said):
 //   x_scale / a_scale, x_zero_point / a_zero_point (int, default 0; within X's type range),
 //   w_scales / b_scales (floats: one value, or one per output channel / column),
-//   output_type (int: the DataType code, as Cast's `to`; int8, uint8, float32 or bfloat16),
+//   output_type (int: the DataType code, as Cast's `to`; int8, uint8, float32, float16 or bfloat16),
 //   y_scale, y_zero_point (int, default 0): required scale of an int8/uint8 output,
 //   z_scale, z_zero_point (int, default 0): scale of an int8/uint8 residual.
 // Every scale must be positive and finite.
@@ -54,7 +55,7 @@ struct QuantizedParams {
 /// attribute when one is missing, not positive and finite, or out of its type's range.
 Result<QuantizedParams> readQuantizedParams(const AttributeMap& attrs, bool conv);
 
-/// Whether `t` may be the output type of a quantized op (int8, uint8, float32, bfloat16).
+/// Whether `t` may be the output type of a quantized op (int8, uint8, float32, float16, bfloat16).
 bool isQuantizedOutputType(DataType t);
 
 /// round_half_even(v / scale) + zeroPoint saturated to int8 or uint8's range: the one quantization rule.

@@ -44,62 +44,6 @@ cudnnDataType_t cudnnTypeOf(DataType t) {
   }
 }
 
-// The geometry of one convolution: sizes, pads, strides, dilations.
-struct ConvGeometry {
-  std::vector<int64_t> x, w, y;
-  int64_t group = 1;
-  int pad[2] = {0, 0};
-  int stride[2] = {1, 1};
-  int dilation[2] = {1, 1};
-
-  bool operator==(const ConvGeometry& o) const {
-    return x == o.x && w == o.w && y == o.y && group == o.group && pad[0] == o.pad[0] && pad[1] == o.pad[1] &&
-           stride[0] == o.stride[0] && stride[1] == o.stride[1] && dilation[0] == o.dilation[0] &&
-           dilation[1] == o.dilation[1];
-  }
-};
-
-bool fitsInt(int64_t v) {
-  return v >= 0 && v <= 0x7fffffff;
-}
-
-// The geometry of x [N, C, H, W] convolved by w [M, C / group, kh, kw], or the reason cuDNN cannot run it.
-Result<ConvGeometry> convGeometry(const ir::AttributeMap& attrs, const std::vector<int64_t>& x,
-                                  const std::vector<int64_t>& w) {
-  if (x.size() != 4 || w.size() != 4)
-    return Status(StatusCode::kUnsupported, "only 2-D convolutions run on cuDNN here");
-  ConvGeometry g;
-  g.x = x;
-  g.w = w;
-  g.group = attrs.getInt("group", 1);
-  if (g.group < 1 || x[1] != w[1] * g.group || w[0] % g.group != 0)
-    return Status(StatusCode::kInvalidArgument, "input channels, weight and group do not match");
-  auto window = ir::ops::readWindow(attrs, {w[2], w[3]});
-  if (!window) return window.status();
-  LOWP_RETURN_IF_ERROR(ir::ops::resolveForwardWindow(*window, {x[2], x[3]}, false));
-  for (size_t a = 0; a < 2; ++a) {
-    if (window->padsBegin[a] != window->padsEnd[a])
-      return Status(StatusCode::kUnsupported, "cuDNN pads both ends of an axis alike");
-    g.pad[a] = static_cast<int>(window->padsBegin[a]);
-    g.stride[a] = static_cast<int>(window->strides[a]);
-    g.dilation[a] = static_cast<int>(window->dilations[a]);
-  }
-  g.y = {x[0], w[0], window->output[0], window->output[1]};
-  for (int64_t v : x)
-    if (!fitsInt(v)) return Status(StatusCode::kUnsupported, "sizes beyond cuDNN's int");
-  return g;
-}
-
-struct DeviceBuffer {
-  void* data = nullptr;
-  DeviceBuffer() = default;
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  ~DeviceBuffer() {
-    if (data != nullptr) cudaFree(data);
-  }
-};
-
 enum class Fusion { kUntried, kCudnn, kEpilogue };
 
 // Where a convolution kernel reads and writes: NCHW, NHWC, or NCHW of fewer than 8 channels padded to NHWC x
@@ -404,14 +348,6 @@ Status depthwiseKernel(KernelContext& ctx) {
       ctx, launchDepthwiseConvHwc(*elemOf(type), x.data(), plan->weights.data, y.data(), d,
                                   epilogueOf(operands, type), cuda->stream));
   return {};
-}
-
-std::optional<std::vector<int64_t>> staticSizes(const std::vector<ir::Shape>& shapes, size_t i) {
-  if (i >= shapes.size() || !shapes[i].rankKnown()) return std::nullopt;
-  for (int64_t d = 0; d < shapes[i].rank(); ++d) {
-    if (!shapes[i][d].isKnown()) return std::nullopt;
-  }
-  return shapes[i].sizes();
 }
 
 bool supportsConv(const ir::Node& node, const std::vector<ir::Shape>& shapes) {

@@ -24,6 +24,8 @@ void registerReformatKernels(KernelRegistry& registry);
 void registerMatMulKernels(KernelRegistry& registry);
 /// Conv and lowp.FusedConv through cuDNN (conv.cpp).
 void registerConvKernels(KernelRegistry& registry);
+/// lowp.QuantizedConv on int8 tensor cores through cuDNN's graph API (quantized_conv.cpp).
+void registerQuantizedConvKernels(KernelRegistry& registry);
 /// MaxPool, AveragePool, GlobalAveragePool (pool.cpp) and Softmax over the last axis (softmax.cpp).
 void registerPoolKernels(KernelRegistry& registry);
 void registerSoftmaxKernels(KernelRegistry& registry);

@@ -230,13 +230,14 @@ Status quantizeKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
   const Tensor& x = ctx.input(0);
   Tensor& y = ctx.output(0);
-  if (x.type() != DataType::kFloat32 || (y.type() != DataType::kInt8 && y.type() != DataType::kUInt8))
+  LOWP_ASSIGN_OR_RETURN(const Elem from, floatElemOf(ctx, x, "input"));
+  if (y.type() != DataType::kInt8 && y.type() != DataType::kUInt8)
     return ctx.unsupported("no CUDA QuantizeLinear from " + x.describe() + " to " + y.describe());
   if (y.elementCount() != x.elementCount()) return ctx.invalid("output size differs from the input's");
   LOWP_RETURN_IF_ERROR(checkScale(ctx));
   LOWP_ASSIGN_OR_RETURN(const void* zero, zeroPoint(ctx, y.type()));
   LOWP_CUDA_RETURN_IF_ERROR_NODE(
-      ctx, launchQuantize(x.data<float>(), y.data(), y.type() == DataType::kInt8, ctx.input(1).data<float>(),
+      ctx, launchQuantize(from, x.data(), y.data(), y.type() == DataType::kInt8, ctx.input(1).data<float>(),
                           zero, x.elementCount(), cuda->stream));
   return {};
 }
@@ -245,14 +246,15 @@ Status dequantizeKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
   const Tensor& x = ctx.input(0);
   Tensor& y = ctx.output(0);
-  if ((x.type() != DataType::kInt8 && x.type() != DataType::kUInt8) || y.type() != DataType::kFloat32)
+  LOWP_ASSIGN_OR_RETURN(const Elem to, floatElemOf(ctx, y, "output"));
+  if (x.type() != DataType::kInt8 && x.type() != DataType::kUInt8)
     return ctx.unsupported("no CUDA DequantizeLinear from " + x.describe() + " to " + y.describe());
   if (y.elementCount() != x.elementCount()) return ctx.invalid("output size differs from the input's");
   LOWP_RETURN_IF_ERROR(checkScale(ctx));
   LOWP_ASSIGN_OR_RETURN(const void* zero, zeroPoint(ctx, x.type()));
   LOWP_CUDA_RETURN_IF_ERROR_NODE(
-      ctx, launchDequantize(x.data(), x.type() == DataType::kInt8, y.data<float>(),
-                            ctx.input(1).data<float>(), zero, x.elementCount(), cuda->stream));
+      ctx, launchDequantize(x.data(), x.type() == DataType::kInt8, to, y.data(), ctx.input(1).data<float>(),
+                            zero, x.elementCount(), cuda->stream));
   return {};
 }
 
@@ -346,22 +348,28 @@ void registerElementwiseKernels(KernelRegistry& registry) {
   for (DataType q : {DataType::kInt8, DataType::kUInt8}) {
     const TypeSet qs = {q};
     const std::string dtype(shortTypeName(q));
-    addBothLayouts(registry,
-                   {.opType = "QuantizeLinear",
-                    .name = keepName("f32to" + dtype + "-quantizelinear-cuda"),
-                    .inputTypes = {f32, f32, qs},
-                    .outputTypes = {qs},
-                    .fn = &quantizeKernel,
-                    .supports = &supportsPerTensor},
-                   1);
-    addBothLayouts(registry,
-                   {.opType = "DequantizeLinear",
-                    .name = keepName(dtype + "tof32-dequantizelinear-cuda"),
-                    .inputTypes = {qs, f32, qs},
-                    .outputTypes = {f32},
-                    .fn = &dequantizeKernel,
-                    .supports = &supportsPerTensor},
-                   1);
+    for (DataType f : {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16}) {
+      const TypeSet fs = {f};
+      const std::string ftype(shortTypeName(f));
+      addBothLayouts(
+          registry,
+          {.opType = "QuantizeLinear",
+           .name = keepName(std::string(ftype).append("to").append(dtype).append("-quantizelinear-cuda")),
+           .inputTypes = {fs, f32, qs},
+           .outputTypes = {qs},
+           .fn = &quantizeKernel,
+           .supports = &supportsPerTensor},
+          1);
+      addBothLayouts(
+          registry,
+          {.opType = "DequantizeLinear",
+           .name = keepName(std::string(dtype).append("to").append(ftype).append("-dequantizelinear-cuda")),
+           .inputTypes = {qs, f32, qs},
+           .outputTypes = {fs},
+           .fn = &dequantizeKernel,
+           .supports = &supportsPerTensor},
+          1);
+    }
   }
 }
 

@@ -1,9 +1,9 @@
 // Elementwise CUDA kernels: the unary ops of UnaryOp (Relu, Sigmoid, Clip, Tanh, Erf, Gelu, ...); Add, Sub,
 // Mul, Div, Max and Min with broadcasting; Cast between fp32, fp16 and bf16; QuantizeLinear /
-// DequantizeLinear between fp32 and int8 / uint8 with one scale (launch.h states each contract).
-// Memory-bound: each thread moves 16-byte vectors of the wider of its two types (fp16: 8 elements; fp32 to
-// int8: 4 in, 4 bytes out) in a grid-stride loop, with a scalar path when a pointer is not aligned to the
-// vector and a scalar tail. Values compute in fp32 and round once to the stored type. Tests:
+// DequantizeLinear between fp32, fp16 or bf16 and int8 / uint8 with one scale (launch.h states each
+// contract). Memory-bound: each thread moves 16-byte vectors of the wider of its two types (fp16: 8 elements;
+// fp32 to int8: 4 in, 4 bytes out) in a grid-stride loop, with a scalar path when a pointer is not aligned to
+// the vector and a scalar tail. Values compute in fp32 and round once to the stored type. Tests:
 // tests/gpu/test_elementwise.cpp, against the CPU reference kernels.
 #include <cmath>
 
@@ -153,7 +153,7 @@ cudaError_t binaryBlock(const void* a, const void* b, void* y, int64_t n, int64_
 
 // ---- quantize ----
 
-template <typename Q>
+template <typename In, typename Q>
 struct QuantizeFn {
   const float* scalePtr;
   const Q* zeroPtr;
@@ -165,10 +165,10 @@ struct QuantizeFn {
     r.zero = zeroPtr != nullptr ? static_cast<float>(*zeroPtr) : 0.0f;
     return r;
   }
-  __device__ Q operator()(float x) const {
+  __device__ Q operator()(In v) const {
     constexpr float kLo = std::is_signed_v<Q> ? -128.0f : 0.0f;
     constexpr float kHi = std::is_signed_v<Q> ? 127.0f : 255.0f;
-    const float q = __fdiv_rn(x, scale);  // the correctly rounded fp32 quotient, as the reference divides
+    const float q = __fdiv_rn(toFloat(v), scale);  // the correctly rounded fp32 quotient, as the reference's
     if (isnan(q)) return static_cast<Q>(zero);
     // rintf rounds half to even; beyond 2^24 the sum may round, but such values saturate anyway.
     const float r = __fadd_rn(rintf(q), zero);
@@ -176,7 +176,7 @@ struct QuantizeFn {
   }
 };
 
-template <typename Q>
+template <typename Q, typename Out>
 struct DequantizeFn {
   const float* scalePtr;
   const Q* zeroPtr;
@@ -188,9 +188,16 @@ struct DequantizeFn {
     r.zero = zeroPtr != nullptr ? static_cast<int>(*zeroPtr) : 0;
     return r;
   }
-  // x - zero is exact in fp32, so the product rounds once, as the reference's does.
-  __device__ float operator()(Q x) const {
-    return __fmul_rn(static_cast<float>(static_cast<int>(x) - zero), scale);
+  // x - zero is exact, and so is its product with the scale in fp64 (at most 9 x 24 bits): the value is
+  // rounded once to the output type, as the reference rounds it.
+  __device__ Out operator()(Q x) const {
+    if constexpr (std::is_same_v<Out, float>) {
+      return __fmul_rn(static_cast<float>(static_cast<int>(x) - zero), scale);
+    } else if constexpr (std::is_same_v<Out, __half>) {
+      return __double2half(static_cast<double>(static_cast<int>(x) - zero) * static_cast<double>(scale));
+    } else {
+      return __double2bfloat16(static_cast<double>(static_cast<int>(x) - zero) * static_cast<double>(scale));
+    }
   }
 };
 
@@ -329,22 +336,36 @@ cudaError_t launchCast(Elem from, Elem to, const void* x, void* y, int64_t n, cu
   return result;
 }
 
-cudaError_t launchQuantize(const float* x, void* y, bool isSigned, const float* scale, const void* zeroPoint,
-                           int64_t n, cudaStream_t stream) {
-  if (isSigned)
-    return launchMap<float, int8_t>(
-        x, y, n, QuantizeFn<int8_t>{scale, static_cast<const int8_t*>(zeroPoint), 1.0f, 0.0f}, stream);
-  return launchMap<float, uint8_t>(
-      x, y, n, QuantizeFn<uint8_t>{scale, static_cast<const uint8_t*>(zeroPoint), 1.0f, 0.0f}, stream);
+cudaError_t launchQuantize(Elem from, const void* x, void* y, bool isSigned, const float* scale,
+                           const void* zeroPoint, int64_t n, cudaStream_t stream) {
+  cudaError_t result = cudaErrorInvalidValue;
+  dispatchFloatElem(from, [&](auto tag) {
+    using T = decltype(tag);
+    if (isSigned) {
+      result = launchMap<T, int8_t>(
+          x, y, n, QuantizeFn<T, int8_t>{scale, static_cast<const int8_t*>(zeroPoint), 1.0f, 0.0f}, stream);
+    } else {
+      result = launchMap<T, uint8_t>(
+          x, y, n, QuantizeFn<T, uint8_t>{scale, static_cast<const uint8_t*>(zeroPoint), 1.0f, 0.0f}, stream);
+    }
+  });
+  return result;
 }
 
-cudaError_t launchDequantize(const void* x, bool isSigned, float* y, const float* scale,
+cudaError_t launchDequantize(const void* x, bool isSigned, Elem to, void* y, const float* scale,
                              const void* zeroPoint, int64_t n, cudaStream_t stream) {
-  if (isSigned)
-    return launchMap<int8_t, float>(
-        x, y, n, DequantizeFn<int8_t>{scale, static_cast<const int8_t*>(zeroPoint), 1.0f, 0}, stream);
-  return launchMap<uint8_t, float>(
-      x, y, n, DequantizeFn<uint8_t>{scale, static_cast<const uint8_t*>(zeroPoint), 1.0f, 0}, stream);
+  cudaError_t result = cudaErrorInvalidValue;
+  dispatchFloatElem(to, [&](auto tag) {
+    using T = decltype(tag);
+    if (isSigned) {
+      result = launchMap<int8_t, T>(
+          x, y, n, DequantizeFn<int8_t, T>{scale, static_cast<const int8_t*>(zeroPoint), 1.0f, 0}, stream);
+    } else {
+      result = launchMap<uint8_t, T>(
+          x, y, n, DequantizeFn<uint8_t, T>{scale, static_cast<const uint8_t*>(zeroPoint), 1.0f, 0}, stream);
+    }
+  });
+  return result;
 }
 
 }  // namespace lowp::kernels::cuda

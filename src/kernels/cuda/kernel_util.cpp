@@ -2,6 +2,8 @@
 
 #include <mutex>
 
+#include "ir/ops/window.h"
+
 namespace lowp::kernels::cuda {
 
 std::optional<Elem> elemOf(DataType type) {
@@ -96,6 +98,48 @@ Result<ConvOperands> convOperands(KernelContext& ctx, DataType type, bool fused)
   if (c.residual != nullptr && (c.residual->shape() != c.y->shape() || c.residual->type() != type))
     return ctx.invalid("residual " + c.residual->describe() + " differs from the output " + c.y->describe());
   return c;
+}
+
+namespace {
+
+bool fitsInt(int64_t v) {
+  return v >= 0 && v <= 0x7fffffff;
+}
+
+}  // namespace
+
+Result<ConvGeometry> convGeometry(const ir::AttributeMap& attrs, const std::vector<int64_t>& x,
+                                  const std::vector<int64_t>& w) {
+  if (x.size() != 4 || w.size() != 4)
+    return Status(StatusCode::kUnsupported, "only 2-D convolutions run on cuDNN here");
+  ConvGeometry g;
+  g.x = x;
+  g.w = w;
+  g.group = attrs.getInt("group", 1);
+  if (g.group < 1 || x[1] != w[1] * g.group || w[0] % g.group != 0)
+    return Status(StatusCode::kInvalidArgument, "input channels, weight and group do not match");
+  auto window = ir::ops::readWindow(attrs, {w[2], w[3]});
+  if (!window) return window.status();
+  LOWP_RETURN_IF_ERROR(ir::ops::resolveForwardWindow(*window, {x[2], x[3]}, false));
+  for (size_t a = 0; a < 2; ++a) {
+    if (window->padsBegin[a] != window->padsEnd[a])
+      return Status(StatusCode::kUnsupported, "cuDNN pads both ends of an axis alike");
+    g.pad[a] = static_cast<int>(window->padsBegin[a]);
+    g.stride[a] = static_cast<int>(window->strides[a]);
+    g.dilation[a] = static_cast<int>(window->dilations[a]);
+  }
+  g.y = {x[0], w[0], window->output[0], window->output[1]};
+  for (int64_t v : x)
+    if (!fitsInt(v)) return Status(StatusCode::kUnsupported, "sizes beyond cuDNN's int");
+  return g;
+}
+
+std::optional<std::vector<int64_t>> staticSizes(const std::vector<ir::Shape>& shapes, size_t i) {
+  if (i >= shapes.size() || !shapes[i].rankKnown()) return std::nullopt;
+  for (int64_t d = 0; d < shapes[i].rank(); ++d) {
+    if (!shapes[i][d].isKnown()) return std::nullopt;
+  }
+  return shapes[i].sizes();
 }
 
 Epilogue epilogueOf(const ConvOperands& c, DataType type, bool withBiasAndResidual) {

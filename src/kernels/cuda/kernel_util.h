@@ -1,12 +1,17 @@
 // Pieces the CUDA kernel functions (.cpp files of this folder) share: the Elem of a DataType, names that
 // live as long as the registry, the precisions of library tactics, the check that a kernel's output
-// matches its input, and the operands every convolution kernel checks alike.
+// matches its input, the operands and geometry every convolution kernel checks alike, and device memory
+// owned by a kernel's state.
 #pragma once
 
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
 #include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ir/ops/fused.h"
 #include "kernels/cuda/launch.h"
@@ -48,6 +53,36 @@ struct ConvOperands {
   ir::ops::ActivationSpec activation;
 };
 Result<ConvOperands> convOperands(KernelContext& ctx, DataType type, bool fused);
+
+/// The geometry of one 2-D convolution as cuDNN takes it: sizes, pads, strides, dilations.
+struct ConvGeometry {
+  std::vector<int64_t> x, w, y;
+  int64_t group = 1;
+  int pad[2] = {0, 0};
+  int stride[2] = {1, 1};
+  int dilation[2] = {1, 1};
+
+  bool operator==(const ConvGeometry& o) const = default;
+};
+
+/// The geometry of x [N, C, H, W] convolved by w [M, C / group, kh, kw] with Conv's attributes, or the
+/// reason cuDNN cannot run it (other ranks, asymmetric pads, sizes beyond int).
+Result<ConvGeometry> convGeometry(const ir::AttributeMap& attrs, const std::vector<int64_t>& x,
+                                  const std::vector<int64_t>& w);
+
+/// The sizes of shapes[i] when all are known.
+std::optional<std::vector<int64_t>> staticSizes(const std::vector<ir::Shape>& shapes, size_t i);
+
+/// Device memory a kernel's state owns, freed with it.
+struct DeviceBuffer {
+  void* data = nullptr;
+  DeviceBuffer() = default;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  ~DeviceBuffer() {
+    if (data != nullptr) cudaFree(data);
+  }
+};
 
 /// The epilogue (conv_epilogue.cu) that adds the bias and residual and applies the activation of `c`, in
 /// tensors of `type`; `withBiasAndResidual` false leaves those to the convolution itself.

@@ -88,13 +88,14 @@ cudaError_t launchFillRandom(Elem type, void* y, int64_t n, uint32_t seed, cudaS
 cudaError_t launchCast(Elem from, Elem to, const void* x, void* y, int64_t n, cudaStream_t stream);
 
 /// QuantizeLinear with one scale: y = saturate(round_half_even(x / scale) + zeroPoint) as int8 (isSigned)
-/// or uint8, NaN to the zero point. `scale` points at one fp32 value, `zeroPoint` at one value of y's type
-/// or is null (0). Bit-exact with the reference kernel.
-cudaError_t launchQuantize(const float* x, void* y, bool isSigned, const float* scale, const void* zeroPoint,
-                           int64_t n, cudaStream_t stream);
+/// or uint8, NaN to the zero point, x of float type `from` (divided in fp32). `scale` points at one fp32
+/// value, `zeroPoint` at one value of y's type or is null (0). Bit-exact with the reference kernel.
+cudaError_t launchQuantize(Elem from, const void* x, void* y, bool isSigned, const float* scale,
+                           const void* zeroPoint, int64_t n, cudaStream_t stream);
 
-/// DequantizeLinear with one scale: y = (x - zeroPoint) * scale in fp32. Bit-exact with the reference kernel.
-cudaError_t launchDequantize(const void* x, bool isSigned, float* y, const float* scale,
+/// DequantizeLinear with one scale: y = (x - zeroPoint) * scale in fp32, rounded to float type `to`.
+/// Bit-exact with the reference kernel.
+cudaError_t launchDequantize(const void* x, bool isSigned, Elem to, void* y, const float* scale,
                              const void* zeroPoint, int64_t n, cudaStream_t stream);
 
 // ---- reformat.cu

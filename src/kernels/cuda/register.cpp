@@ -7,6 +7,7 @@ void registerCudaKernels(KernelRegistry& registry) {
   registerReformatKernels(registry);
   registerMatMulKernels(registry);
   registerConvKernels(registry);
+  registerQuantizedConvKernels(registry);
   registerPoolKernels(registry);
   registerSoftmaxKernels(registry);
   registerComposedKernels(registry);

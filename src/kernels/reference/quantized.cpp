@@ -21,6 +21,8 @@ double realAt(const Tensor& t, int64_t i, float scale, int32_t zeroPoint) {
       return (t.data<int8_t>()[i] - zeroPoint) * static_cast<double>(scale);
     case DataType::kUInt8:
       return (t.data<uint8_t>()[i] - zeroPoint) * static_cast<double>(scale);
+    case DataType::kFloat16:
+      return ir::toFloat(t.data<Float16>()[i]);
     case DataType::kBFloat16:
       return ir::toFloat(t.data<BFloat16>()[i]);
     default:
@@ -37,6 +39,9 @@ void store(Tensor& y, int64_t i, double v, const ir::ops::QuantizedParams& p) {
     case DataType::kUInt8:
       y.data<uint8_t>()[i] = static_cast<uint8_t>(
           ir::ops::quantizeValue(static_cast<float>(v), p.outputScale, p.outputZeroPoint, DataType::kUInt8));
+      break;
+    case DataType::kFloat16:
+      y.data<Float16>()[i] = Float16{ir::floatToFloat16(static_cast<float>(v))};
       break;
     case DataType::kBFloat16:
       y.data<BFloat16>()[i] = BFloat16{ir::floatToBFloat16(static_cast<float>(v))};
@@ -103,7 +108,8 @@ Status quantizedKernel(KernelContext& ctx) {
 
 void registerQuantizedKernels(KernelRegistry& registry) {
   const TypeSet activations = {DataType::kInt8, DataType::kUInt8};
-  const TypeSet outputs = {DataType::kInt8, DataType::kUInt8, DataType::kFloat32, DataType::kBFloat16};
+  const TypeSet outputs = {DataType::kInt8, DataType::kUInt8, DataType::kFloat32, DataType::kFloat16,
+                           DataType::kBFloat16};
   registry.add({.opType = "QuantizedConv",
                 .name = "i8-quantizedconv-ref",
                 .inputTypes = {activations, {DataType::kInt8}, {DataType::kInt32}, outputs},

@@ -1,0 +1,547 @@
+// lowp.QuantizedConv (ir/ops/quantized.h) on int8 tensor cores through cuDNN 9's graph API:
+//   i8-quantizedconv-cudnn-hwc-e<N>   N = 0, 1, 2: the N-th engine configuration cuDNN's heuristic offers
+// x int8 NHWC (no zero point), w int8 [M, C, kh, kw] reordered once to [M, kh, kw, C], one group; y of
+// fp32, fp16 or int8 (no zero point) in NHWC; the residual of y's float type or int8, in NHWC.
+//
+// One operation graph per node, which cuDNN compiles into one kernel:
+//   conv(x, w) in int32  ->  * s[m]  ->  + b[m]  ->  + z * alpha_z  ->  activation  ->  y
+// with s[m] = x_scale * w_scales[m] / y_scale and b[m] = B[m] * x_scale * w_scales[m] / y_scale (y_scale 1
+// for a float output), alpha_z = z_scale / y_scale (z_scale 1 for a float residual; a vector of that one
+// value, as cuDNN's engines take no scaling attribute on a pointwise operand). Dividing by y_scale
+// before the activation is exact in real numbers for the activations taken here (Relu, LeakyRelu, and
+// Clip with its bounds divided too), so the graph never needs a step after it. Values are fp32 from the
+// accumulator on, rounded once to y's type; the reference (double) may differ by one int8 step or one
+// fp16 rounding where the fp32 rescale rounds differently.
+//
+// The "-e<N>" tactics are separate so that the builder times each and the engine file keeps the chosen
+// one. While the builder times them (CudaContext::exactTactics) a tactic whose configuration cuDNN does not
+// offer, or cannot finalize, declines; in an engine run at other shapes it falls back to the first that
+// works. Tests: tests/gpu/test_quantized_conv.cpp.
+#include <cmath>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ir/ops/fused.h"
+#include "ir/ops/quantized.h"
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/cuda_context.h"
+#include "kernels/cuda/cuda_kernels.h"
+#include "kernels/cuda/kernel_util.h"
+
+namespace lowp::kernels::cuda {
+namespace {
+
+constexpr int kEngineTactics = 3;
+
+// A cuDNN backend descriptor, destroyed with its owner.
+struct DescriptorDeleter {
+  void operator()(void* d) const { cudnnBackendDestroyDescriptor(d); }
+};
+using Descriptor = std::unique_ptr<void, DescriptorDeleter>;
+
+Result<Descriptor> makeDescriptor(cudnnBackendDescriptorType_t type) {
+  cudnnBackendDescriptor_t d = nullptr;
+  LOWP_CUDA_RETURN_IF_ERROR(cudnnBackendCreateDescriptor(type, &d));
+  return Descriptor(d);
+}
+
+Status setAttribute(const Descriptor& d, cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type,
+                    int64_t count, const void* values) {
+  return checkCall(cudnnBackendSetAttribute(d.get(), name, type, count, values), "cudnnBackendSetAttribute");
+}
+
+Status setDescriptor(const Descriptor& d, cudnnBackendAttributeName_t name, const Descriptor& value) {
+  cudnnBackendDescriptor_t raw = value.get();
+  return setAttribute(d, name, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &raw);
+}
+
+// cuDNN says why it refuses a graph or plan only through its last-error text.
+Status finalize(const Descriptor& d) {
+  Status s = checkCall(cudnnBackendFinalize(d.get()), "cudnnBackendFinalize");
+  if (s.isOk()) return s;
+  char reason[512] = {};
+  cudnnGetLastErrorString(reason, sizeof(reason));
+  return reason[0] != '\0' ? s.withContext(reason) : s;
+}
+
+cudnnDataType_t cudnnTypeOf(DataType t) {
+  switch (t) {
+    case DataType::kInt8:
+      return CUDNN_DATA_INT8;
+    case DataType::kFloat16:
+      return CUDNN_DATA_HALF;
+    case DataType::kInt32:
+      return CUDNN_DATA_INT32;
+    default:
+      return CUDNN_DATA_FLOAT;
+  }
+}
+
+// Tensor ids in the operation graph: the ones a run binds to memory, then the virtual ones between ops.
+enum TensorId : int64_t { kX = 1, kW, kScale, kBias, kResidual, kResidualScale, kY, kFirstVirtual };
+
+// A tensor of logical dims [n, c, h, w], stored NHWC.
+Result<Descriptor> makeTensor(int64_t id, DataType type, const std::vector<int64_t>& nchw, bool isVirtual) {
+  LOWP_ASSIGN_OR_RETURN(Descriptor t, makeDescriptor(CUDNN_BACKEND_TENSOR_DESCRIPTOR));
+  const int64_t c = nchw[1], h = nchw[2], w = nchw[3];
+  const int64_t strides[4] = {c * h * w, 1, w * c, c};
+  const int64_t alignment = 16;
+  const cudnnDataType_t dtype = cudnnTypeOf(type);
+  LOWP_RETURN_IF_ERROR(setAttribute(t, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &dtype));
+  LOWP_RETURN_IF_ERROR(setAttribute(t, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, 4, nchw.data()));
+  LOWP_RETURN_IF_ERROR(setAttribute(t, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, 4, strides));
+  LOWP_RETURN_IF_ERROR(setAttribute(t, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &id));
+  LOWP_RETURN_IF_ERROR(setAttribute(t, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &alignment));
+  LOWP_RETURN_IF_ERROR(setAttribute(t, CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN, 1, &isVirtual));
+  LOWP_RETURN_IF_ERROR(finalize(t));
+  return t;
+}
+
+// What the graph computes after the convolution, with y_scale folded in (see the file comment).
+struct Rescale {
+  std::vector<float> scale;  ///< s[m]
+  std::vector<float> bias;   ///< b[m]; empty without a bias
+  float residualAlpha = 1.0f;
+  ir::ops::ActivationSpec activation;
+};
+
+// Where cuDNN writes: whether the graph fits a node's operands now.
+struct PlanKey {
+  ConvGeometry geometry;
+  DataType residualType = DataType::kUndefined;
+  DataType outputType = DataType::kUndefined;
+  bool bias = false;
+  size_t workspaceBytes = 0;
+  bool operator==(const PlanKey& o) const = default;
+};
+
+// The operation graph, the execution plan of one engine configuration, the reordered weights and the
+// rescale vectors of one node.
+class QuantizedConvPlan {
+ public:
+  bool fits(const PlanKey& key) const { return key == key_; }
+
+  Status create(const CudaContext& cuda, const PlanKey& key, const Rescale& r, int engine) {
+    key_ = key;
+    const ConvGeometry& g = key.geometry;
+    const int64_t m = g.w[0];
+    LOWP_RETURN_IF_ERROR(buildGraph(cuda, key, r));
+    LOWP_RETURN_IF_ERROR(choosePlan(cuda, engine));
+    // The vectors s[m], b[m] and alpha_z, uploaded once.
+    std::vector<float> host = r.scale;
+    host.resize(3 * static_cast<size_t>(m), r.residualAlpha);
+    std::copy(r.bias.begin(), r.bias.end(), host.begin() + m);
+    LOWP_CUDA_RETURN_IF_ERROR(cudaMalloc(&vectors_.data, host.size() * sizeof(float)));
+    LOWP_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(vectors_.data, host.data(), host.size() * sizeof(float),
+                                              cudaMemcpyHostToDevice, cuda.stream));
+    LOWP_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(cuda.stream));
+    channels_ = static_cast<size_t>(m);
+    scaledResidual_ = r.residualAlpha != 1.0f;
+    return {};
+  }
+
+  // Weights [M, C, kh, kw] as [M, kh, kw, C], reordered once (again when they are not a constant).
+  Result<const void*> weights(const CudaContext& cuda, const Tensor& w, bool constant) {
+    if (reordered_.data != nullptr && constant && reorderedFrom_ == w.data()) return reordered_.data;
+    if (reordered_.data == nullptr)
+      LOWP_CUDA_RETURN_IF_ERROR(cudaMalloc(&reordered_.data, static_cast<size_t>(w.byteSize())));
+    LOWP_CUDA_RETURN_IF_ERROR(launchChannelsLast(1, w.data(), reordered_.data, w.shape()[0], w.shape()[1],
+                                                 w.shape()[2] * w.shape()[3], true, cuda.stream));
+    reorderedFrom_ = w.data();
+    return reordered_.data;
+  }
+
+  // Runs the plan; the variant pack is made again only when a pointer changed.
+  Status execute(const CudaContext& cuda, const void* x, const void* w, const void* z, void* y) {
+    float* vectors = static_cast<float*>(vectors_.data);
+    std::vector<void*> pointers = {const_cast<void*>(x), const_cast<void*>(w), vectors};
+    std::vector<int64_t> ids = {kX, kW, kScale};
+    if (key_.bias) {
+      pointers.push_back(vectors + channels_);
+      ids.push_back(kBias);
+    }
+    if (z != nullptr) {
+      pointers.push_back(const_cast<void*>(z));
+      ids.push_back(kResidual);
+      if (scaledResidual_) {
+        pointers.push_back(vectors + 2 * channels_);
+        ids.push_back(kResidualScale);
+      }
+    }
+    pointers.push_back(y);
+    ids.push_back(kY);
+    pointers.push_back(cuda.workspace);
+    if (!pack_ || pointers != packPointers_) {
+      LOWP_ASSIGN_OR_RETURN(pack_, makeDescriptor(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR));
+      void* workspace = pointers.back();
+      LOWP_RETURN_IF_ERROR(setAttribute(pack_, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64,
+                                        static_cast<int64_t>(ids.size()), ids.data()));
+      LOWP_RETURN_IF_ERROR(setAttribute(pack_, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR,
+                                        static_cast<int64_t>(ids.size()), pointers.data()));
+      LOWP_RETURN_IF_ERROR(
+          setAttribute(pack_, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &workspace));
+      LOWP_RETURN_IF_ERROR(finalize(pack_));
+      packPointers_ = pointers;
+    }
+    LOWP_CUDA_RETURN_IF_ERROR(cudnnSetStream(cuda.cudnn, cuda.stream));
+    LOWP_CUDA_RETURN_IF_ERROR(cudnnBackendExecute(cuda.cudnn, plan_.get(), pack_.get()));
+    return {};
+  }
+
+ private:
+  // One pointwise op: y = mode(x, b), b optional.
+  Status pointwise(cudnnPointwiseMode_t mode, const Descriptor& x, const Descriptor* b, const Descriptor& y,
+                   const ir::ops::ActivationSpec* relu = nullptr) {
+    LOWP_ASSIGN_OR_RETURN(Descriptor pw, makeDescriptor(CUDNN_BACKEND_POINTWISE_DESCRIPTOR));
+    const cudnnDataType_t math = CUDNN_DATA_FLOAT;
+    LOWP_RETURN_IF_ERROR(setAttribute(pw, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &mode));
+    LOWP_RETURN_IF_ERROR(setAttribute(pw, CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, 1, &math));
+    if (relu != nullptr && relu->kind == ir::ops::FusedActivation::kLeakyRelu) {
+      const double slope = relu->alpha;
+      LOWP_RETURN_IF_ERROR(
+          setAttribute(pw, CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP_SLOPE, CUDNN_TYPE_DOUBLE, 1, &slope));
+    } else if (relu != nullptr && relu->kind == ir::ops::FusedActivation::kClip) {
+      const double lower = relu->alpha;
+      const double upper = relu->beta;
+      LOWP_RETURN_IF_ERROR(
+          setAttribute(pw, CUDNN_ATTR_POINTWISE_RELU_LOWER_CLIP, CUDNN_TYPE_DOUBLE, 1, &lower));
+      LOWP_RETURN_IF_ERROR(
+          setAttribute(pw, CUDNN_ATTR_POINTWISE_RELU_UPPER_CLIP, CUDNN_TYPE_DOUBLE, 1, &upper));
+    }
+    LOWP_RETURN_IF_ERROR(finalize(pw));
+    LOWP_ASSIGN_OR_RETURN(Descriptor op, makeDescriptor(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR));
+    LOWP_RETURN_IF_ERROR(setDescriptor(op, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, pw));
+    LOWP_RETURN_IF_ERROR(setDescriptor(op, CUDNN_ATTR_OPERATION_POINTWISE_XDESC, x));
+    if (b != nullptr) LOWP_RETURN_IF_ERROR(setDescriptor(op, CUDNN_ATTR_OPERATION_POINTWISE_BDESC, *b));
+    LOWP_RETURN_IF_ERROR(setDescriptor(op, CUDNN_ATTR_OPERATION_POINTWISE_YDESC, y));
+    LOWP_RETURN_IF_ERROR(finalize(op));
+    ops_.push_back(std::move(op));
+    kept_.push_back(std::move(pw));
+    return {};
+  }
+
+  Status buildGraph(const CudaContext& cuda, const PlanKey& key, const Rescale& r) {
+    const ConvGeometry& g = key.geometry;
+    const std::vector<int64_t> channel = {1, g.w[0], 1, 1};
+    LOWP_ASSIGN_OR_RETURN(Descriptor x, makeTensor(kX, DataType::kInt8, g.x, false));
+    LOWP_ASSIGN_OR_RETURN(Descriptor w, makeTensor(kW, DataType::kInt8, g.w, false));
+    LOWP_ASSIGN_OR_RETURN(Descriptor scale, makeTensor(kScale, DataType::kFloat32, channel, false));
+    LOWP_ASSIGN_OR_RETURN(Descriptor y, makeTensor(kY, key.outputType, g.y, false));
+    int64_t nextVirtual = kFirstVirtual;
+    auto intermediate = [&]() { return makeTensor(nextVirtual++, DataType::kFloat32, g.y, true); };
+
+    LOWP_ASSIGN_OR_RETURN(Descriptor conv, makeDescriptor(CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR));
+    const int64_t dims = 2;
+    const int64_t pads[2] = {g.pad[0], g.pad[1]};
+    const int64_t strides[2] = {g.stride[0], g.stride[1]};
+    const int64_t dilations[2] = {g.dilation[0], g.dilation[1]};
+    const cudnnDataType_t accumulate = CUDNN_DATA_INT32;
+    const cudnnConvolutionMode_t mode = CUDNN_CROSS_CORRELATION;
+    LOWP_RETURN_IF_ERROR(setAttribute(conv, CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_TYPE_INT64, 1, &dims));
+    LOWP_RETURN_IF_ERROR(
+        setAttribute(conv, CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &accumulate));
+    LOWP_RETURN_IF_ERROR(
+        setAttribute(conv, CUDNN_ATTR_CONVOLUTION_CONV_MODE, CUDNN_TYPE_CONVOLUTION_MODE, 1, &mode));
+    LOWP_RETURN_IF_ERROR(setAttribute(conv, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, CUDNN_TYPE_INT64, 2, pads));
+    LOWP_RETURN_IF_ERROR(setAttribute(conv, CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, 2, pads));
+    LOWP_RETURN_IF_ERROR(
+        setAttribute(conv, CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES, CUDNN_TYPE_INT64, 2, strides));
+    LOWP_RETURN_IF_ERROR(
+        setAttribute(conv, CUDNN_ATTR_CONVOLUTION_DILATIONS, CUDNN_TYPE_INT64, 2, dilations));
+    LOWP_RETURN_IF_ERROR(finalize(conv));
+
+    LOWP_ASSIGN_OR_RETURN(Descriptor acc, intermediate());
+    LOWP_ASSIGN_OR_RETURN(Descriptor convOp,
+                          makeDescriptor(CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR));
+    const float one = 1.0f;
+    const float zero = 0.0f;
+    LOWP_RETURN_IF_ERROR(setDescriptor(convOp, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, x));
+    LOWP_RETURN_IF_ERROR(setDescriptor(convOp, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, w));
+    LOWP_RETURN_IF_ERROR(setDescriptor(convOp, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, acc));
+    LOWP_RETURN_IF_ERROR(setDescriptor(convOp, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, conv));
+    LOWP_RETURN_IF_ERROR(
+        setAttribute(convOp, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA, CUDNN_TYPE_FLOAT, 1, &one));
+    LOWP_RETURN_IF_ERROR(
+        setAttribute(convOp, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, CUDNN_TYPE_FLOAT, 1, &zero));
+    LOWP_RETURN_IF_ERROR(finalize(convOp));
+    ops_.push_back(std::move(convOp));
+
+    // The steps after the convolution; the last writes y.
+    const bool act = r.activation.kind != ir::ops::FusedActivation::kNone;
+    const int steps =
+        1 + (key.bias ? 1 : 0) + (key.residualType != DataType::kUndefined ? 1 : 0) + (act ? 1 : 0);
+    int step = 0;
+    Descriptor current = std::move(acc);
+    auto next = [&]() -> Result<Descriptor> {
+      if (++step == steps) return std::move(y);
+      return intermediate();
+    };
+    LOWP_ASSIGN_OR_RETURN(Descriptor scaled, next());
+    LOWP_RETURN_IF_ERROR(pointwise(CUDNN_POINTWISE_MUL, current, &scale, scaled));
+    kept_.push_back(std::move(current));
+    kept_.push_back(std::move(scale));
+    current = std::move(scaled);
+    if (key.bias) {
+      LOWP_ASSIGN_OR_RETURN(Descriptor bias, makeTensor(kBias, DataType::kFloat32, channel, false));
+      LOWP_ASSIGN_OR_RETURN(Descriptor biased, next());
+      LOWP_RETURN_IF_ERROR(pointwise(CUDNN_POINTWISE_ADD, current, &bias, biased));
+      kept_.push_back(std::move(current));
+      kept_.push_back(std::move(bias));
+      current = std::move(biased);
+    }
+    if (key.residualType != DataType::kUndefined) {
+      LOWP_ASSIGN_OR_RETURN(Descriptor z, makeTensor(kResidual, key.residualType, g.y, false));
+      if (r.residualAlpha != 1.0f) {
+        LOWP_ASSIGN_OR_RETURN(Descriptor alpha,
+                              makeTensor(kResidualScale, DataType::kFloat32, channel, false));
+        LOWP_ASSIGN_OR_RETURN(Descriptor scaledZ, intermediate());
+        LOWP_RETURN_IF_ERROR(pointwise(CUDNN_POINTWISE_MUL, z, &alpha, scaledZ));
+        kept_.push_back(std::move(z));
+        kept_.push_back(std::move(alpha));
+        z = std::move(scaledZ);
+      }
+      LOWP_ASSIGN_OR_RETURN(Descriptor summed, next());
+      LOWP_RETURN_IF_ERROR(pointwise(CUDNN_POINTWISE_ADD, current, &z, summed));
+      kept_.push_back(std::move(current));
+      kept_.push_back(std::move(z));
+      current = std::move(summed);
+    }
+    if (act) {
+      LOWP_ASSIGN_OR_RETURN(Descriptor activated, next());
+      LOWP_RETURN_IF_ERROR(pointwise(CUDNN_POINTWISE_RELU_FWD, current, nullptr, activated, &r.activation));
+      kept_.push_back(std::move(current));
+      current = std::move(activated);
+    }
+    kept_.push_back(std::move(current));
+    kept_.push_back(std::move(x));
+    kept_.push_back(std::move(w));
+    kept_.push_back(std::move(conv));
+
+    LOWP_ASSIGN_OR_RETURN(graph_, makeDescriptor(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR));
+    std::vector<cudnnBackendDescriptor_t> ops;
+    for (const Descriptor& op : ops_) ops.push_back(op.get());
+    LOWP_RETURN_IF_ERROR(setAttribute(graph_, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR,
+                                      static_cast<int64_t>(ops.size()), ops.data()));
+    cudnnHandle_t handle = cuda.cudnn;
+    LOWP_RETURN_IF_ERROR(
+        setAttribute(graph_, CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &handle));
+    return finalize(graph_);
+  }
+
+  // The engine configurations cuDNN's heuristic offers for the graph, best first.
+  Result<std::vector<Descriptor>> engineConfigs(cudnnBackendHeurMode_t heuristic) {
+    LOWP_ASSIGN_OR_RETURN(Descriptor heur, makeDescriptor(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR));
+    LOWP_RETURN_IF_ERROR(setDescriptor(heur, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, graph_));
+    LOWP_RETURN_IF_ERROR(setAttribute(heur, CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &heuristic));
+    LOWP_RETURN_IF_ERROR(finalize(heur));
+    int64_t count = 0;
+    LOWP_CUDA_RETURN_IF_ERROR(cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                                                       CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &count, nullptr));
+    std::vector<Descriptor> configs;
+    std::vector<cudnnBackendDescriptor_t> raw;
+    for (int64_t i = 0; i < count; ++i) {
+      LOWP_ASSIGN_OR_RETURN(Descriptor c, makeDescriptor(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR));
+      raw.push_back(c.get());
+      configs.push_back(std::move(c));
+    }
+    int64_t returned = 0;
+    if (count > 0) {
+      LOWP_CUDA_RETURN_IF_ERROR(cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                                                         CUDNN_TYPE_BACKEND_DESCRIPTOR, count, &returned,
+                                                         raw.data()));
+    }
+    configs.resize(static_cast<size_t>(returned));
+    return configs;
+  }
+
+  // An execution plan for `config` within the workspace, or why not.
+  Result<Descriptor> makePlan(const CudaContext& cuda, const Descriptor& config) {
+    LOWP_ASSIGN_OR_RETURN(Descriptor plan, makeDescriptor(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR));
+    cudnnHandle_t handle = cuda.cudnn;
+    LOWP_RETURN_IF_ERROR(setAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &handle));
+    LOWP_RETURN_IF_ERROR(setDescriptor(plan, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, config));
+    LOWP_RETURN_IF_ERROR(finalize(plan));
+    int64_t workspace = 0;
+    LOWP_CUDA_RETURN_IF_ERROR(cudnnBackendGetAttribute(plan.get(), CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE,
+                                                       CUDNN_TYPE_INT64, 1, nullptr, &workspace));
+    if (workspace < 0 || static_cast<size_t>(workspace) > cuda.workspaceBytes)
+      return Status(StatusCode::kUnsupported, "the engine needs more workspace than there is");
+    return plan;
+  }
+
+  // The plan of heuristic configuration `engine`, or (outside the builder's timing) the first that works.
+  Status choosePlan(const CudaContext& cuda, int engine) {
+    Status last(StatusCode::kUnsupported, "cuDNN offers no engine for this int8 convolution graph");
+    for (cudnnBackendHeurMode_t heuristic : {CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_FALLBACK}) {
+      auto configs = engineConfigs(heuristic);
+      if (!configs) {
+        last = configs.status();
+        continue;
+      }
+      if (configs->empty()) continue;
+      if (static_cast<size_t>(engine) < configs->size()) {
+        auto plan = makePlan(cuda, (*configs)[static_cast<size_t>(engine)]);
+        if (plan) {
+          plan_ = std::move(*plan);
+          return {};
+        }
+        last = plan.status();
+      }
+      if (cuda.exactTactics) {
+        return Status(StatusCode::kUnsupported, "cuDNN's engine configuration " + std::to_string(engine) +
+                                                    " does not run this graph: " + last.message());
+      }
+      for (const Descriptor& config : *configs) {
+        auto plan = makePlan(cuda, config);
+        if (plan) {
+          plan_ = std::move(*plan);
+          return {};
+        }
+        last = plan.status();
+      }
+    }
+    return last;
+  }
+
+  PlanKey key_;
+  std::vector<Descriptor> ops_;
+  std::vector<Descriptor> kept_;  // descriptors the ops refer to
+  Descriptor graph_;
+  Descriptor plan_;
+  Descriptor pack_;
+  std::vector<void*> packPointers_;
+  DeviceBuffer vectors_;  // s[m], b[m], alpha_z (M values each)
+  size_t channels_ = 0;
+  bool scaledResidual_ = false;
+  DeviceBuffer reordered_;
+  const void* reorderedFrom_ = nullptr;
+};
+
+// The activations the graph's Relu step computes, after dividing by y_scale.
+bool activationSupported(const ir::ops::ActivationSpec& a) {
+  using ir::ops::FusedActivation;
+  return a.kind == FusedActivation::kNone || a.kind == FusedActivation::kRelu ||
+         a.kind == FusedActivation::kLeakyRelu || a.kind == FusedActivation::kClip;
+}
+
+Result<Rescale> rescaleOf(const CudaContext& cuda, const ir::ops::QuantizedParams& p,
+                          const ir::ops::ActivationSpec& activation, const Tensor* bias, int64_t channels,
+                          DataType residualType) {
+  Rescale r;
+  const double outputScale = p.outputType == DataType::kInt8 ? p.outputScale : 1.0;
+  std::vector<int32_t> b;
+  if (bias != nullptr) {
+    b.resize(static_cast<size_t>(channels));
+    LOWP_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(b.data(), bias->data(), b.size() * sizeof(int32_t),
+                                              cudaMemcpyDeviceToHost, cuda.stream));
+    LOWP_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(cuda.stream));
+  }
+  for (int64_t m = 0; m < channels; ++m) {
+    const double s = static_cast<double>(p.inputScale) * p.weightScale(m) / outputScale;
+    r.scale.push_back(static_cast<float>(s));
+    if (bias != nullptr) r.bias.push_back(static_cast<float>(b[static_cast<size_t>(m)] * s));
+  }
+  r.residualAlpha =
+      static_cast<float>((residualType == DataType::kInt8 ? p.residualScale : 1.0) / outputScale);
+  r.activation = activation;
+  if (activation.kind == ir::ops::FusedActivation::kClip) {
+    r.activation.alpha = static_cast<float>(activation.alpha / outputScale);
+    r.activation.beta = static_cast<float>(activation.beta / outputScale);
+  }
+  return r;
+}
+
+template <int kEngine>
+Status quantizedConvKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  auto params = ir::ops::readQuantizedParams(ctx.attrs(), true);
+  if (!params) return ctx.invalid(params.status().message());
+  auto activation = ir::ops::readActivation(ctx.attrs());
+  if (!activation) return ctx.invalid(activation.status().message());
+  const Tensor& x = ctx.input(0);
+  const Tensor& w = ctx.input(1);
+  Tensor& y = ctx.output(0);
+  const Tensor* bias = ctx.hasInput(2) ? &ctx.input(2) : nullptr;
+  const Tensor* z = ctx.hasInput(3) ? &ctx.input(3) : nullptr;
+  if (x.type() != DataType::kInt8 || w.type() != DataType::kInt8 || y.type() != params->outputType)
+    return ctx.invalid("input " + x.describe() + ", weight " + w.describe() + " and output " + y.describe() +
+                       " do not match the op's types");
+  if (params->inputZeroPoint != 0 || params->outputZeroPoint != 0 || params->residualZeroPoint != 0)
+    return ctx.unsupported("cuDNN's int8 convolution takes no zero points");
+  if (!activationSupported(*activation)) return ctx.unsupported("no such activation in the int8 graph");
+  auto geometry = convGeometry(ctx.attrs(), x.shape(), w.shape());
+  if (!geometry) return forNode(ctx, geometry.status());
+  if (geometry->group != 1) return ctx.unsupported("grouped int8 convolutions do not run here");
+  if (geometry->y != y.shape())
+    return ctx.invalid("output " + y.describe() + " is not the convolution's " +
+                       ir::formatSizes(geometry->y));
+  const int64_t channels = w.shape()[0];
+  if (params->weightScales.size() != 1 && static_cast<int64_t>(params->weightScales.size()) != channels)
+    return ctx.invalid(std::to_string(params->weightScales.size()) + " weight scales for " +
+                       std::to_string(channels) + " output channels");
+  if (bias != nullptr && (bias->type() != DataType::kInt32 || bias->elementCount() != channels))
+    return ctx.invalid("bias " + bias->describe() + " is not one int32 per output channel");
+  if (z != nullptr && z->shape() != y.shape())
+    return ctx.invalid("residual " + z->describe() + " does not match the output " + y.describe());
+  if (y.elementCount() == 0) return {};
+
+  PlanKey key;
+  key.geometry = *geometry;
+  key.residualType = z != nullptr ? z->type() : DataType::kUndefined;
+  key.outputType = y.type();
+  key.bias = bias != nullptr;
+  key.workspaceBytes = cuda->workspaceBytes;
+  auto plan = std::static_pointer_cast<QuantizedConvPlan>(ctx.state());
+  if (!plan || !plan->fits(key)) {
+    LOWP_ASSIGN_OR_RETURN(Rescale r,
+                          rescaleOf(*cuda, *params, *activation, bias, channels, key.residualType));
+    plan = std::make_shared<QuantizedConvPlan>();
+    LOWP_RETURN_IF_ERROR(forNode(ctx, plan->create(*cuda, key, r, kEngine)));
+    ctx.state() = plan;
+  }
+  const ir::Value* weightValue = ctx.node().input(1);
+  auto weights = plan->weights(*cuda, w, weightValue != nullptr && weightValue->constant.has_value());
+  if (!weights) return forNode(ctx, weights.status());
+  return forNode(ctx, plan->execute(*cuda, x.data(), *weights, z != nullptr ? z->data() : nullptr, y.data()));
+}
+
+bool supportsQuantizedConv(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  const auto x = staticSizes(shapes, 0);
+  const auto w = staticSizes(shapes, 1);
+  if (!x || !w) return false;
+  auto g = convGeometry(node.attributes, *x, *w);
+  if (!g || g->group != 1 || (*x)[1] % 4 != 0 || (*w)[0] % 4 != 0) return false;
+  auto params = ir::ops::readQuantizedParams(node.attributes, true);
+  auto activation = ir::ops::readActivation(node.attributes);
+  return params && activation && activationSupported(*activation) && params->inputZeroPoint == 0 &&
+         params->outputZeroPoint == 0 && params->residualZeroPoint == 0;
+}
+
+template <int... kEngines>
+void registerEngines(KernelRegistry& registry, std::integer_sequence<int, kEngines...> /*engines*/) {
+  const TypeSet i8 = {DataType::kInt8};
+  const TypeSet outputs = {DataType::kInt8, DataType::kFloat16, DataType::kFloat32};
+  (registry.add({.opType = "QuantizedConv",
+                 .backend = Backend::kCuda,
+                 .name = keepName("i8-quantizedconv-cudnn-hwc-e" + std::to_string(kEngines)),
+                 .inputTypes = {i8, i8, {DataType::kInt32}, outputs},
+                 .outputTypes = {outputs},
+                 .fn = &quantizedConvKernel<kEngines>,
+                 .inputFormats = {TensorFormat::kHwc, TensorFormat::kLinear, TensorFormat::kLinear,
+                                  TensorFormat::kHwc},
+                 .outputFormats = {TensorFormat::kHwc},
+                 .domain = ir::ops::kLowpDomain,
+                 .supports = &supportsQuantizedConv,
+                 .reference = false}),
+   ...);
+}
+
+}  // namespace
+
+void registerQuantizedConvKernels(KernelRegistry& registry) {
+  registerEngines(registry, std::make_integer_sequence<int, kEngineTactics>{});
+}
+
+}  // namespace lowp::kernels::cuda
