@@ -1,8 +1,12 @@
 #include "builder/precision_search.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <limits>
+#include <map>
+#include <optional>
 #include <set>
+#include <tuple>
 
 namespace lowp::builder {
 namespace {
@@ -114,6 +118,109 @@ SearchSolution fromGroup(const SearchProblem& p, int group) {
   return improveLocally(p, evaluateChoice(p, std::move(choice)));
 }
 
+// The exact search over the layers in topological order, keyed by the states of the live tensors (produced,
+// with a consumer still to come): per live tensor, the state it was produced in and the set of states it has
+// already been converted to (consumers wanting one of those share that conversion). Every choice of tactics
+// up to a layer that leaves the same key has the same future, so keeping the cheapest per key is exact.
+// Gives up (nullopt) when a layer leaves more than `maxKeys` keys or a tensor has more than 64 states.
+std::optional<SearchSolution> searchFrontier(const SearchProblem& p, size_t maxKeys) {
+  const Producers prod = indexProducers(p);
+  std::vector<int> lastUse(p.tensors.size(), -1);
+  for (size_t t = 0; t < p.tensors.size(); ++t) {
+    if (p.tensors[t].stateCount > 64) return std::nullopt;
+    for (auto [layer, slot] : prod.consumers[t]) lastUse[t] = std::max(lastUse[t], layer);
+  }
+  // A key: (tensor, produced state, converted-to mask) for each live tensor, by tensor id.
+  struct Live {
+    int tensor;
+    int state;
+    uint64_t converted;
+    bool operator<(const Live& o) const {
+      return std::tie(tensor, state, converted) < std::tie(o.tensor, o.state, o.converted);
+    }
+  };
+  using Key = std::vector<Live>;
+  struct Entry {
+    double cost;
+    int previous;  // index of the key it came from in the layer before
+    int tactic;
+  };
+  // A tensor's last conversion: to the network output's required state, when it is one.
+  auto finish = [&](int tensor, int state, uint64_t converted) {
+    const SearchTensor& t = p.tensors[static_cast<size_t>(tensor)];
+    const int required = t.requiredState;
+    if (required < 0 || required == state || (converted >> required & 1) != 0) return 0.0;
+    return reformat(t, state, required);
+  };
+  Key start;
+  double fixed = 0;  // network inputs nothing reads
+  for (size_t t = 0; t < p.tensors.size(); ++t) {
+    if (prod.of[t].first >= 0) continue;
+    if (lastUse[t] >= 0) {
+      start.push_back({static_cast<int>(t), p.tensors[t].givenState, 0});
+    } else {
+      fixed += finish(static_cast<int>(t), p.tensors[t].givenState, 0);
+    }
+  }
+  std::vector<std::vector<std::pair<Key, Entry>>> steps(p.layers.size() + 1);
+  steps[0].push_back({start, {fixed, -1, -1}});
+  for (size_t l = 0; l < p.layers.size(); ++l) {
+    const SearchLayer& layer = p.layers[l];
+    std::map<Key, Entry> next;
+    const auto& current = steps[l];
+    for (size_t from = 0; from < current.size(); ++from) {
+      const auto& [key, entry] = current[from];
+      for (size_t k = 0; k < layer.tactics.size(); ++k) {
+        const SearchTactic& tactic = layer.tactics[k];
+        Key live = key;
+        double cost = entry.cost + tactic.timeMs;
+        for (size_t i = 0; i < layer.inputs.size(); ++i) {
+          auto it = std::find_if(live.begin(), live.end(),
+                                 [&](const Live& v) { return v.tensor == layer.inputs[i]; });
+          if (it == live.end()) continue;  // not a tensor the search tracks
+          const int want = tactic.inputStates[i];
+          if (want < 0 || want == it->state || (it->converted >> want & 1) != 0) continue;
+          cost += reformat(p.tensors[static_cast<size_t>(it->tensor)], it->state, want);
+          it->converted |= uint64_t{1} << want;
+        }
+        std::erase_if(live, [&](const Live& v) {
+          if (lastUse[static_cast<size_t>(v.tensor)] != static_cast<int>(l)) return false;
+          cost += finish(v.tensor, v.state, v.converted);
+          return true;
+        });
+        for (size_t o = 0; o < layer.outputs.size(); ++o) {
+          const int tensor = layer.outputs[o];
+          if (lastUse[static_cast<size_t>(tensor)] > static_cast<int>(l)) {
+            live.push_back({tensor, tactic.outputStates[o], 0});
+          } else {
+            cost += finish(tensor, tactic.outputStates[o], 0);
+          }
+        }
+        std::sort(live.begin(), live.end());
+        auto [it, inserted] =
+            next.try_emplace(std::move(live), Entry{cost, static_cast<int>(from), static_cast<int>(k)});
+        if (!inserted && cost < it->second.cost)
+          it->second = {cost, static_cast<int>(from), static_cast<int>(k)};
+      }
+    }
+    if (next.size() > maxKeys) return std::nullopt;
+    steps[l + 1].assign(std::make_move_iterator(next.begin()), std::make_move_iterator(next.end()));
+  }
+  const auto& last = steps.back();
+  if (last.empty()) return std::nullopt;
+  size_t best = 0;
+  for (size_t i = 1; i < last.size(); ++i) {
+    if (last[i].second.cost < last[best].second.cost) best = i;
+  }
+  std::vector<int> choice(p.layers.size(), 0);
+  for (size_t l = p.layers.size(); l-- > 0;) {
+    const Entry& e = steps[l + 1][best].second;
+    choice[l] = e.tactic;
+    best = static_cast<size_t>(e.previous);
+  }
+  return evaluateChoice(p, std::move(choice));
+}
+
 }  // namespace
 
 SearchSolution evaluateChoice(const SearchProblem& p, std::vector<int> tacticOf) {
@@ -141,7 +248,10 @@ SearchSolution searchGreedy(const SearchProblem& p) {
   return evaluateChoice(p, std::move(choice));
 }
 
-SearchSolution searchGlobal(const SearchProblem& p) {
+SearchSolution searchGlobal(const SearchProblem& p, size_t maxExactKeys) {
+  if (maxExactKeys > 0) {
+    if (auto exact = searchFrontier(p, maxExactKeys)) return *exact;
+  }
   Producers prod = indexProducers(p);
   const size_t layers = p.layers.size();
   // best[l][t]: the cheapest cost of layer l's inputs' history plus l itself with tactic t, each input's

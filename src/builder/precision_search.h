@@ -8,20 +8,23 @@
 // required output state) ask for, other than the produced one, costs one conversion of that tensor,
 // shared by all consumers that want that state.
 //
-// Method. On a chain the search is exact: dynamic programming over the layers with the state of the tensor
-// between them. On a DAG (residual branches, concat) the same dynamic program runs in topological order
-// with each layer's best cost per tactic computed as if its inputs' producers were chosen for it alone
-// (exact on trees, where no tensor feeds two layers); choices are then fixed from the outputs backwards,
-// each layer taking the tactic that is best given the states its already-fixed consumers want; finally a
-// local search re-chooses one layer at a time, with everything else fixed, until no single change lowers
-// the exact total. Single changes cannot cross a valley where a whole region must change precision together
-// (a residual block moves to int8 only when its convolutions, its residual and its output all do), so the
-// local search also starts from each precision group: every layer restricted to its tactics of that group
-// (where it has any), solved greedily and polished within the restriction, then polished in the full
-// problem. The result is never worse than the per-layer greedy choice (fastest kernel, conversions
-// ignored), which is also one of the starting points the local search polishes.
+// Method. The search walks the layers in topological order keeping, for every distinct state of the live
+// tensors (those produced and still to be read: per tensor, the state it was produced in and the states it
+// has already been converted to), the cheapest choice so far. Two choices that leave the same live states
+// have the same future costs, so this is exact on any DAG; its size grows with the number of tensors live
+// at once (one on a chain, two or three in a residual network). Where a layer leaves more than
+// `maxExactKeys` such keys (wide branching), a heuristic takes over: the same dynamic program with each
+// layer's best cost per tactic computed as if its inputs' producers were chosen for it alone, choices fixed
+// from the outputs backwards, then a local search that re-chooses one layer at a time until no single change
+// lowers the exact total. Single changes cannot cross a valley where a whole region must change precision
+// together (a residual block moves to int8 only when its convolutions, its residual and its output all do),
+// so the local search also starts from each precision group: every layer restricted to its tactics of that
+// group (where it has any), solved greedily and polished within the restriction, then polished in the full
+// problem. The heuristic's result is never worse than the per-layer greedy choice (fastest kernel,
+// conversions ignored), which is also one of the starting points the local search polishes.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -73,8 +76,9 @@ SearchSolution evaluateChoice(const SearchProblem& problem, std::vector<int> tac
 /// Per layer, its fastest tactic, conversions ignored (then costed exactly).
 SearchSolution searchGreedy(const SearchProblem& problem);
 
-/// The global search described at the top of this file.
-SearchSolution searchGlobal(const SearchProblem& problem);
+/// The global search described at the top of this file: exact while no layer leaves more than
+/// `maxExactKeys` live-tensor states, the heuristic otherwise (0: the heuristic always).
+SearchSolution searchGlobal(const SearchProblem& problem, size_t maxExactKeys = 4096);
 
 /// Every combination of tactics; for tests on small problems (at most `maxCombinations`, else empty).
 SearchSolution searchExhaustive(const SearchProblem& problem, int64_t maxCombinations = 1 << 20);
