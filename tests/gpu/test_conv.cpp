@@ -142,9 +142,10 @@ TEST(CudaConv, OneByOneAsGemmMatchesTheReference) {
   }
 }
 
-// A first convolution over few channels (RGB), padded to 8 channels for the tensor cores: every algorithm
-// cuDNN offers, with bias and Relu fused, and without.
-TEST(CudaConv, PaddedChannelsMatchTheReference) {
+// A first convolution over few channels (RGB), padded to 8 channels for the tensor cores, or (stride 2)
+// rearranged 2 x 2 space-to-depth into 16: every algorithm cuDNN offers, with bias and Relu fused, and
+// without.
+TEST(CudaConv, PaddedAndSpaceToDepthChannelsMatchTheReference) {
   LOWP_REQUIRE_GPU();
   std::mt19937 rng(36);
   struct Case {
@@ -153,31 +154,35 @@ TEST(CudaConv, PaddedChannelsMatchTheReference) {
   };
   const Case cases[] = {{{2, 3, 32, 32}, {64, 3, 7, 7}, 3, 2},
                         {{2, 3, 17, 17}, {32, 3, 3, 3}, 1, 2},
+                        {{1, 2, 15, 13}, {8, 2, 4, 4}, 1, 2},
                         {{1, 1, 12, 12}, {16, 1, 3, 3}, 1, 1},
                         {{1, 4, 9, 9}, {8, 4, 1, 1}, 0, 1}};
   for (const LibraryPrecision& p : kLibraryPrecisions) {
     if (p.type == DataType::kFloat32) continue;
     for (const Case& c : cases) {
-      for (int algo = -1; algo < CUDNN_CONVOLUTION_FWD_ALGO_COUNT; ++algo) {
-        for (bool fused : {false, true}) {
-          const std::string name = std::string(p.prefix) + (fused ? "-fusedconv" : "-conv") +
-                                   "-cudnn-padc8-hwc" + (algo >= 0 ? "-a" + std::to_string(algo) : "");
-          SCOPED_TRACE(name + " " + ir::formatSizes(c.x) + " * " + ir::formatSizes(c.w));
-          ir::AttributeMap a = attrs({{"pads", std::vector<int64_t>(4, c.pad)},
-                                      {"strides", std::vector<int64_t>{c.stride, c.stride}},
-                                      {"kernel_shape", std::vector<int64_t>{c.w[2], c.w[3]}}});
-          if (fused) a.set("activation", std::string("Relu"));
-          expectMatchesReference(
-              {.kernel = name,
-               .opType = fused ? "FusedConv" : "Conv",
-               .domain = fused ? "lowp" : "",
-               .opset = fused ? 1 : 17,
-               .attrs = a,
-               .inputs = {randomTensor(rng, p.type, c.x), randomTensor(rng, p.type, c.w, -0.5, 0.5),
-                          randomTensor(rng, p.type, {c.w[0]})},
-               .constantSlots = {1, 2},
-               .tolerance = p.tolerance,
-               .mayDecline = algo >= 0});
+      for (const std::string layout : {"-cudnn-padc8-hwc", "-cudnn-s2d-hwc"}) {
+        if (layout == "-cudnn-s2d-hwc" && (c.stride != 2 || c.x[1] > 4)) continue;
+        for (int algo = -1; algo < CUDNN_CONVOLUTION_FWD_ALGO_COUNT; ++algo) {
+          for (bool fused : {false, true}) {
+            const std::string name = std::string(p.prefix) + (fused ? "-fusedconv" : "-conv") + layout +
+                                     (algo >= 0 ? "-a" + std::to_string(algo) : "");
+            SCOPED_TRACE(name + " " + ir::formatSizes(c.x) + " * " + ir::formatSizes(c.w));
+            ir::AttributeMap a = attrs({{"pads", std::vector<int64_t>(4, c.pad)},
+                                        {"strides", std::vector<int64_t>{c.stride, c.stride}},
+                                        {"kernel_shape", std::vector<int64_t>{c.w[2], c.w[3]}}});
+            if (fused) a.set("activation", std::string("Relu"));
+            expectMatchesReference(
+                {.kernel = name,
+                 .opType = fused ? "FusedConv" : "Conv",
+                 .domain = fused ? "lowp" : "",
+                 .opset = fused ? 1 : 17,
+                 .attrs = a,
+                 .inputs = {randomTensor(rng, p.type, c.x), randomTensor(rng, p.type, c.w, -0.5, 0.5),
+                            randomTensor(rng, p.type, {c.w[0]})},
+                 .constantSlots = {1, 2},
+                 .tolerance = p.tolerance,
+                 .mayDecline = algo >= 0});
+          }
         }
       }
     }

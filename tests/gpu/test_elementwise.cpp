@@ -312,8 +312,8 @@ TEST(CudaElementwise, QuantizeDeclinesPerChannelScales) {
 TEST(CudaReformat, BothDirectionsEveryElementSize) {
   LOWP_REQUIRE_GPU();
   std::mt19937 rng(17);
-  const std::vector<std::vector<int64_t>> shapes = {
-      {2, 3, 37}, {3, 67, 5, 9}, {1, 8, 33, 65}, {2, 5, 3, 4, 7}};
+  const std::vector<std::vector<int64_t>> shapes = {{2, 3, 37},      {3, 67, 5, 9},   {1, 8, 33, 65},
+                                                    {2, 5, 3, 4, 7}, {4, 2048, 1, 1}, {3, 1, 7, 5}};
   struct Size {
     DataType type;
     const char* name;

@@ -3,6 +3,9 @@
 //   {f16,bf16}-{conv,fusedconv}-cudnn-padc8-hwc[-a<N>]: fewer than 8 input channels (a network's first
 //     convolution over RGB), read in NCHW and padded with zero channels to NHWC x 8 so that tensor cores
 //     run it, the weights padded alike once; the output in NHWC
+//   {f16,bf16}-{conv,fusedconv}-cudnn-s2d-hwc[-a<N>]: stride 2 over at most 4 input channels (the 7 x 7 stem
+//     of ResNets), read in NCHW and rearranged 2 x 2 space-to-depth into NHWC x 16, where it is a stride-1
+//     convolution of ceil(k / 2) taps that tensor cores run well; the weights rearranged alike once
 // and depthwise convolutions over NHWC with lowp's own kernel (depthwise.cu):
 //   {f32,f16,bf16}-{conv,fusedconv}-depthwise-hwc-cuda
 // 2-D convolutions (NCHW, or NHWC for "-hwc" with the weights reordered once to KRSC) with symmetric
@@ -46,11 +49,12 @@ cudnnDataType_t cudnnTypeOf(DataType t) {
 
 enum class Fusion { kUntried, kCudnn, kEpilogue };
 
-// Where a convolution kernel reads and writes: NCHW, NHWC, or NCHW of fewer than 8 channels padded to NHWC x
-// 8 for cuDNN (the output NHWC).
-enum class Layout { kNchw, kNhwc, kPaddedNhwc };
+// Where a convolution kernel reads and writes: NCHW, NHWC, NCHW of fewer than 8 channels padded to NHWC x 8,
+// or NCHW of a stride-2 convolution rearranged 2 x 2 space-to-depth to NHWC x 16 (the output NHWC).
+enum class Layout { kNchw, kNhwc, kPaddedNhwc, kSpaceToDepth };
 
 constexpr int64_t kPaddedChannels = 8;
+constexpr int64_t kSpaceToDepthChannels = 16;
 
 // Descriptors, algorithm and (for NHWC) reordered weights of one node.
 class ConvPlan {
@@ -143,25 +147,34 @@ class ConvPlan {
                                  " for no such convolution within the workspace");
   }
 
-  // Weights [M, C, kh, kw] of fewer than 8 channels as [M, kh, kw, 8], zero beyond C, made once on the host
-  // (the weights are a constant: supportsPadded).
-  Result<const void*> paddedWeights(const CudaContext& cuda, const Tensor& w) {
+  // The weights [M, C, kh, kw] as the padded or space-to-depth input needs them, made once on the host (the
+  // weights are a constant: supportsPadded, supportsSpaceToDepth): [M, kh, kw, 8] zero beyond C, or
+  // [M, ceil(kh / 2), ceil(kw / 2), 16] with w'[o][A][B][(c * 2 + da) * 2 + db] = w[o][c][2A + da][2B + db],
+  // zero beyond the kernel and beyond 4C.
+  Result<const void*> rearrangedWeights(const CudaContext& cuda, const Tensor& w, Layout layout) {
     if (reordered_.data != nullptr && reorderedFrom_ == w.data()) return reordered_.data;
-    const int64_t m = w.shape()[0], c = w.shape()[1], taps = w.shape()[2] * w.shape()[3];
+    const int64_t m = w.shape()[0], c = w.shape()[1], kh = w.shape()[2], kw = w.shape()[3];
     std::vector<uint16_t> host(static_cast<size_t>(w.elementCount()));
     LOWP_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(host.data(), w.data(), static_cast<size_t>(w.byteSize()),
                                               cudaMemcpyDeviceToHost, cuda.stream));
     LOWP_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(cuda.stream));
-    std::vector<uint16_t> padded(static_cast<size_t>(m * taps * kPaddedChannels), 0);
+    const bool s2d = layout == Layout::kSpaceToDepth;
+    const int64_t channels = s2d ? kSpaceToDepthChannels : kPaddedChannels;
+    const int64_t th = s2d ? (kh + 1) / 2 : kh, tw = s2d ? (kw + 1) / 2 : kw;
+    std::vector<uint16_t> out(static_cast<size_t>(m * th * tw * channels), 0);
     for (int64_t o = 0; o < m; ++o)
       for (int64_t i = 0; i < c; ++i)
-        for (int64_t t = 0; t < taps; ++t)
-          padded[static_cast<size_t>((o * taps + t) * kPaddedChannels + i)] =
-              host[static_cast<size_t>((o * c + i) * taps + t)];
-    const size_t bytes = padded.size() * sizeof(uint16_t);
+        for (int64_t a = 0; a < kh; ++a)
+          for (int64_t b = 0; b < kw; ++b) {
+            const int64_t tap = s2d ? (a / 2) * tw + b / 2 : a * kw + b;
+            const int64_t channel = s2d ? (i * 2 + a % 2) * 2 + b % 2 : i;
+            out[static_cast<size_t>((o * th * tw + tap) * channels + channel)] =
+                host[static_cast<size_t>(((o * c + i) * kh + a) * kw + b)];
+          }
+    const size_t bytes = out.size() * sizeof(uint16_t);
     if (reordered_.data == nullptr) LOWP_CUDA_RETURN_IF_ERROR(cudaMalloc(&reordered_.data, bytes));
     LOWP_CUDA_RETURN_IF_ERROR(
-        cudaMemcpyAsync(reordered_.data, padded.data(), bytes, cudaMemcpyHostToDevice, cuda.stream));
+        cudaMemcpyAsync(reordered_.data, out.data(), bytes, cudaMemcpyHostToDevice, cuda.stream));
     LOWP_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(cuda.stream));
     reorderedFrom_ = w.data();
     return reordered_.data;
@@ -230,11 +243,21 @@ Status convKernel(KernelContext& ctx) {
 
   const DataType biasType = bias != nullptr ? bias->type() : DataType::kUndefined;
   const bool relu = activation.kind == ir::ops::FusedActivation::kRelu;
-  // cuDNN's view: with padded channels, an NHWC convolution of 8 input channels.
+  // cuDNN's view: with padded channels, an NHWC convolution of 8 input channels; after space-to-depth, a
+  // stride-1 convolution of ceil(k / 2) taps over 16 channels, without padding (the rearrangement pads).
   ConvGeometry run = *geometry;
   if constexpr (kLayout == Layout::kPaddedNhwc) {
     if (run.group != 1 || run.x[1] > kPaddedChannels) return ctx.unsupported("more than 8 input channels");
     run.x[1] = run.w[1] = kPaddedChannels;
+  } else if constexpr (kLayout == Layout::kSpaceToDepth) {
+    if (run.group != 1 || run.x[1] > kSpaceToDepthChannels / 4 || run.stride[0] != 2 || run.stride[1] != 2 ||
+        run.dilation[0] != 1 || run.dilation[1] != 1 || run.pad[0] != run.pad[1])
+      return ctx.unsupported("not a stride-2 convolution of at most 4 channels with equal pads");
+    const int64_t th = (run.w[2] + 1) / 2, tw = (run.w[3] + 1) / 2;
+    run.x = {run.x[0], kSpaceToDepthChannels, run.y[2] + th - 1, run.y[3] + tw - 1};
+    run.w = {run.w[0], kSpaceToDepthChannels, th, tw};
+    run.pad[0] = run.pad[1] = 0;
+    run.stride[0] = run.stride[1] = 1;
   }
   auto plan = std::static_pointer_cast<ConvPlan>(ctx.state());
   if (!plan || !plan->fits(run, biasType, cuda->workspaceBytes)) {
@@ -252,7 +275,17 @@ Status convKernel(KernelContext& ctx) {
     LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, launchPadToHwc8(x.data(), *padded, x.shape()[0], x.shape()[1],
                                                         x.shape()[2] * x.shape()[3], cuda->stream));
     input = *padded;
-    weights = plan->paddedWeights(*cuda, w);
+    weights = plan->rearrangedWeights(*cuda, w, kLayout);
+  } else if constexpr (kLayout == Layout::kSpaceToDepth) {
+    const int64_t pixels = run.x[0] * run.x[2] * run.x[3];
+    auto rearranged =
+        plan->paddedInput(static_cast<size_t>(pixels * kSpaceToDepthChannels) * dataTypeSize(type));
+    if (!rearranged) return forNode(ctx, rearranged.status());
+    LOWP_CUDA_RETURN_IF_ERROR_NODE(
+        ctx, launchSpaceToDepth16(x.data(), *rearranged, x.shape()[0], x.shape()[1], x.shape()[2],
+                                  x.shape()[3], run.x[2], run.x[3], geometry->pad[0], cuda->stream));
+    input = *rearranged;
+    weights = plan->rearrangedWeights(*cuda, w, kLayout);
   } else {
     weights = plan->weights(*cuda, w, kHwc, weightValue != nullptr && weightValue->constant.has_value());
   }
@@ -364,13 +397,27 @@ bool supportsPadded(const ir::Node& node, const std::vector<ir::Shape>& shapes) 
   return (*staticSizes(shapes, 0))[1] < kPaddedChannels && w != nullptr && w->constant.has_value();
 }
 
+// Stride 2 over at most 4 input channels with equal pads, one group, and the weights a constant (rearranged
+// once, on the host).
+bool supportsSpaceToDepth(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  if (!supportsConv(node, shapes)) return false;
+  const auto g = convGeometry(node.attributes, *staticSizes(shapes, 0), *staticSizes(shapes, 1));
+  const ir::Value* w = node.input(1);
+  return g->group == 1 && g->x[1] <= kSpaceToDepthChannels / 4 && g->stride[0] == 2 && g->stride[1] == 2 &&
+         g->dilation[0] == 1 && g->dilation[1] == 1 && g->pad[0] == g->pad[1] && w != nullptr &&
+         w->constant.has_value();
+}
+
 // Conv and FusedConv of one precision, layout and algorithm (kAlgo < 0: the heuristic's choice).
 template <Precision kPrecision, Layout kLayout, int kAlgo>
 void registerVariant(KernelRegistry& registry, std::string_view dtype) {
   const DataType type = tensorTypeOf(kPrecision);
   const TypeSet t = {type};
   const TypeSet bias = {type, DataType::kFloat32};
-  const char* layout = kLayout == Layout::kNchw ? "" : kLayout == Layout::kNhwc ? "-hwc" : "-padc8-hwc";
+  const char* layout = kLayout == Layout::kNchw         ? ""
+                       : kLayout == Layout::kNhwc       ? "-hwc"
+                       : kLayout == Layout::kPaddedNhwc ? "-padc8-hwc"
+                                                        : "-s2d-hwc";
   const std::string suffix =
       std::string("-cudnn") + layout + (kAlgo >= 0 ? "-a" + std::to_string(kAlgo) : "");
   const TensorFormat in = kLayout == Layout::kNhwc ? TensorFormat::kHwc : TensorFormat::kLinear;
@@ -380,7 +427,9 @@ void registerVariant(KernelRegistry& registry, std::string_view dtype) {
           : std::vector<TensorFormat>{in, TensorFormat::kLinear, TensorFormat::kLinear, TensorFormat::kHwc};
   const std::vector<TensorFormat> outFormats =
       kLayout == Layout::kNchw ? std::vector<TensorFormat>{} : std::vector<TensorFormat>{TensorFormat::kHwc};
-  const SupportsFn supports = kLayout == Layout::kPaddedNhwc ? &supportsPadded : &supportsConv;
+  const SupportsFn supports = kLayout == Layout::kPaddedNhwc     ? &supportsPadded
+                              : kLayout == Layout::kSpaceToDepth ? &supportsSpaceToDepth
+                                                                 : &supportsConv;
   registry.add({.opType = "Conv",
                 .backend = Backend::kCuda,
                 .name = keepName(std::string(dtype) + "-conv" + suffix),
@@ -454,8 +503,10 @@ void registerPrecision(KernelRegistry& registry, std::string_view dtype) {
   using Algorithms = std::make_integer_sequence<int, CUDNN_CONVOLUTION_FWD_ALGO_COUNT>;
   registerAlgorithms<kPrecision, Layout::kNchw>(registry, dtype, Algorithms{});
   registerAlgorithms<kPrecision, Layout::kNhwc>(registry, dtype, Algorithms{});
-  if constexpr (kPrecision == Precision::kF16 || kPrecision == Precision::kBf16)
+  if constexpr (kPrecision == Precision::kF16 || kPrecision == Precision::kBf16) {
     registerAlgorithms<kPrecision, Layout::kPaddedNhwc>(registry, dtype, Algorithms{});
+    registerAlgorithms<kPrecision, Layout::kSpaceToDepth>(registry, dtype, Algorithms{});
+  }
 }
 
 }  // namespace

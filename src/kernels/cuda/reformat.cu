@@ -3,7 +3,10 @@
 // Tiles of 32 x 32 elements go through shared memory (rows padded by one element against bank conflicts):
 // a block of 32 x 8 threads reads the tile's rows coalesced and writes the transposed rows coalesced. The
 // grid's x axis enumerates the tiles of one image (up to 2^31 - 1), its y axis the images.
-// Tests: tests/gpu/test_elementwise.cpp (CudaReformat.*), against the CPU reference kernel.
+// Also the input rearrangements of two convolution tactics (conv.cpp): channels padded to 8 (padToHwc8) and
+// 2 x 2 space-to-depth (spaceToDepth16).
+// Tests: tests/gpu/test_elementwise.cpp (CudaReformat.*), against the CPU reference kernel; the convolution
+// tactics in tests/gpu/test_conv.cpp.
 #include "kernels/cuda/device_util.cuh"
 
 namespace lowp::kernels::cuda {
@@ -82,9 +85,58 @@ cudaError_t launchPadToHwc8(const void* x, void* y, int64_t images, int64_t chan
   return cudaGetLastError();
 }
 
+namespace {
+
+// One thread per output pixel (image, I, J): y[n][I][J][(c * 2 + da) * 2 + db] = x[n][c][2I + da - pad][2J +
+// db - pad] (zero outside x), 16 channels of 2 bytes, zero beyond 4 * channels.
+__global__ void spaceToDepth16Kernel(const uint16_t* __restrict__ x, Vec<uint16_t, 8>* __restrict__ y,
+                                     int64_t images, int64_t channels, int64_t h, int64_t w, int64_t outH,
+                                     int64_t outW, int pad) {
+  const int64_t pixels = images * outH * outW;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t p = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; p < pixels; p += stride) {
+    const int64_t j = p % outW;
+    const int64_t i = p / outW % outH;
+    const int64_t n = p / (outW * outH);
+    Vec<uint16_t, 8> out[2] = {};
+    for (int64_t c = 0; c < channels; ++c) {
+      const uint16_t* plane = x + (n * channels + c) * h * w;
+      for (int da = 0; da < 2; ++da) {
+        const int64_t row = 2 * i + da - pad;
+        for (int db = 0; db < 2; ++db) {
+          const int64_t col = 2 * j + db - pad;
+          const int64_t k = (c * 2 + da) * 2 + db;
+          out[k / 8].v[k % 8] =
+              row >= 0 && row < h && col >= 0 && col < w ? plane[row * w + col] : uint16_t{0};
+        }
+      }
+    }
+    y[2 * p] = out[0];
+    y[2 * p + 1] = out[1];
+  }
+}
+
+}  // namespace
+
+cudaError_t launchSpaceToDepth16(const void* x, void* y, int64_t images, int64_t channels, int64_t h,
+                                 int64_t w, int64_t outH, int64_t outW, int pad, cudaStream_t stream) {
+  if (channels > 4 || !aligned(y, 16)) return cudaErrorInvalidValue;
+  if (images <= 0 || outH <= 0 || outW <= 0) return cudaSuccess;
+  constexpr int kThreads = 256;
+  spaceToDepth16Kernel<<<gridFor(images * outH * outW, kThreads), kThreads, 0, stream>>>(
+      static_cast<const uint16_t*>(x), static_cast<Vec<uint16_t, 8>*>(y), images, channels, h, w, outH, outW,
+      pad);
+  return cudaGetLastError();
+}
+
 cudaError_t launchChannelsLast(int elementBytes, const void* x, void* y, int64_t images, int64_t channels,
                                int64_t spatial, bool toHwc, cudaStream_t stream) {
   if (images <= 0 || channels <= 0 || spatial <= 0) return cudaSuccess;
+  // One channel or one pixel per image (a pooled [N, C, 1, 1]): both layouts hold the same bytes.
+  if ((channels == 1 || spatial == 1) && (elementBytes == 1 || elementBytes == 2 || elementBytes == 4)) {
+    return cudaMemcpyAsync(y, x, static_cast<size_t>(images * channels * spatial * elementBytes),
+                           cudaMemcpyDeviceToDevice, stream);
+  }
   const int64_t rows = toHwc ? channels : spatial;
   const int64_t cols = toHwc ? spatial : channels;
   switch (elementBytes) {
