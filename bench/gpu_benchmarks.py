@@ -21,7 +21,8 @@ What `run` does, in one process, one program on the GPU at a time:
    post-norm layers, d_model 768, 12 heads, feed-forward 3072 with erf GELU, sequences of 128; random
    weights; input [batch, 128, 768], no embedding) to ONNX opset 17 with a dynamic batch dimension.
 2. Measures the device's own rates with PyTorch: a 8192^3 matrix product in fp32, tf32, fp16 and bf16
-   (TFLOP/s), and a 1 GiB device-to-device copy (GB/s, read plus write).
+   (TFLOP/s), the same in int8 (torch._int_mm, int32 results: TOP/s), and a 1 GiB device-to-device copy
+   (GB/s, read plus write).
 3. For every case (model, batch, precision): lowp_bench --device cuda --cuda-graph builds the engine for the
    batch (tactics timed on the GPU) and reports the layers' GPU time per query from CUDA events; then the
    same model in PyTorch eager (CNNs channels_last; the weights and inputs in the precision; TF32 on or off
@@ -35,6 +36,9 @@ What `run` does, in one process, one program on the GPU at a time:
 
 Precisions: fp32 (TF32 off everywhere), tf32 (TF32 allowed), fp16, bf16. lowp builds with the flag of the
 precision (fp16/bf16 let the builder keep fp32 where that is faster); PyTorch runs the whole model in it.
+best: lowp with every flag (`lowp build --best`: INT8, FP16, BF16; the INT8 scales from one run on random
+inputs, which gives real speed and meaningless accuracy), against PyTorch in fp16 and against lowp's own fp16
+engine of the same case; its % peak is of the int8 rate.
 """
 
 import argparse
@@ -51,6 +55,8 @@ MODELS = ("resnet50", "mobilenet_v2", "bert_base")
 # The encoder's size: BERT-base without its embeddings.
 BERT = {"layers": 12, "d_model": 768, "heads": 12, "ff": 3072, "seq": 128}
 PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
+# The reduced precisions lowp may mix, with PyTorch in fp16 beside it.
+MIXED = ("best",)
 BATCHES = (1, 64, 256)
 # torch.compile takes about a minute per case: the cases the acceptance lines and the reference figures name.
 COMPILED = {("resnet50", 1, "fp16"), ("resnet50", 256, "fp16"), ("mobilenet_v2", 256, "fp16"),
@@ -157,7 +163,12 @@ def set_tf32(on):
 
 def torch_dtype(precision):
     import torch
-    return {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision, torch.float32)
+    return {"fp16": torch.float16, "bf16": torch.bfloat16, "best": torch.float16}.get(precision, torch.float32)
+
+
+def rate_key(precision):
+    """The device rate a case's % peak is of."""
+    return "int8_tflops" if precision in MIXED else precision + "_tflops"
 
 
 def time_cuda(fn, warmup, iters):
@@ -189,6 +200,11 @@ def device_rates():
         ms = time_cuda(lambda: torch.matmul(a, b), 3, 10)
         rates[precision + "_tflops"] = 2 * n ** 3 / ms / 1e9
     set_tf32(False)
+    a = torch.randint(-128, 127, (n, n), device="cuda", dtype=torch.int8)
+    # Column-major B: the layout cuBLASLt's int8 tensor-core kernels take (a row-major B runs a slow path).
+    b = torch.randint(-128, 127, (n, n), device="cuda", dtype=torch.int8).t()
+    ms = time_cuda(lambda: torch._int_mm(a, b), 3, 10)
+    rates["int8_tflops"] = 2 * n ** 3 / ms / 1e9
     src = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
     dst = torch.empty_like(src)
     ms = time_cuda(lambda: dst.copy_(src), 3, 10)
@@ -245,6 +261,9 @@ def run(args):
     models = args.models.split(",")
     batches = [int(b) for b in args.batches.split(",")]
     precisions = args.precisions.split(",")
+    unknown = [p for p in precisions if p not in PRECISIONS + MIXED]
+    if unknown:
+        sys.exit(f"run: unknown precision {', '.join(unknown)} (known: {', '.join(PRECISIONS + MIXED)})")
     doc["flops"] = {}
     for name in models:
         path = os.path.join(models_dir, name + ".onnx")
@@ -284,15 +303,24 @@ def render(docs, section="latest"):
         command = re.sub(r"--out \S+", "--out OUT", doc["command"])
         lines.append(f"{number}. {doc['date']}, `{command}`: " +
                      ", ".join(f"{p} {rates[p + '_tflops']:.0f} TFLOP/s" for p in PRECISIONS) +
+                     (f", int8 {rates['int8_tflops']:.0f} TOP/s" if "int8_tflops" in rates else "") +
                      f", copy {rates['copy_gbs']:.0f} GB/s.")
     lines += ["", "| run | model | batch | precision | lowp ms | eager ms | compile ms | lowp samples/s | vs eager | "
-              "vs compile | lowp % peak | lowp build s | lowp layers |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "vs compile | vs lowp fp16 | lowp % peak | lowp build s | lowp layers |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for number, doc in enumerate(docs, 1):
         for c in doc["cases"]:
             lines.append(f"| {number} " + row(doc, c))
     lines += ["", end]
     return "\n".join(lines) + "\n"
+
+
+def lowp_fp16_ms(doc, c):
+    """lowp's fp16 time for the same model and batch in the same run, if measured."""
+    for other in doc["cases"]:
+        if (other["model"], other["batch"], other["precision"]) == (c["model"], c["batch"], "fp16"):
+            return other["lowp"].get("median_ms")
+    return None
 
 
 def row(doc, c):
@@ -302,14 +330,17 @@ def row(doc, c):
     compiled_text = "" if compiled is None else f"{compiled:.3f}"
     if "error" in lowp:
         return (f"| {c['model']} | {c['batch']} | {c['precision']} | failed: "
-                f"{lowp['error'].splitlines()[-1][:120]} | {eager:.3f} | {compiled_text} | | | | | | |")
+                f"{lowp['error'].splitlines()[-1][:120]} | {eager:.3f} | {compiled_text} | | | | | | | |")
     ms = lowp["median_ms"]
     flops = doc["flops"][c["model"]] * c["batch"]
-    fraction = flops / (ms * 1e-3) / (doc["rates"][c["precision"] + "_tflops"] * 1e12)
+    rate = doc["rates"].get(rate_key(c["precision"]))
+    fraction = None if rate is None else flops / (ms * 1e-3) / (rate * 1e12)
+    fp16_ms = lowp_fp16_ms(doc, c) if c["precision"] in MIXED else None
     layers = ", ".join(f"{k} {v}" for k, v in sorted((lowp.get("layer_precisions") or {}).items()))
     return (f"| {c['model']} | {c['batch']} | {c['precision']} | {ms:.3f} | {eager:.3f} | {compiled_text} | "
             f"{c['batch'] / ms * 1e3:.0f} | {eager / ms:.2f} | "
-            f"{'' if compiled is None else f'{compiled / ms:.2f}'} | {100 * fraction:.1f}% | "
+            f"{'' if compiled is None else f'{compiled / ms:.2f}'} | {'' if fp16_ms is None else f'{fp16_ms / ms:.2f}'} | "
+            f"{'' if fraction is None else f'{100 * fraction:.1f}%'} | "
             f"{lowp['build_s']:.1f} | {layers}; {lowp.get('conversions', 0)} conversions |")
 
 
