@@ -36,17 +36,6 @@
 namespace lowp::kernels::cuda {
 namespace {
 
-cudnnDataType_t cudnnTypeOf(DataType t) {
-  switch (t) {
-    case DataType::kFloat16:
-      return CUDNN_DATA_HALF;
-    case DataType::kBFloat16:
-      return CUDNN_DATA_BFLOAT16;
-    default:
-      return CUDNN_DATA_FLOAT;
-  }
-}
-
 enum class Fusion { kUntried, kCudnn, kEpilogue };
 
 // Where a convolution kernel reads and writes: NCHW, NHWC, NCHW of fewer than 8 channels padded to NHWC x 8,

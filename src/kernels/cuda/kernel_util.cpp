@@ -108,6 +108,21 @@ bool fitsInt(int64_t v) {
 
 }  // namespace
 
+cudnnDataType_t cudnnTypeOf(DataType type) {
+  switch (type) {
+    case DataType::kFloat16:
+      return CUDNN_DATA_HALF;
+    case DataType::kBFloat16:
+      return CUDNN_DATA_BFLOAT16;
+    case DataType::kInt8:
+      return CUDNN_DATA_INT8;
+    case DataType::kInt32:
+      return CUDNN_DATA_INT32;
+    default:
+      return CUDNN_DATA_FLOAT;
+  }
+}
+
 Result<ConvGeometry> convGeometry(const ir::AttributeMap& attrs, const std::vector<int64_t>& x,
                                   const std::vector<int64_t>& w) {
   if (x.size() != 4 || w.size() != 4)

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cuda_runtime_api.h>
+#include <cudnn.h>
 
 #include <cstdint>
 #include <deque>
@@ -53,6 +54,9 @@ struct ConvOperands {
   ir::ops::ActivationSpec activation;
 };
 Result<ConvOperands> convOperands(KernelContext& ctx, DataType type, bool fused);
+
+/// cuDNN's name of fp32, fp16, bf16, int8 or int32 (fp32 for other types).
+cudnnDataType_t cudnnTypeOf(DataType type);
 
 /// The geometry of one 2-D convolution as cuDNN takes it: sizes, pads, strides, dilations.
 struct ConvGeometry {

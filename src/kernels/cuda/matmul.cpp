@@ -105,14 +105,6 @@ std::optional<GemmProblem> gemmProblem(const ir::AttributeMap& attrs, const std:
   return p;
 }
 
-std::optional<std::vector<int64_t>> staticSizes(const std::vector<ir::Shape>& shapes, size_t i) {
-  if (i >= shapes.size() || !shapes[i].rankKnown()) return std::nullopt;
-  for (int64_t d = 0; d < shapes[i].rank(); ++d) {
-    if (!shapes[i][d].isKnown()) return std::nullopt;
-  }
-  return shapes[i].sizes();
-}
-
 bool supportsMatMul(const ir::Node& /*node*/, const std::vector<ir::Shape>& shapes) {
   const auto a = staticSizes(shapes, 0);
   const auto b = staticSizes(shapes, 1);

@@ -66,19 +66,6 @@ Status finalize(const Descriptor& d) {
   return reason[0] != '\0' ? s.withContext(reason) : s;
 }
 
-cudnnDataType_t cudnnTypeOf(DataType t) {
-  switch (t) {
-    case DataType::kInt8:
-      return CUDNN_DATA_INT8;
-    case DataType::kFloat16:
-      return CUDNN_DATA_HALF;
-    case DataType::kInt32:
-      return CUDNN_DATA_INT32;
-    default:
-      return CUDNN_DATA_FLOAT;
-  }
-}
-
 // Tensor ids in the operation graph: the ones a run binds to memory, then the virtual ones between ops.
 enum TensorId : int64_t { kX = 1, kW, kScale, kBias, kResidual, kResidualScale, kY, kFirstVirtual };
 
