@@ -176,13 +176,13 @@ Status composedAttentionKernel(KernelContext& ctx) {
                                                alignmentOf(y.data()), alignmentOf(y.data())};
   const auto ltBytes = static_cast<size_t>(room);
   auto plans = std::static_pointer_cast<ComposedPlans>(ctx.state());
-  if (!plans || !plans->scores.fits(kPrecision, first, firstAlign, ltBytes) ||
-      !plans->output.fits(kPrecision, second, secondAlign, ltBytes)) {
+  if (!plans || !plans->scores.fits(ltTypesOf(kPrecision), first, firstAlign, ltBytes) ||
+      !plans->output.fits(ltTypesOf(kPrecision), second, secondAlign, ltBytes)) {
     plans = std::make_shared<ComposedPlans>();
-    LOWP_RETURN_IF_ERROR(
-        forNode(ctx, plans->scores.create(cuda->cublasLt, kPrecision, first, firstAlign, ltBytes, 0, false)));
-    LOWP_RETURN_IF_ERROR(forNode(
-        ctx, plans->output.create(cuda->cublasLt, kPrecision, second, secondAlign, ltBytes, 0, false)));
+    LOWP_RETURN_IF_ERROR(forNode(ctx, plans->scores.create(cuda->cublasLt, ltTypesOf(kPrecision), first,
+                                                           firstAlign, ltBytes, 0, false)));
+    LOWP_RETURN_IF_ERROR(forNode(ctx, plans->output.create(cuda->cublasLt, ltTypesOf(kPrecision), second,
+                                                           secondAlign, ltBytes, 0, false)));
     ctx.state() = plans;
   }
   LOWP_RETURN_IF_ERROR(forNode(ctx, plans->scores.run(*cuda, q, kt, nullptr, nullptr, scores)));

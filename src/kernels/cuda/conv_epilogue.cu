@@ -1,9 +1,12 @@
 // The epilogue of a cuDNN convolution where cuDNN cannot fuse it: y = act(y + bias[channel] + residual), in
-// place, over NCHW or NHWC output (launch.h). Memory-bound and one pass over y, in 16-byte vectors where
-// the addresses and the shape allow; activations in fp32 (device_util.cuh, activate).
-// Tests: tests/gpu/test_conv.cpp (FusedConv with every activation), against the CPU reference kernel.
+// place, over NCHW or NHWC output (launch.h); and the end of an int8 matrix product (launchRequantize): int32
+// sums rescaled per column, biased, activated and rounded to the output type. Memory-bound and one pass over
+// y, in 16-byte vectors where the addresses and the shape allow; activations in fp32 (device_util.cuh,
+// activate). Tests: tests/gpu/test_conv.cpp (FusedConv with every activation) and
+// tests/gpu/test_quantized_matmul.cpp, against the CPU reference kernels.
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/cuda/device_util.cuh"
 
@@ -82,6 +85,54 @@ cudaError_t launchConvEpilogue(Elem type, void* y, int64_t images, int64_t chann
     result = cudaGetLastError();
   });
   return result;
+}
+
+namespace {
+
+template <typename Out>
+__global__ void requantizeKernel(const int32_t* __restrict__ acc, Out* __restrict__ y, int64_t rows,
+                                 int64_t columns, const float* __restrict__ scale,
+                                 const float* __restrict__ bias, Epilogue e, float outputScale) {
+  const int64_t n = rows * columns;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    const int64_t col = i % columns;
+    float v = static_cast<float>(acc[i]) * scale[col];
+    if (bias != nullptr) v += bias[col];
+    v = activate(e, v);
+    if constexpr (std::is_same_v<Out, int8_t>) {
+      const float q = rintf(__fdiv_rn(v, outputScale));  // as the reference divides
+      y[i] = static_cast<int8_t>(isnan(q) ? 0.0f : fminf(fmaxf(q, -128.0f), 127.0f));
+    } else {
+      y[i] = fromFloat<Out>(v);
+    }
+  }
+}
+
+}  // namespace
+
+cudaError_t launchRequantize(const int32_t* acc, Elem out, void* y, int64_t rows, int64_t columns,
+                             const float* scale, const float* bias, const Epilogue& activation,
+                             float outputScale, cudaStream_t stream) {
+  if (rows <= 0 || columns <= 0) return cudaSuccess;
+  const auto grid = gridFor(rows * columns, kThreads);
+  switch (out) {
+    case Elem::kF32:
+      requantizeKernel<float><<<grid, kThreads, 0, stream>>>(acc, static_cast<float*>(y), rows, columns,
+                                                             scale, bias, activation, outputScale);
+      break;
+    case Elem::kF16:
+      requantizeKernel<__half><<<grid, kThreads, 0, stream>>>(acc, static_cast<__half*>(y), rows, columns,
+                                                              scale, bias, activation, outputScale);
+      break;
+    case Elem::kI8:
+      requantizeKernel<int8_t><<<grid, kThreads, 0, stream>>>(acc, static_cast<int8_t*>(y), rows, columns,
+                                                              scale, bias, activation, outputScale);
+      break;
+    default:
+      return cudaErrorInvalidValue;
+  }
+  return cudaGetLastError();
 }
 
 }  // namespace lowp::kernels::cuda

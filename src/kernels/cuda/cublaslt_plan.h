@@ -36,6 +36,24 @@ inline cublasComputeType_t computeTypeOf(Precision p) {
   return p == Precision::kTf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
 }
 
+// The element types and arithmetic of one product.
+struct LtTypes {
+  cudaDataType_t operands = CUDA_R_32F;  ///< A and B
+  cudaDataType_t result = CUDA_R_32F;    ///< C and D
+  cublasComputeType_t compute = CUBLAS_COMPUTE_32F;
+  cudaDataType_t scale = CUDA_R_32F;  ///< of alpha and beta
+
+  bool operator==(const LtTypes&) const = default;
+};
+
+inline LtTypes ltTypesOf(Precision p) {
+  return {cudaTypeOf(p), cudaTypeOf(p), computeTypeOf(p), CUDA_R_32F};
+}
+
+/// int8 operands, the products summed exactly in int32 (alpha 1, beta 0): int8 tensor cores, which take A
+/// with K contiguous ("TN": ONNX's B transposed, ONNX's A as it is).
+inline constexpr LtTypes kInt8Types = {CUDA_R_8I, CUDA_R_32I, CUBLAS_COMPUTE_32I, CUDA_R_32I};
+
 // One GEMM (or a strided batch of them) in ONNX's row-major terms.
 struct GemmProblem {
   int64_t m = 0, n = 0, k = 0;
@@ -72,14 +90,15 @@ class LtPlan {
     if (desc_ != nullptr) cublasLtMatmulDescDestroy(desc_);
   }
 
-  Status create(cublasLtHandle_t handle, Precision precision, const GemmProblem& p,
+  Status create(cublasLtHandle_t handle, const LtTypes& types, const GemmProblem& p,
                 const std::array<uint32_t, 4>& alignments, size_t workspaceBytes, int heuristic, bool exact) {
     problem_ = p;
-    precision_ = precision;
+    types_ = types;
     alignments_ = alignments;
     workspaceBytes_ = workspaceBytes;
-    const cudaDataType_t type = cudaTypeOf(precision);
-    LOWP_CUDA_RETURN_IF_ERROR(cublasLtMatmulDescCreate(&desc_, computeTypeOf(precision), CUDA_R_32F));
+    if (types.scale == CUDA_R_32I && (p.alpha != 1.0f || p.c != GemmProblem::C::kNone))
+      return Status(StatusCode::kInvalidArgument, "an integer product takes alpha 1 and no C");
+    LOWP_CUDA_RETURN_IF_ERROR(cublasLtMatmulDescCreate(&desc_, types.compute, types.scale));
     // cuBLASLt's A is ONNX's B and its B is ONNX's A (see the file comment).
     const cublasOperation_t opLtA = p.transB ? CUBLAS_OP_T : CUBLAS_OP_N;
     const cublasOperation_t opLtB = p.transA ? CUBLAS_OP_T : CUBLAS_OP_N;
@@ -97,10 +116,10 @@ class LtPlan {
     const uint64_t n = static_cast<uint64_t>(p.n);
     const uint64_t m = static_cast<uint64_t>(p.m);
     const uint64_t k = static_cast<uint64_t>(p.k);
-    LOWP_RETURN_IF_ERROR(layout(0, type, p.transB ? k : n, p.transB ? n : k, p.strideB));
-    LOWP_RETURN_IF_ERROR(layout(1, type, p.transA ? m : k, p.transA ? k : m, p.strideA));
-    LOWP_RETURN_IF_ERROR(layout(2, type, n, m, p.m * p.n));  // C
-    LOWP_RETURN_IF_ERROR(layout(3, type, n, m, p.m * p.n));  // D
+    LOWP_RETURN_IF_ERROR(layout(0, types.operands, p.transB ? k : n, p.transB ? n : k, p.strideB));
+    LOWP_RETURN_IF_ERROR(layout(1, types.operands, p.transA ? m : k, p.transA ? k : m, p.strideA));
+    LOWP_RETURN_IF_ERROR(layout(2, types.result, n, m, p.m * p.n));  // C
+    LOWP_RETURN_IF_ERROR(layout(3, types.result, n, m, p.m * p.n));  // D
     LOWP_CUDA_RETURN_IF_ERROR(cublasLtMatmulPreferenceCreate(&pref_));
     const uint64_t ws = workspaceBytes;
     LOWP_CUDA_RETURN_IF_ERROR(cublasLtMatmulPreferenceSetAttribute(
@@ -126,9 +145,9 @@ class LtPlan {
     return {};
   }
 
-  bool fits(Precision precision, const GemmProblem& p, const std::array<uint32_t, 4>& alignments,
+  bool fits(const LtTypes& types, const GemmProblem& p, const std::array<uint32_t, 4>& alignments,
             size_t workspaceBytes) const {
-    return desc_ != nullptr && precision == precision_ && p == problem_ && alignments == alignments_ &&
+    return desc_ != nullptr && types == types_ && p == problem_ && alignments == alignments_ &&
            workspaceBytes == workspaceBytes_;
   }
 
@@ -141,9 +160,13 @@ class LtPlan {
     }
     const float alpha = problem_.alpha;
     const float beta = problem_.c == GemmProblem::C::kMatrix ? problem_.beta : 0.0f;
-    LOWP_CUDA_RETURN_IF_ERROR(cublasLtMatmul(cuda.cublasLt, desc_, &alpha, b, layouts_[0], a, layouts_[1],
-                                             &beta, c != nullptr ? c : d, layouts_[2], d, layouts_[3], &algo_,
-                                             cuda.workspace, workspaceBytes_, cuda.stream));
+    const int32_t integerAlpha = 1;
+    const int32_t integerBeta = 0;
+    const bool integer = types_.scale == CUDA_R_32I;
+    LOWP_CUDA_RETURN_IF_ERROR(cublasLtMatmul(
+        cuda.cublasLt, desc_, integer ? static_cast<const void*>(&integerAlpha) : &alpha, b, layouts_[0], a,
+        layouts_[1], integer ? static_cast<const void*>(&integerBeta) : &beta, c != nullptr ? c : d,
+        layouts_[2], d, layouts_[3], &algo_, cuda.workspace, workspaceBytes_, cuda.stream));
     return {};
   }
 
@@ -162,7 +185,7 @@ class LtPlan {
   }
 
   GemmProblem problem_;
-  Precision precision_ = Precision::kF32;
+  LtTypes types_;
   std::array<uint32_t, 4> alignments_{};
   size_t workspaceBytes_ = 0;
   cublasLtMatmulDesc_t desc_ = nullptr;

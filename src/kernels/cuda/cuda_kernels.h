@@ -26,6 +26,8 @@ void registerMatMulKernels(KernelRegistry& registry);
 void registerConvKernels(KernelRegistry& registry);
 /// lowp.QuantizedConv on int8 tensor cores through cuDNN's graph API (quantized_conv.cpp).
 void registerQuantizedConvKernels(KernelRegistry& registry);
+/// lowp.QuantizedMatMul on int8 tensor cores through cuBLASLt (quantized_matmul.cpp).
+void registerQuantizedMatMulKernels(KernelRegistry& registry);
 /// MaxPool, AveragePool, GlobalAveragePool (pool.cpp) and Softmax over the last axis (softmax.cpp).
 void registerPoolKernels(KernelRegistry& registry);
 void registerSoftmaxKernels(KernelRegistry& registry);

@@ -137,6 +137,13 @@ struct Epilogue {
 cudaError_t launchConvEpilogue(Elem type, void* y, int64_t images, int64_t channels, int64_t spatial,
                                bool hwc, const Epilogue& epilogue, cudaStream_t stream);
 
+/// The end of an int8 matrix product (quantized_matmul.cpp): over rows x columns of int32 sums `acc`,
+/// v = act(acc * scale[col] + bias[col]) in fp32 (bias null: none), then y = v in fp32 or fp16, or for an
+/// int8 y, saturate(round_half_even(v / outputScale)).
+cudaError_t launchRequantize(const int32_t* acc, Elem out, void* y, int64_t rows, int64_t columns,
+                             const float* scale, const float* bias, const Epilogue& activation,
+                             float outputScale, cudaStream_t stream);
+
 // ---- depthwise.cu
 // ------------------------------------------------------------------------------------------
 

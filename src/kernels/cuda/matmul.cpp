@@ -161,10 +161,11 @@ Status matMulKernel(KernelContext& ctx) {
                                               alignmentOf(cPtr != nullptr ? cPtr : y.data()),
                                               alignmentOf(y.data())};
   auto plan = std::static_pointer_cast<LtPlan>(ctx.state());
-  if (!plan || !plan->fits(kPrecision, *problem, alignments, cuda->workspaceBytes)) {
+  if (!plan || !plan->fits(ltTypesOf(kPrecision), *problem, alignments, cuda->workspaceBytes)) {
     plan = std::make_shared<LtPlan>();
-    LOWP_RETURN_IF_ERROR(forNode(ctx, plan->create(cuda->cublasLt, kPrecision, *problem, alignments,
-                                                   cuda->workspaceBytes, kHeuristic, cuda->exactTactics)));
+    LOWP_RETURN_IF_ERROR(
+        forNode(ctx, plan->create(cuda->cublasLt, ltTypesOf(kPrecision), *problem, alignments,
+                                  cuda->workspaceBytes, kHeuristic, cuda->exactTactics)));
     ctx.state() = plan;
   }
   LOWP_RETURN_IF_ERROR(forNode(ctx, plan->run(*cuda, a.data(), b.data(), cPtr, biasPtr, y.data())));
@@ -226,10 +227,11 @@ Status fusedMatMulKernel(KernelContext& ctx) {
   const std::array<uint32_t, 4> alignments = {alignmentOf(b.data()), alignmentOf(a.data()),
                                               alignmentOf(y.data()), alignmentOf(y.data())};
   auto plan = std::static_pointer_cast<LtPlan>(ctx.state());
-  if (!plan || !plan->fits(kPrecision, *problem, alignments, cuda->workspaceBytes)) {
+  if (!plan || !plan->fits(ltTypesOf(kPrecision), *problem, alignments, cuda->workspaceBytes)) {
     plan = std::make_shared<LtPlan>();
-    LOWP_RETURN_IF_ERROR(forNode(ctx, plan->create(cuda->cublasLt, kPrecision, *problem, alignments,
-                                                   cuda->workspaceBytes, kHeuristic, cuda->exactTactics)));
+    LOWP_RETURN_IF_ERROR(
+        forNode(ctx, plan->create(cuda->cublasLt, ltTypesOf(kPrecision), *problem, alignments,
+                                  cuda->workspaceBytes, kHeuristic, cuda->exactTactics)));
     ctx.state() = plan;
   }
   LOWP_RETURN_IF_ERROR(forNode(
@@ -320,10 +322,11 @@ Status conv1x1Kernel(KernelContext& ctx) {
                                               alignmentOf(residual != nullptr ? residual->data() : y.data()),
                                               alignmentOf(y.data())};
   auto plan = std::static_pointer_cast<LtPlan>(ctx.state());
-  if (!plan || !plan->fits(kPrecision, *problem, alignments, cuda->workspaceBytes)) {
+  if (!plan || !plan->fits(ltTypesOf(kPrecision), *problem, alignments, cuda->workspaceBytes)) {
     plan = std::make_shared<LtPlan>();
-    LOWP_RETURN_IF_ERROR(forNode(ctx, plan->create(cuda->cublasLt, kPrecision, *problem, alignments,
-                                                   cuda->workspaceBytes, kHeuristic, cuda->exactTactics)));
+    LOWP_RETURN_IF_ERROR(
+        forNode(ctx, plan->create(cuda->cublasLt, ltTypesOf(kPrecision), *problem, alignments,
+                                  cuda->workspaceBytes, kHeuristic, cuda->exactTactics)));
     ctx.state() = plan;
   }
   LOWP_RETURN_IF_ERROR(

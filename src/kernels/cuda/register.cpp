@@ -8,6 +8,7 @@ void registerCudaKernels(KernelRegistry& registry) {
   registerMatMulKernels(registry);
   registerConvKernels(registry);
   registerQuantizedConvKernels(registry);
+  registerQuantizedMatMulKernels(registry);
   registerPoolKernels(registry);
   registerSoftmaxKernels(registry);
   registerComposedKernels(registry);

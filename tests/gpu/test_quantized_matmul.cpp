@@ -1,0 +1,106 @@
+// lowp.QuantizedMatMul on int8 tensor cores (kernels/cuda/quantized_matmul.cpp) against the CPU reference
+// kernel: fp32, fp16 and int8 outputs; with and without bias; 2-D and 3-D A; activations, GELU among them;
+// per-column and per-tensor weight scales. Integer outputs may differ from the reference by one step (fp32
+// rescale against the reference's double).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gpu_test_util.h"
+#include "ir/ops/fused.h"
+#include "kernel_under_test.h"
+#include "op_runner.h"
+
+namespace lowp::testing {
+namespace {
+
+using ir::ops::FusedActivation;
+
+struct Shape {
+  std::vector<int64_t> a;
+  int64_t n;
+};
+
+// Scales that make the real output about 1, so that an int8 output spans about 50 steps (y_scale 0.02).
+ir::AttributeMap quantizedAttrs(std::mt19937& rng, int64_t k, int64_t n, DataType out, FusedActivation act,
+                                bool perColumn) {
+  ir::AttributeMap attrs;
+  std::uniform_real_distribution<float> jitter(0.5f, 1.5f);
+  const float aScale = 0.02f * jitter(rng);
+  std::vector<float> bScales(perColumn ? static_cast<size_t>(n) : 1);
+  for (float& s : bScales)
+    s = static_cast<float>(1.0 / (std::sqrt(static_cast<double>(k)) * 74.0 * 74.0 * aScale)) * jitter(rng);
+  attrs.set("a_scale", aScale);
+  attrs.set("b_scales", bScales);
+  attrs.set("output_type", static_cast<int64_t>(out));
+  if (out == DataType::kInt8) attrs.set("y_scale", 0.02f * jitter(rng));
+  ir::ops::ActivationSpec spec;
+  spec.kind = act;
+  if (act == FusedActivation::kClip) {
+    spec.alpha = -0.5f;
+    spec.beta = 0.75f;
+  }
+  ir::ops::writeActivation(attrs, spec);
+  return attrs;
+}
+
+TEST(CudaQuantizedMatMul, MatchesTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(51);
+  const std::vector<Shape> shapes = {{{37, 64}, 24}, {{2, 5, 128}, 40}, {{1, 768}, 1000}};
+  for (const Shape& s : shapes) {
+    const int64_t k = s.a.back();
+    for (DataType out : {DataType::kFloat32, DataType::kFloat16, DataType::kInt8}) {
+      for (FusedActivation act :
+           {FusedActivation::kNone, FusedActivation::kRelu, FusedActivation::kGelu, FusedActivation::kClip}) {
+        for (bool withBias : {false, true}) {
+          for (bool perColumn : {false, true}) {
+            SCOPED_TRACE(ir::formatSizes(s.a) + " x [" + std::to_string(k) + ", " + std::to_string(s.n) +
+                         "] -> " + std::string(dataTypeName(out)) + " " +
+                         std::string(ir::ops::activationOpType(act)) + (withBias ? " + bias" : "") +
+                         (perColumn ? " per column" : " per tensor"));
+            std::vector<Tensor> inputs = {randomIntegers(rng, DataType::kInt8, s.a, -128, 127),
+                                          randomIntegers(rng, DataType::kInt8, {k, s.n}, -127, 127)};
+            if (withBias) inputs.push_back(randomIntegers(rng, DataType::kInt32, {s.n}, -20000, 20000));
+            expectMatchesReference(
+                {.kernel = "i8-quantizedmatmul-cublaslt",
+                 .opType = "QuantizedMatMul",
+                 .domain = "lowp",
+                 .attrs = quantizedAttrs(rng, k, s.n, out, act, perColumn),
+                 .inputs = inputs,
+                 .constantSlots = {1, 2},
+                 .tolerance = out == DataType::kInt8 ? 1.0 : (out == DataType::kFloat16 ? 2e-3 : 1e-5)});
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(CudaQuantizedMatMul, DeclinesWhatCublasLtCannotRun) {
+  LOWP_REQUIRE_GPU();
+  const kernels::KernelDef* k = kernelNamed("i8-quantizedmatmul-cublaslt");
+  ASSERT_NE(k, nullptr);
+  std::mt19937 rng(52);
+  ir::Graph g;
+  ir::Node* node = g.addNode("QuantizedMatMul", "q");
+  ir::Value* weights = *g.addValue("w");
+  weights->constant = randomIntegers(rng, DataType::kInt8, {64, 24}, -127, 127);
+  g.setInput(node, 0, *g.addValue("a"));
+  g.setInput(node, 1, weights);
+  node->attributes = quantizedAttrs(rng, 64, 24, DataType::kFloat32, FusedActivation::kNone, true);
+  auto shapes = [](const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+    return std::vector<ir::Shape>{ir::Shape::fromSizes(a), ir::Shape::fromSizes(b)};
+  };
+  EXPECT_TRUE(k->supports(*node, shapes({8, 64}, {64, 24})));
+  EXPECT_FALSE(k->supports(*node, shapes({8, 62}, {62, 24}))) << "K not a multiple of 4";
+  EXPECT_FALSE(k->supports(*node, shapes({8, 64}, {64, 22}))) << "N not a multiple of 4";
+  node->attributes.set("a_zero_point", int64_t{3});
+  EXPECT_FALSE(k->supports(*node, shapes({8, 64}, {64, 24}))) << "a zero point";
+}
+
+}  // namespace
+}  // namespace lowp::testing
