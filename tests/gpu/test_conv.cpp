@@ -143,7 +143,7 @@ TEST(CudaConv, OneByOneAsGemmMatchesTheReference) {
 }
 
 // A first convolution over few channels (RGB), padded to 8 channels for the tensor cores, or (stride 2)
-// rearranged 2 x 2 space-to-depth into 16: every algorithm cuDNN offers, with bias and Relu fused, and
+// rearranged 2 x 2 space-to-depth into 16 or 32: every algorithm cuDNN offers, with bias and Relu fused, and
 // without.
 TEST(CudaConv, PaddedAndSpaceToDepthChannelsMatchTheReference) {
   LOWP_REQUIRE_GPU();
@@ -160,8 +160,8 @@ TEST(CudaConv, PaddedAndSpaceToDepthChannelsMatchTheReference) {
   for (const LibraryPrecision& p : kLibraryPrecisions) {
     if (p.type == DataType::kFloat32) continue;
     for (const Case& c : cases) {
-      for (const std::string layout : {"-cudnn-padc8-hwc", "-cudnn-s2d-hwc"}) {
-        if (layout == "-cudnn-s2d-hwc" && (c.stride != 2 || c.x[1] > 4)) continue;
+      for (const std::string layout : {"-cudnn-padc8-hwc", "-cudnn-s2d-hwc", "-cudnn-s2d32-hwc"}) {
+        if (layout.starts_with("-cudnn-s2d") && (c.stride != 2 || c.x[1] > 4)) continue;
         for (int algo = -1; algo < CUDNN_CONVOLUTION_FWD_ALGO_COUNT; ++algo) {
           for (bool fused : {false, true}) {
             const std::string name = std::string(p.prefix) + (fused ? "-fusedconv" : "-conv") + layout +

@@ -3,8 +3,9 @@
 //   {f16,bf16}-{conv,fusedconv}-cudnn-padc8-hwc[-a<N>]: fewer than 8 input channels (a network's first
 //     convolution over RGB), read in NCHW and padded with zero channels to NHWC x 8 so that tensor cores
 //     run it, the weights padded alike once; the output in NHWC
-//   {f16,bf16}-{conv,fusedconv}-cudnn-s2d-hwc[-a<N>]: stride 2 over at most 4 input channels (the 7 x 7 stem
-//     of ResNets), read in NCHW and rearranged 2 x 2 space-to-depth into NHWC x 16, where it is a stride-1
+//   {f16,bf16}-{conv,fusedconv}-cudnn-s2d[32]-hwc[-a<N>]: stride 2 over at most 4 input channels (the 7 x 7
+//     stem of ResNets), read in NCHW and rearranged 2 x 2 space-to-depth into NHWC x 16 (or x 32, zero
+//     beyond 4C: cuDNN's kernels for 32 channels can win despite twice the work), where it is a stride-1
 //     convolution of ceil(k / 2) taps that tensor cores run well; the weights rearranged alike once
 // and depthwise convolutions over NHWC with lowp's own kernel (depthwise.cu):
 //   {f32,f16,bf16}-{conv,fusedconv}-depthwise-hwc-cuda
@@ -40,10 +41,21 @@ enum class Fusion { kUntried, kCudnn, kEpilogue };
 
 // Where a convolution kernel reads and writes: NCHW, NHWC, NCHW of fewer than 8 channels padded to NHWC x 8,
 // or NCHW of a stride-2 convolution rearranged 2 x 2 space-to-depth to NHWC x 16 (the output NHWC).
-enum class Layout { kNchw, kNhwc, kPaddedNhwc, kSpaceToDepth };
+enum class Layout { kNchw, kNhwc, kPaddedNhwc, kSpaceToDepth, kSpaceToDepth32 };
 
 constexpr int64_t kPaddedChannels = 8;
-constexpr int64_t kSpaceToDepthChannels = 16;
+
+constexpr bool isSpaceToDepth(Layout l) {
+  return l == Layout::kSpaceToDepth || l == Layout::kSpaceToDepth32;
+}
+
+// The channels of the space-to-depth input: 4 per input channel, padded with zeros to 16 or 32.
+constexpr int64_t spaceToDepthChannels(Layout l) {
+  return l == Layout::kSpaceToDepth32 ? 32 : 16;
+}
+
+// At most this many input channels fit any space-to-depth layout (4 each in 16).
+constexpr int64_t kSpaceToDepthInputChannels = 4;
 
 // Descriptors, algorithm and (for NHWC) reordered weights of one node.
 class ConvPlan {
@@ -147,8 +159,8 @@ class ConvPlan {
     LOWP_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(host.data(), w.data(), static_cast<size_t>(w.byteSize()),
                                               cudaMemcpyDeviceToHost, cuda.stream));
     LOWP_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(cuda.stream));
-    const bool s2d = layout == Layout::kSpaceToDepth;
-    const int64_t channels = s2d ? kSpaceToDepthChannels : kPaddedChannels;
+    const bool s2d = isSpaceToDepth(layout);
+    const int64_t channels = s2d ? spaceToDepthChannels(layout) : kPaddedChannels;
     const int64_t th = s2d ? (kh + 1) / 2 : kh, tw = s2d ? (kw + 1) / 2 : kw;
     std::vector<uint16_t> out(static_cast<size_t>(m * th * tw * channels), 0);
     for (int64_t o = 0; o < m; ++o)
@@ -238,13 +250,13 @@ Status convKernel(KernelContext& ctx) {
   if constexpr (kLayout == Layout::kPaddedNhwc) {
     if (run.group != 1 || run.x[1] > kPaddedChannels) return ctx.unsupported("more than 8 input channels");
     run.x[1] = run.w[1] = kPaddedChannels;
-  } else if constexpr (kLayout == Layout::kSpaceToDepth) {
-    if (run.group != 1 || run.x[1] > kSpaceToDepthChannels / 4 || run.stride[0] != 2 || run.stride[1] != 2 ||
+  } else if constexpr (isSpaceToDepth(kLayout)) {
+    if (run.group != 1 || run.x[1] > kSpaceToDepthInputChannels || run.stride[0] != 2 || run.stride[1] != 2 ||
         run.dilation[0] != 1 || run.dilation[1] != 1 || run.pad[0] != run.pad[1])
       return ctx.unsupported("not a stride-2 convolution of at most 4 channels with equal pads");
     const int64_t th = (run.w[2] + 1) / 2, tw = (run.w[3] + 1) / 2;
-    run.x = {run.x[0], kSpaceToDepthChannels, run.y[2] + th - 1, run.y[3] + tw - 1};
-    run.w = {run.w[0], kSpaceToDepthChannels, th, tw};
+    run.x = {run.x[0], spaceToDepthChannels(kLayout), run.y[2] + th - 1, run.y[3] + tw - 1};
+    run.w = {run.w[0], spaceToDepthChannels(kLayout), th, tw};
     run.pad[0] = run.pad[1] = 0;
     run.stride[0] = run.stride[1] = 1;
   }
@@ -265,14 +277,15 @@ Status convKernel(KernelContext& ctx) {
                                                         x.shape()[2] * x.shape()[3], cuda->stream));
     input = *padded;
     weights = plan->rearrangedWeights(*cuda, w, kLayout);
-  } else if constexpr (kLayout == Layout::kSpaceToDepth) {
+  } else if constexpr (isSpaceToDepth(kLayout)) {
     const int64_t pixels = run.x[0] * run.x[2] * run.x[3];
     auto rearranged =
-        plan->paddedInput(static_cast<size_t>(pixels * kSpaceToDepthChannels) * dataTypeSize(type));
+        plan->paddedInput(static_cast<size_t>(pixels * spaceToDepthChannels(kLayout)) * dataTypeSize(type));
     if (!rearranged) return forNode(ctx, rearranged.status());
     LOWP_CUDA_RETURN_IF_ERROR_NODE(
-        ctx, launchSpaceToDepth16(x.data(), *rearranged, x.shape()[0], x.shape()[1], x.shape()[2],
-                                  x.shape()[3], run.x[2], run.x[3], geometry->pad[0], cuda->stream));
+        ctx, launchSpaceToDepth(x.data(), *rearranged, x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3],
+                                run.x[2], run.x[3], geometry->pad[0],
+                                static_cast<int>(spaceToDepthChannels(kLayout)), cuda->stream));
     input = *rearranged;
     weights = plan->rearrangedWeights(*cuda, w, kLayout);
   } else {
@@ -392,7 +405,7 @@ bool supportsSpaceToDepth(const ir::Node& node, const std::vector<ir::Shape>& sh
   if (!supportsConv(node, shapes)) return false;
   const auto g = convGeometry(node.attributes, *staticSizes(shapes, 0), *staticSizes(shapes, 1));
   const ir::Value* w = node.input(1);
-  return g->group == 1 && g->x[1] <= kSpaceToDepthChannels / 4 && g->stride[0] == 2 && g->stride[1] == 2 &&
+  return g->group == 1 && g->x[1] <= kSpaceToDepthInputChannels && g->stride[0] == 2 && g->stride[1] == 2 &&
          g->dilation[0] == 1 && g->dilation[1] == 1 && g->pad[0] == g->pad[1] && w != nullptr &&
          w->constant.has_value();
 }
@@ -403,10 +416,11 @@ void registerVariant(KernelRegistry& registry, std::string_view dtype) {
   const DataType type = tensorTypeOf(kPrecision);
   const TypeSet t = {type};
   const TypeSet bias = {type, DataType::kFloat32};
-  const char* layout = kLayout == Layout::kNchw         ? ""
-                       : kLayout == Layout::kNhwc       ? "-hwc"
-                       : kLayout == Layout::kPaddedNhwc ? "-padc8-hwc"
-                                                        : "-s2d-hwc";
+  const char* layout = kLayout == Layout::kNchw           ? ""
+                       : kLayout == Layout::kNhwc         ? "-hwc"
+                       : kLayout == Layout::kPaddedNhwc   ? "-padc8-hwc"
+                       : kLayout == Layout::kSpaceToDepth ? "-s2d-hwc"
+                                                          : "-s2d32-hwc";
   const std::string suffix =
       std::string("-cudnn") + layout + (kAlgo >= 0 ? "-a" + std::to_string(kAlgo) : "");
   const TensorFormat in = kLayout == Layout::kNhwc ? TensorFormat::kHwc : TensorFormat::kLinear;
@@ -416,9 +430,9 @@ void registerVariant(KernelRegistry& registry, std::string_view dtype) {
           : std::vector<TensorFormat>{in, TensorFormat::kLinear, TensorFormat::kLinear, TensorFormat::kHwc};
   const std::vector<TensorFormat> outFormats =
       kLayout == Layout::kNchw ? std::vector<TensorFormat>{} : std::vector<TensorFormat>{TensorFormat::kHwc};
-  const SupportsFn supports = kLayout == Layout::kPaddedNhwc     ? &supportsPadded
-                              : kLayout == Layout::kSpaceToDepth ? &supportsSpaceToDepth
-                                                                 : &supportsConv;
+  const SupportsFn supports = kLayout == Layout::kPaddedNhwc ? &supportsPadded
+                              : isSpaceToDepth(kLayout)      ? &supportsSpaceToDepth
+                                                             : &supportsConv;
   registry.add({.opType = "Conv",
                 .backend = Backend::kCuda,
                 .name = keepName(std::string(dtype) + "-conv" + suffix),
@@ -495,6 +509,7 @@ void registerPrecision(KernelRegistry& registry, std::string_view dtype) {
   if constexpr (kPrecision == Precision::kF16 || kPrecision == Precision::kBf16) {
     registerAlgorithms<kPrecision, Layout::kPaddedNhwc>(registry, dtype, Algorithms{});
     registerAlgorithms<kPrecision, Layout::kSpaceToDepth>(registry, dtype, Algorithms{});
+    registerAlgorithms<kPrecision, Layout::kSpaceToDepth32>(registry, dtype, Algorithms{});
   }
 }
 

@@ -110,11 +110,12 @@ cudaError_t launchChannelsLast(int elementBytes, const void* x, void* y, int64_t
 cudaError_t launchPadToHwc8(const void* x, void* y, int64_t images, int64_t channels, int64_t spatial,
                             cudaStream_t stream);
 
-/// For a stride-2 convolution of few channels (conv.cpp's "-s2d" tactic): y [images, outH, outW, 16] of
-/// 2-byte elements, y[n][I][J][(c * 2 + da) * 2 + db] = x[n][c][2I + da - pad][2J + db - pad] for x [images,
-/// channels <= 4, h, w] (zero outside x, and in the channels beyond 4 * channels). y 16-byte aligned.
-cudaError_t launchSpaceToDepth16(const void* x, void* y, int64_t images, int64_t channels, int64_t h,
-                                 int64_t w, int64_t outH, int64_t outW, int pad, cudaStream_t stream);
+/// For a stride-2 convolution of few channels (conv.cpp's "-s2d" tactics): y [images, outH, outW,
+/// outChannels] of 2-byte elements, y[n][I][J][(c * 2 + da) * 2 + db] = x[n][c][2I + da - pad][2J + db - pad]
+/// for x [images, channels, h, w] (zero outside x, and in the channels beyond 4 * channels). outChannels 16
+/// or 32, at least 4 * channels; y 16-byte aligned.
+cudaError_t launchSpaceToDepth(const void* x, void* y, int64_t images, int64_t channels, int64_t h, int64_t w,
+                               int64_t outH, int64_t outW, int pad, int outChannels, cudaStream_t stream);
 
 // ---- conv_epilogue.cu
 // --------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 // a block of 32 x 8 threads reads the tile's rows coalesced and writes the transposed rows coalesced. The
 // grid's x axis enumerates the tiles of one image (up to 2^31 - 1), its y axis the images.
 // Also the input rearrangements of two convolution tactics (conv.cpp): channels padded to 8 (padToHwc8) and
-// 2 x 2 space-to-depth (spaceToDepth16).
+// 2 x 2 space-to-depth (spaceToDepth).
 // Tests: tests/gpu/test_elementwise.cpp (CudaReformat.*), against the CPU reference kernel; the convolution
 // tactics in tests/gpu/test_conv.cpp.
 #include "kernels/cuda/device_util.cuh"
@@ -88,17 +88,18 @@ cudaError_t launchPadToHwc8(const void* x, void* y, int64_t images, int64_t chan
 namespace {
 
 // One thread per output pixel (image, I, J): y[n][I][J][(c * 2 + da) * 2 + db] = x[n][c][2I + da - pad][2J +
-// db - pad] (zero outside x), 16 channels of 2 bytes, zero beyond 4 * channels.
-__global__ void spaceToDepth16Kernel(const uint16_t* __restrict__ x, Vec<uint16_t, 8>* __restrict__ y,
-                                     int64_t images, int64_t channels, int64_t h, int64_t w, int64_t outH,
-                                     int64_t outW, int pad) {
+// db - pad] (zero outside x), kVectors x 8 channels of 2 bytes, zero beyond 4 * channels.
+template <int kVectors>
+__global__ void spaceToDepthKernel(const uint16_t* __restrict__ x, Vec<uint16_t, 8>* __restrict__ y,
+                                   int64_t images, int64_t channels, int64_t h, int64_t w, int64_t outH,
+                                   int64_t outW, int pad) {
   const int64_t pixels = images * outH * outW;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t p = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; p < pixels; p += stride) {
     const int64_t j = p % outW;
     const int64_t i = p / outW % outH;
     const int64_t n = p / (outW * outH);
-    Vec<uint16_t, 8> out[2] = {};
+    Vec<uint16_t, 8> out[kVectors] = {};
     for (int64_t c = 0; c < channels; ++c) {
       const uint16_t* plane = x + (n * channels + c) * h * w;
       for (int da = 0; da < 2; ++da) {
@@ -111,21 +112,27 @@ __global__ void spaceToDepth16Kernel(const uint16_t* __restrict__ x, Vec<uint16_
         }
       }
     }
-    y[2 * p] = out[0];
-    y[2 * p + 1] = out[1];
+#pragma unroll
+    for (int v = 0; v < kVectors; ++v) y[kVectors * p + v] = out[v];
   }
 }
 
 }  // namespace
 
-cudaError_t launchSpaceToDepth16(const void* x, void* y, int64_t images, int64_t channels, int64_t h,
-                                 int64_t w, int64_t outH, int64_t outW, int pad, cudaStream_t stream) {
-  if (channels > 4 || !aligned(y, 16)) return cudaErrorInvalidValue;
+cudaError_t launchSpaceToDepth(const void* x, void* y, int64_t images, int64_t channels, int64_t h, int64_t w,
+                               int64_t outH, int64_t outW, int pad, int outChannels, cudaStream_t stream) {
+  if ((outChannels != 16 && outChannels != 32) || 4 * channels > outChannels || !aligned(y, 16))
+    return cudaErrorInvalidValue;
   if (images <= 0 || outH <= 0 || outW <= 0) return cudaSuccess;
   constexpr int kThreads = 256;
-  spaceToDepth16Kernel<<<gridFor(images * outH * outW, kThreads), kThreads, 0, stream>>>(
-      static_cast<const uint16_t*>(x), static_cast<Vec<uint16_t, 8>*>(y), images, channels, h, w, outH, outW,
-      pad);
+  const auto grid = gridFor(images * outH * outW, kThreads);
+  const auto* in = static_cast<const uint16_t*>(x);
+  auto* out = static_cast<Vec<uint16_t, 8>*>(y);
+  if (outChannels == 16) {
+    spaceToDepthKernel<2><<<grid, kThreads, 0, stream>>>(in, out, images, channels, h, w, outH, outW, pad);
+  } else {
+    spaceToDepthKernel<4><<<grid, kThreads, 0, stream>>>(in, out, images, channels, h, w, outH, outW, pad);
+  }
   return cudaGetLastError();
 }
 
