@@ -153,7 +153,7 @@ class ConvPlan {
   // [M, ceil(kh / 2), ceil(kw / 2), 16] with w'[o][A][B][(c * 2 + da) * 2 + db] = w[o][c][2A + da][2B + db],
   // zero beyond the kernel and beyond 4C.
   Result<const void*> rearrangedWeights(const CudaContext& cuda, const Tensor& w, Layout layout) {
-    if (reordered_.data != nullptr && reorderedFrom_ == w.data()) return reordered_.data;
+    if (rearranged_.data != nullptr && rearrangedFrom_ == w.data()) return rearranged_.data;
     const int64_t m = w.shape()[0], c = w.shape()[1], kh = w.shape()[2], kw = w.shape()[3];
     std::vector<uint16_t> host(static_cast<size_t>(w.elementCount()));
     LOWP_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(host.data(), w.data(), static_cast<size_t>(w.byteSize()),
@@ -172,33 +172,21 @@ class ConvPlan {
             out[static_cast<size_t>((o * th * tw + tap) * channels + channel)] =
                 host[static_cast<size_t>(((o * c + i) * kh + a) * kw + b)];
           }
-    const size_t bytes = out.size() * sizeof(uint16_t);
-    if (reordered_.data == nullptr) LOWP_CUDA_RETURN_IF_ERROR(cudaMalloc(&reordered_.data, bytes));
-    LOWP_CUDA_RETURN_IF_ERROR(
-        cudaMemcpyAsync(reordered_.data, out.data(), bytes, cudaMemcpyHostToDevice, cuda.stream));
-    LOWP_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(cuda.stream));
-    reorderedFrom_ = w.data();
-    return reordered_.data;
+    LOWP_RETURN_IF_ERROR(upload(rearranged_, out.data(), out.size() * sizeof(uint16_t), cuda.stream));
+    rearrangedFrom_ = w.data();
+    return rearranged_.data;
   }
 
-  // Scratch memory for the padded input, kept with the plan (its geometry fixes the size).
-  Result<void*> paddedInput(size_t bytes) {
-    if (padded_.data == nullptr) LOWP_CUDA_RETURN_IF_ERROR(cudaMalloc(&padded_.data, bytes));
-    return padded_.data;
+  // Scratch memory for the padded or space-to-depth input, kept with the plan (its geometry fixes the size).
+  Result<void*> rearrangedInput(size_t bytes) {
+    if (input_.data == nullptr) LOWP_CUDA_RETURN_IF_ERROR(cudaMalloc(&input_.data, bytes));
+    return input_.data;
   }
 
-  // The weights as cuDNN reads them: for NHWC, reordered once to [M, kh, kw, C / group] (again when the
-  // weights are not a constant of the graph, or moved).
+  // The weights as cuDNN reads them: for NHWC, reordered to [M, kh, kw, C / group] (ChannelsLastCopy).
   Result<const void*> weights(const CudaContext& cuda, const Tensor& w, bool hwc, bool constant) {
     if (!hwc) return w.data();
-    if (reordered_.data != nullptr && constant && reorderedFrom_ == w.data()) return reordered_.data;
-    if (reordered_.data == nullptr)
-      LOWP_CUDA_RETURN_IF_ERROR(cudaMalloc(&reordered_.data, static_cast<size_t>(w.byteSize())));
-    LOWP_CUDA_RETURN_IF_ERROR(launchChannelsLast(static_cast<int>(dataTypeSize(w.type())), w.data(),
-                                                 reordered_.data, w.shape()[0], w.shape()[1],
-                                                 w.shape()[2] * w.shape()[3], true, cuda.stream));
-    reorderedFrom_ = w.data();
-    return reordered_.data;
+    return hwcWeights_.get(cuda, w, constant, w.shape()[0], w.shape()[1], w.shape()[2] * w.shape()[3]);
   }
 
   cudnnTensorDescriptor_t x_ = nullptr;
@@ -214,9 +202,10 @@ class ConvPlan {
   ConvGeometry geometry_;
   DataType biasType_ = DataType::kUndefined;
   size_t workspaceBytes_ = 0;
-  DeviceBuffer reordered_;
-  const void* reorderedFrom_ = nullptr;
-  DeviceBuffer padded_;
+  DeviceBuffer rearranged_;  // rearrangedWeights
+  const void* rearrangedFrom_ = nullptr;
+  ChannelsLastCopy hwcWeights_;
+  DeviceBuffer input_;  // rearrangedInput
 };
 
 bool cudnnDeclined(cudnnStatus_t s) {
@@ -266,12 +255,11 @@ Status convKernel(KernelContext& ctx) {
     LOWP_RETURN_IF_ERROR(forNode(ctx, plan->create(*cuda, kPrecision, kHwc, run, biasType, relu, kAlgo)));
     ctx.state() = plan;
   }
-  const ir::Value* weightValue = ctx.node().input(1);
   const void* input = x.data();
   Result<const void*> weights = nullptr;
   if constexpr (kLayout == Layout::kPaddedNhwc) {
     const int64_t pixels = run.x[0] * run.x[2] * run.x[3];
-    auto padded = plan->paddedInput(static_cast<size_t>(pixels * kPaddedChannels) * dataTypeSize(type));
+    auto padded = plan->rearrangedInput(static_cast<size_t>(pixels * kPaddedChannels) * dataTypeSize(type));
     if (!padded) return forNode(ctx, padded.status());
     LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, launchPadToHwc8(x.data(), *padded, x.shape()[0], x.shape()[1],
                                                         x.shape()[2] * x.shape()[3], cuda->stream));
@@ -279,8 +267,8 @@ Status convKernel(KernelContext& ctx) {
     weights = plan->rearrangedWeights(*cuda, w, kLayout);
   } else if constexpr (isSpaceToDepth(kLayout)) {
     const int64_t pixels = run.x[0] * run.x[2] * run.x[3];
-    auto rearranged =
-        plan->paddedInput(static_cast<size_t>(pixels * spaceToDepthChannels(kLayout)) * dataTypeSize(type));
+    auto rearranged = plan->rearrangedInput(static_cast<size_t>(pixels * spaceToDepthChannels(kLayout)) *
+                                            dataTypeSize(type));
     if (!rearranged) return forNode(ctx, rearranged.status());
     LOWP_CUDA_RETURN_IF_ERROR_NODE(
         ctx, launchSpaceToDepth(x.data(), *rearranged, x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3],
@@ -289,7 +277,7 @@ Status convKernel(KernelContext& ctx) {
     input = *rearranged;
     weights = plan->rearrangedWeights(*cuda, w, kLayout);
   } else {
-    weights = plan->weights(*cuda, w, kHwc, weightValue != nullptr && weightValue->constant.has_value());
+    weights = plan->weights(*cuda, w, kHwc, isConstantInput(ctx, 1));
   }
   if (!weights) return forNode(ctx, weights.status());
   LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, cudnnSetStream(cuda->cudnn, cuda->stream));
@@ -324,13 +312,6 @@ Status convKernel(KernelContext& ctx) {
   return {};
 }
 
-// The reordered weights ([kh, kw, c]) of one depthwise node.
-struct DepthwisePlan {
-  DeviceBuffer weights;
-  const void* from = nullptr;
-  int64_t bytes = 0;
-};
-
 template <Precision kPrecision, bool kFused>
 Status depthwiseKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
@@ -349,21 +330,13 @@ Status depthwiseKernel(KernelContext& ctx) {
   if (y.elementCount() == 0) return {};
 
   // Weights [c, 1, kh, kw] to [kh, kw, c], once for a constant (again when they move or are computed).
-  auto plan = std::static_pointer_cast<DepthwisePlan>(ctx.state());
-  if (!plan || plan->bytes != w.byteSize()) {
-    plan = std::make_shared<DepthwisePlan>();
-    LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, cudaMalloc(&plan->weights.data, static_cast<size_t>(w.byteSize())));
-    plan->bytes = w.byteSize();
-    ctx.state() = plan;
+  auto reordered = std::static_pointer_cast<ChannelsLastCopy>(ctx.state());
+  if (!reordered) {
+    reordered = std::make_shared<ChannelsLastCopy>();
+    ctx.state() = reordered;
   }
-  const ir::Value* weightValue = ctx.node().input(1);
-  const bool constant = weightValue != nullptr && weightValue->constant.has_value();
-  if (!constant || plan->from != w.data()) {
-    LOWP_CUDA_RETURN_IF_ERROR_NODE(
-        ctx, launchChannelsLast(static_cast<int>(dataTypeSize(type)), w.data(), plan->weights.data, 1, g.w[0],
-                                g.w[2] * g.w[3], true, cuda->stream));
-    plan->from = w.data();
-  }
+  auto weights = reordered->get(*cuda, w, isConstantInput(ctx, 1), 1, g.w[0], g.w[2] * g.w[3]);
+  if (!weights) return forNode(ctx, weights.status());
   DepthwiseGeometry d;
   d.n = g.x[0];
   d.c = g.x[1];
@@ -379,9 +352,8 @@ Status depthwiseKernel(KernelContext& ctx) {
   d.dw = g.dilation[1];
   d.padTop = g.pad[0];
   d.padLeft = g.pad[1];
-  LOWP_CUDA_RETURN_IF_ERROR_NODE(
-      ctx, launchDepthwiseConvHwc(*elemOf(type), x.data(), plan->weights.data, y.data(), d,
-                                  epilogueOf(operands, type), cuda->stream));
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, launchDepthwiseConvHwc(*elemOf(type), x.data(), *weights, y.data(), d,
+                                                             epilogueOf(operands, type), cuda->stream));
   return {};
 }
 

@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "ir/ops/window.h"
+#include "kernels/cuda/cuda_check.h"
 
 namespace lowp::kernels::cuda {
 
@@ -155,6 +156,51 @@ std::optional<std::vector<int64_t>> staticSizes(const std::vector<ir::Shape>& sh
     if (!shapes[i][d].isKnown()) return std::nullopt;
   }
   return shapes[i].sizes();
+}
+
+Status upload(DeviceBuffer& buffer, const void* host, size_t bytes, cudaStream_t stream) {
+  if (buffer.data == nullptr) LOWP_CUDA_RETURN_IF_ERROR(cudaMalloc(&buffer.data, bytes));
+  LOWP_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(buffer.data, host, bytes, cudaMemcpyHostToDevice, stream));
+  LOWP_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream));
+  return {};
+}
+
+bool isConstantInput(const KernelContext& ctx, size_t i) {
+  const ir::Value* v = ctx.node().input(i);
+  return v != nullptr && v->constant.has_value();
+}
+
+Result<const void*> ChannelsLastCopy::get(const CudaContext& cuda, const Tensor& source, bool constant,
+                                          int64_t images, int64_t channels, int64_t spatial) {
+  if (buffer_.data != nullptr && constant && from_ == source.data() && bytes_ == source.byteSize())
+    return buffer_.data;
+  if (bytes_ < source.byteSize()) {
+    if (buffer_.data != nullptr) LOWP_CUDA_RETURN_IF_ERROR(cudaFree(buffer_.data));
+    buffer_.data = nullptr;
+    LOWP_CUDA_RETURN_IF_ERROR(cudaMalloc(&buffer_.data, static_cast<size_t>(source.byteSize())));
+  }
+  bytes_ = source.byteSize();
+  LOWP_CUDA_RETURN_IF_ERROR(launchChannelsLast(static_cast<int>(dataTypeSize(source.type())), source.data(),
+                                               buffer_.data, images, channels, spatial, true, cuda.stream));
+  from_ = source.data();
+  return buffer_.data;
+}
+
+Result<std::vector<float>> quantizedRescale(const CudaContext& cuda, const ir::ops::QuantizedParams& params,
+                                            const Tensor* bias, int64_t channels, double divisor) {
+  std::vector<int32_t> b(static_cast<size_t>(channels), 0);
+  if (bias != nullptr) {
+    LOWP_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(b.data(), bias->data(), b.size() * sizeof(int32_t),
+                                              cudaMemcpyDeviceToHost, cuda.stream));
+    LOWP_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(cuda.stream));
+  }
+  std::vector<float> out(static_cast<size_t>(2 * channels));
+  for (int64_t m = 0; m < channels; ++m) {
+    const double s = static_cast<double>(params.inputScale) * params.weightScale(m) / divisor;
+    out[static_cast<size_t>(m)] = static_cast<float>(s);
+    out[static_cast<size_t>(channels + m)] = static_cast<float>(b[static_cast<size_t>(m)] * s);
+  }
+  return out;
 }
 
 Epilogue epilogueOf(const ConvOperands& c, DataType type, bool withBiasAndResidual) {

@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "ir/ops/fused.h"
+#include "ir/ops/quantized.h"
+#include "kernels/cuda/cuda_context.h"
 #include "kernels/cuda/launch.h"
 #include "kernels/kernel.h"
 
@@ -87,6 +89,34 @@ struct DeviceBuffer {
     if (data != nullptr) cudaFree(data);
   }
 };
+
+/// Copies `bytes` of host memory into `buffer` (allocated on first use at that size) and waits for the copy:
+/// what a kernel prepares once, on its first run.
+Status upload(DeviceBuffer& buffer, const void* host, size_t bytes, cudaStream_t stream);
+
+/// Whether input `i` of the kernel's node is a constant of the graph (weights): what a kernel may prepare
+/// once.
+bool isConstantInput(const KernelContext& ctx, size_t i);
+
+/// A tensor's channels-last copy kept in device memory: per image, [channels, spatial] as [spatial,
+/// channels] (launchChannelsLast): the weights of a convolution reordered for NHWC, a matrix transposed.
+/// Made on first use and again whenever the source is not a constant of the graph or has moved.
+class ChannelsLastCopy {
+ public:
+  Result<const void*> get(const CudaContext& cuda, const Tensor& source, bool constant, int64_t images,
+                          int64_t channels, int64_t spatial);
+
+ private:
+  DeviceBuffer buffer_;
+  int64_t bytes_ = 0;
+  const void* from_ = nullptr;
+};
+
+/// The per-channel rescale of an int8 layer with `channels` output channels (or columns): M values
+/// s[m] = input_scale * weight_scale[m] / divisor, then M values b[m] = bias[m] * s[m] (0 without a bias).
+/// The int32 bias, a constant in device memory, is read back once.
+Result<std::vector<float>> quantizedRescale(const CudaContext& cuda, const ir::ops::QuantizedParams& params,
+                                            const Tensor* bias, int64_t channels, double divisor);
 
 /// The epilogue (conv_epilogue.cu) that adds the bias and residual and applies the activation of `c`, in
 /// tensors of `type`; `withBiasAndResidual` false leaves those to the convolution itself.

@@ -88,8 +88,7 @@ Result<Descriptor> makeTensor(int64_t id, DataType type, const std::vector<int64
 
 // What the graph computes after the convolution, with y_scale folded in (see the file comment).
 struct Rescale {
-  std::vector<float> scale;  ///< s[m]
-  std::vector<float> bias;   ///< b[m]; empty without a bias
+  std::vector<float> vectors;  ///< s[m], then b[m] (quantizedRescale)
   float residualAlpha = 1.0f;
   ir::ops::ActivationSpec activation;
 };
@@ -117,27 +116,17 @@ class QuantizedConvPlan {
     LOWP_RETURN_IF_ERROR(buildGraph(cuda, key, r));
     LOWP_RETURN_IF_ERROR(choosePlan(cuda, engine));
     // The vectors s[m], b[m] and alpha_z, uploaded once.
-    std::vector<float> host = r.scale;
+    std::vector<float> host = r.vectors;
     host.resize(3 * static_cast<size_t>(m), r.residualAlpha);
-    std::copy(r.bias.begin(), r.bias.end(), host.begin() + m);
-    LOWP_CUDA_RETURN_IF_ERROR(cudaMalloc(&vectors_.data, host.size() * sizeof(float)));
-    LOWP_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(vectors_.data, host.data(), host.size() * sizeof(float),
-                                              cudaMemcpyHostToDevice, cuda.stream));
-    LOWP_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(cuda.stream));
+    LOWP_RETURN_IF_ERROR(upload(vectors_, host.data(), host.size() * sizeof(float), cuda.stream));
     channels_ = static_cast<size_t>(m);
     scaledResidual_ = r.residualAlpha != 1.0f;
     return {};
   }
 
-  // Weights [M, C, kh, kw] as [M, kh, kw, C], reordered once (again when they are not a constant).
+  // Weights [M, C, kh, kw] as [M, kh, kw, C] (ChannelsLastCopy).
   Result<const void*> weights(const CudaContext& cuda, const Tensor& w, bool constant) {
-    if (reordered_.data != nullptr && constant && reorderedFrom_ == w.data()) return reordered_.data;
-    if (reordered_.data == nullptr)
-      LOWP_CUDA_RETURN_IF_ERROR(cudaMalloc(&reordered_.data, static_cast<size_t>(w.byteSize())));
-    LOWP_CUDA_RETURN_IF_ERROR(launchChannelsLast(1, w.data(), reordered_.data, w.shape()[0], w.shape()[1],
-                                                 w.shape()[2] * w.shape()[3], true, cuda.stream));
-    reorderedFrom_ = w.data();
-    return reordered_.data;
+    return weights_.get(cuda, w, constant, w.shape()[0], w.shape()[1], w.shape()[2] * w.shape()[3]);
   }
 
   // Runs the plan; the variant pack is made again only when a pointer changed.
@@ -402,8 +391,7 @@ class QuantizedConvPlan {
   DeviceBuffer vectors_;  // s[m], b[m], alpha_z (M values each)
   size_t channels_ = 0;
   bool scaledResidual_ = false;
-  DeviceBuffer reordered_;
-  const void* reorderedFrom_ = nullptr;
+  ChannelsLastCopy weights_;
 };
 
 // The activations the graph's Relu step computes, after dividing by y_scale.
@@ -418,18 +406,7 @@ Result<Rescale> rescaleOf(const CudaContext& cuda, const ir::ops::QuantizedParam
                           DataType residualType) {
   Rescale r;
   const double outputScale = p.outputType == DataType::kInt8 ? p.outputScale : 1.0;
-  std::vector<int32_t> b;
-  if (bias != nullptr) {
-    b.resize(static_cast<size_t>(channels));
-    LOWP_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(b.data(), bias->data(), b.size() * sizeof(int32_t),
-                                              cudaMemcpyDeviceToHost, cuda.stream));
-    LOWP_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(cuda.stream));
-  }
-  for (int64_t m = 0; m < channels; ++m) {
-    const double s = static_cast<double>(p.inputScale) * p.weightScale(m) / outputScale;
-    r.scale.push_back(static_cast<float>(s));
-    if (bias != nullptr) r.bias.push_back(static_cast<float>(b[static_cast<size_t>(m)] * s));
-  }
+  LOWP_ASSIGN_OR_RETURN(r.vectors, quantizedRescale(cuda, p, bias, channels, outputScale));
   r.residualAlpha =
       static_cast<float>((residualType == DataType::kInt8 ? p.residualScale : 1.0) / outputScale);
   r.activation = activation;
@@ -488,8 +465,7 @@ Status quantizedConvKernel(KernelContext& ctx) {
     LOWP_RETURN_IF_ERROR(forNode(ctx, plan->create(*cuda, key, r, kEngine)));
     ctx.state() = plan;
   }
-  const ir::Value* weightValue = ctx.node().input(1);
-  auto weights = plan->weights(*cuda, w, weightValue != nullptr && weightValue->constant.has_value());
+  auto weights = plan->weights(*cuda, w, isConstantInput(ctx, 1));
   if (!weights) return forNode(ctx, weights.status());
   return forNode(ctx, plan->execute(*cuda, x.data(), *weights, z != nullptr ? z->data() : nullptr, y.data()));
 }

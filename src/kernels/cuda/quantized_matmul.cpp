@@ -28,8 +28,7 @@ constexpr int64_t kMaxScratchBytes = int64_t{256} << 20;
 
 // What one node keeps: the transposed weights, the rescale vectors, the int32 scratch and the cuBLASLt plan.
 struct QuantizedMatMulPlan {
-  DeviceBuffer weights;  // B as [N, K]
-  const void* weightsFrom = nullptr;
+  ChannelsLastCopy weights;            // B as [N, K]
   DeviceBuffer vectors;                // s[n], then b[n]
   std::unique_ptr<DeviceBuffer> sums;  // int32 [M, N]
   int64_t sumsBytes = 0;
@@ -69,33 +68,14 @@ Status quantizedMatMulKernel(KernelContext& ctx) {
   auto plan = std::static_pointer_cast<QuantizedMatMulPlan>(ctx.state());
   if (!plan) {
     plan = std::make_shared<QuantizedMatMulPlan>();
-    // s[n] and b[n], once: the bias is a constant of the layer (its int32 values come to the host once).
-    std::vector<int32_t> hostBias(static_cast<size_t>(n), 0);
-    if (bias != nullptr) {
-      LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, cudaMemcpyAsync(hostBias.data(), bias->data(), hostBias.size() * 4,
-                                                          cudaMemcpyDeviceToHost, cuda->stream));
-      LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, cudaStreamSynchronize(cuda->stream));
-    }
-    std::vector<float> vectors(static_cast<size_t>(2 * n));
-    for (int64_t c = 0; c < n; ++c) {
-      const double s = static_cast<double>(params->inputScale) * params->weightScale(c);
-      vectors[static_cast<size_t>(c)] = static_cast<float>(s);
-      vectors[static_cast<size_t>(n + c)] = static_cast<float>(hostBias[static_cast<size_t>(c)] * s);
-    }
-    LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, cudaMalloc(&plan->vectors.data, vectors.size() * sizeof(float)));
-    LOWP_CUDA_RETURN_IF_ERROR_NODE(
-        ctx, cudaMemcpyAsync(plan->vectors.data, vectors.data(), vectors.size() * sizeof(float),
-                             cudaMemcpyHostToDevice, cuda->stream));
-    LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, cudaMalloc(&plan->weights.data, static_cast<size_t>(b.byteSize())));
+    auto vectors = quantizedRescale(*cuda, *params, bias, n, 1.0);
+    if (!vectors) return forNode(ctx, vectors.status());
+    LOWP_RETURN_IF_ERROR(
+        forNode(ctx, upload(plan->vectors, vectors->data(), vectors->size() * sizeof(float), cuda->stream)));
     ctx.state() = plan;
   }
-  const ir::Value* weightValue = ctx.node().input(1);
-  const bool constant = weightValue != nullptr && weightValue->constant.has_value();
-  if (!constant || plan->weightsFrom != b.data()) {
-    LOWP_CUDA_RETURN_IF_ERROR_NODE(
-        ctx, launchChannelsLast(1, b.data(), plan->weights.data, 1, k, n, true, cuda->stream));
-    plan->weightsFrom = b.data();
-  }
+  auto weights = plan->weights.get(*cuda, b, isConstantInput(ctx, 1), 1, k, n);
+  if (!weights) return forNode(ctx, weights.status());
   if (plan->sumsBytes < m * n * 4) {
     plan->sums = std::make_unique<DeviceBuffer>();
     LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, cudaMalloc(&plan->sums->data, static_cast<size_t>(m * n * 4)));
@@ -107,15 +87,14 @@ Status quantizedMatMulKernel(KernelContext& ctx) {
   problem.n = n;
   problem.k = k;
   problem.transB = true;  // the weights as [N, K]
-  const std::array<uint32_t, 4> alignments = {alignmentOf(plan->weights.data), alignmentOf(a.data()),
-                                              alignmentOf(sums), alignmentOf(sums)};
+  const std::array<uint32_t, 4> alignments = {alignmentOf(*weights), alignmentOf(a.data()), alignmentOf(sums),
+                                              alignmentOf(sums)};
   if (!plan->lt || !plan->lt->fits(kInt8Types, problem, alignments, cuda->workspaceBytes)) {
     plan->lt = std::make_unique<LtPlan>();
     LOWP_RETURN_IF_ERROR(forNode(ctx, plan->lt->create(cuda->cublasLt, kInt8Types, problem, alignments,
                                                        cuda->workspaceBytes, 0, false)));
   }
-  LOWP_RETURN_IF_ERROR(
-      forNode(ctx, plan->lt->run(*cuda, a.data(), plan->weights.data, nullptr, nullptr, sums)));
+  LOWP_RETURN_IF_ERROR(forNode(ctx, plan->lt->run(*cuda, a.data(), *weights, nullptr, nullptr, sums)));
   Epilogue act;
   act.activation = static_cast<Activation>(activation->kind);
   act.alpha = activation->alpha;
