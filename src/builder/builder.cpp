@@ -54,6 +54,33 @@ bool isRetypable(DataType t) {
   return t == DataType::kFloat32;
 }
 
+/// `source`'s values as fp32, fp16 or bf16 (rounded to nearest, fp16 clamped to +-65504), counting the values
+/// clamped and the nonzero ones flushed to zero.
+Tensor convertFloats(const Tensor& source, DataType type, int64_t& clamped, int64_t& flushed) {
+  Tensor out(type, source.shape());
+  const int64_t n = source.elementCount();
+  for (int64_t i = 0; i < n; ++i) {
+    const auto x = static_cast<float>(elementAsDouble(source, i));
+    if (type == DataType::kFloat16) {
+      float v = x;
+      if (std::isfinite(x) && std::fabs(x) > 65504.0f) {
+        v = std::copysign(65504.0f, x);
+        ++clamped;
+      }
+      const uint16_t h = ir::floatToFloat16(v);
+      if (x != 0.0f && std::isfinite(x) && (h & 0x7fff) == 0) ++flushed;
+      out.data<uint16_t>()[i] = h;
+    } else if (type == DataType::kBFloat16) {
+      const uint16_t b = ir::floatToBFloat16(x);
+      if (x != 0.0f && std::isfinite(x) && (b & 0x7fff) == 0) ++flushed;
+      out.data<uint16_t>()[i] = b;
+    } else if (type == DataType::kFloat32) {
+      out.data<float>()[i] = x;
+    }
+  }
+  return out;
+}
+
 enum class Strength { kNone, kPrefer, kObey };
 
 struct State {
@@ -659,6 +686,7 @@ Result<double> BuildSession::timeTactic(const LayerWork& layer, const Tactic& ta
   copy->opsetVersion = node.opsetVersion;
   copy->attributes = form != nullptr ? form->attributes : node.attributes;
   std::vector<const Tensor*> given(node.inputs.size(), nullptr);
+  std::vector<Tensor> convertedGiven(node.inputs.size());
   for (size_t i = 0; i < node.inputs.size(); ++i) {
     const ir::Value* v = node.inputs[i];
     if (v == nullptr) {
@@ -674,9 +702,18 @@ Result<double> BuildSession::timeTactic(const LayerWork& layer, const Tactic& ta
       c->constant = form->constants.at(i);
     } else if (v->constant) {
       c->constant = v->constant;  // converted below, once the timing cache has been asked
-    } else if (!observed_[static_cast<size_t>(v->id)].empty() &&
-               observed_[static_cast<size_t>(v->id)].type() == c->type) {
-      given[i] = &observed_[static_cast<size_t>(v->id)];
+    } else if (const Tensor& seen = observed_[static_cast<size_t>(v->id)]; !seen.empty()) {
+      // A value kept from the fp32 run (a Reshape target, a scale computed from shapes) is what the layer
+      // reads: in the tactic's type, as the conversion before the layer would give it.
+      if (seen.type() == c->type) {
+        given[i] = &seen;
+      } else if (isRetypable(seen.type()) &&
+                 (c->type == DataType::kFloat16 || c->type == DataType::kBFloat16)) {
+        int64_t clamped = 0;
+        int64_t flushed = 0;
+        convertedGiven[i] = convertFloats(seen, c->type, clamped, flushed);
+        given[i] = &convertedGiven[i];
+      }
     }
     scratch.setInput(copy, i, c);
   }
@@ -896,29 +933,10 @@ const Tensor& BuildSession::convertedConstant(const ir::Value& constant, DataTyp
   auto it = convertedConstants_.find(key);
   if (it != convertedConstants_.end()) return it->second;
   const Tensor& source = *constant.constant;
-  Tensor out(type, source.shape());
   int64_t clamped = 0;
   int64_t flushed = 0;
   const int64_t n = source.elementCount();
-  for (int64_t i = 0; i < n; ++i) {
-    const auto x = static_cast<float>(elementAsDouble(source, i));
-    if (type == DataType::kFloat16) {
-      float v = x;
-      if (std::isfinite(x) && std::fabs(x) > 65504.0f) {
-        v = std::copysign(65504.0f, x);
-        ++clamped;
-      }
-      const uint16_t h = ir::floatToFloat16(v);
-      if (x != 0.0f && std::isfinite(x) && (h & 0x7fff) == 0) ++flushed;
-      out.data<uint16_t>()[i] = h;
-    } else if (type == DataType::kBFloat16) {
-      const uint16_t b = ir::floatToBFloat16(x);
-      if (x != 0.0f && std::isfinite(x) && (b & 0x7fff) == 0) ++flushed;
-      out.data<uint16_t>()[i] = b;
-    } else if (type == DataType::kFloat32) {
-      out.data<float>()[i] = x;
-    }
-  }
+  Tensor out = convertFloats(source, type, clamped, flushed);
   std::string note;
   if (clamped > 0) note = std::to_string(clamped) + " beyond its range clamped to +-65504";
   if (flushed > 0) {

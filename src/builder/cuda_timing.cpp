@@ -34,6 +34,7 @@ class CudaTimer final : public TacticTimer {
     std::vector<std::shared_ptr<void>> memory;
     std::vector<Tensor> onDevice(node.inputs.size() + node.outputs.size());
     std::vector<const Tensor*> inputs;
+    std::vector<const Tensor*> hostInputs;
     std::vector<Tensor*> outputs;
     // Device memory of `bytes`, viewed as `type` of `sizes`.
     auto allocate = [&](Tensor& t, DataType type, const std::vector<int64_t>& sizes, size_t bytes) -> Status {
@@ -46,12 +47,14 @@ class CudaTimer final : public TacticTimer {
       const ir::Value* v = node.inputs[i];
       if (v == nullptr) {
         inputs.push_back(nullptr);
+        hostInputs.push_back(nullptr);
         continue;
       }
       Tensor& t = onDevice[i];
       const Tensor* host = i < inputValues.size() && inputValues[i] != nullptr ? inputValues[i]
                            : v->constant                                       ? &*v->constant
                                                                                : nullptr;
+      hostInputs.push_back(host);
       if (host != nullptr) {
         const auto bytes = static_cast<size_t>(host->byteSize());
         LOWP_RETURN_IF_ERROR(allocate(t, host->type(), host->shape(), bytes));
@@ -83,6 +86,7 @@ class CudaTimer final : public TacticTimer {
     kernels::KernelContext ctx(node, inputs, outputs, serial,
                                [](DataType, const std::vector<int64_t>&) { return Tensor(); });
     ctx.setCuda(&device_->kernelContext());
+    ctx.setHostInputs(std::move(hostInputs));
     LOWP_ASSIGN_OR_RETURN(runtime::CudaEvent start, runtime::CudaEvent::create());
     LOWP_ASSIGN_OR_RETURN(runtime::CudaEvent end, runtime::CudaEvent::create());
     TimingOptions groups = options;

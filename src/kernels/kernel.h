@@ -92,6 +92,16 @@ class KernelContext {
   /// Input i; only valid when hasInput(i).
   const Tensor& input(size_t i) const { return *inputs_[i]; }
 
+  /// Input i's value in host memory where the kernel may read it while running on the host: a CPU kernel's
+  /// inputs; for a CUDA kernel, the host copy of an input known while planning (a constant, a Reshape
+  /// target computed from shapes), which the runtime gives with setHostInputs; nullptr otherwise.
+  const Tensor* hostInput(size_t i) const {
+    if (!hasInput(i)) return nullptr;
+    if (cuda_ == nullptr) return inputs_[i];
+    return i < hostInputs_.size() ? hostInputs_[i] : nullptr;
+  }
+  void setHostInputs(std::vector<const Tensor*> hostInputs) { hostInputs_ = std::move(hostInputs); }
+
   size_t outputCount() const { return outputs_.size(); }
   bool hasOutput(size_t i) const { return i < outputs_.size() && outputs_[i] != nullptr; }
   /// Output i, allocated by the runtime with the shape inference gave. Ops whose output shape depends on
@@ -129,6 +139,7 @@ class KernelContext {
   const ir::Node& node_;
   std::vector<const Tensor*> inputs_;
   std::vector<Tensor*> outputs_;
+  std::vector<const Tensor*> hostInputs_;
   const ParallelFor& parallelFor_;
   std::function<Tensor(DataType, std::vector<int64_t>)> allocate_;
   std::shared_ptr<void> ownState_;

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "ir/ops/attention.h"
+#include "ir/ops/attention_layout.h"
 #include "ir/ops/fused.h"
 #include "passes/fuse_common.h"
 #include "passes/rules.h"
@@ -100,22 +101,37 @@ bool broadcastsInto(const ir::Shape& mask, const ir::Shape& scores) {
   return true;
 }
 
+/// How a Mul / Div scales x: by a constant factor, or by a one-element value known only while planning (a
+/// scale the export computes from shapes), which the Attention node then reads as an input.
+struct Scaled {
+  ir::Value* x = nullptr;
+  float factor = 1.0f;
+  ir::Value* knownFactor = nullptr;
+};
+
+/// A one-element value of `type` and rank at most `maxRank` that is known while planning.
+bool plannedScalar(const ir::Value* v, DataType type, int64_t maxRank) {
+  const auto count = v != nullptr ? v->shape.elementCount() : std::nullopt;
+  return count && *count == 1 && v->type == type && v->shape.rank() <= maxRank &&
+         fusion::knownWhilePlanning(v);
+}
+
 /// x * c (either side) or x / c for a Mul / Div `node` by a one-element constant c of `type` and of rank at
-/// most `maxRank`: x and the factor (c, or 1 / c), when `node` is one.
-std::optional<std::pair<ir::Value*, float>> scaledInput(const ir::Node* node, DataType type,
-                                                        int64_t maxRank) {
+/// most `maxRank`, or x * s by such a value s known while planning.
+std::optional<Scaled> scaledInput(const ir::Node* node, DataType type, int64_t maxRank) {
   if (!(isPlain(node, "Mul") || isPlain(node, "Div")) || node->inputs.size() != 2) return std::nullopt;
   const bool div = node->opType == "Div";
   for (size_t side = 0; side < 2; ++side) {
     if (div && side == 1) break;  // c / x is no scale
     const auto c = fusion::scalarConstant(node->inputs[1 - side]);
     ir::Value* x = node->inputs[side];
-    const ir::Value* constant = node->inputs[1 - side];
-    if (c && x != nullptr && x->type == type && constant->type == type &&
-        static_cast<int64_t>(constant->constant->rank()) <= maxRank) {
+    ir::Value* factor = node->inputs[1 - side];
+    if (x == nullptr || x->type != type) continue;
+    if (c && factor->type == type && static_cast<int64_t>(factor->constant->rank()) <= maxRank) {
       if (div && *c == 0.0f) return std::nullopt;
-      return std::pair{x, div ? 1.0f / *c : *c};
+      return Scaled{x, div ? 1.0f / *c : *c, nullptr};
     }
+    if (!div && !factor->constant && plannedScalar(factor, type, maxRank)) return Scaled{x, 1.0f, factor};
   }
   return std::nullopt;
 }
@@ -131,6 +147,7 @@ struct AttentionMatch {
   ir::Node* softmax = nullptr;
   ir::Value* mask = nullptr;
   float scaleValue = 1.0f;
+  std::vector<ir::Value*> knownFactors;  ///< factors known only while planning
 };
 
 std::optional<AttentionMatch> matchAttention(const ir::Node& final) {
@@ -180,8 +197,9 @@ std::optional<AttentionMatch> matchAttention(const ir::Node& final) {
     const auto scaled = scaledInput(node, type, shape.rank());
     if (!scaled) return std::nullopt;
     m.scale = node;
-    m.scaleValue = scaled->second;
-    node = fusion::fusableProducer(scaled->first);
+    m.scaleValue = scaled->factor;
+    if (scaled->knownFactor != nullptr) m.knownFactors.push_back(scaled->knownFactor);
+    node = fusion::fusableProducer(scaled->x);
   }
   if (!isPlain(node, "MatMul") || node->inputs.size() != 2) return std::nullopt;
   m.scores = node;
@@ -194,10 +212,11 @@ std::optional<AttentionMatch> matchAttention(const ir::Node& final) {
   for (ir::Value** operand : {&m.q, &m.kt}) {
     ir::Node* producer = fusion::fusableProducer(*operand);
     const auto scaled = scaledInput(producer, type, (*operand)->shape.rank());
-    if (!scaled || !mayBeEqual(scaled->first->shape, (*operand)->shape)) continue;
+    if (!scaled || !mayBeEqual(scaled->x->shape, (*operand)->shape)) continue;
     m.inputScales.push_back(producer);
-    m.scaleValue *= scaled->second;
-    *operand = scaled->first;
+    m.scaleValue *= scaled->factor;
+    if (scaled->knownFactor != nullptr) m.knownFactors.push_back(scaled->knownFactor);
+    *operand = scaled->x;
   }
   if (!sameBatch(m.q->shape, m.kt->shape, v->shape)) return std::nullopt;
   return m;
@@ -239,6 +258,15 @@ Result<bool> fuseIntoAttention(ir::Graph& graph, ir::Node& final) {
   graph.setInput(&final, ir::ops::kAttentionKt, kt);
   graph.setInput(&final, ir::ops::kAttentionV, v);
   if (m->mask != nullptr) graph.setInput(&final, ir::ops::kAttentionMask, m->mask);
+  if (!m->knownFactors.empty()) {
+    std::vector<int64_t> slots;
+    for (ir::Value* factor : m->knownFactors) {
+      const size_t slot = std::max(final.inputs.size(), ir::ops::kAttentionMask + 1);
+      graph.setInput(&final, slot, factor);
+      slots.push_back(static_cast<int64_t>(slot));
+    }
+    final.attributes.set(std::string(ir::ops::kAttentionScaleInputs), slots);
+  }
   // The first MatMul, now unread, keeps the name the fused node took over only until remove_dead_nodes.
   m->scores->name += "/unfused";
   return true;

@@ -4,6 +4,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "ir/ops/fused.h"
@@ -14,6 +15,31 @@ ir::Node* fusableProducer(const ir::Value* v) {
   if (v == nullptr || v->producer == nullptr || v->isGraphOutput || v->consumers.size() != 1) return nullptr;
   ir::Node* producer = v->producer;
   return producer->outputs.size() == 1 ? producer : nullptr;
+}
+
+namespace {
+
+bool knownWhilePlanning(const ir::Value* v, std::unordered_map<const ir::Value*, bool>& memo) {
+  if (v == nullptr) return false;
+  if (v->constant) return true;
+  const ir::Node* producer = v->producer;
+  if (producer == nullptr || producer->inputs.empty()) return false;
+  if (auto it = memo.find(v); it != memo.end()) return it->second;
+  const bool onlyShapes =
+      producer->domain.empty() && (producer->opType == "Shape" || producer->opType == "Size");
+  bool known = true;
+  for (const ir::Value* in : producer->inputs) {
+    if (in != nullptr && !onlyShapes && !knownWhilePlanning(in, memo)) known = false;
+  }
+  memo[v] = known;
+  return known;
+}
+
+}  // namespace
+
+bool knownWhilePlanning(const ir::Value* v) {
+  std::unordered_map<const ir::Value*, bool> memo;
+  return knownWhilePlanning(v, memo);
 }
 
 bool isOp(const ir::Node& node, std::string_view opType, std::string_view fusedOpType) {

@@ -19,6 +19,11 @@ ir::Node* fusableProducer(const ir::Value* v);
 /// The value of `v` when it is a constant of one element (any numeric type), as a float.
 std::optional<float> scalarConstant(const ir::Value* v);
 
+/// Whether `v`'s value is known while planning, before any layer runs: a constant, or computed from
+/// constants and shapes alone (Shape, Size and what they feed), as the runtime folds it
+/// (runtime::foldedWhilePlanning).
+bool knownWhilePlanning(const ir::Value* v);
+
 /// True for a default-domain `opType` node, or the lowp-domain `fusedOpType` node.
 bool isOp(const ir::Node& node, std::string_view opType, std::string_view fusedOpType);
 

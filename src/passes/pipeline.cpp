@@ -29,6 +29,7 @@ const std::vector<const RewriteRule*>& pipelineRules() {
       &foldBatchNormRule(),
       &fuseConvAddRule(),
       &fuseAttentionRule(),
+      &fuseAttentionLayoutRule(),
       &gemmToMatMulRule(),
       &fuseMatMulBiasRule(),
       &fuseGeluRule(),

@@ -66,6 +66,10 @@ const RewriteRule& fuseConvAddRule();
 /// each intermediate read only by the next: one lowp.Attention node (fuse_attention.cpp).
 const RewriteRule& fuseAttentionRule();
 
+/// lowp.Attention reads its operands through the view ops before it (Transpose, Reshape, Squeeze,
+/// Unsqueeze, Gather of one index) and writes Y as the Transpose after it wants (fuse_attention_layout.cpp).
+const RewriteRule& fuseAttentionLayoutRule();
+
 /// Gemm with constant weights, transA = 0, alpha = beta = 1 and a per-column bias: a FusedMatMul with B laid
 /// out [K, N] (gemm_to_matmul.cpp).
 const RewriteRule& gemmToMatMulRule();

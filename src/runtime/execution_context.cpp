@@ -41,9 +41,12 @@ struct Plan {
   std::vector<std::vector<int64_t>> inputShapes;  ///< The shapes this plan was made for.
   std::vector<Tensor> known;                      ///< Per value id: values known before running.
   std::vector<bool> folded;                       ///< Per node id: evaluated while planning.
-  std::vector<ir::Shape> shapes;                  ///< Per value id: inferred shape.
-  std::vector<int64_t> offsets;                   ///< Per value id: arena offset, or kUnplanned.
-  std::vector<int64_t> lastUse;                   ///< Per value id: last step reading it.
+  /// Per node id: a node only Shape / Size read (the view ops a fused attention reads through, kept for an
+  /// export's shape arithmetic), which needs not run unless an observer looks at every value.
+  std::vector<bool> shapeOnly;
+  std::vector<ir::Shape> shapes;  ///< Per value id: inferred shape.
+  std::vector<int64_t> offsets;   ///< Per value id: arena offset, or kUnplanned.
+  std::vector<int64_t> lastUse;   ///< Per value id: last step reading it.
   std::shared_ptr<void> arena;
   int64_t arenaBytes = 0;
   int64_t unplannedBytes = 0;
@@ -115,6 +118,12 @@ struct ExecutionContext::Impl {
 
   bool onGpu() const {
     return engine.options.device == lowp::Device::kCuda;
+  }
+
+  // Whether this run leaves out a node whose outputs only Shape / Size read: it does unless something looks
+  // at every value.
+  bool skips(const ir::Node& node) const {
+    return plan.shapeOnly[static_cast<size_t>(node.id)] && !observer && inspector == nullptr;
   }
 
   Impl(const Engine::Impl& e, int threads) : engine(e), device(threads) {
@@ -337,6 +346,25 @@ struct ExecutionContext::Impl {
       }
       steps.push_back(node);
     }
+    p.shapeOnly.assign(p.folded.size(), false);
+    {
+      std::vector<bool> read(valueCount, false);
+      for (const ir::Value* out : g.outputs()) read[static_cast<size_t>(out->id)] = true;
+      for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
+        const ir::Node* node = *it;
+        const bool needed = node->outputs.empty() ||
+                            std::any_of(node->outputs.begin(), node->outputs.end(), [&](const ir::Value* o) {
+                              return o != nullptr && read[static_cast<size_t>(o->id)];
+                            });
+        if (!needed) {
+          p.shapeOnly[static_cast<size_t>(node->id)] = true;
+          continue;
+        }
+        for (const ir::Value* in : node->inputs) {
+          if (in != nullptr) read[static_cast<size_t>(in->id)] = true;
+        }
+      }
+    }
     // Lifetimes of the activations the remaining steps produce.
     std::vector<runtime::BufferLifetime> lifetimes;
     std::vector<size_t> lifetimeValue;
@@ -466,7 +494,7 @@ struct ExecutionContext::Impl {
     if (observer) observePlanTimeValues();
     int64_t step = 0;
     for (const ir::Node* node : g.nodes()) {
-      if (plan.folded[static_cast<size_t>(node->id)]) continue;
+      if (plan.folded[static_cast<size_t>(node->id)] || skips(*node)) continue;
       currentNode = node;
       std::vector<const Tensor*> ins;
       for (const ir::Value* in : node->inputs)
@@ -618,6 +646,12 @@ struct ExecutionContext::Impl {
     if (gpuKernelState.size() < plan.cudaKernels.size()) gpuKernelState.resize(plan.cudaKernels.size());
     ctx.setStateSlot(&gpuKernelState[id]);
     ctx.setCuda(&gpu->kernelContext());
+    std::vector<const Tensor*> hostInputs;
+    for (const ir::Value* in : node.inputs) {
+      const Tensor* known = in != nullptr ? &plan.known[static_cast<size_t>(in->id)] : nullptr;
+      hostInputs.push_back(known != nullptr && known->type() != DataType::kUndefined ? known : nullptr);
+    }
+    ctx.setHostInputs(std::move(hostInputs));
     LOWP_RETURN_IF_ERROR(kernel->fn(ctx).withNode(node.name));
     for (size_t i = 0; i < outputs.size(); ++i) {
       if (outputs[i] != nullptr && outputs[i]->type() != node.outputs[i]->type) {
@@ -808,7 +842,7 @@ struct ExecutionContext::Impl {
     if (observer) observePlanTimeValues();
     std::vector<const ir::Node*> profiled;  // the layers timed by layerEvents, in order
     for (const ir::Node* node : g.nodes()) {
-      if (plan.folded[static_cast<size_t>(node->id)]) continue;
+      if (plan.folded[static_cast<size_t>(node->id)] || skips(*node)) continue;
       currentNode = node;
       std::vector<const Tensor*> ins;
       for (const ir::Value* in : node->inputs) {

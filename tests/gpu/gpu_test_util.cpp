@@ -137,6 +137,11 @@ Result<Tensor> runOnGpu(const KernelDef& kernel, const ir::Node& node, const std
   std::shared_ptr<void> own;
   ctx.setStateSlot(slot != nullptr ? slot : &own);
   ctx.setCuda(&device->kernelContext());
+  // The host copies stand for what the runtime keeps of inputs known while planning.
+  std::vector<const Tensor*> hostInputs;
+  hostInputs.reserve(inputs.size());
+  for (const Tensor& t : inputs) hostInputs.push_back(t.type() == DataType::kUndefined ? nullptr : &t);
+  ctx.setHostInputs(std::move(hostInputs));
   LOWP_RETURN_IF_ERROR(kernel.fn(ctx));
   LOWP_RETURN_IF_ERROR(device->sync());
   LOWP_RETURN_IF_ERROR(device->copyOut(host.data(), outData, static_cast<size_t>(host.byteSize())));

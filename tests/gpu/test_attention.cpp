@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gpu_test_util.h"
+#include "ir/ops/attention_layout.h"
 #include "kernel_under_test.h"
 #include "op_runner.h"
 
@@ -198,6 +199,69 @@ TEST(CudaAttention, TensorCoresDeclineOtherSizes) {
                      attentionInputs(rng, DataType::kFloat16, {{1}, 2, 1024, 4, 1025, {}}), {});
   ASSERT_TRUE(wide.status().isOk());
   EXPECT_FALSE(simt->supports(wide.node(), wide.inputShapes()));
+}
+
+// Q, Kt and V read in place from one packed projection [S, B, 3 * E] through the views fuse_attention_layout
+// makes of PyTorch's export (Reshape, Gather, Reshape to [S, B * H, D], Transpose, Reshape to [B, H, S, D];
+// Kt transposed once more), Y written as [S, B, H, D], the scale partly from an input.
+TEST(CudaAttention, PackedProjectionViewsMatchTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(65);
+  struct Packed {
+    int64_t s, batch, heads, d;
+  };
+  auto ints = [](std::vector<int64_t> v) {
+    return makeTensor(DataType::kInt64, {static_cast<int64_t>(v.size())},
+                      std::vector<double>(v.begin(), v.end()));
+  };
+  for (const Packed& p : {Packed{128, 4, 12, 64}, Packed{70, 3, 2, 32}, Packed{9, 2, 3, 128}}) {
+    const int64_t e = p.heads * p.d;
+    using ir::ops::ViewStepKind;
+    std::vector<int64_t> programs[3];
+    for (int64_t part = 0; part < 3; ++part) {
+      std::vector<int64_t>& program = programs[part];
+      ir::ops::appendViewStep(program, ViewStepKind::kReshape, {5, 0});
+      ir::ops::appendViewStep(program, ViewStepKind::kGather, {2, part});
+      ir::ops::appendViewStep(program, ViewStepKind::kReshape, {6, 0});
+      ir::ops::appendViewStep(program, ViewStepKind::kTranspose, {1, 0, 2});
+      ir::ops::appendViewStep(program, ViewStepKind::kReshape, {7, 0});
+      if (part == 1) ir::ops::appendViewStep(program, ViewStepKind::kTranspose, {0, 1, 3, 2});
+    }
+    ir::AttributeMap a = attrs({{"scale", 0.5f}});
+    a.set(std::string(ir::ops::kAttentionQView), programs[0]);
+    a.set(std::string(ir::ops::kAttentionKtView), programs[1]);
+    a.set(std::string(ir::ops::kAttentionVView), programs[2]);
+    a.set(std::string(ir::ops::kAttentionYPerm), std::vector<int64_t>{2, 0, 1, 3});
+    a.set(std::string(ir::ops::kAttentionScaleInputs), std::vector<int64_t>{4});
+    for (const auto& [type, prefix] :
+         {std::pair{DataType::kFloat16, "f16"}, std::pair{DataType::kBFloat16, "bf16"}}) {
+      const Tensor qkv = randomTensor(rng, type, {p.s, p.batch, 3 * e}, -1.0, 1.0);
+      const std::vector<Tensor> inputs = {qkv,
+                                          qkv,
+                                          qkv,
+                                          Tensor(),
+                                          makeTensor(DataType::kFloat32, {1}, {0.25}),
+                                          ints({p.s, p.batch, 3, e}),
+                                          ints({p.s, p.batch * p.heads, p.d}),
+                                          ints({p.batch, p.heads, p.s, p.d})};
+      for (const char* kernel : {"-attention-wmma-cuda", "-attention-cuda"}) {
+        // Aligned, the tensor cores' rows move 16 bytes at a time; misaligned, one element at a time.
+        for (bool misalign : {false, true}) {
+          SCOPED_TRACE(std::string(prefix) + kernel + " S " + std::to_string(p.s) + " D " +
+                       std::to_string(p.d) + (misalign ? " misaligned" : ""));
+          expectMatchesReference({.kernel = std::string(prefix) + kernel,
+                                  .opType = "Attention",
+                                  .domain = "lowp",
+                                  .opset = 1,
+                                  .attrs = a,
+                                  .inputs = inputs,
+                                  .constantSlots = {4, 5, 6, 7},
+                                  .tolerance = 1e-2,
+                                  .misalign = misalign});
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

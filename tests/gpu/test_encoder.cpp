@@ -220,6 +220,22 @@ TEST(CudaEncoder, ExportedModelWhenGiven) {
   BuilderConfig fp16;
   fp16.setFlag(BuilderFlag::kFP16);
   EXPECT_LE(gpuErrorAgainstCpu(**network, fp16, input, {2, 128, 256}, "exported encoder fp16"), 2e-2);
+  // The attention reads the packed projection in place (fuse_attention_layout), with the scale the export
+  // computes from Q's shape, in fp16 on tensor cores.
+  Silent log;
+  fp16.setDevice(Device::kCuda);
+  fp16.setShape(input, {2, 128, 256});
+  auto engine = Builder(log).build(**network, fp16);
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  int attentions = 0;
+  for (const LayerInfo& l : (*engine)->layers()) {
+    if (l.opType.find("Attention") == std::string::npos) continue;
+    ++attentions;
+    EXPECT_EQ(l.precision, DataType::kFloat16) << l.name << ": " << l.reason;
+    EXPECT_NE(l.tactic.find("wmma"), std::string::npos) << l.name << ": " << l.tactic;
+    EXPECT_EQ(l.inputNames[0], l.inputNames[2]) << l.name << ": Q and V are not read from one tensor";
+  }
+  EXPECT_GT(attentions, 0);
 }
 
 }  // namespace

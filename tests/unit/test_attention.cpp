@@ -13,17 +13,21 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "graph_builder.h"
 #include "ir/graph.h"
 #include "ir/op_schema.h"
 #include "ir/ops/attention.h"
+#include "ir/ops/attention_layout.h"
 #include "kernel_under_test.h"
 #include "kernels/kernel.h"
 #include "lowp/builder.h"
 #include "onnx/importer.h"
 #include "op_runner.h"
+#include "passes/pipeline.h"
 #include "passes/rules.h"
 #include "runtime/cpu_features.h"
 
@@ -579,6 +583,193 @@ TEST(CpuAttention, BadShapesAreErrors) {
                     .domain = "lowp"});
   ASSERT_FALSE(run.isOk());
   EXPECT_NE(run.status().message().find("Attention"), std::string::npos) << run.status().message();
+}
+
+// PyTorch 2's nn.MultiheadAttention export: one packed projection [S, B, 3 * E] split into Q, K and V by
+// Reshape, Unsqueeze, Transpose, Squeeze and Gathers, each head-split by Reshape [S, B * H, D], Transpose and
+// Reshape [B, H, S, D], the scale computed from Q's shape, Y transposed back. The whole pipeline reads the
+// projection in place (fuse_attention_layout) and computes what the unfused graph does.
+GraphSpec packedProjectionGraph() {
+  return [](GraphBuilder& b) {
+    constexpr int64_t s = 5, batch = 2, heads = 3, d = 4, e = heads * d;
+    auto ints = [](std::vector<int64_t> v) {
+      std::vector<double> values(v.begin(), v.end());
+      return makeTensor(DataType::kInt64, {static_cast<int64_t>(v.size())}, values);
+    };
+    b.input("qkv", {s, batch, 3 * e});
+    b.constant("zero", ints({0}));
+    b.constant("one", ints({1}));
+    b.constant("two", ints({2}));
+    b.constant("three", ints({3}));
+    b.constant("minus_one", ints({-1}));
+    b.constant("big", ints({1 << 30}));
+    b.constant("three_e", ints({3, e}));
+    b.constant("bh_d", ints({batch * heads, d}));
+    b.constant("b_h", ints({batch, heads}));
+    b.constant("s_d", ints({s, d}));
+    b.constant("axis0", ints({0}));
+    b.constant("axis3", ints({3}));
+    b.constant("unit", scalarOf(1.0f));
+    b.node("Shape", "shape", {"qkv"}, {"shp"});
+    b.node("Slice", "sb", {"shp", "zero", "two"}, {"s_b"});
+    b.node("Concat", "target1", {"s_b", "three_e"}, {"t1"}, attrs({{"axis", int64_t{0}}}));
+    b.node("Reshape", "split3", {"qkv", "t1"}, {"r"});
+    b.node("Unsqueeze", "unsqueeze", {"r", "axis0"}, {"u"});
+    b.node("Transpose", "move3", {"u"}, {"tr"}, attrs({{"perm", std::vector<int64_t>{3, 1, 2, 0, 4}}}));
+    b.node("Squeeze", "squeeze", {"tr", "axis3"}, {"sq"});
+    b.node("Slice", "s_only", {"shp", "zero", "one"}, {"s_1"});
+    b.node("Concat", "target2", {"s_1", "bh_d"}, {"t2"}, attrs({{"axis", int64_t{0}}}));
+    b.node("Concat", "target3", {"b_h", "s_d"}, {"t3"}, attrs({{"axis", int64_t{0}}}));
+    const char* names[] = {"q", "k", "v"};
+    for (int64_t i = 0; i < 3; ++i) {
+      const std::string n = names[i];
+      b.constant(n + "_index", makeTensor(DataType::kInt64, {}, {static_cast<double>(i)}));
+      b.node("Gather", n + "_gather", {"sq", n + "_index"}, {n + "0"}, attrs({{"axis", int64_t{0}}}));
+      b.node("Reshape", n + "_heads", {n + "0", "t2"}, {n + "1"});
+      b.node("Transpose", n + "_t", {n + "1"}, {n + "2"}, attrs({{"perm", std::vector<int64_t>{1, 0, 2}}}));
+      b.node("Reshape", n + "_4d", {n + "2", "t3"}, {n + "h"});
+    }
+    b.node("Transpose", "k_transpose", {"kh"}, {"kt"}, attrs({{"perm", std::vector<int64_t>{0, 1, 3, 2}}}));
+    // scale = sqrt(1 / sqrt(D)), D from Q's shape, on Q and on Kt.
+    b.node("Shape", "q_shape", {"qh"}, {"q_shp"});
+    b.node("Slice", "q_last", {"q_shp", "minus_one", "big"}, {"q_d"});
+    b.node("Cast", "q_d_float", {"q_d"}, {"q_df"}, attrs({{"to", int64_t{1}}}));
+    b.node("Sqrt", "root_d", {"q_df"}, {"root"});
+    b.node("Div", "inverse", {"unit", "root"}, {"inv"});
+    b.node("Sqrt", "half_scale", {"inv"}, {"factor"});
+    b.node("Mul", "q_scale", {"qh", "factor"}, {"qs"});
+    b.node("Mul", "kt_scale", {"kt", "factor"}, {"kts"});
+    b.node("MatMul", "qk", {"qs", "kts"}, {"scores"});
+    b.node("Softmax", "softmax", {"scores"}, {"p"}, attrs({{"axis", int64_t{-1}}}));
+    b.node("MatMul", "pv", {"p", "vh"}, {"y4"});
+    b.node("Transpose", "y_back", {"y4"}, {"yt"}, attrs({{"perm", std::vector<int64_t>{2, 0, 1, 3}}}));
+    b.constant("rows_e", ints({s * batch, e}));
+    b.node("Reshape", "y_rows", {"yt", "rows_e"}, {"y"});
+    b.output("y");
+  };
+}
+
+TEST(FuseAttentionLayout, PackedProjectionIsReadInPlace) {
+  auto g = build(packedProjectionGraph());
+  ASSERT_TRUE(passes::runPipeline(*g).isOk());
+  const ir::Node* n = attentionNode(*g);
+  ASSERT_NE(n, nullptr);
+  for (size_t slot = 0; slot < 3; ++slot) {
+    EXPECT_EQ(n->inputs[slot]->name, "qkv") << slot;
+    EXPECT_TRUE(n->attributes.has(ir::ops::attentionViewAttribute(slot))) << slot;
+  }
+  EXPECT_EQ(n->attributes.getInts(ir::ops::kAttentionYPerm), (std::vector<int64_t>{2, 0, 1, 3}));
+  EXPECT_EQ(n->attributes.getInts(ir::ops::kAttentionScaleInputs).size(), 2u);
+  // The Transpose after it is folded; the view ops before it stay only for the Shape that reads Q (the
+  // runtime skips them).
+  for (const ir::Node* node : g->nodes()) EXPECT_NE(node->name, "y_back");
+  const auto inputs = randomInputs(*build(packedProjectionGraph()), 5);
+  // The unfused graph's shapes follow from Shape only while planning: the engine runs it, unfused.
+  const std::vector<NamedTensor> want = runGraph(build(packedProjectionGraph()), inputs);
+  ASSERT_EQ(want.size(), 1u);
+  const std::vector<NamedTensor> engine = runGraph(std::move(g), inputs);
+  ASSERT_EQ(engine.size(), 1u);
+  ASSERT_EQ(want[0].tensor.shape(), engine[0].tensor.shape());
+  // The two square roots multiply the scores instead of Q and Kt: rounding differs.
+  EXPECT_LE(relativeL2(want[0].tensor, engine[0].tensor), 1e-6);
+}
+
+TEST(FuseAttentionLayout, ViewsKeepDimsThatDoNotMerge) {
+  // Q of a packed projection [S, B, 3 * E] = [5, 2, 36] read as [B * H, S, D] and then [B, H, S, D]: B and H
+  // stay two modes of one dim (their strides do not merge), and the last Reshape splits them again.
+  static const Tensor targets[] = {
+      makeTensor(DataType::kInt64, {4}, {5, 2, 3, 12}), makeTensor(DataType::kInt64, {3}, {5, 6, 4}),
+      makeTensor(DataType::kInt64, {4}, {2, 3, 5, 4}), makeTensor(DataType::kInt64, {2}, {6, 4})};
+  const ir::ops::KnownInput known = [](int64_t i) -> const Tensor* {
+    return i >= 0 && i < 4 ? &targets[i] : nullptr;
+  };
+  using ir::ops::ViewStepKind;
+  std::vector<int64_t> program;
+  ir::ops::appendViewStep(program, ViewStepKind::kReshape, {0, 0});
+  ir::ops::appendViewStep(program, ViewStepKind::kGather, {2, 0});
+  ir::ops::appendViewStep(program, ViewStepKind::kReshape, {1, 0});
+  ir::ops::appendViewStep(program, ViewStepKind::kTranspose, {1, 0, 2});
+  ir::ops::appendViewStep(program, ViewStepKind::kReshape, {2, 0});
+  auto q = ir::ops::applyViewSteps({5, 2, 36}, program, known);
+  ASSERT_TRUE(q.isOk()) << q.status().toString();
+  EXPECT_EQ(q->sizes(), (std::vector<int64_t>{2, 3, 5, 4}));
+  EXPECT_EQ(q->offset, 0);
+  // Q[b, h, s, d] = qkv[s, b, h * 4 + d]: b at 36, h at 4, s at 72, d at 1.
+  const int64_t want[] = {36, 4, 72, 1};
+  for (size_t d = 0; d < 4; ++d) {
+    ASSERT_TRUE(q->single(d).has_value()) << d;
+    EXPECT_EQ(q->single(d)->stride, want[d]) << d;
+  }
+  // A Reshape that cuts a strided dim at a size that does not divide it has no view.
+  std::vector<int64_t> cut;
+  ir::ops::appendViewStep(cut, ViewStepKind::kTranspose, {1, 0});
+  ir::ops::appendViewStep(cut, ViewStepKind::kReshape, {3, 0});
+  const auto bad = ir::ops::applyViewSteps({6, 4}, cut, known);
+  ASSERT_FALSE(bad.isOk());
+  EXPECT_NE(bad.status().message().find("no view"), std::string::npos) << bad.status().message();
+  // A malformed program or an unknown target is an error, not a crash.
+  const std::vector<int64_t> truncated = {1, 3, 0};
+  EXPECT_FALSE(ir::ops::applyViewSteps({6, 4}, truncated, known).isOk());
+  std::vector<int64_t> unknown;
+  ir::ops::appendViewStep(unknown, ViewStepKind::kReshape, {9, 0});
+  EXPECT_FALSE(ir::ops::applyViewSteps({6, 4}, unknown, known).isOk());
+}
+/// `graph` (default-domain nodes only) as a NetworkDefinition, for the builder.
+std::unique_ptr<NetworkDefinition> networkOf(const ir::Graph& graph) {
+  auto net = std::make_unique<NetworkDefinition>();
+  for (const ir::Value* v : graph.inputs())
+    EXPECT_TRUE(net->addInput(v->name, v->type, v->shape.sizes()).isOk());
+  for (const auto& v : graph.values()) {
+    if (v->constant) {
+      EXPECT_TRUE(net->addConstant(v->name, *v->constant).isOk());
+    }
+  }
+  for (const ir::Node* n : graph.nodes()) {
+    std::vector<std::string> ins;
+    std::vector<std::string> outs;
+    for (const ir::Value* v : n->inputs) ins.push_back(v != nullptr ? v->name : "");
+    for (const ir::Value* v : n->outputs) outs.push_back(v != nullptr ? v->name : "");
+    std::vector<LayerAttribute> attributes;
+    for (const auto& entry : n->attributes.all()) {
+      const std::string& name = entry.first;
+      std::visit(
+          [&](const auto& x) {
+            if constexpr (!std::is_same_v<std::decay_t<decltype(x)>, ir::SubgraphAttr>)
+              attributes.push_back({name, x});
+          },
+          entry.second);
+    }
+    auto layer = net->addLayer(n->opType, n->name, ins, outs, attributes);
+    EXPECT_TRUE(layer.isOk()) << layer.status().toString();
+  }
+  for (const ir::Value* v : graph.outputs()) EXPECT_TRUE(net->markOutput(v->name).isOk());
+  return net;
+}
+
+class QuietLogger final : public Logger {
+ public:
+  void log(Severity /*severity*/, std::string_view /*message*/) override {}
+};
+
+// The builder times the fused layer in bf16 with its real inputs: the Reshape targets and the scale computed
+// from shapes, converted as the engine will convert them (an OBEY constraint fails the build otherwise).
+TEST(FuseAttentionLayout, BuildsInBf16WithTheValuesItReads) {
+  auto graph = build(packedProjectionGraph());
+  auto net = networkOf(*graph);
+  net->findLayer("qk")->setPrecision(DataType::kBFloat16);
+  BuilderConfig config;
+  config.setFlag(BuilderFlag::kBF16);
+  config.setFlag(BuilderFlag::kObeyPrecisionConstraints);
+  QuietLogger logger;
+  auto engine = Builder(logger).build(*net, config);
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  const auto inputs = randomInputs(*graph, 7);
+  const std::vector<NamedTensor> want = runGraph(build(packedProjectionGraph()), inputs);
+  auto context = (*engine)->createExecutionContext();
+  std::vector<NamedTensor> got;
+  ASSERT_TRUE(context->execute(inputs, got).isOk());
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_LE(relativeL2(want[0].tensor, got[0].tensor), 2e-2);
 }
 
 }  // namespace

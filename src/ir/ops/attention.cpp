@@ -2,9 +2,11 @@
 // and V of one rank with equal leading dims, the mask broadcasting into the scores' shape.
 #include "ir/ops/attention.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include "ir/ops/attention_layout.h"
 #include "ir/ops/common.h"
 #include "ir/ops/fused.h"
 
@@ -31,7 +33,7 @@ Status inferAttention(InferContext& ctx) {
     return ctx.invalid("Q has type " + std::string(dataTypeInfo(type).name) +
                        "; attention computes on floats");
   }
-  for (size_t i = 1; i < ctx.inputCount(); ++i) {
+  for (size_t i = 1; i < std::min<size_t>(ctx.inputCount(), kAttentionMask + 1); ++i) {
     if (!ctx.hasInput(i)) {
       if (i < kAttentionMask) return ctx.invalid(std::string(names[i]) + " is missing");
       continue;
@@ -42,9 +44,31 @@ Status inferAttention(InferContext& ctx) {
                          std::string(dataTypeInfo(type).name));
     }
   }
-  const Shape& q = ctx.inputShape(kAttentionQ);
-  const Shape& kt = ctx.inputShape(kAttentionKt);
-  const Shape& v = ctx.inputShape(kAttentionV);
+  Shape q = ctx.inputShape(kAttentionQ);
+  Shape kt = ctx.inputShape(kAttentionKt);
+  Shape v = ctx.inputShape(kAttentionV);
+  std::vector<int64_t> yPerm;
+  if (hasFoldedLayout(ctx.attrs())) {
+    // The operands are views of the inputs (attention_layout.h): their shapes follow once the inputs'
+    // shapes and the Reshape targets are known, while planning.
+    const std::vector<int64_t> needed = attentionInputsNeeded(ctx.attrs());
+    const bool unknown = std::any_of(needed.begin(), needed.end(), [&](int64_t i) {
+      return ctx.inputValue(static_cast<size_t>(i)) == nullptr;
+    });
+    if (!q.isStatic() || !kt.isStatic() || !v.isStatic() || unknown) {
+      ctx.setOutput(0, type, Shape::unknownRank());
+      return {};
+    }
+    const std::vector<int64_t> bases[3] = {q.sizes(), kt.sizes(), v.sizes()};
+    auto layout = attentionLayout(ctx.attrs(), bases, [&](int64_t i) -> const Tensor* {
+      return i >= 0 ? ctx.inputValue(static_cast<size_t>(i)) : nullptr;
+    });
+    if (!layout) return ctx.invalid(layout.status().message());
+    q = Shape::fromSizes(layout->operand[0].sizes());
+    kt = Shape::fromSizes(layout->operand[1].sizes());
+    v = Shape::fromSizes(layout->operand[2].sizes());
+    yPerm = layout->yPerm;
+  }
   if (!q.rankKnown() || !kt.rankKnown() || !v.rankKnown()) {
     ctx.setOutput(0, type, Shape::unknownRank());
     return {};
@@ -86,6 +110,13 @@ Status inferAttention(InferContext& ctx) {
   }
   out.push_back(sq);
   out.push_back(v[r - 1]);
+  if (!yPerm.empty()) {
+    if (static_cast<int64_t>(yPerm.size()) != r) return ctx.invalid("y_perm does not permute Y's dims");
+    std::vector<Dim> permuted;
+    permuted.reserve(yPerm.size());
+    for (int64_t p : yPerm) permuted.push_back(out[static_cast<size_t>(p)]);
+    out = std::move(permuted);
+  }
   ctx.setOutput(0, type, Shape(std::move(out)));
   return {};
 }
@@ -95,8 +126,13 @@ Status inferAttention(InferContext& ctx) {
 void registerAttentionSchema(OpSchemaRegistry& registry) {
   registry.add({.opType = kAttentionOp,
                 .minInputs = 3,
-                .maxInputs = 4,
-                .attributes = {{"scale", AttrType::kFloat}},
+                .maxInputs = -1,
+                .attributes = {{"scale", AttrType::kFloat},
+                               {kAttentionQView, AttrType::kInts},
+                               {kAttentionKtView, AttrType::kInts},
+                               {kAttentionVView, AttrType::kInts},
+                               {kAttentionYPerm, AttrType::kInts},
+                               {kAttentionScaleInputs, AttrType::kInts}},
                 .infer = inferAttention,
                 .domain = kLowpDomain});
 }

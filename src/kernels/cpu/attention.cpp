@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "ir/ops/attention.h"
+#include "ir/ops/attention_layout.h"
 #include "ir/ops/fused.h"
 #include "ir/shape.h"
 #include "kernels/cpu/cpu_kernels.h"
@@ -131,10 +132,22 @@ Status attentionKernel(KernelContext& ctx) {
   for (size_t i = 0; i < 3; ++i) {
     if (!ctx.hasInput(i)) return ctx.invalid("input " + std::to_string(i) + " is missing");
   }
-  const Tensor& q = ctx.input(ir::ops::kAttentionQ);
-  const Tensor& kt = ctx.input(ir::ops::kAttentionKt);
-  const Tensor& v = ctx.input(ir::ops::kAttentionV);
-  Tensor& y = ctx.output(0);
+  std::vector<const Tensor*> inputs;
+  for (size_t i = 0; i < ctx.inputCount(); ++i) inputs.push_back(ctx.hasInput(i) ? &ctx.input(i) : nullptr);
+  auto dense = ir::ops::denseAttention(ctx.attrs(), inputs);
+  if (!dense) {
+    return Status(dense.status().code(), ctx.node().describe() + ": " + dense.status().message(),
+                  ctx.node().name);
+  }
+  const Tensor& q = dense->q;
+  const Tensor& kt = dense->kt;
+  const Tensor& v = dense->v;
+  Tensor& out = ctx.output(0);
+  // A permuted Y is computed in its canonical order, then written transposed.
+  std::vector<int64_t> canonical(q.shape().begin(), q.shape().end() - (q.shape().empty() ? 0 : 1));
+  if (!v.shape().empty()) canonical.push_back(v.shape().back());
+  Tensor permuted = dense->yPerm.empty() ? Tensor() : Tensor(out.type(), canonical);
+  Tensor& y = dense->yPerm.empty() ? out : permuted;
   const auto dims = dimsOf(q.shape(), kt.shape(), v.shape());
   if (!dims) {
     return ctx.invalid("Q " + ir::formatSizes(q.shape()) + ", Kt " + ir::formatSizes(kt.shape()) + " and V " +
@@ -160,7 +173,7 @@ Status attentionKernel(KernelContext& ctx) {
     if (!mask) return runReference(ctx);
   }
 
-  const float scale = ctx.attrs().getFloat("scale", 1.0f);
+  const float scale = dense->scale;
   const IsaKernels& isa = kTable();
   const bool f32 = storage == Storage::kF32;
   const int64_t ldk = padded(n.sk);
@@ -240,11 +253,13 @@ Status attentionKernel(KernelContext& ctx) {
       }
     }
   });
+  if (!dense->yPerm.empty()) ir::ops::scatterPermuted(y, dense->yPerm, out);
   return {};
 }
 
 /// Static shapes the loops cannot take: a mask whose last dim broadcasts.
 bool attentionSupports(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  if (ir::ops::hasFoldedLayout(node.attributes)) return true;  // the inputs' shapes are not the operands'
   if (shapes.size() < 4 || !shapes[3].isStatic() || !shapes[0].isStatic() || !shapes[1].isStatic())
     return true;
   std::vector<int64_t> scores = shapes[0].sizes();
@@ -262,7 +277,8 @@ void registerIsa(KernelRegistry& registry, CpuFeature feature, std::string_view 
     names.push_back(std::string(prefix) + std::string(isa));
     registry.add({.opType = ir::ops::kAttentionOp,
                   .name = names.back(),
-                  .inputTypes = {TypeSet{type}},
+                  // Q, Kt, V and the mask; then Reshape targets and scale factors (attention_layout.h).
+                  .inputTypes = {TypeSet{type}, TypeSet{type}, TypeSet{type}, TypeSet{type}, TypeSet::any()},
                   .outputTypes = {TypeSet{type}},
                   .fn = &attentionKernel<kTable>,
                   .feature = feature,

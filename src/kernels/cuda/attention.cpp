@@ -10,7 +10,9 @@
 //                                     the layer was fused from would store them, at the end of the CUDA
 //                                     workspace (cuBLASLt gets the rest). No mask; declined where S and P do
 //                                     not fit in the workspace.
-// The mask may broadcast along any dim (strides of 0). Tests: tests/gpu/test_attention.cpp.
+// The mask may broadcast along any dim (strides of 0). The fused kernels read operands through the views
+// of attention_layout.h and write Y permuted; the composed one takes dense operands only.
+// Tests: tests/gpu/test_attention.cpp.
 #include <algorithm>
 #include <array>
 #include <memory>
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "ir/ops/attention.h"
+#include "ir/ops/attention_layout.h"
 #include "ir/ops/fused.h"
 #include "kernels/cuda/cublaslt_plan.h"
 #include "kernels/cuda/cuda_check.h"
@@ -28,20 +31,62 @@
 namespace lowp::kernels::cuda {
 namespace {
 
-/// The sizes of a node's Q, Kt, V (and mask) as the launchers read them; an error when they do not fit.
-Result<AttentionShape> shapeOf(const KernelContext& ctx) {
+/// Strides of one operand from its view: each dim must be one (size, stride) pair.
+std::optional<AttentionStrides> stridesOf(const ir::ops::StridedView& view) {
+  AttentionStrides o;
+  const size_t r = view.dims.size();
+  std::vector<int64_t> stride(r);
+  for (size_t d = 0; d < r; ++d) {
+    const auto mode = view.single(d);
+    if (!mode) return std::nullopt;
+    stride[d] = mode->stride;
+  }
+  for (size_t d = 0; d + 2 < r; ++d) o.lead[d] = stride[d];
+  o.row = stride[r - 2];
+  o.col = stride[r - 1];
+  return o;
+}
+
+/// The sizes and strides of a node's Q, Kt, V, Y (and mask) as the launchers read them, and the offsets of
+/// Q, Kt and V in their inputs (in elements); an error when they do not fit.
+struct AttentionOperands {
+  AttentionShape shape;
+  int64_t offset[3] = {};
+};
+
+Result<AttentionOperands> operandsOf(const KernelContext& ctx) {
   for (size_t i = 0; i < 3; ++i) {
     if (!ctx.hasInput(i)) return ctx.invalid("input " + std::to_string(i) + " is missing");
   }
-  const std::vector<int64_t>& q = ctx.input(ir::ops::kAttentionQ).shape();
-  const std::vector<int64_t>& kt = ctx.input(ir::ops::kAttentionKt).shape();
-  const std::vector<int64_t>& v = ctx.input(ir::ops::kAttentionV).shape();
+  const ir::ops::KnownInput known = [&](int64_t i) {
+    return i >= 0 ? ctx.hostInput(static_cast<size_t>(i)) : nullptr;
+  };
+  AttentionOperands operands;
+  AttentionShape& s = operands.shape;
+  const std::vector<int64_t> bases[3] = {ctx.input(ir::ops::kAttentionQ).shape(),
+                                         ctx.input(ir::ops::kAttentionKt).shape(),
+                                         ctx.input(ir::ops::kAttentionV).shape()};
+  auto layout = ir::ops::attentionLayout(ctx.attrs(), bases, known);
+  if (!layout) return forNode(ctx, layout.status());
+  std::vector<int64_t> sizes[3];
+  for (size_t slot = 0; slot < 3; ++slot) {
+    sizes[slot] = layout->operand[slot].sizes();
+    operands.offset[slot] = layout->operand[slot].offset;
+  }
+  const std::vector<int64_t>& q = sizes[0];
+  const std::vector<int64_t>& kt = sizes[1];
+  const std::vector<int64_t>& v = sizes[2];
   if (auto mismatch = ir::ops::attentionOperandMismatch(q, kt, v)) return ctx.invalid(*mismatch);
   const size_t r = q.size();
   if (r - 2 > static_cast<size_t>(kMaxBroadcastRank)) {
     return ctx.unsupported("more than " + std::to_string(kMaxBroadcastRank) + " batch dims");
   }
-  AttentionShape s;
+  AttentionStrides* strides[3] = {&s.q, &s.kt, &s.v};
+  for (size_t slot = 0; slot < 3; ++slot) {
+    const auto o = stridesOf(layout->operand[slot]);
+    if (!o) return ctx.unsupported("an operand view whose dims are not one stride each");
+    *strides[slot] = *o;
+  }
   s.heads = 1;
   s.leadRank = static_cast<int>(r - 2);
   for (size_t i = 0; i + 2 < r; ++i) {
@@ -52,7 +97,25 @@ Result<AttentionShape> shapeOf(const KernelContext& ctx) {
   s.d = q[r - 1];
   s.sk = kt[r - 1];
   s.dv = v[r - 1];
-  s.scale = ctx.attrs().getFloat("scale", 1.0f);
+  auto scale = ir::ops::attentionScale(ctx.attrs(), known);
+  if (!scale) return forNode(ctx, scale.status());
+  s.scale = *scale;
+  // Y [..., Sq, Dv], written transposed by y_perm into the dense output.
+  std::vector<int64_t> canonical(q.begin(), q.end() - 1);
+  canonical.push_back(s.dv);
+  std::vector<int64_t> perm = layout->yPerm;
+  if (perm.empty()) {
+    for (size_t d = 0; d < r; ++d) perm.push_back(static_cast<int64_t>(d));
+  }
+  std::vector<int64_t> yStride(r);
+  int64_t step = 1;
+  for (size_t k = r; k-- > 0;) {
+    yStride[static_cast<size_t>(perm[k])] = step;
+    step *= canonical[static_cast<size_t>(perm[k])];
+  }
+  for (size_t d = 0; d + 2 < r; ++d) s.y.lead[d] = yStride[d];
+  s.y.row = yStride[r - 2];
+  s.y.col = yStride[r - 1];
   if (ctx.hasInput(ir::ops::kAttentionMask)) {
     const Tensor& mask = ctx.input(ir::ops::kAttentionMask);
     std::vector<int64_t> scores(q.begin(), q.end() - 1);
@@ -67,21 +130,38 @@ Result<AttentionShape> shapeOf(const KernelContext& ctx) {
                          ir::formatSizes(scores));
     }
     std::vector<int64_t> stride(r, 0);
-    int64_t step = 1;
+    int64_t maskStep = 1;
     for (size_t d = r; d-- > 0;) {
-      stride[d] = full[d] == 1 ? 0 : step;
-      step *= full[d];
+      stride[d] = full[d] == 1 ? 0 : maskStep;
+      maskStep *= full[d];
     }
     s.mask = mask.data();
     for (size_t d = 0; d + 2 < r; ++d) s.maskLeadStride[d] = stride[d];
     s.maskRowStride = stride[r - 2];
     s.maskColStride = stride[r - 1];
   }
-  return s;
+  return operands;
+}
+
+/// Whether rows of `cols` elements at `data` (strides `o`, `leadRank` leading dims) can move 16 bytes at a
+/// time: `contiguous` (the stride along the rows' elements) is 1, and every row starts 16-byte aligned.
+bool vectorRows(const void* data, const AttentionStrides& o, int leadRank, int64_t rowStride,
+                int64_t contiguous, int64_t cols, size_t elementBytes) {
+  const auto elementsPer16 = static_cast<int64_t>(16 / elementBytes);
+  bool ok = contiguous == 1 && cols % elementsPer16 == 0 && rowStride % elementsPer16 == 0 &&
+            reinterpret_cast<uintptr_t>(data) % 16 == 0;
+  for (int d = 0; d < leadRank; ++d) ok = ok && o.lead[d] % elementsPer16 == 0;
+  return ok;
+}
+
+/// Input `slot`'s data from `offset` elements on.
+const void* operandData(const KernelContext& ctx, size_t slot, int64_t offset) {
+  const Tensor& t = ctx.input(slot);
+  return static_cast<const std::byte*>(t.data()) + offset * ir::dataTypeInfo(t.type()).storageBytes;
 }
 
 Status checkTypes(const KernelContext& ctx, const Tensor& y) {
-  for (size_t i = 0; i < ctx.inputCount(); ++i) {
+  for (size_t i = 0; i <= ir::ops::kAttentionMask && i < ctx.inputCount(); ++i) {
     if (ctx.hasInput(i) && ctx.input(i).type() != y.type()) {
       return ctx.invalid("input " + std::to_string(i) + " is " + ctx.input(i).describe() + ", the output " +
                          y.describe());
@@ -96,7 +176,8 @@ Status attentionKernel(KernelContext& ctx) {
   Tensor& y = ctx.output(0);
   LOWP_ASSIGN_OR_RETURN(const Elem type, floatElemOf(ctx, y, "output"));
   LOWP_RETURN_IF_ERROR(checkTypes(ctx, y));
-  LOWP_ASSIGN_OR_RETURN(const AttentionShape s, shapeOf(ctx));
+  LOWP_ASSIGN_OR_RETURN(const AttentionOperands operands, operandsOf(ctx));
+  const AttentionShape& s = operands.shape;
   if (y.elementCount() == 0) return {};
   if (s.sk == 0) {
     // Softmax over no keys weighs no rows of V: the reference's sum over an empty range.
@@ -104,15 +185,22 @@ Status attentionKernel(KernelContext& ctx) {
         ctx, cudaMemsetAsync(y.data(), 0, static_cast<size_t>(y.byteSize()), cuda->stream));
     return {};
   }
-  const void* q = ctx.input(ir::ops::kAttentionQ).data();
-  const void* kt = ctx.input(ir::ops::kAttentionKt).data();
-  const void* v = ctx.input(ir::ops::kAttentionV).data();
+  const void* q = operandData(ctx, ir::ops::kAttentionQ, operands.offset[0]);
+  const void* kt = operandData(ctx, ir::ops::kAttentionKt, operands.offset[1]);
+  const void* v = operandData(ctx, ir::ops::kAttentionV, operands.offset[2]);
+  AttentionShape vectors = s;
+  const auto bytes = static_cast<size_t>(ir::dataTypeInfo(y.type()).storageBytes);
+  vectors.vectorQ = vectorRows(q, s.q, s.leadRank, s.q.row, s.q.col, s.d, bytes);
+  vectors.vectorKt = vectorRows(kt, s.kt, s.leadRank, s.kt.col, s.kt.row, s.d, bytes);
+  vectors.vectorV = vectorRows(v, s.v, s.leadRank, s.v.row, s.v.col, s.dv, bytes);
+  vectors.vectorY = vectorRows(y.data(), s.y, s.leadRank, s.y.row, s.y.col, s.dv, bytes);
   if constexpr (kTensorCores) {
     if (!attentionTensorCoreHeadSize(s.d) || !attentionTensorCoreHeadSize(s.dv) ||
         s.sk > kAttentionTensorCoreMaxSk) {
       return ctx.unsupported("the tensor-core attention takes D and Dv of 32, 64 or 128 and Sk up to 512");
     }
-    LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, launchAttentionTensorCore(type, q, kt, v, y.data(), s, cuda->stream));
+    LOWP_CUDA_RETURN_IF_ERROR_NODE(
+        ctx, launchAttentionTensorCore(type, q, kt, v, y.data(), vectors, cuda->stream));
   } else {
     if (s.d + s.dv > kAttentionSimtMaxWidth) {
       return ctx.unsupported("D + Dv = " + std::to_string(s.d + s.dv) + " is over " +
@@ -154,7 +242,10 @@ Status composedAttentionKernel(KernelContext& ctx) {
                        std::string(dataTypeName(tensorTypeOf(kPrecision))));
   LOWP_ASSIGN_OR_RETURN(const Elem type, floatElemOf(ctx, y, "output"));
   LOWP_RETURN_IF_ERROR(checkTypes(ctx, y));
-  LOWP_ASSIGN_OR_RETURN(const AttentionShape s, shapeOf(ctx));
+  if (ir::ops::hasFoldedLayout(ctx.attrs()))
+    return ctx.unsupported("the composed attention reads dense operands");
+  LOWP_ASSIGN_OR_RETURN(const AttentionOperands operands, operandsOf(ctx));
+  const AttentionShape& s = operands.shape;
   if (s.mask != nullptr) return ctx.unsupported("the composed attention takes no mask");
   if (y.elementCount() == 0) return {};
   if (s.sk == 0 || s.d == 0) return ctx.unsupported("the composed attention takes no empty D or Sk");
@@ -193,7 +284,7 @@ Status composedAttentionKernel(KernelContext& ctx) {
 }
 
 bool supportsComposed(const ir::Node& node, const std::vector<ir::Shape>& /*shapes*/) {
-  return node.input(ir::ops::kAttentionMask) == nullptr;
+  return node.input(ir::ops::kAttentionMask) == nullptr && !ir::ops::hasFoldedLayout(node.attributes);
 }
 
 /// The last dim of shape i, when known.
@@ -202,7 +293,9 @@ int64_t lastDim(const std::vector<ir::Shape>& shapes, size_t i) {
   return shapes[i][shapes[i].rank() - 1].size;
 }
 
-bool supportsTensorCores(const ir::Node& /*node*/, const std::vector<ir::Shape>& shapes) {
+bool supportsTensorCores(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  // The operands' sizes follow from the views only while planning: the kernel checks them then.
+  if (ir::ops::hasFoldedLayout(node.attributes)) return true;
   const int64_t d = lastDim(shapes, ir::ops::kAttentionQ);
   const int64_t sk = lastDim(shapes, ir::ops::kAttentionKt);
   const int64_t dv = lastDim(shapes, ir::ops::kAttentionV);
@@ -210,7 +303,8 @@ bool supportsTensorCores(const ir::Node& /*node*/, const std::vector<ir::Shape>&
          sk <= kAttentionTensorCoreMaxSk;
 }
 
-bool supportsSimt(const ir::Node& /*node*/, const std::vector<ir::Shape>& shapes) {
+bool supportsSimt(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  if (ir::ops::hasFoldedLayout(node.attributes)) return true;
   const int64_t d = lastDim(shapes, ir::ops::kAttentionQ);
   const int64_t dv = lastDim(shapes, ir::ops::kAttentionV);
   return d < 0 || dv < 0 || d + dv <= kAttentionSimtMaxWidth;
@@ -224,7 +318,7 @@ void registerAttentionKernels(KernelRegistry& registry) {
     registry.add({.opType = ir::ops::kAttentionOp,
                   .backend = Backend::kCuda,
                   .name = keepName(std::string(shortTypeName(t)) + "-attention-cuda"),
-                  .inputTypes = {types},
+                  .inputTypes = {types, types, types, types, TypeSet::any()},
                   .outputTypes = {types},
                   .fn = &attentionKernel<false>,
                   .domain = ir::ops::kLowpDomain,
@@ -233,7 +327,7 @@ void registerAttentionKernels(KernelRegistry& registry) {
     registry.add({.opType = ir::ops::kAttentionOp,
                   .backend = Backend::kCuda,
                   .name = keepName(std::string(shortTypeName(t)) + "-attention-cublaslt"),
-                  .inputTypes = {types},
+                  .inputTypes = {types, types, types, types, TypeSet::any()},
                   .outputTypes = {types},
                   .fn = t == DataType::kFloat32   ? &composedAttentionKernel<Precision::kF32>
                         : t == DataType::kFloat16 ? &composedAttentionKernel<Precision::kF16>
@@ -245,7 +339,7 @@ void registerAttentionKernels(KernelRegistry& registry) {
     registry.add({.opType = ir::ops::kAttentionOp,
                   .backend = Backend::kCuda,
                   .name = keepName(std::string(shortTypeName(t)) + "-attention-wmma-cuda"),
-                  .inputTypes = {types},
+                  .inputTypes = {types, types, types, types, TypeSet::any()},
                   .outputTypes = {types},
                   .fn = &attentionKernel<true>,
                   .domain = ir::ops::kLowpDomain,

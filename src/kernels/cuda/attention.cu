@@ -1,5 +1,7 @@
 // lowp.Attention on the GPU (ir/ops/attention.h): Y = softmax(scale * Q . Kt + mask) . V per (batch, head).
 //
+// Every operand is read, and Y written, through its strides (AttentionStrides: the views of
+// attention_layout.h); the defaults are dense row-major.
 // Tensor cores (fp16, bf16): one block of kTcWarps warps per kTcRows query rows of one head; warp w owns rows
 // 16w .. 16w + 15 of the tile. Shared memory (each section 128-byte aligned):
 //   Q tile    [kTcRows][d + 8]          T      loaded once
@@ -42,6 +44,16 @@ __device__ __forceinline__ int64_t maskHeadOffset(const AttentionShape& s, int64
   return offset;
 }
 
+/// The offset of head h's first element in an operand of strides `o`.
+__device__ __forceinline__ int64_t headOffset(const AttentionShape& s, const AttentionStrides& o, int64_t h) {
+  int64_t offset = 0;
+  for (int d = s.leadRank - 1; d >= 0; --d) {
+    offset += h % s.lead[d] * o.lead[d];
+    h /= s.lead[d];
+  }
+  return offset;
+}
+
 constexpr int64_t alignUp(int64_t n, int64_t a) {
   return (n + a - 1) / a * a;
 }
@@ -61,13 +73,30 @@ __host__ __device__ TcLayout tcLayout(int64_t d, int64_t dv, int64_t sk) {
   const int64_t sk16 = alignUp(sk, 16);
   l.sLd = static_cast<int>((sk16 > dv ? sk16 : dv) + 4);
   const int64_t qBytes = alignUp(kTcRows * l.qLd * static_cast<int64_t>(sizeof(T)), 128);
-  const int64_t kBytes = alignUp(d * l.kLd * static_cast<int64_t>(sizeof(T)), 128);
+  // Kt as [d][chunk] or, read as K's rows, [chunk][d]: room for either.
+  const int64_t kElems = d * l.kLd > kTcChunk * l.qLd ? d * l.kLd : kTcChunk * l.qLd;
+  const int64_t kBytes = alignUp(kElems * static_cast<int64_t>(sizeof(T)), 128);
   const int64_t vBytes = alignUp(kTcChunk * l.vLd * static_cast<int64_t>(sizeof(T)), 128);
   l.kOffset = qBytes;
   l.vOffset = l.kOffset + kBytes;
   l.sOffset = l.vOffset + vBytes;
   l.bytes = l.sOffset + kTcRows * l.sLd * 4;
   return l;
+}
+
+/// Copies `rows` rows of `cols` elements (a multiple of 8) from `src` (rows `ld` apart, each 16-byte aligned)
+/// into shared memory rows `sld` apart, 16 bytes at a time; rows from `valid` on are zeros.
+template <typename T>
+__device__ __forceinline__ void loadRows16(T* dst, int sld, const T* src, int64_t ld, int rows, int cols,
+                                           int valid) {
+  const int vectors = cols / 8;
+  for (int idx = threadIdx.x; idx < rows * vectors; idx += blockDim.x) {
+    const int r = idx / vectors;
+    const int c = idx % vectors * 8;
+    uint4 v = make_uint4(0, 0, 0, 0);
+    if (r < valid) v = *reinterpret_cast<const uint4*>(src + r * ld + c);
+    *reinterpret_cast<uint4*>(dst + r * sld + c) = v;
+  }
 }
 
 template <typename T, int kDv>
@@ -92,22 +121,41 @@ __global__ void __launch_bounds__(kTcWarps * 32)
   const int64_t row0 = blockIdx.x % tilesPerHead * kTcRows;
   const T zero = fromFloat<T>(0.0f);
 
-  for (int idx = tid; idx < kTcRows * d; idx += blockDim.x) {
-    const int r = idx / d;
-    const int k = idx % d;
-    qs[r * l.qLd + k] = row0 + r < s.sq ? q[(h * s.sq + row0 + r) * d + k] : zero;
+  const T* qHead = q + headOffset(s, s.q, h);
+  const int validRows = s.sq - row0 < kTcRows ? static_cast<int>(s.sq - row0) : kTcRows;
+  if (s.vectorQ) {
+    loadRows16(qs, l.qLd, qHead + row0 * s.q.row, s.q.row, kTcRows, d, validRows);
+  } else {
+    for (int idx = tid; idx < kTcRows * d; idx += blockDim.x) {
+      const int r = idx / d;
+      const int k = idx % d;
+      qs[r * l.qLd + k] = r < validRows ? qHead[(row0 + r) * s.q.row + k * s.q.col] : zero;
+    }
   }
 
-  // S = Q . Kt, a chunk of key columns at a time.
+  // S = Q . Kt, a chunk of key columns at a time. Where K's rows are contiguous (Kt read as K), the chunk
+  // holds them as [key][d] and Kt's fragments read it column-major.
   float* rows = ss + warp * 16 * l.sLd;
-  const T* ktHead = kt + h * d * static_cast<int64_t>(sk);
+  const T* ktHead = kt + headOffset(s, s.kt, h);
+  const bool keyRows = s.kt.row == 1;
   for (int c = 0; c < sk16; c += kTcChunk) {
     const int width = sk16 - c < kTcChunk ? sk16 - c : kTcChunk;
+    const int validKeys = sk - c < width ? sk - c : width;
     __syncthreads();
-    for (int idx = tid; idx < d * width; idx += blockDim.x) {
-      const int k = idx / width;
-      const int j = idx % width;
-      ks[k * l.kLd + j] = c + j < sk ? ktHead[static_cast<int64_t>(k) * sk + c + j] : zero;
+    if (keyRows && s.vectorKt) {
+      loadRows16(ks, l.qLd, ktHead + c * s.kt.col, s.kt.col, width, d, validKeys);
+    } else if (keyRows) {
+      for (int idx = tid; idx < d * width; idx += blockDim.x) {
+        const int k = idx % d;
+        const int j = idx / d;
+        ks[j * l.qLd + k] = j < validKeys ? ktHead[k + (c + j) * s.kt.col] : zero;
+      }
+    } else {
+      for (int idx = tid; idx < d * width; idx += blockDim.x) {
+        const int k = idx / width;
+        const int j = idx % width;
+        ks[k * l.kLd + j] = j < validKeys ? ktHead[k * s.kt.row + (c + j) * s.kt.col] : zero;
+      }
     }
     __syncthreads();
     for (int n = 0; n < width / 16; ++n) {
@@ -115,10 +163,16 @@ __global__ void __launch_bounds__(kTcWarps * 32)
       wmma::fill_fragment(acc, 0.0f);
       for (int k = 0; k < d; k += 16) {
         wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
-        wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> b;
         wmma::load_matrix_sync(a, qs + warp * 16 * l.qLd + k, l.qLd);
-        wmma::load_matrix_sync(b, ks + k * l.kLd + n * 16, l.kLd);
-        wmma::mma_sync(acc, a, b, acc);
+        if (keyRows) {
+          wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> b;
+          wmma::load_matrix_sync(b, ks + n * 16 * l.qLd + k, l.qLd);
+          wmma::mma_sync(acc, a, b, acc);
+        } else {
+          wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> b;
+          wmma::load_matrix_sync(b, ks + k * l.kLd + n * 16, l.kLd);
+          wmma::mma_sync(acc, a, b, acc);
+        }
       }
       wmma::store_matrix_sync(rows + c + n * 16, acc, l.sLd, wmma::mem_row_major);
     }
@@ -129,6 +183,7 @@ __global__ void __launch_bounds__(kTcWarps * 32)
   const T* mask = static_cast<const T*>(s.mask);
   const int64_t maskHead = mask != nullptr ? maskHeadOffset(s, h) : 0;
   constexpr int kPerLane = static_cast<int>(kAttentionTensorCoreMaxSk / 32);
+  const int perLane = (sk + 31) / 32;  // the lanes' share of the keys this head has
   for (int r = 0; r < 16; ++r) {
     float* row = rows + r * l.sLd;
     const int64_t i = row0 + warp * 16 + r;
@@ -136,6 +191,7 @@ __global__ void __launch_bounds__(kTcWarps * 32)
     float maxValue = -INFINITY;
 #pragma unroll
     for (int t = 0; t < kPerLane; ++t) {
+      if (t >= perLane) break;
       const int j = lane + 32 * t;
       float x = -INFINITY;
       if (j < sk) {
@@ -151,6 +207,7 @@ __global__ void __launch_bounds__(kTcWarps * 32)
     float sum = 0.0f;
 #pragma unroll
     for (int t = 0; t < kPerLane; ++t) {
+      if (t >= perLane) break;
       const float e = lane + 32 * t < sk ? expf(vals[t] - maxValue) : 0.0f;
       vals[t] = e;
       sum += e;
@@ -158,10 +215,12 @@ __global__ void __launch_bounds__(kTcWarps * 32)
     sum = warpSum(sum);
     __syncwarp();
     T* p = reinterpret_cast<T*>(row);
+    const float inverse = 1.0f / sum;
 #pragma unroll
     for (int t = 0; t < kPerLane; ++t) {
+      if (t >= perLane) break;
       const int j = lane + 32 * t;
-      if (j < sk16) p[j] = fromFloat<T>(vals[t] / sum);
+      if (j < sk16) p[j] = fromFloat<T>(vals[t] * inverse);
     }
   }
   __syncwarp();
@@ -172,14 +231,19 @@ __global__ void __launch_bounds__(kTcWarps * 32)
   for (int n = 0; n < kDv / 16; ++n) wmma::fill_fragment(o[n], 0.0f);
   const T* p = reinterpret_cast<const T*>(rows);
   const int pLd = 2 * l.sLd;
-  const T* vHead = v + h * static_cast<int64_t>(sk) * kDv;
+  const T* vHead = v + headOffset(s, s.v, h);
   for (int c = 0; c < sk16; c += kTcChunk) {
     const int width = sk16 - c < kTcChunk ? sk16 - c : kTcChunk;
     __syncthreads();
-    for (int idx = tid; idx < width * kDv; idx += blockDim.x) {
-      const int j = idx / kDv;
-      const int e = idx % kDv;
-      vs[j * l.vLd + e] = c + j < sk ? vHead[static_cast<int64_t>(c + j) * kDv + e] : zero;
+    const int validKeys = sk - c < width ? sk - c : width;
+    if (s.vectorV) {
+      loadRows16(vs, l.vLd, vHead + c * s.v.row, s.v.row, width, kDv, validKeys);
+    } else {
+      for (int idx = tid; idx < width * kDv; idx += blockDim.x) {
+        const int j = idx / kDv;
+        const int e = idx % kDv;
+        vs[j * l.vLd + e] = j < validKeys ? vHead[(c + j) * s.v.row + e * s.v.col] : zero;
+      }
     }
     __syncthreads();
     for (int k = 0; k < width; k += 16) {
@@ -197,11 +261,25 @@ __global__ void __launch_bounds__(kTcWarps * 32)
 #pragma unroll
   for (int n = 0; n < kDv / 16; ++n) wmma::store_matrix_sync(rows + n * 16, o[n], l.sLd, wmma::mem_row_major);
   __syncwarp();
-  for (int idx = lane; idx < 16 * kDv; idx += 32) {
-    const int r = idx / kDv;
-    const int e = idx % kDv;
-    const int64_t i = row0 + warp * 16 + r;
-    if (i < s.sq) y[(h * s.sq + i) * kDv + e] = fromFloat<T>(rows[r * l.sLd + e]);
+  T* yHead = y + headOffset(s, s.y, h);
+  if (s.vectorY) {
+    for (int idx = lane; idx < 16 * kDv / 8; idx += 32) {
+      const int r = idx / (kDv / 8);
+      const int e = idx % (kDv / 8) * 8;
+      const int64_t i = row0 + warp * 16 + r;
+      if (i >= s.sq) continue;
+      alignas(16) T out[8];
+#pragma unroll
+      for (int k = 0; k < 8; ++k) out[k] = fromFloat<T>(rows[r * l.sLd + e + k]);
+      *reinterpret_cast<uint4*>(yHead + i * s.y.row + e) = *reinterpret_cast<const uint4*>(out);
+    }
+  } else {
+    for (int idx = lane; idx < 16 * kDv; idx += 32) {
+      const int r = idx / kDv;
+      const int e = idx % kDv;
+      const int64_t i = row0 + warp * 16 + r;
+      if (i < s.sq) yHead[i * s.y.row + e * s.y.col] = fromFloat<T>(rows[r * l.sLd + e]);
+    }
   }
 }
 
@@ -254,11 +332,12 @@ __global__ void __launch_bounds__(kSimtWarps * 32)
        r += static_cast<int64_t>(gridDim.x) * kSimtWarps) {
     const int64_t h = r / s.sq;
     const int64_t i = r % s.sq;
-    for (int64_t k = lane; k < s.d; k += 32) qRow[k] = toFloat(q[r * s.d + k]);
+    const T* qSource = q + headOffset(s, s.q, h) + i * s.q.row;
+    for (int64_t k = lane; k < s.d; k += 32) qRow[k] = toFloat(qSource[k * s.q.col]);
     for (int64_t e = lane; e < s.dv; e += 32) out[e] = 0.0f;
     __syncwarp();
-    const T* ktHead = kt + h * s.d * s.sk;
-    const T* vHead = v + h * s.sk * s.dv;
+    const T* ktHead = kt + headOffset(s, s.kt, h);
+    const T* vHead = v + headOffset(s, s.v, h);
     const T* maskRow = mask != nullptr ? mask + maskHeadOffset(s, h) + i * s.maskRowStride : nullptr;
     float maxValue = -INFINITY;
     float sum = 0.0f;
@@ -267,7 +346,7 @@ __global__ void __launch_bounds__(kSimtWarps * 32)
       float score = -INFINITY;
       if (j < s.sk) {
         float dot = 0.0f;
-        for (int64_t k = 0; k < s.d; ++k) dot += qRow[k] * toFloat(ktHead[k * s.sk + j]);
+        for (int64_t k = 0; k < s.d; ++k) dot += qRow[k] * toFloat(ktHead[k * s.kt.row + j * s.kt.col]);
         score = dot * s.scale;
         if (maskRow != nullptr) score += toFloat(maskRow[j * s.maskColStride]);
       }
@@ -283,13 +362,14 @@ __global__ void __launch_bounds__(kSimtWarps * 32)
       const int keys = s.sk - j0 < 32 ? static_cast<int>(s.sk - j0) : 32;
       for (int64_t col = lane; col < s.dv; col += 32) {
         float acc = out[col] * rescale;
-        for (int t = 0; t < keys; ++t) acc += p[t] * toFloat(vHead[(j0 + t) * s.dv + col]);
+        for (int t = 0; t < keys; ++t) acc += p[t] * toFloat(vHead[(j0 + t) * s.v.row + col * s.v.col]);
         out[col] = acc;
       }
       __syncwarp();
     }
     // A row masked to -inf everywhere has sum 0: 0 / 0 gives the NaN the unfused Softmax gives.
-    for (int64_t col = lane; col < s.dv; col += 32) y[r * s.dv + col] = fromFloat<T>(out[col] / sum);
+    T* yRow = y + headOffset(s, s.y, h) + i * s.y.row;
+    for (int64_t col = lane; col < s.dv; col += 32) yRow[col * s.y.col] = fromFloat<T>(out[col] / sum);
     __syncwarp();
   }
 }

@@ -286,10 +286,18 @@ cudaError_t launchGather(int64_t innerBytes, const void* x, void* y, int64_t out
 // ---- attention.cu
 // -------------------------------------------------------------------------------------------
 
-/// lowp.Attention over `heads` (the product of the leading dims) of dense row-major Q [sq, d], Kt [d, sk],
-/// V [sk, dv] and Y [sq, dv] each. The mask (null for none) holds the score (h, i, j) at
-/// mask[sum over the leading dims of index * maskLeadStride + i * maskRowStride + j * maskColStride], with
-/// stride 0 where it broadcasts.
+/// Where an attention operand's elements are, in elements from its pointer: (leading index..., row, col) at
+/// sum of index * lead + row * this->row + col * this->col. Dense row-major [..., rows, cols] by default.
+struct AttentionStrides {
+  int64_t lead[kMaxBroadcastRank] = {};
+  int64_t row = 0;
+  int64_t col = 1;
+};
+
+/// lowp.Attention over `heads` (the product of the leading dims) of Q [sq, d], Kt [d, sk], V [sk, dv] and
+/// Y [sq, dv] each, read and written through their strides (attention_layout.h: views of the inputs, Y
+/// permuted). The mask (null for none) holds the score (h, i, j) at mask[sum over the leading dims of index
+/// * maskLeadStride + i * maskRowStride + j * maskColStride], with stride 0 where it broadcasts.
 struct AttentionShape {
   int64_t heads = 0, sq = 0, d = 0, sk = 0, dv = 0;
   float scale = 1.0f;
@@ -299,6 +307,10 @@ struct AttentionShape {
   int64_t maskLeadStride[kMaxBroadcastRank] = {};
   int64_t maskRowStride = 0;
   int64_t maskColStride = 0;
+  AttentionStrides q, kt, v, y;
+  /// The tensor-core kernel moves 16 bytes at a time where an operand's rows are contiguous and 16-byte
+  /// aligned (Kt: K's rows, when D is contiguous); the caller checks (attentionVectorRows).
+  bool vectorQ = false, vectorKt = false, vectorV = false, vectorY = false;
 };
 
 /// The largest Sk and the head sizes (D and Dv) the tensor-core kernel takes.

@@ -4,7 +4,8 @@
 // the scores row S = scale * (Q . Kt) + mask with the products summed in ascending order without FMA (the
 // reference gemm), softmax as the reference Softmax computes it (row maximum subtracted, the sum of
 // exponentials in double), then Y = P . V by the same gemm, rounded once to the output type. The mask is read
-// through NumPy broadcast strides. Covered by tests/unit/test_attention.cpp.
+// through NumPy broadcast strides. Operands read through views and a permuted Y (attention_layout.h) are
+// gathered into dense copies first. Covered by tests/unit/test_attention.cpp.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "ir/ops/attention.h"
+#include "ir/ops/attention_layout.h"
 #include "ir/ops/fused.h"
 #include "kernels/reference/common.h"
 #include "kernels/reference/linear_gemm.h"
@@ -22,12 +24,9 @@ namespace lowp::kernels::ref {
 namespace {
 
 template <typename T>
-Status attentionTyped(KernelContext& ctx) {
+Status attentionTyped(KernelContext& ctx, const Tensor& q, const Tensor& kt, const Tensor& v,
+                      float scaleValue, Tensor& y) {
   using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
-  const Tensor& q = ctx.input(ir::ops::kAttentionQ);
-  const Tensor& kt = ctx.input(ir::ops::kAttentionKt);
-  const Tensor& v = ctx.input(ir::ops::kAttentionV);
-  Tensor& y = ctx.output(0);
   const size_t rank = q.shape().size();
   const int64_t sq = q.shape()[rank - 2];
   const int64_t d = q.shape()[rank - 1];
@@ -36,7 +35,7 @@ Status attentionTyped(KernelContext& ctx) {
   int64_t heads = 1;
   for (size_t i = 0; i + 2 < rank; ++i) heads *= q.shape()[i];
   if (y.elementCount() == 0 || heads == 0) return {};
-  const C scale = static_cast<C>(ctx.attrs().getFloat("scale", 1.0f));
+  const C scale = static_cast<C>(scaleValue);
 
   const Tensor qc = widened<C>(q);
   const Tensor ktc = widened<C>(kt);
@@ -97,13 +96,27 @@ Status attentionKernel(KernelContext& ctx) {
   for (size_t i = 0; i < 3; ++i) {
     if (!ctx.hasInput(i)) return ctx.invalid("input " + std::to_string(i) + " is missing");
   }
-  const std::vector<int64_t>& q = ctx.input(ir::ops::kAttentionQ).shape();
-  const std::vector<int64_t>& kt = ctx.input(ir::ops::kAttentionKt).shape();
-  const std::vector<int64_t>& v = ctx.input(ir::ops::kAttentionV).shape();
-  if (auto mismatch = ir::ops::attentionOperandMismatch(q, kt, v)) return ctx.invalid(*mismatch);
+  std::vector<const Tensor*> inputs;
+  for (size_t i = 0; i < ctx.inputCount(); ++i) inputs.push_back(ctx.hasInput(i) ? &ctx.input(i) : nullptr);
+  auto dense = ir::ops::denseAttention(ctx.attrs(), inputs);
+  if (!dense)
+    return Status(dense.status().code(), ctx.node().describe() + ": " + dense.status().message(),
+                  ctx.node().name);
+  if (auto mismatch =
+          ir::ops::attentionOperandMismatch(dense->q.shape(), dense->kt.shape(), dense->v.shape()))
+    return ctx.invalid(*mismatch);
+  Tensor& out = ctx.output(0);
+  // A permuted Y is computed in its canonical order first.
+  std::vector<int64_t> canonical(dense->q.shape().begin(), dense->q.shape().end() - 1);
+  canonical.push_back(dense->v.shape().back());
+  Tensor y = dense->yPerm.empty() ? Tensor::view(out.type(), out.shape(), out.data())
+                                  : Tensor(out.type(), canonical);
   Status st;
-  const bool ok = dispatchFloat(ctx.output(0).type(), [&]<typename T>() { st = attentionTyped<T>(ctx); });
-  if (!ok) return ctx.unsupported("no reference kernel for type " + ctx.output(0).describe());
+  const bool ok = dispatchFloat(out.type(), [&]<typename T>() {
+    st = attentionTyped<T>(ctx, dense->q, dense->kt, dense->v, dense->scale, y);
+  });
+  if (!ok) return ctx.unsupported("no reference kernel for type " + out.describe());
+  if (st && !dense->yPerm.empty()) ir::ops::scatterPermuted(y, dense->yPerm, out);
   return st;
 }
 
@@ -112,7 +125,8 @@ Status attentionKernel(KernelContext& ctx) {
 void registerAttentionKernels(KernelRegistry& registry) {
   registry.add({.opType = ir::ops::kAttentionOp,
                 .name = "any-attention-ref",
-                .inputTypes = {floatTypes()},
+                // Q, Kt, V and the mask; then Reshape targets and scale factors (attention_layout.h).
+                .inputTypes = {floatTypes(), floatTypes(), floatTypes(), floatTypes(), TypeSet::any()},
                 .outputTypes = {floatTypes()},
                 .fn = attentionKernel,
                 .domain = ir::ops::kLowpDomain});

@@ -1,0 +1,368 @@
+// Strided views of lowp.Attention's operands (attention_layout.h).
+#include "ir/ops/attention_layout.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "ir/data_type.h"
+#include "ir/numeric.h"
+#include "ir/ops/tensor_shapes.h"
+
+namespace lowp::ir::ops {
+namespace {
+
+Status malformed(const std::string& what) {
+  return Status(StatusCode::kInvalidArgument, "malformed attention view: " + what);
+}
+
+/// Regroups the view's modes into dims of `target` sizes (same element count).
+Result<StridedView> reshapeView(const StridedView& view, const std::vector<int64_t>& target) {
+  StridedView out;
+  out.offset = view.offset;
+  int64_t count = 1;
+  for (int64_t t : target) count *= t;
+  if (count == 0) {  // nothing is read: any strides do
+    out = StridedView::dense(target);
+    out.offset = view.offset;
+    return out;
+  }
+  std::vector<ViewMode> modes;
+  for (const ViewMode& m : view.modes()) {
+    if (m.size != 1) modes.push_back(m);
+  }
+  size_t next = 0;
+  for (int64_t t : target) {
+    std::vector<ViewMode> dim;
+    int64_t have = 1;
+    while (have < t) {
+      if (next == modes.size()) return malformed("a Reshape target larger than its input");
+      const ViewMode m = modes[next];
+      if (have * m.size <= t) {  // the whole mode joins this dim
+        dim.push_back(m);
+        have *= m.size;
+        ++next;
+        continue;
+      }
+      // The mode's outer part completes this dim; its inner part stays for the next.
+      const int64_t want = t / have;
+      if (t % have != 0 || m.size % want != 0) {
+        return Status(StatusCode::kUnsupported,
+                      "a Reshape to " + formatSizes(target) + " cuts a strided dim no view can express");
+      }
+      const int64_t inner = m.size / want;
+      dim.push_back({want, m.stride * inner});
+      modes[next] = {inner, m.stride};
+      have = t;
+    }
+    if (dim.empty()) dim.push_back({1, 0});
+    out.dims.push_back(std::move(dim));
+  }
+  if (next != modes.size()) return malformed("a Reshape target smaller than its input");
+  return out;
+}
+
+Result<std::vector<int64_t>> knownInts(const KnownInput& known, int64_t input) {
+  const Tensor* t = known ? known(input) : nullptr;
+  if (t == nullptr || t->data() == nullptr) {
+    return Status(StatusCode::kUnsupported,
+                  "the target of a folded Reshape (input " + std::to_string(input) + ") is not known");
+  }
+  std::vector<int64_t> v(static_cast<size_t>(t->elementCount()));
+  if (t->type() == DataType::kInt64) {
+    std::memcpy(v.data(), t->data(), v.size() * sizeof(int64_t));
+  } else if (t->type() == DataType::kInt32) {
+    for (size_t i = 0; i < v.size(); ++i) v[i] = t->data<int32_t>()[i];
+  } else {
+    return malformed("a Reshape target of type " + t->describe());
+  }
+  return v;
+}
+
+}  // namespace
+
+std::string_view attentionViewAttribute(size_t slot) {
+  switch (slot) {
+    case 0:
+      return kAttentionQView;
+    case 1:
+      return kAttentionKtView;
+    default:
+      return kAttentionVView;
+  }
+}
+
+bool hasFoldedLayout(const AttributeMap& attrs) {
+  return attrs.has(kAttentionQView) || attrs.has(kAttentionKtView) || attrs.has(kAttentionVView) ||
+         attrs.has(kAttentionYPerm);
+}
+
+std::vector<int64_t> attentionInputsNeeded(const AttributeMap& attrs) {
+  std::vector<int64_t> needed = attrs.getInts(kAttentionScaleInputs);
+  for (size_t slot = 0; slot < 3; ++slot) {
+    const std::vector<int64_t> program = attrs.getInts(attentionViewAttribute(slot));
+    for (size_t at = 0; at + 1 < program.size();
+         at += 2 + static_cast<size_t>(std::max<int64_t>(program[at + 1], 0))) {
+      if (static_cast<ViewStepKind>(program[at]) == ViewStepKind::kReshape && at + 2 < program.size())
+        needed.push_back(program[at + 2]);
+    }
+  }
+  return needed;
+}
+
+void appendViewStep(std::vector<int64_t>& program, ViewStepKind kind, const std::vector<int64_t>& args) {
+  program.push_back(static_cast<int64_t>(kind));
+  program.push_back(static_cast<int64_t>(args.size()));
+  program.insert(program.end(), args.begin(), args.end());
+}
+
+StridedView StridedView::dense(const std::vector<int64_t>& shape) {
+  StridedView v;
+  v.dims.resize(shape.size());
+  int64_t stride = 1;
+  for (size_t d = shape.size(); d-- > 0;) {
+    v.dims[d] = {{shape[d], stride}};
+    stride *= shape[d];
+  }
+  return v;
+}
+
+std::vector<int64_t> StridedView::sizes() const {
+  std::vector<int64_t> s;
+  for (const auto& dim : dims) {
+    int64_t n = 1;
+    for (const ViewMode& m : dim) n *= m.size;
+    s.push_back(n);
+  }
+  return s;
+}
+
+int64_t StridedView::elementCount() const {
+  int64_t n = 1;
+  for (int64_t s : sizes()) n *= s;
+  return n;
+}
+
+std::vector<ViewMode> StridedView::modes() const {
+  std::vector<ViewMode> all;
+  for (const auto& dim : dims) all.insert(all.end(), dim.begin(), dim.end());
+  return all;
+}
+
+std::optional<ViewMode> StridedView::single(size_t d) const {
+  ViewMode merged{1, 0};
+  for (const ViewMode& m : dims[d]) {
+    if (m.size == 1) continue;
+    if (merged.size == 1) {
+      merged = m;
+    } else if (merged.stride == m.stride * m.size) {
+      merged = {merged.size * m.size, m.stride};
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (merged.size == 1) merged.stride = 1;
+  return merged;
+}
+
+Result<StridedView> applyViewSteps(const std::vector<int64_t>& shape, std::span<const int64_t> program,
+                                   const KnownInput& known) {
+  StridedView view = StridedView::dense(shape);
+  size_t at = 0;
+  while (at < program.size()) {
+    if (at + 2 > program.size()) return malformed("a step without its argument count");
+    const auto kind = static_cast<ViewStepKind>(program[at]);
+    const int64_t n = program[at + 1];
+    if (n < 0 || at + 2 + static_cast<size_t>(n) > program.size()) return malformed("a step past the end");
+    const std::vector<int64_t> args(program.begin() + static_cast<std::ptrdiff_t>(at + 2),
+                                    program.begin() + static_cast<std::ptrdiff_t>(at + 2 + n));
+    at += 2 + static_cast<size_t>(n);
+    const std::vector<int64_t> sizes = view.sizes();
+    const auto rank = static_cast<int64_t>(sizes.size());
+    switch (kind) {
+      case ViewStepKind::kTranspose: {
+        LOWP_ASSIGN_OR_RETURN(const std::vector<int64_t> perm, transposePerm(rank, args));
+        StridedView t;
+        t.offset = view.offset;
+        for (int64_t p : perm) t.dims.push_back(view.dims[static_cast<size_t>(p)]);
+        view = std::move(t);
+        break;
+      }
+      case ViewStepKind::kReshape: {
+        if (n != 2) return malformed("a Reshape step of " + std::to_string(n) + " arguments");
+        LOWP_ASSIGN_OR_RETURN(const std::vector<int64_t> target, knownInts(known, args[0]));
+        LOWP_ASSIGN_OR_RETURN(const Shape out, reshapeShape(Shape::fromSizes(sizes), target, args[1] != 0));
+        if (!out.isStatic()) return malformed("a Reshape target that leaves a dim unknown");
+        LOWP_ASSIGN_OR_RETURN(view, reshapeView(view, out.sizes()));
+        break;
+      }
+      case ViewStepKind::kGather: {
+        if (n != 2) return malformed("a Gather step of " + std::to_string(n) + " arguments");
+        const auto axis = normalizeAxis(args[0], rank);
+        if (!axis) return malformed("a Gather axis out of range");
+        const int64_t size = sizes[static_cast<size_t>(*axis)];
+        const int64_t index = args[1] < 0 ? args[1] + size : args[1];
+        if (index < 0 || index >= size) {
+          return Status(
+              StatusCode::kInvalidArgument,
+              "index " + std::to_string(args[1]) + " is out of range for a dim of " + std::to_string(size));
+        }
+        // The index splits over the dim's modes, innermost fastest.
+        const auto& dim = view.dims[static_cast<size_t>(*axis)];
+        int64_t rest = index;
+        for (size_t m = dim.size(); m-- > 0;) {
+          view.offset += rest % dim[m].size * dim[m].stride;
+          rest /= dim[m].size;
+        }
+        view.dims.erase(view.dims.begin() + *axis);
+        break;
+      }
+      case ViewStepKind::kSqueeze:
+      case ViewStepKind::kUnsqueeze: {
+        const bool squeeze = kind == ViewStepKind::kSqueeze;
+        const int64_t outRank = squeeze ? rank - n : rank + n;
+        LOWP_ASSIGN_OR_RETURN(const std::vector<int64_t> axes,
+                              normalizeAxisList(args, squeeze ? rank : outRank, "axes"));
+        // Only dims of size 1 come or go: the others keep their modes.
+        StridedView s;
+        s.offset = view.offset;
+        size_t from = 0;
+        for (int64_t d = 0; squeeze && d < rank; ++d) {
+          const bool gone = std::count(axes.begin(), axes.end(), d) > 0;
+          if (gone && sizes[static_cast<size_t>(d)] != 1) {
+            return Status(StatusCode::kInvalidArgument,
+                          "Squeeze of a dim of size " + std::to_string(sizes[static_cast<size_t>(d)]));
+          }
+          if (!gone) s.dims.push_back(view.dims[static_cast<size_t>(d)]);
+        }
+        for (int64_t d = 0; !squeeze && d < outRank; ++d) {
+          if (std::count(axes.begin(), axes.end(), d) > 0) {
+            s.dims.push_back({{1, 0}});
+          } else {
+            s.dims.push_back(view.dims[from++]);
+          }
+        }
+        view = std::move(s);
+        break;
+      }
+      default:
+        return malformed("an unknown step kind " + std::to_string(static_cast<int64_t>(kind)));
+    }
+  }
+  return view;
+}
+
+Result<AttentionLayout> attentionLayout(const AttributeMap& attrs, const std::vector<int64_t> shapes[3],
+                                        const KnownInput& known) {
+  AttentionLayout layout;
+  for (size_t slot = 0; slot < 3; ++slot) {
+    const std::vector<int64_t> program = attrs.getInts(attentionViewAttribute(slot));
+    if (!program.empty()) layout.folded = true;
+    auto view = applyViewSteps(shapes[slot], program, known);
+    if (!view) {
+      return Status(view.status().code(), std::string(slot == 0   ? "Q"
+                                                      : slot == 1 ? "Kt"
+                                                                  : "V") +
+                                              ": " + view.status().message());
+    }
+    layout.operand[slot] = std::move(view).value();
+  }
+  layout.yPerm = attrs.getInts(kAttentionYPerm);
+  if (!layout.yPerm.empty()) {
+    layout.folded = true;
+    const auto rank = static_cast<int64_t>(layout.operand[0].dims.size());
+    auto perm = transposePerm(rank, layout.yPerm);
+    if (!perm) return Status(perm.status().code(), "y_perm: " + perm.status().message());
+  }
+  return layout;
+}
+
+Result<float> attentionScale(const AttributeMap& attrs, const KnownInput& known) {
+  float scale = attrs.getFloat("scale", 1.0f);
+  for (int64_t input : attrs.getInts(kAttentionScaleInputs)) {
+    const Tensor* t = known ? known(input) : nullptr;
+    if (t == nullptr || t->data() == nullptr || t->elementCount() != 1) {
+      return Status(StatusCode::kUnsupported,
+                    "scale input " + std::to_string(input) + " is not a known value of one element");
+    }
+    switch (t->type()) {
+      case DataType::kFloat32:
+        scale *= *t->data<float>();
+        break;
+      case DataType::kFloat64:
+        scale *= static_cast<float>(*t->data<double>());
+        break;
+      case DataType::kFloat16:
+        scale *= float16ToFloat(*t->data<uint16_t>());
+        break;
+      case DataType::kBFloat16:
+        scale *= bfloat16ToFloat(*t->data<uint16_t>());
+        break;
+      default:
+        return Status(StatusCode::kInvalidArgument,
+                      "scale input " + std::to_string(input) + " is " + t->describe() + ", not a float");
+    }
+  }
+  return scale;
+}
+
+Result<DenseAttention> denseAttention(const AttributeMap& attrs, const std::vector<const Tensor*>& inputs) {
+  const KnownInput known = [&](int64_t i) -> const Tensor* {
+    return i >= 0 && static_cast<size_t>(i) < inputs.size() ? inputs[static_cast<size_t>(i)] : nullptr;
+  };
+  DenseAttention dense;
+  LOWP_ASSIGN_OR_RETURN(dense.scale, attentionScale(attrs, known));
+  Tensor* operands[3] = {&dense.q, &dense.kt, &dense.v};
+  if (!hasFoldedLayout(attrs)) {
+    for (size_t slot = 0; slot < 3; ++slot) {
+      const Tensor& t = *inputs[slot];
+      *operands[slot] = Tensor::view(t.type(), t.shape(), const_cast<void*>(t.data()));
+    }
+    return dense;
+  }
+  const std::vector<int64_t> shapes[3] = {inputs[0]->shape(), inputs[1]->shape(), inputs[2]->shape()};
+  LOWP_ASSIGN_OR_RETURN(const AttentionLayout layout, attentionLayout(attrs, shapes, known));
+  for (size_t slot = 0; slot < 3; ++slot) *operands[slot] = gatherView(*inputs[slot], layout.operand[slot]);
+  dense.yPerm = layout.yPerm;
+  return dense;
+}
+
+Tensor gatherView(const Tensor& base, const StridedView& view) {
+  Tensor out(base.type(), view.sizes());
+  const auto bytes = static_cast<size_t>(dataTypeInfo(base.type()).storageBytes);
+  const std::vector<ViewMode> modes = view.modes();
+  const int64_t count = out.elementCount();
+  if (count == 0) return out;
+  std::vector<int64_t> index(modes.size(), 0);
+  const auto* from = static_cast<const std::byte*>(base.data());
+  auto* to = static_cast<std::byte*>(out.data());
+  // Runs of the innermost mode are copied together when it is contiguous.
+  const ViewMode inner = modes.empty() ? ViewMode{1, 1} : modes.back();
+  const int64_t run = inner.stride == 1 ? inner.size : 1;
+  for (int64_t e = 0; e < count; e += run) {
+    int64_t offset = view.offset;
+    for (size_t m = 0; m < modes.size(); ++m) offset += index[m] * modes[m].stride;
+    std::memcpy(to + static_cast<size_t>(e) * bytes, from + static_cast<size_t>(offset) * bytes,
+                static_cast<size_t>(run) * bytes);
+    // Advance the odometer by `run` elements.
+    for (size_t m = modes.size(); m-- > 0;) {
+      index[m] += m + 1 == modes.size() ? run : 1;
+      if (index[m] < modes[m].size) break;
+      index[m] = 0;
+    }
+  }
+  return out;
+}
+
+void scatterPermuted(const Tensor& y, const std::vector<int64_t>& perm, Tensor& out) {
+  const StridedView view = [&] {
+    StridedView v = StridedView::dense(y.shape());
+    StridedView t;
+    for (int64_t p : perm) t.dims.push_back(v.dims[static_cast<size_t>(p)]);
+    return t;
+  }();
+  Tensor permuted = gatherView(y, view);
+  std::memcpy(out.data(), permuted.data(), static_cast<size_t>(permuted.byteSize()));
+}
+
+}  // namespace lowp::ir::ops

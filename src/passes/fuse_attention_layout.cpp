@@ -1,0 +1,193 @@
+// fuse_attention_layout: lowp.Attention reads its operands through the view ops before it and writes Y as
+// the Transpose after it wants (ir/ops/attention_layout.h), so none of them copies a tensor.
+//
+// Targets, for a lowp.Attention node: walking back from Q, Kt and V, each chain of Transpose, Reshape (its
+// target known while planning), Squeeze / Unsqueeze (axes known), Gather of one constant scalar index, and
+// Identity. The chain becomes the operand's view steps and its start the operand; each Reshape target becomes
+// one more input of the node. The chain's nodes stay for whatever else reads them (an export's Shape ops
+// often do; the runtime then skips nodes that only Shape reads). For a Transpose whose input is an
+// Attention's output that nothing else reads: the Attention takes the Transpose's output and y_perm.
+//
+// A chain that no strided view expresses (a Reshape that cuts a strided dim) is found only when shapes are
+// known: the node's shape inference then fails naming it. A Reshape merging two dims whose strides do not
+// line up does not fail: the view keeps both, as attention_layout.h says.
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ir/ops/attention.h"
+#include "ir/ops/attention_layout.h"
+#include "ir/ops/fused.h"
+#include "passes/fuse_common.h"
+#include "passes/rules.h"
+
+namespace lowp::passes {
+namespace {
+
+using ir::ops::ViewStepKind;
+
+constexpr size_t kMaxSteps = 16;
+
+bool isAttention(const ir::Node& node) {
+  return node.domain == ir::ops::kLowpDomain && node.opType == ir::ops::kAttentionOp;
+}
+
+/// The integers of a constant, when it is one of integers.
+std::optional<std::vector<int64_t>> constantInts(const ir::Value* v) {
+  if (v == nullptr || !v->constant) return std::nullopt;
+  const Tensor& t = *v->constant;
+  std::vector<int64_t> out;
+  if (t.type() == DataType::kInt64) {
+    out.assign(t.data<int64_t>(), t.data<int64_t>() + t.elementCount());
+  } else if (t.type() == DataType::kInt32) {
+    out.assign(t.data<int32_t>(), t.data<int32_t>() + t.elementCount());
+  } else {
+    return std::nullopt;
+  }
+  return out;
+}
+
+/// One view op as a step: its kind, its arguments, and (Reshape) the target value.
+struct Step {
+  ViewStepKind kind;
+  std::vector<int64_t> args;
+  ir::Value* target = nullptr;
+};
+
+/// `node` as a step, when it is a view op the layout folds; Identity gives a step of no kind (nullopt
+/// inside: no step, keep walking).
+std::optional<std::optional<Step>> stepOf(const ir::Node& node) {
+  if (!node.domain.empty() || node.outputs.size() != 1 || node.input(0) == nullptr) return std::nullopt;
+  const ir::Value* in = node.input(0);
+  if (node.opType == "Identity") return std::optional<Step>();
+  if (node.opType == "Transpose") {
+    std::vector<int64_t> perm = node.attributes.getInts("perm");
+    if (perm.empty()) {
+      if (!in->shape.rankKnown()) return std::nullopt;
+      for (int64_t d = in->shape.rank(); d-- > 0;) perm.push_back(d);
+    }
+    return std::optional<Step>(Step{ViewStepKind::kTranspose, perm});
+  }
+  if (node.opType == "Reshape") {
+    ir::Value* target = node.input(1);
+    if (target == nullptr || !fusion::knownWhilePlanning(target)) return std::nullopt;
+    return std::optional<Step>(
+        Step{ViewStepKind::kReshape, {-1, node.attributes.getInt("allowzero", 0)}, target});
+  }
+  if (node.opType == "Squeeze" || node.opType == "Unsqueeze") {
+    const bool squeeze = node.opType == "Squeeze";
+    std::optional<std::vector<int64_t>> axes;
+    if (node.opsetVersion < 13) {
+      if (node.attributes.has("axes")) axes = node.attributes.getInts("axes");
+    } else {
+      axes = constantInts(node.input(1));
+    }
+    if (!axes || axes->empty()) return std::nullopt;  // Squeeze of every 1: which they are is not known yet
+    return std::optional<Step>(Step{squeeze ? ViewStepKind::kSqueeze : ViewStepKind::kUnsqueeze, *axes});
+  }
+  if (node.opType == "Gather") {
+    const ir::Value* indices = node.input(1);
+    const auto index = constantInts(indices);
+    if (!index || index->size() != 1 || indices->constant->rank() != 0) return std::nullopt;
+    return std::optional<Step>(Step{ViewStepKind::kGather, {node.attributes.getInt("axis", 0), (*index)[0]}});
+  }
+  return std::nullopt;
+}
+
+/// The chain of view ops ending in `operand`, first op first, and the value it starts from.
+std::pair<ir::Value*, std::vector<Step>> viewChain(ir::Value* operand) {
+  std::vector<Step> steps;
+  ir::Value* v = operand;
+  while (v->producer != nullptr && steps.size() < kMaxSteps) {
+    const auto step = stepOf(*v->producer);
+    if (!step) break;
+    if (*step) steps.push_back(**step);
+    v = v->producer->inputs[0];
+  }
+  std::reverse(steps.begin(), steps.end());
+  return {v, steps};
+}
+
+bool foldsOperands(const ir::Node& node) {
+  for (size_t slot = 0; slot < 3; ++slot) {
+    ir::Value* operand = node.input(slot);
+    if (operand != nullptr && !viewChain(operand).second.empty()) return true;
+  }
+  return false;
+}
+
+/// The Attention whose output `transpose` reads, when the Transpose is the output's only reader.
+ir::Node* transposedAttention(const ir::Node& transpose) {
+  if (!transpose.domain.empty() || transpose.opType != "Transpose" || transpose.outputs.size() != 1 ||
+      !transpose.attributes.has("perm")) {
+    return nullptr;
+  }
+  ir::Node* producer = fusion::fusableProducer(transpose.input(0));
+  return producer != nullptr && isAttention(*producer) ? producer : nullptr;
+}
+
+bool applies(const ir::Graph& /*graph*/, const ir::Node& node) {
+  return isAttention(node) ? foldsOperands(node) : transposedAttention(node) != nullptr;
+}
+
+Result<bool> fold(ir::Graph& graph, ir::Node& node) {
+  if (!isAttention(node)) {
+    ir::Node* attention = transposedAttention(node);
+    // Y' = transpose(Y, perm) where Y may already be written as transpose(canonical, old).
+    const std::vector<int64_t> perm = node.attributes.getInts("perm");
+    const std::vector<int64_t> old = attention->attributes.getInts(ir::ops::kAttentionYPerm);
+    std::vector<int64_t> composed;
+    for (int64_t p : perm) {
+      if (p < 0 || (!old.empty() && p >= static_cast<int64_t>(old.size()))) return false;
+      composed.push_back(old.empty() ? p : old[static_cast<size_t>(p)]);
+    }
+    attention->attributes.set(std::string(ir::ops::kAttentionYPerm), composed);
+    fusion::absorbConsumer(graph, *attention, node);
+    return true;
+  }
+  bool changed = false;
+  for (size_t slot = 0; slot < 3; ++slot) {
+    ir::Value* operand = node.input(slot);
+    if (operand == nullptr) continue;
+    auto [base, steps] = viewChain(operand);
+    if (steps.empty()) continue;
+    std::vector<int64_t> program;
+    for (Step& step : steps) {
+      if (step.kind == ViewStepKind::kReshape) {
+        // One input per target value, after the mask.
+        size_t index = 0;
+        for (size_t i = ir::ops::kAttentionMask + 1; i < node.inputs.size(); ++i) {
+          if (node.inputs[i] == step.target) index = i;
+        }
+        if (index == 0) {
+          index = std::max(node.inputs.size(), ir::ops::kAttentionMask + 1);
+          graph.setInput(&node, index, step.target);
+        }
+        step.args[0] = static_cast<int64_t>(index);
+      }
+      ir::ops::appendViewStep(program, step.kind, step.args);
+    }
+    // Steps folded earlier apply after these.
+    const std::string attribute(ir::ops::attentionViewAttribute(slot));
+    const std::vector<int64_t> earlier = node.attributes.getInts(attribute);
+    program.insert(program.end(), earlier.begin(), earlier.end());
+    node.attributes.set(attribute, program);
+    graph.setInput(&node, slot, base);
+    changed = true;
+  }
+  return changed;
+}
+
+}  // namespace
+
+const RewriteRule& fuseAttentionLayoutRule() {
+  static const RewriteRule rule{.name = "fuse_attention_layout",
+                                .opTypes = {},
+                                .condition = applies,
+                                .rewrite = fold,
+                                .mergesLayers = true};
+  return rule;
+}
+
+}  // namespace lowp::passes
