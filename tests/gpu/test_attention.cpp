@@ -13,6 +13,7 @@
 #include "gpu_test_util.h"
 #include "ir/ops/attention_layout.h"
 #include "kernel_under_test.h"
+#include "kernels/cuda/launch.h"
 #include "op_runner.h"
 
 namespace lowp::testing {
@@ -64,17 +65,23 @@ TEST(CudaAttention, TensorCoresMatchTheReference) {
   std::mt19937 rng(61);
   for (const auto& [type, prefix] :
        {std::pair{DataType::kFloat16, "f16"}, std::pair{DataType::kBFloat16, "bf16"}}) {
-    for (const AttentionSizes& s : tensorCoreSizes()) {
-      SCOPED_TRACE(std::string(prefix) + " " + describe(s));
-      for (bool misalign : {false, true}) {
-        expectMatchesReference({.kernel = std::string(prefix) + "-attention-wmma-cuda",
-                                .opType = "Attention",
-                                .domain = "lowp",
-                                .opset = 1,
-                                .attrs = attrs({{"scale", 0.125f}}),
-                                .inputs = attentionInputs(rng, type, s),
-                                .tolerance = 1e-2,
-                                .misalign = misalign});
+    std::vector<AttentionSizes> sizes = tensorCoreSizes();
+    sizes.push_back({{2, 3}, 77, 64, 1000, 64, {2, 1, 1, 1000}});  // one pass: Sk over wmma's 512
+    for (const AttentionSizes& s : sizes) {
+      for (const char* kernel : {"-attention-wmma-cuda", "-attention-flash-cuda"}) {
+        const bool flash = std::string(kernel) == "-attention-flash-cuda";
+        if (flash ? s.d != s.dv : s.sk > kernels::cuda::kAttentionTensorCoreMaxSk) continue;
+        SCOPED_TRACE(std::string(prefix) + kernel + " " + describe(s));
+        for (bool misalign : {false, true}) {
+          expectMatchesReference({.kernel = std::string(prefix) + kernel,
+                                  .opType = "Attention",
+                                  .domain = "lowp",
+                                  .opset = 1,
+                                  .attrs = attrs({{"scale", 0.125f}}),
+                                  .inputs = attentionInputs(rng, type, s),
+                                  .tolerance = 1e-2,
+                                  .misalign = misalign});
+        }
       }
     }
   }
@@ -148,7 +155,8 @@ TEST(CudaAttention, FullyMaskedRowsAreNaN) {
   std::mt19937 rng(63);
   const AttentionSizes s{{2}, 16, 32, 40, 32, {16, 40}};
   for (const auto& [kernel, type] : {std::pair{"f32-attention-cuda", DataType::kFloat32},
-                                     std::pair{"f16-attention-wmma-cuda", DataType::kFloat16}}) {
+                                     std::pair{"f16-attention-wmma-cuda", DataType::kFloat16},
+                                     std::pair{"f16-attention-flash-cuda", DataType::kFloat16}}) {
     SCOPED_TRACE(kernel);
     std::vector<Tensor> in = attentionInputs(rng, type, s);
     std::vector<double> mask = values(in[3]);
@@ -244,7 +252,7 @@ TEST(CudaAttention, PackedProjectionViewsMatchTheReference) {
                                           ints({p.s, p.batch, 3, e}),
                                           ints({p.s, p.batch * p.heads, p.d}),
                                           ints({p.batch, p.heads, p.s, p.d})};
-      for (const char* kernel : {"-attention-wmma-cuda", "-attention-cuda"}) {
+      for (const char* kernel : {"-attention-flash-cuda", "-attention-wmma-cuda", "-attention-cuda"}) {
         // Aligned, the tensor cores' rows move 16 bytes at a time; misaligned, one element at a time.
         for (bool misalign : {false, true}) {
           SCOPED_TRACE(std::string(prefix) + kernel + " S " + std::to_string(p.s) + " D " +

@@ -1,4 +1,6 @@
 // lowp.Attention on the GPU (device code in attention.cu):
+//   {f16,bf16}-attention-flash-cuda   tensor cores in one pass over the keys, the scores in registers
+//                                     (attention_flash.cu); D = Dv in {32, 64, 128}, any Sk
 //   {f16,bf16}-attention-wmma-cuda    tensor cores, fp32 accumulation; D and Dv in {32, 64, 128}, Sk <= 512
 //   {f32,f16,bf16}-attention-cuda     CUDA cores in fp32, any sizes with D + Dv <= 2048 (so fp32 engines and
 //                                     the head sizes the tensor-core kernel declines have a kernel)
@@ -170,7 +172,11 @@ Status checkTypes(const KernelContext& ctx, const Tensor& y) {
   return {};
 }
 
-template <bool kTensorCores>
+/// The fused kernels: on CUDA cores, on tensor cores with the scores in shared memory (wmma), on tensor
+/// cores in one pass with the scores in registers (flash).
+enum class Fused { kSimt, kWmma, kFlash };
+
+template <Fused kKind>
 Status attentionKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
   Tensor& y = ctx.output(0);
@@ -194,7 +200,13 @@ Status attentionKernel(KernelContext& ctx) {
   vectors.vectorKt = vectorRows(kt, s.kt, s.leadRank, s.kt.col, s.kt.row, s.d, bytes);
   vectors.vectorV = vectorRows(v, s.v, s.leadRank, s.v.row, s.v.col, s.dv, bytes);
   vectors.vectorY = vectorRows(y.data(), s.y, s.leadRank, s.y.row, s.y.col, s.dv, bytes);
-  if constexpr (kTensorCores) {
+  if constexpr (kKind == Fused::kFlash) {
+    if (!attentionFlashHeadSize(s.d) || s.dv != s.d) {
+      return ctx.unsupported("the one-pass tensor-core attention takes D = Dv of 32, 64 or 128");
+    }
+    LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx,
+                                   launchAttentionFlash(type, q, kt, v, y.data(), vectors, cuda->stream));
+  } else if constexpr (kKind == Fused::kWmma) {
     if (!attentionTensorCoreHeadSize(s.d) || !attentionTensorCoreHeadSize(s.dv) ||
         s.sk > kAttentionTensorCoreMaxSk) {
       return ctx.unsupported("the tensor-core attention takes D and Dv of 32, 64 or 128 and Sk up to 512");
@@ -303,6 +315,13 @@ bool supportsTensorCores(const ir::Node& node, const std::vector<ir::Shape>& sha
          sk <= kAttentionTensorCoreMaxSk;
 }
 
+bool supportsFlash(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  if (ir::ops::hasFoldedLayout(node.attributes)) return true;
+  const int64_t d = lastDim(shapes, ir::ops::kAttentionQ);
+  const int64_t dv = lastDim(shapes, ir::ops::kAttentionV);
+  return attentionFlashHeadSize(d) && dv == d;
+}
+
 bool supportsSimt(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
   if (ir::ops::hasFoldedLayout(node.attributes)) return true;
   const int64_t d = lastDim(shapes, ir::ops::kAttentionQ);
@@ -320,7 +339,7 @@ void registerAttentionKernels(KernelRegistry& registry) {
                   .name = keepName(std::string(shortTypeName(t)) + "-attention-cuda"),
                   .inputTypes = {types, types, types, types, TypeSet::any()},
                   .outputTypes = {types},
-                  .fn = &attentionKernel<false>,
+                  .fn = &attentionKernel<Fused::kSimt>,
                   .domain = ir::ops::kLowpDomain,
                   .supports = &supportsSimt,
                   .reference = false});
@@ -341,9 +360,18 @@ void registerAttentionKernels(KernelRegistry& registry) {
                   .name = keepName(std::string(shortTypeName(t)) + "-attention-wmma-cuda"),
                   .inputTypes = {types, types, types, types, TypeSet::any()},
                   .outputTypes = {types},
-                  .fn = &attentionKernel<true>,
+                  .fn = &attentionKernel<Fused::kWmma>,
                   .domain = ir::ops::kLowpDomain,
                   .supports = &supportsTensorCores,
+                  .reference = false});
+    registry.add({.opType = ir::ops::kAttentionOp,
+                  .backend = Backend::kCuda,
+                  .name = keepName(std::string(shortTypeName(t)) + "-attention-flash-cuda"),
+                  .inputTypes = {types, types, types, types, TypeSet::any()},
+                  .outputTypes = {types},
+                  .fn = &attentionKernel<Fused::kFlash>,
+                  .domain = ir::ops::kLowpDomain,
+                  .supports = &supportsFlash,
                   .reference = false});
   }
 }

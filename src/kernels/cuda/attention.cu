@@ -4,10 +4,12 @@
 // attention_layout.h); the defaults are dense row-major.
 // Tensor cores (fp16, bf16): one block of kTcWarps warps per kTcRows query rows of one head; warp w owns rows
 // 16w .. 16w + 15 of the tile. Shared memory (each section 128-byte aligned):
-//   Q tile    [kTcRows][d + 8]          T      loaded once
-//   Kt chunk  [d][kTcChunk + 8]         T      kTcChunk key columns at a time
-//   V chunk   [kTcChunk][dv + 8]        T      kTcChunk key rows at a time
+//   Q tile    [kTcRows][d + 8]          T      loaded once, then held by each warp as fragments
+//   Kt chunk  [d][kTcChunk + 8]         T      kTcChunk key columns at a time (as K's rows
+//             or [kTcChunk][d + 8]                   where D is contiguous: fragments read it column-major)
+//   V chunk   [kTcChunk][dv + 8]        T      kTcChunk key rows at a time, over Q's and Kt's place
 //   scores    [kTcRows][max(Sk16, dv) + 4] fp32, Sk16 = Sk rounded up to 16
+// Rows that are contiguous and 16-byte aligned move 16 bytes at a time (AttentionShape::vectorQ, ...).
 // S = Q . Kt with wmma 16x16x16 (fp32 accumulators) goes to the scores; each warp then runs the softmax over
 // its rows in fp32 (scale, mask, maximum, exp, sum) and writes P back over the same rows as T (read into
 // registers first, so the narrower values never overwrite unread ones); O = P . V accumulates in fp32
@@ -44,12 +46,15 @@ __device__ __forceinline__ int64_t maskHeadOffset(const AttentionShape& s, int64
   return offset;
 }
 
-/// The offset of head h's first element in an operand of strides `o`.
+/// The offset of head h's first element in an operand of strides `o`. Head counts fit 32 bits (the grids
+/// the launchers make do), so the index splits with 32-bit division, several times cheaper than 64-bit.
 __device__ __forceinline__ int64_t headOffset(const AttentionShape& s, const AttentionStrides& o, int64_t h) {
   int64_t offset = 0;
+  auto rest = static_cast<uint32_t>(h);
   for (int d = s.leadRank - 1; d >= 0; --d) {
-    offset += h % s.lead[d] * o.lead[d];
-    h /= s.lead[d];
+    const auto size = static_cast<uint32_t>(s.lead[d]);
+    offset += static_cast<int64_t>(rest % size) * o.lead[d];
+    rest /= size;
   }
   return offset;
 }
@@ -77,9 +82,10 @@ __host__ __device__ TcLayout tcLayout(int64_t d, int64_t dv, int64_t sk) {
   const int64_t kElems = d * l.kLd > kTcChunk * l.qLd ? d * l.kLd : kTcChunk * l.qLd;
   const int64_t kBytes = alignUp(kElems * static_cast<int64_t>(sizeof(T)), 128);
   const int64_t vBytes = alignUp(kTcChunk * l.vLd * static_cast<int64_t>(sizeof(T)), 128);
+  // V is loaded once S = Q . Kt is done: it takes Q's and Kt's place.
   l.kOffset = qBytes;
-  l.vOffset = l.kOffset + kBytes;
-  l.sOffset = l.vOffset + vBytes;
+  l.vOffset = 0;
+  l.sOffset = qBytes + kBytes > vBytes ? qBytes + kBytes : vBytes;
   l.bytes = l.sOffset + kTcRows * l.sLd * 4;
   return l;
 }
@@ -89,10 +95,11 @@ __host__ __device__ TcLayout tcLayout(int64_t d, int64_t dv, int64_t sk) {
 template <typename T>
 __device__ __forceinline__ void loadRows16(T* dst, int sld, const T* src, int64_t ld, int rows, int cols,
                                            int valid) {
-  const int vectors = cols / 8;
-  for (int idx = threadIdx.x; idx < rows * vectors; idx += blockDim.x) {
-    const int r = idx / vectors;
-    const int c = idx % vectors * 8;
+  // cols / 8 is a power of two (head sizes 32, 64, 128): shifts instead of divisions.
+  const int shift = __ffs(cols / 8) - 1;
+  for (int idx = threadIdx.x; idx < rows << shift; idx += blockDim.x) {
+    const int r = idx >> shift;
+    const int c = (idx & ((1 << shift) - 1)) * 8;
     uint4 v = make_uint4(0, 0, 0, 0);
     if (r < valid) v = *reinterpret_cast<const uint4*>(src + r * ld + c);
     *reinterpret_cast<uint4*>(dst + r * sld + c) = v;
@@ -133,6 +140,15 @@ __global__ void __launch_bounds__(kTcWarps * 32)
     }
   }
 
+  // The warp's Q rows as fragments, read once for every chunk of keys.
+  __syncthreads();
+  constexpr int kMaxDSteps = 128 / 16;
+  wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> qa[kMaxDSteps];
+#pragma unroll
+  for (int step = 0; step < kMaxDSteps; ++step) {
+    if (step * 16 < d) wmma::load_matrix_sync(qa[step], qs + warp * 16 * l.qLd + step * 16, l.qLd);
+  }
+
   // S = Q . Kt, a chunk of key columns at a time. Where K's rows are contiguous (Kt read as K), the chunk
   // holds them as [key][d] and Kt's fragments read it column-major.
   float* rows = ss + warp * 16 * l.sLd;
@@ -161,17 +177,18 @@ __global__ void __launch_bounds__(kTcWarps * 32)
     for (int n = 0; n < width / 16; ++n) {
       wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
       wmma::fill_fragment(acc, 0.0f);
-      for (int k = 0; k < d; k += 16) {
-        wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
-        wmma::load_matrix_sync(a, qs + warp * 16 * l.qLd + k, l.qLd);
+#pragma unroll
+      for (int step = 0; step < kMaxDSteps; ++step) {
+        if (step * 16 >= d) break;
+        const int k = step * 16;
         if (keyRows) {
           wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> b;
           wmma::load_matrix_sync(b, ks + n * 16 * l.qLd + k, l.qLd);
-          wmma::mma_sync(acc, a, b, acc);
+          wmma::mma_sync(acc, qa[step], b, acc);
         } else {
           wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> b;
           wmma::load_matrix_sync(b, ks + k * l.kLd + n * 16, l.kLd);
-          wmma::mma_sync(acc, a, b, acc);
+          wmma::mma_sync(acc, qa[step], b, acc);
         }
       }
       wmma::store_matrix_sync(rows + c + n * 16, acc, l.sLd, wmma::mem_row_major);

@@ -97,7 +97,7 @@ __device__ __forceinline__ float activate(const Epilogue& e, float x) {
       return tanhf(x);
     case Activation::kGelu:
       if (e.alpha == 1.0f) return 0.5f * x * (1.0f + tanhf(0.7978845608f * (x + 0.044715f * x * x * x)));
-      return 0.5f * x * (1.0f + erff(x / 1.41421356f));
+      return 0.5f * x * (1.0f + erff(x * 0.70710678f));  // x / sqrt(2) as a product
   }
   return x;
 }

@@ -33,7 +33,7 @@ __device__ __forceinline__ float applyUnary(UnaryOp op, float x, float alpha, fl
     case UnaryOp::kErf:
       return erff(x);
     case UnaryOp::kGelu:
-      return 0.5f * x * (1.0f + erff(x / 1.41421356237309504880f));
+      return 0.5f * x * (1.0f + erff(x * 0.70710678118654752440f));  // x / sqrt(2) as a product
     case UnaryOp::kGeluTanh: {
       const float k = 0.79788456080286535588f;  // sqrt(2 / pi)
       return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));

@@ -327,6 +327,17 @@ inline constexpr int64_t kAttentionSimtMaxWidth = 2048;
 cudaError_t launchAttentionTensorCore(Elem type, const void* q, const void* kt, const void* v, void* y,
                                       const AttentionShape& shape, cudaStream_t stream);
 
+/// The head sizes (D = Dv) the one-pass tensor-core kernel takes.
+inline bool attentionFlashHeadSize(int64_t n) {
+  return n == 32 || n == 64 || n == 128;
+}
+
+/// fp16 / bf16 attention on tensor cores in one pass over the keys (attention_flash.cu): mma.sync with fp32
+/// accumulation, the scores in registers, a running softmax per row; one block of four warps per 64 query
+/// rows of one head. D = Dv in {32, 64, 128}, any Sq and Sk.
+cudaError_t launchAttentionFlash(Elem type, const void* q, const void* kt, const void* v, void* y,
+                                 const AttentionShape& shape, cudaStream_t stream);
+
 /// fp32, fp16 or bf16 attention on CUDA cores in fp32: one warp per query row, one pass over the keys with a
 /// running maximum (the output rescaled when it grows); d + dv <= kAttentionSimtMaxWidth.
 cudaError_t launchAttentionSimt(Elem type, const void* q, const void* kt, const void* v, void* y,

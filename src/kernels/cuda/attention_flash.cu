@@ -1,0 +1,386 @@
+// lowp.Attention on tensor cores in one pass over the keys (launchAttentionFlash, launch.h): the scores
+// never leave registers.
+//
+// One block of kWarps warps per kRows query rows of one head; warp w owns rows 16w .. 16w + 15. Each warp
+// holds its Q rows as mma.sync A fragments (m16n8k16, fp32 accumulation) for the whole run. Keys come in
+// chunks of kChunk: the block copies the chunk's K rows [kChunk][D] and V rows [kChunk][Dv] into shared
+// memory (16 bytes at a time where the rows are contiguous and aligned), then each warp computes its 16 x
+// kChunk scores S = Q . Kt in registers, scales them, adds the mask, and folds them into a running softmax
+// per row (the row maximum m, the sum l of exp(s - m), the output O rescaled by exp(m_old - m_new) when m
+// grows). exp(s - m) is rounded to T and multiplied by V from shared memory (ldmatrix.trans gives V's B
+// fragments); O = sum / l is rounded once to T at the end. Keys past Sk score -inf; query rows past Sq are
+// computed from zeros and not stored. A row whose every score is -inf gives 0 / 0 = NaN, as the unfused
+// Softmax does.
+//
+// Rounding differs from the reference by P: the unnormalised exp(s - m) is rounded to T before P . V
+// (the unfused graph rounds the normalised P), within the tolerance of the tests.
+// Operands are read, and Y written, through their strides (AttentionStrides). D = Dv in {32, 64, 128};
+// any Sq and Sk. Tests: tests/gpu/test_attention.cpp, against the CPU reference kernel.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cmath>
+#include <cstdint>
+#include <mutex>
+#include <set>
+#include <type_traits>
+
+#include "kernels/cuda/device_util.cuh"
+
+namespace lowp::kernels::cuda {
+namespace {
+
+constexpr int kWarps = 4;
+constexpr int kRows = 16 * kWarps;
+constexpr int kChunk = 64;
+
+/// The offset of head h's first element in an operand of strides `o` (32-bit division: see attention.cu).
+__device__ __forceinline__ int64_t headStart(const AttentionShape& s, const AttentionStrides& o, int64_t h) {
+  int64_t offset = 0;
+  auto rest = static_cast<uint32_t>(h);
+  for (int d = s.leadRank - 1; d >= 0; --d) {
+    const auto size = static_cast<uint32_t>(s.lead[d]);
+    offset += static_cast<int64_t>(rest % size) * o.lead[d];
+    rest /= size;
+  }
+  return offset;
+}
+
+__device__ __forceinline__ int64_t maskStart(const AttentionShape& s, int64_t h) {
+  int64_t offset = 0;
+  auto rest = static_cast<uint32_t>(h);
+  for (int d = s.leadRank - 1; d >= 0; --d) {
+    const auto size = static_cast<uint32_t>(s.lead[d]);
+    offset += static_cast<int64_t>(rest % size) * s.maskLeadStride[d];
+    rest /= size;
+  }
+  return offset;
+}
+
+template <typename T>
+__device__ __forceinline__ uint32_t pack(float lo, float hi);
+template <>
+__device__ __forceinline__ uint32_t pack<__half>(float lo, float hi) {
+  const __half2 h = __floats2half2_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t*>(&h);
+}
+template <>
+__device__ __forceinline__ uint32_t pack<__nv_bfloat16>(float lo, float hi) {
+  const __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t*>(&h);
+}
+
+/// d += a . b for one m16n8k16 tile (fp32 accumulators).
+template <typename T>
+__device__ __forceinline__ void mma16816(float d[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
+  if constexpr (std::is_same_v<T, __half>) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  } else {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+        "{%0,%1,%2,%3};\n"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+}
+
+/// Four 8x8 b16 matrices from shared memory, transposed: lane i gives the address of row i % 8 of matrix
+/// i / 8.
+__device__ __forceinline__ void ldmatrixTrans(uint32_t r[4], const void* rowAddress) {
+  const auto address = static_cast<uint32_t>(__cvta_generic_to_shared(rowAddress));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(address));
+}
+
+/// Starts copying `count` rows of kCols elements (rows contiguous and 16-byte aligned) into shared memory
+/// rows kLd apart, 16 bytes per cp.async; rows past `valid` are zero-filled. The copies land once the
+/// group they are committed in is waited for.
+template <typename T, int kCols, int kLd>
+__device__ __forceinline__ void copyRowsAsync(T* dst, const T* src, int64_t rowStride, int count, int valid) {
+  constexpr int kVectors = kCols / 8;
+  for (int idx = threadIdx.x; idx < count * kVectors; idx += blockDim.x) {
+    const int r = idx / kVectors;
+    const int c = idx % kVectors * 8;
+    const auto to = static_cast<uint32_t>(__cvta_generic_to_shared(dst + r * kLd + c));
+    const T* from = src + (r < valid ? r * rowStride + c : 0);
+    const int bytes = r < valid ? 16 : 0;
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(to), "l"(from), "r"(bytes));
+  }
+}
+
+__device__ __forceinline__ void commitCopies() {
+  asm volatile("cp.async.commit_group;\n" ::);
+}
+
+/// Waits until at most `kPending` committed groups of copies are still in flight.
+template <int kPending>
+__device__ __forceinline__ void waitCopies() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
+}
+
+/// Copies `count` rows of kCols elements into shared memory rows kLd apart, element by element through the
+/// strides (rows that are not contiguous or not aligned); rows past `valid` are zeros.
+template <typename T, int kCols, int kLd>
+__device__ __forceinline__ void loadRows(T* dst, const T* src, int64_t rowStride, int64_t colStride,
+                                         int count, int valid) {
+  for (int idx = threadIdx.x; idx < count * kCols; idx += blockDim.x) {
+    const int r = idx / kCols;
+    const int c = idx % kCols;
+    dst[r * kLd + c] = r < valid ? src[r * rowStride + c * colStride] : fromFloat<T>(0.0f);
+  }
+}
+
+template <typename T, int kD>
+__global__ void __launch_bounds__(kWarps * 32)
+    flashAttentionKernel(const T* __restrict__ q, const T* __restrict__ kt, const T* __restrict__ v,
+                         T* __restrict__ y, AttentionShape s, int64_t tilesPerHead) {
+  constexpr int kLd = kD + 8;  // shared rows padded so that a fragment's rows fall in different banks
+  // Two buffers of K and V chunks: the next chunk's copies run while the current one is used.
+  extern __shared__ __align__(16) unsigned char flashSmem[];
+  T* buffers = reinterpret_cast<T*>(flashSmem);
+  const int warp = threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  const int quad = lane / 4;  // the fragment row (and B column) this lane holds
+  const int pair = lane % 4;  // which pair of columns (A) or rows (B)
+  const int64_t h = blockIdx.x / tilesPerHead;
+  const int64_t row0 = blockIdx.x % tilesPerHead * kRows + warp * 16;
+  const T* qHead = q + headStart(s, s.q, h);
+  const T* kHead = kt + headStart(s, s.kt, h);
+  const T* vHead = v + headStart(s, s.v, h);
+
+  // Q's rows row0 + quad and row0 + quad + 8 as A fragments, one per 16 columns of D.
+  constexpr int kSteps = kD / 16;
+  uint32_t qa[kSteps][4];
+#pragma unroll
+  for (int step = 0; step < kSteps; ++step) {
+#pragma unroll
+    for (int part = 0; part < 4; ++part) {
+      const int64_t row = row0 + quad + (part % 2) * 8;
+      const int col = step * 16 + pair * 2 + (part / 2) * 8;
+      float lo = 0.0f;
+      float hi = 0.0f;
+      if (row < s.sq) {
+        lo = toFloat(qHead[row * s.q.row + col * s.q.col]);
+        hi = toFloat(qHead[row * s.q.row + (col + 1) * s.q.col]);
+      }
+      qa[step][part] = pack<T>(lo, hi);
+    }
+  }
+
+  // log2(e) folded into the scale: exp(x) = exp2(x * log2(e)).
+  const float scale = s.scale * 1.4426950408889634f;
+  const T* mask = static_cast<const T*>(s.mask);
+  const int64_t maskHead = mask != nullptr ? maskStart(s, h) : 0;
+  constexpr int kTiles = kD / 8;  // output tiles of 8 columns
+  float o[kTiles][4] = {};
+  float rowMax[2] = {-INFINITY, -INFINITY};
+  float rowSum[2] = {0.0f, 0.0f};
+  // K's rows are contiguous where Kt's stride along D is 1; otherwise each element is gathered.
+  const int64_t kRowStride = s.kt.col;
+  const int64_t kColStride = s.kt.row;
+  const bool async = s.vectorKt && s.vectorV;
+  // Chunk i's K and V: buffer i % 2 (one buffer where rows are gathered element by element).
+  auto keysOf = [&](int64_t i) { return buffers + (async ? i % 2 : 0) * 2 * kChunk * kLd; };
+  auto startCopies = [&](int64_t i) {
+    const int64_t c = i * kChunk;
+    const int valid = s.sk - c < kChunk ? static_cast<int>(s.sk - c) : kChunk;
+    copyRowsAsync<T, kD, kLd>(keysOf(i), kHead + c * kRowStride, kRowStride, kChunk, valid);
+    copyRowsAsync<T, kD, kLd>(keysOf(i) + kChunk * kLd, vHead + c * s.v.row, s.v.row, kChunk, valid);
+    commitCopies();
+  };
+  const int64_t chunks = (s.sk + kChunk - 1) / kChunk;
+  if (async) startCopies(0);
+  for (int64_t i = 0; i < chunks; ++i) {
+    const int64_t c = i * kChunk;
+    const int valid = s.sk - c < kChunk ? static_cast<int>(s.sk - c) : kChunk;
+    T* ks = keysOf(i);
+    T* vs = ks + kChunk * kLd;
+    if (async) {
+      if (i + 1 < chunks) {
+        startCopies(i + 1);
+        waitCopies<1>();
+      } else {
+        waitCopies<0>();
+      }
+    } else {
+      loadRows<T, kD, kLd>(ks, kHead + c * kRowStride, kRowStride, kColStride, kChunk, valid);
+      loadRows<T, kD, kLd>(vs, vHead + c * s.v.row, s.v.row, s.v.col, kChunk, valid);
+    }
+    __syncthreads();
+
+    // S = Q . Kt for the chunk: kChunk / 8 tiles of 16 x 8.
+    float sc[kChunk / 8][4];
+#pragma unroll
+    for (int n = 0; n < kChunk / 8; ++n) {
+      sc[n][0] = sc[n][1] = sc[n][2] = sc[n][3] = 0.0f;
+      const T* keyRow = ks + (n * 8 + quad) * kLd + pair * 2;
+#pragma unroll
+      for (int step = 0; step < kSteps; ++step) {
+        const uint32_t b0 = *reinterpret_cast<const uint32_t*>(keyRow + step * 16);
+        const uint32_t b1 = *reinterpret_cast<const uint32_t*>(keyRow + step * 16 + 8);
+        mma16816<T>(sc[n], qa[step], b0, b1);
+      }
+    }
+    // Scale, mask, keys past Sk; the chunk's maximum of each of the lane's two rows.
+    float chunkMax[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int n = 0; n < kChunk / 8; ++n) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int key = n * 8 + pair * 2 + (e % 2);
+        const int64_t row = row0 + quad + (e / 2) * 8;
+        float x = sc[n][e] * scale;
+        if (key >= valid) {
+          x = -INFINITY;
+        } else if (mask != nullptr && row < s.sq) {
+          x += toFloat(mask[maskHead + row * s.maskRowStride + (c + key) * s.maskColStride]) *
+               1.4426950408889634f;
+        }
+        sc[n][e] = x;
+        chunkMax[e / 2] = fmaxf(chunkMax[e / 2], x);
+      }
+    }
+    float rescale[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      chunkMax[r] = fmaxf(chunkMax[r], __shfl_xor_sync(0xffffffffu, chunkMax[r], 1));
+      chunkMax[r] = fmaxf(chunkMax[r], __shfl_xor_sync(0xffffffffu, chunkMax[r], 2));
+      const float newMax = fmaxf(rowMax[r], chunkMax[r]);
+      // While every score so far is -inf, shift by 0: exp2(-inf) = 0 keeps them out without a NaN.
+      const float shift = newMax == -INFINITY ? 0.0f : newMax;
+      rescale[r] = exp2f(rowMax[r] - shift);
+      rowMax[r] = newMax;
+      rowSum[r] *= rescale[r];
+      chunkMax[r] = shift;
+    }
+#pragma unroll
+    for (int t = 0; t < kTiles; ++t) {
+      o[t][0] *= rescale[0];
+      o[t][1] *= rescale[0];
+      o[t][2] *= rescale[1];
+      o[t][3] *= rescale[1];
+    }
+    // P = exp2(S - m) as A fragments (two 16 x 8 score tiles make one 16 x 16 A tile), then O += P . V.
+#pragma unroll
+    for (int step = 0; step < kChunk / 16; ++step) {
+      uint32_t pa[4];
+#pragma unroll
+      for (int half = 0; half < 2; ++half) {
+        float* tile = sc[2 * step + half];
+        const float p0 = exp2f(tile[0] - chunkMax[0]);
+        const float p1 = exp2f(tile[1] - chunkMax[0]);
+        const float p2 = exp2f(tile[2] - chunkMax[1]);
+        const float p3 = exp2f(tile[3] - chunkMax[1]);
+        rowSum[0] += p0 + p1;
+        rowSum[1] += p2 + p3;
+        pa[half * 2] = pack<T>(p0, p1);
+        pa[half * 2 + 1] = pack<T>(p2, p3);
+      }
+      // V rows step * 16 .. + 15: lane i addresses row i % 8 of matrix i / 8 (rows +8 for matrices 1 and
+      // 3, columns +8 for matrices 2 and 3), giving b0, b1 of two output tiles.
+      const T* vRow = vs + (step * 16 + (lane / 8 % 2) * 8 + lane % 8) * kLd + (lane / 16) * 8;
+#pragma unroll
+      for (int t = 0; t < kTiles; t += 2) {
+        uint32_t b[4];
+        ldmatrixTrans(b, vRow + t * 8);
+        mma16816<T>(o[t], pa, b[0], b[1]);
+        mma16816<T>(o[t + 1], pa, b[2], b[3]);
+      }
+    }
+    __syncthreads();  // every warp is done with this chunk's buffer before copies into it start
+  }
+  // Each row's sum over the quad's lanes; O / l, rounded once.
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    rowSum[r] += __shfl_xor_sync(0xffffffffu, rowSum[r], 1);
+    rowSum[r] += __shfl_xor_sync(0xffffffffu, rowSum[r], 2);
+  }
+  T* yHead = y + headStart(s, s.y, h);
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int64_t row = row0 + quad + r * 8;
+    if (row >= s.sq) continue;
+    const float inverse = 1.0f / rowSum[r];
+    T* yRow = yHead + row * s.y.row;
+#pragma unroll
+    for (int t = 0; t < kTiles; ++t) {
+      const int col = t * 8 + pair * 2;
+      const float lo = o[t][r * 2] * inverse;
+      const float hi = o[t][r * 2 + 1] * inverse;
+      if (s.vectorY) {
+        *reinterpret_cast<uint32_t*>(yRow + col) = pack<T>(lo, hi);
+      } else {
+        yRow[col * s.y.col] = fromFloat<T>(lo);
+        yRow[(col + 1) * s.y.col] = fromFloat<T>(hi);
+      }
+    }
+  }
+}
+
+/// Shared memory of the kernel for head size kD: two buffers of a K and a V chunk.
+template <typename T, int kD>
+constexpr size_t flashSmemBytes() {
+  return 2 * 2 * kChunk * (kD + 8) * sizeof(T);
+}
+
+/// Allows the kernel its shared memory (over the default 48 KiB for D = 128), once per device: the first
+/// launch comes while the builder times tactics, before any CUDA graph capture.
+template <typename T, int kD>
+cudaError_t allowFlashSmem() {
+  static std::mutex mutex;
+  static std::set<int> done;
+  int device = 0;
+  cudaError_t result = cudaGetDevice(&device);
+  if (result != cudaSuccess) return result;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (done.count(device) != 0) return cudaSuccess;
+  result = cudaFuncSetAttribute(flashAttentionKernel<T, kD>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                static_cast<int>(flashSmemBytes<T, kD>()));
+  if (result == cudaSuccess) done.insert(device);
+  return result;
+}
+
+template <typename T, int kD>
+cudaError_t launchFlash(const void* q, const void* kt, const void* v, void* y, const AttentionShape& s,
+                        cudaStream_t stream) {
+  const cudaError_t allowed = allowFlashSmem<T, kD>();
+  if (allowed != cudaSuccess) return allowed;
+  const int64_t tilesPerHead = (s.sq + kRows - 1) / kRows;
+  flashAttentionKernel<T, kD>
+      <<<static_cast<unsigned>(s.heads * tilesPerHead), kWarps * 32, flashSmemBytes<T, kD>(), stream>>>(
+          static_cast<const T*>(q), static_cast<const T*>(kt), static_cast<const T*>(v), static_cast<T*>(y),
+          s, tilesPerHead);
+  return cudaGetLastError();
+}
+
+}  // namespace
+
+cudaError_t launchAttentionFlash(Elem type, const void* q, const void* kt, const void* v, void* y,
+                                 const AttentionShape& shape, cudaStream_t stream) {
+  if (shape.heads <= 0 || shape.sq <= 0) return cudaSuccess;
+  if (!attentionFlashHeadSize(shape.d) || shape.dv != shape.d || shape.sk <= 0 ||
+      shape.heads * ((shape.sq + kRows - 1) / kRows) > INT32_MAX) {
+    return cudaErrorInvalidValue;
+  }
+  auto byD = [&](auto tag) -> cudaError_t {
+    using T = decltype(tag);
+    switch (shape.d) {
+      case 32:
+        return launchFlash<T, 32>(q, kt, v, y, shape, stream);
+      case 64:
+        return launchFlash<T, 64>(q, kt, v, y, shape, stream);
+      default:
+        return launchFlash<T, 128>(q, kt, v, y, shape, stream);
+    }
+  };
+  if (type == Elem::kF16) return byD(__half{});
+  if (type == Elem::kBF16) return byD(__nv_bfloat16{});
+  return cudaErrorInvalidValue;
+}
+
+}  // namespace lowp::kernels::cuda
