@@ -1,21 +1,22 @@
 // lowp.Attention on tensor cores in one pass over the keys (launchAttentionFlash, launch.h): the scores
 // never leave registers.
 //
-// One block of kWarps warps per kRows query rows of one head; warp w owns rows 16w .. 16w + 15. Each warp
-// holds its Q rows as mma.sync A fragments (m16n8k16, fp32 accumulation) for the whole run. Keys come in
-// chunks of kChunk: the block copies the chunk's K rows [kChunk][D] and V rows [kChunk][Dv] into shared
-// memory (16 bytes at a time where the rows are contiguous and aligned), then each warp computes its 16 x
-// kChunk scores S = Q . Kt in registers, scales them, adds the mask, and folds them into a running softmax
-// per row (the row maximum m, the sum l of exp(s - m), the output O rescaled by exp(m_old - m_new) when m
-// grows). exp(s - m) is rounded to T and multiplied by V from shared memory (ldmatrix.trans gives V's B
-// fragments); O = sum / l is rounded once to T at the end. Keys past Sk score -inf; query rows past Sq are
-// computed from zeros and not stored. A row whose every score is -inf gives 0 / 0 = NaN, as the unfused
-// Softmax does.
+// One block of kWarps warps per kRows query rows of one head; warp w owns rows 16w .. 16w + 15 (eight warps
+// sharing each chunk of keys measured slower than four on BERT-base's heads). Each warp holds its Q rows as
+// mma.sync A fragments (m16n8k16, fp32 accumulation) for the whole run. Keys come in chunks of kChunk: the
+// block copies the chunk's K rows [kChunk][D] and V rows [kChunk][Dv] into shared memory, with cp.async into
+// one of two buffers while the other chunk is used where the rows are contiguous and 16-byte aligned, element
+// by element otherwise. Each warp then computes its 16 x kChunk scores S = Q . Kt in registers, scales them,
+// adds the mask, and folds them into a running softmax per row (the row maximum m, the sum l of exp(s - m),
+// the output O rescaled by exp(m_old - m_new) when m grows). exp(s - m) is rounded to T and multiplied by V
+// from shared memory (ldmatrix.trans gives V's B fragments); O = sum / l is rounded once to T at the end.
+// Keys past Sk score -inf; query rows past Sq are computed from zeros and not stored. A row whose every score
+// is -inf gives 0 / 0 = NaN, as the unfused Softmax does.
 //
-// Rounding differs from the reference by P: the unnormalised exp(s - m) is rounded to T before P . V
-// (the unfused graph rounds the normalised P), within the tolerance of the tests.
-// Operands are read, and Y written, through their strides (AttentionStrides). D = Dv in {32, 64, 128};
-// any Sq and Sk. Tests: tests/gpu/test_attention.cpp, against the CPU reference kernel.
+// Rounding differs from the reference by P: the unnormalised exp(s - m) is rounded to T before P . V (the
+// unfused graph rounds the normalised P), within the tolerance of the tests. Operands are read, and Y
+// written, through their strides (AttentionStrides). D = Dv in {32, 64, 128}; any Sq and Sk.
+// Tests: tests/gpu/test_attention.cpp, against the CPU reference kernel.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -162,13 +163,14 @@ __global__ void __launch_bounds__(kWarps * 32)
     for (int part = 0; part < 4; ++part) {
       const int64_t row = row0 + quad + (part % 2) * 8;
       const int col = step * 16 + pair * 2 + (part / 2) * 8;
-      float lo = 0.0f;
-      float hi = 0.0f;
-      if (row < s.sq) {
-        lo = toFloat(qHead[row * s.q.row + col * s.q.col]);
-        hi = toFloat(qHead[row * s.q.row + (col + 1) * s.q.col]);
+      if (row >= s.sq) {
+        qa[step][part] = 0;
+      } else if (s.vectorQ) {  // the pair is contiguous and 4-byte aligned
+        qa[step][part] = *reinterpret_cast<const uint32_t*>(qHead + row * s.q.row + col);
+      } else {
+        qa[step][part] = pack<T>(toFloat(qHead[row * s.q.row + col * s.q.col]),
+                                 toFloat(qHead[row * s.q.row + (col + 1) * s.q.col]));
       }
-      qa[step][part] = pack<T>(lo, hi);
     }
   }
 
