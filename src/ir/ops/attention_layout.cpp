@@ -306,7 +306,8 @@ Result<float> attentionScale(const AttributeMap& attrs, const KnownInput& known)
   return scale;
 }
 
-Result<DenseAttention> denseAttention(const AttributeMap& attrs, const std::vector<const Tensor*>& inputs) {
+Result<DenseAttention> denseAttention(const AttributeMap& attrs, const std::vector<const Tensor*>& inputs,
+                                      const ParallelRange& parallel) {
   const KnownInput known = [&](int64_t i) -> const Tensor* {
     return i >= 0 && static_cast<size_t>(i) < inputs.size() ? inputs[static_cast<size_t>(i)] : nullptr;
   };
@@ -322,46 +323,59 @@ Result<DenseAttention> denseAttention(const AttributeMap& attrs, const std::vect
   }
   const std::vector<int64_t> shapes[3] = {inputs[0]->shape(), inputs[1]->shape(), inputs[2]->shape()};
   LOWP_ASSIGN_OR_RETURN(const AttentionLayout layout, attentionLayout(attrs, shapes, known));
-  for (size_t slot = 0; slot < 3; ++slot) *operands[slot] = gatherView(*inputs[slot], layout.operand[slot]);
+  for (size_t slot = 0; slot < 3; ++slot) {
+    *operands[slot] = gatherView(*inputs[slot], layout.operand[slot], parallel);
+  }
   dense.yPerm = layout.yPerm;
   return dense;
 }
 
-Tensor gatherView(const Tensor& base, const StridedView& view) {
+Tensor gatherView(const Tensor& base, const StridedView& view, const ParallelRange& parallel) {
   Tensor out(base.type(), view.sizes());
   const auto bytes = static_cast<size_t>(dataTypeInfo(base.type()).storageBytes);
   const std::vector<ViewMode> modes = view.modes();
   const int64_t count = out.elementCount();
   if (count == 0) return out;
-  std::vector<int64_t> index(modes.size(), 0);
   const auto* from = static_cast<const std::byte*>(base.data());
   auto* to = static_cast<std::byte*>(out.data());
   // Runs of the innermost mode are copied together when it is contiguous.
   const ViewMode inner = modes.empty() ? ViewMode{1, 1} : modes.back();
   const int64_t run = inner.stride == 1 ? inner.size : 1;
-  for (int64_t e = 0; e < count; e += run) {
-    int64_t offset = view.offset;
-    for (size_t m = 0; m < modes.size(); ++m) offset += index[m] * modes[m].stride;
-    std::memcpy(to + static_cast<size_t>(e) * bytes, from + static_cast<size_t>(offset) * bytes,
-                static_cast<size_t>(run) * bytes);
-    // Advance the odometer by `run` elements.
+  auto copyRuns = [&](int64_t first, int64_t last) {
+    // The odometer of element first * run, innermost mode fastest.
+    std::vector<int64_t> index(modes.size(), 0);
+    int64_t rest = first * run;
     for (size_t m = modes.size(); m-- > 0;) {
-      index[m] += m + 1 == modes.size() ? run : 1;
-      if (index[m] < modes[m].size) break;
-      index[m] = 0;
+      index[m] = rest % modes[m].size;
+      rest /= modes[m].size;
     }
+    for (int64_t r = first; r < last; ++r) {
+      int64_t offset = view.offset;
+      for (size_t m = 0; m < modes.size(); ++m) offset += index[m] * modes[m].stride;
+      std::memcpy(to + static_cast<size_t>(r * run) * bytes, from + static_cast<size_t>(offset) * bytes,
+                  static_cast<size_t>(run) * bytes);
+      for (size_t m = modes.size(); m-- > 0;) {
+        index[m] += m + 1 == modes.size() ? run : 1;
+        if (index[m] < modes[m].size) break;
+        index[m] = 0;
+      }
+    }
+  };
+  const int64_t runs = count / run;
+  if (parallel) {
+    parallel(runs, std::max<int64_t>(1, 4096 / run), copyRuns);
+  } else {
+    copyRuns(0, runs);
   }
   return out;
 }
 
-void scatterPermuted(const Tensor& y, const std::vector<int64_t>& perm, Tensor& out) {
-  const StridedView view = [&] {
-    StridedView v = StridedView::dense(y.shape());
-    StridedView t;
-    for (int64_t p : perm) t.dims.push_back(v.dims[static_cast<size_t>(p)]);
-    return t;
-  }();
-  Tensor permuted = gatherView(y, view);
+void scatterPermuted(const Tensor& y, const std::vector<int64_t>& perm, Tensor& out,
+                     const ParallelRange& parallel) {
+  const StridedView dense = StridedView::dense(y.shape());
+  StridedView view;
+  for (int64_t p : perm) view.dims.push_back(dense.dims[static_cast<size_t>(p)]);
+  Tensor permuted = gatherView(y, view, parallel);
   std::memcpy(out.data(), permuted.data(), static_cast<size_t>(permuted.byteSize()));
 }
 

@@ -96,6 +96,11 @@ Result<AttentionLayout> attentionLayout(const AttributeMap& attrs, const std::ve
 /// The product of the scale attribute and the scale inputs' values.
 Result<float> attentionScale(const AttributeMap& attrs, const KnownInput& known);
 
+/// Runs fn(begin, end) over [0, n) in chunks of at least `grain`, possibly on several threads (the kernels'
+/// ParallelFor).
+using ParallelRange =
+    std::function<void(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn)>;
+
 /// lowp.Attention's Q, Kt and V as dense tensors (the inputs themselves, or copies gathered through their
 /// views), its scale, and Y's permutation: what the host kernels compute from. `inputs` are the node's input
 /// tensors in host memory.
@@ -104,12 +109,14 @@ struct DenseAttention {
   float scale = 1.0f;
   std::vector<int64_t> yPerm;
 };
-Result<DenseAttention> denseAttention(const AttributeMap& attrs, const std::vector<const Tensor*>& inputs);
+Result<DenseAttention> denseAttention(const AttributeMap& attrs, const std::vector<const Tensor*>& inputs,
+                                      const ParallelRange& parallel = {});
 
-/// The dense tensor of `view`'s elements of `base` (any type).
-Tensor gatherView(const Tensor& base, const StridedView& view);
+/// The dense tensor of `view`'s elements of `base` (any type), copied on the threads of `parallel` if given.
+Tensor gatherView(const Tensor& base, const StridedView& view, const ParallelRange& parallel = {});
 
 /// Writes dense `y` (the canonical [..., Sq, Dv] result) into `out` transposed by `perm`.
-void scatterPermuted(const Tensor& y, const std::vector<int64_t>& perm, Tensor& out);
+void scatterPermuted(const Tensor& y, const std::vector<int64_t>& perm, Tensor& out,
+                     const ParallelRange& parallel = {});
 
 }  // namespace lowp::ir::ops

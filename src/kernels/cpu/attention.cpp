@@ -16,6 +16,7 @@
 // Tests: tests/unit/test_attention.cpp (both ISAs against the reference kernel, tails and masks).
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -134,7 +135,11 @@ Status attentionKernel(KernelContext& ctx) {
   }
   std::vector<const Tensor*> inputs;
   for (size_t i = 0; i < ctx.inputCount(); ++i) inputs.push_back(ctx.hasInput(i) ? &ctx.input(i) : nullptr);
-  auto dense = ir::ops::denseAttention(ctx.attrs(), inputs);
+  const ir::ops::ParallelRange parallel = [&](int64_t n, int64_t grain,
+                                              const std::function<void(int64_t, int64_t)>& fn) {
+    ctx.parallelFor(n, grain, fn);
+  };
+  auto dense = ir::ops::denseAttention(ctx.attrs(), inputs, parallel);
   if (!dense) {
     return Status(dense.status().code(), ctx.node().describe() + ": " + dense.status().message(),
                   ctx.node().name);
@@ -253,7 +258,7 @@ Status attentionKernel(KernelContext& ctx) {
       }
     }
   });
-  if (!dense->yPerm.empty()) ir::ops::scatterPermuted(y, dense->yPerm, out);
+  if (!dense->yPerm.empty()) ir::ops::scatterPermuted(y, dense->yPerm, out, parallel);
   return {};
 }
 

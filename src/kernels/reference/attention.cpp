@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -98,7 +99,11 @@ Status attentionKernel(KernelContext& ctx) {
   }
   std::vector<const Tensor*> inputs;
   for (size_t i = 0; i < ctx.inputCount(); ++i) inputs.push_back(ctx.hasInput(i) ? &ctx.input(i) : nullptr);
-  auto dense = ir::ops::denseAttention(ctx.attrs(), inputs);
+  const ir::ops::ParallelRange parallel = [&](int64_t n, int64_t grain,
+                                              const std::function<void(int64_t, int64_t)>& fn) {
+    ctx.parallelFor(n, grain, fn);
+  };
+  auto dense = ir::ops::denseAttention(ctx.attrs(), inputs, parallel);
   if (!dense)
     return Status(dense.status().code(), ctx.node().describe() + ": " + dense.status().message(),
                   ctx.node().name);
@@ -116,7 +121,7 @@ Status attentionKernel(KernelContext& ctx) {
     st = attentionTyped<T>(ctx, dense->q, dense->kt, dense->v, dense->scale, y);
   });
   if (!ok) return ctx.unsupported("no reference kernel for type " + out.describe());
-  if (st && !dense->yPerm.empty()) ir::ops::scatterPermuted(y, dense->yPerm, out);
+  if (st && !dense->yPerm.empty()) ir::ops::scatterPermuted(y, dense->yPerm, out, parallel);
   return st;
 }
 
