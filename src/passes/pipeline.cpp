@@ -34,6 +34,7 @@ const std::vector<const RewriteRule*>& pipelineRules() {
       &fuseMatMulBiasRule(),
       &fuseGeluRule(),
       &fuseActivationRule(),
+      &fuseLayerNormResidualRule(),
       &fuseElementwiseChainRule(),
       &removeDeadNodesRule(),
   };

@@ -86,6 +86,10 @@ const RewriteRule& fuseGeluRule();
 /// activation moves into the fused op (fuse_activation.cpp).
 const RewriteRule& fuseActivationRule();
 
+/// LayerNormalization(Add(x, r)) of equal shapes, the Add read by nothing else: one lowp.FusedLayerNorm that
+/// adds the residual as it reads x (fuse_layernorm_residual.cpp).
+const RewriteRule& fuseLayerNormResidualRule();
+
 /// A run of elementwise nodes (unary activations and math, binary ops with a constant, X itself or a
 /// broadcast operand), each the single reader of the one before: one lowp.ElementwiseChain node
 /// (fuse_elementwise_chain.cpp).

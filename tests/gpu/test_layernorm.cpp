@@ -59,6 +59,40 @@ TEST(CudaLayerNorm, MatchesTheReference) {
   }
 }
 
+// lowp.FusedLayerNorm: the residual added as each row is read (its shape X's), or first into Y (a residual
+// that broadcasts, or an X that broadcasts to the residual's shape).
+TEST(CudaLayerNorm, FusedResidualMatchesTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(73);
+  struct Case {
+    std::vector<int64_t> x, residual;
+  };
+  const std::vector<Case> cases = {
+      {{2, 128, 768}, {2, 128, 768}}, {{7, 33}, {7, 33}}, {{4, 16}, {16}}, {{16}, {3, 16}}};
+  for (const TypeCase& t :
+       {TypeCase{DataType::kFloat32, "f32", 1e-5}, TypeCase{DataType::kFloat16, "f16", 1e-2},
+        TypeCase{DataType::kBFloat16, "bf16", 1e-2}}) {
+    for (const Case& c : cases) {
+      for (bool misalign : {false, true}) {
+        SCOPED_TRACE(std::string(t.prefix) + " X " + ir::formatSizes(c.x) + " residual " +
+                     ir::formatSizes(c.residual) + (misalign ? " misaligned" : ""));
+        const std::vector<int64_t> row = {c.x.back()};
+        expectMatchesReference(
+            {.kernel = std::string(t.prefix) + "-fusedlayernorm-cuda",
+             .opType = "FusedLayerNorm",
+             .domain = "lowp",
+             .opset = 1,
+             .attrs = attrs({{"epsilon", 1e-5f}}),
+             .inputs = {randomTensor(rng, t.type, c.x, 1.0, 5.0), randomTensor(rng, t.type, row, 0.5, 1.5),
+                        randomTensor(rng, t.type, row), randomTensor(rng, t.type, c.residual, -2.0, 2.0)},
+             .constantSlots = {1, 2},
+             .tolerance = t.tolerance,
+             .misalign = misalign});
+      }
+    }
+  }
+}
+
 TEST(CudaLayerNorm, DeclinesWhatItCannotRun) {
   std::mt19937 rng(72);
   const kernels::KernelDef* k = kernelNamed("f32-layernorm-cuda");

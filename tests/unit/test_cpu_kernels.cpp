@@ -558,6 +558,39 @@ TEST(CpuLayerNorm, MatchesTheReferenceWithAndWithoutBias) {
   }
 }
 
+// lowp.FusedLayerNorm: X + Residual rounded to the type, then the LayerNormalization above, row by row in
+// place; a residual that broadcasts runs the reference.
+TEST(CpuLayerNorm, FusedResidualMatchesTheReference) {
+  for (const Isa& isa : kIsas) {
+    if (!runtime::cpuSupports(isa.feature)) continue;
+    for (DataType type : kTypes) {
+      const KernelDef* k = kernelNamed(dtypeName(type) + "-fusedlayernorm-" + isa.name);
+      ASSERT_NE(k, nullptr);
+      for (const std::vector<int64_t>& residualShape :
+           {std::vector<int64_t>{6, 771}, std::vector<int64_t>{771}}) {
+        std::mt19937 rng(43);
+        std::normal_distribution<double> dist(0.0, 1.0);
+        auto values = [&](int64_t n, double mean) {
+          std::vector<double> v(static_cast<size_t>(n));
+          for (double& e : v) e = mean + dist(rng);
+          return v;
+        };
+        const std::vector<Tensor> in = {makeTensor(type, {6, 771}, values(6 * 771, 50.0)),
+                                        makeTensor(type, {771}, values(771, 0.0)),
+                                        makeTensor(type, {771}, values(771, 0.0)),
+                                        makeTensor(type, residualShape, values(count(residualShape), 0.0))};
+        ir::Node node = makeNode("FusedLayerNorm", attrs({{"epsilon", 1e-5f}}), 1);
+        node.domain = "lowp";
+        EXPECT_TRUE(k->supports(node, shapesOf(in)));
+        const Tensor got = runKernel(*k, node, in, type, {6, 771});
+        const Tensor want = runReference(node, in, type, {6, 771});
+        expectClose(got, want, in[0], 2,
+                    k->name.data() + std::string(" residual ") + ir::formatSizes(residualShape));
+      }
+    }
+  }
+}
+
 TEST(CpuLayerNorm, SaysNoToBroadcastScalesAndStatisticOutputs) {
   const KernelDef* k = kernelNamed("f32-layernorm-avx2");
   ASSERT_NE(k, nullptr);

@@ -67,7 +67,7 @@ std::unique_ptr<ir::Graph> optimized(const GraphSpec& spec) {
   auto g = build(spec);
   for (const passes::RewriteRule* rule :
        {&passes::fuseConvAddRule(), &passes::gemmToMatMulRule(), &passes::fuseMatMulBiasRule(),
-        &passes::fuseGeluRule(), &passes::fuseActivationRule()}) {
+        &passes::fuseGeluRule(), &passes::fuseActivationRule(), &passes::fuseLayerNormResidualRule()}) {
     auto applied = passes::applyRule(*g, *rule);
     EXPECT_TRUE(applied.isOk()) << applied.status().toString();
   }
@@ -456,6 +456,56 @@ Result<std::vector<std::pair<DataType, ir::Shape>>> inferFused(const std::string
 
 ir::InferInput known(DataType t, const std::vector<int64_t>& shape) {
   return {true, t, ir::Shape::fromSizes(shape), nullptr};
+}
+
+// A post-norm transformer's residual: LayerNormalization(Add(x, r)) becomes one FusedLayerNorm that takes the
+// Add's name and answers to the LayerNormalization's; a residual that broadcasts fuses too.
+TEST(FuseLayerNorm, ResidualAddBecomesOneNode) {
+  for (const std::vector<int64_t>& residualShape :
+       {std::vector<int64_t>{2, 5, 8}, std::vector<int64_t>{5, 8}}) {
+    const GraphSpec spec = [&](GraphBuilder& b) {
+      b.input("x", {2, 5, 8});
+      b.input("r", residualShape);
+      b.constant("scale", randomTensor({8}, 7));
+      b.constant("bias", randomTensor({8}, 8));
+      b.node("Add", "add", {"x", "r"}, {"sum"});
+      b.node("LayerNormalization", "ln", {"sum", "scale", "bias"}, {"y"}, attrs({{"epsilon", 1e-5f}}));
+      b.output("y");
+    };
+    auto g = optimized(spec);
+    ASSERT_EQ(g->nodes().size(), 1u);
+    const ir::Node& n = *g->nodes()[0];
+    EXPECT_EQ(n.opType, "FusedLayerNorm");
+    EXPECT_EQ(n.domain, "lowp");
+    EXPECT_EQ(n.name, "add");
+    EXPECT_EQ(n.absorbedNames, std::vector<std::string>{"ln"});
+    EXPECT_EQ(n.inputs[3]->name, "r");
+    expectSameResults(spec);
+  }
+}
+
+TEST(FuseLayerNorm, KeepsWhatItCannotFuse) {
+  // The sum read by another node, a constant operand (a bias), the statistics asked for.
+  const GraphSpec spec = [](GraphBuilder& b) {
+    b.input("x", {4, 8});
+    b.input("r", {4, 8});
+    b.constant("scale", randomTensor({8}, 7));
+    b.constant("c", randomTensor({4, 8}, 9));
+    b.node("Add", "shared", {"x", "r"}, {"s1"});
+    b.node("LayerNormalization", "ln1", {"s1", "scale"}, {"y1"});
+    b.node("Relu", "other", {"s1"}, {"y2"});
+    b.node("Add", "bias", {"x", "c"}, {"s2"});
+    b.node("LayerNormalization", "ln2", {"s2", "scale"}, {"y3"});
+    b.node("Add", "stats", {"x", "r"}, {"s3"});
+    b.node("LayerNormalization", "ln3", {"s3", "scale"}, {"y4", "mean"});
+    b.output("y1");
+    b.output("y2");
+    b.output("y3");
+    b.output("y4");
+    b.output("mean");
+  };
+  auto g = optimized(spec);
+  for (const ir::Node* n : g->nodes()) EXPECT_NE(n->opType, "FusedLayerNorm") << n->name;
 }
 
 TEST(FusedSchemas, ShapesTypesAndErrors) {

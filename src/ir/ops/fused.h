@@ -9,6 +9,9 @@
 //   Y = act(matmul(A, B) + Bias)
 //   matmul as ONNX MatMul; Bias: [N] (N = Y's last dim; fp32 allowed beside fp16/bf16 operands), broadcast
 //   over every row. Computed and rounded as FusedConv.
+// FusedLayerNorm (inputs X, Scale, B?, Residual; LayerNormalization's attributes axis, epsilon, stash_type):
+//   Y = LayerNormalization(X + Residual), the sum (NumPy broadcast, X's type) rounded to X's type first, as
+//   the Add it was fused from stored it. Y only (no Mean, no InvStdDev).
 // Activation attributes: `activation` (string; absent or "" for none) is one of Relu, LeakyRelu, Clip,
 // Sigmoid, HardSwish, Tanh, Gelu, with the formulas of the ONNX ops of those names; `activation_alpha` is
 // LeakyRelu's alpha, Clip's min, or 1 for Gelu's tanh approximation (0: the exact, erf GELU);
@@ -26,6 +29,9 @@
 namespace lowp::ir::ops {
 
 inline constexpr std::string_view kLowpDomain = "lowp";
+
+inline constexpr std::string_view kFusedLayerNormOp = "FusedLayerNorm";
+inline constexpr size_t kFusedLayerNormResidual = 3;
 
 // The CUDA kernels' Activation (kernels/cuda/launch.h) has the same values.
 enum class FusedActivation { kNone = 0, kRelu, kLeakyRelu, kClip, kSigmoid, kHardSwish, kTanh, kGelu };

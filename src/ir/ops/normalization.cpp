@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ir/ops/common.h"
+#include "ir/ops/fused.h"
 
 namespace lowp::ir::ops {
 namespace {
@@ -194,6 +195,29 @@ Status inferLayerNormalization(InferContext& ctx) {
   return {};
 }
 
+/// lowp.FusedLayerNorm (X, Scale, B, Residual): LayerNormalization of X + Residual (NumPy broadcast, one
+/// type), Y only.
+Status inferFusedLayerNorm(InferContext& ctx) {
+  LOWP_RETURN_IF_ERROR(requireFloatInput(ctx, 0));
+  LOWP_RETURN_IF_ERROR(requireFloatInput(ctx, kFusedLayerNormResidual));
+  LOWP_RETURN_IF_ERROR(requireTypeOfInput0(ctx, kFusedLayerNormResidual));
+  auto sum = broadcastShapes(ctx.inputShape(0), ctx.inputShape(kFusedLayerNormResidual));
+  if (!sum) return ctx.invalid("X and the residual do not broadcast: " + sum.status().message());
+  for (size_t i = 1; i <= 2; ++i) {
+    if (i > 1 && !ctx.hasInput(i)) continue;
+    LOWP_RETURN_IF_ERROR(requireFloatInput(ctx, i));
+    LOWP_RETURN_IF_ERROR(requireTypeOfInput0(ctx, i));
+    LOWP_RETURN_IF_ERROR(requireBroadcastableTo(ctx, i, *sum));
+  }
+  if (sum->rankKnown()) {
+    auto axis = normalizeAxis(ctx.attrs().getInt("axis", -1), sum->rank());
+    if (!axis) return ctx.invalid(axis.status().message() + " for the sum of shape " + sum->toString());
+  }
+  LOWP_RETURN_IF_ERROR(stashType(ctx).status());
+  ctx.setOutput(0, ctx.inputType(0), *sum);
+  return {};
+}
+
 Status inferRmsNormalization(InferContext& ctx) {
   LOWP_RETURN_IF_ERROR(checkTrailingNormalization(ctx, 1));
   LOWP_RETURN_IF_ERROR(stashType(ctx).status());
@@ -294,6 +318,12 @@ void registerNormalizationSchemas(OpSchemaRegistry& registry) {
                 .maxOutputs = 3,
                 .attributes = {{"axis", kInt}, {"epsilon", kFloat}, {"stash_type", kInt}},
                 .infer = inferLayerNormalization});
+  registry.add({.opType = kFusedLayerNormOp,
+                .minInputs = 4,
+                .maxInputs = 4,
+                .attributes = {{"axis", kInt}, {"epsilon", kFloat}, {"stash_type", kInt}},
+                .infer = inferFusedLayerNorm,
+                .domain = kLowpDomain});
   registry.add({.opType = "GroupNormalization",
                 .minInputs = 3,
                 .maxInputs = 3,

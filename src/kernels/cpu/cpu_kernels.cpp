@@ -20,12 +20,14 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "ir/ops/elementwise_chain.h"
+#include "ir/ops/fused.h"
 #include "ir/shape.h"
 #include "kernels/cpu/simd_kernels.h"
 
@@ -378,6 +380,64 @@ Status layerNormKernel(KernelContext& ctx) {
   return {};
 }
 
+// ---- lowp.FusedLayerNorm ----
+
+/// X + Residual of one shape rounded to X's type (as the Add stored it), written into Y row by row and
+/// normalised there while the row is in cache; the reference kernel takes a residual that broadcasts and
+/// what layerNormKernel would hand to its reference.
+template <TableFn kTable>
+Status fusedLayerNormKernel(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  Tensor& y = ctx.output(0);
+  const auto storage = storageOf(x.type());
+  if (!ctx.hasInput(ir::ops::kFusedLayerNormResidual) || !storage || !ctx.hasInput(1) || y.type() != x.type())
+    return runReference(ctx);
+  std::vector<ir::Shape> shapes;
+  for (size_t i = 0; i < 3; ++i) {
+    shapes.push_back(ctx.hasInput(i) ? ir::Shape::fromSizes(ctx.input(i).shape()) : ir::Shape::unknownRank());
+  }
+  const Tensor& residual = ctx.input(ir::ops::kFusedLayerNormResidual);
+  // A residual that broadcasts: the reference kernel.
+  if (!layerNormSupports(ctx.node(), shapes) || residual.type() != x.type() || residual.shape() != x.shape())
+    return runReference(ctx);
+  for (size_t i = 1; i < 3; ++i) {
+    if (ctx.hasInput(i) && ctx.input(i).type() != x.type()) return runReference(ctx);
+  }
+  const std::vector<int64_t>& shape = x.shape();
+  auto axis = ir::normalizeAxis(ctx.attrs().getInt("axis", -1), x.rank());
+  if (!axis) return ctx.invalid(axis.status().message());
+  const int64_t size = product(shape, static_cast<size_t>(*axis), shape.size());
+  if (size == 0 || x.elementCount() == 0) return {};
+  const int64_t rows = x.elementCount() / size;
+  const double epsilon = ctx.attrs().getFloat("epsilon", 1e-5f);
+  const IsaKernels& isa = kTable();
+  const auto bytes = static_cast<int64_t>(ir::dataTypeInfo(x.type()).storageBytes);
+  const void* bias = ctx.hasInput(2) ? ctx.input(2).data() : nullptr;
+  ctx.parallelFor(rows, rowGrain(size), [&](int64_t begin, int64_t end) {
+    std::vector<float> a(static_cast<size_t>(*storage == Storage::kF32 ? 0 : 2 * size));
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t at = r * size * bytes;
+      char* out = static_cast<char*>(y.data()) + at;
+      if (*storage == Storage::kF32) {
+        const float* p = x.data<float>() + r * size;
+        const float* q = residual.data<float>() + r * size;
+        float* o = reinterpret_cast<float*>(out);
+        for (int64_t k = 0; k < size; ++k) o[k] = p[k] + q[k];
+      } else {
+        float* p = a.data();
+        float* q = a.data() + size;
+        isa.cast(*storage, static_cast<const char*>(x.data()) + at, Storage::kF32, p, size);
+        isa.cast(*storage, static_cast<const char*>(residual.data()) + at, Storage::kF32, q, size);
+        for (int64_t k = 0; k < size; ++k) p[k] += q[k];
+        isa.cast(Storage::kF32, p, *storage, out, size);
+      }
+      // In place: each row's statistics are taken before any of it is written.
+      isa.layerNormRows(*storage, y.data(), ctx.input(1).data(), bias, y.data(), r, r + 1, size, epsilon);
+    }
+  });
+  return {};
+}
+
 // ---- lowp.ElementwiseChain ----
 
 std::optional<StepOp> stepOpOf(std::string_view op) {
@@ -516,6 +576,15 @@ void registerIsa(KernelRegistry& registry, CpuFeature feature, std::string_view 
                     .supports = op.supports,
                     .reference = false});
     }
+    registry.add({.opType = ir::ops::kFusedLayerNormOp,
+                  .name = name(dtype, "fusedlayernorm"),
+                  .inputTypes = {TypeSet{type}},
+                  .outputTypes = {TypeSet{type}},
+                  .fn = &fusedLayerNormKernel<kTable>,
+                  .feature = feature,
+                  .domain = ir::ops::kLowpDomain,
+                  .supports = &layerNormSupports,
+                  .reference = false});
     registry.add({.opType = ir::ops::kElementwiseChainOp,
                   .name = name(dtype, "elementwisechain"),
                   .inputTypes = {TypeSet{type}},

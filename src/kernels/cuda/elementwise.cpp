@@ -144,24 +144,7 @@ Status binaryKernel(KernelContext& ctx) {
                                                           inner, count, !aFull, cuda->stream));
     return {};
   }
-  if (out.size() > static_cast<size_t>(kMaxBroadcastRank))
-    return ctx.unsupported("no CUDA broadcast of rank " + std::to_string(out.size()));
-  BroadcastPlan plan;
-  plan.rank = static_cast<int>(out.size());
-  const std::vector<int64_t> pa = alignedTo(a.shape(), out.size());
-  const std::vector<int64_t> pb = alignedTo(b.shape(), out.size());
-  int64_t strideA = 1;
-  int64_t strideB = 1;
-  for (size_t d = out.size(); d-- > 0;) {
-    if ((pa[d] != out[d] && pa[d] != 1) || (pb[d] != out[d] && pb[d] != 1))
-      return ctx.invalid("operands " + a.describe() + " and " + b.describe() + " do not broadcast to " +
-                         y.describe());
-    plan.out[d] = out[d];
-    plan.aStride[d] = pa[d] == 1 ? 0 : strideA;
-    plan.bStride[d] = pb[d] == 1 ? 0 : strideB;
-    strideA *= pa[d];
-    strideB *= pb[d];
-  }
+  LOWP_ASSIGN_OR_RETURN(const BroadcastPlan plan, broadcastPlanOf(ctx, a, b, y));
   LOWP_CUDA_RETURN_IF_ERROR_NODE(
       ctx, launchBinaryGeneral(kOp, type, a.data(), b.data(), y.data(), plan, cuda->stream));
   return {};

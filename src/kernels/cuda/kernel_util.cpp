@@ -215,4 +215,37 @@ Epilogue epilogueOf(const ConvOperands& c, DataType type, bool withBiasAndResidu
   return e;
 }
 
+Result<BroadcastPlan> broadcastPlanOf(const KernelContext& ctx, const Tensor& a, const Tensor& b,
+                                      const Tensor& y) {
+  const std::vector<int64_t>& out = y.shape();
+  if (out.size() > static_cast<size_t>(kMaxBroadcastRank))
+    return ctx.unsupported("no CUDA broadcast of rank " + std::to_string(out.size()));
+  // Sizes aligned right to the output's rank, 1s in front.
+  auto aligned = [&](const std::vector<int64_t>& shape) {
+    std::vector<int64_t> sizes(out.size() - std::min(out.size(), shape.size()), 1);
+    sizes.insert(sizes.end(), shape.begin(), shape.end());
+    return sizes;
+  };
+  const std::vector<int64_t> pa = aligned(a.shape());
+  const std::vector<int64_t> pb = aligned(b.shape());
+  if (pa.size() != out.size() || pb.size() != out.size())
+    return ctx.invalid("operands " + a.describe() + " and " + b.describe() + " have more dims than " +
+                       y.describe());
+  BroadcastPlan plan;
+  plan.rank = static_cast<int>(out.size());
+  int64_t strideA = 1;
+  int64_t strideB = 1;
+  for (size_t d = out.size(); d-- > 0;) {
+    if ((pa[d] != out[d] && pa[d] != 1) || (pb[d] != out[d] && pb[d] != 1))
+      return ctx.invalid("operands " + a.describe() + " and " + b.describe() + " do not broadcast to " +
+                         y.describe());
+    plan.out[d] = out[d];
+    plan.aStride[d] = pa[d] == 1 ? 0 : strideA;
+    plan.bStride[d] = pb[d] == 1 ? 0 : strideB;
+    strideA *= pa[d];
+    strideB *= pb[d];
+  }
+  return plan;
+}
+
 }  // namespace lowp::kernels::cuda

@@ -44,6 +44,11 @@ DataType tensorTypeOf(Precision precision);
 /// Checks that output 0 has input 0's type and element count.
 Status requireSameAsInput(KernelContext& ctx);
 
+/// The strides that read `a` and `b` under NumPy broadcasting over `y`'s shape; an error naming the node
+/// when they do not broadcast to it or the rank is over kMaxBroadcastRank.
+Result<BroadcastPlan> broadcastPlanOf(const KernelContext& ctx, const Tensor& a, const Tensor& b,
+                                      const Tensor& y);
+
 /// The operands of a Conv (kFused false) or lowp.FusedConv kernel computing in `type`, checked: x, w and y
 /// of `type`; the bias (input 2), when given, one value per output channel (w's first dimension) of `type`
 /// or fp32; a FusedConv's residual (input 3), when given, of y's shape and type; its activation.

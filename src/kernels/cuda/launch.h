@@ -237,9 +237,10 @@ cudaError_t launchElementwiseChain(Elem type, const void* x, void* y, int64_t n,
 
 /// LayerNormalization of each contiguous row of `size` elements: y = (x - mean) * rsd * scale[k] + bias[k],
 /// mean and rsd = 1 / sqrt(variance + epsilon) in fp32; scale and bias (nullable) hold `size` values of
-/// x's type.
+/// x's type. With a residual (nullable, x's shape), x + residual rounded to x's type is normalised instead.
 cudaError_t launchLayerNormLastAxis(Elem type, const void* x, const void* scale, const void* bias, void* y,
-                                    int64_t rows, int64_t size, float epsilon, cudaStream_t stream);
+                                    int64_t rows, int64_t size, float epsilon, cudaStream_t stream,
+                                    const void* residual = nullptr);
 
 // ---- tensor.cu
 // ---------------------------------------------------------------------------------------------

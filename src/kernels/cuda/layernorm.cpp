@@ -2,11 +2,13 @@
 // which are contiguous: rows of their product (device code in layernorm.cu), statistics in fp32. Scale and
 // B hold one value per element of the normalised dims (their shapes, aligned right to X's, are 1 before
 // `axis` and X's after). Only Y is produced: nodes that ask for Mean or InvStdDev, or for a stash_type other
-// than fp32, are declined.
+// than fp32, are declined. {f32,f16,bf16}-fusedlayernorm-cuda: lowp.FusedLayerNorm, the same with the
+// residual added as each row is read.
 // Tests: tests/gpu/test_layernorm.cpp.
 #include <string>
 #include <vector>
 
+#include "ir/ops/fused.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_context.h"
 #include "kernels/cuda/cuda_kernels.h"
@@ -44,34 +46,56 @@ Status layerNormKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
   const Tensor& x = ctx.input(0);
   LOWP_ASSIGN_OR_RETURN(const Elem type, floatElemOf(ctx, x, "X"));
-  LOWP_RETURN_IF_ERROR(requireSameAsInput(ctx));
+  const bool fused = ctx.node().opType == ir::ops::kFusedLayerNormOp;
+  // FusedLayerNorm's Y may be larger than X, where the residual broadcasts over X.
+  if (!fused) LOWP_RETURN_IF_ERROR(requireSameAsInput(ctx));
+  if (ctx.output(0).type() != x.type()) return ctx.invalid("Y is not of X's type " + x.describe());
   if (!onlyY(ctx.node()))
     return ctx.unsupported("the CUDA LayerNormalization gives Y only, with fp32 statistics");
-  const int64_t axis = normalisedAxis(ctx.attrs(), x.rank());
-  if (axis < 0) return ctx.invalid("axis is out of range for X " + x.describe());
+  // The rows normalised are Y's: X's, or X + Residual's (FusedLayerNorm) where the residual broadcasts.
+  Tensor& y = ctx.output(0);
+  const int64_t axis = normalisedAxis(ctx.attrs(), y.rank());
+  if (axis < 0) return ctx.invalid("axis is out of range for " + y.describe());
   if (!ctx.hasInput(1)) return ctx.invalid("Scale is required");
   const Tensor& scale = ctx.input(1);
   const Tensor* bias = ctx.hasInput(2) ? &ctx.input(2) : nullptr;
   for (const Tensor* p : {&scale, bias}) {
     if (p == nullptr) continue;
-    if (p->type() != x.type() || !perNormalisedElement(p->shape(), x.shape(), axis))
+    if (p->type() != x.type() || !perNormalisedElement(p->shape(), y.shape(), axis))
       return ctx.invalid("Scale or B " + p->describe() +
-                         " is not one value of X's type per normalised element of X " + x.describe());
+                         " is not one value of X's type per normalised element of " + y.describe());
   }
   int64_t size = 1;
-  for (size_t d = static_cast<size_t>(axis); d < x.shape().size(); ++d) size *= x.shape()[d];
-  if (size == 0 || x.elementCount() == 0) return {};
+  for (size_t d = static_cast<size_t>(axis); d < y.shape().size(); ++d) size *= y.shape()[d];
+  if (size == 0 || y.elementCount() == 0) return {};
   const float epsilon = ctx.attrs().getFloat("epsilon", 1e-5f);
+  const void* rows = x.data();
+  const void* residual = nullptr;
+  if (fused) {
+    if (!ctx.hasInput(ir::ops::kFusedLayerNormResidual)) return ctx.invalid("the residual is missing");
+    const Tensor& r = ctx.input(ir::ops::kFusedLayerNormResidual);
+    if (r.type() != x.type()) return ctx.invalid("the residual " + r.describe() + " is not of X's type");
+    if (r.shape() == x.shape()) {
+      residual = r.data();
+    } else {
+      // A residual that broadcasts: the sum goes to Y first, which is then normalised in place.
+      LOWP_ASSIGN_OR_RETURN(const BroadcastPlan plan, broadcastPlanOf(ctx, x, r, y));
+      LOWP_CUDA_RETURN_IF_ERROR_NODE(
+          ctx, launchBinaryGeneral(BinaryOp::kAdd, type, x.data(), r.data(), y.data(), plan, cuda->stream));
+      rows = y.data();
+    }
+  }
   LOWP_CUDA_RETURN_IF_ERROR_NODE(
-      ctx,
-      launchLayerNormLastAxis(type, x.data(), scale.data(), bias != nullptr ? bias->data() : nullptr,
-                              ctx.output(0).data(), x.elementCount() / size, size, epsilon, cuda->stream));
+      ctx, launchLayerNormLastAxis(type, rows, scale.data(), bias != nullptr ? bias->data() : nullptr,
+                                   y.data(), y.elementCount() / size, size, epsilon, cuda->stream, residual));
   return {};
 }
 
 bool supportsLayerNorm(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
   if (!onlyY(node) || shapes.size() < 2) return false;
-  for (const ir::Shape& s : shapes) {
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    if (node.input(i) == nullptr) continue;  // an omitted B
+    const ir::Shape& s = shapes[i];
     if (!s.rankKnown()) return false;
     for (int64_t d = 0; d < s.rank(); ++d) {
       if (!s[d].isKnown()) return false;
@@ -97,6 +121,15 @@ void registerLayerNormKernels(KernelRegistry& registry) {
                   .inputTypes = {types},
                   .outputTypes = {types},
                   .fn = &layerNormKernel,
+                  .supports = &supportsLayerNorm,
+                  .reference = false});
+    registry.add({.opType = ir::ops::kFusedLayerNormOp,
+                  .backend = Backend::kCuda,
+                  .name = keepName(std::string(shortTypeName(t)) + "-fusedlayernorm-cuda"),
+                  .inputTypes = {types},
+                  .outputTypes = {types},
+                  .fn = &layerNormKernel,
+                  .domain = ir::ops::kLowpDomain,
                   .supports = &supportsLayerNorm,
                   .reference = false});
   }

@@ -2,8 +2,10 @@
 // four rows per block. Two passes over the row compute the mean and then the variance as the mean of
 // (x - mean)^2 (no cancellation, unlike E[x^2] - mean^2), both in fp32 and reduced across the warp; a third
 // writes y = (x - mean) * rsd * scale + bias in fp32, rounded once, in the order of the reference kernel.
-// A row of up to a few thousand elements stays in L1 between passes. Rows whose size and pointers allow it
-// move as 16-byte vectors (8 fp16 / bf16 or 4 fp32 elements per lane).
+// A row of up to a few thousand elements stays in L1 between passes; one of up to 1024 elements whose size
+// and pointers allow 16-byte vectors (8 fp16 / bf16 or 4 fp32 elements per lane) stays in registers and is
+// read once. lowp.FusedLayerNorm's residual is added as the row is read, the sum rounded to the tensor type
+// as the Add it replaces stored it.
 // Tests: tests/gpu/test_layernorm.cpp, against the CPU reference kernel.
 #include <cmath>
 
@@ -14,10 +16,17 @@ namespace {
 
 constexpr int kWarpsPerBlock = 4;
 
+/// Element j of vector v of the row, plus the residual's (rounded to T, as the Add stored the sum).
+template <typename T, int kVec>
+__device__ __forceinline__ float rowValue(const Vec<T, kVec>& v, const Vec<T, kVec>* r, int j) {
+  if (r == nullptr) return toFloat(v.v[j]);
+  return toFloat(fromFloat<T>(toFloat(v.v[j]) + toFloat(r->v[j])));
+}
+
 template <typename T, int kVec>
 __global__ void layerNormRowsKernel(const T* __restrict__ x, const T* __restrict__ scale,
                                     const T* __restrict__ bias, T* __restrict__ y, int64_t rows, int64_t size,
-                                    float epsilon) {
+                                    float epsilon, const T* __restrict__ residual) {
   using V = Vec<T, kVec>;
   const int lane = threadIdx.x % 32;
   const int64_t vectors = size / kVec;
@@ -25,33 +34,102 @@ __global__ void layerNormRowsKernel(const T* __restrict__ x, const T* __restrict
   for (int64_t r = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32; r < rows;
        r += warps) {
     const V* in = reinterpret_cast<const V*>(x + r * size);
+    const V* add = residual != nullptr ? reinterpret_cast<const V*>(residual + r * size) : nullptr;
     V* out = reinterpret_cast<V*>(y + r * size);
     float sum = 0.0f;
     for (int64_t k = lane; k < vectors; k += 32) {
       const V v = in[k];
+      V rv{};
+      if (add != nullptr) rv = add[k];
 #pragma unroll
-      for (int j = 0; j < kVec; ++j) sum += toFloat(v.v[j]);
+      for (int j = 0; j < kVec; ++j) sum += rowValue<T, kVec>(v, add != nullptr ? &rv : nullptr, j);
     }
     const float mean = warpSum(sum) / static_cast<float>(size);
     float squares = 0.0f;
     for (int64_t k = lane; k < vectors; k += 32) {
       const V v = in[k];
+      V rv{};
+      if (add != nullptr) rv = add[k];
 #pragma unroll
       for (int j = 0; j < kVec; ++j) {
-        const float d = toFloat(v.v[j]) - mean;
+        const float d = rowValue<T, kVec>(v, add != nullptr ? &rv : nullptr, j) - mean;
         squares += d * d;
       }
     }
     const float rsd = 1.0f / sqrtf(warpSum(squares) / static_cast<float>(size) + epsilon);
     for (int64_t k = lane; k < vectors; k += 32) {
       const V v = in[k];
+      V rv{};
+      if (add != nullptr) rv = add[k];
       const V s = reinterpret_cast<const V*>(scale)[k];
       V b{};
       if (bias != nullptr) b = reinterpret_cast<const V*>(bias)[k];
       V o;
 #pragma unroll
       for (int j = 0; j < kVec; ++j) {
-        float value = (toFloat(v.v[j]) - mean) * rsd * toFloat(s.v[j]);
+        float value =
+            (rowValue<T, kVec>(v, add != nullptr ? &rv : nullptr, j) - mean) * rsd * toFloat(s.v[j]);
+        if (bias != nullptr) value += toFloat(b.v[j]);
+        o.v[j] = fromFloat<T>(value);
+      }
+      out[k] = o;
+    }
+  }
+}
+
+/// The same for rows of at most 32 * kPerLane vectors, held in registers: X (and the residual) are read
+/// once, and the three passes run on the registers.
+template <typename T, int kVec, int kPerLane>
+__global__ void layerNormRowsInRegistersKernel(const T* __restrict__ x, const T* __restrict__ scale,
+                                               const T* __restrict__ bias, T* __restrict__ y, int64_t rows,
+                                               int64_t size, float epsilon, const T* __restrict__ residual) {
+  using V = Vec<T, kVec>;
+  const int lane = threadIdx.x % 32;
+  const int64_t vectors = size / kVec;
+  const int64_t warps = static_cast<int64_t>(gridDim.x) * kWarpsPerBlock;
+  for (int64_t r = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32; r < rows;
+       r += warps) {
+    const V* in = reinterpret_cast<const V*>(x + r * size);
+    const V* add = residual != nullptr ? reinterpret_cast<const V*>(residual + r * size) : nullptr;
+    float values[kPerLane][kVec];
+    float sum = 0.0f;
+#pragma unroll
+    for (int p = 0; p < kPerLane; ++p) {
+      const int64_t k = lane + 32 * p;
+      if (k >= vectors) break;
+      const V v = in[k];
+      V rv{};
+      if (add != nullptr) rv = add[k];
+#pragma unroll
+      for (int j = 0; j < kVec; ++j) {
+        values[p][j] = rowValue<T, kVec>(v, add != nullptr ? &rv : nullptr, j);
+        sum += values[p][j];
+      }
+    }
+    const float mean = warpSum(sum) / static_cast<float>(size);
+    float squares = 0.0f;
+#pragma unroll
+    for (int p = 0; p < kPerLane; ++p) {
+      if (lane + 32 * p >= vectors) break;
+#pragma unroll
+      for (int j = 0; j < kVec; ++j) {
+        const float d = values[p][j] - mean;
+        squares += d * d;
+      }
+    }
+    const float rsd = 1.0f / sqrtf(warpSum(squares) / static_cast<float>(size) + epsilon);
+    V* out = reinterpret_cast<V*>(y + r * size);
+#pragma unroll
+    for (int p = 0; p < kPerLane; ++p) {
+      const int64_t k = lane + 32 * p;
+      if (k >= vectors) break;
+      const V s = reinterpret_cast<const V*>(scale)[k];
+      V b{};
+      if (bias != nullptr) b = reinterpret_cast<const V*>(bias)[k];
+      V o;
+#pragma unroll
+      for (int j = 0; j < kVec; ++j) {
+        float value = (values[p][j] - mean) * rsd * toFloat(s.v[j]);
         if (bias != nullptr) value += toFloat(b.v[j]);
         o.v[j] = fromFloat<T>(value);
       }
@@ -63,7 +141,8 @@ __global__ void layerNormRowsKernel(const T* __restrict__ x, const T* __restrict
 }  // namespace
 
 cudaError_t launchLayerNormLastAxis(Elem type, const void* x, const void* scale, const void* bias, void* y,
-                                    int64_t rows, int64_t size, float epsilon, cudaStream_t stream) {
+                                    int64_t rows, int64_t size, float epsilon, cudaStream_t stream,
+                                    const void* residual) {
   if (rows <= 0 || size <= 0) return cudaSuccess;
   cudaError_t result = cudaErrorInvalidValue;
   dispatchFloatElem(type, [&](auto tag) {
@@ -73,15 +152,21 @@ cudaError_t launchLayerNormLastAxis(Elem type, const void* x, const void* scale,
     const auto* ps = static_cast<const T*>(scale);
     const auto* pb = static_cast<const T*>(bias);
     auto* py = static_cast<T*>(y);
+    const auto* pr = static_cast<const T*>(residual);
     const unsigned blocks = gridFor(rows, kWarpsPerBlock);
     const bool vectorOk = size % kVec == 0 && aligned(x, 16) && aligned(y, 16) && aligned(scale, 16) &&
-                          (bias == nullptr || aligned(bias, 16));
-    if (vectorOk) {
+                          (bias == nullptr || aligned(bias, 16)) &&
+                          (residual == nullptr || aligned(residual, 16));
+    constexpr int kPerLane = 1024 / (32 * kVec);  // rows of up to 1024 elements stay in registers
+    if (vectorOk && size / kVec <= 32 * kPerLane) {
+      layerNormRowsInRegistersKernel<T, kVec, kPerLane>
+          <<<blocks, kWarpsPerBlock * 32, 0, stream>>>(px, ps, pb, py, rows, size, epsilon, pr);
+    } else if (vectorOk) {
       layerNormRowsKernel<T, kVec>
-          <<<blocks, kWarpsPerBlock * 32, 0, stream>>>(px, ps, pb, py, rows, size, epsilon);
+          <<<blocks, kWarpsPerBlock * 32, 0, stream>>>(px, ps, pb, py, rows, size, epsilon, pr);
     } else {
       layerNormRowsKernel<T, 1>
-          <<<blocks, kWarpsPerBlock * 32, 0, stream>>>(px, ps, pb, py, rows, size, epsilon);
+          <<<blocks, kWarpsPerBlock * 32, 0, stream>>>(px, ps, pb, py, rows, size, epsilon, pr);
     }
     result = cudaGetLastError();
   });

@@ -9,11 +9,14 @@
 // - softmax subtracts the row maximum before exponentiating.
 // Covered by tests/unit/test_normalization.cpp and the ONNX conformance cases of these ops.
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <string>
 #include <type_traits>
 
+#include "ir/ops/fused.h"
 #include "ir/shape.h"
 #include "kernels/reference/common.h"
 
@@ -248,6 +251,44 @@ Status layerNormalizationKernel(KernelContext& ctx) {
     });
     return {};
   });
+}
+
+// ---- lowp.FusedLayerNorm ----
+
+/// LayerNormalization of X + Residual: the sum (NumPy broadcast) rounded to X's type, as the Add stored it,
+/// then the reference LayerNormalization above.
+Status fusedLayerNormKernel(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  if (!ctx.hasInput(ir::ops::kFusedLayerNormResidual)) return ctx.invalid("the residual is missing");
+  const Tensor& residual = ctx.input(ir::ops::kFusedLayerNormResidual);
+  const std::vector<int64_t>& shape = ctx.output(0).shape();
+  if (residual.type() != x.type() || !broadcastsTo(x.shape(), shape) ||
+      !broadcastsTo(residual.shape(), shape)) {
+    return ctx.invalid("X " + x.describe() + " and the residual " + residual.describe() +
+                       " do not broadcast to Y's shape " + ir::formatSizes(shape));
+  }
+  Tensor sum(x.type(), shape);
+  const std::array<std::vector<int64_t>, 2> strides = {broadcastStrides(x.shape(), shape),
+                                                       broadcastStrides(residual.shape(), shape)};
+  LOWP_RETURN_IF_ERROR(runOnFloatType(ctx, [&]<typename T>() -> Status {
+    const T* a = x.data<T>();
+    const T* b = residual.data<T>();
+    T* out = sum.data<T>();
+    ctx.parallelFor(sum.elementCount(), 16384, [&](int64_t begin, int64_t end) {
+      forEachBroadcast<2>(shape, strides, begin, end, [&](int64_t i, const std::array<int64_t, 2>& off) {
+        out[i] = fromCompute<T>(toCompute(a[off[0]]) + toCompute(b[off[1]]));
+      });
+    });
+    return {};
+  }));
+  const ParallelFor parallel = [&](int64_t n, int64_t grain,
+                                   const std::function<void(int64_t, int64_t)>& fn) {
+    ctx.parallelFor(n, grain, fn);
+  };
+  KernelContext norm(
+      ctx.node(), {&sum, &ctx.input(1), ctx.hasInput(2) ? &ctx.input(2) : nullptr}, {&ctx.output(0)},
+      parallel, [](DataType type, std::vector<int64_t> shape) { return Tensor(type, std::move(shape)); });
+  return layerNormalizationKernel(norm);
 }
 
 // ---- RMSNormalization ----
@@ -550,6 +591,12 @@ void registerNormalizationKernels(KernelRegistry& registry) {
   add("LogSoftmax", "any-logsoftmax-ref", softmaxFamilyKernel<SoftmaxKind::kLogSoftmax>);
   add("Hardmax", "any-hardmax-ref", softmaxFamilyKernel<SoftmaxKind::kHardmax>);
   // Y has X's type; Mean and InvStdDev have the stash type (fp32 or fp64).
+  registry.add({.opType = ir::ops::kFusedLayerNormOp,
+                .name = "any-fusedlayernorm-ref",
+                .inputTypes = floats,
+                .outputTypes = floats,
+                .fn = fusedLayerNormKernel,
+                .domain = ir::ops::kLowpDomain});
   registry.add({.opType = "LayerNormalization",
                 .name = "any-layernorm-ref",
                 .inputTypes = floats,
