@@ -312,6 +312,7 @@ Result<DenseAttention> denseAttention(const AttributeMap& attrs, const std::vect
     return i >= 0 && static_cast<size_t>(i) < inputs.size() ? inputs[static_cast<size_t>(i)] : nullptr;
   };
   DenseAttention dense;
+  dense.parallel = parallel;
   LOWP_ASSIGN_OR_RETURN(dense.scale, attentionScale(attrs, known));
   Tensor* operands[3] = {&dense.q, &dense.kt, &dense.v};
   if (!hasFoldedLayout(attrs)) {

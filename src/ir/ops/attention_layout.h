@@ -108,6 +108,7 @@ struct DenseAttention {
   Tensor q, kt, v;
   float scale = 1.0f;
   std::vector<int64_t> yPerm;
+  ParallelRange parallel;  ///< the threads the operands were gathered on, for writing Y permuted
 };
 Result<DenseAttention> denseAttention(const AttributeMap& attrs, const std::vector<const Tensor*>& inputs,
                                       const ParallelRange& parallel = {});

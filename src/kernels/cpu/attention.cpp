@@ -28,6 +28,7 @@
 #include "ir/shape.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/cpu/simd_kernels.h"
+#include "kernels/reference/attention.h"
 
 namespace lowp::kernels::cpu {
 namespace {
@@ -130,20 +131,8 @@ Status runReference(KernelContext& ctx) {
 
 template <TableFn kTable>
 Status attentionKernel(KernelContext& ctx) {
-  for (size_t i = 0; i < 3; ++i) {
-    if (!ctx.hasInput(i)) return ctx.invalid("input " + std::to_string(i) + " is missing");
-  }
-  std::vector<const Tensor*> inputs;
-  for (size_t i = 0; i < ctx.inputCount(); ++i) inputs.push_back(ctx.hasInput(i) ? &ctx.input(i) : nullptr);
-  const ir::ops::ParallelRange parallel = [&](int64_t n, int64_t grain,
-                                              const std::function<void(int64_t, int64_t)>& fn) {
-    ctx.parallelFor(n, grain, fn);
-  };
-  auto dense = ir::ops::denseAttention(ctx.attrs(), inputs, parallel);
-  if (!dense) {
-    return Status(dense.status().code(), ctx.node().describe() + ": " + dense.status().message(),
-                  ctx.node().name);
-  }
+  auto dense = ref::denseAttentionOf(ctx);
+  if (!dense) return dense.status();
   const Tensor& q = dense->q;
   const Tensor& kt = dense->kt;
   const Tensor& v = dense->v;
@@ -258,7 +247,7 @@ Status attentionKernel(KernelContext& ctx) {
       }
     }
   });
-  if (!dense->yPerm.empty()) ir::ops::scatterPermuted(y, dense->yPerm, out, parallel);
+  if (!dense->yPerm.empty()) ir::ops::scatterPermuted(y, dense->yPerm, out, dense->parallel);
   return {};
 }
 

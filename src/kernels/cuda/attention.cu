@@ -23,9 +23,8 @@
 #include <mma.h>
 
 #include <cmath>
-#include <mutex>
-#include <set>
 
+#include "kernels/cuda/attention_common.cuh"
 #include "kernels/cuda/device_util.cuh"
 
 namespace lowp::kernels::cuda {
@@ -35,29 +34,6 @@ constexpr int kTcWarps = 4;
 constexpr int kTcRows = 16 * kTcWarps;
 constexpr int kTcChunk = 64;
 constexpr int kSimtWarps = 4;
-
-/// The mask element of score (h, i, j), as AttentionShape describes it.
-__device__ __forceinline__ int64_t maskHeadOffset(const AttentionShape& s, int64_t h) {
-  int64_t offset = 0;
-  for (int d = s.leadRank - 1; d >= 0; --d) {
-    offset += h % s.lead[d] * s.maskLeadStride[d];
-    h /= s.lead[d];
-  }
-  return offset;
-}
-
-/// The offset of head h's first element in an operand of strides `o`. Head counts fit 32 bits (the grids
-/// the launchers make do), so the index splits with 32-bit division, several times cheaper than 64-bit.
-__device__ __forceinline__ int64_t headOffset(const AttentionShape& s, const AttentionStrides& o, int64_t h) {
-  int64_t offset = 0;
-  auto rest = static_cast<uint32_t>(h);
-  for (int d = s.leadRank - 1; d >= 0; --d) {
-    const auto size = static_cast<uint32_t>(s.lead[d]);
-    offset += static_cast<int64_t>(rest % size) * o.lead[d];
-    rest /= size;
-  }
-  return offset;
-}
 
 constexpr int64_t alignUp(int64_t n, int64_t a) {
   return (n + a - 1) / a * a;
@@ -128,7 +104,7 @@ __global__ void __launch_bounds__(kTcWarps * 32)
   const int64_t row0 = blockIdx.x % tilesPerHead * kTcRows;
   const T zero = fromFloat<T>(0.0f);
 
-  const T* qHead = q + headOffset(s, s.q, h);
+  const T* qHead = q + attentionHeadOffset(s, s.q.lead, h);
   const int validRows = s.sq - row0 < kTcRows ? static_cast<int>(s.sq - row0) : kTcRows;
   if (s.vectorQ) {
     loadRows16(qs, l.qLd, qHead + row0 * s.q.row, s.q.row, kTcRows, d, validRows);
@@ -152,7 +128,7 @@ __global__ void __launch_bounds__(kTcWarps * 32)
   // S = Q . Kt, a chunk of key columns at a time. Where K's rows are contiguous (Kt read as K), the chunk
   // holds them as [key][d] and Kt's fragments read it column-major.
   float* rows = ss + warp * 16 * l.sLd;
-  const T* ktHead = kt + headOffset(s, s.kt, h);
+  const T* ktHead = kt + attentionHeadOffset(s, s.kt.lead, h);
   const bool keyRows = s.kt.row == 1;
   for (int c = 0; c < sk16; c += kTcChunk) {
     const int width = sk16 - c < kTcChunk ? sk16 - c : kTcChunk;
@@ -198,7 +174,7 @@ __global__ void __launch_bounds__(kTcWarps * 32)
 
   // Softmax of the warp's 16 rows in fp32; P (as T) overwrites each row from its start.
   const T* mask = static_cast<const T*>(s.mask);
-  const int64_t maskHead = mask != nullptr ? maskHeadOffset(s, h) : 0;
+  const int64_t maskHead = mask != nullptr ? attentionHeadOffset(s, s.maskLeadStride, h) : 0;
   constexpr int kPerLane = static_cast<int>(kAttentionTensorCoreMaxSk / 32);
   const int perLane = (sk + 31) / 32;  // the lanes' share of the keys this head has
   for (int r = 0; r < 16; ++r) {
@@ -248,7 +224,7 @@ __global__ void __launch_bounds__(kTcWarps * 32)
   for (int n = 0; n < kDv / 16; ++n) wmma::fill_fragment(o[n], 0.0f);
   const T* p = reinterpret_cast<const T*>(rows);
   const int pLd = 2 * l.sLd;
-  const T* vHead = v + headOffset(s, s.v, h);
+  const T* vHead = v + attentionHeadOffset(s, s.v.lead, h);
   for (int c = 0; c < sk16; c += kTcChunk) {
     const int width = sk16 - c < kTcChunk ? sk16 - c : kTcChunk;
     __syncthreads();
@@ -278,7 +254,7 @@ __global__ void __launch_bounds__(kTcWarps * 32)
 #pragma unroll
   for (int n = 0; n < kDv / 16; ++n) wmma::store_matrix_sync(rows + n * 16, o[n], l.sLd, wmma::mem_row_major);
   __syncwarp();
-  T* yHead = y + headOffset(s, s.y, h);
+  T* yHead = y + attentionHeadOffset(s, s.y.lead, h);
   if (s.vectorY) {
     for (int idx = lane; idx < 16 * kDv / 8; idx += 32) {
       const int r = idx / (kDv / 8);
@@ -300,31 +276,14 @@ __global__ void __launch_bounds__(kTcWarps * 32)
   }
 }
 
-/// Raises the kernel's dynamic shared memory limit to what its largest case needs (D = 128, Sk = 512), once
-/// per device: the first launch comes while the builder times tactics, so no later launch (inside a CUDA
-/// graph's capture, say) makes the call.
-template <typename T, int kDv>
-cudaError_t allowLargestTile() {
-  static std::mutex mutex;
-  static std::set<int> done;
-  int device = 0;
-  cudaError_t result = cudaGetDevice(&device);
-  if (result != cudaSuccess) return result;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (done.count(device) != 0) return cudaSuccess;
-  const int64_t bytes = tcLayout<T>(128, kDv, kAttentionTensorCoreMaxSk).bytes;
-  result = cudaFuncSetAttribute(attentionTensorCoreKernel<T, kDv>,
-                                cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes));
-  if (result == cudaSuccess) done.insert(device);
-  return result;
-}
-
 template <typename T, int kDv>
 cudaError_t launchTensorCore(const void* q, const void* kt, const void* v, void* y, const AttentionShape& s,
                              cudaStream_t stream) {
   const TcLayout l = tcLayout<T>(s.d, kDv, s.sk);
   auto kernel = attentionTensorCoreKernel<T, kDv>;
-  const cudaError_t result = allowLargestTile<T, kDv>();
+  // Allowed once for the largest case (D = 128, Sk = 512).
+  const cudaError_t result = allowDynamicSharedMemory(attentionTensorCoreKernel<T, kDv>,
+                                                      tcLayout<T>(128, kDv, kAttentionTensorCoreMaxSk).bytes);
   if (result != cudaSuccess) return result;
   const int64_t tilesPerHead = (s.sq + kTcRows - 1) / kTcRows;
   kernel<<<static_cast<unsigned>(s.heads * tilesPerHead), kTcWarps * 32, static_cast<size_t>(l.bytes),
@@ -349,13 +308,14 @@ __global__ void __launch_bounds__(kSimtWarps * 32)
        r += static_cast<int64_t>(gridDim.x) * kSimtWarps) {
     const int64_t h = r / s.sq;
     const int64_t i = r % s.sq;
-    const T* qSource = q + headOffset(s, s.q, h) + i * s.q.row;
+    const T* qSource = q + attentionHeadOffset(s, s.q.lead, h) + i * s.q.row;
     for (int64_t k = lane; k < s.d; k += 32) qRow[k] = toFloat(qSource[k * s.q.col]);
     for (int64_t e = lane; e < s.dv; e += 32) out[e] = 0.0f;
     __syncwarp();
-    const T* ktHead = kt + headOffset(s, s.kt, h);
-    const T* vHead = v + headOffset(s, s.v, h);
-    const T* maskRow = mask != nullptr ? mask + maskHeadOffset(s, h) + i * s.maskRowStride : nullptr;
+    const T* ktHead = kt + attentionHeadOffset(s, s.kt.lead, h);
+    const T* vHead = v + attentionHeadOffset(s, s.v.lead, h);
+    const T* maskRow =
+        mask != nullptr ? mask + attentionHeadOffset(s, s.maskLeadStride, h) + i * s.maskRowStride : nullptr;
     float maxValue = -INFINITY;
     float sum = 0.0f;
     for (int64_t j0 = 0; j0 < s.sk; j0 += 32) {
@@ -385,7 +345,7 @@ __global__ void __launch_bounds__(kSimtWarps * 32)
       __syncwarp();
     }
     // A row masked to -inf everywhere has sum 0: 0 / 0 gives the NaN the unfused Softmax gives.
-    T* yRow = y + headOffset(s, s.y, h) + i * s.y.row;
+    T* yRow = y + attentionHeadOffset(s, s.y.lead, h) + i * s.y.row;
     for (int64_t col = lane; col < s.dv; col += 32) yRow[col * s.y.col] = fromFloat<T>(out[col] / sum);
     __syncwarp();
   }
@@ -396,6 +356,7 @@ __global__ void __launch_bounds__(kSimtWarps * 32)
 cudaError_t launchAttentionTensorCore(Elem type, const void* q, const void* kt, const void* v, void* y,
                                       const AttentionShape& shape, cudaStream_t stream) {
   if (shape.heads <= 0 || shape.sq <= 0 || shape.dv <= 0) return cudaSuccess;
+  if (shape.heads > INT32_MAX) return cudaErrorInvalidValue;  // attentionHeadOffset splits 32-bit indices
   if (!attentionTensorCoreHeadSize(shape.d) || !attentionTensorCoreHeadSize(shape.dv) || shape.sk <= 0 ||
       shape.sk > kAttentionTensorCoreMaxSk) {
     return cudaErrorInvalidValue;
@@ -419,6 +380,7 @@ cudaError_t launchAttentionTensorCore(Elem type, const void* q, const void* kt, 
 cudaError_t launchAttentionSimt(Elem type, const void* q, const void* kt, const void* v, void* y,
                                 const AttentionShape& shape, cudaStream_t stream) {
   if (shape.heads <= 0 || shape.sq <= 0 || shape.dv <= 0) return cudaSuccess;
+  if (shape.heads > INT32_MAX) return cudaErrorInvalidValue;  // attentionHeadOffset splits 32-bit indices
   if (shape.d + shape.dv > kAttentionSimtMaxWidth) return cudaErrorInvalidValue;
   const size_t bytes = static_cast<size_t>(kSimtWarps * (shape.d + shape.dv + 32)) * sizeof(float);
   cudaError_t result = cudaErrorInvalidValue;

@@ -22,10 +22,9 @@
 
 #include <cmath>
 #include <cstdint>
-#include <mutex>
-#include <set>
 #include <type_traits>
 
+#include "kernels/cuda/attention_common.cuh"
 #include "kernels/cuda/device_util.cuh"
 
 namespace lowp::kernels::cuda {
@@ -34,29 +33,6 @@ namespace {
 constexpr int kWarps = 4;
 constexpr int kRows = 16 * kWarps;
 constexpr int kChunk = 64;
-
-/// The offset of head h's first element in an operand of strides `o` (32-bit division: see attention.cu).
-__device__ __forceinline__ int64_t headStart(const AttentionShape& s, const AttentionStrides& o, int64_t h) {
-  int64_t offset = 0;
-  auto rest = static_cast<uint32_t>(h);
-  for (int d = s.leadRank - 1; d >= 0; --d) {
-    const auto size = static_cast<uint32_t>(s.lead[d]);
-    offset += static_cast<int64_t>(rest % size) * o.lead[d];
-    rest /= size;
-  }
-  return offset;
-}
-
-__device__ __forceinline__ int64_t maskStart(const AttentionShape& s, int64_t h) {
-  int64_t offset = 0;
-  auto rest = static_cast<uint32_t>(h);
-  for (int d = s.leadRank - 1; d >= 0; --d) {
-    const auto size = static_cast<uint32_t>(s.lead[d]);
-    offset += static_cast<int64_t>(rest % size) * s.maskLeadStride[d];
-    rest /= size;
-  }
-  return offset;
-}
 
 template <typename T>
 __device__ __forceinline__ uint32_t pack(float lo, float hi);
@@ -150,9 +126,9 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int pair = lane % 4;  // which pair of columns (A) or rows (B)
   const int64_t h = blockIdx.x / tilesPerHead;
   const int64_t row0 = blockIdx.x % tilesPerHead * kRows + warp * 16;
-  const T* qHead = q + headStart(s, s.q, h);
-  const T* kHead = kt + headStart(s, s.kt, h);
-  const T* vHead = v + headStart(s, s.v, h);
+  const T* qHead = q + attentionHeadOffset(s, s.q.lead, h);
+  const T* kHead = kt + attentionHeadOffset(s, s.kt.lead, h);
+  const T* vHead = v + attentionHeadOffset(s, s.v.lead, h);
 
   // Q's rows row0 + quad and row0 + quad + 8 as A fragments, one per 16 columns of D.
   constexpr int kSteps = kD / 16;
@@ -177,7 +153,7 @@ __global__ void __launch_bounds__(kWarps * 32)
   // log2(e) folded into the scale: exp(x) = exp2(x * log2(e)).
   const float scale = s.scale * 1.4426950408889634f;
   const T* mask = static_cast<const T*>(s.mask);
-  const int64_t maskHead = mask != nullptr ? maskStart(s, h) : 0;
+  const int64_t maskHead = mask != nullptr ? attentionHeadOffset(s, s.maskLeadStride, h) : 0;
   constexpr int kTiles = kD / 8;  // output tiles of 8 columns
   float o[kTiles][4] = {};
   float rowMax[2] = {-INFINITY, -INFINITY};
@@ -302,7 +278,7 @@ __global__ void __launch_bounds__(kWarps * 32)
     rowSum[r] += __shfl_xor_sync(0xffffffffu, rowSum[r], 1);
     rowSum[r] += __shfl_xor_sync(0xffffffffu, rowSum[r], 2);
   }
-  T* yHead = y + headStart(s, s.y, h);
+  T* yHead = y + attentionHeadOffset(s, s.y.lead, h);
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     const int64_t row = row0 + quad + r * 8;
@@ -330,27 +306,12 @@ constexpr size_t flashSmemBytes() {
   return 2 * 2 * kChunk * (kD + 8) * sizeof(T);
 }
 
-/// Allows the kernel its shared memory (over the default 48 KiB for D = 128), once per device: the first
-/// launch comes while the builder times tactics, before any CUDA graph capture.
-template <typename T, int kD>
-cudaError_t allowFlashSmem() {
-  static std::mutex mutex;
-  static std::set<int> done;
-  int device = 0;
-  cudaError_t result = cudaGetDevice(&device);
-  if (result != cudaSuccess) return result;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (done.count(device) != 0) return cudaSuccess;
-  result = cudaFuncSetAttribute(flashAttentionKernel<T, kD>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                static_cast<int>(flashSmemBytes<T, kD>()));
-  if (result == cudaSuccess) done.insert(device);
-  return result;
-}
-
 template <typename T, int kD>
 cudaError_t launchFlash(const void* q, const void* kt, const void* v, void* y, const AttentionShape& s,
                         cudaStream_t stream) {
-  const cudaError_t allowed = allowFlashSmem<T, kD>();
+  // Over the default 48 KiB for D = 128.
+  const cudaError_t allowed =
+      allowDynamicSharedMemory(flashAttentionKernel<T, kD>, static_cast<int64_t>(flashSmemBytes<T, kD>()));
   if (allowed != cudaSuccess) return allowed;
   const int64_t tilesPerHead = (s.sq + kRows - 1) / kRows;
   flashAttentionKernel<T, kD>

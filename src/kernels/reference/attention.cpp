@@ -18,6 +18,7 @@
 #include "ir/ops/attention.h"
 #include "ir/ops/attention_layout.h"
 #include "ir/ops/fused.h"
+#include "kernels/reference/attention.h"
 #include "kernels/reference/common.h"
 #include "kernels/reference/linear_gemm.h"
 
@@ -94,19 +95,8 @@ Status attentionTyped(KernelContext& ctx, const Tensor& q, const Tensor& kt, con
 }
 
 Status attentionKernel(KernelContext& ctx) {
-  for (size_t i = 0; i < 3; ++i) {
-    if (!ctx.hasInput(i)) return ctx.invalid("input " + std::to_string(i) + " is missing");
-  }
-  std::vector<const Tensor*> inputs;
-  for (size_t i = 0; i < ctx.inputCount(); ++i) inputs.push_back(ctx.hasInput(i) ? &ctx.input(i) : nullptr);
-  const ir::ops::ParallelRange parallel = [&](int64_t n, int64_t grain,
-                                              const std::function<void(int64_t, int64_t)>& fn) {
-    ctx.parallelFor(n, grain, fn);
-  };
-  auto dense = ir::ops::denseAttention(ctx.attrs(), inputs, parallel);
-  if (!dense)
-    return Status(dense.status().code(), ctx.node().describe() + ": " + dense.status().message(),
-                  ctx.node().name);
+  auto dense = denseAttentionOf(ctx);
+  if (!dense) return dense.status();
   if (auto mismatch =
           ir::ops::attentionOperandMismatch(dense->q.shape(), dense->kt.shape(), dense->v.shape()))
     return ctx.invalid(*mismatch);
@@ -121,11 +111,30 @@ Status attentionKernel(KernelContext& ctx) {
     st = attentionTyped<T>(ctx, dense->q, dense->kt, dense->v, dense->scale, y);
   });
   if (!ok) return ctx.unsupported("no reference kernel for type " + out.describe());
-  if (st && !dense->yPerm.empty()) ir::ops::scatterPermuted(y, dense->yPerm, out, parallel);
+  if (st && !dense->yPerm.empty()) ir::ops::scatterPermuted(y, dense->yPerm, out, dense->parallel);
   return st;
 }
 
 }  // namespace
+
+Result<ir::ops::DenseAttention> denseAttentionOf(KernelContext& ctx) {
+  for (size_t i = 0; i < 3; ++i) {
+    if (!ctx.hasInput(i)) return ctx.invalid("input " + std::to_string(i) + " is missing");
+  }
+  std::vector<const Tensor*> inputs;
+  inputs.reserve(ctx.inputCount());
+  for (size_t i = 0; i < ctx.inputCount(); ++i) inputs.push_back(ctx.hasInput(i) ? &ctx.input(i) : nullptr);
+  const ir::ops::ParallelRange parallel = [&](int64_t n, int64_t grain,
+                                              const std::function<void(int64_t, int64_t)>& fn) {
+    ctx.parallelFor(n, grain, fn);
+  };
+  auto dense = ir::ops::denseAttention(ctx.attrs(), inputs, parallel);
+  if (!dense) {
+    return Status(dense.status().code(), ctx.node().describe() + ": " + dense.status().message(),
+                  ctx.node().name);
+  }
+  return dense;
+}
 
 void registerAttentionKernels(KernelRegistry& registry) {
   registry.add({.opType = ir::ops::kAttentionOp,
