@@ -87,12 +87,14 @@ DeviceInfo detectDevice() {
   return d;
 }
 
+#ifdef LOWP_WITH_CUDA
 // "13.0" from 13000, "9.14.0" from 91400: CUDA's and cuDNN's version numbers.
 std::string versionText(size_t v, size_t majorUnit, size_t minorUnit) {
   std::string text = std::to_string(v / majorUnit) + "." + std::to_string(v % majorUnit / minorUnit);
   if (minorUnit > 1) text += "." + std::to_string(v % minorUnit);
   return text;
 }
+#endif
 
 DeviceInfo detectGpu(int ordinal) {
   DeviceInfo d;

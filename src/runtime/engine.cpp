@@ -35,6 +35,7 @@ std::string typeList(const std::vector<DataType>& types) {
   return s + ")";
 }
 
+#ifdef LOWP_WITH_CUDA
 // Whether kernel name `name` ends with `marker` and a number: a fixed choice among a library's algorithms
 // ("-h2": cuBLASLt's third heuristic answer, "-a6": cuDNN algorithm 6).
 bool fixedChoice(std::string_view name, std::string_view marker) {
@@ -43,6 +44,7 @@ bool fixedChoice(std::string_view name, std::string_view marker) {
   const std::string_view digits = name.substr(at + marker.size());
   return std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
+#endif
 
 // Whether kernel `k` reads and writes the layouts `node`'s values are in.
 bool formatsMatch(const ir::Node& node, const kernels::KernelDef& k) {

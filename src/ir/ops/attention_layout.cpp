@@ -2,6 +2,8 @@
 #include "ir/ops/attention_layout.h"
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -306,12 +308,16 @@ Result<float> attentionScale(const AttributeMap& attrs, const KnownInput& known)
   return scale;
 }
 
-Result<DenseAttention> denseAttention(const AttributeMap& attrs, const std::vector<const Tensor*>& inputs,
-                                      const ParallelRange& parallel) {
+Tensor& reuseTensor(Tensor& t, DataType type, const std::vector<int64_t>& shape) {
+  if (t.type() != type || t.shape() != shape || t.data() == nullptr) t = Tensor(type, shape);
+  return t;
+}
+
+Status denseAttention(const AttributeMap& attrs, const std::vector<const Tensor*>& inputs,
+                      const ParallelRange& parallel, DenseAttention& dense) {
   const KnownInput known = [&](int64_t i) -> const Tensor* {
     return i >= 0 && static_cast<size_t>(i) < inputs.size() ? inputs[static_cast<size_t>(i)] : nullptr;
   };
-  DenseAttention dense;
   dense.parallel = parallel;
   LOWP_ASSIGN_OR_RETURN(dense.scale, attentionScale(attrs, known));
   Tensor* operands[3] = {&dense.q, &dense.kt, &dense.v};
@@ -320,55 +326,111 @@ Result<DenseAttention> denseAttention(const AttributeMap& attrs, const std::vect
       const Tensor& t = *inputs[slot];
       *operands[slot] = Tensor::view(t.type(), t.shape(), const_cast<void*>(t.data()));
     }
-    return dense;
+    dense.yPerm.clear();
+    return {};
   }
   const std::vector<int64_t> shapes[3] = {inputs[0]->shape(), inputs[1]->shape(), inputs[2]->shape()};
   LOWP_ASSIGN_OR_RETURN(const AttentionLayout layout, attentionLayout(attrs, shapes, known));
   for (size_t slot = 0; slot < 3; ++slot) {
-    *operands[slot] = gatherView(*inputs[slot], layout.operand[slot], parallel);
+    const StridedView& view = layout.operand[slot];
+    gatherView(*inputs[slot], view, reuseTensor(*operands[slot], inputs[slot]->type(), view.sizes()),
+               parallel);
   }
   dense.yPerm = layout.yPerm;
-  return dense;
+  return {};
 }
 
-Tensor gatherView(const Tensor& base, const StridedView& view, const ParallelRange& parallel) {
-  Tensor out(base.type(), view.sizes());
+namespace {
+
+/// dst[i * dstStride] = src[i * srcStride] for i in [0, n), elements of `bytes` bytes.
+void copyStrided(std::byte* dst, int64_t dstStride, const std::byte* src, int64_t srcStride, int64_t n,
+                 size_t bytes) {
+  auto copy = [&]<typename E>() {
+    auto* d = reinterpret_cast<E*>(dst);
+    const auto* s = reinterpret_cast<const E*>(src);
+    for (int64_t i = 0; i < n; ++i) d[i * dstStride] = s[i * srcStride];
+  };
+  switch (bytes) {
+    case 1:
+      copy.template operator()<uint8_t>();
+      break;
+    case 2:
+      copy.template operator()<uint16_t>();
+      break;
+    case 4:
+      copy.template operator()<uint32_t>();
+      break;
+    case 8:
+      copy.template operator()<uint64_t>();
+      break;
+    default:
+      for (int64_t i = 0; i < n; ++i) {
+        std::memcpy(dst + static_cast<size_t>(i * dstStride) * bytes,
+                    src + static_cast<size_t>(i * srcStride) * bytes, bytes);
+      }
+  }
+}
+
+}  // namespace
+
+void gatherView(const Tensor& base, const StridedView& view, Tensor& out, const ParallelRange& parallel) {
   const auto bytes = static_cast<size_t>(dataTypeInfo(base.type()).storageBytes);
   const std::vector<ViewMode> modes = view.modes();
   const int64_t count = out.elementCount();
-  if (count == 0) return out;
+  if (count == 0) return;
   const auto* from = static_cast<const std::byte*>(base.data());
   auto* to = static_cast<std::byte*>(out.data());
-  // Runs of the innermost mode are copied together when it is contiguous.
-  const ViewMode inner = modes.empty() ? ViewMode{1, 1} : modes.back();
-  const int64_t run = inner.stride == 1 ? inner.size : 1;
+  if (modes.empty()) {
+    std::memcpy(to, from + static_cast<size_t>(view.offset) * bytes, bytes);
+    return;
+  }
+  // The output is dense in the modes' order. The innermost loop runs along the mode the source reads
+  // contiguously (its stride 1), else along the last mode: reads stay sequential when the view
+  // transposes, and the writes, strided then, stay within one small block of the output.
+  std::vector<int64_t> outStride(modes.size());
+  int64_t step = 1;
+  for (size_t m = modes.size(); m-- > 0;) {
+    outStride[m] = step;
+    step *= modes[m].size;
+  }
+  size_t inner = modes.size() - 1;
+  if (modes[inner].stride != 1) {
+    for (size_t m = 0; m < modes.size(); ++m) {
+      if (modes[m].stride == 1 && modes[m].size > 1) inner = m;
+    }
+  }
+  const int64_t run = modes[inner].size;
+  const int64_t runs = count / run;
   auto copyRuns = [&](int64_t first, int64_t last) {
-    // The odometer of element first * run, innermost mode fastest.
+    // The odometer of the other modes at run `first`, innermost of them fastest.
     std::vector<int64_t> index(modes.size(), 0);
-    int64_t rest = first * run;
+    int64_t rest = first;
     for (size_t m = modes.size(); m-- > 0;) {
+      if (m == inner) continue;
       index[m] = rest % modes[m].size;
       rest /= modes[m].size;
     }
     for (int64_t r = first; r < last; ++r) {
-      int64_t offset = view.offset;
-      for (size_t m = 0; m < modes.size(); ++m) offset += index[m] * modes[m].stride;
-      std::memcpy(to + static_cast<size_t>(r * run) * bytes, from + static_cast<size_t>(offset) * bytes,
-                  static_cast<size_t>(run) * bytes);
+      int64_t source = view.offset;
+      int64_t target = 0;
+      for (size_t m = 0; m < modes.size(); ++m) {
+        source += index[m] * modes[m].stride;
+        target += index[m] * outStride[m];
+      }
+      copyStrided(to + static_cast<size_t>(target) * bytes, outStride[inner],
+                  from + static_cast<size_t>(source) * bytes, modes[inner].stride, run, bytes);
       for (size_t m = modes.size(); m-- > 0;) {
-        index[m] += m + 1 == modes.size() ? run : 1;
-        if (index[m] < modes[m].size) break;
+        if (m == inner) continue;
+        if (++index[m] < modes[m].size) break;
         index[m] = 0;
       }
     }
   };
-  const int64_t runs = count / run;
   if (parallel) {
     parallel(runs, std::max<int64_t>(1, 4096 / run), copyRuns);
   } else {
     copyRuns(0, runs);
   }
-  return out;
 }
 
 void scatterPermuted(const Tensor& y, const std::vector<int64_t>& perm, Tensor& out,
@@ -376,8 +438,7 @@ void scatterPermuted(const Tensor& y, const std::vector<int64_t>& perm, Tensor& 
   const StridedView dense = StridedView::dense(y.shape());
   StridedView view;
   for (int64_t p : perm) view.dims.push_back(dense.dims[static_cast<size_t>(p)]);
-  Tensor permuted = gatherView(y, view, parallel);
-  std::memcpy(out.data(), permuted.data(), static_cast<size_t>(permuted.byteSize()));
+  gatherView(y, view, out, parallel);
 }
 
 }  // namespace lowp::ir::ops

@@ -109,12 +109,19 @@ struct DenseAttention {
   float scale = 1.0f;
   std::vector<int64_t> yPerm;
   ParallelRange parallel;  ///< the threads the operands were gathered on, for writing Y permuted
+  Tensor y;                ///< room for Y in its canonical order when it is written permuted
 };
-Result<DenseAttention> denseAttention(const AttributeMap& attrs, const std::vector<const Tensor*>& inputs,
-                                      const ParallelRange& parallel = {});
+/// Fills `dense` for `inputs`. Gathered operands reuse `dense`'s tensors where their type and shape still
+/// fit, so a kernel that keeps `dense` between runs allocates (and faults in) no new memory.
+Status denseAttention(const AttributeMap& attrs, const std::vector<const Tensor*>& inputs,
+                      const ParallelRange& parallel, DenseAttention& dense);
 
-/// The dense tensor of `view`'s elements of `base` (any type), copied on the threads of `parallel` if given.
-Tensor gatherView(const Tensor& base, const StridedView& view, const ParallelRange& parallel = {});
+/// `t` when it holds `type` of `shape` already, else a new tensor of them (scratch kept between runs).
+Tensor& reuseTensor(Tensor& t, DataType type, const std::vector<int64_t>& shape);
+
+/// `view`'s elements of `base` (any type) into the dense `out` of the view's sizes, copied on the threads of
+/// `parallel` if given.
+void gatherView(const Tensor& base, const StridedView& view, Tensor& out, const ParallelRange& parallel = {});
 
 /// Writes dense `y` (the canonical [..., Sq, Dv] result) into `out` transposed by `perm`.
 void scatterPermuted(const Tensor& y, const std::vector<int64_t>& perm, Tensor& out,

@@ -131,8 +131,7 @@ Status runReference(KernelContext& ctx) {
 
 template <TableFn kTable>
 Status attentionKernel(KernelContext& ctx) {
-  auto dense = ref::denseAttentionOf(ctx);
-  if (!dense) return dense.status();
+  LOWP_ASSIGN_OR_RETURN(ir::ops::DenseAttention * dense, ref::denseAttentionOf(ctx));
   const Tensor& q = dense->q;
   const Tensor& kt = dense->kt;
   const Tensor& v = dense->v;
@@ -140,8 +139,7 @@ Status attentionKernel(KernelContext& ctx) {
   // A permuted Y is computed in its canonical order, then written transposed.
   std::vector<int64_t> canonical(q.shape().begin(), q.shape().end() - (q.shape().empty() ? 0 : 1));
   if (!v.shape().empty()) canonical.push_back(v.shape().back());
-  Tensor permuted = dense->yPerm.empty() ? Tensor() : Tensor(out.type(), canonical);
-  Tensor& y = dense->yPerm.empty() ? out : permuted;
+  Tensor& y = dense->yPerm.empty() ? out : ir::ops::reuseTensor(dense->y, out.type(), canonical);
   const auto dims = dimsOf(q.shape(), kt.shape(), v.shape());
   if (!dims) {
     return ctx.invalid("Q " + ir::formatSizes(q.shape()) + ", Kt " + ir::formatSizes(kt.shape()) + " and V " +

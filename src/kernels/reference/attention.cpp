@@ -11,6 +11,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -95,8 +96,7 @@ Status attentionTyped(KernelContext& ctx, const Tensor& q, const Tensor& kt, con
 }
 
 Status attentionKernel(KernelContext& ctx) {
-  auto dense = denseAttentionOf(ctx);
-  if (!dense) return dense.status();
+  LOWP_ASSIGN_OR_RETURN(ir::ops::DenseAttention * dense, denseAttentionOf(ctx));
   if (auto mismatch =
           ir::ops::attentionOperandMismatch(dense->q.shape(), dense->kt.shape(), dense->v.shape()))
     return ctx.invalid(*mismatch);
@@ -105,7 +105,7 @@ Status attentionKernel(KernelContext& ctx) {
   std::vector<int64_t> canonical(dense->q.shape().begin(), dense->q.shape().end() - 1);
   canonical.push_back(dense->v.shape().back());
   Tensor y = dense->yPerm.empty() ? Tensor::view(out.type(), out.shape(), out.data())
-                                  : Tensor(out.type(), canonical);
+                                  : ir::ops::reuseTensor(dense->y, out.type(), canonical);
   Status st;
   const bool ok = dispatchFloat(out.type(), [&]<typename T>() {
     st = attentionTyped<T>(ctx, dense->q, dense->kt, dense->v, dense->scale, y);
@@ -117,7 +117,7 @@ Status attentionKernel(KernelContext& ctx) {
 
 }  // namespace
 
-Result<ir::ops::DenseAttention> denseAttentionOf(KernelContext& ctx) {
+Result<ir::ops::DenseAttention*> denseAttentionOf(KernelContext& ctx) {
   for (size_t i = 0; i < 3; ++i) {
     if (!ctx.hasInput(i)) return ctx.invalid("input " + std::to_string(i) + " is missing");
   }
@@ -128,12 +128,14 @@ Result<ir::ops::DenseAttention> denseAttentionOf(KernelContext& ctx) {
                                               const std::function<void(int64_t, int64_t)>& fn) {
     ctx.parallelFor(n, grain, fn);
   };
-  auto dense = ir::ops::denseAttention(ctx.attrs(), inputs, parallel);
+  auto dense = std::static_pointer_cast<ir::ops::DenseAttention>(ctx.state());
   if (!dense) {
-    return Status(dense.status().code(), ctx.node().describe() + ": " + dense.status().message(),
-                  ctx.node().name);
+    dense = std::make_shared<ir::ops::DenseAttention>();
+    ctx.state() = dense;
   }
-  return dense;
+  const Status filled = ir::ops::denseAttention(ctx.attrs(), inputs, parallel, *dense);
+  if (!filled) return Status(filled.code(), ctx.node().describe() + ": " + filled.message(), ctx.node().name);
+  return dense.get();
 }
 
 void registerAttentionKernels(KernelRegistry& registry) {
