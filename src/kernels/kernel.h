@@ -121,6 +121,8 @@ class KernelContext {
   void parallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) const {
     parallelFor_(n, grain, fn);
   }
+  /// The threads parallelFor runs on, for a context a kernel makes for a part of its work.
+  const ParallelFor& parallel() const { return parallelFor_; }
 
   /// For Backend::kCuda kernels, the stream, library handles and workspace to run on; the runtime sets it
   /// (nullptr for CPU kernels). A CUDA kernel's tensors, inputs and outputs alike, are in that device's

@@ -260,11 +260,8 @@ Result<bool> fuseIntoAttention(ir::Graph& graph, ir::Node& final) {
   if (m->mask != nullptr) graph.setInput(&final, ir::ops::kAttentionMask, m->mask);
   if (!m->knownFactors.empty()) {
     std::vector<int64_t> slots;
-    for (ir::Value* factor : m->knownFactors) {
-      const size_t slot = std::max(final.inputs.size(), ir::ops::kAttentionMask + 1);
-      graph.setInput(&final, slot, factor);
-      slots.push_back(static_cast<int64_t>(slot));
-    }
+    for (ir::Value* factor : m->knownFactors)
+      slots.push_back(static_cast<int64_t>(fusion::attentionExtraInput(graph, final, factor)));
     final.attributes.set(std::string(ir::ops::kAttentionScaleInputs), slots);
   }
   // The first MatMul, now unread, keeps the name the fused node took over only until remove_dead_nodes.

@@ -19,6 +19,7 @@
 #include "ir/ops/attention.h"
 #include "ir/ops/attention_layout.h"
 #include "ir/ops/fused.h"
+#include "ir/ops/reduction_axes.h"
 #include "passes/fuse_common.h"
 #include "passes/rules.h"
 
@@ -36,16 +37,7 @@ bool isAttention(const ir::Node& node) {
 /// The integers of a constant, when it is one of integers.
 std::optional<std::vector<int64_t>> constantInts(const ir::Value* v) {
   if (v == nullptr || !v->constant) return std::nullopt;
-  const Tensor& t = *v->constant;
-  std::vector<int64_t> out;
-  if (t.type() == DataType::kInt64) {
-    out.assign(t.data<int64_t>(), t.data<int64_t>() + t.elementCount());
-  } else if (t.type() == DataType::kInt32) {
-    out.assign(t.data<int32_t>(), t.data<int32_t>() + t.elementCount());
-  } else {
-    return std::nullopt;
-  }
-  return out;
+  return ir::ops::tensorInts(*v->constant);
 }
 
 /// One view op as a step: its kind, its arguments, and (Reshape) the target value.
@@ -155,16 +147,7 @@ Result<bool> fold(ir::Graph& graph, ir::Node& node) {
     std::vector<int64_t> program;
     for (Step& step : steps) {
       if (step.kind == ViewStepKind::kReshape) {
-        // One input per target value, after the mask.
-        size_t index = 0;
-        for (size_t i = ir::ops::kAttentionMask + 1; i < node.inputs.size(); ++i) {
-          if (node.inputs[i] == step.target) index = i;
-        }
-        if (index == 0) {
-          index = std::max(node.inputs.size(), ir::ops::kAttentionMask + 1);
-          graph.setInput(&node, index, step.target);
-        }
-        step.args[0] = static_cast<int64_t>(index);
+        step.args[0] = static_cast<int64_t>(fusion::attentionExtraInput(graph, node, step.target));
       }
       ir::ops::appendViewStep(program, step.kind, step.args);
     }

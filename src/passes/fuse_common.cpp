@@ -1,12 +1,14 @@
 // Shared pieces of the fusion rules; see fuse_common.h.
 #include "passes/fuse_common.h"
 
+#include <algorithm>
 #include <limits>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "ir/ops/attention.h"
 #include "ir/ops/fused.h"
 
 namespace lowp::passes::fusion {
@@ -40,6 +42,15 @@ bool knownWhilePlanning(const ir::Value* v, std::unordered_map<const ir::Value*,
 bool knownWhilePlanning(const ir::Value* v) {
   std::unordered_map<const ir::Value*, bool> memo;
   return knownWhilePlanning(v, memo);
+}
+
+size_t attentionExtraInput(ir::Graph& graph, ir::Node& attention, ir::Value* v) {
+  for (size_t i = ir::ops::kAttentionMask + 1; i < attention.inputs.size(); ++i) {
+    if (attention.inputs[i] == v) return i;
+  }
+  const size_t slot = std::max(attention.inputs.size(), ir::ops::kAttentionMask + 1);
+  graph.setInput(&attention, slot, v);
+  return slot;
 }
 
 bool isOp(const ir::Node& node, std::string_view opType, std::string_view fusedOpType) {

@@ -24,6 +24,10 @@ std::optional<float> scalarConstant(const ir::Value* v);
 /// (runtime::foldedWhilePlanning).
 bool knownWhilePlanning(const ir::Value* v);
 
+/// The input slot of lowp.Attention `attention` that reads `v` among the inputs after the mask (Reshape
+/// targets and scale factors, ir/ops/attention_layout.h), appended when there is none yet.
+size_t attentionExtraInput(ir::Graph& graph, ir::Node& attention, ir::Value* v);
+
 /// True for a default-domain `opType` node, or the lowp-domain `fusedOpType` node.
 bool isOp(const ir::Node& node, std::string_view opType, std::string_view fusedOpType);
 

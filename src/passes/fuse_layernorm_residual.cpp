@@ -52,12 +52,10 @@ Result<bool> fuseResidual(ir::Graph& graph, ir::Node& norm) {
   names.insert(names.end(), norm.absorbedNames.begin(), norm.absorbedNames.end());
   norm.name = add->name;
   norm.absorbedNames = std::move(names);
-  add->name += "/unfused";
   fusion::makeFused(norm, ir::ops::kFusedLayerNormOp);
   norm.outputs.resize(1);
   graph.setInput(&norm, 0, x);
-  if (norm.inputs.size() < 3) graph.setInput(&norm, 2, nullptr);
-  graph.setInput(&norm, ir::ops::kFusedLayerNormResidual, residual);
+  graph.setInput(&norm, ir::ops::kFusedLayerNormResidual, residual);  // an omitted B stays empty
   graph.removeNode(add);
   return true;
 }

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "ir/data_type.h"
-#include "ir/numeric.h"
+#include "ir/ops/reduction_axes.h"
 #include "ir/ops/tensor_shapes.h"
 
 namespace lowp::ir::ops {
@@ -70,15 +70,9 @@ Result<std::vector<int64_t>> knownInts(const KnownInput& known, int64_t input) {
     return Status(StatusCode::kUnsupported,
                   "the target of a folded Reshape (input " + std::to_string(input) + ") is not known");
   }
-  std::vector<int64_t> v(static_cast<size_t>(t->elementCount()));
-  if (t->type() == DataType::kInt64) {
-    std::memcpy(v.data(), t->data(), v.size() * sizeof(int64_t));
-  } else if (t->type() == DataType::kInt32) {
-    for (size_t i = 0; i < v.size(); ++i) v[i] = t->data<int32_t>()[i];
-  } else {
-    return malformed("a Reshape target of type " + t->describe());
-  }
-  return v;
+  auto ints = tensorInts(*t);
+  if (!ints) return malformed("a Reshape target of type " + t->describe());
+  return *ints;
 }
 
 }  // namespace
@@ -139,10 +133,11 @@ std::vector<int64_t> StridedView::sizes() const {
   return s;
 }
 
-int64_t StridedView::elementCount() const {
-  int64_t n = 1;
-  for (int64_t s : sizes()) n *= s;
-  return n;
+StridedView transposedView(const StridedView& view, const std::vector<int64_t>& perm) {
+  StridedView t;
+  t.offset = view.offset;
+  for (int64_t p : perm) t.dims.push_back(view.dims[static_cast<size_t>(p)]);
+  return t;
 }
 
 std::vector<ViewMode> StridedView::modes() const {
@@ -184,10 +179,7 @@ Result<StridedView> applyViewSteps(const std::vector<int64_t>& shape, std::span<
     switch (kind) {
       case ViewStepKind::kTranspose: {
         LOWP_ASSIGN_OR_RETURN(const std::vector<int64_t> perm, transposePerm(rank, args));
-        StridedView t;
-        t.offset = view.offset;
-        for (int64_t p : perm) t.dims.push_back(view.dims[static_cast<size_t>(p)]);
-        view = std::move(t);
+        view = transposedView(view, perm);
         break;
       }
       case ViewStepKind::kReshape: {
@@ -259,7 +251,6 @@ Result<AttentionLayout> attentionLayout(const AttributeMap& attrs, const std::ve
   AttentionLayout layout;
   for (size_t slot = 0; slot < 3; ++slot) {
     const std::vector<int64_t> program = attrs.getInts(attentionViewAttribute(slot));
-    if (!program.empty()) layout.folded = true;
     auto view = applyViewSteps(shapes[slot], program, known);
     if (!view) {
       return Status(view.status().code(), std::string(slot == 0   ? "Q"
@@ -271,7 +262,6 @@ Result<AttentionLayout> attentionLayout(const AttributeMap& attrs, const std::ve
   }
   layout.yPerm = attrs.getInts(kAttentionYPerm);
   if (!layout.yPerm.empty()) {
-    layout.folded = true;
     const auto rank = static_cast<int64_t>(layout.operand[0].dims.size());
     auto perm = transposePerm(rank, layout.yPerm);
     if (!perm) return Status(perm.status().code(), "y_perm: " + perm.status().message());
@@ -287,23 +277,13 @@ Result<float> attentionScale(const AttributeMap& attrs, const KnownInput& known)
       return Status(StatusCode::kUnsupported,
                     "scale input " + std::to_string(input) + " is not a known value of one element");
     }
-    switch (t->type()) {
-      case DataType::kFloat32:
-        scale *= *t->data<float>();
-        break;
-      case DataType::kFloat64:
-        scale *= static_cast<float>(*t->data<double>());
-        break;
-      case DataType::kFloat16:
-        scale *= float16ToFloat(*t->data<uint16_t>());
-        break;
-      case DataType::kBFloat16:
-        scale *= bfloat16ToFloat(*t->data<uint16_t>());
-        break;
-      default:
-        return Status(StatusCode::kInvalidArgument,
-                      "scale input " + std::to_string(input) + " is " + t->describe() + ", not a float");
+    const DataType type = t->type();
+    if (type != DataType::kFloat32 && type != DataType::kFloat64 && type != DataType::kFloat16 &&
+        type != DataType::kBFloat16) {
+      return Status(StatusCode::kInvalidArgument,
+                    "scale input " + std::to_string(input) + " is " + t->describe() + ", not a float");
     }
+    scale *= static_cast<float>(elementAsDouble(*t, 0));
   }
   return scale;
 }
@@ -435,10 +415,7 @@ void gatherView(const Tensor& base, const StridedView& view, Tensor& out, const 
 
 void scatterPermuted(const Tensor& y, const std::vector<int64_t>& perm, Tensor& out,
                      const ParallelRange& parallel) {
-  const StridedView dense = StridedView::dense(y.shape());
-  StridedView view;
-  for (int64_t p : perm) view.dims.push_back(dense.dims[static_cast<size_t>(p)]);
-  gatherView(y, view, out, parallel);
+  gatherView(y, transposedView(StridedView::dense(y.shape()), perm), out, parallel);
 }
 
 }  // namespace lowp::ir::ops

@@ -67,12 +67,14 @@ struct StridedView {
 
   static StridedView dense(const std::vector<int64_t>& shape);
   std::vector<int64_t> sizes() const;
-  int64_t elementCount() const;
   /// Every mode of every dim, outermost first: the view's elements in order.
   std::vector<ViewMode> modes() const;
   /// Dim d as one (size, stride) pair, when its modes merge into one.
   std::optional<ViewMode> single(size_t d) const;
 };
+
+/// `view` with its dims reordered: dim i of the result is dim perm[i] of `view` (a Transpose).
+StridedView transposedView(const StridedView& view, const std::vector<int64_t>& perm);
 
 /// The values of the node's inputs known while planning (a Reshape's target), by input index; null when not
 /// known.
@@ -88,7 +90,6 @@ Result<StridedView> applyViewSteps(const std::vector<int64_t>& shape, std::span<
 struct AttentionLayout {
   StridedView operand[3];
   std::vector<int64_t> yPerm;
-  bool folded = false;  ///< any view or permutation at all
 };
 Result<AttentionLayout> attentionLayout(const AttributeMap& attrs, const std::vector<int64_t> shapes[3],
                                         const KnownInput& known);

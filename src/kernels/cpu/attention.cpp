@@ -16,7 +16,6 @@
 // Tests: tests/unit/test_attention.cpp (both ISAs against the reference kernel, tails and masks).
 #include <algorithm>
 #include <deque>
-#include <functional>
 #include <optional>
 #include <string>
 #include <utility>

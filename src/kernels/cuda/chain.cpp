@@ -54,13 +54,6 @@ const StepOp* stepOpOf(std::string_view name) {
   return nullptr;
 }
 
-// Sizes of `shape` aligned right to `rank` dims, 1s in front.
-std::vector<int64_t> alignedTo(const std::vector<int64_t>& shape, size_t rank) {
-  std::vector<int64_t> out(rank - shape.size(), 1);
-  out.insert(out.end(), shape.begin(), shape.end());
-  return out;
-}
-
 // How `operand` broadcasts unidirectionally to `out`; false when it does not.
 bool operandAddressing(const std::vector<int64_t>& operand, const std::vector<int64_t>& out,
                        ChainOperand& o) {

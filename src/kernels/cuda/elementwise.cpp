@@ -84,13 +84,6 @@ Status unaryKernel(KernelContext& ctx) {
 
 // ---- binary ----
 
-// Sizes of `shape` aligned right to `rank` dims, 1s in front.
-std::vector<int64_t> alignedTo(const std::vector<int64_t>& shape, size_t rank) {
-  std::vector<int64_t> out(rank - shape.size(), 1);
-  out.insert(out.end(), shape.begin(), shape.end());
-  return out;
-}
-
 // When `operand`'s dims other than 1 form one run [d0, d1) equal to `out`'s there, operand element of
 // output element i is (i / inner) % count.
 bool blockPattern(const std::vector<int64_t>& operand, const std::vector<int64_t>& out, int64_t& inner,

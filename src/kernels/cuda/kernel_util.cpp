@@ -215,22 +215,22 @@ Epilogue epilogueOf(const ConvOperands& c, DataType type, bool withBiasAndResidu
   return e;
 }
 
+std::vector<int64_t> alignedTo(const std::vector<int64_t>& shape, size_t rank) {
+  std::vector<int64_t> out(rank - shape.size(), 1);
+  out.insert(out.end(), shape.begin(), shape.end());
+  return out;
+}
+
 Result<BroadcastPlan> broadcastPlanOf(const KernelContext& ctx, const Tensor& a, const Tensor& b,
                                       const Tensor& y) {
   const std::vector<int64_t>& out = y.shape();
   if (out.size() > static_cast<size_t>(kMaxBroadcastRank))
     return ctx.unsupported("no CUDA broadcast of rank " + std::to_string(out.size()));
-  // Sizes aligned right to the output's rank, 1s in front.
-  auto aligned = [&](const std::vector<int64_t>& shape) {
-    std::vector<int64_t> sizes(out.size() - std::min(out.size(), shape.size()), 1);
-    sizes.insert(sizes.end(), shape.begin(), shape.end());
-    return sizes;
-  };
-  const std::vector<int64_t> pa = aligned(a.shape());
-  const std::vector<int64_t> pb = aligned(b.shape());
-  if (pa.size() != out.size() || pb.size() != out.size())
+  if (a.shape().size() > out.size() || b.shape().size() > out.size())
     return ctx.invalid("operands " + a.describe() + " and " + b.describe() + " have more dims than " +
                        y.describe());
+  const std::vector<int64_t> pa = alignedTo(a.shape(), out.size());
+  const std::vector<int64_t> pb = alignedTo(b.shape(), out.size());
   BroadcastPlan plan;
   plan.rank = static_cast<int>(out.size());
   int64_t strideA = 1;

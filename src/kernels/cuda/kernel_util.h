@@ -44,6 +44,9 @@ DataType tensorTypeOf(Precision precision);
 /// Checks that output 0 has input 0's type and element count.
 Status requireSameAsInput(KernelContext& ctx);
 
+/// Sizes of `shape` aligned right to `rank` dims (at least shape's), 1s in front.
+std::vector<int64_t> alignedTo(const std::vector<int64_t>& shape, size_t rank);
+
 /// The strides that read `a` and `b` under NumPy broadcasting over `y`'s shape; an error naming the node
 /// when they do not broadcast to it or the rank is over kMaxBroadcastRank.
 Result<BroadcastPlan> broadcastPlanOf(const KernelContext& ctx, const Tensor& a, const Tensor& b,

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -124,16 +123,12 @@ Result<ir::ops::DenseAttention*> denseAttentionOf(KernelContext& ctx) {
   std::vector<const Tensor*> inputs;
   inputs.reserve(ctx.inputCount());
   for (size_t i = 0; i < ctx.inputCount(); ++i) inputs.push_back(ctx.hasInput(i) ? &ctx.input(i) : nullptr);
-  const ir::ops::ParallelRange parallel = [&](int64_t n, int64_t grain,
-                                              const std::function<void(int64_t, int64_t)>& fn) {
-    ctx.parallelFor(n, grain, fn);
-  };
   auto dense = std::static_pointer_cast<ir::ops::DenseAttention>(ctx.state());
   if (!dense) {
     dense = std::make_shared<ir::ops::DenseAttention>();
     ctx.state() = dense;
   }
-  const Status filled = ir::ops::denseAttention(ctx.attrs(), inputs, parallel, *dense);
+  const Status filled = ir::ops::denseAttention(ctx.attrs(), inputs, ctx.parallel(), *dense);
   if (!filled) return Status(filled.code(), ctx.node().describe() + ": " + filled.message(), ctx.node().name);
   return dense.get();
 }

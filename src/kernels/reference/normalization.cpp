@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <functional>
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -281,13 +280,10 @@ Status fusedLayerNormKernel(KernelContext& ctx) {
     });
     return {};
   }));
-  const ParallelFor parallel = [&](int64_t n, int64_t grain,
-                                   const std::function<void(int64_t, int64_t)>& fn) {
-    ctx.parallelFor(n, grain, fn);
-  };
-  KernelContext norm(
-      ctx.node(), {&sum, &ctx.input(1), ctx.hasInput(2) ? &ctx.input(2) : nullptr}, {&ctx.output(0)},
-      parallel, [](DataType type, std::vector<int64_t> shape) { return Tensor(type, std::move(shape)); });
+  KernelContext norm(ctx.node(), {&sum, &ctx.input(1), ctx.hasInput(2) ? &ctx.input(2) : nullptr},
+                     {&ctx.output(0)}, ctx.parallel(), [](DataType type, std::vector<int64_t> shape) {
+                       return Tensor(type, std::move(shape));
+                     });
   return layerNormalizationKernel(norm);
 }
 
