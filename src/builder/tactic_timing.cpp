@@ -107,7 +107,8 @@ Result<std::vector<int64_t>> timingShape(const ir::Node& node, const ir::Value& 
 namespace {
 
 // The host tensors a timing runs on: `inputs` per input slot (given values, constants, or random data of
-// the value's static shape and format), `outputs` per output slot (allocated where the shape is static).
+// the value's static shape and format), `outputs` per output slot (allocated where the shape is static;
+// output 0 in input `inPlaceInput`'s memory, as the runtime plans it where it can, KernelDef::inPlaceInput).
 struct TimingTensors {
   std::vector<const Tensor*> inputs;
   std::vector<Tensor*> outputs;
@@ -116,7 +117,7 @@ struct TimingTensors {
 };
 
 Result<TimingTensors> prepareTimingTensors(const ir::Node& node,
-                                           const std::vector<const Tensor*>& inputValues) {
+                                           const std::vector<const Tensor*>& inputValues, int inPlaceInput) {
   std::mt19937 rng(1234);
   TimingTensors t;
   t.storage.resize(node.inputs.size() + node.outputs.size());
@@ -150,7 +151,17 @@ Result<TimingTensors> prepareTimingTensors(const ir::Node& node,
       continue;
     }
     Tensor& out = t.storage[node.inputs.size() + i];
-    if (v->shape.isStatic()) out = allocateIn(v->format, v->type, v->shape.sizes());
+    const auto slot = static_cast<size_t>(inPlaceInput);
+    const Tensor* source =
+        i == 0 && inPlaceInput >= 0 && slot < node.inputs.size() && t.inputs[slot] == &t.storage[slot]
+            ? t.inputs[slot]
+            : nullptr;
+    if (source != nullptr && v->shape.isStatic() && source->type() == v->type &&
+        node.inputs[slot]->format == v->format && source->shape() == v->shape.sizes()) {
+      out = Tensor::view(v->type, v->shape.sizes(), t.storage[slot].data());
+    } else if (v->shape.isStatic()) {
+      out = allocateIn(v->format, v->type, v->shape.sizes());
+    }
     t.outputs.push_back(&out);
   }
   return t;
@@ -220,7 +231,7 @@ std::unique_ptr<TacticTimer> makeCpuTimer(kernels::ParallelFor parallelFor, std:
 Result<double> timeKernel(const ir::Node& node, const kernels::KernelDef& kernel,
                           const kernels::ParallelFor& parallelFor, const TimingOptions& options,
                           const std::vector<const Tensor*>& inputValues) {
-  LOWP_ASSIGN_OR_RETURN(TimingTensors tensors, prepareTimingTensors(node, inputValues));
+  LOWP_ASSIGN_OR_RETURN(TimingTensors tensors, prepareTimingTensors(node, inputValues, kernel.inPlaceInput));
   kernels::KernelContext ctx(node, tensors.inputs, tensors.outputs, parallelFor,
                              [](DataType t, std::vector<int64_t> s) { return Tensor(t, std::move(s)); });
   return medianOfRuns(node, options, [&](int repeats) -> Result<double> {

@@ -177,6 +177,11 @@ struct KernelDef {
   /// The runtime zero-fills a reference kernel's outputs before it runs; other kernels must write every
   /// element of their outputs (the padding of blocked formats included, with zeros).
   bool reference = true;
+  /// An input whose memory output 0 may take: when nothing reads that input after this node (and it has
+  /// output 0's type, layout and size), the runtime plans both in one buffer, and the kernel computes in
+  /// place (oneDNN's sum post-op reads the residual from the output). The kernel must work both ways: it
+  /// finds the two at the same address, or apart. -1: none.
+  int inPlaceInput = -1;
 
   TensorFormat inputFormat(size_t i) const { return slotFormat(inputFormats, i); }
   TensorFormat outputFormat(size_t i) const { return slotFormat(outputFormats, i); }

@@ -373,30 +373,38 @@ struct ExecutionContext::Impl {
         if (in != nullptr) p.lastUse[static_cast<size_t>(in->id)] = static_cast<int64_t>(step);
       }
     }
-    // On the GPU, the output of an op that keeps its input's bytes is that input's memory (its `root`,
-    // through chains of such ops), which then lives until the last reader of either.
+    if (onGpu()) LOWP_RETURN_IF_ERROR(chooseGpuKernels(steps, p));
+    // An output that takes an input's memory has that input's `root` (through chains of such outputs), which
+    // then lives until the last reader of any of them: on the GPU, the output of an op that keeps its input's
+    // bytes (its kernel copies nothing); on either device, an output computed in place of an input nothing
+    // reads afterwards (KernelDef::inPlaceInput).
     std::vector<size_t> root(valueCount);
     for (size_t id = 0; id < valueCount; ++id) root[id] = id;
-    if (onGpu()) {
-      for (const ir::Node* node : steps) {
-        const ir::Value* in = node->input(0);
-        const ir::Value* out = node->outputs.empty() ? nullptr : node->outputs[0];
-        if (!keepsBytes(*node) || in == nullptr || out == nullptr || out->isGraphOutput || in->constant ||
-            in->type != out->type || in->format != ir::TensorFormat::kLinear ||
-            out->format != ir::TensorFormat::kLinear)
-          continue;
-        const auto inId = static_cast<size_t>(in->id);
-        const auto outId = static_cast<size_t>(out->id);
-        if (!p.shapes[inId].isStatic() || !p.shapes[outId].isStatic() ||
-            p.known[inId].type() != DataType::kUndefined ||
-            tensorBytes(in->type, p.shapes[inId].sizes()) != tensorBytes(out->type, p.shapes[outId].sizes()))
-          continue;
-        root[outId] = root[inId];
-        p.lastUse[root[inId]] = std::max(p.lastUse[root[inId]], p.lastUse[outId]);
-      }
+    for (size_t step = 0; step < steps.size(); ++step) {
+      const ir::Node* node = steps[step];
+      const auto nodeId = static_cast<size_t>(node->id);
+      const kernels::KernelDef* kernel = onGpu() ? p.cudaKernels[nodeId] : engine.kernelOf[nodeId];
+      const bool keeps = onGpu() && keepsBytes(*node);
+      const int source = keeps ? 0 : kernel->inPlaceInput;
+      if (source < 0 || node->outputs.empty()) continue;
+      const ir::Value* in = node->input(static_cast<size_t>(source));
+      const ir::Value* out = node->outputs[0];
+      if (in == nullptr || out == nullptr || out->isGraphOutput || in->constant || in->type != out->type ||
+          in->format != out->format)
+        continue;
+      if (keeps && in->format != ir::TensorFormat::kLinear) continue;
+      const auto inId = static_cast<size_t>(in->id);
+      const auto outId = static_cast<size_t>(out->id);
+      if (!keeps && !overwritable(*node, static_cast<size_t>(source), root, p.lastUse, step)) continue;
+      if (!p.shapes[inId].isStatic() || !p.shapes[outId].isStatic() ||
+          p.known[inId].type() != DataType::kUndefined ||
+          ir::storageBytes(in->type, p.shapes[inId].sizes(), in->format) !=
+              ir::storageBytes(out->type, p.shapes[outId].sizes(), out->format))
+        continue;
+      root[outId] = root[inId];
+      p.lastUse[root[inId]] = std::max(p.lastUse[root[inId]], p.lastUse[outId]);
     }
     if (onGpu()) {
-      LOWP_RETURN_IF_ERROR(chooseGpuKernels(steps, p));
       // The graph's inputs are copied into the arena before the first step.
       for (const ir::Value* in : g.inputs()) {
         auto id = static_cast<size_t>(in->id);
@@ -494,7 +502,11 @@ struct ExecutionContext::Impl {
     if (observer) observePlanTimeValues();
     int64_t step = 0;
     for (const ir::Node* node : g.nodes()) {
-      if (plan.folded[static_cast<size_t>(node->id)] || skips(*node)) continue;
+      if (plan.folded[static_cast<size_t>(node->id)]) continue;
+      if (skips(*node)) {
+        ++step;  // the plan counts it, for lastUse
+        continue;
+      }
       currentNode = node;
       std::vector<const Tensor*> ins;
       for (const ir::Value* in : node->inputs)
@@ -593,6 +605,20 @@ struct ExecutionContext::Impl {
       outputs.push_back({out->name, ownedHere ? *t : t->clone()});
     }
     return {};
+  }
+
+  // Whether `node` at `step` may write its output over input `source`: the caller's inputs are theirs, and
+  // the memory must be read by no later step and by no other input of the node.
+  bool overwritable(const ir::Node& node, size_t source, const std::vector<size_t>& root,
+                    const std::vector<int64_t>& lastUse, size_t step) const {
+    const size_t memory = root[static_cast<size_t>(node.inputs[source]->id)];
+    if (engine.graph->values()[memory]->isGraphInput || lastUse[memory] != static_cast<int64_t>(step))
+      return false;
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const ir::Value* other = node.inputs[i];
+      if (i != source && other != nullptr && root[static_cast<size_t>(other->id)] == memory) return false;
+    }
+    return true;
   }
 
   // The CUDA kernel of every step at the plan's shapes: the engine's first candidate that supports them.

@@ -1,7 +1,8 @@
 // Blocked-channel (kChw16) tensors on the CPU: the lowp.Reformat kernels (kernels/cpu/reformat.cpp) against
-// ir::reorderChannelBlocks, the padding written as zeros; and the
+// ir::reorderChannelBlocks (and ir::reorderChannelsLast), the padding written as zeros; and the
 // {f32,bf16}-{conv,fusedconv}-onednn-{chw16,lineartochw16} kernels against the reference convolution on the
-// same values, their output's padding zero whatever the activation makes of a padded channel.
+// same values, their output's padding zero whatever the activation makes of a padded channel; the
+// {f32,bf16}-{maxpool,averagepool}-chw16-onednn and -globalaveragepool-chw16tolinear-onednn kernels likewise.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -143,6 +144,43 @@ TEST(Chw16Reformat, RoundTripsAndZeroesThePadding) {
   }
 }
 
+// kChw16 <-> channels-last, and the reference kernels of the pair, against the plain tensor moved by the
+// index loops of ir/format.h.
+TEST(Chw16Reformat, ToAndFromChannelsLast) {
+  std::mt19937 rng(9);
+  for (DataType type : {DataType::kFloat32, DataType::kBFloat16}) {
+    const std::string bits = type == DataType::kFloat32 ? "x32" : "x16";
+    for (const std::vector<int64_t>& shape :
+         {std::vector<int64_t>{2, 20, 5, 3}, {1, 16, 7}, {3, 5, 2, 2, 2}, {1, 48, 4, 4}}) {
+      SCOPED_TRACE(std::string(ir::dataTypeInfo(type).name) + " " + ir::formatSizes(shape));
+      const Tensor plain = random(rng, type, shape);
+      const Stored blocked = toBlocked(plain);
+      Tensor hwc(type, shape);
+      ir::reorderChannelsLast(plain, hwc, true);
+      for (const std::string suffix : {"", "-ref"}) {
+        const kernels::KernelDef* toHwc =
+            kernelNamed((suffix.empty() ? bits : "any") + "-reformat-chw16tohwc" + suffix);
+        const kernels::KernelDef* fromHwc =
+            kernelNamed((suffix.empty() ? bits : "any") + "-reformat-hwctochw16" + suffix);
+        ASSERT_NE(toHwc, nullptr);
+        ASSERT_NE(fromHwc, nullptr);
+        NodeUnderTest there("Reformat", "lowp", 1, {}, {plain}, {});
+        there.setFormats(*toHwc);
+        auto gotHwc = run(*toHwc, there.node(), {&blocked.tensor}, type, shape, TensorFormat::kHwc);
+        ASSERT_TRUE(gotHwc.isOk()) << gotHwc.status().toString();
+        EXPECT_EQ(std::memcmp(gotHwc->tensor.data(), hwc.data(), static_cast<size_t>(hwc.byteSize())), 0);
+        NodeUnderTest back("Reformat", "lowp", 1, {}, {plain}, {});
+        back.setFormats(*fromHwc);
+        auto gotBlocked = run(*fromHwc, back.node(), {&hwc}, type, shape, TensorFormat::kChw16);
+        ASSERT_TRUE(gotBlocked.isOk()) << gotBlocked.status().toString();
+        EXPECT_EQ(std::memcmp(gotBlocked->storage.data(), blocked.storage.data(),
+                              static_cast<size_t>(blocked.storage.byteSize())),
+                  0);
+      }
+    }
+  }
+}
+
 struct ConvCase {
   std::vector<int64_t> x, w;
   int64_t group;
@@ -223,6 +261,69 @@ TEST(Chw16Conv, MatchesTheReference) {
       }
     }
   }
+}
+
+// Pools over kChw16 input: split over the pool in blocks of 16 planes of every image (batch 1 and 3, padded
+// channels included), and GlobalAveragePool from whole blocks to a linear output. Max pooling moves values
+// unchanged (exact); averages differ from the reference's by summation order.
+TEST(Chw16Pool, MatchesTheReference) {
+  if (kernelNamed("f32-maxpool-chw16-onednn") == nullptr) GTEST_SKIP() << "built without oneDNN";
+  std::mt19937 rng(7);
+  struct PoolCase {
+    std::string op;
+    std::vector<int64_t> x;
+  };
+  const PoolCase cases[] = {{"MaxPool", {1, 20, 11, 11}},         {"MaxPool", {3, 64, 8, 9}},
+                            {"AveragePool", {1, 40, 7, 7}},       {"AveragePool", {2, 16, 6, 6}},
+                            {"GlobalAveragePool", {1, 48, 7, 7}}, {"GlobalAveragePool", {3, 32, 5, 4}}};
+  for (DataType type : {DataType::kFloat32, DataType::kBFloat16}) {
+    for (const PoolCase& c : cases) {
+      const bool global = c.op == "GlobalAveragePool";
+      std::string name = std::string(type == DataType::kFloat32 ? "f32-" : "bf16-") +
+                         (c.op == "MaxPool" ? "maxpool"
+                          : global          ? "globalaveragepool"
+                                            : "averagepool") +
+                         (global ? "-chw16tolinear-onednn" : "-chw16-onednn");
+      SCOPED_TRACE(name + " " + ir::formatSizes(c.x));
+      const kernels::KernelDef* kernel = kernelNamed(name);
+      ASSERT_NE(kernel, nullptr);
+      ir::AttributeMap a;
+      if (!global) {
+        a = testing::attrs({{"kernel_shape", std::vector<int64_t>{3, 3}},
+                            {"strides", std::vector<int64_t>{2, 2}},
+                            {"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+      }
+      const std::vector<Tensor> plain = {random(rng, type, c.x)};
+      NodeUnderTest node(c.op, "", 17, a, plain, {});
+      ASSERT_TRUE(node.status().isOk()) << node.status().toString();
+      EXPECT_TRUE(kernel->supports(node.node(), node.inputShapes()));
+      auto ref = testing::runKernel(*testing::referenceKernel(c.op, ""), node.node(), plain, type,
+                                    node.outputShape());
+      ASSERT_TRUE(ref.isOk()) << ref.status().toString();
+      node.setFormats(*kernel);
+      const Stored x = toBlocked(plain[0]);
+      const TensorFormat outFormat = global ? TensorFormat::kLinear : TensorFormat::kChw16;
+      auto got = run(*kernel, node.node(), {&x.tensor}, type, node.outputShape(), outFormat);
+      ASSERT_TRUE(got.isOk()) << got.status().toString();
+      if (!global) {
+        EXPECT_TRUE(paddingIsZero(got->tensor));
+      }
+      const Tensor result = global ? got->tensor : toPlain(got->tensor);
+      double worst = 0;
+      for (int64_t i = 0; i < result.elementCount(); ++i) {
+        const double r = elementAsDouble(*ref, i);
+        worst = std::max(worst, std::fabs(elementAsDouble(result, i) - r) / std::max(1.0, std::fabs(r)));
+      }
+      const double tolerance = c.op == "MaxPool" ? 0 : type == DataType::kFloat32 ? 1e-6 : 1.0 / 128;
+      EXPECT_LE(worst, tolerance) << name;
+    }
+  }
+  // Channels that do not fill whole blocks have no linear output of the same bytes: declined.
+  NodeUnderTest partial("GlobalAveragePool", "", 17, {}, {random(rng, DataType::kFloat32, {1, 20, 3, 3})},
+                        {});
+  const kernels::KernelDef* global = kernelNamed("f32-globalaveragepool-chw16tolinear-onednn");
+  ASSERT_NE(global, nullptr);
+  EXPECT_FALSE(global->supports(partial.node(), partial.inputShapes()));
 }
 
 }  // namespace

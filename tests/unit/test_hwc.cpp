@@ -2,8 +2,9 @@
 // loop; the channels-last and mixed-layout i8-quantizedconv-onednn variants against the linear kernel with
 // the same inputs reformatted (bit for bit: the same oneDNN primitive runs, only the memory descriptors
 // differ); QuantizeLinear / DequantizeLinear on channels-last tensors; int8 / uint8 MaxPool (plain and
-// channels-last) and the channels-last GlobalAveragePool against the reference kernels; a chain of
-// channels-last int8 layers run by the runtime against the same chain in the linear layout.
+// channels-last) and the channels-last GlobalAveragePool against the reference kernels; the channels-last
+// fp32 / bf16 convolutions against the reference; a chain of channels-last int8 layers run by the runtime
+// against the same chain in the linear layout.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -354,6 +355,98 @@ TEST(HwcQuantizedConv, EveryLayoutMatchesTheLinearKernelExactly) {
     }
   }
   EXPECT_EQ(cases, 60);
+}
+
+// ---- Conv, FusedConv (fp32, bf16)
+// --------------------------------------------------------------------------
+
+// The channels-last fp32 and bf16 convolutions (x and y channels-last, or x plain) against the reference on
+// the plain tensors: batch 1 splits by blocks of output channels (strided channel slices of Y and, depthwise,
+// of X), batch > 1 by images; 1-D and 3-D; with a residual apart from Y and in Y's memory. fp32 within
+// summation-order noise; bf16 (bf16-exact inputs) within one bf16 step.
+TEST(HwcConv, MatchesTheReference) {
+  if (!kBuiltWithOneDnn) GTEST_SKIP() << "built without oneDNN";
+  const std::vector<ConvCase> shapes = {{1, 64, 72, 1, {7, 7}, {3, 3}, {}, {1, 1, 1, 1}},
+                                        {2, 32, 48, 1, {9, 8}, {3, 3}, {2, 2}, {1, 0, 0, 1}},
+                                        {1, 3, 32, 1, {15, 17}, {7, 7}, {2, 2}, {3, 3, 3, 3}},
+                                        {1, 48, 48, 48, {9, 8}, {3, 3}, {}, {1, 1, 1, 1}},
+                                        {2, 24, 24, 24, {7, 7}, {3, 3}, {2, 2}, {1, 1, 1, 1}},
+                                        {3, 40, 20, 1, {6, 5}, {1, 1}, {}, {}},
+                                        {2, 7, 20, 1, {23}, {5}, {2}, {2, 1}},
+                                        {1, 4, 24, 2, {5, 6, 7}, {3, 2, 3}, {}, {1, 0, 1, 1, 1, 0}}};
+  std::mt19937 rng(11);
+  const kernels::ParallelFor parallelFor = [](int64_t n, int64_t grain,
+                                              const std::function<void(int64_t, int64_t)>& fn) {
+    pool().parallelFor(n, grain, fn);
+  };
+  // Rounds a float tensor to bf16-exact values of `type`'s storage.
+  auto asType = [](const Tensor& f, DataType type) {
+    if (type == DataType::kFloat32) return f;
+    Tensor t(type, f.shape());
+    for (int64_t i = 0; i < f.elementCount(); ++i)
+      t.data<uint16_t>()[i] = ir::floatToBFloat16(f.data<float>()[i]);
+    return t;
+  };
+  int cases = 0;
+  for (const ConvCase& c : shapes) {
+    for (DataType type : {DataType::kFloat32, DataType::kBFloat16}) {
+      for (int residual = 0; residual < 3; ++residual) {  // none, apart, in Y's memory
+        std::vector<int64_t> x = {c.batch, c.inChannels};
+        x.insert(x.end(), c.input.begin(), c.input.end());
+        std::vector<int64_t> w = {c.outChannels, c.inChannels / c.group};
+        w.insert(w.end(), c.kernel.begin(), c.kernel.end());
+        const std::vector<int64_t> yShape = convOutputShape(c);
+        std::vector<Tensor> inputs = {asType(randomFloats(rng, x), type), asType(randomFloats(rng, w), type),
+                                      asType(randomFloats(rng, {c.outChannels}), type)};
+        if (residual > 0) inputs.push_back(asType(randomFloats(rng, yShape), type));
+        AttributeMap a;
+        a.set("group", c.group);
+        a.set("kernel_shape", c.kernel);
+        if (!c.strides.empty()) a.set("strides", c.strides);
+        if (!c.pads.empty()) a.set("pads", c.pads);
+        ir::ops::ActivationSpec relu;
+        relu.kind = ir::ops::FusedActivation::kRelu;
+        ir::ops::writeActivation(a, relu);
+        NodeUnderTest plain("FusedConv", "lowp", 1, a, inputs, {1, 2});
+        ASSERT_TRUE(plain.status().isOk()) << plain.status().message();
+        auto want = runKernel(*referenceKernel("FusedConv", "lowp"), plain.node(), inputs, plain.outputType(),
+                              plain.outputShape());
+        ASSERT_TRUE(want.isOk()) << want.status().message();
+        for (const bool plainX : {false, true}) {
+          const std::string name = std::string(type == DataType::kFloat32 ? "f32" : "bf16") +
+                                   (plainX ? "-fusedconv-onednn-lineartohwc" : "-fusedconv-onednn-hwc");
+          const KernelDef* k = kernelNamed(name);
+          ASSERT_NE(k, nullptr) << name;
+          std::vector<Tensor> in = inputs;
+          if (!plainX) in[0] = toLayout(inputs[0], true);
+          if (residual > 0) in[3] = toLayout(inputs[3], true);
+          NodeUnderTest n("FusedConv", "lowp", 1, a, in, {1, 2});
+          n.setFormats(*k);
+          ASSERT_TRUE(k->supports(n.node(), n.inputShapes()));
+          Tensor y(type, yShape);
+          if (residual == 2) y = in[3];  // the residual's memory (Tensor copies share it)
+          std::vector<const Tensor*> ins;
+          ins.reserve(in.size());
+          for (const Tensor& t : in) ins.push_back(t.type() == DataType::kUndefined ? nullptr : &t);
+          kernels::KernelContext ctx(
+              n.node(), ins, {&y}, parallelFor,
+              [](DataType t, std::vector<int64_t> s) { return Tensor(t, std::move(s)); });
+          const Status st = k->fn(ctx);
+          ASSERT_TRUE(st.isOk()) << name << ": " << st.toString();
+          const Tensor got = toLayout(y, false);
+          double worst = 0;
+          for (int64_t i = 0; i < got.elementCount(); ++i) {
+            const double r = elementAsDouble(*want, i);
+            worst = std::max(worst, std::fabs(elementAsDouble(got, i) - r) / std::max(1.0, std::fabs(r)));
+          }
+          EXPECT_LE(worst, type == DataType::kFloat32 ? 1e-4 : 1.0 / 64)
+              << name << " x" << ir::formatSizes(x) << " w" << ir::formatSizes(w) << " residual " << residual;
+          ++cases;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(cases, 96);
 }
 
 // ---- QuantizeLinear / DequantizeLinear --------------------------------------------------------------------

@@ -16,12 +16,14 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "graph_builder.h"
 #include "ir/graph.h"
 #include "ir/numeric.h"
 #include "kernel_under_test.h"
@@ -29,7 +31,12 @@
 #include "onnx/importer.h"
 #include "op_runner.h"
 #include "runtime/cpu_features.h"
+#include "runtime/engine_impl.h"
 #include "runtime/thread_pool.h"
+
+#if LOWP_WITH_ONEDNN
+#include "kernels/onednn/common.h"
+#endif
 
 namespace lowp {
 namespace {
@@ -516,6 +523,98 @@ TEST(OneDnnFusedConv, StateFollowsShapes) {
                        {randomTensor(rng, {2, 8, 5, 7}), w, Tensor(), randomTensor(rng, {2, 16, 5, 7})},
                        "second", &slot, {1}, "lowp");
   EXPECT_NE(slot.get(), first);
+}
+
+// Runs `kernel` on `n` with output 0 in the memory of a copy of input `slot`, as the runtime plans it for a
+// kernel's inPlaceInput; returns that output.
+Tensor runInPlace(const KernelDef& kernel, const NodeUnderTest& n, const std::vector<Tensor>& inputs,
+                  size_t slot) {
+  static runtime::ThreadPool pool(2);
+  const kernels::ParallelFor parallelFor = [](int64_t count, int64_t grain,
+                                              const std::function<void(int64_t, int64_t)>& fn) {
+    pool.parallelFor(count, grain, fn);
+  };
+  Tensor shared = inputs[slot].clone();
+  Tensor y = Tensor::view(n.outputType(), n.outputShape(), shared.data());
+  std::vector<const Tensor*> ins;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    ins.push_back(i == slot ? &shared : inputs[i].type() == DataType::kUndefined ? nullptr : &inputs[i]);
+  kernels::KernelContext ctx(n.node(), ins, {&y}, parallelFor,
+                             [](DataType t, std::vector<int64_t> s) { return Tensor(t, std::move(s)); });
+  const Status st = kernel.fn(ctx);
+  EXPECT_TRUE(st.isOk()) << kernel.name << ": " << st.toString();
+  return shared;
+}
+
+// The output computed in the residual's memory (KernelDef::inPlaceInput): by images and by blocks of output
+// channels; and the reference fallback, which zero-fills its output first, reading a copy of the residual.
+TEST(OneDnnFusedConv, ResidualInTheOutputsMemory) {
+  SKIP_WITHOUT_ONEDNN();
+  std::mt19937 rng(61);
+  const KernelDef* fast = kernelNamed("f32-fusedconv-onednn");
+  const KernelDef* ref = referenceKernel("FusedConv", "lowp");
+  ASSERT_NE(fast, nullptr);
+  ASSERT_NE(ref, nullptr);
+  EXPECT_EQ(fast->inPlaceInput, 3);
+  for (int64_t batch : {1, 3}) {
+    const AttributeMap a =
+        withActivation(attrs({{"pads", std::vector<int64_t>{1, 1, 1, 1}}}), "Relu", 0.0f, 0.0f);
+    std::vector<Tensor> inputs = {randomTensor(rng, {batch, 16, 9, 8}), randomTensor(rng, {40, 16, 3, 3}),
+                                  randomTensor(rng, {40}), randomTensor(rng, {batch, 40, 9, 8})};
+    NodeUnderTest n("FusedConv", "lowp", 1, a, inputs, {1, 2});
+    ASSERT_TRUE(n.status().isOk()) << n.status().message();
+    auto want = runKernel(*ref, n.node(), inputs, n.outputType(), n.outputShape());
+    ASSERT_TRUE(want.isOk());
+    expectClose(runInPlace(*fast, n, inputs, 3), *want, "in place, batch " + std::to_string(batch));
+#if LOWP_WITH_ONEDNN
+    struct Fallback {
+      static Status fn(kernels::KernelContext& ctx) { return kernels::onednn::runReferenceKernel(ctx); }
+    };
+    KernelDef fallback = *fast;
+    fallback.fn = Fallback::fn;
+    expectClose(runInPlace(fallback, n, inputs, 3), *want,
+                "reference fallback, batch " + std::to_string(batch));
+#endif
+  }
+}
+
+// The runtime gives a FusedConv's output its residual's memory only when nothing reads the residual later
+// and the convolution does not also read it as its input; the results are those of the reference kernels.
+TEST(OneDnnFusedConv, RuntimePlansTheOutputInTheResidualsMemoryWhereItIsFree) {
+  SKIP_WITHOUT_ONEDNN();
+  std::mt19937 rng(67);
+  testing::GraphBuilder b;
+  b.input("x", {2, 16, 6, 6});
+  b.constant("w", randomTensor(rng, {16, 16, 3, 3}));
+  b.constant("bias", randomTensor(rng, {16}));
+  const AttributeMap conv = attrs({{"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+  b.node("Relu", "relu", {"x"}, {"a"});
+  b.node("FusedConv", "free", {"x", "w", "bias", "a"}, {"b"}, conv)->domain = "lowp";       // a: dead after
+  b.node("FusedConv", "own_input", {"b", "w", "bias", "b"}, {"c"}, conv)->domain = "lowp";  // b: also X
+  b.node("Neg", "neg", {"c"}, {"e"});
+  b.node("FusedConv", "read_later", {"e", "w", "bias", "c"}, {"d"}, conv)->domain = "lowp";  // c: read by Add
+  b.node("Add", "add", {"d", "c"}, {"y"});
+  b.output("y");
+  auto graph = b.finish();
+  for (ir::Node* node : graph->nodes()) node->opsetVersion = node->domain.empty() ? 17 : 1;
+  Tensor x = randomTensor(rng, {2, 16, 6, 6});
+  const std::vector<Tensor> want = testing::runReference(*graph, {{"x", x}});
+  auto impl = runtime::prepareEngine(std::move(graph), EngineOptions{});
+  ASSERT_TRUE(impl.isOk()) << impl.status().toString();
+  Engine engine(std::move(impl).value());
+  auto context = engine.createExecutionContext();
+  std::map<std::string, const void*> memory;
+  runtime::observeValues(*context, [&](const ir::Value& v, const Tensor& t) { memory[v.name] = t.data(); });
+  const std::vector<NamedTensor> inputs = {{"x", x}};
+  std::vector<NamedTensor> outputs;
+  ASSERT_TRUE(context->execute(inputs, outputs).isOk());
+  ASSERT_EQ(outputs.size(), 1u);
+  ASSERT_EQ(want.size(), 1u);
+  // Three convolutions in a row: summation-order noise grows past the one-layer 1e-4 per element.
+  expectClose(outputs[0].tensor, want[0], "y", Tolerance{1e-3, 1e-5});
+  EXPECT_EQ(memory["b"], memory["a"]);
+  EXPECT_NE(memory["c"], memory["b"]);
+  EXPECT_NE(memory["d"], memory["c"]);
 }
 
 // oneDNN's clip differs from ONNX's Clip when min > max: the kernel declines it.

@@ -4,6 +4,8 @@
 // x{8,16,32}-reformat-{lineartochw16,chw16tolinear}: the same between the plain layout and kChw16
 // ([N, C / 16, spatial..., 16], zeros past C), one block of 16 channels of one image per work unit: each
 // channel's contiguous plane is read (or written) once, the block's pixels written (read) 16 elements apart.
+// x{16,32}-reformat-{chw16tohwc,hwctochw16}: between kChw16 and channels-last, a pixel's block of 16
+// channels moved as one run.
 //
 // Per image it is the transpose of a C x S matrix (S = the spatial size) into S x C, or back. The matrix is
 // cut into tiles of 16 bytes by 16 / E rows (E the element size): 16 / E rows of 16 bytes are loaded, and
@@ -134,47 +136,85 @@ Status reformatKernel(KernelContext& ctx) {
   return {};
 }
 
+constexpr int64_t kBlock = 16;  // kChw16's channels per block
+
+// The blocks of 16 channels of every image of the input [N, C, spatial...] (rank 3 to 5).
+struct ChannelBlocks {
+  int64_t images = 0;
+  int64_t channels = 0;
+  int64_t pixels = 0;  ///< Per image and channel.
+  int64_t blocks = 0;  ///< Per image.
+};
+
+// Runs move(blocks, n, b) for block b of image n, every (n, b) once, the blocks split over lowp's pool.
+template <typename Move>
+Status forEachChannelBlock(KernelContext& ctx, const Move& move) {
+  const Tensor& x = ctx.input(0);
+  if (x.rank() < 3 || x.rank() > 5)
+    return ctx.unsupported("a layout change needs rank 3 to 5, not " + x.describe());
+  ChannelBlocks g;
+  g.images = x.shape()[0];
+  g.channels = x.shape()[1];
+  g.pixels = g.images * g.channels == 0 ? 0 : x.elementCount() / (g.images * g.channels);
+  g.blocks = (g.channels + kBlock - 1) / kBlock;
+  ctx.parallelFor(g.images * g.blocks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t unit = begin; unit < end; ++unit) move(g, unit / g.blocks, unit % g.blocks);
+  });
+  return {};
+}
+
 // Plain <-> kChw16 for elements of kBytes bytes.
 template <int kBytes, bool kToBlocked>
 Status blockReformatKernel(KernelContext& ctx) {
-  const Tensor& x = ctx.input(0);
-  Tensor& y = ctx.output(0);
-  if (x.rank() < 3 || x.rank() > 5)
-    return ctx.unsupported("a layout change needs rank 3 to 5, not " + x.describe());
-  const int64_t images = x.shape()[0];
-  const int64_t channels = x.shape()[1];
-  const int64_t pixels = images * channels == 0 ? 0 : x.elementCount() / (images * channels);
-  constexpr int64_t kBlock = 16;
-  const int64_t blocks = (channels + kBlock - 1) / kBlock;
-  const auto* in = static_cast<const std::byte*>(x.data());
-  auto* out = static_cast<std::byte*>(y.data());
-  ctx.parallelFor(images * blocks, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t unit = begin; unit < end; ++unit) {
-      const int64_t n = unit / blocks;
-      const int64_t b = unit % blocks;
-      std::byte* blocked = (kToBlocked ? out : const_cast<std::byte*>(in)) + unit * pixels * kBlock * kBytes;
-      const std::byte* plainImage = (kToBlocked ? in : out) + n * channels * pixels * kBytes;
-      for (int64_t k = 0; k < kBlock; ++k) {
-        const int64_t c = b * kBlock + k;
-        if (c >= channels) {
-          if constexpr (kToBlocked) {
-            for (int64_t p = 0; p < pixels; ++p) std::memset(blocked + (p * kBlock + k) * kBytes, 0, kBytes);
-          }
-          continue;
+  const auto* in = static_cast<const std::byte*>(ctx.input(0).data());
+  auto* out = static_cast<std::byte*>(ctx.output(0).data());
+  return forEachChannelBlock(ctx, [&](const ChannelBlocks& g, int64_t n, int64_t b) {
+    const int64_t unit = n * g.blocks + b;
+    std::byte* blocked = (kToBlocked ? out : const_cast<std::byte*>(in)) + unit * g.pixels * kBlock * kBytes;
+    const std::byte* plainImage = (kToBlocked ? in : out) + n * g.channels * g.pixels * kBytes;
+    for (int64_t k = 0; k < kBlock; ++k) {
+      const int64_t c = b * kBlock + k;
+      if (c >= g.channels) {
+        if constexpr (kToBlocked) {
+          for (int64_t p = 0; p < g.pixels; ++p) std::memset(blocked + (p * kBlock + k) * kBytes, 0, kBytes);
         }
-        auto* plane = const_cast<std::byte*>(plainImage) + c * pixels * kBytes;
-        for (int64_t p = 0; p < pixels; ++p) {
-          std::byte* at = blocked + (p * kBlock + k) * kBytes;
-          if constexpr (kToBlocked) {
-            std::memcpy(at, plane + p * kBytes, kBytes);
-          } else {
-            std::memcpy(plane + p * kBytes, at, kBytes);
-          }
+        continue;
+      }
+      auto* plane = const_cast<std::byte*>(plainImage) + c * g.pixels * kBytes;
+      for (int64_t p = 0; p < g.pixels; ++p) {
+        std::byte* at = blocked + (p * kBlock + k) * kBytes;
+        if constexpr (kToBlocked) {
+          std::memcpy(at, plane + p * kBytes, kBytes);
+        } else {
+          std::memcpy(plane + p * kBytes, at, kBytes);
         }
       }
     }
   });
-  return {};
+}
+
+// kChw16 <-> channels-last for elements of kBytes bytes: a block's 16 channels of one pixel are 16
+// consecutive elements in both, so each moves as one run (the channels past C are left out, or written as
+// zeros in kChw16).
+template <int kBytes, bool kToHwc>
+Status blockToHwcKernel(KernelContext& ctx) {
+  const auto* in = static_cast<const std::byte*>(ctx.input(0).data());
+  auto* out = static_cast<std::byte*>(ctx.output(0).data());
+  return forEachChannelBlock(ctx, [&](const ChannelBlocks& g, int64_t n, int64_t b) {
+    const int64_t count = std::min(kBlock, g.channels - b * kBlock);
+    const int64_t blockedAt = (n * g.blocks + b) * g.pixels * kBlock * kBytes;
+    const int64_t hwcAt = (n * g.pixels * g.channels + b * kBlock) * kBytes;
+    for (int64_t p = 0; p < g.pixels; ++p) {
+      if constexpr (kToHwc) {
+        std::memcpy(out + hwcAt + p * g.channels * kBytes, in + blockedAt + p * kBlock * kBytes,
+                    static_cast<size_t>(count * kBytes));
+      } else {
+        std::byte* to = out + blockedAt + p * kBlock * kBytes;
+        std::memcpy(to, in + hwcAt + p * g.channels * kBytes, static_cast<size_t>(count * kBytes));
+        std::memset(to + count * kBytes, 0, static_cast<size_t>((kBlock - count) * kBytes));
+      }
+    }
+  });
 }
 
 bool supportsReformat(const ir::Node& /*node*/, const std::vector<ir::Shape>& shapes) {
@@ -209,9 +249,25 @@ void registerSize(KernelRegistry& registry, TypeSet types, std::string_view toHw
 
 template <int kBytes>
 void registerBlockSize(KernelRegistry& registry, TypeSet types, std::string_view toBlockedName,
-                       std::string_view toLinearName) {
+                       std::string_view toLinearName, std::string_view toHwcName,
+                       std::string_view fromHwcName) {
   registerPair(registry, types, TensorFormat::kChw16, toBlockedName, &blockReformatKernel<kBytes, true>,
                toLinearName, &blockReformatKernel<kBytes, false>);
+  for (const auto& [name, fn, from, to] :
+       {std::tuple{toHwcName, &blockToHwcKernel<kBytes, true>, TensorFormat::kChw16, TensorFormat::kHwc},
+        std::tuple{fromHwcName, &blockToHwcKernel<kBytes, false>, TensorFormat::kHwc,
+                   TensorFormat::kChw16}}) {
+    registry.add({.opType = "Reformat",
+                  .name = name,
+                  .inputTypes = {types},
+                  .outputTypes = {types},
+                  .fn = fn,
+                  .inputFormats = {from},
+                  .outputFormats = {to},
+                  .domain = ir::ops::kLowpDomain,
+                  .supports = supportsReformat,
+                  .reference = false});
+  }
 }
 
 }  // namespace
@@ -224,9 +280,9 @@ void registerReformatKernels(KernelRegistry& registry) {
   registerSize<4>(registry, {DataType::kFloat32}, "x32-reformat-lineartohwc-sse2",
                   "x32-reformat-hwctolinear-sse2");
   registerBlockSize<2>(registry, {DataType::kBFloat16, DataType::kFloat16}, "x16-reformat-lineartochw16",
-                       "x16-reformat-chw16tolinear");
+                       "x16-reformat-chw16tolinear", "x16-reformat-chw16tohwc", "x16-reformat-hwctochw16");
   registerBlockSize<4>(registry, {DataType::kFloat32}, "x32-reformat-lineartochw16",
-                       "x32-reformat-chw16tolinear");
+                       "x32-reformat-chw16tolinear", "x32-reformat-chw16tohwc", "x32-reformat-hwctochw16");
 }
 
 }  // namespace lowp::kernels::cpu

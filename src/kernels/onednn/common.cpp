@@ -3,6 +3,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <mutex>
@@ -104,13 +105,31 @@ Status runReferenceKernel(KernelContext& ctx) {
   const ir::Node& node = ctx.node();
   for (const KernelDef* k : KernelRegistry::global().find(node.domain, node.opType, Backend::kCpu, in, out)) {
     if (!k->reference) continue;
-    // The runtime zero-fills a reference kernel's outputs before it runs (kernel.h); so does this fallback.
-    for (size_t i = 0; i < ctx.outputCount(); ++i) {
-      if (!ctx.hasOutput(i) || ctx.output(i).data() == nullptr) continue;
-      Tensor& t = ctx.output(i);
-      std::memset(t.data(), 0, static_cast<size_t>(t.byteSize()));
+    // An input whose memory an output took (KernelDef::inPlaceInput) is read from a copy: the zero-filled
+    // output would erase it.
+    std::vector<Tensor*> outputs;
+    for (size_t i = 0; i < ctx.outputCount(); ++i)
+      outputs.push_back(ctx.hasOutput(i) ? &ctx.output(i) : nullptr);
+    std::vector<Tensor> copies;
+    copies.reserve(ctx.inputCount());
+    std::vector<const Tensor*> inputs;
+    for (size_t i = 0; i < ctx.inputCount(); ++i) {
+      const Tensor* input = ctx.hasInput(i) ? &ctx.input(i) : nullptr;
+      if (input != nullptr && input->data() != nullptr &&
+          std::any_of(outputs.begin(), outputs.end(),
+                      [&](const Tensor* o) { return o != nullptr && o->data() == input->data(); }))
+        input = &copies.emplace_back(input->clone());
+      inputs.push_back(input);
     }
-    return k->fn(ctx);
+    // The runtime zero-fills a reference kernel's outputs before it runs (kernel.h); so does this fallback.
+    for (Tensor* t : outputs) {
+      if (t != nullptr && t->data() != nullptr) std::memset(t->data(), 0, static_cast<size_t>(t->byteSize()));
+    }
+    if (copies.empty()) return k->fn(ctx);
+    KernelContext apart(node, std::move(inputs), std::move(outputs), ctx.parallel(),
+                        [](DataType t, std::vector<int64_t> s) { return Tensor(t, std::move(s)); });
+    apart.setStateSlot(&ctx.state());
+    return k->fn(apart);
   }
   return ctx.unsupported("no reference kernel to fall back on");
 }
@@ -123,6 +142,11 @@ dnnl::memory::format_tag plainLayoutTag(size_t rank) {
 dnnl::memory::format_tag channelsLastLayoutTag(size_t rank) {
   using Tag = dnnl::memory::format_tag;
   return rank == 3 ? Tag::nwc : rank == 4 ? Tag::nhwc : Tag::ndhwc;
+}
+
+dnnl::memory::format_tag channelBlockedLayoutTag(size_t rank) {
+  using Tag = dnnl::memory::format_tag;
+  return rank == 3 ? Tag::nCw16c : rank == 4 ? Tag::nChw16c : Tag::nCdhw16c;
 }
 
 dnnl::memory::desc channelsLastSlice(const dnnl::memory::dims& dims, dnnl::memory::data_type type,

@@ -104,6 +104,10 @@ Status runReferenceKernelFromHwc(KernelContext& ctx, const std::vector<bool>& in
 /// tensor of rank 3 to 5.
 dnnl::memory::format_tag plainLayoutTag(size_t rank);
 dnnl::memory::format_tag channelsLastLayoutTag(size_t rank);
+/// The channel block of lowp's kChw16 and oneDNN's nChw16c, and the unit of the convolutions' channel split.
+constexpr int64_t kChannelBlock = 16;
+/// oneDNN's tag of lowp's kChw16 (channels in blocks of 16: nCw16c, nChw16c, nCdhw16c) for rank 3 to 5.
+dnnl::memory::format_tag channelBlockedLayoutTag(size_t rank);
 
 /// The descriptor of channels [c0, c0 + dims[1]) of a channels-last tensor of `channels` channels: the
 /// dims of the slice with the strides of the whole tensor.

@@ -2,7 +2,10 @@
 // the Indices output), AveragePool and GlobalAveragePool through oneDNN's pooling_v2_forward
 // (forward_inference). Channels-last variants: {f32,bf16,i8,u8}-maxpool-hwc-onednn (kHwc in and out) and
 // {f32,bf16}-globalaveragepool-hwctolinear-onednn (kHwc in; the [N, C, 1...] output has the same bytes in
-// both layouts).
+// both layouts). Channel-blocked variants, between blocked convolutions: {f32,bf16}-maxpool-chw16-onednn,
+// {f32,bf16}-averagepool-chw16-onednn (kChw16 in and out) and
+// {f32,bf16}-globalaveragepool-chw16tolinear-onednn (kChw16 in, C a multiple of 16: the output's bytes are
+// then the same in both layouts).
 //
 // The geometry is the reference kernel's (ir/ops/window.h, ceil_mode included): oneDNN gets the resolved
 // begin pads and the end pads that make its output size the ONNX one, ((out - 1) * stride + extent - in -
@@ -12,14 +15,16 @@
 // (pooling_avg_exclude_padding) or inside the padded extent (pooling_avg_include_padding).
 // GlobalAveragePool is an average over a window of the whole spatial extent.
 // Types: fp32, or bf16 in and out (oneDNN sums in fp32); MaxPool also int8 and uint8 (values move unchanged).
-// Layouts: plain ncw / nchw / ncdhw, or channels-last nwc / nhwc / ndhwc.
+// Layouts: plain ncw / nchw / ncdhw, channels-last nwc / nhwc / ndhwc, or nCw16c / nChw16c / nCdhw16c.
 // Threads: channels pool independently, so the N * C planes of a plain input are split over lowp's pool,
-// each chunk a single-threaded primitive (see runOnCallingThreadOnly in common.h); a channels-last input is
+// each chunk a single-threaded primitive (see runOnCallingThreadOnly in common.h), and so are the blocks of
+// 16 planes of a kChw16 input (their zero padding pools to zeros); a channels-last input is
 // split by images, and so is a plain int8 / uint8 one, which each chunk reorders into channels-last and back
 // (oneDNN pools int8 fast only channels-last). The primitives live in the node's
 // state slot and are re-created when the input shape changes.
-// Covered by tests/unit/test_onednn.cpp (OneDnnPool.*) and tests/unit/test_hwc.cpp (HwcPool.*, int8 and
-// channels-last), against any-maxpool-ref, any-averagepool-ref and any-globalaveragepool-ref.
+// Covered by tests/unit/test_onednn.cpp (OneDnnPool.*), tests/unit/test_hwc.cpp (HwcPool.*, int8 and
+// channels-last) and tests/unit/test_chw16.cpp (Chw16Pool.*), against any-maxpool-ref, any-averagepool-ref
+// and any-globalaveragepool-ref.
 #include <algorithm>
 #include <cstddef>
 #include <map>
@@ -39,17 +44,22 @@ using Tag = memory::format_tag;
 
 enum class PoolKind { kMax, kAverage, kGlobalAverage };
 
+// x's layout, and y's: kChw16 in, kLinear out is GlobalAveragePool's [N, C, 1...] of C a multiple of 16,
+// whose bytes are the same in both.
+enum class Layout { kPlain, kHwc, kChw16 };
+
 bool isInteger(DataType t) {
   return t == DataType::kInt8 || t == DataType::kUInt8;
 }
 
 // Channels pool independently, so a plain x is read as [1, N * C, spatial...] and its planes split over
-// lowp's pool; a channels-last x is split by images. Each chunk runs a single-threaded primitive for its
-// number of planes or images (at most two sizes), made on first use.
+// lowp's pool, and a kChw16 x as [1, N * C16, spatial...] in blocks of 16 planes (its padding channels
+// included: they pool zeros into zeros); a channels-last x is split by images. Each chunk runs a
+// single-threaded primitive for its number of units (at most two sizes), made on first use.
 struct PoolState {
   std::vector<int64_t> xShape;
   DataType type = DataType::kFloat32;
-  bool hwc = false;  ///< x and y channels-last: units are images of all channels.
+  Layout layout = Layout::kPlain;  ///< kHwc: units are images of all channels; kChw16: blocks of 16 planes.
   /// x and y plain int8 / uint8: units are images, reordered into channels-last and back around the
   /// primitive (oneDNN's int8 pooling on plain planes is its reference implementation, measured 141 ms for
   /// ResNet's stem pool at batch 8 where channels-last takes 0.27 ms).
@@ -82,12 +92,15 @@ struct PoolState {
     auto it = byPlanes.find(units);
     if (it != byPlanes.end()) return it->second;
     const auto dt = isInteger(type) ? toDnnlQuantizedType(type) : toDnnlType(type);
-    const bool byImages = hwc || reorder;
-    memory::dims srcDims = byImages ? memory::dims{units, channels} : memory::dims{1, units};
+    const bool byImages = layout == Layout::kHwc || reorder;
+    const int64_t planes = layout == Layout::kChw16 ? units * kChannelBlock : units;
+    memory::dims srcDims = byImages ? memory::dims{units, channels} : memory::dims{1, planes};
     srcDims.insert(srcDims.end(), srcSpatial.begin(), srcSpatial.end());
-    memory::dims dstDims = byImages ? memory::dims{units, channels} : memory::dims{1, units};
+    memory::dims dstDims = byImages ? memory::dims{units, channels} : memory::dims{1, planes};
     dstDims.insert(dstDims.end(), dstSpatial.begin(), dstSpatial.end());
-    const Tag tag = byImages ? channelsLastLayoutTag(srcDims.size()) : plainLayoutTag(srcDims.size());
+    const Tag tag = byImages                   ? channelsLastLayoutTag(srcDims.size())
+                    : layout == Layout::kChw16 ? channelBlockedLayoutTag(srcDims.size())
+                                               : plainLayoutTag(srcDims.size());
     Primitive p;
     p.src = memory::desc(srcDims, dt, tag);
     p.dst = memory::desc(dstDims, dt, tag);
@@ -108,7 +121,7 @@ struct PoolState {
   }
 };
 
-template <PoolKind kKind, bool kHwc>
+template <PoolKind kKind, Layout kLayout>
 Status runPool(KernelContext& ctx) {
   const Tensor& xt = ctx.input(0);
   Tensor& y = ctx.output(0);
@@ -160,8 +173,8 @@ Status runPool(KernelContext& ctx) {
     state = std::make_shared<PoolState>();
     state->xShape = x;
     state->type = xt.type();
-    state->hwc = kHwc;
-    state->reorder = !kHwc && (xt.type() == DataType::kInt8 || xt.type() == DataType::kUInt8);
+    state->layout = kLayout;
+    state->reorder = kLayout == Layout::kPlain && isInteger(xt.type());
     state->channels = x[1];
     state->algorithm = algorithm;
     state->srcSpatial = toDims(spatial);
@@ -173,10 +186,16 @@ Status runPool(KernelContext& ctx) {
     state->padsEnd = padsEnd;
     ctx.state() = state;
   }
-  // Units: planes (plain) or images (channels-last), each contiguous in x and y.
-  const int64_t units = state->hwc || state->reorder ? x[0] : x[0] * x[1];
-  const int64_t inPlane = xt.elementCount() / units;
-  const int64_t outPlane = y.elementCount() / units;
+  // Units: planes (plain), blocks of 16 planes (kChw16) or images (channels-last), each contiguous in x and
+  // y.
+  int64_t planesPerUnit = 1;
+  if (kLayout == Layout::kHwc || state->reorder) planesPerUnit = x[1];
+  if (kLayout == Layout::kChw16) planesPerUnit = kChannelBlock;
+  const int64_t units = x[0] * ((x[1] + planesPerUnit - 1) / planesPerUnit);
+  int64_t inPlane = planesPerUnit;
+  for (int64_t size : spatial) inPlane *= size;
+  int64_t outPlane = planesPerUnit;
+  for (int64_t size : window.output) outPlane *= size;
   const int64_t bytes = ir::dataTypeInfo(xt.type()).storageBytes;
   const auto* in = static_cast<const std::byte*>(xt.data());
   auto* out = static_cast<std::byte*>(y.data());
@@ -207,10 +226,10 @@ Status runPool(KernelContext& ctx) {
   });
 }
 
-template <PoolKind kKind, bool kHwc>
+template <PoolKind kKind, Layout kLayout>
 Status poolKernel(KernelContext& ctx) {
   try {
-    return runPool<kKind, kHwc>(ctx);
+    return runPool<kKind, kLayout>(ctx);
   } catch (const dnnl::error& e) {
     return oneDnnError(ctx, e);
   }
@@ -237,31 +256,40 @@ bool supportsGlobalPool(const ir::Node& /*node*/, const std::vector<ir::Shape>& 
   return rankSupported(shapes);
 }
 
+// From kChw16 to a linear [N, C, 1...], which have the same bytes only when C is a multiple of 16.
+bool supportsGlobalPoolOfWholeBlocks(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  return supportsGlobalPool(node, shapes) && shapes[0].dims()[1].size > 0 &&
+         shapes[0].dims()[1].size % kChannelBlock == 0;
+}
+
 }  // namespace
 
 void registerPoolKernels(KernelRegistry& registry) {
   constexpr TensorFormat kLinear = TensorFormat::kLinear;
   constexpr TensorFormat kHwc = TensorFormat::kHwc;
+  constexpr TensorFormat kChw16 = TensorFormat::kChw16;
   // MaxPool in every type, plain and channels-last (int8 / uint8: max pooling moves values unchanged, so the
-  // quantization scale carries over).
+  // quantization scale carries over); fp32 and bf16 also in kChw16, between blocked convolutions.
   struct MaxVariant {
     DataType type;
     std::string_view name;
     std::string_view hwcName;
+    std::string_view chw16Name;  ///< Empty: none.
     CpuFeature feature;
   };
   for (const MaxVariant& v :
-       {MaxVariant{DataType::kFloat32, "f32-maxpool-onednn", "f32-maxpool-hwc-onednn", CpuFeature::kNone},
+       {MaxVariant{DataType::kFloat32, "f32-maxpool-onednn", "f32-maxpool-hwc-onednn",
+                   "f32-maxpool-chw16-onednn", CpuFeature::kNone},
         MaxVariant{DataType::kBFloat16, "bf16-maxpool-onednn", "bf16-maxpool-hwc-onednn",
-                   CpuFeature::kAvx512},
-        MaxVariant{DataType::kInt8, "i8-maxpool-onednn", "i8-maxpool-hwc-onednn", CpuFeature::kNone},
-        MaxVariant{DataType::kUInt8, "u8-maxpool-onednn", "u8-maxpool-hwc-onednn", CpuFeature::kNone}}) {
+                   "bf16-maxpool-chw16-onednn", CpuFeature::kAvx512},
+        MaxVariant{DataType::kInt8, "i8-maxpool-onednn", "i8-maxpool-hwc-onednn", "", CpuFeature::kNone},
+        MaxVariant{DataType::kUInt8, "u8-maxpool-onednn", "u8-maxpool-hwc-onednn", "", CpuFeature::kNone}}) {
     const TypeSet types = {v.type};
     registry.add({.opType = "MaxPool",
                   .name = v.name,
                   .inputTypes = {types},
                   .outputTypes = {types},
-                  .fn = poolKernel<PoolKind::kMax, false>,
+                  .fn = poolKernel<PoolKind::kMax, Layout::kPlain>,
                   .feature = v.feature,
                   .supports = supportsMaxPool,
                   .reference = false});
@@ -269,9 +297,20 @@ void registerPoolKernels(KernelRegistry& registry) {
                   .name = v.hwcName,
                   .inputTypes = {types},
                   .outputTypes = {types},
-                  .fn = poolKernel<PoolKind::kMax, true>,
+                  .fn = poolKernel<PoolKind::kMax, Layout::kHwc>,
                   .inputFormats = {kHwc},
                   .outputFormats = {kHwc},
+                  .feature = v.feature,
+                  .supports = supportsMaxPool,
+                  .reference = false});
+    if (v.chw16Name.empty()) continue;
+    registry.add({.opType = "MaxPool",
+                  .name = v.chw16Name,
+                  .inputTypes = {types},
+                  .outputTypes = {types},
+                  .fn = poolKernel<PoolKind::kMax, Layout::kChw16>,
+                  .inputFormats = {kChw16},
+                  .outputFormats = {kChw16},
                   .feature = v.feature,
                   .supports = supportsMaxPool,
                   .reference = false});
@@ -279,21 +318,35 @@ void registerPoolKernels(KernelRegistry& registry) {
   struct AverageVariant {
     DataType type;
     std::string_view averageName;
+    std::string_view averageChw16Name;
     std::string_view globalName;
     std::string_view globalHwcName;
+    std::string_view globalChw16Name;
     CpuFeature feature;
   };
   for (const AverageVariant& v :
-       {AverageVariant{DataType::kFloat32, "f32-averagepool-onednn", "f32-globalaveragepool-onednn",
-                       "f32-globalaveragepool-hwctolinear-onednn", CpuFeature::kNone},
-        AverageVariant{DataType::kBFloat16, "bf16-averagepool-onednn", "bf16-globalaveragepool-onednn",
-                       "bf16-globalaveragepool-hwctolinear-onednn", CpuFeature::kAvx512}}) {
+       {AverageVariant{DataType::kFloat32, "f32-averagepool-onednn", "f32-averagepool-chw16-onednn",
+                       "f32-globalaveragepool-onednn", "f32-globalaveragepool-hwctolinear-onednn",
+                       "f32-globalaveragepool-chw16tolinear-onednn", CpuFeature::kNone},
+        AverageVariant{DataType::kBFloat16, "bf16-averagepool-onednn", "bf16-averagepool-chw16-onednn",
+                       "bf16-globalaveragepool-onednn", "bf16-globalaveragepool-hwctolinear-onednn",
+                       "bf16-globalaveragepool-chw16tolinear-onednn", CpuFeature::kAvx512}}) {
     const TypeSet types = {v.type};
     registry.add({.opType = "AveragePool",
                   .name = v.averageName,
                   .inputTypes = {types},
                   .outputTypes = {types},
-                  .fn = poolKernel<PoolKind::kAverage, false>,
+                  .fn = poolKernel<PoolKind::kAverage, Layout::kPlain>,
+                  .feature = v.feature,
+                  .supports = supportsAveragePool,
+                  .reference = false});
+    registry.add({.opType = "AveragePool",
+                  .name = v.averageChw16Name,
+                  .inputTypes = {types},
+                  .outputTypes = {types},
+                  .fn = poolKernel<PoolKind::kAverage, Layout::kChw16>,
+                  .inputFormats = {kChw16},
+                  .outputFormats = {kChw16},
                   .feature = v.feature,
                   .supports = supportsAveragePool,
                   .reference = false});
@@ -301,21 +354,31 @@ void registerPoolKernels(KernelRegistry& registry) {
                   .name = v.globalName,
                   .inputTypes = {types},
                   .outputTypes = {types},
-                  .fn = poolKernel<PoolKind::kGlobalAverage, false>,
+                  .fn = poolKernel<PoolKind::kGlobalAverage, Layout::kPlain>,
                   .feature = v.feature,
                   .supports = supportsGlobalPool,
                   .reference = false});
-    // The output [N, C, 1...] has the same bytes channels-last and plain: a channels-last input gives a
-    // linear output without a reformat.
+    // The output [N, C, 1...] has the same bytes channels-last and plain, and in kChw16 when C is a multiple
+    // of 16: such inputs give a linear output without a reformat.
     registry.add({.opType = "GlobalAveragePool",
                   .name = v.globalHwcName,
                   .inputTypes = {types},
                   .outputTypes = {types},
-                  .fn = poolKernel<PoolKind::kGlobalAverage, true>,
+                  .fn = poolKernel<PoolKind::kGlobalAverage, Layout::kHwc>,
                   .inputFormats = {kHwc},
                   .outputFormats = {kLinear},
                   .feature = v.feature,
                   .supports = supportsGlobalPool,
+                  .reference = false});
+    registry.add({.opType = "GlobalAveragePool",
+                  .name = v.globalChw16Name,
+                  .inputTypes = {types},
+                  .outputTypes = {types},
+                  .fn = poolKernel<PoolKind::kGlobalAverage, Layout::kChw16>,
+                  .inputFormats = {kChw16},
+                  .outputFormats = {kLinear},
+                  .feature = v.feature,
+                  .supports = supportsGlobalPoolOfWholeBlocks,
                   .reference = false});
   }
 }

@@ -85,8 +85,6 @@ struct QConvKey {
   bool operator==(const QConvKey&) const = default;
 };
 
-constexpr int64_t kChannelBlock = 16;  // the unit of the channel split
-
 // One piece of the convolution: `images` images and output channels [oc0, oc1) (a depthwise piece also reads
 // only input channels [oc0, oc1)), as one single-threaded primitive and the reorders around it.
 struct QConvPart {
@@ -343,7 +341,7 @@ void runPart(const KernelContext& ctx, const QConvPlan& plan, QConvPart& part, c
       memory userZ(part.userZ, engine, mutableHandle(data.z));
       memory zInDst(part.zInDst, engine, dst.get_data_handle());
       part.zIn.execute(stream, userZ, zInDst);
-    } else {
+    } else if (data.z != data.y) {  // in place, y holds z already
       std::memcpy(data.y, data.z, static_cast<size_t>(data.zBytes));
     }
   }

@@ -1,6 +1,7 @@
 // Reference kernels of lowp.Reformat (ir/ops/reformat.cpp): index loops moving element [n, c, s] of the plain
 // (kLinear) layout to element [n, s, c] of channels-last (kHwc, ir::reorderChannelsLast) or to
-// [n, c / 16, s, c % 16] of kChw16 (ir::reorderChannelBlocks, zeros past C), or back.
+// [n, c / 16, s, c % 16] of kChw16 (ir::reorderChannelBlocks, zeros past C), or back; and between kChw16 and
+// channels-last through a plain copy.
 #include "ir/format.h"
 #include "ir/ops/fused.h"
 #include "kernels/reference/common.h"
@@ -25,6 +26,23 @@ Status blockReformatKernel(KernelContext& ctx) {
   if (x.rank() < 3 || x.rank() > 5)
     return ctx.unsupported("a layout change needs rank 3 to 5, not " + x.describe());
   ir::reorderChannelBlocks(x, y, kToBlocked);
+  return {};
+}
+
+template <bool kToHwc>
+Status blockToHwcKernel(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  Tensor& y = ctx.output(0);
+  if (x.rank() < 3 || x.rank() > 5)
+    return ctx.unsupported("a layout change needs rank 3 to 5, not " + x.describe());
+  Tensor plain(x.type(), x.shape());
+  if constexpr (kToHwc) {
+    ir::reorderChannelBlocks(x, plain, false);
+    ir::reorderChannelsLast(plain, y, true);
+  } else {
+    ir::reorderChannelsLast(x, plain, false);
+    ir::reorderChannelBlocks(plain, y, true);
+  }
   return {};
 }
 
@@ -54,6 +72,18 @@ void registerReformatKernels(KernelRegistry& registry) {
                 .fn = blockReformatKernel<false>,
                 .inputFormats = {TensorFormat::kChw16},
                 .outputFormats = {TensorFormat::kLinear},
+                .domain = ir::ops::kLowpDomain});
+  registry.add({.opType = "Reformat",
+                .name = "any-reformat-chw16tohwc-ref",
+                .fn = blockToHwcKernel<true>,
+                .inputFormats = {TensorFormat::kChw16},
+                .outputFormats = {TensorFormat::kHwc},
+                .domain = ir::ops::kLowpDomain});
+  registry.add({.opType = "Reformat",
+                .name = "any-reformat-hwctochw16-ref",
+                .fn = blockToHwcKernel<false>,
+                .inputFormats = {TensorFormat::kHwc},
+                .outputFormats = {TensorFormat::kChw16},
                 .domain = ir::ops::kLowpDomain});
 }
 
