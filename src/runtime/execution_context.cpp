@@ -512,13 +512,16 @@ struct ExecutionContext::Impl {
       for (const ir::Value* in : node->inputs)
         ins.push_back(in ? values[static_cast<size_t>(in->id)] : nullptr);
       if (inspector != nullptr) LOWP_RETURN_IF_ERROR(replaceInputs(*node, ins, keep));
-      // Output shapes: planned where static, otherwise inferred now from the actual inputs.
-      std::vector<ir::Shape> outShapes;
-      bool allStatic = true;
-      for (const ir::Value* out : node->outputs) {
-        outShapes.push_back(out ? plan.shapes[static_cast<size_t>(out->id)] : ir::Shape());
-        if (out && !outShapes.back().isStatic()) allStatic = false;
-      }
+      // Output shapes: planned where static, otherwise inferred now from the actual inputs (only then are
+      // they copied: a step of a small layer costs about a microsecond, allocations included).
+      const bool allStatic =
+          std::all_of(node->outputs.begin(), node->outputs.end(), [&](const ir::Value* out) {
+            return out == nullptr || plan.shapes[static_cast<size_t>(out->id)].isStatic();
+          });
+      std::vector<ir::Shape> inferredShapes;
+      auto outShape = [&](size_t i) -> const ir::Shape& {
+        return allStatic ? plan.shapes[static_cast<size_t>(node->outputs[i]->id)] : inferredShapes[i];
+      };
       if (!allStatic) {
         std::vector<ir::InferInput> infer;
         for (const ir::Value* in : node->inputs) {
@@ -531,7 +534,7 @@ struct ExecutionContext::Impl {
         }
         auto inferred = ir::inferNode(*node, std::move(infer));
         if (!inferred) return inferred.status().withNode(node->name);
-        for (size_t i = 0; i < outShapes.size(); ++i) outShapes[i] = (*inferred)[i].second;
+        for (auto& [type, shape] : *inferred) inferredShapes.push_back(std::move(shape));
       }
       std::vector<Tensor*> outs;
       for (size_t i = 0; i < node->outputs.size(); ++i) {
@@ -541,8 +544,8 @@ struct ExecutionContext::Impl {
           continue;
         }
         auto id = static_cast<size_t>(out->id);
-        if (plan.offsets[id] != kUnplanned && outShapes[i] == plan.shapes[id]) {
-          owned[id] = Tensor::view(out->type, outShapes[i].sizes(), arena + plan.offsets[id]);
+        if (plan.offsets[id] != kUnplanned && (allStatic || outShape(i) == plan.shapes[id])) {
+          owned[id] = Tensor::view(out->type, outShape(i).sizes(), arena + plan.offsets[id]);
           // Reference kernels may accumulate into their outputs and are promised zeroed memory; the
           // others write every element, and clearing their outputs would cost one more pass over memory.
           if (engine.kernelOf[static_cast<size_t>(node->id)]->reference) {
@@ -554,8 +557,8 @@ struct ExecutionContext::Impl {
                         node->describe() + ": output '" + out->name + "' in the " +
                             std::string(ir::formatName(out->format)) + " layout has no planned memory",
                         node->name);
-        } else if (outShapes[i].isStatic()) {
-          owned[id] = allocate(out->type, outShapes[i].sizes());
+        } else if (outShape(i).isStatic()) {
+          owned[id] = allocate(out->type, outShape(i).sizes());
         } else {
           owned[id] = Tensor();  // the kernel allocates it
         }

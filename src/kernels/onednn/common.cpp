@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstring>
 #include <mutex>
@@ -48,7 +49,10 @@ Status parallelOneDnn(const KernelContext& ctx, int64_t n, int64_t grain,
   return failed ? *failed : Status();
 }
 
-dnnl::memory threadBuffer(int slot, const dnnl::memory::desc& desc) {
+// threadMemory's slots past those of the callers: the memory objects of threadBuffer's buffers.
+constexpr int kBufferMemorySlots = 64;
+
+const dnnl::memory& threadBuffer(int slot, const dnnl::memory::desc& desc) {
   struct alignas(64) CacheLine {
     std::byte bytes[64];
   };
@@ -57,7 +61,31 @@ dnnl::memory threadBuffer(int slot, const dnnl::memory::desc& desc) {
   std::vector<CacheLine>& buffer = buffers[static_cast<size_t>(slot)];
   const size_t lines = (desc.get_size() + sizeof(CacheLine) - 1) / sizeof(CacheLine);
   if (buffer.size() < lines) buffer.resize(lines);
-  return {desc, cpuEngine(), buffer.data()};
+  return threadMemory(kBufferMemorySlots + slot, desc, buffer.data());
+}
+
+const dnnl::memory& threadMemory(int slot, const dnnl::memory::desc& desc, void* data) {
+  // A fixed array: a reference handed out stays valid while other slots are taken.
+  thread_local std::array<dnnl::memory, 2 * kBufferMemorySlots> memories;
+  dnnl::memory& m = memories.at(static_cast<size_t>(slot));
+  if (!m || m.get_desc() != desc) {
+    m = dnnl::memory(desc, cpuEngine(), data);
+  } else {
+    m.set_data_handle(data);
+  }
+  return m;
+}
+
+void executePrimitive(const dnnl::primitive& primitive, dnnl::stream& stream,
+                      std::initializer_list<ExecArg> args) {
+  std::array<dnnl_exec_arg_t, 16> c{};
+  int count = 0;
+  for (const ExecArg& a : args) {
+    if (a.memory != nullptr && count < static_cast<int>(c.size()))
+      c[static_cast<size_t>(count++)] = {a.arg, a.memory->get()};
+  }
+  dnnl::error::wrap_c_api(dnnl_primitive_execute(primitive.get(), stream.get(), count, c.data()),
+                          "could not execute a primitive");
 }
 
 dnnl::memory::dims toDims(const std::vector<int64_t>& sizes) {
@@ -294,32 +322,34 @@ Reorder::Reorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to) {
 }
 
 void Reorder::execute(dnnl::stream& stream, const dnnl::memory& from, const dnnl::memory& to) const {
-  primitive_.execute(
-      stream,
-      {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}, {DNNL_ARG_SCRATCHPAD, threadBuffer(5, scratchpad_)}});
+  const dnnl::memory& scratchpad = threadBuffer(5, scratchpad_);
+  executePrimitive(primitive_, stream,
+                   {{DNNL_ARG_FROM, &from}, {DNNL_ARG_TO, &to}, {DNNL_ARG_SCRATCHPAD, &scratchpad}});
 }
 
-void PackedWeights::plan(const dnnl::memory::desc& user, const dnnl::memory::desc& chosen) {
+void PackedWeights::plan(const dnnl::memory::desc& userLayout, const dnnl::memory::desc& chosen) {
+  user = userLayout;
   needed = chosen != user;
   if (!needed) return;
   packed = dnnl::memory(chosen, cpuEngine());
   reorder = Reorder(user, chosen);
 }
 
-dnnl::memory PackedWeights::get(dnnl::memory user, bool constant) {
-  if (!needed) return user;
+const dnnl::memory& PackedWeights::get(void* data, bool constant) {
+  constexpr int kUserSlot = 40;  // threadMemory's slot of the graph's weights
+  if (!needed) return threadMemory(kUserSlot, user, data);
   dnnl::stream& stream = threadStream();
   if (constant) {
     const std::lock_guard<std::mutex> lock(mutex);
     if (!ready) {
-      reorder.execute(stream, user, packed);
+      reorder.execute(stream, threadMemory(kUserSlot, user, data), packed);
       stream.wait();
       ready = true;
     }
     return packed;
   }
-  dnnl::memory own = threadBuffer(3, packed.get_desc());
-  reorder.execute(stream, user, own);
+  const dnnl::memory& own = threadBuffer(3, packed.get_desc());
+  reorder.execute(stream, threadMemory(kUserSlot, user, data), own);
   return own;
 }
 

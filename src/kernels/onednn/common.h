@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <mutex>
 #include <vector>
 
@@ -41,8 +42,26 @@ Status parallelOneDnn(const KernelContext& ctx, int64_t n, int64_t grain,
                       const std::function<void(int64_t, int64_t)>& fn);
 
 /// A buffer of the calling thread for `desc` (index `slot`: several may be live at once), grown as needed
-/// and reused by every kernel that runs on the thread.
-dnnl::memory threadBuffer(int slot, const dnnl::memory::desc& desc);
+/// and reused by every kernel that runs on the thread; its memory object is threadMemory's, valid until the
+/// thread asks for the slot again.
+const dnnl::memory& threadBuffer(int slot, const dnnl::memory::desc& desc);
+
+/// A memory object of `desc` over `data`, the calling thread's for index `slot` (several may be live at
+/// once): oneDNN allocates every memory object it creates, which took half the run of a small convolution, so
+/// each thread keeps one per slot (0 to 63) and only moves its data handle while the descriptor stays the
+/// same. Valid until the thread asks for the slot again.
+const dnnl::memory& threadMemory(int slot, const dnnl::memory::desc& desc, void* data);
+
+/// One argument of a primitive; a null `memory` leaves it out (an absent bias).
+struct ExecArg {
+  int arg;
+  const dnnl::memory* memory;
+};
+
+/// Runs `primitive` on `stream` with `args` through oneDNN's C interface, without the hash map of arguments
+/// (an allocation per argument) that dnnl::primitive::execute takes.
+void executePrimitive(const dnnl::primitive& primitive, dnnl::stream& stream,
+                      std::initializer_list<ExecArg> args);
 
 /// Weights in the layout a primitive chose (a blocked one). Weights that are a constant of the graph are
 /// reordered into `packed` once, by the first piece that runs (pieces of the same size share it); other
@@ -68,10 +87,12 @@ struct PackedWeights {
   std::mutex mutex;
   bool ready = false;  ///< `packed` holds the constant weights already.
 
+  dnnl::memory::desc user;  ///< The graph's layout.
+
   /// Prepares the reorder from `user` to `chosen` (nothing when they are equal).
-  void plan(const dnnl::memory::desc& user, const dnnl::memory::desc& chosen);
-  /// What the primitive reads for the graph's weights `user` (`constant`: a constant of the graph).
-  dnnl::memory get(dnnl::memory user, bool constant);
+  void plan(const dnnl::memory::desc& userLayout, const dnnl::memory::desc& chosen);
+  /// What the primitive reads for the graph's weights at `data` (`constant`: a constant of the graph).
+  const dnnl::memory& get(void* data, bool constant);
 };
 
 /// A tensor's sizes as oneDNN dims.

@@ -77,6 +77,11 @@ struct ConvKey {
   bool residual = false;
   IoLayout io = IoLayout::kPlain;
   bool operator==(const ConvKey&) const = default;
+  /// Whether this key is the one of these operands, without copying their shapes.
+  bool describes(const std::vector<int64_t>& x, const std::vector<int64_t>& w, DataType t, DataType bias,
+                 bool z, IoLayout layout) const {
+    return xShape == x && wShape == w && type == t && biasType == bias && residual == z && io == layout;
+  }
   bool blockedX() const { return io == IoLayout::kBlocked; }
   bool blockedY() const { return io == IoLayout::kBlocked || io == IoLayout::kPlainToBlocked; }
   bool hwcX() const { return io == IoLayout::kHwc; }
@@ -296,33 +301,32 @@ struct PartData {
 
 // Runs one piece on the calling thread (single-threaded oneDNN).
 void runPart(const KernelContext& ctx, ConvPart& part, const PartData& data) {
-  dnnl::engine& engine = cpuEngine();
+  enum Slot { kSrc, kDst, kZ, kBias };  // threadMemory's slots
   dnnl::stream& stream = threadStream();
   const ir::Value* wValue = ctx.node().input(1);
-  memory weights = part.weights.get(memory(part.userWeights, engine, data.weights),
-                                    wValue != nullptr && wValue->constant.has_value());
-  memory src(data.srcReordered ? part.src : part.userSrc, engine, data.src);
+  const memory& weights = part.weights.get(data.weights, wValue != nullptr && wValue->constant.has_value());
+  const memory* src = &threadMemory(kSrc, data.srcReordered ? part.src : part.userSrc, data.src);
   if (part.reorderSrc && !data.srcReordered) {
-    memory userSrc = src;
-    src = threadBuffer(0, part.src);
-    part.srcIn.execute(stream, userSrc, src);
+    const memory& reordered = threadBuffer(0, part.src);
+    part.srcIn.execute(stream, *src, reordered);
+    src = &reordered;
   }
-  memory userDst(part.userDst, engine, data.y);
-  memory dst = part.reorderDst ? threadBuffer(1, part.dst) : userDst;
+  const memory& userDst = threadMemory(kDst, part.userDst, data.y);
+  const memory& dst = part.reorderDst ? threadBuffer(1, part.dst) : userDst;
   if (data.z != nullptr) {
     if (part.reorderDst) {
-      memory userZ(part.userDst, engine, data.z);
-      part.dstIn.execute(stream, userZ, dst);
+      part.dstIn.execute(stream, threadMemory(kZ, part.userDst, data.z), dst);
     } else if (data.z != data.y) {  // in place, y holds z already
       std::memcpy(data.y, data.z, part.userDst.get_size());
     }
   }
-  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src},
-                                          {DNNL_ARG_WEIGHTS, weights},
-                                          {DNNL_ARG_DST, dst},
-                                          {DNNL_ARG_SCRATCHPAD, threadBuffer(2, part.scratchpad)}};
-  if (data.bias != nullptr) args.emplace(DNNL_ARG_BIAS, memory(part.bias, engine, data.bias));
-  part.conv.execute(stream, args);
+  const memory* bias = data.bias != nullptr ? &threadMemory(kBias, part.bias, data.bias) : nullptr;
+  executePrimitive(part.conv, stream,
+                   {{DNNL_ARG_SRC, src},
+                    {DNNL_ARG_WEIGHTS, &weights},
+                    {DNNL_ARG_BIAS, bias},
+                    {DNNL_ARG_DST, &dst},
+                    {DNNL_ARG_SCRATCHPAD, &threadBuffer(2, part.scratchpad)}});
   if (part.reorderDst) part.dstOut.execute(stream, dst, userDst);
   stream.wait();
 }
@@ -402,6 +406,13 @@ void zeroChannelPadding(Tensor& y) {
   }
 }
 
+// Runs the plan, then zeroes the padding channels of a kChw16 output.
+Status finish(const KernelContext& ctx, ConvPlan& plan, Tensor& y) {
+  LOWP_RETURN_IF_ERROR(execute(ctx, plan, y));
+  if (plan.key.blockedY()) zeroChannelPadding(y);
+  return {};
+}
+
 template <bool kFused, IoLayout kIo>
 Status runConv(KernelContext& ctx) {
   const std::vector<int64_t>& x = ctx.input(0).shape();
@@ -419,6 +430,19 @@ Status runConv(KernelContext& ctx) {
     return ctx.invalid("bias " + ir::formatSizes(ctx.input(2).shape()) +
                        " does not have one value per output channel");
   }
+  const bool residual = kFused && ctx.hasInput(3);
+  Tensor& y = ctx.output(0);
+  if (residual && (ctx.input(3).shape() != y.shape() || ctx.input(3).type() != y.type())) {
+    return ctx.invalid("residual " + ctx.input(3).describe() + " does not match the output " + y.describe());
+  }
+  const DataType biasType = ctx.hasInput(2) ? ctx.input(2).type() : DataType::kUndefined;
+  auto plan = std::static_pointer_cast<ConvPlan>(ctx.state());
+  if (plan && plan->key.describes(x, w, ctx.input(0).type(), biasType, residual, kIo)) {
+    // The operands the plan was made and checked for; the node's attributes (window, activation) do not
+    // change between runs.
+    runOnCallingThreadOnly();
+    return finish(ctx, *plan, y);
+  }
   ir::ops::ActivationSpec act;
   if constexpr (kFused) {
     auto spec = ir::ops::readActivation(ctx.attrs());
@@ -426,11 +450,6 @@ Status runConv(KernelContext& ctx) {
     act = *spec;
     dnnl::post_ops probe;
     if (!appendActivation(probe, act)) return ctx.unsupported("oneDNN has no post-op for this activation");
-  }
-  const bool residual = kFused && ctx.hasInput(3);
-  Tensor& y = ctx.output(0);
-  if (residual && (ctx.input(3).shape() != y.shape() || ctx.input(3).type() != y.type())) {
-    return ctx.invalid("residual " + ctx.input(3).describe() + " does not match the output " + y.describe());
   }
   const std::vector<int64_t> spatial(x.begin() + 2, x.end());
   auto window = ir::ops::readWindow(ctx.attrs(), std::vector<int64_t>(w.begin() + 2, w.end()));
@@ -444,17 +463,11 @@ Status runConv(KernelContext& ctx) {
     return fillWithoutProduct(ctx, act);
   }
 
-  const ConvKey key{
-      x, w, ctx.input(0).type(), ctx.hasInput(2) ? ctx.input(2).type() : DataType::kUndefined, residual, kIo};
+  const ConvKey key{x, w, ctx.input(0).type(), biasType, residual, kIo};
   runOnCallingThreadOnly();
-  auto plan = std::static_pointer_cast<ConvPlan>(ctx.state());
-  if (!plan || !(plan->key == key)) {
-    plan = makeConvPlan(key, *window, group, act, kIo != IoLayout::kPlain || blockedLayout());
-    ctx.state() = plan;
-  }
-  LOWP_RETURN_IF_ERROR(execute(ctx, *plan, y));
-  if (kIo == IoLayout::kBlocked || kIo == IoLayout::kPlainToBlocked) zeroChannelPadding(y);
-  return {};
+  plan = makeConvPlan(key, *window, group, act, kIo != IoLayout::kPlain || blockedLayout());
+  ctx.state() = plan;
+  return finish(ctx, *plan, y);
 }
 
 template <bool kFused, IoLayout kIo>

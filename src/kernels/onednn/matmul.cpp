@@ -71,14 +71,16 @@ struct Product {
 
   // Runs on raw buffers (oneDNN takes non-const handles; it only reads A, B and the bias).
   void run(const void* aData, const void* bData, const void* biasData, void* yData) const {
-    dnnl::engine& engine = cpuEngine();
+    enum Slot { kA, kB, kY, kBias };  // threadMemory's slots
     dnnl::stream& stream = threadStream();
-    std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, memory(a, engine, const_cast<void*>(aData))},
-                                            {DNNL_ARG_WEIGHTS, memory(b, engine, const_cast<void*>(bData))},
-                                            {DNNL_ARG_DST, memory(y, engine, yData)},
-                                            {DNNL_ARG_SCRATCHPAD, threadBuffer(2, scratchpad)}};
-    if (biasData != nullptr) args.emplace(DNNL_ARG_BIAS, memory(bias, engine, const_cast<void*>(biasData)));
-    matmul.execute(stream, args);
+    executePrimitive(
+        matmul, stream,
+        {{DNNL_ARG_SRC, &threadMemory(kA, a, const_cast<void*>(aData))},
+         {DNNL_ARG_WEIGHTS, &threadMemory(kB, b, const_cast<void*>(bData))},
+         {DNNL_ARG_BIAS,
+          biasData != nullptr ? &threadMemory(kBias, bias, const_cast<void*>(biasData)) : nullptr},
+         {DNNL_ARG_DST, &threadMemory(kY, y, yData)},
+         {DNNL_ARG_SCRATCHPAD, &threadBuffer(2, scratchpad)}});
     stream.wait();
   }
 };

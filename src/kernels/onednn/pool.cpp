@@ -208,9 +208,10 @@ Status runPool(KernelContext& ctx) {
     auto* from = const_cast<std::byte*>(in + begin * inPlane * bytes);
     std::byte* to = out + begin * outPlane * bytes;
     if (!state->reorder) {
-      p.pool.execute(stream, {{DNNL_ARG_SRC, memory(p.src, engine, from)},
-                              {DNNL_ARG_DST, memory(p.dst, engine, to)},
-                              {DNNL_ARG_SCRATCHPAD, threadBuffer(2, p.scratchpad)}});
+      executePrimitive(p.pool, stream,
+                       {{DNNL_ARG_SRC, &threadMemory(0, p.src, from)},
+                        {DNNL_ARG_DST, &threadMemory(1, p.dst, to)},
+                        {DNNL_ARG_SCRATCHPAD, &threadBuffer(2, p.scratchpad)}});
     } else {
       memory userSrc(p.userSrc, engine, from);
       memory src = threadBuffer(0, p.src);

@@ -326,8 +326,8 @@ void runPart(const KernelContext& ctx, const QConvPlan& plan, QConvPart& part, c
   dnnl::engine& engine = cpuEngine();
   dnnl::stream& stream = threadStream();
   const ir::Value* wValue = ctx.node().input(1);
-  memory weights = part.weights.get(memory(part.userWeights, engine, mutableHandle(data.weights)),
-                                    wValue != nullptr && wValue->constant.has_value());
+  memory weights =
+      part.weights.get(mutableHandle(data.weights), wValue != nullptr && wValue->constant.has_value());
   memory src(data.srcReordered ? part.src : part.userSrc, engine, mutableHandle(data.src));
   if (part.reorderSrc && !data.srcReordered) {
     memory userSrc = src;
