@@ -362,11 +362,14 @@ TEST(HwcQuantizedConv, EveryLayoutMatchesTheLinearKernelExactly) {
 
 // The channels-last fp32 and bf16 convolutions (x and y channels-last, or x plain) against the reference on
 // the plain tensors: batch 1 splits by blocks of output channels (strided channel slices of Y and, depthwise,
-// of X), batch > 1 by images; 1-D and 3-D; with a residual apart from Y and in Y's memory. fp32 within
-// summation-order noise; bf16 (bf16-exact inputs) within one bf16 step.
+// of X) or, where the weights are smaller than the output, by bands of output rows (their edge padding and
+// strides matter), batch > 1 by images; 1-D and 3-D; with a residual apart from Y and in Y's memory. fp32
+// within summation-order noise; bf16 (bf16-exact inputs) within one bf16 step.
 TEST(HwcConv, MatchesTheReference) {
   if (!kBuiltWithOneDnn) GTEST_SKIP() << "built without oneDNN";
   const std::vector<ConvCase> shapes = {{1, 64, 72, 1, {7, 7}, {3, 3}, {}, {1, 1, 1, 1}},
+                                        {1, 8, 16, 1, {24, 21}, {3, 3}, {}, {1, 1, 1, 1}},
+                                        {1, 8, 16, 1, {23, 20}, {3, 3}, {2, 2}, {1, 0, 0, 1}},
                                         {2, 32, 48, 1, {9, 8}, {3, 3}, {2, 2}, {1, 0, 0, 1}},
                                         {1, 3, 32, 1, {15, 17}, {7, 7}, {2, 2}, {3, 3, 3, 3}},
                                         {1, 48, 48, 48, {9, 8}, {3, 3}, {}, {1, 1, 1, 1}},
@@ -446,7 +449,7 @@ TEST(HwcConv, MatchesTheReference) {
       }
     }
   }
-  EXPECT_EQ(cases, 96);
+  EXPECT_EQ(cases, 120);
 }
 
 // ---- QuantizeLinear / DequantizeLinear --------------------------------------------------------------------

@@ -172,6 +172,18 @@ dnnl::memory::format_tag channelsLastLayoutTag(size_t rank) {
   return rank == 3 ? Tag::nwc : rank == 4 ? Tag::nhwc : Tag::ndhwc;
 }
 
+RowBand inputRowsOf(const ir::ops::Window& window, int64_t inputRows, int64_t o0, int64_t o1) {
+  const int64_t reach = (window.kernel[0] - 1) * window.dilations[0] + 1;
+  const int64_t first = o0 * window.strides[0] - window.padsBegin[0];
+  const int64_t last = (o1 - 1) * window.strides[0] - window.padsBegin[0] + reach;  // one past
+  RowBand b;
+  b.begin = std::max<int64_t>(first, 0);
+  b.end = std::min(last, inputRows);
+  b.padTop = b.begin - first;
+  b.padBottom = last - b.end;
+  return b;
+}
+
 dnnl::memory::format_tag channelBlockedLayoutTag(size_t rank) {
   using Tag = dnnl::memory::format_tag;
   return rank == 3 ? Tag::nCw16c : rank == 4 ? Tag::nChw16c : Tag::nCdhw16c;

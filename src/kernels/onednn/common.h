@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ir/ops/fused.h"
+#include "ir/ops/window.h"
 #include "kernels/kernel.h"
 
 namespace lowp::kernels::onednn {
@@ -125,6 +126,17 @@ Status runReferenceKernelFromHwc(KernelContext& ctx, const std::vector<bool>& in
 /// tensor of rank 3 to 5.
 dnnl::memory::format_tag plainLayoutTag(size_t rank);
 dnnl::memory::format_tag channelsLastLayoutTag(size_t rank);
+/// The input rows [begin, end) that output rows [o0, o1) of a 2-D window read (along its first spatial
+/// axis), and the padding such a band keeps at its top and bottom: a convolution of one channels-last image
+/// split into bands of output rows runs each band as a convolution of its own.
+struct RowBand {
+  int64_t begin = 0;
+  int64_t end = 0;
+  int64_t padTop = 0;
+  int64_t padBottom = 0;
+};
+RowBand inputRowsOf(const ir::ops::Window& window, int64_t inputRows, int64_t o0, int64_t o1);
+
 /// The channel block of lowp's kChw16 and oneDNN's nChw16c, and the unit of the convolutions' channel split.
 constexpr int64_t kChannelBlock = 16;
 /// oneDNN's tag of lowp's kChw16 (channels in blocks of 16: nCw16c, nChw16c, nCdhw16c) for rank 3 to 5.

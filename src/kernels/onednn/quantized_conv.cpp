@@ -134,28 +134,9 @@ struct QConvPlan {
   /// The piece of `images` images and output channels [oc0, oc1) (kImages, kChannels), or of one image and
   /// output rows [oc0, oc1) (kRows).
   std::shared_ptr<QConvPart> part(int64_t images, int64_t oc0, int64_t oc1);
-  /// kRows: the input rows [begin, end) output rows [o0, o1) read, and the padding the band keeps.
-  struct Band {
-    int64_t begin = 0;
-    int64_t end = 0;
-    int64_t padTop = 0;
-    int64_t padBottom = 0;
-  };
-  Band band(int64_t o0, int64_t o1) const;
+  /// kRows: the input rows output rows [o0, o1) read.
+  RowBand band(int64_t o0, int64_t o1) const { return inputRowsOf(window, key.xShape[2], o0, o1); }
 };
-
-QConvPlan::Band QConvPlan::band(int64_t o0, int64_t o1) const {
-  const int64_t inRows = key.xShape[2];
-  const int64_t reach = (window.kernel[0] - 1) * window.dilations[0] + 1;
-  const int64_t first = o0 * window.strides[0] - window.padsBegin[0];
-  const int64_t last = (o1 - 1) * window.strides[0] - window.padsBegin[0] + reach;  // one past
-  Band b;
-  b.begin = std::max<int64_t>(first, 0);
-  b.end = std::min(last, inRows);
-  b.padTop = b.begin - first;
-  b.padBottom = last - b.end;
-  return b;
-}
 
 // The post-ops and scales of the op (see the header comment) for output channels [oc0, oc1).
 dnnl::primitive_attr makeAttr(const QConvPlan& plan, int64_t oc0, int64_t oc1) {
@@ -224,7 +205,7 @@ std::shared_ptr<QConvPart> QConvPlan::part(int64_t images, int64_t oc0, int64_t 
   memory::dims padsBegin = toDims(window.padsBegin);
   memory::dims padsEnd = toDims(window.padsEnd);
   if (rows) {
-    const Band b = band(rowBegin, rowEnd);
+    const RowBand b = band(rowBegin, rowEnd);
     srcDims[2] = b.end - b.begin;
     dstDims[2] = rowEnd - rowBegin;
     padsBegin[0] = b.padTop;
