@@ -795,10 +795,16 @@ Conversion BuildSession::conversion(const ir::Value& value, State from, State to
     out->shape = in->shape;
     node->outputs.push_back(out);
     auto found = registry_.find(domain, node->opType, timer_->backend(), inTypes, {b.type});
+    std::erase_if(found, [&](const KernelDef* k) {
+      return !usable(*k) || k->inputFormat(0) != a.format || k->outputFormat(0) != b.format ||
+             (k->supports != nullptr && !k->supports(*node, inShapes));
+    });
+    // As for layers, the reference kernel is timed only where nothing faster applies (or at level 4+).
+    if (config_.optimizationLevel() < 4 &&
+        std::any_of(found.begin(), found.end(), [](const KernelDef* k) { return !k->reference; }))
+      std::erase_if(found, [](const KernelDef* k) { return k->reference; });
     double best = kUnavailable;
     for (const KernelDef* k : found) {
-      if (!usable(*k) || k->inputFormat(0) != a.format || k->outputFormat(0) != b.format) continue;
-      if (k->supports != nullptr && !k->supports(*node, inShapes)) continue;
       const std::string cacheKey = builder::timingKey(*node, *k);
       double ms = 0;
       if (auto cached = cache_.find(cacheKey)) {
