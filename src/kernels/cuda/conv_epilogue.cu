@@ -15,8 +15,10 @@ namespace {
 
 constexpr int kThreads = 256;
 
-// act(y + bias[c] + *residual) for one element (`residual` null: none).
-template <typename T>
+// act(y + bias[c] + *residual) for one element (`residual` null: none); the activation is e's, or kAct
+// where the caller fixed it at compile time (no switch per element: the exact GELU's erf is most of the
+// pass over a transformer's widest activation).
+template <typename T, int kAct = -1>
 __device__ __forceinline__ T applyEpilogue(const Epilogue& e, T y, int64_t c, const T* residual) {
   float v = toFloat(y);
   if (e.bias != nullptr) {
@@ -24,7 +26,13 @@ __device__ __forceinline__ T applyEpilogue(const Epilogue& e, T y, int64_t c, co
                                   : toFloat(static_cast<const T*>(e.bias)[c]);
   }
   if (residual != nullptr) v += toFloat(*residual);
-  return fromFloat<T>(activate(e, v));
+  if constexpr (kAct < 0) {
+    return fromFloat<T>(activate(e, v));
+  } else {
+    Epilogue fixed = e;
+    fixed.activation = static_cast<Activation>(kAct);
+    return fromFloat<T>(activate(fixed, v));
+  }
 }
 
 template <typename T>
@@ -41,7 +49,7 @@ __global__ void epilogueKernel(T* __restrict__ y, int64_t n, int64_t channels, i
 // The same over vectors of 16 bytes: every vector lies in one row of `channels` (hwc, channels a multiple
 // of the vector) or one channel's plane (spatial a multiple of it), so its first element's channel gives
 // the others'.
-template <typename T>
+template <typename T, int kAct>
 __global__ void vectorEpilogueKernel(T* __restrict__ y, int64_t vectors, int64_t channels, int64_t spatial,
                                      bool hwc, Epilogue e) {
   constexpr int kWidth = 16 / sizeof(T);
@@ -56,7 +64,7 @@ __global__ void vectorEpilogueKernel(T* __restrict__ y, int64_t vectors, int64_t
     const int64_t c0 = e.bias == nullptr ? 0 : (hwc ? i % channels : i / spatial % channels);
 #pragma unroll
     for (int k = 0; k < kWidth; ++k)
-      out[k] = applyEpilogue(e, out[k], hwc ? c0 + k : c0, residual != nullptr ? res + k : nullptr);
+      out[k] = applyEpilogue<T, kAct>(e, out[k], hwc ? c0 + k : c0, residual != nullptr ? res + k : nullptr);
     reinterpret_cast<uint4*>(y)[v] = *reinterpret_cast<const uint4*>(out);
   }
 }
@@ -76,8 +84,23 @@ cudaError_t launchConvEpilogue(Elem type, void* y, int64_t images, int64_t chann
     const bool oneChannelRun =
         epilogue.bias == nullptr || (hwc ? channels % kWidth == 0 : spatial % kWidth == 0);
     if (aligned && n % kWidth == 0 && oneChannelRun) {
-      vectorEpilogueKernel<T><<<gridFor(n / kWidth, kThreads), kThreads, 0, stream>>>(
-          static_cast<T*>(y), n / kWidth, channels, spatial, hwc, epilogue);
+      auto launch = [&](auto kernel) {
+        kernel<<<gridFor(n / kWidth, kThreads), kThreads, 0, stream>>>(static_cast<T*>(y), n / kWidth,
+                                                                       channels, spatial, hwc, epilogue);
+      };
+      switch (epilogue.activation) {  // the activations that cost most per element, fixed in the kernel
+        case Activation::kGelu:
+          launch(vectorEpilogueKernel<T, static_cast<int>(Activation::kGelu)>);
+          break;
+        case Activation::kSigmoid:
+          launch(vectorEpilogueKernel<T, static_cast<int>(Activation::kSigmoid)>);
+          break;
+        case Activation::kNone:
+          launch(vectorEpilogueKernel<T, static_cast<int>(Activation::kNone)>);
+          break;
+        default:
+          launch(vectorEpilogueKernel<T, -1>);
+      }
     } else {
       epilogueKernel<T><<<gridFor(n, kThreads), kThreads, 0, stream>>>(static_cast<T*>(y), n, channels,
                                                                        spatial, hwc, epilogue);
