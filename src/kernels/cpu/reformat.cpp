@@ -221,12 +221,11 @@ bool supportsReformat(const ir::Node& /*node*/, const std::vector<ir::Shape>& sh
   return !shapes.empty() && shapes[0].rankKnown() && shapes[0].rank() >= 3 && shapes[0].rank() <= 5;
 }
 
-// lowp.Reformat from the plain layout to `other` (`toOther`) and back (`toLinear`), for `types`.
-void registerPair(KernelRegistry& registry, TypeSet types, TensorFormat other, std::string_view toOtherName,
-                  KernelFn toOther, std::string_view toLinearName, KernelFn toLinear) {
+// lowp.Reformat from format `a` to `b` (`aToB`) and back (`bToA`), for `types`.
+void registerPair(KernelRegistry& registry, TypeSet types, TensorFormat a, TensorFormat b,
+                  std::string_view aToBName, KernelFn aToB, std::string_view bToAName, KernelFn bToA) {
   for (const auto& [name, fn, from, to] :
-       {std::tuple{toOtherName, toOther, TensorFormat::kLinear, other},
-        std::tuple{toLinearName, toLinear, other, TensorFormat::kLinear}}) {
+       {std::tuple{aToBName, aToB, a, b}, std::tuple{bToAName, bToA, b, a}}) {
     registry.add({.opType = "Reformat",
                   .name = name,
                   .inputTypes = {types},
@@ -243,31 +242,18 @@ void registerPair(KernelRegistry& registry, TypeSet types, TensorFormat other, s
 template <int kBytes>
 void registerSize(KernelRegistry& registry, TypeSet types, std::string_view toHwcName,
                   std::string_view toLinearName) {
-  registerPair(registry, types, TensorFormat::kHwc, toHwcName, &reformatKernel<kBytes, true>, toLinearName,
-               &reformatKernel<kBytes, false>);
+  registerPair(registry, types, TensorFormat::kLinear, TensorFormat::kHwc, toHwcName,
+               &reformatKernel<kBytes, true>, toLinearName, &reformatKernel<kBytes, false>);
 }
 
 template <int kBytes>
 void registerBlockSize(KernelRegistry& registry, TypeSet types, std::string_view toBlockedName,
                        std::string_view toLinearName, std::string_view toHwcName,
                        std::string_view fromHwcName) {
-  registerPair(registry, types, TensorFormat::kChw16, toBlockedName, &blockReformatKernel<kBytes, true>,
-               toLinearName, &blockReformatKernel<kBytes, false>);
-  for (const auto& [name, fn, from, to] :
-       {std::tuple{toHwcName, &blockToHwcKernel<kBytes, true>, TensorFormat::kChw16, TensorFormat::kHwc},
-        std::tuple{fromHwcName, &blockToHwcKernel<kBytes, false>, TensorFormat::kHwc,
-                   TensorFormat::kChw16}}) {
-    registry.add({.opType = "Reformat",
-                  .name = name,
-                  .inputTypes = {types},
-                  .outputTypes = {types},
-                  .fn = fn,
-                  .inputFormats = {from},
-                  .outputFormats = {to},
-                  .domain = ir::ops::kLowpDomain,
-                  .supports = supportsReformat,
-                  .reference = false});
-  }
+  registerPair(registry, types, TensorFormat::kLinear, TensorFormat::kChw16, toBlockedName,
+               &blockReformatKernel<kBytes, true>, toLinearName, &blockReformatKernel<kBytes, false>);
+  registerPair(registry, types, TensorFormat::kChw16, TensorFormat::kHwc, toHwcName,
+               &blockToHwcKernel<kBytes, true>, fromHwcName, &blockToHwcKernel<kBytes, false>);
 }
 
 }  // namespace
