@@ -184,6 +184,37 @@ RowBand inputRowsOf(const ir::ops::Window& window, int64_t inputRows, int64_t o0
   return b;
 }
 
+ConvPiece convPiece(const ir::ops::Window& window, const std::vector<int64_t>& x,
+                    const std::vector<int64_t>& w, int64_t group, bool sliceInput, bool byRows,
+                    int64_t images, int64_t first, int64_t last) {
+  ConvPiece p;
+  p.oc0 = byRows ? 0 : first;
+  p.oc1 = byRows ? w[0] : last;
+  const int64_t outChannels = p.oc1 - p.oc0;
+  p.groups = sliceInput ? outChannels : group;
+  p.weights = {outChannels, w[1]};
+  p.weights.insert(p.weights.end(), w.begin() + 2, w.end());
+  if (p.groups > 1) {
+    p.weights[0] = outChannels / p.groups;
+    p.weights.insert(p.weights.begin(), p.groups);
+  }
+  p.src = {images, sliceInput ? outChannels : x[1]};
+  p.src.insert(p.src.end(), x.begin() + 2, x.end());
+  p.dst = {images, outChannels};
+  for (int64_t size : window.output) p.dst.push_back(size);
+  for (int64_t d : window.dilations) p.dilations.push_back(d - 1);
+  p.padsBegin = toDims(window.padsBegin);
+  p.padsEnd = toDims(window.padsEnd);
+  if (byRows) {
+    const RowBand b = inputRowsOf(window, x[2], first, last);
+    p.src[2] = b.end - b.begin;
+    p.dst[2] = last - first;
+    p.padsBegin[0] = b.padTop;
+    p.padsEnd[0] = b.padBottom;
+  }
+  return p;
+}
+
 dnnl::memory::format_tag channelBlockedLayoutTag(size_t rank) {
   using Tag = dnnl::memory::format_tag;
   return rank == 3 ? Tag::nCw16c : rank == 4 ? Tag::nChw16c : Tag::nCdhw16c;

@@ -137,6 +137,25 @@ struct RowBand {
 };
 RowBand inputRowsOf(const ir::ops::Window& window, int64_t inputRows, int64_t o0, int64_t o1);
 
+/// One piece of a convolution cut for lowp's pool (conv.cpp, quantized_conv.cpp): `images` images and
+/// output channels [first, last) (a depthwise piece with `sliceInput` reads only input channels [first,
+/// last)), or, `byRows`, one image and output rows [first, last) of every channel, which read a band of
+/// input rows and keep the padding of its edges. oneDNN's dims and window for it.
+struct ConvPiece {
+  int64_t oc0 = 0;  ///< The piece's output channels [oc0, oc1).
+  int64_t oc1 = 0;
+  int64_t groups = 1;
+  dnnl::memory::dims src;
+  dnnl::memory::dims dst;
+  dnnl::memory::dims weights;  ///< [O, I, k...], or [G, O / G, I, k...] when grouped.
+  dnnl::memory::dims dilations;
+  dnnl::memory::dims padsBegin;
+  dnnl::memory::dims padsEnd;
+};
+ConvPiece convPiece(const ir::ops::Window& window, const std::vector<int64_t>& x,
+                    const std::vector<int64_t>& w, int64_t group, bool sliceInput, bool byRows,
+                    int64_t images, int64_t first, int64_t last);
+
 /// The channel block of lowp's kChw16 and oneDNN's nChw16c, and the unit of the convolutions' channel split.
 constexpr int64_t kChannelBlock = 16;
 /// oneDNN's tag of lowp's kChw16 (channels in blocks of 16: nCw16c, nChw16c, nCdhw16c) for rank 3 to 5.

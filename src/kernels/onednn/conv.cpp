@@ -156,37 +156,10 @@ std::shared_ptr<ConvPart> ConvPlan::part(int64_t images, int64_t oc0, int64_t oc
   const std::vector<int64_t>& x = key.xShape;
   const std::vector<int64_t>& w = key.wShape;
   const size_t rank = x.size();
-  const int64_t rowBegin = oc0;
-  const int64_t rowEnd = oc1;
-  const bool rows = split == Split::kRows;
-  if (rows) {  // one image, every channel, output rows [oc0, oc1)
-    oc0 = 0;
-    oc1 = w[0];
-  }
-  const int64_t outChannels = oc1 - oc0;
-  const int64_t inChannels = depthwise && split == Split::kChannels ? outChannels : x[1];
-  const int64_t groups = depthwise && split == Split::kChannels ? outChannels : group;
-  memory::dims weightDims = {outChannels, w[1]};
-  weightDims.insert(weightDims.end(), w.begin() + 2, w.end());
-  if (groups > 1) {
-    weightDims[0] = outChannels / groups;
-    weightDims.insert(weightDims.begin(), groups);
-  }
-  memory::dims srcDims = {images, inChannels};
-  srcDims.insert(srcDims.end(), x.begin() + 2, x.end());
-  memory::dims dstDims = {images, outChannels};
-  for (int64_t size : window.output) dstDims.push_back(size);
-  memory::dims dilations;
-  for (int64_t d : window.dilations) dilations.push_back(d - 1);
-  memory::dims padsBegin = toDims(window.padsBegin);
-  memory::dims padsEnd = toDims(window.padsEnd);
-  if (rows) {
-    const RowBand b = inputRowsOf(window, x[2], rowBegin, rowEnd);
-    srcDims[2] = b.end - b.begin;
-    dstDims[2] = rowEnd - rowBegin;
-    padsBegin[0] = b.padTop;
-    padsEnd[0] = b.padBottom;
-  }
+  const ConvPiece piece = convPiece(window, x, w, group, depthwise && split == Split::kChannels,
+                                    split == Split::kRows, images, oc0, oc1);
+  const memory::dims& srcDims = piece.src;
+  const memory::dims& dstDims = piece.dst;
   const auto dt = toDnnlType(key.type);
   // A piece of a channel split of a channels-last tensor is a strided slice of its channels.
   const bool channelSlices = split == Split::kChannels;
@@ -204,9 +177,9 @@ std::shared_ptr<ConvPart> ConvPlan::part(int64_t images, int64_t oc0, int64_t oc
     p->userDst =
         memory::desc(dstDims, dt, key.blockedY() ? channelBlockedLayoutTag(rank) : plainLayoutTag(rank));
   }
-  p->userWeights = memory::desc(weightDims, dt, plainWeightsTag(rank, groups > 1));
+  p->userWeights = memory::desc(piece.weights, dt, plainWeightsTag(rank, piece.groups > 1));
   if (key.biasType != DataType::kUndefined)
-    p->bias = memory::desc({outChannels}, toDnnlType(key.biasType), Tag::x);
+    p->bias = memory::desc({piece.oc1 - piece.oc0}, toDnnlType(key.biasType), Tag::x);
   // nChw16c, not the layout oneDNN prefers (nhwc for most fp32 shapes here): reorders between nchw and
   // nChw16c move blocks of 16 channels and cost far less than nchw <-> nhwc transposes (measured, MobileNetV2
   // batch 8: the nhwc reorders took 60% of the run, more than the convolutions), and a piece's slice of
@@ -217,8 +190,9 @@ std::shared_ptr<ConvPart> ConvPlan::part(int64_t images, int64_t oc0, int64_t oc
   if (key.hwcY()) layout = srcLayout = channelsLastLayoutTag(rank);
   const dnnl::convolution_forward::desc desc(
       dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-      memory::desc(srcDims, dt, srcLayout), memory::desc(weightDims, dt, Tag::any), p->bias,
-      memory::desc(dstDims, dt, layout), toDims(window.strides), dilations, padsBegin, padsEnd);
+      memory::desc(srcDims, dt, srcLayout), memory::desc(piece.weights, dt, Tag::any), p->bias,
+      memory::desc(dstDims, dt, layout), toDims(window.strides), piece.dilations, piece.padsBegin,
+      piece.padsEnd);
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   dnnl::post_ops ops;

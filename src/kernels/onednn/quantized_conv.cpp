@@ -179,38 +179,10 @@ std::shared_ptr<QConvPart> QConvPlan::part(int64_t images, int64_t oc0, int64_t 
   const std::vector<int64_t>& x = key.xShape;
   const std::vector<int64_t>& w = key.wShape;
   const size_t rank = x.size();
-  const int64_t rowBegin = oc0;
-  const int64_t rowEnd = oc1;
-  const bool rows = split == Split::kRows;
-  if (rows) {  // one image, every channel, output rows [oc0, oc1)
-    oc0 = 0;
-    oc1 = w[0];
-  }
-  const int64_t outChannels = oc1 - oc0;
-  const bool sliceInput = depthwise && split == Split::kChannels;
-  const int64_t inChannels = sliceInput ? outChannels : x[1];
-  const int64_t groups = sliceInput ? outChannels : group;
-  memory::dims weightDims = {outChannels, w[1]};
-  weightDims.insert(weightDims.end(), w.begin() + 2, w.end());
-  if (groups > 1) {
-    weightDims[0] = outChannels / groups;
-    weightDims.insert(weightDims.begin(), groups);
-  }
-  memory::dims srcDims = {images, inChannels};
-  srcDims.insert(srcDims.end(), x.begin() + 2, x.end());
-  memory::dims dstDims = {images, outChannels};
-  for (int64_t size : window.output) dstDims.push_back(size);
-  memory::dims dilations;
-  for (int64_t d : window.dilations) dilations.push_back(d - 1);
-  memory::dims padsBegin = toDims(window.padsBegin);
-  memory::dims padsEnd = toDims(window.padsEnd);
-  if (rows) {
-    const RowBand b = band(rowBegin, rowEnd);
-    srcDims[2] = b.end - b.begin;
-    dstDims[2] = rowEnd - rowBegin;
-    padsBegin[0] = b.padTop;
-    padsEnd[0] = b.padBottom;
-  }
+  const ConvPiece piece = convPiece(window, x, w, group, depthwise && split == Split::kChannels,
+                                    split == Split::kRows, images, oc0, oc1);
+  const memory::dims& srcDims = piece.src;
+  const memory::dims& dstDims = piece.dst;
   const auto xt = toDnnlQuantizedType(key.xType);
   const auto yt = toDnnlQuantizedType(key.yType);
   const auto s8 = memory::data_type::s8;
@@ -222,14 +194,15 @@ std::shared_ptr<QConvPart> QConvPlan::part(int64_t images, int64_t oc0, int64_t 
   };
   p->userSrc = userDesc(srcDims, xt, key.xHwc, x[1]);
   p->userDst = userDesc(dstDims, yt, key.yHwc, w[0]);
-  p->userWeights = memory::desc(weightDims, s8, plainWeightsTag(rank, groups > 1));
-  if (key.bias) p->bias = memory::desc({outChannels}, memory::data_type::s32, Tag::x);
+  p->userWeights = memory::desc(piece.weights, s8, plainWeightsTag(rank, piece.groups > 1));
+  if (key.bias) p->bias = memory::desc({piece.oc1 - piece.oc0}, memory::data_type::s32, Tag::x);
   const dnnl::convolution_forward::desc desc(
       dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-      memory::desc(srcDims, xt, channelsLastLayoutTag(rank)), memory::desc(weightDims, s8, Tag::any), p->bias,
-      memory::desc(dstDims, yt, channelsLastLayoutTag(rank)), toDims(window.strides), dilations, padsBegin,
-      padsEnd);
-  const dnnl::convolution_forward::primitive_desc pd(desc, makeAttr(*this, oc0, oc1), cpuEngine());
+      memory::desc(srcDims, xt, channelsLastLayoutTag(rank)), memory::desc(piece.weights, s8, Tag::any),
+      p->bias, memory::desc(dstDims, yt, channelsLastLayoutTag(rank)), toDims(window.strides),
+      piece.dilations, piece.padsBegin, piece.padsEnd);
+  const dnnl::convolution_forward::primitive_desc pd(desc, makeAttr(*this, piece.oc0, piece.oc1),
+                                                     cpuEngine());
   p->conv = dnnl::convolution_forward(pd);
   p->src = pd.src_desc();
   p->dst = pd.dst_desc();
