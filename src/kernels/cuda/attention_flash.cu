@@ -3,13 +3,16 @@
 //
 // One block of kWarps warps per kRows query rows of one head; warp w owns rows 16w .. 16w + 15 (eight warps
 // sharing each chunk of keys measured slower than four on BERT-base's heads). Each warp holds its Q rows as
-// mma.sync A fragments (m16n8k16, fp32 accumulation) for the whole run. Keys come in chunks of kChunk: the
-// block copies the chunk's K rows [kChunk][D] and V rows [kChunk][Dv] into shared memory, with cp.async into
-// one of two buffers while the other chunk is used where the rows are contiguous and 16-byte aligned, element
-// by element otherwise. Each warp then computes its 16 x kChunk scores S = Q . Kt in registers, scales them,
+// mma.sync A fragments (m16n8k16, fp32 accumulation) for the whole run, read with ldmatrix from the block's
+// Q rows in shared memory. Keys come in chunks of kChunk: the block copies the chunk's K rows [kChunk][D] and
+// V rows [kChunk][Dv] into shared memory, with cp.async into one of two buffers while the other chunk is used
+// where the rows are contiguous and 16-byte aligned (Q's too), element by element otherwise. Each warp then
+// computes its 16 x kChunk scores S = Q . Kt in registers (ldmatrix gives K's B fragments), scales them,
 // adds the mask, and folds them into a running softmax per row (the row maximum m, the sum l of exp(s - m),
-// the output O rescaled by exp(m_old - m_new) when m grows). exp(s - m) is rounded to T and multiplied by V
-// from shared memory (ldmatrix.trans gives V's B fragments); O = sum / l is rounded once to T at the end.
+// the output O rescaled by exp(m_old - m_new) when m grows); a full chunk without a mask skips the per-key
+// checks. exp(s - m) is rounded to T and multiplied by V from shared memory (ldmatrix.trans gives V's B
+// fragments); O = sum / l is rounded once to T at the end and leaves through the warp's shared rows in
+// 16-byte stores where Y's rows are contiguous.
 // Keys past Sk score -inf; query rows past Sq are computed from zeros and not stored. A row whose every score
 // is -inf gives 0 / 0 = NaN, as the unfused Softmax does.
 //
@@ -74,6 +77,15 @@ __device__ __forceinline__ void ldmatrixTrans(uint32_t r[4], const void* rowAddr
                : "r"(address));
 }
 
+/// Four 8x8 b16 matrices from shared memory: lane i gives the address of row i % 8 of matrix i / 8, and
+/// holds row lane / 4, elements 2 (lane % 4) and the next, of each.
+__device__ __forceinline__ void ldmatrix(uint32_t r[4], const void* rowAddress) {
+  const auto address = static_cast<uint32_t>(__cvta_generic_to_shared(rowAddress));
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(address));
+}
+
 /// Starts copying `count` rows of kCols elements (rows contiguous and 16-byte aligned) into shared memory
 /// rows kLd apart, 16 bytes per cp.async; rows past `valid` are zero-filled. The copies land once the
 /// group they are committed in is waited for.
@@ -113,51 +125,32 @@ __device__ __forceinline__ void loadRows(T* dst, const T* src, int64_t rowStride
 }
 
 template <typename T, int kD>
-__global__ void __launch_bounds__(kWarps * 32)
+__global__ void __launch_bounds__(kWarps * 32, kD <= 64 ? 4 : 1)
     flashAttentionKernel(const T* __restrict__ q, const T* __restrict__ kt, const T* __restrict__ v,
                          T* __restrict__ y, AttentionShape s, int64_t tilesPerHead) {
   constexpr int kLd = kD + 8;  // shared rows padded so that a fragment's rows fall in different banks
-  // Two buffers of K and V chunks: the next chunk's copies run while the current one is used.
+  // Two buffers of K and V chunks (the next chunk's copies run while the current one is used), then the
+  // block's Q rows, which later stage its Y rows.
   extern __shared__ __align__(16) unsigned char flashSmem[];
   T* buffers = reinterpret_cast<T*>(flashSmem);
+  T* rows = buffers + 2 * 2 * kChunk * kLd;
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
   const int quad = lane / 4;  // the fragment row (and B column) this lane holds
   const int pair = lane % 4;  // which pair of columns (A) or rows (B)
   const int64_t h = blockIdx.x / tilesPerHead;
-  const int64_t row0 = blockIdx.x % tilesPerHead * kRows + warp * 16;
+  const int64_t blockRow0 = blockIdx.x % tilesPerHead * kRows;
+  const int64_t row0 = blockRow0 + warp * 16;
+  const int blockRows = s.sq - blockRow0 < kRows ? static_cast<int>(s.sq - blockRow0) : kRows;
   const T* qHead = q + attentionHeadOffset(s, s.q.lead, h);
   const T* kHead = kt + attentionHeadOffset(s, s.kt.lead, h);
   const T* vHead = v + attentionHeadOffset(s, s.v.lead, h);
+  T* warpRows = rows + warp * 16 * kLd;  // this warp's 16 rows of Q, then of Y
+  // ldmatrix's row for this lane: row lane % 8 of matrix lane / 8, whose rows start 8 further for matrices
+  // 1 and 3 (A fragments) and whose columns start 8 further from one matrix to the next (B fragments).
+  const int aRow = (lane / 8 % 2) * 8 + lane % 8;
+  const int aCol = (lane / 16) * 8;
 
-  // Q's rows row0 + quad and row0 + quad + 8 as A fragments, one per 16 columns of D.
-  constexpr int kSteps = kD / 16;
-  uint32_t qa[kSteps][4];
-#pragma unroll
-  for (int step = 0; step < kSteps; ++step) {
-#pragma unroll
-    for (int part = 0; part < 4; ++part) {
-      const int64_t row = row0 + quad + (part % 2) * 8;
-      const int col = step * 16 + pair * 2 + (part / 2) * 8;
-      if (row >= s.sq) {
-        qa[step][part] = 0;
-      } else if (s.vectorQ) {  // the pair is contiguous and 4-byte aligned
-        qa[step][part] = *reinterpret_cast<const uint32_t*>(qHead + row * s.q.row + col);
-      } else {
-        qa[step][part] = pack<T>(toFloat(qHead[row * s.q.row + col * s.q.col]),
-                                 toFloat(qHead[row * s.q.row + (col + 1) * s.q.col]));
-      }
-    }
-  }
-
-  // log2(e) folded into the scale: exp(x) = exp2(x * log2(e)).
-  const float scale = s.scale * 1.4426950408889634f;
-  const T* mask = static_cast<const T*>(s.mask);
-  const int64_t maskHead = mask != nullptr ? attentionHeadOffset(s, s.maskLeadStride, h) : 0;
-  constexpr int kTiles = kD / 8;  // output tiles of 8 columns
-  float o[kTiles][4] = {};
-  float rowMax[2] = {-INFINITY, -INFINITY};
-  float rowSum[2] = {0.0f, 0.0f};
   // K's rows are contiguous where Kt's stride along D is 1; otherwise each element is gathered.
   const int64_t kRowStride = s.kt.col;
   const int64_t kColStride = s.kt.row;
@@ -171,8 +164,48 @@ __global__ void __launch_bounds__(kWarps * 32)
     copyRowsAsync<T, kD, kLd>(keysOf(i) + kChunk * kLd, vHead + c * s.v.row, s.v.row, kChunk, valid);
     commitCopies();
   };
+
+  // Q's rows row0 + quad and row0 + quad + 8 as A fragments, one per 16 columns of D: through shared memory
+  // (ldmatrix) where Q's rows are contiguous, gathered pair by pair otherwise.
+  constexpr int kSteps = kD / 16;
+  uint32_t qa[kSteps][4];
+  if (s.vectorQ) {
+    copyRowsAsync<T, kD, kLd>(rows, qHead + blockRow0 * s.q.row, s.q.row, kRows, blockRows);
+    commitCopies();
+  }
   const int64_t chunks = (s.sk + kChunk - 1) / kChunk;
   if (async) startCopies(0);
+  if (s.vectorQ) {
+    if (async) {
+      waitCopies<1>();
+    } else {
+      waitCopies<0>();
+    }
+    __syncthreads();  // every thread's copies landed; each warp then reads only its own 16 rows
+#pragma unroll
+    for (int step = 0; step < kSteps; ++step) ldmatrix(qa[step], warpRows + aRow * kLd + step * 16 + aCol);
+  } else {
+#pragma unroll
+    for (int step = 0; step < kSteps; ++step) {
+#pragma unroll
+      for (int part = 0; part < 4; ++part) {
+        const int64_t row = row0 + quad + (part % 2) * 8;
+        const int col = step * 16 + pair * 2 + (part / 2) * 8;
+        qa[step][part] = row >= s.sq ? 0u
+                                     : pack<T>(toFloat(qHead[row * s.q.row + col * s.q.col]),
+                                               toFloat(qHead[row * s.q.row + (col + 1) * s.q.col]));
+      }
+    }
+  }
+
+  // log2(e) folded into the scale: exp(x) = exp2(x * log2(e)).
+  const float scale = s.scale * 1.4426950408889634f;
+  const T* mask = static_cast<const T*>(s.mask);
+  const int64_t maskHead = mask != nullptr ? attentionHeadOffset(s, s.maskLeadStride, h) : 0;
+  constexpr int kTiles = kD / 8;  // output tiles of 8 columns
+  float o[kTiles][4] = {};
+  float rowMax[2] = {-INFINITY, -INFINITY};
+  float rowSum[2] = {0.0f, 0.0f};
   for (int64_t i = 0; i < chunks; ++i) {
     const int64_t c = i * kChunk;
     const int valid = s.sk - c < kChunk ? static_cast<int>(s.sk - c) : kChunk;
@@ -191,36 +224,49 @@ __global__ void __launch_bounds__(kWarps * 32)
     }
     __syncthreads();
 
-    // S = Q . Kt for the chunk: kChunk / 8 tiles of 16 x 8.
+    // S = Q . Kt for the chunk: kChunk / 8 tiles of 16 x 8. One ldmatrix gives the B fragments of two
+    // steps of 16 along D (K's rows are Kt's columns).
     float sc[kChunk / 8][4];
 #pragma unroll
     for (int n = 0; n < kChunk / 8; ++n) {
       sc[n][0] = sc[n][1] = sc[n][2] = sc[n][3] = 0.0f;
-      const T* keyRow = ks + (n * 8 + quad) * kLd + pair * 2;
+      const T* keyRow = ks + (n * 8 + lane % 8) * kLd + (lane / 8) * 8;
 #pragma unroll
-      for (int step = 0; step < kSteps; ++step) {
-        const uint32_t b0 = *reinterpret_cast<const uint32_t*>(keyRow + step * 16);
-        const uint32_t b1 = *reinterpret_cast<const uint32_t*>(keyRow + step * 16 + 8);
-        mma16816<T>(sc[n], qa[step], b0, b1);
+      for (int step = 0; step < kSteps; step += 2) {
+        uint32_t b[4];
+        ldmatrix(b, keyRow + step * 16);
+        mma16816<T>(sc[n], qa[step], b[0], b[1]);
+        mma16816<T>(sc[n], qa[step + 1], b[2], b[3]);
       }
     }
     // Scale, mask, keys past Sk; the chunk's maximum of each of the lane's two rows.
     float chunkMax[2] = {-INFINITY, -INFINITY};
+    if (mask == nullptr && valid == kChunk) {
 #pragma unroll
-    for (int n = 0; n < kChunk / 8; ++n) {
+      for (int n = 0; n < kChunk / 8; ++n) {
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int key = n * 8 + pair * 2 + (e % 2);
-        const int64_t row = row0 + quad + (e / 2) * 8;
-        float x = sc[n][e] * scale;
-        if (key >= valid) {
-          x = -INFINITY;
-        } else if (mask != nullptr && row < s.sq) {
-          x += toFloat(mask[maskHead + row * s.maskRowStride + (c + key) * s.maskColStride]) *
-               1.4426950408889634f;
+        for (int e = 0; e < 4; ++e) {
+          sc[n][e] *= scale;
+          chunkMax[e / 2] = fmaxf(chunkMax[e / 2], sc[n][e]);
         }
-        sc[n][e] = x;
-        chunkMax[e / 2] = fmaxf(chunkMax[e / 2], x);
+      }
+    } else {
+#pragma unroll
+      for (int n = 0; n < kChunk / 8; ++n) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int key = n * 8 + pair * 2 + (e % 2);
+          const int64_t row = row0 + quad + (e / 2) * 8;
+          float x = sc[n][e] * scale;
+          if (key >= valid) {
+            x = -INFINITY;
+          } else if (mask != nullptr && row < s.sq) {
+            x += toFloat(mask[maskHead + row * s.maskRowStride + (c + key) * s.maskColStride]) *
+                 1.4426950408889634f;
+          }
+          sc[n][e] = x;
+          chunkMax[e / 2] = fmaxf(chunkMax[e / 2], x);
+        }
       }
     }
     float rescale[2];
@@ -279,6 +325,30 @@ __global__ void __launch_bounds__(kWarps * 32)
     rowSum[r] += __shfl_xor_sync(0xffffffffu, rowSum[r], 2);
   }
   T* yHead = y + attentionHeadOffset(s, s.y.lead, h);
+  if (s.vectorY) {
+    // Through the warp's rows of shared memory (Q's, read into registers long ago), then out in 16-byte
+    // stores, a row's lanes side by side.
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const float inverse = 1.0f / rowSum[r];
+#pragma unroll
+      for (int t = 0; t < kTiles; ++t) {
+        *reinterpret_cast<uint32_t*>(warpRows + (quad + r * 8) * kLd + t * 8 + pair * 2) =
+            pack<T>(o[t][r * 2] * inverse, o[t][r * 2 + 1] * inverse);
+      }
+    }
+    __syncwarp();
+    constexpr int kVectors = kD / 8;  // 16-byte vectors of a row
+    for (int idx = lane; idx < 16 * kVectors; idx += 32) {
+      const int r = idx / kVectors;
+      const int col = idx % kVectors * 8;
+      if (row0 + r < s.sq) {
+        *reinterpret_cast<uint4*>(yHead + (row0 + r) * s.y.row + col) =
+            *reinterpret_cast<const uint4*>(warpRows + r * kLd + col);
+      }
+    }
+    return;
+  }
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     const int64_t row = row0 + quad + r * 8;
@@ -288,22 +358,17 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
     for (int t = 0; t < kTiles; ++t) {
       const int col = t * 8 + pair * 2;
-      const float lo = o[t][r * 2] * inverse;
-      const float hi = o[t][r * 2 + 1] * inverse;
-      if (s.vectorY) {
-        *reinterpret_cast<uint32_t*>(yRow + col) = pack<T>(lo, hi);
-      } else {
-        yRow[col * s.y.col] = fromFloat<T>(lo);
-        yRow[(col + 1) * s.y.col] = fromFloat<T>(hi);
-      }
+      yRow[col * s.y.col] = fromFloat<T>(o[t][r * 2] * inverse);
+      yRow[(col + 1) * s.y.col] = fromFloat<T>(o[t][r * 2 + 1] * inverse);
     }
   }
 }
 
-/// Shared memory of the kernel for head size kD: two buffers of a K and a V chunk.
+/// Shared memory of the kernel for head size kD: two buffers of a K and a V chunk, and the block's rows of
+/// Q (later Y).
 template <typename T, int kD>
 constexpr size_t flashSmemBytes() {
-  return 2 * 2 * kChunk * (kD + 8) * sizeof(T);
+  return (2 * 2 * kChunk + kRows) * (kD + 8) * sizeof(T);
 }
 
 template <typename T, int kD>
