@@ -13,8 +13,8 @@
 //   lowp_bench ... --device cuda [--cuda-graph]
 //       builds for and runs on the GPU (BuilderConfig::setDevice): tactics timed there, execute() takes and
 //       returns host tensors, and each run also reports the layers' GPU time from CUDA events
-//       (ExecutionContext::lastDeviceComputeMs) as "device_times_ms" / "device_median_ms". --cuda-graph
-//       replays the layers as one CUDA graph (ExecutionContext::setUseCudaGraph).
+//       (ExecutionContext::lastDeviceTimes().computeMs) as "device_times_ms" / "device_median_ms".
+//       --cuda-graph replays the layers as one CUDA graph (ExecutionContext::setUseCudaGraph).
 //
 //   lowp_bench ... --build-only
 //       makes the engine and prints its JSON object (build_s, layer precisions) without timing runs.
@@ -276,7 +276,7 @@ lowp::Status timeRuns(lowp::ExecutionContext& context, const std::vector<lowp::N
     const auto start = std::chrono::steady_clock::now();
     LOWP_RETURN_IF_ERROR(runOnce(context, inputs, outputs));
     times.push_back(msSince(start));
-    if (context.lastDeviceComputeMs() >= 0) deviceTimes.push_back(context.lastDeviceComputeMs());
+    if (const float ms = context.lastDeviceTimes().computeMs; ms >= 0) deviceTimes.push_back(ms);
   }
   return lowp::Status::ok();
 }

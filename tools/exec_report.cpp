@@ -217,6 +217,39 @@ MetricStats computeStats(std::vector<double> values, const std::vector<float>& p
   return r;
 }
 
+namespace {
+
+// What GPU Compute Time and Enqueue Time measure, by device; then H2D and D2H Latency, with transfers and
+// without.
+constexpr const char* kCpuCompute =
+    "GPU Compute Time: on the CPU, the wall time of one ExecutionContext::execute() call, which runs every "
+    "layer of the engine for one query and allocates its outputs.\n"
+    "Enqueue Time: the host time to issue one query. execute() is synchronous on the CPU, so this is the "
+    "same "
+    "measurement as GPU Compute Time.\n";
+constexpr const char* kGpuCompute =
+    "GPU Compute Time: the GPU time of the engine's layers in one ExecutionContext::execute() call, between "
+    "CUDA events, with any time the GPU waited for the host to launch them.\n"
+    "Enqueue Time: the host time of one execute() call, which returns once its copies and layers are done "
+    "on the GPU.\n";
+constexpr const char* kCpuTransfers =
+    "H2D Latency: time to copy the input tensors from the caller's buffers into the buffers the engine "
+    "reads, for one query.\n"
+    "D2H Latency: time to copy the output tensors execute() returns into the caller's buffers, for one "
+    "query.\n";
+constexpr const char* kGpuTransfers =
+    "H2D Latency: the GPU time of execute()'s copies of the inputs from page-locked host buffers into "
+    "device memory, for one query.\n"
+    "D2H Latency: the GPU time of execute()'s copies of the outputs into page-locked host buffers, for one "
+    "query.\n";
+constexpr const char* kCpuNoTransfers =
+    "H2D Latency, D2H Latency: 0, since --noDataTransfers runs the engine on the caller's buffers and keeps "
+    "its outputs where execute() left them.\n";
+constexpr const char* kGpuNoTransfers =
+    "H2D Latency, D2H Latency: 0, since --noDataTransfers leaves execute()'s copies out of the times.\n";
+
+}  // namespace
+
 void printPerformanceReport(int warmupQueries, double warmUpMs, const std::vector<QueryTrace>& timed,
                             const ReportSettings& settings) {
   const double walltimeMs = timed.back().d2hEnd - timed.front().h2dStart;
@@ -267,21 +300,14 @@ void printPerformanceReport(int warmupQueries, double warmUpMs, const std::vecto
   info << "H2D Latency: " << line(h2dStats) << "\n";
   info << "GPU Compute Time: " << line(computeStatsAll) << "\n";
   info << "D2H Latency: " << line(d2hStats) << "\n";
-  if (timed.front().deviceComputeMs >= 0) {
-    std::vector<double> device;
-    device.reserve(timed.size());
-    for (const QueryTrace& t : timed) device.push_back(t.deviceComputeMs);
-    info << "GPU Compute Time (layers, CUDA events): " << line(computeStats(device, settings.percentiles))
-         << "\n";
-  }
   info << "Total Host Walltime: " << walltimeMs / 1000 << " s\n";
   info << "Total GPU Compute Time: " << computeStatsAll.mean * static_cast<double>(timed.size()) / 1000
        << " s\n";
   logLines('I', info.str());
 
-  // The warnings trtexec gives when something other than compute bounds the throughput. On the CPU the
-  // enqueue is the computation itself (execute() returns when done), so enqueue-bound cannot be told apart
-  // from compute-bound and is not reported.
+  // The warnings trtexec gives when something other than compute bounds the throughput. The enqueue is the
+  // whole query (execute() returns when done), so enqueue-bound cannot be told apart from the rest and is
+  // not reported.
   std::ostringstream warn;
   if (settings.dataTransfers && h2dStats.median >= computeStatsAll.median) {
     warn
@@ -298,8 +324,11 @@ void printPerformanceReport(int warmupQueries, double warmUpMs, const std::vecto
   if (computeStatsAll.coeffVar > kUnstableCoeffVarPercent) {
     warn << "* GPU compute time is unstable, with coefficient of variance = " << computeStatsAll.coeffVar
          << "%.\n"
-         << "  On the CPU, other processes sharing the cores, frequency scaling and thread migration cause "
-            "this; pinning the process to idle cores (taskset) may improve the stability.\n";
+         << (settings.onGpu
+                 ? "  On the GPU, clock changes and other processes sharing the device cause this; "
+                   "--useCudaGraph removes the host's launch gaps from it.\n"
+                 : "  On the CPU, other processes sharing the cores, frequency scaling and thread migration "
+                   "cause this; pinning the process to idle cores (taskset) may improve the stability.\n");
   }
   if (!warn.str().empty()) logLines('W', warn.str());
   logLines('I', "Explanations of the performance metrics are printed in the verbose logs.");
@@ -309,21 +338,12 @@ void printPerformanceReport(int warmupQueries, double warmUpMs, const std::vecto
         "\n=== Explanations of the performance metrics ===\n"
         "Total Host Walltime: wall time from the start of the first query after warm-up to the end of the "
         "last query.\n"
-        "GPU Compute Time: on the CPU, the wall time of one ExecutionContext::execute() call, which runs "
-        "every layer of the engine for one query and allocates its outputs.\n"
         "Total GPU Compute Time: the sum of GPU Compute Time over all queries. Much less than Total Host "
         "Walltime means time goes to copies or to the harness between queries.\n"
-        "Throughput: queries divided by Total Host Walltime.\n"
-        "Enqueue Time: the host time to issue one query. execute() is synchronous on the CPU, so this is "
-        "the same measurement as GPU Compute Time.\n" +
-            std::string(
-                settings.dataTransfers
-                    ? "H2D Latency: time to copy the input tensors from the caller's buffers into the "
-                      "buffers the engine reads, for one query.\n"
-                      "D2H Latency: time to copy the output tensors execute() returns into the "
-                      "caller's buffers, for one query.\n"
-                    : "H2D Latency, D2H Latency: 0, since --noDataTransfers runs the engine on the "
-                      "caller's buffers and keeps its outputs where execute() left them.\n") +
+        "Throughput: queries divided by Total Host Walltime.\n" +
+            std::string(settings.onGpu ? kGpuCompute : kCpuCompute) +
+            std::string(settings.dataTransfers ? (settings.onGpu ? kGpuTransfers : kCpuTransfers)
+                                               : (settings.onGpu ? kGpuNoTransfers : kCpuNoTransfers)) +
             "Latency: H2D Latency + GPU Compute Time + D2H Latency, the latency of one query.");
   }
   logLines('I', "");

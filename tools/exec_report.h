@@ -21,8 +21,9 @@ namespace lowp::tools {
 /// E, W, I or V. Errors go to standard error, the rest to standard output.
 void logLines(char severity, std::string_view text);
 
-/// One query of a timed run, in milliseconds since the run started (trtexec's trace). On the CPU the
-/// enqueue is the execute() call itself: it returns when the work is done.
+/// One query of a timed run, in milliseconds since the run started (trtexec's trace). The enqueue is the
+/// execute() call itself: it returns when the work is done. On the GPU the H2D, compute and D2H phases are
+/// execute()'s GPU times (ExecutionContext::lastDeviceTimes), laid end to end from the call's start.
 struct QueryTrace {
   double enqStart = 0;
   double enqEnd = 0;
@@ -32,9 +33,6 @@ struct QueryTrace {
   double computeEnd = 0;
   double d2hStart = 0;
   double d2hEnd = 0;
-  /// On the CUDA device, the GPU time of the engine's layers within execute() (CUDA events around them,
-  /// ExecutionContext::lastDeviceComputeMs); negative on the CPU.
-  double deviceComputeMs = -1;
 
   double enqueueMs() const { return enqEnd - enqStart; }
   double h2dMs() const { return h2dEnd - h2dStart; }
@@ -63,6 +61,7 @@ struct ReportSettings {
   std::vector<float> percentiles{90, 95, 99};
   bool verbose = false;
   bool dataTransfers = true;
+  bool onGpu = false;
 };
 
 /// Logs the prolog (warm-up and trace counts), the trace averages, the performance summary, the

@@ -29,7 +29,8 @@ Result<double> timeQuery(ExecutionContext& context, const std::vector<NamedTenso
   Status s = context.execute(inputs, outputs);
   const double ms = msSince(start);
   if (!s) return s;
-  return context.lastDeviceComputeMs() >= 0 ? context.lastDeviceComputeMs() : ms;
+  const float device = context.lastDeviceTimes().computeMs;
+  return device >= 0 ? device : ms;
 }
 
 // The layer named `name` (or that absorbed it) in `engine`, or nullptr.

@@ -31,7 +31,7 @@ struct EngineRun {
   std::map<std::string, std::vector<int64_t>> shapes;  ///< The input shapes it was built for and run at.
   double buildSeconds = 0;
   /// Every timed query without the profiler: execute()'s wall time on the CPU, the layers' GPU time
-  /// (ExecutionContext::lastDeviceComputeMs, no host-device copies) on a GPU.
+  /// (ExecutionContext::lastDeviceTimes().computeMs, no host-device copies) on a GPU.
   std::vector<double> latencyMs;
   double medianMs = 0;  ///< Median of latencyMs.
   double spread = 0;    ///< (75th - 25th percentile) / median of latencyMs.

@@ -170,8 +170,15 @@ class ExecutionContext {
 
   /// Runs the engine. `inputs` must give every graph input by name, with the declared element type and a
   /// shape that agrees with every static dimension; dynamic dimensions take the given sizes. On success
-  /// `outputs` holds every graph output, in declaration order, in freshly allocated tensors.
+  /// `outputs` holds every graph output, in declaration order, in freshly allocated tensors; on the CUDA
+  /// device, an entry that already holds output i's name, type and shape at position i is written in place
+  /// instead (no allocation: give tensors from allocateHostTensor and keep the vector between calls).
   Status execute(std::span<const NamedTensor> inputs, std::vector<NamedTensor>& outputs);
+
+  /// A zero-filled host tensor for execute()'s inputs and outputs. On the CUDA device it is page-locked:
+  /// copies between it and the GPU run at the bus's rate, where ordinary memory goes through a staging
+  /// copy and may fault its pages in mid-copy. On the CPU an ordinary tensor.
+  Result<Tensor> allocateHostTensor(DataType type, std::vector<int64_t> shape);
 
   /// Times every layer of every later execute() and reports it to `profiler` (nullptr: stop). Timing
   /// layers one by one adds a clock read per layer; the profiler must outlive its use.
@@ -183,10 +190,18 @@ class ExecutionContext {
   /// layer. No effect on the CPU.
   void setUseCudaGraph(bool on);
 
-  /// On the CUDA device, the GPU time in milliseconds of the last successful execute()'s layers, between
-  /// CUDA events around them: without the input and output copies, with any time the GPU waited for the
-  /// host to launch them (trtexec's "GPU Compute Time"). Negative on the CPU.
-  float lastDeviceComputeMs() const;
+  /// The GPU times of one execute() on the CUDA device, in milliseconds between CUDA events.
+  struct DeviceTimes {
+    /// The inputs' copies from the host (trtexec's "H2D Latency").
+    float inputCopyMs = -1;
+    /// The layers, with any time the GPU waited for the host to launch them (trtexec's "GPU Compute
+    /// Time").
+    float computeMs = -1;
+    /// The outputs' copies to the host (trtexec's "D2H Latency").
+    float outputCopyMs = -1;
+  };
+  /// The GPU times of the last successful execute() on the CUDA device; every field negative on the CPU.
+  DeviceTimes lastDeviceTimes() const;
 
   /// Shows every later execute()'s tensors to `inspector` (nullptr: stop). Converting each tensor for it
   /// costs time; the inspector must outlive its use.

@@ -24,6 +24,9 @@ class Tensor {
   Tensor(DataType type, std::vector<int64_t> shape);
   /// A tensor over `data`, which is not owned and must outlive the tensor.
   static Tensor view(DataType type, std::vector<int64_t> shape, void* data);
+  /// A tensor over `storage`, of at least byteSize() bytes, which it shares: freed by the storage's deleter
+  /// when the last tensor and copy holding it goes (memory from another allocator, page-locked for example).
+  static Tensor adopt(DataType type, std::vector<int64_t> shape, std::shared_ptr<void> storage);
 
   DataType type() const { return type_; }
   const std::vector<int64_t>& shape() const { return shape_; }

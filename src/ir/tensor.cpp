@@ -36,6 +36,12 @@ Tensor Tensor::view(DataType type, std::vector<int64_t> shape, void* data) {
   return t;
 }
 
+Tensor Tensor::adopt(DataType type, std::vector<int64_t> shape, std::shared_ptr<void> storage) {
+  Tensor t = view(type, std::move(shape), storage.get());
+  t.storage_ = std::move(storage);
+  return t;
+}
+
 int64_t Tensor::elementCount() const {
   return countElements(shape_);
 }

@@ -108,12 +108,15 @@ struct ExecutionContext::Impl {
   // ran: the first run prepares every kernel's state and uploads, the second is recorded.
   std::shared_ptr<CUgraphExec_st> graphExec;
   int64_t planRuns = 0;
-  // Around the layers of each run: their GPU time, without the input and output copies.
+  // The phases of each run, for their GPU times: before the input copies, before and after the layers,
+  // after the output copies.
+  std::optional<runtime::CudaEvent> copyInStart;
   std::optional<runtime::CudaEvent> layersStart;
   std::optional<runtime::CudaEvent> layersEnd;
+  std::optional<runtime::CudaEvent> copyOutEnd;
   std::vector<runtime::CudaEvent> layerEvents;  // with a profiler: two per layer, before and after it
 #endif
-  float lastDeviceComputeMs = -1;
+  ExecutionContext::DeviceTimes lastDeviceTimes;
   bool useCudaGraph = false;
 
   bool onGpu() const {
@@ -759,18 +762,22 @@ struct ExecutionContext::Impl {
         if (!v->constant) uploaded[static_cast<size_t>(v->id)] = {};
       }
     }
-    lastDeviceComputeMs = -1;
+    lastDeviceTimes = {};
     Status ran = runOnGpu(inputsByValue, outputs);
     ++planRuns;
     // Nothing queued may outlive the call, failed or not: the next one reuses the arena.
     Status done = gpu->sync();
     if (ran && !done) ran = done.withContext("running the engine on the GPU");
-    if (ran) {
-      auto ms = layersEnd->elapsedSince(*layersStart);
-      if (!ms) return ms.status();
-      lastDeviceComputeMs = *ms;
+    if (!ran) {
+      outputs.clear();
+      return ran;
     }
-    if (!ran) outputs.clear();
+    auto between = [](const runtime::CudaEvent& start, const runtime::CudaEvent& end) {
+      return end.elapsedSince(start);
+    };
+    LOWP_ASSIGN_OR_RETURN(lastDeviceTimes.inputCopyMs, between(*copyInStart, *layersStart));
+    LOWP_ASSIGN_OR_RETURN(lastDeviceTimes.computeMs, between(*layersStart, *layersEnd));
+    LOWP_ASSIGN_OR_RETURN(lastDeviceTimes.outputCopyMs, between(*layersEnd, *copyOutEnd));
     return ran;
   }
 
@@ -780,6 +787,12 @@ struct ExecutionContext::Impl {
     auto* arena = static_cast<std::byte*>(plan.arena.get());
     std::vector<Tensor> inArena(valueCount);  // views of the arena: inputs and activations
     std::vector<const Tensor*> values(valueCount, nullptr);
+    for (auto* event : {&copyInStart, &layersStart, &layersEnd, &copyOutEnd}) {
+      if (!*event) {
+        LOWP_ASSIGN_OR_RETURN(*event, runtime::CudaEvent::create());
+      }
+    }
+    LOWP_RETURN_IF_ERROR(copyInStart->record(gpu->stream()));
     for (const ir::Value* in : g.inputs()) {
       auto id = static_cast<size_t>(in->id);
       const Tensor& host = *inputsByValue[id];
@@ -792,10 +805,6 @@ struct ExecutionContext::Impl {
     // A CUDA graph replays the layers as they were recorded: hooks that look at each layer run without it.
     const bool graphed = useCudaGraph && profiler == nullptr && !observer && inspector == nullptr;
     if (graphed && graphExec == nullptr && planRuns > 0) LOWP_RETURN_IF_ERROR(recordLayers(values, inArena));
-    if (!layersStart) {
-      LOWP_ASSIGN_OR_RETURN(layersStart, runtime::CudaEvent::create());
-      LOWP_ASSIGN_OR_RETURN(layersEnd, runtime::CudaEvent::create());
-    }
     LOWP_RETURN_IF_ERROR(layersStart->record(gpu->stream()));
     if (graphed && graphExec != nullptr) {
       LOWP_CUDA_RETURN_IF_ERROR(cudaGraphLaunch(graphExec.get(), gpu->stream()));
@@ -811,8 +820,11 @@ struct ExecutionContext::Impl {
       LOWP_RETURN_IF_ERROR(runLayers(values, inArena));
     }
     LOWP_RETURN_IF_ERROR(layersEnd->record(gpu->stream()));
+    // The caller's tensors that fit an output take its copy in place.
+    std::vector<NamedTensor> given = std::move(outputs);
     outputs.clear();
     for (const ir::Value* out : g.outputs()) {
+      const size_t index = outputs.size();
       auto id = static_cast<size_t>(out->id);
       // An output that is an input, a constant or a plan-time value is on the host already.
       const Tensor* host =
@@ -824,13 +836,17 @@ struct ExecutionContext::Impl {
       if (inArena[id].type() == DataType::kUndefined) {
         return Status(StatusCode::kInternal, "graph output '" + out->name + "' was not computed");
       }
-      Tensor copy(out->type, inArena[id].shape());
+      const bool fits = index < given.size() && given[index].name == out->name &&
+                        given[index].tensor.type() == out->type &&
+                        given[index].tensor.shape() == inArena[id].shape() &&
+                        (given[index].tensor.data() != nullptr || given[index].tensor.byteSize() == 0);
+      Tensor copy = fits ? given[index].tensor : Tensor(out->type, inArena[id].shape());
       LOWP_RETURN_IF_ERROR(
           gpu->copyOutAsync(copy.data(), inArena[id].data(), static_cast<size_t>(copy.byteSize()))
               .withContext("output '" + out->name + "'"));
       outputs.push_back({out->name, std::move(copy)});
     }
-    return {};
+    return copyOutEnd->record(gpu->stream());
   }
 
   // Records the layers' launches on the stream into a CUDA graph, kept for the plan. Every pointer the
@@ -958,8 +974,30 @@ void ExecutionContext::setUseCudaGraph(bool on) {
   impl_->useCudaGraph = on;
 }
 
-float ExecutionContext::lastDeviceComputeMs() const {
-  return impl_->lastDeviceComputeMs;
+ExecutionContext::DeviceTimes ExecutionContext::lastDeviceTimes() const {
+  return impl_->lastDeviceTimes;
+}
+
+Result<Tensor> ExecutionContext::allocateHostTensor(DataType type, std::vector<int64_t> shape) {
+  if (ir::dataTypeInfo(type).storageBytes <= 0) {
+    return Status(StatusCode::kInvalidArgument,
+                  "allocateHostTensor: no host tensor of type " + std::string(ir::dataTypeInfo(type).name));
+  }
+  for (int64_t d : shape) {
+    if (d < 0) {
+      return Status(StatusCode::kInvalidArgument,
+                    "allocateHostTensor: negative dimension in [" + ir::formatSizes(shape) + "]");
+    }
+  }
+#ifdef LOWP_WITH_CUDA
+  if (impl_->onGpu()) {
+    const int64_t bytes = Tensor::view(type, shape, nullptr).byteSize();
+    LOWP_ASSIGN_OR_RETURN(std::shared_ptr<void> storage, runtime::allocatePinned(static_cast<size_t>(bytes)));
+    std::memset(storage.get(), 0, static_cast<size_t>(std::max<int64_t>(bytes, 1)));
+    return Tensor::adopt(type, std::move(shape), std::move(storage));
+  }
+#endif
+  return Tensor(type, std::move(shape));
 }
 
 void ExecutionContext::setTensorInspector(TensorInspector* inspector) {

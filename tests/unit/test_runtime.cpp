@@ -120,6 +120,47 @@ TEST(ExecutionContext, RejectsWrongInputs) {
   EXPECT_NE(context->execute(unknown, outputs).message().find("unknown input 'y'"), std::string::npos);
 }
 
+// On the CPU a host tensor is an ordinary zeroed one; bad requests are errors naming what is wrong, and the
+// lastDeviceTimes fields stay negative.
+TEST(ExecutionContext, AllocatesHostTensorsAndRefusesBadRequests) {
+  auto engine = chainEngine();
+  auto context = engine->createExecutionContext();
+  auto t = context->allocateHostTensor(DataType::kFloat32, {3, 256});
+  ASSERT_TRUE(t) << t.status().toString();
+  EXPECT_EQ(t->shape(), (std::vector<int64_t>{3, 256}));
+  for (int64_t i = 0; i < t->elementCount(); ++i) EXPECT_EQ(t->data<float>()[i], 0.0f);
+  auto negative = context->allocateHostTensor(DataType::kFloat32, {3, -1});
+  ASSERT_FALSE(negative);
+  EXPECT_NE(negative.status().message().find("negative dimension in [3x-1]"), std::string::npos)
+      << negative.status().toString();
+  auto untyped = context->allocateHostTensor(DataType::kUndefined, {3});
+  ASSERT_FALSE(untyped);
+  EXPECT_NE(untyped.status().message().find("no host tensor of type"), std::string::npos)
+      << untyped.status().toString();
+  std::vector<NamedTensor> outputs;
+  ASSERT_TRUE(context->execute(std::vector<NamedTensor>{{"x", *t}}, outputs));
+  EXPECT_LT(context->lastDeviceTimes().computeMs, 0.0f);
+  EXPECT_LT(context->lastDeviceTimes().inputCopyMs, 0.0f);
+}
+
+// A tensor over storage from another allocator frees it with that allocator's deleter, after the last
+// copy goes.
+TEST(Tensor, AdoptedStorageIsFreedByItsDeleter) {
+  bool freed = false;
+  {
+    std::shared_ptr<void> storage(new float[4]{1, 2, 3, 4}, [&](void* p) {
+      delete[] static_cast<float*>(p);
+      freed = true;
+    });
+    Tensor t = Tensor::adopt(DataType::kFloat32, {2, 2}, std::move(storage));
+    Tensor copy = t;
+    t = Tensor();
+    EXPECT_FALSE(freed);
+    EXPECT_EQ(copy.data<float>()[3], 4.0f);
+  }
+  EXPECT_TRUE(freed);
+}
+
 }  // namespace
 }  // namespace lowp
 
