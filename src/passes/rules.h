@@ -67,7 +67,9 @@ const RewriteRule& fuseConvAddRule();
 const RewriteRule& fuseAttentionRule();
 
 /// lowp.Attention reads its operands through the view ops before it (Transpose, Reshape, Squeeze,
-/// Unsqueeze, Gather of one index) and writes Y as the Transpose after it wants (fuse_attention_layout.cpp).
+/// Unsqueeze, Gather of one index) and writes Y as the Transpose after it wants; a Transpose before the
+/// projection that makes the operands (MatMul and bias Add) moves below it into those views
+/// (fuse_attention_layout.cpp).
 const RewriteRule& fuseAttentionLayoutRule();
 
 /// Gemm with constant weights, transA = 0, alpha = beta = 1 and a per-column bias: a FusedMatMul with B laid

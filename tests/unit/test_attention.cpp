@@ -588,15 +588,28 @@ TEST(CpuAttention, BadShapesAreErrors) {
 // PyTorch 2's nn.MultiheadAttention export: one packed projection [S, B, 3 * E] split into Q, K and V by
 // Reshape, Unsqueeze, Transpose, Squeeze and Gathers, each head-split by Reshape [S, B * H, D], Transpose and
 // Reshape [B, H, S, D], the scale computed from Q's shape, Y transposed back. The whole pipeline reads the
-// projection in place (fuse_attention_layout) and computes what the unfused graph does.
-GraphSpec packedProjectionGraph() {
-  return [](GraphBuilder& b) {
-    constexpr int64_t s = 5, batch = 2, heads = 3, d = 4, e = heads * d;
+// projection in place (fuse_attention_layout) and computes what the unfused graph does. `batchFirst`: the
+// projection is made in the graph from a batch-first input [B, S, 8], transposed to [S, B, 8] before its
+// MatMul and bias Add (a Shape reads the transposed input too), as batch-first encoders export.
+GraphSpec packedProjectionGraph(bool batchFirst = false) {
+  return [batchFirst](GraphBuilder& b) {
+    constexpr int64_t s = 5, batch = 2, heads = 3, d = 4, e = heads * d, features = 8;
     auto ints = [](std::vector<int64_t> v) {
       std::vector<double> values(v.begin(), v.end());
       return makeTensor(DataType::kInt64, {static_cast<int64_t>(v.size())}, values);
     };
-    b.input("qkv", {s, batch, 3 * e});
+    if (batchFirst) {
+      std::mt19937 rng(3);
+      b.input("x", {batch, s, features});
+      b.node("Transpose", "to_sbe", {"x"}, {"x_sbe"}, attrs({{"perm", std::vector<int64_t>{1, 0, 2}}}));
+      b.node("Shape", "x_shape", {"x_sbe"}, {"x_shp"});
+      b.constant("w", randomFloats(rng, DataType::kFloat32, {features, 3 * e}, -0.5, 0.5));
+      b.constant("bias", randomFloats(rng, DataType::kFloat32, {3 * e}, -0.5, 0.5));
+      b.node("MatMul", "projection", {"x_sbe", "w"}, {"product"});
+      b.node("Add", "projection_bias", {"product", "bias"}, {"qkv"});
+    } else {
+      b.input("qkv", {s, batch, 3 * e});
+    }
     b.constant("zero", ints({0}));
     b.constant("one", ints({1}));
     b.constant("two", ints({2}));
@@ -672,6 +685,32 @@ TEST(FuseAttentionLayout, PackedProjectionIsReadInPlace) {
   ASSERT_EQ(want[0].tensor.shape(), engine[0].tensor.shape());
   // The two square roots multiply the scores instead of Q and Kt: rounding differs.
   EXPECT_LE(relativeL2(want[0].tensor, engine[0].tensor), 1e-6);
+}
+
+// The batch-first export's Transpose before the projection moves below it into the views: the product
+// reads the input as it is, and the engine computes what the unfused graph does.
+TEST(FuseAttentionLayout, TransposeBeforeTheProjectionBecomesAView) {
+  auto g = build(packedProjectionGraph(true));
+  ASSERT_TRUE(passes::runPipeline(*g).isOk());
+  const ir::Node* n = attentionNode(*g);
+  ASSERT_NE(n, nullptr);
+  const ir::Node* projection = n->inputs[0]->producer;
+  ASSERT_NE(projection, nullptr);
+  EXPECT_EQ(projection->opType, "FusedMatMul") << projection->describe();
+  EXPECT_EQ(projection->inputs[0]->name, "x") << projection->describe();
+  for (size_t slot = 0; slot < 3; ++slot) EXPECT_EQ(n->inputs[slot], n->inputs[0]) << slot;
+  // The Transpose stays only for the Shape that reads its output (the runtime skips it).
+  for (const ir::Node* node : g->nodes()) {
+    if (node->name != "to_sbe") continue;
+    for (const ir::Node* reader : node->outputs[0]->consumers) EXPECT_EQ(reader->opType, "Shape");
+  }
+  const auto inputs = randomInputs(*build(packedProjectionGraph(true)), 6);
+  const std::vector<NamedTensor> want = runGraph(build(packedProjectionGraph(true)), inputs);
+  ASSERT_EQ(want.size(), 1u);
+  const std::vector<NamedTensor> engine = runGraph(std::move(g), inputs);
+  ASSERT_EQ(engine.size(), 1u);
+  ASSERT_EQ(want[0].tensor.shape(), engine[0].tensor.shape());
+  EXPECT_LE(relativeL2(want[0].tensor, engine[0].tensor), 1e-5);
 }
 
 TEST(FuseAttentionLayout, ViewsKeepDimsThatDoNotMerge) {
