@@ -17,7 +17,7 @@ constexpr int kThreads = 256;
 
 // act(y + bias[c] + *residual) for one element (`residual` null: none); the activation is e's, or kAct
 // where the caller fixed it at compile time (no switch per element: the exact GELU's erf is most of the
-// pass over a transformer's widest activation).
+// pass over a transformer's widest activation, and for fp16 / bf16 results geluErfNarrow does it).
 template <typename T, int kAct = -1>
 __device__ __forceinline__ T applyEpilogue(const Epilogue& e, T y, int64_t c, const T* residual) {
   float v = toFloat(y);
@@ -28,6 +28,8 @@ __device__ __forceinline__ T applyEpilogue(const Epilogue& e, T y, int64_t c, co
   if (residual != nullptr) v += toFloat(*residual);
   if constexpr (kAct < 0) {
     return fromFloat<T>(activate(e, v));
+  } else if constexpr (kAct == static_cast<int>(Activation::kGelu) && !std::is_same_v<T, float>) {
+    return fromFloat<T>(e.alpha == 1.0f ? activate(e, v) : geluErfNarrow(v));
   } else {
     Epilogue fixed = e;
     fixed.activation = static_cast<Activation>(kAct);
