@@ -12,7 +12,8 @@
 //
 //   lowp_bench ... --device cuda [--cuda-graph]
 //       builds for and runs on the GPU (BuilderConfig::setDevice): tactics timed there, execute() takes and
-//       returns host tensors, and each run also reports the layers' GPU time from CUDA events
+//       returns page-locked host tensors (ExecutionContext::allocateHostTensor; the outputs written in place
+//       after the warm-up), and each run also reports the layers' GPU time from CUDA events
 //       (ExecutionContext::lastDeviceTimes().computeMs) as "device_times_ms" / "device_median_ms".
 //       --cuda-graph replays the layers as one CUDA graph (ExecutionContext::setUseCudaGraph).
 //
@@ -240,14 +241,15 @@ lowp::Result<std::map<std::string, std::vector<int64_t>>> inputShapes(
 }
 
 // Makes one input tensor per graph input, in the shapes inputShapes() gives.
-lowp::Result<std::vector<lowp::NamedTensor>> makeInputs(const lowp::Engine& engine, int64_t batch,
+lowp::Result<std::vector<lowp::NamedTensor>> makeInputs(const lowp::Engine& engine,
+                                                        lowp::ExecutionContext& context, int64_t batch,
                                                         uint32_t seed) {
   LOWP_ASSIGN_OR_RETURN(auto shapes, inputShapes(engine.inputs(), batch));
   std::vector<lowp::NamedTensor> inputs;
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> uniform(-1.0F, 1.0F);
   for (const lowp::TensorDesc& desc : engine.inputs()) {
-    lowp::Tensor tensor(desc.type, shapes.at(desc.name));
+    LOWP_ASSIGN_OR_RETURN(lowp::Tensor tensor, context.allocateHostTensor(desc.type, shapes.at(desc.name)));
     if (desc.type == lowp::DataType::kFloat32) {
       float* data = tensor.data<float>();
       for (int64_t i = 0; i < tensor.elementCount(); ++i) data[i] = uniform(rng);
@@ -261,20 +263,24 @@ lowp::Result<std::vector<lowp::NamedTensor>> makeInputs(const lowp::Engine& engi
   return inputs;
 }
 
-lowp::Status runOnce(lowp::ExecutionContext& context, const std::vector<lowp::NamedTensor>& inputs,
-                     std::vector<lowp::NamedTensor>& outputs) {
-  outputs.clear();
-  return context.execute(inputs, outputs);
+// Replaces each output with a host tensor of the context's kind (page-locked on the GPU), which the next
+// runs write in place.
+lowp::Status keepOutputsInHostTensors(lowp::ExecutionContext& context,
+                                      std::vector<lowp::NamedTensor>& outputs) {
+  for (lowp::NamedTensor& out : outputs) {
+    LOWP_ASSIGN_OR_RETURN(out.tensor, context.allocateHostTensor(out.tensor.type(), out.tensor.shape()));
+  }
+  return lowp::Status::ok();
 }
 
-// Runs `count` timed executions and appends their times in milliseconds, and on the GPU the layers' own
-// GPU time of each (CUDA events) to `deviceTimes`.
+// Runs `count` timed executions into `outputs` and appends their times in milliseconds, and on the GPU
+// the layers' own GPU time of each (CUDA events) to `deviceTimes`.
 lowp::Status timeRuns(lowp::ExecutionContext& context, const std::vector<lowp::NamedTensor>& inputs,
-                      int count, std::vector<double>& times, std::vector<double>& deviceTimes) {
-  std::vector<lowp::NamedTensor> outputs;
+                      std::vector<lowp::NamedTensor>& outputs, int count, std::vector<double>& times,
+                      std::vector<double>& deviceTimes) {
   for (int i = 0; i < count; ++i) {
     const auto start = std::chrono::steady_clock::now();
-    LOWP_RETURN_IF_ERROR(runOnce(context, inputs, outputs));
+    LOWP_RETURN_IF_ERROR(context.execute(inputs, outputs));
     times.push_back(msSince(start));
     if (const float ms = context.lastDeviceTimes().computeMs; ms >= 0) deviceTimes.push_back(ms);
   }
@@ -394,16 +400,19 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  auto inputs = makeInputs(**engine, options.batch, options.seed);
-  if (!inputs) return fail(inputs.status());
   std::unique_ptr<lowp::ExecutionContext> context = (*engine)->createExecutionContext();
   context->setUseCudaGraph(options.cudaGraph);
+  auto inputs = makeInputs(**engine, *context, options.batch, options.seed);
+  if (!inputs) return fail(inputs.status());
 
+  std::vector<lowp::NamedTensor> outputs;
   std::vector<double> warmupTimes;
   std::vector<double> warmupDeviceTimes;
-  if (lowp::Status status = timeRuns(*context, *inputs, options.warmup, warmupTimes, warmupDeviceTimes);
+  if (lowp::Status status =
+          timeRuns(*context, *inputs, outputs, options.warmup, warmupTimes, warmupDeviceTimes);
       !status)
     return fail(status);
+  if (lowp::Status status = keepOutputsInHostTensors(*context, outputs); !status) return fail(status);
   common += ",\"warmup\":" + std::to_string(options.warmup) + ",\"warmup_ms\":" + jsonTimes(warmupTimes) +
             ",\"arena_bytes\":" + std::to_string(context->plannedArenaBytes());
 
@@ -421,7 +430,7 @@ int main(int argc, char** argv) {
       }
       std::vector<double> times;
       std::vector<double> deviceTimes;
-      if (lowp::Status status = timeRuns(*context, *inputs, count, times, deviceTimes); !status) {
+      if (lowp::Status status = timeRuns(*context, *inputs, outputs, count, times, deviceTimes); !status) {
         std::cout << "{\"error\":" << jsonString(status.toString()) << "}" << std::endl;
         return 1;
       }
@@ -434,7 +443,7 @@ int main(int argc, char** argv) {
 
   std::vector<double> times;
   std::vector<double> deviceTimes;
-  if (lowp::Status status = timeRuns(*context, *inputs, options.iters, times, deviceTimes); !status)
+  if (lowp::Status status = timeRuns(*context, *inputs, outputs, options.iters, times, deviceTimes); !status)
     return fail(status);
   if (!deviceTimes.empty()) {
     common += ",\"device_median_ms\":" + jsonNumber(median(deviceTimes)) +
