@@ -378,16 +378,17 @@ struct ExecutionContext::Impl {
     }
     if (onGpu()) LOWP_RETURN_IF_ERROR(chooseGpuKernels(steps, p));
     // An output that takes an input's memory has that input's `root` (through chains of such outputs), which
-    // then lives until the last reader of any of them: on the GPU, the output of an op that keeps its input's
-    // bytes (its kernel copies nothing); on either device, an output computed in place of an input nothing
-    // reads afterwards (KernelDef::inPlaceInput).
+    // then lives until the last reader of any of them: the output of an op that keeps its input's bytes (its
+    // kernel copies nothing; on the CPU not of a graph input, which is the caller's memory), and an output
+    // computed in place of an input nothing reads afterwards (KernelDef::inPlaceInput).
     std::vector<size_t> root(valueCount);
     for (size_t id = 0; id < valueCount; ++id) root[id] = id;
     for (size_t step = 0; step < steps.size(); ++step) {
       const ir::Node* node = steps[step];
       const auto nodeId = static_cast<size_t>(node->id);
       const kernels::KernelDef* kernel = onGpu() ? p.cudaKernels[nodeId] : engine.kernelOf[nodeId];
-      const bool keeps = onGpu() && keepsBytes(*node);
+      const bool keeps =
+          keepsBytes(*node) && node->input(0) != nullptr && (onGpu() || !node->input(0)->isGraphInput);
       const int source = keeps ? 0 : kernel->inPlaceInput;
       if (source < 0 || node->outputs.empty()) continue;
       const ir::Value* in = node->input(static_cast<size_t>(source));
@@ -547,11 +548,20 @@ struct ExecutionContext::Impl {
           continue;
         }
         auto id = static_cast<size_t>(out->id);
-        if (plan.offsets[id] != kUnplanned && (allStatic || outShape(i) == plan.shapes[id])) {
+        // An op that keeps its input's bytes may have its output planned in the input's memory (makePlan).
+        const ir::Value* source = i == 0 && keepsBytes(*node) ? node->input(0) : nullptr;
+        const bool inSourceMemory = source != nullptr && plan.offsets[id] != kUnplanned &&
+                                    plan.offsets[static_cast<size_t>(source->id)] == plan.offsets[id];
+        // Where the layer reads a replacement (an inspector's), the planned memory keeps the original: the
+        // output takes memory of its own.
+        const bool replaced =
+            inSourceMemory && ins[0] != nullptr && ins[0]->data() != arena + plan.offsets[id];
+        if (!replaced && plan.offsets[id] != kUnplanned && (allStatic || outShape(i) == plan.shapes[id])) {
           owned[id] = Tensor::view(out->type, outShape(i).sizes(), arena + plan.offsets[id]);
           // Reference kernels may accumulate into their outputs and are promised zeroed memory; the
           // others write every element, and clearing their outputs would cost one more pass over memory.
-          if (engine.kernelOf[static_cast<size_t>(node->id)]->reference) {
+          // An output in its input's memory is the input's bytes already.
+          if (engine.kernelOf[static_cast<size_t>(node->id)]->reference && !inSourceMemory) {
             std::memset(owned[id].data(), 0, static_cast<size_t>(owned[id].byteSize()));
           }
         } else if (ir::channelBlock(out->format) > 1) {
