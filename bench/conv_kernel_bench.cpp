@@ -23,11 +23,16 @@
 // x 2 flops), vdpbf16ps zmm (bf16: 16 lanes x 2 products x 2 flops) or vpdpbusd zmm (int8, AVX-512 VNNI:
 // 16 lanes x 4 u8 x s8 products x 2 operations) instructions on 24 accumulators, more
 // than the FMA latency times the number of FMA pipes of any AVX-512 core, so the loop is bound by
-// throughput alone. It runs on 1 and on T threads, each pinned to its own CPU of the process's affinity
-// mask; the best of 200 runs of 2 ms counts, measured before and after the convolutions. The fraction printed
-// is the convolution's GFLOP/s over the peak of the same instruction kind on the same number of threads.
+// throughput alone. On a CPU with AMX, whose tile multiplies oneDNN runs bf16 and int8 convolutions on, the
+// bf16 and int8 peaks are a loop of tdpbf16ps (16 x 16 fp32 sums of 32 bf16 products each) or tdpbusd
+// (16 x 16 int32 sums of 64 u8 x s8 products each) on 4 independent accumulator tiles instead. Each loop
+// runs on 1 and on T threads, each pinned to its own CPU of the process's affinity mask; the best of 200
+// runs of 2 ms counts, measured before and after the convolutions. The fraction printed is the
+// convolution's GFLOP/s over the peak of the same precision on the same number of threads.
 #include <pthread.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cpuid.h>
 #include <algorithm>
@@ -179,6 +184,8 @@ struct CpuSupport {
   bool avx512f = false;
   bool avx512bf16 = false;
   bool avx512vnni = false;
+  bool amxBf16 = false;  ///< AMX tiles with bf16 multiplies, the tile state enabled for this process
+  bool amxInt8 = false;  ///< the same with int8 multiplies
 };
 
 // cpuid says what the core has; XGETBV says whether the OS saves the AVX-512 state (opmask, ZMM0-15 upper
@@ -198,6 +205,18 @@ CpuSupport detectCpu() {
   if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) == 0) return support;
   support.avx512f = (ebx & (1U << 16)) != 0;
   support.avx512vnni = support.avx512f && (ecx & (1U << 11)) != 0;
+  // AMX: TILE, BF16 and INT8 in leaf 7's EDX; XCR0 bits 17 and 18 (tile configuration and data), and on
+  // Linux the process's permission to use the tile data, which the kernel grants on request.
+  const bool amxTile = (edx & (1U << 24)) != 0;
+  const bool amxBf16 = (edx & (1U << 22)) != 0;
+  const bool amxInt8 = (edx & (1U << 25)) != 0;
+  constexpr unsigned kTileState = (1U << 17) | (1U << 18);
+  constexpr long kArchReqXcompPerm = 0x1023;  // arch_prctl: ARCH_REQ_XCOMP_PERM
+  constexpr long kXfeatureXtileData = 18;
+  const bool tiles = amxTile && (xcr0Low & kTileState) == kTileState &&
+                     syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtileData) == 0;
+  support.amxBf16 = tiles && amxBf16;
+  support.amxInt8 = tiles && amxInt8;
   if (support.avx512f && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) != 0) {
     support.avx512bf16 = (eax & (1U << 5)) != 0;
   }
@@ -271,11 +290,63 @@ __attribute__((target("avx512f,avx512vnni"))) void dpbusdLoop(int64_t iterations
                : LOWP_ZMM_CLOBBERS, "cc");
 }
 
+// Four accumulator tiles tmm0..tmm3 of 16 rows x 64 bytes, updated from two A tiles (tmm4, tmm5) and two B
+// tiles (tmm6, tmm7) of the same size: four independent multiplies an iteration, enough to cover the tile
+// multiply's latency at its throughput. The tiles hold small normal values.
+struct alignas(64) TileConfig {
+  uint8_t palette = 1;
+  uint8_t startRow = 0;
+  uint8_t reserved[14] = {};
+  uint16_t bytesPerRow[16] = {64, 64, 64, 64, 64, 64, 64, 64};
+  uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
+};
+constexpr int kTileInstructionsPerIteration = 4;
+
+// clang-format off
+#define LOWP_TILE_LOOP(OP)                                                                                  \
+  asm volatile("ldtilecfg %[cfg]\n\t"                                                                        \
+               "tilezero %%tmm0\n\t" "tilezero %%tmm1\n\t" "tilezero %%tmm2\n\t" "tilezero %%tmm3\n\t"     \
+               "tileloadd (%[data],%[stride],1), %%tmm4\n\t" "tileloadd (%[data],%[stride],1), %%tmm5\n\t"   \
+               "tileloadd (%[data],%[stride],1), %%tmm6\n\t" "tileloadd (%[data],%[stride],1), %%tmm7\n\t"   \
+               "1:\n\t"                                                                                       \
+               OP " %%tmm6, %%tmm4, %%tmm0\n\t" OP " %%tmm7, %%tmm4, %%tmm1\n\t"                              \
+               OP " %%tmm6, %%tmm5, %%tmm2\n\t" OP " %%tmm7, %%tmm5, %%tmm3\n\t"                              \
+               "dec %[n]\n\t"                                                                                 \
+               "jnz 1b\n\t"                                                                                   \
+               "tilerelease\n\t"                                                                              \
+               : [n] "+r"(iterations)                                                                         \
+               : [cfg] "m"(config), [data] "r"(data.data()), [stride] "r"(int64_t{64})                             \
+               : "cc", "memory")
+// clang-format on
+
+// bf16 pairs 0x3580 (a small normal value) in every 32-bit lane of every row.
+void tileDpbf16Loop(int64_t iterations) {
+  const TileConfig config;
+  alignas(64) static const std::array<uint32_t, 256> data = [] {
+    std::array<uint32_t, 256> d{};
+    d.fill(0x35803580U);
+    return d;
+  }();
+  LOWP_TILE_LOOP("tdpbf16ps");
+}
+
+// Bytes of 1: u8 x s8 products of 1, summed in int32 without overflow at these iteration counts.
+void tileDpbusdLoop(int64_t iterations) {
+  const TileConfig config;
+  alignas(64) static const std::array<uint32_t, 256> data = [] {
+    std::array<uint32_t, 256> d{};
+    d.fill(0x01010101U);
+    return d;
+  }();
+  LOWP_TILE_LOOP("tdpbusd");
+}
+
 struct PeakKind {
   std::string precision;  ///< "fp32", "bf16" or "int8": the convolutions it is the peak for.
   std::string instruction;
   double flopsPerInstruction = 0;
   void (*loop)(int64_t) = nullptr;
+  int instructionsPerIteration = kInstructionsPerIteration;
 };
 
 // The CPUs this process may run on, in order.
@@ -328,7 +399,8 @@ double measurePeak(const PeakKind& kind, int threads, const std::vector<int>& cp
   const int64_t probe = 100000;
   const double probeSeconds = runLoopOnThreads(kind.loop, probe, 1, cpus);
   const auto iterations = std::max<int64_t>(probe, static_cast<int64_t>(probe * seconds / probeSeconds));
-  const double flops = static_cast<double>(iterations) * kInstructionsPerIteration * kind.flopsPerInstruction;
+  const double flops =
+      static_cast<double>(iterations) * kind.instructionsPerIteration * kind.flopsPerInstruction;
   double best = 0;
   for (int r = 0; r < repeats; ++r) {
     const double wall = runLoopOnThreads(kind.loop, iterations, threads, cpus);
@@ -561,8 +633,18 @@ int main(int argc, char** argv) {
   // Peaks, keyed by (precision, threads); absent where the CPU lacks the instruction.
   std::vector<PeakKind> kinds;
   if (cpu.avx512f) kinds.push_back({"fp32", "vfmadd231ps zmm", 32, fmaLoop});
-  if (cpu.avx512bf16) kinds.push_back({"bf16", "vdpbf16ps zmm", 64, dpbf16Loop});
-  if (cpu.avx512vnni) kinds.push_back({"int8", "vpdpbusd zmm", 128, dpbusdLoop});
+  // 16 x 16 sums of 32 bf16 (64 int8) products, two operations each, per tile multiply.
+  if (cpu.amxBf16) {
+    kinds.push_back(
+        {"bf16", "tdpbf16ps tmm", 16 * 16 * 32 * 2, tileDpbf16Loop, kTileInstructionsPerIteration});
+  } else if (cpu.avx512bf16) {
+    kinds.push_back({"bf16", "vdpbf16ps zmm", 64, dpbf16Loop});
+  }
+  if (cpu.amxInt8) {
+    kinds.push_back({"int8", "tdpbusd tmm", 16 * 16 * 64 * 2, tileDpbusdLoop, kTileInstructionsPerIteration});
+  } else if (cpu.avx512vnni) {
+    kinds.push_back({"int8", "vpdpbusd zmm", 128, dpbusdLoop});
+  }
   std::map<std::pair<std::string, int64_t>, double> peaks;
   std::vector<int64_t> peakThreads = options.threads;
   if (std::find(peakThreads.begin(), peakThreads.end(), 1) == peakThreads.end())
@@ -639,7 +721,7 @@ int main(int argc, char** argv) {
     }
     std::cout << "]}" << std::endl;
   } else {
-    std::printf("peak (best of %d runs of a %d-accumulator loop):\n", kPeakRuns, kInstructionsPerIteration);
+    std::printf("peak (best of %d runs of a loop of independent instructions):\n", kPeakRuns);
     if (kinds.empty())
       std::printf("  no AVX-512 on this CPU (or the OS does not enable it): no peak measured\n");
     for (const PeakKind& kind : kinds) {

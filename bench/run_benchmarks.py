@@ -21,7 +21,7 @@ checked against the acceptance lines (ACCEPT_* below).
 
 Then, one program at a time: the build time of ResNet-50 batch 8 with every flag, without and with a timing
 cache (--build-time), and bench/conv_kernel_bench.cpp, a 3x3 convolution against the measured peak of the
-machine's FMA and vdpbf16ps units (--kernels).
+machine's vector (or, with AMX, tile) multiply units (--kernels).
 
 lowp and ORT run the same ONNX file (tests/models/export_models.py, opset 17); PyTorch runs the module that
 file was exported from (export_models.build(), same seeds, same shapes). All use --threads threads.
@@ -976,8 +976,10 @@ def render_kernels(report):
              "layers). The time is the convolution layer's alone (ExecutionContext profiler), median of the timed "
              "runs. The peak is measured on this machine by a loop of independent `vfmadd231ps zmm` (fp32), "
              "`vdpbf16ps zmm` (bf16) or `vpdpbusd zmm` (int8: 4 multiply-adds per lane) instructions on 24 "
-             "accumulators, one pinned thread per CPU, the best of 200 runs of 2 ms before and after the "
-             "convolutions; no clock is assumed. A fraction above 100% can only mean that other processes held the CPUs while the "
+             "accumulators; where the CPU has AMX, whose tile multiplies oneDNN runs bf16 and int8 convolutions on, "
+             "the bf16 and int8 peaks are `tdpbf16ps` and `tdpbusd` on 4 accumulator tiles instead. One pinned "
+             "thread per CPU, the best of 200 runs of 2 ms before and after the convolutions; no clock is "
+             "assumed. A fraction above 100% can only mean that other processes held the CPUs while the "
              "peak was measured.", "",
              f"`{kernels.get('command', '')}`", ""]
     if "error" in kernels:
