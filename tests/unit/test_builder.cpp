@@ -532,6 +532,51 @@ class RecordingInspector final : public TensorInspector {
   Tensor replacement;
 };
 
+// Replaces tensor `name` for its first reader only; the later readers read the engine's own.
+class FirstReadReplacer final : public TensorInspector {
+ public:
+  void tensorComputed(std::string_view, const Tensor&, float, int32_t) override {}
+  const Tensor* replacementFor(std::string_view name) override {
+    if (name != replace || used) return nullptr;
+    used = true;
+    return &replacement;
+  }
+  std::string replace;
+  Tensor replacement;
+  bool used = false;
+};
+
+// A Reshape's output is planned in its input's memory; when an inspector gives the Reshape another input,
+// that memory still holds the original for the layer that reads it after.
+TEST(TensorInspector, ReplacingAReshapesInputLeavesTheOriginalToLaterReaders) {
+  NetworkDefinition net;
+  ASSERT_TRUE(net.addInput("x", DataType::kFloat32, {2, 8}).isOk());
+  ASSERT_TRUE(net.addConstant("shape", lowp::testing::makeTensor(DataType::kInt64, {1}, {16})).isOk());
+  ASSERT_TRUE(net.addLayer("Relu", "relu", {"x"}, {"a"}).isOk());
+  ASSERT_TRUE(net.addLayer("Reshape", "flat", {"a", "shape"}, {"f"}).isOk());
+  ASSERT_TRUE(net.addLayer("Relu", "relu2", {"f"}, {"g"}).isOk());
+  ASSERT_TRUE(net.addLayer("Neg", "neg", {"a"}, {"n"}).isOk());
+  ASSERT_TRUE(net.markOutput("g").isOk());
+  ASSERT_TRUE(net.markOutput("n").isOk());
+  RecordingLogger logger;
+  auto engine = Builder(logger).build(net, BuilderConfig());
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  const Tensor x = randomTensor({2, 8}, 12);
+  auto context = (*engine)->createExecutionContext();
+  FirstReadReplacer replacer;
+  replacer.replace = "a";
+  replacer.replacement = lowp::testing::makeTensor(DataType::kFloat32, {2, 8}, std::vector<double>(16, 1.0));
+  context->setTensorInspector(&replacer);
+  std::vector<NamedTensor> outputs;
+  ASSERT_TRUE(context->execute(std::vector<NamedTensor>{{"x", x}}, outputs).isOk());
+  ASSERT_TRUE(replacer.used);
+  ASSERT_EQ(outputs.size(), 2u);
+  for (int64_t i = 0; i < 16; ++i) {
+    EXPECT_EQ(outputs[0].tensor.data<float>()[i], 1.0f) << i;  // relu2 of the replacement
+    EXPECT_EQ(outputs[1].tensor.data<float>()[i], -std::max(x.data<float>()[i], 0.0f)) << i;
+  }
+}
+
 TEST(TensorInspector, SeesInt8TensorsDequantizableInOnnxLayoutAndReplacesThem) {
   auto net = convNet();
   ASSERT_TRUE(net->setDynamicRange("x", -1, 1).isOk());
