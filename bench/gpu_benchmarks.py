@@ -294,7 +294,7 @@ def render(docs, section="latest"):
     begin, end = markers(section)
     lines = [begin, "", f"### {first['gpu']}: lowp against PyTorch {first['torch']}", "",
              "Times are the GPU time of one query between CUDA events (lowp: "
-             "ExecutionContext::lastDeviceComputeMs with the layers replayed as a CUDA graph; PyTorch: around the "
+             "ExecutionContext::lastDeviceTimes().computeMs with the layers replayed as a CUDA graph; PyTorch: around the "
              "forward call), inputs already on the device, median of the timed runs. Speed-up > 1: lowp faster. "
              "% peak: the model's arithmetic (2 x MACs of its convolutions and matrix products) per second over "
              "the device's matrix-product rate in that precision, measured in the same run. Runs:", ""]
