@@ -319,25 +319,24 @@ constexpr int kTileInstructionsPerIteration = 4;
                : "cc", "memory")
 // clang-format on
 
+// One 16 x 64-byte tile of `word` in every 32-bit lane, the operand every multiply of a loop reads.
+struct alignas(64) TileData {
+  explicit TileData(uint32_t word) { words.fill(word); }
+  std::array<uint32_t, 256> words{};
+  const uint32_t* data() const { return words.data(); }
+};
+
 // bf16 pairs 0x3580 (a small normal value) in every 32-bit lane of every row.
 void tileDpbf16Loop(int64_t iterations) {
   const TileConfig config;
-  alignas(64) static const std::array<uint32_t, 256> data = [] {
-    std::array<uint32_t, 256> d{};
-    d.fill(0x35803580U);
-    return d;
-  }();
+  static const TileData data(0x35803580U);
   LOWP_TILE_LOOP("tdpbf16ps");
 }
 
 // Bytes of 1: u8 x s8 products of 1, summed in int32 without overflow at these iteration counts.
 void tileDpbusdLoop(int64_t iterations) {
   const TileConfig config;
-  alignas(64) static const std::array<uint32_t, 256> data = [] {
-    std::array<uint32_t, 256> d{};
-    d.fill(0x01010101U);
-    return d;
-  }();
+  static const TileData data(0x01010101U);
   LOWP_TILE_LOOP("tdpbusd");
 }
 
