@@ -36,9 +36,11 @@ What `run` does, in one process, one program on the GPU at a time:
 
 Precisions: fp32 (TF32 off everywhere), tf32 (TF32 allowed), fp16, bf16. lowp builds with the flag of the
 precision (fp16/bf16 let the builder keep fp32 where that is faster); PyTorch runs the whole model in it.
-best: lowp with every flag (`lowp build --best`: INT8, FP16, BF16; the INT8 scales from one run on random
-inputs, which gives real speed and meaningless accuracy), against PyTorch in fp16 and against lowp's own fp16
-engine of the same case; its % peak is of the int8 rate.
+fp8: lowp with FP8 and FP16 (fp8 matrix products where the builder measured them faster); best: lowp with
+every flag (`lowp build --best`: INT8, FP8, FP16, BF16). Both take their INT8 / FP8 scales from one run on
+random inputs, which gives real speed and meaningless accuracy, and compare against PyTorch in fp16 and
+against lowp's own fp16 engine of the same case; % peak is of the fp8 rate (torch._scaled_mm) for fp8, of the
+int8 rate for best.
 """
 
 import argparse
@@ -56,7 +58,7 @@ MODELS = ("resnet50", "mobilenet_v2", "bert_base")
 BERT = {"layers": 12, "d_model": 768, "heads": 12, "ff": 3072, "seq": 128}
 PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
 # The reduced precisions lowp may mix, with PyTorch in fp16 beside it.
-MIXED = ("best",)
+MIXED = ("fp8", "best")
 BATCHES = (1, 64, 256)
 # torch.compile takes about a minute per case: the cases the acceptance lines and the reference figures name.
 COMPILED = {("resnet50", 1, "fp16"), ("resnet50", 256, "fp16"), ("mobilenet_v2", 256, "fp16"),
@@ -163,12 +165,13 @@ def set_tf32(on):
 
 def torch_dtype(precision):
     import torch
-    return {"fp16": torch.float16, "bf16": torch.bfloat16, "best": torch.float16}.get(precision, torch.float32)
+    return {"fp16": torch.float16, "bf16": torch.bfloat16, "fp8": torch.float16,
+            "best": torch.float16}.get(precision, torch.float32)
 
 
 def rate_key(precision):
     """The device rate a case's % peak is of."""
-    return "int8_tflops" if precision in MIXED else precision + "_tflops"
+    return {"fp8": "fp8_tflops", "best": "int8_tflops"}.get(precision, precision + "_tflops")
 
 
 def time_cuda(fn, warmup, iters):
@@ -205,6 +208,13 @@ def device_rates():
     b = torch.randint(-128, 127, (n, n), device="cuda", dtype=torch.int8).t()
     ms = time_cuda(lambda: torch._int_mm(a, b), 3, 10)
     rates["int8_tflops"] = 2 * n ** 3 / ms / 1e9
+    if hasattr(torch, "float8_e4m3fn") and torch.cuda.get_device_capability() >= (8, 9):
+        # E4M3 operands, column-major B, fp16 results: cuBLASLt's fp8 kernels.
+        a = torch.randn(n, n, device="cuda").to(torch.float8_e4m3fn)
+        b = torch.randn(n, n, device="cuda").to(torch.float8_e4m3fn).t()
+        one = torch.ones((), device="cuda")
+        ms = time_cuda(lambda: torch._scaled_mm(a, b, scale_a=one, scale_b=one, out_dtype=torch.float16), 3, 10)
+        rates["fp8_tflops"] = 2 * n ** 3 / ms / 1e9
     src = torch.empty(1 << 30, dtype=torch.uint8, device="cuda")
     dst = torch.empty_like(src)
     ms = time_cuda(lambda: dst.copy_(src), 3, 10)
@@ -304,6 +314,7 @@ def render(docs, section="latest"):
         lines.append(f"{number}. {doc['date']}, `{command}`: " +
                      ", ".join(f"{p} {rates[p + '_tflops']:.0f} TFLOP/s" for p in PRECISIONS) +
                      (f", int8 {rates['int8_tflops']:.0f} TOP/s" if "int8_tflops" in rates else "") +
+                     (f", fp8 {rates['fp8_tflops']:.0f} TFLOP/s" if "fp8_tflops" in rates else "") +
                      f", copy {rates['copy_gbs']:.0f} GB/s.")
     lines += ["", "| run | model | batch | precision | lowp ms | eager ms | compile ms | lowp samples/s | vs eager | "
               "vs compile | vs lowp fp16 | lowp % peak | lowp build s | lowp layers |",

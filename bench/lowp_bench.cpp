@@ -29,11 +29,13 @@
 //   tf32                    (GPU) Builder::build with no reduced-precision flag and TF32 allowed; on the GPU,
 //                           fp32 clears the TF32 flag, and fp16, bf16, int8 and best keep it (TensorRT's
 //                           default) for the layers they leave in fp32.
+//   fp8                     (GPU) Builder::build with kFP8 and kFP16: fp8 matrix products where faster, fp16
+//                           or fp32 elsewhere.
 //   runtime                 Engine::fromOnnxFile: the plain FP32 runtime, nothing timed, no builder.
 // build_s is the wall time of making the engine (import included), in seconds.
 //
-// INT8 scales (int8 and best): from the calibration cache --calib FILE (TensorRT's text format, as
-// `lowp calibrate --calib FILE` writes it; it must exist: the benchmark never calibrates), else from the
+// INT8 and FP8 scales (int8, fp8 and best): from the calibration cache --calib FILE (TensorRT's text format,
+// as `lowp calibrate --calib FILE` writes it; it must exist: the benchmark never calibrates), else from the
 // builder's one run on random inputs, which gives real speed and meaningless accuracy. The JSON says which:
 // "scales":"calibration-cache" or "random-input".
 //
@@ -79,20 +81,20 @@ struct Options {
   bool cudaGraph = false;
 };
 
-constexpr std::array<std::string_view, 7> kPrecisions = {"fp32", "tf32", "bf16",   "fp16",
-                                                         "int8", "best", "runtime"};
+constexpr std::array<std::string_view, 8> kPrecisions = {"fp32", "tf32", "bf16", "fp16",
+                                                         "int8", "fp8",  "best", "runtime"};
 
-// Whether the engine --precision names may run layers in int8 (and so needs INT8 scales).
-bool allowsInt8(const std::string& precision) {
-  return precision == "int8" || precision == "best";
+// Whether the engine --precision names may run layers in int8 or fp8 (and so needs their scales).
+bool allowsQuantized(const std::string& precision) {
+  return precision == "int8" || precision == "fp8" || precision == "best";
 }
 
 [[noreturn]] void usage(const std::string& error) {
-  std::cerr
-      << "lowp_bench: " << error << "\n"
-      << "usage: lowp_bench --onnx MODEL [--batch N] [--precision fp32|tf32|bf16|fp16|int8|best|runtime]\n"
-         "                  [--timing-cache FILE] [--calib FILE] [--threads T] [--warmup W] "
-         "(--iters I | --serve | --build-only) [--seed S] [--device cpu|cuda [--cuda-graph]]\n";
+  std::cerr << "lowp_bench: " << error << "\n"
+            << "usage: lowp_bench --onnx MODEL [--batch N] [--precision "
+               "fp32|tf32|bf16|fp16|int8|fp8|best|runtime]\n"
+               "                  [--timing-cache FILE] [--calib FILE] [--threads T] [--warmup W] "
+               "(--iters I | --serve | --build-only) [--seed S] [--device cpu|cuda [--cuda-graph]]\n";
   std::exit(2);
 }
 
@@ -154,17 +156,18 @@ Options parseOptions(int argc, char** argv) {
   if (!options.serve && options.iters < 1) usage("--iters must be at least 1");
   if (options.serve && options.buildOnly) usage("--serve and --build-only exclude each other");
   if (std::find(kPrecisions.begin(), kPrecisions.end(), options.precision) == kPrecisions.end()) {
-    usage("--precision must be fp32, tf32, bf16, fp16, int8, best or runtime, not '" + options.precision +
-          "'");
+    usage("--precision must be fp32, tf32, bf16, fp16, int8, fp8, best or runtime, not '" +
+          options.precision + "'");
   }
   if (options.device != "cpu" && options.device != "cuda") usage("--device must be cpu or cuda");
   if (options.cudaGraph && options.device != "cuda") usage("--cuda-graph needs --device cuda");
   if (options.precision == "tf32" && options.device != "cuda") usage("--precision tf32 needs --device cuda");
+  if (options.precision == "fp8" && options.device != "cuda") usage("--precision fp8 needs --device cuda");
   if (options.precision == "runtime" && !options.timingCache.empty()) {
     usage("--timing-cache needs a built engine (--precision fp32, bf16, fp16, int8 or best)");
   }
   if (!options.calibrationCache.empty()) {
-    if (!allowsInt8(options.precision)) usage("--calib needs --precision int8 or best");
+    if (!allowsQuantized(options.precision)) usage("--calib needs --precision int8, fp8 or best");
     // The builder writes a cache it does not find after calibrating; the benchmark has no calibration
     // data, so a missing file would silently mean random-input scales.
     if (!std::filesystem::is_regular_file(options.calibrationCache)) {
@@ -326,10 +329,11 @@ lowp::Result<std::shared_ptr<lowp::Engine>> buildEngine(const Options& options, 
   const bool best = options.precision == "best";
   if (options.device == "cuda") config.setDevice(lowp::Device::kCuda);
   if (options.device == "cuda" && options.precision == "fp32") config.clearFlag(lowp::BuilderFlag::kTF32);
-  if (best || options.precision == "fp16") config.setFlag(lowp::BuilderFlag::kFP16);
+  if (best || options.precision == "fp16" || options.precision == "fp8")
+    config.setFlag(lowp::BuilderFlag::kFP16);
   if (best || options.precision == "bf16") config.setFlag(lowp::BuilderFlag::kBF16);
-  if (allowsInt8(options.precision)) config.setFlag(lowp::BuilderFlag::kINT8);
-  if (best) config.setFlag(lowp::BuilderFlag::kFP8);
+  if (best || options.precision == "int8") config.setFlag(lowp::BuilderFlag::kINT8);
+  if (best || options.precision == "fp8") config.setFlag(lowp::BuilderFlag::kFP8);
   config.setCalibrationCacheFile(options.calibrationCache);
   LOWP_ASSIGN_OR_RETURN(auto shapes, inputShapes(network->inputs(), options.batch));
   for (auto& [name, shape] : shapes) config.setShape(name, shape);
@@ -389,7 +393,7 @@ int main(int argc, char** argv) {
               ",\"layers\":" + std::to_string((*engine)->layers().size()) +
               ",\"layer_precisions\":" + precisions + ",\"conversions\":" + std::to_string(conversions);
   }
-  if (allowsInt8(options.precision)) {
+  if (allowsQuantized(options.precision)) {
     common += std::string(",\"scales\":") +
               (options.calibrationCache.empty() ? "\"random-input\"" : "\"calibration-cache\"") +
               ",\"calibration_cache\":" + jsonString(options.calibrationCache) +

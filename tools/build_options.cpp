@@ -42,10 +42,10 @@ DataType floatTypeNamed(const std::string& name) {
              : DataType::kUndefined;
 }
 
-// A precision a layer may be given: a float type or int8.
+// A precision a layer may be given: a float type, int8 or fp8 (E4M3; the GPU builder's).
 DataType layerPrecisionNamed(const std::string& name) {
   const DataType t = dataTypeFromName(name);
-  return t == DataType::kInt8 ? t : floatTypeNamed(name);
+  return t == DataType::kInt8 || t == DataType::kFloat8E4M3FN ? t : floatTypeNamed(name);
 }
 
 std::string joinTypes(const std::vector<DataType>& types, const std::vector<std::string>& formats) {
@@ -138,7 +138,7 @@ std::string BuildFlags::apply(NetworkDefinition& net,
       std::string message = "--layerPrecisions " + name;
       message += ": '";
       message += typeText;
-      message += "' is not fp32, fp16, bf16 or int8";
+      message += "' is not fp32, fp16, bf16, int8 or fp8";
       return message;
     }
     if (name == "*") {

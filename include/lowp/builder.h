@@ -66,7 +66,7 @@ enum class BuilderFlag {
   kBF16 = 1,  ///< Layers may run in bf16, as kFP16.
   kINT8 = 2,  ///< Layers may run in int8 where every tensor they read has a scale.
   kTF32 = 3,  ///< GPU matrix math may round fp32 inputs to tf32 (on by default); no effect on the CPU.
-  kFP8 = 4,   ///< fp8 (E4M3) as kINT8; GPU only.
+  kFP8 = 4,   ///< fp8 (E4M3) as kINT8, scale amax / 448: matrix products on fp8 tensor cores (GPU, sm_89+).
   /// Per-layer constraints are honoured where an implementation exists; otherwise a warning and the
   /// fastest implementation.
   kPreferPrecisionConstraints = 5,
@@ -222,7 +222,8 @@ class BuilderConfig {
   ProgressMonitor* progressMonitor() const { return progress_; }
 
   /// INT8 calibration: the batches to calibrate on (kept alive by the caller during build()) and the
-  /// algorithm. Used when the INT8 flag is set and the calibration cache (below) does not exist.
+  /// algorithm. Used when the INT8 (or, on the GPU, FP8) flag is set and the calibration cache (below) does
+  /// not exist.
   void setCalibration(CalibrationSource* source, CalibrationOptions options = {}) {
     calibrationSource_ = source;
     calibrationOptions_ = options;

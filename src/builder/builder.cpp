@@ -119,25 +119,31 @@ struct LayerWork {
   int chosen = -1;
 };
 
+bool isQuantizedPrecision(DataType t) {
+  return t == DataType::kInt8 || t == DataType::kFloat8E4M3FN;
+}
+
 // The op that changes a tensor's type from `from` to `to`: Cast between float types, QuantizeLinear into
-// int8 and DequantizeLinear out of it. `opType` is the step's op when it is not a type change.
+// int8 or fp8 and DequantizeLinear out of them. `opType` is the step's op when it is not a type change.
 std::string typeChangeOp(const std::string& opType, DataType from, DataType to) {
   if (opType != "Cast") return opType;
-  if (to == DataType::kInt8) return "QuantizeLinear";
-  if (from == DataType::kInt8) return "DequantizeLinear";
+  if (isQuantizedPrecision(to)) return "QuantizeLinear";
+  if (isQuantizedPrecision(from)) return "DequantizeLinear";
   return "Cast";
 }
 
-// Gives a QuantizeLinear / DequantizeLinear node its scale (fp32) and zero point (int8 0) as constants, and
-// a DequantizeLinear to another type than the scale's its output_dtype.
-void addQuantizationParams(ir::Graph& g, ir::Node& node, float scale, DataType output) {
+// Gives a QuantizeLinear / DequantizeLinear node its scale (fp32: the tensor's INT8 scale `int8Scale`,
+// rescaled for fp8) and zero point (0 of the quantized type) as constants, and a DequantizeLinear to another
+// type than the scale's its output_dtype. The node's input is set.
+void addQuantizationParams(ir::Graph& g, ir::Node& node, float int8Scale, DataType output) {
   if (node.opType != "QuantizeLinear" && node.opType != "DequantizeLinear") return;
   if (node.opType == "DequantizeLinear" && output != DataType::kFloat32)
     node.attributes.set("output_dtype", static_cast<int64_t>(output));
+  const DataType quantized = node.opType == "QuantizeLinear" ? output : node.inputs[0]->type;
   Tensor s(DataType::kFloat32, {});
-  s.data<float>()[0] = scale;
-  Tensor zero(DataType::kInt8, {});
-  zero.data<int8_t>()[0] = 0;
+  s.data<float>()[0] = builder::quantizedScaleFromAmax(int8Scale * 127.0f, quantized);
+  Tensor zero(quantized, {});
+  zero.data<uint8_t>()[0] = 0;  // +0 in int8 and in fp8
   const std::string base = node.name + (node.opType == "QuantizeLinear" ? "/quantize" : "/dequantize");
   size_t slot = 1;
   for (auto [suffix, value] : {std::pair<const char*, Tensor>{"/scale", s}, {"/zero_point", zero}}) {
@@ -186,7 +192,13 @@ class BuildSession {
   Status resolveScales();
   std::vector<DataType> allowedPrecisions() const;
   Status enumerateTactics(LayerWork& layer);
-  Status addQuantizedTactics(LayerWork& layer, const std::vector<ir::Shape>& shapes);
+  Status addQuantizedTactics(LayerWork& layer, const std::vector<ir::Shape>& shapes, DataType precision);
+  /// Whether the flags let layers run quantized (INT8, or FP8 on the GPU): the builder needs scales then.
+  bool quantizing() const {
+    return !network_.stronglyTyped &&
+           (config_.getFlag(BuilderFlag::kINT8) ||
+            (config_.getFlag(BuilderFlag::kFP8) && config_.device() == Device::kCuda));
+  }
   Result<double> timeTactic(const LayerWork& layer, const Tactic& tactic);
   /// The backend whose kernels run `node`: the device built for, but the CPU for a layer that folds while
   /// planning (the runtime computes it on the host).
@@ -215,6 +227,10 @@ class BuildSession {
   float scaleOf(const ir::Value* v) const {
     return v != nullptr && static_cast<size_t>(v->id) < scales_.size() ? scales_[static_cast<size_t>(v->id)]
                                                                        : 0.0f;
+  }
+  /// The scale of a value quantized to `precision` (int8 or fp8), 0 when it has none.
+  float scaleOf(const ir::Value* v, DataType precision) const {
+    return builder::quantizedScaleFromAmax(scaleOf(v) * 127.0f, precision);
   }
   State givenState(const ir::Value& v) const;
   State requiredState(const ir::Value& v) const;
@@ -283,13 +299,14 @@ Status BuildSession::checkConfig() const {
   for (size_t i = 0; i < network_.constraints.size(); ++i) {
     const LayerConstraint& c = network_.constraints[i];
     auto check = [&](DataType t) -> Status {
+      const bool gpu = config_.device() == Device::kCuda;
       if (t == DataType::kUndefined || t == DataType::kFloat32 || t == DataType::kFloat16 ||
-          t == DataType::kBFloat16 || t == DataType::kInt8) {
+          t == DataType::kBFloat16 || t == DataType::kInt8 || (gpu && t == DataType::kFloat8E4M3FN)) {
         return {};
       }
       return Status(StatusCode::kUnsupported,
-                    "layer '" + network_.nodes[i]->name + "': precision " + typeName(t) +
-                        " is not one the CPU builder can choose (fp32, fp16, bf16, int8)",
+                    "layer '" + network_.nodes[i]->name + "': precision " + typeName(t) + " is not one the " +
+                        deviceName() + " builder can choose (fp32, fp16, bf16, int8" + (gpu ? ", fp8)" : ")"),
                     network_.nodes[i]->name);
     };
     LOWP_RETURN_IF_ERROR(check(c.precision));
@@ -413,8 +430,8 @@ Status BuildSession::observeFp32Run() {
     }
     inputs.push_back({v->name, t});
   }
-  // max |x| of every fp32 tensor: the INT8 scales of last resort (resolveScales), so only under INT8.
-  const bool int8 = config_.getFlag(BuilderFlag::kINT8) && !network_.stronglyTyped;
+  // max |x| of every fp32 tensor: the INT8 / FP8 scales of last resort (resolveScales), so only then.
+  const bool int8 = quantizing();
   auto recordAmax = [&](size_t id, const Tensor& t) {
     if (!int8 || t.type() != DataType::kFloat32) return;
     for (int64_t e = 0; e < t.elementCount(); ++e)
@@ -451,13 +468,14 @@ Status BuildSession::observeFp32Run() {
   return {};
 }
 
-// INT8 scales, by precedence: the network's dynamic ranges, the calibration cache, calibration on the
-// given batches (then written to the cache file), else -- to measure speed only -- the observation run's
-// ranges on random inputs, with a warning that accuracy means nothing then. Ops that move int8 values
-// without arithmetic (MaxPool, Reshape, ...) give their output their input's scale.
+// INT8 scales (FP8 ones derive from them: quantizedScaleFromAmax), by precedence: the network's dynamic
+// ranges, the calibration cache, calibration on the given batches (then written to the cache file), else --
+// to measure speed only -- the observation run's ranges on random inputs, with a warning that accuracy means
+// nothing then. Ops that move int8 values without arithmetic (MaxPool, Reshape, ...) give their output their
+// input's scale.
 Status BuildSession::resolveScales() {
   scales_.assign(graph_->values().size(), 0.0f);
-  if (!config_.getFlag(BuilderFlag::kINT8) || network_.stronglyTyped) return {};
+  if (!quantizing()) return {};
   std::map<std::string, float> byName;  // scale by tensor name
   const std::string& cacheFile = config_.calibrationCacheFile();
   if (!cacheFile.empty() && std::filesystem::exists(cacheFile)) {
@@ -472,8 +490,9 @@ Status BuildSession::resolveScales() {
     byName = std::move(calibrated).value();
   } else if (network_.dynamicRanges.empty()) {
     log(Severity::kWarning,
-        "int8 allowed without calibration data, a calibration cache or dynamic ranges: INT8 scales come from "
-        "one run on random inputs. The engine's speed is real; its INT8 accuracy is meaningless");
+        "int8 or fp8 allowed without calibration data, a calibration cache or dynamic ranges: their scales "
+        "come from one run on random inputs. The engine's speed is real; its quantized accuracy is "
+        "meaningless");
     for (const auto& v : graph_->values()) {
       const float a = observedAmax_[static_cast<size_t>(v->id)];
       if (a > 0.0f && std::isfinite(a)) byName[v->name] = quant::int8ScaleFromAmax(a);
@@ -500,6 +519,8 @@ std::vector<DataType> BuildSession::allowedPrecisions() const {
   if (config_.getFlag(BuilderFlag::kFP16)) allowed.push_back(DataType::kFloat16);
   if (config_.getFlag(BuilderFlag::kBF16)) allowed.push_back(DataType::kBFloat16);
   if (config_.getFlag(BuilderFlag::kINT8)) allowed.push_back(DataType::kInt8);
+  if (config_.getFlag(BuilderFlag::kFP8) && config_.device() == Device::kCuda)
+    allowed.push_back(DataType::kFloat8E4M3FN);
   return allowed;
 }
 
@@ -523,6 +544,7 @@ Status BuildSession::enumerateTactics(LayerWork& layer) {
   std::vector<ir::Shape> shapes;
   for (const ir::Value* v : node.inputs) shapes.push_back(v ? shapeOf(*v) : ir::Shape::unknownRank());
   for (DataType precision : precisions) {
+    if (precision == DataType::kFloat8E4M3FN) continue;  // only the quantized forms (below) compute in fp8
     auto retype = [&](const ir::Value* v) {
       if (v == nullptr) return DataType::kUndefined;
       if (precision == DataType::kInt8 && v->constant) return v->type;
@@ -581,8 +603,10 @@ Status BuildSession::enumerateTactics(LayerWork& layer) {
       layer.tactics.push_back(std::move(t));
     }
   }
-  if (std::find(precisions.begin(), precisions.end(), DataType::kInt8) != precisions.end())
-    LOWP_RETURN_IF_ERROR(addQuantizedTactics(layer, shapes));
+  for (DataType q : {DataType::kInt8, DataType::kFloat8E4M3FN}) {
+    if (std::find(precisions.begin(), precisions.end(), q) != precisions.end())
+      LOWP_RETURN_IF_ERROR(addQuantizedTactics(layer, shapes, q));
+  }
   if (layer.tactics.empty()) {
     std::vector<DataType> in;
     for (const ir::Value* v : node.inputs) in.push_back(v ? v->type : DataType::kUndefined);
@@ -601,15 +625,16 @@ Status BuildSession::enumerateTactics(LayerWork& layer) {
   return {};
 }
 
-// The INT8 tactics of a layer with an INT8 form (quantized_layers.h), for each output the flags allow:
-// fp32, fp16, bf16, and int8 where the output has a scale; a residual comes as the output's float type or
-// int8.
-Status BuildSession::addQuantizedTactics(LayerWork& layer, const std::vector<ir::Shape>& shapes) {
+// The tactics of a layer with a form quantized to `precision` (quantized_layers.h), for each output the
+// flags allow: fp32, fp16, bf16, and (INT8 only) int8 where the output has a scale; a residual comes as the
+// output's float type or int8.
+Status BuildSession::addQuantizedTactics(LayerWork& layer, const std::vector<ir::Shape>& shapes,
+                                         DataType precision) {
   const ir::Node& node = *layer.node;
-  if (!builder::hasQuantizedForm(node) || scaleOf(node.inputs[0]) <= 0.0f) return {};
-  LOWP_ASSIGN_OR_RETURN(
-      builder::QuantizedForm base,
-      builder::quantizedForm(node, scaleOf(node.inputs[0]), config_.perChannelWeightScales()));
+  if (!builder::hasQuantizedForm(node, precision) || scaleOf(node.inputs[0]) <= 0.0f) return {};
+  LOWP_ASSIGN_OR_RETURN(builder::QuantizedForm base,
+                        builder::quantizedForm(node, scaleOf(node.inputs[0], precision),
+                                               config_.perChannelWeightScales(), precision));
   if (base.biasClamped > 0) {
     log(Severity::kWarning, "layer '" + node.name + "': " + std::to_string(base.biasClamped) +
                                 " bias values beyond int32 at their INT8 scale were clamped");
@@ -622,7 +647,8 @@ Status BuildSession::addQuantizedTactics(LayerWork& layer, const std::vector<ir:
     if (std::find(allowed.begin(), allowed.end(), t) != allowed.end()) outputs.push_back(t);
   }
   // A network output is delivered in float: quantizing it first would only add error.
-  if (scaleOf(y) > 0.0f && !y->isGraphOutput) outputs.push_back(DataType::kInt8);
+  if (precision == DataType::kInt8 && scaleOf(y) > 0.0f && !y->isGraphOutput)
+    outputs.push_back(DataType::kInt8);
   for (DataType out : outputs) {
     std::vector<DataType> residuals;
     if (z == nullptr) residuals.push_back(DataType::kUndefined);
@@ -639,8 +665,7 @@ Status BuildSession::addQuantizedTactics(LayerWork& layer, const std::vector<ir:
       std::vector<ir::InferInput> infer;
       for (size_t i = 0; i < node.inputs.size(); ++i) {
         DataType t = DataType::kUndefined;
-        if (node.inputs[i] != nullptr)
-          t = i == 0 ? DataType::kInt8 : (i == 3 ? residual : node.inputs[i]->type);
+        if (node.inputs[i] != nullptr) t = i == 0 ? precision : (i == 3 ? residual : node.inputs[i]->type);
         if (auto c = form->constants.find(i); c != form->constants.end()) t = c->second.type();
         in.push_back(t);
         infer.push_back(node.inputs[i] != nullptr ? ir::InferInput{true, t, shapes[i], nullptr}
@@ -662,7 +687,7 @@ Status BuildSession::addQuantizedTactics(LayerWork& layer, const std::vector<ir:
       for (const KernelDef* k : found) {
         Tactic t;
         t.kernel = k;
-        t.precision = DataType::kInt8;
+        t.precision = precision;
         t.inTypes = in;
         t.outTypes = {out};
         for (size_t i = 0; i < in.size(); ++i) t.inFormats.push_back(k->inputFormat(i));
@@ -1088,9 +1113,9 @@ std::string BuildSession::reasonFor(const LayerWork& layer) const {
     note.precision(3);
     if (std::isfinite(best)) {
       note << typeName(p) << " " << best << " ms";
-    } else if (p == DataType::kInt8 && builder::hasQuantizedForm(*layer.node) &&
+    } else if (isQuantizedPrecision(p) && builder::hasQuantizedForm(*layer.node, p) &&
                scaleOf(layer.node->inputs[0]) <= 0.0f) {
-      note << "no int8 scale for its input";
+      note << "no " << typeName(p) << " scale for its input";
     } else {
       note << "no " << typeName(p) << " implementation";
     }
@@ -1374,12 +1399,8 @@ Result<std::shared_ptr<Engine>> BuildSession::build() {
     LOWP_ASSIGN_OR_RETURN(cache_, builder::TimingCache::load(cacheFile, timer_->fingerprint()));
     log(Severity::kInfo, "timing cache " + cacheFile + ": " + std::to_string(cache_.size()) + " entries");
   }
-  if (config_.getFlag(BuilderFlag::kFP8)) {
-    log(Severity::kWarning, std::string(config_.device() == Device::kCuda
-                                            ? "fp8 allowed, but lowp has no fp8 kernels for this GPU yet"
-                                            : "fp8 allowed, but this CPU has no fp8 arithmetic") +
-                                ": no layer runs in fp8");
-  }
+  if (config_.getFlag(BuilderFlag::kFP8) && config_.device() != Device::kCuda)
+    log(Severity::kWarning, "fp8 allowed, but this CPU has no fp8 arithmetic: no layer runs in fp8");
   LOWP_RETURN_IF_ERROR(rewrite());
   LOWP_RETURN_IF_ERROR(resolveConstraints());
   LOWP_RETURN_IF_ERROR(observeFp32Run());

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ir/ops/fused.h"
+#include "kernels/reference/conversion_numeric.h"
 
 namespace lowp::builder {
 namespace {
@@ -45,20 +46,29 @@ struct Weights {
 
 }  // namespace
 
-bool hasQuantizedForm(const ir::Node& node) {
+float quantizedScaleFromAmax(float amax, DataType precision) {
+  return amax / (precision == DataType::kFloat8E4M3FN ? 448.0f : 127.0f);
+}
+
+bool hasQuantizedForm(const ir::Node& node, DataType precision) {
   if (node.inputs.empty() || node.inputs[0] == nullptr || node.inputs[0]->type != DataType::kFloat32)
     return false;
   if (node.outputs.size() != 1 || node.outputs[0] == nullptr) return false;
   const Tensor* w = constantAt(node, 1);
   if (w == nullptr || (hasSlot(node, 2) && constantAt(node, 2) == nullptr)) return false;
-  if (isConv(node)) return w->rank() >= 3;
-  return isMatMul(node) && w->rank() == 2;
+  if (isConv(node)) return precision == DataType::kInt8 && w->rank() >= 3;
+  return isMatMul(node) && w->rank() == 2 &&
+         (precision == DataType::kInt8 || precision == DataType::kFloat8E4M3FN);
 }
 
-Result<QuantizedForm> quantizedForm(const ir::Node& node, float inputScale, bool perChannel) {
-  if (!hasQuantizedForm(node)) {
-    return Status(StatusCode::kInternal, node.describe() + " has no INT8 form", node.name);
+Result<QuantizedForm> quantizedForm(const ir::Node& node, float inputScale, bool perChannel,
+                                    DataType precision) {
+  if (!hasQuantizedForm(node, precision)) {
+    return Status(StatusCode::kInternal,
+                  node.describe() + " has no " + std::string(dataTypeName(precision)) + " form", node.name);
   }
+  const bool fp8 = precision == DataType::kFloat8E4M3FN;
+  if (fp8) perChannel = false;
   const bool conv = isConv(node);
   const Tensor& w = *constantAt(node, 1);
   Weights layout;
@@ -74,7 +84,8 @@ Result<QuantizedForm> quantizedForm(const ir::Node& node, float inputScale, bool
   QuantizedForm form;
   form.opType = conv ? "QuantizedConv" : "QuantizedMatMul";
   form.attributes = node.attributes;  // Conv's and the activation's
-  // Scale amax / 127 per channel (or over the whole tensor); a channel of zeros takes scale 1.
+  // Scale amax / 127 (amax / 448 for fp8) per channel (or over the whole tensor); a channel of zeros takes
+  // scale 1.
   std::vector<float> amax(static_cast<size_t>(layout.channels), 0.0f);
   for (int64_t c = 0; c < layout.channels; ++c) {
     for (int64_t k = 0; k < layout.perChannel; ++k)
@@ -83,21 +94,28 @@ Result<QuantizedForm> quantizedForm(const ir::Node& node, float inputScale, bool
   if (!perChannel) std::fill(amax.begin(), amax.end(), *std::max_element(amax.begin(), amax.end()));
   std::vector<float> scales(amax.size());
   for (size_t c = 0; c < amax.size(); ++c)
-    scales[c] = amax[c] > 0.0f && std::isfinite(amax[c]) ? amax[c] / 127.0f : 1.0f;
+    scales[c] = amax[c] > 0.0f && std::isfinite(amax[c]) ? quantizedScaleFromAmax(amax[c], precision) : 1.0f;
   // Quantized weights in the quantized op's layout: conv [M, ...] as W; matmul [K, N].
   const std::vector<int64_t> qShape =
       conv ? w.shape() : std::vector<int64_t>{layout.perChannel, layout.channels};
-  Tensor q(DataType::kInt8, qShape);
+  Tensor q(precision, qShape);
+  constexpr kernels::ref::Fp8Format kE4M3 = kernels::ref::fp8Format<DataType::kFloat8E4M3FN>();
   for (int64_t c = 0; c < layout.channels; ++c) {
     const float s = scales[static_cast<size_t>(c)];
     for (int64_t k = 0; k < layout.perChannel; ++k) {
-      const float v = std::nearbyint(layout.at(w, c, k) / s);
       const int64_t at = conv ? c * layout.perChannel + k : k * layout.channels + c;
+      if (fp8) {
+        q.data<uint8_t>()[at] = kernels::ref::fp8Encode(layout.at(w, c, k) / s, kE4M3, /*saturate=*/true);
+        continue;
+      }
+      const float v = std::nearbyint(layout.at(w, c, k) / s);
       q.data<int8_t>()[at] = static_cast<int8_t>(std::clamp(v, -127.0f, 127.0f));
     }
   }
   form.constants.emplace(1, std::move(q));
-  if (const Tensor* b = constantAt(node, 2)) {
+  if (const Tensor* b = constantAt(node, 2); b != nullptr && fp8) {
+    form.constants.emplace(2, *b);  // fp8 products take their bias in real units
+  } else if (b != nullptr) {
     Tensor qb(DataType::kInt32, {layout.channels});
     for (int64_t c = 0; c < layout.channels; ++c) {
       const double v = std::nearbyint(static_cast<double>(b->data<float>()[c]) /

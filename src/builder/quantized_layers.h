@@ -3,6 +3,9 @@
 // (a Gemm with constant weights is a FusedMatMul by then: passes/gemm_to_matmul.cpp) become
 // lowp.QuantizedMatMul (ir/ops/quantized.h), with weights quantized symmetrically per output
 // channel and the bias to int32 at input scale x weight scale, once, at build time.
+// The FP8 forms (under the FP8 flag, GPU) are QuantizedMatMul with float8e4m3fn operands: one weight scale
+// for the whole matrix (amax / 448: cuBLASLt's fp8 products take one scale per operand) and the bias kept
+// in float32.
 #pragma once
 
 #include <map>
@@ -25,14 +28,19 @@ struct QuantizedForm {
   int64_t biasClamped = 0;  ///< Bias values beyond int32 at their scale, clamped.
 };
 
-/// Whether `node` has an INT8 form: Conv / FusedConv with constant weights and bias; MatMul / FusedMatMul
-/// with a constant 2-D B.
-bool hasQuantizedForm(const ir::Node& node);
+/// Whether `node` has a form quantized to `precision` (kInt8 or kFloat8E4M3FN). INT8: Conv / FusedConv with
+/// constant weights and bias; MatMul / FusedMatMul with a constant 2-D B. FP8: the MatMuls.
+bool hasQuantizedForm(const ir::Node& node, DataType precision = DataType::kInt8);
 
-/// The INT8 form of `node` (hasQuantizedForm) whose activation input has scale `inputScale`, writing a
-/// float32 output; setQuantizedOutput() changes the output. Weights get one scale per output channel, or
-/// one for the whole tensor when `perChannel` is false.
-Result<QuantizedForm> quantizedForm(const ir::Node& node, float inputScale, bool perChannel);
+/// The form of `node` (hasQuantizedForm) quantized to `precision` whose activation input has scale
+/// `inputScale`, writing a float32 output; setQuantizedOutput() changes the output. INT8 weights get one
+/// scale per output channel, or one for the whole tensor when `perChannel` is false; FP8 weights one.
+Result<QuantizedForm> quantizedForm(const ir::Node& node, float inputScale, bool perChannel,
+                                    DataType precision = DataType::kInt8);
+
+/// The scale that maps max |x| = `amax` onto the largest value of `precision` (127 for int8, 448 for
+/// float8e4m3fn).
+float quantizedScaleFromAmax(float amax, DataType precision);
 
 /// Sets the output type (int8 needs `outputScale`) and, for a conv with a residual, the residual's type
 /// (int8 needs `residualScale`).

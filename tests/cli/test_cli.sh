@@ -143,8 +143,10 @@ expect_ok "prefer warns" bash -c "'$lowp' build --onnx dynamic_quantize.onnx --f
   --layerPrecisions=dql:fp16 2>&1 | grep -q \"layer 'dql': precision fp16 preferred\""
 expect_error "unknown layer in --layerPrecisions" "no layer named 'conv9'" \
   "$lowp" build --onnx add_relu.onnx --layerPrecisions=conv9:fp16
-expect_error "bad type in --layerPrecisions" "'int3' is not fp32, fp16, bf16 or int8" \
+expect_error "bad type in --layerPrecisions" "'int3' is not fp32, fp16, bf16, int8 or fp8" \
   "$lowp" build --onnx add_relu.onnx --layerPrecisions=relu:int3
+expect_error "fp8 layer precision on the CPU" "precision fp8e4m3 is not one the CPU builder can choose" \
+  "$lowp" build --onnx add_relu.onnx --layerPrecisions=relu:fp8
 expect_error "bad --precisionConstraints" "--precisionConstraints must be none, prefer or obey" \
   "$lowp" build --onnx add_relu.onnx --precisionConstraints=always
 expect_error "bad --shapes for build" "does not fit its shape" "$lowp" build --onnx add_relu.onnx --shapes=x:2x5

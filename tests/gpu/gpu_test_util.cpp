@@ -37,6 +37,11 @@ bool gpuRequired() {
   return v != nullptr && std::string(v) == "1";
 }
 
+bool gpuHasFp8TensorCores() {
+  auto f = runtime::cudaFingerprint();
+  return f.isOk() && f->smMajor * 10 + f->smMinor >= 89;
+}
+
 Tensor randomTensor(std::mt19937& rng, DataType type, std::vector<int64_t> shape, double lo, double hi) {
   Tensor t(type, std::move(shape));
   std::uniform_real_distribution<double> dist(lo, hi);
@@ -88,11 +93,14 @@ bool isHwcCandidate(const Tensor& t) {
   return t.rank() >= 3 && t.rank() <= 5;
 }
 
-const KernelDef* referenceFor(const KernelDef& kernel, bool sameFormats) {
+// The op's reference kernel for input 0 of type `firstInput` (an op may have one per type family, as
+// QuantizedMatMul has for int8 and for fp8 operands).
+const KernelDef* referenceFor(const KernelDef& kernel, bool sameFormats, DataType firstInput) {
   for (const KernelDef& k : kernels::KernelRegistry::global().all()) {
     if (k.backend != kernels::Backend::kCpu || !k.reference || k.opType != kernel.opType ||
         k.domain != kernel.domain)
       continue;
+    if (!k.inputTypes.empty() && !k.inputTypes[0].contains(firstInput)) continue;
     if (sameFormats &&
         (k.inputFormat(0) != kernel.inputFormat(0) || k.outputFormat(0) != kernel.outputFormat(0)))
       continue;
@@ -178,7 +186,8 @@ double expectMatchesReference(const KernelCase& c) {
   EXPECT_NE(kernel, nullptr) << "no kernel named " << c.kernel;
   if (kernel == nullptr) return INFINITY;
   EXPECT_EQ(kernel->backend, kernels::Backend::kCuda) << c.kernel;
-  const KernelDef* reference = referenceFor(*kernel, !c.convertFormats);
+  const KernelDef* reference =
+      referenceFor(*kernel, !c.convertFormats, c.inputs.empty() ? DataType::kUndefined : c.inputs[0].type());
   EXPECT_NE(reference, nullptr) << "no reference kernel for " << c.opType;
   if (reference == nullptr) return INFINITY;
   NodeUnderTest n(c.opType, c.domain, c.opset, c.attrs, c.inputs, c.constantSlots);

@@ -26,6 +26,8 @@ namespace lowp::testing {
 runtime::CudaDevice* gpu();
 /// True when LOWP_REQUIRE_GPU=1: a missing GPU is a failure, not a skip.
 bool gpuRequired();
+/// Whether the GPU has fp8 tensor cores (compute capability 8.9 and later).
+bool gpuHasFp8TensorCores();
 
 #define LOWP_REQUIRE_GPU()                                                                    \
   do {                                                                                        \

@@ -297,6 +297,50 @@ TEST(CudaElementwise, QuantizeAndDequantizeAreExact) {
   }
 }
 
+// float8e4m3fn: x / scale rounded to nearest even, saturated to +-448, with and without a zero point (+0);
+// every code back to each float type.
+TEST(CudaElementwise, Fp8QuantizeAndDequantizeAreExact) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(16);
+  const float scale = 0.0173f;
+  Tensor s(DataType::kFloat32, {});
+  s.data<float>()[0] = scale;
+  Tensor zero(DataType::kFloat8E4M3FN, {});
+  zero.data<uint8_t>()[0] = 0;
+  Tensor codes(DataType::kFloat8E4M3FN, {2, 4, 32});
+  for (int64_t i = 0; i < codes.elementCount(); ++i) {
+    const auto c = static_cast<uint8_t>(i % 256);
+    codes.data<uint8_t>()[i] = (c & 0x7f) == 0x7f ? 0 : c;  // every code but NaN
+  }
+  for (DataType f : {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16}) {
+    const std::string ftype = f == DataType::kFloat32 ? "f32" : (f == DataType::kFloat16 ? "f16" : "bf16");
+    for (bool withZero : {false, true}) {
+      SCOPED_TRACE(ftype + (withZero ? " with zero point" : ""));
+      // Beyond 448 * scale = 7.75: saturated.
+      std::vector<Tensor> inputs = {randomTensor(rng, f, {2, 9, 11, 13}, -9.0, 9.0), s};
+      if (withZero) inputs.push_back(zero);
+      expectMatchesReference({.kernel = ftype + "tof8-quantizelinear-cuda",
+                              .opType = "QuantizeLinear",
+                              .opset = 21,
+                              .inputs = inputs,
+                              .constantSlots = {1, 2},
+                              .tolerance = 0.0,
+                              .misalign = true});
+      std::vector<Tensor> dqInputs = {codes, s};
+      if (withZero) dqInputs.push_back(zero);
+      ir::AttributeMap dqAttrs;
+      if (f != DataType::kFloat32) dqAttrs.set("output_dtype", static_cast<int64_t>(f));
+      expectMatchesReference({.kernel = "f8to" + ftype + "-dequantizelinear-cuda",
+                              .opType = "DequantizeLinear",
+                              .opset = 21,
+                              .attrs = dqAttrs,
+                              .inputs = dqInputs,
+                              .constantSlots = {1, 2},
+                              .tolerance = 0.0});
+    }
+  }
+}
+
 TEST(CudaElementwise, QuantizeDeclinesPerChannelScales) {
   LOWP_REQUIRE_GPU();
   std::mt19937 rng(16);

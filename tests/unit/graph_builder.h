@@ -98,9 +98,15 @@ inline std::vector<Tensor> runReference(const ir::Graph& graph, const std::vecto
   }
   for (const NamedTensor& in : inputs) values[static_cast<size_t>(graph.findValue(in.name)->id)] = in.tensor;
   for (const ir::Node* node : graph.nodes()) {
+    // The op's reference kernel for these types (an op may have one per type family).
+    std::vector<DataType> inTypes;
+    std::vector<DataType> outTypes;
+    for (const ir::Value* v : node->inputs) inTypes.push_back(v ? v->type : DataType::kUndefined);
+    for (const ir::Value* v : node->outputs) outTypes.push_back(v ? v->type : DataType::kUndefined);
     const kernels::KernelDef* ref = nullptr;
-    for (const kernels::KernelDef& k : kernels::KernelRegistry::global().all()) {
-      if (k.opType == node->opType && k.domain == node->domain && k.reference) ref = &k;
+    for (const kernels::KernelDef* k : kernels::KernelRegistry::global().find(
+             node->domain, node->opType, kernels::Backend::kCpu, inTypes, outTypes)) {
+      if (k->reference) ref = k;
     }
     EXPECT_NE(ref, nullptr) << node->describe();
     if (ref == nullptr) return {};

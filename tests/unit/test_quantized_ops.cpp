@@ -1,5 +1,6 @@
 // The reference kernels of QuantizedConv / QuantizedMatMul against the op definition computed another way:
-// dequantize every operand to fp64, run ONNX Conv / MatMul's fp64 reference, add, activate, quantize.
+// dequantize every operand to fp64, run ONNX Conv / MatMul's fp64 reference, add, activate, quantize. Also
+// QuantizedMatMul with fp8 operands, and the builder's FP8 form of a MatMul (builder/quantized_layers.h).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,8 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "builder/quantized_layers.h"
 #include "ir/data_type.h"
+#include "ir/graph.h"
 #include "ir/ops/quantized.h"
+#include "kernels/reference/conversion_numeric.h"
 #include "op_runner.h"
 
 namespace lowp {
@@ -19,6 +23,20 @@ using testing::makeTensor;
 using testing::OpRun;
 using testing::runOp;
 using testing::values;
+
+constexpr kernels::ref::Fp8Format kE4M3 = kernels::ref::fp8Format<DataType::kFloat8E4M3FN>();
+
+// Random float8e4m3fn values in [-range, range] (saturated there), and the values they hold.
+Tensor randomFp8(std::mt19937& rng, std::vector<int64_t> shape, float range, std::vector<double>& decoded) {
+  Tensor t(DataType::kFloat8E4M3FN, std::move(shape));
+  std::uniform_real_distribution<float> d(-range, range);
+  decoded.resize(static_cast<size_t>(t.elementCount()));
+  for (int64_t i = 0; i < t.elementCount(); ++i) {
+    t.data<uint8_t>()[i] = kernels::ref::fp8Encode(d(rng), kE4M3, true);
+    decoded[static_cast<size_t>(i)] = kernels::ref::fp8Decode(t.data<uint8_t>()[i], kE4M3);
+  }
+  return t;
+}
 
 struct Case {
   DataType xType = DataType::kInt8;
@@ -167,6 +185,116 @@ TEST(QuantizedOps, MatMulMatchesTheDequantizedComposition) {
     c.activation = "Relu";
     EXPECT_LE(compare(c, false), 1.0);
   }
+}
+
+TEST(QuantizedOps, Fp8MatMulMatchesTheDequantizedComposition) {
+  std::mt19937 rng(12);
+  const std::vector<int64_t> aShape = {2, 3, 32}, bShape = {32, 16};
+  std::vector<double> a, b;
+  const Tensor aq = randomFp8(rng, aShape, 500.0f, a);  // beyond 448: saturated
+  const Tensor bq = randomFp8(rng, bShape, 200.0f, b);
+  std::vector<double> bias(16);
+  for (size_t i = 0; i < bias.size(); ++i) bias[i] = 0.25 * static_cast<double>(i) - 2.0;
+  const float aScale = 0.01f, bScale = 0.002f;
+  for (DataType out : {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16}) {
+    for (bool relu : {false, true}) {
+      SCOPED_TRACE(std::string(dataTypeName(out)) + (relu ? " relu" : ""));
+      OpRun q;
+      q.opType = "QuantizedMatMul";
+      q.domain = "lowp";
+      q.attributes = attrs({{"a_scale", aScale},
+                            {"b_scales", std::vector<float>{bScale}},
+                            {"output_type", static_cast<int64_t>(out)}});
+      if (relu) q.attributes.set("activation", std::string("Relu"));
+      q.inputs = {aq, bq, makeTensor(DataType::kFloat32, {16}, bias)};
+      auto got = runOp(q);
+      ASSERT_TRUE(got.isOk()) << got.status().message();
+      const std::vector<double> y = values((*got)[0]);
+      ASSERT_EQ(y.size(), 2u * 3 * 16);
+      const double step =
+          out == DataType::kFloat32 ? 1e-6 : (out == DataType::kFloat16 ? 1.0 / 1024 : 1.0 / 128);
+      for (int64_t r = 0; r < 6; ++r) {
+        for (int64_t c = 0; c < 16; ++c) {
+          double v = 0;
+          for (int64_t k = 0; k < 32; ++k)
+            v += a[static_cast<size_t>(r * 32 + k)] * aScale * b[static_cast<size_t>(k * 16 + c)] * bScale;
+          v += bias[static_cast<size_t>(c)];
+          if (relu) v = std::max(v, 0.0);
+          EXPECT_LE(std::fabs(y[static_cast<size_t>(r * 16 + c)] - v), step * (std::fabs(v) + 1e-3))
+              << "row " << r << " column " << c;
+        }
+      }
+    }
+  }
+  // fp8 operands take an fp32 bias, fp8 weights and a float output.
+  auto expectError = [&](std::vector<Tensor> inputs, DataType out, const std::string& needle) {
+    OpRun q;
+    q.opType = "QuantizedMatMul";
+    q.domain = "lowp";
+    q.attributes = attrs({{"a_scale", aScale},
+                          {"b_scales", std::vector<float>{bScale}},
+                          {"output_type", static_cast<int64_t>(out)},
+                          {"y_scale", 1.0f}});
+    q.inputs = std::move(inputs);
+    auto got = runOp(q);
+    ASSERT_FALSE(got.isOk()) << needle;
+    EXPECT_NE(got.status().message().find(needle), std::string::npos) << got.status().message();
+  };
+  expectError({aq, bq, makeTensor(DataType::kInt32, {16}, bias)}, DataType::kFloat32, "bias");
+  expectError({aq, makeTensor(DataType::kInt8, bShape, b)}, DataType::kFloat32, "B has type");
+  expectError({aq, bq}, DataType::kInt8, "float output");
+}
+
+// The builder's FP8 form of a FusedMatMul: fp8 weights at one scale (amax / 448) that hold the weights within
+// fp8's rounding, the bias kept in fp32, the input's scale as a_scale; a convolution has no FP8 form.
+TEST(QuantizedOps, BuilderFp8FormOfAMatMul) {
+  ir::Graph g;
+  ir::Node* mm = g.addNode("MatMul", "mm");
+  ir::Value* a = *g.addValue("a");
+  a->type = DataType::kFloat32;
+  ir::Value* w = *g.addValue("w");
+  w->type = DataType::kFloat32;
+  std::mt19937 rng(13);
+  std::uniform_real_distribution<float> d(-0.3f, 0.3f);
+  Tensor weights(DataType::kFloat32, {32, 16});
+  for (int64_t i = 0; i < weights.elementCount(); ++i) weights.data<float>()[i] = d(rng);
+  weights.data<float>()[5] = 0.75f;  // amax
+  w->constant = weights;
+  g.setInput(mm, 0, a);
+  g.setInput(mm, 1, w);
+  ir::Value* y = *g.addValue("y");
+  y->type = DataType::kFloat32;
+  (void)g.addOutput(mm, y);
+  ASSERT_TRUE(builder::hasQuantizedForm(*mm, DataType::kFloat8E4M3FN));
+  auto form = builder::quantizedForm(*mm, 0.05f, /*perChannel=*/true, DataType::kFloat8E4M3FN);
+  ASSERT_TRUE(form.isOk()) << form.status().message();
+  EXPECT_EQ(form->opType, "QuantizedMatMul");
+  auto params = ir::ops::readQuantizedParams(form->attributes, false);
+  ASSERT_TRUE(params.isOk());
+  EXPECT_EQ(params->inputScale, 0.05f);
+  ASSERT_EQ(params->weightScales.size(), 1u) << "one scale: cuBLASLt's fp8 products take one per operand";
+  EXPECT_FLOAT_EQ(params->weightScales[0], 0.75f / 448.0f);
+  const Tensor& q = form->constants.at(1);
+  ASSERT_EQ(q.type(), DataType::kFloat8E4M3FN);
+  for (int64_t i = 0; i < q.elementCount(); ++i) {
+    const double v = kernels::ref::fp8Decode(q.data<uint8_t>()[i], kE4M3) * params->weightScales[0];
+    const double x = weights.data<float>()[i];
+    // 3 mantissa bits: half a step is 1/16 of the value; subnormals below 2^-6 * scale step in 2^-9 * scale.
+    EXPECT_LE(std::fabs(v - x), std::max(std::fabs(x) / 16, std::ldexp(1.0, -10) * params->weightScales[0]))
+        << "weight " << i;
+  }
+  EXPECT_EQ(q.data<uint8_t>()[5], 0x7e) << "amax maps onto 448";
+
+  ir::Node* conv = g.addNode("Conv", "conv");
+  g.setInput(conv, 0, a);
+  ir::Value* cw = *g.addValue("cw");
+  cw->type = DataType::kFloat32;
+  cw->constant = Tensor(DataType::kFloat32, {4, 2, 3, 3});
+  g.setInput(conv, 1, cw);
+  ir::Value* cy = *g.addValue("cy");
+  (void)g.addOutput(conv, cy);
+  EXPECT_TRUE(builder::hasQuantizedForm(*conv, DataType::kInt8));
+  EXPECT_FALSE(builder::hasQuantizedForm(*conv, DataType::kFloat8E4M3FN));
 }
 
 TEST(QuantizedOps, SaturatesInsteadOfWrapping) {

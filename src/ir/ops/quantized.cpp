@@ -63,22 +63,33 @@ Status inferQuantized(InferContext& ctx, bool conv) {
   if (!activation) return ctx.invalid(activation.status().message());
   const char* xName = conv ? "X" : "A";
   const char* wName = conv ? "W" : "B";
-  if (!isQuantizedType(ctx.inputType(0)))
+  const bool fp8 = !conv && ctx.inputType(0) == DataType::kFloat8E4M3FN;
+  if (!isQuantizedType(ctx.inputType(0)) && !fp8)
     return ctx.invalid(std::string(xName) + " has type " + typeName(ctx.inputType(0)) +
-                       ", not int8 or uint8");
-  LOWP_RETURN_IF_ERROR(
-      checkZeroPoint(ctx, conv ? "x_zero_point" : "a_zero_point", params->inputZeroPoint, ctx.inputType(0)));
-  if (ctx.inputType(1) != DataType::kInt8)
-    return ctx.invalid(std::string(wName) + " has type " + typeName(ctx.inputType(1)) + ", not int8");
-  if (ctx.hasInput(2) && ctx.inputType(2) != DataType::kInt32)
-    return ctx.invalid("bias has type " + typeName(ctx.inputType(2)) + ", not int32");
+                       (conv ? ", not int8 or uint8" : ", not int8, uint8 or float8e4m3fn"));
+  if (fp8 &&
+      (params->inputZeroPoint != 0 || params->outputZeroPoint != 0 || isQuantizedType(params->outputType)))
+    return ctx.invalid("fp8 operands take no zero points and give a float output");
+  if (!fp8) {
+    LOWP_RETURN_IF_ERROR(checkZeroPoint(ctx, conv ? "x_zero_point" : "a_zero_point", params->inputZeroPoint,
+                                        ctx.inputType(0)));
+  }
+  const DataType weightType = fp8 ? DataType::kFloat8E4M3FN : DataType::kInt8;
+  if (ctx.inputType(1) != weightType)
+    return ctx.invalid(std::string(wName) + " has type " + typeName(ctx.inputType(1)) + ", not " +
+                       typeName(weightType));
+  const DataType biasType = quantizedBiasType(ctx.inputType(0));
+  if (ctx.hasInput(2) && ctx.inputType(2) != biasType)
+    return ctx.invalid("bias has type " + typeName(ctx.inputType(2)) + ", not " + typeName(biasType));
 
-  // The integer op of the same shape rules gives the output shape.
+  // The integer op of the same shape rules (MatMul's for fp8 operands) gives the output shape.
   const Shape& w = ctx.inputShape(1);
-  std::vector<InferInput> base = {{true, ctx.inputType(0), ctx.inputShape(0), nullptr},
-                                  {true, DataType::kInt8, w, nullptr}};
+  const DataType shapeType = fp8 ? DataType::kFloat32 : DataType::kInt8;
+  std::vector<InferInput> base = {{true, fp8 ? shapeType : ctx.inputType(0), ctx.inputShape(0), nullptr},
+                                  {true, shapeType, w, nullptr}};
   InferContext integer(ctx.node(), std::move(base));
-  const OpSchema* schema = OpSchemaRegistry::global().find("", conv ? "ConvInteger" : "MatMulInteger");
+  const OpSchema* schema =
+      OpSchemaRegistry::global().find("", conv ? "ConvInteger" : (fp8 ? "MatMul" : "MatMulInteger"));
   if (schema == nullptr || schema->infer == nullptr) return ctx.unsupported("no integer schema");
   LOWP_RETURN_IF_ERROR(schema->infer(integer));
   const Shape& y = integer.outputShape(0);
@@ -133,6 +144,10 @@ Status inferQuantizedMatMul(InferContext& ctx) {
 bool isQuantizedOutputType(DataType t) {
   return t == DataType::kInt8 || t == DataType::kUInt8 || t == DataType::kFloat32 ||
          t == DataType::kFloat16 || t == DataType::kBFloat16;
+}
+
+DataType quantizedBiasType(DataType input) {
+  return input == DataType::kFloat8E4M3FN ? DataType::kFloat32 : DataType::kInt32;
 }
 
 Result<QuantizedParams> readQuantizedParams(const AttributeMap& attrs, bool conv) {

@@ -15,6 +15,9 @@
 //         clamp(round_half_even(v / y_scale) + y_zero_point) to the type's range.
 // QuantizedMatMul (inputs A, B, Bias?): the same with MatMul's shapes, A: int8/uint8 [..., K] (a_scale,
 //   a_zero_point), B: int8 [K, N] (b_scales: 1 or N values, one per column), Bias: int32 [N]; no residual.
+//   FP8 operands: A and B both float8e4m3fn (real a = A * a_scale, real b = B * b_scales[n], no zero
+//   points), the products summed in fp32, Bias float32 [N] in real units (added as it is), and a float
+//   output_type.
 //
 // Quantization attributes (floats unless said):
 //   x_scale / a_scale, x_zero_point / a_zero_point (int, default 0; within X's type range),
@@ -57,6 +60,10 @@ Result<QuantizedParams> readQuantizedParams(const AttributeMap& attrs, bool conv
 
 /// Whether `t` may be the output type of a quantized op (int8, uint8, float32, float16, bfloat16).
 bool isQuantizedOutputType(DataType t);
+
+/// The bias type of a quantized op whose activation input has type `input`: int32 at the product's scale
+/// for int8 / uint8 operands, float32 in real units for fp8 ones.
+DataType quantizedBiasType(DataType input);
 
 /// round_half_even(v / scale) + zeroPoint saturated to int8 or uint8's range: the one quantization rule.
 int32_t quantizeValue(float v, float scale, int32_t zeroPoint, DataType type);

@@ -202,11 +202,26 @@ Status checkScale(const KernelContext& ctx) {
   return {};
 }
 
+// float8e4m3fn: per tensor, and a zero point (if any) that is a constant +0 (the kernels add none).
+bool supportsFp8PerTensor(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  if (!supportsPerTensor(node, shapes)) return false;
+  const ir::Value* zero = node.input(2);
+  return zero == nullptr ||
+         (zero->constant && zero->constant->byteSize() == 1 && zero->constant->data<uint8_t>()[0] == 0);
+}
+
 Status quantizeKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
   const Tensor& x = ctx.input(0);
   Tensor& y = ctx.output(0);
   LOWP_ASSIGN_OR_RETURN(const Elem from, floatElemOf(ctx, x, "input"));
+  if (y.type() == DataType::kFloat8E4M3FN && y.elementCount() == x.elementCount()) {
+    LOWP_RETURN_IF_ERROR(checkScale(ctx));
+    LOWP_CUDA_RETURN_IF_ERROR_NODE(
+        ctx, launchQuantizeFp8(from, x.data(), y.data(), ctx.input(1).data<float>(), x.elementCount(),
+                               cuda->stream));
+    return {};
+  }
   if (y.type() != DataType::kInt8 && y.type() != DataType::kUInt8)
     return ctx.unsupported("no CUDA QuantizeLinear from " + x.describe() + " to " + y.describe());
   if (y.elementCount() != x.elementCount()) return ctx.invalid("output size differs from the input's");
@@ -223,6 +238,13 @@ Status dequantizeKernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   Tensor& y = ctx.output(0);
   LOWP_ASSIGN_OR_RETURN(const Elem to, floatElemOf(ctx, y, "output"));
+  if (x.type() == DataType::kFloat8E4M3FN && y.elementCount() == x.elementCount()) {
+    LOWP_RETURN_IF_ERROR(checkScale(ctx));
+    LOWP_CUDA_RETURN_IF_ERROR_NODE(
+        ctx, launchDequantizeFp8(x.data(), to, y.data(), ctx.input(1).data<float>(), x.elementCount(),
+                                 cuda->stream));
+    return {};
+  }
   if (x.type() != DataType::kInt8 && x.type() != DataType::kUInt8)
     return ctx.unsupported("no CUDA DequantizeLinear from " + x.describe() + " to " + y.describe());
   if (y.elementCount() != x.elementCount()) return ctx.invalid("output size differs from the input's");
@@ -321,8 +343,9 @@ void registerElementwiseKernels(KernelRegistry& registry) {
     }
   }
   const TypeSet f32 = {DataType::kFloat32};
-  for (DataType q : {DataType::kInt8, DataType::kUInt8}) {
+  for (DataType q : {DataType::kInt8, DataType::kUInt8, DataType::kFloat8E4M3FN}) {
     const TypeSet qs = {q};
+    const auto supports = q == DataType::kFloat8E4M3FN ? &supportsFp8PerTensor : &supportsPerTensor;
     const std::string dtype(shortTypeName(q));
     for (DataType f : {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16}) {
       const TypeSet fs = {f};
@@ -334,7 +357,7 @@ void registerElementwiseKernels(KernelRegistry& registry) {
            .inputTypes = {fs, f32, qs},
            .outputTypes = {qs},
            .fn = &quantizeKernel,
-           .supports = &supportsPerTensor},
+           .supports = supports},
           1);
       addBothLayouts(
           registry,
@@ -343,7 +366,7 @@ void registerElementwiseKernels(KernelRegistry& registry) {
            .inputTypes = {qs, f32, qs},
            .outputTypes = {fs},
            .fn = &dequantizeKernel,
-           .supports = &supportsPerTensor},
+           .supports = supports},
           1);
     }
   }

@@ -1,11 +1,13 @@
 // Elementwise CUDA kernels: the unary ops of UnaryOp (Relu, Sigmoid, Clip, Tanh, Erf, Gelu, ...); Add, Sub,
 // Mul, Div, Max and Min with broadcasting; Cast between fp32, fp16 and bf16; QuantizeLinear /
-// DequantizeLinear between fp32, fp16 or bf16 and int8 / uint8 with one scale (launch.h states each
-// contract). Memory-bound: each thread moves 16-byte vectors of the wider of its two types (fp16: 8 elements;
-// fp32 to int8: 4 in, 4 bytes out) in a grid-stride loop, with a scalar path when a pointer is not aligned to
-// the vector and a scalar tail. Values compute in fp32 and round once to the stored type. Tests:
+// DequantizeLinear between fp32, fp16 or bf16 and int8 / uint8 / float8e4m3fn with one scale (launch.h states
+// each contract). Memory-bound: each thread moves 16-byte vectors of the wider of its two types (fp16: 8
+// elements; fp32 to int8: 4 in, 4 bytes out) in a grid-stride loop, with a scalar path when a pointer is not
+// aligned to the vector and a scalar tail. Values compute in fp32 and round once to the stored type. Tests:
 // tests/gpu/test_elementwise.cpp, against the CPU reference kernels.
 #include <cmath>
+
+#include <cuda_fp8.h>
 
 #include "kernels/cuda/elementwise_ops.cuh"
 
@@ -173,6 +175,45 @@ struct QuantizeFn {
     // rintf rounds half to even; beyond 2^24 the sum may round, but such values saturate anyway.
     const float r = __fadd_rn(rintf(q), zero);
     return static_cast<Q>(fminf(fmaxf(r, kLo), kHi));
+  }
+};
+
+// QuantizeLinear to float8e4m3fn (zero point 0): x / scale in fp32, rounded to nearest even and saturated to
+// +-448 (ONNX's saturate=1), NaN kept; stored as the fp8 code.
+template <typename In>
+struct QuantizeFp8Fn {
+  const float* scalePtr;
+  float scale;
+  __device__ QuantizeFp8Fn prepare() const {
+    QuantizeFp8Fn r = *this;
+    r.scale = *scalePtr;
+    return r;
+  }
+  __device__ uint8_t operator()(In v) const {
+    return static_cast<uint8_t>(
+        __nv_cvt_float_to_fp8(__fdiv_rn(toFloat(v), scale), __NV_SATFINITE, __NV_E4M3));
+  }
+};
+
+// DequantizeLinear from float8e4m3fn (zero point 0): the code's value (exact in fp16) times the scale.
+template <typename Out>
+struct DequantizeFp8Fn {
+  const float* scalePtr;
+  float scale;
+  __device__ DequantizeFp8Fn prepare() const {
+    DequantizeFp8Fn r = *this;
+    r.scale = *scalePtr;
+    return r;
+  }
+  __device__ Out operator()(uint8_t code) const {
+    const float x = __half2float(__half(__nv_cvt_fp8_to_halfraw(code, __NV_E4M3)));
+    if constexpr (std::is_same_v<Out, float>) {
+      return __fmul_rn(x, scale);
+    } else if constexpr (std::is_same_v<Out, __half>) {
+      return __double2half(static_cast<double>(x) * static_cast<double>(scale));
+    } else {
+      return __double2bfloat16(static_cast<double>(x) * static_cast<double>(scale));
+    }
   }
 };
 
@@ -348,6 +389,26 @@ cudaError_t launchQuantize(Elem from, const void* x, void* y, bool isSigned, con
       result = launchMap<T, uint8_t>(
           x, y, n, QuantizeFn<T, uint8_t>{scale, static_cast<const uint8_t*>(zeroPoint), 1.0f, 0.0f}, stream);
     }
+  });
+  return result;
+}
+
+cudaError_t launchQuantizeFp8(Elem from, const void* x, void* y, const float* scale, int64_t n,
+                              cudaStream_t stream) {
+  cudaError_t result = cudaErrorInvalidValue;
+  dispatchFloatElem(from, [&](auto tag) {
+    using T = decltype(tag);
+    result = launchMap<T, uint8_t>(x, y, n, QuantizeFp8Fn<T>{scale, 1.0f}, stream);
+  });
+  return result;
+}
+
+cudaError_t launchDequantizeFp8(const void* x, Elem to, void* y, const float* scale, int64_t n,
+                                cudaStream_t stream) {
+  cudaError_t result = cudaErrorInvalidValue;
+  dispatchFloatElem(to, [&](auto tag) {
+    using T = decltype(tag);
+    result = launchMap<uint8_t, T>(x, y, n, DequantizeFp8Fn<T>{scale, 1.0f}, stream);
   });
   return result;
 }

@@ -51,6 +51,8 @@ std::string_view shortTypeName(DataType type) {
       return "i8";
     case DataType::kUInt8:
       return "u8";
+    case DataType::kFloat8E4M3FN:
+      return "f8";
     default:
       return "x";
   }

@@ -93,6 +93,15 @@ cudaError_t launchCast(Elem from, Elem to, const void* x, void* y, int64_t n, cu
 cudaError_t launchQuantize(Elem from, const void* x, void* y, bool isSigned, const float* scale,
                            const void* zeroPoint, int64_t n, cudaStream_t stream);
 
+/// QuantizeLinear to float8e4m3fn with one scale and zero point 0: x / scale in fp32, rounded to nearest
+/// even, saturated to +-448 (ONNX's saturate=1); y holds the fp8 codes.
+cudaError_t launchQuantizeFp8(Elem from, const void* x, void* y, const float* scale, int64_t n,
+                              cudaStream_t stream);
+
+/// DequantizeLinear from float8e4m3fn codes with one scale and zero point 0, to float type `to`.
+cudaError_t launchDequantizeFp8(const void* x, Elem to, void* y, const float* scale, int64_t n,
+                                cudaStream_t stream);
+
 /// DequantizeLinear with one scale: y = (x - zeroPoint) * scale in fp32, rounded to float type `to`.
 /// Bit-exact with the reference kernel.
 cudaError_t launchDequantize(const void* x, bool isSigned, Elem to, void* y, const float* scale,

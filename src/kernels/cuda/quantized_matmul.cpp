@@ -6,6 +6,12 @@
 // s[n] = a_scale * b_scales[n] and b[n] = Bias[n] * s[n], in fp32 or fp16, or quantized with y_scale to int8
 // (no zero point). The activation comes before the output's quantization, so every FusedMatMul activation
 // runs. K and N must be multiples of 4 (cuBLASLt's int8 layouts).
+//
+// With float8e4m3fn operands (the FP8 form, Hopper and later): f8-quantizedmatmul-cublaslt. cuBLASLt's fp8
+// product (TN, like int8) sums in fp32 and writes the output type directly, alpha = a_scale * b_scale (one
+// scale per operand). A bias goes in the BIAS / RELU_BIAS epilogue converted once to the output's type for
+// fp16 / bf16 outputs; for fp32 outputs, and for activations other than Relu, one pass of conv_epilogue.cu
+// follows the product. K and N must be multiples of 16 (cuBLASLt's fp8 layouts).
 // Tests: tests/gpu/test_quantized_matmul.cpp.
 #include <array>
 #include <memory>
@@ -106,6 +112,106 @@ Status quantizedMatMulKernel(KernelContext& ctx) {
   return {};
 }
 
+// What one fp8 node keeps: the transposed weights, the bias in the output type and the cuBLASLt plan.
+struct Fp8MatMulPlan {
+  ChannelsLastCopy weights;  // B as [N, K]
+  DeviceBuffer bias;         // the bias in the output's type (epilogue) when it is fp16 / bf16
+  std::unique_ptr<LtPlan> lt;
+};
+
+Precision precisionOfOutput(DataType t) {
+  if (t == DataType::kFloat16) return Precision::kF16;
+  if (t == DataType::kBFloat16) return Precision::kBf16;
+  return Precision::kF32;
+}
+
+Status fp8MatMulKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  auto params = ir::ops::readQuantizedParams(ctx.attrs(), false);
+  if (!params) return ctx.invalid(params.status().message());
+  auto activation = ir::ops::readActivation(ctx.attrs());
+  if (!activation) return ctx.invalid(activation.status().message());
+  const Tensor& a = ctx.input(0);
+  const Tensor& b = ctx.input(1);
+  Tensor& y = ctx.output(0);
+  const Tensor* bias = ctx.hasInput(2) ? &ctx.input(2) : nullptr;
+  if (a.type() != DataType::kFloat8E4M3FN || b.type() != DataType::kFloat8E4M3FN ||
+      y.type() != params->outputType || y.type() == DataType::kInt8 || y.type() == DataType::kUInt8)
+    return ctx.invalid("A " + a.describe() + ", B " + b.describe() + " and output " + y.describe() +
+                       " do not match the op's types");
+  if (a.rank() < 1 || b.rank() != 2 || a.shape().back() != b.shape()[0])
+    return ctx.invalid("A " + a.describe() + " and B " + b.describe() + " do not multiply");
+  const int64_t k = b.shape()[0];
+  const int64_t n = b.shape()[1];
+  const int64_t m = k > 0 ? a.elementCount() / k : 0;
+  if (y.elementCount() != m * n) return ctx.invalid("output " + y.describe() + " is not [..., N]");
+  if (params->weightScales.size() != 1)
+    return ctx.unsupported("cuBLASLt's fp8 product takes one weight scale, not one per column");
+  if (bias != nullptr && (bias->type() != DataType::kFloat32 || bias->elementCount() != n))
+    return ctx.invalid("bias " + bias->describe() + " is not one fp32 value per column");
+  if (k % 16 != 0 || n % 16 != 0) return ctx.unsupported("K and N must be multiples of 16");
+  if (y.elementCount() == 0) return {};
+
+  const Precision out = precisionOfOutput(y.type());
+  const bool relu = activation->kind == ir::ops::FusedActivation::kRelu;
+  const bool biasInGemm = bias != nullptr && out != Precision::kF32;
+  auto plan = std::static_pointer_cast<Fp8MatMulPlan>(ctx.state());
+  if (!plan) {
+    plan = std::make_shared<Fp8MatMulPlan>();
+    if (biasInGemm) {
+      LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, cudaMalloc(&plan->bias.data, static_cast<size_t>(n) * 2));
+      LOWP_CUDA_RETURN_IF_ERROR_NODE(
+          ctx, launchCast(Elem::kF32, *elemOf(y.type()), bias->data(), plan->bias.data, n, cuda->stream));
+    }
+    ctx.state() = plan;
+  }
+  auto weights = plan->weights.get(*cuda, b, isConstantInput(ctx, 1), 1, k, n);
+  if (!weights) return forNode(ctx, weights.status());
+  GemmProblem problem;
+  problem.m = m;
+  problem.n = n;
+  problem.k = k;
+  problem.transB = true;  // the weights as [N, K]
+  problem.alpha = params->inputScale * params->weightScales[0];
+  if (biasInGemm) problem.bias = relu ? GemmProblem::Bias::kReluBias : GemmProblem::Bias::kBias;
+  const bool reluInGemm = relu && biasInGemm;
+  const bool passAfter = (bias != nullptr && !biasInGemm) ||
+                         (activation->kind != ir::ops::FusedActivation::kNone && !reluInGemm);
+  const LtTypes types = fp8LtTypes(out);
+  const std::array<uint32_t, 4> alignments = {alignmentOf(*weights), alignmentOf(a.data()),
+                                              alignmentOf(y.data()), alignmentOf(y.data())};
+  if (!plan->lt || !plan->lt->fits(types, problem, alignments, cuda->workspaceBytes)) {
+    plan->lt = std::make_unique<LtPlan>();
+    LOWP_RETURN_IF_ERROR(forNode(
+        ctx, plan->lt->create(cuda->cublasLt, types, problem, alignments, cuda->workspaceBytes, 0, false)));
+  }
+  LOWP_RETURN_IF_ERROR(forNode(ctx, plan->lt->run(*cuda, a.data(), *weights, nullptr,
+                                                  biasInGemm ? plan->bias.data : nullptr, y.data())));
+  if (!passAfter) return {};
+  // y is [M, N]: a channels-last tensor of N channels over M positions for the epilogue.
+  Epilogue e;
+  e.activation = reluInGemm ? Activation::kNone : static_cast<Activation>(activation->kind);
+  e.alpha = activation->alpha;
+  e.beta = activation->beta;
+  if (bias != nullptr && !biasInGemm) {
+    e.bias = bias->data();
+    e.biasType = Elem::kF32;
+  }
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(
+      ctx, launchConvEpilogue(*elemOf(y.type()), y.data(), 1, n, m, /*hwc=*/true, e, cuda->stream));
+  return {};
+}
+
+bool supportsFp8MatMul(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  const auto a = staticSizes(shapes, 0);
+  const auto b = staticSizes(shapes, 1);
+  if (!a || !b || a->empty() || b->size() != 2 || a->back() != (*b)[0]) return false;
+  const ir::Value* weights = node.input(1);
+  auto params = ir::ops::readQuantizedParams(node.attributes, false);
+  return (*b)[0] % 16 == 0 && (*b)[1] % 16 == 0 && weights != nullptr && weights->constant.has_value() &&
+         params && params->weightScales.size() == 1 && ir::ops::readActivation(node.attributes).isOk();
+}
+
 bool supportsQuantizedMatMul(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
   const auto a = staticSizes(shapes, 0);
   const auto b = staticSizes(shapes, 1);
@@ -132,6 +238,15 @@ void registerQuantizedMatMulKernels(KernelRegistry& registry) {
                 .fn = &quantizedMatMulKernel,
                 .domain = ir::ops::kLowpDomain,
                 .supports = &supportsQuantizedMatMul,
+                .reference = false});
+  registry.add({.opType = "QuantizedMatMul",
+                .backend = Backend::kCuda,
+                .name = "f8-quantizedmatmul-cublaslt",
+                .inputTypes = {{DataType::kFloat8E4M3FN}, {DataType::kFloat8E4M3FN}, {DataType::kFloat32}},
+                .outputTypes = {{DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16}},
+                .fn = &fp8MatMulKernel,
+                .domain = ir::ops::kLowpDomain,
+                .supports = &supportsFp8MatMul,
                 .reference = false});
 }
 

@@ -4,6 +4,8 @@
 // op definition in double: v = act((acc + B[m]) * x_scale * w_scales[m] + z), then one rounding to the
 // output type (float) or one quantization with y_scale (integer). This is the oracle the fast kernels are
 // tested against; they may differ by one step where their float rescale rounds differently.
+// QuantizedMatMul with fp8 operands decodes them and sums in double: v = act(sum A B * a_scale * b_scale[n] +
+// Bias[n]), rounded once to the float output type.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -11,6 +13,7 @@
 #include "ir/ops/fused.h"
 #include "ir/ops/quantized.h"
 #include "kernels/reference/common.h"
+#include "kernels/reference/conversion_numeric.h"
 
 namespace lowp::kernels::ref {
 namespace {
@@ -104,6 +107,49 @@ Status quantizedKernel(KernelContext& ctx) {
   return {};
 }
 
+// QuantizedMatMul of fp8 A [..., K] by a 2-D fp8 B [K, N].
+Status fp8MatMulKernel(KernelContext& ctx) {
+  auto params = ir::ops::readQuantizedParams(ctx.attrs(), false);
+  if (!params) return ctx.invalid(params.status().message());
+  auto act = ir::ops::readActivation(ctx.attrs());
+  if (!act) return ctx.invalid(act.status().message());
+  const Tensor& a = ctx.input(0);
+  const Tensor& b = ctx.input(1);
+  Tensor& y = ctx.output(0);
+  if (y.type() != params->outputType)
+    return ctx.invalid("output " + y.describe() + " is not of the output_type attribute's type");
+  if (b.rank() != 2) return ctx.unsupported("B " + b.describe() + " is not 2-D");
+  if (a.rank() < 1 || a.shape().back() != b.shape()[0])
+    return ctx.invalid("A " + a.describe() + " and B " + b.describe() + " do not multiply");
+  const int64_t k = b.shape()[0];
+  const int64_t n = b.shape()[1];
+  const int64_t m = k > 0 ? a.elementCount() / k : 0;
+  if (y.elementCount() != m * n) return ctx.invalid("output " + y.describe() + " is not [..., N]");
+  if (params->weightScales.size() != 1 && static_cast<int64_t>(params->weightScales.size()) != n)
+    return ctx.invalid(std::to_string(params->weightScales.size()) + " weight scales for " +
+                       std::to_string(n) + " columns");
+  const Tensor* bias = ctx.hasInput(2) ? &ctx.input(2) : nullptr;
+  if (bias != nullptr && bias->elementCount() != n)
+    return ctx.invalid("bias " + bias->describe() + " is not one float32 per column");
+  constexpr Fp8Format kE4M3 = fp8Format<DataType::kFloat8E4M3FN>();
+  std::vector<double> bf(static_cast<size_t>(k * n));
+  for (int64_t i = 0; i < k * n; ++i)
+    bf[static_cast<size_t>(i)] = fp8Decode(b.data<Fp8E4M3FN>()[i].bits, kE4M3);
+  std::vector<double> row(static_cast<size_t>(k));
+  for (int64_t r = 0; r < m; ++r) {
+    for (int64_t j = 0; j < k; ++j)
+      row[static_cast<size_t>(j)] = fp8Decode(a.data<Fp8E4M3FN>()[r * k + j].bits, kE4M3);
+    for (int64_t c = 0; c < n; ++c) {
+      double sum = 0;
+      for (int64_t j = 0; j < k; ++j) sum += row[static_cast<size_t>(j)] * bf[static_cast<size_t>(j * n + c)];
+      double v = sum * params->inputScale * params->weightScale(c);
+      if (bias != nullptr) v += bias->data<float>()[c];
+      store(y, r * n + c, ir::ops::applyActivation(*act, v), *params);
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 void registerQuantizedKernels(KernelRegistry& registry) {
@@ -121,6 +167,12 @@ void registerQuantizedKernels(KernelRegistry& registry) {
                 .inputTypes = {activations, {DataType::kInt8}, {DataType::kInt32}},
                 .outputTypes = {outputs},
                 .fn = quantizedKernel<false>,
+                .domain = ir::ops::kLowpDomain});
+  registry.add({.opType = "QuantizedMatMul",
+                .name = "f8-quantizedmatmul-ref",
+                .inputTypes = {{DataType::kFloat8E4M3FN}, {DataType::kFloat8E4M3FN}, {DataType::kFloat32}},
+                .outputTypes = {{DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16}},
+                .fn = fp8MatMulKernel,
                 .domain = ir::ops::kLowpDomain});
 }
 
