@@ -626,8 +626,8 @@ Status BuildSession::enumerateTactics(LayerWork& layer) {
 }
 
 // The tactics of a layer with a form quantized to `precision` (quantized_layers.h), for each output the
-// flags allow: fp32, fp16, bf16, and (INT8 only) int8 where the output has a scale; a residual comes as the
-// output's float type or int8.
+// flags allow: fp32, fp16, bf16, and `precision` itself where the output has a scale; a residual comes as
+// the output's float type or int8.
 Status BuildSession::addQuantizedTactics(LayerWork& layer, const std::vector<ir::Shape>& shapes,
                                          DataType precision) {
   const ir::Node& node = *layer.node;
@@ -647,8 +647,7 @@ Status BuildSession::addQuantizedTactics(LayerWork& layer, const std::vector<ir:
     if (std::find(allowed.begin(), allowed.end(), t) != allowed.end()) outputs.push_back(t);
   }
   // A network output is delivered in float: quantizing it first would only add error.
-  if (precision == DataType::kInt8 && scaleOf(y) > 0.0f && !y->isGraphOutput)
-    outputs.push_back(DataType::kInt8);
+  if (scaleOf(y) > 0.0f && !y->isGraphOutput) outputs.push_back(precision);
   for (DataType out : outputs) {
     std::vector<DataType> residuals;
     if (z == nullptr) residuals.push_back(DataType::kUndefined);
@@ -656,7 +655,7 @@ Status BuildSession::addQuantizedTactics(LayerWork& layer, const std::vector<ir:
     if (z != nullptr && scaleOf(z) > 0.0f) residuals.push_back(DataType::kInt8);
     for (DataType residual : residuals) {
       auto form = std::make_shared<builder::QuantizedForm>(base);
-      builder::setQuantizedOutput(*form, out, scaleOf(y), residual, scaleOf(z));
+      builder::setQuantizedOutput(*form, out, scaleOf(y, precision), residual, scaleOf(z));
       ir::Node variant = node;
       variant.opType = form->opType;
       variant.domain = std::string(ir::ops::kLowpDomain);

@@ -136,7 +136,8 @@ Result<QuantizedForm> quantizedForm(const ir::Node& node, float inputScale, bool
 void setQuantizedOutput(QuantizedForm& form, DataType outputType, float outputScale, DataType residualType,
                         float residualScale) {
   form.attributes.set("output_type", static_cast<int64_t>(outputType));
-  if (outputType == DataType::kInt8) form.attributes.set("y_scale", outputScale);
+  if (outputType == DataType::kInt8 || outputType == DataType::kFloat8E4M3FN)
+    form.attributes.set("y_scale", outputScale);
   if (residualType == DataType::kInt8) form.attributes.set("z_scale", residualScale);
 }
 

@@ -42,8 +42,8 @@ Result<QuantizedForm> quantizedForm(const ir::Node& node, float inputScale, bool
 /// float8e4m3fn).
 float quantizedScaleFromAmax(float amax, DataType precision);
 
-/// Sets the output type (int8 needs `outputScale`) and, for a conv with a residual, the residual's type
-/// (int8 needs `residualScale`).
+/// Sets the output type (int8 and fp8 need `outputScale`) and, for a conv with a residual, the residual's
+/// type (int8 needs `residualScale`).
 void setQuantizedOutput(QuantizedForm& form, DataType outputType, float outputScale, DataType residualType,
                         float residualScale);
 

@@ -226,6 +226,35 @@ TEST(QuantizedOps, Fp8MatMulMatchesTheDequantizedComposition) {
       }
     }
   }
+  // An fp8 output: v / y_scale rounded to nearest even, saturated at 448 (v / y_scale has an rms near 700).
+  {
+    OpRun q;
+    q.opType = "QuantizedMatMul";
+    q.domain = "lowp";
+    const float yScale = 0.005f;
+    q.attributes = attrs({{"a_scale", aScale},
+                          {"b_scales", std::vector<float>{bScale}},
+                          {"output_type", static_cast<int64_t>(DataType::kFloat8E4M3FN)},
+                          {"y_scale", yScale}});
+    q.inputs = {aq, bq, makeTensor(DataType::kFloat32, {16}, bias)};
+    auto got = runOp(q);
+    ASSERT_TRUE(got.isOk()) << got.status().message();
+    const Tensor& y = (*got)[0];
+    ASSERT_EQ(y.type(), DataType::kFloat8E4M3FN);
+    int saturated = 0;
+    for (int64_t r = 0; r < 6; ++r) {
+      for (int64_t c = 0; c < 16; ++c) {
+        double v = 0;
+        for (int64_t k = 0; k < 32; ++k)
+          v += a[static_cast<size_t>(r * 32 + k)] * aScale * b[static_cast<size_t>(k * 16 + c)] * bScale;
+        v += bias[static_cast<size_t>(c)];
+        const uint8_t want = kernels::ref::fp8Encode(static_cast<float>(v) / yScale, kE4M3, true);
+        EXPECT_EQ(y.data<uint8_t>()[r * 16 + c], want) << "row " << r << " column " << c << ": " << v;
+        saturated += (want & 0x7f) == 0x7e;
+      }
+    }
+    EXPECT_GT(saturated, 0) << "no value reached the saturation";
+  }
   // fp8 operands take an fp32 bias, fp8 weights and a float output.
   auto expectError = [&](std::vector<Tensor> inputs, DataType out, const std::string& needle) {
     OpRun q;
@@ -242,7 +271,21 @@ TEST(QuantizedOps, Fp8MatMulMatchesTheDequantizedComposition) {
   };
   expectError({aq, bq, makeTensor(DataType::kInt32, {16}, bias)}, DataType::kFloat32, "bias");
   expectError({aq, makeTensor(DataType::kInt8, bShape, b)}, DataType::kFloat32, "B has type");
-  expectError({aq, bq}, DataType::kInt8, "float output");
+  expectError({aq, bq}, DataType::kInt8, "float or float8e4m3fn output");
+  {
+    OpRun q;
+    q.opType = "QuantizedMatMul";
+    q.domain = "lowp";
+    q.attributes = attrs({{"a_scale", aScale},
+                          {"b_scales", std::vector<float>{bScale}},
+                          {"output_type", static_cast<int64_t>(DataType::kFloat8E4M3FN)},
+                          {"y_scale", 1.0f}});
+    q.inputs = {makeTensor(DataType::kInt8, aShape, std::vector<double>(192, 1)),
+                makeTensor(DataType::kInt8, bShape, std::vector<double>(512, 1))};
+    auto got = runOp(q);
+    ASSERT_FALSE(got.isOk());
+    EXPECT_NE(got.status().message().find("needs fp8 operands"), std::string::npos) << got.status().message();
+  }
 }
 
 // The builder's FP8 form of a FusedMatMul: fp8 weights at one scale (amax / 448) that hold the weights within

@@ -69,7 +69,9 @@ Status inferQuantized(InferContext& ctx, bool conv) {
                        (conv ? ", not int8 or uint8" : ", not int8, uint8 or float8e4m3fn"));
   if (fp8 &&
       (params->inputZeroPoint != 0 || params->outputZeroPoint != 0 || isQuantizedType(params->outputType)))
-    return ctx.invalid("fp8 operands take no zero points and give a float output");
+    return ctx.invalid("fp8 operands take no zero points and give a float or float8e4m3fn output");
+  if (!fp8 && params->outputType == DataType::kFloat8E4M3FN)
+    return ctx.invalid("a float8e4m3fn output needs fp8 operands");
   if (!fp8) {
     LOWP_RETURN_IF_ERROR(checkZeroPoint(ctx, conv ? "x_zero_point" : "a_zero_point", params->inputZeroPoint,
                                         ctx.inputType(0)));
@@ -142,8 +144,8 @@ Status inferQuantizedMatMul(InferContext& ctx) {
 }  // namespace
 
 bool isQuantizedOutputType(DataType t) {
-  return t == DataType::kInt8 || t == DataType::kUInt8 || t == DataType::kFloat32 ||
-         t == DataType::kFloat16 || t == DataType::kBFloat16;
+  return t == DataType::kInt8 || t == DataType::kUInt8 || t == DataType::kFloat8E4M3FN ||
+         t == DataType::kFloat32 || t == DataType::kFloat16 || t == DataType::kBFloat16;
 }
 
 DataType quantizedBiasType(DataType input) {
@@ -171,9 +173,10 @@ Result<QuantizedParams> readQuantizedParams(const AttributeMap& attrs, bool conv
   if (!isQuantizedOutputType(p.outputType)) {
     return Status(StatusCode::kInvalidArgument,
                   "attribute output_type = " + std::to_string(attrs.getInt("output_type", 0)) +
-                      " is not int8, uint8, float32, float16 or bfloat16");
+                      " is not int8, uint8, float8e4m3fn, float32, float16 or bfloat16");
   }
-  if (p.outputType == DataType::kInt8 || p.outputType == DataType::kUInt8) {
+  if (p.outputType == DataType::kInt8 || p.outputType == DataType::kUInt8 ||
+      p.outputType == DataType::kFloat8E4M3FN) {
     LOWP_ASSIGN_OR_RETURN(p.outputScale, readScale(attrs, "y_scale"));
     LOWP_ASSIGN_OR_RETURN(p.outputZeroPoint, readZeroPoint(attrs, "y_zero_point"));
   }

@@ -17,13 +17,14 @@
 //   a_zero_point), B: int8 [K, N] (b_scales: 1 or N values, one per column), Bias: int32 [N]; no residual.
 //   FP8 operands: A and B both float8e4m3fn (real a = A * a_scale, real b = B * b_scales[n], no zero
 //   points), the products summed in fp32, Bias float32 [N] in real units (added as it is), and a float
-//   output_type.
+//   output_type, or float8e4m3fn: Y = v / y_scale rounded to nearest even and saturated to +-448.
 //
 // Quantization attributes (floats unless said):
 //   x_scale / a_scale, x_zero_point / a_zero_point (int, default 0; within X's type range),
 //   w_scales / b_scales (floats: one value, or one per output channel / column),
-//   output_type (int: the DataType code, as Cast's `to`; int8, uint8, float32, float16 or bfloat16),
-//   y_scale, y_zero_point (int, default 0): required scale of an int8/uint8 output,
+//   output_type (int: the DataType code, as Cast's `to`; int8, uint8, float8e4m3fn, float32, float16 or
+//   bfloat16),
+//   y_scale, y_zero_point (int, default 0): required scale of an int8/uint8/float8e4m3fn output,
 //   z_scale, z_zero_point (int, default 0): scale of an int8/uint8 residual.
 // Every scale must be positive and finite.
 #pragma once
@@ -58,7 +59,8 @@ struct QuantizedParams {
 /// attribute when one is missing, not positive and finite, or out of its type's range.
 Result<QuantizedParams> readQuantizedParams(const AttributeMap& attrs, bool conv);
 
-/// Whether `t` may be the output type of a quantized op (int8, uint8, float32, float16, bfloat16).
+/// Whether `t` may be the output type of a quantized op (int8, uint8, float8e4m3fn, float32, float16,
+/// bfloat16).
 bool isQuantizedOutputType(DataType t);
 
 /// The bias type of a quantized op whose activation input has type `input`: int32 at the product's scale

@@ -2,8 +2,11 @@
 // place, over NCHW or NHWC output (launch.h); and the end of an int8 matrix product (launchRequantize): int32
 // sums rescaled per column, biased, activated and rounded to the output type. Memory-bound and one pass over
 // y, in 16-byte vectors where the addresses and the shape allow; activations in fp32 (device_util.cuh,
-// activate). Tests: tests/gpu/test_conv.cpp (FusedConv with every activation) and
+// activate); and the end of an fp8 product with an fp8 output (launchQuantizeEpilogueFp8): its fp16 result
+// activated and quantized. Tests: tests/gpu/test_conv.cpp (FusedConv with every activation) and
 // tests/gpu/test_quantized_matmul.cpp, against the CPU reference kernels.
+#include <cuda_fp8.h>
+
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
@@ -156,6 +159,58 @@ cudaError_t launchRequantize(const int32_t* acc, Elem out, void* y, int64_t rows
       break;
     default:
       return cudaErrorInvalidValue;
+  }
+  return cudaGetLastError();
+}
+
+namespace {
+
+// act(x) / outputScale rounded to float8e4m3fn (saturated), 8 elements a thread: 16 bytes in, 8 out.
+template <int kAct>
+__global__ void quantizeEpilogueFp8Kernel(const __half* __restrict__ x, uint8_t* __restrict__ y,
+                                          int64_t vectors, Epilogue e, float outputScale) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t v = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; v < vectors; v += stride) {
+    alignas(16) __half in[8];
+    *reinterpret_cast<uint4*>(in) = reinterpret_cast<const uint4*>(x)[v];
+    alignas(8) uint8_t out[8];
+#pragma unroll
+    for (int k = 0; k < 8; ++k) {
+      float a = __half2float(in[k]);
+      if constexpr (kAct == static_cast<int>(Activation::kGelu)) {
+        a = e.alpha == 1.0f ? activate(e, a) : geluErfNarrow(a);
+      } else if constexpr (kAct == static_cast<int>(Activation::kNone)) {
+      } else {
+        a = activate(e, a);
+      }
+      out[k] =
+          static_cast<uint8_t>(__nv_cvt_float_to_fp8(__fdiv_rn(a, outputScale), __NV_SATFINITE, __NV_E4M3));
+    }
+    reinterpret_cast<uint2*>(y)[v] = *reinterpret_cast<const uint2*>(out);
+  }
+}
+
+}  // namespace
+
+cudaError_t launchQuantizeEpilogueFp8(const void* x, void* y, int64_t n, const Epilogue& activation,
+                                      float outputScale, cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
+  if (n % 8 != 0 || reinterpret_cast<uintptr_t>(x) % 16 != 0 || reinterpret_cast<uintptr_t>(y) % 8 != 0)
+    return cudaErrorInvalidValue;
+  const auto grid = gridFor(n / 8, kThreads);
+  const auto* in = static_cast<const __half*>(x);
+  auto* out = static_cast<uint8_t*>(y);
+  switch (activation.activation) {
+    case Activation::kGelu:
+      quantizeEpilogueFp8Kernel<static_cast<int>(Activation::kGelu)>
+          <<<grid, kThreads, 0, stream>>>(in, out, n / 8, activation, outputScale);
+      break;
+    case Activation::kNone:
+      quantizeEpilogueFp8Kernel<static_cast<int>(Activation::kNone)>
+          <<<grid, kThreads, 0, stream>>>(in, out, n / 8, activation, outputScale);
+      break;
+    default:
+      quantizeEpilogueFp8Kernel<-1><<<grid, kThreads, 0, stream>>>(in, out, n / 8, activation, outputScale);
   }
   return cudaGetLastError();
 }

@@ -154,6 +154,12 @@ cudaError_t launchRequantize(const int32_t* acc, Elem out, void* y, int64_t rows
                              const float* scale, const float* bias, const Epilogue& activation,
                              float outputScale, cudaStream_t stream);
 
+/// The end of an fp8 product with an fp8 output (quantized_matmul.cpp): over the n fp16 values x (its
+/// biased result), y = float8e4m3fn(act(x) / outputScale), rounded to nearest even and saturated. n a
+/// multiple of 8, x 16-byte and y 8-byte aligned (else cudaErrorInvalidValue).
+cudaError_t launchQuantizeEpilogueFp8(const void* x, void* y, int64_t n, const Epilogue& activation,
+                                      float outputScale, cudaStream_t stream);
+
 // ---- depthwise.cu
 // ------------------------------------------------------------------------------------------
 

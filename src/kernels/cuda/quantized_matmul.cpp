@@ -11,7 +11,9 @@
 // product (TN, like int8) sums in fp32 and writes the output type directly, alpha = a_scale * b_scale (one
 // scale per operand). A bias goes in the BIAS / RELU_BIAS epilogue converted once to the output's type for
 // fp16 / bf16 outputs; for fp32 outputs, and for activations other than Relu, one pass of conv_epilogue.cu
-// follows the product. K and N must be multiples of 16 (cuBLASLt's fp8 layouts).
+// follows the product. An fp8 output (y_scale) takes the product in fp16 in scratch memory, then one pass
+// (launchQuantizeEpilogueFp8) applies the activation and quantizes. K and N must be multiples of 16
+// (cuBLASLt's fp8 layouts).
 // Tests: tests/gpu/test_quantized_matmul.cpp.
 #include <array>
 #include <memory>
@@ -112,10 +114,13 @@ Status quantizedMatMulKernel(KernelContext& ctx) {
   return {};
 }
 
-// What one fp8 node keeps: the transposed weights, the bias in the output type and the cuBLASLt plan.
+// What one fp8 node keeps: the transposed weights, the bias in the product's type, the fp16 product of an
+// fp8 output and the cuBLASLt plan.
 struct Fp8MatMulPlan {
-  ChannelsLastCopy weights;  // B as [N, K]
-  DeviceBuffer bias;         // the bias in the output's type (epilogue) when it is fp16 / bf16
+  ChannelsLastCopy weights;               // B as [N, K]
+  DeviceBuffer bias;                      // the bias in the product's type (epilogue) when it is fp16 / bf16
+  std::unique_ptr<DeviceBuffer> product;  // fp16 [M, N], for an fp8 output
+  int64_t productBytes = 0;
   std::unique_ptr<LtPlan> lt;
 };
 
@@ -150,9 +155,13 @@ Status fp8MatMulKernel(KernelContext& ctx) {
   if (bias != nullptr && (bias->type() != DataType::kFloat32 || bias->elementCount() != n))
     return ctx.invalid("bias " + bias->describe() + " is not one fp32 value per column");
   if (k % 16 != 0 || n % 16 != 0) return ctx.unsupported("K and N must be multiples of 16");
+  const bool fp8Out = y.type() == DataType::kFloat8E4M3FN;
+  if (fp8Out && m * n * 2 > kMaxScratchBytes)
+    return ctx.unsupported("the fp16 product would take more than 256 MB");
   if (y.elementCount() == 0) return {};
 
-  const Precision out = precisionOfOutput(y.type());
+  const Precision out = fp8Out ? Precision::kF16 : precisionOfOutput(y.type());
+  const DataType productType = fp8Out ? DataType::kFloat16 : y.type();
   const bool relu = activation->kind == ir::ops::FusedActivation::kRelu;
   const bool biasInGemm = bias != nullptr && out != Precision::kF32;
   auto plan = std::static_pointer_cast<Fp8MatMulPlan>(ctx.state());
@@ -161,12 +170,18 @@ Status fp8MatMulKernel(KernelContext& ctx) {
     if (biasInGemm) {
       LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, cudaMalloc(&plan->bias.data, static_cast<size_t>(n) * 2));
       LOWP_CUDA_RETURN_IF_ERROR_NODE(
-          ctx, launchCast(Elem::kF32, *elemOf(y.type()), bias->data(), plan->bias.data, n, cuda->stream));
+          ctx, launchCast(Elem::kF32, *elemOf(productType), bias->data(), plan->bias.data, n, cuda->stream));
     }
     ctx.state() = plan;
   }
   auto weights = plan->weights.get(*cuda, b, isConstantInput(ctx, 1), 1, k, n);
   if (!weights) return forNode(ctx, weights.status());
+  if (fp8Out && plan->productBytes < m * n * 2) {
+    plan->product = std::make_unique<DeviceBuffer>();
+    LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, cudaMalloc(&plan->product->data, static_cast<size_t>(m * n * 2)));
+    plan->productBytes = m * n * 2;
+  }
+  void* d = fp8Out ? plan->product->data : y.data();
   GemmProblem problem;
   problem.m = m;
   problem.n = n;
@@ -178,15 +193,24 @@ Status fp8MatMulKernel(KernelContext& ctx) {
   const bool passAfter = (bias != nullptr && !biasInGemm) ||
                          (activation->kind != ir::ops::FusedActivation::kNone && !reluInGemm);
   const LtTypes types = fp8LtTypes(out);
-  const std::array<uint32_t, 4> alignments = {alignmentOf(*weights), alignmentOf(a.data()),
-                                              alignmentOf(y.data()), alignmentOf(y.data())};
+  const std::array<uint32_t, 4> alignments = {alignmentOf(*weights), alignmentOf(a.data()), alignmentOf(d),
+                                              alignmentOf(d)};
   if (!plan->lt || !plan->lt->fits(types, problem, alignments, cuda->workspaceBytes)) {
     plan->lt = std::make_unique<LtPlan>();
     LOWP_RETURN_IF_ERROR(forNode(
         ctx, plan->lt->create(cuda->cublasLt, types, problem, alignments, cuda->workspaceBytes, 0, false)));
   }
-  LOWP_RETURN_IF_ERROR(forNode(ctx, plan->lt->run(*cuda, a.data(), *weights, nullptr,
-                                                  biasInGemm ? plan->bias.data : nullptr, y.data())));
+  LOWP_RETURN_IF_ERROR(forNode(
+      ctx, plan->lt->run(*cuda, a.data(), *weights, nullptr, biasInGemm ? plan->bias.data : nullptr, d)));
+  if (fp8Out) {
+    Epilogue e;
+    e.activation = reluInGemm ? Activation::kNone : static_cast<Activation>(activation->kind);
+    e.alpha = activation->alpha;
+    e.beta = activation->beta;
+    LOWP_CUDA_RETURN_IF_ERROR_NODE(
+        ctx, launchQuantizeEpilogueFp8(d, y.data(), m * n, e, params->outputScale, cuda->stream));
+    return {};
+  }
   if (!passAfter) return {};
   // y is [M, N]: a channels-last tensor of N channels over M positions for the epilogue.
   Epilogue e;
@@ -243,7 +267,8 @@ void registerQuantizedMatMulKernels(KernelRegistry& registry) {
                 .backend = Backend::kCuda,
                 .name = "f8-quantizedmatmul-cublaslt",
                 .inputTypes = {{DataType::kFloat8E4M3FN}, {DataType::kFloat8E4M3FN}, {DataType::kFloat32}},
-                .outputTypes = {{DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16}},
+                .outputTypes = {{DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
+                                 DataType::kFloat8E4M3FN}},
                 .fn = &fp8MatMulKernel,
                 .domain = ir::ops::kLowpDomain,
                 .supports = &supportsFp8MatMul,

@@ -5,7 +5,7 @@
 // output type (float) or one quantization with y_scale (integer). This is the oracle the fast kernels are
 // tested against; they may differ by one step where their float rescale rounds differently.
 // QuantizedMatMul with fp8 operands decodes them and sums in double: v = act(sum A B * a_scale * b_scale[n] +
-// Bias[n]), rounded once to the float output type.
+// Bias[n]), rounded once to the float output type, or v / y_scale (in fp32) to float8e4m3fn.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -42,6 +42,10 @@ void store(Tensor& y, int64_t i, double v, const ir::ops::QuantizedParams& p) {
     case DataType::kUInt8:
       y.data<uint8_t>()[i] = static_cast<uint8_t>(
           ir::ops::quantizeValue(static_cast<float>(v), p.outputScale, p.outputZeroPoint, DataType::kUInt8));
+      break;
+    case DataType::kFloat8E4M3FN:  // divided in fp32, as QuantizeLinear divides
+      y.data<Fp8E4M3FN>()[i].bits = fp8Encode(static_cast<float>(v) / p.outputScale,
+                                              fp8Format<DataType::kFloat8E4M3FN>(), /*saturate=*/true);
       break;
     case DataType::kFloat16:
       y.data<Float16>()[i] = Float16{ir::floatToFloat16(static_cast<float>(v))};
@@ -171,7 +175,8 @@ void registerQuantizedKernels(KernelRegistry& registry) {
   registry.add({.opType = "QuantizedMatMul",
                 .name = "f8-quantizedmatmul-ref",
                 .inputTypes = {{DataType::kFloat8E4M3FN}, {DataType::kFloat8E4M3FN}, {DataType::kFloat32}},
-                .outputTypes = {{DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16}},
+                .outputTypes = {{DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
+                                 DataType::kFloat8E4M3FN}},
                 .fn = fp8MatMulKernel,
                 .domain = ir::ops::kLowpDomain});
 }
