@@ -55,6 +55,7 @@ Result<std::shared_ptr<Engine>> buildProbe(Logger& logger, const NetworkDefiniti
   if (type == DataType::kFloat16) config.setFlag(BuilderFlag::kFP16);
   if (type == DataType::kBFloat16) config.setFlag(BuilderFlag::kBF16);
   if (type == DataType::kInt8) config.setFlag(BuilderFlag::kINT8);
+  if (type == DataType::kFloat8E4M3FN) config.setFlag(BuilderFlag::kFP8);
   return Builder(logger).build(network, config);
 }
 
@@ -203,7 +204,7 @@ ComputeRate probeMatMul(Logger& logger, DataType type, const ProbeTarget& target
   if (!matmul) return fail(matmul.status());
   if (Status s = keepInArena(network, "y", target); !s) return fail(s);
   if (type != DataType::kFloat32) (*matmul)->setPrecision(type);
-  if (type == DataType::kInt8) {
+  if (type == DataType::kInt8 || type == DataType::kFloat8E4M3FN) {
     if (Status s = network.setDynamicRange("a", -1, 1); !s) return fail(s);
   }
   auto engine = buildProbe(logger, network, type, target);

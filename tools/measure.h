@@ -69,8 +69,8 @@ struct ProbeTarget {
 };
 
 /// Measures a square MatMul (activation times constant weights) forced to `type` with obeyed precision
-/// constraints; fp32 is the baseline. INT8 takes its activation scale from a given dynamic range. Slow
-/// (storage-only) precisions are timed over fewer runs so the probe stays short. On a GPU the product is
+/// constraints; fp32 is the baseline. INT8 and FP8 take their activation scale from a given dynamic range.
+/// Slow (storage-only) precisions are timed over fewer runs so the probe stays short. On a GPU the product is
 /// larger (4096^3) so that it fills the device.
 ComputeRate probeMatMul(Logger& logger, DataType type, const ProbeTarget& target);
 
