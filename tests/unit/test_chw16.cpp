@@ -151,7 +151,7 @@ TEST(Chw16Reformat, ToAndFromChannelsLast) {
   for (DataType type : {DataType::kFloat32, DataType::kBFloat16}) {
     const std::string bits = type == DataType::kFloat32 ? "x32" : "x16";
     for (const std::vector<int64_t>& shape :
-         {std::vector<int64_t>{2, 20, 5, 3}, {1, 16, 7}, {3, 5, 2, 2, 2}, {1, 48, 4, 4}}) {
+         {std::vector<int64_t>{2, 20, 5, 3}, {1, 16, 7}, {3, 5, 2, 2, 2}, {1, 48, 4, 4}, {2, 36, 9, 15}}) {
       SCOPED_TRACE(std::string(ir::dataTypeInfo(type).name) + " " + ir::formatSizes(shape));
       const Tensor plain = random(rng, type, shape);
       const Stored blocked = toBlocked(plain);

@@ -195,26 +195,54 @@ Status blockReformatKernel(KernelContext& ctx) {
 
 // kChw16 <-> channels-last for elements of kBytes bytes: a block's 16 channels of one pixel are 16
 // consecutive elements in both, so each moves as one run (the channels past C are left out, or written as
-// zeros in kChw16).
+// zeros in kChw16). Pixel by pixel, every block of the pixel in turn: the channels-last side moves as one
+// sequential stream and the blocked side as one stream per block (a block-by-block order would touch a
+// new channels-last row, often a new page, for every 64 bytes). Units of kPixelRun pixels of one image are
+// split over lowp's pool.
 template <int kBytes, bool kToHwc>
 Status blockToHwcKernel(KernelContext& ctx) {
-  const auto* in = static_cast<const std::byte*>(ctx.input(0).data());
+  constexpr int64_t kPixelRun = 64;
+  const Tensor& x = ctx.input(0);
+  if (x.rank() < 3 || x.rank() > 5)
+    return ctx.unsupported("a layout change needs rank 3 to 5, not " + x.describe());
+  const auto* in = static_cast<const std::byte*>(x.data());
   auto* out = static_cast<std::byte*>(ctx.output(0).data());
-  return forEachChannelBlock(ctx, [&](const ChannelBlocks& g, int64_t n, int64_t b) {
-    const int64_t count = std::min(kBlock, g.channels - b * kBlock);
-    const int64_t blockedAt = (n * g.blocks + b) * g.pixels * kBlock * kBytes;
-    const int64_t hwcAt = (n * g.pixels * g.channels + b * kBlock) * kBytes;
-    for (int64_t p = 0; p < g.pixels; ++p) {
-      if constexpr (kToHwc) {
-        std::memcpy(out + hwcAt + p * g.channels * kBytes, in + blockedAt + p * kBlock * kBytes,
-                    static_cast<size_t>(count * kBytes));
-      } else {
-        std::byte* to = out + blockedAt + p * kBlock * kBytes;
-        std::memcpy(to, in + hwcAt + p * g.channels * kBytes, static_cast<size_t>(count * kBytes));
-        std::memset(to + count * kBytes, 0, static_cast<size_t>((kBlock - count) * kBytes));
+  const int64_t images = x.shape()[0];
+  const int64_t channels = x.shape()[1];
+  const int64_t pixels = images * channels == 0 ? 0 : x.elementCount() / (images * channels);
+  const int64_t blocks = (channels + kBlock - 1) / kBlock;
+  const int64_t runs = (pixels + kPixelRun - 1) / kPixelRun;
+  ctx.parallelFor(images * runs, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t unit = begin; unit < end; ++unit) {
+      const int64_t n = unit / runs;
+      const int64_t p0 = unit % runs * kPixelRun;
+      const int64_t p1 = std::min(pixels, p0 + kPixelRun);
+      for (int64_t b = 0; b < blocks; ++b) {
+        const int64_t count = std::min(kBlock, channels - b * kBlock);
+        std::byte* blocked =
+            (kToHwc ? const_cast<std::byte*>(in) : out) + (n * blocks + b) * pixels * kBlock * kBytes;
+        std::byte* hwc =
+            (kToHwc ? out : const_cast<std::byte*>(in)) + (n * pixels * channels + b * kBlock) * kBytes;
+        for (int64_t p = p0; p < p1; ++p) {
+          std::byte* blockedAt = blocked + p * kBlock * kBytes;
+          std::byte* hwcAt = hwc + p * channels * kBytes;
+          if (count == kBlock) {  // a whole block: a run of a size known here, copied inline
+            if constexpr (kToHwc) {
+              std::memcpy(hwcAt, blockedAt, kBlock * kBytes);
+            } else {
+              std::memcpy(blockedAt, hwcAt, kBlock * kBytes);
+            }
+          } else if constexpr (kToHwc) {
+            std::memcpy(hwcAt, blockedAt, static_cast<size_t>(count * kBytes));
+          } else {
+            std::memcpy(blockedAt, hwcAt, static_cast<size_t>(count * kBytes));
+            std::memset(blockedAt + count * kBytes, 0, static_cast<size_t>((kBlock - count) * kBytes));
+          }
+        }
       }
     }
   });
+  return {};
 }
 
 bool supportsReformat(const ir::Node& /*node*/, const std::vector<ir::Shape>& shapes) {
