@@ -196,18 +196,31 @@ TEST(QuantizedOps, Fp8MatMulMatchesTheDequantizedComposition) {
   std::vector<double> bias(16);
   for (size_t i = 0; i < bias.size(); ++i) bias[i] = 0.25 * static_cast<double>(i) - 2.0;
   const float aScale = 0.01f, bScale = 0.002f;
+  // QuantizedMatMul on `inputs` with output `out` (y_scale `yScale`, used by an fp8 output) and `activation`.
+  auto run = [&](std::vector<Tensor> inputs, DataType out, float yScale, const std::string& activation) {
+    OpRun q;
+    q.opType = "QuantizedMatMul";
+    q.domain = "lowp";
+    q.attributes = attrs({{"a_scale", aScale},
+                          {"b_scales", std::vector<float>{bScale}},
+                          {"output_type", static_cast<int64_t>(out)},
+                          {"y_scale", yScale}});
+    if (!activation.empty()) q.attributes.set("activation", activation);
+    q.inputs = std::move(inputs);
+    return runOp(q);
+  };
+  // The real value of output (r, c) before the activation, from the decoded operands, in double.
+  auto expected = [&](int64_t r, int64_t c) {
+    double v = 0;
+    for (int64_t k = 0; k < 32; ++k)
+      v += a[static_cast<size_t>(r * 32 + k)] * aScale * b[static_cast<size_t>(k * 16 + c)] * bScale;
+    return v + bias[static_cast<size_t>(c)];
+  };
+  const Tensor biasTensor = makeTensor(DataType::kFloat32, {16}, bias);
   for (DataType out : {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16}) {
     for (bool relu : {false, true}) {
       SCOPED_TRACE(std::string(dataTypeName(out)) + (relu ? " relu" : ""));
-      OpRun q;
-      q.opType = "QuantizedMatMul";
-      q.domain = "lowp";
-      q.attributes = attrs({{"a_scale", aScale},
-                            {"b_scales", std::vector<float>{bScale}},
-                            {"output_type", static_cast<int64_t>(out)}});
-      if (relu) q.attributes.set("activation", std::string("Relu"));
-      q.inputs = {aq, bq, makeTensor(DataType::kFloat32, {16}, bias)};
-      auto got = runOp(q);
+      auto got = run({aq, bq, biasTensor}, out, 1.0f, relu ? "Relu" : "");
       ASSERT_TRUE(got.isOk()) << got.status().message();
       const std::vector<double> y = values((*got)[0]);
       ASSERT_EQ(y.size(), 2u * 3 * 16);
@@ -215,11 +228,7 @@ TEST(QuantizedOps, Fp8MatMulMatchesTheDequantizedComposition) {
           out == DataType::kFloat32 ? 1e-6 : (out == DataType::kFloat16 ? 1.0 / 1024 : 1.0 / 128);
       for (int64_t r = 0; r < 6; ++r) {
         for (int64_t c = 0; c < 16; ++c) {
-          double v = 0;
-          for (int64_t k = 0; k < 32; ++k)
-            v += a[static_cast<size_t>(r * 32 + k)] * aScale * b[static_cast<size_t>(k * 16 + c)] * bScale;
-          v += bias[static_cast<size_t>(c)];
-          if (relu) v = std::max(v, 0.0);
+          const double v = relu ? std::max(expected(r, c), 0.0) : expected(r, c);
           EXPECT_LE(std::fabs(y[static_cast<size_t>(r * 16 + c)] - v), step * (std::fabs(v) + 1e-3))
               << "row " << r << " column " << c;
         }
@@ -227,65 +236,32 @@ TEST(QuantizedOps, Fp8MatMulMatchesTheDequantizedComposition) {
     }
   }
   // An fp8 output: v / y_scale rounded to nearest even, saturated at 448 (v / y_scale has an rms near 700).
-  {
-    OpRun q;
-    q.opType = "QuantizedMatMul";
-    q.domain = "lowp";
-    const float yScale = 0.005f;
-    q.attributes = attrs({{"a_scale", aScale},
-                          {"b_scales", std::vector<float>{bScale}},
-                          {"output_type", static_cast<int64_t>(DataType::kFloat8E4M3FN)},
-                          {"y_scale", yScale}});
-    q.inputs = {aq, bq, makeTensor(DataType::kFloat32, {16}, bias)};
-    auto got = runOp(q);
-    ASSERT_TRUE(got.isOk()) << got.status().message();
-    const Tensor& y = (*got)[0];
-    ASSERT_EQ(y.type(), DataType::kFloat8E4M3FN);
-    int saturated = 0;
-    for (int64_t r = 0; r < 6; ++r) {
-      for (int64_t c = 0; c < 16; ++c) {
-        double v = 0;
-        for (int64_t k = 0; k < 32; ++k)
-          v += a[static_cast<size_t>(r * 32 + k)] * aScale * b[static_cast<size_t>(k * 16 + c)] * bScale;
-        v += bias[static_cast<size_t>(c)];
-        const uint8_t want = kernels::ref::fp8Encode(static_cast<float>(v) / yScale, kE4M3, true);
-        EXPECT_EQ(y.data<uint8_t>()[r * 16 + c], want) << "row " << r << " column " << c << ": " << v;
-        saturated += (want & 0x7f) == 0x7e;
-      }
+  const float yScale = 0.005f;
+  auto got = run({aq, bq, biasTensor}, DataType::kFloat8E4M3FN, yScale, "");
+  ASSERT_TRUE(got.isOk()) << got.status().message();
+  const Tensor& y = (*got)[0];
+  ASSERT_EQ(y.type(), DataType::kFloat8E4M3FN);
+  int saturated = 0;
+  for (int64_t r = 0; r < 6; ++r) {
+    for (int64_t c = 0; c < 16; ++c) {
+      const uint8_t want = kernels::ref::fp8Encode(static_cast<float>(expected(r, c)) / yScale, kE4M3, true);
+      EXPECT_EQ(y.data<uint8_t>()[r * 16 + c], want) << "row " << r << " column " << c;
+      saturated += (want & 0x7f) == 0x7e;
     }
-    EXPECT_GT(saturated, 0) << "no value reached the saturation";
   }
-  // fp8 operands take an fp32 bias, fp8 weights and a float output.
+  EXPECT_GT(saturated, 0) << "no value reached the saturation";
+  // fp8 operands take an fp32 bias, fp8 weights and a float or fp8 output; an fp8 output needs them.
   auto expectError = [&](std::vector<Tensor> inputs, DataType out, const std::string& needle) {
-    OpRun q;
-    q.opType = "QuantizedMatMul";
-    q.domain = "lowp";
-    q.attributes = attrs({{"a_scale", aScale},
-                          {"b_scales", std::vector<float>{bScale}},
-                          {"output_type", static_cast<int64_t>(out)},
-                          {"y_scale", 1.0f}});
-    q.inputs = std::move(inputs);
-    auto got = runOp(q);
-    ASSERT_FALSE(got.isOk()) << needle;
-    EXPECT_NE(got.status().message().find(needle), std::string::npos) << got.status().message();
+    auto failed = run(std::move(inputs), out, 1.0f, "");
+    ASSERT_FALSE(failed.isOk()) << needle;
+    EXPECT_NE(failed.status().message().find(needle), std::string::npos) << failed.status().message();
   };
   expectError({aq, bq, makeTensor(DataType::kInt32, {16}, bias)}, DataType::kFloat32, "bias");
   expectError({aq, makeTensor(DataType::kInt8, bShape, b)}, DataType::kFloat32, "B has type");
   expectError({aq, bq}, DataType::kInt8, "float or float8e4m3fn output");
-  {
-    OpRun q;
-    q.opType = "QuantizedMatMul";
-    q.domain = "lowp";
-    q.attributes = attrs({{"a_scale", aScale},
-                          {"b_scales", std::vector<float>{bScale}},
-                          {"output_type", static_cast<int64_t>(DataType::kFloat8E4M3FN)},
-                          {"y_scale", 1.0f}});
-    q.inputs = {makeTensor(DataType::kInt8, aShape, std::vector<double>(192, 1)),
-                makeTensor(DataType::kInt8, bShape, std::vector<double>(512, 1))};
-    auto got = runOp(q);
-    ASSERT_FALSE(got.isOk());
-    EXPECT_NE(got.status().message().find("needs fp8 operands"), std::string::npos) << got.status().message();
-  }
+  expectError({makeTensor(DataType::kInt8, aShape, std::vector<double>(192, 1)),
+               makeTensor(DataType::kInt8, bShape, std::vector<double>(512, 1))},
+              DataType::kFloat8E4M3FN, "needs fp8 operands");
 }
 
 // The builder's FP8 form of a FusedMatMul: fp8 weights at one scale (amax / 448) that hold the weights within

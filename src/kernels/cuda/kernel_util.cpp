@@ -205,11 +205,16 @@ Result<std::vector<float>> quantizedRescale(const CudaContext& cuda, const ir::o
   return out;
 }
 
-Epilogue epilogueOf(const ConvOperands& c, DataType type, bool withBiasAndResidual) {
+Epilogue activationEpilogue(const ir::ops::ActivationSpec& activation, bool appliedInProduct) {
   Epilogue e;
-  e.activation = static_cast<Activation>(c.activation.kind);
-  e.alpha = c.activation.alpha;
-  e.beta = c.activation.beta;
+  e.activation = appliedInProduct ? Activation::kNone : static_cast<Activation>(activation.kind);
+  e.alpha = activation.alpha;
+  e.beta = activation.beta;
+  return e;
+}
+
+Epilogue epilogueOf(const ConvOperands& c, DataType type, bool withBiasAndResidual) {
+  Epilogue e = activationEpilogue(c.activation);
   if (!withBiasAndResidual) return e;
   e.bias = c.bias != nullptr ? c.bias->data() : nullptr;
   e.biasType = c.bias != nullptr && c.bias->type() == DataType::kFloat32 ? Elem::kF32 : *elemOf(type);

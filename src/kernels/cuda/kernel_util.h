@@ -126,6 +126,10 @@ class ChannelsLastCopy {
 Result<std::vector<float>> quantizedRescale(const CudaContext& cuda, const ir::ops::QuantizedParams& params,
                                             const Tensor* bias, int64_t channels, double divisor);
 
+/// The epilogue that applies `activation` alone (none where the product's own epilogue already applied it:
+/// `appliedInProduct`).
+Epilogue activationEpilogue(const ir::ops::ActivationSpec& activation, bool appliedInProduct = false);
+
 /// The epilogue (conv_epilogue.cu) that adds the bias and residual and applies the activation of `c`, in
 /// tensors of `type`; `withBiasAndResidual` false leaves those to the convolution itself.
 Epilogue epilogueOf(const ConvOperands& c, DataType type, bool withBiasAndResidual = true);

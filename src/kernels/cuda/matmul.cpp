@@ -238,10 +238,7 @@ Status fusedMatMulKernel(KernelContext& ctx) {
       ctx, plan->run(*cuda, a.data(), b.data(), nullptr, biasInGemm ? bias->data() : nullptr, y.data())));
   if (!passAfter) return {};
   // y is [M, N]: a channels-last tensor of N channels over M positions for the epilogue.
-  Epilogue e;
-  e.activation = reluInGemm ? Activation::kNone : static_cast<Activation>(activation->kind);
-  e.alpha = activation->alpha;
-  e.beta = activation->beta;
+  Epilogue e = activationEpilogue(*activation, reluInGemm);
   if (bias != nullptr && !biasInGemm) {
     e.bias = bias->data();
     e.biasType = Elem::kF32;

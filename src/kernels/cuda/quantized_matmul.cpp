@@ -43,32 +43,64 @@ struct QuantizedMatMulPlan {
   std::unique_ptr<LtPlan> lt;
 };
 
-Status quantizedMatMulKernel(KernelContext& ctx) {
-  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+// The operands of one run, read and checked: A [..., K] of `operandType` by a 2-D B [K, N] of the same type
+// into Y [..., N] of the op's output type; the weight scales one or one per column; the bias, if given, one
+// value per column of the operands' bias type (ir::ops::quantizedBiasType).
+struct Operands {
+  ir::ops::QuantizedParams params;
+  ir::ops::ActivationSpec activation;
+  const Tensor* a = nullptr;
+  const Tensor* b = nullptr;
+  Tensor* y = nullptr;
+  const Tensor* bias = nullptr;
+  int64_t m = 0, n = 0, k = 0;
+};
+
+Result<Operands> readOperands(KernelContext& ctx, DataType operandType) {
+  Operands o;
   auto params = ir::ops::readQuantizedParams(ctx.attrs(), false);
   if (!params) return ctx.invalid(params.status().message());
+  o.params = *std::move(params);
   auto activation = ir::ops::readActivation(ctx.attrs());
   if (!activation) return ctx.invalid(activation.status().message());
-  const Tensor& a = ctx.input(0);
-  const Tensor& b = ctx.input(1);
-  Tensor& y = ctx.output(0);
-  const Tensor* bias = ctx.hasInput(2) ? &ctx.input(2) : nullptr;
-  if (a.type() != DataType::kInt8 || b.type() != DataType::kInt8 || y.type() != params->outputType)
+  o.activation = *activation;
+  o.a = &ctx.input(0);
+  o.b = &ctx.input(1);
+  o.y = &ctx.output(0);
+  o.bias = ctx.hasInput(2) ? &ctx.input(2) : nullptr;
+  const Tensor& a = *o.a;
+  const Tensor& b = *o.b;
+  const Tensor& y = *o.y;
+  if (a.type() != operandType || b.type() != operandType || y.type() != o.params.outputType)
     return ctx.invalid("A " + a.describe() + ", B " + b.describe() + " and output " + y.describe() +
                        " do not match the op's types");
-  if (params->inputZeroPoint != 0 || params->outputZeroPoint != 0)
-    return ctx.unsupported("cuBLASLt's int8 product takes no zero points");
   if (a.rank() < 1 || b.rank() != 2 || a.shape().back() != b.shape()[0])
     return ctx.invalid("A " + a.describe() + " and B " + b.describe() + " do not multiply");
-  const int64_t k = b.shape()[0];
-  const int64_t n = b.shape()[1];
-  const int64_t m = k > 0 ? a.elementCount() / k : 0;
-  if (y.elementCount() != m * n) return ctx.invalid("output " + y.describe() + " is not [..., N]");
-  if (params->weightScales.size() != 1 && static_cast<int64_t>(params->weightScales.size()) != n)
-    return ctx.invalid(std::to_string(params->weightScales.size()) + " weight scales for " +
-                       std::to_string(n) + " columns");
-  if (bias != nullptr && (bias->type() != DataType::kInt32 || bias->elementCount() != n))
-    return ctx.invalid("bias " + bias->describe() + " is not one int32 per column");
+  o.k = b.shape()[0];
+  o.n = b.shape()[1];
+  o.m = o.k > 0 ? a.elementCount() / o.k : 0;
+  if (y.elementCount() != o.m * o.n) return ctx.invalid("output " + y.describe() + " is not [..., N]");
+  const size_t scales = o.params.weightScales.size();
+  if (scales != 1 && static_cast<int64_t>(scales) != o.n)
+    return ctx.invalid(std::to_string(scales) + " weight scales for " + std::to_string(o.n) + " columns");
+  const DataType biasType = ir::ops::quantizedBiasType(operandType);
+  if (o.bias != nullptr && (o.bias->type() != biasType || o.bias->elementCount() != o.n))
+    return ctx.invalid("bias " + o.bias->describe() + " is not one " + std::string(dataTypeName(biasType)) +
+                       " value per column");
+  return o;
+}
+
+Status quantizedMatMulKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  LOWP_ASSIGN_OR_RETURN(const Operands o, readOperands(ctx, DataType::kInt8));
+  const ir::ops::QuantizedParams* params = &o.params;
+  const Tensor& a = *o.a;
+  const Tensor& b = *o.b;
+  Tensor& y = *o.y;
+  const Tensor* bias = o.bias;
+  const int64_t m = o.m, n = o.n, k = o.k;
+  if (params->inputZeroPoint != 0 || params->outputZeroPoint != 0)
+    return ctx.unsupported("cuBLASLt's int8 product takes no zero points");
   if (k % 4 != 0 || n % 4 != 0) return ctx.unsupported("K and N must be multiples of 4");
   if (m * n * 4 > kMaxScratchBytes) return ctx.unsupported("the int32 sums would take more than 256 MB");
   if (y.elementCount() == 0) return {};
@@ -103,10 +135,7 @@ Status quantizedMatMulKernel(KernelContext& ctx) {
                                                        cuda->workspaceBytes, 0, false)));
   }
   LOWP_RETURN_IF_ERROR(forNode(ctx, plan->lt->run(*cuda, a.data(), *weights, nullptr, nullptr, sums)));
-  Epilogue act;
-  act.activation = static_cast<Activation>(activation->kind);
-  act.alpha = activation->alpha;
-  act.beta = activation->beta;
+  const Epilogue act = activationEpilogue(o.activation);
   const auto* vectors = static_cast<const float*>(plan->vectors.data);
   LOWP_CUDA_RETURN_IF_ERROR_NODE(
       ctx, launchRequantize(static_cast<const int32_t*>(sums), *elemOf(y.type()), y.data(), m, n, vectors,
@@ -132,28 +161,18 @@ Precision precisionOfOutput(DataType t) {
 
 Status fp8MatMulKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
-  auto params = ir::ops::readQuantizedParams(ctx.attrs(), false);
-  if (!params) return ctx.invalid(params.status().message());
-  auto activation = ir::ops::readActivation(ctx.attrs());
-  if (!activation) return ctx.invalid(activation.status().message());
-  const Tensor& a = ctx.input(0);
-  const Tensor& b = ctx.input(1);
-  Tensor& y = ctx.output(0);
-  const Tensor* bias = ctx.hasInput(2) ? &ctx.input(2) : nullptr;
-  if (a.type() != DataType::kFloat8E4M3FN || b.type() != DataType::kFloat8E4M3FN ||
-      y.type() != params->outputType || y.type() == DataType::kInt8 || y.type() == DataType::kUInt8)
-    return ctx.invalid("A " + a.describe() + ", B " + b.describe() + " and output " + y.describe() +
-                       " do not match the op's types");
-  if (a.rank() < 1 || b.rank() != 2 || a.shape().back() != b.shape()[0])
-    return ctx.invalid("A " + a.describe() + " and B " + b.describe() + " do not multiply");
-  const int64_t k = b.shape()[0];
-  const int64_t n = b.shape()[1];
-  const int64_t m = k > 0 ? a.elementCount() / k : 0;
-  if (y.elementCount() != m * n) return ctx.invalid("output " + y.describe() + " is not [..., N]");
+  LOWP_ASSIGN_OR_RETURN(const Operands o, readOperands(ctx, DataType::kFloat8E4M3FN));
+  const ir::ops::QuantizedParams* params = &o.params;
+  const ir::ops::ActivationSpec* activation = &o.activation;
+  const Tensor& a = *o.a;
+  const Tensor& b = *o.b;
+  Tensor& y = *o.y;
+  const Tensor* bias = o.bias;
+  const int64_t m = o.m, n = o.n, k = o.k;
+  if (y.type() == DataType::kInt8 || y.type() == DataType::kUInt8)
+    return ctx.invalid("fp8 operands give a float or float8e4m3fn output, not " + y.describe());
   if (params->weightScales.size() != 1)
     return ctx.unsupported("cuBLASLt's fp8 product takes one weight scale, not one per column");
-  if (bias != nullptr && (bias->type() != DataType::kFloat32 || bias->elementCount() != n))
-    return ctx.invalid("bias " + bias->describe() + " is not one fp32 value per column");
   if (k % 16 != 0 || n % 16 != 0) return ctx.unsupported("K and N must be multiples of 16");
   const bool fp8Out = y.type() == DataType::kFloat8E4M3FN;
   if (fp8Out && m * n * 2 > kMaxScratchBytes)
@@ -202,21 +221,14 @@ Status fp8MatMulKernel(KernelContext& ctx) {
   }
   LOWP_RETURN_IF_ERROR(forNode(
       ctx, plan->lt->run(*cuda, a.data(), *weights, nullptr, biasInGemm ? plan->bias.data : nullptr, d)));
+  Epilogue e = activationEpilogue(*activation, reluInGemm);
   if (fp8Out) {
-    Epilogue e;
-    e.activation = reluInGemm ? Activation::kNone : static_cast<Activation>(activation->kind);
-    e.alpha = activation->alpha;
-    e.beta = activation->beta;
     LOWP_CUDA_RETURN_IF_ERROR_NODE(
         ctx, launchQuantizeEpilogueFp8(d, y.data(), m * n, e, params->outputScale, cuda->stream));
     return {};
   }
   if (!passAfter) return {};
   // y is [M, N]: a channels-last tensor of N channels over M positions for the epilogue.
-  Epilogue e;
-  e.activation = reluInGemm ? Activation::kNone : static_cast<Activation>(activation->kind);
-  e.alpha = activation->alpha;
-  e.beta = activation->beta;
   if (bias != nullptr && !biasInGemm) {
     e.bias = bias->data();
     e.biasType = Elem::kF32;
