@@ -55,7 +55,7 @@ inline LtTypes ltTypesOf(Precision p) {
 inline constexpr LtTypes kInt8Types = {CUDA_R_8I, CUDA_R_32I, CUBLAS_COMPUTE_32I, CUDA_R_32I};
 
 /// float8e4m3fn operands ("TN", as int8), the products summed in fp32 and written as `result` (fp32, fp16 or
-/// bf16), alpha in fp32: Hopper's fp8 tensor cores.
+/// bf16), alpha in fp32: the fp8 tensor cores of sm_89 and later.
 inline LtTypes fp8LtTypes(Precision result) {
   return {CUDA_R_8F_E4M3, cudaTypeOf(result), CUBLAS_COMPUTE_32F, CUDA_R_32F};
 }
