@@ -19,9 +19,11 @@ const KernelDef* kernelNamed(std::string_view name) {
   return nullptr;
 }
 
-const KernelDef* referenceKernel(std::string_view opType, std::string_view domain) {
+const KernelDef* referenceKernel(std::string_view opType, std::string_view domain, DataType firstInput) {
   for (const KernelDef& k : KernelRegistry::global().all()) {
-    if (k.opType == opType && k.domain == domain && k.reference && k.backend == kernels::Backend::kCpu)
+    if (k.opType != opType || k.domain != domain || !k.reference || k.backend != kernels::Backend::kCpu)
+      continue;
+    if (firstInput == DataType::kUndefined || k.inputTypes.empty() || k.inputTypes[0].contains(firstInput))
       return &k;
   }
   return nullptr;

@@ -19,8 +19,10 @@ namespace lowp::testing {
 /// The registered kernel of this name, or nullptr.
 const kernels::KernelDef* kernelNamed(std::string_view name);
 
-/// The CPU reference kernel of (domain, op), or nullptr.
-const kernels::KernelDef* referenceKernel(std::string_view opType, std::string_view domain);
+/// The CPU reference kernel of (domain, op) whose input 0 takes `firstInput` (any when kUndefined: an op
+/// may have one reference per type family, as QuantizedMatMul has for int8 and fp8), or nullptr.
+const kernels::KernelDef* referenceKernel(std::string_view opType, std::string_view domain,
+                                          DataType firstInput = DataType::kUndefined);
 
 /// One node over the given inputs (a Tensor of type kUndefined marks an omitted input), with its output type
 /// and shape from schema inference; `constantSlots` become graph constants, as initializers would be.

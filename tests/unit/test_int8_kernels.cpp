@@ -131,7 +131,8 @@ Comparison compareWithReference(std::string_view name, const std::string& opType
   Comparison c;
   const std::string domain = opType.rfind("Quantized", 0) == 0 ? "lowp" : "";
   const KernelDef* fast = kernelNamed(name);
-  const KernelDef* ref = referenceKernel(opType, domain);
+  const KernelDef* ref =
+      referenceKernel(opType, domain, inputs.empty() ? DataType::kUndefined : inputs[0].type());
   if (fast == nullptr || ref == nullptr || fast->reference) {
     c.error = std::string(name) + " or the reference " + opType + " is not registered";
     return c;
