@@ -141,7 +141,7 @@ void addQuantizationParams(ir::Graph& g, ir::Node& node, float int8Scale, DataTy
     node.attributes.set("output_dtype", static_cast<int64_t>(output));
   const DataType quantized = node.opType == "QuantizeLinear" ? output : node.inputs[0]->type;
   Tensor s(DataType::kFloat32, {});
-  s.data<float>()[0] = builder::quantizedScaleFromAmax(int8Scale * 127.0f, quantized);
+  s.data<float>()[0] = builder::scaleForPrecision(int8Scale, quantized);
   Tensor zero(quantized, {});
   zero.data<uint8_t>()[0] = 0;  // +0 in int8 and in fp8
   const std::string base = node.name + (node.opType == "QuantizeLinear" ? "/quantize" : "/dequantize");
@@ -230,7 +230,7 @@ class BuildSession {
   }
   /// The scale of a value quantized to `precision` (int8 or fp8), 0 when it has none.
   float scaleOf(const ir::Value* v, DataType precision) const {
-    return builder::quantizedScaleFromAmax(scaleOf(v) * 127.0f, precision);
+    return builder::scaleForPrecision(scaleOf(v), precision);
   }
   State givenState(const ir::Value& v) const;
   State requiredState(const ir::Value& v) const;
@@ -468,7 +468,7 @@ Status BuildSession::observeFp32Run() {
   return {};
 }
 
-// INT8 scales (FP8 ones derive from them: quantizedScaleFromAmax), by precedence: the network's dynamic
+// INT8 scales (FP8 ones derive from them: scaleForPrecision), by precedence: the network's dynamic
 // ranges, the calibration cache, calibration on the given batches (then written to the cache file), else --
 // to measure speed only -- the observation run's ranges on random inputs, with a warning that accuracy means
 // nothing then. Ops that move int8 values without arithmetic (MaxPool, Reshape, ...) give their output their

@@ -8,6 +8,7 @@
 
 #include "ir/ops/fused.h"
 #include "kernels/reference/conversion_numeric.h"
+#include "quant/calibrator.h"
 
 namespace lowp::builder {
 namespace {
@@ -47,7 +48,11 @@ struct Weights {
 }  // namespace
 
 float quantizedScaleFromAmax(float amax, DataType precision) {
-  return amax / (precision == DataType::kFloat8E4M3FN ? 448.0f : 127.0f);
+  return precision == DataType::kFloat8E4M3FN ? amax / 448.0f : quant::int8ScaleFromAmax(amax);
+}
+
+float scaleForPrecision(float int8Scale, DataType precision) {
+  return precision == DataType::kInt8 ? int8Scale : quantizedScaleFromAmax(int8Scale * 127.0f, precision);
 }
 
 bool hasQuantizedForm(const ir::Node& node, DataType precision) {

@@ -38,9 +38,13 @@ bool hasQuantizedForm(const ir::Node& node, DataType precision = DataType::kInt8
 Result<QuantizedForm> quantizedForm(const ir::Node& node, float inputScale, bool perChannel,
                                     DataType precision = DataType::kInt8);
 
-/// The scale that maps max |x| = `amax` onto the largest value of `precision` (127 for int8, 448 for
-/// float8e4m3fn).
+/// The scale that maps max |x| = `amax` onto the largest value of `precision` (127 for int8, as
+/// quant::int8ScaleFromAmax; 448 for float8e4m3fn).
 float quantizedScaleFromAmax(float amax, DataType precision);
+
+/// The scale of a tensor whose INT8 scale (amax / 127) is `int8Scale`, quantized to `precision`: that scale
+/// itself, bit for bit, for int8 (as a calibration cache gives it); amax / 448 for float8e4m3fn.
+float scaleForPrecision(float int8Scale, DataType precision);
 
 /// Sets the output type (int8 and fp8 need `outputScale`) and, for a conv with a residual, the residual's
 /// type (int8 needs `residualScale`).

@@ -93,13 +93,13 @@ Result<Operands> readOperands(KernelContext& ctx, DataType operandType) {
 Status quantizedMatMulKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
   LOWP_ASSIGN_OR_RETURN(const Operands o, readOperands(ctx, DataType::kInt8));
-  const ir::ops::QuantizedParams* params = &o.params;
+  const ir::ops::QuantizedParams& params = o.params;
   const Tensor& a = *o.a;
   const Tensor& b = *o.b;
   Tensor& y = *o.y;
   const Tensor* bias = o.bias;
   const int64_t m = o.m, n = o.n, k = o.k;
-  if (params->inputZeroPoint != 0 || params->outputZeroPoint != 0)
+  if (params.inputZeroPoint != 0 || params.outputZeroPoint != 0)
     return ctx.unsupported("cuBLASLt's int8 product takes no zero points");
   if (k % 4 != 0 || n % 4 != 0) return ctx.unsupported("K and N must be multiples of 4");
   if (m * n * 4 > kMaxScratchBytes) return ctx.unsupported("the int32 sums would take more than 256 MB");
@@ -108,7 +108,7 @@ Status quantizedMatMulKernel(KernelContext& ctx) {
   auto plan = std::static_pointer_cast<QuantizedMatMulPlan>(ctx.state());
   if (!plan) {
     plan = std::make_shared<QuantizedMatMulPlan>();
-    auto vectors = quantizedRescale(*cuda, *params, bias, n, 1.0);
+    auto vectors = quantizedRescale(*cuda, params, bias, n, 1.0);
     if (!vectors) return forNode(ctx, vectors.status());
     LOWP_RETURN_IF_ERROR(
         forNode(ctx, upload(plan->vectors, vectors->data(), vectors->size() * sizeof(float), cuda->stream)));
@@ -139,7 +139,7 @@ Status quantizedMatMulKernel(KernelContext& ctx) {
   const auto* vectors = static_cast<const float*>(plan->vectors.data);
   LOWP_CUDA_RETURN_IF_ERROR_NODE(
       ctx, launchRequantize(static_cast<const int32_t*>(sums), *elemOf(y.type()), y.data(), m, n, vectors,
-                            bias != nullptr ? vectors + n : nullptr, act, params->outputScale, cuda->stream));
+                            bias != nullptr ? vectors + n : nullptr, act, params.outputScale, cuda->stream));
   return {};
 }
 
@@ -162,8 +162,8 @@ Precision precisionOfOutput(DataType t) {
 Status fp8MatMulKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
   LOWP_ASSIGN_OR_RETURN(const Operands o, readOperands(ctx, DataType::kFloat8E4M3FN));
-  const ir::ops::QuantizedParams* params = &o.params;
-  const ir::ops::ActivationSpec* activation = &o.activation;
+  const ir::ops::QuantizedParams& params = o.params;
+  const ir::ops::ActivationSpec& activation = o.activation;
   const Tensor& a = *o.a;
   const Tensor& b = *o.b;
   Tensor& y = *o.y;
@@ -171,7 +171,7 @@ Status fp8MatMulKernel(KernelContext& ctx) {
   const int64_t m = o.m, n = o.n, k = o.k;
   if (y.type() == DataType::kInt8 || y.type() == DataType::kUInt8)
     return ctx.invalid("fp8 operands give a float or float8e4m3fn output, not " + y.describe());
-  if (params->weightScales.size() != 1)
+  if (params.weightScales.size() != 1)
     return ctx.unsupported("cuBLASLt's fp8 product takes one weight scale, not one per column");
   if (k % 16 != 0 || n % 16 != 0) return ctx.unsupported("K and N must be multiples of 16");
   const bool fp8Out = y.type() == DataType::kFloat8E4M3FN;
@@ -181,7 +181,7 @@ Status fp8MatMulKernel(KernelContext& ctx) {
 
   const Precision out = fp8Out ? Precision::kF16 : precisionOfOutput(y.type());
   const DataType productType = fp8Out ? DataType::kFloat16 : y.type();
-  const bool relu = activation->kind == ir::ops::FusedActivation::kRelu;
+  const bool relu = activation.kind == ir::ops::FusedActivation::kRelu;
   const bool biasInGemm = bias != nullptr && out != Precision::kF32;
   auto plan = std::static_pointer_cast<Fp8MatMulPlan>(ctx.state());
   if (!plan) {
@@ -206,11 +206,11 @@ Status fp8MatMulKernel(KernelContext& ctx) {
   problem.n = n;
   problem.k = k;
   problem.transB = true;  // the weights as [N, K]
-  problem.alpha = params->inputScale * params->weightScales[0];
+  problem.alpha = params.inputScale * params.weightScales[0];
   if (biasInGemm) problem.bias = relu ? GemmProblem::Bias::kReluBias : GemmProblem::Bias::kBias;
   const bool reluInGemm = relu && biasInGemm;
-  const bool passAfter = (bias != nullptr && !biasInGemm) ||
-                         (activation->kind != ir::ops::FusedActivation::kNone && !reluInGemm);
+  const bool passAfter =
+      (bias != nullptr && !biasInGemm) || (activation.kind != ir::ops::FusedActivation::kNone && !reluInGemm);
   const LtTypes types = fp8LtTypes(out);
   const std::array<uint32_t, 4> alignments = {alignmentOf(*weights), alignmentOf(a.data()), alignmentOf(d),
                                               alignmentOf(d)};
@@ -221,10 +221,10 @@ Status fp8MatMulKernel(KernelContext& ctx) {
   }
   LOWP_RETURN_IF_ERROR(forNode(
       ctx, plan->lt->run(*cuda, a.data(), *weights, nullptr, biasInGemm ? plan->bias.data : nullptr, d)));
-  Epilogue e = activationEpilogue(*activation, reluInGemm);
+  Epilogue e = activationEpilogue(activation, reluInGemm);
   if (fp8Out) {
     LOWP_CUDA_RETURN_IF_ERROR_NODE(
-        ctx, launchQuantizeEpilogueFp8(d, y.data(), m * n, e, params->outputScale, cuda->stream));
+        ctx, launchQuantizeEpilogueFp8(d, y.data(), m * n, e, params.outputScale, cuda->stream));
     return {};
   }
   if (!passAfter) return {};
