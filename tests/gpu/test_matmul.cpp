@@ -3,6 +3,8 @@
 // FusedMatMul's bias (the tensors' type or fp32) and activations.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <numbers>
 #include <random>
 #include <string>
 #include <vector>
@@ -141,9 +143,62 @@ TEST(CudaFusedMatMul, MatchesTheReference) {
                          .tolerance = p.tolerance};
             if (acceptableDecline(h, c)) continue;
             expectMatchesReference(c);
+            const bool erfGelu = std::string(act.name) == "Gelu" && act.alpha == 0.0f;
+            if (erfGelu && h == 0 && p.type != DataType::kFloat32) {
+              c.kernel = std::string(p.prefix) + "-fusedmatmul-cublaslt-gelutanh-h0";
+              expectMatchesReference(c);
+            }
           }
         }
       }
+    }
+  }
+}
+
+// The -gelutanh tactics run the erf GELU as cuBLASLt's tanh form: on pre-activations x over [-6, 6] (row i
+// of A is x_i e_0, column j of B is e_0, so the product is x_i exactly), every result lies within the
+// documented 4.8e-4 of the erf GELU plus the result's own rounding, and within that rounding of the tanh
+// form, which the plain tactics give where the model asks for it (activation_alpha 1).
+TEST(CudaFusedMatMul, GeluTanhTacticsStayWithinTheStatedBoundOfTheErfGelu) {
+  LOWP_REQUIRE_GPU();
+  const int64_t m = 1201, k = 16, n = 16;
+  for (const LibraryPrecision& p : kLibraryPrecisions) {
+    if (p.type != DataType::kFloat16 && p.type != DataType::kBFloat16) continue;
+    const double halfUlp = p.type == DataType::kFloat16 ? 0x1p-11 : 0x1p-8;  // relative
+    std::vector<double> a(static_cast<size_t>(m * k), 0.0), b(static_cast<size_t>(k * n), 0.0);
+    for (int64_t i = 0; i < m; ++i)
+      a[static_cast<size_t>(i * k)] = -6.0 + 12.0 * static_cast<double>(i) / (m - 1);
+    for (int64_t j = 0; j < n; ++j) b[static_cast<size_t>(j)] = 1.0;
+    const Tensor aT = makeTensor(p.type, {m, k}, a);
+    const std::vector<double> x = values(aT);  // x_i rounded to the type, at i * k
+    const std::vector<Tensor> inputs = {aT, makeTensor(p.type, {k, n}, b),
+                                        makeTensor(p.type, {n}, std::vector<double>(n, 0.0))};
+    for (const float alpha : {0.0f, 1.0f}) {
+      const std::string kernel =
+          std::string(p.prefix) + "-fusedmatmul-cublaslt-" + (alpha == 0.0f ? "gelutanh-h0" : "h0");
+      SCOPED_TRACE(kernel);
+      NodeUnderTest node("FusedMatMul", "lowp", 1,
+                         attrs({{"activation", std::string("Gelu")}, {"activation_alpha", alpha}}), inputs,
+                         {1, 2});
+      ASSERT_TRUE(node.status().isOk()) << node.status().message();
+      auto got = runOnGpu(*kernelNamed(kernel), node.node(), inputs, node.outputType(), node.outputShape());
+      ASSERT_TRUE(got.isOk()) << got.status().message();
+      const std::vector<double> y = values(*got);
+      double worstErf = 0.0;
+      for (int64_t i = 0; i < m; ++i) {
+        const double xi = x[static_cast<size_t>(i * k)];
+        const double erfForm = 0.5 * xi * (1.0 + std::erf(xi / std::sqrt(2.0)));
+        const double tanhForm =
+            0.5 * xi * (1.0 + std::tanh(std::sqrt(2.0 / std::numbers::pi) * (xi + 0.044715 * xi * xi * xi)));
+        for (int64_t j = 0; j < n; ++j) {
+          const double v = y[static_cast<size_t>(i * n + j)];
+          // The tanh form, rounded once to the type (cuBLASLt evaluates it in fp32 to within 1e-5).
+          ASSERT_LE(std::abs(v - tanhForm), halfUlp * std::abs(tanhForm) + 1e-5) << "x = " << xi;
+          worstErf = std::max(worstErf, std::abs(v - erfForm) - halfUlp * std::abs(erfForm));
+        }
+      }
+      EXPECT_LE(worstErf, 4.8e-4);
+      EXPECT_GT(worstErf, 4.0e-4) << "the tactic is documented as the tanh form, which departs by 4.7e-4";
     }
   }
 }

@@ -69,11 +69,44 @@ struct GemmProblem {
   float alpha = 1.0f;
   float beta = 0.0f;
   enum class C { kNone, kMatrix } c = C::kNone;
-  /// A row bias [N] added by cuBLASLt's epilogue, then Relu for kReluBias.
-  enum class Bias { kNone, kBias, kReluBias } bias = Bias::kNone;
+  /// A row bias [N], of the result's type, added by cuBLASLt's epilogue (to alpha A B + beta C).
+  bool bias = false;
+  /// The activation cuBLASLt's epilogue applies after the bias. Its GELU is the tanh form
+  /// 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
+  enum class Activation { kNone, kRelu, kGelu } activation = Activation::kNone;
 
   bool operator==(const GemmProblem&) const = default;
 };
+
+/// How a product's bias and activation divide between cuBLASLt's epilogue and one pass after the product
+/// (conv_epilogue.cu).
+struct EpilogueSplit {
+  bool biasInProduct = false;
+  GemmProblem::Activation activationInProduct = GemmProblem::Activation::kNone;
+  bool passAfter = false;
+};
+
+/// The epilogue takes a bias of the result's type (`biasInResultType`) and, after it or where there is
+/// no bias, Relu or the tanh GELU (activation_alpha 1). `erfGeluAsTanh` lets it take the erf GELU as the
+/// tanh form too: the -gelutanh tactics of fp16 and bf16 products, where the two differ by at most
+/// 4.8e-4 (at x = -2.70), under one fp16 ulp of results of magnitude 0.5 and up (README). The
+/// pass takes the rest: a bias of another type, and any activation after it.
+inline EpilogueSplit splitEpilogue(const ir::ops::ActivationSpec& activation, bool hasBias,
+                                   bool biasInResultType, bool erfGeluAsTanh) {
+  EpilogueSplit split;
+  split.biasInProduct = hasBias && biasInResultType;
+  const bool activationMayFollow = !hasBias || split.biasInProduct;
+  if (activationMayFollow && activation.kind == ir::ops::FusedActivation::kRelu) {
+    split.activationInProduct = GemmProblem::Activation::kRelu;
+  } else if (activationMayFollow && activation.kind == ir::ops::FusedActivation::kGelu &&
+             (activation.alpha == 1.0f || erfGeluAsTanh)) {
+    split.activationInProduct = GemmProblem::Activation::kGelu;
+  }
+  split.passAfter =
+      (hasBias && !split.biasInProduct) || (activation.kind != ir::ops::FusedActivation::kNone &&
+                                            split.activationInProduct == GemmProblem::Activation::kNone);
+  return split;
+}
 
 // Largest power of two (up to 256) dividing the address: what cuBLASLt's heuristic may assume.
 inline uint32_t alignmentOf(const void* p) {
@@ -112,9 +145,8 @@ class LtPlan {
         cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_TRANSA, &opLtA, sizeof(opLtA)));
     LOWP_CUDA_RETURN_IF_ERROR(
         cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_TRANSB, &opLtB, sizeof(opLtB)));
-    if (p.bias != GemmProblem::Bias::kNone) {
-      const cublasLtEpilogue_t epilogue =
-          p.bias == GemmProblem::Bias::kReluBias ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS;
+    const cublasLtEpilogue_t epilogue = epilogueOf(p);
+    if (epilogue != CUBLASLT_EPILOGUE_DEFAULT) {
       LOWP_CUDA_RETURN_IF_ERROR(
           cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof(epilogue)));
     }
@@ -160,7 +192,7 @@ class LtPlan {
   // D = alpha * A B + beta * C (+ bias), in ONNX's operands.
   Status run(const CudaContext& cuda, const void* a, const void* b, const void* c, const void* bias,
              void* d) {
-    if (problem_.bias != GemmProblem::Bias::kNone) {
+    if (problem_.bias) {
       LOWP_CUDA_RETURN_IF_ERROR(
           cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias)));
     }
@@ -177,6 +209,18 @@ class LtPlan {
   }
 
  private:
+  static cublasLtEpilogue_t epilogueOf(const GemmProblem& p) {
+    switch (p.activation) {
+      case GemmProblem::Activation::kRelu:
+        return p.bias ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_RELU;
+      case GemmProblem::Activation::kGelu:
+        return p.bias ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_GELU;
+      case GemmProblem::Activation::kNone:
+        break;
+    }
+    return p.bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
+  }
+
   Status layout(size_t i, cudaDataType_t type, uint64_t rows, uint64_t cols, int64_t batchStride) {
     LOWP_CUDA_RETURN_IF_ERROR(
         cublasLtMatrixLayoutCreate(&layouts_[i], type, rows, cols, static_cast<int64_t>(rows)));

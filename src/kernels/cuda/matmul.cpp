@@ -1,10 +1,11 @@
 // MatMul, Gemm and lowp.FusedMatMul through cuBLASLt: {f32,tf32,f16,bf16}-{matmul,gemm,fusedmatmul}-cublaslt-
-// h{0,1,2}; and 1x1
-// convolutions over NHWC as one GEMM each: {f32,tf32,f16,bf16}-{conv,fusedconv}-1x1-cublaslt-hwc-h{0,1,2}.
+// h{0..7}, and {f16,bf16}-fusedmatmul-cublaslt-gelutanh-h{0..7}; and 1x1 convolutions over NHWC as one GEMM
+// each: {f32,tf32,f16,bf16}-{conv,fusedconv}-1x1-cublaslt-hwc-h{0..7}.
 //
 // Types: fp32 (CUBLAS_COMPUTE_32F: plain fp32 arithmetic), tf32 (fp32 tensors, CUBLAS_COMPUTE_32F_FAST_TF32),
 // fp16 and bf16 (fp32 accumulation and scale). Tactic hN runs the N-th algorithm of cuBLASLt's heuristic for
-// the problem, so the builder can time several; a problem for which cuBLASLt offers fewer algorithms is
+// the problem, so the builder can time several (the first is often not the fastest: 4-10% apart on an
+// encoder's products); a problem for which cuBLASLt offers fewer algorithms is
 // declined at run time with kUnsupported while the builder times tactics, and runs cuBLASLt's first choice
 // in an engine (a shape it was not built for; CudaContext::exactTactics).
 //
@@ -15,12 +16,15 @@
 // of Y's shape [M, N] (cuBLASLt's C with beta), or a row bias [N] / [1, N] with beta = 1 (the BIAS
 // epilogue). Other broadcasts of C, and other batch broadcasts of MatMul, are declined by supports().
 // FusedMatMul (ir/ops/fused.h): A of any rank >= 2 by a 2-D B folds A's leading dims into M (one GEMM); a
-// bias [N] of the tensors' type is cuBLASLt's BIAS epilogue (RELU_BIAS with Relu); an fp32 bias beside
-// fp16 / bf16 tensors, and the other activations, take one pass of conv_epilogue.cu after the product
-// (cuBLASLt's GELU epilogues are the tanh approximation, and ONNX's Gelu is not an activation here anyway).
+// bias [N] of the tensors' type, then Relu or the tanh GELU, are cuBLASLt's epilogue (splitEpilogue); an
+// fp32 bias beside fp16 / bf16 tensors, and the other activations, take one pass of conv_epilogue.cu after
+// the product. The erf GELU is that pass too (cuBLASLt's GELU is the tanh form), except in the -gelutanh
+// tactics of fp16 and bf16, which run it as the tanh form in the epilogue: the builder times them against
+// the exact pass and takes them where they are faster (within the bound that splitEpilogue states).
 // A 1x1 convolution (stride 1, no padding, one group) over NHWC is the row-major product
-// X [N*H*W, C] x W [M, C]^T: a residual is cuBLASLt's C matrix (beta 1), the bias and Relu its epilogue
-// (applied to the sum), and another activation takes one pass of conv_epilogue.cu after it.
+// X [N*H*W, C] x W [M, C]^T: a residual is cuBLASLt's C matrix (beta 1), the bias and Relu (or the tanh
+// GELU) its epilogue (applied to the sum), and another activation takes one pass of conv_epilogue.cu after
+// it.
 // Descriptors and the chosen algorithm live in the node's state slot and are rebuilt when the problem,
 // the pointers' alignment or the workspace changes.
 // Tests: tests/gpu/test_matmul.cpp.
@@ -29,6 +33,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ir/ops/fused.h"
@@ -98,7 +103,7 @@ std::optional<GemmProblem> gemmProblem(const ir::AttributeMap& attrs, const std:
   if (*c == std::vector<int64_t>{p.m, p.n}) {
     p.c = GemmProblem::C::kMatrix;
   } else if ((*c == std::vector<int64_t>{p.n} || *c == std::vector<int64_t>{1, p.n}) && p.beta == 1.0f) {
-    p.bias = GemmProblem::Bias::kBias;
+    p.bias = true;
   } else {
     return std::nullopt;
   }
@@ -156,7 +161,7 @@ Status matMulKernel(KernelContext& ctx) {
   if (y.elementCount() == 0) return {};
   if (problem->k == 0) return ctx.unsupported("a product over an empty dimension");
   const void* cPtr = problem->c == GemmProblem::C::kMatrix ? c->data() : nullptr;
-  const void* biasPtr = problem->bias != GemmProblem::Bias::kNone ? c->data() : nullptr;
+  const void* biasPtr = problem->bias ? c->data() : nullptr;
   const std::array<uint32_t, 4> alignments = {alignmentOf(b.data()), alignmentOf(a.data()),
                                               alignmentOf(cPtr != nullptr ? cPtr : y.data()),
                                               alignmentOf(y.data())};
@@ -193,7 +198,16 @@ bool supportsFusedMatMul(const ir::Node& node, const std::vector<ir::Shape>& sha
   return bias.has_value() && product(*bias, 0, bias->size()) == p->n;
 }
 
-template <Precision kPrecision, int kHeuristic>
+bool isErfGelu(const ir::ops::ActivationSpec& activation) {
+  return activation.kind == ir::ops::FusedActivation::kGelu && activation.alpha != 1.0f;
+}
+
+bool supportsFusedMatMulErfGeluAsTanh(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  const auto activation = ir::ops::readActivation(node.attributes);
+  return activation.isOk() && isErfGelu(*activation) && supportsFusedMatMul(node, shapes);
+}
+
+template <Precision kPrecision, int kHeuristic, bool kErfGeluAsTanh>
 Status fusedMatMulKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
   const Tensor& a = ctx.input(0);
@@ -217,13 +231,12 @@ Status fusedMatMulKernel(KernelContext& ctx) {
                        y.describe());
   if (y.elementCount() == 0) return {};
   if (problem->k == 0) return ctx.unsupported("a product over an empty dimension");
-  // cuBLASLt's bias has the product's type: a bias of another type goes with the activation after it.
-  const bool relu = activation->kind == ir::ops::FusedActivation::kRelu;
-  const bool biasInGemm = bias != nullptr && bias->type() == type;
-  if (biasInGemm) problem->bias = relu ? GemmProblem::Bias::kReluBias : GemmProblem::Bias::kBias;
-  const bool reluInGemm = relu && biasInGemm;
-  const bool passAfter = (bias != nullptr && !biasInGemm) ||
-                         (activation->kind != ir::ops::FusedActivation::kNone && !reluInGemm);
+  if (kErfGeluAsTanh && !isErfGelu(*activation))
+    return ctx.unsupported("the -gelutanh tactics are for the erf GELU");
+  const EpilogueSplit split =
+      splitEpilogue(*activation, bias != nullptr, bias != nullptr && bias->type() == type, kErfGeluAsTanh);
+  problem->bias = split.biasInProduct;
+  problem->activation = split.activationInProduct;
   const std::array<uint32_t, 4> alignments = {alignmentOf(b.data()), alignmentOf(a.data()),
                                               alignmentOf(y.data()), alignmentOf(y.data())};
   auto plan = std::static_pointer_cast<LtPlan>(ctx.state());
@@ -234,12 +247,12 @@ Status fusedMatMulKernel(KernelContext& ctx) {
                                   cuda->workspaceBytes, kHeuristic, cuda->exactTactics)));
     ctx.state() = plan;
   }
-  LOWP_RETURN_IF_ERROR(forNode(
-      ctx, plan->run(*cuda, a.data(), b.data(), nullptr, biasInGemm ? bias->data() : nullptr, y.data())));
-  if (!passAfter) return {};
+  LOWP_RETURN_IF_ERROR(forNode(ctx, plan->run(*cuda, a.data(), b.data(), nullptr,
+                                              split.biasInProduct ? bias->data() : nullptr, y.data())));
+  if (!split.passAfter) return {};
   // y is [M, N]: a channels-last tensor of N channels over M positions for the epilogue.
-  Epilogue e = activationEpilogue(*activation, reluInGemm);
-  if (bias != nullptr && !biasInGemm) {
+  Epilogue e = activationEpilogue(*activation, split.activationInProduct != GemmProblem::Activation::kNone);
+  if (bias != nullptr && !split.biasInProduct) {
     e.bias = bias->data();
     e.biasType = Elem::kF32;
   }
@@ -304,17 +317,15 @@ Status conv1x1Kernel(KernelContext& ctx) {
   if (bias != nullptr && bias->type() != type)
     return ctx.unsupported("bias " + bias->describe() + " is not " + std::string(dataTypeName(type)));
   if (y.elementCount() == 0) return {};
-  const bool relu = activation.kind == ir::ops::FusedActivation::kRelu;
-  if (bias != nullptr) problem->bias = relu ? GemmProblem::Bias::kReluBias : GemmProblem::Bias::kBias;
   if (residual != nullptr) {
     problem->c = GemmProblem::C::kMatrix;
     problem->beta = 1.0f;
   }
-  // cuBLASLt's epilogue adds the bias and applies Relu to alpha A B + beta C, the residual included; an
-  // activation without a bias, or another one, takes one pass after the product.
-  const bool activationAfter =
-      activation.kind != ir::ops::FusedActivation::kNone && (!relu || bias == nullptr);
-  if (activationAfter && bias != nullptr) problem->bias = GemmProblem::Bias::kBias;
+  // cuBLASLt's epilogue adds the bias and applies the activation it has to alpha A B + beta C, the
+  // residual included; another activation takes one pass after the product.
+  const EpilogueSplit split = splitEpilogue(activation, bias != nullptr, true, false);
+  problem->bias = split.biasInProduct;
+  problem->activation = split.activationInProduct;
   const std::array<uint32_t, 4> alignments = {alignmentOf(w.data()), alignmentOf(x.data()),
                                               alignmentOf(residual != nullptr ? residual->data() : y.data()),
                                               alignmentOf(y.data())};
@@ -329,7 +340,7 @@ Status conv1x1Kernel(KernelContext& ctx) {
   LOWP_RETURN_IF_ERROR(
       forNode(ctx, plan->run(*cuda, x.data(), w.data(), residual != nullptr ? residual->data() : nullptr,
                              bias != nullptr ? bias->data() : nullptr, y.data())));
-  if (!activationAfter) return {};
+  if (!split.passAfter) return {};
   LOWP_CUDA_RETURN_IF_ERROR_NODE(
       ctx, launchConvEpilogue(*elemOf(type), y.data(), 1, problem->n, problem->m,
                               /*hwc=*/true, epilogueOf(operands, type, false), cuda->stream));
@@ -361,10 +372,22 @@ void registerTactic(KernelRegistry& registry, std::string_view dtype) {
                 .name = keepName(std::string(dtype) + "-fusedmatmul" + suffix),
                 .inputTypes = {types, types, TypeSet{tensorTypeOf(kPrecision), DataType::kFloat32}},
                 .outputTypes = {types},
-                .fn = &fusedMatMulKernel<kPrecision, kHeuristic>,
+                .fn = &fusedMatMulKernel<kPrecision, kHeuristic, false>,
                 .domain = ir::ops::kLowpDomain,
                 .supports = &supportsFusedMatMul,
                 .reference = false});
+  if constexpr (kPrecision == Precision::kF16 || kPrecision == Precision::kBf16) {
+    registry.add({.opType = "FusedMatMul",
+                  .backend = Backend::kCuda,
+                  .name = keepName(std::string(dtype) + "-fusedmatmul-cublaslt-gelutanh-h" +
+                                   std::to_string(kHeuristic)),
+                  .inputTypes = {types, types, TypeSet{tensorTypeOf(kPrecision), DataType::kFloat32}},
+                  .outputTypes = {types},
+                  .fn = &fusedMatMulKernel<kPrecision, kHeuristic, true>,
+                  .domain = ir::ops::kLowpDomain,
+                  .supports = &supportsFusedMatMulErfGeluAsTanh,
+                  .reference = false});
+  }
   const std::vector<TensorFormat> convIn = {TensorFormat::kHwc, TensorFormat::kLinear, TensorFormat::kLinear,
                                             TensorFormat::kHwc};
   registry.add({.opType = "Conv",
@@ -390,11 +413,15 @@ void registerTactic(KernelRegistry& registry, std::string_view dtype) {
                 .reference = false});
 }
 
+template <Precision kPrecision, int... kHeuristics>
+void registerPrecision(KernelRegistry& registry, std::string_view dtype,
+                       std::integer_sequence<int, kHeuristics...> /*heuristics*/) {
+  (registerTactic<kPrecision, kHeuristics>(registry, dtype), ...);
+}
+
 template <Precision kPrecision>
 void registerPrecision(KernelRegistry& registry, std::string_view dtype) {
-  registerTactic<kPrecision, 0>(registry, dtype);
-  registerTactic<kPrecision, 1>(registry, dtype);
-  registerTactic<kPrecision, 2>(registry, dtype);
+  registerPrecision<kPrecision>(registry, dtype, std::make_integer_sequence<int, kHeuristicResults>());
 }
 
 }  // namespace

@@ -181,12 +181,12 @@ Status fp8MatMulKernel(KernelContext& ctx) {
 
   const Precision out = fp8Out ? Precision::kF16 : precisionOfOutput(y.type());
   const DataType productType = fp8Out ? DataType::kFloat16 : y.type();
-  const bool relu = activation.kind == ir::ops::FusedActivation::kRelu;
-  const bool biasInGemm = bias != nullptr && out != Precision::kF32;
+  // The bias goes into the epilogue converted to the 16-bit result type.
+  const EpilogueSplit split = splitEpilogue(activation, bias != nullptr, out != Precision::kF32, false);
   auto plan = std::static_pointer_cast<Fp8MatMulPlan>(ctx.state());
   if (!plan) {
     plan = std::make_shared<Fp8MatMulPlan>();
-    if (biasInGemm) {
+    if (split.biasInProduct) {
       LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, cudaMalloc(&plan->bias.data, static_cast<size_t>(n) * 2));
       LOWP_CUDA_RETURN_IF_ERROR_NODE(
           ctx, launchCast(Elem::kF32, *elemOf(productType), bias->data(), plan->bias.data, n, cuda->stream));
@@ -207,10 +207,8 @@ Status fp8MatMulKernel(KernelContext& ctx) {
   problem.k = k;
   problem.transB = true;  // the weights as [N, K]
   problem.alpha = params.inputScale * params.weightScales[0];
-  if (biasInGemm) problem.bias = relu ? GemmProblem::Bias::kReluBias : GemmProblem::Bias::kBias;
-  const bool reluInGemm = relu && biasInGemm;
-  const bool passAfter =
-      (bias != nullptr && !biasInGemm) || (activation.kind != ir::ops::FusedActivation::kNone && !reluInGemm);
+  problem.bias = split.biasInProduct;
+  problem.activation = split.activationInProduct;
   const LtTypes types = fp8LtTypes(out);
   const std::array<uint32_t, 4> alignments = {alignmentOf(*weights), alignmentOf(a.data()), alignmentOf(d),
                                               alignmentOf(d)};
@@ -219,17 +217,17 @@ Status fp8MatMulKernel(KernelContext& ctx) {
     LOWP_RETURN_IF_ERROR(forNode(
         ctx, plan->lt->create(cuda->cublasLt, types, problem, alignments, cuda->workspaceBytes, 0, false)));
   }
-  LOWP_RETURN_IF_ERROR(forNode(
-      ctx, plan->lt->run(*cuda, a.data(), *weights, nullptr, biasInGemm ? plan->bias.data : nullptr, d)));
-  Epilogue e = activationEpilogue(activation, reluInGemm);
+  LOWP_RETURN_IF_ERROR(forNode(ctx, plan->lt->run(*cuda, a.data(), *weights, nullptr,
+                                                  split.biasInProduct ? plan->bias.data : nullptr, d)));
+  Epilogue e = activationEpilogue(activation, split.activationInProduct != GemmProblem::Activation::kNone);
   if (fp8Out) {
     LOWP_CUDA_RETURN_IF_ERROR_NODE(
         ctx, launchQuantizeEpilogueFp8(d, y.data(), m * n, e, params.outputScale, cuda->stream));
     return {};
   }
-  if (!passAfter) return {};
+  if (!split.passAfter) return {};
   // y is [M, N]: a channels-last tensor of N channels over M positions for the epilogue.
-  if (bias != nullptr && !biasInGemm) {
+  if (bias != nullptr && !split.biasInProduct) {
     e.bias = bias->data();
     e.biasType = Elem::kF32;
   }
