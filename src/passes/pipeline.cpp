@@ -11,8 +11,9 @@ const std::vector<const RewriteRule*>& pipelineRules() {
   // fusions after BN folding (conv + BN is one Conv by then), attention before the matmul bias fusion (which
   // would take a constant mask [Sk] for a bias) and its view ops right after it, residual and bias adds
   // before activations (conv + add + relu becomes one node), written-out GELUs made one Gelu before
-  // activations are fused, the residual Adds left into the LayerNormalizations after them, all before
-  // elementwise chains take what is left; dead nodes last, to drop what the others left unread.
+  // activations are fused, the residual Adds left into the LayerNormalizations after them (then the
+  // Transposes those read), all before elementwise chains take what is left; dead nodes last, to drop what
+  // the others left unread.
   static const std::vector<const RewriteRule*> rules = {
       &removeIdentityRule(),
       // Explicit quantization, before fold_constants would turn dequantized weights into float constants:
@@ -36,6 +37,7 @@ const std::vector<const RewriteRule*>& pipelineRules() {
       &fuseGeluRule(),
       &fuseActivationRule(),
       &fuseLayerNormResidualRule(),
+      &fuseTransposedResidualRule(),
       &fuseElementwiseChainRule(),
       &removeDeadNodesRule(),
   };

@@ -92,6 +92,11 @@ const RewriteRule& fuseActivationRule();
 /// adds the residual as it reads x (fuse_layernorm_residual.cpp).
 const RewriteRule& fuseLayerNormResidualRule();
 
+/// A lowp.FusedLayerNorm of the last axis reading, as X or residual, a Transpose that keeps the last axis
+/// and that nothing else reads: it reads the Transpose's input through residual_perm
+/// (fuse_transposed_residual.cpp).
+const RewriteRule& fuseTransposedResidualRule();
+
 /// A run of elementwise nodes (unary activations and math, binary ops with a constant, X itself or a
 /// broadcast operand), each the single reader of the one before: one lowp.ElementwiseChain node
 /// (fuse_elementwise_chain.cpp).

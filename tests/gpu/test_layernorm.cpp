@@ -93,6 +93,37 @@ TEST(CudaLayerNorm, FusedResidualMatchesTheReference) {
   }
 }
 
+// The residual read through residual_perm: rows of [S, B, E] (and of a rank-4 [S, B, H, E]) taken in the
+// order of X's [B, S, E] ([H, B, S, E]), as the batch-first encoder's Transpose would have copied them.
+TEST(CudaLayerNorm, FusedResidualReadThroughAPermutationMatchesTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(79);
+  struct Case {
+    std::vector<int64_t> x, residual, perm;
+  };
+  const std::vector<Case> cases = {{{4, 128, 768}, {128, 4, 768}, {1, 0, 2}},
+                                   {{3, 5, 7, 40}, {5, 7, 3, 40}, {2, 0, 1, 3}}};
+  for (const TypeCase& t :
+       {TypeCase{DataType::kFloat32, "f32", 1e-5}, TypeCase{DataType::kFloat16, "f16", 1e-2},
+        TypeCase{DataType::kBFloat16, "bf16", 1e-2}}) {
+    for (const Case& c : cases) {
+      SCOPED_TRACE(std::string(t.prefix) + " X " + ir::formatSizes(c.x) + " residual " +
+                   ir::formatSizes(c.residual));
+      const std::vector<int64_t> row = {c.x.back()};
+      expectMatchesReference(
+          {.kernel = std::string(t.prefix) + "-fusedlayernorm-cuda",
+           .opType = "FusedLayerNorm",
+           .domain = "lowp",
+           .opset = 1,
+           .attrs = attrs({{"epsilon", 1e-5f}, {"residual_perm", c.perm}}),
+           .inputs = {randomTensor(rng, t.type, c.x, 1.0, 5.0), randomTensor(rng, t.type, row, 0.5, 1.5),
+                      randomTensor(rng, t.type, row), randomTensor(rng, t.type, c.residual, -2.0, 2.0)},
+           .constantSlots = {1, 2},
+           .tolerance = t.tolerance});
+    }
+  }
+}
+
 TEST(CudaLayerNorm, DeclinesWhatItCannotRun) {
   std::mt19937 rng(72);
   const kernels::KernelDef* k = kernelNamed("f32-layernorm-cuda");

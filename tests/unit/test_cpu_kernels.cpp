@@ -591,6 +591,47 @@ TEST(CpuLayerNorm, FusedResidualMatchesTheReference) {
   }
 }
 
+// The residual read through residual_perm (rows of [3, 2, E] taken in the order of [2, 3, E]): the fast
+// kernels take each row where the permutation puts it, as the reference does.
+TEST(CpuLayerNorm, FusedResidualReadThroughAPermutationMatchesTheReference) {
+  std::mt19937 rng(47);
+  std::normal_distribution<double> dist(0.0, 1.0);
+  auto values = [&](int64_t n) {
+    std::vector<double> v(static_cast<size_t>(n));
+    for (double& e : v) e = dist(rng);
+    return v;
+  };
+  for (const Isa& isa : kIsas) {
+    if (!runtime::cpuSupports(isa.feature)) continue;
+    for (DataType type : kTypes) {
+      const KernelDef* k = kernelNamed(dtypeName(type) + "-fusedlayernorm-" + isa.name);
+      ASSERT_NE(k, nullptr);
+      const std::vector<Tensor> in = {makeTensor(type, {2, 3, 96}, values(576)),
+                                      makeTensor(type, {96}, values(96)), makeTensor(type, {96}, values(96)),
+                                      makeTensor(type, {3, 2, 96}, values(576))};
+      ir::Node node = makeNode(
+          "FusedLayerNorm", attrs({{"epsilon", 1e-5f}, {"residual_perm", std::vector<int64_t>{1, 0, 2}}}), 1);
+      node.domain = "lowp";
+      const Tensor got = runKernel(*k, node, in, type, {2, 3, 96});
+      const Tensor want = runReference(node, in, type, {2, 3, 96});
+      expectClose(got, want, in[0], 2, std::string(k->name) + " residual_perm");
+      // The reference itself: X + the residual transposed, normalised without the attribute.
+      std::vector<double> r;
+      const std::vector<double> stored = testing::values(in[3]);
+      for (int64_t b = 0; b < 2; ++b) {
+        for (int64_t s = 0; s < 3; ++s) {
+          for (int64_t e = 0; e < 96; ++e) r.push_back(stored[static_cast<size_t>((s * 2 + b) * 96 + e)]);
+        }
+      }
+      ir::Node plain = makeNode("FusedLayerNorm", attrs({{"epsilon", 1e-5f}}), 1);
+      plain.domain = "lowp";
+      const Tensor direct =
+          runReference(plain, {in[0], in[1], in[2], makeTensor(type, {2, 3, 96}, r)}, type, {2, 3, 96});
+      EXPECT_EQ(testing::values(want), testing::values(direct)) << dtypeName(type);
+    }
+  }
+}
+
 TEST(CpuLayerNorm, SaysNoToBroadcastScalesAndStatisticOutputs) {
   const KernelDef* k = kernelNamed("f32-layernorm-avx2");
   ASSERT_NE(k, nullptr);

@@ -67,7 +67,8 @@ std::unique_ptr<ir::Graph> optimized(const GraphSpec& spec) {
   auto g = build(spec);
   for (const passes::RewriteRule* rule :
        {&passes::fuseConvAddRule(), &passes::gemmToMatMulRule(), &passes::fuseMatMulBiasRule(),
-        &passes::fuseGeluRule(), &passes::fuseActivationRule(), &passes::fuseLayerNormResidualRule()}) {
+        &passes::fuseGeluRule(), &passes::fuseActivationRule(), &passes::fuseLayerNormResidualRule(),
+        &passes::fuseTransposedResidualRule()}) {
     auto applied = passes::applyRule(*g, *rule);
     EXPECT_TRUE(applied.isOk()) << applied.status().toString();
   }
@@ -484,6 +485,60 @@ TEST(FuseLayerNorm, ResidualAddBecomesOneNode) {
   }
 }
 
+// A batch-first encoder's Transpose of [S, B, E] back to [B, S, E] before the residual Add: the
+// FusedLayerNorm reads the Transpose's input through residual_perm, whether the Transpose feeds the Add's
+// first or second operand, and answers to the Transpose's name.
+TEST(FuseLayerNorm, ReadsATransposeThatKeepsTheLastAxisInPlace) {
+  for (const bool transposedFirst : {false, true}) {
+    const GraphSpec spec = [&](GraphBuilder& b) {
+      b.input("x", {2, 5, 8});
+      b.input("t", {5, 2, 8});
+      b.constant("scale", randomTensor({8}, 7));
+      b.constant("bias", randomTensor({8}, 8));
+      b.node("Transpose", "back", {"t"}, {"r"}, attrs({{"perm", std::vector<int64_t>{1, 0, 2}}}));
+      b.node("Add", "add",
+             transposedFirst ? std::vector<std::string>{"r", "x"} : std::vector<std::string>{"x", "r"},
+             {"sum"});
+      b.node("LayerNormalization", "ln", {"sum", "scale", "bias"}, {"y"}, attrs({{"epsilon", 1e-5f}}));
+      b.output("y");
+    };
+    auto g = optimized(spec);
+    ASSERT_EQ(g->nodes().size(), 1u);
+    const ir::Node& n = *g->nodes()[0];
+    EXPECT_EQ(n.opType, "FusedLayerNorm");
+    EXPECT_EQ(n.name, "add");
+    EXPECT_EQ(n.absorbedNames, (std::vector<std::string>{"back", "ln"}));
+    EXPECT_EQ(n.inputs[0]->name, "x");
+    EXPECT_EQ(n.inputs[3]->name, "t");
+    EXPECT_EQ(n.attributes.getInts("residual_perm"), (std::vector<int64_t>{1, 0, 2}));
+    expectSameResults(spec);
+  }
+}
+
+// A Transpose that moves the normalised axis, or that another node reads, stays a Transpose.
+TEST(FuseLayerNorm, KeepsATransposeThatMovesTheLastAxisOrIsShared) {
+  const GraphSpec spec = [](GraphBuilder& b) {
+    b.input("x", {2, 8, 8});
+    b.input("t", {2, 8, 8});
+    b.input("u", {8, 2, 8});
+    b.constant("scale", randomTensor({8}, 7));
+    b.node("Transpose", "swap_last", {"t"}, {"r1"}, attrs({{"perm", std::vector<int64_t>{0, 2, 1}}}));
+    b.node("Add", "add1", {"x", "r1"}, {"s1"});
+    b.node("LayerNormalization", "ln1", {"s1", "scale"}, {"y1"});
+    b.node("Transpose", "shared", {"u"}, {"r2"}, attrs({{"perm", std::vector<int64_t>{1, 0, 2}}}));
+    b.node("Add", "add2", {"x", "r2"}, {"s2"});
+    b.node("LayerNormalization", "ln2", {"s2", "scale"}, {"y2"});
+    b.node("Relu", "other", {"r2"}, {"y3"});
+    b.output("y1");
+    b.output("y2");
+    b.output("y3");
+  };
+  auto g = optimized(spec);
+  EXPECT_EQ(countOps(*g, "Transpose"), 2);
+  for (const ir::Node* n : g->nodes()) EXPECT_FALSE(n->attributes.has("residual_perm")) << n->name;
+  expectSameResults(spec);
+}
+
 TEST(FuseLayerNorm, KeepsWhatItCannotFuse) {
   // The sum read by another node, a constant operand (a bias), the statistics asked for.
   const GraphSpec spec = [](GraphBuilder& b) {
@@ -533,6 +588,20 @@ TEST(FusedSchemas, ShapesTypesAndErrors) {
   EXPECT_EQ((*mm)[0].second.sizes(), (std::vector<int64_t>{2, 5, 3}));
   EXPECT_FALSE(
       inferFused("FusedMatMul", {}, {known(f32, {2, 5, 8}), known(f32, {8, 3}), known(f32, {5})}).isOk());
+  // FusedLayerNorm's residual read through residual_perm; a perm that moves the last axis, one of another
+  // rank, or a normalised axis other than the last is refused.
+  const ir::InferInput scale = known(f32, {8});
+  auto ln = inferFused("FusedLayerNorm", attrs({{"residual_perm", std::vector<int64_t>{1, 0, 2}}}),
+                       {known(f32, {2, 5, 8}), scale, {}, known(f32, {5, 2, 8})});
+  ASSERT_TRUE(ln.isOk()) << ln.status().toString();
+  EXPECT_EQ((*ln)[0].second.sizes(), (std::vector<int64_t>{2, 5, 8}));
+  for (const auto& [perm, axis] : std::vector<std::pair<std::vector<int64_t>, int64_t>>{
+           {{0, 2, 1}, -1}, {{1, 0}, -1}, {{1, 0, 2}, 1}, {{1, 1, 2}, -1}}) {
+    EXPECT_FALSE(inferFused("FusedLayerNorm", attrs({{"residual_perm", perm}, {"axis", axis}}),
+                            {known(f32, {2, 5, 8}), scale, {}, known(f32, {5, 2, 8})})
+                     .isOk())
+        << ir::formatSizes(perm) << " axis " << axis;
+  }
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -121,6 +122,44 @@ const std::vector<AttrSpec> kActivationAttrs = {{"activation", AttrType::kString
                                                 {"activation_beta", AttrType::kFloat}};
 
 }  // namespace
+
+std::optional<std::vector<int64_t>> fusedLayerNormResidualStrides(const std::vector<int64_t>& stored,
+                                                                  const std::vector<int64_t>& perm,
+                                                                  const std::vector<int64_t>& out) {
+  const size_t rank = stored.size();
+  if (rank > out.size() || (!perm.empty() && perm.size() != rank)) return std::nullopt;
+  std::vector<int64_t> dense(rank, 1);
+  for (size_t d = rank; d-- > 1;) dense[d - 1] = dense[d] * stored[d];
+  std::vector<bool> seen(rank, false);
+  std::vector<int64_t> strides(out.size(), 0);
+  const size_t offset = out.size() - rank;
+  for (size_t d = 0; d < rank; ++d) {
+    size_t from = d;
+    if (!perm.empty()) {
+      if (perm[d] < 0 || perm[d] >= static_cast<int64_t>(rank) || seen[static_cast<size_t>(perm[d])])
+        return std::nullopt;
+      from = static_cast<size_t>(perm[d]);
+      seen[from] = true;
+    }
+    const int64_t size = stored[from];
+    if (size != out[offset + d] && size != 1) return std::nullopt;
+    strides[offset + d] = size == 1 ? 0 : dense[from];
+  }
+  return strides;
+}
+
+bool rowsAreContiguous(const std::vector<int64_t>& strides, const std::vector<int64_t>& shape, size_t axis) {
+  if (strides.size() != shape.size() || axis > shape.size()) return false;
+  int64_t dense = 1;
+  for (size_t d = shape.size(); d-- > axis;) {
+    if (shape[d] != 1 && strides[d] != dense) return false;
+    dense *= shape[d];
+  }
+  for (size_t d = 0; d < axis; ++d) {
+    if (shape[d] > 1 && strides[d] == 0) return false;
+  }
+  return true;
+}
 
 Result<ActivationSpec> readActivation(const AttributeMap& attrs) {
   const std::string name = attrs.getString("activation", "");

@@ -11,7 +11,10 @@
 //   over every row. Computed and rounded as FusedConv.
 // FusedLayerNorm (inputs X, Scale, B?, Residual; LayerNormalization's attributes axis, epsilon, stash_type):
 //   Y = LayerNormalization(X + Residual), the sum (NumPy broadcast, X's type) rounded to X's type first, as
-//   the Add it was fused from stored it. Y only (no Mean, no InvStdDev).
+//   the Add it was fused from stored it. Y only (no Mean, no InvStdDev). `residual_perm` (ints, optional):
+//   the residual is read as Transpose(Residual, residual_perm), a permutation that keeps the last axis, with
+//   `axis` the last: each row of the sum still adds one contiguous row of Residual, so the Transpose a
+//   batch-first encoder puts after its output projection copies nothing.
 // Activation attributes: `activation` (string; absent or "" for none) is one of Relu, LeakyRelu, Clip,
 // Sigmoid, HardSwish, Tanh, Gelu, with the formulas of the ONNX ops of those names; `activation_alpha` is
 // LeakyRelu's alpha, Clip's min, or 1 for Gelu's tanh approximation (0: the exact, erf GELU);
@@ -20,8 +23,10 @@
 
 #include <cmath>
 #include <numbers>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ir/attribute.h"
 #include "lowp/status.h"
@@ -32,6 +37,29 @@ inline constexpr std::string_view kLowpDomain = "lowp";
 
 inline constexpr std::string_view kFusedLayerNormOp = "FusedLayerNorm";
 inline constexpr size_t kFusedLayerNormResidual = 3;
+inline constexpr std::string_view kFusedLayerNormResidualPerm = "residual_perm";
+
+/// The element strides of FusedLayerNorm's residual per dim of Y (`out`): its stored shape read through
+/// `perm` (empty: as stored) and broadcast to `out` (stride 0 along a broadcast dim); nullopt where the
+/// permuted shape does not broadcast to `out` or `perm` is not a permutation of its dims.
+std::optional<std::vector<int64_t>> fusedLayerNormResidualStrides(const std::vector<int64_t>& stored,
+                                                                  const std::vector<int64_t>& perm,
+                                                                  const std::vector<int64_t>& out);
+
+/// Whether `strides` (per dim of `shape`) keep each row, the dims from `axis` on, contiguous and dense, and
+/// no dim before it broadcast (stride 0 along a dim of more than one).
+bool rowsAreContiguous(const std::vector<int64_t>& strides, const std::vector<int64_t>& shape, size_t axis);
+
+/// The element offset, under `strides`, of row `row` of `shape` (rows: the dims from `axis` on).
+inline int64_t rowOffset(const std::vector<int64_t>& strides, const std::vector<int64_t>& shape, size_t axis,
+                         int64_t row) {
+  int64_t offset = 0;
+  for (size_t d = axis; d-- > 0;) {
+    offset += row % shape[d] * strides[d];
+    row /= shape[d];
+  }
+  return offset;
+}
 
 // The CUDA kernels' Activation (kernels/cuda/launch.h) has the same values.
 enum class FusedActivation { kNone = 0, kRelu, kLeakyRelu, kClip, kSigmoid, kHardSwish, kTanh, kGelu };

@@ -10,6 +10,7 @@
 
 #include "ir/ops/common.h"
 #include "ir/ops/fused.h"
+#include "ir/ops/tensor_shapes.h"
 
 namespace lowp::ir::ops {
 namespace {
@@ -201,7 +202,23 @@ Status inferFusedLayerNorm(InferContext& ctx) {
   LOWP_RETURN_IF_ERROR(requireFloatInput(ctx, 0));
   LOWP_RETURN_IF_ERROR(requireFloatInput(ctx, kFusedLayerNormResidual));
   LOWP_RETURN_IF_ERROR(requireTypeOfInput0(ctx, kFusedLayerNormResidual));
-  auto sum = broadcastShapes(ctx.inputShape(0), ctx.inputShape(kFusedLayerNormResidual));
+  Shape residual = ctx.inputShape(kFusedLayerNormResidual);
+  if (ctx.attrs().has(kFusedLayerNormResidualPerm)) {
+    const std::vector<int64_t> perm = ctx.attrs().getInts(kFusedLayerNormResidualPerm);
+    const auto rank = static_cast<int64_t>(perm.size());
+    auto checked = transposePerm(rank, perm);
+    if (!checked || rank == 0 || perm.back() != rank - 1)
+      return ctx.invalid("residual_perm " + formatSizes(perm) +
+                         " is not a permutation that keeps the last axis");
+    const int64_t axis = ctx.attrs().getInt("axis", -1);
+    if (axis != -1 && axis != rank - 1)
+      return ctx.invalid("residual_perm needs the last axis normalised, not axis " + std::to_string(axis));
+    if (residual.rankKnown() && residual.rank() != rank)
+      return ctx.invalid("residual_perm " + formatSizes(perm) + " does not permute the residual " +
+                         residual.toString());
+    if (residual.rankKnown()) residual = transposeShape(residual, perm);
+  }
+  auto sum = broadcastShapes(ctx.inputShape(0), residual);
   if (!sum) return ctx.invalid("X and the residual do not broadcast: " + sum.status().message());
   for (size_t i = 1; i <= 2; ++i) {
     if (i > 1 && !ctx.hasInput(i)) continue;
@@ -321,7 +338,10 @@ void registerNormalizationSchemas(OpSchemaRegistry& registry) {
   registry.add({.opType = kFusedLayerNormOp,
                 .minInputs = 4,
                 .maxInputs = 4,
-                .attributes = {{"axis", kInt}, {"epsilon", kFloat}, {"stash_type", kInt}},
+                .attributes = {{"axis", kInt},
+                               {"epsilon", kFloat},
+                               {"stash_type", kInt},
+                               {std::string(kFusedLayerNormResidualPerm), kInts}},
                 .infer = inferFusedLayerNorm,
                 .domain = kLowpDomain});
   registry.add({.opType = "GroupNormalization",

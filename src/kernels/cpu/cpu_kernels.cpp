@@ -381,9 +381,9 @@ Status layerNormKernel(KernelContext& ctx) {
 
 // ---- lowp.FusedLayerNorm ----
 
-/// X + Residual of one shape rounded to X's type (as the Add stored it), written into Y row by row and
-/// normalised there while the row is in cache; the reference kernel takes a residual that broadcasts and
-/// what layerNormKernel would hand to its reference.
+/// X + Residual of one shape (read through residual_perm) rounded to X's type (as the Add stored it),
+/// written into Y row by row and normalised there while the row is in cache; the reference kernel takes a
+/// residual that broadcasts and what layerNormKernel would hand to its reference.
 template <TableFn kTable>
 Status fusedLayerNormKernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
@@ -396,9 +396,7 @@ Status fusedLayerNormKernel(KernelContext& ctx) {
     shapes.push_back(ctx.hasInput(i) ? ir::Shape::fromSizes(ctx.input(i).shape()) : ir::Shape::unknownRank());
   }
   const Tensor& residual = ctx.input(ir::ops::kFusedLayerNormResidual);
-  // A residual that broadcasts: the reference kernel.
-  if (!layerNormSupports(ctx.node(), shapes) || residual.type() != x.type() || residual.shape() != x.shape())
-    return runReference(ctx);
+  if (!layerNormSupports(ctx.node(), shapes) || residual.type() != x.type()) return runReference(ctx);
   for (size_t i = 1; i < 3; ++i) {
     if (ctx.hasInput(i) && ctx.input(i).type() != x.type()) return runReference(ctx);
   }
@@ -406,6 +404,13 @@ Status fusedLayerNormKernel(KernelContext& ctx) {
   auto axis = ir::normalizeAxis(ctx.attrs().getInt("axis", -1), x.rank());
   if (!axis) return ctx.invalid(axis.status().message());
   const int64_t size = product(shape, static_cast<size_t>(*axis), shape.size());
+  // Each row of the sum adds one contiguous row of the residual (read through residual_perm), or the
+  // residual broadcasts: the reference kernel.
+  const auto strides = ir::ops::fusedLayerNormResidualStrides(
+      residual.shape(), ctx.attrs().getInts(ir::ops::kFusedLayerNormResidualPerm), shape);
+  if (!strides || residual.elementCount() != x.elementCount() ||
+      !ir::ops::rowsAreContiguous(*strides, shape, static_cast<size_t>(*axis)))
+    return runReference(ctx);
   if (size == 0 || x.elementCount() == 0) return {};
   const int64_t rows = x.elementCount() / size;
   const double epsilon = ctx.attrs().getFloat("epsilon", 1e-5f);
@@ -419,14 +424,18 @@ Status fusedLayerNormKernel(KernelContext& ctx) {
       char* out = static_cast<char*>(y.data()) + at;
       if (*storage == Storage::kF32) {
         const float* p = x.data<float>() + r * size;
-        const float* q = residual.data<float>() + r * size;
+        const float* q =
+            residual.data<float>() + ir::ops::rowOffset(*strides, shape, static_cast<size_t>(*axis), r);
         float* o = reinterpret_cast<float*>(out);
         for (int64_t k = 0; k < size; ++k) o[k] = p[k] + q[k];
       } else {
         float* p = a.data();
         float* q = a.data() + size;
         isa.cast(*storage, static_cast<const char*>(x.data()) + at, Storage::kF32, p, size);
-        isa.cast(*storage, static_cast<const char*>(residual.data()) + at, Storage::kF32, q, size);
+        isa.cast(*storage,
+                 static_cast<const char*>(residual.data()) +
+                     ir::ops::rowOffset(*strides, shape, static_cast<size_t>(*axis), r) * bytes,
+                 Storage::kF32, q, size);
         for (int64_t k = 0; k < size; ++k) p[k] += q[k];
         isa.cast(Storage::kF32, p, *storage, out, size);
       }

@@ -250,12 +250,22 @@ cudaError_t launchElementwiseChain(Elem type, const void* x, void* y, int64_t n,
 // ---- layernorm.cu
 // ------------------------------------------------------------------------------------------
 
+/// Where row r of a tensor read through a permutation of its row dims starts: r splits over `sizes`
+/// (outermost first) and the row starts sum(index * stride) elements in. dims 0: row r at r * size.
+struct RowMap {
+  static constexpr int kMaxDims = 4;
+  int dims = 0;
+  int64_t sizes[kMaxDims] = {};
+  int64_t strides[kMaxDims] = {};
+};
+
 /// LayerNormalization of each contiguous row of `size` elements: y = (x - mean) * rsd * scale[k] + bias[k],
 /// mean and rsd = 1 / sqrt(variance + epsilon) in fp32; scale and bias (nullable) hold `size` values of
-/// x's type. With a residual (nullable, x's shape), x + residual rounded to x's type is normalised instead.
+/// x's type. With a residual (nullable, x's element count, its rows where `residualRows` puts them), x +
+/// residual rounded to x's type is normalised instead.
 cudaError_t launchLayerNormLastAxis(Elem type, const void* x, const void* scale, const void* bias, void* y,
                                     int64_t rows, int64_t size, float epsilon, cudaStream_t stream,
-                                    const void* residual = nullptr);
+                                    const void* residual = nullptr, const RowMap& residualRows = {});
 
 // ---- tensor.cu
 // ---------------------------------------------------------------------------------------------

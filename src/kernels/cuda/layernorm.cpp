@@ -3,7 +3,7 @@
 // B hold one value per element of the normalised dims (their shapes, aligned right to X's, are 1 before
 // `axis` and X's after). Only Y is produced: nodes that ask for Mean or InvStdDev, or for a stash_type other
 // than fp32, are declined. {f32,f16,bf16}-fusedlayernorm-cuda: lowp.FusedLayerNorm, the same with the
-// residual added as each row is read.
+// residual added as each row is read (its rows in another order under residual_perm).
 // Tests: tests/gpu/test_layernorm.cpp.
 #include <string>
 #include <vector>
@@ -71,11 +71,27 @@ Status layerNormKernel(KernelContext& ctx) {
   const float epsilon = ctx.attrs().getFloat("epsilon", 1e-5f);
   const void* rows = x.data();
   const void* residual = nullptr;
+  RowMap rowMap;
   if (fused) {
     if (!ctx.hasInput(ir::ops::kFusedLayerNormResidual)) return ctx.invalid("the residual is missing");
     const Tensor& r = ctx.input(ir::ops::kFusedLayerNormResidual);
     if (r.type() != x.type()) return ctx.invalid("the residual " + r.describe() + " is not of X's type");
-    if (r.shape() == x.shape()) {
+    const std::vector<int64_t> perm = ctx.attrs().getInts(ir::ops::kFusedLayerNormResidualPerm);
+    if (r.shape() == x.shape() && perm.empty()) {
+      residual = r.data();
+    } else if (!perm.empty()) {
+      // Rows of the residual in another order: each still one contiguous row of `size`.
+      const auto strides = ir::ops::fusedLayerNormResidualStrides(r.shape(), perm, y.shape());
+      if (!strides || r.elementCount() != y.elementCount() || x.shape() != y.shape() ||
+          !ir::ops::rowsAreContiguous(*strides, y.shape(), static_cast<size_t>(axis)) ||
+          axis > RowMap::kMaxDims)
+        return ctx.unsupported("a residual read through residual_perm " + ir::formatSizes(perm) +
+                               " that broadcasts, or of more than 4 row dims");
+      rowMap.dims = static_cast<int>(axis);
+      for (int d = 0; d < rowMap.dims; ++d) {
+        rowMap.sizes[d] = y.shape()[static_cast<size_t>(d)];
+        rowMap.strides[d] = (*strides)[static_cast<size_t>(d)];
+      }
       residual = r.data();
     } else {
       // A residual that broadcasts: the sum goes to Y first, which is then normalised in place.
@@ -86,8 +102,9 @@ Status layerNormKernel(KernelContext& ctx) {
     }
   }
   LOWP_CUDA_RETURN_IF_ERROR_NODE(
-      ctx, launchLayerNormLastAxis(type, rows, scale.data(), bias != nullptr ? bias->data() : nullptr,
-                                   y.data(), y.elementCount() / size, size, epsilon, cuda->stream, residual));
+      ctx,
+      launchLayerNormLastAxis(type, rows, scale.data(), bias != nullptr ? bias->data() : nullptr, y.data(),
+                              y.elementCount() / size, size, epsilon, cuda->stream, residual, rowMap));
   return {};
 }
 

@@ -5,7 +5,7 @@
 // A row of up to a few thousand elements stays in L1 between passes; one of up to 1024 elements whose size
 // and pointers allow 16-byte vectors (8 fp16 / bf16 or 4 fp32 elements per lane) stays in registers and is
 // read once. lowp.FusedLayerNorm's residual is added as the row is read, the sum rounded to the tensor type
-// as the Add it replaces stored it.
+// as the Add it replaces stored it; its rows may lie in another order (residual_perm, RowMap).
 // Tests: tests/gpu/test_layernorm.cpp, against the CPU reference kernel.
 #include <cmath>
 
@@ -23,10 +23,20 @@ __device__ __forceinline__ float rowValue(const Vec<T, kVec>& v, const Vec<T, kV
   return toFloat(fromFloat<T>(toFloat(v.v[j]) + toFloat(r->v[j])));
 }
 
+__device__ __forceinline__ int64_t rowStart(const RowMap& map, int64_t r, int64_t size) {
+  if (map.dims == 0) return r * size;
+  int64_t start = 0;
+  for (int d = map.dims - 1; d >= 0; --d) {
+    start += r % map.sizes[d] * map.strides[d];
+    r /= map.sizes[d];
+  }
+  return start;
+}
+
 template <typename T, int kVec>
 __global__ void layerNormRowsKernel(const T* __restrict__ x, const T* __restrict__ scale,
                                     const T* __restrict__ bias, T* __restrict__ y, int64_t rows, int64_t size,
-                                    float epsilon, const T* __restrict__ residual) {
+                                    float epsilon, const T* __restrict__ residual, RowMap residualRows) {
   using V = Vec<T, kVec>;
   const int lane = threadIdx.x % 32;
   const int64_t vectors = size / kVec;
@@ -34,7 +44,9 @@ __global__ void layerNormRowsKernel(const T* __restrict__ x, const T* __restrict
   for (int64_t r = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32; r < rows;
        r += warps) {
     const V* in = reinterpret_cast<const V*>(x + r * size);
-    const V* add = residual != nullptr ? reinterpret_cast<const V*>(residual + r * size) : nullptr;
+    const V* add = residual != nullptr
+                       ? reinterpret_cast<const V*>(residual + rowStart(residualRows, r, size))
+                       : nullptr;
     V* out = reinterpret_cast<V*>(y + r * size);
     float sum = 0.0f;
     for (int64_t k = lane; k < vectors; k += 32) {
@@ -82,7 +94,8 @@ __global__ void layerNormRowsKernel(const T* __restrict__ x, const T* __restrict
 template <typename T, int kVec, int kPerLane>
 __global__ void layerNormRowsInRegistersKernel(const T* __restrict__ x, const T* __restrict__ scale,
                                                const T* __restrict__ bias, T* __restrict__ y, int64_t rows,
-                                               int64_t size, float epsilon, const T* __restrict__ residual) {
+                                               int64_t size, float epsilon, const T* __restrict__ residual,
+                                               RowMap residualRows) {
   using V = Vec<T, kVec>;
   const int lane = threadIdx.x % 32;
   const int64_t vectors = size / kVec;
@@ -90,7 +103,9 @@ __global__ void layerNormRowsInRegistersKernel(const T* __restrict__ x, const T*
   for (int64_t r = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32; r < rows;
        r += warps) {
     const V* in = reinterpret_cast<const V*>(x + r * size);
-    const V* add = residual != nullptr ? reinterpret_cast<const V*>(residual + r * size) : nullptr;
+    const V* add = residual != nullptr
+                       ? reinterpret_cast<const V*>(residual + rowStart(residualRows, r, size))
+                       : nullptr;
     float values[kPerLane][kVec];
     float sum = 0.0f;
 #pragma unroll
@@ -142,7 +157,7 @@ __global__ void layerNormRowsInRegistersKernel(const T* __restrict__ x, const T*
 
 cudaError_t launchLayerNormLastAxis(Elem type, const void* x, const void* scale, const void* bias, void* y,
                                     int64_t rows, int64_t size, float epsilon, cudaStream_t stream,
-                                    const void* residual) {
+                                    const void* residual, const RowMap& residualRows) {
   if (rows <= 0 || size <= 0) return cudaSuccess;
   cudaError_t result = cudaErrorInvalidValue;
   dispatchFloatElem(type, [&](auto tag) {
@@ -160,13 +175,13 @@ cudaError_t launchLayerNormLastAxis(Elem type, const void* x, const void* scale,
     constexpr int kPerLane = 1024 / (32 * kVec);  // rows of up to 1024 elements stay in registers
     if (vectorOk && size / kVec <= 32 * kPerLane) {
       layerNormRowsInRegistersKernel<T, kVec, kPerLane>
-          <<<blocks, kWarpsPerBlock * 32, 0, stream>>>(px, ps, pb, py, rows, size, epsilon, pr);
+          <<<blocks, kWarpsPerBlock * 32, 0, stream>>>(px, ps, pb, py, rows, size, epsilon, pr, residualRows);
     } else if (vectorOk) {
       layerNormRowsKernel<T, kVec>
-          <<<blocks, kWarpsPerBlock * 32, 0, stream>>>(px, ps, pb, py, rows, size, epsilon, pr);
+          <<<blocks, kWarpsPerBlock * 32, 0, stream>>>(px, ps, pb, py, rows, size, epsilon, pr, residualRows);
     } else {
       layerNormRowsKernel<T, 1>
-          <<<blocks, kWarpsPerBlock * 32, 0, stream>>>(px, ps, pb, py, rows, size, epsilon, pr);
+          <<<blocks, kWarpsPerBlock * 32, 0, stream>>>(px, ps, pb, py, rows, size, epsilon, pr, residualRows);
     }
     result = cudaGetLastError();
   });

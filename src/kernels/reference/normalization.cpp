@@ -254,21 +254,21 @@ Status layerNormalizationKernel(KernelContext& ctx) {
 
 // ---- lowp.FusedLayerNorm ----
 
-/// LayerNormalization of X + Residual: the sum (NumPy broadcast) rounded to X's type, as the Add stored it,
-/// then the reference LayerNormalization above.
+/// LayerNormalization of X + Residual (read through residual_perm): the sum (NumPy broadcast) rounded to X's
+/// type, as the Add stored it, then the reference LayerNormalization above.
 Status fusedLayerNormKernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   if (!ctx.hasInput(ir::ops::kFusedLayerNormResidual)) return ctx.invalid("the residual is missing");
   const Tensor& residual = ctx.input(ir::ops::kFusedLayerNormResidual);
   const std::vector<int64_t>& shape = ctx.output(0).shape();
-  if (residual.type() != x.type() || !broadcastsTo(x.shape(), shape) ||
-      !broadcastsTo(residual.shape(), shape)) {
+  const auto residualStrides = ir::ops::fusedLayerNormResidualStrides(
+      residual.shape(), ctx.attrs().getInts(ir::ops::kFusedLayerNormResidualPerm), shape);
+  if (residual.type() != x.type() || !broadcastsTo(x.shape(), shape) || !residualStrides) {
     return ctx.invalid("X " + x.describe() + " and the residual " + residual.describe() +
                        " do not broadcast to Y's shape " + ir::formatSizes(shape));
   }
   Tensor sum(x.type(), shape);
-  const std::array<std::vector<int64_t>, 2> strides = {broadcastStrides(x.shape(), shape),
-                                                       broadcastStrides(residual.shape(), shape)};
+  const std::array<std::vector<int64_t>, 2> strides = {broadcastStrides(x.shape(), shape), *residualStrides};
   LOWP_RETURN_IF_ERROR(runOnFloatType(ctx, [&]<typename T>() -> Status {
     const T* a = x.data<T>();
     const T* b = residual.data<T>();
