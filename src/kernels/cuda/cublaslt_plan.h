@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "kernels/cuda/cuda_check.h"
@@ -39,9 +40,11 @@ inline cublasComputeType_t computeTypeOf(Precision p) {
 // The element types and arithmetic of one product.
 struct LtTypes {
   cudaDataType_t operands = CUDA_R_32F;  ///< A and B
-  cudaDataType_t result = CUDA_R_32F;    ///< C and D
+  cudaDataType_t result = CUDA_R_32F;    ///< C, the bias, and D unless `output` says otherwise
   cublasComputeType_t compute = CUBLAS_COMPUTE_32F;
   cudaDataType_t scale = CUDA_R_32F;  ///< of alpha and beta
+  /// D's type where it is not `result`'s: float8e4m3fn, written scaled by GemmProblem::dScale.
+  std::optional<cudaDataType_t> output;
 
   bool operator==(const LtTypes&) const = default;
 };
@@ -60,6 +63,11 @@ inline LtTypes fp8LtTypes(Precision result) {
   return {CUDA_R_8F_E4M3, cudaTypeOf(result), CUBLAS_COMPUTE_32F, CUDA_R_32F};
 }
 
+/// fp8 operands and a float8e4m3fn D: the fp32 sums (bias and activation applied) times *dScale, rounded to
+/// E4M3 with saturation; C and the bias fp16.
+inline constexpr LtTypes kFp8OutputTypes = {CUDA_R_8F_E4M3, CUDA_R_16F, CUBLAS_COMPUTE_32F, CUDA_R_32F,
+                                            CUDA_R_8F_E4M3};
+
 // One GEMM (or a strided batch of them) in ONNX's row-major terms.
 struct GemmProblem {
   int64_t m = 0, n = 0, k = 0;
@@ -74,6 +82,8 @@ struct GemmProblem {
   /// The activation cuBLASLt's epilogue applies after the bias. Its GELU is the tanh form
   /// 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
   enum class Activation { kNone, kRelu, kGelu } activation = Activation::kNone;
+  /// Device float that D is multiplied by before it is rounded to an fp8 output type (LtTypes::output).
+  const float* dScale = nullptr;
 
   bool operator==(const GemmProblem&) const = default;
 };
@@ -85,6 +95,11 @@ struct EpilogueSplit {
   GemmProblem::Activation activationInProduct = GemmProblem::Activation::kNone;
   bool passAfter = false;
 };
+
+/// Whether `activation` is the exact (erf) GELU.
+inline bool isErfGelu(const ir::ops::ActivationSpec& activation) {
+  return activation.kind == ir::ops::FusedActivation::kGelu && activation.alpha != 1.0f;
+}
 
 /// The epilogue takes a bias of the result's type (`biasInResultType`) and, after it or where there is
 /// no bias, Relu or the tanh GELU (activation_alpha 1). `erfGeluAsTanh` lets it take the erf GELU as the
@@ -145,6 +160,14 @@ class LtPlan {
         cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_TRANSA, &opLtA, sizeof(opLtA)));
     LOWP_CUDA_RETURN_IF_ERROR(
         cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_TRANSB, &opLtB, sizeof(opLtB)));
+    if (p.dScale != nullptr) {
+      LOWP_CUDA_RETURN_IF_ERROR(cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_D_SCALE_POINTER,
+                                                               &p.dScale, sizeof(p.dScale)));
+    }
+    if (types.output && p.bias) {  // the bias has C's type, not the fp8 D's
+      LOWP_CUDA_RETURN_IF_ERROR(cublasLtMatmulDescSetAttribute(desc_, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE,
+                                                               &types.result, sizeof(types.result)));
+    }
     const cublasLtEpilogue_t epilogue = epilogueOf(p);
     if (epilogue != CUBLASLT_EPILOGUE_DEFAULT) {
       LOWP_CUDA_RETURN_IF_ERROR(
@@ -156,8 +179,8 @@ class LtPlan {
     const uint64_t k = static_cast<uint64_t>(p.k);
     LOWP_RETURN_IF_ERROR(layout(0, types.operands, p.transB ? k : n, p.transB ? n : k, p.strideB));
     LOWP_RETURN_IF_ERROR(layout(1, types.operands, p.transA ? m : k, p.transA ? k : m, p.strideA));
-    LOWP_RETURN_IF_ERROR(layout(2, types.result, n, m, p.m * p.n));  // C
-    LOWP_RETURN_IF_ERROR(layout(3, types.result, n, m, p.m * p.n));  // D
+    LOWP_RETURN_IF_ERROR(layout(2, types.result, n, m, p.m * p.n));                         // C
+    LOWP_RETURN_IF_ERROR(layout(3, types.output.value_or(types.result), n, m, p.m * p.n));  // D
     LOWP_CUDA_RETURN_IF_ERROR(cublasLtMatmulPreferenceCreate(&pref_));
     const uint64_t ws = workspaceBytes;
     LOWP_CUDA_RETURN_IF_ERROR(cublasLtMatmulPreferenceSetAttribute(
@@ -203,8 +226,10 @@ class LtPlan {
     const bool integer = types_.scale == CUDA_R_32I;
     LOWP_CUDA_RETURN_IF_ERROR(cublasLtMatmul(
         cuda.cublasLt, desc_, integer ? static_cast<const void*>(&integerAlpha) : &alpha, b, layouts_[0], a,
-        layouts_[1], integer ? static_cast<const void*>(&integerBeta) : &beta, c != nullptr ? c : d,
-        layouts_[2], d, layouts_[3], &algo_, cuda.workspace, workspaceBytes_, cuda.stream));
+        layouts_[1], integer ? static_cast<const void*>(&integerBeta) : &beta,
+        // Without C, D serves (beta is 0), unless D has another type than C: cuBLASLt refuses C == D then.
+        c != nullptr || types_.output ? c : d, layouts_[2], d, layouts_[3], &algo_, cuda.workspace,
+        workspaceBytes_, cuda.stream));
     return {};
   }
 

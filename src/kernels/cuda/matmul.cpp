@@ -198,10 +198,6 @@ bool supportsFusedMatMul(const ir::Node& node, const std::vector<ir::Shape>& sha
   return bias.has_value() && product(*bias, 0, bias->size()) == p->n;
 }
 
-bool isErfGelu(const ir::ops::ActivationSpec& activation) {
-  return activation.kind == ir::ops::FusedActivation::kGelu && activation.alpha != 1.0f;
-}
-
 bool supportsFusedMatMulErfGeluAsTanh(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
   const auto activation = ir::ops::readActivation(node.attributes);
   return activation.isOk() && isErfGelu(*activation) && supportsFusedMatMul(node, shapes);

@@ -7,14 +7,17 @@
 // (no zero point). The activation comes before the output's quantization, so every FusedMatMul activation
 // runs. K and N must be multiples of 4 (cuBLASLt's int8 layouts).
 //
-// With float8e4m3fn operands (the FP8 form, sm_89 and later): f8-quantizedmatmul-cublaslt. cuBLASLt's fp8
-// product (TN, like int8) sums into fp32 (Hopper's tensor cores keep fewer bits along the way: 1.2e-4
-// relative L2 from a double sum, measured) and writes the output type directly, alpha = a_scale * b_scale
-// (one scale per operand). A bias goes in the BIAS / RELU_BIAS epilogue converted once to the output's type
-// for fp16 / bf16 outputs; for fp32 outputs, and for activations other than Relu, one pass of
-// conv_epilogue.cu follows the product. An fp8 output (y_scale) takes the product in fp16 in scratch memory,
-// then one pass (launchQuantizeEpilogueFp8) applies the activation and quantizes. K and N must be multiples
-// of 16 (cuBLASLt's fp8 layouts). Tests: tests/gpu/test_quantized_matmul.cpp.
+// With float8e4m3fn operands (the FP8 form, sm_89 and later): f8-quantizedmatmul-cublaslt, and
+// f8-quantizedmatmul-cublaslt-gelutanh, which runs the erf GELU as the tanh form in the epilogue (as the
+// fp16 -gelutanh tactics of matmul.cpp do). cuBLASLt's fp8 product (TN, like int8) sums into fp32
+// (Hopper's tensor cores keep fewer bits along the way: 1.2e-4 relative L2 from a double sum, measured) and
+// writes the output type directly, alpha = a_scale * b_scale (one scale per operand). A bias, converted
+// once to fp16 / bf16, and Relu or the tanh GELU go in the epilogue where splitEpilogue says; for fp32
+// outputs, and for other activations, one pass of conv_epilogue.cu follows the product. An fp8 output
+// (y_scale) whose bias and activation the epilogue takes is written by cuBLASLt too, times 1 / y_scale;
+// otherwise, or where cuBLASLt has no such algorithm, the product goes to fp16 scratch memory and one pass
+// (launchQuantizeEpilogueFp8) applies the activation and quantizes. K and N must be multiples of 16
+// (cuBLASLt's fp8 layouts). Tests: tests/gpu/test_quantized_matmul.cpp.
 #include <array>
 #include <memory>
 #include <string>
@@ -143,12 +146,16 @@ Status quantizedMatMulKernel(KernelContext& ctx) {
   return {};
 }
 
-// What one fp8 node keeps: the transposed weights, the bias in the product's type, the fp16 product of an
-// fp8 output and the cuBLASLt plan.
+// What one fp8 node keeps: the transposed weights, the bias in the product's type, 1 / y_scale on the device
+// (an fp8 output written by cuBLASLt), the fp16 product of an fp8 output that takes a pass, and the cuBLASLt
+// plan.
 struct Fp8MatMulPlan {
   ChannelsLastCopy weights;               // B as [N, K]
   DeviceBuffer bias;                      // the bias in the product's type (epilogue) when it is fp16 / bf16
-  std::unique_ptr<DeviceBuffer> product;  // fp16 [M, N], for an fp8 output
+  DeviceBuffer dScale;                    // one float, 1 / y_scale
+  float dScaleHost = 0.0f;                // its source, kept while the copy may be pending
+  bool directDeclined = false;            // cuBLASLt has no algorithm writing this fp8 output
+  std::unique_ptr<DeviceBuffer> product;  // fp16 [M, N], for an fp8 output that takes a pass
   int64_t productBytes = 0;
   std::unique_ptr<LtPlan> lt;
 };
@@ -159,6 +166,7 @@ Precision precisionOfOutput(DataType t) {
   return Precision::kF32;
 }
 
+template <bool kErfGeluAsTanh>
 Status fp8MatMulKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
   LOWP_ASSIGN_OR_RETURN(const Operands o, readOperands(ctx, DataType::kFloat8E4M3FN));
@@ -174,15 +182,16 @@ Status fp8MatMulKernel(KernelContext& ctx) {
   if (params.weightScales.size() != 1)
     return ctx.unsupported("cuBLASLt's fp8 product takes one weight scale, not one per column");
   if (k % 16 != 0 || n % 16 != 0) return ctx.unsupported("K and N must be multiples of 16");
+  if (kErfGeluAsTanh && !isErfGelu(activation))
+    return ctx.unsupported("the -gelutanh tactics are for the erf GELU");
   const bool fp8Out = y.type() == DataType::kFloat8E4M3FN;
-  if (fp8Out && m * n * 2 > kMaxScratchBytes)
-    return ctx.unsupported("the fp16 product would take more than 256 MB");
   if (y.elementCount() == 0) return {};
 
   const Precision out = fp8Out ? Precision::kF16 : precisionOfOutput(y.type());
   const DataType productType = fp8Out ? DataType::kFloat16 : y.type();
   // The bias goes into the epilogue converted to the 16-bit result type.
-  const EpilogueSplit split = splitEpilogue(activation, bias != nullptr, out != Precision::kF32, false);
+  const EpilogueSplit split =
+      splitEpilogue(activation, bias != nullptr, out != Precision::kF32, kErfGeluAsTanh);
   auto plan = std::static_pointer_cast<Fp8MatMulPlan>(ctx.state());
   if (!plan) {
     plan = std::make_shared<Fp8MatMulPlan>();
@@ -191,16 +200,16 @@ Status fp8MatMulKernel(KernelContext& ctx) {
       LOWP_CUDA_RETURN_IF_ERROR_NODE(
           ctx, launchCast(Elem::kF32, *elemOf(productType), bias->data(), plan->bias.data, n, cuda->stream));
     }
+    if (fp8Out) {
+      plan->dScaleHost = 1.0f / params.outputScale;
+      LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, cudaMalloc(&plan->dScale.data, sizeof(float)));
+      LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, cudaMemcpyAsync(plan->dScale.data, &plan->dScaleHost, sizeof(float),
+                                                          cudaMemcpyHostToDevice, cuda->stream));
+    }
     ctx.state() = plan;
   }
   auto weights = plan->weights.get(*cuda, b, isConstantInput(ctx, 1), 1, k, n);
   if (!weights) return forNode(ctx, weights.status());
-  if (fp8Out && plan->productBytes < m * n * 2) {
-    plan->product = std::make_unique<DeviceBuffer>();
-    LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, cudaMalloc(&plan->product->data, static_cast<size_t>(m * n * 2)));
-    plan->productBytes = m * n * 2;
-  }
-  void* d = fp8Out ? plan->product->data : y.data();
   GemmProblem problem;
   problem.m = m;
   problem.n = n;
@@ -209,16 +218,37 @@ Status fp8MatMulKernel(KernelContext& ctx) {
   problem.alpha = params.inputScale * params.weightScales[0];
   problem.bias = split.biasInProduct;
   problem.activation = split.activationInProduct;
-  const LtTypes types = fp8LtTypes(out);
-  const std::array<uint32_t, 4> alignments = {alignmentOf(*weights), alignmentOf(a.data()), alignmentOf(d),
-                                              alignmentOf(d)};
-  if (!plan->lt || !plan->lt->fits(types, problem, alignments, cuda->workspaceBytes)) {
-    plan->lt = std::make_unique<LtPlan>();
-    LOWP_RETURN_IF_ERROR(forNode(
-        ctx, plan->lt->create(cuda->cublasLt, types, problem, alignments, cuda->workspaceBytes, 0, false)));
+  // The product into `d` of `types` (cuBLASLt's plan kept while they hold).
+  auto product = [&](const LtTypes& types, void* d) -> Status {
+    const std::array<uint32_t, 4> alignments = {alignmentOf(*weights), alignmentOf(a.data()), alignmentOf(d),
+                                                alignmentOf(d)};
+    if (!plan->lt || !plan->lt->fits(types, problem, alignments, cuda->workspaceBytes)) {
+      plan->lt = std::make_unique<LtPlan>();
+      LOWP_RETURN_IF_ERROR(
+          plan->lt->create(cuda->cublasLt, types, problem, alignments, cuda->workspaceBytes, 0, false));
+    }
+    return plan->lt->run(*cuda, a.data(), *weights, nullptr, split.biasInProduct ? plan->bias.data : nullptr,
+                         d);
+  };
+  // An fp8 output whose bias and activation the epilogue takes comes out of cuBLASLt itself, scaled by
+  // 1 / y_scale and rounded once (saturating at +-448, as QuantizeLinear does).
+  if (fp8Out && !split.passAfter && !plan->directDeclined) {
+    problem.dScale = static_cast<const float*>(plan->dScale.data);
+    if (product(kFp8OutputTypes, y.data()).isOk()) return {};
+    // No algorithm for it here, or cuBLASLt refused the call (nothing ran): the fp16 product and one pass.
+    plan->directDeclined = true;
+    plan->lt.reset();
+    problem.dScale = nullptr;
   }
-  LOWP_RETURN_IF_ERROR(forNode(ctx, plan->lt->run(*cuda, a.data(), *weights, nullptr,
-                                                  split.biasInProduct ? plan->bias.data : nullptr, d)));
+  if (fp8Out && m * n * 2 > kMaxScratchBytes)
+    return ctx.unsupported("the fp16 product would take more than 256 MB");
+  if (fp8Out && plan->productBytes < m * n * 2) {
+    plan->product = std::make_unique<DeviceBuffer>();
+    LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, cudaMalloc(&plan->product->data, static_cast<size_t>(m * n * 2)));
+    plan->productBytes = m * n * 2;
+  }
+  void* d = fp8Out ? plan->product->data : y.data();
+  LOWP_RETURN_IF_ERROR(forNode(ctx, product(fp8LtTypes(out), d)));
   Epilogue e = activationEpilogue(activation, split.activationInProduct != GemmProblem::Activation::kNone);
   if (fp8Out) {
     LOWP_CUDA_RETURN_IF_ERROR_NODE(
@@ -244,6 +274,11 @@ bool supportsFp8MatMul(const ir::Node& node, const std::vector<ir::Shape>& shape
   auto params = ir::ops::readQuantizedParams(node.attributes, false);
   return (*b)[0] % 16 == 0 && (*b)[1] % 16 == 0 && weights != nullptr && weights->constant.has_value() &&
          params && params->weightScales.size() == 1 && ir::ops::readActivation(node.attributes).isOk();
+}
+
+bool supportsFp8MatMulErfGeluAsTanh(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  const auto activation = ir::ops::readActivation(node.attributes);
+  return activation.isOk() && isErfGelu(*activation) && supportsFp8MatMul(node, shapes);
 }
 
 bool supportsQuantizedMatMul(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
@@ -279,9 +314,19 @@ void registerQuantizedMatMulKernels(KernelRegistry& registry) {
                 .inputTypes = {{DataType::kFloat8E4M3FN}, {DataType::kFloat8E4M3FN}, {DataType::kFloat32}},
                 .outputTypes = {{DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
                                  DataType::kFloat8E4M3FN}},
-                .fn = &fp8MatMulKernel,
+                .fn = &fp8MatMulKernel<false>,
                 .domain = ir::ops::kLowpDomain,
                 .supports = &supportsFp8MatMul,
+                .reference = false});
+  registry.add({.opType = "QuantizedMatMul",
+                .backend = Backend::kCuda,
+                .name = "f8-quantizedmatmul-cublaslt-gelutanh",
+                .inputTypes = {{DataType::kFloat8E4M3FN}, {DataType::kFloat8E4M3FN}, {DataType::kFloat32}},
+                .outputTypes = {{DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
+                                 DataType::kFloat8E4M3FN}},
+                .fn = &fp8MatMulKernel<true>,
+                .domain = ir::ops::kLowpDomain,
+                .supports = &supportsFp8MatMulErfGeluAsTanh,
                 .reference = false});
 }
 
