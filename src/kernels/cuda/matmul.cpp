@@ -363,26 +363,22 @@ void registerTactic(KernelRegistry& registry, std::string_view dtype) {
                 .fn = &matMulKernel<kPrecision, true, kHeuristic>,
                 .supports = &supportsGemm,
                 .reference = false});
-  registry.add({.opType = "FusedMatMul",
-                .backend = Backend::kCuda,
-                .name = keepName(std::string(dtype) + "-fusedmatmul" + suffix),
-                .inputTypes = {types, types, TypeSet{tensorTypeOf(kPrecision), DataType::kFloat32}},
-                .outputTypes = {types},
-                .fn = &fusedMatMulKernel<kPrecision, kHeuristic, false>,
-                .domain = ir::ops::kLowpDomain,
-                .supports = &supportsFusedMatMul,
-                .reference = false});
-  if constexpr (kPrecision == Precision::kF16 || kPrecision == Precision::kBf16) {
+  auto addFusedMatMul = [&](const std::string& name, KernelFn fn, SupportsFn supports) {
     registry.add({.opType = "FusedMatMul",
                   .backend = Backend::kCuda,
-                  .name = keepName(std::string(dtype) + "-fusedmatmul-cublaslt-gelutanh-h" +
-                                   std::to_string(kHeuristic)),
+                  .name = keepName(name),
                   .inputTypes = {types, types, TypeSet{tensorTypeOf(kPrecision), DataType::kFloat32}},
                   .outputTypes = {types},
-                  .fn = &fusedMatMulKernel<kPrecision, kHeuristic, true>,
+                  .fn = fn,
                   .domain = ir::ops::kLowpDomain,
-                  .supports = &supportsFusedMatMulErfGeluAsTanh,
+                  .supports = supports,
                   .reference = false});
+  };
+  addFusedMatMul(std::string(dtype) + "-fusedmatmul" + suffix,
+                 &fusedMatMulKernel<kPrecision, kHeuristic, false>, &supportsFusedMatMul);
+  if constexpr (kPrecision == Precision::kF16 || kPrecision == Precision::kBf16) {
+    addFusedMatMul(std::string(dtype) + "-fusedmatmul-cublaslt-gelutanh-h" + std::to_string(kHeuristic),
+                   &fusedMatMulKernel<kPrecision, kHeuristic, true>, &supportsFusedMatMulErfGeluAsTanh);
   }
   const std::vector<TensorFormat> convIn = {TensorFormat::kHwc, TensorFormat::kLinear, TensorFormat::kLinear,
                                             TensorFormat::kHwc};

@@ -308,26 +308,18 @@ void registerQuantizedMatMulKernels(KernelRegistry& registry) {
                 .domain = ir::ops::kLowpDomain,
                 .supports = &supportsQuantizedMatMul,
                 .reference = false});
-  registry.add({.opType = "QuantizedMatMul",
-                .backend = Backend::kCuda,
-                .name = "f8-quantizedmatmul-cublaslt",
-                .inputTypes = {{DataType::kFloat8E4M3FN}, {DataType::kFloat8E4M3FN}, {DataType::kFloat32}},
-                .outputTypes = {{DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
-                                 DataType::kFloat8E4M3FN}},
-                .fn = &fp8MatMulKernel<false>,
-                .domain = ir::ops::kLowpDomain,
-                .supports = &supportsFp8MatMul,
-                .reference = false});
-  registry.add({.opType = "QuantizedMatMul",
-                .backend = Backend::kCuda,
-                .name = "f8-quantizedmatmul-cublaslt-gelutanh",
-                .inputTypes = {{DataType::kFloat8E4M3FN}, {DataType::kFloat8E4M3FN}, {DataType::kFloat32}},
-                .outputTypes = {{DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
-                                 DataType::kFloat8E4M3FN}},
-                .fn = &fp8MatMulKernel<true>,
-                .domain = ir::ops::kLowpDomain,
-                .supports = &supportsFp8MatMulErfGeluAsTanh,
-                .reference = false});
+  for (const bool tanhForm : {false, true}) {
+    registry.add({.opType = "QuantizedMatMul",
+                  .backend = Backend::kCuda,
+                  .name = tanhForm ? "f8-quantizedmatmul-cublaslt-gelutanh" : "f8-quantizedmatmul-cublaslt",
+                  .inputTypes = {{DataType::kFloat8E4M3FN}, {DataType::kFloat8E4M3FN}, {DataType::kFloat32}},
+                  .outputTypes = {{DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
+                                   DataType::kFloat8E4M3FN}},
+                  .fn = tanhForm ? &fp8MatMulKernel<true> : &fp8MatMulKernel<false>,
+                  .domain = ir::ops::kLowpDomain,
+                  .supports = tanhForm ? &supportsFp8MatMulErfGeluAsTanh : &supportsFp8MatMul,
+                  .reference = false});
+  }
 }
 
 }  // namespace lowp::kernels::cuda
