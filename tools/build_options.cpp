@@ -66,6 +66,8 @@ void BuildFlags::addTo(CLI::App& cmd) {
   cmd.add_flag("--int8", int8, "allow int8 layers");
   cmd.add_flag("--fp8", fp8, "allow fp8 layers (GPU)");
   cmd.add_flag("--noTF32", noTF32, "disallow tf32 matrix math (GPU)");
+  cmd.add_flag("--exactActivations", exactActivations,
+               "activations as the model states them: no erf GELU in the tanh form (GPU fp16/bf16/fp8)");
   cmd.add_flag("--best", best, "allow every precision");
   cmd.add_flag("--stronglyTyped", stronglyTyped, "build in the model's own types (no flags or constraints)");
   cmd.add_option("--precisionConstraints", precisionConstraints,
@@ -102,11 +104,11 @@ std::string parseDevice(const std::string& text, Device& device, int& cudaOrdina
 }
 
 bool BuildFlags::anyBuildOptionSet() const {
-  return fp16 || bf16 || int8 || fp8 || best || stronglyTyped || precisionConstraints != "none" ||
-         !layerPrecisions.empty() || !layerOutputTypes.empty() || !inputIOFormats.empty() ||
-         !outputIOFormats.empty() || !timingCacheFile.empty() || optimizationLevel != 3 ||
-         !memPoolSize.empty() || !calibration.cacheFile.empty() || !calibration.dataFolder.empty() ||
-         !calibration.dynamicRanges.empty();
+  return fp16 || bf16 || int8 || fp8 || best || stronglyTyped || exactActivations ||
+         precisionConstraints != "none" || !layerPrecisions.empty() || !layerOutputTypes.empty() ||
+         !inputIOFormats.empty() || !outputIOFormats.empty() || !timingCacheFile.empty() ||
+         optimizationLevel != 3 || !memPoolSize.empty() || !calibration.cacheFile.empty() ||
+         !calibration.dataFolder.empty() || !calibration.dynamicRanges.empty();
 }
 
 std::string BuildFlags::apply(NetworkDefinition& net,
@@ -118,6 +120,7 @@ std::string BuildFlags::apply(NetworkDefinition& net,
   if (int8 || best) config.setFlag(BuilderFlag::kINT8);
   if (fp8 || best) config.setFlag(BuilderFlag::kFP8);
   if (noTF32) config.clearFlag(BuilderFlag::kTF32);
+  if (exactActivations) config.setFlag(BuilderFlag::kExactActivations);
   Device target = Device::kCpu;
   int cudaOrdinal = 0;
   if (std::string e = parseDevice(device, target, cudaOrdinal); !e.empty()) return e;

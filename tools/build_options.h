@@ -23,6 +23,7 @@ struct BuildFlags {
   bool int8 = false;
   bool fp8 = false;
   bool noTF32 = false;
+  bool exactActivations = false;
   bool best = false;
   bool stronglyTyped = false;
   std::string precisionConstraints = "none";

@@ -199,6 +199,7 @@ BuildFlags fp32Flags(const BuildFlags& asked) {
   b.memPoolSize = asked.memPoolSize;
   b.device = asked.device;
   b.noTF32 = asked.noTF32;
+  b.exactActivations = asked.exactActivations;
   return b;
 }
 

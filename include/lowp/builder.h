@@ -72,6 +72,10 @@ enum class BuilderFlag {
   kPreferPrecisionConstraints = 5,
   /// Per-layer constraints are honoured, or the build fails naming the layer and what is missing.
   kObeyPrecisionConstraints = 6,
+  /// Activations as the model states them: no tactic that computes one in a cheaper form departing from
+  /// it beyond the layer's rounding. Without it, fp16 / bf16 / fp8 products on the GPU may run the erf
+  /// GELU as the tanh form in cuBLASLt's epilogue where that is faster (at most 4.8e-4 apart).
+  kExactActivations = 7,
 };
 
 /// A layer attribute for networks made by hand (the ONNX attribute of the same name).

@@ -205,8 +205,9 @@ class BuildSession {
   kernels::Backend backendOf(const LayerWork& layer) const {
     return layer.folded ? kernels::Backend::kCpu : timer_->backend();
   }
-  /// Whether `k` may run on this machine and build: CPU features, TF32 allowed.
+  /// Whether `k` may run on this machine and build: CPU features, TF32 allowed, approximations allowed.
   bool usable(const KernelDef& k) const {
+    if (!k.approximation.empty() && config_.getFlag(BuilderFlag::kExactActivations)) return false;
     if (k.backend == kernels::Backend::kCpu) return runtime::cpuSupports(k.feature);
     return config_.getFlag(BuilderFlag::kTF32) || !k.name.starts_with("tf32-");
   }
@@ -1370,6 +1371,8 @@ Status BuildSession::materialize() {
       info.precision = t.precision != DataType::kUndefined ? t.precision : DataType::kUndefined;
       info.timeMs = layer.folded ? -1 : t.kernelMs;
       info.reason = reasonFor(layer);
+      if (t.kernel != nullptr && !t.kernel->approximation.empty())
+        info.reason += "; computes " + std::string(t.kernel->approximation) + " (--exactActivations: never)";
     } else {
       const auto& [ms, why] = conversionInfo.at(n);
       info.precision = n->outputs[0]->type;

@@ -333,6 +333,8 @@ std::string_view builderFlagName(BuilderFlag flag) {
       return "prefer-precision-constraints";
     case BuilderFlag::kObeyPrecisionConstraints:
       return "obey-precision-constraints";
+    case BuilderFlag::kExactActivations:
+      return "exact-activations";
   }
   return "?";
 }

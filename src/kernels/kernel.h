@@ -182,6 +182,9 @@ struct KernelDef {
   /// place (oneDNN's sum post-op reads the residual from the output). The kernel must work both ways: it
   /// finds the two at the same address, or apart. -1: none.
   int inPlaceInput = -1;
+  /// How the kernel departs from the op beyond its precision's rounding, for the report; empty: it does
+  /// not. BuilderFlag::kExactActivations leaves such kernels out.
+  std::string_view approximation;
 
   TensorFormat inputFormat(size_t i) const { return slotFormat(inputFormats, i); }
   TensorFormat outputFormat(size_t i) const { return slotFormat(outputFormats, i); }

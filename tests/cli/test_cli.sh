@@ -134,6 +134,8 @@ expect_error "neither engine nor model" "give the model with --onnx FILE or an e
 
 # Building: flags allow precisions, constraints bind by strength, bad options are refused.
 expect_ok "build with fp16 and bf16 allowed" "$lowp" build --onnx add_relu.onnx --fp16 --bf16 --shapes=x:2x4 --dumpLayerInfo
+expect_ok "build with --exactActivations (no approximating tactic on the CPU either way)" bash -c "'$lowp' build \
+  --onnx add_relu.onnx --fp16 --exactActivations --shapes=x:2x4 --dumpLayerInfo | grep -q 'total measured layer time'"
 expect_ok "layer report names every layer" bash -c "'$lowp' build --onnx add_relu.onnx --best --shapes=x:2x4 --dumpLayerInfo | grep -q 'total measured layer time'"
 expect_error "obey without an implementation" "layer 'dql' \(DynamicQuantizeLinear\): precision fp16 is obeyed, but no fp16 implementation" \
   "$lowp" build --onnx dynamic_quantize.onnx --fp16 --precisionConstraints=obey --layerPrecisions=dql:fp16

@@ -186,6 +186,34 @@ TEST(CudaEncoder, Fp16StaysAccurate) {
   EXPECT_LE(gpuErrorAgainstCpu(*network, config, "x", {kSeq, kBatch, kEmbed}, "encoder layer fp16"), 2e-2);
 }
 
+// The erf GELU after the feed-forward product: in fp16 the builder may time the -gelutanh tactics (the tanh
+// form in cuBLASLt's epilogue), and the layer report says so where it takes one; with kExactActivations it
+// never does, and the engine stays within fp16's accuracy either way.
+TEST(CudaEncoder, ExactActivationsKeepTheErfGelu) {
+  LOWP_REQUIRE_GPU();
+  for (const bool exact : {false, true}) {
+    SCOPED_TRACE(exact ? "kExactActivations" : "fp16 alone");
+    auto network = encoderLayer();
+    BuilderConfig config;
+    config.setFlag(BuilderFlag::kFP16);
+    if (exact) config.setFlag(BuilderFlag::kExactActivations);
+    EXPECT_LE(gpuErrorAgainstCpu(*network, config, "x", {kSeq, kBatch, kEmbed}, "encoder layer fp16"), 2e-2);
+    Silent log;
+    config.setDevice(Device::kCuda);
+    config.setShape("x", {kSeq, kBatch, kEmbed});
+    auto engine = Builder(log).build(*network, config);
+    ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+    for (const LayerInfo& l : (*engine)->layers()) {
+      const bool tanhForm = l.tactic.find("gelutanh") != std::string::npos;
+      if (exact) {
+        EXPECT_FALSE(tanhForm) << l.name << ": " << l.tactic;
+      }
+      EXPECT_EQ(tanhForm, l.reason.find("the erf GELU as the tanh form") != std::string::npos)
+          << l.name << ": " << l.reason;
+    }
+  }
+}
+
 // FP8 on the projections (PREFER constraints, scales from the build's own run): the four matrix products run
 // cuBLASLt's fp8 kernel (the feed-forward pair may pass fp8 between them), the engine file round-trips, and
 // the layer stays within fp8's accuracy of the CPU's fp32 engine: e4m3 keeps 3

@@ -96,6 +96,10 @@ struct EpilogueSplit {
   bool passAfter = false;
 };
 
+/// What the -gelutanh tactics report as their approximation (KernelDef::approximation).
+inline constexpr std::string_view kErfGeluAsTanhApproximation =
+    "the erf GELU as the tanh form (at most 4.8e-4 apart)";
+
 /// Whether `activation` is the exact (erf) GELU.
 inline bool isErfGelu(const ir::ops::ActivationSpec& activation) {
   return activation.kind == ir::ops::FusedActivation::kGelu && activation.alpha != 1.0f;

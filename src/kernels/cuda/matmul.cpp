@@ -363,7 +363,8 @@ void registerTactic(KernelRegistry& registry, std::string_view dtype) {
                 .fn = &matMulKernel<kPrecision, true, kHeuristic>,
                 .supports = &supportsGemm,
                 .reference = false});
-  auto addFusedMatMul = [&](const std::string& name, KernelFn fn, SupportsFn supports) {
+  auto addFusedMatMul = [&](const std::string& name, KernelFn fn, SupportsFn supports,
+                            std::string_view approximation) {
     registry.add({.opType = "FusedMatMul",
                   .backend = Backend::kCuda,
                   .name = keepName(name),
@@ -372,13 +373,15 @@ void registerTactic(KernelRegistry& registry, std::string_view dtype) {
                   .fn = fn,
                   .domain = ir::ops::kLowpDomain,
                   .supports = supports,
-                  .reference = false});
+                  .reference = false,
+                  .approximation = approximation});
   };
   addFusedMatMul(std::string(dtype) + "-fusedmatmul" + suffix,
-                 &fusedMatMulKernel<kPrecision, kHeuristic, false>, &supportsFusedMatMul);
+                 &fusedMatMulKernel<kPrecision, kHeuristic, false>, &supportsFusedMatMul, "");
   if constexpr (kPrecision == Precision::kF16 || kPrecision == Precision::kBf16) {
     addFusedMatMul(std::string(dtype) + "-fusedmatmul-cublaslt-gelutanh-h" + std::to_string(kHeuristic),
-                   &fusedMatMulKernel<kPrecision, kHeuristic, true>, &supportsFusedMatMulErfGeluAsTanh);
+                   &fusedMatMulKernel<kPrecision, kHeuristic, true>, &supportsFusedMatMulErfGeluAsTanh,
+                   kErfGeluAsTanhApproximation);
   }
   const std::vector<TensorFormat> convIn = {TensorFormat::kHwc, TensorFormat::kLinear, TensorFormat::kLinear,
                                             TensorFormat::kHwc};

@@ -318,7 +318,8 @@ void registerQuantizedMatMulKernels(KernelRegistry& registry) {
                   .fn = tanhForm ? &fp8MatMulKernel<true> : &fp8MatMulKernel<false>,
                   .domain = ir::ops::kLowpDomain,
                   .supports = tanhForm ? &supportsFp8MatMulErfGeluAsTanh : &supportsFp8MatMul,
-                  .reference = false});
+                  .reference = false,
+                  .approximation = tanhForm ? kErfGeluAsTanhApproximation : std::string_view()});
   }
 }
 
