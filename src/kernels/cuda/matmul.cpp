@@ -363,12 +363,16 @@ void registerTactic(KernelRegistry& registry, std::string_view dtype) {
                 .fn = &matMulKernel<kPrecision, true, kHeuristic>,
                 .supports = &supportsGemm,
                 .reference = false});
+  // The -gelutanh tactics take a bias of the tensors' type only: an fp32 one goes with the activation into
+  // the pass after the product, where the GELU is exact (the plain tactics cover that).
   auto addFusedMatMul = [&](const std::string& name, KernelFn fn, SupportsFn supports,
                             std::string_view approximation) {
+    const TypeSet biasTypes = approximation.empty() ? TypeSet{tensorTypeOf(kPrecision), DataType::kFloat32}
+                                                    : TypeSet{tensorTypeOf(kPrecision)};
     registry.add({.opType = "FusedMatMul",
                   .backend = Backend::kCuda,
                   .name = keepName(name),
-                  .inputTypes = {types, types, TypeSet{tensorTypeOf(kPrecision), DataType::kFloat32}},
+                  .inputTypes = {types, types, biasTypes},
                   .outputTypes = {types},
                   .fn = fn,
                   .domain = ir::ops::kLowpDomain,

@@ -276,9 +276,14 @@ bool supportsFp8MatMul(const ir::Node& node, const std::vector<ir::Shape>& shape
          params && params->weightScales.size() == 1 && ir::ops::readActivation(node.attributes).isOk();
 }
 
+// An fp32 output with a bias runs the bias and the activation in the pass after the product, where the
+// GELU is exact: the plain tactic covers it.
 bool supportsFp8MatMulErfGeluAsTanh(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
   const auto activation = ir::ops::readActivation(node.attributes);
-  return activation.isOk() && isErfGelu(*activation) && supportsFp8MatMul(node, shapes);
+  const auto params = ir::ops::readQuantizedParams(node.attributes, false);
+  return activation.isOk() && isErfGelu(*activation) && params &&
+         (node.input(2) == nullptr || params->outputType != DataType::kFloat32) &&
+         supportsFp8MatMul(node, shapes);
 }
 
 bool supportsQuantizedMatMul(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
