@@ -130,6 +130,12 @@ TEST(CudaQuantizedMatMul, Fp8MatchesTheReference) {
             const bool tanhForm = std::string(kernel).ends_with("gelutanh");
             if (tanhForm && act != FusedActivation::kGelu) continue;
             SCOPED_TRACE(kernel);
+            if (tanhForm && withBias && out == DataType::kFloat32) {
+              // The fp32 bias and the GELU run in the pass after the product, exactly: not offered.
+              NodeUnderTest node("QuantizedMatMul", "lowp", 17, attrs, inputs, {1, 2});
+              EXPECT_FALSE(kernelNamed(kernel)->supports(node.node(), node.inputShapes()));
+              continue;
+            }
             expectMatchesReference({.kernel = kernel,
                                     .opType = "QuantizedMatMul",
                                     .domain = "lowp",
