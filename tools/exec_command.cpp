@@ -208,6 +208,7 @@ void printConfiguration(const ExecOptions& o, const std::map<std::string, std::v
                                                                                     : b.calibration.cacheFile)
     << "\n";
   s << "TF32: " << (b.noTF32 ? "Disabled" : "Enabled") << " (no effect on the CPU)\n";
+  s << "Exact activations: " << (b.exactActivations ? "Enabled" : "Disabled") << " (no effect on the CPU)\n";
   s << "Builder Optimization Level: " << b.optimizationLevel << "\n";
   s << "Save engine: " << o.saveEngine << "\n";
   s << "Load engine: " << o.loadEngine << "\n";

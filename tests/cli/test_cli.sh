@@ -316,6 +316,9 @@ expect_ok "exec: GPU-only options are accepted and said to be not applicable" ba
   grep -q '\[W\] --useCudaGraph: not applicable on the CPU' exec_gpu.log &&
   grep -q '\[W\] --useSpinWait: not applicable on the CPU' exec_gpu.log &&
   grep -q '\[I\] --noTF32: no effect on the CPU' exec_gpu.log && grep -q 'CUDA Graph: Enabled (not applicable' exec_gpu.log"
+expect_ok "exec: --exactActivations is shown in the settings" bash -c "'$lowp' exec --onnx=add_relu.onnx \
+  --shapes=x:2x4 ${exec_quick[*]} --exactActivations > exec_exact.log &&
+  grep -q 'Exact activations: Enabled (no effect on the CPU)' exec_exact.log"
 expect_ok "exec: precision flags and constraints reach the builder" bash -c "'$lowp' exec --onnx=conv_net.onnx \
   --shapes=x:2x3x8x8 ${exec_quick[*]} --fp16 --bf16 --precisionConstraints=obey --layerPrecisions=conv:bf16 \
   --exportLayerInfo=exec_bf16.json > exec_bf16.log && grep -q 'Precision: FP32+FP16+BF16 (obey precision constraints)' exec_bf16.log"
