@@ -1,18 +1,21 @@
 // lowp.Attention on the GPU (kernels/cuda/attention.cpp) against the CPU reference kernel: the tensor-core
 // kernels (fp16, bf16) at every head size they take, Sk from 1 to 512 (tails of the 16-wide tiles and the
 // 64-wide chunks), Sq across several 64-row tiles, 3-D and 4-D, each kind of mask, misaligned tensors; the
-// CUDA-core kernels (fp32, fp16, bf16) on the same and on sizes the tensor cores decline.
+// CUDA-core kernels (fp32, fp16, bf16) on the same and on sizes the tensor cores decline; cuDNN's fused
+// attention on each engine configuration, and what it declines.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gpu_test_util.h"
 #include "ir/ops/attention_layout.h"
 #include "kernel_under_test.h"
+#include "kernels/cuda/cuda_context.h"
 #include "kernels/cuda/launch.h"
 #include "op_runner.h"
 
@@ -209,6 +212,82 @@ TEST(CudaAttention, TensorCoresDeclineOtherSizes) {
   EXPECT_FALSE(simt->supports(wide.node(), wide.inputShapes()));
 }
 
+// cuDNN's fused attention, each of its engine tactics timed by the builder as such (exact tactics: a
+// configuration cuDNN does not offer declines). It reads K's rows contiguous, so Kt is given as a view:
+// K [..., Sk, D] transposed.
+TEST(CudaAttention, CudnnMatchesTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(66);
+  struct ExactTactics {
+    explicit ExactTactics(kernels::cuda::CudaContext& c) : cuda(c) { cuda.exactTactics = true; }
+    ~ExactTactics() { cuda.exactTactics = false; }
+    kernels::cuda::CudaContext& cuda;
+  } exact(gpu()->kernelContext());
+  const std::vector<AttentionSizes> sizes = {
+      {{8}, 128, 64, 128, 64, {}},      // the encoder's heads, 3-D
+      {{2, 4}, 70, 64, 100, 64, {}},    // 4-D, partial tiles
+      {{}, 96, 128, 48, 128, {}},       // rank 2: one head, D = 128
+      {{3}, 1, 32, 1, 32, {}},          // one query, one key
+      {{2, 3}, 77, 64, 1000, 64, {}},   // a long Sk
+      {{2, 1, 3}, 33, 64, 65, 64, {}},  // three leading dims, merged into cuDNN's batch
+  };
+  for (const auto& [type, prefix] :
+       {std::pair{DataType::kFloat16, "f16"}, std::pair{DataType::kBFloat16, "bf16"}}) {
+    for (const AttentionSizes& s : sizes) {
+      const size_t rank = s.batch.size() + 2;
+      std::vector<int64_t> perm(rank);
+      for (size_t d = 0; d < rank; ++d) perm[d] = static_cast<int64_t>(d);
+      std::swap(perm[rank - 2], perm[rank - 1]);
+      std::vector<int64_t> program;
+      ir::ops::appendViewStep(program, ir::ops::ViewStepKind::kTranspose, perm);
+      ir::AttributeMap a = attrs({{"scale", 0.125f}});
+      a.set(std::string(ir::ops::kAttentionKtView), program);
+      const std::vector<Tensor> inputs = {randomTensor(rng, type, withRows(s.batch, s.sq, s.d), -1.0, 1.0),
+                                          randomTensor(rng, type, withRows(s.batch, s.sk, s.d), -1.0, 1.0),
+                                          randomTensor(rng, type, withRows(s.batch, s.sk, s.dv), -1.0, 1.0)};
+      int ran = 0;
+      for (int engine = 0; engine < 4; ++engine) {
+        const std::string kernel = std::string(prefix) + "-attention-cudnn-e" + std::to_string(engine);
+        SCOPED_TRACE(kernel + " " + describe(s));
+        const double error = expectMatchesReference({.kernel = kernel,
+                                                     .opType = "Attention",
+                                                     .domain = "lowp",
+                                                     .opset = 1,
+                                                     .attrs = a,
+                                                     .inputs = inputs,
+                                                     .tolerance = 1e-2,
+                                                     .mayDecline = true});
+        if (error >= 0) ++ran;
+      }
+      EXPECT_GT(ran, 0) << prefix << " " << describe(s) << ": no cuDNN engine ran";
+    }
+  }
+}
+
+// cuDNN's attention declines what it does not take: a mask, K's rows not contiguous (a dense Kt), tensors
+// off 16-byte alignment.
+TEST(CudaAttention, CudnnDeclinesWhatItDoesNotTake) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(67);
+  const kernels::KernelDef* kernel = kernelNamed("f16-attention-cudnn-e0");
+  ASSERT_NE(kernel, nullptr);
+  const AttentionSizes masked = {{2}, 16, 64, 16, 64, {2, 16, 16}};
+  NodeUnderTest withMask("Attention", "lowp", 1, attrs({{"scale", 0.125f}}),
+                         attentionInputs(rng, DataType::kFloat16, masked), {});
+  ASSERT_TRUE(withMask.status().isOk()) << withMask.status().toString();
+  EXPECT_FALSE(kernel->supports(withMask.node(), withMask.inputShapes()));
+  const AttentionSizes plain = {{2}, 16, 64, 16, 64, {}};
+  const std::vector<Tensor> inputs = attentionInputs(rng, DataType::kFloat16, plain);
+  NodeUnderTest denseKt("Attention", "lowp", 1, attrs({{"scale", 0.125f}}), inputs, {});
+  ASSERT_TRUE(denseKt.status().isOk()) << denseKt.status().toString();
+  for (bool misalign : {false, true}) {
+    auto got = runOnGpu(*kernel, denseKt.node(), inputs, DataType::kFloat16, denseKt.outputShape(),
+                        {.misalign = misalign});
+    ASSERT_FALSE(got.isOk());
+    EXPECT_EQ(got.status().code(), StatusCode::kUnsupported) << got.status().toString();
+  }
+}
+
 // Q, Kt and V read in place from one packed projection [S, B, 3 * E] through the views fuse_attention_layout
 // makes of PyTorch's export (Reshape, Gather, Reshape to [S, B * H, D], Transpose, Reshape to [B, H, S, D];
 // Kt transposed once more), Y written as [S, B, H, D], the scale partly from an input.
@@ -252,9 +331,12 @@ TEST(CudaAttention, PackedProjectionViewsMatchTheReference) {
                                           ints({p.s, p.batch, 3, e}),
                                           ints({p.s, p.batch * p.heads, p.d}),
                                           ints({p.batch, p.heads, p.s, p.d})};
-      for (const char* kernel : {"-attention-flash-cuda", "-attention-wmma-cuda", "-attention-cuda"}) {
-        // Aligned, the tensor cores' rows move 16 bytes at a time; misaligned, one element at a time.
+      for (const char* kernel :
+           {"-attention-flash-cuda", "-attention-wmma-cuda", "-attention-cuda", "-attention-cudnn-e0"}) {
+        // Aligned, the tensor cores' rows move 16 bytes at a time; misaligned, one element at a time
+        // (cuDNN's attention declines misaligned rows: CudnnDeclinesWhatItDoesNotTake).
         for (bool misalign : {false, true}) {
+          if (misalign && std::string(kernel) == "-attention-cudnn-e0") continue;
           SCOPED_TRACE(std::string(prefix) + kernel + " S " + std::to_string(p.s) + " D " +
                        std::to_string(p.d) + (misalign ? " misaligned" : ""));
           expectMatchesReference({.kernel = std::string(prefix) + kernel,

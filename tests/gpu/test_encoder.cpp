@@ -311,8 +311,9 @@ TEST(CudaEncoder, ExportedModelWhenGiven) {
     if (l.opType.find("Attention") == std::string::npos) continue;
     ++attentions;
     EXPECT_EQ(l.precision, DataType::kFloat16) << l.name << ": " << l.reason;
-    const bool tensorCores =
-        l.tactic.find("flash") != std::string::npos || l.tactic.find("wmma") != std::string::npos;
+    const bool tensorCores = l.tactic.find("flash") != std::string::npos ||
+                             l.tactic.find("wmma") != std::string::npos ||
+                             l.tactic.find("cudnn") != std::string::npos;
     EXPECT_TRUE(tensorCores) << l.name << ": " << l.tactic;
     EXPECT_EQ(l.inputNames[0], l.inputNames[2]) << l.name << ": Q and V are not read from one tensor";
   }

@@ -2,6 +2,11 @@
 //   {f16,bf16}-attention-flash-cuda   tensor cores in one pass over the keys, the scores in registers
 //                                     (attention_flash.cu); D = Dv in {32, 64, 128}, any Sk
 //   {f16,bf16}-attention-wmma-cuda    tensor cores, fp32 accumulation; D and Dv in {32, 64, 128}, Sk <= 512
+//   {f16,bf16}-attention-cudnn-e<N>   cuDNN's fused attention (the graph API's SDPA operation,
+//   cudnn_graph.h),
+//                                     the N-th engine configuration its heuristic offers (N < 4); no mask;
+//                                     rows of D and Dv contiguous and 16-byte aligned, the leading dims
+//                                     merging into cuDNN's [batch, heads]
 //   {f32,f16,bf16}-attention-cuda     CUDA cores in fp32, any sizes with D + Dv <= 2048 (so fp32 engines and
 //                                     the head sizes the tensor-core kernel declines have a kernel)
 //   {f32,f16,bf16}-attention-cublaslt the unfused arithmetic in one layer: S = scale * Q . Kt and Y = P . V
@@ -18,7 +23,9 @@
 #include <algorithm>
 #include <array>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ir/ops/attention.h"
@@ -28,10 +35,14 @@
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_context.h"
 #include "kernels/cuda/cuda_kernels.h"
+#include "kernels/cuda/cudnn_graph.h"
 #include "kernels/cuda/kernel_util.h"
 
 namespace lowp::kernels::cuda {
 namespace {
+
+/// How many of the engine configurations cuDNN offers for an attention are tactics ("-e<N>").
+constexpr int kSdpaEngineTactics = 4;
 
 /// Strides of one operand from its view: each dim must be one (size, stride) pair.
 std::optional<AttentionStrides> stridesOf(const ir::ops::StridedView& view) {
@@ -223,6 +234,153 @@ Status attentionKernel(KernelContext& ctx) {
   return {};
 }
 
+/// cuDNN's fused attention (the graph API's SDPA operation) for one node: the operands as cuDNN's
+/// [b, h, s, d] tensors, and the plan of one of the engine configurations cuDNN offers for them.
+class SdpaPlan {
+ public:
+  /// A tensor's dims and strides, [b, h, rows, cols].
+  struct Operand {
+    std::array<int64_t, 4> dims{};
+    std::array<int64_t, 4> strides{};
+    bool operator==(const Operand& o) const = default;
+  };
+  struct Key {
+    DataType type = DataType::kUndefined;
+    std::array<Operand, 4> operands;  ///< Q, K, V, Y
+    size_t workspaceBytes = 0;
+    bool operator==(const Key& o) const = default;
+  };
+
+  bool fits(const Key& key) const { return key == key_; }
+
+  Status create(const CudaContext& cuda, const Key& key, int engine) {
+    using cudnn_graph::makeTensor;
+    key_ = key;
+    const cudnnDataType_t type = cudnnTypeOf(key.type);
+    auto tensor = [&](int64_t id) {
+      const Operand& o = key.operands[static_cast<size_t>(id - kQ)];
+      return makeTensor(id, type, {o.dims.begin(), o.dims.end()}, {o.strides.begin(), o.strides.end()});
+    };
+    LOWP_ASSIGN_OR_RETURN(cudnn_graph::Descriptor q, tensor(kQ));
+    LOWP_ASSIGN_OR_RETURN(cudnn_graph::Descriptor k, tensor(kK));
+    LOWP_ASSIGN_OR_RETURN(cudnn_graph::Descriptor v, tensor(kV));
+    LOWP_ASSIGN_OR_RETURN(cudnn_graph::Descriptor y, tensor(kY));
+    LOWP_ASSIGN_OR_RETURN(
+        cudnn_graph::Descriptor scale,
+        makeTensor(kScale, CUDNN_DATA_FLOAT, {1, 1, 1, 1}, {1, 1, 1, 1}, cudnn_graph::TensorKind::kByValue));
+    LOWP_ASSIGN_OR_RETURN(cudnn_graph::Descriptor op,
+                          cudnn_graph::makeDescriptor(CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR));
+    LOWP_RETURN_IF_ERROR(cudnn_graph::setDescriptor(op, CUDNN_ATTR_OPERATION_SDPA_FWD_QDESC, q));
+    LOWP_RETURN_IF_ERROR(cudnn_graph::setDescriptor(op, CUDNN_ATTR_OPERATION_SDPA_FWD_KDESC, k));
+    LOWP_RETURN_IF_ERROR(cudnn_graph::setDescriptor(op, CUDNN_ATTR_OPERATION_SDPA_FWD_VDESC, v));
+    LOWP_RETURN_IF_ERROR(cudnn_graph::setDescriptor(op, CUDNN_ATTR_OPERATION_SDPA_FWD_ODESC, y));
+    LOWP_RETURN_IF_ERROR(cudnn_graph::setDescriptor(op, CUDNN_ATTR_OPERATION_SDPA_FWD_SCALEDESC, scale));
+    LOWP_RETURN_IF_ERROR(cudnn_graph::finalize(op));
+    std::vector<cudnn_graph::Descriptor> ops;
+    ops.push_back(std::move(op));
+    std::vector<cudnn_graph::Descriptor> kept;
+    for (cudnn_graph::Descriptor* d : {&q, &k, &v, &y, &scale}) kept.push_back(std::move(*d));
+    return plan_.create(cuda, std::move(ops), std::move(kept), engine, "attention");
+  }
+
+  Status execute(const CudaContext& cuda, const void* q, const void* k, const void* v, void* y, float scale) {
+    scale_ = scale;  // by value: read when the run is queued (or captured)
+    return plan_.execute(cuda, {kQ, kK, kV, kY, kScale},
+                         {const_cast<void*>(q), const_cast<void*>(k), const_cast<void*>(v), y, &scale_});
+  }
+
+ private:
+  enum TensorId : int64_t { kQ = 1, kK, kV, kY, kScale };
+  Key key_;
+  cudnn_graph::Plan plan_;
+  float scale_ = 1.0f;
+};
+
+/// cuDNN's [b, h, rows, cols] view of an operand with leading dims `lead` (strides `leadStrides`): the last
+/// leading dim is h, the others merge into b where their strides allow (nullopt otherwise). A dim of one
+/// element addresses nothing: its stride is the extent of the dims inside it, whatever the view said.
+std::optional<SdpaPlan::Operand> sdpaOperand(const AttentionShape& s, const int64_t* leadStrides,
+                                             int64_t rows, int64_t cols, int64_t rowStride,
+                                             int64_t colStride) {
+  SdpaPlan::Operand o;
+  o.dims = {1, 1, rows, cols};
+  o.strides = {0, 0, rowStride, colStride};
+  const int n = s.leadRank;
+  if (n >= 1) {
+    o.dims[1] = s.lead[n - 1];
+    o.strides[1] = leadStrides[n - 1];
+  }
+  for (int d = n - 2; d >= 0; --d) {
+    if (s.lead[d] == 1) continue;
+    if (o.dims[0] == 1) {
+      o.strides[0] = leadStrides[d];
+    } else if (leadStrides[d] != o.strides[0] * o.dims[0]) {
+      return std::nullopt;
+    }
+    o.dims[0] *= s.lead[d];
+  }
+  for (int d = 2; d >= 0; --d) {
+    if (o.dims[static_cast<size_t>(d)] == 1)
+      o.strides[static_cast<size_t>(d)] =
+          o.dims[static_cast<size_t>(d) + 1] * o.strides[static_cast<size_t>(d) + 1];
+  }
+  return o;
+}
+
+/// Whether cuDNN's attention reads `o` at `data`: columns contiguous, rows of a multiple of 16 bytes,
+/// every row 16-byte aligned.
+bool sdpaAligned(const void* data, const SdpaPlan::Operand& o, size_t elementBytes) {
+  const auto elementsPer16 = static_cast<int64_t>(16 / elementBytes);
+  bool ok =
+      o.strides[3] == 1 && o.dims[3] % elementsPer16 == 0 && reinterpret_cast<uintptr_t>(data) % 16 == 0;
+  for (size_t d = 0; d < 3; ++d) ok = ok && o.strides[d] % elementsPer16 == 0;
+  return ok;
+}
+
+template <int kEngine>
+Status cudnnAttentionKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  Tensor& y = ctx.output(0);
+  LOWP_ASSIGN_OR_RETURN(const Elem type, floatElemOf(ctx, y, "output"));
+  if (type != Elem::kF16 && type != Elem::kBF16) return ctx.unsupported("cuDNN's attention is fp16 or bf16");
+  LOWP_RETURN_IF_ERROR(checkTypes(ctx, y));
+  LOWP_ASSIGN_OR_RETURN(const AttentionOperands operands, operandsOf(ctx));
+  const AttentionShape& s = operands.shape;
+  if (s.mask != nullptr) return ctx.unsupported("cuDNN's attention here takes no mask");
+  if (y.elementCount() == 0) return {};
+  if (s.sk == 0) {
+    LOWP_CUDA_RETURN_IF_ERROR_NODE(
+        ctx, cudaMemsetAsync(y.data(), 0, static_cast<size_t>(y.byteSize()), cuda->stream));
+    return {};
+  }
+  const void* q = operandData(ctx, ir::ops::kAttentionQ, operands.offset[0]);
+  const void* kt = operandData(ctx, ir::ops::kAttentionKt, operands.offset[1]);
+  const void* v = operandData(ctx, ir::ops::kAttentionV, operands.offset[2]);
+  SdpaPlan::Key key;
+  key.type = y.type();
+  key.workspaceBytes = cuda->workspaceBytes;
+  // K's rows are Kt's columns.
+  const std::optional<SdpaPlan::Operand> views[4] = {sdpaOperand(s, s.q.lead, s.sq, s.d, s.q.row, s.q.col),
+                                                     sdpaOperand(s, s.kt.lead, s.sk, s.d, s.kt.col, s.kt.row),
+                                                     sdpaOperand(s, s.v.lead, s.sk, s.dv, s.v.row, s.v.col),
+                                                     sdpaOperand(s, s.y.lead, s.sq, s.dv, s.y.row, s.y.col)};
+  const void* data[4] = {q, kt, v, y.data()};
+  const auto bytes = static_cast<size_t>(ir::dataTypeInfo(y.type()).storageBytes);
+  for (size_t i = 0; i < 4; ++i) {
+    if (!views[i]) return ctx.unsupported("leading dims whose strides do not merge into cuDNN's batch");
+    if (!sdpaAligned(data[i], *views[i], bytes))
+      return ctx.unsupported("cuDNN's attention reads rows of D contiguous and 16-byte aligned");
+    key.operands[i] = *views[i];
+  }
+  auto plan = std::static_pointer_cast<SdpaPlan>(ctx.state());
+  if (!plan || !plan->fits(key)) {
+    plan = std::make_shared<SdpaPlan>();
+    LOWP_RETURN_IF_ERROR(forNode(ctx, plan->create(*cuda, key, kEngine)));
+    ctx.state() = plan;
+  }
+  return forNode(ctx, plan->execute(*cuda, q, kt, v, y.data(), s.scale));
+}
+
 struct ComposedPlans {
   LtPlan scores;  ///< S = scale * Q . Kt
   LtPlan output;  ///< Y = P . V
@@ -322,11 +480,36 @@ bool supportsFlash(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
   return attentionFlashHeadSize(d) && dv == d;
 }
 
+bool supportsCudnn(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  if (node.input(ir::ops::kAttentionMask) != nullptr) return false;
+  if (ir::ops::hasFoldedLayout(node.attributes)) return true;
+  const int64_t d = lastDim(shapes, ir::ops::kAttentionQ);
+  const int64_t dv = lastDim(shapes, ir::ops::kAttentionV);
+  return d > 0 && dv > 0 && d % 8 == 0 && dv % 8 == 0;
+}
+
 bool supportsSimt(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
   if (ir::ops::hasFoldedLayout(node.attributes)) return true;
   const int64_t d = lastDim(shapes, ir::ops::kAttentionQ);
   const int64_t dv = lastDim(shapes, ir::ops::kAttentionV);
   return d < 0 || dv < 0 || d + dv <= kAttentionSimtMaxWidth;
+}
+
+template <int... kEngines>
+void registerCudnnEngines(KernelRegistry& registry, DataType t,
+                          std::integer_sequence<int, kEngines...> /*engines*/) {
+  const TypeSet types = {t};
+  (registry.add(
+       {.opType = ir::ops::kAttentionOp,
+        .backend = Backend::kCuda,
+        .name = keepName(std::string(shortTypeName(t)) + "-attention-cudnn-e" + std::to_string(kEngines)),
+        .inputTypes = {types, types, types, types, TypeSet::any()},
+        .outputTypes = {types},
+        .fn = &cudnnAttentionKernel<kEngines>,
+        .domain = ir::ops::kLowpDomain,
+        .supports = &supportsCudnn,
+        .reference = false}),
+   ...);
 }
 
 }  // namespace
@@ -373,6 +556,7 @@ void registerAttentionKernels(KernelRegistry& registry) {
                   .domain = ir::ops::kLowpDomain,
                   .supports = &supportsFlash,
                   .reference = false});
+    registerCudnnEngines(registry, t, std::make_integer_sequence<int, kSdpaEngineTactics>());
   }
 }
 

@@ -28,6 +28,7 @@
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_context.h"
 #include "kernels/cuda/cuda_kernels.h"
+#include "kernels/cuda/cudnn_graph.h"
 #include "kernels/cuda/kernel_util.h"
 
 namespace lowp::kernels::cuda {
@@ -35,55 +36,21 @@ namespace {
 
 constexpr int kEngineTactics = 3;
 
-// A cuDNN backend descriptor, destroyed with its owner.
-struct DescriptorDeleter {
-  void operator()(void* d) const { cudnnBackendDestroyDescriptor(d); }
-};
-using Descriptor = std::unique_ptr<void, DescriptorDeleter>;
-
-Result<Descriptor> makeDescriptor(cudnnBackendDescriptorType_t type) {
-  cudnnBackendDescriptor_t d = nullptr;
-  LOWP_CUDA_RETURN_IF_ERROR(cudnnBackendCreateDescriptor(type, &d));
-  return Descriptor(d);
-}
-
-Status setAttribute(const Descriptor& d, cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type,
-                    int64_t count, const void* values) {
-  return checkCall(cudnnBackendSetAttribute(d.get(), name, type, count, values), "cudnnBackendSetAttribute");
-}
-
-Status setDescriptor(const Descriptor& d, cudnnBackendAttributeName_t name, const Descriptor& value) {
-  cudnnBackendDescriptor_t raw = value.get();
-  return setAttribute(d, name, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &raw);
-}
-
-// cuDNN says why it refuses a graph or plan only through its last-error text.
-Status finalize(const Descriptor& d) {
-  Status s = checkCall(cudnnBackendFinalize(d.get()), "cudnnBackendFinalize");
-  if (s.isOk()) return s;
-  char reason[512] = {};
-  cudnnGetLastErrorString(reason, sizeof(reason));
-  return reason[0] != '\0' ? s.withContext(reason) : s;
-}
+using cudnn_graph::Descriptor;
+using cudnn_graph::finalize;
+using cudnn_graph::makeDescriptor;
+using cudnn_graph::setAttribute;
+using cudnn_graph::setDescriptor;
 
 // Tensor ids in the operation graph: the ones a run binds to memory, then the virtual ones between ops.
 enum TensorId : int64_t { kX = 1, kW, kScale, kBias, kResidual, kResidualScale, kY, kFirstVirtual };
 
 // A tensor of logical dims [n, c, h, w], stored NHWC.
 Result<Descriptor> makeTensor(int64_t id, DataType type, const std::vector<int64_t>& nchw, bool isVirtual) {
-  LOWP_ASSIGN_OR_RETURN(Descriptor t, makeDescriptor(CUDNN_BACKEND_TENSOR_DESCRIPTOR));
   const int64_t c = nchw[1], h = nchw[2], w = nchw[3];
-  const int64_t strides[4] = {c * h * w, 1, w * c, c};
-  const int64_t alignment = 16;
-  const cudnnDataType_t dtype = cudnnTypeOf(type);
-  LOWP_RETURN_IF_ERROR(setAttribute(t, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &dtype));
-  LOWP_RETURN_IF_ERROR(setAttribute(t, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, 4, nchw.data()));
-  LOWP_RETURN_IF_ERROR(setAttribute(t, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, 4, strides));
-  LOWP_RETURN_IF_ERROR(setAttribute(t, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &id));
-  LOWP_RETURN_IF_ERROR(setAttribute(t, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &alignment));
-  LOWP_RETURN_IF_ERROR(setAttribute(t, CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN, 1, &isVirtual));
-  LOWP_RETURN_IF_ERROR(finalize(t));
-  return t;
+  return cudnn_graph::makeTensor(
+      id, cudnnTypeOf(type), nchw, {c * h * w, 1, w * c, c},
+      isVirtual ? cudnn_graph::TensorKind::kVirtual : cudnn_graph::TensorKind::kMemory);
 }
 
 // What the graph computes after the convolution, with y_scale folded in (see the file comment).
@@ -113,8 +80,7 @@ class QuantizedConvPlan {
     key_ = key;
     const ConvGeometry& g = key.geometry;
     const int64_t m = g.w[0];
-    LOWP_RETURN_IF_ERROR(buildGraph(cuda, key, r));
-    LOWP_RETURN_IF_ERROR(choosePlan(cuda, engine));
+    LOWP_RETURN_IF_ERROR(buildGraph(cuda, key, r, engine));
     // The vectors s[m], b[m] and alpha_z, uploaded once.
     std::vector<float> host = r.vectors;
     host.resize(3 * static_cast<size_t>(m), r.residualAlpha);
@@ -129,7 +95,7 @@ class QuantizedConvPlan {
     return weights_.get(cuda, w, constant, w.shape()[0], w.shape()[1], w.shape()[2] * w.shape()[3]);
   }
 
-  // Runs the plan; the variant pack is made again only when a pointer changed.
+  // Runs the plan.
   Status execute(const CudaContext& cuda, const void* x, const void* w, const void* z, void* y) {
     float* vectors = static_cast<float*>(vectors_.data);
     std::vector<void*> pointers = {const_cast<void*>(x), const_cast<void*>(w), vectors};
@@ -148,22 +114,7 @@ class QuantizedConvPlan {
     }
     pointers.push_back(y);
     ids.push_back(kY);
-    pointers.push_back(cuda.workspace);
-    if (!pack_ || pointers != packPointers_) {
-      LOWP_ASSIGN_OR_RETURN(pack_, makeDescriptor(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR));
-      void* workspace = pointers.back();
-      LOWP_RETURN_IF_ERROR(setAttribute(pack_, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64,
-                                        static_cast<int64_t>(ids.size()), ids.data()));
-      LOWP_RETURN_IF_ERROR(setAttribute(pack_, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR,
-                                        static_cast<int64_t>(ids.size()), pointers.data()));
-      LOWP_RETURN_IF_ERROR(
-          setAttribute(pack_, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &workspace));
-      LOWP_RETURN_IF_ERROR(finalize(pack_));
-      packPointers_ = pointers;
-    }
-    LOWP_CUDA_RETURN_IF_ERROR(cudnnSetStream(cuda.cudnn, cuda.stream));
-    LOWP_CUDA_RETURN_IF_ERROR(cudnnBackendExecute(cuda.cudnn, plan_.get(), pack_.get()));
-    return {};
+    return plan_.execute(cuda, ids, pointers);
   }
 
  private:
@@ -198,7 +149,8 @@ class QuantizedConvPlan {
     return {};
   }
 
-  Status buildGraph(const CudaContext& cuda, const PlanKey& key, const Rescale& r) {
+  // The graph, and the plan of heuristic configuration `engine` (cudnn_graph::Plan::create).
+  Status buildGraph(const CudaContext& cuda, const PlanKey& key, const Rescale& r, int engine) {
     const ConvGeometry& g = key.geometry;
     const std::vector<int64_t> channel = {1, g.w[0], 1, 1};
     LOWP_ASSIGN_OR_RETURN(Descriptor x, makeTensor(kX, DataType::kInt8, g.x, false));
@@ -295,99 +247,13 @@ class QuantizedConvPlan {
     kept_.push_back(std::move(w));
     kept_.push_back(std::move(conv));
 
-    LOWP_ASSIGN_OR_RETURN(graph_, makeDescriptor(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR));
-    std::vector<cudnnBackendDescriptor_t> ops;
-    for (const Descriptor& op : ops_) ops.push_back(op.get());
-    LOWP_RETURN_IF_ERROR(setAttribute(graph_, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR,
-                                      static_cast<int64_t>(ops.size()), ops.data()));
-    cudnnHandle_t handle = cuda.cudnn;
-    LOWP_RETURN_IF_ERROR(
-        setAttribute(graph_, CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &handle));
-    return finalize(graph_);
-  }
-
-  // The engine configurations cuDNN's heuristic offers for the graph, best first.
-  Result<std::vector<Descriptor>> engineConfigs(cudnnBackendHeurMode_t heuristic) {
-    LOWP_ASSIGN_OR_RETURN(Descriptor heur, makeDescriptor(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR));
-    LOWP_RETURN_IF_ERROR(setDescriptor(heur, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, graph_));
-    LOWP_RETURN_IF_ERROR(setAttribute(heur, CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &heuristic));
-    LOWP_RETURN_IF_ERROR(finalize(heur));
-    int64_t count = 0;
-    LOWP_CUDA_RETURN_IF_ERROR(cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
-                                                       CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &count, nullptr));
-    std::vector<Descriptor> configs;
-    std::vector<cudnnBackendDescriptor_t> raw;
-    for (int64_t i = 0; i < count; ++i) {
-      LOWP_ASSIGN_OR_RETURN(Descriptor c, makeDescriptor(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR));
-      raw.push_back(c.get());
-      configs.push_back(std::move(c));
-    }
-    int64_t returned = 0;
-    if (count > 0) {
-      LOWP_CUDA_RETURN_IF_ERROR(cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
-                                                         CUDNN_TYPE_BACKEND_DESCRIPTOR, count, &returned,
-                                                         raw.data()));
-    }
-    configs.resize(static_cast<size_t>(returned));
-    return configs;
-  }
-
-  // An execution plan for `config` within the workspace, or why not.
-  Result<Descriptor> makePlan(const CudaContext& cuda, const Descriptor& config) {
-    LOWP_ASSIGN_OR_RETURN(Descriptor plan, makeDescriptor(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR));
-    cudnnHandle_t handle = cuda.cudnn;
-    LOWP_RETURN_IF_ERROR(setAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &handle));
-    LOWP_RETURN_IF_ERROR(setDescriptor(plan, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, config));
-    LOWP_RETURN_IF_ERROR(finalize(plan));
-    int64_t workspace = 0;
-    LOWP_CUDA_RETURN_IF_ERROR(cudnnBackendGetAttribute(plan.get(), CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE,
-                                                       CUDNN_TYPE_INT64, 1, nullptr, &workspace));
-    if (workspace < 0 || static_cast<size_t>(workspace) > cuda.workspaceBytes)
-      return Status(StatusCode::kUnsupported, "the engine needs more workspace than there is");
-    return plan;
-  }
-
-  // The plan of heuristic configuration `engine`, or (outside the builder's timing) the first that works.
-  Status choosePlan(const CudaContext& cuda, int engine) {
-    Status last(StatusCode::kUnsupported, "cuDNN offers no engine for this int8 convolution graph");
-    for (cudnnBackendHeurMode_t heuristic : {CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_FALLBACK}) {
-      auto configs = engineConfigs(heuristic);
-      if (!configs) {
-        last = configs.status();
-        continue;
-      }
-      if (configs->empty()) continue;
-      if (static_cast<size_t>(engine) < configs->size()) {
-        auto plan = makePlan(cuda, (*configs)[static_cast<size_t>(engine)]);
-        if (plan) {
-          plan_ = std::move(*plan);
-          return {};
-        }
-        last = plan.status();
-      }
-      if (cuda.exactTactics) {
-        return Status(StatusCode::kUnsupported, "cuDNN's engine configuration " + std::to_string(engine) +
-                                                    " does not run this graph: " + last.message());
-      }
-      for (const Descriptor& config : *configs) {
-        auto plan = makePlan(cuda, config);
-        if (plan) {
-          plan_ = std::move(*plan);
-          return {};
-        }
-        last = plan.status();
-      }
-    }
-    return last;
+    return plan_.create(cuda, std::move(ops_), std::move(kept_), engine, "int8 convolution graph");
   }
 
   PlanKey key_;
-  std::vector<Descriptor> ops_;
+  std::vector<Descriptor> ops_;   // while the graph is built, then the plan's
   std::vector<Descriptor> kept_;  // descriptors the ops refer to
-  Descriptor graph_;
-  Descriptor plan_;
-  Descriptor pack_;
-  std::vector<void*> packPointers_;
+  cudnn_graph::Plan plan_;
   DeviceBuffer vectors_;  // s[m], b[m], alpha_z (M values each)
   size_t channels_ = 0;
   bool scaledResidual_ = false;
