@@ -2,10 +2,15 @@
 //
 // Given values and constants are uploaded once per timing; other inputs are filled with random values on
 // the device (a host pass over a large activation costs seconds), outputs get zeroed device memory of their
-// storage size (padded layouts included). Each timed run is a group of
-// back-to-back launches between two events, so that the clock's resolution (about half a microsecond) and
-// the launch rate both count, as they do when the engine runs.
+// storage size (padded layouts included). Each timed run is a group of back-to-back launches between two
+// events, so that the clock's resolution (about half a microsecond) does not count; the group is recorded
+// once into a CUDA graph and replayed, so that the time is the device's (as when an engine replays its
+// layers as a CUDA graph), not the host's cost of queuing them; a kernel that cannot be recorded is
+// launched directly.
 #include <cuda_runtime_api.h>
+
+#include <functional>
+#include <memory>
 
 #include "builder/tactic_timing.h"
 #include "ir/format.h"
@@ -17,6 +22,37 @@
 
 namespace lowp::builder {
 namespace {
+
+// A group of a kernel's launches recorded into a CUDA graph, for as many repeats as it was recorded with.
+struct GroupGraph {
+  int repeats = 0;
+  std::shared_ptr<CUgraphExec_st> exec;
+
+  // Records `launches` (`count` launches) on `stream`; false where the kernel cannot be recorded (a call
+  // that is not allowed while a stream records, or a failure while recording).
+  bool record(cudaStream_t stream, int count, const std::function<Status()>& launches) {
+    repeats = 0;
+    exec.reset();
+    if (cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
+      (void)cudaGetLastError();
+      return false;
+    }
+    const Status queued = launches();
+    cudaGraph_t graph = nullptr;
+    const cudaError_t ended = cudaStreamEndCapture(stream, &graph);
+    std::shared_ptr<CUgraph_st> owned(graph, [](cudaGraph_t g) {
+      if (g != nullptr) cudaGraphDestroy(g);
+    });
+    cudaGraphExec_t instance = nullptr;
+    if (!queued || ended != cudaSuccess || cudaGraphInstantiate(&instance, graph, 0) != cudaSuccess) {
+      (void)cudaGetLastError();
+      return false;
+    }
+    exec = std::shared_ptr<CUgraphExec_st>(instance, [](cudaGraphExec_t e) { cudaGraphExecDestroy(e); });
+    repeats = count;
+    return true;
+  }
+};
 
 class CudaTimer final : public TacticTimer {
  public:
@@ -91,9 +127,28 @@ class CudaTimer final : public TacticTimer {
     LOWP_ASSIGN_OR_RETURN(runtime::CudaEvent end, runtime::CudaEvent::create());
     TimingOptions groups = options;
     groups.minGroupMs = 0.2;
+    // A group is recorded once into a CUDA graph and replayed, where the kernel can be recorded: the time
+    // is then the device's, as when an engine replays its layers (--useCudaGraph), not the host's cost of
+    // queuing the launches. The first run is never recorded: it prepares the kernel's state.
+    GroupGraph graph;
+    bool recordable = true;
+    bool first = true;
     auto ms = medianOfRuns(node, groups, [&](int repeats) -> Result<double> {
+      auto launches = [&]() -> Status {
+        for (int r = 0; r < repeats; ++r) LOWP_RETURN_IF_ERROR(kernel.fn(ctx));
+        return {};
+      };
+      if (recordable && !first && graph.repeats != repeats) {
+        recordable = graph.record(device_->stream(), repeats, launches);
+      }
+      const bool replay = recordable && !first;
+      first = false;
       LOWP_RETURN_IF_ERROR(start.record(device_->stream()));
-      for (int r = 0; r < repeats; ++r) LOWP_RETURN_IF_ERROR(kernel.fn(ctx));
+      if (replay) {
+        LOWP_CUDA_RETURN_IF_ERROR(cudaGraphLaunch(graph.exec.get(), device_->stream()));
+      } else {
+        LOWP_RETURN_IF_ERROR(launches());
+      }
       LOWP_RETURN_IF_ERROR(end.record(device_->stream()));
       LOWP_RETURN_IF_ERROR(end.synchronize());
       LOWP_RETURN_IF_ERROR(device_->sync());
