@@ -1,7 +1,8 @@
 // Blocked-channel (kChw16) tensors on the CPU: the lowp.Reformat kernels (kernels/cpu/reformat.cpp) against
 // ir::reorderChannelBlocks (and ir::reorderChannelsLast), the padding written as zeros; and the
-// {f32,bf16}-{conv,fusedconv}-onednn-{chw16,lineartochw16} kernels against the reference convolution on the
-// same values, their output's padding zero whatever the activation makes of a padded channel; the
+// {f32,bf16}-{conv,fusedconv}-onednn-{chw16,lineartochw16} (and f32 -chw16-winograd) kernels against the
+// reference convolution on the same values, their output's padding zero whatever the activation makes of a
+// padded channel; the
 // {f32,bf16}-{maxpool,averagepool}-chw16-onednn and -globalaveragepool-chw16tolinear-onednn kernels likewise.
 #include <gtest/gtest.h>
 
@@ -20,6 +21,7 @@
 #include "kernel_under_test.h"
 #include "kernels/kernel.h"
 #include "op_runner.h"
+#include "runtime/cpu_features.h"
 #include "runtime/thread_pool.h"
 
 namespace lowp {
@@ -189,8 +191,57 @@ struct ConvCase {
   bool residual;
 };
 
-// The kernel over kChw16 input (or plain input: lineartochw16) and residual against the reference over the
-// plain tensors: the same values within fp32 rounding (oneDNN sums in another order), bf16 within its step.
+// `kernel` over kChw16 input (or plain input: lineartochw16) and residual against the reference over the
+// plain tensors: the largest difference, relative to the reference value (floored at 1).
+double chw16ConvError(std::mt19937& rng, const kernels::KernelDef& kernel, DataType type, const ConvCase& c,
+                      bool plainX) {
+  const bool fused = c.activation[0] != '\0' || c.residual;
+  ir::AttributeMap a = testing::attrs({{"group", c.group},
+                                       {"strides", std::vector<int64_t>{c.stride, c.stride}},
+                                       {"pads", std::vector<int64_t>{1, 1, 1, 1}}});
+  if (c.w[2] == 1) a.set("pads", std::vector<int64_t>{0, 0, 0, 0});
+  if (fused) {
+    a.set("activation", std::string(c.activation));
+    a.set("activation_alpha", 0.0f);
+    a.set("activation_beta", 1.0f);
+  }
+  std::vector<Tensor> plain = {random(rng, type, c.x), random(rng, type, c.w), random(rng, type, {c.w[0]})};
+  const int64_t out = (c.x[2] + (c.w[2] == 1 ? 0 : 2) - c.w[2]) / c.stride + 1;
+  const std::vector<int64_t> y = {c.x[0], c.w[0], out,
+                                  (c.x[3] + (c.w[3] == 1 ? 0 : 2) - c.w[3]) / c.stride + 1};
+  if (c.residual) plain.push_back(random(rng, type, y));
+  NodeUnderTest node(fused ? "FusedConv" : "Conv", fused ? "lowp" : "", fused ? 1 : 17, a, plain, {1, 2});
+  EXPECT_TRUE(node.status().isOk()) << node.status().toString();
+  EXPECT_EQ(node.outputShape(), y);
+  if (!node.status().isOk() || node.outputShape() != y) return INFINITY;
+  EXPECT_TRUE(kernel.supports(node.node(), node.inputShapes())) << kernel.name << " declines";
+  auto ref = testing::runKernel(*testing::referenceKernel(fused ? "FusedConv" : "Conv", fused ? "lowp" : ""),
+                                node.node(), plain, type, y);
+  EXPECT_TRUE(ref.isOk()) << ref.status().toString();
+  if (!ref) return INFINITY;
+  node.setFormats(kernel);
+  const Stored x = toBlocked(plain[0]);
+  Stored z;
+  std::vector<const Tensor*> inputs = {plainX ? &plain[0] : &x.tensor, &plain[1], &plain[2]};
+  if (c.residual) {
+    z = toBlocked(plain[3]);
+    inputs.push_back(&z.tensor);
+  }
+  auto got = run(kernel, node.node(), inputs, type, y, TensorFormat::kChw16);
+  EXPECT_TRUE(got.isOk()) << got.status().toString();
+  if (!got) return INFINITY;
+  EXPECT_TRUE(paddingIsZero(got->tensor));
+  const Tensor result = toPlain(got->tensor);
+  double worst = 0;
+  for (int64_t i = 0; i < result.elementCount(); ++i) {
+    const double r = elementAsDouble(*ref, i);
+    worst = std::max(worst, std::fabs(elementAsDouble(result, i) - r) / std::max(1.0, std::fabs(r)));
+  }
+  return worst;
+}
+
+// The kernels against the reference: the same values within fp32 rounding (oneDNN sums in another order),
+// bf16 within its step.
 TEST(Chw16Conv, MatchesTheReference) {
   if (kernelNamed("f32-conv-onednn-chw16") == nullptr) GTEST_SKIP() << "built without oneDNN";
   std::mt19937 rng(5);
@@ -217,49 +268,49 @@ TEST(Chw16Conv, MatchesTheReference) {
         SCOPED_TRACE(name + " " + ir::formatSizes(c.x) + " * " + ir::formatSizes(c.w));
         const kernels::KernelDef* kernel = kernelNamed(name);
         ASSERT_NE(kernel, nullptr);
-        ir::AttributeMap a = testing::attrs({{"group", c.group},
-                                             {"strides", std::vector<int64_t>{c.stride, c.stride}},
-                                             {"pads", std::vector<int64_t>{1, 1, 1, 1}}});
-        if (c.w[2] == 1) a.set("pads", std::vector<int64_t>{0, 0, 0, 0});
-        if (fused) {
-          a.set("activation", std::string(c.activation));
-          a.set("activation_alpha", 0.0f);
-          a.set("activation_beta", 1.0f);
-        }
-        std::vector<Tensor> plain = {random(rng, type, c.x), random(rng, type, c.w),
-                                     random(rng, type, {c.w[0]})};
-        const int64_t out = (c.x[2] + (c.w[2] == 1 ? 0 : 2) - c.w[2]) / c.stride + 1;
-        const std::vector<int64_t> y = {c.x[0], c.w[0], out,
-                                        (c.x[3] + (c.w[3] == 1 ? 0 : 2) - c.w[3]) / c.stride + 1};
-        if (c.residual) plain.push_back(random(rng, type, y));
-        NodeUnderTest node(fused ? "FusedConv" : "Conv", fused ? "lowp" : "", fused ? 1 : 17, a, plain,
-                           {1, 2});
-        ASSERT_TRUE(node.status().isOk()) << node.status().toString();
-        ASSERT_EQ(node.outputShape(), y);
-        auto ref =
-            testing::runKernel(*testing::referenceKernel(fused ? "FusedConv" : "Conv", fused ? "lowp" : ""),
-                               node.node(), plain, type, y);
-        ASSERT_TRUE(ref.isOk()) << ref.status().toString();
-        node.setFormats(*kernel);
-        const Stored x = toBlocked(plain[0]);
-        Stored z;
-        std::vector<const Tensor*> inputs = {plainX ? &plain[0] : &x.tensor, &plain[1], &plain[2]};
-        if (c.residual) {
-          z = toBlocked(plain[3]);
-          inputs.push_back(&z.tensor);
-        }
-        auto got = run(*kernel, node.node(), inputs, type, y, TensorFormat::kChw16);
-        ASSERT_TRUE(got.isOk()) << got.status().toString();
-        EXPECT_TRUE(paddingIsZero(got->tensor));
-        const Tensor result = toPlain(got->tensor);
-        double worst = 0;
-        for (int64_t i = 0; i < result.elementCount(); ++i) {
-          const double r = elementAsDouble(*ref, i);
-          worst = std::max(worst, std::fabs(elementAsDouble(result, i) - r) / std::max(1.0, std::fabs(r)));
-        }
-        EXPECT_LE(worst, type == DataType::kFloat32 ? 1e-4 : 2e-2) << name;
+        EXPECT_LE(chw16ConvError(rng, *kernel, type, c, plainX), type == DataType::kFloat32 ? 1e-4 : 2e-2)
+            << name;
       }
     }
+  }
+}
+
+// oneDNN's Winograd algorithm: the reference's values within fp32 rounding of its transforms, by images
+// (one, several, a batch split unevenly over the pool), with an activation and a residual; and what it
+// declines.
+TEST(Chw16Conv, WinogradMatchesTheReferenceAndDeclinesOtherShapes) {
+  const kernels::KernelDef* conv = kernelNamed("f32-conv-onednn-chw16-winograd");
+  const kernels::KernelDef* fused = kernelNamed("f32-fusedconv-onednn-chw16-winograd");
+  if (conv == nullptr) GTEST_SKIP() << "built without oneDNN";
+  ASSERT_NE(fused, nullptr);
+  if (!runtime::cpuSupports(conv->feature)) GTEST_SKIP() << "no AVX-512";
+  std::mt19937 rng(11);
+  const ConvCase cases[] = {
+      {{1, 64, 14, 14}, {64, 64, 3, 3}, 1, 1, "", false},
+      {{3, 32, 9, 7}, {16, 32, 3, 3}, 1, 1, "Relu", false},
+      {{2, 16, 8, 8}, {32, 16, 3, 3}, 1, 1, "Relu", true},
+  };
+  for (const ConvCase& c : cases) {
+    const bool isFused = c.activation[0] != '\0' || c.residual;
+    SCOPED_TRACE(ir::formatSizes(c.x) + " * " + ir::formatSizes(c.w));
+    EXPECT_LE(chw16ConvError(rng, isFused ? *fused : *conv, DataType::kFloat32, c, false), 1e-4);
+  }
+  struct Declined {
+    std::vector<int64_t> x, w;
+    ir::AttributeMap attrs;
+  };
+  const Declined declined[] = {
+      {{1, 16, 9, 9}, {16, 16, 3, 3}, testing::attrs({{"strides", std::vector<int64_t>{2, 2}}})},
+      {{1, 16, 9, 9}, {16, 16, 5, 5}, {}},
+      {{1, 32, 9, 9}, {32, 16, 3, 3}, testing::attrs({{"group", int64_t{2}}})},
+      {{1, 16, 9, 9}, {24, 16, 3, 3}, {}},
+      {{1, 16, 9, 9}, {16, 16, 3, 3}, testing::attrs({{"dilations", std::vector<int64_t>{2, 2}}})},
+  };
+  for (const Declined& d : declined) {
+    NodeUnderTest node("Conv", "", 17, d.attrs,
+                       {random(rng, DataType::kFloat32, d.x), random(rng, DataType::kFloat32, d.w)}, {1});
+    ASSERT_TRUE(node.status().isOk()) << node.status().toString();
+    EXPECT_FALSE(conv->supports(node.node(), node.inputShapes())) << ir::formatSizes(d.w);
   }
 }
 

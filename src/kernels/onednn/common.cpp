@@ -341,6 +341,10 @@ bool activationSupported(const ir::Node& node) {
 }
 
 Status oneDnnError(const KernelContext& ctx, const dnnl::error& e) {
+  // No implementation for these operands (an algorithm's conditions unmet) declines; anything else failed.
+  if (e.status == dnnl_unimplemented)
+    return Status(StatusCode::kUnsupported, ctx.node().describe() + ": oneDNN has no implementation for it",
+                  ctx.node().name);
   return Status(StatusCode::kInternal,
                 ctx.node().describe() + ": oneDNN failed (status " +
                     std::to_string(static_cast<int>(e.status)) + "): " + e.what(),

@@ -177,7 +177,8 @@ bool appendActivation(dnnl::post_ops& ops, const ir::ops::ActivationSpec& spec);
 /// Whether a fused node's activation attributes are valid and oneDNN can apply them.
 bool activationSupported(const ir::Node& node);
 
-/// The status a kernel returns when oneDNN threw `e` while running the node of `ctx`.
+/// The status a kernel returns when oneDNN threw `e` while running the node of `ctx`: kUnsupported where
+/// oneDNN has no implementation for the operands, kInternal otherwise.
 Status oneDnnError(const KernelContext& ctx, const dnnl::error& e);
 
 void registerConvKernels(KernelRegistry& registry);
