@@ -173,6 +173,20 @@ const void* operandData(const KernelContext& ctx, size_t slot, int64_t offset) {
   return static_cast<const std::byte*>(t.data()) + offset * ir::dataTypeInfo(t.type()).storageBytes;
 }
 
+/// Q, Kt and V where the layer reads them in its inputs.
+std::array<const void*, 3> operandPointers(const KernelContext& ctx, const AttentionOperands& operands) {
+  return {operandData(ctx, ir::ops::kAttentionQ, operands.offset[0]),
+          operandData(ctx, ir::ops::kAttentionKt, operands.offset[1]),
+          operandData(ctx, ir::ops::kAttentionV, operands.offset[2])};
+}
+
+/// Y of no keys: softmax over no keys weighs no rows of V, the reference's sum over an empty range.
+Status writeZeros(const KernelContext& ctx, const CudaContext& cuda, Tensor& y) {
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(
+      ctx, cudaMemsetAsync(y.data(), 0, static_cast<size_t>(y.byteSize()), cuda.stream));
+  return {};
+}
+
 Status checkTypes(const KernelContext& ctx, const Tensor& y) {
   for (size_t i = 0; i <= ir::ops::kAttentionMask && i < ctx.inputCount(); ++i) {
     if (ctx.hasInput(i) && ctx.input(i).type() != y.type()) {
@@ -196,15 +210,8 @@ Status attentionKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(const AttentionOperands operands, operandsOf(ctx));
   const AttentionShape& s = operands.shape;
   if (y.elementCount() == 0) return {};
-  if (s.sk == 0) {
-    // Softmax over no keys weighs no rows of V: the reference's sum over an empty range.
-    LOWP_CUDA_RETURN_IF_ERROR_NODE(
-        ctx, cudaMemsetAsync(y.data(), 0, static_cast<size_t>(y.byteSize()), cuda->stream));
-    return {};
-  }
-  const void* q = operandData(ctx, ir::ops::kAttentionQ, operands.offset[0]);
-  const void* kt = operandData(ctx, ir::ops::kAttentionKt, operands.offset[1]);
-  const void* v = operandData(ctx, ir::ops::kAttentionV, operands.offset[2]);
+  if (s.sk == 0) return writeZeros(ctx, *cuda, y);
+  const auto [q, kt, v] = operandPointers(ctx, operands);
   AttentionShape vectors = s;
   const auto bytes = static_cast<size_t>(ir::dataTypeInfo(y.type()).storageBytes);
   vectors.vectorQ = vectorRows(q, s.q, s.leadRank, s.q.row, s.q.col, s.d, bytes);
@@ -348,14 +355,8 @@ Status cudnnAttentionKernel(KernelContext& ctx) {
   const AttentionShape& s = operands.shape;
   if (s.mask != nullptr) return ctx.unsupported("cuDNN's attention here takes no mask");
   if (y.elementCount() == 0) return {};
-  if (s.sk == 0) {
-    LOWP_CUDA_RETURN_IF_ERROR_NODE(
-        ctx, cudaMemsetAsync(y.data(), 0, static_cast<size_t>(y.byteSize()), cuda->stream));
-    return {};
-  }
-  const void* q = operandData(ctx, ir::ops::kAttentionQ, operands.offset[0]);
-  const void* kt = operandData(ctx, ir::ops::kAttentionKt, operands.offset[1]);
-  const void* v = operandData(ctx, ir::ops::kAttentionV, operands.offset[2]);
+  if (s.sk == 0) return writeZeros(ctx, *cuda, y);
+  const auto [q, kt, v] = operandPointers(ctx, operands);
   SdpaPlan::Key key;
   key.type = y.type();
   key.workspaceBytes = cuda->workspaceBytes;
