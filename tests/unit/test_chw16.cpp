@@ -2,8 +2,8 @@
 // ir::reorderChannelBlocks (and ir::reorderChannelsLast), the padding written as zeros; and the
 // {f32,bf16}-{conv,fusedconv}-onednn-{chw16,lineartochw16} (and f32 -chw16-winograd) kernels against the
 // reference convolution on the same values, their output's padding zero whatever the activation makes of a
-// padded channel; the
-// {f32,bf16}-{maxpool,averagepool}-chw16-onednn and -globalaveragepool-chw16tolinear-onednn kernels likewise.
+// padded channel; the {f32,bf16}-{maxpool,averagepool}-chw16-onednn and
+// -globalaveragepool-chw16tolinear-onednn kernels likewise.
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -2,21 +2,19 @@
 //   {f16,bf16}-attention-flash-cuda   tensor cores in one pass over the keys, the scores in registers
 //                                     (attention_flash.cu); D = Dv in {32, 64, 128}, any Sk
 //   {f16,bf16}-attention-wmma-cuda    tensor cores, fp32 accumulation; D and Dv in {32, 64, 128}, Sk <= 512
-//   {f16,bf16}-attention-cudnn-e<N>   cuDNN's fused attention (the graph API's SDPA operation,
-//   cudnn_graph.h),
-//                                     the N-th engine configuration its heuristic offers (N < 4); no mask;
-//                                     rows of D and Dv contiguous and 16-byte aligned, the leading dims
-//                                     merging into cuDNN's [batch, heads]
+//   {f16,bf16}-attention-cudnn-e<N>   cuDNN's fused attention (the graph API's SDPA operation, through
+//                                     cudnn_graph.h), the N-th engine configuration its heuristic offers
+//                                     (N < 4); no mask; rows of D and Dv contiguous and 16-byte aligned,
+//                                     the leading dims merging into cuDNN's [batch, heads]
 //   {f32,f16,bf16}-attention-cuda     CUDA cores in fp32, any sizes with D + Dv <= 2048 (so fp32 engines and
 //                                     the head sizes the tensor-core kernel declines have a kernel)
-//   {f32,f16,bf16}-attention-cublaslt the unfused arithmetic in one layer: S = scale * Q . Kt and Y = P . V
-//   as
-//                                     strided batches of cuBLASLt products (fp32 accumulation; fp32 with
-//                                     plain fp32 arithmetic), P = softmax(S) by softmax.cu between them; S
-//                                     and P are stored in the tensors' type, as the MatMul, Softmax, MatMul
-//                                     the layer was fused from would store them, at the end of the CUDA
-//                                     workspace (cuBLASLt gets the rest). No mask; declined where S and P do
-//                                     not fit in the workspace.
+//   {f32,f16,bf16}-attention-cublaslt the unfused arithmetic in one layer: S = scale * Q . Kt and
+//                                     Y = P . V as strided batches of cuBLASLt products (fp32
+//                                     accumulation; fp32 with plain fp32 arithmetic), P = softmax(S) by
+//                                     softmax.cu between them; S and P are stored in the tensors' type, as
+//                                     the MatMul, Softmax, MatMul the layer was fused from would store
+//                                     them, at the end of the CUDA workspace (cuBLASLt gets the rest). No
+//                                     mask; declined where S and P do not fit in the workspace.
 // The mask may broadcast along any dim (strides of 0). The fused kernels read operands through the views
 // of attention_layout.h and write Y permuted; the composed one takes dense operands only.
 // Tests: tests/gpu/test_attention.cpp.

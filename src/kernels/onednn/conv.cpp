@@ -5,11 +5,11 @@
 // {f32,bf16}-{conv,fusedconv}-onednn-lineartochw16 (a network's first convolution); and likewise with x, y
 // and z channels-last (kHwc, oneDNN's nhwc, run by its brgemm convolutions),
 // {f32,bf16}-{conv,fusedconv}-onednn-hwc, or x plain and y, z channels-last, -lineartohwc. A piece of a
-// channel split then writes its strided slice of y through a dense buffer. f32-{conv,fusedconv}-onednn-
-// chw16-winograd run oneDNN's Winograd algorithm on kChw16 (2-D 3 x 3, stride 1, one group, channels in
-// multiples of 16; on AVX-512): fewer multiplications, summed in another order (relative L2 about 1e-6
-// from the direct algorithm on ResNet-50's shapes); at batch 1 each thread's piece of output channels
-// transforms the whole input.
+// channel split then writes its strided slice of y through a dense buffer. And
+// f32-{conv,fusedconv}-onednn-chw16-winograd: oneDNN's Winograd algorithm on kChw16 (2-D 3 x 3, stride 1,
+// one group, channels in multiples of 16; on AVX-512), fewer multiplications summed in another order
+// (relative L2 about 1e-6 from the direct algorithm on ResNet-50's shapes); at batch 1 each thread's piece
+// of output channels transforms the whole input.
 //
 // Computes y = act(conv(x, w) + bias + z) over 1, 2 or 3 spatial axes, with groups (depthwise included),
 // strides, dilations (oneDNN counts dilation - 1) and the explicit pads that auto_pad resolves to, exactly as
