@@ -187,7 +187,8 @@ class ExecutionContext {
   /// On the CUDA device, records the layers' kernels into a CUDA graph on the second execute() at given
   /// input shapes and replays it from then on: one launch per run instead of one per layer, as trtexec's
   /// --useCudaGraph. New input shapes record anew. Runs with a profiler or an inspector launch layer by
-  /// layer. No effect on the CPU.
+  /// layer. A recording that another thread's device-wide wait (cudaFree, a context's set-up) invalidated
+  /// runs layer by layer instead and is made again on the next execute(). No effect on the CPU.
   void setUseCudaGraph(bool on);
 
   /// The GPU times of one execute() on the CUDA device, in milliseconds between CUDA events.

@@ -108,6 +108,8 @@ struct ExecutionContext::Impl {
   // ran: the first run prepares every kernel's state and uploads, the second is recorded.
   std::shared_ptr<CUgraphExec_st> graphExec;
   int64_t planRuns = 0;
+  // Recordings in a row that something outside the layers invalidated (see recordLayers).
+  int invalidatedRecordings = 0;
   // The phases of each run, for their GPU times: before the input copies, before and after the layers,
   // after the output copies.
   std::optional<runtime::CudaEvent> copyInStart;
@@ -767,6 +769,7 @@ struct ExecutionContext::Impl {
       gpuKernelState.clear();
       graphExec.reset();
       planRuns = 0;
+      invalidatedRecordings = 0;
       uploaded.resize(valueCount);
       for (const auto& v : g.values()) {
         if (!v->constant) uploaded[static_cast<size_t>(v->id)] = {};
@@ -814,7 +817,11 @@ struct ExecutionContext::Impl {
     }
     // A CUDA graph replays the layers as they were recorded: hooks that look at each layer run without it.
     const bool graphed = useCudaGraph && profiler == nullptr && !observer && inspector == nullptr;
-    if (graphed && graphExec == nullptr && planRuns > 0) LOWP_RETURN_IF_ERROR(recordLayers(values, inArena));
+    if (graphed && graphExec == nullptr && planRuns > 0) {
+      LOWP_ASSIGN_OR_RETURN(const bool recorded, recordLayers(values, inArena));
+      // Not recorded: the layers run directly this time, and the next run records them again.
+      invalidatedRecordings = recorded ? 0 : invalidatedRecordings + 1;
+    }
     LOWP_RETURN_IF_ERROR(layersStart->record(gpu->stream()));
     if (graphed && graphExec != nullptr) {
       LOWP_CUDA_RETURN_IF_ERROR(cudaGraphLaunch(graphExec.get(), gpu->stream()));
@@ -861,7 +868,12 @@ struct ExecutionContext::Impl {
 
   // Records the layers' launches on the stream into a CUDA graph, kept for the plan. Every pointer the
   // kernels see is fixed by then (the arena, uploaded values, what each kernel prepared in the first run).
-  Status recordLayers(std::vector<const Tensor*>& values, std::vector<Tensor>& inArena) {
+  // False when the capture was invalidated by what the layers do not control: another thread's call that
+  // waits for the whole device (cudaFree, a context's set-up, a synchronous copy) while this thread
+  // records. The kernels prepared nothing while recording, so the caller runs them directly instead; the
+  // same failure kRecordingAttempts times in a row is an error, as is any other failure.
+  Result<bool> recordLayers(std::vector<const Tensor*>& values, std::vector<Tensor>& inArena) {
+    constexpr int kRecordingAttempts = 8;
     LOWP_CUDA_RETURN_IF_ERROR(cudaStreamBeginCapture(gpu->stream(), cudaStreamCaptureModeThreadLocal));
     Status recorded = runLayers(values, inArena);
     cudaGraph_t graph = nullptr;
@@ -869,9 +881,17 @@ struct ExecutionContext::Impl {
     std::shared_ptr<CUgraph_st> owned(graph, [](cudaGraph_t g) {
       if (g != nullptr) cudaGraphDestroy(g);
     });
-    if (!recorded) return recorded.withContext("recording the layers into a CUDA graph");
+    if (ended != cudaSuccess) (void)cudaGetLastError();
+    if (ended == cudaErrorStreamCaptureInvalidated && invalidatedRecordings + 1 < kRecordingAttempts) {
+      return false;
+    }
+    if (!recorded) {
+      if (ended == cudaSuccess) return recorded.withContext("recording the layers into a CUDA graph");
+      return recorded.withContext(
+          std::string("recording the layers into a CUDA graph (the capture ended with ") +
+          cudaGetErrorString(ended) + ")");
+    }
     if (ended != cudaSuccess) {
-      (void)cudaGetLastError();
       return Status(StatusCode::kUnsupported,
                     std::string("a layer's kernel cannot be recorded into a CUDA graph (") +
                         cudaGetErrorString(ended) + "); run without CUDA graphs");
@@ -879,7 +899,7 @@ struct ExecutionContext::Impl {
     cudaGraphExec_t exec = nullptr;
     LOWP_CUDA_RETURN_IF_ERROR(cudaGraphInstantiate(&exec, graph, 0));
     graphExec = std::shared_ptr<CUgraphExec_st>(exec, [](cudaGraphExec_t e) { cudaGraphExecDestroy(e); });
-    return {};
+    return true;
   }
 
   // Queues every layer's kernel on the stream (with a profiler, waiting after each one).

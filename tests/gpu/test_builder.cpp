@@ -274,8 +274,10 @@ TEST(CudaBuilder, SeveralContextsOnSeveralThreads) {
   Captured log;
   auto engine = build(b, log);
   ASSERT_TRUE(engine);
-  constexpr int kThreads = 4;
-  constexpr int kRounds = 5;
+  // Half the threads record the layers into a CUDA graph while the others set up their device and run
+  // directly, which invalidates a recording now and then: those runs must still give the right outputs.
+  constexpr int kThreads = 6;
+  constexpr int kRounds = 6;
   std::mt19937 rng(21);
   std::vector<std::vector<NamedTensor>> inputs;
   std::vector<std::vector<NamedTensor>> expected;
