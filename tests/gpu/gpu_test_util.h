@@ -37,6 +37,20 @@ bool gpuHasFp8TensorCores();
     }                                                                                         \
   } while (0)
 
+/// While alive, the shared device's kernels bound to one library algorithm (cuBLASLt's "-hN", cuDNN's
+/// "-aN" and "-eN") take exactly that one, declining where the library does not offer it, as while the
+/// builder times them (CudaContext::exactTactics).
+class ExactTactics {
+ public:
+  ExactTactics() : cuda_(gpu()->kernelContext()) { cuda_.exactTactics = true; }
+  ExactTactics(const ExactTactics&) = delete;
+  ExactTactics& operator=(const ExactTactics&) = delete;
+  ~ExactTactics() { cuda_.exactTactics = false; }
+
+ private:
+  kernels::cuda::CudaContext& cuda_;
+};
+
 /// Uniform values in [lo, hi] rounded to `type` (a float type), fresh from `rng`.
 Tensor randomTensor(std::mt19937& rng, DataType type, std::vector<int64_t> shape, double lo = -2.0,
                     double hi = 2.0);

@@ -218,11 +218,7 @@ TEST(CudaAttention, TensorCoresDeclineOtherSizes) {
 TEST(CudaAttention, CudnnMatchesTheReference) {
   LOWP_REQUIRE_GPU();
   std::mt19937 rng(66);
-  struct ExactTactics {
-    explicit ExactTactics(kernels::cuda::CudaContext& c) : cuda(c) { cuda.exactTactics = true; }
-    ~ExactTactics() { cuda.exactTactics = false; }
-    kernels::cuda::CudaContext& cuda;
-  } exact(gpu()->kernelContext());
+  const ExactTactics exact;
   const std::vector<AttentionSizes> sizes = {
       {{8}, 128, 64, 128, 64, {}},      // the encoder's heads, 3-D
       {{2, 4}, 70, 64, 100, 64, {}},    // 4-D, partial tiles

@@ -1,10 +1,11 @@
 // lowp.QuantizedMatMul on int8 tensor cores (kernels/cuda/quantized_matmul.cpp) against the CPU reference
 // kernel: fp32, fp16 and int8 outputs; with and without bias; 2-D and 3-D A; activations, GELU among them;
 // per-column and per-tensor weight scales. Integer outputs may differ from the reference by one step (fp32
-// rescale against the reference's double). The fp8 form (f8-quantizedmatmul-cublaslt, on GPUs with fp8
+// rescale against the reference's double). The fp8 form (f8-quantizedmatmul-cublaslt-hN, on GPUs with fp8
 // tensor cores) against the same reference: fp32, fp16 and bf16 outputs, bias, Relu in the epilogue, GELU
 // after; fp32 outputs within 5e-4 (the tensor cores' fp8 accumulation), fp16 / bf16 within 1e-2, fp8
-// outputs (quantized after an fp16 product) within 2e-2.
+// outputs (quantized after an fp16 product) within 2e-2. Each of cuBLASLt's heuristic results (the -hN
+// tactics) on the encoder's product shapes.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -15,6 +16,7 @@
 #include "gpu_test_util.h"
 #include "ir/ops/fused.h"
 #include "kernel_under_test.h"
+#include "kernels/cuda/cublaslt_plan.h"
 #include "kernels/reference/conversion_numeric.h"
 #include "op_runner.h"
 
@@ -70,7 +72,7 @@ TEST(CudaQuantizedMatMul, MatchesTheReference) {
                                           randomIntegers(rng, DataType::kInt8, {k, s.n}, -127, 127)};
             if (withBias) inputs.push_back(randomIntegers(rng, DataType::kInt32, {s.n}, -20000, 20000));
             expectMatchesReference(
-                {.kernel = "i8-quantizedmatmul-cublaslt",
+                {.kernel = "i8-quantizedmatmul-cublaslt-h0",
                  .opType = "QuantizedMatMul",
                  .domain = "lowp",
                  .attrs = quantizedAttrs(rng, k, s.n, out, act, perColumn),
@@ -126,8 +128,9 @@ TEST(CudaQuantizedMatMul, Fp8MatchesTheReference) {
           // -gelutanh tactic runs the erf GELU as the tanh form (at most 4.8e-4 from it).
           const double tolerance =
               out == DataType::kFloat32 ? 5e-4 : (out == DataType::kFloat8E4M3FN ? 2e-2 : 1e-2);
-          for (const char* kernel : {"f8-quantizedmatmul-cublaslt", "f8-quantizedmatmul-cublaslt-gelutanh"}) {
-            const bool tanhForm = std::string(kernel).ends_with("gelutanh");
+          for (const char* kernel :
+               {"f8-quantizedmatmul-cublaslt-h0", "f8-quantizedmatmul-cublaslt-gelutanh-h0"}) {
+            const bool tanhForm = std::string(kernel).find("gelutanh") != std::string::npos;
             if (tanhForm && act != FusedActivation::kGelu) continue;
             SCOPED_TRACE(kernel);
             if (tanhForm && withBias && out == DataType::kFloat32) {
@@ -168,7 +171,7 @@ TEST(CudaQuantizedMatMul, Fp8OutputsSaturate) {
     ir::ops::writeActivation(attrs, spec);
     const std::vector<Tensor> inputs = {randomFp8(rng, {64, 256}, 400.0f), randomFp8(rng, {256, 64}, 2.0f),
                                         randomTensor(rng, DataType::kFloat32, {64}, -1.0, 1.0)};
-    expectMatchesReference({.kernel = "f8-quantizedmatmul-cublaslt",
+    expectMatchesReference({.kernel = "f8-quantizedmatmul-cublaslt-h0",
                             .opType = "QuantizedMatMul",
                             .domain = "lowp",
                             .attrs = attrs,
@@ -178,9 +181,65 @@ TEST(CudaQuantizedMatMul, Fp8OutputsSaturate) {
   }
 }
 
+// Every algorithm of cuBLASLt's heuristic, as the builder times them (exact tactics: one cuBLASLt does not
+// offer declines), on an encoder's projection (bias), and its first feed-forward product (bias, GELU):
+// int8 to fp16, fp8 to fp16 and, through cuBLASLt's fp8 output, to fp8.
+TEST(CudaQuantizedMatMul, EveryHeuristicMatchesTheReference) {
+  LOWP_REQUIRE_GPU();
+  const ExactTactics exact;
+  std::mt19937 rng(57);
+  const int64_t m = 256, k = 768;
+  for (const int64_t n : {768, 3072}) {
+    const FusedActivation act = n == 768 ? FusedActivation::kNone : FusedActivation::kGelu;
+    int ran = 0;
+    for (int h = 0; h < kernels::cuda::kHeuristicResults; ++h) {
+      SCOPED_TRACE("h" + std::to_string(h) + " N " + std::to_string(n));
+      const std::vector<Tensor> int8Inputs = {randomIntegers(rng, DataType::kInt8, {m, k}, -128, 127),
+                                              randomIntegers(rng, DataType::kInt8, {k, n}, -127, 127),
+                                              randomIntegers(rng, DataType::kInt32, {n}, -20000, 20000)};
+      const double error =
+          expectMatchesReference({.kernel = "i8-quantizedmatmul-cublaslt-h" + std::to_string(h),
+                                  .opType = "QuantizedMatMul",
+                                  .domain = "lowp",
+                                  .attrs = quantizedAttrs(rng, k, n, DataType::kFloat16, act, true),
+                                  .inputs = int8Inputs,
+                                  .constantSlots = {1, 2},
+                                  .tolerance = 2e-3,
+                                  .mayDecline = true});
+      if (error >= 0) ++ran;
+      if (!gpuHasFp8TensorCores()) continue;
+      for (DataType out : {DataType::kFloat16, DataType::kFloat8E4M3FN}) {
+        ir::AttributeMap attrs;
+        attrs.set("a_scale", 0.01f);
+        attrs.set("b_scales", std::vector<float>{static_cast<float>(1.0 / (std::sqrt(double(k)) * 4.0))});
+        attrs.set("output_type", static_cast<int64_t>(out));
+        if (out == DataType::kFloat8E4M3FN) attrs.set("y_scale", 0.01f);
+        ir::ops::ActivationSpec spec;
+        spec.kind = act;
+        ir::ops::writeActivation(attrs, spec);
+        const std::vector<Tensor> inputs = {randomFp8(rng, {m, k}, 400.0f), randomFp8(rng, {k, n}, 2.0f),
+                                            randomTensor(rng, DataType::kFloat32, {n}, -1.0, 1.0)};
+        const std::string kernel = act == FusedActivation::kGelu ? "f8-quantizedmatmul-cublaslt-gelutanh-h"
+                                                                 : "f8-quantizedmatmul-cublaslt-h";
+        SCOPED_TRACE(std::string(dataTypeName(out)));
+        const double fp8Error = expectMatchesReference({.kernel = kernel + std::to_string(h),
+                                                        .opType = "QuantizedMatMul",
+                                                        .domain = "lowp",
+                                                        .attrs = attrs,
+                                                        .inputs = inputs,
+                                                        .constantSlots = {1, 2},
+                                                        .tolerance = out == DataType::kFloat16 ? 1e-2 : 2e-2,
+                                                        .mayDecline = true});
+        if (fp8Error >= 0) ++ran;
+      }
+    }
+    EXPECT_GE(ran, 3) << "cuBLASLt's first algorithm runs for each form";
+  }
+}
+
 TEST(CudaQuantizedMatMul, DeclinesWhatCublasLtCannotRun) {
   LOWP_REQUIRE_GPU();
-  const kernels::KernelDef* k = kernelNamed("i8-quantizedmatmul-cublaslt");
+  const kernels::KernelDef* k = kernelNamed("i8-quantizedmatmul-cublaslt-h0");
   ASSERT_NE(k, nullptr);
   std::mt19937 rng(52);
   ir::Graph g;

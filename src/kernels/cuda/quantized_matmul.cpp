@@ -1,5 +1,5 @@
 // lowp.QuantizedMatMul (ir/ops/quantized.h) on int8 tensor cores through cuBLASLt:
-//   i8-quantizedmatmul-cublaslt
+//   i8-quantizedmatmul-cublaslt-h{0..7}
 // A int8 [..., K] (no zero point), B int8 [K, N] a constant, transposed once to [N, K] (cuBLASLt's int8
 // kernels take both operands with K contiguous); the products summed exactly in int32 into scratch memory
 // the node's state keeps, then one pass (launchRequantize) gives y = act(acc * s[n] + b[n]) with
@@ -7,9 +7,9 @@
 // (no zero point). The activation comes before the output's quantization, so every FusedMatMul activation
 // runs. K and N must be multiples of 4 (cuBLASLt's int8 layouts).
 //
-// With float8e4m3fn operands (the FP8 form, sm_89 and later): f8-quantizedmatmul-cublaslt, and
-// f8-quantizedmatmul-cublaslt-gelutanh, which runs the erf GELU as the tanh form in the epilogue (as the
-// fp16 -gelutanh tactics of matmul.cpp do). cuBLASLt's fp8 product (TN, like int8) sums into fp32
+// With float8e4m3fn operands (the FP8 form, sm_89 and later): f8-quantizedmatmul-cublaslt-h{0..7}, and
+// f8-quantizedmatmul-cublaslt-gelutanh-h{0..7}, which run the erf GELU as the tanh form in the epilogue (as
+// the fp16 -gelutanh tactics of matmul.cpp do). cuBLASLt's fp8 product (TN, like int8) sums into fp32
 // (Hopper's tensor cores keep fewer bits along the way: 1.2e-4 relative L2 from a double sum, measured) and
 // writes the output type directly, alpha = a_scale * b_scale (one scale per operand). A bias, converted
 // once to fp16 / bf16, and Relu or the tanh GELU go in the epilogue where splitEpilogue says; for fp32
@@ -17,10 +17,15 @@
 // (y_scale) whose bias and activation the epilogue takes is written by cuBLASLt too, times 1 / y_scale;
 // otherwise, or where cuBLASLt has no such algorithm, the product goes to fp16 scratch memory and one pass
 // (launchQuantizeEpilogueFp8) applies the activation and quantizes. K and N must be multiples of 16
-// (cuBLASLt's fp8 layouts). Tests: tests/gpu/test_quantized_matmul.cpp.
+// (cuBLASLt's fp8 layouts).
+//
+// Tactic hN runs the N-th algorithm of cuBLASLt's heuristic, as matmul.cpp's do: declined while the builder
+// times tactics where cuBLASLt offers fewer, cuBLASLt's first choice in an engine
+// (CudaContext::exactTactics). Tests: tests/gpu/test_quantized_matmul.cpp.
 #include <array>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ir/ops/fused.h"
@@ -93,6 +98,7 @@ Result<Operands> readOperands(KernelContext& ctx, DataType operandType) {
   return o;
 }
 
+template <int kHeuristic>
 Status quantizedMatMulKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
   LOWP_ASSIGN_OR_RETURN(const Operands o, readOperands(ctx, DataType::kInt8));
@@ -134,8 +140,9 @@ Status quantizedMatMulKernel(KernelContext& ctx) {
                                               alignmentOf(sums)};
   if (!plan->lt || !plan->lt->fits(kInt8Types, problem, alignments, cuda->workspaceBytes)) {
     plan->lt = std::make_unique<LtPlan>();
-    LOWP_RETURN_IF_ERROR(forNode(ctx, plan->lt->create(cuda->cublasLt, kInt8Types, problem, alignments,
-                                                       cuda->workspaceBytes, 0, false)));
+    LOWP_RETURN_IF_ERROR(
+        forNode(ctx, plan->lt->create(cuda->cublasLt, kInt8Types, problem, alignments, cuda->workspaceBytes,
+                                      kHeuristic, cuda->exactTactics)));
   }
   LOWP_RETURN_IF_ERROR(forNode(ctx, plan->lt->run(*cuda, a.data(), *weights, nullptr, nullptr, sums)));
   const Epilogue act = activationEpilogue(o.activation);
@@ -154,7 +161,7 @@ struct Fp8MatMulPlan {
   DeviceBuffer bias;                      // the bias in the product's type (epilogue) when it is fp16 / bf16
   DeviceBuffer dScale;                    // one float, 1 / y_scale
   float dScaleHost = 0.0f;                // its source, kept while the copy may be pending
-  bool directDeclined = false;            // cuBLASLt has no algorithm writing this fp8 output
+  bool directDeclined = false;            // cuBLASLt has no (N-th) algorithm writing this fp8 output
   std::unique_ptr<DeviceBuffer> product;  // fp16 [M, N], for an fp8 output that takes a pass
   int64_t productBytes = 0;
   std::unique_ptr<LtPlan> lt;
@@ -166,7 +173,7 @@ Precision precisionOfOutput(DataType t) {
   return Precision::kF32;
 }
 
-template <bool kErfGeluAsTanh>
+template <bool kErfGeluAsTanh, int kHeuristic>
 Status fp8MatMulKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
   LOWP_ASSIGN_OR_RETURN(const Operands o, readOperands(ctx, DataType::kFloat8E4M3FN));
@@ -224,8 +231,8 @@ Status fp8MatMulKernel(KernelContext& ctx) {
                                                 alignmentOf(d)};
     if (!plan->lt || !plan->lt->fits(types, problem, alignments, cuda->workspaceBytes)) {
       plan->lt = std::make_unique<LtPlan>();
-      LOWP_RETURN_IF_ERROR(
-          plan->lt->create(cuda->cublasLt, types, problem, alignments, cuda->workspaceBytes, 0, false));
+      LOWP_RETURN_IF_ERROR(plan->lt->create(cuda->cublasLt, types, problem, alignments, cuda->workspaceBytes,
+                                            kHeuristic, cuda->exactTactics));
     }
     return plan->lt->run(*cuda, a.data(), *weights, nullptr, split.biasInProduct ? plan->bias.data : nullptr,
                          d);
@@ -301,31 +308,44 @@ bool supportsQuantizedMatMul(const ir::Node& node, const std::vector<ir::Shape>&
          params->outputZeroPoint == 0 && ir::ops::readActivation(node.attributes).isOk();
 }
 
-}  // namespace
-
-void registerQuantizedMatMulKernels(KernelRegistry& registry) {
+template <int kHeuristic>
+void registerTactics(KernelRegistry& registry) {
+  const std::string suffix = "-cublaslt-h" + std::to_string(kHeuristic);
   registry.add({.opType = "QuantizedMatMul",
                 .backend = Backend::kCuda,
-                .name = "i8-quantizedmatmul-cublaslt",
+                .name = keepName("i8-quantizedmatmul" + suffix),
                 .inputTypes = {{DataType::kInt8}, {DataType::kInt8}, {DataType::kInt32}},
                 .outputTypes = {{DataType::kInt8, DataType::kFloat16, DataType::kFloat32}},
-                .fn = &quantizedMatMulKernel,
+                .fn = &quantizedMatMulKernel<kHeuristic>,
                 .domain = ir::ops::kLowpDomain,
                 .supports = &supportsQuantizedMatMul,
                 .reference = false});
   for (const bool tanhForm : {false, true}) {
-    registry.add({.opType = "QuantizedMatMul",
-                  .backend = Backend::kCuda,
-                  .name = tanhForm ? "f8-quantizedmatmul-cublaslt-gelutanh" : "f8-quantizedmatmul-cublaslt",
-                  .inputTypes = {{DataType::kFloat8E4M3FN}, {DataType::kFloat8E4M3FN}, {DataType::kFloat32}},
-                  .outputTypes = {{DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
-                                   DataType::kFloat8E4M3FN}},
-                  .fn = tanhForm ? &fp8MatMulKernel<true> : &fp8MatMulKernel<false>,
-                  .domain = ir::ops::kLowpDomain,
-                  .supports = tanhForm ? &supportsFp8MatMulErfGeluAsTanh : &supportsFp8MatMul,
-                  .reference = false,
-                  .approximation = tanhForm ? kErfGeluAsTanhApproximation : std::string_view()});
+    registry.add(
+        {.opType = "QuantizedMatMul",
+         .backend = Backend::kCuda,
+         .name = keepName(tanhForm ? "f8-quantizedmatmul-cublaslt-gelutanh-h" + std::to_string(kHeuristic)
+                                   : "f8-quantizedmatmul" + suffix),
+         .inputTypes = {{DataType::kFloat8E4M3FN}, {DataType::kFloat8E4M3FN}, {DataType::kFloat32}},
+         .outputTypes = {{DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
+                          DataType::kFloat8E4M3FN}},
+         .fn = tanhForm ? &fp8MatMulKernel<true, kHeuristic> : &fp8MatMulKernel<false, kHeuristic>,
+         .domain = ir::ops::kLowpDomain,
+         .supports = tanhForm ? &supportsFp8MatMulErfGeluAsTanh : &supportsFp8MatMul,
+         .reference = false,
+         .approximation = tanhForm ? kErfGeluAsTanhApproximation : std::string_view()});
   }
+}
+
+template <int... kHeuristics>
+void registerHeuristics(KernelRegistry& registry, std::integer_sequence<int, kHeuristics...> /*heuristics*/) {
+  (registerTactics<kHeuristics>(registry), ...);
+}
+
+}  // namespace
+
+void registerQuantizedMatMulKernels(KernelRegistry& registry) {
+  registerHeuristics(registry, std::make_integer_sequence<int, kHeuristicResults>());
 }
 
 }  // namespace lowp::kernels::cuda
