@@ -42,6 +42,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ir/ops/window.h"
@@ -554,209 +555,112 @@ bool supportsWinogradFusedConv(const ir::Node& node, const std::vector<ir::Shape
   return supportsBlockedFusedConv(node, shapes) && winogradFits(node, shapes);
 }
 
+// The kernel of one (fused, layout, Winograd) triple.
+template <bool kFused>
+KernelFn convKernelFor(IoLayout io, bool winograd) {
+  if (winograd) return convKernel<kFused, IoLayout::kBlocked, true>;
+  switch (io) {
+    case IoLayout::kPlain:
+      return convKernel<kFused, IoLayout::kPlain>;
+    case IoLayout::kBlocked:
+      return convKernel<kFused, IoLayout::kBlocked>;
+    case IoLayout::kPlainToBlocked:
+      return convKernel<kFused, IoLayout::kPlainToBlocked>;
+    case IoLayout::kHwc:
+      return convKernel<kFused, IoLayout::kHwc>;
+    case IoLayout::kPlainToHwc:
+      return convKernel<kFused, IoLayout::kPlainToHwc>;
+  }
+  return nullptr;
+}
+
+// Which nodes a tactic takes: any convolution, one of 16 or more input channels where x is blocked, one
+// Winograd computes.
+SupportsFn convSupportsFor(bool fused, IoLayout io, bool winograd) {
+  if (winograd) return fused ? supportsWinogradFusedConv : supportsWinogradConv;
+  if (io == IoLayout::kBlocked) return fused ? supportsBlockedFusedConv : supportsBlockedConv;
+  return fused ? supportsFusedConv : supportsConv;
+}
+
 }  // namespace
 
 void registerConvKernels(KernelRegistry& registry) {
-  const TypeSet f32 = {DataType::kFloat32};
-  const TypeSet bf16 = {DataType::kBFloat16};
-  const TypeSet bf16Bias = {DataType::kBFloat16, DataType::kFloat32};
-  registry.add({.opType = "Conv",
-                .name = "f32-conv-onednn",
-                .inputTypes = {f32},
-                .outputTypes = {f32},
-                .fn = convKernel<false, IoLayout::kPlain>,
-                .supports = supportsConv,
-                .reference = false});
-  registry.add({.opType = "FusedConv",
-                .name = "f32-fusedconv-onednn",
-                .inputTypes = {f32},
-                .outputTypes = {f32},
-                .fn = convKernel<true, IoLayout::kPlain>,
-                .domain = ir::ops::kLowpDomain,
-                .supports = supportsFusedConv,
-                .reference = false,
-                .inPlaceInput = 3});
-  const std::vector<TensorFormat> blockedIn = {TensorFormat::kChw16, TensorFormat::kLinear,
-                                               TensorFormat::kLinear, TensorFormat::kChw16};
-  const std::vector<TensorFormat> blockedOut = {TensorFormat::kChw16};
-  registry.add({.opType = "Conv",
-                .name = "f32-conv-onednn-chw16",
-                .inputTypes = {f32},
-                .outputTypes = {f32},
-                .fn = convKernel<false, IoLayout::kBlocked>,
-                .inputFormats = blockedIn,
-                .outputFormats = blockedOut,
-                .supports = supportsBlockedConv,
-                .reference = false});
-  registry.add({.opType = "FusedConv",
-                .name = "f32-fusedconv-onednn-chw16",
-                .inputTypes = {f32},
-                .outputTypes = {f32},
-                .fn = convKernel<true, IoLayout::kBlocked>,
-                .inputFormats = blockedIn,
-                .outputFormats = blockedOut,
-                .domain = ir::ops::kLowpDomain,
-                .supports = supportsBlockedFusedConv,
-                .reference = false,
-                .inPlaceInput = 3});
-  // Winograd (oneDNN's F(4x4, 3x3) or F(2x2, 3x3)): fewer multiplications, rounded in another order.
-  registry.add({.opType = "Conv",
-                .name = "f32-conv-onednn-chw16-winograd",
-                .inputTypes = {f32},
-                .outputTypes = {f32},
-                .fn = convKernel<false, IoLayout::kBlocked, true>,
-                .inputFormats = blockedIn,
-                .outputFormats = blockedOut,
-                .feature = CpuFeature::kAvx512,
-                .supports = supportsWinogradConv,
-                .reference = false});
-  registry.add({.opType = "FusedConv",
-                .name = "f32-fusedconv-onednn-chw16-winograd",
-                .inputTypes = {f32},
-                .outputTypes = {f32},
-                .fn = convKernel<true, IoLayout::kBlocked, true>,
-                .inputFormats = blockedIn,
-                .outputFormats = blockedOut,
-                .feature = CpuFeature::kAvx512,
-                .domain = ir::ops::kLowpDomain,
-                .supports = supportsWinogradFusedConv,
-                .reference = false,
-                .inPlaceInput = 3});
-  registry.add({.opType = "Conv",
-                .name = "bf16-conv-onednn-chw16",
-                .inputTypes = {bf16, bf16, bf16Bias},
-                .outputTypes = {bf16},
-                .fn = convKernel<false, IoLayout::kBlocked>,
-                .inputFormats = blockedIn,
-                .outputFormats = blockedOut,
-                .feature = CpuFeature::kAvx512,
-                .supports = supportsBlockedConv,
-                .reference = false});
-  registry.add({.opType = "FusedConv",
-                .name = "bf16-fusedconv-onednn-chw16",
-                .inputTypes = {bf16, bf16, bf16Bias, bf16},
-                .outputTypes = {bf16},
-                .fn = convKernel<true, IoLayout::kBlocked>,
-                .inputFormats = blockedIn,
-                .outputFormats = blockedOut,
-                .feature = CpuFeature::kAvx512,
-                .domain = ir::ops::kLowpDomain,
-                .supports = supportsBlockedFusedConv,
-                .reference = false,
-                .inPlaceInput = 3});
-  // x plain, y and z kChw16: the first convolution of a network (3 input channels) writes the layout the
-  // next layers read, without a reformat between them.
-  const std::vector<TensorFormat> toBlockedIn = {TensorFormat::kLinear, TensorFormat::kLinear,
-                                                 TensorFormat::kLinear, TensorFormat::kChw16};
-  registry.add({.opType = "Conv",
-                .name = "f32-conv-onednn-lineartochw16",
-                .inputTypes = {f32},
-                .outputTypes = {f32},
-                .fn = convKernel<false, IoLayout::kPlainToBlocked>,
-                .inputFormats = toBlockedIn,
-                .outputFormats = blockedOut,
-                .supports = supportsConv,
-                .reference = false});
-  registry.add({.opType = "FusedConv",
-                .name = "f32-fusedconv-onednn-lineartochw16",
-                .inputTypes = {f32},
-                .outputTypes = {f32},
-                .fn = convKernel<true, IoLayout::kPlainToBlocked>,
-                .inputFormats = toBlockedIn,
-                .outputFormats = blockedOut,
-                .domain = ir::ops::kLowpDomain,
-                .supports = supportsFusedConv,
-                .reference = false,
-                .inPlaceInput = 3});
-  registry.add({.opType = "Conv",
-                .name = "bf16-conv-onednn-lineartochw16",
-                .inputTypes = {bf16, bf16, bf16Bias},
-                .outputTypes = {bf16},
-                .fn = convKernel<false, IoLayout::kPlainToBlocked>,
-                .inputFormats = toBlockedIn,
-                .outputFormats = blockedOut,
-                .feature = CpuFeature::kAvx512,
-                .supports = supportsConv,
-                .reference = false});
-  registry.add({.opType = "FusedConv",
-                .name = "bf16-fusedconv-onednn-lineartochw16",
-                .inputTypes = {bf16, bf16, bf16Bias, bf16},
-                .outputTypes = {bf16},
-                .fn = convKernel<true, IoLayout::kPlainToBlocked>,
-                .inputFormats = toBlockedIn,
-                .outputFormats = blockedOut,
-                .feature = CpuFeature::kAvx512,
-                .domain = ir::ops::kLowpDomain,
-                .supports = supportsFusedConv,
-                .reference = false,
-                .inPlaceInput = 3});
-  // Channels-last x, y and z, or x plain and y, z channels-last (a first convolution): oneDNN's brgemm
-  // convolutions, measured 5-18% faster than its nChw16c kernels on ResNet-50's 3x3 convolutions (one
-  // thread, 4 images: 262-310 against 248-262 GFLOP/s), most at 7x7 pixels.
-  const std::vector<TensorFormat> hwcIn = {TensorFormat::kHwc, TensorFormat::kLinear, TensorFormat::kLinear,
-                                           TensorFormat::kHwc};
-  const std::vector<TensorFormat> toHwcIn = {TensorFormat::kLinear, TensorFormat::kLinear,
-                                             TensorFormat::kLinear, TensorFormat::kHwc};
-  const std::vector<TensorFormat> hwcOut = {TensorFormat::kHwc};
-  struct HwcVariant {
-    std::string_view conv;
-    std::string_view fused;
-    TypeSet types;
-    TypeSet biasTypes;
-    CpuFeature feature;
-    bool plainX;
+  // Formats of x, w, the bias and the residual z, and of y, per layout: y and z share x's, except where x is
+  // plain and y blocked or channels-last (a first convolution, 3 input channels, writing the layout the next
+  // layers read without a reformat between them).
+  auto formatsOf = [](IoLayout io) -> std::pair<std::vector<TensorFormat>, std::vector<TensorFormat>> {
+    constexpr TensorFormat kLinear = TensorFormat::kLinear;
+    switch (io) {
+      case IoLayout::kPlain:
+        return {};
+      case IoLayout::kBlocked:
+        return {{TensorFormat::kChw16, kLinear, kLinear, TensorFormat::kChw16}, {TensorFormat::kChw16}};
+      case IoLayout::kPlainToBlocked:
+        return {{kLinear, kLinear, kLinear, TensorFormat::kChw16}, {TensorFormat::kChw16}};
+      case IoLayout::kHwc:
+        return {{TensorFormat::kHwc, kLinear, kLinear, TensorFormat::kHwc}, {TensorFormat::kHwc}};
+      case IoLayout::kPlainToHwc:
+        return {{kLinear, kLinear, kLinear, TensorFormat::kHwc}, {TensorFormat::kHwc}};
+    }
+    return {};
   };
-  for (const HwcVariant& v :
-       {HwcVariant{"f32-conv-onednn-hwc", "f32-fusedconv-onednn-hwc", f32, f32, CpuFeature::kNone, false},
-        HwcVariant{"f32-conv-onednn-lineartohwc", "f32-fusedconv-onednn-lineartohwc", f32, f32,
-                   CpuFeature::kNone, true},
-        HwcVariant{"bf16-conv-onednn-hwc", "bf16-fusedconv-onednn-hwc", bf16, bf16Bias, CpuFeature::kAvx512,
-                   false},
-        HwcVariant{"bf16-conv-onednn-lineartohwc", "bf16-fusedconv-onednn-lineartohwc", bf16, bf16Bias,
-                   CpuFeature::kAvx512, true}}) {
-    registry.add(
-        {.opType = "Conv",
-         .name = v.conv,
-         .inputTypes = {v.types, v.types, v.biasTypes},
-         .outputTypes = {v.types},
-         .fn = v.plainX ? convKernel<false, IoLayout::kPlainToHwc> : convKernel<false, IoLayout::kHwc>,
-         .inputFormats = v.plainX ? toHwcIn : hwcIn,
-         .outputFormats = hwcOut,
-         .feature = v.feature,
-         .supports = supportsConv,
-         .reference = false});
+  struct Variant {
+    std::string_view conv;  ///< The Conv tactic; `fused` the FusedConv one of the same variant.
+    std::string_view fused;
+    bool bf16;
+    IoLayout io;
+    bool winograd = false;
+  };
+  // Channels-last: oneDNN's brgemm convolutions, measured 5-18% faster than its nChw16c kernels on
+  // ResNet-50's 3x3 convolutions (one thread, 4 images: 262-310 against 248-262 GFLOP/s), most at 7x7
+  // pixels. Winograd (oneDNN's F(4x4, 3x3) or F(2x2, 3x3)): fewer multiplications, rounded in another order.
+  const Variant variants[] = {
+      {"f32-conv-onednn", "f32-fusedconv-onednn", false, IoLayout::kPlain},
+      {"f32-conv-onednn-chw16", "f32-fusedconv-onednn-chw16", false, IoLayout::kBlocked},
+      {"f32-conv-onednn-chw16-winograd", "f32-fusedconv-onednn-chw16-winograd", false, IoLayout::kBlocked,
+       true},
+      {"bf16-conv-onednn-chw16", "bf16-fusedconv-onednn-chw16", true, IoLayout::kBlocked},
+      {"f32-conv-onednn-lineartochw16", "f32-fusedconv-onednn-lineartochw16", false,
+       IoLayout::kPlainToBlocked},
+      {"bf16-conv-onednn-lineartochw16", "bf16-fusedconv-onednn-lineartochw16", true,
+       IoLayout::kPlainToBlocked},
+      {"f32-conv-onednn-hwc", "f32-fusedconv-onednn-hwc", false, IoLayout::kHwc},
+      {"f32-conv-onednn-lineartohwc", "f32-fusedconv-onednn-lineartohwc", false, IoLayout::kPlainToHwc},
+      {"bf16-conv-onednn-hwc", "bf16-fusedconv-onednn-hwc", true, IoLayout::kHwc},
+      {"bf16-conv-onednn-lineartohwc", "bf16-fusedconv-onednn-lineartohwc", true, IoLayout::kPlainToHwc},
+      {"bf16-conv-onednn", "bf16-fusedconv-onednn", true, IoLayout::kPlain},
+  };
+  for (const Variant& v : variants) {
+    const TypeSet types = {v.bf16 ? DataType::kBFloat16 : DataType::kFloat32};
+    // A bf16 convolution takes an fp32 bias too.
+    const TypeSet biasTypes = v.bf16 ? TypeSet{DataType::kBFloat16, DataType::kFloat32} : types;
+    // bf16 needs AVX-512 (oneDNN converts with AVX512_BF16 instructions where the CPU has them, else
+    // emulates); so do oneDNN's fp32 Winograd kernels.
+    const CpuFeature feature = v.bf16 || v.winograd ? CpuFeature::kAvx512 : CpuFeature::kNone;
+    auto [inputFormats, outputFormats] = formatsOf(v.io);
+    registry.add({.opType = "Conv",
+                  .name = v.conv,
+                  .inputTypes = {types, types, biasTypes},
+                  .outputTypes = {types},
+                  .fn = convKernelFor<false>(v.io, v.winograd),
+                  .inputFormats = inputFormats,
+                  .outputFormats = outputFormats,
+                  .feature = feature,
+                  .supports = convSupportsFor(false, v.io, v.winograd),
+                  .reference = false});
     registry.add({.opType = "FusedConv",
                   .name = v.fused,
-                  .inputTypes = {v.types, v.types, v.biasTypes, v.types},
-                  .outputTypes = {v.types},
-                  .fn = v.plainX ? convKernel<true, IoLayout::kPlainToHwc> : convKernel<true, IoLayout::kHwc>,
-                  .inputFormats = v.plainX ? toHwcIn : hwcIn,
-                  .outputFormats = hwcOut,
-                  .feature = v.feature,
+                  .inputTypes = {types, types, biasTypes, types},
+                  .outputTypes = {types},
+                  .fn = convKernelFor<true>(v.io, v.winograd),
+                  .inputFormats = std::move(inputFormats),
+                  .outputFormats = std::move(outputFormats),
+                  .feature = feature,
                   .domain = ir::ops::kLowpDomain,
-                  .supports = supportsFusedConv,
+                  .supports = convSupportsFor(true, v.io, v.winograd),
                   .reference = false,
                   .inPlaceInput = 3});
   }
-  // bf16 needs AVX-512 (oneDNN converts with AVX512_BF16 instructions where the CPU has them, else emulates).
-  registry.add({.opType = "Conv",
-                .name = "bf16-conv-onednn",
-                .inputTypes = {bf16, bf16, bf16Bias},
-                .outputTypes = {bf16},
-                .fn = convKernel<false, IoLayout::kPlain>,
-                .feature = CpuFeature::kAvx512,
-                .supports = supportsConv,
-                .reference = false});
-  registry.add({.opType = "FusedConv",
-                .name = "bf16-fusedconv-onednn",
-                .inputTypes = {bf16, bf16, bf16Bias, bf16},
-                .outputTypes = {bf16},
-                .fn = convKernel<true, IoLayout::kPlain>,
-                .feature = CpuFeature::kAvx512,
-                .domain = ir::ops::kLowpDomain,
-                .supports = supportsFusedConv,
-                .reference = false,
-                .inPlaceInput = 3});
 }
 
 }  // namespace lowp::kernels::onednn
