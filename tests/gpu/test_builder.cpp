@@ -265,6 +265,60 @@ TEST(CudaBuilder, PageLockedBuffersAreWrittenInPlace) {
   EXPECT_EQ(maxAbsDifference(ref[0].tensor, wrong[0].tensor), 0.0);
 }
 
+// Two convolution branches joined by a Concat on channels (an Inception or DenseNet block), built for the
+// GPU in fp32 and fp16: the Concat runs on the GPU (x-concat-cuda, on the linear layout), and the result
+// matches the CPU engine's.
+TEST(CudaBuilder, BranchesJoinedByConcatRunOnTheGpu) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(23);
+  auto makeNetwork = [&]() {
+    auto net = std::make_unique<NetworkDefinition>();
+    std::mt19937 weights(29);  // the same weights in every network
+    EXPECT_TRUE(net->addInput("x", DataType::kFloat32, {2, 8, 16, 16}).isOk());
+    EXPECT_TRUE(
+        net->addConstant("wa", randomTensor(weights, DataType::kFloat32, {16, 8, 3, 3}, -0.3, 0.3)).isOk());
+    EXPECT_TRUE(
+        net->addConstant("wb", randomTensor(weights, DataType::kFloat32, {8, 8, 1, 1}, -0.3, 0.3)).isOk());
+    EXPECT_TRUE(
+        net->addConstant("wc", randomTensor(weights, DataType::kFloat32, {4, 24, 1, 1}, -0.3, 0.3)).isOk());
+    EXPECT_TRUE(
+        net->addLayer("Conv", "branch_a", {"x", "wa"}, {"a"}, {{"pads", std::vector<int64_t>{1, 1, 1, 1}}})
+            .isOk());
+    EXPECT_TRUE(net->addLayer("Relu", "relu_a", {"a"}, {"ra"}).isOk());
+    EXPECT_TRUE(net->addLayer("Conv", "branch_b", {"x", "wb"}, {"b"}).isOk());
+    EXPECT_TRUE(net->addLayer("Concat", "join", {"ra", "b"}, {"j"}, {{"axis", int64_t{1}}}).isOk());
+    EXPECT_TRUE(net->addLayer("Conv", "head", {"j", "wc"}, {"y"}).isOk());
+    EXPECT_TRUE(net->markOutput("y").isOk());
+    return net;
+  };
+  const std::vector<NamedTensor> inputs = {{"x", randomTensor(rng, DataType::kFloat32, {2, 8, 16, 16})}};
+  auto cpuNetwork = makeNetwork();
+  Captured cpuLog;
+  auto cpu = Builder(cpuLog).build(*cpuNetwork, BuilderConfig());
+  ASSERT_TRUE(cpu.isOk()) << cpu.status().toString();
+  const auto ref = executeOk(*(*cpu)->createExecutionContext(), inputs);
+  ASSERT_EQ(ref.size(), 1u);
+  for (const bool fp16 : {false, true}) {
+    SCOPED_TRACE(fp16 ? "fp16" : "fp32");
+    Build b;
+    b.network = makeNetwork();
+    b.config.setDevice(Device::kCuda);
+    if (fp16) b.config.setFlag(BuilderFlag::kFP16);
+    Captured log;
+    auto engine = build(b, log);
+    ASSERT_TRUE(engine);
+    bool concatOnGpu = false;
+    for (const LayerInfo& l : engine->layers()) {
+      if (l.opType == "Concat") concatOnGpu = l.tactic == "x-concat-cuda";
+    }
+    EXPECT_TRUE(concatOnGpu);
+    const auto got = executeOk(*engine->createExecutionContext(), inputs);
+    ASSERT_EQ(got.size(), 1u);
+    // TF32 products in fp32; fp16 activations and products otherwise.
+    EXPECT_LT(relativeL2(ref[0].tensor, got[0].tensor), fp16 ? 1e-2 : 1e-3);
+  }
+}
+
 // Several execution contexts of one engine, each on its own thread (own stream, memory and kernel state),
 // half of them replaying CUDA graphs, all at once: every output bit equals the one-context run's.
 TEST(CudaBuilder, SeveralContextsOnSeveralThreads) {

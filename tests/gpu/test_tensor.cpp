@@ -1,8 +1,8 @@
 // Transpose, Slice and Gather on the GPU (kernels/cuda/tensor.cpp) against the CPU reference kernels, bit for
 // bit: permutations that keep the last axis (strided copy) and move it (tiles through shared memory) up to
 // rank 6, dims of size 1, and Slice with positive and negative steps, negative starts and axes, omitted axes,
-// int32 and int64 parameters, and Gather of constant indices along any axis, for fp32, fp16, int8 and
-// int64 elements.
+// int32 and int64 parameters, Gather of constant indices along any axis, and Concat along the first, a
+// middle and the last axis (empty inputs among them), for fp32, fp16, int8 and int64 elements.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -152,6 +152,59 @@ TEST(CudaGather, MatchesTheReference) {
       }
     }
   }
+}
+
+TEST(CudaConcat, MatchesTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(84);
+  struct Case {
+    std::vector<std::vector<int64_t>> shapes;
+    int64_t axis;
+  };
+  const std::vector<Case> cases = {
+      {{{1, 16, 7, 7}, {1, 8, 7, 7}, {1, 24, 7, 7}}, 1},  // a CNN's branches joined on channels
+      {{{2, 3, 4}, {2, 5, 4}}, 1},
+      {{{3, 5}, {3, 1}, {3, 0}, {3, 7}}, -1},  // the last axis, an empty input among them
+      {{{4, 2, 3}, {1, 2, 3}}, 0},             // the first axis: one contiguous copy each
+      {{{5, 6}}, 0},                           // one input
+      {{{2, 0, 3}, {2, 0, 3}}, 0},             // nothing to copy
+  };
+  for (DataType type : kTypes) {
+    for (const Case& c : cases) {
+      std::vector<Tensor> inputs;
+      std::string shapes;
+      for (const std::vector<int64_t>& shape : c.shapes) {
+        inputs.push_back(anyValues(rng, type, shape));
+        shapes += ir::formatSizes(shape) + " ";
+      }
+      SCOPED_TRACE(std::string(dataTypeName(type)) + " " + shapes + "axis " + std::to_string(c.axis));
+      expectMatchesReference({.kernel = "x-concat-cuda",
+                              .opType = "Concat",
+                              .opset = 13,
+                              .attrs = attrs({{"axis", c.axis}}),
+                              .inputs = inputs,
+                              .tolerance = 0.0});
+    }
+  }
+}
+
+// Inputs whose dims other than the axis differ, or an axis outside their rank, are not concatenations.
+TEST(CudaConcat, DeclinesWhatIsNoConcatenation) {
+  LOWP_REQUIRE_GPU();
+  const kernels::KernelDef* k = kernelNamed("x-concat-cuda");
+  ASSERT_NE(k, nullptr);
+  std::mt19937 rng(85);
+  auto supports = [&](const std::vector<std::vector<int64_t>>& shapes, int64_t axis) {
+    std::vector<Tensor> inputs;
+    for (const std::vector<int64_t>& shape : shapes)
+      inputs.push_back(anyValues(rng, DataType::kFloat32, shape));
+    NodeUnderTest n("Concat", "", 13, attrs({{"axis", axis}}), inputs, {});
+    return k->supports(n.node(), n.inputShapes());
+  };
+  EXPECT_TRUE(supports({{2, 3}, {2, 4}}, 1));
+  EXPECT_FALSE(supports({{2, 3}, {3, 4}}, 1)) << "dims other than the axis differ";
+  EXPECT_FALSE(supports({{2, 3}, {2, 4}}, 2)) << "axis outside the rank";
+  EXPECT_FALSE(supports({{2, 3}, {2, 3, 1}}, 0)) << "ranks differ";
 }
 
 }  // namespace

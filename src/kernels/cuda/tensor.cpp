@@ -7,7 +7,10 @@
 //                      time serve alike; the output's shape comes from the plan
 //   x-gather-cuda      Gather along any axis with indices that are a constant of the graph (checked
 //                      against the axis on the host; the device reads its own copy), any element size
+//   x-concat-cuda      Concat along any axis: each input one 2-D copy (cudaMemcpy2DAsync) of its rows
+//                      [outer, own axis x inner] into its column band of the output's rows, any element size
 // Tests: tests/gpu/test_tensor.cpp.
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -187,6 +190,52 @@ bool supportsGather(const ir::Node& node, const std::vector<ir::Shape>& shapes) 
   return !shapes.empty() && shapes[0].rankKnown() && constantIndices(node).has_value();
 }
 
+Status concatKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  Tensor& y = ctx.output(0);
+  std::vector<ir::Shape> shapes;
+  for (size_t i = 0; i < ctx.inputCount(); ++i) {
+    if (!ctx.hasInput(i)) return ctx.invalid("input " + std::to_string(i) + " is missing");
+    if (ctx.input(i).type() != y.type())
+      return ctx.invalid("input " + std::to_string(i) + " " + ctx.input(i).describe() +
+                         " is not of the output's type " + std::string(dataTypeName(y.type())));
+    shapes.push_back(ir::Shape::fromSizes(ctx.input(i).shape()));
+  }
+  const int64_t axisAttr = ctx.attrs().getInt("axis", 0);
+  auto shape = ir::ops::concatShape(shapes, axisAttr);
+  if (!shape) return ctx.invalid(shape.status().message());
+  if (shape->sizes() != y.shape())
+    return ctx.invalid("output " + y.describe() + " is not the concatenation's " +
+                       ir::formatSizes(shape->sizes()));
+  const auto axis = static_cast<size_t>(ir::normalizeAxis(axisAttr, y.rank()).value());
+  int64_t outer = 1;
+  int64_t inner = ir::dataTypeInfo(y.type()).storageBytes;  // bytes of one step along the axis
+  for (size_t d = 0; d < axis; ++d) outer *= y.shape()[d];
+  for (size_t d = axis + 1; d < y.shape().size(); ++d) inner *= y.shape()[d];
+  const int64_t outRow = y.shape()[axis] * inner;
+  auto* out = static_cast<std::byte*>(y.data());
+  for (size_t i = 0; i < ctx.inputCount(); ++i) {
+    const Tensor& x = ctx.input(i);
+    const int64_t row = x.shape()[axis] * inner;
+    if (row > 0 && outer > 0) {
+      LOWP_CUDA_RETURN_IF_ERROR_NODE(
+          ctx, cudaMemcpy2DAsync(out, static_cast<size_t>(outRow), x.data(), static_cast<size_t>(row),
+                                 static_cast<size_t>(row), static_cast<size_t>(outer),
+                                 cudaMemcpyDeviceToDevice, cuda->stream));
+    }
+    out += row;
+  }
+  return {};
+}
+
+bool supportsConcat(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  if (shapes.empty() || !node.attributes.has("axis")) return false;
+  for (const ir::Shape& s : shapes) {
+    if (!s.rankKnown()) return false;
+  }
+  return ir::ops::concatShape(shapes, node.attributes.getInt("axis", 0)).isOk();
+}
+
 TypeSet movableTypes() {
   TypeSet types;
   for (DataType t : {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16, DataType::kFloat64,
@@ -217,6 +266,14 @@ void registerTensorKernels(KernelRegistry& registry) {
                 .outputTypes = {any},
                 .fn = &gatherKernel,
                 .supports = &supportsGather,
+                .reference = false});
+  registry.add({.opType = "Concat",
+                .backend = Backend::kCuda,
+                .name = "x-concat-cuda",
+                .inputTypes = {any},
+                .outputTypes = {any},
+                .fn = &concatKernel,
+                .supports = &supportsConcat,
                 .reference = false});
   registry.add({.opType = "Slice",
                 .backend = Backend::kCuda,
