@@ -172,6 +172,7 @@ TEST(CudaConcat, MatchesTheReference) {
   for (DataType type : kTypes) {
     for (const Case& c : cases) {
       std::vector<Tensor> inputs;
+      inputs.reserve(c.shapes.size());
       std::string shapes;
       for (const std::vector<int64_t>& shape : c.shapes) {
         inputs.push_back(anyValues(rng, type, shape));
@@ -196,6 +197,7 @@ TEST(CudaConcat, DeclinesWhatIsNoConcatenation) {
   std::mt19937 rng(85);
   auto supports = [&](const std::vector<std::vector<int64_t>>& shapes, int64_t axis) {
     std::vector<Tensor> inputs;
+    inputs.reserve(shapes.size());
     for (const std::vector<int64_t>& shape : shapes)
       inputs.push_back(anyValues(rng, DataType::kFloat32, shape));
     NodeUnderTest n("Concat", "", 13, attrs({{"axis", axis}}), inputs, {});
