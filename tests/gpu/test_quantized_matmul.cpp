@@ -96,6 +96,20 @@ Tensor randomFp8(std::mt19937& rng, const std::vector<int64_t>& shape, float ran
   return t;
 }
 
+// The attributes of an fp8 QuantizedMatMul: a_scale 0.01, one weight scale, the output type (y_scale
+// where it is fp8) and the activation.
+ir::AttributeMap fp8Attrs(float bScale, DataType out, float yScale, FusedActivation act) {
+  ir::AttributeMap attrs;
+  attrs.set("a_scale", 0.01f);
+  attrs.set("b_scales", std::vector<float>{bScale});
+  attrs.set("output_type", static_cast<int64_t>(out));
+  if (out == DataType::kFloat8E4M3FN) attrs.set("y_scale", yScale);
+  ir::ops::ActivationSpec spec;
+  spec.kind = act;
+  ir::ops::writeActivation(attrs, spec);
+  return attrs;
+}
+
 TEST(CudaQuantizedMatMul, Fp8MatchesTheReference) {
   LOWP_REQUIRE_GPU();
   if (!gpuHasFp8TensorCores()) GTEST_SKIP() << "no fp8 tensor cores on this GPU (sm_89 and later have them)";
@@ -110,14 +124,9 @@ TEST(CudaQuantizedMatMul, Fp8MatchesTheReference) {
           SCOPED_TRACE(ir::formatSizes(s.a) + " x [" + std::to_string(k) + ", " + std::to_string(s.n) +
                        "] -> " + std::string(dataTypeName(out)) + " " +
                        std::string(ir::ops::activationOpType(act)) + (withBias ? " + bias" : ""));
-          ir::AttributeMap attrs;
-          attrs.set("a_scale", 0.01f);
-          attrs.set("b_scales", std::vector<float>{static_cast<float>(1.0 / (std::sqrt(double(k)) * 4.0))});
-          attrs.set("output_type", static_cast<int64_t>(out));
-          if (out == DataType::kFloat8E4M3FN) attrs.set("y_scale", 0.01f);  // outputs up to about 3: 300
-          ir::ops::ActivationSpec spec;
-          spec.kind = act;
-          ir::ops::writeActivation(attrs, spec);
+          // y_scale 0.01 for an fp8 output: outputs up to about 3 become 300.
+          const ir::AttributeMap attrs =
+              fp8Attrs(static_cast<float>(1.0 / (std::sqrt(double(k)) * 4.0)), out, 0.01f, act);
           std::vector<Tensor> inputs = {randomFp8(rng, s.a, 400.0f), randomFp8(rng, {k, s.n}, 2.0f)};
           if (withBias) inputs.push_back(randomTensor(rng, DataType::kFloat32, {s.n}, -1.0, 1.0));
           // Hopper's fp8 tensor cores sum the exact products with fewer bits than fp32 (measured on an H100:
@@ -161,14 +170,7 @@ TEST(CudaQuantizedMatMul, Fp8OutputsSaturate) {
   std::mt19937 rng(59);
   for (FusedActivation act : {FusedActivation::kNone, FusedActivation::kRelu, FusedActivation::kGelu}) {
     SCOPED_TRACE(std::string(ir::ops::activationOpType(act)));
-    ir::AttributeMap attrs;
-    attrs.set("a_scale", 0.01f);
-    attrs.set("b_scales", std::vector<float>{1.0f / 64.0f});
-    attrs.set("output_type", static_cast<int64_t>(DataType::kFloat8E4M3FN));
-    attrs.set("y_scale", 0.002f);
-    ir::ops::ActivationSpec spec;
-    spec.kind = act;
-    ir::ops::writeActivation(attrs, spec);
+    const ir::AttributeMap attrs = fp8Attrs(1.0f / 64.0f, DataType::kFloat8E4M3FN, 0.002f, act);
     const std::vector<Tensor> inputs = {randomFp8(rng, {64, 256}, 400.0f), randomFp8(rng, {256, 64}, 2.0f),
                                         randomTensor(rng, DataType::kFloat32, {64}, -1.0, 1.0)};
     expectMatchesReference({.kernel = "f8-quantizedmatmul-cublaslt-h0",
@@ -209,14 +211,8 @@ TEST(CudaQuantizedMatMul, EveryHeuristicMatchesTheReference) {
       if (error >= 0) ++ran;
       if (!gpuHasFp8TensorCores()) continue;
       for (DataType out : {DataType::kFloat16, DataType::kFloat8E4M3FN}) {
-        ir::AttributeMap attrs;
-        attrs.set("a_scale", 0.01f);
-        attrs.set("b_scales", std::vector<float>{static_cast<float>(1.0 / (std::sqrt(double(k)) * 4.0))});
-        attrs.set("output_type", static_cast<int64_t>(out));
-        if (out == DataType::kFloat8E4M3FN) attrs.set("y_scale", 0.01f);
-        ir::ops::ActivationSpec spec;
-        spec.kind = act;
-        ir::ops::writeActivation(attrs, spec);
+        const ir::AttributeMap attrs =
+            fp8Attrs(static_cast<float>(1.0 / (std::sqrt(double(k)) * 4.0)), out, 0.01f, act);
         const std::vector<Tensor> inputs = {randomFp8(rng, {m, k}, 400.0f), randomFp8(rng, {k, n}, 2.0f),
                                             randomTensor(rng, DataType::kFloat32, {n}, -1.0, 1.0)};
         const std::string kernel = act == FusedActivation::kGelu ? "f8-quantizedmatmul-cublaslt-gelutanh-h"
