@@ -1,6 +1,7 @@
 // Resize / Upsample attribute parsing and output geometry (see resize_plan.h).
 #include "ir/ops/resize_plan.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <set>
@@ -67,6 +68,67 @@ Result<bool> parseFlag(const Node& node, const char* attr) {
 
 /// The largest output size lowp accepts; keeps size arithmetic far from overflow.
 constexpr double kMaxOutputSize = 9.0e15;
+
+int64_t nearestIndex(const ResizeAttrs& attrs, double x, double scale) {
+  const double k = std::floor(x);
+  const double r = x - k;
+  if (r == 0.0) return static_cast<int64_t>(k);
+  switch (attrs.nearest) {
+    case NearestMode::kRoundPreferFloor:
+      return static_cast<int64_t>(r <= 0.5 ? k : k + 1);
+    case NearestMode::kRoundPreferCeil:
+      return static_cast<int64_t>(r < 0.5 ? k : k + 1);
+    case NearestMode::kFloor:
+      return static_cast<int64_t>(k);
+    case NearestMode::kCeil:
+      return static_cast<int64_t>(k + 1);
+    case NearestMode::kLegacy:
+      return static_cast<int64_t>(scale < 1.0 ? k + 1 : k);
+  }
+  return static_cast<int64_t>(k);
+}
+
+/// Keys' cubic convolution kernel with parameter a.
+double cubicKernel(double x, double a) {
+  x = std::fabs(x);
+  const double x2 = x * x;
+  const double x3 = x2 * x;
+  if (x <= 1) return (a + 2) * x3 - (a + 3) * x2 + 1;
+  if (x < 2) return a * x3 - 5 * a * x2 + 8 * a * x - 4 * a;
+  return 0.0;
+}
+
+/// The interpolation weights for a coordinate with fractional part r in (0, 1]: tap j reads input index
+/// k + first + j, where k + r is the coordinate. Written as the ONNX reference writes them.
+std::vector<double> interpolationWeights(const ResizeAttrs& attrs, double r, double scale, int64_t* first) {
+  std::vector<double> w;
+  if (!attrs.antialias || scale >= 1.0) {
+    if (attrs.mode == ResizeMode::kLinear) {
+      *first = 0;
+      return {1 - r, r};
+    }
+    const double a = attrs.cubicA;
+    *first = -1;
+    return {((a * (r + 1) - 5 * a) * (r + 1) + 8 * a) * (r + 1) - 4 * a, ((a + 2) * r - (a + 3)) * r * r + 1,
+            ((a + 2) * (1 - r) - (a + 3)) * (1 - r) * (1 - r) + 1,
+            ((a * ((1 - r) + 1) - 5 * a) * ((1 - r) + 1) + 8 * a) * ((1 - r) + 1) - 4 * a};
+  }
+  // Antialiased downscaling: the filter is stretched by 1 / scale and normalised.
+  const double support = attrs.mode == ResizeMode::kLinear ? 1.0 : 2.0;
+  const auto start = static_cast<int64_t>(std::floor(-support / scale) + 1);
+  const int64_t count = 2 - 2 * start;
+  double sum = 0;
+  for (int64_t j = 0; j < count; ++j) {
+    const double d = scale * (static_cast<double>(start + j) - r);
+    const double v = attrs.mode == ResizeMode::kLinear ? std::clamp(1 - std::fabs(d), 0.0, 1.0)
+                                                       : cubicKernel(d, attrs.cubicA);
+    w.push_back(v);
+    sum += v;
+  }
+  for (double& v : w) v /= sum;
+  *first = start;
+  return w;
+}
 
 }  // namespace
 
@@ -265,6 +327,53 @@ double resizeSourceCoordinate(const ResizeAttrs& attrs, int64_t o, int64_t inSiz
     }
   }
   return x;
+}
+
+ResizeAxisTaps resizeAxisTaps(const ResizeAttrs& attrs, const ResizeGeometry& g, size_t axis, int64_t inSize,
+                              int64_t outSize) {
+  ResizeAxisTaps axisTaps;
+  axisTaps.outputs.resize(static_cast<size_t>(outSize));
+  axisTaps.identity = inSize == outSize;
+  const double scale = g.scales[axis];
+  for (int64_t o = 0; o < outSize; ++o) {
+    ResizeOutputTaps& out = axisTaps.outputs[static_cast<size_t>(o)];
+    const double x = resizeSourceCoordinate(attrs, o, inSize, outSize, scale, g.roiStart[axis],
+                                            g.roiEnd[axis], &out.outside);
+    if (out.outside) {
+      axisTaps.identity = false;
+      continue;
+    }
+    if (attrs.mode == ResizeMode::kNearest) {
+      out.taps.push_back({std::clamp<int64_t>(nearestIndex(attrs, x, scale), 0, inSize - 1), 1.0});
+    } else {
+      // Split x into k + r with r in (0, 1], so an integer coordinate reads from the right-hand tap.
+      double k = std::floor(x);
+      double r = x - k;
+      if (r == 0.0) {
+        r = 1.0;
+        k -= 1;
+      }
+      int64_t first = 0;
+      std::vector<double> w = interpolationWeights(attrs, r, scale, &first);
+      const auto base = static_cast<int64_t>(k) + first;
+      if (attrs.excludeOutside) {
+        double sum = 0;
+        for (size_t j = 0; j < w.size(); ++j) {
+          const int64_t idx = base + static_cast<int64_t>(j);
+          if (idx < 0 || idx >= inSize) w[j] = 0;
+          sum += w[j];
+        }
+        for (double& v : w) v /= sum;
+      }
+      for (size_t j = 0; j < w.size(); ++j) {
+        if (w[j] == 0.0) continue;  // skipping zero weights keeps unaffected axes cheap
+        out.taps.push_back({std::clamp<int64_t>(base + static_cast<int64_t>(j), 0, inSize - 1), w[j]});
+      }
+    }
+    if (out.taps.size() != 1 || out.taps[0].index != o || out.taps[0].weight != 1.0)
+      axisTaps.identity = false;
+  }
+  return axisTaps;
 }
 
 }  // namespace lowp::ir::ops

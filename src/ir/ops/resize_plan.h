@@ -81,4 +81,31 @@ Result<ResizeGeometry> resolveResizeGeometry(const ResizeAttrs& attrs, const std
 double resizeSourceCoordinate(const ResizeAttrs& attrs, int64_t o, int64_t inSize, int64_t outSize,
                               double scale, double roiStart, double roiEnd, bool* outside);
 
+/// One input index that an output index reads along one axis, and its weight.
+struct ResizeTap {
+  int64_t index;
+  double weight;
+};
+
+/// What one output index of one axis reads: its taps, or (`outside`, tf_crop_and_resize) nothing: the output
+/// there is the extrapolation value.
+struct ResizeOutputTaps {
+  bool outside = false;
+  std::vector<ResizeTap> taps;
+};
+
+/// The taps of every output index along one axis.
+struct ResizeAxisTaps {
+  std::vector<ResizeOutputTaps> outputs;
+  bool identity = true;  ///< Output index o reads input index o with weight 1, for every o.
+};
+
+/// The taps of axis `axis` (input size inSize, output size outSize) under geometry `g`, in double as the
+/// ONNX reference computes them: nearest one tap, the index its nearest_mode picks; linear 2, cubic 4;
+/// antialiased downscaling as many as the widened filter covers; exclude_outside renormalises; taps of zero
+/// weight are dropped and indices clamped into the input. Shared by every Resize kernel, so they agree on
+/// what each output reads.
+ResizeAxisTaps resizeAxisTaps(const ResizeAttrs& attrs, const ResizeGeometry& g, size_t axis, int64_t inSize,
+                              int64_t outSize);
+
 }  // namespace lowp::ir::ops
