@@ -319,6 +319,74 @@ TEST(CudaBuilder, BranchesJoinedByConcatRunOnTheGpu) {
   }
 }
 
+// A decoder stage of a segmentation network: a strided convolution, a ConvTranspose back to full size, the
+// encoder's features resized by interpolation and the input by nearest, all joined on channels. Built for the
+// GPU in fp32 and fp16, every layer runs on the GPU (no "no CUDA kernel" error), and the result matches the
+// CPU engine's.
+TEST(CudaBuilder, DecoderWithConvTransposeAndResizeRunsOnTheGpu) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(25);
+  auto makeNetwork = [&]() {
+    auto net = std::make_unique<NetworkDefinition>();
+    std::mt19937 weights(27);  // the same weights in every network
+    auto constant = [&](const std::string& name, std::vector<int64_t> shape) {
+      EXPECT_TRUE(
+          net->addConstant(name, randomTensor(weights, DataType::kFloat32, std::move(shape), -0.3, 0.3))
+              .isOk());
+    };
+    EXPECT_TRUE(net->addInput("x", DataType::kFloat32, {2, 8, 16, 16}).isOk());
+    constant("we", {16, 8, 3, 3});
+    constant("wd", {16, 8, 4, 4});
+    constant("bd", {8});
+    constant("wh", {4, 32, 1, 1});
+    Tensor scales(DataType::kFloat32, {4});
+    const float twice[] = {1, 1, 2, 2};
+    std::copy(std::begin(twice), std::end(twice), scales.data<float>());
+    EXPECT_TRUE(net->addConstant("scales", scales).isOk());
+    const std::vector<int64_t> two = {2, 2};
+    EXPECT_TRUE(net->addLayer("Conv", "encode", {"x", "we"}, {"e"},
+                              {{"pads", std::vector<int64_t>{1, 1, 1, 1}}, {"strides", two}})
+                    .isOk());
+    EXPECT_TRUE(net->addLayer("Relu", "encode_relu", {"e"}, {"re"}).isOk());
+    EXPECT_TRUE(net->addLayer("ConvTranspose", "decode", {"re", "wd", "bd"}, {"d"},
+                              {{"pads", std::vector<int64_t>{1, 1, 1, 1}}, {"strides", two}})
+                    .isOk());
+    EXPECT_TRUE(
+        net->addLayer("Resize", "skip_resize", {"re", "", "scales"}, {"s"}, {{"mode", std::string("linear")}})
+            .isOk());
+    EXPECT_TRUE(net->addLayer("Concat", "join", {"d", "s", "x"}, {"j"}, {{"axis", int64_t{1}}}).isOk());
+    EXPECT_TRUE(net->addLayer("Conv", "head", {"j", "wh"}, {"h"}).isOk());
+    EXPECT_TRUE(net->addLayer("Resize", "head_resize", {"h", "", "scales"}, {"y"}).isOk());
+    EXPECT_TRUE(net->markOutput("y").isOk());
+    return net;
+  };
+  const std::vector<NamedTensor> inputs = {{"x", randomTensor(rng, DataType::kFloat32, {2, 8, 16, 16})}};
+  auto cpuNetwork = makeNetwork();
+  Captured cpuLog;
+  auto cpu = Builder(cpuLog).build(*cpuNetwork, BuilderConfig());
+  ASSERT_TRUE(cpu.isOk()) << cpu.status().toString();
+  const auto ref = executeOk(*(*cpu)->createExecutionContext(), inputs);
+  ASSERT_EQ(ref.size(), 1u);
+  for (const bool fp16 : {false, true}) {
+    SCOPED_TRACE(fp16 ? "fp16" : "fp32");
+    Build b;
+    b.network = makeNetwork();
+    b.config.setDevice(Device::kCuda);
+    if (fp16) b.config.setFlag(BuilderFlag::kFP16);
+    Captured log;
+    auto engine = build(b, log);
+    ASSERT_TRUE(engine);
+    std::map<std::string, std::string> tactics;
+    for (const LayerInfo& l : engine->layers()) tactics[l.opType] = l.tactic;
+    EXPECT_NE(tactics["ConvTranspose"].find("-convtranspose-cudnn"), std::string::npos)
+        << tactics["ConvTranspose"];
+    EXPECT_NE(tactics["Resize"].find("resize"), std::string::npos) << tactics["Resize"];
+    const auto got = executeOk(*engine->createExecutionContext(), inputs);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_LT(relativeL2(ref[0].tensor, got[0].tensor), fp16 ? 1e-2 : 1e-3);
+  }
+}
+
 // Several execution contexts of one engine, each on its own thread (own stream, memory and kernel state),
 // half of them replaying CUDA graphs, all at once: every output bit equals the one-context run's.
 TEST(CudaBuilder, SeveralContextsOnSeveralThreads) {

@@ -1,5 +1,6 @@
 // Conv and lowp.FusedConv through cuDNN (kernels/cuda/conv.cpp) against the CPU reference kernels, in fp32,
-// tf32, fp16 and bf16, NCHW and NHWC, with every FusedConv activation (fused by cuDNN or by the epilogue).
+// tf32, fp16 and bf16, NCHW and NHWC, with every FusedConv activation (fused by cuDNN or by the epilogue);
+// ConvTranspose through cuDNN's backward-data convolution (kernels/cuda/conv_transpose.cpp) likewise.
 #include <gtest/gtest.h>
 
 #include <cudnn.h>
@@ -294,6 +295,121 @@ TEST(CudaConv, DeclinesAsymmetricPadding) {
                   {1});
   ASSERT_TRUE(n.status().isOk());
   EXPECT_FALSE(k->supports(n.node(), n.inputShapes()));
+}
+
+struct ConvTransposeCase {
+  std::vector<int64_t> x, w;  ///< x [N, C, H, W]; w [C, M / group, kh, kw]
+  ir::AttributeMap attrs;     ///< kernel_shape is added
+};
+
+std::vector<ConvTransposeCase> convTransposeCases() {
+  const std::vector<int64_t> two = {2, 2};
+  return {
+      // 2x upsampling of a decoder (k 4, stride 2, pad 1) and the k 3 / output_padding 1 form.
+      {{2, 16, 9, 7}, {16, 8, 4, 4}, attrs({{"strides", two}, {"pads", std::vector<int64_t>{1, 1, 1, 1}}})},
+      {{1, 8, 6, 5},
+       {8, 16, 3, 3},
+       attrs({{"strides", two},
+              {"pads", std::vector<int64_t>{1, 1, 1, 1}},
+              {"output_padding", std::vector<int64_t>{1, 1}}})},
+      // Stride 1, no pads; groups; dilation; stride 3 of a 2x2 kernel (gaps between the taps).
+      {{2, 6, 7, 7}, {6, 4, 3, 3}, attrs({})},
+      {{1, 8, 5, 6}, {8, 3, 3, 3}, attrs({{"group", int64_t{2}}, {"strides", two}})},
+      {{1, 4, 6, 6}, {4, 4, 3, 3}, attrs({{"dilations", two}, {"pads", std::vector<int64_t>{2, 2, 2, 2}}})},
+      {{1, 5, 4, 4}, {5, 6, 2, 2}, attrs({{"strides", std::vector<int64_t>{3, 3}}})},
+      // Asymmetric pads: cuDNN's leading pads (output_shape; SAME_LOWER), or a window of the whole result
+      // (SAME_UPPER with an odd total padding; pads longer after than before).
+      {{1, 8, 5, 5}, {8, 4, 3, 3}, attrs({{"strides", two}, {"output_shape", std::vector<int64_t>{10, 10}}})},
+      {{1, 8, 7, 7}, {8, 8, 3, 3}, attrs({{"strides", two}, {"auto_pad", std::string("SAME_LOWER")}})},
+      {{2, 8, 7, 6}, {8, 8, 3, 3}, attrs({{"strides", two}, {"auto_pad", std::string("SAME_UPPER")}})},
+      {{1, 3, 8, 8}, {3, 4, 3, 3}, attrs({{"pads", std::vector<int64_t>{0, 1, 2, 1}}})},
+  };
+}
+
+ir::AttributeMap withKernelShape(ir::AttributeMap a, const std::vector<int64_t>& w) {
+  a.set("kernel_shape", std::vector<int64_t>(w.begin() + 2, w.end()));
+  return a;
+}
+
+TEST(CudaConvTranspose, MatchesTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(41);
+  for (const LibraryPrecision& p : kLibraryPrecisions) {
+    for (const ConvTransposeCase& c : convTransposeCases()) {
+      for (bool hwc : {false, true}) {
+        for (bool withBias : {false, true}) {
+          const std::string name = std::string(p.prefix) + "-convtranspose-cudnn" + (hwc ? "-hwc" : "");
+          SCOPED_TRACE(name + " " + ir::formatSizes(c.x) + " * " + ir::formatSizes(c.w) +
+                       (withBias ? " + bias" : ""));
+          std::vector<Tensor> inputs = {randomTensor(rng, p.type, c.x),
+                                        randomTensor(rng, p.type, c.w, -0.5, 0.5)};
+          const int64_t group = c.attrs.getInt("group", 1);
+          if (withBias) inputs.push_back(randomTensor(rng, p.type, {c.w[1] * group}));
+          expectMatchesReference({.kernel = name,
+                                  .opType = "ConvTranspose",
+                                  .opset = 17,
+                                  .attrs = withKernelShape(c.attrs, c.w),
+                                  .inputs = inputs,
+                                  .constantSlots = {1, 2},
+                                  .tolerance = p.tolerance});
+        }
+      }
+    }
+  }
+}
+
+// Every cuDNN backward-data algorithm the builder may time as its own tactic, where cuDNN offers it; every
+// algorithm must run somewhere among the cases and precisions.
+TEST(CudaConvTranspose, EveryAlgorithmTacticMatchesTheReference) {
+  LOWP_REQUIRE_GPU();
+  const ExactTactics exact;
+  std::mt19937 rng(43);
+  const std::vector<ConvTransposeCase> cases = convTransposeCases();
+  for (int algo = 0; algo < CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT; ++algo) {
+    int ran = 0;
+    for (const LibraryPrecision& p : kLibraryPrecisions) {
+      for (const ConvTransposeCase& c : {cases[0], cases[2], cases[3]}) {
+        for (bool hwc : {false, true}) {
+          const std::string name = std::string(p.prefix) + "-convtranspose-cudnn" + (hwc ? "-hwc" : "") +
+                                   "-a" + std::to_string(algo);
+          SCOPED_TRACE(name + " " + ir::formatSizes(c.x) + " * " + ir::formatSizes(c.w));
+          const int64_t group = c.attrs.getInt("group", 1);
+          const double error = expectMatchesReference(
+              {.kernel = name,
+               .opType = "ConvTranspose",
+               .opset = 17,
+               .attrs = withKernelShape(c.attrs, c.w),
+               .inputs = {randomTensor(rng, p.type, c.x), randomTensor(rng, p.type, c.w, -0.5, 0.5),
+                          randomTensor(rng, p.type, {c.w[1] * group})},
+               .constantSlots = {1, 2},
+               .tolerance = p.tolerance,
+               .mayDecline = true});
+          ran += error >= 0;
+        }
+      }
+    }
+    std::cout << "cuDNN backward-data algorithm " << algo << ": ran " << ran << " of 24 cases\n";
+  }
+}
+
+// What cuDNN's 2-D convolutions cannot take is declined, so that the builder runs another kernel instead of
+// a wrong one: 1-D, and an output_shape beyond the whole result (negative pads).
+TEST(CudaConvTranspose, DeclinesWhatCudnnCannotRun) {
+  std::mt19937 rng(44);
+  const kernels::KernelDef* k = kernelNamed("f32-convtranspose-cudnn");
+  ASSERT_NE(k, nullptr);
+  auto supported = [&](const std::vector<int64_t>& x, const std::vector<int64_t>& w, ir::AttributeMap a) {
+    NodeUnderTest n("ConvTranspose", "", 17, withKernelShape(std::move(a), w),
+                    {randomTensor(rng, DataType::kFloat32, x), randomTensor(rng, DataType::kFloat32, w)},
+                    {1});
+    EXPECT_TRUE(n.status().isOk()) << n.status().toString();
+    return k->supports(n.node(), n.inputShapes());
+  };
+  EXPECT_TRUE(supported({1, 3, 8, 8}, {3, 4, 3, 3}, attrs({})));
+  EXPECT_TRUE(supported({1, 3, 8, 8}, {3, 4, 3, 3}, attrs({{"pads", std::vector<int64_t>{0, 0, 2, 2}}})));
+  EXPECT_FALSE(supported({1, 3, 8}, {3, 4, 3}, attrs({})));
+  EXPECT_FALSE(
+      supported({1, 3, 8, 8}, {3, 4, 3, 3}, attrs({{"output_shape", std::vector<int64_t>{12, 12}}})));
 }
 
 }  // namespace

@@ -64,16 +64,12 @@ class ConvPlan {
   ConvPlan(const ConvPlan&) = delete;
   ConvPlan& operator=(const ConvPlan&) = delete;
   ~ConvPlan() {
-    if (x_ != nullptr) cudnnDestroyTensorDescriptor(x_);
-    if (y_ != nullptr) cudnnDestroyTensorDescriptor(y_);
     if (bias_ != nullptr) cudnnDestroyTensorDescriptor(bias_);
-    if (w_ != nullptr) cudnnDestroyFilterDescriptor(w_);
-    if (conv_ != nullptr) cudnnDestroyConvolutionDescriptor(conv_);
     if (act_ != nullptr) cudnnDestroyActivationDescriptor(act_);
   }
 
   bool fits(const ConvGeometry& g, DataType biasType, size_t workspaceBytes) const {
-    return conv_ != nullptr && g == geometry_ && biasType == biasType_ && workspaceBytes == workspaceBytes_;
+    return d.conv != nullptr && g == geometry_ && biasType == biasType_ && workspaceBytes == workspaceBytes_;
   }
 
   // `algo` < 0: the heuristic's first algorithm that fits; otherwise that algorithm or kUnsupported.
@@ -82,46 +78,21 @@ class ConvPlan {
     geometry_ = g;
     biasType_ = biasType;
     workspaceBytes_ = cuda.workspaceBytes;
-    const DataType type = tensorTypeOf(precision);
-    const cudnnDataType_t dtype = cudnnTypeOf(type);
-    const cudnnTensorFormat_t format = hwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
-    auto i = [](int64_t v) { return static_cast<int>(v); };
-    LOWP_CUDA_RETURN_IF_ERROR(cudnnCreateTensorDescriptor(&x_));
-    LOWP_CUDA_RETURN_IF_ERROR(
-        cudnnSetTensor4dDescriptor(x_, format, dtype, i(g.x[0]), i(g.x[1]), i(g.x[2]), i(g.x[3])));
-    LOWP_CUDA_RETURN_IF_ERROR(cudnnCreateTensorDescriptor(&y_));
-    LOWP_CUDA_RETURN_IF_ERROR(
-        cudnnSetTensor4dDescriptor(y_, format, dtype, i(g.y[0]), i(g.y[1]), i(g.y[2]), i(g.y[3])));
-    LOWP_CUDA_RETURN_IF_ERROR(cudnnCreateFilterDescriptor(&w_));
-    LOWP_CUDA_RETURN_IF_ERROR(
-        cudnnSetFilter4dDescriptor(w_, dtype, format, i(g.w[0]), i(g.w[1]), i(g.w[2]), i(g.w[3])));
+    LOWP_RETURN_IF_ERROR(d.create(precision, hwc, g));
     if (biasType != DataType::kUndefined) {
       LOWP_CUDA_RETURN_IF_ERROR(cudnnCreateTensorDescriptor(&bias_));
-      LOWP_CUDA_RETURN_IF_ERROR(
-          cudnnSetTensor4dDescriptor(bias_, CUDNN_TENSOR_NCHW, cudnnTypeOf(biasType), 1, i(g.y[1]), 1, 1));
+      LOWP_CUDA_RETURN_IF_ERROR(cudnnSetTensor4dDescriptor(bias_, CUDNN_TENSOR_NCHW, cudnnTypeOf(biasType), 1,
+                                                           static_cast<int>(g.y[1]), 1, 1));
     }
     LOWP_CUDA_RETURN_IF_ERROR(cudnnCreateActivationDescriptor(&act_));
     LOWP_CUDA_RETURN_IF_ERROR(cudnnSetActivationDescriptor(
         act_, relu ? CUDNN_ACTIVATION_RELU : CUDNN_ACTIVATION_IDENTITY, CUDNN_PROPAGATE_NAN, 0.0));
-    LOWP_CUDA_RETURN_IF_ERROR(cudnnCreateConvolutionDescriptor(&conv_));
-    LOWP_CUDA_RETURN_IF_ERROR(cudnnSetConvolution2dDescriptor(conv_, g.pad[0], g.pad[1], g.stride[0],
-                                                              g.stride[1], g.dilation[0], g.dilation[1],
-                                                              CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    LOWP_CUDA_RETURN_IF_ERROR(cudnnSetConvolutionGroupCount(conv_, static_cast<int>(g.group)));
-    const cudnnMathType_t math = precision == Precision::kF32    ? CUDNN_FMA_MATH
-                                 : precision == Precision::kTf32 ? CUDNN_DEFAULT_MATH
-                                                                 : CUDNN_TENSOR_OP_MATH;
-    LOWP_CUDA_RETURN_IF_ERROR(cudnnSetConvolutionMathType(conv_, math));
-    int n = 0, c = 0, h = 0, w = 0;
-    LOWP_CUDA_RETURN_IF_ERROR(cudnnGetConvolution2dForwardOutputDim(conv_, x_, w_, &n, &c, &h, &w));
-    if (std::vector<int64_t>{n, c, h, w} != g.y)
-      return Status(StatusCode::kInternal, "cuDNN's output size differs from ONNX's");
 
     constexpr int kRequested = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
     cudnnConvolutionFwdAlgoPerf_t perf[kRequested];
     int returned = 0;
-    LOWP_CUDA_RETURN_IF_ERROR(
-        cudnnGetConvolutionForwardAlgorithm_v7(cuda.cudnn, x_, w_, conv_, y_, kRequested, &returned, perf));
+    LOWP_CUDA_RETURN_IF_ERROR(cudnnGetConvolutionForwardAlgorithm_v7(cuda.cudnn, d.x, d.w, d.conv, d.y,
+                                                                     kRequested, &returned, perf));
     // In an engine, an algorithm cuDNN no longer offers at these shapes gives way to its first choice
     // (CudaContext::exactTactics).
     for (const int wanted : {algo, cuda.exactTactics ? algo : -1}) {
@@ -136,7 +107,8 @@ class ConvPlan {
               p.algo == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED)
             continue;
         } else {
-          LOWP_CUDA_RETURN_IF_ERROR(cudnnSetConvolutionMathType(conv_, p.mathType));  // as the heuristic asks
+          LOWP_CUDA_RETURN_IF_ERROR(
+              cudnnSetConvolutionMathType(d.conv, p.mathType));  // as the heuristic asks
         }
         algo_ = p.algo;
         return {};
@@ -189,11 +161,8 @@ class ConvPlan {
     return hwcWeights_.get(cuda, w, constant, w.shape()[0], w.shape()[1], w.shape()[2] * w.shape()[3]);
   }
 
-  cudnnTensorDescriptor_t x_ = nullptr;
-  cudnnTensorDescriptor_t y_ = nullptr;
+  CudnnConvDescriptors d;
   cudnnTensorDescriptor_t bias_ = nullptr;
-  cudnnFilterDescriptor_t w_ = nullptr;
-  cudnnConvolutionDescriptor_t conv_ = nullptr;
   cudnnActivationDescriptor_t act_ = nullptr;
   cudnnConvolutionFwdAlgo_t algo_ = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
   Fusion fusion = Fusion::kUntried;
@@ -289,9 +258,9 @@ Status convKernel(KernelContext& ctx) {
   if (cudnnCanFuse && plan->fusion != Fusion::kEpilogue) {
     const float alpha2 = residual != nullptr ? 1.0f : 0.0f;
     const cudnnStatus_t s = cudnnConvolutionBiasActivationForward(
-        cuda->cudnn, &one, plan->x_, input, plan->w_, *weights, plan->conv_, plan->algo_, cuda->workspace,
-        cuda->workspaceBytes, &alpha2, plan->y_, residual != nullptr ? residual->data() : y.data(),
-        plan->bias_, bias->data(), plan->act_, plan->y_, y.data());
+        cuda->cudnn, &one, plan->d.x, input, plan->d.w, *weights, plan->d.conv, plan->algo_, cuda->workspace,
+        cuda->workspaceBytes, &alpha2, plan->d.y, residual != nullptr ? residual->data() : y.data(),
+        plan->bias_, bias->data(), plan->act_, plan->d.y, y.data());
     if (s == CUDNN_STATUS_SUCCESS) {
       plan->fusion = Fusion::kCudnn;
       return {};
@@ -301,9 +270,9 @@ Status convKernel(KernelContext& ctx) {
     plan->fusion = Fusion::kEpilogue;
   }
   LOWP_CUDA_RETURN_IF_ERROR_NODE(
-      ctx,
-      cudnnConvolutionForward(cuda->cudnn, &one, plan->x_, input, plan->w_, *weights, plan->conv_,
-                              plan->algo_, cuda->workspace, cuda->workspaceBytes, &zero, plan->y_, y.data()));
+      ctx, cudnnConvolutionForward(cuda->cudnn, &one, plan->d.x, input, plan->d.w, *weights, plan->d.conv,
+                                   plan->algo_, cuda->workspace, cuda->workspaceBytes, &zero, plan->d.y,
+                                   y.data()));
   if (bias == nullptr && residual == nullptr && activation.kind == ir::ops::FusedActivation::kNone) return {};
   const Epilogue e = epilogueOf(operands, type);
   LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx,

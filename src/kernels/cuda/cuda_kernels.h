@@ -24,6 +24,8 @@ void registerReformatKernels(KernelRegistry& registry);
 void registerMatMulKernels(KernelRegistry& registry);
 /// Conv and lowp.FusedConv through cuDNN (conv.cpp).
 void registerConvKernels(KernelRegistry& registry);
+/// ConvTranspose through cuDNN's backward-data convolution (conv_transpose.cpp).
+void registerConvTransposeKernels(KernelRegistry& registry);
 /// lowp.QuantizedConv on int8 tensor cores through cuDNN's graph API (quantized_conv.cpp).
 void registerQuantizedConvKernels(KernelRegistry& registry);
 /// lowp.QuantizedMatMul on int8 tensor cores through cuBLASLt (quantized_matmul.cpp).
@@ -39,7 +41,10 @@ void registerComposedKernels(KernelRegistry& registry);
 void registerChainKernels(KernelRegistry& registry);
 /// LayerNormalization over the trailing dims (layernorm.cpp).
 void registerLayerNormKernels(KernelRegistry& registry);
-/// Transpose and Slice for every type of 1, 2, 4 or 8 bytes (tensor.cpp).
+/// Transpose, Slice, Gather and Concat for every type of 1, 2, 4 or 8 bytes (tensor.cpp).
 void registerTensorKernels(KernelRegistry& registry);
+/// Resize and Upsample: nearest for every type of 1, 2, 4 or 8 bytes, linear and cubic in fp32, fp16, bf16
+/// (resize.cpp).
+void registerResizeKernels(KernelRegistry& registry);
 
 }  // namespace lowp::kernels::cuda

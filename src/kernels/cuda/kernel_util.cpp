@@ -1,5 +1,6 @@
 #include "kernels/cuda/kernel_util.h"
 
+#include <algorithm>
 #include <mutex>
 
 #include "ir/ops/window.h"
@@ -152,6 +153,89 @@ Result<ConvGeometry> convGeometry(const ir::AttributeMap& attrs, const std::vect
   return g;
 }
 
+Result<ConvTransposeGeometry> convTransposeGeometry(const ir::AttributeMap& attrs,
+                                                    const std::vector<int64_t>& x,
+                                                    const std::vector<int64_t>& w) {
+  if (x.size() != 4 || w.size() != 4)
+    return Status(StatusCode::kUnsupported, "only 2-D transposed convolutions run on cuDNN here");
+  ConvTransposeGeometry t;
+  ConvGeometry& g = t.conv;
+  g.group = attrs.getInt("group", 1);
+  if (g.group < 1 || x[1] != w[0] || w[0] % g.group != 0)
+    return Status(StatusCode::kInvalidArgument, "input channels, weight and group do not match");
+  auto window = ir::ops::readWindow(attrs, {w[2], w[3]});
+  if (!window) return window.status();
+  LOWP_RETURN_IF_ERROR(ir::ops::resolveTransposedWindow(*window, attrs, {x[2], x[3]}));
+  const int64_t channels = w[1] * g.group;
+  t.y = {x[0], channels, window->output[0], window->output[1]};
+  // Rows of the forward convolution of `size` rows padded by `pad` at both ends.
+  auto forwardRows = [&](size_t a, int64_t size, int64_t pad) {
+    const int64_t span = size + 2 * pad - window->dilations[a] * (w[2 + a] - 1) - 1;
+    return span < 0 ? int64_t{-1} : span / window->strides[a] + 1;
+  };
+  for (size_t a = 0; a < 2; ++a) {
+    if (window->padsBegin[a] < 0)
+      return Status(StatusCode::kUnsupported, "an output_shape beyond the whole result (negative pads)");
+    t.cropped |= forwardRows(a, window->output[a], window->padsBegin[a]) != x[2 + a];
+    g.stride[a] = static_cast<int>(window->strides[a]);
+    g.dilation[a] = static_cast<int>(window->dilations[a]);
+  }
+  g.x = t.y;
+  for (size_t a = 0; a < 2; ++a) {
+    if (!t.cropped) {
+      g.pad[a] = static_cast<int>(window->padsBegin[a]);
+      continue;
+    }
+    // The whole result: (H - 1) * stride + (k - 1) * dilation + 1, longer where the window reaches past it.
+    const int64_t full = (x[2 + a] - 1) * window->strides[a] + (w[2 + a] - 1) * window->dilations[a] + 1;
+    g.x[2 + a] = std::max(full, window->padsBegin[a] + window->output[a]);
+    t.crop[a] = window->padsBegin[a];
+    if (forwardRows(a, g.x[2 + a], 0) != x[2 + a])
+      return Status(StatusCode::kUnsupported, "cuDNN cannot take these pads");
+  }
+  g.w = w;
+  g.y = x;
+  for (int64_t v : g.x)
+    if (!fitsInt(v)) return Status(StatusCode::kUnsupported, "sizes beyond cuDNN's int");
+  return t;
+}
+
+CudnnConvDescriptors::~CudnnConvDescriptors() {
+  if (x != nullptr) cudnnDestroyTensorDescriptor(x);
+  if (y != nullptr) cudnnDestroyTensorDescriptor(y);
+  if (w != nullptr) cudnnDestroyFilterDescriptor(w);
+  if (conv != nullptr) cudnnDestroyConvolutionDescriptor(conv);
+}
+
+Status CudnnConvDescriptors::create(Precision precision, bool hwc, const ConvGeometry& g) {
+  const cudnnDataType_t dtype = cudnnTypeOf(tensorTypeOf(precision));
+  const cudnnTensorFormat_t format = hwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
+  auto i = [](int64_t v) { return static_cast<int>(v); };
+  LOWP_CUDA_RETURN_IF_ERROR(cudnnCreateTensorDescriptor(&x));
+  LOWP_CUDA_RETURN_IF_ERROR(
+      cudnnSetTensor4dDescriptor(x, format, dtype, i(g.x[0]), i(g.x[1]), i(g.x[2]), i(g.x[3])));
+  LOWP_CUDA_RETURN_IF_ERROR(cudnnCreateTensorDescriptor(&y));
+  LOWP_CUDA_RETURN_IF_ERROR(
+      cudnnSetTensor4dDescriptor(y, format, dtype, i(g.y[0]), i(g.y[1]), i(g.y[2]), i(g.y[3])));
+  LOWP_CUDA_RETURN_IF_ERROR(cudnnCreateFilterDescriptor(&w));
+  LOWP_CUDA_RETURN_IF_ERROR(
+      cudnnSetFilter4dDescriptor(w, dtype, format, i(g.w[0]), i(g.w[1]), i(g.w[2]), i(g.w[3])));
+  LOWP_CUDA_RETURN_IF_ERROR(cudnnCreateConvolutionDescriptor(&conv));
+  LOWP_CUDA_RETURN_IF_ERROR(cudnnSetConvolution2dDescriptor(conv, g.pad[0], g.pad[1], g.stride[0],
+                                                            g.stride[1], g.dilation[0], g.dilation[1],
+                                                            CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+  LOWP_CUDA_RETURN_IF_ERROR(cudnnSetConvolutionGroupCount(conv, static_cast<int>(g.group)));
+  const cudnnMathType_t math = precision == Precision::kF32    ? CUDNN_FMA_MATH
+                               : precision == Precision::kTf32 ? CUDNN_DEFAULT_MATH
+                                                               : CUDNN_TENSOR_OP_MATH;
+  LOWP_CUDA_RETURN_IF_ERROR(cudnnSetConvolutionMathType(conv, math));
+  int n = 0, c = 0, h = 0, wd = 0;
+  LOWP_CUDA_RETURN_IF_ERROR(cudnnGetConvolution2dForwardOutputDim(conv, x, w, &n, &c, &h, &wd));
+  if (std::vector<int64_t>{n, c, h, wd} != g.y)
+    return Status(StatusCode::kInternal, "cuDNN's output size differs from ONNX's");
+  return {};
+}
+
 std::optional<std::vector<int64_t>> staticSizes(const std::vector<ir::Shape>& shapes, size_t i) {
   if (i >= shapes.size() || !shapes[i].rankKnown()) return std::nullopt;
   for (int64_t d = 0; d < shapes[i].rank(); ++d) {
@@ -165,6 +249,16 @@ Status upload(DeviceBuffer& buffer, const void* host, size_t bytes, cudaStream_t
   LOWP_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(buffer.data, host, bytes, cudaMemcpyHostToDevice, stream));
   LOWP_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream));
   return {};
+}
+
+TypeSet movableTypes() {
+  TypeSet types;
+  for (DataType t : {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16, DataType::kFloat64,
+                     DataType::kInt8, DataType::kUInt8, DataType::kInt16, DataType::kUInt16, DataType::kInt32,
+                     DataType::kUInt32, DataType::kInt64, DataType::kUInt64, DataType::kBool}) {
+    types = types | TypeSet{t};
+  }
+  return types;
 }
 
 bool isConstantInput(const KernelContext& ctx, size_t i) {

@@ -84,6 +84,39 @@ struct ConvGeometry {
 Result<ConvGeometry> convGeometry(const ir::AttributeMap& attrs, const std::vector<int64_t>& x,
                                   const std::vector<int64_t>& w);
 
+/// A ConvTranspose of x [N, C, H, W] by w [C, M / group, kh, kw] as the forward convolution `conv` whose
+/// backward-data pass it is: conv.x is the output the pass writes, conv.y the ConvTranspose's x. Where
+/// cuDNN's symmetric pads can express the ConvTranspose's (its leading pads, with trailing pads and
+/// output_padding that leave a size whose forward convolution has H and W rows and columns), conv.x is the
+/// output y itself; otherwise (`cropped`: SAME_UPPER with an odd total padding, pads longer after than
+/// before) the pass writes the whole unpadded result, and y is its window from row crop[0], column crop[1].
+struct ConvTransposeGeometry {
+  ConvGeometry conv;
+  std::vector<int64_t> y;
+  bool cropped = false;
+  int64_t crop[2] = {0, 0};
+};
+Result<ConvTransposeGeometry> convTransposeGeometry(const ir::AttributeMap& attrs,
+                                                    const std::vector<int64_t>& x,
+                                                    const std::vector<int64_t>& w);
+
+/// cuDNN's descriptors of the convolution of `g` in `precision`, NCHW or (hwc) NHWC: x, w, y and the
+/// convolution, its math FMA-only for fp32, default (TF32 allowed) for tf32, tensor ops for fp16 and bf16.
+class CudnnConvDescriptors {
+ public:
+  CudnnConvDescriptors() = default;
+  CudnnConvDescriptors(const CudnnConvDescriptors&) = delete;
+  CudnnConvDescriptors& operator=(const CudnnConvDescriptors&) = delete;
+  ~CudnnConvDescriptors();
+
+  Status create(Precision precision, bool hwc, const ConvGeometry& g);
+
+  cudnnTensorDescriptor_t x = nullptr;
+  cudnnTensorDescriptor_t y = nullptr;
+  cudnnFilterDescriptor_t w = nullptr;
+  cudnnConvolutionDescriptor_t conv = nullptr;
+};
+
 /// The sizes of shapes[i] when all are known.
 std::optional<std::vector<int64_t>> staticSizes(const std::vector<ir::Shape>& shapes, size_t i);
 
@@ -101,6 +134,10 @@ struct DeviceBuffer {
 /// Copies `bytes` of host memory into `buffer` (allocated on first use at that size) and waits for the copy:
 /// what a kernel prepares once, on its first run.
 Status upload(DeviceBuffer& buffer, const void* host, size_t bytes, cudaStream_t stream);
+
+/// The types stored in 1, 2, 4 or 8 bytes: what the kernels that move elements without reading their values
+/// (Transpose, Slice, Gather, Concat, nearest Resize) take.
+TypeSet movableTypes();
 
 /// Whether input `i` of the kernel's node is a constant of the graph (weights): what a kernel may prepare
 /// once.

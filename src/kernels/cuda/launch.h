@@ -309,6 +309,36 @@ cudaError_t launchSlice(int elementBytes, const void* x, void* y, const SlicePar
 cudaError_t launchGather(int64_t innerBytes, const void* x, void* y, int64_t outer, int64_t axis,
                          const void* indices, bool indicesAre64, int64_t count, cudaStream_t stream);
 
+// ---- resize.cu
+// ----------------------------------------------------------------------------------------------
+
+/// What every output element of a Resize reads (kernels/cuda/resize.cpp makes the tables with
+/// ir::ops::resizeAxisTaps): along each axis d, output index o reads taps at input element offsets
+/// offset[first[d] + o * taps[d] + j] (the input index times its stride) with weights weight[...] for j <
+/// count[countFirst[d] + o], or, where that count is -1, nothing: the element is the fill value. An axis of
+/// taps[d] == 0 is not resized (output index o reads input index o). Tables in device memory.
+struct ResizeTables {
+  int rank = 0;
+  int64_t outDims[kMaxCopyRank] = {};
+  int64_t inStrides[kMaxCopyRank] = {};
+  int taps[kMaxCopyRank] = {};
+  int64_t first[kMaxCopyRank] = {};
+  int64_t countFirst[kMaxCopyRank] = {};
+  const int32_t* count = nullptr;
+  const int64_t* offset = nullptr;
+  const float* weight = nullptr;
+};
+
+/// Nearest Resize: each output element is the one input element its taps name (elements of 1, 2, 4 or 8
+/// bytes moved as they are), or `fill` (the bits of the extrapolation value in the element type).
+cudaError_t launchResizeNearest(int elementBytes, const void* x, void* y, const ResizeTables& tables,
+                                uint64_t fill, cudaStream_t stream);
+
+/// Linear or cubic Resize of fp32, fp16 or bf16: each output element is the weighted sum over the product of
+/// its axes' taps, in fp32, rounded once; `fill` where any axis is outside.
+cudaError_t launchResizeInterpolate(Elem type, const void* x, void* y, const ResizeTables& tables, float fill,
+                                    cudaStream_t stream);
+
 // ---- attention.cu
 // -------------------------------------------------------------------------------------------
 

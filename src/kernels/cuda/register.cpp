@@ -7,6 +7,7 @@ void registerCudaKernels(KernelRegistry& registry) {
   registerReformatKernels(registry);
   registerMatMulKernels(registry);
   registerConvKernels(registry);
+  registerConvTransposeKernels(registry);
   registerQuantizedConvKernels(registry);
   registerQuantizedMatMulKernels(registry);
   registerPoolKernels(registry);
@@ -15,6 +16,7 @@ void registerCudaKernels(KernelRegistry& registry) {
   registerChainKernels(registry);
   registerLayerNormKernels(registry);
   registerTensorKernels(registry);
+  registerResizeKernels(registry);
   registerAttentionKernels(registry);
 }
 

@@ -236,16 +236,6 @@ bool supportsConcat(const ir::Node& node, const std::vector<ir::Shape>& shapes) 
   return ir::ops::concatShape(shapes, node.attributes.getInt("axis", 0)).isOk();
 }
 
-TypeSet movableTypes() {
-  TypeSet types;
-  for (DataType t : {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16, DataType::kFloat64,
-                     DataType::kInt8, DataType::kUInt8, DataType::kInt16, DataType::kUInt16, DataType::kInt32,
-                     DataType::kUInt32, DataType::kInt64, DataType::kUInt64, DataType::kBool}) {
-    types = types | TypeSet{t};
-  }
-  return types;
-}
-
 }  // namespace
 
 void registerTensorKernels(KernelRegistry& registry) {
