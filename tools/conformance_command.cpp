@@ -274,7 +274,14 @@ CaseResult finishCase(Child& child, int timeoutSeconds) {
 
 int runConformance(const ConformanceOptions& opt) {
   std::vector<std::pair<std::string, fs::path>> cases;  // (label "<suite>/<case>", folder)
-  std::regex filter(opt.filter.empty() ? ".*" : opt.filter);
+  std::regex filter;
+  try {
+    filter = std::regex(opt.filter.empty() ? ".*" : opt.filter);
+  } catch (const std::regex_error& e) {
+    std::cerr << "lowp conformance: error: --filter '" << opt.filter
+              << "' is not a regular expression: " << e.what() << "\n";
+    return 2;
+  }
   for (const std::string& d : opt.dirs) {
     fs::path root(d);
     if (!fs::is_directory(root)) {
