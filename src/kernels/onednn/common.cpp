@@ -353,6 +353,7 @@ Status oneDnnError(const KernelContext& ctx, const dnnl::error& e) {
 
 void registerOneDnnKernels(KernelRegistry& registry) {
   registerConvKernels(registry);
+  registerDeconvKernels(registry);
   registerMatMulKernels(registry);
   registerPoolKernels(registry);
   registerQuantizedConvKernels(registry);

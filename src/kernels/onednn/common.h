@@ -182,6 +182,7 @@ bool activationSupported(const ir::Node& node);
 Status oneDnnError(const KernelContext& ctx, const dnnl::error& e);
 
 void registerConvKernels(KernelRegistry& registry);
+void registerDeconvKernels(KernelRegistry& registry);
 void registerMatMulKernels(KernelRegistry& registry);
 void registerPoolKernels(KernelRegistry& registry);
 void registerQuantizedConvKernels(KernelRegistry& registry);
