@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <random>
@@ -265,6 +266,34 @@ TEST(CudaBuilder, PageLockedBuffersAreWrittenInPlace) {
   EXPECT_EQ(maxAbsDifference(ref[0].tensor, wrong[0].tensor), 0.0);
 }
 
+// Builds the network makeNetwork() gives for the CPU and for the GPU in fp32 (TF32 products) and with fp16
+// allowed; `check` looks at each GPU engine, whose one output must match the CPU engine's on `inputs`.
+void expectGpuBuildsMatchTheCpu(const std::function<std::unique_ptr<NetworkDefinition>()>& makeNetwork,
+                                const std::vector<NamedTensor>& inputs,
+                                const std::function<void(const Engine&)>& check) {
+  auto cpuNetwork = makeNetwork();
+  Captured cpuLog;
+  auto cpu = Builder(cpuLog).build(*cpuNetwork, BuilderConfig());
+  ASSERT_TRUE(cpu.isOk()) << cpu.status().toString();
+  const auto ref = executeOk(*(*cpu)->createExecutionContext(), inputs);
+  ASSERT_EQ(ref.size(), 1u);
+  for (const bool fp16 : {false, true}) {
+    SCOPED_TRACE(fp16 ? "fp16" : "fp32");
+    Build b;
+    b.network = makeNetwork();
+    b.config.setDevice(Device::kCuda);
+    if (fp16) b.config.setFlag(BuilderFlag::kFP16);
+    Captured log;
+    auto engine = build(b, log);
+    ASSERT_TRUE(engine);
+    check(*engine);
+    const auto got = executeOk(*engine->createExecutionContext(), inputs);
+    ASSERT_EQ(got.size(), 1u);
+    // TF32 products in fp32; fp16 activations and products otherwise.
+    EXPECT_LT(relativeL2(ref[0].tensor, got[0].tensor), fp16 ? 1e-2 : 1e-3);
+  }
+}
+
 // Two convolution branches joined by a Concat on channels (an Inception or DenseNet block), built for the
 // GPU in fp32 and fp16: the Concat runs on the GPU (x-concat-cuda, on the linear layout), and the result
 // matches the CPU engine's.
@@ -291,36 +320,17 @@ TEST(CudaBuilder, BranchesJoinedByConcatRunOnTheGpu) {
     EXPECT_TRUE(net->markOutput("y").isOk());
     return net;
   };
-  const std::vector<NamedTensor> inputs = {{"x", randomTensor(rng, DataType::kFloat32, {2, 8, 16, 16})}};
-  auto cpuNetwork = makeNetwork();
-  Captured cpuLog;
-  auto cpu = Builder(cpuLog).build(*cpuNetwork, BuilderConfig());
-  ASSERT_TRUE(cpu.isOk()) << cpu.status().toString();
-  const auto ref = executeOk(*(*cpu)->createExecutionContext(), inputs);
-  ASSERT_EQ(ref.size(), 1u);
-  for (const bool fp16 : {false, true}) {
-    SCOPED_TRACE(fp16 ? "fp16" : "fp32");
-    Build b;
-    b.network = makeNetwork();
-    b.config.setDevice(Device::kCuda);
-    if (fp16) b.config.setFlag(BuilderFlag::kFP16);
-    Captured log;
-    auto engine = build(b, log);
-    ASSERT_TRUE(engine);
-    bool concatOnGpu = false;
-    for (const LayerInfo& l : engine->layers()) {
-      if (l.opType == "Concat") concatOnGpu = l.tactic == "x-concat-cuda";
-    }
-    EXPECT_TRUE(concatOnGpu);
-    const auto got = executeOk(*engine->createExecutionContext(), inputs);
-    ASSERT_EQ(got.size(), 1u);
-    // TF32 products in fp32; fp16 activations and products otherwise.
-    EXPECT_LT(relativeL2(ref[0].tensor, got[0].tensor), fp16 ? 1e-2 : 1e-3);
-  }
+  expectGpuBuildsMatchTheCpu(makeNetwork, {{"x", randomTensor(rng, DataType::kFloat32, {2, 8, 16, 16})}},
+                             [](const Engine& engine) {
+                               std::map<std::string, std::string> tactics;
+                               for (const LayerInfo& l : engine.layers()) tactics[l.opType] = l.tactic;
+                               EXPECT_EQ(tactics["Concat"], "x-concat-cuda");
+                             });
 }
 
 // A decoder stage of a segmentation network: a strided convolution, a ConvTranspose back to full size, the
-// encoder's features resized by interpolation and the input by nearest, all joined on channels. Built for the
+// encoder's features resized by interpolation, all joined with the input on channels, and the head's output
+// resized by nearest. Built for the
 // GPU in fp32 and fp16, every layer runs on the GPU (no "no CUDA kernel" error), and the result matches the
 // CPU engine's.
 TEST(CudaBuilder, DecoderWithConvTransposeAndResizeRunsOnTheGpu) {
@@ -360,31 +370,16 @@ TEST(CudaBuilder, DecoderWithConvTransposeAndResizeRunsOnTheGpu) {
     EXPECT_TRUE(net->markOutput("y").isOk());
     return net;
   };
-  const std::vector<NamedTensor> inputs = {{"x", randomTensor(rng, DataType::kFloat32, {2, 8, 16, 16})}};
-  auto cpuNetwork = makeNetwork();
-  Captured cpuLog;
-  auto cpu = Builder(cpuLog).build(*cpuNetwork, BuilderConfig());
-  ASSERT_TRUE(cpu.isOk()) << cpu.status().toString();
-  const auto ref = executeOk(*(*cpu)->createExecutionContext(), inputs);
-  ASSERT_EQ(ref.size(), 1u);
-  for (const bool fp16 : {false, true}) {
-    SCOPED_TRACE(fp16 ? "fp16" : "fp32");
-    Build b;
-    b.network = makeNetwork();
-    b.config.setDevice(Device::kCuda);
-    if (fp16) b.config.setFlag(BuilderFlag::kFP16);
-    Captured log;
-    auto engine = build(b, log);
-    ASSERT_TRUE(engine);
-    std::map<std::string, std::string> tactics;
-    for (const LayerInfo& l : engine->layers()) tactics[l.opType] = l.tactic;
-    EXPECT_NE(tactics["ConvTranspose"].find("-convtranspose-cudnn"), std::string::npos)
-        << tactics["ConvTranspose"];
-    EXPECT_NE(tactics["Resize"].find("resize"), std::string::npos) << tactics["Resize"];
-    const auto got = executeOk(*engine->createExecutionContext(), inputs);
-    ASSERT_EQ(got.size(), 1u);
-    EXPECT_LT(relativeL2(ref[0].tensor, got[0].tensor), fp16 ? 1e-2 : 1e-3);
-  }
+  expectGpuBuildsMatchTheCpu(
+      makeNetwork, {{"x", randomTensor(rng, DataType::kFloat32, {2, 8, 16, 16})}}, [](const Engine& engine) {
+        for (const LayerInfo& l : engine.layers()) {
+          if (l.opType == "ConvTranspose" || l.opType == "Resize") {
+            EXPECT_NE(l.tactic.find(l.opType == "Resize" ? "-resize" : "-convtranspose-cudnn"),
+                      std::string::npos)
+                << l.name << ": " << l.tactic;
+          }
+        }
+      });
 }
 
 // Several execution contexts of one engine, each on its own thread (own stream, memory and kernel state),

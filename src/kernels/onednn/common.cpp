@@ -340,6 +340,14 @@ bool activationSupported(const ir::Node& node) {
   return appendActivation(ops, *spec);
 }
 
+bool convolutionRanksSupported(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  if (shapes.size() < 2 || !rankKnownNoZeroDim(shapes[0]) || !rankKnownNoZeroDim(shapes[1])) return false;
+  const int64_t rank = shapes[0].rank();
+  if (rank < 3 || rank > 5 || shapes[1].rank() != rank) return false;
+  if (shapes.size() > 2 && node.input(2) != nullptr && !rankKnownNoZeroDim(shapes[2])) return false;
+  return node.attributes.getInt("group", 1) >= 1;
+}
+
 Status oneDnnError(const KernelContext& ctx, const dnnl::error& e) {
   // No implementation for these operands (an algorithm's conditions unmet) declines; anything else failed.
   if (e.status == dnnl_unimplemented)

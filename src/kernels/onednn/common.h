@@ -170,6 +170,11 @@ dnnl::memory::desc channelsLastSlice(const dnnl::memory::dims& dims, dnnl::memor
 /// tensors; unknown dimensions are resolved at run time, where the kernels handle empty ones themselves).
 bool rankKnownNoZeroDim(const ir::Shape& shape);
 
+/// A 1- to 3-D convolution or transposed convolution oneDNN can plan: x and w of one rank known, 3 to 5, no
+/// known dimension 0 (nor in a bias given as input 2), and a group count of at least 1. Every dimension may
+/// still be resolved at run time.
+bool convolutionRanksSupported(const ir::Node& node, const std::vector<ir::Shape>& shapes);
+
 /// oneDNN's eltwise post-op for a fused activation; false when oneDNN has none that matches it (Clip with
 /// min > max, whose ONNX result is max everywhere).
 bool appendActivation(dnnl::post_ops& ops, const ir::ops::ActivationSpec& spec);

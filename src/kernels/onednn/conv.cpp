@@ -504,17 +504,8 @@ Status convKernel(KernelContext& ctx) {
   }
 }
 
-// 1- to 3-D convolutions whose ranks are known; every dimension may still be resolved at run time.
-bool supportsConv(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
-  if (shapes.size() < 2 || !rankKnownNoZeroDim(shapes[0]) || !rankKnownNoZeroDim(shapes[1])) return false;
-  const int64_t rank = shapes[0].rank();
-  if (rank < 3 || rank > 5 || shapes[1].rank() != rank) return false;
-  if (shapes.size() > 2 && node.input(2) != nullptr && !rankKnownNoZeroDim(shapes[2])) return false;
-  return node.attributes.getInt("group", 1) >= 1;
-}
-
 bool supportsFusedConv(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
-  return supportsConv(node, shapes) && activationSupported(node);
+  return convolutionRanksSupported(node, shapes) && activationSupported(node);
 }
 
 // kChw16 in and out: an input of at least 16 channels (fewer are read plain, as oneDNN's blocked kernels
@@ -524,7 +515,7 @@ bool blockedInputFits(const std::vector<ir::Shape>& shapes) {
 }
 
 bool supportsBlockedConv(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
-  return supportsConv(node, shapes) && blockedInputFits(shapes);
+  return convolutionRanksSupported(node, shapes) && blockedInputFits(shapes);
 }
 
 bool supportsBlockedFusedConv(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
@@ -579,7 +570,7 @@ KernelFn convKernelFor(IoLayout io, bool winograd) {
 SupportsFn convSupportsFor(bool fused, IoLayout io, bool winograd) {
   if (winograd) return fused ? supportsWinogradFusedConv : supportsWinogradConv;
   if (io == IoLayout::kBlocked) return fused ? supportsBlockedFusedConv : supportsBlockedConv;
-  return fused ? supportsFusedConv : supportsConv;
+  return fused ? supportsFusedConv : convolutionRanksSupported;
 }
 
 }  // namespace

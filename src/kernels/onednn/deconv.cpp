@@ -322,11 +322,8 @@ Status deconvKernel(KernelContext& ctx) {
 // 1- to 3-D transposed convolutions whose ranks are known; where the spatial sizes of x and w are known too,
 // only a geometry oneDNN can express (oneDnnEndPads).
 bool supportsDeconv(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
-  if (shapes.size() < 2 || !rankKnownNoZeroDim(shapes[0]) || !rankKnownNoZeroDim(shapes[1])) return false;
+  if (!convolutionRanksSupported(node, shapes)) return false;
   const int64_t rank = shapes[0].rank();
-  if (rank < 3 || rank > 5 || shapes[1].rank() != rank) return false;
-  if (shapes.size() > 2 && node.input(2) != nullptr && !rankKnownNoZeroDim(shapes[2])) return false;
-  if (node.attributes.getInt("group", 1) < 1) return false;
   std::vector<int64_t> spatial;
   std::vector<int64_t> kernel;
   for (int64_t d = 2; d < rank; ++d) {
