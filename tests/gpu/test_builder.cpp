@@ -382,6 +382,41 @@ TEST(CudaBuilder, DecoderWithConvTransposeAndResizeRunsOnTheGpu) {
       });
 }
 
+// Split on the GPU: channels cut unevenly by a constant split, and a width cut into num_outputs parts of
+// which one is read by nothing; the parts meet again through Relu and Concat.
+TEST(CudaBuilder, SplitsRunOnTheGpu) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(31);
+  auto makeNetwork = [&]() {
+    auto net = std::make_unique<NetworkDefinition>();
+    Tensor split(DataType::kInt64, {2});
+    split.data<int64_t>()[0] = 3;
+    split.data<int64_t>()[1] = 5;
+    EXPECT_TRUE(net->addInput("x", DataType::kFloat32, {2, 8, 6, 16}).isOk());
+    EXPECT_TRUE(net->addConstant("split", split).isOk());
+    EXPECT_TRUE(
+        net->addLayer("Split", "channels", {"x", "split"}, {"a", "b"}, {{"axis", int64_t{1}}}).isOk());
+    EXPECT_TRUE(net->addLayer("Relu", "relu_a", {"a"}, {"ra"}).isOk());
+    EXPECT_TRUE(net->addLayer("Concat", "join", {"b", "ra"}, {"c"}, {{"axis", int64_t{1}}}).isOk());
+    EXPECT_TRUE(net->addLayer("Split", "width", {"c"}, {"p", "q", "r"},
+                              {{"axis", int64_t{-1}}, {"num_outputs", int64_t{3}}})
+                    .isOk());
+    EXPECT_TRUE(net->addLayer("Concat", "ends", {"r", "p"}, {"y"}, {{"axis", int64_t{3}}}).isOk());
+    EXPECT_TRUE(net->markOutput("y").isOk());
+    return net;
+  };
+  expectGpuBuildsMatchTheCpu(makeNetwork, {{"x", randomTensor(rng, DataType::kFloat32, {2, 8, 6, 16})}},
+                             [](const Engine& engine) {
+                               int splits = 0;
+                               for (const LayerInfo& l : engine.layers()) {
+                                 if (l.opType != "Split") continue;
+                                 ++splits;
+                                 EXPECT_EQ(l.tactic, "x-split-cuda") << l.name;
+                               }
+                               EXPECT_EQ(splits, 2);
+                             });
+}
+
 // Several execution contexts of one engine, each on its own thread (own stream, memory and kernel state),
 // half of them replaying CUDA graphs, all at once: every output bit equals the one-context run's.
 TEST(CudaBuilder, SeveralContextsOnSeveralThreads) {

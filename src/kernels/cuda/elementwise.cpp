@@ -270,16 +270,6 @@ void addBothLayouts(KernelRegistry& registry, KernelDef def, size_t layoutSlots)
   registry.add(def);
 }
 
-std::string lowerCase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string nameOf(DataType type, std::string_view op) {
-  return std::string(shortTypeName(type)) + "-" + std::string(op) + "-cuda";
-}
-
 }  // namespace
 
 void registerElementwiseKernels(KernelRegistry& registry) {
@@ -314,7 +304,7 @@ void registerElementwiseKernels(KernelRegistry& registry) {
     for (const UnaryEntry& u : unaries) {
       addBothLayouts(registry,
                      {.opType = u.opType,
-                      .name = keepName(nameOf(t, lowerCase(u.opType))),
+                      .name = ownKernelName(t, u.opType),
                       .inputTypes = {types},
                       .outputTypes = {types},
                       .fn = u.fn},
@@ -323,7 +313,7 @@ void registerElementwiseKernels(KernelRegistry& registry) {
     for (const BinaryEntry& b : binaries) {
       registry.add({.opType = b.opType,
                     .backend = Backend::kCuda,
-                    .name = keepName(nameOf(t, lowerCase(b.opType))),
+                    .name = ownKernelName(t, b.opType),
                     .inputTypes = {types},
                     .outputTypes = {types},
                     .fn = b.fn,

@@ -1,6 +1,7 @@
 #include "kernels/cuda/kernel_util.h"
 
 #include <algorithm>
+#include <cctype>
 #include <mutex>
 
 #include "ir/ops/window.h"
@@ -38,6 +39,12 @@ std::string_view keepName(std::string name) {
   const std::lock_guard<std::mutex> lock(mutex);
   names.push_back(std::move(name));
   return names.back();
+}
+
+std::string_view ownKernelName(DataType type, std::string_view opType) {
+  std::string name = std::string(shortTypeName(type)) + "-";
+  for (char c : opType) name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return keepName(name + "-cuda");
 }
 
 std::string_view shortTypeName(DataType type) {

@@ -34,6 +34,10 @@ std::string_view keepName(std::string name);
 /// "f32", "f16", "bf16", "i8", "u8": the dtype part of kernel names.
 std::string_view shortTypeName(DataType type);
 
+/// "<dtype>-<opType in lower case>-cuda": the name of lowp's own kernel of `opType` for tensors of `type`,
+/// kept for the life of the program.
+std::string_view ownKernelName(DataType type, std::string_view opType);
+
 /// The arithmetic of a cuBLASLt or cuDNN tactic: fp32 (full fp32 products), tf32 (fp32 tensors, inputs
 /// rounded to tf32 on the tensor cores; only where TF32 is allowed), fp16 or bf16 (accumulated in fp32).
 enum class Precision { kF32, kTf32, kF16, kBf16 };

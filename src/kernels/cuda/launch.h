@@ -309,6 +309,18 @@ cudaError_t launchSlice(int elementBytes, const void* x, void* y, const SlicePar
 cudaError_t launchGather(int64_t innerBytes, const void* x, void* y, int64_t outer, int64_t axis,
                          const void* indices, bool indicesAre64, int64_t count, cudaStream_t stream);
 
+// ---- reduce.cu
+// ----------------------------------------------------------------------------------------------
+
+/// What a Reduce* op accumulates (in fp32) and how it finishes.
+enum class ReduceOp : int { kSum, kMean, kMax, kMin, kSumSquare, kL1, kL2 };
+
+/// Reduce* of x viewed as [outer, reduced, inner] (the reduced axes adjacent) into y [outer, inner], fp32,
+/// fp16 or bf16 accumulated in fp32 and rounded once; Max and Min propagate NaN. An empty reduced extent
+/// gives ONNX's identity (0, -inf, +inf; NaN for Mean).
+cudaError_t launchReduce(ReduceOp op, Elem type, const void* x, void* y, int64_t outer, int64_t reduced,
+                         int64_t inner, cudaStream_t stream);
+
 // ---- resize.cu
 // ----------------------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ void registerCudaKernels(KernelRegistry& registry) {
   registerLayerNormKernels(registry);
   registerTensorKernels(registry);
   registerResizeKernels(registry);
+  registerReduceKernels(registry);
   registerAttentionKernels(registry);
 }
 

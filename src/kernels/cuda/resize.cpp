@@ -214,7 +214,7 @@ void registerResizeKernels(KernelRegistry& registry) {
       inputs[0] = TypeSet{type};
       registry.add({.opType = op,
                     .backend = Backend::kCuda,
-                    .name = keepName(std::string(shortTypeName(type)) + "-" + lower + "-cuda"),
+                    .name = ownKernelName(type, op),
                     .inputTypes = inputs,
                     .outputTypes = {TypeSet{type}},
                     .fn = &resizeKernel<false>,

@@ -42,7 +42,7 @@ void registerSoftmaxKernels(KernelRegistry& registry) {
     const TypeSet types = {t};
     registry.add({.opType = "Softmax",
                   .backend = Backend::kCuda,
-                  .name = keepName(std::string(shortTypeName(t)) + "-softmax-cuda"),
+                  .name = ownKernelName(t, "Softmax"),
                   .inputTypes = {types},
                   .outputTypes = {types},
                   .fn = &softmaxKernel,

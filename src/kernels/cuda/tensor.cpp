@@ -9,6 +9,8 @@
 //                      against the axis on the host; the device reads its own copy), any element size
 //   x-concat-cuda      Concat along any axis: each input one 2-D copy (cudaMemcpy2DAsync) of its rows
 //                      [outer, own axis x inner] into its column band of the output's rows, any element size
+//   x-split-cuda       Split along any axis, the inverse: each output one 2-D copy of its column band, the
+//                      parts from the split input (a constant of the graph) or num_outputs
 // Tests: tests/gpu/test_tensor.cpp.
 #include <cstddef>
 #include <optional>
@@ -236,6 +238,63 @@ bool supportsConcat(const ir::Node& node, const std::vector<ir::Shape>& shapes) 
   return ir::ops::concatShape(shapes, node.attributes.getInt("axis", 0)).isOk();
 }
 
+// The split input of a Split node, when it has one that is a constant of the graph (nullopt inside when it
+// has none); nullopt when it is computed at run time.
+std::optional<std::optional<std::vector<int64_t>>> constantSplit(const ir::Node& node) {
+  const ir::Value* v = node.input(1);
+  if (v == nullptr) return std::optional<std::vector<int64_t>>{};
+  if (!v->constant) return std::nullopt;
+  return std::optional<std::vector<int64_t>>{ref::tensor::readInts(*v->constant)};
+}
+
+Status splitKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  const Tensor& x = ctx.input(0);
+  auto axis = ir::normalizeAxis(ctx.attrs().getInt("axis", 0), x.rank());
+  if (!axis) return ctx.invalid(axis.status().message());
+  const auto a = static_cast<size_t>(*axis);
+  const auto split = constantSplit(ctx.node());
+  if (!split) return ctx.unsupported("CUDA Split takes a split that is a constant of the model");
+  auto sizes = ir::ops::splitSizes(ir::Dim(x.shape()[a]), *split, static_cast<int64_t>(ctx.outputCount()),
+                                   ctx.attrs().has("num_outputs"));
+  if (!sizes) return ctx.invalid(sizes.status().message());
+  int64_t outer = 1;
+  int64_t inner = ir::dataTypeInfo(x.type()).storageBytes;  // bytes of one step along the axis
+  for (size_t d = 0; d < a; ++d) outer *= x.shape()[d];
+  for (size_t d = a + 1; d < x.shape().size(); ++d) inner *= x.shape()[d];
+  const int64_t inRow = x.shape()[a] * inner;
+  const auto* in = static_cast<const std::byte*>(x.data());
+  for (size_t i = 0; i < ctx.outputCount(); ++i) {
+    const int64_t row = (*sizes)[i].size * inner;
+    if (ctx.hasOutput(i)) {
+      Tensor& y = ctx.output(i);
+      std::vector<int64_t> shape = x.shape();
+      shape[a] = (*sizes)[i].size;
+      if (y.type() != x.type() || y.shape() != shape)
+        return ctx.invalid("output " + std::to_string(i) + " " + y.describe() + " is not part " +
+                           std::to_string(i) + " " + ir::formatSizes(shape) + " of " + x.describe());
+      if (row > 0 && outer > 0) {
+        LOWP_CUDA_RETURN_IF_ERROR_NODE(
+            ctx, cudaMemcpy2DAsync(y.data(), static_cast<size_t>(row), in, static_cast<size_t>(inRow),
+                                   static_cast<size_t>(row), static_cast<size_t>(outer),
+                                   cudaMemcpyDeviceToDevice, cuda->stream));
+      }
+    }
+    in += row;
+  }
+  return {};
+}
+
+bool supportsSplit(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  if (shapes.empty() || !staticShape(shapes[0])) return false;
+  const auto split = constantSplit(node);
+  const auto axis = ir::normalizeAxis(node.attributes.getInt("axis", 0), shapes[0].rank());
+  return split && axis.isOk() &&
+         ir::ops::splitSizes(shapes[0][*axis], *split, static_cast<int64_t>(node.outputs.size()),
+                             node.attributes.has("num_outputs"))
+             .isOk();
+}
+
 }  // namespace
 
 void registerTensorKernels(KernelRegistry& registry) {
@@ -264,6 +323,14 @@ void registerTensorKernels(KernelRegistry& registry) {
                 .outputTypes = {any},
                 .fn = &concatKernel,
                 .supports = &supportsConcat,
+                .reference = false});
+  registry.add({.opType = "Split",
+                .backend = Backend::kCuda,
+                .name = "x-split-cuda",
+                .inputTypes = {any, TypeSet{DataType::kInt64}},
+                .outputTypes = {any},
+                .fn = &splitKernel,
+                .supports = &supportsSplit,
                 .reference = false});
   registry.add({.opType = "Slice",
                 .backend = Backend::kCuda,
