@@ -1,9 +1,12 @@
-// remove_identity: Identity, and Dropout in inference, pass their input through unchanged.
+// remove_identity: Identity, Dropout in inference, and a Cast or CastLike to the type the input already has
+// pass their input through unchanged.
 //
 // Targets: Identity; Dropout whose training_mode input is absent or a constant false and whose mask output
-// is absent or unread. Rewrite: consumers of the output read the input. When the output is a graph output
-// its name must survive, so instead the input's producer writes the output value directly and the input's
-// other consumers read it; that needs a producer node and an input that is not itself a graph output.
+// is absent or unread; Cast and CastLike whose output type is the input's (ONNX functions such as
+// LayerNormalization's expansion write them). Rewrite: consumers of the output read the input. When the
+// output is a graph output its name must survive, so instead the input's producer writes the output value
+// directly and the input's other consumers read it; that needs a producer node and an input that is not
+// itself a graph output.
 #include "passes/rules.h"
 
 namespace lowp::passes {
@@ -54,7 +57,7 @@ Result<bool> bypassNode(ir::Graph& graph, ir::Node& node) {
 
 const RewriteRule& removeIdentityRule() {
   static const RewriteRule rule{.name = "remove_identity",
-                                .opTypes = {"Identity", "Dropout"},
+                                .opTypes = {"Identity", "Dropout", "Cast", "CastLike"},
                                 .condition = passesInputThrough,
                                 .rewrite = bypassNode};
   return rule;

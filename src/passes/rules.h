@@ -5,10 +5,10 @@
 
 namespace lowp::passes {
 
-/// Identity, and Dropout in inference (training_mode absent or constant false, mask unused): consumers read
-/// the node's input instead. Where the node's output is a graph output, the input's producer takes that
-/// value over (the graph output keeps its name); where it cannot (the input is a graph input, constant or
-/// graph output itself), the node stays.
+/// Identity, Dropout in inference (training_mode absent or constant false, mask unused), and Cast or
+/// CastLike to the input's own type: consumers read the node's input instead. Where the node's output is a
+/// graph output, the input's producer takes that value over (the graph output keeps its name); where it
+/// cannot (the input is a graph input, constant or graph output itself), the node stays.
 const RewriteRule& removeIdentityRule();
 
 // ---- Explicit quantization (QuantizeLinear / DequantizeLinear in the model); qdq_common.h says which Q / DQ

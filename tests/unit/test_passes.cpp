@@ -114,6 +114,23 @@ TEST(RemoveIdentity, BypassesIdentityAndInferenceDropout) {
   expectSameOutputs(spec, std::move(g));
 }
 
+TEST(RemoveIdentity, BypassesCastsToTheTypeTheInputHasAndKeepsOthers) {
+  GraphSpec spec = [](GraphBuilder& b) {
+    b.input("x", {2, 3});
+    b.node("Relu", "relu", {"x"}, {"r"});
+    b.node("Cast", "same", {"r"}, {"c"}, attrs({{"to", int64_t{1}}}));  // float to float
+    b.node("CastLike", "like", {"c", "x"}, {"l"});
+    b.node("Cast", "narrow", {"l"}, {"h"}, attrs({{"to", int64_t{10}}}));  // float to float16
+    b.node("Cast", "back", {"h"}, {"y"}, attrs({{"to", int64_t{1}}}));
+    b.output("y");
+  };
+  auto g = build(spec);
+  EXPECT_EQ(applyAndInfer(*g, passes::removeIdentityRule()), 2);
+  EXPECT_EQ(opTypes(*g), (Ops{"Relu", "Cast", "Cast"}));
+  EXPECT_EQ(g->nodes()[1]->inputs[0]->name, "r");
+  expectSameOutputs(spec, std::move(g));
+}
+
 TEST(RemoveIdentity, KeepsTheGraphOutputNameWhenTheOutputIsAnIdentity) {
   GraphSpec spec = [](GraphBuilder& b) {
     b.input("x", {4});
