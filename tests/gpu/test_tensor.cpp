@@ -189,6 +189,37 @@ TEST(CudaConcat, MatchesTheReference) {
   }
 }
 
+TEST(CudaExpand, MatchesTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(86);
+  struct Case {
+    std::vector<int64_t> x, shape;
+  };
+  const std::vector<Case> cases = {
+      {{3, 1}, {2, 3, 4}},           // new leading dim, the last broadcast
+      {{1, 5}, {4, 5}},              // rows repeated: runs of 5 read again
+      {{2, 1, 4}, {2, 3, 4}},        // a middle dim broadcast
+      {{1, 1, 6}, {1, 7, 1}},        // the shape smaller than x along the last dim: x keeps it
+      {{2, 3}, {2, 3}},              // nothing to broadcast
+      {{1}, {3, 2, 5}},              // one value everywhere
+      {{4, 1, 1, 3}, {4, 5, 6, 3}},  // two neighbouring broadcast dims, merged
+  };
+  for (DataType type : kTypes) {
+    for (const Case& c : cases) {
+      SCOPED_TRACE(std::string(dataTypeName(type)) + " " + ir::formatSizes(c.x) + " to " +
+                   ir::formatSizes(c.shape));
+      const Tensor shape = makeTensor(DataType::kInt64, {static_cast<int64_t>(c.shape.size())},
+                                      std::vector<double>(c.shape.begin(), c.shape.end()));
+      expectMatchesReference({.kernel = "x-expand-cuda",
+                              .opType = "Expand",
+                              .opset = 13,
+                              .inputs = {anyValues(rng, type, c.x), shape},
+                              .constantSlots = {1},
+                              .tolerance = 0.0});
+    }
+  }
+}
+
 // Inputs whose dims other than the axis differ, or an axis outside their rank, are not concatenations.
 TEST(CudaConcat, DeclinesWhatIsNoConcatenation) {
   LOWP_REQUIRE_GPU();

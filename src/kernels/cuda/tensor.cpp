@@ -9,6 +9,8 @@
 //                      against the axis on the host; the device reads its own copy), any element size
 //   x-concat-cuda      Concat along any axis: each input one 2-D copy (cudaMemcpy2DAsync) of its rows
 //                      [outer, own axis x inner] into its column band of the output's rows, any element size
+//   x-expand-cuda      Expand: a strided copy that reads a broadcast dim at stride 0, the output's shape
+//                      from the plan (the shape input need not be read)
 //   x-split-cuda       Split along any axis, the inverse: each output one 2-D copy of its column band, the
 //                      parts from the split input (a constant of the graph) or num_outputs
 // Tests: tests/gpu/test_tensor.cpp.
@@ -238,6 +240,63 @@ bool supportsConcat(const ir::Node& node, const std::vector<ir::Shape>& shapes) 
   return ir::ops::concatShape(shapes, node.attributes.getInt("axis", 0)).isOk();
 }
 
+// The strided copy that broadcasts `x` to `y` (NumPy rules, x aligned right), dims of y of size 1 dropped
+// and neighbours merged; nullopt when x does not broadcast to y or more than kMaxCopyRank dims remain.
+std::optional<StridedCopyPlan> expandPlan(const std::vector<int64_t>& x, const std::vector<int64_t>& y) {
+  if (x.size() > y.size()) return std::nullopt;
+  const std::vector<int64_t> in = alignedTo(x, y.size());
+  std::vector<int64_t> dims;
+  std::vector<int64_t> strides;
+  int64_t stride = 1;
+  std::vector<int64_t> inStrides(in.size());
+  for (size_t d = in.size(); d-- > 0;) {
+    inStrides[d] = stride;
+    stride *= in[d];
+  }
+  for (size_t d = 0; d < y.size(); ++d) {
+    if (in[d] != y[d] && in[d] != 1) return std::nullopt;
+    if (y[d] == 1) continue;
+    const int64_t s = in[d] == 1 ? 0 : inStrides[d];
+    if (!dims.empty() && strides.back() == s * y[d]) {  // merges two read runs, or two broadcast dims
+      dims.back() *= y[d];
+      strides.back() = s;
+      continue;
+    }
+    dims.push_back(y[d]);
+    strides.push_back(s);
+  }
+  if (dims.size() > static_cast<size_t>(kMaxCopyRank)) return std::nullopt;
+  StridedCopyPlan plan;
+  plan.rank = static_cast<int>(dims.size());
+  for (size_t d = 0; d < dims.size(); ++d) {
+    plan.dims[d] = dims[d];
+    plan.inStrides[d] = strides[d];
+  }
+  return plan;
+}
+
+Status expandKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  const Tensor& x = ctx.input(0);
+  Tensor& y = ctx.output(0);
+  const int bytes = wordBytes(x.type());
+  if (bytes == 0 || y.type() != x.type())
+    return ctx.unsupported("no CUDA Expand of " + x.describe() + " to " + y.describe());
+  const auto plan = expandPlan(x.shape(), y.shape());
+  if (!plan)
+    return ctx.invalid("input " + x.describe() + " does not broadcast to the output " + y.describe());
+  if (y.elementCount() == 0) return {};
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, launchStridedCopy(bytes, x.data(), y.data(), *plan, cuda->stream));
+  return {};
+}
+
+bool supportsExpand(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  if (shapes.empty() || !staticShape(shapes[0]) || node.outputs.empty() || node.outputs[0] == nullptr ||
+      !staticShape(node.outputs[0]->shape))
+    return false;
+  return expandPlan(shapes[0].sizes(), node.outputs[0]->shape.sizes()).has_value();
+}
+
 // The split input of a Split node, when it has one that is a constant of the graph (nullopt inside when it
 // has none); nullopt when it is computed at run time.
 std::optional<std::optional<std::vector<int64_t>>> constantSplit(const ir::Node& node) {
@@ -323,6 +382,14 @@ void registerTensorKernels(KernelRegistry& registry) {
                 .outputTypes = {any},
                 .fn = &concatKernel,
                 .supports = &supportsConcat,
+                .reference = false});
+  registry.add({.opType = "Expand",
+                .backend = Backend::kCuda,
+                .name = "x-expand-cuda",
+                .inputTypes = {any, TypeSet{DataType::kInt64}},
+                .outputTypes = {any},
+                .fn = &expandKernel,
+                .supports = &supportsExpand,
                 .reference = false});
   registry.add({.opType = "Split",
                 .backend = Backend::kCuda,
