@@ -19,6 +19,7 @@
 #include <set>
 #include <sstream>
 
+#include "build_options.h"
 #include "commands.h"
 #include "lowp/builder.h"
 #include "lowp/engine.h"
@@ -46,6 +47,7 @@ struct ConformanceOptions {
   bool bf16 = false;
   bool int8 = false;
   int optimizationLevel = 3;
+  std::string device = "cpu";  ///< cuda or cuda:N builds each model for that GPU (implies --build)
 };
 
 // Discards the builder's messages: a case's outcome says what matters.
@@ -60,9 +62,14 @@ Result<std::shared_ptr<Engine>> makeEngine(const fs::path& dir, const fs::path& 
   EngineOptions engineOptions;
   engineOptions.threads = 1;  // cases run in parallel processes instead
   const std::string model = (dir / "model.onnx").string();
-  if (!opt.build && !opt.fp16 && !opt.bf16 && !opt.int8) return Engine::fromOnnxFile(model, engineOptions);
+  Device device = Device::kCpu;
+  int cudaOrdinal = 0;
+  (void)parseDevice(opt.device, device, cudaOrdinal);  // checked before the cases run
+  if (!opt.build && !opt.fp16 && !opt.bf16 && !opt.int8 && device == Device::kCpu)
+    return Engine::fromOnnxFile(model, engineOptions);
   LOWP_ASSIGN_OR_RETURN(auto network, NetworkDefinition::fromOnnxFile(model));
   BuilderConfig config;
+  config.setDevice(device, cudaOrdinal);
   if (opt.fp16) config.setFlag(BuilderFlag::kFP16);
   if (opt.bf16) config.setFlag(BuilderFlag::kBF16);
   if (opt.int8) config.setFlag(BuilderFlag::kINT8);
@@ -273,6 +280,12 @@ CaseResult finishCase(Child& child, int timeoutSeconds) {
 }
 
 int runConformance(const ConformanceOptions& opt) {
+  Device device = Device::kCpu;
+  int cudaOrdinal = 0;
+  if (std::string e = parseDevice(opt.device, device, cudaOrdinal); !e.empty()) {
+    std::cerr << "lowp conformance: error: " << e << "\n";
+    return 2;
+  }
   std::vector<std::pair<std::string, fs::path>> cases;  // (label "<suite>/<case>", folder)
   std::regex filter;
   try {
@@ -391,6 +404,9 @@ CommandRunner addConformanceCommand(CLI::App& app) {
       "--int8", opt->int8,
       "build with int8 allowed, scales from the builder's run on random normal inputs (implies --build)");
   cmd->add_option("--builderOptimizationLevel", opt->optimizationLevel, "0..5 (default 3)");
+  cmd->add_option("--device", opt->device,
+                  "cpu (default), or cuda, cuda:N or N: build each model for that GPU (implies --build); a "
+                  "model with an op the GPU has no kernel for counts as unsupported");
   return [opt] { return runConformance(*opt); };
 }
 

@@ -132,6 +132,7 @@ expect_error "build: bad device" "--device must be cpu, cuda, cuda:N or N \(a GP
 expect_error "engine and model" "excludes" "$lowp" run --engine good.engine --onnx add_relu.onnx
 expect_error "neither engine nor model" "give the model with --onnx FILE or an engine file with --engine FILE" "$lowp" run
 expect_error "conformance: bad --filter" "--filter .\(\?i\)add. is not a regular expression" "$lowp" conformance . --filter "(?i)add"
+expect_error "conformance: bad --device" "--device must be cpu, cuda, cuda:N or N \(a GPU number\), not .gpu." "$lowp" conformance . --device gpu
 
 # Building: flags allow precisions, constraints bind by strength, bad options are refused.
 expect_ok "build with fp16 and bf16 allowed" "$lowp" build --onnx add_relu.onnx --fp16 --bf16 --shapes=x:2x4 --dumpLayerInfo
