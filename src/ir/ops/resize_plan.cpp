@@ -294,6 +294,17 @@ Result<ResizeGeometry> resolveResizeGeometry(const ResizeAttrs& attrs, const std
   return g;
 }
 
+Result<ResizeGeometry> resolveNodeResizeGeometry(const Node& node, const ResizeAttrs& attrs,
+                                                 const std::vector<int64_t>& inSizes,
+                                                 const std::function<ResizeInput(size_t slot)>& input) {
+  const bool upsample = node.opType == "Upsample";
+  const ResizeInput roi = upsample ? ResizeInput{} : input(1);
+  if (attrs.coordinate == CoordinateMode::kTfCropAndResize && !roi.present)
+    return invalidArg("coordinate_transformation_mode tf_crop_and_resize needs a non-empty roi");
+  return resolveResizeGeometry(attrs, inSizes, roi, input(resizeScalesSlot(node)),
+                               upsample ? ResizeInput{} : input(3));
+}
+
 double resizeSourceCoordinate(const ResizeAttrs& attrs, int64_t o, int64_t inSize, int64_t outSize,
                               double scale, double roiStart, double roiEnd, bool* outside) {
   *outside = false;

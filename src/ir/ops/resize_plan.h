@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "ir/graph.h"
@@ -75,6 +76,13 @@ struct ResizeGeometry {
 Result<ResizeGeometry> resolveResizeGeometry(const ResizeAttrs& attrs, const std::vector<int64_t>& inSizes,
                                              const ResizeInput& roi, const ResizeInput& scales,
                                              const ResizeInput& sizes);
+
+/// The geometry of Resize or Upsample `node` (attributes `attrs`) for an input of sizes `inSizes`, its roi,
+/// scales and sizes as `input(slot)` gives each (slots of the node's inputs; Upsample reads only its scales).
+/// tf_crop_and_resize without a roi is an error (kInvalidArgument).
+Result<ResizeGeometry> resolveNodeResizeGeometry(const Node& node, const ResizeAttrs& attrs,
+                                                 const std::vector<int64_t>& inSizes,
+                                                 const std::function<ResizeInput(size_t slot)>& input);
 
 /// The input coordinate that output index `o` of one axis maps to. Sets `outside` when tf_crop_and_resize
 /// maps it outside the input (the output there is the extrapolation value).

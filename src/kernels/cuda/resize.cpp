@@ -53,16 +53,13 @@ struct ResizeSetup {
 Result<ResizeSetup> resizeSetup(const ir::Node& node, const std::vector<int64_t>& inSizes) {
   auto attrs = ir::ops::readResizeAttrs(node);
   if (!attrs) return attrs.status();
-  const bool upsample = node.opType == "Upsample";
-  const std::optional<ResizeInput> roi = upsample ? ResizeInput{} : constantInput(node, 1);
-  const std::optional<ResizeInput> scales = constantInput(node, ir::ops::resizeScalesSlot(node));
-  const std::optional<ResizeInput> sizes = upsample ? ResizeInput{} : constantInput(node, 3);
-  if (!roi || !scales || !sizes)
-    return Status(StatusCode::kUnsupported, "the CUDA Resize takes roi, scales and sizes that are constants");
-  if (attrs->coordinate == ir::ops::CoordinateMode::kTfCropAndResize && !roi->present)
-    return Status(StatusCode::kInvalidArgument,
-                  "coordinate_transformation_mode tf_crop_and_resize needs a non-empty roi");
-  auto geometry = ir::ops::resolveResizeGeometry(*attrs, inSizes, *roi, *scales, *sizes);
+  for (size_t slot = 1; slot < node.inputs.size(); ++slot) {
+    if (!constantInput(node, slot))
+      return Status(StatusCode::kUnsupported,
+                    "the CUDA Resize takes roi, scales and sizes that are constants");
+  }
+  auto geometry = ir::ops::resolveNodeResizeGeometry(node, *attrs, inSizes,
+                                                     [&](size_t slot) { return *constantInput(node, slot); });
   if (!geometry) return geometry.status();
   return ResizeSetup{*attrs, *geometry};
 }

@@ -19,7 +19,6 @@
 namespace lowp::kernels::ref {
 namespace {
 
-using ir::ops::CoordinateMode;
 using ir::ops::ResizeAxisTaps;
 using ir::ops::ResizeMode;
 using ir::ops::ResizeOutputTaps;
@@ -119,21 +118,13 @@ Status resizeKernel(KernelContext& ctx) {
   const ir::Node& node = ctx.node();
   auto attrs = ir::ops::readResizeAttrs(node);
   if (!attrs) return asNodeError(ctx, attrs.status());
-  const bool upsample = node.opType == "Upsample";
-  auto inputOf = [&](size_t i) {
+  const Tensor& in = ctx.input(0);
+  auto geometry = ir::ops::resolveNodeResizeGeometry(node, *attrs, in.shape(), [&](size_t i) {
     ir::ops::ResizeInput r;
     r.present = ctx.hasInput(i) && ctx.input(i).elementCount() > 0;
     r.value = r.present ? &ctx.input(i) : nullptr;
     return r;
-  };
-  const Tensor& in = ctx.input(0);
-  const ir::ops::ResizeInput roi = upsample ? ir::ops::ResizeInput{} : inputOf(1);
-  if (attrs->coordinate == CoordinateMode::kTfCropAndResize && !roi.present) {
-    return ctx.invalid("coordinate_transformation_mode tf_crop_and_resize needs a non-empty roi");
-  }
-  auto geometry =
-      ir::ops::resolveResizeGeometry(*attrs, in.shape(), roi, inputOf(ir::ops::resizeScalesSlot(node)),
-                                     upsample ? ir::ops::ResizeInput{} : inputOf(3));
+  });
   if (!geometry) return asNodeError(ctx, geometry.status());
   Tensor& out = ctx.output(0);
   if (geometry->outSizes != out.shape()) {
