@@ -5,11 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "ir/graph.h"
 #include "ir/op_schema.h"
+#include "kernel_under_test.h"
 #include "onnx/op_importer.h"
 #include "op_runner.h"
 
@@ -347,6 +350,129 @@ TEST(Upsample, ImporterRewritesOldSpellings) {
   ASSERT_TRUE(resize->normalize(ctx, *r10).isOk());
   EXPECT_EQ(r10->input(1), nullptr);
   EXPECT_EQ(r10->input(2), s);
+}
+
+// ---- lowp's row-by-row kernels (kernels/cpu/resize.cpp) against the reference ----
+
+struct RowsCase {
+  std::string what;
+  std::vector<int64_t> x;
+  AttributeMap attrs;
+  std::vector<double> roi, scales;  ///< empty: omitted
+  std::vector<double> sizes;
+};
+
+std::vector<RowsCase> rowsCases() {
+  auto s = [](const char* v) { return std::string(v); };
+  return {
+      {"nearest 2x", {2, 3, 5, 7}, attrs({}), {}, {1, 1, 2, 2}, {}},
+      {"nearest down asymmetric floor",
+       {1, 2, 9, 10},
+       attrs({{"coordinate_transformation_mode", s("asymmetric")}, {"nearest_mode", s("floor")}}),
+       {},
+       {1, 1, 0.6, 0.8},
+       {}},
+      {"nearest only the channels", {1, 4, 3, 5}, attrs({}), {}, {1, 2, 1, 1}, {}},
+      {"nearest tf_crop_and_resize",
+       {1, 2, 8, 8},
+       attrs({{"coordinate_transformation_mode", s("tf_crop_and_resize")}, {"extrapolation_value", -3.0f}}),
+       {0, 0, -0.2, 0.1, 1, 1, 0.9, 1.3},
+       {},
+       {1, 2, 7, 9}},
+      {"linear 2x", {2, 3, 5, 7}, attrs({{"mode", s("linear")}}), {}, {1, 1, 2, 1.5}, {}},
+      {"linear only the rows", {1, 3, 6, 5}, attrs({{"mode", s("linear")}}), {}, {1, 1, 1.5, 1}, {}},
+      {"linear align_corners rank 3",
+       {2, 4, 9},
+       attrs({{"mode", s("linear")}, {"coordinate_transformation_mode", s("align_corners")}}),
+       {},
+       {1, 1, 2.5},
+       {}},
+      {"linear antialias down",
+       {1, 2, 16, 12},
+       attrs({{"mode", s("linear")}, {"antialias", int64_t{1}}}),
+       {},
+       {1, 1, 0.3, 0.5},
+       {}},
+      {"cubic exclude_outside",
+       {1, 3, 7, 6},
+       attrs({{"mode", s("cubic")}, {"exclude_outside", int64_t{1}}, {"cubic_coeff_a", -0.5f}}),
+       {},
+       {1, 1, 2, 2},
+       {}},
+      {"linear tf_crop_and_resize",
+       {1, 2, 8, 8},
+       attrs({{"mode", s("linear")},
+              {"coordinate_transformation_mode", s("tf_crop_and_resize")},
+              {"extrapolation_value", 10.0f}}),
+       {0, 0, -0.2, 0.1, 1, 1, 0.9, 1.3},
+       {},
+       {1, 2, 7, 9}},
+      {"cubic rank 5 sizes", {1, 2, 3, 4, 5}, attrs({{"mode", s("cubic")}}), {}, {}, {1, 2, 5, 7, 3}},
+  };
+}
+
+TEST(CpuResize, RowsMatchTheReference) {
+  std::mt19937 rng(71);
+  std::uniform_real_distribution<double> dist(-2.0, 2.0);
+  for (const RowsCase& c : rowsCases()) {
+    const bool nearest = c.attrs.getString("mode", "nearest") == "nearest";
+    const std::vector<DataType> types =
+        nearest
+            ? std::vector<DataType>{DataType::kFloat32, DataType::kFloat16, DataType::kInt8, DataType::kInt64}
+            : std::vector<DataType>{DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
+    for (const DataType type : types) {
+      SCOPED_TRACE(c.what + " " + std::string(dataTypeName(type)));
+      int64_t n = 1;
+      for (int64_t d : c.x) n *= d;
+      std::vector<double> values(static_cast<size_t>(n));
+      for (double& v : values) v = nearest ? std::round(dist(rng) * 50) : dist(rng);
+      std::vector<Tensor> inputs = {makeTensor(type, c.x, values), Tensor(), Tensor(), Tensor()};
+      if (!c.roi.empty())
+        inputs[1] = makeTensor(DataType::kFloat32, {static_cast<int64_t>(c.roi.size())}, c.roi);
+      if (!c.scales.empty())
+        inputs[2] = makeTensor(DataType::kFloat32, {static_cast<int64_t>(c.scales.size())}, c.scales);
+      if (!c.sizes.empty())
+        inputs[3] = makeTensor(DataType::kInt64, {static_cast<int64_t>(c.sizes.size())}, c.sizes);
+      NodeUnderTest node("Resize", "", 19, c.attrs, inputs, {1, 2, 3});
+      ASSERT_TRUE(node.status().isOk()) << node.status().toString();
+      const std::string name = nearest                      ? "any-resize-nearest-rows"
+                               : type == DataType::kFloat32 ? "f32-resize-rows"
+                               : type == DataType::kFloat16 ? "f16-resize-rows"
+                                                            : "bf16-resize-rows";
+      const kernels::KernelDef* k = kernelNamed(name);
+      ASSERT_NE(k, nullptr) << name;
+      EXPECT_TRUE(k->supports(node.node(), node.inputShapes()));
+      auto got = runKernel(*k, node.node(), inputs, node.outputType(), node.outputShape());
+      auto want = runKernel(*referenceKernel("Resize", ""), node.node(), inputs, node.outputType(),
+                            node.outputShape());
+      ASSERT_TRUE(got.isOk()) << got.status().toString();
+      ASSERT_TRUE(want.isOk()) << want.status().toString();
+      ASSERT_EQ(got->shape(), want->shape());
+      if (nearest) {
+        EXPECT_EQ(std::memcmp(got->data(), want->data(), static_cast<size_t>(got->byteSize())), 0);
+        continue;
+      }
+      // fp32 sums against the reference's double passes; fp16 and bf16 round once, as the reference does.
+      const double tolerance = type == DataType::kFloat32 ? 1e-6 : type == DataType::kFloat16 ? 1e-3 : 8e-3;
+      double err = 0, norm = 0;
+      for (int64_t i = 0; i < want->elementCount(); ++i) {
+        const double a = elementAsDouble(*got, i), b = elementAsDouble(*want, i);
+        err += (a - b) * (a - b);
+        norm += b * b;
+      }
+      EXPECT_LE(std::sqrt(err / norm), tolerance);
+    }
+  }
+}
+
+// Each kernel declines the modes it is not for, so the builder never picks it there.
+TEST(CpuResize, RowsKernelsDeclineOtherModes) {
+  const std::vector<Tensor> inputs = {makeTensor(DataType::kFloat32, {1, 1, 2, 2}, {1, 2, 3, 4}), Tensor(),
+                                      makeTensor(DataType::kFloat32, {4}, {1, 1, 2, 2})};
+  NodeUnderTest linear("Resize", "", 19, attrs({{"mode", std::string("linear")}}), inputs, {2});
+  ASSERT_TRUE(linear.status().isOk());
+  EXPECT_FALSE(kernelNamed("any-resize-nearest-rows")->supports(linear.node(), linear.inputShapes()));
+  EXPECT_TRUE(kernelNamed("f32-resize-rows")->supports(linear.node(), linear.inputShapes()));
 }
 
 }  // namespace

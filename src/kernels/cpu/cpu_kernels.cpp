@@ -630,6 +630,7 @@ void registerCpuKernels(KernelRegistry& registry) {
   registerIsa<&avx2Kernels>(registry, CpuFeature::kAvx2, "avx2");
   registerAttentionKernels(registry);
   registerCopyKernels(registry);
+  registerResizeKernels(registry);
   registerQuantizeKernels(registry);
   registerReformatKernels(registry);
 }

@@ -15,6 +15,9 @@ void registerQuantizeKernels(KernelRegistry& registry);
 /// Transpose and Slice as copies of whole rows and tiles (copies.cpp; plain C++, any ISA).
 void registerCopyKernels(KernelRegistry& registry);
 
+/// Resize and Upsample output row by output row (resize.cpp; plain C++, any ISA).
+void registerResizeKernels(KernelRegistry& registry);
+
 /// lowp.Attention for fp32, bf16 and fp16 storage on AVX-512 and AVX2 (attention.cpp).
 void registerAttentionKernels(KernelRegistry& registry);
 
