@@ -3,6 +3,7 @@
 // dequantize, reformats.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <random>
@@ -229,6 +230,74 @@ TEST(CudaElementwise, CastsAreExact) {
              .tolerance = 0.0,
              .misalign = !hwc});
       }
+    }
+  }
+}
+
+// Casts with an integer or bool side, and CastLike, bit for bit: floats past every integer's range, NaN,
+// fractions of both signs; integers at the ends of their range and past 2^24 (one rounding into fp16 and
+// bf16, not two).
+TEST(CudaElementwise, IntegerAndBoolCastsAreExact) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(16);
+  const DataType types[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16, DataType::kInt8,
+                            DataType::kUInt8,   DataType::kInt32,   DataType::kInt64,    DataType::kBool};
+  auto name = [](DataType t) {
+    switch (t) {
+      case DataType::kFloat32:
+        return "f32";
+      case DataType::kFloat16:
+        return "f16";
+      case DataType::kBFloat16:
+        return "bf16";
+      case DataType::kInt8:
+        return "i8";
+      case DataType::kUInt8:
+        return "u8";
+      case DataType::kInt32:
+        return "i32";
+      case DataType::kInt64:
+        return "i64";
+      default:
+        return "bool";
+    }
+  };
+  const bool isFloat[] = {true, true, true, false, false, false, false, false};
+  // The range of each integer type (bool: 0 and 1), so that every value is one makeTensor can store.
+  const double lows[] = {0, 0, 0, -128, 0, -2147483648.0, -9.223372036854775808e18, 0};
+  const double highs[] = {0, 0, 0, 127, 255, 2147483647.0, 9.2233720368547748e18, 1};
+  for (size_t f = 0; f < std::size(types); ++f) {
+    std::vector<double> values;
+    if (isFloat[f]) {
+      values = {0.0, -0.0, 1.0, -1.0, 2.7, -2.7, 127.5, 255.9, -128.9, 3e9, -3e9, 1e19, -1e19, std::nan("")};
+      std::uniform_real_distribution<double> fraction(-300.0, 300.0);
+      for (int i = 0; i < 500; ++i) values.push_back(fraction(rng));
+    } else {
+      values = {lows[f], highs[f], 0.0, 1.0};
+      std::uniform_real_distribution<double> any(std::max(lows[f], -1e12), std::min(highs[f], 1e12));
+      for (int i = 0; i < 500; ++i) values.push_back(std::trunc(any(rng)));
+      // Integers past 2^24 whose fp32 rounds: 2^24 + 2^16 + 1 rounds up into bf16, but to a tie (and then
+      // down) through a correctly rounded fp32.
+      if (types[f] == DataType::kInt32 || types[f] == DataType::kInt64) {
+        for (double v : {16777217.0, 16842753.0, -16842753.0, 33554435.0}) values.push_back(v);
+      }
+    }
+    const Tensor x = makeTensor(types[f], {static_cast<int64_t>(values.size())}, values);
+    for (size_t t = 0; t < std::size(types); ++t) {
+      if (t == f || (isFloat[f] && isFloat[t])) continue;
+      const std::string pair = std::string(name(types[f])) + "to" + name(types[t]);
+      SCOPED_TRACE(pair);
+      expectMatchesReference({.kernel = pair + "-cast-cuda",
+                              .opType = "Cast",
+                              .opset = 19,
+                              .attrs = attrs({{"to", static_cast<int64_t>(types[t])}}),
+                              .inputs = {x},
+                              .tolerance = 0.0});
+      expectMatchesReference({.kernel = pair + "-castlike-cuda",
+                              .opType = "CastLike",
+                              .opset = 19,
+                              .inputs = {x, makeTensor(types[t], {1}, {0.0})},
+                              .tolerance = 0.0});
     }
   }
 }

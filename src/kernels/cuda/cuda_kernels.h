@@ -15,7 +15,7 @@ namespace lowp::kernels::cuda {
 /// Every kernel of this folder.
 void registerCudaKernels(KernelRegistry& registry);
 
-/// The unary activations and math ops, Add, Sub, Mul, Div, Max, Min, Cast, QuantizeLinear,
+/// The unary activations and math ops, Add, Sub, Mul, Div, Max, Min, Cast, CastLike, QuantizeLinear,
 /// DequantizeLinear (elementwise.cpp).
 void registerElementwiseKernels(KernelRegistry& registry);
 /// lowp.Reformat between linear and hwc (reformat.cpp).

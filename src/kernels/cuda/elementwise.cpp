@@ -5,6 +5,9 @@
 //                                                   fast paths for same shapes, scalars and per-channel /
 //                                                   per-row operands
 //   {f32,f16,bf16}to{f32,f16,bf16}-cast-cuda[-hwc]  Cast between the float types (round to nearest even)
+//   <from>to<to>-{cast,castlike}-cuda                Cast where one side is int8, uint8, int32, int64 or
+//                                                   bool (cast.cu), and CastLike between any two of these
+//                                                   types and the float ones
 //   f32to{i8,u8}-quantizelinear-cuda[-hwc], {i8,u8}tof32-dequantizelinear-cuda[-hwc]
 //                                                   one scale (and zero point) for the whole tensor, read
 //                                                   by the device from the tensors; bit-exact with the
@@ -14,6 +17,7 @@
 #include <cctype>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -162,6 +166,48 @@ Status castKernel(KernelContext& ctx) {
   if (y.elementCount() != x.elementCount()) return ctx.invalid("output size differs from the input's");
   LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx,
                                  launchCast(from, to, x.data(), y.data(), x.elementCount(), cuda->stream));
+  return {};
+}
+
+// The CastType of a tensor type, nullopt for others.
+std::optional<CastType> castTypeOf(DataType type) {
+  switch (type) {
+    case DataType::kFloat32:
+      return CastType::kF32;
+    case DataType::kFloat16:
+      return CastType::kF16;
+    case DataType::kBFloat16:
+      return CastType::kBF16;
+    case DataType::kInt8:
+      return CastType::kI8;
+    case DataType::kUInt8:
+      return CastType::kU8;
+    case DataType::kInt32:
+      return CastType::kI32;
+    case DataType::kInt64:
+      return CastType::kI64;
+    case DataType::kBool:
+      return CastType::kBool;
+    default:
+      return std::nullopt;
+  }
+}
+
+// Cast and CastLike between any two of the CastTypes (float pairs by launchCast).
+Status anyCastKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  const Tensor& x = ctx.input(0);
+  Tensor& y = ctx.output(0);
+  const std::optional<CastType> from = castTypeOf(x.type());
+  const std::optional<CastType> to = castTypeOf(y.type());
+  if (!from || !to) return ctx.unsupported("no CUDA Cast from " + x.describe() + " to " + y.describe());
+  if (y.elementCount() != x.elementCount()) return ctx.invalid("output size differs from the input's");
+  const bool floats = *from <= CastType::kBF16 && *to <= CastType::kBF16;
+  const cudaError_t e =
+      floats ? launchCast(*elemOf(x.type()), *elemOf(y.type()), x.data(), y.data(), x.elementCount(),
+                          cuda->stream)
+             : launchIntegerCast(*from, *to, x.data(), y.data(), x.elementCount(), cuda->stream);
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, e);
   return {};
 }
 
@@ -330,6 +376,31 @@ void registerElementwiseKernels(KernelRegistry& registry) {
                       .outputTypes = {{to}},
                       .fn = &castKernel},
                      1);
+    }
+  }
+  const DataType castTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16, DataType::kInt8,
+                                DataType::kUInt8,   DataType::kInt32,   DataType::kInt64,    DataType::kBool};
+  for (DataType from : castTypes) {
+    for (DataType to : castTypes) {
+      if (from == to) continue;
+      const std::string pair = std::string(shortTypeName(from)) + "to" + std::string(shortTypeName(to));
+      const bool floats = *castTypeOf(from) <= CastType::kBF16 && *castTypeOf(to) <= CastType::kBF16;
+      if (!floats) {  // float pairs are above, in both layouts
+        registry.add({.opType = "Cast",
+                      .backend = Backend::kCuda,
+                      .name = keepName(pair + "-cast-cuda"),
+                      .inputTypes = {{from}},
+                      .outputTypes = {{to}},
+                      .fn = &anyCastKernel,
+                      .reference = false});
+      }
+      registry.add({.opType = "CastLike",
+                    .backend = Backend::kCuda,
+                    .name = keepName(pair + "-castlike-cuda"),
+                    .inputTypes = {{from}, {to}},
+                    .outputTypes = {{to}},
+                    .fn = &anyCastKernel,
+                    .reference = false});
     }
   }
   const TypeSet f32 = {DataType::kFloat32};

@@ -59,6 +59,12 @@ std::string_view shortTypeName(DataType type) {
       return "i8";
     case DataType::kUInt8:
       return "u8";
+    case DataType::kInt32:
+      return "i32";
+    case DataType::kInt64:
+      return "i64";
+    case DataType::kBool:
+      return "bool";
     case DataType::kFloat8E4M3FN:
       return "f8";
     default:

@@ -31,7 +31,7 @@ Result<Elem> floatElemOf(const KernelContext& ctx, const Tensor& t, std::string_
 /// Keeps `name` for the life of the program (KernelDef names are string_views).
 std::string_view keepName(std::string name);
 
-/// "f32", "f16", "bf16", "i8", "u8": the dtype part of kernel names.
+/// "f32", "f16", "bf16", "i8", "u8", "i32", "i64", "bool", "f8": the dtype part of kernel names.
 std::string_view shortTypeName(DataType type);
 
 /// "<dtype>-<opType in lower case>-cuda": the name of lowp's own kernel of `opType` for tensors of `type`,

@@ -309,6 +309,19 @@ cudaError_t launchSlice(int elementBytes, const void* x, void* y, const SlicePar
 cudaError_t launchGather(int64_t innerBytes, const void* x, void* y, int64_t outer, int64_t axis,
                          const void* indices, bool indicesAre64, int64_t count, cudaStream_t stream);
 
+// ---- cast.cu
+// -------------------------------------------------------------------------------------------------
+
+/// The types of launchIntegerCast.
+enum class CastType : int { kF32, kF16, kBF16, kI8, kU8, kI32, kI64, kBool };
+
+/// Cast where the source or the target is an integer or bool (int8, uint8, int32, int64, bool; the others
+/// fp32, fp16, bf16), by the reference kernel's rules: a float truncates toward zero into an integer and
+/// saturates (NaN to 0); an integer rounds once into a float (through fp32 rounded to odd for fp16 and
+/// bf16); anything into bool is v != 0; integers wrap into narrower integers.
+cudaError_t launchIntegerCast(CastType from, CastType to, const void* x, void* y, int64_t n,
+                              cudaStream_t stream);
+
 // ---- reduce.cu
 // ----------------------------------------------------------------------------------------------
 
