@@ -23,6 +23,7 @@
 #include "kernels/cpu/cpu_kernels.h"
 #include "kernels/reference/common.h"
 #include "kernels/reference/conversion_numeric.h"
+#include "kernels/reference/resize.h"
 
 namespace lowp::kernels::cpu {
 namespace {
@@ -51,12 +52,7 @@ Result<std::shared_ptr<ResizeRowsPlan>> makePlan(KernelContext& ctx) {
   auto attrs = ir::ops::readResizeAttrs(node);
   if (!attrs) return attrs.status();
   const Tensor& x = ctx.input(0);
-  auto geometry = ir::ops::resolveNodeResizeGeometry(node, *attrs, x.shape(), [&](size_t i) {
-    ir::ops::ResizeInput r;
-    r.present = ctx.hasInput(i) && ctx.input(i).elementCount() > 0;
-    r.value = r.present ? &ctx.input(i) : nullptr;
-    return r;
-  });
+  auto geometry = ref::resizeGeometryOf(ctx, *attrs);
   if (!geometry) return geometry.status();
   auto plan = std::make_shared<ResizeRowsPlan>();
   plan->in = x.shape();

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ir/ops/tensor_shapes.h"
@@ -359,54 +360,31 @@ bool supportsSplit(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
 void registerTensorKernels(KernelRegistry& registry) {
   const TypeSet any = movableTypes();
   const TypeSet index = {DataType::kInt32, DataType::kInt64};
-  registry.add({.opType = "Transpose",
-                .backend = Backend::kCuda,
-                .name = "x-transpose-cuda",
-                .inputTypes = {any},
-                .outputTypes = {any},
-                .fn = &transposeKernel,
-                .supports = &supportsTranspose,
-                .reference = false});
-  registry.add({.opType = "Gather",
-                .backend = Backend::kCuda,
-                .name = "x-gather-cuda",
-                .inputTypes = {any, index},
-                .outputTypes = {any},
-                .fn = &gatherKernel,
-                .supports = &supportsGather,
-                .reference = false});
-  registry.add({.opType = "Concat",
-                .backend = Backend::kCuda,
-                .name = "x-concat-cuda",
-                .inputTypes = {any},
-                .outputTypes = {any},
-                .fn = &concatKernel,
-                .supports = &supportsConcat,
-                .reference = false});
-  registry.add({.opType = "Expand",
-                .backend = Backend::kCuda,
-                .name = "x-expand-cuda",
-                .inputTypes = {any, TypeSet{DataType::kInt64}},
-                .outputTypes = {any},
-                .fn = &expandKernel,
-                .supports = &supportsExpand,
-                .reference = false});
-  registry.add({.opType = "Split",
-                .backend = Backend::kCuda,
-                .name = "x-split-cuda",
-                .inputTypes = {any, TypeSet{DataType::kInt64}},
-                .outputTypes = {any},
-                .fn = &splitKernel,
-                .supports = &supportsSplit,
-                .reference = false});
-  registry.add({.opType = "Slice",
-                .backend = Backend::kCuda,
-                .name = "x-slice-cuda",
-                .inputTypes = {any, index},
-                .outputTypes = {any},
-                .fn = &sliceKernel,
-                .supports = &supportsSlice,
-                .reference = false});
+  const TypeSet int64 = {DataType::kInt64};
+  struct Entry {
+    std::string_view op, name;
+    std::vector<TypeSet> inputs;
+    KernelFn fn;
+    SupportsFn supports;
+  };
+  const Entry entries[] = {
+      {"Transpose", "x-transpose-cuda", {any}, &transposeKernel, &supportsTranspose},
+      {"Gather", "x-gather-cuda", {any, index}, &gatherKernel, &supportsGather},
+      {"Concat", "x-concat-cuda", {any}, &concatKernel, &supportsConcat},
+      {"Expand", "x-expand-cuda", {any, int64}, &expandKernel, &supportsExpand},
+      {"Split", "x-split-cuda", {any, int64}, &splitKernel, &supportsSplit},
+      {"Slice", "x-slice-cuda", {any, index}, &sliceKernel, &supportsSlice},
+  };
+  for (const Entry& e : entries) {
+    registry.add({.opType = e.op,
+                  .backend = Backend::kCuda,
+                  .name = e.name,
+                  .inputTypes = e.inputs,
+                  .outputTypes = {any},
+                  .fn = e.fn,
+                  .supports = e.supports,
+                  .reference = false});
+  }
 }
 
 }  // namespace lowp::kernels::cuda

@@ -7,6 +7,8 @@
 // (coordinates and weights follow the reference's double arithmetic, so the oracle reproduces its data), and
 // round once to the output type (integers truncate toward zero and saturate, as conversion_numeric.h's float
 // -> integer rule).
+#include "kernels/reference/resize.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -119,12 +121,7 @@ Status resizeKernel(KernelContext& ctx) {
   auto attrs = ir::ops::readResizeAttrs(node);
   if (!attrs) return asNodeError(ctx, attrs.status());
   const Tensor& in = ctx.input(0);
-  auto geometry = ir::ops::resolveNodeResizeGeometry(node, *attrs, in.shape(), [&](size_t i) {
-    ir::ops::ResizeInput r;
-    r.present = ctx.hasInput(i) && ctx.input(i).elementCount() > 0;
-    r.value = r.present ? &ctx.input(i) : nullptr;
-    return r;
-  });
+  auto geometry = resizeGeometryOf(ctx, *attrs);
   if (!geometry) return asNodeError(ctx, geometry.status());
   Tensor& out = ctx.output(0);
   if (geometry->outSizes != out.shape()) {
@@ -154,6 +151,16 @@ Status resizeKernel(KernelContext& ctx) {
 }
 
 }  // namespace
+
+Result<ir::ops::ResizeGeometry> resizeGeometryOf(const KernelContext& ctx,
+                                                 const ir::ops::ResizeAttrs& attrs) {
+  return ir::ops::resolveNodeResizeGeometry(ctx.node(), attrs, ctx.input(0).shape(), [&](size_t i) {
+    ir::ops::ResizeInput r;
+    r.present = ctx.hasInput(i) && ctx.input(i).elementCount() > 0;
+    r.value = r.present ? &ctx.input(i) : nullptr;
+    return r;
+  });
+}
 
 void registerResizeKernels(KernelRegistry& registry) {
   const TypeSet floats = floatTypes();
