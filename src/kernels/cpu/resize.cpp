@@ -1,15 +1,18 @@
 // Resize and Upsample on the CPU, output row by output row (a row: every index fixed but the last axis's),
-// from the taps the reference kernel reads (ir/ops/resize_plan.h, resizeAxisTaps), made once per shape:
-//   any-{resize,upsample}-nearest-rows   nearest, any stored type: each output element one input element
-//   {f32,f16,bf16}-{resize,upsample}-rows linear and cubic: each output row the weighted sum, over the taps
-//   of
-//                                         the other axes, of input rows resized along the last axis, in
-//                                         fp32 and rounded once (the reference sums separable passes in
-//                                         double: fp32 outputs differ by rounding, relative L2 about 1e-7)
+// from the taps the reference kernel reads (ir/ops/resize_plan.h, resizeAxisTaps), made on every run (the
+// scales may be computed; the tables hold the sum of the output's dims, not their product):
+//   any-{resize,upsample}-nearest-rows
+//       nearest, any stored type: each output element one input element, moved as a word of its size
+//   {f32,f16,bf16}-{resize,upsample}-rows
+//       linear and cubic: each output row the weighted sum, over the taps of the other axes, of input rows
+//       resized along the last axis (each resized once per thread while the rows it runs reuse it), in fp32
+//       and rounded once; the reference sums separable passes in double, so fp32 outputs differ by
+//       rounding (relative L2 about 1e-7)
 // Every mode, coordinate transformation, antialias, exclude_outside, axes and tf_crop_and_resize's
 // extrapolation, as the reference. Rows are spread over lowp's pool. Plain C++ (any ISA).
-// Tests: tests/unit/test_cpu_kernels.cpp (CpuResize.*), against any-resize-ref.
+// Tests: tests/unit/test_resize.cpp (CpuResize.*), against any-resize-ref.
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -140,30 +143,66 @@ bool sourceRows(const ResizeRowsPlan& plan, int64_t row, std::vector<SourceRow>&
   return true;
 }
 
-// acc[i] += weight * (input row `in` resized along the last axis)[i]. kTaps > 0: the axis has that many
-// taps per output index, summed in a loop of fixed length where an index uses all of them (all but
-// antialiased or exclude_outside edges); 0: any number.
+// h = input row `in` resized along the last axis. kTaps > 0: the axis has that many taps per output index,
+// summed in a loop of fixed length where an index uses all of them (all but antialiased or exclude_outside
+// edges); 0: any number.
 template <typename T, int kTaps>
-void addResizedRow(const T* in, const AxisTable& axis, float weight, float* acc, int64_t width) {
+void resizeRow(const T* in, const AxisTable& axis, float* h, int64_t width) {
   for (int64_t i = 0; i < width; ++i) {
     const int32_t count = axis.count[static_cast<size_t>(i)];
     const size_t k = static_cast<size_t>(i * axis.taps);
     const int64_t* offset = axis.offset.data() + k;
     const float* w = axis.weight.data() + k;
-    float h = 0.0f;
+    float sum = 0.0f;
     if (kTaps > 0 && count == kTaps) {
-      for (int j = 0; j < kTaps; ++j) h += w[j] * load(in[offset[j]]);
+      for (int j = 0; j < kTaps; ++j) sum += w[j] * load(in[offset[j]]);
     } else {
-      for (int j = 0; j < count; ++j) h += w[j] * load(in[offset[j]]);
+      for (int j = 0; j < count; ++j) sum += w[j] * load(in[offset[j]]);
     }
-    acc[i] += weight * h;
+    h[i] = sum;
   }
 }
 
-// One output row of a linear or cubic resize; `sources` and `acc` are the calling thread's scratch.
+// The input rows one thread resized along the last axis most recently: the output rows a thread runs in
+// order read mostly the same input rows (a 2x linear upsampling reads each twice), so each is resized once.
+class ResizedRows {
+ public:
+  explicit ResizedRows(int64_t width) : width_(width) {}
+
+  template <typename T>
+  const float* get(const T* src, int64_t offset, const AxisTable& axis) {
+    for (Slot& s : slots_) {
+      if (s.offset == offset) return s.row.data();
+    }
+    Slot& s = slots_[next_];
+    next_ = (next_ + 1) % kSlots;
+    s.offset = offset;
+    s.row.resize(static_cast<size_t>(width_));
+    if (axis.taps == 2) {
+      resizeRow<T, 2>(src + offset, axis, s.row.data(), width_);
+    } else if (axis.taps == 4) {
+      resizeRow<T, 4>(src + offset, axis, s.row.data(), width_);
+    } else {
+      resizeRow<T, 0>(src + offset, axis, s.row.data(), width_);
+    }
+    return s.row.data();
+  }
+
+ private:
+  static constexpr size_t kSlots = 8;  // the 4 input rows of a cubic tap, and the next output row's
+  struct Slot {
+    int64_t offset = -1;
+    std::vector<float> row;
+  };
+  int64_t width_;
+  std::array<Slot, kSlots> slots_;
+  size_t next_ = 0;
+};
+
+// One output row of a linear or cubic resize; `sources`, `resized` and `acc` are the calling thread's.
 template <typename T>
 void interpolateRow(const ResizeRowsPlan& plan, const T* src, T* out, int64_t row, T fill,
-                    std::vector<SourceRow>& sources, std::vector<float>& acc) {
+                    std::vector<SourceRow>& sources, ResizedRows& resized, std::vector<float>& acc) {
   const AxisTable& last = plan.axes.back();
   const auto width = static_cast<int64_t>(acc.size());
   if (!sourceRows(plan, row, sources)) {
@@ -172,16 +211,13 @@ void interpolateRow(const ResizeRowsPlan& plan, const T* src, T* out, int64_t ro
   }
   std::fill(acc.begin(), acc.end(), 0.0f);
   for (const SourceRow& s : sources) {
-    const T* in = src + s.offset;
     if (last.identity) {
+      const T* in = src + s.offset;
       for (int64_t i = 0; i < width; ++i) acc[static_cast<size_t>(i)] += s.weight * load(in[i]);
-    } else if (last.taps == 2) {
-      addResizedRow<T, 2>(in, last, s.weight, acc.data(), width);
-    } else if (last.taps == 4) {
-      addResizedRow<T, 4>(in, last, s.weight, acc.data(), width);
-    } else {
-      addResizedRow<T, 0>(in, last, s.weight, acc.data(), width);
+      continue;
     }
+    const float* h = resized.get(src, s.offset, last);
+    for (int64_t i = 0; i < width; ++i) acc[static_cast<size_t>(i)] += s.weight * h[i];
   }
   for (int64_t i = 0; i < width; ++i) {
     const bool outside = !last.identity && last.count[static_cast<size_t>(i)] < 0;
@@ -199,9 +235,10 @@ void resizeRowsInterpolate(KernelContext& ctx, const ResizeRowsPlan& plan) {
   ctx.parallelFor(rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(width, 1)),
                   [&](int64_t begin, int64_t end) {
                     std::vector<SourceRow> sources;
+                    ResizedRows resized(width);
                     std::vector<float> acc(static_cast<size_t>(width));
                     for (int64_t row = begin; row < end; ++row)
-                      interpolateRow(plan, src, dst + row * width, row, fill, sources, acc);
+                      interpolateRow(plan, src, dst + row * width, row, fill, sources, resized, acc);
                   });
 }
 
