@@ -1,5 +1,6 @@
 // Running one registered kernel directly, outside the runtime: for tests that compare a fast kernel with the
-// reference kernel on the same node (tests/unit/test_int8_kernels.cpp, test_hwc.cpp).
+// reference kernel on the same node (tests/unit/test_int8_kernels.cpp, test_hwc.cpp, test_onednn*.cpp), and
+// the check that skips the oneDNN ones in a build without oneDNN.
 #pragma once
 
 #include <memory>
@@ -15,6 +16,19 @@
 #include "lowp/tensor.h"
 
 namespace lowp::testing {
+
+/// Whether this build has lowp's oneDNN kernels (the CMake option LOWP_WITH_ONEDNN).
+#if LOWP_WITH_ONEDNN
+inline constexpr bool kBuiltWithOneDnn = true;
+#else
+inline constexpr bool kBuiltWithOneDnn = false;
+#endif
+
+/// Skips the test where the build has no oneDNN kernels to test.
+#define SKIP_WITHOUT_ONEDNN()                                                       \
+  do {                                                                              \
+    if (!::lowp::testing::kBuiltWithOneDnn) GTEST_SKIP() << "built without oneDNN"; \
+  } while (0)
 
 /// The registered kernel of this name, or nullptr.
 const kernels::KernelDef* kernelNamed(std::string_view name);

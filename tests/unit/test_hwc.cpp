@@ -42,12 +42,6 @@ using testing::randomIntegers;
 using testing::referenceKernel;
 using testing::runKernel;
 
-#if LOWP_WITH_ONEDNN
-constexpr bool kBuiltWithOneDnn = true;
-#else
-constexpr bool kBuiltWithOneDnn = false;
-#endif
-
 runtime::ThreadPool& pool() {
   static runtime::ThreadPool p(2);
   return p;
@@ -281,7 +275,7 @@ std::vector<int64_t> convOutputShape(const ConvCase& c) {
 
 // The four layouts of X and Y (Z follows Y), each against the linear kernel on the same values.
 TEST(HwcQuantizedConv, EveryLayoutMatchesTheLinearKernelExactly) {
-  if (!kBuiltWithOneDnn) GTEST_SKIP() << "built without oneDNN";
+  SKIP_WITHOUT_ONEDNN();
   if (!runtime::cpuSupports(kernels::CpuFeature::kAvx512Vnni)) GTEST_SKIP() << "no AVX-512 VNNI";
   const KernelDef* linear = kernelNamed("i8-quantizedconv-onednn");
   ASSERT_NE(linear, nullptr);
@@ -366,7 +360,7 @@ TEST(HwcQuantizedConv, EveryLayoutMatchesTheLinearKernelExactly) {
 // strides matter), batch > 1 by images; 1-D and 3-D; with a residual apart from Y and in Y's memory. fp32
 // within summation-order noise; bf16 (bf16-exact inputs) within one bf16 step.
 TEST(HwcConv, MatchesTheReference) {
-  if (!kBuiltWithOneDnn) GTEST_SKIP() << "built without oneDNN";
+  SKIP_WITHOUT_ONEDNN();
   const std::vector<ConvCase> shapes = {{1, 64, 72, 1, {7, 7}, {3, 3}, {}, {1, 1, 1, 1}},
                                         {1, 8, 16, 1, {24, 21}, {3, 3}, {}, {1, 1, 1, 1}},
                                         {1, 8, 16, 1, {23, 20}, {3, 3}, {2, 2}, {1, 0, 0, 1}},
@@ -498,7 +492,7 @@ TEST(HwcQuantize, ChannelsLastKernelsMatchTheLinearOnes) {
 // int8 / uint8 MaxPool (plain and channels-last) bit for bit against the reference; fp32 GlobalAveragePool
 // from channels-last within float rounding of it.
 TEST(HwcPool, Int8MaxPoolMatchesTheReference) {
-  if (!kBuiltWithOneDnn) GTEST_SKIP() << "built without oneDNN";
+  SKIP_WITHOUT_ONEDNN();
   const KernelDef* ref = referenceKernel("MaxPool", "");
   ASSERT_NE(ref, nullptr);
   struct PoolCase {
@@ -553,7 +547,7 @@ TEST(HwcPool, Int8MaxPoolMatchesTheReference) {
 }
 
 TEST(HwcPool, GlobalAveragePoolFromChannelsLast) {
-  if (!kBuiltWithOneDnn) GTEST_SKIP() << "built without oneDNN";
+  SKIP_WITHOUT_ONEDNN();
   const KernelDef* ref = referenceKernel("GlobalAveragePool", "");
   const KernelDef* k = kernelNamed("f32-globalaveragepool-hwctolinear-onednn");
   ASSERT_NE(ref, nullptr);
@@ -581,7 +575,7 @@ TEST(HwcPool, GlobalAveragePoolFromChannelsLast) {
 // two threads, printed for the record: the reference, fp32 oneDNN, and int8 oneDNN plain and channels-last.
 // The bound is loose (shared machines): both int8 pools must beat the reference.
 TEST(HwcPool, Int8MaxPoolSpeed) {
-  if (!kBuiltWithOneDnn) GTEST_SKIP() << "built without oneDNN";
+  SKIP_WITHOUT_ONEDNN();
   AttributeMap attrs;
   attrs.set("kernel_shape", std::vector<int64_t>{3, 3});
   attrs.set("strides", std::vector<int64_t>{2, 2});
@@ -629,7 +623,7 @@ TEST(HwcPool, Int8MaxPoolSpeed) {
 // (hwc) -> QuantizedConv (hwc in, fp32 linear out), run by the runtime (kernels picked by the values'
 // formats, buffers from the memory plan); the same chain all linear gives the same bytes.
 TEST(HwcEngine, ChannelsLastChainMatchesTheLinearOne) {
-  if (!kBuiltWithOneDnn) GTEST_SKIP() << "built without oneDNN";
+  SKIP_WITHOUT_ONEDNN();
   if (!runtime::cpuSupports(kernels::CpuFeature::kAvx512Vnni)) GTEST_SKIP() << "no AVX-512 VNNI";
   std::mt19937 rng(23);
   const ConvCase first{2, 16, 32, 1, {12, 12}, {3, 3}, {}, {1, 1, 1, 1}};

@@ -64,17 +64,6 @@ using testing::randomIntegers;
 using testing::referenceKernel;
 using testing::runKernel;
 
-#if LOWP_WITH_ONEDNN
-constexpr bool kBuiltWithOneDnn = true;
-#else
-constexpr bool kBuiltWithOneDnn = false;
-#endif
-
-#define SKIP_WITHOUT_ONEDNN()                                      \
-  do {                                                             \
-    if (!kBuiltWithOneDnn) GTEST_SKIP() << "built without oneDNN"; \
-  } while (0)
-
 // ---- Comparison ------------------------------------------------------------------------------------------
 
 // The outcome of comparing a fast kernel's output with the reference's: an empty `error` when it agrees.

@@ -44,16 +44,11 @@ namespace {
 using ir::AttributeMap;
 using kernels::KernelDef;
 using kernels::KernelRegistry;
+using testing::kBuiltWithOneDnn;
 using testing::kernelNamed;
 using testing::NodeUnderTest;
 using testing::referenceKernel;
 using testing::runKernel;
-
-#if LOWP_WITH_ONEDNN
-constexpr bool kBuiltWithOneDnn = true;
-#else
-constexpr bool kBuiltWithOneDnn = false;
-#endif
 
 Tensor randomTensor(std::mt19937& rng, std::vector<int64_t> shape) {
   Tensor t(DataType::kFloat32, std::move(shape));
@@ -121,11 +116,6 @@ void compareWithReference(std::string_view name, const std::string& opType, cons
   ASSERT_TRUE(want.isOk()) << what << ": " << want.status().message();
   expectClose(*got, *want, what + " (" + std::string(name) + " vs " + std::string(ref->name) + ")", tol);
 }
-
-#define SKIP_WITHOUT_ONEDNN()                                      \
-  do {                                                             \
-    if (!kBuiltWithOneDnn) GTEST_SKIP() << "built without oneDNN"; \
-  } while (0)
 
 using lowp::testing::attrs;
 

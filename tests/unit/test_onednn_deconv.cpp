@@ -35,17 +35,6 @@ using testing::NodeUnderTest;
 using testing::referenceKernel;
 using testing::runKernel;
 
-#if LOWP_WITH_ONEDNN
-constexpr bool kBuiltWithOneDnn = true;
-#else
-constexpr bool kBuiltWithOneDnn = false;
-#endif
-
-#define SKIP_WITHOUT_ONEDNN()                                      \
-  do {                                                             \
-    if (!kBuiltWithOneDnn) GTEST_SKIP() << "built without oneDNN"; \
-  } while (0)
-
 constexpr std::string_view kF32Kernel = "f32-convtranspose-onednn";
 constexpr std::string_view kBf16Kernel = "bf16-convtranspose-onednn";
 
