@@ -15,6 +15,7 @@
 #include "ir/numeric.h"
 #include "kernel_under_test.h"
 #include "kernels/cuda/cuda_kernels.h"
+#include "kernels/cuda/kernel_util.h"
 #include "op_runner.h"
 
 namespace lowp::testing {
@@ -242,26 +243,6 @@ TEST(CudaElementwise, IntegerAndBoolCastsAreExact) {
   std::mt19937 rng(16);
   const DataType types[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16, DataType::kInt8,
                             DataType::kUInt8,   DataType::kInt32,   DataType::kInt64,    DataType::kBool};
-  auto name = [](DataType t) {
-    switch (t) {
-      case DataType::kFloat32:
-        return "f32";
-      case DataType::kFloat16:
-        return "f16";
-      case DataType::kBFloat16:
-        return "bf16";
-      case DataType::kInt8:
-        return "i8";
-      case DataType::kUInt8:
-        return "u8";
-      case DataType::kInt32:
-        return "i32";
-      case DataType::kInt64:
-        return "i64";
-      default:
-        return "bool";
-    }
-  };
   const bool isFloat[] = {true, true, true, false, false, false, false, false};
   // The range of each integer type (bool: 0 and 1), so that every value is one makeTensor can store.
   const double lows[] = {0, 0, 0, -128, 0, -2147483648.0, -9.223372036854775808e18, 0};
@@ -285,7 +266,8 @@ TEST(CudaElementwise, IntegerAndBoolCastsAreExact) {
     const Tensor x = makeTensor(types[f], {static_cast<int64_t>(values.size())}, values);
     for (size_t t = 0; t < std::size(types); ++t) {
       if (t == f || (isFloat[f] && isFloat[t])) continue;
-      const std::string pair = std::string(name(types[f])) + "to" + name(types[t]);
+      const std::string pair = std::string(kernels::cuda::shortTypeName(types[f])) + "to" +
+                               std::string(kernels::cuda::shortTypeName(types[t]));
       SCOPED_TRACE(pair);
       expectMatchesReference({.kernel = pair + "-cast-cuda",
                               .opType = "Cast",

@@ -25,6 +25,7 @@
 #include "kernels/cuda/cuda_context.h"
 #include "kernels/cuda/cuda_kernels.h"
 #include "kernels/cuda/kernel_util.h"
+#include "kernels/reference/common.h"
 #include "kernels/reference/tensor_util.h"
 
 namespace lowp::kernels::cuda {
@@ -36,33 +37,40 @@ int wordBytes(DataType type) {
   return bytes == 1 || bytes == 2 || bytes == 4 || bytes == 8 ? bytes : 0;
 }
 
-// The output dims and input strides of a Transpose of `in` by `perm`, with dims of size 1 dropped and
-// neighbours that stay neighbours merged; nullopt when more than kMaxCopyRank dims remain.
-std::optional<StridedCopyPlan> transposePlan(const std::vector<int64_t>& in,
-                                             const std::vector<int64_t>& perm) {
-  std::vector<int64_t> inStrides(in.size(), 1);
-  for (size_t d = in.size(); d-- > 1;) inStrides[d - 1] = inStrides[d] * in[d];
-  std::vector<int64_t> dims;
-  std::vector<int64_t> strides;
-  for (int64_t p : perm) {
-    const auto axis = static_cast<size_t>(p);
-    if (in[axis] == 1) continue;
-    if (!dims.empty() && strides.back() == inStrides[axis] * in[axis]) {
-      dims.back() *= in[axis];
-      strides.back() = inStrides[axis];
+// The copy of output dims `sizes`, each read at input stride `strides` (0 where it broadcasts), with dims of
+// size 1 dropped and neighbours that read as one dim merged; nullopt when more than kMaxCopyRank dims remain.
+std::optional<StridedCopyPlan> mergedCopyPlan(const std::vector<int64_t>& sizes,
+                                              const std::vector<int64_t>& strides) {
+  StridedCopyPlan plan;
+  for (size_t d = 0; d < sizes.size(); ++d) {
+    if (sizes[d] == 1) continue;
+    const int last = plan.rank - 1;
+    if (last >= 0 && plan.inStrides[last] == strides[d] * sizes[d]) {  // two read runs, or two broadcasts
+      plan.dims[last] *= sizes[d];
+      plan.inStrides[last] = strides[d];
       continue;
     }
-    dims.push_back(in[axis]);
-    strides.push_back(inStrides[axis]);
-  }
-  if (dims.size() > static_cast<size_t>(kMaxCopyRank)) return std::nullopt;
-  StridedCopyPlan plan;
-  plan.rank = static_cast<int>(dims.size());
-  for (size_t d = 0; d < dims.size(); ++d) {
-    plan.dims[d] = dims[d];
-    plan.inStrides[d] = strides[d];
+    if (plan.rank == kMaxCopyRank) return std::nullopt;
+    plan.dims[plan.rank] = sizes[d];
+    plan.inStrides[plan.rank] = strides[d];
+    ++plan.rank;
   }
   return plan;
+}
+
+// The output dims and input strides of a Transpose of `in` by `perm` (mergedCopyPlan).
+std::optional<StridedCopyPlan> transposePlan(const std::vector<int64_t>& in,
+                                             const std::vector<int64_t>& perm) {
+  const std::vector<int64_t> inStrides = ref::contiguousStrides(in);
+  std::vector<int64_t> sizes;
+  std::vector<int64_t> strides;
+  sizes.reserve(perm.size());
+  strides.reserve(perm.size());
+  for (int64_t p : perm) {
+    sizes.push_back(in[static_cast<size_t>(p)]);
+    strides.push_back(inStrides[static_cast<size_t>(p)]);
+  }
+  return mergedCopyPlan(sizes, strides);
 }
 
 std::optional<std::vector<int64_t>> permOf(const ir::AttributeMap& attrs, int64_t rank) {
@@ -241,39 +249,17 @@ bool supportsConcat(const ir::Node& node, const std::vector<ir::Shape>& shapes) 
   return ir::ops::concatShape(shapes, node.attributes.getInt("axis", 0)).isOk();
 }
 
-// The strided copy that broadcasts `x` to `y` (NumPy rules, x aligned right), dims of y of size 1 dropped
-// and neighbours merged; nullopt when x does not broadcast to y or more than kMaxCopyRank dims remain.
+// The copy that broadcasts `x` to `y` (NumPy rules, x aligned right): mergedCopyPlan with stride 0 along
+// the dims x repeats; nullopt when x does not broadcast to y.
 std::optional<StridedCopyPlan> expandPlan(const std::vector<int64_t>& x, const std::vector<int64_t>& y) {
   if (x.size() > y.size()) return std::nullopt;
   const std::vector<int64_t> in = alignedTo(x, y.size());
-  std::vector<int64_t> dims;
-  std::vector<int64_t> strides;
-  int64_t stride = 1;
-  std::vector<int64_t> inStrides(in.size());
-  for (size_t d = in.size(); d-- > 0;) {
-    inStrides[d] = stride;
-    stride *= in[d];
-  }
+  std::vector<int64_t> strides = ref::contiguousStrides(in);
   for (size_t d = 0; d < y.size(); ++d) {
     if (in[d] != y[d] && in[d] != 1) return std::nullopt;
-    if (y[d] == 1) continue;
-    const int64_t s = in[d] == 1 ? 0 : inStrides[d];
-    if (!dims.empty() && strides.back() == s * y[d]) {  // merges two read runs, or two broadcast dims
-      dims.back() *= y[d];
-      strides.back() = s;
-      continue;
-    }
-    dims.push_back(y[d]);
-    strides.push_back(s);
+    if (in[d] == 1) strides[d] = 0;
   }
-  if (dims.size() > static_cast<size_t>(kMaxCopyRank)) return std::nullopt;
-  StridedCopyPlan plan;
-  plan.rank = static_cast<int>(dims.size());
-  for (size_t d = 0; d < dims.size(); ++d) {
-    plan.dims[d] = dims[d];
-    plan.inStrides[d] = strides[d];
-  }
-  return plan;
+  return mergedCopyPlan(y, strides);
 }
 
 Status expandKernel(KernelContext& ctx) {
