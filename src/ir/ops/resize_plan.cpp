@@ -387,4 +387,23 @@ ResizeAxisTaps resizeAxisTaps(const ResizeAttrs& attrs, const ResizeGeometry& g,
   return axisTaps;
 }
 
+ResizeTapTable resizeTapTable(const ResizeAxisTaps& axis, int64_t stride) {
+  ResizeTapTable t;
+  t.identity = axis.identity;
+  for (const ResizeOutputTaps& o : axis.outputs) t.taps = std::max(t.taps, static_cast<int>(o.taps.size()));
+  const auto width = static_cast<size_t>(t.taps);
+  t.count.reserve(axis.outputs.size());
+  t.offset.reserve(axis.outputs.size() * width);
+  t.weight.reserve(axis.outputs.size() * width);
+  for (const ResizeOutputTaps& o : axis.outputs) {
+    t.count.push_back(o.outside ? -1 : static_cast<int32_t>(o.taps.size()));
+    for (size_t j = 0; j < width; ++j) {
+      const bool used = j < o.taps.size();
+      t.offset.push_back(used ? o.taps[j].index * stride : 0);
+      t.weight.push_back(used ? static_cast<float>(o.taps[j].weight) : 0.0f);
+    }
+  }
+  return t;
+}
+
 }  // namespace lowp::ir::ops

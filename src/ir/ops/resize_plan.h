@@ -116,4 +116,18 @@ struct ResizeAxisTaps {
 ResizeAxisTaps resizeAxisTaps(const ResizeAttrs& attrs, const ResizeGeometry& g, size_t axis, int64_t inSize,
                               int64_t outSize);
 
+/// The taps of one axis flattened for a kernel: output index o reads input elements offset[o * taps + j]
+/// (the tap's index times the axis's element stride) with weight weight[o * taps + j] (fp32) for
+/// j < count[o]; the slots past count[o] hold offset 0 and weight 0; count[o] is -1 where o is outside
+/// (tf_crop_and_resize: the fill value).
+struct ResizeTapTable {
+  bool identity = true;  ///< As ResizeAxisTaps::identity.
+  int taps = 1;          ///< The most taps any output index reads (at least 1).
+  std::vector<int32_t> count;
+  std::vector<int64_t> offset;
+  std::vector<float> weight;
+};
+
+ResizeTapTable resizeTapTable(const ResizeAxisTaps& axis, int64_t stride);
+
 }  // namespace lowp::ir::ops

@@ -33,20 +33,12 @@ namespace {
 
 using ir::ops::ResizeMode;
 
-// The taps of one axis, flattened: output index o reads input elements offset[o * taps + j] (index times
-// the axis's stride) with weights weight[...] for j < count[o]; count -1: outside (the fill value).
-struct AxisTable {
-  bool identity = true;
-  int taps = 1;
-  std::vector<int32_t> count;
-  std::vector<int64_t> offset;
-  std::vector<float> weight;
-};
+using ir::ops::ResizeTapTable;
 
 struct ResizeRowsPlan {
   ResizeMode mode = ResizeMode::kNearest;
   std::vector<int64_t> in, out;
-  std::vector<AxisTable> axes;
+  std::vector<ResizeTapTable> axes;
   double fill = 0.0;
 };
 
@@ -65,20 +57,8 @@ Result<std::shared_ptr<ResizeRowsPlan>> makePlan(KernelContext& ctx) {
   int64_t stride = 1;
   plan->axes.resize(x.shape().size());
   for (size_t d = x.shape().size(); d-- > 0;) {
-    const ir::ops::ResizeAxisTaps taps =
-        ir::ops::resizeAxisTaps(*attrs, *geometry, d, plan->in[d], plan->out[d]);
-    AxisTable& t = plan->axes[d];
-    t.identity = taps.identity;
-    for (const ir::ops::ResizeOutputTaps& o : taps.outputs)
-      t.taps = std::max(t.taps, static_cast<int>(o.taps.size()));
-    for (const ir::ops::ResizeOutputTaps& o : taps.outputs) {
-      t.count.push_back(o.outside ? -1 : static_cast<int32_t>(o.taps.size()));
-      for (int j = 0; j < t.taps; ++j) {
-        const bool used = j < static_cast<int>(o.taps.size());
-        t.offset.push_back(used ? o.taps[static_cast<size_t>(j)].index * stride : 0);
-        t.weight.push_back(used ? static_cast<float>(o.taps[static_cast<size_t>(j)].weight) : 0.0f);
-      }
-    }
+    plan->axes[d] = ir::ops::resizeTapTable(
+        ir::ops::resizeAxisTaps(*attrs, *geometry, d, plan->in[d], plan->out[d]), stride);
     stride *= plan->in[d];
   }
   return plan;
@@ -123,7 +103,7 @@ bool sourceRows(const ResizeRowsPlan& plan, int64_t row, std::vector<SourceRow>&
   for (size_t d = last; d-- > 0;) {
     const int64_t o = rest % plan.out[d];
     rest /= plan.out[d];
-    const AxisTable& t = plan.axes[d];
+    const ResizeTapTable& t = plan.axes[d];
     if (t.identity) {
       for (SourceRow& r : rows) r.offset += o * stride;
     } else {
@@ -147,7 +127,7 @@ bool sourceRows(const ResizeRowsPlan& plan, int64_t row, std::vector<SourceRow>&
 // summed in a loop of fixed length where an index uses all of them (all but antialiased or exclude_outside
 // edges); 0: any number.
 template <typename T, int kTaps>
-void resizeRow(const T* in, const AxisTable& axis, float* h, int64_t width) {
+void resizeRow(const T* in, const ResizeTapTable& axis, float* h, int64_t width) {
   for (int64_t i = 0; i < width; ++i) {
     const int32_t count = axis.count[static_cast<size_t>(i)];
     const size_t k = static_cast<size_t>(i * axis.taps);
@@ -170,7 +150,7 @@ class ResizedRows {
   explicit ResizedRows(int64_t width) : width_(width) {}
 
   template <typename T>
-  const float* get(const T* src, int64_t offset, const AxisTable& axis) {
+  const float* get(const T* src, int64_t offset, const ResizeTapTable& axis) {
     for (Slot& s : slots_) {
       if (s.offset == offset) return s.row.data();
     }
@@ -203,7 +183,7 @@ class ResizedRows {
 template <typename T>
 void interpolateRow(const ResizeRowsPlan& plan, const T* src, T* out, int64_t row, T fill,
                     std::vector<SourceRow>& sources, ResizedRows& resized, std::vector<float>& acc) {
-  const AxisTable& last = plan.axes.back();
+  const ResizeTapTable& last = plan.axes.back();
   const auto width = static_cast<int64_t>(acc.size());
   if (!sourceRows(plan, row, sources)) {
     std::fill(out, out + width, fill);
@@ -247,7 +227,7 @@ template <typename W>
 void resizeRowsNearestWords(KernelContext& ctx, const ResizeRowsPlan& plan, W fill) {
   const auto* src = static_cast<const W*>(ctx.input(0).data());
   auto* dst = static_cast<W*>(ctx.output(0).data());
-  const AxisTable& last = plan.axes.back();
+  const ResizeTapTable& last = plan.axes.back();
   const int64_t width = plan.out.back();
   const int64_t rows = ctx.output(0).elementCount() / std::max<int64_t>(width, 1);
   ctx.parallelFor(rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(width, 1)),

@@ -84,22 +84,15 @@ class ResizePlan {
     for (size_t d = in.size(); d-- > 0;) {
       tables_.outDims[d] = out[d];
       tables_.inStrides[d] = inStride;
-      const ir::ops::ResizeAxisTaps axis =
-          ir::ops::resizeAxisTaps(setup.attrs, setup.geometry, d, in[d], out[d]);
+      const ir::ops::ResizeTapTable axis = ir::ops::resizeTapTable(
+          ir::ops::resizeAxisTaps(setup.attrs, setup.geometry, d, in[d], out[d]), inStride);
       if (!axis.identity) {
-        size_t taps = 1;
-        for (const ir::ops::ResizeOutputTaps& o : axis.outputs) taps = std::max(taps, o.taps.size());
-        tables_.taps[d] = static_cast<int>(taps);
+        tables_.taps[d] = axis.taps;
         tables_.first[d] = static_cast<int64_t>(offsets.size());
         tables_.countFirst[d] = static_cast<int64_t>(counts.size());
-        for (const ir::ops::ResizeOutputTaps& o : axis.outputs) {
-          counts.push_back(o.outside ? -1 : static_cast<int32_t>(o.taps.size()));
-          for (size_t j = 0; j < taps; ++j) {
-            const bool used = j < o.taps.size();
-            offsets.push_back(used ? o.taps[j].index * inStride : 0);
-            weights.push_back(used ? static_cast<float>(o.taps[j].weight) : 0.0f);
-          }
-        }
+        counts.insert(counts.end(), axis.count.begin(), axis.count.end());
+        offsets.insert(offsets.end(), axis.offset.begin(), axis.offset.end());
+        weights.insert(weights.end(), axis.weight.begin(), axis.weight.end());
       }
       inStride *= in[d];
     }
