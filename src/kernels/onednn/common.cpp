@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "kernels/onednn/onednn.h"
 
@@ -121,6 +122,54 @@ dnnl::memory::data_type toDnnlQuantizedType(DataType type) {
 bool oneDnnInt8IsExact() {
   const auto vnni = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_vnni);
   return (static_cast<unsigned>(dnnl::get_effective_cpu_isa()) & vnni) == vnni;
+}
+
+void ConvolutionPiece::adopt(dnnl::primitive made, const dnnl::primitive_desc_base& pd, bool sharedSrc,
+                             bool residual) {
+  primitive = std::move(made);
+  src = pd.src_desc();
+  dst = pd.dst_desc();
+  scratchpad = pd.scratchpad_desc();
+  reorderSrc = src != userSrc;
+  if (reorderSrc && !sharedSrc) srcIn = Reorder(userSrc, src);
+  reorderDst = dst != userDst;
+  if (reorderDst) {
+    dstOut = Reorder(dst, userDst);
+    if (residual) dstIn = Reorder(userDst, dst);
+  }
+  weights.plan(userWeights, pd.weights_desc());
+}
+
+void runPiece(const KernelContext& ctx, ConvolutionPiece& piece, const PieceData& data) {
+  enum Slot { kSrc, kDst, kZ, kBias };  // threadMemory's slots
+  dnnl::stream& stream = threadStream();
+  const ir::Value* wValue = ctx.node().input(1);
+  const dnnl::memory& weights =
+      piece.weights.get(data.weights, wValue != nullptr && wValue->constant.has_value());
+  const dnnl::memory* src = &threadMemory(kSrc, data.srcReordered ? piece.src : piece.userSrc, data.src);
+  if (piece.reorderSrc && !data.srcReordered) {
+    const dnnl::memory& reordered = threadBuffer(0, piece.src);
+    piece.srcIn.execute(stream, *src, reordered);
+    src = &reordered;
+  }
+  const dnnl::memory& userDst = threadMemory(kDst, piece.userDst, data.y);
+  const dnnl::memory& dst = piece.reorderDst ? threadBuffer(1, piece.dst) : userDst;
+  if (data.z != nullptr) {
+    if (piece.reorderDst) {
+      piece.dstIn.execute(stream, threadMemory(kZ, piece.userDst, data.z), dst);
+    } else if (data.z != data.y) {  // in place, y holds z already
+      std::memcpy(data.y, data.z, piece.userDst.get_size());
+    }
+  }
+  const dnnl::memory* bias = data.bias != nullptr ? &threadMemory(kBias, piece.bias, data.bias) : nullptr;
+  executePrimitive(piece.primitive, stream,
+                   {{DNNL_ARG_SRC, src},
+                    {DNNL_ARG_WEIGHTS, &weights},
+                    {DNNL_ARG_BIAS, bias},
+                    {DNNL_ARG_DST, &dst},
+                    {DNNL_ARG_SCRATCHPAD, &threadBuffer(2, piece.scratchpad)}});
+  if (piece.reorderDst) piece.dstOut.execute(stream, dst, userDst);
+  stream.wait();
 }
 
 Status runReferenceKernel(KernelContext& ctx) {

@@ -96,6 +96,46 @@ struct PackedWeights {
   const dnnl::memory& get(void* data, bool constant);
 };
 
+/// One piece of a convolution or deconvolution (the images, output channels, groups or rows one thread
+/// runs): its operands as the graph lays them out, the layouts its primitive takes, and the reorders
+/// between the two.
+struct ConvolutionPiece {
+  dnnl::memory::desc userSrc;  ///< The piece of x as the graph lays it out.
+  dnnl::memory::desc userDst;  ///< The piece of y (and of a residual added to it).
+  dnnl::memory::desc userWeights;
+  dnnl::memory::desc bias;
+  dnnl::primitive primitive;
+  dnnl::memory::desc src;  ///< The layouts the primitive reads and writes.
+  dnnl::memory::desc dst;
+  dnnl::memory::desc scratchpad;
+  bool reorderSrc = false;
+  bool reorderDst = false;
+  Reorder srcIn;          ///< userSrc -> src.
+  Reorder dstIn;          ///< userDst -> dst: a residual into the primitive's layout.
+  Reorder dstOut;         ///< dst -> userDst.
+  PackedWeights weights;  ///< The weights in the primitive's layout.
+
+  /// Takes `made` (the primitive of `pd`) and the layouts `pd` chose, and plans the reorders from and to the
+  /// graph's: srcIn unless the pieces read a source reordered once for all of them (`sharedSrc`), dstIn for
+  /// a `residual`.
+  void adopt(dnnl::primitive made, const dnnl::primitive_desc_base& pd, bool sharedSrc, bool residual);
+};
+
+/// Where one piece reads and writes: x (or the source shared by every piece, already in the primitive's
+/// layout), w, bias, a residual z (null: none) and y, at the piece's offsets.
+struct PieceData {
+  void* src = nullptr;
+  bool srcReordered = false;  ///< `src` is the shared source, in the primitive's layout.
+  void* weights = nullptr;
+  void* bias = nullptr;
+  void* z = nullptr;
+  void* y = nullptr;
+};
+
+/// Runs one piece on the calling thread (single-threaded oneDNN): reorders x in, the residual into y,
+/// runs the primitive (its residual as a sum post-op), reorders y out.
+void runPiece(const KernelContext& ctx, ConvolutionPiece& piece, const PieceData& data);
+
 /// A tensor's sizes as oneDNN dims.
 dnnl::memory::dims toDims(const std::vector<int64_t>& sizes);
 

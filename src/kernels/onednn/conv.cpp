@@ -96,23 +96,6 @@ struct ConvKey {
 
 // One piece of a node's convolution: `images` images and output channels [oc0, oc1) (a depthwise piece also
 // reads only input channels [oc0, oc1)), as one single-threaded primitive and the reorders around it.
-struct ConvPart {
-  memory::desc userSrc;  ///< The piece of x as ONNX lays it out.
-  memory::desc userDst;  ///< The piece of y (and z).
-  memory::desc userWeights;
-  memory::desc bias;
-  dnnl::convolution_forward conv;
-  memory::desc src;  ///< The layouts the primitive reads and writes.
-  memory::desc dst;
-  memory::desc scratchpad;
-  bool reorderSrc = false;
-  bool reorderDst = false;
-  Reorder srcIn;          ///< userSrc -> src.
-  Reorder dstIn;          ///< userDst -> dst (z into the primitive's layout).
-  Reorder dstOut;         ///< dst -> userDst.
-  PackedWeights weights;  ///< The weights in the primitive's layout.
-};
-
 // How a node's convolution is cut into pieces for lowp's pool (each piece on one thread, see
 // runOnCallingThreadOnly in common.h): by images when there are several, else by blocks of 16 output
 // channels (the whole input, reordered once into nChw16c in channel slices, is read by every piece; a
@@ -140,7 +123,7 @@ struct ConvPlan {
   int64_t weightsPerOutputChannel = 0;
 
   std::mutex mutex;  ///< Guards parts and srcSlices: pieces on several threads look up and add.
-  std::map<std::array<int64_t, 3>, std::shared_ptr<ConvPart>> parts;
+  std::map<std::array<int64_t, 3>, std::shared_ptr<ConvolutionPiece>> parts;
   struct SrcSlice {
     memory::desc plain;
     memory::desc blocked;
@@ -150,16 +133,16 @@ struct ConvPlan {
 
   /// The piece of `images` images and output channels [oc0, oc1) (kImages, kChannels), or of one image and
   /// output rows [oc0, oc1) (kRows).
-  std::shared_ptr<ConvPart> part(int64_t images, int64_t oc0, int64_t oc1);
+  std::shared_ptr<ConvolutionPiece> part(int64_t images, int64_t oc0, int64_t oc1);
   SrcSlice srcSlice(int64_t c0, int64_t c1);
 };
 
-std::shared_ptr<ConvPart> ConvPlan::part(int64_t images, int64_t oc0, int64_t oc1) {
+std::shared_ptr<ConvolutionPiece> ConvPlan::part(int64_t images, int64_t oc0, int64_t oc1) {
   const std::lock_guard<std::mutex> lock(mutex);
   const std::array<int64_t, 3> id = {images, oc0, oc1};
   auto it = parts.find(id);
   if (it != parts.end()) return it->second;
-  auto p = std::make_shared<ConvPart>();
+  auto p = std::make_shared<ConvolutionPiece>();
   const std::vector<int64_t>& x = key.xShape;
   const std::vector<int64_t>& w = key.wShape;
   const size_t rank = x.size();
@@ -208,18 +191,7 @@ std::shared_ptr<ConvPart> ConvPlan::part(int64_t images, int64_t oc0, int64_t oc
   appendActivation(ops, act);
   attr.set_post_ops(ops);
   const dnnl::convolution_forward::primitive_desc pd(desc, attr, cpuEngine());
-  p->conv = dnnl::convolution_forward(pd);
-  p->src = pd.src_desc();
-  p->dst = pd.dst_desc();
-  p->scratchpad = pd.scratchpad_desc();
-  p->reorderSrc = p->src != p->userSrc;
-  if (p->reorderSrc && !sharedSrc) p->srcIn = Reorder(p->userSrc, p->src);
-  p->reorderDst = p->dst != p->userDst;
-  if (p->reorderDst) {
-    p->dstOut = Reorder(p->dst, p->userDst);
-    if (key.residual) p->dstIn = Reorder(p->userDst, p->dst);
-  }
-  p->weights.plan(p->userWeights, pd.weights_desc());
+  p->adopt(dnnl::convolution_forward(pd), pd, sharedSrc, key.residual);
   return parts.emplace(id, p).first->second;
 }
 
@@ -302,48 +274,6 @@ Status fillWithoutProduct(KernelContext& ctx, const ir::ops::ActivationSpec& act
   return {};
 }
 
-// Where one piece reads and writes: x (or the shared nChw16c input), w, bias, z and y at the piece's offsets.
-struct PartData {
-  void* src = nullptr;
-  bool srcReordered = false;  ///< `src` is the shared input, already in the primitive's layout.
-  void* weights = nullptr;
-  void* bias = nullptr;
-  void* z = nullptr;
-  void* y = nullptr;
-};
-
-// Runs one piece on the calling thread (single-threaded oneDNN).
-void runPart(const KernelContext& ctx, ConvPart& part, const PartData& data) {
-  enum Slot { kSrc, kDst, kZ, kBias };  // threadMemory's slots
-  dnnl::stream& stream = threadStream();
-  const ir::Value* wValue = ctx.node().input(1);
-  const memory& weights = part.weights.get(data.weights, wValue != nullptr && wValue->constant.has_value());
-  const memory* src = &threadMemory(kSrc, data.srcReordered ? part.src : part.userSrc, data.src);
-  if (part.reorderSrc && !data.srcReordered) {
-    const memory& reordered = threadBuffer(0, part.src);
-    part.srcIn.execute(stream, *src, reordered);
-    src = &reordered;
-  }
-  const memory& userDst = threadMemory(kDst, part.userDst, data.y);
-  const memory& dst = part.reorderDst ? threadBuffer(1, part.dst) : userDst;
-  if (data.z != nullptr) {
-    if (part.reorderDst) {
-      part.dstIn.execute(stream, threadMemory(kZ, part.userDst, data.z), dst);
-    } else if (data.z != data.y) {  // in place, y holds z already
-      std::memcpy(data.y, data.z, part.userDst.get_size());
-    }
-  }
-  const memory* bias = data.bias != nullptr ? &threadMemory(kBias, part.bias, data.bias) : nullptr;
-  executePrimitive(part.conv, stream,
-                   {{DNNL_ARG_SRC, src},
-                    {DNNL_ARG_WEIGHTS, &weights},
-                    {DNNL_ARG_BIAS, bias},
-                    {DNNL_ARG_DST, &dst},
-                    {DNNL_ARG_SCRATCHPAD, &threadBuffer(2, part.scratchpad)}});
-  if (part.reorderDst) part.dstOut.execute(stream, dst, userDst);
-  stream.wait();
-}
-
 // Runs the whole convolution, its pieces spread over lowp's pool.
 Status execute(const KernelContext& ctx, ConvPlan& plan, Tensor& y) {
   // oneDNN takes non-const handles; it only reads inputs.
@@ -357,11 +287,11 @@ Status execute(const KernelContext& ctx, ConvPlan& plan, Tensor& y) {
   const int64_t outChannels = plan.key.wShape[0];
   if (plan.split == Split::kImages) {
     return parallelOneDnn(ctx, plan.key.xShape[0], 1, [&](int64_t begin, int64_t end) {
-      ConvPart& part = *plan.part(end - begin, 0, outChannels);
+      ConvolutionPiece& part = *plan.part(end - begin, 0, outChannels);
       const int64_t yOffset = begin * plan.yImage * bytes;
-      runPart(ctx, part,
-              {x + begin * plan.xImage * bytes, false, w, bias, z != nullptr ? z + yOffset : nullptr,
-               out + yOffset});
+      runPiece(ctx, part,
+               {x + begin * plan.xImage * bytes, false, w, bias, z != nullptr ? z + yOffset : nullptr,
+                out + yOffset});
     });
   }
   if (plan.split == Split::kRows) {
@@ -369,11 +299,11 @@ Status execute(const KernelContext& ctx, ConvPlan& plan, Tensor& y) {
     const int64_t xRow = xs[1] * xs[3];                        // elements of one input row, every channel
     const int64_t yRow = outChannels * plan.window.output[1];  // and of one output row
     return parallelOneDnn(ctx, plan.window.output[0], 1, [&](int64_t begin, int64_t end) {
-      ConvPart& part = *plan.part(1, begin, end);
+      ConvolutionPiece& part = *plan.part(1, begin, end);
       const int64_t yOffset = begin * yRow * bytes;
-      runPart(ctx, part,
-              {x + inputRowsOf(plan.window, xs[2], begin, end).begin * xRow * bytes, false, w, bias,
-               z != nullptr ? z + yOffset : nullptr, out + yOffset});
+      runPiece(ctx, part,
+               {x + inputRowsOf(plan.window, xs[2], begin, end).begin * xRow * bytes, false, w, bias,
+                z != nullptr ? z + yOffset : nullptr, out + yOffset});
     });
   }
   memory shared;
@@ -398,9 +328,9 @@ Status execute(const KernelContext& ctx, ConvPlan& plan, Tensor& y) {
   return parallelOneDnn(ctx, outBlocks, 1, [&](int64_t begin, int64_t end) {
     const int64_t oc0 = begin * kChannelBlock;
     const int64_t oc1 = std::min(end * kChannelBlock, outChannels);
-    ConvPart& part = *plan.part(1, oc0, oc1);
+    ConvolutionPiece& part = *plan.part(1, oc0, oc1);
     const int64_t yOffset = oc0 * plan.yChannel * bytes;
-    PartData data;
+    PieceData data;
     data.src =
         plan.sharedSrc ? shared.get_data_handle() : x + (plan.depthwise ? oc0 * plan.xChannel * bytes : 0);
     data.srcReordered = plan.sharedSrc;
@@ -408,7 +338,7 @@ Status execute(const KernelContext& ctx, ConvPlan& plan, Tensor& y) {
     data.bias = bias != nullptr ? bias + oc0 * biasBytes : nullptr;
     data.z = z != nullptr ? z + yOffset : nullptr;
     data.y = out + yOffset;
-    runPart(ctx, part, data);
+    runPiece(ctx, part, data);
   });
 }
 

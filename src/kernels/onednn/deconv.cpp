@@ -67,22 +67,6 @@ struct DeconvKey {
 
 // One piece of a node's deconvolution (DeconvPlan::part) as one single-threaded primitive and the reorders
 // around it.
-struct DeconvPart {
-  memory::desc userSrc;  ///< The piece of x, y and w as the graph lays them out.
-  memory::desc userDst;
-  memory::desc userWeights;
-  memory::desc bias;
-  dnnl::deconvolution_forward deconv;
-  memory::desc src;  ///< The layouts the primitive reads and writes.
-  memory::desc dst;
-  memory::desc scratchpad;
-  bool reorderSrc = false;
-  bool reorderDst = false;
-  Reorder srcIn;   ///< userSrc -> src.
-  Reorder dstOut;  ///< dst -> userDst.
-  PackedWeights weights;
-};
-
 // kImages: pieces of whole images; kChannels (one image, one group): blocks of 16 output channels, each
 // reading all of x; kGroups (one image, several groups): runs of whole groups, each reading its channels.
 enum class Split { kImages, kChannels, kGroups };
@@ -100,19 +84,19 @@ struct DeconvPlan {
   int64_t yChannel = 0;
 
   std::mutex mutex;  ///< Guards parts: pieces on several threads look up and add.
-  std::map<std::array<int64_t, 3>, std::shared_ptr<DeconvPart>> parts;
+  std::map<std::array<int64_t, 3>, std::shared_ptr<ConvolutionPiece>> parts;
 
   /// The piece of `images` images (kImages), output channels [first, last) (kChannels) or groups [first,
   /// last) (kGroups).
-  std::shared_ptr<DeconvPart> part(int64_t images, int64_t first, int64_t last);
+  std::shared_ptr<ConvolutionPiece> part(int64_t images, int64_t first, int64_t last);
 };
 
-std::shared_ptr<DeconvPart> DeconvPlan::part(int64_t images, int64_t first, int64_t last) {
+std::shared_ptr<ConvolutionPiece> DeconvPlan::part(int64_t images, int64_t first, int64_t last) {
   const std::lock_guard<std::mutex> lock(mutex);
   const std::array<int64_t, 3> id = {images, first, last};
   auto it = parts.find(id);
   if (it != parts.end()) return it->second;
-  auto p = std::make_shared<DeconvPart>();
+  auto p = std::make_shared<ConvolutionPiece>();
   const std::vector<int64_t>& x = key.xShape;
   const size_t rank = x.size();
   const auto dt = toDnnlType(key.type);
@@ -157,15 +141,7 @@ std::shared_ptr<DeconvPart> DeconvPlan::part(int64_t images, int64_t first, int6
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   const dnnl::deconvolution_forward::primitive_desc pd(desc, attr, cpuEngine());
-  p->deconv = dnnl::deconvolution_forward(pd);
-  p->src = pd.src_desc();
-  p->dst = pd.dst_desc();
-  p->scratchpad = pd.scratchpad_desc();
-  p->reorderSrc = p->src != p->userSrc;
-  if (p->reorderSrc) p->srcIn = Reorder(p->userSrc, p->src);
-  p->reorderDst = p->dst != p->userDst;
-  if (p->reorderDst) p->dstOut = Reorder(p->dst, p->userDst);
-  p->weights.plan(p->userWeights, pd.weights_desc());
+  p->adopt(dnnl::deconvolution_forward(pd), pd, /*sharedSrc=*/false, /*residual=*/false);
   return parts.emplace(id, p).first->second;
 }
 
@@ -193,39 +169,6 @@ std::shared_ptr<DeconvPlan> makeDeconvPlan(const DeconvKey& key, const ir::ops::
   return plan;
 }
 
-// Where one piece reads and writes.
-struct PartData {
-  void* src = nullptr;
-  void* weights = nullptr;
-  void* bias = nullptr;
-  void* y = nullptr;
-};
-
-// Runs one piece on the calling thread (single-threaded oneDNN).
-void runPart(const KernelContext& ctx, DeconvPart& part, const PartData& data) {
-  enum Slot { kSrc, kDst, kBias };  // threadMemory's slots
-  dnnl::stream& stream = threadStream();
-  const ir::Value* wValue = ctx.node().input(1);
-  const memory& weights = part.weights.get(data.weights, wValue != nullptr && wValue->constant.has_value());
-  const memory* src = &threadMemory(kSrc, part.userSrc, data.src);
-  if (part.reorderSrc) {
-    const memory& reordered = threadBuffer(0, part.src);
-    part.srcIn.execute(stream, *src, reordered);
-    src = &reordered;
-  }
-  const memory& userDst = threadMemory(kDst, part.userDst, data.y);
-  const memory& dst = part.reorderDst ? threadBuffer(1, part.dst) : userDst;
-  const memory* bias = data.bias != nullptr ? &threadMemory(kBias, part.bias, data.bias) : nullptr;
-  executePrimitive(part.deconv, stream,
-                   {{DNNL_ARG_SRC, src},
-                    {DNNL_ARG_WEIGHTS, &weights},
-                    {DNNL_ARG_BIAS, bias},
-                    {DNNL_ARG_DST, &dst},
-                    {DNNL_ARG_SCRATCHPAD, &threadBuffer(2, part.scratchpad)}});
-  if (part.reorderDst) part.dstOut.execute(stream, dst, userDst);
-  stream.wait();
-}
-
 // Runs the whole deconvolution, its pieces spread over lowp's pool.
 Status execute(KernelContext& ctx, DeconvPlan& plan) {
   // oneDNN takes non-const handles; it only reads inputs.
@@ -243,27 +186,33 @@ Status execute(KernelContext& ctx, DeconvPlan& plan) {
   switch (plan.split) {
     case Split::kImages:
       return parallelOneDnn(ctx, plan.key.xShape[0], 1, [&](int64_t begin, int64_t end) {
-        runPart(ctx, *plan.part(end - begin, 0, outChannels),
-                {x + begin * inChannels * plan.xChannel * bytes, w, bias,
-                 y + begin * outChannels * plan.yChannel * bytes});
+        runPiece(ctx, *plan.part(end - begin, 0, outChannels),
+                 {.src = x + begin * inChannels * plan.xChannel * bytes,
+                  .weights = w,
+                  .bias = bias,
+                  .y = y + begin * outChannels * plan.yChannel * bytes});
       });
     case Split::kChannels: {
       const int64_t blocks = (outChannels + kChannelBlock - 1) / kChannelBlock;
       return parallelOneDnn(ctx, blocks, 1, [&](int64_t begin, int64_t end) {
         const int64_t oc0 = begin * kChannelBlock;
         const int64_t oc1 = std::min(end * kChannelBlock, outChannels);
-        runPart(
-            ctx, *plan.part(1, oc0, oc1),
-            {x, w + oc0 * plan.taps * bytes, offset(bias, oc0, biasBytes), y + oc0 * plan.yChannel * bytes});
+        runPiece(ctx, *plan.part(1, oc0, oc1),
+                 {.src = x,
+                  .weights = w + oc0 * plan.taps * bytes,
+                  .bias = offset(bias, oc0, biasBytes),
+                  .y = y + oc0 * plan.yChannel * bytes});
       });
     }
     case Split::kGroups:
       return parallelOneDnn(ctx, plan.group, 1, [&](int64_t begin, int64_t end) {
         const int64_t ic0 = begin * plan.inPerGroup;
         const int64_t oc0 = begin * plan.outPerGroup;
-        runPart(ctx, *plan.part(1, begin, end),
-                {x + ic0 * plan.xChannel * bytes, w + ic0 * plan.outPerGroup * plan.taps * bytes,
-                 offset(bias, oc0, biasBytes), y + oc0 * plan.yChannel * bytes});
+        runPiece(ctx, *plan.part(1, begin, end),
+                 {.src = x + ic0 * plan.xChannel * bytes,
+                  .weights = w + ic0 * plan.outPerGroup * plan.taps * bytes,
+                  .bias = offset(bias, oc0, biasBytes),
+                  .y = y + oc0 * plan.yChannel * bytes});
       });
   }
   return {};
