@@ -87,8 +87,8 @@ TEST(CudaElementwise, UnaryMatchTheReference) {
   }
 }
 
-// The unary ops a chain step may be, standalone: exact where the formula is correctly rounded in fp32
-// (Relu, Neg, Abs, Sqrt, Reciprocal, HardSigmoid, HardSwish, LeakyRelu), within CUDA's ulps elsewhere.
+// The unary ops standalone: exact where the formula is correctly rounded in fp32 (Relu, Neg, Abs, Sqrt,
+// Reciprocal, Floor, Ceil, Round, Sign, ThresholdedRelu), within CUDA's ulps elsewhere.
 TEST(CudaElementwise, MathAndActivationsMatchTheReference) {
   LOWP_REQUIRE_GPU();
   std::mt19937 rng(15);
@@ -113,6 +113,20 @@ TEST(CudaElementwise, MathAndActivationsMatchTheReference) {
       {"Abs", "abs", {}, -4.0, 4.0, 0.0},
       {"Sqrt", "sqrt", {}, 0.0, 9.0, 0.0},
       {"Reciprocal", "reciprocal", {}, 0.5, 4.0, 0.0},
+      {"Log", "log", {}, 0.01, 50.0, 1e-6},
+      {"Floor", "floor", {}, -9.0, 9.0, 0.0},
+      {"Ceil", "ceil", {}, -9.0, 9.0, 0.0},
+      {"Round", "round", {}, -9.0, 9.0, 0.0},
+      {"Sin", "sin", {}, -7.0, 7.0, 1e-6},
+      {"Cos", "cos", {}, -7.0, 7.0, 1e-6},
+      {"Sign", "sign", {}, -3.0, 3.0, 0.0},
+      {"Softplus", "softplus", {}, -20.0, 20.0, 1e-6},
+      {"Softsign", "softsign", {}, -5.0, 5.0, 1e-6},
+      {"Mish", "mish", {}, -6.0, 6.0, 1e-6},
+      {"Elu", "elu", attrs({{"alpha", 0.7f}}), -5.0, 5.0, 1e-6},
+      {"Celu", "celu", attrs({{"alpha", 2.0f}}), -5.0, 5.0, 1e-6},
+      {"Selu", "selu", {}, -5.0, 5.0, 1e-6},
+      {"ThresholdedRelu", "thresholdedrelu", attrs({{"alpha", 0.5f}}), -3.0, 3.0, 0.0},
   };
   for (const TypeCase& t : kFloatCases) {
     for (const OpCase& o : ops) {

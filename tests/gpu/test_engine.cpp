@@ -127,27 +127,27 @@ TEST(CudaEngine, TensorCoresAreUsedOnlyWhereTf32IsAllowed) {
   }
 }
 
-// A model of Relu then Sin: CUDA has Relu and no Sin.
-std::unique_ptr<ir::Graph> reluSinGraph() {
+// A model of Relu then Acosh: CUDA has Relu and no Acosh.
+std::unique_ptr<ir::Graph> reluAcoshGraph() {
   GraphBuilder b;
   b.input("x", {2, 5});
   b.node("Relu", "the_relu", {"x"}, {"r"});
-  b.node("Sin", "the_sin", {"r"}, {"y"});
+  b.node("Acosh", "the_acosh", {"r"}, {"y"});
   b.output("y");
   return b.finish();
 }
 
 TEST(CudaEngine, ANodeWithoutACudaKernelIsAnErrorNamingIt) {
   LOWP_REQUIRE_GPU();
-  auto impl = runtime::prepareEngine(reluSinGraph(), cudaOptions(true));
+  auto impl = runtime::prepareEngine(reluAcoshGraph(), cudaOptions(true));
   ASSERT_FALSE(impl.isOk());
   EXPECT_EQ(impl.status().code(), StatusCode::kUnsupported);
-  EXPECT_EQ(impl.status().node(), "the_sin");
-  EXPECT_NE(impl.status().message().find("no CUDA kernel for Sin 'the_sin' (types (fp32) -> (fp32))"),
+  EXPECT_EQ(impl.status().node(), "the_acosh");
+  EXPECT_NE(impl.status().message().find("no CUDA kernel for Acosh 'the_acosh' (types (fp32) -> (fp32))"),
             std::string::npos)
       << impl.status().toString();
   // The same graph runs on the CPU.
-  EXPECT_TRUE(runtime::prepareEngine(reluSinGraph(), EngineOptions{}).isOk());
+  EXPECT_TRUE(runtime::prepareEngine(reluAcoshGraph(), EngineOptions{}).isOk());
 }
 
 // Shape arithmetic folds on the CPU while planning; its results feed a CUDA Reshape and a graph output.
@@ -157,7 +157,7 @@ TEST(CudaEngine, PlanTimeValuesAreUploaded) {
     GraphBuilder b;
     b.input("x", {2, 3, 4});
     b.node("Shape", "shape", {"x"}, {"s"});
-    b.node("Mul", "dims", {"s", "s"}, {"s2"});  // int64: no CUDA Mul, folds while planning
+    b.node("Mul", "dims", {"s", "s"}, {"s2"});  // folds while planning
     b.node("Relu", "relu", {"x"}, {"r"});
     b.node("Reshape", "reshape", {"r", "s"}, {"y"});  // reads a plan-time value on the device
     b.node("Add", "add", {"y", "y"}, {"z"});

@@ -12,10 +12,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-template <typename T>
-inline constexpr bool kIsFloat =
-    std::is_same_v<T, float> || std::is_same_v<T, __half> || std::is_same_v<T, __nv_bfloat16>;
-
 // An integer as fp32 rounded to odd (rounded toward zero, the last bit set where that was inexact), so that
 // the one rounding to fp16 or bf16 after it is the correctly rounded result.
 template <typename I>
@@ -64,46 +60,14 @@ __global__ void castKernel(const S* __restrict__ x, D* __restrict__ y, int64_t n
     y[i] = convert<S, D>(x[i]);
 }
 
-// Calls f(T{}) with the C++ type of `type`.
-template <typename F>
-bool dispatchCastType(CastType type, F&& f) {
-  switch (type) {
-    case CastType::kF32:
-      f(float{});
-      return true;
-    case CastType::kF16:
-      f(__half{});
-      return true;
-    case CastType::kBF16:
-      f(__nv_bfloat16{});
-      return true;
-    case CastType::kI8:
-      f(int8_t{});
-      return true;
-    case CastType::kU8:
-      f(uint8_t{});
-      return true;
-    case CastType::kI32:
-      f(int32_t{});
-      return true;
-    case CastType::kI64:
-      f(int64_t{});
-      return true;
-    case CastType::kBool:
-      f(bool{});
-      return true;
-  }
-  return false;
-}
-
 }  // namespace
 
-cudaError_t launchIntegerCast(CastType from, CastType to, const void* x, void* y, int64_t n,
+cudaError_t launchIntegerCast(ValueType from, ValueType to, const void* x, void* y, int64_t n,
                               cudaStream_t stream) {
   if (n <= 0) return cudaSuccess;
   bool known = false;
-  dispatchCastType(from, [&](auto source) {
-    known = dispatchCastType(to, [&](auto target) {
+  dispatchValueType(from, [&](auto source) {
+    known = dispatchValueType(to, [&](auto target) {
       using S = decltype(source);
       using D = decltype(target);
       if constexpr (kIsFloat<S> && kIsFloat<D>) {
@@ -114,7 +78,7 @@ cudaError_t launchIntegerCast(CastType from, CastType to, const void* x, void* y
       }
     });
   });
-  const bool floats = from <= CastType::kBF16 && to <= CastType::kBF16;
+  const bool floats = isFloat(from) && isFloat(to);
   return known && !floats ? cudaGetLastError() : cudaErrorInvalidValue;
 }
 

@@ -18,6 +18,9 @@ void registerCudaKernels(KernelRegistry& registry);
 /// The unary activations and math ops, Add, Sub, Mul, Div, Max, Min, Cast, CastLike, QuantizeLinear,
 /// DequantizeLinear (elementwise.cpp).
 void registerElementwiseKernels(KernelRegistry& registry);
+/// Comparisons, And, Or, Xor, Not, IsNaN, IsInf, Where, integer Add / Sub / Mul / Div / Max / Min, Mod and
+/// Pow (logic.cpp).
+void registerLogicKernels(KernelRegistry& registry);
 /// lowp.Reformat between linear and hwc (reformat.cpp).
 void registerReformatKernels(KernelRegistry& registry);
 /// MatMul, Gemm and lowp.FusedMatMul through cuBLASLt (matmul.cpp).

@@ -72,6 +72,85 @@ bool dispatchFloatElem(Elem type, F&& f) {
   }
 }
 
+/// Whether T is one of the float types (fp32, fp16, bf16).
+template <typename T>
+inline constexpr bool kIsFloat =
+    std::is_same_v<T, float> || std::is_same_v<T, __half> || std::is_same_v<T, __nv_bfloat16>;
+
+/// Calls f(T{}) with the C++ type of `type`; false for none.
+template <typename F>
+bool dispatchValueType(ValueType type, F&& f) {
+  switch (type) {
+    case ValueType::kF32:
+      f(float{});
+      return true;
+    case ValueType::kF16:
+      f(__half{});
+      return true;
+    case ValueType::kBF16:
+      f(__nv_bfloat16{});
+      return true;
+    case ValueType::kI8:
+      f(int8_t{});
+      return true;
+    case ValueType::kU8:
+      f(uint8_t{});
+      return true;
+    case ValueType::kI32:
+      f(int32_t{});
+      return true;
+    case ValueType::kI64:
+      f(int64_t{});
+      return true;
+    case ValueType::kBool:
+      f(bool{});
+      return true;
+  }
+  return false;
+}
+
+/// Calls f(W{}) with W the unsigned word of `bytes` bytes (1, 2, 4 or 8); false for other sizes: what the
+/// kernels that move elements without reading their values dispatch on.
+template <typename F>
+bool dispatchWord(int bytes, F&& f) {
+  switch (bytes) {
+    case 1:
+      f(uint8_t{});
+      return true;
+    case 2:
+      f(uint16_t{});
+      return true;
+    case 4:
+      f(uint32_t{});
+      return true;
+    case 8:
+      f(uint64_t{});
+      return true;
+    default:
+      return false;
+  }
+}
+
+/// The offsets in each of the first kOperands operands of `plan` of output element i.
+template <int kOperands>
+__device__ __forceinline__ void broadcastOffsets(const BroadcastPlan& plan, int64_t i,
+                                                 int64_t (&at)[kOperands]) {
+  if (plan.rank == 1) {  // the common case once dims are merged: no division
+#pragma unroll
+    for (int k = 0; k < kOperands; ++k) at[k] = i * plan.stride[k][0];
+    return;
+  }
+#pragma unroll
+  for (int k = 0; k < kOperands; ++k) at[k] = 0;
+  int64_t rest = i;
+  for (int d = plan.rank - 1; d >= 0; --d) {
+    const int64_t coord = rest % plan.out[d];
+    rest /= plan.out[d];
+#pragma unroll
+    for (int k = 0; k < kOperands; ++k) at[k] += coord * plan.stride[k][d];
+  }
+}
+
 /// A FusedConv activation in fp32, as ir::ops::applyActivation (ir/ops/fused.h) computes it.
 __device__ __forceinline__ float activate(const Epilogue& e, float x) {
   switch (e.activation) {

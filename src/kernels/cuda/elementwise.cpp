@@ -1,6 +1,7 @@
 // Elementwise CUDA kernels (the device code is elementwise.cu; launch.h states each computation):
 //   {f32,f16,bf16}-{relu,sigmoid,clip,leakyrelu,tanh,exp,erf,gelu,hardsigmoid,hardswish,neg,abs,sqrt,
-//                   reciprocal}-cuda[-hwc]          unary, any layout (the hwc variants are the same kernel)
+//                   reciprocal,log,floor,ceil,round,sin,cos,sign,softplus,softsign,mish,elu,celu,selu,
+//                   thresholdedrelu}-cuda[-hwc]     unary, any layout (the hwc variants are the same kernel)
 //   {f32,f16,bf16}-{add,sub,mul,div,max,min}-cuda   ONNX broadcasting of rank <= 8 (Max and Min: two inputs);
 //                                                   fast paths for same shapes, scalars and per-channel /
 //                                                   per-row operands
@@ -59,6 +60,13 @@ UnaryAttributes unaryAttributes(const KernelContext& ctx, UnaryOp op) {
       return {.alpha = ctx.attrs().getFloat("alpha", 0.01f)};
     case UnaryOp::kHardSigmoid:
       return {.alpha = ctx.attrs().getFloat("alpha", 0.2f), .beta = ctx.attrs().getFloat("beta", 0.5f)};
+    case UnaryOp::kElu:
+    case UnaryOp::kCelu:
+    case UnaryOp::kThresholdedRelu:
+      return {.alpha = ctx.attrs().getFloat("alpha", 1.0f)};
+    case UnaryOp::kSelu:
+      return {.alpha = ctx.attrs().getFloat("alpha", 1.67326319217681884765625f),
+              .beta = ctx.attrs().getFloat("gamma", 1.05070102214813232421875f)};
     default:
       return {};
   }
@@ -141,18 +149,10 @@ Status binaryKernel(KernelContext& ctx) {
                                                           inner, count, !aFull, cuda->stream));
     return {};
   }
-  LOWP_ASSIGN_OR_RETURN(const BroadcastPlan plan, broadcastPlanOf(ctx, a, b, y));
+  LOWP_ASSIGN_OR_RETURN(const BroadcastPlan plan, broadcastPlanOf(ctx, {&a, &b}, y));
   LOWP_CUDA_RETURN_IF_ERROR_NODE(
       ctx, launchBinaryGeneral(kOp, type, a.data(), b.data(), y.data(), plan, cuda->stream));
   return {};
-}
-
-bool supportsBroadcast(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
-  if (node.inputs.size() != 2 || shapes.size() != 2) return false;  // Max and Min are variadic
-  for (const ir::Shape& s : shapes) {
-    if (!s.rankKnown() || s.rank() > kMaxBroadcastRank) return false;
-  }
-  return true;
 }
 
 // ---- Cast ----
@@ -169,40 +169,16 @@ Status castKernel(KernelContext& ctx) {
   return {};
 }
 
-// The CastType of a tensor type, nullopt for others.
-std::optional<CastType> castTypeOf(DataType type) {
-  switch (type) {
-    case DataType::kFloat32:
-      return CastType::kF32;
-    case DataType::kFloat16:
-      return CastType::kF16;
-    case DataType::kBFloat16:
-      return CastType::kBF16;
-    case DataType::kInt8:
-      return CastType::kI8;
-    case DataType::kUInt8:
-      return CastType::kU8;
-    case DataType::kInt32:
-      return CastType::kI32;
-    case DataType::kInt64:
-      return CastType::kI64;
-    case DataType::kBool:
-      return CastType::kBool;
-    default:
-      return std::nullopt;
-  }
-}
-
-// Cast and CastLike between any two of the CastTypes (float pairs by launchCast).
+// Cast and CastLike between any two of the ValueTypes (float pairs by launchCast).
 Status anyCastKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
   const Tensor& x = ctx.input(0);
   Tensor& y = ctx.output(0);
-  const std::optional<CastType> from = castTypeOf(x.type());
-  const std::optional<CastType> to = castTypeOf(y.type());
+  const std::optional<ValueType> from = valueTypeOf(x.type());
+  const std::optional<ValueType> to = valueTypeOf(y.type());
   if (!from || !to) return ctx.unsupported("no CUDA Cast from " + x.describe() + " to " + y.describe());
   if (y.elementCount() != x.elementCount()) return ctx.invalid("output size differs from the input's");
-  const bool floats = *from <= CastType::kBF16 && *to <= CastType::kBF16;
+  const bool floats = isFloat(*from) && isFloat(*to);
   const cudaError_t e =
       floats ? launchCast(*elemOf(x.type()), *elemOf(y.type()), x.data(), y.data(), x.elementCount(),
                           cuda->stream)
@@ -336,7 +312,21 @@ void registerElementwiseKernels(KernelRegistry& registry) {
                                 {"Neg", &unaryKernel<UnaryOp::kNeg>},
                                 {"Abs", &unaryKernel<UnaryOp::kAbs>},
                                 {"Sqrt", &unaryKernel<UnaryOp::kSqrt>},
-                                {"Reciprocal", &unaryKernel<UnaryOp::kReciprocal>}};
+                                {"Reciprocal", &unaryKernel<UnaryOp::kReciprocal>},
+                                {"Log", &unaryKernel<UnaryOp::kLog>},
+                                {"Floor", &unaryKernel<UnaryOp::kFloor>},
+                                {"Ceil", &unaryKernel<UnaryOp::kCeil>},
+                                {"Round", &unaryKernel<UnaryOp::kRound>},
+                                {"Sin", &unaryKernel<UnaryOp::kSin>},
+                                {"Cos", &unaryKernel<UnaryOp::kCos>},
+                                {"Sign", &unaryKernel<UnaryOp::kSign>},
+                                {"Softplus", &unaryKernel<UnaryOp::kSoftplus>},
+                                {"Softsign", &unaryKernel<UnaryOp::kSoftsign>},
+                                {"Mish", &unaryKernel<UnaryOp::kMish>},
+                                {"Elu", &unaryKernel<UnaryOp::kElu>},
+                                {"Celu", &unaryKernel<UnaryOp::kCelu>},
+                                {"Selu", &unaryKernel<UnaryOp::kSelu>},
+                                {"ThresholdedRelu", &unaryKernel<UnaryOp::kThresholdedRelu>}};
   struct BinaryEntry {
     std::string_view opType;
     KernelFn fn;
@@ -363,7 +353,7 @@ void registerElementwiseKernels(KernelRegistry& registry) {
                     .inputTypes = {types},
                     .outputTypes = {types},
                     .fn = b.fn,
-                    .supports = &supportsBroadcast,
+                    .supports = &supportsBroadcastOf<2>,
                     .reference = false});
     }
     for (DataType to : kFloatTypes) {
@@ -384,7 +374,7 @@ void registerElementwiseKernels(KernelRegistry& registry) {
     for (DataType to : castTypes) {
       if (from == to) continue;
       const std::string pair = std::string(shortTypeName(from)) + "to" + std::string(shortTypeName(to));
-      const bool floats = *castTypeOf(from) <= CastType::kBF16 && *castTypeOf(to) <= CastType::kBF16;
+      const bool floats = isFloat(*valueTypeOf(from)) && isFloat(*valueTypeOf(to));
       if (!floats) {  // float pairs are above, in both layouts
         registry.add({.opType = "Cast",
                       .backend = Backend::kCuda,

@@ -119,16 +119,9 @@ __global__ void binaryGeneralKernel(const T* __restrict__ a, const T* __restrict
                                     BroadcastPlan plan, int64_t n) {
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
-    int64_t rest = i;
-    int64_t ia = 0;
-    int64_t ib = 0;
-    for (int d = plan.rank - 1; d >= 0; --d) {
-      const int64_t coord = rest % plan.out[d];
-      rest /= plan.out[d];
-      ia += coord * plan.aStride[d];
-      ib += coord * plan.bStride[d];
-    }
-    y[i] = fromFloat<T>(applyBinary<kOp>(toFloat(a[ia]), toFloat(b[ib])));
+    int64_t at[2];
+    broadcastOffsets(plan, i, at);
+    y[i] = fromFloat<T>(applyBinary<kOp>(toFloat(a[at[0]]), toFloat(b[at[1]])));
   }
 }
 
@@ -308,8 +301,7 @@ cudaError_t launchBinaryBlock(BinaryOp op, Elem type, const void* a, const void*
 
 cudaError_t launchBinaryGeneral(BinaryOp op, Elem type, const void* a, const void* b, void* y,
                                 const BroadcastPlan& plan, cudaStream_t stream) {
-  int64_t n = 1;
-  for (int d = 0; d < plan.rank; ++d) n *= plan.out[d];
+  const int64_t n = plan.count();
   if (n <= 0) return cudaSuccess;
   cudaError_t result = cudaErrorInvalidValue;
   dispatchFloatElem(type, [&](auto tag) {

@@ -10,6 +10,11 @@
 
 namespace lowp::kernels::cuda {
 
+/// log(1 + exp(x)) without overflow for large x.
+__device__ __forceinline__ float softplus(float x) {
+  return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x));
+}
+
 /// op(x); alpha and beta as UnaryAttributes (Clip: min and max).
 __device__ __forceinline__ float applyUnary(UnaryOp op, float x, float alpha, float beta) {
   switch (op) {
@@ -54,6 +59,34 @@ __device__ __forceinline__ float applyUnary(UnaryOp op, float x, float alpha, fl
       return sqrtf(x);
     case UnaryOp::kReciprocal:
       return 1.0f / x;
+    case UnaryOp::kLog:
+      return logf(x);
+    case UnaryOp::kFloor:
+      return floorf(x);
+    case UnaryOp::kCeil:
+      return ceilf(x);
+    case UnaryOp::kRound:
+      return rintf(x);
+    case UnaryOp::kSin:
+      return sinf(x);
+    case UnaryOp::kCos:
+      return cosf(x);
+    case UnaryOp::kSign:
+      return isnan(x) ? x : (x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f));
+    case UnaryOp::kSoftplus:
+      return softplus(x);
+    case UnaryOp::kSoftsign:
+      return x / (1.0f + fabsf(x));
+    case UnaryOp::kMish:
+      return x * tanhf(softplus(x));
+    case UnaryOp::kElu:
+      return x < 0.0f ? alpha * expm1f(x) : x;
+    case UnaryOp::kCelu:
+      return x > 0.0f ? x : alpha * expm1f(x / alpha);
+    case UnaryOp::kSelu:
+      return beta * (x > 0.0f ? x : alpha * expm1f(x));
+    case UnaryOp::kThresholdedRelu:
+      return x > alpha ? x : 0.0f;
   }
   return x;
 }

@@ -274,6 +274,11 @@ TypeSet movableTypes() {
   return types;
 }
 
+int wordBytes(DataType type) {
+  const int bytes = ir::dataTypeInfo(type).storageBytes;
+  return bytes == 1 || bytes == 2 || bytes == 4 || bytes == 8 ? bytes : 0;
+}
+
 bool isConstantInput(const KernelContext& ctx, size_t i) {
   const ir::Value* v = ctx.node().input(i);
   return v != nullptr && v->constant.has_value();
@@ -335,31 +340,77 @@ std::vector<int64_t> alignedTo(const std::vector<int64_t>& shape, size_t rank) {
   return out;
 }
 
-Result<BroadcastPlan> broadcastPlanOf(const KernelContext& ctx, const Tensor& a, const Tensor& b,
+Result<BroadcastPlan> broadcastPlanOf(const KernelContext& ctx, std::initializer_list<const Tensor*> operands,
                                       const Tensor& y) {
   const std::vector<int64_t>& out = y.shape();
+  std::string names;
+  for (const Tensor* t : operands) names += (names.empty() ? "" : ", ") + t->describe();
   if (out.size() > static_cast<size_t>(kMaxBroadcastRank))
     return ctx.unsupported("no CUDA broadcast of rank " + std::to_string(out.size()));
-  if (a.shape().size() > out.size() || b.shape().size() > out.size())
-    return ctx.invalid("operands " + a.describe() + " and " + b.describe() + " have more dims than " +
-                       y.describe());
-  const std::vector<int64_t> pa = alignedTo(a.shape(), out.size());
-  const std::vector<int64_t> pb = alignedTo(b.shape(), out.size());
+  if (operands.size() > static_cast<size_t>(kMaxBroadcastOperands))
+    return ctx.unsupported("no CUDA broadcast of " + std::to_string(operands.size()) + " operands");
+  // Per operand, its sizes aligned to the output and its strides (0 where it broadcasts).
+  std::vector<std::vector<int64_t>> strides;
+  strides.reserve(operands.size());
+  for (const Tensor* t : operands) {
+    if (t->shape().size() > out.size())
+      return ctx.invalid("operands " + names + " have more dims than " + y.describe());
+    const std::vector<int64_t> sizes = alignedTo(t->shape(), out.size());
+    std::vector<int64_t> s(out.size(), 0);
+    int64_t stride = 1;
+    for (size_t d = out.size(); d-- > 0;) {
+      if (sizes[d] != out[d] && sizes[d] != 1)
+        return ctx.invalid("operands " + names + " do not broadcast to " + y.describe());
+      s[d] = sizes[d] == 1 ? 0 : stride;
+      stride *= sizes[d];
+    }
+    strides.push_back(std::move(s));
+  }
+  // Merge dim d into the one before it where every operand steps over both as over one dim (its stride
+  // there is d's times d's size, both 0 where it broadcasts): fewer dims, less index arithmetic per
+  // element. Size-1 dims go first.
   BroadcastPlan plan;
-  plan.rank = static_cast<int>(out.size());
-  int64_t strideA = 1;
-  int64_t strideB = 1;
-  for (size_t d = out.size(); d-- > 0;) {
-    if ((pa[d] != out[d] && pa[d] != 1) || (pb[d] != out[d] && pb[d] != 1))
-      return ctx.invalid("operands " + a.describe() + " and " + b.describe() + " do not broadcast to " +
-                         y.describe());
-    plan.out[d] = out[d];
-    plan.aStride[d] = pa[d] == 1 ? 0 : strideA;
-    plan.bStride[d] = pb[d] == 1 ? 0 : strideB;
-    strideA *= pa[d];
-    strideB *= pb[d];
+  for (size_t d = 0; d < out.size(); ++d) {
+    if (out[d] == 1) continue;
+    bool merges = plan.rank > 0;
+    for (size_t k = 0; k < strides.size() && merges; ++k)
+      merges = strides[k][d] * out[d] == plan.stride[k][plan.rank - 1];
+    if (merges) {
+      plan.out[plan.rank - 1] *= out[d];
+      for (size_t k = 0; k < strides.size(); ++k) plan.stride[k][plan.rank - 1] = strides[k][d];
+    } else {
+      for (size_t k = 0; k < strides.size(); ++k) plan.stride[k][plan.rank] = strides[k][d];
+      plan.out[plan.rank++] = out[d];
+    }
+  }
+  if (plan.rank == 0) {  // a single element
+    plan.rank = 1;
+    plan.out[0] = 1;
   }
   return plan;
+}
+
+std::optional<ValueType> valueTypeOf(DataType type) {
+  switch (type) {
+    case DataType::kFloat32:
+      return ValueType::kF32;
+    case DataType::kFloat16:
+      return ValueType::kF16;
+    case DataType::kBFloat16:
+      return ValueType::kBF16;
+    case DataType::kInt8:
+      return ValueType::kI8;
+    case DataType::kUInt8:
+      return ValueType::kU8;
+    case DataType::kInt32:
+      return ValueType::kI32;
+    case DataType::kInt64:
+      return ValueType::kI64;
+    case DataType::kBool:
+      return ValueType::kBool;
+    default:
+      return std::nullopt;
+  }
 }
 
 }  // namespace lowp::kernels::cuda

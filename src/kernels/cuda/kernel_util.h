@@ -51,10 +51,24 @@ Status requireSameAsInput(KernelContext& ctx);
 /// Sizes of `shape` aligned right to `rank` dims (at least shape's), 1s in front.
 std::vector<int64_t> alignedTo(const std::vector<int64_t>& shape, size_t rank);
 
-/// The strides that read `a` and `b` under NumPy broadcasting over `y`'s shape; an error naming the node
-/// when they do not broadcast to it or the rank is over kMaxBroadcastRank.
-Result<BroadcastPlan> broadcastPlanOf(const KernelContext& ctx, const Tensor& a, const Tensor& b,
+/// The strides that read `operands` (at most kMaxBroadcastOperands) under NumPy broadcasting over `y`'s
+/// shape; an error naming the node when they do not broadcast to it or the rank is over kMaxBroadcastRank.
+Result<BroadcastPlan> broadcastPlanOf(const KernelContext& ctx, std::initializer_list<const Tensor*> operands,
                                       const Tensor& y);
+
+/// A `supports` predicate of the broadcasting kernels: exactly kOperands inputs, each of known rank at most
+/// kMaxBroadcastRank (Max, Min and Sum are variadic).
+template <size_t kOperands>
+bool supportsBroadcastOf(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  if (node.inputs.size() != kOperands || shapes.size() != kOperands) return false;
+  for (const ir::Shape& s : shapes) {
+    if (!s.rankKnown() || s.rank() > kMaxBroadcastRank) return false;
+  }
+  return true;
+}
+
+/// The ValueType of fp32, fp16, bf16, int8, uint8, int32, int64 and bool; nullopt for other types.
+std::optional<ValueType> valueTypeOf(DataType type);
 
 /// The operands of a Conv (kFused false) or lowp.FusedConv kernel computing in `type`, checked: x, w and y
 /// of `type`; the bias (input 2), when given, one value per output channel (w's first dimension) of `type`
@@ -142,6 +156,9 @@ Status upload(DeviceBuffer& buffer, const void* host, size_t bytes, cudaStream_t
 /// The types stored in 1, 2, 4 or 8 bytes: what the kernels that move elements without reading their values
 /// (Transpose, Slice, Gather, Concat, nearest Resize) take.
 TypeSet movableTypes();
+
+/// Bytes of one element of `type` where those kernels can move it (1, 2, 4 or 8), else 0.
+int wordBytes(DataType type);
 
 /// Whether input `i` of the kernel's node is a constant of the graph (weights): what a kernel may prepare
 /// once.

@@ -14,6 +14,14 @@ namespace lowp::kernels::cuda {
 
 enum class Elem : int { kF32 = 0, kF16 = 1, kBF16 = 2, kI8 = 3, kU8 = 4 };
 
+/// The element types of the kernels that also take integers and bool (cast.cu, logic.cu); the float
+/// types come first.
+enum class ValueType : int { kF32, kF16, kBF16, kI8, kU8, kI32, kI64, kBool };
+
+inline bool isFloat(ValueType type) {
+  return type <= ValueType::kBF16;
+}
+
 // ---- elementwise.cu
 // ----------------------------------------------------------------------------------------
 
@@ -35,7 +43,21 @@ enum class UnaryOp : int {
   kNeg = 11,
   kAbs = 12,
   kSqrt = 13,
-  kReciprocal = 14
+  kReciprocal = 14,
+  kLog = 15,
+  kFloor = 16,
+  kCeil = 17,
+  kRound = 18,  ///< to nearest even
+  kSin = 19,
+  kCos = 20,
+  kSign = 21,
+  kSoftplus = 22,
+  kSoftsign = 23,
+  kMish = 24,
+  kElu = 25,
+  kCelu = 26,
+  kSelu = 27,
+  kThresholdedRelu = 28
 };
 
 /// Clip's bounds: device pointers to one value of x's type (opset 11+ inputs), else the values given
@@ -47,7 +69,8 @@ struct ClipBounds {
   float maxValue = 0.0f;
 };
 
-/// The attributes of the other unary ops: LeakyRelu's alpha; HardSigmoid's alpha and beta.
+/// The attributes of the other unary ops: the alpha of LeakyRelu, Elu, Celu and ThresholdedRelu;
+/// HardSigmoid's alpha and beta; Selu's alpha and gamma (as beta).
 struct UnaryAttributes {
   float alpha = 0.0f;
   float beta = 0.0f;
@@ -62,12 +85,20 @@ enum class BinaryOp : int { kAdd = 0, kMul = 1, kSub = 2, kDiv = 3, kMax = 4, kM
 
 inline constexpr int kMaxBroadcastRank = 8;
 
-/// Element strides of a and b over the output's dims (0 on broadcast dims), dims aligned to the output.
+inline constexpr int kMaxBroadcastOperands = 3;
+
+/// Element strides of up to kMaxBroadcastOperands operands over the output's dims (0 on broadcast dims),
+/// dims aligned to the output; adjacent dims that every operand reads alike are merged into one.
 struct BroadcastPlan {
   int rank = 0;
   int64_t out[kMaxBroadcastRank] = {};
-  int64_t aStride[kMaxBroadcastRank] = {};
-  int64_t bStride[kMaxBroadcastRank] = {};
+  int64_t stride[kMaxBroadcastOperands][kMaxBroadcastRank] = {};
+  /// Elements of the output: the product of `out`.
+  int64_t count() const {
+    int64_t n = 1;
+    for (int d = 0; d < rank; ++d) n *= out[d];
+    return n;
+  }
 };
 
 /// y[i] = a[i] op b[(i / inner) % count] for i in [0, n) (b op a when bFirst): same shapes (inner 1, count
@@ -312,15 +343,64 @@ cudaError_t launchGather(int64_t innerBytes, const void* x, void* y, int64_t out
 // ---- cast.cu
 // -------------------------------------------------------------------------------------------------
 
-/// The types of launchIntegerCast.
-enum class CastType : int { kF32, kF16, kBF16, kI8, kU8, kI32, kI64, kBool };
-
 /// Cast where the source or the target is an integer or bool (int8, uint8, int32, int64, bool; the others
 /// fp32, fp16, bf16), by the reference kernel's rules: a float truncates toward zero into an integer and
 /// saturates (NaN to 0); an integer rounds once into a float (through fp32 rounded to odd for fp16 and
 /// bf16); anything into bool is v != 0; integers wrap into narrower integers.
-cudaError_t launchIntegerCast(CastType from, CastType to, const void* x, void* y, int64_t n,
+cudaError_t launchIntegerCast(ValueType from, ValueType to, const void* x, void* y, int64_t n,
                               cudaStream_t stream);
+
+// ---- logic.cu
+// ------------------------------------------------------------------------------------------------
+
+// Every launcher here reads its operands under the NumPy broadcast of `plan` (kernel_util.h,
+// broadcastPlanOf) and writes plan.count() elements, with the reference kernels' rules
+// (kernels/reference/elementwise_binary.cpp): fp16 and bf16 values compute in fp32 and round once;
+// integers compute exactly and wrap like NumPy.
+
+enum class CompareOp : int { kEqual, kLess, kLessOrEqual, kGreater, kGreaterOrEqual };
+
+/// y = a op b as bool, a and b of `type` (bool for kEqual only); NaN compares false.
+cudaError_t launchCompare(CompareOp op, ValueType type, const void* a, const void* b, bool* y,
+                          const BroadcastPlan& plan, cudaStream_t stream);
+
+enum class LogicOp : int { kAnd, kOr, kXor };
+
+/// y = a op b over bool tensors.
+cudaError_t launchLogic(LogicOp op, const bool* a, const bool* b, bool* y, const BroadcastPlan& plan,
+                        cudaStream_t stream);
+
+/// y[i] = !x[i] for i in [0, n).
+cudaError_t launchNot(const bool* x, bool* y, int64_t n, cudaStream_t stream);
+
+enum class FloatPredicate : int { kIsNaN, kIsInf, kIsPositiveInf, kIsNegativeInf };
+
+/// y[i] = predicate(x[i]) as bool for i in [0, n), x of a float type.
+cudaError_t launchFloatPredicate(FloatPredicate predicate, ValueType type, const void* x, bool* y, int64_t n,
+                                 cudaStream_t stream);
+
+/// Add, Sub, Mul, Div, Max and Min of integers (int8, uint8, int32, int64).
+enum class IntegerOp : int { kAdd, kSub, kMul, kDiv, kMax, kMin };
+
+/// y = a op b; Div truncates toward zero and lowest / -1 wraps to lowest. b must hold no zero for kDiv (the
+/// caller checks: the device cannot report one).
+cudaError_t launchIntegerArithmetic(IntegerOp op, ValueType type, const void* a, const void* b, void* y,
+                                    const BroadcastPlan& plan, cudaStream_t stream);
+
+/// Mod: the remainder of a / b with b's sign, or with a's (`fmod`, C's fmod); any type but bool. An integer
+/// b must hold no zero (the caller checks).
+cudaError_t launchMod(ValueType type, bool fmod, const void* a, const void* b, void* y,
+                      const BroadcastPlan& plan, cudaStream_t stream);
+
+/// Pow: y = a ^ b with y of a's type. A float base raises in fp32 to b converted to fp32; an int32 or int64
+/// base takes an integer exponent, by squaring, wrapping (a negative exponent gives 0 unless |a| is 1).
+cudaError_t launchPow(ValueType base, ValueType exponent, const void* a, const void* b, void* y,
+                      const BroadcastPlan& plan, cudaStream_t stream);
+
+/// Where: out = cond ? x : y, elements of 1, 2, 4 or 8 bytes copied as bit patterns; plan's operands are
+/// cond, x and y.
+cudaError_t launchWhere(int elementBytes, const bool* cond, const void* x, const void* y, void* out,
+                        const BroadcastPlan& plan, cudaStream_t stream);
 
 // ---- reduce.cu
 // ----------------------------------------------------------------------------------------------

@@ -95,7 +95,7 @@ Status layerNormKernel(KernelContext& ctx) {
       residual = r.data();
     } else {
       // A residual that broadcasts: the sum goes to Y first, which is then normalised in place.
-      LOWP_ASSIGN_OR_RETURN(const BroadcastPlan plan, broadcastPlanOf(ctx, x, r, y));
+      LOWP_ASSIGN_OR_RETURN(const BroadcastPlan plan, broadcastPlanOf(ctx, {&x, &r}, y));
       LOWP_CUDA_RETURN_IF_ERROR_NODE(
           ctx, launchBinaryGeneral(BinaryOp::kAdd, type, x.data(), r.data(), y.data(), plan, cuda->stream));
       rows = y.data();

@@ -4,6 +4,7 @@ namespace lowp::kernels::cuda {
 
 void registerCudaKernels(KernelRegistry& registry) {
   registerElementwiseKernels(registry);
+  registerLogicKernels(registry);
   registerReformatKernels(registry);
   registerMatMulKernels(registry);
   registerConvKernels(registry);

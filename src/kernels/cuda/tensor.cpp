@@ -31,12 +31,6 @@
 namespace lowp::kernels::cuda {
 namespace {
 
-// Bytes of one element where the kernels can move it, else 0.
-int wordBytes(DataType type) {
-  const int bytes = ir::dataTypeInfo(type).storageBytes;
-  return bytes == 1 || bytes == 2 || bytes == 4 || bytes == 8 ? bytes : 0;
-}
-
 // The copy of output dims `sizes`, each read at input stride `strides` (0 where it broadcasts), with dims of
 // size 1 dropped and neighbours that read as one dim merged; nullopt when more than kMaxCopyRank dims remain.
 std::optional<StridedCopyPlan> mergedCopyPlan(const std::vector<int64_t>& sizes,

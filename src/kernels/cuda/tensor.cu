@@ -172,27 +172,6 @@ __global__ void gatherKernel(const W* __restrict__ x, W* __restrict__ y, int64_t
   }
 }
 
-// Calls f(W{}) with W the unsigned word of `bytes` bytes; false for other sizes.
-template <typename F>
-bool dispatchWord(int bytes, F&& f) {
-  switch (bytes) {
-    case 1:
-      f(uint8_t{});
-      return true;
-    case 2:
-      f(uint16_t{});
-      return true;
-    case 4:
-      f(uint32_t{});
-      return true;
-    case 8:
-      f(uint64_t{});
-      return true;
-    default:
-      return false;
-  }
-}
-
 // Where the output's last dim reads contiguous input, the plan in words of `word` bytes instead of elements
 // (runs of the last dim, every stride, the base and both addresses divisible by it); nullopt otherwise.
 std::optional<StridedCopyPlan> inWords(const StridedCopyPlan& plan, int elementBytes, int word, const void* x,
