@@ -21,6 +21,9 @@ void registerElementwiseKernels(KernelRegistry& registry);
 /// Comparisons, And, Or, Xor, Not, IsNaN, IsInf, Where, integer Add / Sub / Mul / Div / Max / Min, Mod and
 /// Pow (logic.cpp).
 void registerLogicKernels(KernelRegistry& registry);
+/// Pad (pad.cpp); ArgMax, ArgMin, GatherElements and Trilu (index.cpp).
+void registerPadKernels(KernelRegistry& registry);
+void registerIndexKernels(KernelRegistry& registry);
 /// lowp.Reformat between linear and hwc (reformat.cpp).
 void registerReformatKernels(KernelRegistry& registry);
 /// MatMul, Gemm and lowp.FusedMatMul through cuBLASLt (matmul.cpp).

@@ -504,4 +504,62 @@ cudaError_t launchAttentionFlash(Elem type, const void* q, const void* kt, const
 cudaError_t launchAttentionSimt(Elem type, const void* q, const void* kt, const void* v, void* y,
                                 const AttentionShape& shape, cudaStream_t stream);
 
+// ---- pad.cu
+// ------------------------------------------------------------------------------------------------
+
+/// Where Pad reads outside the input: the constant; the mirror image about the edge element, which is not
+/// repeated (reflect); the edge element (edge); the axis repeated (wrap).
+enum class PadMode : int { kConstant = 0, kReflect = 1, kEdge = 2, kWrap = 3 };
+
+/// Pad of x [inDims] into y [outDims] (rank <= kMaxCopyRank; 0 is a scalar): along axis d, output coordinate
+/// o reads input coordinate o - before[d] (a negative `before` crops), or by `mode` where that is outside the
+/// axis, as kernels/reference/tensor.cpp's padSource does (reflect and wrap fold any distance back into the
+/// axis). Axes of size 0 only in kConstant mode.
+struct PadParams {
+  int rank = 0;
+  PadMode mode = PadMode::kConstant;
+  int64_t inDims[kMaxCopyRank] = {};
+  int64_t outDims[kMaxCopyRank] = {};
+  int64_t before[kMaxCopyRank] = {};
+  /// The constant: one element of x's type in device memory (constant_value, read by the kernel), or null
+  /// for `fill`, the element's bits in its low bytes.
+  const void* value = nullptr;
+  uint64_t fill = 0;
+};
+
+/// y = Pad(x) for elements of 1, 2, 4 or 8 bytes, moved as they are.
+cudaError_t launchPad(int elementBytes, const void* x, void* y, const PadParams& params, cudaStream_t stream);
+
+// ---- index.cu
+// ----------------------------------------------------------------------------------------------
+
+/// ArgMax (max) or ArgMin of x viewed as [outer, n, inner] along n (n >= 1) into y [outer, inner]: the index
+/// of the first extremum, or of the last with selectLast. x is fp32, fp16, bf16 (compared in fp32, which
+/// holds them exactly), int32 or int64 (compared as they are). NaN beats every number, for ArgMin too, and
+/// ties with NaN only: the rule of the reference kernel (kernels/reference/reduction.cpp), so y is identical.
+cudaError_t launchArgExtremum(bool max, ValueType type, const void* x, int64_t* y, int64_t outer, int64_t n,
+                              int64_t inner, bool selectLast, cudaStream_t stream);
+
+/// GatherElements along `axis`: output element i, at coordinates c in `dims` (the indices' dims, each at most
+/// data's), reads data at c with c[axis] replaced by indices[i] (negative: counted from the end).
+struct GatherElementsPlan {
+  int rank = 0;
+  int axis = 0;
+  int64_t dims[kMaxCopyRank] = {};
+  int64_t dataStrides[kMaxCopyRank] = {};  ///< data's element strides, dense row-major
+  int64_t axisSize = 0;                    ///< data's size along the axis
+};
+
+/// y = GatherElements(x, indices) for elements of 1, 2, 4 or 8 bytes, indices int64 or int32 in device
+/// memory. An index outside [-axisSize, axisSize) gives an element of zero bytes: the indices may be
+/// computed at run time, where no host check can see them.
+cudaError_t launchGatherElements(int elementBytes, const void* x, const void* indices, bool indicesAre64,
+                                 void* y, const GatherElementsPlan& plan, cudaStream_t stream);
+
+/// Trilu over `matrices` matrices of rows x cols elements of 1, 2, 4 or 8 bytes: y keeps x's element (r, c)
+/// where c >= r + k (upper) or c <= r + k (lower) and holds zero bytes elsewhere. k is the int64 at kDevice
+/// (device memory, read by the kernel: a k computed at run time) when that is not null, else `k`.
+cudaError_t launchTrilu(int elementBytes, const void* x, void* y, int64_t matrices, int64_t rows,
+                        int64_t cols, bool upper, int64_t k, const int64_t* kDevice, cudaStream_t stream);
+
 }  // namespace lowp::kernels::cuda

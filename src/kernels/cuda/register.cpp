@@ -19,6 +19,8 @@ void registerCudaKernels(KernelRegistry& registry) {
   registerTensorKernels(registry);
   registerResizeKernels(registry);
   registerReduceKernels(registry);
+  registerPadKernels(registry);
+  registerIndexKernels(registry);
   registerAttentionKernels(registry);
 }
 
