@@ -1,5 +1,6 @@
 #include "gpu_test_util.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -148,7 +149,11 @@ Result<Tensor> runOnGpu(const KernelDef& kernel, const ir::Node& node, const std
   // The host copies stand for what the runtime keeps of inputs known while planning.
   std::vector<const Tensor*> hostInputs;
   hostInputs.reserve(inputs.size());
-  for (const Tensor& t : inputs) hostInputs.push_back(t.type() == DataType::kUndefined ? nullptr : &t);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const bool known =
+        !options.knownInputs || std::ranges::find(*options.knownInputs, i) != options.knownInputs->end();
+    hostInputs.push_back(known && inputs[i].type() != DataType::kUndefined ? &inputs[i] : nullptr);
+  }
   ctx.setHostInputs(std::move(hostInputs));
   LOWP_RETURN_IF_ERROR(kernel.fn(ctx));
   LOWP_RETURN_IF_ERROR(device->sync());

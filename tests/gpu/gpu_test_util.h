@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -65,6 +66,9 @@ struct GpuRunOptions {
   /// Place every tensor one element past a 256-byte boundary, so vectorised kernels take their unaligned
   /// path.
   bool misalign = false;
+  /// The inputs the kernel finds a host copy of (KernelContext::hostInput), as the runtime keeps those it
+  /// knows while planning; nullopt: every input.
+  std::optional<std::vector<size_t>> knownInputs;
 };
 
 /// Runs `kernel` on the GPU over device copies of `inputs` (in the layouts the caller gives), returning the

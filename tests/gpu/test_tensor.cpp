@@ -138,20 +138,87 @@ TEST(CudaGather, MatchesTheReference) {
   for (DataType type : kTypes) {
     for (DataType index : {DataType::kInt64, DataType::kInt32}) {
       for (const Case& c : cases) {
-        SCOPED_TRACE(std::string(dataTypeName(type)) + " " + ir::formatSizes(c.shape) + " axis " +
-                     std::to_string(c.axis) + " (" + std::string(dataTypeName(index)) + ")");
-        std::vector<double> values(c.indices.begin(), c.indices.end());
-        expectMatchesReference(
-            {.kernel = "x-gather-cuda",
-             .opType = "Gather",
-             .opset = 13,
-             .attrs = attrs({{"axis", c.axis}}),
-             .inputs = {anyValues(rng, type, c.shape), makeTensor(index, c.indicesShape, values)},
-             .constantSlots = {1},
-             .tolerance = 0.0});
+        for (bool constant : {true, false}) {  // a constant of the graph, or token ids computed at run time
+          SCOPED_TRACE(std::string(dataTypeName(type)) + " " + ir::formatSizes(c.shape) + " axis " +
+                       std::to_string(c.axis) + " (" + std::string(dataTypeName(index)) +
+                       (constant ? ", constant)" : ")"));
+          std::vector<double> values(c.indices.begin(), c.indices.end());
+          expectMatchesReference(
+              {.kernel = "x-gather-cuda",
+               .opType = "Gather",
+               .opset = 13,
+               .attrs = attrs({{"axis", c.axis}}),
+               .inputs = {anyValues(rng, type, c.shape), makeTensor(index, c.indicesShape, values)},
+               .constantSlots = constant ? std::vector<size_t>{1} : std::vector<size_t>{},
+               .tolerance = 0.0});
+        }
       }
     }
   }
+}
+
+// An index outside the axis: an error naming the node where the build knows it, zero bytes where only the
+// device sees it.
+TEST(CudaGather, IndicesOutsideTheAxis) {
+  LOWP_REQUIRE_GPU();
+  const kernels::KernelDef* k = kernelNamed("x-gather-cuda");
+  ASSERT_NE(k, nullptr);
+  const Tensor x = makeTensor(DataType::kFloat32, {3, 2}, {1, 2, 3, 4, 5, 6});
+  const Tensor indices = makeTensor(DataType::kInt64, {3}, {2, 3, -4});
+  const NodeUnderTest constant("Gather", "", 13, {}, {x, indices}, {1});
+  ASSERT_TRUE(constant.status().isOk());
+  const Result<Tensor> refused = runOnGpu(*k, constant.node(), {x, indices}, DataType::kFloat32, {3, 2});
+  ASSERT_FALSE(refused.isOk());
+  EXPECT_EQ(refused.status().node(), constant.node().name);
+  EXPECT_NE(refused.status().message().find("index 3 is outside axis 0"), std::string::npos)
+      << refused.status().toString();
+  const NodeUnderTest computed("Gather", "", 13, {}, {x, indices}, {});
+  ASSERT_TRUE(computed.status().isOk());
+  GpuRunOptions options;
+  options.knownInputs = std::vector<size_t>{0};  // the indices are not known while planning
+  const Result<Tensor> y = runOnGpu(*k, computed.node(), {x, indices}, DataType::kFloat32, {3, 2}, options);
+  ASSERT_TRUE(y.isOk()) << y.status().toString();
+  const std::vector<float> expected = {5, 6, 0, 0, 0, 0};
+  EXPECT_EQ(std::vector<float>(y->data<float>(), y->data<float>() + 6), expected);
+}
+
+// Dropout in inference copies X (its mask, all true, is checked by the ONNX backend cases); training with a
+// ratio other than 0 is random and declined.
+TEST(CudaDropout, CopiesInInferenceAndDeclinesTraining) {
+  std::mt19937 rng(85);
+  const kernels::KernelDef* k = kernelNamed("x-dropout-copy-cuda");
+  ASSERT_NE(k, nullptr);
+  const Tensor x = randomTensor(rng, DataType::kFloat32, {3, 70});
+  const Tensor half = makeTensor(DataType::kFloat32, {}, {0.5});
+  const Tensor zero = makeTensor(DataType::kFloat32, {}, {0.0});
+  const Tensor on = makeTensor(DataType::kBool, {}, {1});
+  const Tensor off = makeTensor(DataType::kBool, {}, {0});
+  struct Case {
+    std::vector<Tensor> inputs;
+    std::vector<size_t> constants;
+    bool supported;
+  };
+  const Case cases[] = {{{x}, {}, true},
+                        {{x, half, off}, {1, 2}, true},
+                        {{x, zero, on}, {1, 2}, true},    // training, nothing dropped
+                        {{x, half, on}, {1, 2}, false},   // training: random
+                        {{x, Tensor(), on}, {2}, false},  // training at the default ratio 0.5
+                        {{x, half, off}, {1}, false}};    // training_mode computed at run time
+  for (const Case& c : cases) {
+    NodeUnderTest n("Dropout", "", 13, {}, c.inputs, c.constants);
+    if (!n.status().isOk()) {  // the reference refuses a random Dropout too
+      EXPECT_FALSE(c.supported) << n.status().toString();
+      continue;
+    }
+    EXPECT_EQ(k->supports(n.node(), n.inputShapes()), c.supported) << c.inputs.size() << " inputs";
+  }
+  if (gpu() == nullptr) return;
+  expectMatchesReference({.kernel = "x-dropout-copy-cuda",
+                          .opType = "Dropout",
+                          .opset = 13,
+                          .inputs = {x, half, off},
+                          .constantSlots = {1, 2},
+                          .tolerance = 0.0});
 }
 
 TEST(CudaConcat, MatchesTheReference) {

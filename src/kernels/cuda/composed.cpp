@@ -1,8 +1,12 @@
 // CUDA kernels made of a copy: the ops that only rename a tensor's shape (Flatten, Reshape, Squeeze,
-// Unsqueeze, Identity) run as one device-to-device copy. (lowp.FusedMatMul runs in matmul.cpp.)
+// Unsqueeze, Identity) run as one device-to-device copy, and so does Dropout in inference
+// (x-dropout-copy-cuda: training_mode absent or a constant 0, or a constant ratio of 0; its bool mask,
+// opset 10 on, all true). (lowp.FusedMatMul runs in matmul.cpp.)
 #include <cctype>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ir/ops/tensor_shapes.h"
 #include "kernels/cuda/cuda_check.h"
@@ -27,6 +31,40 @@ Status copySameBytes(KernelContext& ctx) {
   return {};
 }
 
+// Whether input `slot` of `node` is absent or a constant equal to `value`.
+bool absentOrConstant(const ir::Node& node, size_t slot, double value) {
+  const ir::Value* v = node.input(slot);
+  if (v == nullptr) return true;
+  if (!v->constant || v->constant->elementCount() != 1) return false;
+  const std::optional<double> held = ir::ops::elementValue(*v->constant, 0);
+  return held && *held == value;
+}
+
+// A Dropout that drops nothing: not training, or training with a ratio of 0 (both known while building;
+// training with another ratio is random, and lowp runs inference only). Its mask, if any, is bool.
+bool supportsDropout(const ir::Node& node, const std::vector<ir::Shape>& /*shapes*/) {
+  // Training (or not known to be off) needs a ratio given as a constant 0; its default is 0.5.
+  if (!absentOrConstant(node, 2, 0.0) && (node.input(1) == nullptr || !absentOrConstant(node, 1, 0.0)))
+    return false;
+  const ir::Value* mask = node.outputs.size() > 1 ? node.outputs[1] : nullptr;
+  return mask == nullptr || mask->type == DataType::kBool;
+}
+
+Status dropoutKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  if (!supportsDropout(ctx.node(), {})) return ctx.unsupported("a Dropout that drops elements (training)");
+  LOWP_RETURN_IF_ERROR(copySameBytes(ctx));
+  if (ctx.hasOutput(1)) {
+    Tensor& mask = ctx.output(1);
+    if (mask.type() != DataType::kBool || mask.elementCount() != ctx.input(0).elementCount())
+      return ctx.invalid("the mask " + mask.describe() + " is not a bool per element of " +
+                         ctx.input(0).describe());
+    LOWP_CUDA_RETURN_IF_ERROR_NODE(
+        ctx, cudaMemsetAsync(mask.data(), 1, static_cast<size_t>(mask.byteSize()), cuda->stream));
+  }
+  return {};
+}
+
 KernelDef sameBytesKernel(std::string_view opType, std::string_view name) {
   return {.opType = opType,
           .backend = Backend::kCuda,
@@ -45,6 +83,14 @@ void registerComposedKernels(KernelRegistry& registry) {
     for (char c : op) name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     registry.add(sameBytesKernel(op, keepName(name + "-copy-cuda")));  // x-reshape-copy-cuda, ...
   }
+  registry.add({.opType = "Dropout",
+                .backend = Backend::kCuda,
+                .name = "x-dropout-copy-cuda",
+                .inputTypes = {allStorableTypes(), floatTypes(), {DataType::kBool}},
+                .outputTypes = {allStorableTypes(), {DataType::kBool}},
+                .fn = &dropoutKernel,
+                .supports = &supportsDropout,
+                .reference = false});
 }
 
 }  // namespace lowp::kernels::cuda

@@ -335,8 +335,9 @@ cudaError_t launchSlice(int elementBytes, const void* x, void* y, const SlicePar
                         cudaStream_t stream);
 
 /// Gather: x viewed as [outer, axis, inner run of `innerBytes`], y as [outer, count, inner run]; y's run j
-/// of each outer is x's run indices[j] (int64 or int32 in device memory, each in [-axis, axis): the caller
-/// checks). Moves words of up to 16 bytes.
+/// of each outer is x's run indices[j] (int64 or int32 in device memory, negative ones counted from the
+/// end). An index outside [-axis, axis) gives a run of zero bytes: indices computed at run time reach no host
+/// check. Moves words of up to 16 bytes.
 cudaError_t launchGather(int64_t innerBytes, const void* x, void* y, int64_t outer, int64_t axis,
                          const void* indices, bool indicesAre64, int64_t count, cudaStream_t stream);
 

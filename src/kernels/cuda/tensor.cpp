@@ -5,8 +5,11 @@
 //   x-slice-cuda       Slice with any starts, ends, axes and steps (negative included), read by the device
 //                      from their int32 / int64 tensors, so that values computed while planning or at run
 //                      time serve alike; the output's shape comes from the plan
-//   x-gather-cuda      Gather along any axis with indices that are a constant of the graph (checked
-//                      against the axis on the host; the device reads its own copy), any element size
+//   x-gather-cuda      Gather along any axis, any element size, with int32 / int64 indices read by the
+//                      device: indices known while planning are checked against the axis on the host (an
+//                      error naming the node); indices computed at run time (token ids into an embedding)
+//                      reach no host check, and one outside the axis gives zero bytes where the reference
+//                      fails
 //   x-concat-cuda      Concat along any axis: each input one 2-D copy (cudaMemcpy2DAsync) of its rows
 //                      [outer, own axis x inner] into its column band of the output's rows, any element size
 //   x-expand-cuda      Expand: a strided copy that reads a broadcast dim at stride 0, the output's shape
@@ -151,13 +154,6 @@ bool supportsSlice(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
          shapes[0].rank() <= kMaxCopyRank;
 }
 
-// The constant indices of a Gather node, as int64; nullopt when they are not a constant of the graph.
-std::optional<std::vector<int64_t>> constantIndices(const ir::Node& node) {
-  const ir::Value* v = node.input(1);
-  if (v == nullptr || !v->constant) return std::nullopt;
-  return ref::tensor::readInts(*v->constant);
-}
-
 Status gatherKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
   const Tensor& x = ctx.input(0);
@@ -165,15 +161,15 @@ Status gatherKernel(KernelContext& ctx) {
   Tensor& y = ctx.output(0);
   if (y.type() != x.type())
     return ctx.invalid("output " + y.describe() + " differs in type from " + x.describe());
-  const std::optional<std::vector<int64_t>> known = constantIndices(ctx.node());
-  if (!known) return ctx.unsupported("CUDA Gather takes indices that are a constant of the model");
   const int64_t rank = x.rank();
   int64_t axis = ctx.attrs().getInt("axis", 0);
   if (axis < -rank || axis >= rank)
     return ctx.invalid("axis " + std::to_string(axis) + " is outside X's " + std::to_string(rank) + " axes");
   if (axis < 0) axis += rank;
   const int64_t size = x.shape()[static_cast<size_t>(axis)];
-  for (int64_t index : *known) {
+  // Indices known while planning (a constant, or values folded from shapes) are checked here.
+  const Tensor* known = ctx.hostInput(1);
+  for (int64_t index : known != nullptr ? ref::tensor::readInts(*known) : std::vector<int64_t>{}) {
     if (index < -size || index >= size)
       return ctx.invalid("index " + std::to_string(index) + " is outside axis " + std::to_string(axis) +
                          " of " + x.describe());
@@ -182,7 +178,7 @@ Status gatherKernel(KernelContext& ctx) {
   int64_t inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= x.shape()[static_cast<size_t>(d)];
   for (int64_t d = axis + 1; d < rank; ++d) inner *= x.shape()[static_cast<size_t>(d)];
-  const auto count = static_cast<int64_t>(known->size());
+  const int64_t count = indices.elementCount();
   if (y.elementCount() != outer * count * inner)
     return ctx.invalid("output " + y.describe() + " does not hold the gathered elements of " + x.describe());
   if (y.elementCount() == 0) return {};
@@ -194,7 +190,7 @@ Status gatherKernel(KernelContext& ctx) {
 }
 
 bool supportsGather(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
-  return !shapes.empty() && shapes[0].rankKnown() && constantIndices(node).has_value();
+  return !shapes.empty() && shapes[0].rankKnown();
 }
 
 Status concatKernel(KernelContext& ctx) {

@@ -168,7 +168,7 @@ __global__ void gatherKernel(const W* __restrict__ x, W* __restrict__ y, int64_t
     const int64_t outer = i / (inner * count);
     int64_t index = static_cast<int64_t>(indices[j]);
     if (index < 0) index += axis;
-    y[i] = x[(outer * axis + index) * inner + k];
+    y[i] = index >= 0 && index < axis ? x[(outer * axis + index) * inner + k] : W{};
   }
 }
 
