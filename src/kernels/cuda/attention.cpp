@@ -446,8 +446,8 @@ Status composedAttentionKernel(KernelContext& ctx) {
     ctx.state() = plans;
   }
   LOWP_RETURN_IF_ERROR(forNode(ctx, plans->scores.run(*cuda, q, kt, nullptr, nullptr, scores)));
-  LOWP_CUDA_RETURN_IF_ERROR_NODE(
-      ctx, launchSoftmaxLastAxis(type, scores, probabilities, s.heads * s.sq, s.sk, cuda->stream));
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, launchSoftmax(SoftmaxKind::kSoftmax, type, scores, probabilities,
+                                                    s.heads * s.sq, s.sk, 1, cuda->stream));
   LOWP_RETURN_IF_ERROR(forNode(ctx, plans->output.run(*cuda, probabilities, v, nullptr, nullptr, y.data())));
   return {};
 }

@@ -36,7 +36,7 @@ void registerConvTransposeKernels(KernelRegistry& registry);
 void registerQuantizedConvKernels(KernelRegistry& registry);
 /// lowp.QuantizedMatMul on int8 tensor cores through cuBLASLt (quantized_matmul.cpp).
 void registerQuantizedMatMulKernels(KernelRegistry& registry);
-/// MaxPool, AveragePool, GlobalAveragePool (pool.cpp) and Softmax over the last axis (softmax.cpp).
+/// MaxPool, AveragePool, GlobalAveragePool (pool.cpp); Softmax, LogSoftmax and Hardmax (softmax.cpp).
 void registerPoolKernels(KernelRegistry& registry);
 void registerSoftmaxKernels(KernelRegistry& registry);
 /// lowp.Attention on tensor cores (fp16, bf16) and on CUDA cores (fp32, fp16, bf16) (attention.cpp).

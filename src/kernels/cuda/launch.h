@@ -230,9 +230,12 @@ cudaError_t launchGlobalAveragePool(Elem type, const void* x, void* y, int64_t i
 // ---- softmax.cu
 // --------------------------------------------------------------------------------------------
 
-/// Softmax over each contiguous row of `size` elements: exp(x - max) / sum, in fp32.
-cudaError_t launchSoftmaxLastAxis(Elem type, const void* x, void* y, int64_t rows, int64_t size,
-                                  cudaStream_t stream);
+enum class SoftmaxKind : int { kSoftmax, kLogSoftmax, kHardmax };
+
+/// Softmax (exp(x - max) / sum), LogSoftmax ((x - max) - log(sum)) or Hardmax (1 at the first maximum, a NaN
+/// counting as the maximum; 0 elsewhere) along the middle axis of x viewed as [outer, size, inner], in fp32.
+cudaError_t launchSoftmax(SoftmaxKind kind, Elem type, const void* x, void* y, int64_t outer, int64_t size,
+                          int64_t inner, cudaStream_t stream);
 
 // ---- chain.cu
 // ----------------------------------------------------------------------------------------------
