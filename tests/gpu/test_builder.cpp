@@ -294,6 +294,56 @@ void expectGpuBuildsMatchTheCpu(const std::function<std::unique_ptr<NetworkDefin
   }
 }
 
+// LayerNormalization with its Mean and InvStdDev outputs, over the last axis and over two axes, built for
+// the GPU in fp32: every output matches the CPU engine's.
+TEST(CudaBuilder, LayerNormStatisticsMatchTheCpu) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(31);
+  auto makeNetwork = [&]() {
+    auto net = std::make_unique<NetworkDefinition>();
+    std::mt19937 weights(33);
+    EXPECT_TRUE(net->addInput("x", DataType::kFloat32, {3, 10, 48}).isOk());
+    EXPECT_TRUE(net->addConstant("s1", randomTensor(weights, DataType::kFloat32, {48}, 0.5, 1.5)).isOk());
+    EXPECT_TRUE(net->addConstant("b1", randomTensor(weights, DataType::kFloat32, {48})).isOk());
+    EXPECT_TRUE(net->addConstant("s2", randomTensor(weights, DataType::kFloat32, {10, 48}, 0.5, 1.5)).isOk());
+    EXPECT_TRUE(
+        net->addLayer("LayerNormalization", "last", {"x", "s1", "b1"}, {"y1", "mean1", "inv1"}).isOk());
+    EXPECT_TRUE(net->addLayer("LayerNormalization", "two_axes", {"x", "s2"}, {"y2", "mean2", "inv2"},
+                              {{"axis", int64_t{1}}})
+                    .isOk());
+    for (const char* name : {"y1", "mean1", "inv1", "y2", "mean2", "inv2"})
+      EXPECT_TRUE(net->markOutput(name).isOk());
+    return net;
+  };
+  const std::vector<NamedTensor> inputs = {
+      {"x", randomTensor(rng, DataType::kFloat32, {3, 10, 48}, 1.0, 5.0)}};
+  auto cpuNetwork = makeNetwork();
+  Captured cpuLog;
+  auto cpu = Builder(cpuLog).build(*cpuNetwork, BuilderConfig());
+  ASSERT_TRUE(cpu.isOk()) << cpu.status().toString();
+  const auto ref = executeOk(*(*cpu)->createExecutionContext(), inputs);
+  Build b;
+  b.network = makeNetwork();
+  b.config.setDevice(Device::kCuda);
+  Captured log;
+  auto engine = build(b, log);
+  ASSERT_TRUE(engine);
+  for (const LayerInfo& l : engine->layers()) {
+    if (l.opType == "LayerNormalization") {
+      EXPECT_EQ(l.tactic, "f32-layernorm-cuda") << l.name;
+    }
+  }
+  const auto got = executeOk(*engine->createExecutionContext(), inputs);
+  ASSERT_EQ(got.size(), ref.size());
+  ASSERT_EQ(got.size(), 6u);
+  for (size_t i = 0; i < got.size(); ++i) {
+    SCOPED_TRACE(got[i].name);
+    EXPECT_EQ(got[i].name, ref[i].name);
+    EXPECT_EQ(got[i].tensor.shape(), ref[i].tensor.shape());
+    EXPECT_LT(relativeL2(ref[i].tensor, got[i].tensor), 1e-5);
+  }
+}
+
 // Two convolution branches joined by a Concat on channels (an Inception or DenseNet block), built for the
 // GPU in fp32 and fp16: the Concat runs on the GPU (x-concat-cuda, on the linear layout), and the result
 // matches the CPU engine's.

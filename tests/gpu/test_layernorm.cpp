@@ -1,6 +1,7 @@
-// LayerNormalization on the GPU (kernels/cuda/layernorm.cpp) against the CPU reference kernel: rows of odd
-// and vector-sized lengths up to 4099, axis other than the last, with and without B, misaligned tensors
-// (the scalar path), and the nodes the kernel declines.
+// LayerNormalization and RMSNormalization on the GPU (kernels/cuda/layernorm.cpp) against the CPU reference
+// kernels: rows of odd and vector-sized lengths up to 4099, axis other than the last, with and without B,
+// misaligned tensors (the scalar path), and the nodes the kernel declines. LayerNormalization's Mean and
+// InvStdDev outputs: CudaBuilder.LayerNormStatisticsMatchTheCpu (test_builder.cpp).
 #include <gtest/gtest.h>
 
 #include <random>
@@ -120,6 +121,35 @@ TEST(CudaLayerNorm, FusedResidualReadThroughAPermutationMatchesTheReference) {
                       randomTensor(rng, t.type, row), randomTensor(rng, t.type, c.residual, -2.0, 2.0)},
            .constantSlots = {1, 2},
            .tolerance = t.tolerance});
+    }
+  }
+}
+
+// RMSNormalization (opset 23): the same rows without the mean, Scale alone.
+TEST(CudaLayerNorm, RmsNormalizationMatchesTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(74);
+  struct Case {
+    std::vector<int64_t> x;
+    int64_t axis;
+  };
+  const std::vector<Case> cases = {{{2, 16, 512}, -1}, {{7, 33}, -1}, {{3, 5, 6, 8}, 1}, {{2, 2000}, -1}};
+  for (const TypeCase& t :
+       {TypeCase{DataType::kFloat32, "f32", 1e-5}, TypeCase{DataType::kFloat16, "f16", 1e-2},
+        TypeCase{DataType::kBFloat16, "bf16", 1e-2}}) {
+    for (const Case& c : cases) {
+      SCOPED_TRACE(std::string(t.prefix) + " " + ir::formatSizes(c.x) + " axis " + std::to_string(c.axis));
+      const size_t axis =
+          static_cast<size_t>(c.axis < 0 ? c.axis + static_cast<int64_t>(c.x.size()) : c.axis);
+      const std::vector<int64_t> normalised(c.x.begin() + static_cast<std::ptrdiff_t>(axis), c.x.end());
+      expectMatchesReference({.kernel = std::string(t.prefix) + "-rmsnormalization-cuda",
+                              .opType = "RMSNormalization",
+                              .opset = 23,
+                              .attrs = attrs({{"axis", c.axis}, {"epsilon", 1e-5f}}),
+                              .inputs = {randomTensor(rng, t.type, c.x, -3.0, 5.0),
+                                         randomTensor(rng, t.type, normalised, 0.5, 1.5)},
+                              .constantSlots = {1},
+                              .tolerance = t.tolerance});
     }
   }
 }

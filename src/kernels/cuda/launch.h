@@ -293,13 +293,21 @@ struct RowMap {
   int64_t strides[kMaxDims] = {};
 };
 
+/// RMSNormalization's form of the LayerNormalization pass, and LayerNormalization's optional outputs.
+struct RowNormalization {
+  bool rms = false;            ///< No mean: rsd = 1 / sqrt(mean(x^2) + epsilon), y = x * rsd * scale[k].
+  float* mean = nullptr;       ///< One fp32 per row: LayerNormalization's Mean output, or null.
+  float* invStdDev = nullptr;  ///< One fp32 per row: its InvStdDev output (rsd), or null.
+};
+
 /// LayerNormalization of each contiguous row of `size` elements: y = (x - mean) * rsd * scale[k] + bias[k],
 /// mean and rsd = 1 / sqrt(variance + epsilon) in fp32; scale and bias (nullable) hold `size` values of
 /// x's type. With a residual (nullable, x's element count, its rows where `residualRows` puts them), x +
 /// residual rounded to x's type is normalised instead.
 cudaError_t launchLayerNormLastAxis(Elem type, const void* x, const void* scale, const void* bias, void* y,
                                     int64_t rows, int64_t size, float epsilon, cudaStream_t stream,
-                                    const void* residual = nullptr, const RowMap& residualRows = {});
+                                    const void* residual = nullptr, const RowMap& residualRows = {},
+                                    const RowNormalization& normalization = {});
 
 // ---- tensor.cu
 // ---------------------------------------------------------------------------------------------

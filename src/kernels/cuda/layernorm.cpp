@@ -1,9 +1,10 @@
 // {f32,f16,bf16}-layernorm-cuda: ONNX LayerNormalization (opset 17) over the dims from `axis` to the last,
-// which are contiguous: rows of their product (device code in layernorm.cu), statistics in fp32. Scale and
-// B hold one value per element of the normalised dims (their shapes, aligned right to X's, are 1 before
-// `axis` and X's after). Only Y is produced: nodes that ask for Mean or InvStdDev, or for a stash_type other
-// than fp32, are declined. {f32,f16,bf16}-fusedlayernorm-cuda: lowp.FusedLayerNorm, the same with the
-// residual added as each row is read (its rows in another order under residual_perm).
+// which are contiguous: rows of their product (device code in layernorm.cu), statistics in fp32, written to
+// the Mean and InvStdDev outputs where the node has them. Scale and B hold one value per element of the
+// normalised dims (their shapes, aligned right to X's, are 1 before `axis` and X's after). A stash_type
+// other than fp32 is declined. {f32,f16,bf16}-rmsnormalization-cuda: RMSNormalization (opset 23), the same
+// rows without the mean, Scale alone. {f32,f16,bf16}-fusedlayernorm-cuda: lowp.FusedLayerNorm, LayerNorm
+// with the residual added as each row is read (its rows in another order under residual_perm).
 // Tests: tests/gpu/test_layernorm.cpp.
 #include <string>
 #include <vector>
@@ -35,10 +36,7 @@ bool perNormalisedElement(const std::vector<int64_t>& param, const std::vector<i
   return true;
 }
 
-bool onlyY(const ir::Node& node) {
-  for (size_t i = 1; i < node.outputs.size(); ++i) {
-    if (node.outputs[i] != nullptr) return false;
-  }
+bool fp32Statistics(const ir::Node& node) {
   return node.attributes.getInt("stash_type", 1) == 1;
 }
 
@@ -50,8 +48,8 @@ Status layerNormKernel(KernelContext& ctx) {
   // FusedLayerNorm's Y may be larger than X, where the residual broadcasts over X.
   if (!fused) LOWP_RETURN_IF_ERROR(requireSameAsInput(ctx));
   if (ctx.output(0).type() != x.type()) return ctx.invalid("Y is not of X's type " + x.describe());
-  if (!onlyY(ctx.node()))
-    return ctx.unsupported("the CUDA LayerNormalization gives Y only, with fp32 statistics");
+  if (!fp32Statistics(ctx.node()))
+    return ctx.unsupported("the CUDA LayerNormalization keeps fp32 statistics");
   // The rows normalised are Y's: X's, or X + Residual's (FusedLayerNorm) where the residual broadcasts.
   Tensor& y = ctx.output(0);
   const int64_t axis = normalisedAxis(ctx.attrs(), y.rank());
@@ -67,6 +65,19 @@ Status layerNormKernel(KernelContext& ctx) {
   }
   int64_t size = 1;
   for (size_t d = static_cast<size_t>(axis); d < y.shape().size(); ++d) size *= y.shape()[d];
+  int64_t rowCount = 1;
+  for (size_t d = 0; d < static_cast<size_t>(axis); ++d) rowCount *= y.shape()[d];
+  RowNormalization normalization;
+  normalization.rms = ctx.node().opType == "RMSNormalization";
+  for (size_t slot = 1; slot <= 2 && !fused && !normalization.rms; ++slot) {  // Mean, InvStdDev
+    if (!ctx.hasOutput(slot)) continue;
+    Tensor& statistic = ctx.output(slot);
+    if (statistic.type() != DataType::kFloat32 || statistic.elementCount() != rowCount)
+      return ctx.invalid("output " + std::to_string(slot) + " " + statistic.describe() +
+                         " is not one fp32 per row of " + y.describe());
+    if (size == 0 && rowCount > 0) return ctx.unsupported("the statistics of empty rows");
+    (slot == 1 ? normalization.mean : normalization.invStdDev) = statistic.data<float>();
+  }
   if (size == 0 || y.elementCount() == 0) return {};
   const float epsilon = ctx.attrs().getFloat("epsilon", 1e-5f);
   const void* rows = x.data();
@@ -104,12 +115,12 @@ Status layerNormKernel(KernelContext& ctx) {
   LOWP_CUDA_RETURN_IF_ERROR_NODE(
       ctx,
       launchLayerNormLastAxis(type, rows, scale.data(), bias != nullptr ? bias->data() : nullptr, y.data(),
-                              y.elementCount() / size, size, epsilon, cuda->stream, residual, rowMap));
+                              rowCount, size, epsilon, cuda->stream, residual, rowMap, normalization));
   return {};
 }
 
 bool supportsLayerNorm(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
-  if (!onlyY(node) || shapes.size() < 2) return false;
+  if (!fp32Statistics(node) || shapes.size() < 2) return false;
   for (size_t i = 0; i < shapes.size(); ++i) {
     if (node.input(i) == nullptr) continue;  // an omitted B
     const ir::Shape& s = shapes[i];
@@ -135,6 +146,14 @@ void registerLayerNormKernels(KernelRegistry& registry) {
     registry.add({.opType = "LayerNormalization",
                   .backend = Backend::kCuda,
                   .name = keepName(std::string(shortTypeName(t)) + "-layernorm-cuda"),
+                  .inputTypes = {types},
+                  .outputTypes = {types, {DataType::kFloat32}},  // Y; Mean and InvStdDev
+                  .fn = &layerNormKernel,
+                  .supports = &supportsLayerNorm,
+                  .reference = false});
+    registry.add({.opType = "RMSNormalization",
+                  .backend = Backend::kCuda,
+                  .name = ownKernelName(t, "RMSNormalization"),
                   .inputTypes = {types},
                   .outputTypes = {types},
                   .fn = &layerNormKernel,

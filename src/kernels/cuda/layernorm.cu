@@ -33,10 +33,19 @@ __device__ __forceinline__ int64_t rowStart(const RowMap& map, int64_t r, int64_
   return start;
 }
 
-template <typename T, int kVec>
+// Writes a row's statistics where asked (lane 0 of its warp).
+__device__ __forceinline__ void storeStatistics(const RowNormalization& n, int lane, int64_t r, float mean,
+                                                float rsd) {
+  if (lane != 0) return;
+  if (n.mean != nullptr) n.mean[r] = mean;
+  if (n.invStdDev != nullptr) n.invStdDev[r] = rsd;
+}
+
+template <bool kRms, typename T, int kVec>
 __global__ void layerNormRowsKernel(const T* __restrict__ x, const T* __restrict__ scale,
                                     const T* __restrict__ bias, T* __restrict__ y, int64_t rows, int64_t size,
-                                    float epsilon, const T* __restrict__ residual, RowMap residualRows) {
+                                    float epsilon, const T* __restrict__ residual, RowMap residualRows,
+                                    RowNormalization normalization) {
   using V = Vec<T, kVec>;
   const int lane = threadIdx.x % 32;
   const int64_t vectors = size / kVec;
@@ -49,14 +58,16 @@ __global__ void layerNormRowsKernel(const T* __restrict__ x, const T* __restrict
                        : nullptr;
     V* out = reinterpret_cast<V*>(y + r * size);
     float sum = 0.0f;
-    for (int64_t k = lane; k < vectors; k += 32) {
-      const V v = in[k];
-      V rv{};
-      if (add != nullptr) rv = add[k];
+    if constexpr (!kRms) {
+      for (int64_t k = lane; k < vectors; k += 32) {
+        const V v = in[k];
+        V rv{};
+        if (add != nullptr) rv = add[k];
 #pragma unroll
-      for (int j = 0; j < kVec; ++j) sum += rowValue<T, kVec>(v, add != nullptr ? &rv : nullptr, j);
+        for (int j = 0; j < kVec; ++j) sum += rowValue<T, kVec>(v, add != nullptr ? &rv : nullptr, j);
+      }
     }
-    const float mean = warpSum(sum) / static_cast<float>(size);
+    const float mean = kRms ? 0.0f : warpSum(sum) / static_cast<float>(size);
     float squares = 0.0f;
     for (int64_t k = lane; k < vectors; k += 32) {
       const V v = in[k];
@@ -69,6 +80,7 @@ __global__ void layerNormRowsKernel(const T* __restrict__ x, const T* __restrict
       }
     }
     const float rsd = 1.0f / sqrtf(warpSum(squares) / static_cast<float>(size) + epsilon);
+    storeStatistics(normalization, lane, r, mean, rsd);
     for (int64_t k = lane; k < vectors; k += 32) {
       const V v = in[k];
       V rv{};
@@ -91,11 +103,11 @@ __global__ void layerNormRowsKernel(const T* __restrict__ x, const T* __restrict
 
 /// The same for rows of at most 32 * kPerLane vectors, held in registers: X (and the residual) are read
 /// once, and the three passes run on the registers.
-template <typename T, int kVec, int kPerLane>
+template <bool kRms, typename T, int kVec, int kPerLane>
 __global__ void layerNormRowsInRegistersKernel(const T* __restrict__ x, const T* __restrict__ scale,
                                                const T* __restrict__ bias, T* __restrict__ y, int64_t rows,
                                                int64_t size, float epsilon, const T* __restrict__ residual,
-                                               RowMap residualRows) {
+                                               RowMap residualRows, RowNormalization normalization) {
   using V = Vec<T, kVec>;
   const int lane = threadIdx.x % 32;
   const int64_t vectors = size / kVec;
@@ -121,7 +133,7 @@ __global__ void layerNormRowsInRegistersKernel(const T* __restrict__ x, const T*
         sum += values[p][j];
       }
     }
-    const float mean = warpSum(sum) / static_cast<float>(size);
+    const float mean = kRms ? 0.0f : warpSum(sum) / static_cast<float>(size);
     float squares = 0.0f;
 #pragma unroll
     for (int p = 0; p < kPerLane; ++p) {
@@ -133,6 +145,7 @@ __global__ void layerNormRowsInRegistersKernel(const T* __restrict__ x, const T*
       }
     }
     const float rsd = 1.0f / sqrtf(warpSum(squares) / static_cast<float>(size) + epsilon);
+    storeStatistics(normalization, lane, r, mean, rsd);
     V* out = reinterpret_cast<V*>(y + r * size);
 #pragma unroll
     for (int p = 0; p < kPerLane; ++p) {
@@ -153,35 +166,47 @@ __global__ void layerNormRowsInRegistersKernel(const T* __restrict__ x, const T*
   }
 }
 
+template <bool kRms, typename T>
+void launchRows(const T* x, const T* scale, const T* bias, T* y, int64_t rows, int64_t size, float epsilon,
+                const T* residual, const RowMap& residualRows, const RowNormalization& normalization,
+                cudaStream_t stream) {
+  constexpr int kVec = 16 / sizeof(T);
+  const unsigned blocks = gridFor(rows, kWarpsPerBlock);
+  const bool vectorOk = size % kVec == 0 && aligned(x, 16) && aligned(y, 16) && aligned(scale, 16) &&
+                        (bias == nullptr || aligned(bias, 16)) &&
+                        (residual == nullptr || aligned(residual, 16));
+  constexpr int kPerLane = 1024 / (32 * kVec);  // rows of up to 1024 elements stay in registers
+  if (vectorOk && size / kVec <= 32 * kPerLane) {
+    layerNormRowsInRegistersKernel<kRms, T, kVec, kPerLane><<<blocks, kWarpsPerBlock * 32, 0, stream>>>(
+        x, scale, bias, y, rows, size, epsilon, residual, residualRows, normalization);
+  } else if (vectorOk) {
+    layerNormRowsKernel<kRms, T, kVec><<<blocks, kWarpsPerBlock * 32, 0, stream>>>(
+        x, scale, bias, y, rows, size, epsilon, residual, residualRows, normalization);
+  } else {
+    layerNormRowsKernel<kRms, T, 1><<<blocks, kWarpsPerBlock * 32, 0, stream>>>(
+        x, scale, bias, y, rows, size, epsilon, residual, residualRows, normalization);
+  }
+}
+
 }  // namespace
 
 cudaError_t launchLayerNormLastAxis(Elem type, const void* x, const void* scale, const void* bias, void* y,
                                     int64_t rows, int64_t size, float epsilon, cudaStream_t stream,
-                                    const void* residual, const RowMap& residualRows) {
+                                    const void* residual, const RowMap& residualRows,
+                                    const RowNormalization& normalization) {
   if (rows <= 0 || size <= 0) return cudaSuccess;
   cudaError_t result = cudaErrorInvalidValue;
   dispatchFloatElem(type, [&](auto tag) {
     using T = decltype(tag);
-    constexpr int kVec = 16 / sizeof(T);
     const auto* px = static_cast<const T*>(x);
     const auto* ps = static_cast<const T*>(scale);
     const auto* pb = static_cast<const T*>(bias);
     auto* py = static_cast<T*>(y);
     const auto* pr = static_cast<const T*>(residual);
-    const unsigned blocks = gridFor(rows, kWarpsPerBlock);
-    const bool vectorOk = size % kVec == 0 && aligned(x, 16) && aligned(y, 16) && aligned(scale, 16) &&
-                          (bias == nullptr || aligned(bias, 16)) &&
-                          (residual == nullptr || aligned(residual, 16));
-    constexpr int kPerLane = 1024 / (32 * kVec);  // rows of up to 1024 elements stay in registers
-    if (vectorOk && size / kVec <= 32 * kPerLane) {
-      layerNormRowsInRegistersKernel<T, kVec, kPerLane>
-          <<<blocks, kWarpsPerBlock * 32, 0, stream>>>(px, ps, pb, py, rows, size, epsilon, pr, residualRows);
-    } else if (vectorOk) {
-      layerNormRowsKernel<T, kVec>
-          <<<blocks, kWarpsPerBlock * 32, 0, stream>>>(px, ps, pb, py, rows, size, epsilon, pr, residualRows);
+    if (normalization.rms) {
+      launchRows<true>(px, ps, pb, py, rows, size, epsilon, pr, residualRows, normalization, stream);
     } else {
-      layerNormRowsKernel<T, 1>
-          <<<blocks, kWarpsPerBlock * 32, 0, stream>>>(px, ps, pb, py, rows, size, epsilon, pr, residualRows);
+      launchRows<false>(px, ps, pb, py, rows, size, epsilon, pr, residualRows, normalization, stream);
     }
     result = cudaGetLastError();
   });
