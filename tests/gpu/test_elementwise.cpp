@@ -145,14 +145,31 @@ TEST(CudaElementwise, MathAndActivationsMatchTheReference) {
   }
 }
 
-TEST(CudaElementwise, MaxAndMinDeclineMoreThanTwoInputs) {
+// Max, Min and Sum of one, two and three inputs, the third broadcasting Y wider than the first two.
+TEST(CudaElementwise, VariadicMaxMinAndSumMatchTheReference) {
+  LOWP_REQUIRE_GPU();
   std::mt19937 rng(16);
-  const kernels::KernelDef* k = kernelNamed("f32-max-cuda");
-  ASSERT_NE(k, nullptr);
-  const Tensor x = randomTensor(rng, DataType::kFloat32, {4, 5});
-  NodeUnderTest n("Max", "", 13, {}, {x, x, x}, {});
-  ASSERT_TRUE(n.status().isOk());
-  EXPECT_FALSE(k->supports(n.node(), n.inputShapes()));
+  for (const TypeCase& t : kFloatCases) {
+    const Tensor a = randomTensor(rng, t.type, {4, 1, 5});
+    const Tensor b = randomTensor(rng, t.type, {5});
+    const Tensor c = randomTensor(rng, t.type, {3, 1});
+    for (const char* op : {"Max", "Min", "Sum"}) {
+      std::string name = op;
+      for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      const bool sum = std::string(op) == "Sum";
+      for (const std::vector<Tensor>& inputs :
+           {std::vector<Tensor>{a}, std::vector<Tensor>{a, b}, std::vector<Tensor>{a, b, c},
+            std::vector<Tensor>{c, a, b, a}}) {
+        SCOPED_TRACE(std::string(t.prefix) + " " + op + " of " + std::to_string(inputs.size()));
+        // Sum's reference accumulates in fp32 and rounds once; the kernel rounds each partial sum.
+        expectMatchesReference({.kernel = std::string(t.prefix) + "-" + name + "-cuda",
+                                .opType = op,
+                                .opset = 13,
+                                .inputs = inputs,
+                                .tolerance = sum && t.type != DataType::kFloat32 ? t.tolerance : 0.0});
+      }
+    }
+  }
 }
 
 TEST(CudaElementwise, ClipReadsOpset6Attributes) {

@@ -2,8 +2,10 @@
 //   {f32,f16,bf16}-{relu,sigmoid,clip,leakyrelu,tanh,exp,erf,gelu,hardsigmoid,hardswish,neg,abs,sqrt,
 //                   reciprocal,log,floor,ceil,round,sin,cos,sign,softplus,softsign,mish,elu,celu,selu,
 //                   thresholdedrelu}-cuda[-hwc]     unary, any layout (the hwc variants are the same kernel)
-//   {f32,f16,bf16}-{add,sub,mul,div,max,min}-cuda   ONNX broadcasting of rank <= 8 (Max and Min: two inputs);
-//                                                   fast paths for same shapes, scalars and per-channel /
+//   {f32,f16,bf16}-{add,sub,mul,div,max,min,sum}-cuda
+//                                                   ONNX broadcasting of rank <= 8 (Max, Min and Sum of
+//                                                   any number of inputs, folded in order into Y); fast
+//                                                   paths for same shapes, scalars and per-channel /
 //                                                   per-row operands
 //   {f32,f16,bf16}to{f32,f16,bf16}-cast-cuda[-hwc]  Cast between the float types (round to nearest even)
 //   <from>to<to>-{cast,castlike}-cuda                Cast where one side is int8, uint8, int32, int64 or
@@ -120,18 +122,10 @@ bool blockPattern(const std::vector<int64_t>& operand, const std::vector<int64_t
   return true;
 }
 
-template <BinaryOp kOp>
-Status binaryKernel(KernelContext& ctx) {
-  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
-  if (ctx.inputCount() != 2 || !ctx.hasInput(0) || !ctx.hasInput(1))
-    return ctx.unsupported("the CUDA kernel takes exactly two inputs");
-  const Tensor& a = ctx.input(0);
-  const Tensor& b = ctx.input(1);
-  Tensor& y = ctx.output(0);
-  LOWP_ASSIGN_OR_RETURN(const Elem type, floatElemOf(ctx, a, "input"));
-  if (b.type() != a.type() || y.type() != a.type())
-    return ctx.invalid("operands " + a.describe() + ", " + b.describe() + " and output " + y.describe() +
-                       " differ in type");
+// y = a op b, both broadcasting to y; a may be y itself (each element reads only its own position of an
+// operand of y's shape).
+Status applyBinary(const KernelContext& ctx, BinaryOp op, Elem type, const Tensor& a, const Tensor& b,
+                   Tensor& y, cudaStream_t stream) {
   const std::vector<int64_t>& out = y.shape();
   if (a.rank() > y.rank() || b.rank() > y.rank())
     return ctx.invalid("operands " + a.describe() + " and " + b.describe() + " do not broadcast to " +
@@ -145,14 +139,57 @@ Status binaryKernel(KernelContext& ctx) {
       (bFull && blockPattern(a.shape(), out, inner, count))) {
     const Tensor& full = aFull ? a : b;
     const Tensor& other = aFull ? b : a;
-    LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, launchBinaryBlock(kOp, type, full.data(), other.data(), y.data(), n,
-                                                          inner, count, !aFull, cuda->stream));
+    LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, launchBinaryBlock(op, type, full.data(), other.data(), y.data(), n,
+                                                          inner, count, !aFull, stream));
     return {};
   }
   LOWP_ASSIGN_OR_RETURN(const BroadcastPlan plan, broadcastPlanOf(ctx, {&a, &b}, y));
-  LOWP_CUDA_RETURN_IF_ERROR_NODE(
-      ctx, launchBinaryGeneral(kOp, type, a.data(), b.data(), y.data(), plan, cuda->stream));
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx,
+                                 launchBinaryGeneral(op, type, a.data(), b.data(), y.data(), plan, stream));
   return {};
+}
+
+// Add, Sub, Mul and Div of two inputs; Max, Min and Sum of any number, folded left to right into Y (one
+// input: a copy).
+template <BinaryOp kOp>
+Status binaryKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  const size_t inputs = ctx.inputCount();
+  for (size_t i = 0; i < inputs; ++i) {
+    if (!ctx.hasInput(i)) return ctx.invalid("input " + std::to_string(i) + " is missing");
+  }
+  if (inputs == 0) return ctx.invalid("no input");
+  const Tensor& first = ctx.input(0);
+  Tensor& y = ctx.output(0);
+  LOWP_ASSIGN_OR_RETURN(const Elem type, floatElemOf(ctx, first, "input"));
+  for (size_t i = 0; i < inputs; ++i) {
+    if (ctx.input(i).type() != y.type())
+      return ctx.invalid("input " + ctx.input(i).describe() + " and output " + y.describe() +
+                         " differ in type");
+  }
+  if (inputs == 1) {
+    if (first.shape() != y.shape())
+      return ctx.invalid("output " + y.describe() + " is not " + first.describe());
+    if (y.byteSize() == 0 || y.data() == first.data()) return {};
+    LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx,
+                                   cudaMemcpyAsync(y.data(), first.data(), static_cast<size_t>(y.byteSize()),
+                                                   cudaMemcpyDeviceToDevice, cuda->stream));
+    return {};
+  }
+  LOWP_RETURN_IF_ERROR(applyBinary(ctx, kOp, type, first, ctx.input(1), y, cuda->stream));
+  for (size_t i = 2; i < inputs; ++i)
+    LOWP_RETURN_IF_ERROR(applyBinary(ctx, kOp, type, y, ctx.input(i), y, cuda->stream));
+  return {};
+}
+
+// Max, Min and Sum: any number of inputs, each of known rank <= kMaxBroadcastRank.
+bool supportsVariadic(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  if (node.inputs.empty() || shapes.size() != node.inputs.size()) return false;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    if (node.input(i) == nullptr || !shapes[i].rankKnown() || shapes[i].rank() > kMaxBroadcastRank)
+      return false;
+  }
+  return true;
 }
 
 // ---- Cast ----
@@ -330,11 +367,13 @@ void registerElementwiseKernels(KernelRegistry& registry) {
   struct BinaryEntry {
     std::string_view opType;
     KernelFn fn;
+    bool variadic;
   };
   const BinaryEntry binaries[] = {
-      {"Add", &binaryKernel<BinaryOp::kAdd>}, {"Sub", &binaryKernel<BinaryOp::kSub>},
-      {"Mul", &binaryKernel<BinaryOp::kMul>}, {"Div", &binaryKernel<BinaryOp::kDiv>},
-      {"Max", &binaryKernel<BinaryOp::kMax>}, {"Min", &binaryKernel<BinaryOp::kMin>}};
+      {"Add", &binaryKernel<BinaryOp::kAdd>, false}, {"Sub", &binaryKernel<BinaryOp::kSub>, false},
+      {"Mul", &binaryKernel<BinaryOp::kMul>, false}, {"Div", &binaryKernel<BinaryOp::kDiv>, false},
+      {"Max", &binaryKernel<BinaryOp::kMax>, true},  {"Min", &binaryKernel<BinaryOp::kMin>, true},
+      {"Sum", &binaryKernel<BinaryOp::kAdd>, true}};
   for (DataType t : kFloatTypes) {
     const TypeSet types = {t};
     for (const UnaryEntry& u : unaries) {
@@ -353,7 +392,7 @@ void registerElementwiseKernels(KernelRegistry& registry) {
                     .inputTypes = {types},
                     .outputTypes = {types},
                     .fn = b.fn,
-                    .supports = &supportsBroadcastOf<2>,
+                    .supports = b.variadic ? &supportsVariadic : &supportsBroadcastOf<2>,
                     .reference = false});
     }
     for (DataType to : kFloatTypes) {
