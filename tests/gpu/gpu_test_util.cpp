@@ -13,6 +13,7 @@
 #include "kernel_under_test.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_context.h"
+#include "op_runner.h"
 #include "runtime/thread_pool.h"
 
 namespace lowp::testing {
@@ -64,6 +65,17 @@ Tensor randomTensor(std::mt19937& rng, DataType type, std::vector<int64_t> shape
     }
   }
   return t;
+}
+
+Tensor anyValues(std::mt19937& rng, DataType type, const std::vector<int64_t>& shape) {
+  if (type == DataType::kInt8) return randomIntegers(rng, type, shape, -128, 127);
+  if (type == DataType::kInt64) {
+    std::vector<double> v(static_cast<size_t>(count(shape)));
+    std::uniform_int_distribution<int64_t> dist(-1000000, 1000000);
+    for (double& e : v) e = static_cast<double>(dist(rng));
+    return makeTensor(type, shape, v);
+  }
+  return randomTensor(rng, type, shape);
 }
 
 Tensor toHwc(const Tensor& t) {

@@ -56,6 +56,14 @@ class ExactTactics {
 Tensor randomTensor(std::mt19937& rng, DataType type, std::vector<int64_t> shape, double lo = -2.0,
                     double hi = 2.0);
 
+/// A tensor of `type` with distinct-looking values: int8 over its whole range, int64 up to +-1e6, float types
+/// uniform in [-2, 2]. What kernels that move elements without reading them are tested on (they see only
+/// bit patterns).
+Tensor anyValues(std::mt19937& rng, DataType type, const std::vector<int64_t>& shape);
+/// One type of each size those kernels move (4, 2, 1 and 8 bytes).
+inline constexpr DataType kMovedTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kInt8,
+                                           DataType::kInt64};
+
 /// The same tensor stored channels-last ([N, spatial..., C] bytes; the shape stays logical), and back.
 Tensor toHwc(const Tensor& t);
 Tensor fromHwc(const Tensor& t);

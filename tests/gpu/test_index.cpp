@@ -31,20 +31,6 @@
 namespace lowp::testing {
 namespace {
 
-// A tensor of `type` with distinct-looking values (bit patterns are all the moving kernels see).
-Tensor anyValues(std::mt19937& rng, DataType type, const std::vector<int64_t>& shape) {
-  if (type == DataType::kInt8) return randomIntegers(rng, type, shape, -128, 127);
-  if (type == DataType::kInt64) {
-    std::vector<double> v(static_cast<size_t>(count(shape)));
-    std::uniform_int_distribution<int64_t> dist(-1000000, 1000000);
-    for (double& e : v) e = static_cast<double>(dist(rng));
-    return makeTensor(type, shape, v);
-  }
-  return randomTensor(rng, type, shape);
-}
-
-const DataType kMovedTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kInt8, DataType::kInt64};
-
 // ---- ArgMax / ArgMin
 
 // How ArgMax's inputs are drawn: uniform values; few distinct ones (ties, -0 and +0, infinities); those with
