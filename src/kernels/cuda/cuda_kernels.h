@@ -47,6 +47,8 @@ void registerComposedKernels(KernelRegistry& registry);
 void registerChainKernels(KernelRegistry& registry);
 /// LayerNormalization over the trailing dims (layernorm.cpp).
 void registerLayerNormKernels(KernelRegistry& registry);
+/// GroupNormalization and InstanceNormalization (groupnorm.cpp).
+void registerGroupNormKernels(KernelRegistry& registry);
 /// Transpose, Slice, Gather, Concat, Split and Expand for every type of 1, 2, 4 or 8 bytes (tensor.cpp).
 void registerTensorKernels(KernelRegistry& registry);
 /// ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceSumSquare, ReduceL1, ReduceL2 over adjacent axes

@@ -309,6 +309,17 @@ cudaError_t launchLayerNormLastAxis(Elem type, const void* x, const void* scale,
                                     const void* residual = nullptr, const RowMap& residualRows = {},
                                     const RowNormalization& normalization = {});
 
+// ---- groupnorm.cu
+// ------------------------------------------------------------------------------------------
+
+/// GroupNormalization of x [images, channels, spatial] (InstanceNormalization: groups = channels):
+/// statistics per (image, group) over its channels / groups * spatial contiguous elements in fp32 (the
+/// mean, then the mean of squared deviations); y = scale[p] * ((x - mean) / sqrt(variance + epsilon)) +
+/// bias[p], p the channel (perChannel) or the group; scale and bias of x's type.
+cudaError_t launchGroupNorm(Elem type, const void* x, const void* scale, const void* bias, void* y,
+                            int64_t images, int64_t channels, int64_t spatial, int64_t groups,
+                            bool perChannel, float epsilon, cudaStream_t stream);
+
 // ---- tensor.cu
 // ---------------------------------------------------------------------------------------------
 

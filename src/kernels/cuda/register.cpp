@@ -16,6 +16,7 @@ void registerCudaKernels(KernelRegistry& registry) {
   registerComposedKernels(registry);
   registerChainKernels(registry);
   registerLayerNormKernels(registry);
+  registerGroupNormKernels(registry);
   registerTensorKernels(registry);
   registerResizeKernels(registry);
   registerReduceKernels(registry);
