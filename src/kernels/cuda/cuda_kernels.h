@@ -51,8 +51,8 @@ void registerLayerNormKernels(KernelRegistry& registry);
 void registerGroupNormKernels(KernelRegistry& registry);
 /// Transpose, Slice, Gather, Concat, Split and Expand for every type of 1, 2, 4 or 8 bytes (tensor.cpp).
 void registerTensorKernels(KernelRegistry& registry);
-/// ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceSumSquare, ReduceL1, ReduceL2 over adjacent axes
-/// (reduce.cpp).
+/// ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceSumSquare, ReduceL1, ReduceL2 over any constant axes;
+/// CumSum and CumProd (reduce.cpp).
 void registerReduceKernels(KernelRegistry& registry);
 /// Resize and Upsample: nearest for every type of 1, 2, 4 or 8 bytes, linear and cubic in fp32, fp16, bf16
 /// (resize.cpp).

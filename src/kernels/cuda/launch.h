@@ -437,6 +437,31 @@ enum class ReduceOp : int { kSum, kMean, kMax, kMin, kSumSquare, kL1, kL2 };
 cudaError_t launchReduce(ReduceOp op, Elem type, const void* x, void* y, int64_t outer, int64_t reduced,
                          int64_t inner, cudaStream_t stream);
 
+/// x's dims merged into runs that are all kept or all reduced (adjacent dims of one kind merge): the sizes
+/// and element strides in x of each kind, outermost first. The kept runs, in order, index y.
+struct StridedReducePlan {
+  static constexpr int kMaxRuns = 4;  ///< Of each kind: 8 dims alternate in at most 4 runs.
+  int keptRuns = 0;
+  int reducedRuns = 0;
+  int64_t kept[kMaxRuns] = {};
+  int64_t keptStrides[kMaxRuns] = {};
+  int64_t reduced[kMaxRuns] = {};
+  int64_t reducedStrides[kMaxRuns] = {};
+};
+
+/// CumSum (CumProd: `product`) of x viewed as [outer, n, inner] along n, x and y of `type` (a float type,
+/// int32 or int64): each (outer, inner) column scanned in order by one thread, in fp32 for the float types
+/// (rounded at each output, as the reference), integers wrapping; `exclusive` writes the running value
+/// before each element, `reverse` scans from the end.
+cudaError_t launchCumulative(bool product, ValueType type, const void* x, void* y, int64_t outer, int64_t n,
+                             int64_t inner, bool exclusive, bool reverse, cudaStream_t stream);
+
+/// Reduce* over axes that are not adjacent (a MeanVarianceNormalization's N, H and W): one block per output
+/// element sums its reduced elements, gathered through the strides, and combines the threads' partial
+/// results; otherwise as launchReduce.
+cudaError_t launchReduceStrided(ReduceOp op, Elem type, const void* x, void* y, const StridedReducePlan& plan,
+                                cudaStream_t stream);
+
 // ---- resize.cu
 // ----------------------------------------------------------------------------------------------
 
