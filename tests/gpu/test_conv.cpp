@@ -1,5 +1,6 @@
 // Conv and lowp.FusedConv through cuDNN (kernels/cuda/conv.cpp) against the CPU reference kernels, in fp32,
-// tf32, fp16 and bf16, NCHW and NHWC, with every FusedConv activation (fused by cuDNN or by the epilogue);
+// tf32, fp16 and bf16, NCHW and NHWC, 2-D and 1-D, with every FusedConv activation (fused by cuDNN or by the
+// epilogue);
 // ConvTranspose through cuDNN's backward-data convolution (kernels/cuda/conv_transpose.cpp) likewise.
 #include <gtest/gtest.h>
 
@@ -242,6 +243,57 @@ TEST(CudaConv, DepthwiseMatchesTheReference) {
              .tolerance = p.tolerance});
       }
     }
+  }
+}
+
+// 1-D convolutions (an audio encoder's) run as 2-D ones of height 1: NCW and NWC, grouped, strided, dilated,
+// depthwise, and a FusedConv with its residual.
+TEST(CudaConv, OneDimensionalMatchesTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(37);
+  struct Case {
+    std::vector<int64_t> x, w;
+    int64_t group, pad, stride, dilation;
+  };
+  const Case cases[] = {{{2, 16, 50}, {32, 16, 3}, 1, 1, 1, 1},
+                        {{1, 80, 300}, {64, 80, 3}, 1, 1, 2, 1},
+                        {{2, 8, 40}, {8, 4, 5}, 2, 4, 1, 2},
+                        {{3, 12, 17}, {24, 12, 1}, 1, 0, 1, 1}};
+  for (const LibraryPrecision& p : kLibraryPrecisions) {
+    for (const Case& c : cases) {
+      for (bool hwc : {false, true}) {
+        if (hwc && c.group != 1) continue;
+        SCOPED_TRACE(std::string(p.prefix) + (hwc ? " nwc " : " ncw ") + ir::formatSizes(c.x) + " * " +
+                     ir::formatSizes(c.w) + " group " + std::to_string(c.group));
+        expectMatchesReference(
+            {.kernel = std::string(p.prefix) + "-conv-cudnn" + (hwc ? "-hwc" : ""),
+             .opType = "Conv",
+             .opset = 17,
+             .attrs = attrs({{"group", c.group},
+                             {"pads", std::vector<int64_t>{c.pad, c.pad}},
+                             {"strides", std::vector<int64_t>{c.stride}},
+                             {"dilations", std::vector<int64_t>{c.dilation}}}),
+             .inputs = {randomTensor(rng, p.type, c.x), randomTensor(rng, p.type, c.w, -0.5, 0.5),
+                        randomTensor(rng, p.type, {c.w[0]})},
+             .constantSlots = {1, 2},
+             .tolerance = p.tolerance});
+      }
+    }
+    if (std::string(p.prefix) == "tf32") continue;
+    SCOPED_TRACE(std::string(p.prefix) + " depthwise 1-D, fused with a residual");
+    const std::vector<int64_t> x = {2, 32, 45};
+    expectMatchesReference(
+        {.kernel = std::string(p.prefix) + "-fusedconv-depthwise-hwc-cuda",
+         .opType = "FusedConv",
+         .domain = "lowp",
+         .opset = 1,
+         .attrs = attrs({{"group", int64_t{32}},
+                         {"pads", std::vector<int64_t>{1, 1}},
+                         {"activation", std::string("Relu")}}),
+         .inputs = {randomTensor(rng, p.type, x), randomTensor(rng, p.type, {32, 1, 3}, -0.5, 0.5),
+                    randomTensor(rng, p.type, {32}), randomTensor(rng, p.type, x)},
+         .constantSlots = {1, 2},
+         .tolerance = p.tolerance});
   }
 }
 

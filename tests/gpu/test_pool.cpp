@@ -74,6 +74,47 @@ TEST(CudaPool, MaxAndAverageMatchTheReference) {
   }
 }
 
+// 1-D windows (over [N, C, W]) run as 2-D ones of height 1.
+TEST(CudaPool, OneDimensionalMatchesTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(43);
+  struct Window {
+    int64_t kernel, padBegin, padEnd, stride, dilation, ceil;
+  };
+  const Window windows[] = {{3, 1, 1, 2, 1, 0}, {2, 0, 0, 2, 1, 1}, {4, 2, 1, 1, 1, 0}, {3, 0, 0, 1, 2, 0}};
+  for (const TypeCase& t : kTypes) {
+    for (const Window& win : windows) {
+      for (bool hwc : {false, true}) {
+        SCOPED_TRACE(std::string(t.prefix) + " kernel " + std::to_string(win.kernel) + " stride " +
+                     std::to_string(win.stride) + " dilation " + std::to_string(win.dilation) +
+                     (hwc ? " nwc" : ""));
+        const Tensor x = randomTensor(rng, t.type, {2, 16, 29});
+        const std::string suffix = hwc ? "-cuda-hwc" : "-cuda";
+        ir::AttributeMap a = attrs({{"kernel_shape", std::vector<int64_t>{win.kernel}},
+                                    {"pads", std::vector<int64_t>{win.padBegin, win.padEnd}},
+                                    {"strides", std::vector<int64_t>{win.stride}},
+                                    {"ceil_mode", win.ceil}});
+        ir::AttributeMap maxAttrs = a;
+        maxAttrs.set("dilations", std::vector<int64_t>{win.dilation});
+        expectMatchesReference({.kernel = std::string(t.prefix) + "-maxpool" + suffix,
+                                .opType = "MaxPool",
+                                .opset = 12,
+                                .attrs = maxAttrs,
+                                .inputs = {x},
+                                .tolerance = 0.0});
+        if (win.dilation != 1) continue;
+        a.set("count_include_pad", int64_t{1});
+        expectMatchesReference({.kernel = std::string(t.prefix) + "-averagepool" + suffix,
+                                .opType = "AveragePool",
+                                .opset = 11,
+                                .attrs = a,
+                                .inputs = {x},
+                                .tolerance = t.tolerance});
+      }
+    }
+  }
+}
+
 TEST(CudaPool, GlobalAverageMatchesTheReference) {
   LOWP_REQUIRE_GPU();
   std::mt19937 rng(42);

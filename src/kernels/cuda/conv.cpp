@@ -22,6 +22,7 @@
 // pass of conv_epilogue.cu (bias of fp32 or the tensors' type, residual, any FusedConv activation). Which of
 // the two works is found on the first run and kept in the node's state with the descriptors.
 // Tests: tests/gpu/test_conv.cpp.
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
@@ -158,7 +159,8 @@ class ConvPlan {
   // The weights as cuDNN reads them: for NHWC, reordered to [M, kh, kw, C / group] (ChannelsLastCopy).
   Result<const void*> weights(const CudaContext& cuda, const Tensor& w, bool hwc, bool constant) {
     if (!hwc) return w.data();
-    return hwcWeights_.get(cuda, w, constant, w.shape()[0], w.shape()[1], w.shape()[2] * w.shape()[3]);
+    return hwcWeights_.get(cuda, w, constant, w.shape()[0], w.shape()[1],
+                           w.elementCount() / std::max<int64_t>(1, w.shape()[0] * w.shape()[1]));
   }
 
   CudnnConvDescriptors d;
@@ -195,9 +197,9 @@ Status convKernel(KernelContext& ctx) {
   const ir::ops::ActivationSpec& activation = operands.activation;
   auto geometry = convGeometry(ctx.attrs(), x.shape(), w.shape());
   if (!geometry) return forNode(ctx, geometry.status());
-  if (geometry->y != y.shape())
+  if (geometry->output != y.shape())
     return ctx.invalid("output " + y.describe() + " is not the convolution's " +
-                       ir::formatSizes(geometry->y));
+                       ir::formatSizes(geometry->output));
   if (y.elementCount() == 0) return {};
 
   const DataType biasType = bias != nullptr ? bias->type() : DataType::kUndefined;
@@ -294,8 +296,8 @@ Status depthwiseKernel(KernelContext& ctx) {
   const ConvGeometry& g = *geometry;
   if (g.group != g.x[1] || g.w[0] != g.x[1] || g.w[1] != 1)
     return ctx.unsupported("not a depthwise convolution (group = input channels = output channels)");
-  if (g.y != y.shape())
-    return ctx.invalid("output " + y.describe() + " is not the convolution's " + ir::formatSizes(g.y));
+  if (g.output != y.shape())
+    return ctx.invalid("output " + y.describe() + " is not the convolution's " + ir::formatSizes(g.output));
   if (y.elementCount() == 0) return {};
 
   // Weights [c, 1, kh, kw] to [kh, kw, c], once for a constant (again when they move or are computed).
@@ -333,17 +335,20 @@ bool supportsConv(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
   return node.opType != "FusedConv" || ir::ops::readActivation(node.attributes).isOk();
 }
 
-// Fewer than 8 input channels, one group, and the weights a constant (padded once, on the host).
+// Fewer than 8 input channels of a 2-D convolution, one group, and the weights a constant (padded once, on
+// the host).
 bool supportsPadded(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
-  if (!supportsConv(node, shapes) || node.attributes.getInt("group", 1) != 1) return false;
+  if (!supportsConv(node, shapes) || staticSizes(shapes, 0)->size() != 4 ||
+      node.attributes.getInt("group", 1) != 1)
+    return false;
   const ir::Value* w = node.input(1);
   return (*staticSizes(shapes, 0))[1] < kPaddedChannels && w != nullptr && w->constant.has_value();
 }
 
-// Stride 2 over at most 4 input channels with equal pads, one group, and the weights a constant (rearranged
-// once, on the host).
+// A 2-D convolution of stride 2 over at most 4 input channels with equal pads, one group, and the weights a
+// constant (rearranged once, on the host).
 bool supportsSpaceToDepth(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
-  if (!supportsConv(node, shapes)) return false;
+  if (!supportsConv(node, shapes) || staticSizes(shapes, 0)->size() != 4) return false;
   const auto g = convGeometry(node.attributes, *staticSizes(shapes, 0), *staticSizes(shapes, 1));
   const ir::Value* w = node.input(1);
   return g->group == 1 && g->x[1] <= kSpaceToDepthInputChannels && g->stride[0] == 2 && g->stride[1] == 2 &&

@@ -142,25 +142,31 @@ cudnnDataType_t cudnnTypeOf(DataType type) {
 
 Result<ConvGeometry> convGeometry(const ir::AttributeMap& attrs, const std::vector<int64_t>& x,
                                   const std::vector<int64_t>& w) {
-  if (x.size() != 4 || w.size() != 4)
-    return Status(StatusCode::kUnsupported, "only 2-D convolutions run on cuDNN here");
+  const bool oneD = x.size() == 3 && w.size() == 3;
+  if ((x.size() != 4 || w.size() != 4) && !oneD)
+    return Status(StatusCode::kUnsupported, "only 1-D and 2-D convolutions run on cuDNN here");
   ConvGeometry g;
-  g.x = x;
-  g.w = w;
+  g.x = oneD ? std::vector<int64_t>{x[0], x[1], 1, x[2]} : x;
+  g.w = oneD ? std::vector<int64_t>{w[0], w[1], 1, w[2]} : w;
   g.group = attrs.getInt("group", 1);
   if (g.group < 1 || x[1] != w[1] * g.group || w[0] % g.group != 0)
     return Status(StatusCode::kInvalidArgument, "input channels, weight and group do not match");
-  auto window = ir::ops::readWindow(attrs, {w[2], w[3]});
+  const std::vector<int64_t> kernel(w.begin() + 2, w.end());
+  const std::vector<int64_t> spatial(x.begin() + 2, x.end());
+  auto window = ir::ops::readWindow(attrs, kernel);
   if (!window) return window.status();
-  LOWP_RETURN_IF_ERROR(ir::ops::resolveForwardWindow(*window, {x[2], x[3]}, false));
-  for (size_t a = 0; a < 2; ++a) {
+  LOWP_RETURN_IF_ERROR(ir::ops::resolveForwardWindow(*window, spatial, false));
+  const size_t first = oneD ? 1 : 0;  // the height of a 1-D convolution is 1: no pad, stride 1
+  for (size_t a = 0; a < spatial.size(); ++a) {
     if (window->padsBegin[a] != window->padsEnd[a])
       return Status(StatusCode::kUnsupported, "cuDNN pads both ends of an axis alike");
-    g.pad[a] = static_cast<int>(window->padsBegin[a]);
-    g.stride[a] = static_cast<int>(window->strides[a]);
-    g.dilation[a] = static_cast<int>(window->dilations[a]);
+    g.pad[first + a] = static_cast<int>(window->padsBegin[a]);
+    g.stride[first + a] = static_cast<int>(window->strides[a]);
+    g.dilation[first + a] = static_cast<int>(window->dilations[a]);
   }
-  g.y = {x[0], w[0], window->output[0], window->output[1]};
+  g.output = {x[0], w[0]};
+  g.output.insert(g.output.end(), window->output.begin(), window->output.end());
+  g.y = {x[0], w[0], oneD ? 1 : window->output[0], window->output.back()};
   for (int64_t v : x)
     if (!fitsInt(v)) return Status(StatusCode::kUnsupported, "sizes beyond cuDNN's int");
   return g;

@@ -86,9 +86,11 @@ Result<ConvOperands> convOperands(KernelContext& ctx, DataType type, bool fused)
 /// cuDNN's name of fp32, fp16, bf16, int8 or int32 (fp32 for other types).
 cudnnDataType_t cudnnTypeOf(DataType type);
 
-/// The geometry of one 2-D convolution as cuDNN takes it: sizes, pads, strides, dilations.
+/// The geometry of one 2-D convolution as cuDNN takes it: sizes, pads, strides, dilations. A 1-D
+/// convolution is the 2-D one of height 1 (x [N, C, 1, W], w [M, C / group, 1, k]), the same bytes.
 struct ConvGeometry {
   std::vector<int64_t> x, w, y;
+  std::vector<int64_t> output;  ///< y as the graph shapes it: y, or [N, M, W] for a 1-D convolution.
   int64_t group = 1;
   int pad[2] = {0, 0};
   int stride[2] = {1, 1};
@@ -97,8 +99,9 @@ struct ConvGeometry {
   bool operator==(const ConvGeometry& o) const = default;
 };
 
-/// The geometry of x [N, C, H, W] convolved by w [M, C / group, kh, kw] with Conv's attributes, or the
-/// reason cuDNN cannot run it (other ranks, asymmetric pads, sizes beyond int).
+/// The geometry of x [N, C, H, W] convolved by w [M, C / group, kh, kw] (or x [N, C, W] by w [M, C / group,
+/// k]) with Conv's attributes, or the reason cuDNN cannot run it (other ranks, asymmetric pads, sizes beyond
+/// int).
 Result<ConvGeometry> convGeometry(const ir::AttributeMap& attrs, const std::vector<int64_t>& x,
                                   const std::vector<int64_t>& w);
 

@@ -1,7 +1,7 @@
 // Pooling on the GPU (device code in pool.cu):
-//   {f32,f16,bf16}-{maxpool,averagepool}-cuda[-hwc]   2-D windows: kernel_shape, strides, dilations, pads,
-//                                                     auto_pad, ceil_mode, count_include_pad; MaxPool
-//                                                     without its Indices output
+//   {f32,f16,bf16}-{maxpool,averagepool}-cuda[-hwc]   1-D and 2-D windows: kernel_shape, strides,
+//                                                     dilations, pads, auto_pad, ceil_mode,
+//                                                     count_include_pad; MaxPool without its Indices output
 //   {f32,f16,bf16}-globalaveragepool-cuda[-hwc]       any spatial rank
 // Semantics are the reference kernels' (kernels/reference/pool.cpp). Tests: tests/gpu/test_pool.cpp.
 #include <string>
@@ -18,34 +18,50 @@ namespace {
 
 const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
 
+// The window over x [N, C, H, W], or over x [N, C, W] as the 2-D window of height 1 (the same bytes).
 Result<PoolGeometry> poolGeometry(const ir::AttributeMap& attrs, const std::vector<int64_t>& x) {
-  if (x.size() != 4) return Status(StatusCode::kUnsupported, "only 2-D pooling runs on the GPU here");
+  if (x.size() != 4 && x.size() != 3)
+    return Status(StatusCode::kUnsupported, "only 1-D and 2-D pooling run on the GPU here");
+  const size_t axes = x.size() - 2;
   const std::vector<int64_t> kernel = attrs.getInts("kernel_shape");
-  if (kernel.size() != 2) return Status(StatusCode::kInvalidArgument, "kernel_shape must have 2 values");
+  if (kernel.size() != axes)
+    return Status(StatusCode::kInvalidArgument, "kernel_shape must have " + std::to_string(axes) + " values");
   auto window = ir::ops::readWindow(attrs, kernel);
   if (!window) return window.status();
-  LOWP_RETURN_IF_ERROR(
-      ir::ops::resolveForwardWindow(*window, {x[2], x[3]}, attrs.getInt("ceil_mode", 0) != 0));
+  LOWP_RETURN_IF_ERROR(ir::ops::resolveForwardWindow(*window, std::vector<int64_t>(x.begin() + 2, x.end()),
+                                                     attrs.getInt("ceil_mode", 0) != 0));
+  auto i = [](int64_t v) { return static_cast<int>(v); };
   PoolGeometry g;
   g.n = x[0];
   g.c = x[1];
-  g.h = x[2];
-  g.w = x[3];
-  g.oh = window->output[0];
-  g.ow = window->output[1];
-  auto i = [](int64_t v) { return static_cast<int>(v); };
-  g.kh = i(kernel[0]);
-  g.kw = i(kernel[1]);
-  g.sh = i(window->strides[0]);
-  g.sw = i(window->strides[1]);
-  g.dh = i(window->dilations[0]);
-  g.dw = i(window->dilations[1]);
-  g.padTop = i(window->padsBegin[0]);
-  g.padLeft = i(window->padsBegin[1]);
-  g.padBottom = i(window->padsEnd[0]);
-  g.padRight = i(window->padsEnd[1]);
+  // The last axis is W; a 2-D window's first is H, a 1-D window's H is 1 (one tap, no pad, stride 1).
+  const size_t w = axes - 1;
+  g.w = x.back();
+  g.ow = window->output[w];
+  g.kw = i(kernel[w]);
+  g.sw = i(window->strides[w]);
+  g.dw = i(window->dilations[w]);
+  g.padLeft = i(window->padsBegin[w]);
+  g.padRight = i(window->padsEnd[w]);
+  if (axes == 2) {
+    g.h = x[2];
+    g.oh = window->output[0];
+    g.kh = i(kernel[0]);
+    g.sh = i(window->strides[0]);
+    g.dh = i(window->dilations[0]);
+    g.padTop = i(window->padsBegin[0]);
+    g.padBottom = i(window->padsEnd[0]);
+  } else {
+    g.h = g.oh = 1;
+  }
   g.includePad = attrs.getInt("count_include_pad", 0) != 0;
   return g;
+}
+
+// y's shape for the window `g` over an input of `rank` dims.
+std::vector<int64_t> pooledShape(const PoolGeometry& g, size_t rank) {
+  if (rank == 3) return {g.n, g.c, g.ow};
+  return {g.n, g.c, g.oh, g.ow};
 }
 
 template <bool kMax, bool kHwc>
@@ -59,7 +75,7 @@ Status poolKernel(KernelContext& ctx) {
   auto g = poolGeometry(ctx.attrs(), x.shape());
   if (!g) return forNode(ctx, g.status());
   g->hwc = kHwc;
-  if (y.shape() != std::vector<int64_t>{g->n, g->c, g->oh, g->ow})
+  if (y.shape() != pooledShape(*g, x.shape().size()))
     return ctx.invalid("output " + y.describe() + " does not match the window");
   LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, kMax ? launchMaxPool(type, x.data(), y.data(), *g, cuda->stream)
                                            : launchAveragePool(type, x.data(), y.data(), *g, cuda->stream));
@@ -68,11 +84,8 @@ Status poolKernel(KernelContext& ctx) {
 
 bool supportsPool(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
   if (node.outputs.size() > 1 && node.outputs[1] != nullptr) return false;  // MaxPool's Indices
-  if (shapes.empty() || !shapes[0].rankKnown() || shapes[0].rank() != 4) return false;
-  for (int64_t d = 0; d < 4; ++d) {
-    if (!shapes[0][d].isKnown()) return false;
-  }
-  return poolGeometry(node.attributes, shapes[0].sizes()).isOk();
+  const auto x = staticSizes(shapes, 0);
+  return x && poolGeometry(node.attributes, *x).isOk();
 }
 
 template <bool kHwc>

@@ -17,6 +17,7 @@
 // one. While the builder times them (CudaContext::exactTactics) a tactic whose configuration cuDNN does not
 // offer, or cannot finalize, declines; in an engine run at other shapes it falls back to the first that
 // works. Tests: tests/gpu/test_quantized_conv.cpp.
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -92,7 +93,8 @@ class QuantizedConvPlan {
 
   // Weights [M, C, kh, kw] as [M, kh, kw, C] (ChannelsLastCopy).
   Result<const void*> weights(const CudaContext& cuda, const Tensor& w, bool constant) {
-    return weights_.get(cuda, w, constant, w.shape()[0], w.shape()[1], w.shape()[2] * w.shape()[3]);
+    return weights_.get(cuda, w, constant, w.shape()[0], w.shape()[1],
+                        w.elementCount() / std::max<int64_t>(1, w.shape()[0] * w.shape()[1]));
   }
 
   // Runs the plan.
@@ -304,9 +306,9 @@ Status quantizedConvKernel(KernelContext& ctx) {
   auto geometry = convGeometry(ctx.attrs(), x.shape(), w.shape());
   if (!geometry) return forNode(ctx, geometry.status());
   if (geometry->group != 1) return ctx.unsupported("grouped int8 convolutions do not run here");
-  if (geometry->y != y.shape())
+  if (geometry->output != y.shape())
     return ctx.invalid("output " + y.describe() + " is not the convolution's " +
-                       ir::formatSizes(geometry->y));
+                       ir::formatSizes(geometry->output));
   const int64_t channels = w.shape()[0];
   if (params->weightScales.size() != 1 && static_cast<int64_t>(params->weightScales.size()) != channels)
     return ctx.invalid(std::to_string(params->weightScales.size()) + " weight scales for " +
