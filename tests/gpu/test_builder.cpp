@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -341,6 +342,57 @@ TEST(CudaBuilder, LayerNormStatisticsMatchTheCpu) {
     EXPECT_EQ(got[i].name, ref[i].name);
     EXPECT_EQ(got[i].tensor.shape(), ref[i].tensor.shape());
     EXPECT_LT(relativeL2(ref[i].tensor, got[i].tensor), 1e-5);
+  }
+}
+
+// TopK (a classifier's top 5 along the last axis, and the smallest 3 along axis 0, with ties and a NaN) built
+// for the GPU: values and indices identical to the CPU engine's.
+TEST(CudaBuilder, TopKMatchesTheCpuExactly) {
+  LOWP_REQUIRE_GPU();
+  auto makeNetwork = [&]() {
+    auto net = std::make_unique<NetworkDefinition>();
+    EXPECT_TRUE(net->addInput("x", DataType::kFloat32, {6, 40}).isOk());
+    Tensor five(DataType::kInt64, {1});
+    five.data<int64_t>()[0] = 5;
+    Tensor three(DataType::kInt64, {1});
+    three.data<int64_t>()[0] = 3;
+    EXPECT_TRUE(net->addConstant("five", five).isOk());
+    EXPECT_TRUE(net->addConstant("three", three).isOk());
+    EXPECT_TRUE(net->addLayer("TopK", "top", {"x", "five"}, {"values", "indices"}).isOk());
+    EXPECT_TRUE(net->addLayer("TopK", "bottom", {"x", "three"}, {"low_values", "low_indices"},
+                              {{"axis", int64_t{0}}, {"largest", int64_t{0}}})
+                    .isOk());
+    for (const char* name : {"values", "indices", "low_values", "low_indices"})
+      EXPECT_TRUE(net->markOutput(name).isOk());
+    return net;
+  };
+  std::mt19937 rng(35);
+  Tensor x(DataType::kFloat32, {6, 40});
+  std::uniform_int_distribution<int> few(-6, 6);  // many ties
+  for (int64_t i = 0; i < x.elementCount(); ++i) x.data<float>()[i] = static_cast<float>(few(rng)) / 2.0f;
+  x.data<float>()[17] = NAN;
+  const std::vector<NamedTensor> inputs = {{"x", x}};
+  auto cpuNetwork = makeNetwork();
+  Captured cpuLog;
+  auto cpu = Builder(cpuLog).build(*cpuNetwork, BuilderConfig());
+  ASSERT_TRUE(cpu.isOk()) << cpu.status().toString();
+  const auto ref = executeOk(*(*cpu)->createExecutionContext(), inputs);
+  Build b;
+  b.network = makeNetwork();
+  b.config.setDevice(Device::kCuda);
+  Captured log;
+  auto engine = build(b, log);
+  ASSERT_TRUE(engine);
+  const auto got = executeOk(*engine->createExecutionContext(), inputs);
+  ASSERT_EQ(got.size(), 4u);
+  ASSERT_EQ(ref.size(), 4u);
+  for (size_t i = 0; i < got.size(); ++i) {
+    SCOPED_TRACE(got[i].name);
+    ASSERT_EQ(got[i].tensor.shape(), ref[i].tensor.shape());
+    ASSERT_EQ(got[i].tensor.byteSize(), ref[i].tensor.byteSize());
+    EXPECT_EQ(std::memcmp(got[i].tensor.data(), ref[i].tensor.data(),
+                          static_cast<size_t>(got[i].tensor.byteSize())),
+              0);
   }
 }
 

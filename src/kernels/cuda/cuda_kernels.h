@@ -21,7 +21,7 @@ void registerElementwiseKernels(KernelRegistry& registry);
 /// Comparisons, And, Or, Xor, Not, IsNaN, IsInf, Where, integer Add / Sub / Mul / Div / Max / Min, Mod and
 /// Pow (logic.cpp).
 void registerLogicKernels(KernelRegistry& registry);
-/// Pad (pad.cpp); ArgMax, ArgMin, GatherElements and Trilu (index.cpp).
+/// Pad (pad.cpp); ArgMax, ArgMin, TopK, GatherElements and Trilu (index.cpp).
 void registerPadKernels(KernelRegistry& registry);
 void registerIndexKernels(KernelRegistry& registry);
 /// lowp.Reformat between linear and hwc (reformat.cpp).

@@ -3,6 +3,10 @@
 //                          ArgMax / ArgMin along any axis, keepdims and select_last_index, to int64 indices
 //                          identical to the reference kernel's (NaN beats every number, ties go to the first
 //                          or, with select_last_index, the last index)
+//   {f32,f16,bf16,i32,i64}-topk-cuda
+//                          TopK along any axis with a constant k: values and int64 indices identical to the
+//                          reference kernel's (always sorted; NaN ranks first when largest, last otherwise;
+//                          ties by lower index)
 //   x-gatherelements-cuda  GatherElements along any axis (rank <= 8), int32 or int64 indices that may be
 //                          computed at run time, every type stored in 1, 2, 4 or 8 bytes. Where the indices
 //                          are a constant of the graph they are checked on the host, as the reference kernel
@@ -76,6 +80,56 @@ Status argExtremumKernel(KernelContext& ctx) {
 bool supportsArgExtremum(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
   return !shapes.empty() && shapes[0].rankKnown() &&
          ir::normalizeAxis(node.attributes.getInt("axis", 0), shapes[0].rank()).isOk();
+}
+
+// ---- TopK
+
+// TopK's k: input 1, a constant of the graph (opset 10 on), or the attribute (opset 1); nullopt when k is
+// computed at run time.
+std::optional<int64_t> topKCount(const ir::Node& node) {
+  if (node.inputs.size() < 2) return node.attributes.getInt("k", -1);
+  const std::optional<std::vector<int64_t>> k = constantInts(node, 1);
+  if (!k || k->size() != 1) return std::nullopt;
+  return k->front();
+}
+
+Status topKKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  const Tensor& x = ctx.input(0);
+  const std::optional<ValueType> type = valueTypeOf(x.type());
+  if (!type || *type == ValueType::kI8 || *type == ValueType::kU8 || *type == ValueType::kBool)
+    return ctx.unsupported("no CUDA TopK of " + x.describe());
+  const std::optional<int64_t> k = topKCount(ctx.node());
+  if (!k) return ctx.unsupported("the CUDA TopK takes a k that is a constant");
+  auto axis = ir::normalizeAxis(ctx.attrs().getInt("axis", -1), x.rank());
+  if (!axis) return ctx.invalid(axis.status().message());
+  const auto a = static_cast<size_t>(*axis);
+  const int64_t n = x.shape()[a];
+  if (*k < 0 || *k > n)
+    return ctx.invalid("k = " + std::to_string(*k) + " is outside [0, " + std::to_string(n) +
+                       "], the size of axis " + std::to_string(*axis));
+  std::vector<int64_t> shape = x.shape();
+  shape[a] = *k;
+  if (!ctx.hasOutput(0) || !ctx.hasOutput(1)) return ctx.unsupported("a TopK without both its outputs");
+  Tensor& values = ctx.output(0);
+  Tensor& indices = ctx.output(1);
+  if (values.type() != x.type() || values.shape() != shape || indices.type() != DataType::kInt64 ||
+      indices.shape() != shape)
+    return ctx.invalid("outputs " + values.describe() + " and " + indices.describe() + " are not the " +
+                       ir::formatSizes(shape) + " top " + std::to_string(*k) + " of " + x.describe());
+  int64_t outer = 1;
+  int64_t inner = 1;
+  for (size_t d = 0; d < a; ++d) outer *= x.shape()[d];
+  for (size_t d = a + 1; d < x.shape().size(); ++d) inner *= x.shape()[d];
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(
+      ctx, launchTopK(*type, x.data(), values.data(), indices.data<int64_t>(), outer, n, inner, *k,
+                      ctx.attrs().getInt("largest", 1) != 0, cuda->stream));
+  return {};
+}
+
+bool supportsTopK(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  return !shapes.empty() && shapes[0].rankKnown() && topKCount(node).has_value() &&
+         node.outputs.size() == 2 && node.outputs[0] != nullptr && node.outputs[1] != nullptr;
 }
 
 // ---- GatherElements
@@ -220,6 +274,17 @@ void registerIndexKernels(KernelRegistry& registry) {
                     .supports = &supportsArgExtremum,
                     .reference = false});
     }
+  }
+  for (DataType t :
+       {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16, DataType::kInt32, DataType::kInt64}) {
+    registry.add({.opType = "TopK",
+                  .backend = Backend::kCuda,
+                  .name = ownKernelName(t, "TopK"),
+                  .inputTypes = {{t}, int64},
+                  .outputTypes = {{t}, int64},
+                  .fn = &topKKernel,
+                  .supports = &supportsTopK,
+                  .reference = false});
   }
   const TypeSet any = movableTypes();
   const TypeSet index = {DataType::kInt32, DataType::kInt64};

@@ -5,6 +5,8 @@
 //   elements. Both give the reference kernel's answer exactly: its sequential scan picks the greatest
 //   element under one order (NaN above every number, equal values tied, -0 == +0) and, among the tied, the
 //   lowest index (the highest with select_last_index), and that choice combines in any grouping.
+// - launchTopK: one thread per column keeps its k best in sorted order in the outputs, inserting each element
+//   (O(n k) a column: for the small k of a classifier's or a detector's top results).
 // - launchGatherElements: one thread per output element decomposes its index into the indices' dims and
 //   reads data there with the axis coordinate replaced; an index out of range writes zero bytes.
 // - launchTrilu: one thread per element keeps it or writes zero bytes; k may be read from device memory,
@@ -130,6 +132,52 @@ void argExtremum(const void* x, int64_t* y, int64_t outer, int64_t n, int64_t in
   }
 }
 
+// ---- TopK
+
+// Whether (v, i) ranks before (u, j) in TopK's order: NaN above every number (largest) or below (smallest),
+// then the larger (smaller) value, then the lower index.
+template <typename C>
+__device__ __forceinline__ bool ranksBefore(C v, int64_t i, C u, int64_t j, bool largest) {
+  const bool nan = isNaN(v);
+  const bool otherNaN = isNaN(u);
+  if (nan != otherNaN) return largest ? nan : otherNaN;
+  if (!nan && v != u) return largest ? v > u : v < u;
+  return i < j;
+}
+
+// One thread per (outer, inner) column inserts each element into its sorted k outputs (values and indices,
+// `inner` apart), the list kept in the outputs themselves.
+template <typename T>
+__global__ void topKKernel(const T* __restrict__ x, T* __restrict__ values, int64_t* __restrict__ indices,
+                           int64_t outer, int64_t n, int64_t inner, int64_t k, bool largest) {
+  const int64_t columns = outer * inner;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t j = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; j < columns; j += stride) {
+    const int64_t o = j / inner;
+    const T* in = x + o * n * inner + (j - o * inner);
+    T* outValues = values + o * k * inner + (j - o * inner);
+    int64_t* outIndices = indices + o * k * inner + (j - o * inner);
+    int64_t held = 0;
+    for (int64_t e = 0; e < n; ++e) {
+      const T v = in[e * inner];
+      const auto value = ordered(v);
+      // Elements come in index order: a new one ranks after every held one of its value.
+      if (held == k &&
+          !ranksBefore(value, e, ordered(outValues[(k - 1) * inner]), outIndices[(k - 1) * inner], largest))
+        continue;
+      int64_t pos = held < k ? held++ : k - 1;
+      while (pos > 0 && ranksBefore(value, e, ordered(outValues[(pos - 1) * inner]),
+                                    outIndices[(pos - 1) * inner], largest)) {
+        outValues[pos * inner] = outValues[(pos - 1) * inner];
+        outIndices[pos * inner] = outIndices[(pos - 1) * inner];
+        --pos;
+      }
+      outValues[pos * inner] = v;
+      outIndices[pos * inner] = e;
+    }
+  }
+}
+
 // ---- GatherElements
 
 template <typename W, typename I>
@@ -187,6 +235,22 @@ cudaError_t launchArgExtremum(bool max, ValueType type, const void* x, int64_t* 
     }
   });
   return cudaGetLastError();
+}
+
+cudaError_t launchTopK(ValueType type, const void* x, void* values, int64_t* indices, int64_t outer,
+                       int64_t n, int64_t inner, int64_t k, bool largest, cudaStream_t stream) {
+  if (outer * inner <= 0 || k <= 0) return cudaSuccess;
+  if (k > n) return cudaErrorInvalidValue;
+  cudaError_t result = cudaErrorInvalidValue;
+  dispatchValueType(type, [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (kIsFloat<T> || std::is_same_v<T, int32_t> || std::is_same_v<T, int64_t>) {
+      topKKernel<T><<<gridFor(outer * inner, kThreads), kThreads, 0, stream>>>(
+          static_cast<const T*>(x), static_cast<T*>(values), indices, outer, n, inner, k, largest);
+      result = cudaGetLastError();
+    }
+  });
+  return result;
 }
 
 cudaError_t launchGatherElements(int elementBytes, const void* x, const void* indices, bool indicesAre64,

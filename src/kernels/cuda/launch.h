@@ -598,6 +598,13 @@ struct GatherElementsPlan {
   int64_t axisSize = 0;                    ///< data's size along the axis
 };
 
+/// TopK of x viewed as [outer, n, inner] along n (k <= n): values [outer, k, inner] (x's elements) and their
+/// int64 indices, sorted: larger values first (smaller, when not `largest`), NaN ranking above every number
+/// (below, for the smallest), equal values by lower index. The reference kernel's order: both outputs are
+/// identical to it. x fp32, fp16, bf16, int32 or int64.
+cudaError_t launchTopK(ValueType type, const void* x, void* values, int64_t* indices, int64_t outer,
+                       int64_t n, int64_t inner, int64_t k, bool largest, cudaStream_t stream);
+
 /// y = GatherElements(x, indices) for elements of 1, 2, 4 or 8 bytes, indices int64 or int32 in device
 /// memory. An index outside [-axisSize, axisSize) gives an element of zero bytes: the indices may be
 /// computed at run time, where no host check can see them.
