@@ -52,6 +52,14 @@ class ExactTactics {
   kernels::cuda::CudaContext& cuda_;
 };
 
+/// A float type under test: the tensor type, its kernel-name prefix ("f32", "f16", "bf16") and the error its
+/// results may show against the reference.
+struct TypeCase {
+  DataType type;
+  const char* prefix;
+  double tolerance;
+};
+
 /// Uniform values in [lo, hi] rounded to `type` (a float type), fresh from `rng`.
 Tensor randomTensor(std::mt19937& rng, DataType type, std::vector<int64_t> shape, double lo = -2.0,
                     double hi = 2.0);

@@ -91,11 +91,6 @@ TEST(CudaAttention, TensorCoresMatchTheReference) {
 }
 
 // The kernels' types, with the relative L2 error each may show against the reference.
-struct TypeCase {
-  DataType type;
-  const char* prefix;
-  double tolerance;
-};
 const TypeCase kTypeCases[] = {{DataType::kFloat32, "f32", 1e-5},
                                {DataType::kFloat16, "f16", 1e-2},
                                {DataType::kBFloat16, "bf16", 1e-2}};

@@ -295,6 +295,30 @@ void expectGpuBuildsMatchTheCpu(const std::function<std::unique_ptr<NetworkDefin
   }
 }
 
+// The outputs of the network makeNetwork() gives, built for the CPU and for the GPU in fp32 (TF32 products),
+// on `inputs`; the GPU engine with them. Empty where a build failed (a test failure).
+struct CpuAndGpu {
+  std::vector<NamedTensor> cpu, gpu;
+  std::shared_ptr<Engine> gpuEngine;
+};
+CpuAndGpu runOnCpuAndGpu(const std::function<std::unique_ptr<NetworkDefinition>()>& makeNetwork,
+                         const std::vector<NamedTensor>& inputs) {
+  CpuAndGpu run;
+  auto cpuNetwork = makeNetwork();
+  Captured cpuLog;
+  auto cpu = Builder(cpuLog).build(*cpuNetwork, BuilderConfig());
+  EXPECT_TRUE(cpu.isOk()) << cpu.status().toString();
+  if (!cpu.isOk()) return run;
+  run.cpu = executeOk(*(*cpu)->createExecutionContext(), inputs);
+  Build b;
+  b.network = makeNetwork();
+  b.config.setDevice(Device::kCuda);
+  Captured log;
+  run.gpuEngine = build(b, log);
+  if (run.gpuEngine) run.gpu = executeOk(*run.gpuEngine->createExecutionContext(), inputs);
+  return run;
+}
+
 // LayerNormalization with its Mean and InvStdDev outputs, over the last axis and over two axes, built for
 // the GPU in fp32: every output matches the CPU engine's.
 TEST(CudaBuilder, LayerNormStatisticsMatchTheCpu) {
@@ -318,23 +342,15 @@ TEST(CudaBuilder, LayerNormStatisticsMatchTheCpu) {
   };
   const std::vector<NamedTensor> inputs = {
       {"x", randomTensor(rng, DataType::kFloat32, {3, 10, 48}, 1.0, 5.0)}};
-  auto cpuNetwork = makeNetwork();
-  Captured cpuLog;
-  auto cpu = Builder(cpuLog).build(*cpuNetwork, BuilderConfig());
-  ASSERT_TRUE(cpu.isOk()) << cpu.status().toString();
-  const auto ref = executeOk(*(*cpu)->createExecutionContext(), inputs);
-  Build b;
-  b.network = makeNetwork();
-  b.config.setDevice(Device::kCuda);
-  Captured log;
-  auto engine = build(b, log);
-  ASSERT_TRUE(engine);
-  for (const LayerInfo& l : engine->layers()) {
+  const CpuAndGpu run = runOnCpuAndGpu(makeNetwork, inputs);
+  ASSERT_TRUE(run.gpuEngine);
+  for (const LayerInfo& l : run.gpuEngine->layers()) {
     if (l.opType == "LayerNormalization") {
       EXPECT_EQ(l.tactic, "f32-layernorm-cuda") << l.name;
     }
   }
-  const auto got = executeOk(*engine->createExecutionContext(), inputs);
+  const std::vector<NamedTensor>& ref = run.cpu;
+  const std::vector<NamedTensor>& got = run.gpu;
   ASSERT_EQ(got.size(), ref.size());
   ASSERT_EQ(got.size(), 6u);
   for (size_t i = 0; i < got.size(); ++i) {
@@ -371,19 +387,9 @@ TEST(CudaBuilder, TopKMatchesTheCpuExactly) {
   std::uniform_int_distribution<int> few(-6, 6);  // many ties
   for (int64_t i = 0; i < x.elementCount(); ++i) x.data<float>()[i] = static_cast<float>(few(rng)) / 2.0f;
   x.data<float>()[17] = NAN;
-  const std::vector<NamedTensor> inputs = {{"x", x}};
-  auto cpuNetwork = makeNetwork();
-  Captured cpuLog;
-  auto cpu = Builder(cpuLog).build(*cpuNetwork, BuilderConfig());
-  ASSERT_TRUE(cpu.isOk()) << cpu.status().toString();
-  const auto ref = executeOk(*(*cpu)->createExecutionContext(), inputs);
-  Build b;
-  b.network = makeNetwork();
-  b.config.setDevice(Device::kCuda);
-  Captured log;
-  auto engine = build(b, log);
-  ASSERT_TRUE(engine);
-  const auto got = executeOk(*engine->createExecutionContext(), inputs);
+  const CpuAndGpu run = runOnCpuAndGpu(makeNetwork, {{"x", x}});
+  const std::vector<NamedTensor>& ref = run.cpu;
+  const std::vector<NamedTensor>& got = run.gpu;
   ASSERT_EQ(got.size(), 4u);
   ASSERT_EQ(ref.size(), 4u);
   for (size_t i = 0; i < got.size(); ++i) {

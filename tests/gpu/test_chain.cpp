@@ -20,12 +20,6 @@ namespace {
 
 using ir::ops::ChainStep;
 
-struct TypeCase {
-  DataType type;
-  const char* prefix;
-  double tolerance;
-};
-
 const TypeCase kFloatCases[] = {{DataType::kFloat32, "f32", 1e-5},
                                 {DataType::kFloat16, "f16", 1e-2},
                                 {DataType::kBFloat16, "bf16", 1e-2}};

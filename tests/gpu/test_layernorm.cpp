@@ -15,12 +15,6 @@
 namespace lowp::testing {
 namespace {
 
-struct TypeCase {
-  DataType type;
-  const char* prefix;
-  double tolerance;
-};
-
 TEST(CudaLayerNorm, MatchesTheReference) {
   LOWP_REQUIRE_GPU();
   std::mt19937 rng(71);

@@ -13,12 +13,6 @@
 namespace lowp::testing {
 namespace {
 
-struct TypeCase {
-  DataType type;
-  const char* prefix;
-  double tolerance;
-};
-
 const TypeCase kTypes[] = {{DataType::kFloat32, "f32", 1e-6},
                            {DataType::kFloat16, "f16", 1e-2},
                            {DataType::kBFloat16, "bf16", 1e-2}};

@@ -17,11 +17,6 @@ namespace {
 TEST(CudaSoftmax, MatchesTheReference) {
   LOWP_REQUIRE_GPU();
   std::mt19937 rng(51);
-  struct TypeCase {
-    DataType type;
-    const char* prefix;
-    double tolerance;
-  };
   const std::vector<std::vector<int64_t>> shapes = {{7, 33}, {2, 12, 128, 128}, {5, 1000}, {3, 4099}, {9, 1}};
   for (const TypeCase& t :
        {TypeCase{DataType::kFloat32, "f32", 1e-5}, TypeCase{DataType::kFloat16, "f16", 1e-2},
