@@ -77,6 +77,29 @@ template <typename T>
 inline constexpr bool kIsFloat =
     std::is_same_v<T, float> || std::is_same_v<T, __half> || std::is_same_v<T, __nv_bfloat16>;
 
+/// What the reference computes T in (Compute<T>): fp32 for the float types, T itself for integers and bool.
+template <typename T>
+using ComputeOf = std::conditional_t<kIsFloat<T>, float, T>;
+
+/// v in ComputeOf<T>; stored() rounds such a value back to T once.
+template <typename T>
+__device__ __forceinline__ ComputeOf<T> computed(T v) {
+  if constexpr (kIsFloat<T>) {
+    return toFloat(v);
+  } else {
+    return v;
+  }
+}
+
+template <typename T>
+__device__ __forceinline__ T stored(ComputeOf<T> v) {
+  if constexpr (kIsFloat<T>) {
+    return fromFloat<T>(v);
+  } else {
+    return v;
+  }
+}
+
 /// Calls f(T{}) with the C++ type of `type`; false for none.
 template <typename F>
 bool dispatchValueType(ValueType type, F&& f) {

@@ -14,28 +14,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-// What the reference computes T in (Compute<T>): fp32 for the float types, T itself for integers and bool.
-template <typename T>
-using ComputeOf = std::conditional_t<kIsFloat<T>, float, T>;
-
-template <typename T>
-__device__ __forceinline__ ComputeOf<T> computed(T v) {
-  if constexpr (kIsFloat<T>) {
-    return toFloat(v);
-  } else {
-    return v;
-  }
-}
-
-template <typename T>
-__device__ __forceinline__ T stored(ComputeOf<T> v) {
-  if constexpr (kIsFloat<T>) {
-    return fromFloat<T>(v);
-  } else {
-    return v;
-  }
-}
-
 // y[i] = f(a[at a], b[at b]) over the broadcast of `plan`.
 template <typename A, typename B, typename Y, typename F>
 __global__ void binaryKernel(const A* __restrict__ a, const B* __restrict__ b, Y* __restrict__ y,

@@ -127,27 +127,16 @@ void launchTyped(const void* x, void* y, int64_t outer, int64_t reduced, int64_t
   }
 }
 
-// CumSum and CumProd compute in fp32 for the float types, in the integer's own width otherwise.
-template <typename T>
-using ScanType = std::conditional_t<kIsFloat<T>, float, T>;
-
+// CumSum and CumProd compute in ComputeOf<T>: fp32 for the float types, integers in their own width,
+// wrapping.
 template <bool kProduct, typename T>
-__device__ __forceinline__ ScanType<T> scanStep(ScanType<T> acc, T x) {
+__device__ __forceinline__ ComputeOf<T> scanStep(ComputeOf<T> acc, T x) {
   if constexpr (kIsFloat<T>) {
     return kProduct ? acc * toFloat(x) : acc + toFloat(x);
   } else {
-    using U = std::make_unsigned_t<T>;  // integers wrap
+    using U = std::make_unsigned_t<T>;
     return static_cast<T>(kProduct ? static_cast<U>(acc) * static_cast<U>(x)
                                    : static_cast<U>(acc) + static_cast<U>(x));
-  }
-}
-
-template <typename T>
-__device__ __forceinline__ T scanStored(ScanType<T> acc) {
-  if constexpr (kIsFloat<T>) {
-    return fromFloat<T>(acc);
-  } else {
-    return acc;
   }
 }
 
@@ -158,13 +147,13 @@ __global__ void cumulativeKernel(const T* __restrict__ x, T* __restrict__ y, int
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t j = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; j < columns; j += stride) {
     const int64_t start = j / inner * n * inner + j % inner;
-    ScanType<T> acc = kProduct ? ScanType<T>{1} : ScanType<T>{0};
+    ComputeOf<T> acc = kProduct ? ComputeOf<T>{1} : ComputeOf<T>{0};
     for (int64_t step = 0; step < n; ++step) {
       const int64_t at = start + (reverse ? n - 1 - step : step) * inner;
       const T v = x[at];  // read before y is written: y may be x
-      if (exclusive) y[at] = scanStored<T>(acc);
+      if (exclusive) y[at] = stored<T>(acc);
       acc = scanStep<kProduct>(acc, v);
-      if (!exclusive) y[at] = scanStored<T>(acc);
+      if (!exclusive) y[at] = stored<T>(acc);
     }
   }
 }
