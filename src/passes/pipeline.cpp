@@ -6,7 +6,8 @@
 namespace lowp::passes {
 
 const std::vector<const RewriteRule*>& pipelineRules() {
-  // Identities first, so constant chains and Conv -> BN pairs are adjacent; constants before BN folding,
+  // Einsums lowered first, into the ops the rules below know (a constant operand's permuted view folds);
+  // identities next, so constant chains and Conv -> BN pairs are adjacent; constants before BN folding,
   // so weights computed from constants (a transpose, a dequantize) are constants by then; the conv / matmul
   // fusions after BN folding (conv + BN is one Conv by then), attention before the matmul bias fusion (which
   // would take a constant mask [Sk] for a bias) and its view ops right after it, residual and bias adds
@@ -15,6 +16,7 @@ const std::vector<const RewriteRule*>& pipelineRules() {
   // Transposes those read), all before elementwise chains take what is left; dead nodes last, to drop what
   // the others left unread.
   static const std::vector<const RewriteRule*> rules = {
+      &lowerEinsumRule(),
       &removeIdentityRule(),
       // Explicit quantization, before fold_constants would turn dequantized weights into float constants:
       // Q / DQ move to the layers, the layers fuse, the Q / DQ left unread go.

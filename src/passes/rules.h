@@ -5,6 +5,10 @@
 
 namespace lowp::passes {
 
+/// Einsum of two float operands that is a (batched) matrix product -> Transpose / Reshape / MatMul; a
+/// one-operand Einsum that only permutes -> Transpose (lower_einsum.cpp).
+const RewriteRule& lowerEinsumRule();
+
 /// Identity, Dropout in inference (training_mode absent or constant false, mask unused), and Cast or
 /// CastLike to the input's own type: consumers read the node's input instead. Where the node's output is a
 /// graph output, the input's producer takes that value over (the graph output keeps its name); where it
