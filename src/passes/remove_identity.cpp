@@ -1,22 +1,21 @@
 // remove_identity: Identity, Dropout in inference, and a Cast or CastLike to the type the input already has
 // pass their input through unchanged.
 //
-// Targets: Identity; Dropout whose training_mode input is absent or a constant false and whose mask output
-// is absent or unread; Cast and CastLike whose output type is the input's (ONNX functions such as
+// Targets: Identity; Dropout that drops nothing (ir::ops::dropoutDropsNothing) and whose mask output is
+// absent or unread; Cast and CastLike whose output type is the input's (ONNX functions such as
 // LayerNormalization's expansion write them). Rewrite: consumers of the output read the input. When the
 // output is a graph output its name must survive, so instead the input's producer writes the output value
 // directly and the input's other consumers read it; that needs a producer node and an input that is not
 // itself a graph output.
+#include "ir/ops/common.h"
 #include "passes/rules.h"
 
 namespace lowp::passes {
 namespace {
 
+// A Dropout whose output is its input and whose mask nothing reads.
 bool isInferenceDropout(const ir::Node& node) {
-  if (const ir::Value* training = node.input(2)) {
-    if (!training->constant || training->constant->elementCount() != 1) return false;
-    if (elementAsDouble(*training->constant, 0) != 0.0) return false;  // NaN: not a number type
-  }
+  if (!ir::ops::dropoutDropsNothing(node)) return false;
   for (size_t i = 1; i < node.outputs.size(); ++i) {
     const ir::Value* mask = node.outputs[i];
     if (mask != nullptr && (mask->isGraphOutput || !mask->consumers.empty())) return false;

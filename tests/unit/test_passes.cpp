@@ -150,11 +150,27 @@ TEST(RemoveIdentity, KeepsTheGraphOutputNameWhenTheOutputIsAnIdentity) {
   expectSameOutputs(spec, std::move(g));
 }
 
-TEST(RemoveIdentity, KeepsNodesItCannotBypass) {
+// Training or not, a ratio of 0 drops nothing.
+TEST(RemoveIdentity, BypassesADropoutWhoseRatioIsZero) {
   GraphSpec spec = [](GraphBuilder& b) {
     b.input("x", {4});
     b.input("training", {}, DataType::kBool);
     b.constant("ratio", makeTensor(DataType::kFloat32, {}, {0.0}));
+    b.node("Relu", "relu", {"x"}, {"r"});
+    b.node("Dropout", "drop", {"r", "ratio", "training"}, {"d"});
+    b.node("Neg", "neg", {"d"}, {"y"});
+    b.output("y");
+  };
+  auto g = build(spec);
+  EXPECT_EQ(applyAndInfer(*g, passes::removeIdentityRule()), 1);
+  EXPECT_EQ(opTypes(*g), (Ops{"Relu", "Neg"}));
+}
+
+TEST(RemoveIdentity, KeepsNodesItCannotBypass) {
+  GraphSpec spec = [](GraphBuilder& b) {
+    b.input("x", {4});
+    b.input("training", {}, DataType::kBool);
+    b.constant("ratio", makeTensor(DataType::kFloat32, {}, {0.5}));
     b.node("Identity", "in_to_out", {"x"}, {"y"});  // graph input straight to graph output
     b.node("Dropout", "mask_used", {"x"}, {"d1", "mask"});
     b.node("Dropout", "training_unknown", {"x", "ratio", "training"}, {"d2"});

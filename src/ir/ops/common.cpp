@@ -1,5 +1,7 @@
 #include "ir/ops/common.h"
 
+#include "ir/ops/tensor_shapes.h"
+
 namespace lowp::ir::ops {
 
 Status inferSameAsInput0(InferContext& ctx) {
@@ -38,6 +40,16 @@ Shape shapeOf(const std::vector<int64_t>& sizes) {
 
 Shape unknownDims(int64_t rank) {
   return Shape(std::vector<Dim>(static_cast<size_t>(rank)));
+}
+
+bool dropoutDropsNothing(const Node& node) {
+  auto constantIs = [&](size_t slot, double value) {
+    const Value* v = node.input(slot);
+    if (v == nullptr || !v->constant || v->constant->elementCount() != 1) return false;
+    const std::optional<double> held = elementValue(*v->constant, 0);
+    return held && *held == value;
+  };
+  return node.input(2) == nullptr || constantIs(2, 0.0) || constantIs(1, 0.0);
 }
 
 }  // namespace lowp::ir::ops

@@ -4,6 +4,7 @@
 #include <optional>
 #include <vector>
 
+#include "ir/graph.h"
 #include "ir/op_schema.h"
 
 namespace lowp::ir::ops {
@@ -23,6 +24,10 @@ Shape shapeOf(const std::vector<int64_t>& sizes);
 
 /// A shape of the given rank with every dimension unknown.
 Shape unknownDims(int64_t rank);
+
+/// A Dropout that drops nothing: training_mode absent or a constant false, or a ratio that is a constant 0
+/// (both known while building; lowp runs inference only). Its output is its input, its mask all true.
+bool dropoutDropsNothing(const Node& node);
 
 /// Registration of each family's schemas (one file each in ir/ops/); all listed in op_list.cpp.
 void registerElementwiseSchemas(OpSchemaRegistry& registry);

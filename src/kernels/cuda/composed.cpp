@@ -1,13 +1,13 @@
 // CUDA kernels made of a copy: the ops that only rename a tensor's shape (Flatten, Reshape, Squeeze,
 // Unsqueeze, Identity) run as one device-to-device copy, and so does Dropout in inference
-// (x-dropout-copy-cuda: training_mode absent or a constant 0, or a constant ratio of 0; its bool mask,
-// opset 10 on, all true). (lowp.FusedMatMul runs in matmul.cpp.)
+// (x-dropout-copy-cuda: ir::ops::dropoutDropsNothing; its bool mask, opset 10 on, all true).
+// (lowp.FusedMatMul runs in matmul.cpp.)
 #include <cctype>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "ir/ops/common.h"
 #include "ir/ops/tensor_shapes.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/cuda_context.h"
@@ -31,23 +31,10 @@ Status copySameBytes(KernelContext& ctx) {
   return {};
 }
 
-// Whether input `slot` of `node` is absent or a constant equal to `value`.
-bool absentOrConstant(const ir::Node& node, size_t slot, double value) {
-  const ir::Value* v = node.input(slot);
-  if (v == nullptr) return true;
-  if (!v->constant || v->constant->elementCount() != 1) return false;
-  const std::optional<double> held = ir::ops::elementValue(*v->constant, 0);
-  return held && *held == value;
-}
-
-// A Dropout that drops nothing: not training, or training with a ratio of 0 (both known while building;
-// training with another ratio is random, and lowp runs inference only). Its mask, if any, is bool.
+// A Dropout that drops nothing (ir::ops::dropoutDropsNothing), its mask, if any, bool.
 bool supportsDropout(const ir::Node& node, const std::vector<ir::Shape>& /*shapes*/) {
-  // Training (or not known to be off) needs a ratio given as a constant 0; its default is 0.5.
-  if (!absentOrConstant(node, 2, 0.0) && (node.input(1) == nullptr || !absentOrConstant(node, 1, 0.0)))
-    return false;
   const ir::Value* mask = node.outputs.size() > 1 ? node.outputs[1] : nullptr;
-  return mask == nullptr || mask->type == DataType::kBool;
+  return ir::ops::dropoutDropsNothing(node) && (mask == nullptr || mask->type == DataType::kBool);
 }
 
 Status dropoutKernel(KernelContext& ctx) {

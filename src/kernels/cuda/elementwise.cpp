@@ -182,16 +182,6 @@ Status binaryKernel(KernelContext& ctx) {
   return {};
 }
 
-// Max, Min and Sum: any number of inputs, each of known rank <= kMaxBroadcastRank.
-bool supportsVariadic(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
-  if (node.inputs.empty() || shapes.size() != node.inputs.size()) return false;
-  for (size_t i = 0; i < shapes.size(); ++i) {
-    if (node.input(i) == nullptr || !shapes[i].rankKnown() || shapes[i].rank() > kMaxBroadcastRank)
-      return false;
-  }
-  return true;
-}
-
 // ---- Cast ----
 
 Status castKernel(KernelContext& ctx) {
@@ -392,7 +382,7 @@ void registerElementwiseKernels(KernelRegistry& registry) {
                     .inputTypes = {types},
                     .outputTypes = {types},
                     .fn = b.fn,
-                    .supports = b.variadic ? &supportsVariadic : &supportsBroadcastOf<2>,
+                    .supports = b.variadic ? &supportsBroadcastOf<kAnyOperandCount> : &supportsBroadcastOf<2>,
                     .reference = false});
     }
     for (DataType to : kFloatTypes) {

@@ -56,13 +56,18 @@ std::vector<int64_t> alignedTo(const std::vector<int64_t>& shape, size_t rank);
 Result<BroadcastPlan> broadcastPlanOf(const KernelContext& ctx, std::initializer_list<const Tensor*> operands,
                                       const Tensor& y);
 
-/// A `supports` predicate of the broadcasting kernels: exactly kOperands inputs, each of known rank at most
-/// kMaxBroadcastRank (Max, Min and Sum are variadic).
+/// supportsBroadcastOf's operand count of the variadic ops (Max, Min and Sum): one input or more.
+inline constexpr size_t kAnyOperandCount = 0;
+
+/// A `supports` predicate of the broadcasting kernels: exactly kOperands inputs (kAnyOperandCount: any
+/// number from one), each present and of known rank at most kMaxBroadcastRank.
 template <size_t kOperands>
 bool supportsBroadcastOf(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
-  if (node.inputs.size() != kOperands || shapes.size() != kOperands) return false;
-  for (const ir::Shape& s : shapes) {
-    if (!s.rankKnown() || s.rank() > kMaxBroadcastRank) return false;
+  if (kOperands == kAnyOperandCount ? node.inputs.empty() : node.inputs.size() != kOperands) return false;
+  if (shapes.size() != node.inputs.size()) return false;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    if (node.input(i) == nullptr || !shapes[i].rankKnown() || shapes[i].rank() > kMaxBroadcastRank)
+      return false;
   }
   return true;
 }
