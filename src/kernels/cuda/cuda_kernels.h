@@ -57,5 +57,7 @@ void registerReduceKernels(KernelRegistry& registry);
 /// Resize and Upsample: nearest for every type of 1, 2, 4 or 8 bytes, linear and cubic in fp32, fp16, bf16
 /// (resize.cpp).
 void registerResizeKernels(KernelRegistry& registry);
+/// ScatterND, ScatterElements and Scatter, GatherND and OneHot (scatter.cpp).
+void registerScatterKernels(KernelRegistry& registry);
 
 }  // namespace lowp::kernels::cuda

@@ -174,6 +174,21 @@ __device__ __forceinline__ void broadcastOffsets(const BroadcastPlan& plan, int6
   }
 }
 
+/// The element of data that element i of GatherElements' indices (ScatterElements' updates) addresses with
+/// `index` along the plan's axis (negative ones counted from the end), or -1 where the index is out of range.
+__device__ __forceinline__ int64_t gatherElementsSource(const GatherElementsPlan& plan, int64_t i,
+                                                        int64_t index) {
+  int64_t rest = i;
+  int64_t at = 0;
+  for (int d = plan.rank - 1; d >= 0; --d) {
+    const int64_t c = rest % plan.dims[d];
+    rest /= plan.dims[d];
+    if (d != plan.axis) at += c * plan.dataStrides[d];
+  }
+  if (index < 0) index += plan.axisSize;
+  return index >= 0 && index < plan.axisSize ? at + index * plan.dataStrides[plan.axis] : -1;
+}
+
 /// A FusedConv activation in fp32, as ir::ops::applyActivation (ir/ops/fused.h) computes it.
 __device__ __forceinline__ float activate(const Epilogue& e, float x) {
   switch (e.activation) {

@@ -33,13 +33,6 @@
 namespace lowp::kernels::cuda {
 namespace {
 
-// The values of input `i` of the node when it is a constant of the graph; nullopt otherwise.
-std::optional<std::vector<int64_t>> constantInts(const ir::Node& node, size_t i) {
-  const ir::Value* v = node.input(i);
-  if (v == nullptr || !v->constant) return std::nullopt;
-  return ref::tensor::readInts(*v->constant);
-}
-
 // ---- ArgMax / ArgMin
 
 template <bool kMax>
@@ -134,14 +127,6 @@ bool supportsTopK(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
 
 // ---- GatherElements
 
-// The first index of `indices` outside [-size, size), if any.
-std::optional<int64_t> outOfRange(const std::vector<int64_t>& indices, int64_t size) {
-  for (int64_t index : indices) {
-    if (index < -size || index >= size) return index;
-  }
-  return std::nullopt;
-}
-
 // What a GatherElements kernel keeps between runs: the axis size its constant indices were checked against
 // (-1 before the first check), so that a large constant is read once, not on every run.
 struct CheckedIndices {
@@ -183,22 +168,14 @@ Status gatherElementsKernel(KernelContext& ctx) {
       ctx.state() = checked;
     }
     if (checked->axisSize != axisSize) {
-      if (const auto bad = outOfRange(*constantInts(ctx.node(), 1), axisSize))
+      if (const auto bad = firstOutOfRange(*constantInts(ctx.node(), 1), axisSize))
         return ctx.invalid("index " + std::to_string(*bad) + " is outside axis " + std::to_string(a) +
                            " of " + data.describe());
       checked->axisSize = axisSize;
     }
   }
   if (y.elementCount() == 0) return {};
-  GatherElementsPlan plan;
-  plan.rank = static_cast<int>(rank);
-  plan.axis = static_cast<int>(a);
-  plan.axisSize = axisSize;
-  const std::vector<int64_t> strides = ref::contiguousStrides(data.shape());
-  for (size_t d = 0; d < strides.size(); ++d) {
-    plan.dims[d] = indices.shape()[d];
-    plan.dataStrides[d] = strides[d];
-  }
+  const GatherElementsPlan plan = gatherElementsPlan(data.shape(), indices.shape(), static_cast<int>(a));
   LOWP_CUDA_RETURN_IF_ERROR_NODE(
       ctx, launchGatherElements(bytes, data.data(), indices.data(), indices.type() == DataType::kInt64,
                                 y.data(), plan, cuda->stream));
@@ -211,7 +188,7 @@ bool supportsGatherElements(const ir::Node& node, const std::vector<ir::Shape>& 
   if (!axis) return false;
   const ir::Dim& size = shapes[0][*axis];
   const auto indices = constantInts(node, 1);
-  return !indices || !size.isKnown() || !outOfRange(*indices, size.size).has_value();
+  return !indices || !size.isKnown() || !firstOutOfRange(*indices, size.size).has_value();
 }
 
 // ---- Trilu

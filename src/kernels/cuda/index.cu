@@ -185,16 +185,8 @@ __global__ void gatherElementsKernel(const W* __restrict__ x, const I* __restric
                                      W* __restrict__ y, int64_t count, GatherElementsPlan plan) {
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < count; i += stride) {
-    int64_t rest = i;
-    int64_t at = 0;
-    for (int d = plan.rank - 1; d >= 0; --d) {
-      const int64_t c = rest % plan.dims[d];
-      rest /= plan.dims[d];
-      if (d != plan.axis) at += c * plan.dataStrides[d];
-    }
-    int64_t index = static_cast<int64_t>(indices[i]);
-    if (index < 0) index += plan.axisSize;
-    y[i] = index >= 0 && index < plan.axisSize ? x[at + index * plan.dataStrides[plan.axis]] : W{0};
+    const int64_t source = gatherElementsSource(plan, i, static_cast<int64_t>(indices[i]));
+    y[i] = source >= 0 ? x[source] : W{0};
   }
 }
 

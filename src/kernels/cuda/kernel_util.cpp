@@ -6,6 +6,8 @@
 
 #include "ir/ops/window.h"
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/reference/common.h"
+#include "kernels/reference/tensor_util.h"
 
 namespace lowp::kernels::cuda {
 
@@ -417,6 +419,33 @@ std::optional<ValueType> valueTypeOf(DataType type) {
     default:
       return std::nullopt;
   }
+}
+
+std::optional<std::vector<int64_t>> constantInts(const ir::Node& node, size_t i) {
+  const ir::Value* v = node.input(i);
+  if (v == nullptr || !v->constant) return std::nullopt;
+  return ref::tensor::readInts(*v->constant);
+}
+
+std::optional<int64_t> firstOutOfRange(const std::vector<int64_t>& indices, int64_t size) {
+  for (int64_t index : indices) {
+    if (index < -size || index >= size) return index;
+  }
+  return std::nullopt;
+}
+
+GatherElementsPlan gatherElementsPlan(const std::vector<int64_t>& data, const std::vector<int64_t>& indices,
+                                      int axis) {
+  GatherElementsPlan plan;
+  plan.rank = static_cast<int>(data.size());
+  plan.axis = axis;
+  plan.axisSize = data[static_cast<size_t>(axis)];
+  const std::vector<int64_t> strides = ref::contiguousStrides(data);
+  for (size_t d = 0; d < strides.size(); ++d) {
+    plan.dims[d] = indices[d];
+    plan.dataStrides[d] = strides[d];
+  }
+  return plan;
 }
 
 }  // namespace lowp::kernels::cuda

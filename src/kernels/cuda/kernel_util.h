@@ -168,6 +168,18 @@ TypeSet movableTypes();
 /// Bytes of one element of `type` where those kernels can move it (1, 2, 4 or 8), else 0.
 int wordBytes(DataType type);
 
+/// The values of input `i` of `node` when it is a constant of the graph (read as integers); nullopt
+/// otherwise.
+std::optional<std::vector<int64_t>> constantInts(const ir::Node& node, size_t i);
+
+/// The first of `indices` outside [-size, size), if any.
+std::optional<int64_t> firstOutOfRange(const std::vector<int64_t>& indices, int64_t size);
+
+/// How GatherElements and ScatterElements address data (dense, of shape `data`) from indices of shape
+/// `indices` along `axis` (in [0, rank)).
+GatherElementsPlan gatherElementsPlan(const std::vector<int64_t>& data, const std::vector<int64_t>& indices,
+                                      int axis);
+
 /// Whether input `i` of the kernel's node is a constant of the graph (weights): what a kernel may prepare
 /// once.
 bool isConstantInput(const KernelContext& ctx, size_t i);

@@ -611,6 +611,50 @@ cudaError_t launchTopK(ValueType type, const void* x, void* values, int64_t* ind
 cudaError_t launchGatherElements(int elementBytes, const void* x, const void* indices, bool indicesAre64,
                                  void* y, const GatherElementsPlan& plan, cudaStream_t stream);
 
+/// How ScatterND and ScatterElements combine an update with the element it lands on: kNone replaces it;
+/// the others compute in the element's ComputeOf type (fp32 for fp16 and bf16; integers wrap) and round to
+/// the element's type after each update. Duplicate targets take their updates in the order of the indices,
+/// as the reference kernel does (the last one wins for kNone), so the result is identical to it.
+enum class ScatterReduction : int { kNone = 0, kAdd = 1, kMul = 2, kMax = 3, kMin = 4 };
+
+/// Bytes of device scratch (256-byte aligned) the scatter launchers need for `rows` update rows: the rows'
+/// targets and their sorted order.
+size_t scatterScratchBytes(int64_t rows);
+
+/// y = ScatterElements(data, indices, updates), data of `dataCount` elements: y starts as a copy of data
+/// (none where y is data itself), then update i, at coordinates c in the indices' dims, lands on data's
+/// element at c with c[axis] replaced by indices[i] (`plan`, as GatherElements reads). Elements of
+/// `elementBytes` (1, 2, 4 or 8) move as words for kNone; the reductions take `type` (any ValueType but
+/// bool). Indices int64 or int32 in device memory; one outside [-axisSize, axisSize) drops its update
+/// (indices computed at run time reach no host check).
+cudaError_t launchScatterElements(ScatterReduction reduction, ValueType type, int elementBytes,
+                                  const void* data, int64_t dataCount, const void* indices, bool indicesAre64,
+                                  const void* updates, void* y, const GatherElementsPlan& plan, void* scratch,
+                                  size_t scratchBytes, cudaStream_t stream);
+
+/// y = ScatterND(data, indices, updates): data of `rank` dims `dataDims`, indices [rows, last] (int64 in
+/// device memory), updates [rows, slice] with slice the product of dataDims[last:]; elements and reduction
+/// as launchScatterElements. A row with an index outside its dim drops its update. last <= kMaxCopyRank.
+cudaError_t launchScatterND(ScatterReduction reduction, ValueType type, int elementBytes, const void* data,
+                            const int64_t* indices, const void* updates, void* y, int rank,
+                            const int64_t* dataDims, int64_t rows, int last, void* scratch,
+                            size_t scratchBytes, cudaStream_t stream);
+
+/// y = GatherND(data, indices) with `batchDims` leading batch dims: data of `rank` dims `dataDims`, indices
+/// [rows, last] (int64 in device memory; rows spread evenly over the batches), y [rows, slice] with slice
+/// the product of dataDims[batchDims + last:]. A row with an index outside its dim gives zero bytes.
+/// last <= kMaxCopyRank; elements of 1, 2, 4 or 8 bytes.
+cudaError_t launchGatherND(int elementBytes, const void* data, const int64_t* indices, void* y, int rank,
+                           const int64_t* dataDims, int batchDims, int64_t rows, int last,
+                           cudaStream_t stream);
+
+/// y = OneHot(indices, depth, values) as [outer, depth, inner] over indices [outer, inner] (int64 or int32
+/// in device memory): values[1] ("on") where an index, negative ones plus depth, equals the position along
+/// depth, values[0] ("off") elsewhere (an index outside [-depth, depth) gives a row of "off"). values in
+/// device memory, elements of 1, 2, 4 or 8 bytes.
+cudaError_t launchOneHot(int elementBytes, const void* indices, bool indicesAre64, const void* values,
+                         void* y, int64_t outer, int64_t depth, int64_t inner, cudaStream_t stream);
+
 /// Trilu over `matrices` matrices of rows x cols elements of 1, 2, 4 or 8 bytes: y keeps x's element (r, c)
 /// where c >= r + k (upper) or c <= r + k (lower) and holds zero bytes elsewhere. k is the int64 at kDevice
 /// (device memory, read by the kernel: a k computed at run time) when that is not null, else `k`.

@@ -23,6 +23,7 @@ void registerCudaKernels(KernelRegistry& registry) {
   registerPadKernels(registry);
   registerIndexKernels(registry);
   registerAttentionKernels(registry);
+  registerScatterKernels(registry);
 }
 
 }  // namespace lowp::kernels::cuda
