@@ -6,6 +6,9 @@
 // constant stays a node; a transpose of big weights folds). Rewrite: the node runs with its reference kernel
 // (passes/evaluate_node.h), exactly as the runtime would fold it while planning, and its outputs become
 // constants. A node whose kernel fails stays, so the error surfaces where it would have without folding.
+// The pipeline applies the rule until it folds nothing more, inferring shapes anew between rounds: a folded
+// shape computation (one inference could not follow) makes the shapes after it static, and their Shape
+// nodes fold in the next round.
 #include <algorithm>
 #include <array>
 #include <string_view>
@@ -88,8 +91,11 @@ Result<bool> foldNode(ir::Graph& graph, ir::Node& node) {
 }  // namespace
 
 const RewriteRule& foldConstantsRule() {
-  static const RewriteRule rule{
-      .name = "fold_constants", .opTypes = {}, .condition = computableNow, .rewrite = foldNode};
+  static const RewriteRule rule{.name = "fold_constants",
+                                .opTypes = {},
+                                .condition = computableNow,
+                                .rewrite = foldNode,
+                                .untilFixedPoint = true};
   return rule;
 }
 

@@ -50,6 +50,13 @@ Status runPipeline(ir::Graph& graph, PipelineReport* report, PipelineRules rules
   for (const RewriteRule* rule : pipelineRules()) {
     if (rules == PipelineRules::kKeepLayers && rule->mergesLayers) continue;
     LOWP_ASSIGN_OR_RETURN(int64_t applied, applyRule(graph, *rule));
+    for (int64_t last = applied, round = 1; rule->untilFixedPoint && last > 0 && round < kMaxRuleRounds;
+         ++round) {
+      LOWP_RETURN_IF_ERROR(graph.sortTopologically());
+      LOWP_RETURN_IF_ERROR(onnx::inferGraph(graph));
+      LOWP_ASSIGN_OR_RETURN(last, applyRule(graph, *rule));
+      applied += last;
+    }
     if (report != nullptr) report->emplace_back(std::string(rule->name), applied);
   }
   // Constants the rewrites replaced (a Conv's weights before BN folding, a folded node's inputs) would

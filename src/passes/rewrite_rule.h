@@ -35,7 +35,14 @@ struct RewriteRule {
   /// The rewrite merges layers, so tensors the model names (an activation's input, a bias add's output)
   /// are no longer computed on their own. Calibration skips such rules: every tensor gets a scale.
   bool mergesLayers = false;
+  /// Apply again, with types and shapes inferred anew in between, until the rule changes nothing (at most
+  /// kMaxRuleRounds times): its rewrites make more nodes satisfy its condition, but only once inference has
+  /// run (a folded shape computation makes the shapes after it static, so the Shape nodes there fold next).
+  bool untilFixedPoint = false;
 };
+
+/// The most times runPipeline applies an untilFixedPoint rule.
+inline constexpr int kMaxRuleRounds = 16;
 
 /// Applies `rule` once to every node it targets, in the graph's order (or its reverse); returns how many
 /// times the rule rewrote the graph. Errors name the rule and the node.
