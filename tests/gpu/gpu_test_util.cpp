@@ -271,4 +271,17 @@ std::string lowpProgram() {
   return "";
 }
 
+void expectRejectsIndicesOutOfRange(std::string_view kernelName, const NodeUnderTest& n,
+                                    const std::vector<Tensor>& inputs, std::string_view message) {
+  const KernelDef* k = kernelNamed(kernelName);
+  ASSERT_NE(k, nullptr) << kernelName;
+  ASSERT_TRUE(n.status().isOk()) << n.status().toString();
+  EXPECT_FALSE(k->supports(n.node(), n.inputShapes()));
+  auto got = runOnGpu(*k, n.node(), inputs, n.outputType(), n.outputShape());
+  ASSERT_FALSE(got.isOk());
+  EXPECT_EQ(got.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(got.status().node(), n.node().name);
+  EXPECT_NE(got.status().message().find(message), std::string::npos) << got.status().toString();
+}
+
 }  // namespace lowp::testing

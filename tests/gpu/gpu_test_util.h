@@ -12,6 +12,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ir/attribute.h"
@@ -86,6 +87,13 @@ struct GpuRunOptions {
   /// knows while planning; nullopt: every input.
   std::optional<std::vector<size_t>> knownInputs;
 };
+
+class NodeUnderTest;
+
+/// A node whose constant indices are out of range (`n`, over `inputs`): kernel `kernelName` declines it, and
+/// run anyway it fails with kInvalidArgument, naming the node and saying `message`.
+void expectRejectsIndicesOutOfRange(std::string_view kernelName, const NodeUnderTest& n,
+                                    const std::vector<Tensor>& inputs, std::string_view message);
 
 /// Runs `kernel` on the GPU over device copies of `inputs` (in the layouts the caller gives), returning the
 /// output copied back. `slot` is the kernel's state slot (fresh when null).

@@ -165,21 +165,13 @@ TEST(CudaScatter, MatchesTheReference) {
 
 TEST(CudaScatterElements, RejectsConstantIndicesOutOfRange) {
   LOWP_REQUIRE_GPU();
-  const kernels::KernelDef* k = kernelNamed("x-scatterelements-cuda");
-  ASSERT_NE(k, nullptr);
   std::mt19937 rng(203);
   const Tensor data = anyValues(rng, DataType::kFloat32, {3, 4});
   const Tensor indices = makeTensor(DataType::kInt64, {3, 2}, {0, 1, 2, 3, -4, 4});
   const Tensor updates = anyValues(rng, DataType::kFloat32, {3, 2});
   NodeUnderTest n("ScatterElements", "", 18, attrs({{"axis", int64_t{1}}}), {data, indices, updates}, {1});
-  ASSERT_TRUE(n.status().isOk()) << n.status().toString();
-  EXPECT_FALSE(k->supports(n.node(), n.inputShapes()));
-  auto got = runOnGpu(*k, n.node(), {data, indices, updates}, n.outputType(), n.outputShape());
-  ASSERT_FALSE(got.isOk());
-  EXPECT_EQ(got.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(got.status().node(), n.node().name);
-  EXPECT_NE(got.status().message().find("index 4 is outside axis 1"), std::string::npos)
-      << got.status().toString();
+  expectRejectsIndicesOutOfRange("x-scatterelements-cuda", n, {data, indices, updates},
+                                 "index 4 is outside axis 1");
 }
 
 // Indices computed at run time cannot be checked on the host: out of range, they drop their update.
@@ -279,21 +271,12 @@ TEST(CudaScatterND, MatchesTheReference) {
 
 TEST(CudaScatterND, RejectsConstantIndicesOutOfRange) {
   LOWP_REQUIRE_GPU();
-  const kernels::KernelDef* k = kernelNamed("x-scatternd-cuda");
-  ASSERT_NE(k, nullptr);
   std::mt19937 rng(205);
   const Tensor data = anyValues(rng, DataType::kFloat32, {3, 4});
   const Tensor indices = makeTensor(DataType::kInt64, {2, 2}, {0, 1, -3, 4});
   const Tensor updates = anyValues(rng, DataType::kFloat32, {2});
   NodeUnderTest n("ScatterND", "", 18, {}, {data, indices, updates}, {1});
-  ASSERT_TRUE(n.status().isOk()) << n.status().toString();
-  EXPECT_FALSE(k->supports(n.node(), n.inputShapes()));
-  auto got = runOnGpu(*k, n.node(), {data, indices, updates}, n.outputType(), n.outputShape());
-  ASSERT_FALSE(got.isOk());
-  EXPECT_EQ(got.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(got.status().node(), n.node().name);
-  EXPECT_NE(got.status().message().find("index 4 is outside dim 1"), std::string::npos)
-      << got.status().toString();
+  expectRejectsIndicesOutOfRange("x-scatternd-cuda", n, {data, indices, updates}, "index 4 is outside dim 1");
 }
 
 TEST(CudaScatterND, DropsUpdatesOutOfRangeComputedAtRunTime) {
@@ -354,21 +337,12 @@ TEST(CudaGatherND, MatchesTheReference) {
 
 TEST(CudaGatherND, RejectsConstantIndicesOutOfRange) {
   LOWP_REQUIRE_GPU();
-  const kernels::KernelDef* k = kernelNamed("x-gathernd-cuda");
-  ASSERT_NE(k, nullptr);
   std::mt19937 rng(207);
   const Tensor data = anyValues(rng, DataType::kFloat32, {2, 3, 4});
   // batch_dims 1: the rows index dims 1 and 2.
   const Tensor indices = makeTensor(DataType::kInt64, {2, 2}, {2, -4, -3, 4});
   NodeUnderTest n("GatherND", "", 13, attrs({{"batch_dims", int64_t{1}}}), {data, indices}, {1});
-  ASSERT_TRUE(n.status().isOk()) << n.status().toString();
-  EXPECT_FALSE(k->supports(n.node(), n.inputShapes()));
-  auto got = runOnGpu(*k, n.node(), {data, indices}, n.outputType(), n.outputShape());
-  ASSERT_FALSE(got.isOk());
-  EXPECT_EQ(got.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(got.status().node(), n.node().name);
-  EXPECT_NE(got.status().message().find("index 4 is outside dim 2"), std::string::npos)
-      << got.status().toString();
+  expectRejectsIndicesOutOfRange("x-gathernd-cuda", n, {data, indices}, "index 4 is outside dim 2");
 }
 
 TEST(CudaGatherND, WritesZeroForIndicesOutOfRangeComputedAtRunTime) {
