@@ -29,6 +29,7 @@
 
 #include "kernels/cuda/attention_common.cuh"
 #include "kernels/cuda/device_util.cuh"
+#include "kernels/cuda/tensor_core.cuh"
 
 namespace lowp::kernels::cuda {
 namespace {
@@ -68,24 +69,6 @@ __device__ __forceinline__ void mma16816(float d[4], const uint32_t a[4], uint32
   }
 }
 
-/// Four 8x8 b16 matrices from shared memory, transposed: lane i gives the address of row i % 8 of matrix
-/// i / 8.
-__device__ __forceinline__ void ldmatrixTrans(uint32_t r[4], const void* rowAddress) {
-  const auto address = static_cast<uint32_t>(__cvta_generic_to_shared(rowAddress));
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(address));
-}
-
-/// Four 8x8 b16 matrices from shared memory: lane i gives the address of row i % 8 of matrix i / 8, and
-/// holds row lane / 4, elements 2 (lane % 4) and the next, of each.
-__device__ __forceinline__ void ldmatrix(uint32_t r[4], const void* rowAddress) {
-  const auto address = static_cast<uint32_t>(__cvta_generic_to_shared(rowAddress));
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(address));
-}
-
 /// Starts copying `count` rows of kCols elements (rows contiguous and 16-byte aligned) into shared memory
 /// rows kLd apart, 16 bytes per cp.async; rows past `valid` are zero-filled. The copies land once the
 /// group they are committed in is waited for.
@@ -95,21 +78,8 @@ __device__ __forceinline__ void copyRowsAsync(T* dst, const T* src, int64_t rowS
   for (int idx = threadIdx.x; idx < count * kVectors; idx += blockDim.x) {
     const int r = idx / kVectors;
     const int c = idx % kVectors * 8;
-    const auto to = static_cast<uint32_t>(__cvta_generic_to_shared(dst + r * kLd + c));
-    const T* from = src + (r < valid ? r * rowStride + c : 0);
-    const int bytes = r < valid ? 16 : 0;
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(to), "l"(from), "r"(bytes));
+    copyAsync16(dst + r * kLd + c, src + (r < valid ? r * rowStride + c : 0), r < valid);
   }
-}
-
-__device__ __forceinline__ void commitCopies() {
-  asm volatile("cp.async.commit_group;\n" ::);
-}
-
-/// Waits until at most `kPending` committed groups of copies are still in flight.
-template <int kPending>
-__device__ __forceinline__ void waitCopies() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
 }
 
 /// Copies `count` rows of kCols elements into shared memory rows kLd apart, element by element through the
