@@ -1432,6 +1432,8 @@ Result<std::shared_ptr<Engine>> BuildSession::build() {
         continue;
       }
       t.kernelMs = *ms;
+      log(Severity::kVerbose, "layer '" + layer.node->name + "': tactic " + std::string(t.kernel->name) +
+                                  " timed " + std::to_string(*ms) + " ms");
       working.push_back(t);
     }
     if (working.empty()) return lastError.withContext("no tactic of layer '" + layer.node->name + "' runs");
