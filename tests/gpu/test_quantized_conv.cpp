@@ -1,6 +1,7 @@
 // lowp.QuantizedConv on int8 tensor cores (kernels/cuda/quantized_conv.cpp) against the CPU reference
 // kernel: fp32, fp16 and int8 outputs; with and without bias; float and int8 residuals; every activation
-// the graph takes; per-channel and per-tensor weight scales; every engine tactic where cuDNN offers it.
+// the epilogue takes; per-channel and per-tensor weight scales; every engine tactic where cuDNN offers it,
+// and every tile of the own implicit GEMM, on shapes that end inside a tile and a channel step.
 // Integer outputs may differ from the reference by one step (fp32 rescale against the reference's double).
 #include <gtest/gtest.h>
 
@@ -22,6 +23,7 @@ using ir::ops::FusedActivation;
 struct Shape {
   std::vector<int64_t> x, w;
   std::vector<int64_t> pads, strides;
+  std::vector<int64_t> dilations = {1, 1};
 };
 
 const std::vector<Shape> kShapes = {
@@ -30,10 +32,27 @@ const std::vector<Shape> kShapes = {
     {{2, 64, 9, 7}, {32, 64, 1, 1}, {0, 0, 0, 0}, {1, 1}},
 };
 
+// For the own kernel besides kShapes: 80 input channels (a channel step and a part of one), 48 and 144
+// outputs (parts of tiles), 18 reduction steps (the copy pipeline wraps around), pads that differ by axis, a
+// dilation, 2 x 2 strides over a 1 x 1 filter, and more tiles than the GPU holds blocks at once (blocks
+// that take several tiles, with single-step tiles whose copies run ahead into the next ones).
+const std::vector<Shape> kOwnShapes = {
+    {{2, 80, 15, 9}, {48, 80, 3, 3}, {1, 1, 1, 1}, {1, 1}},
+    {{1, 128, 10, 10}, {96, 128, 3, 3}, {1, 1, 1, 1}, {1, 1}},
+    {{2, 48, 12, 11}, {144, 48, 3, 3}, {1, 2, 1, 2}, {1, 1}, {2, 2}},
+    {{3, 64, 23, 21}, {144, 64, 1, 1}, {0, 0, 0, 0}, {2, 2}},
+    {{32, 16, 64, 64}, {16, 16, 1, 1}, {0, 0, 0, 0}, {1, 1}},
+};
+
+const std::vector<std::string> kOwnKernels = {"i8-quantizedconv-igemm-hwc-128x128",
+                                              "i8-quantizedconv-igemm-hwc-256x64",
+                                              "i8-quantizedconv-igemm-hwc-128x64"};
+
 std::vector<int64_t> outputShape(const Shape& s) {
   std::vector<int64_t> y = {s.x[0], s.w[0]};
   for (size_t d = 0; d < 2; ++d)
-    y.push_back((s.x[d + 2] + s.pads[d] + s.pads[d + 2] - s.w[d + 2]) / s.strides[d] + 1);
+    y.push_back(
+        (s.x[d + 2] + s.pads[d] + s.pads[d + 2] - s.dilations[d] * (s.w[d + 2] - 1) - 1) / s.strides[d] + 1);
   return y;
 }
 
@@ -63,6 +82,7 @@ ir::AttributeMap quantizedAttrs(std::mt19937& rng, const Shape& s, DataType out,
   a.set("kernel_shape", std::vector<int64_t>{s.w[2], s.w[3]});
   a.set("pads", s.pads);
   a.set("strides", s.strides);
+  a.set("dilations", s.dilations);
   return a;
 }
 
@@ -88,7 +108,17 @@ KernelCase quantizedCase(std::mt19937& rng, const std::string& kernel, const Sha
           .tolerance = out == DataType::kInt8 ? 1.0 : (out == DataType::kFloat16 ? 2e-3 : 1e-5),
           // The first engine tactic falls back to any configuration that runs (outside the builder's
           // timing): it must run every case; the others may not be offered.
-          .mayDecline = !kernel.ends_with("-e0")};
+          .mayDecline = kernel.find("-cudnn-") != std::string::npos
+                            ? !kernel.ends_with("-e0")
+                            // The residual's tile in every copy stage: only the smallest own tile must
+                            // fit every GPU's shared memory with any residual and output.
+                            : residual != DataType::kUndefined && !kernel.ends_with("-128x64")};
+}
+
+std::string caseName(const Shape& s, DataType out, bool withBias, DataType residual) {
+  return ir::formatSizes(s.x) + " * " + ir::formatSizes(s.w) + " -> " + std::string(dataTypeName(out)) +
+         (withBias ? " + bias" : "") +
+         (residual != DataType::kUndefined ? " + " + std::string(dataTypeName(residual)) + " residual" : "");
 }
 
 TEST(CudaQuantizedConv, MatchesTheReference) {
@@ -99,13 +129,30 @@ TEST(CudaQuantizedConv, MatchesTheReference) {
       const DataType floatResidual = out == DataType::kInt8 ? DataType::kUndefined : out;
       for (DataType residual : {DataType::kUndefined, floatResidual, DataType::kInt8}) {
         for (bool withBias : {false, true}) {
-          SCOPED_TRACE(ir::formatSizes(s.x) + " * " + ir::formatSizes(s.w) + " -> " +
-                       std::string(dataTypeName(out)) + (withBias ? " + bias" : "") +
-                       (residual != DataType::kUndefined
-                            ? " + " + std::string(dataTypeName(residual)) + " residual"
-                            : ""));
+          SCOPED_TRACE(caseName(s, out, withBias, residual));
           expectMatchesReference(quantizedCase(rng, "i8-quantizedconv-cudnn-hwc-e0", s, out, withBias,
                                                residual, FusedActivation::kRelu, true));
+        }
+      }
+    }
+  }
+}
+
+TEST(CudaQuantizedConv, EveryOwnTileMatchesTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(45);
+  std::vector<Shape> shapes = kShapes;
+  shapes.insert(shapes.end(), kOwnShapes.begin(), kOwnShapes.end());
+  for (const std::string& kernel : kOwnKernels) {
+    for (const Shape& s : shapes) {
+      for (DataType out : {DataType::kFloat32, DataType::kFloat16, DataType::kInt8}) {
+        std::vector<DataType> residuals = {DataType::kUndefined, DataType::kInt8};
+        if (out != DataType::kInt8) residuals.push_back(out);  // a float residual has the output's type
+        for (DataType residual : residuals) {
+          const bool withBias = residual != DataType::kInt8;
+          SCOPED_TRACE(kernel + ": " + caseName(s, out, withBias, residual));
+          expectMatchesReference(
+              quantizedCase(rng, kernel, s, out, withBias, residual, FusedActivation::kRelu, true));
         }
       }
     }
@@ -119,10 +166,12 @@ TEST(CudaQuantizedConv, EveryActivationAndWeightScaleMatches) {
                               FusedActivation::kClip}) {
     for (bool perChannel : {false, true}) {
       for (DataType out : {DataType::kFloat16, DataType::kInt8}) {
-        SCOPED_TRACE(std::string(ir::ops::activationOpType(act)) +
-                     (perChannel ? " per-channel " : " per-tensor ") + std::string(dataTypeName(out)));
-        expectMatchesReference(quantizedCase(rng, "i8-quantizedconv-cudnn-hwc-e0", kShapes[0], out, true,
-                                             DataType::kInt8, act, perChannel));
+        for (const char* kernel : {"i8-quantizedconv-cudnn-hwc-e0", "i8-quantizedconv-igemm-hwc-128x64"}) {
+          SCOPED_TRACE(std::string(kernel) + ": " + std::string(ir::ops::activationOpType(act)) +
+                       (perChannel ? " per-channel " : " per-tensor ") + std::string(dataTypeName(out)));
+          expectMatchesReference(
+              quantizedCase(rng, kernel, kShapes[0], out, true, DataType::kInt8, act, perChannel));
+        }
       }
     }
   }
@@ -163,6 +212,27 @@ TEST(CudaQuantizedConv, DeclinesWhatTheGraphCannotRun) {
   node.attributes = c.attrs;
   node.attributes.set("group", int64_t{2});
   EXPECT_FALSE(k->supports(node, shapesOf(c))) << "two groups";
+}
+
+TEST(CudaQuantizedConv, OwnKernelDeclinesChannelsNotInSixteens) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(46);
+  for (const std::string& kernel : kOwnKernels) {
+    const kernels::KernelDef* k = kernelNamed(kernel);
+    ASSERT_NE(k, nullptr) << kernel;
+    ir::Node node;
+    for (const Shape& s : {Shape{{1, 16, 5, 5}, {32, 16, 3, 3}, {1, 1, 1, 1}, {1, 1}},
+                           Shape{{1, 24, 5, 5}, {32, 24, 3, 3}, {1, 1, 1, 1}, {1, 1}},
+                           Shape{{1, 16, 5, 5}, {24, 16, 3, 3}, {1, 1, 1, 1}, {1, 1}}}) {
+      const KernelCase c = quantizedCase(rng, kernel, s, DataType::kInt8, true, DataType::kUndefined,
+                                         FusedActivation::kRelu, true);
+      node.attributes = c.attrs;
+      std::vector<ir::Shape> shapes;
+      for (const Tensor& t : c.inputs) shapes.push_back(ir::Shape::fromSizes(t.shape()));
+      EXPECT_EQ(k->supports(node, shapes), s.x[1] % 16 == 0 && s.w[0] % 16 == 0)
+          << kernel << ": " << s.x[1] << " to " << s.w[0] << " channels";
+    }
+  }
 }
 
 }  // namespace

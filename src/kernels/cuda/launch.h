@@ -206,6 +206,40 @@ struct DepthwiseGeometry {
 cudaError_t launchDepthwiseConvHwc(Elem type, const void* x, const void* w, void* y,
                                    const DepthwiseGeometry& g, const Epilogue& epilogue, cudaStream_t stream);
 
+// ---- quantized_conv.cu
+// -------------------------------------------------------------------------------------
+
+/// An int8 2-D convolution over NHWC tensors: x [n, h, w, c], w reordered to [m, kh, kw, c], y [n, oh, ow,
+/// m].
+struct QuantizedConvGeometry {
+  int64_t n = 0, h = 0, w = 0, c = 0, m = 0, oh = 0, ow = 0;
+  int kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, padTop = 0, padLeft = 0;
+};
+
+/// What follows the int32 sums acc[p, m] of a QuantizedConvGeometry: v = acc * scale[m] + bias[m] (bias
+/// null: none) + residualAlpha * residual[p, m] (residual null: none), then the activation, in fp32; y = v
+/// in fp32 or fp16, or for an int8 y saturate(round_half_even(v)), NaN giving 0 (y's scale already folded
+/// into scale, bias, residualAlpha and the activation's bounds).
+struct QuantizedConvEpilogue {
+  const float* scale = nullptr;
+  const float* bias = nullptr;
+  const void* residual = nullptr;
+  Elem residualType = Elem::kI8;
+  float residualAlpha = 1.0f;
+  Epilogue activation;  ///< kNone, kRelu, kLeakyRelu or kClip, with alpha and beta; bias and residual unused
+};
+
+/// The tile shapes of launchQuantizedConv: output pixels x output channels a block computes.
+enum class QuantizedConvTile : int { k128x128 = 0, k256x64 = 1, k128x64 = 2 };
+
+/// The implicit-GEMM int8 convolution on mma.sync int8 tensor cores (int32 sums), with its epilogue fused:
+/// y of Elem kF32, kF16 or kI8, the residual kF32, kF16 or kI8 in y's layout. c and m multiples of 16; x, w,
+/// y and the residual 16-byte aligned (else cudaErrorInvalidValue). cudaErrorNotSupported where the tile's
+/// shared memory (a float residual's tile in every copy stage) is more than a block of this GPU has.
+cudaError_t launchQuantizedConv(QuantizedConvTile tile, const int8_t* x, const int8_t* w, void* y, Elem yType,
+                                const QuantizedConvGeometry& g, const QuantizedConvEpilogue& epilogue,
+                                cudaStream_t stream);
+
 // ---- pool.cu
 // -----------------------------------------------------------------------------------------------
 

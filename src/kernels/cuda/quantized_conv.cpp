@@ -1,9 +1,12 @@
-// lowp.QuantizedConv (ir/ops/quantized.h) on int8 tensor cores through cuDNN 9's graph API:
+// lowp.QuantizedConv (ir/ops/quantized.h) on int8 tensor cores, through cuDNN 9's graph API and through
+// lowp's own implicit GEMM (quantized_conv.cu):
 //   i8-quantizedconv-cudnn-hwc-e<N>   N = 0, 1, 2: the N-th engine configuration cuDNN's heuristic offers
+//   i8-quantizedconv-igemm-hwc-<T>    T = 128x128, 256x64, 128x64: the pixels x output channels of one tile
+//                                     of the own kernel (input and output channels multiples of 16)
 // x int8 NHWC (no zero point), w int8 [M, C, kh, kw] reordered once to [M, kh, kw, C], one group; y of
 // fp32, fp16 or int8 (no zero point) in NHWC; the residual of y's float type or int8, in NHWC.
 //
-// One operation graph per node, which cuDNN compiles into one kernel:
+// Both compute, in one kernel:
 //   conv(x, w) in int32  ->  * s[m]  ->  + b[m]  ->  + z * alpha_z  ->  activation  ->  y
 // with s[m] = x_scale * w_scales[m] / y_scale and b[m] = B[m] * x_scale * w_scales[m] / y_scale (y_scale 1
 // for a float output), alpha_z = z_scale / y_scale (z_scale 1 for a float residual; a vector of that one
@@ -13,12 +16,14 @@
 // accumulator on, rounded once to y's type; the reference (double) may differ by one int8 step or one
 // fp16 rounding where the fp32 rescale rounds differently.
 //
-// The "-e<N>" tactics are separate so that the builder times each and the engine file keeps the chosen
+// cuDNN gets one operation graph per node, which it compiles into one kernel. Its "-e<N>" tactics are
+// separate so that the builder times each and the engine file keeps the chosen
 // one. While the builder times them (CudaContext::exactTactics) a tactic whose configuration cuDNN does not
 // offer, or cannot finalize, declines; in an engine run at other shapes it falls back to the first that
 // works. Tests: tests/gpu/test_quantized_conv.cpp.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -71,23 +76,20 @@ struct PlanKey {
   bool operator==(const PlanKey& o) const = default;
 };
 
-// The operation graph, the execution plan of one engine configuration, the reordered weights and the
-// rescale vectors of one node.
-class QuantizedConvPlan {
+// What every tactic keeps for a node: the reordered weights and the rescale vectors, for one PlanKey.
+class QuantizedConvState {
  public:
   bool fits(const PlanKey& key) const { return key == key_; }
 
-  Status create(const CudaContext& cuda, const PlanKey& key, const Rescale& r, int engine) {
+  // Uploads the vectors s[m], b[m] and alpha_z once.
+  Status prepare(const CudaContext& cuda, const PlanKey& key, const Rescale& r) {
     key_ = key;
-    const ConvGeometry& g = key.geometry;
-    const int64_t m = g.w[0];
-    LOWP_RETURN_IF_ERROR(buildGraph(cuda, key, r, engine));
-    // The vectors s[m], b[m] and alpha_z, uploaded once.
+    channels_ = static_cast<size_t>(key.geometry.w[0]);
     std::vector<float> host = r.vectors;
-    host.resize(3 * static_cast<size_t>(m), r.residualAlpha);
+    host.resize(3 * channels_, r.residualAlpha);
     LOWP_RETURN_IF_ERROR(upload(vectors_, host.data(), host.size() * sizeof(float), cuda.stream));
-    channels_ = static_cast<size_t>(m);
-    scaledResidual_ = r.residualAlpha != 1.0f;
+    residualAlpha_ = r.residualAlpha;
+    activation_ = r.activation;
     return {};
   }
 
@@ -97,9 +99,31 @@ class QuantizedConvPlan {
                         w.elementCount() / std::max<int64_t>(1, w.shape()[0] * w.shape()[1]));
   }
 
+  const float* scales() const { return static_cast<const float*>(vectors_.data); }
+  const float* biases() const { return key_.bias ? scales() + channels_ : nullptr; }
+  float residualAlpha() const { return residualAlpha_; }
+  const ir::ops::ActivationSpec& activation() const { return activation_; }
+
+ protected:
+  PlanKey key_;
+  DeviceBuffer vectors_;  // s[m], b[m], alpha_z (M values each)
+  size_t channels_ = 0;
+  float residualAlpha_ = 1.0f;
+  ir::ops::ActivationSpec activation_;
+  ChannelsLastCopy weights_;
+};
+
+// The operation graph and the execution plan of one cuDNN engine configuration, besides the state.
+class QuantizedConvPlan : public QuantizedConvState {
+ public:
+  Status create(const CudaContext& cuda, const PlanKey& key, const Rescale& r, int engine) {
+    LOWP_RETURN_IF_ERROR(buildGraph(cuda, key, r, engine));
+    return prepare(cuda, key, r);
+  }
+
   // Runs the plan.
   Status execute(const CudaContext& cuda, const void* x, const void* w, const void* z, void* y) {
-    float* vectors = static_cast<float*>(vectors_.data);
+    auto* vectors = const_cast<float*>(scales());
     std::vector<void*> pointers = {const_cast<void*>(x), const_cast<void*>(w), vectors};
     std::vector<int64_t> ids = {kX, kW, kScale};
     if (key_.bias) {
@@ -109,7 +133,7 @@ class QuantizedConvPlan {
     if (z != nullptr) {
       pointers.push_back(const_cast<void*>(z));
       ids.push_back(kResidual);
-      if (scaledResidual_) {
+      if (residualAlpha_ != 1.0f) {
         pointers.push_back(vectors + 2 * channels_);
         ids.push_back(kResidualScale);
       }
@@ -252,14 +276,9 @@ class QuantizedConvPlan {
     return plan_.create(cuda, std::move(ops_), std::move(kept_), engine, "int8 convolution graph");
   }
 
-  PlanKey key_;
   std::vector<Descriptor> ops_;   // while the graph is built, then the plan's
   std::vector<Descriptor> kept_;  // descriptors the ops refer to
   cudnn_graph::Plan plan_;
-  DeviceBuffer vectors_;  // s[m], b[m], alpha_z (M values each)
-  size_t channels_ = 0;
-  bool scaledResidual_ = false;
-  ChannelsLastCopy weights_;
 };
 
 // The activations the graph's Relu step computes, after dividing by y_scale.
@@ -285,24 +304,40 @@ Result<Rescale> rescaleOf(const CudaContext& cuda, const ir::ops::QuantizedParam
   return r;
 }
 
-template <int kEngine>
-Status quantizedConvKernel(KernelContext& ctx) {
-  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+// A node's operands, checked against its attributes, and the key of the state made for them.
+struct Operands {
+  const Tensor* x = nullptr;
+  const Tensor* w = nullptr;
+  const Tensor* bias = nullptr;
+  const Tensor* z = nullptr;
+  Tensor* y = nullptr;
+  ir::ops::QuantizedParams params;
+  ir::ops::ActivationSpec activation;
+  PlanKey key;
+};
+
+Result<Operands> checkedOperands(KernelContext& ctx, const CudaContext& cuda) {
+  Operands o;
   auto params = ir::ops::readQuantizedParams(ctx.attrs(), true);
   if (!params) return ctx.invalid(params.status().message());
   auto activation = ir::ops::readActivation(ctx.attrs());
   if (!activation) return ctx.invalid(activation.status().message());
-  const Tensor& x = ctx.input(0);
-  const Tensor& w = ctx.input(1);
-  Tensor& y = ctx.output(0);
-  const Tensor* bias = ctx.hasInput(2) ? &ctx.input(2) : nullptr;
-  const Tensor* z = ctx.hasInput(3) ? &ctx.input(3) : nullptr;
-  if (x.type() != DataType::kInt8 || w.type() != DataType::kInt8 || y.type() != params->outputType)
+  o.params = std::move(*params);
+  o.activation = *activation;
+  o.x = &ctx.input(0);
+  o.w = &ctx.input(1);
+  o.y = &ctx.output(0);
+  o.bias = ctx.hasInput(2) ? &ctx.input(2) : nullptr;
+  o.z = ctx.hasInput(3) ? &ctx.input(3) : nullptr;
+  const Tensor& x = *o.x;
+  const Tensor& w = *o.w;
+  const Tensor& y = *o.y;
+  if (x.type() != DataType::kInt8 || w.type() != DataType::kInt8 || y.type() != o.params.outputType)
     return ctx.invalid("input " + x.describe() + ", weight " + w.describe() + " and output " + y.describe() +
                        " do not match the op's types");
-  if (params->inputZeroPoint != 0 || params->outputZeroPoint != 0 || params->residualZeroPoint != 0)
-    return ctx.unsupported("cuDNN's int8 convolution takes no zero points");
-  if (!activationSupported(*activation)) return ctx.unsupported("no such activation in the int8 graph");
+  if (o.params.inputZeroPoint != 0 || o.params.outputZeroPoint != 0 || o.params.residualZeroPoint != 0)
+    return ctx.unsupported("the int8 convolutions on the GPU take no zero points");
+  if (!activationSupported(o.activation)) return ctx.unsupported("no such activation in the int8 epilogue");
   auto geometry = convGeometry(ctx.attrs(), x.shape(), w.shape());
   if (!geometry) return forNode(ctx, geometry.status());
   if (geometry->group != 1) return ctx.unsupported("grouped int8 convolutions do not run here");
@@ -310,32 +345,97 @@ Status quantizedConvKernel(KernelContext& ctx) {
     return ctx.invalid("output " + y.describe() + " is not the convolution's " +
                        ir::formatSizes(geometry->output));
   const int64_t channels = w.shape()[0];
-  if (params->weightScales.size() != 1 && static_cast<int64_t>(params->weightScales.size()) != channels)
-    return ctx.invalid(std::to_string(params->weightScales.size()) + " weight scales for " +
+  if (o.params.weightScales.size() != 1 && static_cast<int64_t>(o.params.weightScales.size()) != channels)
+    return ctx.invalid(std::to_string(o.params.weightScales.size()) + " weight scales for " +
                        std::to_string(channels) + " output channels");
-  if (bias != nullptr && (bias->type() != DataType::kInt32 || bias->elementCount() != channels))
-    return ctx.invalid("bias " + bias->describe() + " is not one int32 per output channel");
-  if (z != nullptr && z->shape() != y.shape())
-    return ctx.invalid("residual " + z->describe() + " does not match the output " + y.describe());
-  if (y.elementCount() == 0) return {};
+  if (o.bias != nullptr && (o.bias->type() != DataType::kInt32 || o.bias->elementCount() != channels))
+    return ctx.invalid("bias " + o.bias->describe() + " is not one int32 per output channel");
+  if (o.z != nullptr && o.z->shape() != y.shape())
+    return ctx.invalid("residual " + o.z->describe() + " does not match the output " + y.describe());
+  o.key.geometry = *geometry;
+  o.key.residualType = o.z != nullptr ? o.z->type() : DataType::kUndefined;
+  o.key.outputType = y.type();
+  o.key.bias = o.bias != nullptr;
+  o.key.workspaceBytes = cuda.workspaceBytes;
+  return o;
+}
 
-  PlanKey key;
-  key.geometry = *geometry;
-  key.residualType = z != nullptr ? z->type() : DataType::kUndefined;
-  key.outputType = y.type();
-  key.bias = bias != nullptr;
-  key.workspaceBytes = cuda->workspaceBytes;
-  auto plan = std::static_pointer_cast<QuantizedConvPlan>(ctx.state());
-  if (!plan || !plan->fits(key)) {
-    LOWP_ASSIGN_OR_RETURN(Rescale r,
-                          rescaleOf(*cuda, *params, *activation, bias, channels, key.residualType));
-    plan = std::make_shared<QuantizedConvPlan>();
-    LOWP_RETURN_IF_ERROR(forNode(ctx, plan->create(*cuda, key, r, kEngine)));
-    ctx.state() = plan;
-  }
-  auto weights = plan->weights(*cuda, w, isConstantInput(ctx, 1));
+// The node's state of type State (made, or made anew when the operands changed): create(state, rescale).
+template <typename State, typename Create>
+Result<std::shared_ptr<State>> stateOf(KernelContext& ctx, const CudaContext& cuda, const Operands& o,
+                                       Create&& create) {
+  auto state = std::static_pointer_cast<State>(ctx.state());
+  if (state && state->fits(o.key)) return state;
+  LOWP_ASSIGN_OR_RETURN(Rescale r,
+                        rescaleOf(cuda, o.params, o.activation, o.bias, o.w->shape()[0], o.key.residualType));
+  state = std::make_shared<State>();
+  LOWP_RETURN_IF_ERROR(forNode(ctx, create(*state, r)));
+  ctx.state() = state;
+  return state;
+}
+
+template <int kEngine>
+Status cudnnQuantizedConvKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  LOWP_ASSIGN_OR_RETURN(Operands o, checkedOperands(ctx, *cuda));
+  if (o.y->elementCount() == 0) return {};
+  LOWP_ASSIGN_OR_RETURN(
+      auto plan, stateOf<QuantizedConvPlan>(ctx, *cuda, o, [&](QuantizedConvPlan& p, const Rescale& r) {
+        return p.create(*cuda, o.key, r, kEngine);
+      }));
+  auto weights = plan->weights(*cuda, *o.w, isConstantInput(ctx, 1));
   if (!weights) return forNode(ctx, weights.status());
-  return forNode(ctx, plan->execute(*cuda, x.data(), *weights, z != nullptr ? z->data() : nullptr, y.data()));
+  return forNode(
+      ctx, plan->execute(*cuda, o.x->data(), *weights, o.z != nullptr ? o.z->data() : nullptr, o.y->data()));
+}
+
+template <QuantizedConvTile kTile>
+Status ownQuantizedConvKernel(KernelContext& ctx) {
+  LOWP_ASSIGN_OR_RETURN(CudaContext * cuda, requireCuda(ctx));
+  LOWP_ASSIGN_OR_RETURN(Operands o, checkedOperands(ctx, *cuda));
+  if (o.y->elementCount() == 0) return {};
+  const ConvGeometry& g = o.key.geometry;
+  if (g.x[1] % 16 != 0 || g.w[0] % 16 != 0)
+    return ctx.unsupported("the own int8 convolution takes input and output channels in 16s");
+  LOWP_ASSIGN_OR_RETURN(
+      auto state, stateOf<QuantizedConvState>(ctx, *cuda, o, [&](QuantizedConvState& s, const Rescale& r) {
+        return s.prepare(*cuda, o.key, r);
+      }));
+  auto weights = state->weights(*cuda, *o.w, isConstantInput(ctx, 1));
+  if (!weights) return forNode(ctx, weights.status());
+  QuantizedConvGeometry q;
+  q.n = g.x[0];
+  q.c = g.x[1];
+  q.h = g.x[2];
+  q.w = g.x[3];
+  q.m = g.w[0];
+  q.kh = static_cast<int>(g.w[2]);
+  q.kw = static_cast<int>(g.w[3]);
+  q.oh = g.y[2];
+  q.ow = g.y[3];
+  q.sh = g.stride[0];
+  q.sw = g.stride[1];
+  q.dh = g.dilation[0];
+  q.dw = g.dilation[1];
+  q.padTop = g.pad[0];
+  q.padLeft = g.pad[1];
+  QuantizedConvEpilogue e;
+  e.scale = state->scales();
+  e.bias = state->biases();
+  if (o.z != nullptr) {
+    e.residual = o.z->data();
+    e.residualType = *elemOf(o.z->type());
+    e.residualAlpha = state->residualAlpha();
+  }
+  e.activation = activationEpilogue(state->activation());
+  const cudaError_t launched = launchQuantizedConv(kTile, static_cast<const int8_t*>(o.x->data()),
+                                                   static_cast<const int8_t*>(*weights), o.y->data(),
+                                                   *elemOf(o.y->type()), q, e, cuda->stream);
+  if (launched == cudaErrorNotSupported)
+    return ctx.unsupported("this tile with a " + std::string(dataTypeName(o.z->type())) +
+                           " residual needs more shared memory than the GPU gives a block");
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, launched);
+  return {};
 }
 
 bool supportsQuantizedConv(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
@@ -350,29 +450,55 @@ bool supportsQuantizedConv(const ir::Node& node, const std::vector<ir::Shape>& s
          params->outputZeroPoint == 0 && params->residualZeroPoint == 0;
 }
 
-template <int... kEngines>
-void registerEngines(KernelRegistry& registry, std::integer_sequence<int, kEngines...> /*engines*/) {
+// The own kernel's sizes: input and output channels in 16s (its 16-byte copies of x, the residual and y),
+// and one image and one filter indexed in 32 bits.
+bool supportsOwnQuantizedConv(const ir::Node& node, const std::vector<ir::Shape>& shapes) {
+  if (!supportsQuantizedConv(node, shapes)) return false;
+  const auto x = staticSizes(shapes, 0);
+  const auto w = staticSizes(shapes, 1);
+  const int64_t limit = std::numeric_limits<int32_t>::max();
+  return (*x)[1] % 16 == 0 && (*w)[0] % 16 == 0 && (*x)[1] * (*x)[2] * (*x)[3] <= limit &&
+         (*w)[1] * (*w)[2] * (*w)[3] <= limit;
+}
+
+const TypeSet kOutputTypes = {DataType::kInt8, DataType::kFloat16, DataType::kFloat32};
+
+KernelDef quantizedConvDef(std::string name, KernelFn fn, SupportsFn supports) {
   const TypeSet i8 = {DataType::kInt8};
-  const TypeSet outputs = {DataType::kInt8, DataType::kFloat16, DataType::kFloat32};
-  (registry.add({.opType = "QuantizedConv",
-                 .backend = Backend::kCuda,
-                 .name = keepName("i8-quantizedconv-cudnn-hwc-e" + std::to_string(kEngines)),
-                 .inputTypes = {i8, i8, {DataType::kInt32}, outputs},
-                 .outputTypes = {outputs},
-                 .fn = &quantizedConvKernel<kEngines>,
-                 .inputFormats = {TensorFormat::kHwc, TensorFormat::kLinear, TensorFormat::kLinear,
-                                  TensorFormat::kHwc},
-                 .outputFormats = {TensorFormat::kHwc},
-                 .domain = ir::ops::kLowpDomain,
-                 .supports = &supportsQuantizedConv,
-                 .reference = false}),
+  return {
+      .opType = "QuantizedConv",
+      .backend = Backend::kCuda,
+      .name = keepName(std::move(name)),
+      .inputTypes = {i8, i8, {DataType::kInt32}, kOutputTypes},
+      .outputTypes = {kOutputTypes},
+      .fn = fn,
+      .inputFormats = {TensorFormat::kHwc, TensorFormat::kLinear, TensorFormat::kLinear, TensorFormat::kHwc},
+      .outputFormats = {TensorFormat::kHwc},
+      .domain = ir::ops::kLowpDomain,
+      .supports = supports,
+      .reference = false};
+}
+
+template <int... kEngines>
+void registerCudnnEngines(KernelRegistry& registry, std::integer_sequence<int, kEngines...> /*engines*/) {
+  (registry.add(quantizedConvDef("i8-quantizedconv-cudnn-hwc-e" + std::to_string(kEngines),
+                                 &cudnnQuantizedConvKernel<kEngines>, &supportsQuantizedConv)),
    ...);
 }
 
 }  // namespace
 
 void registerQuantizedConvKernels(KernelRegistry& registry) {
-  registerEngines(registry, std::make_integer_sequence<int, kEngineTactics>{});
+  registerCudnnEngines(registry, std::make_integer_sequence<int, kEngineTactics>{});
+  registry.add(quantizedConvDef("i8-quantizedconv-igemm-hwc-128x128",
+                                &ownQuantizedConvKernel<QuantizedConvTile::k128x128>,
+                                &supportsOwnQuantizedConv));
+  registry.add(quantizedConvDef("i8-quantizedconv-igemm-hwc-256x64",
+                                &ownQuantizedConvKernel<QuantizedConvTile::k256x64>,
+                                &supportsOwnQuantizedConv));
+  registry.add(quantizedConvDef("i8-quantizedconv-igemm-hwc-128x64",
+                                &ownQuantizedConvKernel<QuantizedConvTile::k128x64>,
+                                &supportsOwnQuantizedConv));
 }
 
 }  // namespace lowp::kernels::cuda
