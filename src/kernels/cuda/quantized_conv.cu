@@ -87,6 +87,29 @@ __device__ __forceinline__ int elemBytes(Elem type) {
   return type == Elem::kF32 ? 4 : (type == Elem::kF16 ? 2 : 1);
 }
 
+/// n / d for 32-bit n < 2^31 and a divisor d > 0 fixed at launch, by a multiply and a shift (Granlund and
+/// Montgomery's method): shift = ceil(log2 d), multiplier = floor(2^32 (2^shift - d) / d) + 1, then
+/// n / d = (umulhi(n, multiplier) + n) >> shift. The tile and pixel arithmetic of every tile would
+/// otherwise take 64-bit divisions, some hundred instructions each.
+struct FastDivisor {
+  uint32_t divisor = 1;
+  uint32_t multiplier = 0;
+  uint32_t shift = 0;
+  FastDivisor() = default;
+  explicit FastDivisor(uint32_t d) : divisor(d) {
+    while ((uint64_t{1} << shift) < d) ++shift;
+    multiplier = static_cast<uint32_t>((uint64_t{1} << 32) * ((uint64_t{1} << shift) - d) / d + 1);
+  }
+  __device__ __forceinline__ uint32_t quotient(uint32_t n) const {
+    return (__umulhi(n, multiplier) + n) >> shift;
+  }
+};
+
+/// The divisors of a launch: tiles by column tiles, pixels by the output plane and by its width.
+struct Divisors {
+  FastDivisor colTiles, plane, width;
+};
+
 /// No residual: the Z of finishTile.
 struct NoResidual {};
 
@@ -142,7 +165,7 @@ template <typename Shape>
 struct TileSource {
   static constexpr int kARows = Shape::kRows * 4 / kThreads;  // A rows (one chunk each) a thread copies
   static constexpr int kBRows = Shape::kCols * 4 / kThreads;
-  int64_t pixel0 = 0;
+  int pixel0 = 0;
   int m0 = 0;
   const int8_t* image[kARows];
   int originY[kARows], originX[kARows];
@@ -155,8 +178,8 @@ struct TileSource {
 template <typename Shape>
 __global__ void __launch_bounds__(kThreads, Shape::kFragsM* Shape::kFragsN >= 16 ? 1 : 2)
     quantizedConvKernel(const int8_t* __restrict__ x, const int8_t* __restrict__ w, void* y, Elem yType,
-                        QuantizedConvGeometry g, QuantizedConvEpilogue e, LinearPieces act, int64_t pixels,
-                        int colTiles, int64_t tiles) {
+                        QuantizedConvGeometry g, QuantizedConvEpilogue e, LinearPieces act, int pixels,
+                        Divisors div, int tiles) {
   constexpr int kBM = Shape::kRows;
   constexpr int kBN = Shape::kCols;
   using Source = TileSource<Shape>;
@@ -170,31 +193,35 @@ __global__ void __launch_bounds__(kThreads, Shape::kFragsM* Shape::kFragsN >= 16
   const int zBytes = elemBytes(e.residualType);
   const int yBytes = elemBytes(yType);
   const SmemLayout<Shape> layout(zBytes, e.residual != nullptr, yBytes);
-  const int64_t plane = g.oh * g.ow;
   const int channelSteps = (c + kStepBytes - 1) / kStepBytes;
   const int steps = g.kh * g.kw * channelSteps;
-  const int64_t myTiles = (tiles - blockIdx.x + gridDim.x - 1) / gridDim.x;
-  const int64_t total = myTiles * steps;
+  const int myTiles =
+      (tiles - static_cast<int>(blockIdx.x) + static_cast<int>(gridDim.x) - 1) / static_cast<int>(gridDim.x);
+  const int64_t total = static_cast<int64_t>(myTiles) * steps;
+  // Rows of 16-byte chunks of the residual and output tiles: powers of two.
+  const int zChunkShift = __ffs(kBN * zBytes / 16) - 1;
+  const int yChunkShift = __ffs(kBN * yBytes / 16) - 1;
 
   // The copy side runs kStages - 1 steps ahead of the products, through the same sequence of tiles.
   const int chunk = tid & 3;
   const int copyRow = tid >> 2;
   Source src;
-  int64_t copyTile = -1;  // the block's tile number (0, 1, ...) src describes
-  int copyStep = 0;       // the step within it of the next copy
-  auto describe = [&](int64_t local) {
-    const int64_t tile = blockIdx.x + local * gridDim.x;
-    src.pixel0 = tile / colTiles * kBM;
-    src.m0 = static_cast<int>(tile % colTiles) * kBN;
+  int copyTile = static_cast<int>(blockIdx.x) - static_cast<int>(gridDim.x);  // the tile src describes
+  // The step of the next copy: its number in the tile, and its channel step and tap (counted, not divided).
+  int copyStep = 0, copyChannelStep = 0, copyI = 0, copyJ = 0;
+  auto describe = [&](int tile) {
+    const int rowTile = static_cast<int>(div.colTiles.quotient(tile));
+    src.pixel0 = rowTile * kBM;
+    src.m0 = (tile - rowTile * static_cast<int>(div.colTiles.divisor)) * kBN;
 #pragma unroll
     for (int i = 0; i < Source::kARows; ++i) {
-      const int64_t p = src.pixel0 + copyRow + i * kRowStep;
+      const int p = src.pixel0 + copyRow + i * kRowStep;
       if (p < pixels) {
-        const int64_t n = p / plane;
-        const int64_t rest = p - n * plane;
-        const int oy = static_cast<int>(rest / g.ow);
-        const int ox = static_cast<int>(rest - static_cast<int64_t>(oy) * g.ow);
-        src.image[i] = x + n * g.h * g.w * g.c;
+        const int n = static_cast<int>(div.plane.quotient(p));
+        const int rest = p - n * static_cast<int>(div.plane.divisor);
+        const int oy = static_cast<int>(div.width.quotient(rest));
+        const int ox = rest - oy * static_cast<int>(div.width.divisor);
+        src.image[i] = x + static_cast<int64_t>(n) * h * wd * c;
         src.originY[i] = oy * g.sh - g.padTop;
         src.originX[i] = ox * g.sw - g.padLeft;
       } else {
@@ -212,11 +239,11 @@ __global__ void __launch_bounds__(kThreads, Shape::kFragsM* Shape::kFragsN >= 16
   };
   // Copies the next step of the stream into `stage` (and, with a tile's last step, its residual tile).
   auto copyNext = [&](int stage) {
-    if (copyStep == 0) describe(++copyTile);
-    const int tap = copyStep / channelSteps;
-    const int channel = (copyStep - tap * channelSteps) * kStepBytes + chunk * 16;
-    const int i0 = tap / g.kw;
-    const int j0 = tap - i0 * g.kw;
+    if (copyStep == 0) describe(copyTile += static_cast<int>(gridDim.x));
+    const int i0 = copyI;
+    const int j0 = copyJ;
+    const int tap = i0 * g.kw + j0;
+    const int channel = copyChannelStep * kStepBytes + chunk * 16;
     const bool channelValid = channel < c;
     unsigned char* a = smem + stage * layout.stageBytes;
     unsigned char* b = a + kBM * kStepBytes;
@@ -236,18 +263,24 @@ __global__ void __launch_bounds__(kThreads, Shape::kFragsM* Shape::kFragsN >= 16
     }
     if (copyStep == steps - 1 && e.residual != nullptr) {
       unsigned char* z = b + kBN * kStepBytes;
-      const int rowChunks = kBN * zBytes / 16;
       const auto* residual = static_cast<const unsigned char*>(e.residual);
-      for (int idx = tid; idx < kBM * rowChunks; idx += kThreads) {
-        const int row = idx / rowChunks;
-        const int part = idx - row * rowChunks;
-        const int64_t p = src.pixel0 + row;
-        const int64_t at = (p * m + src.m0) * zBytes + part * 16;
+      for (int idx = tid; idx < kBM << zChunkShift; idx += kThreads) {
+        const int row = idx >> zChunkShift;
+        const int part = idx - (row << zChunkShift);
+        const int p = src.pixel0 + row;
+        const int64_t at = (static_cast<int64_t>(p) * m + src.m0) * zBytes + part * 16;
         const bool valid = p < pixels && src.m0 + part * 16 / zBytes < m;
         copyAsync16(z + row * layout.zLd + part * 16, valid ? residual + at : residual, valid);
       }
     }
     if (++copyStep == steps) copyStep = 0;
+    if (++copyChannelStep == channelSteps) {
+      copyChannelStep = 0;
+      if (++copyJ == g.kw) {
+        copyJ = 0;
+        if (++copyI == g.kh) copyI = 0;
+      }
+    }
   };
 
   const int warp = tid / 32;
@@ -261,8 +294,8 @@ __global__ void __launch_bounds__(kThreads, Shape::kFragsM* Shape::kFragsN >= 16
     if (s < total) copyNext(s);
     commitCopies();
   }
-  int step = 0;      // within the tile
-  int64_t tile = 0;  // the block's tile number
+  int step = 0;                             // within the tile
+  int tile = static_cast<int>(blockIdx.x);  // the tile being summed
   for (int64_t at = 0; at < total; ++at) {
     waitCopies<kStages - 2>();
     __syncthreads();  // the step has landed, and every warp is done with the stage refilled below
@@ -298,10 +331,10 @@ __global__ void __launch_bounds__(kThreads, Shape::kFragsM* Shape::kFragsN >= 16
     // The tile is summed: the epilogue, from the fragments (lane holds rows lane / 4 and lane / 4 + 8 of
     // each m16n8 tile, columns 2 (lane % 4) and the next) into the shared output tile.
     step = 0;
-    const int64_t tileIndex = blockIdx.x + tile * gridDim.x;
-    ++tile;
-    const int64_t pixel0 = tileIndex / colTiles * kBM;
-    const int m0 = static_cast<int>(tileIndex % colTiles) * kBN;
+    const int rowTile = static_cast<int>(div.colTiles.quotient(tile));
+    const int pixel0 = rowTile * kBM;
+    const int m0 = (tile - rowTile * static_cast<int>(div.colTiles.divisor)) * kBN;
+    tile += static_cast<int>(gridDim.x);
     const unsigned char* z = b + kBN * kStepBytes;
     unsigned char* out = smem + layout.yStart;
     // One instance per pair of types, chosen once a tile, so that the code that runs is only theirs.
@@ -350,14 +383,13 @@ __global__ void __launch_bounds__(kThreads, Shape::kFragsM* Shape::kFragsN >= 16
     }
     __syncthreads();
     // Out in 16-byte chunks; the next write of the output tile comes after the next step's barrier.
-    const int rowChunks = kBN * yBytes / 16;
     auto* to = static_cast<unsigned char*>(y);
-    for (int idx = tid; idx < kBM * rowChunks; idx += kThreads) {
-      const int row = idx / rowChunks;
-      const int part = idx - row * rowChunks;
-      const int64_t p = pixel0 + row;
+    for (int idx = tid; idx < kBM << yChunkShift; idx += kThreads) {
+      const int row = idx >> yChunkShift;
+      const int part = idx - (row << yChunkShift);
+      const int p = pixel0 + row;
       if (p >= pixels || m0 + part * 16 / yBytes >= m) continue;
-      *reinterpret_cast<uint4*>(to + (p * m + m0) * yBytes + part * 16) =
+      *reinterpret_cast<uint4*>(to + (static_cast<int64_t>(p) * m + m0) * yBytes + part * 16) =
           *reinterpret_cast<const uint4*>(out + row * layout.yLd + part * 16);
     }
   }
@@ -369,6 +401,7 @@ cudaError_t launchTiled(const int8_t* x, const int8_t* w, void* y, Elem yType, c
   const int64_t pixels = g.n * g.oh * g.ow;
   const int64_t colTiles = (g.m + Shape::kCols - 1) / Shape::kCols;
   const int64_t tiles = (pixels + Shape::kRows - 1) / Shape::kRows * colTiles;
+  if (pixels > INT_MAX - Shape::kRows || tiles > INT_MAX) return cudaErrorInvalidValue;
   const auto bytesOf = [](Elem t) { return t == Elem::kF32 ? 4 : (t == Elem::kF16 ? 2 : 1); };
   const SmemLayout<Shape> layout(bytesOf(e.residualType), e.residual != nullptr, bytesOf(yType));
   auto* kernel = quantizedConvKernel<Shape>;
@@ -391,7 +424,10 @@ cudaError_t launchTiled(const int8_t* x, const int8_t* w, void* y, Elem yType, c
   if (perProcessor < 1) return cudaErrorInvalidConfiguration;
   const int64_t blocks = std::min<int64_t>(tiles, static_cast<int64_t>(processors) * perProcessor);
   kernel<<<static_cast<unsigned>(blocks), kThreads, layout.total, stream>>>(
-      x, w, y, yType, g, e, act, pixels, static_cast<int>(colTiles), tiles);
+      x, w, y, yType, g, e, act, static_cast<int>(pixels),
+      Divisors{FastDivisor(static_cast<uint32_t>(colTiles)), FastDivisor(static_cast<uint32_t>(g.oh * g.ow)),
+               FastDivisor(static_cast<uint32_t>(g.ow))},
+      static_cast<int>(tiles));
   return cudaGetLastError();
 }
 
