@@ -240,11 +240,13 @@ void ProgressBar::layerTimed(int done, int total) {
 
 Result<std::shared_ptr<Engine>> buildEngine(NetworkDefinition& network, const BuildFlags& flags,
                                             const std::map<std::string, std::vector<int64_t>>& shapes,
-                                            int threads, Logger& logger, bool progress) {
+                                            int threads, Logger& logger, bool progress,
+                                            const std::map<std::string, Tensor>& values) {
   BuilderConfig config;
   std::unique_ptr<CalibrationSource> calibrationSource;
   if (std::string e = flags.apply(network, shapes, config, calibrationSource); !e.empty())
     return Status(StatusCode::kInvalidArgument, e);
+  for (const auto& [name, tensor] : values) config.setInputValues(name, tensor);
   config.setThreads(threads);
   ProgressBar bar;
   if (progress && isatty(STDERR_FILENO) != 0) config.setProgressMonitor(&bar);

@@ -66,11 +66,12 @@ class ProgressBar final : public ProgressMonitor {
 };
 
 /// Builds `network` under `flags` for `shapes` with `threads` worker threads (0: one per core), drawing a
-/// progress bar on standard error when it is a terminal and `progress` is set. Errors name the option or
-/// the layer at fault.
+/// progress bar on standard error when it is a terminal and `progress` is set; `values` are inputs' data to
+/// build on (BuilderConfig::setInputValues). Errors name the option or the layer at fault.
 Result<std::shared_ptr<Engine>> buildEngine(NetworkDefinition& network, const BuildFlags& flags,
                                             const std::map<std::string, std::vector<int64_t>>& shapes,
-                                            int threads, Logger& logger, bool progress = true);
+                                            int threads, Logger& logger, bool progress = true,
+                                            const std::map<std::string, Tensor>& values = {});
 
 /// Prints one line per layer of `engine` to `os`: name, op, requested and chosen precision, input and
 /// output types, tactic, build-time measurement and the reason; then the total measured time.

@@ -56,7 +56,7 @@ class QuietLogger final : public Logger {
   void log(Severity, std::string_view) override {}
 };
 
-// The engine for one case: the plain runtime, or the builder at the shapes of the case's first data set.
+// The engine for one case: the plain runtime, or the builder on the case's first data set.
 Result<std::shared_ptr<Engine>> makeEngine(const fs::path& dir, const fs::path& firstSet,
                                            const ConformanceOptions& opt) {
   EngineOptions engineOptions;
@@ -82,7 +82,7 @@ Result<std::shared_ptr<Engine>> makeEngine(const fs::path& dir, const fs::path& 
     std::string name;
     LOWP_ASSIGN_OR_RETURN(Tensor t, readTensorProto(file.string(), &name));
     if (name.empty() && k < declared.size()) name = declared[k].name;
-    config.setShape(name, t.shape());
+    config.setInputValues(name, std::move(t));  // inputs that decide shapes need their values to build
   }
   QuietLogger logger;
   return Builder(logger).build(*network, config);
@@ -397,7 +397,7 @@ CommandRunner addConformanceCommand(CLI::App& app) {
   cmd->add_option("--jobs", opt->jobs, "cases run at once (default 2)");
   cmd->add_flag("--quiet", opt->quiet, "print only failures and the totals");
   cmd->add_flag("--build", opt->build,
-                "build each model with the builder (timed tactics) at its first data set's shapes");
+                "build each model with the builder (timed tactics) on its first data set");
   cmd->add_flag("--fp16", opt->fp16, "build with fp16 allowed (implies --build)");
   cmd->add_flag("--bf16", opt->bf16, "build with bf16 allowed (implies --build)");
   cmd->add_flag(

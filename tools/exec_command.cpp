@@ -446,12 +446,14 @@ void checkInputNames(const std::vector<TensorDesc>& inputs,
   }
 }
 
-// Builds the engine from --onnx for `buildShapes`, or loads --loadEngine; `shapes` and `files` are the
-// inputs --shapes and --loadInputs name, checked against the model's before anything is built.
+// Builds the engine from --onnx for `buildShapes` (on the `loaded` inputs' data), or loads --loadEngine;
+// `shapes` and `files` are the inputs --shapes and --loadInputs name, checked against the model's before
+// anything is built.
 std::shared_ptr<Engine> makeEngine(const ExecOptions& o,
                                    const std::map<std::string, std::vector<int64_t>>& buildShapes,
                                    const std::map<std::string, std::vector<int64_t>>& shapes,
-                                   const std::map<std::string, std::string>& files) {
+                                   const std::map<std::string, std::string>& files,
+                                   const std::map<std::string, Tensor>& loaded) {
   if (!o.loadEngine.empty()) {
     if (o.build.anyBuildOptionSet()) {
       logLines('W',
@@ -480,7 +482,7 @@ std::shared_ptr<Engine> makeEngine(const ExecOptions& o,
   }
   ExecLogger logger(o.verbose);
   const auto start = Clock::now();
-  auto engine = buildEngine(net, o.build, buildShapes, 0, logger, !o.verbose);
+  auto engine = buildEngine(net, o.build, buildShapes, 0, logger, !o.verbose, loaded);
   if (!engine) throw ExecError{engine.status().toString()};
   std::ostringstream s;
   s << "Engine built in " << msSince(start) / 1000 << " sec.";
@@ -501,15 +503,12 @@ std::vector<NamedTensor> makeInputs(const Engine& engine,
   std::mt19937_64 rng(0);
   std::vector<NamedTensor> inputs;
   for (const TensorDesc& desc : engine.inputs()) {
-    auto given = shapes.find(desc.name);
     auto pre = loaded.find(desc.name);
-    if (pre != loaded.end()) {
-      if (given != shapes.end() && given->second != pre->second.shape())
-        throw ExecError{"--loadInputs " + desc.name + ": the file has shape " +
-                        dimsText(pre->second.shape()) + ", --shapes gives " + dimsText(given->second)};
+    if (pre != loaded.end()) {  // its shape was checked against --shapes when it was read
       inputs.push_back({desc.name, pre->second});
       continue;
     }
+    auto given = shapes.find(desc.name);
     std::vector<int64_t> sizes = given != shapes.end() ? given->second : desc.shape;
     for (size_t d = 0; d < sizes.size(); ++d) {
       if (sizes[d] < 0) throw dynamicDimensionError(desc, d);
@@ -614,11 +613,15 @@ void runExec(const ExecOptions& o) {
     if (!isTensorFile(file)) continue;
     auto t = readTensorFile(file);
     if (!t) throw ExecError{"--loadInputs " + name + ": " + t.status().toString()};
+    auto given = shapes.find(name);
+    if (given != shapes.end() && given->second != t->shape())
+      throw ExecError{"--loadInputs " + name + ": the file has shape " + dimsText(t->shape()) +
+                      ", --shapes gives " + dimsText(given->second)};
     buildShapes.emplace(name, t->shape());
     loaded.emplace(name, std::move(t).value());
   }
   printConfiguration(o, buildShapes, files, percentiles);
-  std::shared_ptr<Engine> engine = makeEngine(o, buildShapes, shapes, files);
+  std::shared_ptr<Engine> engine = makeEngine(o, buildShapes, shapes, files, loaded);
   const bool onGpu = engine->device() == Device::kCuda;
   if (o.useCudaGraph && !onGpu)
     logLines('W', "--useCudaGraph: not applicable on the CPU (there are no CUDA graphs); ignored");
@@ -721,7 +724,8 @@ CommandRunner addExecCommand(CLI::App& app) {
                   "name:1x3x224x224[,name:...]: input shapes (with --onnx, also the shapes to build for)");
   cmd->add_option("--loadInputs", opt->loadInputs,
                   "name:file[,name:file...]: input data, .npy/.pb or raw bytes ('name:0':file quotes a name "
-                  "holding ':'); other inputs are random");
+                  "holding ':'); other inputs are random. The engine is also built on .npy/.pb data: give "
+                  "inputs that decide shapes (Resize scales, Reshape shapes) this way");
   cmd->add_option("--warmUp", opt->warmUpMs, "warm up for N ms before timing (default 200)");
   cmd->add_option("--duration", opt->durationS, "time for at least N s (default 3)");
   cmd->add_option("--iterations", opt->iterations, "time at least N queries (default 10)");

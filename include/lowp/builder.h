@@ -190,6 +190,16 @@ class BuilderConfig {
   void setShape(const std::string& name, std::vector<int64_t> shape);
   const std::map<std::string, std::vector<int64_t>>& shapes() const { return shapes_; }
 
+  /// The values network input `name` holds while the network is built. The builder runs the network once
+  /// at the build shapes (to learn every tensor's shape and, without calibration, INT8 ranges), times each
+  /// layer on what that run computed, and checks the engine with one run. Inputs without values get random
+  /// normal values (float) or zeros (other types): give the values of inputs that decide shapes or pick
+  /// elements (Resize's scales or sizes, Reshape's shape, Gather's indices), which random data or zeros
+  /// would make invalid. The values' shape is the input's build shape (a shape also given by setShape must
+  /// be the same) and their type the input's. The engine still takes any values at run time.
+  void setInputValues(const std::string& name, Tensor values);
+  const std::map<std::string, Tensor>& inputValues() const { return inputValues_; }
+
   /// 0..5 (default 3). 0 and 1: no timing, the first applicable non-reference kernel per layer in fp32
   /// unless a constraint asks otherwise. 2: one timed run per tactic. 3: two warm-up and five timed runs
   /// (the median counts). 4 and 5: also times reference kernels where a faster kernel exists, and eleven
@@ -248,6 +258,7 @@ class BuilderConfig {
  private:
   uint32_t flags_ = 0;
   std::map<std::string, std::vector<int64_t>> shapes_;
+  std::map<std::string, Tensor> inputValues_;
   int optimizationLevel_ = 3;
   Device device_ = Device::kCpu;
   int cudaOrdinal_ = 0;

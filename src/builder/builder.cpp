@@ -189,6 +189,11 @@ class BuildSession {
   Status rewrite();
   Status resolveConstraints();
   Status observeFp32Run();
+  // What input i, of `type`, holds while the network is built: the given values, else random normal values
+  // (float) or zeros at its build shape.
+  Tensor buildInput(size_t i, DataType type, std::mt19937& rng) const;
+  // The context of a failed run at the build shapes: it names the inputs that ran on made-up values.
+  std::string buildRunContext(const std::string& what) const;
   Status resolveScales();
   std::vector<DataType> allowedPrecisions() const;
   Status enumerateTactics(LayerWork& layer);
@@ -289,12 +294,32 @@ Status BuildSession::checkConfig() const {
     return Status(StatusCode::kInvalidArgument,
                   "prefer-precision-constraints and obey-precision-constraints exclude each other");
   }
+  const auto& ins = network_.graph->inputs();
+  auto inputNamed = [&](const std::string& name) -> const ir::Value* {
+    auto it = std::find_if(ins.begin(), ins.end(), [&](const ir::Value* v) { return v->name == name; });
+    return it == ins.end() ? nullptr : *it;
+  };
   for (const auto& entry : config_.shapes()) {
-    const std::string& name = entry.first;
-    const auto& ins = network_.graph->inputs();
-    if (std::none_of(ins.begin(), ins.end(), [&](const ir::Value* v) { return v->name == name; })) {
+    if (inputNamed(entry.first) == nullptr) {
       return Status(StatusCode::kInvalidArgument,
-                    "shape given for '" + name + "', which is not a network input");
+                    "shape given for '" + entry.first + "', which is not a network input");
+    }
+  }
+  for (const auto& [name, values] : config_.inputValues()) {
+    const ir::Value* v = inputNamed(name);
+    if (v == nullptr)
+      return Status(StatusCode::kInvalidArgument,
+                    "values given for '" + name + "', which is not a network input");
+    if (values.type() != v->type) {
+      return Status(StatusCode::kInvalidArgument, "values given for input '" + name + "' are " +
+                                                      typeName(values.type()) + ", the input is " +
+                                                      typeName(v->type));
+    }
+    auto shape = config_.shapes().find(name);
+    if (shape != config_.shapes().end() && shape->second != values.shape()) {
+      return Status(StatusCode::kInvalidArgument,
+                    "values given for input '" + name + "' have shape " + ir::formatSizes(values.shape()) +
+                        ", its shape was given as " + ir::formatSizes(shape->second));
     }
   }
   for (size_t i = 0; i < network_.constraints.size(); ++i) {
@@ -323,12 +348,13 @@ Status BuildSession::rewrite() {
   for (const auto& [rule, applied] : report) {
     if (applied > 0) log(Severity::kInfo, "pass " + rule + ": applied " + std::to_string(applied) + " times");
   }
-  // Build shapes: the given ones, else the model's with dynamic dimensions at 1.
+  // Build shapes: the given ones (or the given values'), else the model's with dynamic dimensions at 1.
   for (const ir::Value* v : graph_->inputs()) {
     auto given = config_.shapes().find(v->name);
+    auto values = config_.inputValues().find(v->name);
     std::vector<int64_t> sizes;
-    if (given != config_.shapes().end()) {
-      sizes = given->second;
+    if (given != config_.shapes().end() || values != config_.inputValues().end()) {
+      sizes = given != config_.shapes().end() ? given->second : values->second.shape();
       bool fits = v->shape.rankKnown() && v->shape.rank() == static_cast<int64_t>(sizes.size());
       for (size_t d = 0; fits && d < sizes.size(); ++d) {
         const ir::Dim& dim = v->shape[static_cast<int64_t>(d)];
@@ -399,6 +425,28 @@ Status BuildSession::resolveConstraints() {
   return {};
 }
 
+Tensor BuildSession::buildInput(size_t i, DataType type, std::mt19937& rng) const {
+  auto given = config_.inputValues().find(network_.graph->inputs()[i]->name);
+  if (given != config_.inputValues().end() && given->second.type() == type) return given->second;
+  Tensor t(type, buildShapes_[i]);
+  if (type == DataType::kFloat32) {
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    for (int64_t e = 0; e < t.elementCount(); ++e) t.data<float>()[e] = normal(rng);
+  }
+  return t;
+}
+
+std::string BuildSession::buildRunContext(const std::string& what) const {
+  std::string madeUp;
+  for (const ir::Value* v : network_.graph->inputs()) {
+    if (config_.inputValues().count(v->name) == 0) madeUp += (madeUp.empty() ? "'" : ", '") + v->name + "'";
+  }
+  if (madeUp.empty()) return what;
+  return what + " (" + madeUp +
+         " held random values or zeros: give the values of inputs that decide shapes " +
+         "or pick elements: BuilderConfig::setInputValues, or --loadInputs of lowp exec)";
+}
+
 Status BuildSession::observeFp32Run() {
   // On the GPU the observation runs there too: the host may lack fast kernels for a large batch. FP32 in
   // full, without TF32, so that INT8 ranges come from exact values.
@@ -424,12 +472,7 @@ Status BuildSession::observeFp32Run() {
   std::vector<NamedTensor> inputs;
   for (size_t i = 0; i < graph_->inputs().size(); ++i) {
     const ir::Value* v = graph_->inputs()[i];
-    Tensor t(v->type, buildShapes_[i]);
-    if (v->type == DataType::kFloat32) {
-      std::normal_distribution<float> normal(0.0f, 1.0f);
-      for (int64_t e = 0; e < t.elementCount(); ++e) t.data<float>()[e] = normal(rng);
-    }
-    inputs.push_back({v->name, t});
+    inputs.push_back({v->name, buildInput(i, v->type, rng)});
   }
   // max |x| of every fp32 tensor: the INT8 / FP8 scales of last resort (resolveScales), so only then.
   const bool int8 = quantizing();
@@ -449,11 +492,18 @@ Status BuildSession::observeFp32Run() {
         if (!ir::dataTypeInfo(t.type()).isFloat || t.byteSize() <= kKeptFloatBytes) observed_[id] = t.clone();
       },
       int8 ? -1 : kKeptFloatBytes);
-  for (size_t i = 0; i < inputs.size(); ++i)
-    recordAmax(static_cast<size_t>(graph_->inputs()[i]->id), inputs[i].tensor);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const auto id = static_cast<size_t>(graph_->inputs()[i]->id);
+    recordAmax(id, inputs[i].tensor);
+    // Given values are what the layers that read them are timed on, as the values the run computed.
+    const Tensor& t = inputs[i].tensor;
+    if (config_.inputValues().count(inputs[i].name) != 0 &&
+        (!ir::dataTypeInfo(t.type()).isFloat || t.byteSize() <= kKeptFloatBytes))
+      observed_[id] = t.clone();
+  }
   std::vector<NamedTensor> outputs;
   Status ran = context->execute(inputs, outputs);
-  if (!ran) return ran.withContext("running the fp32 graph at the build shapes");
+  if (!ran) return ran.withContext(buildRunContext("running the fp32 graph at the build shapes"));
   for (size_t i = 0; i < graph_->inputs().size(); ++i) {
     shapes_[static_cast<size_t>(graph_->inputs()[i]->id)] = ir::Shape::fromSizes(buildShapes_[i]);
   }
@@ -1456,12 +1506,13 @@ Result<std::shared_ptr<Engine>> BuildSession::build() {
   // The engine runs at the build shapes, within the workspace limit.
   auto context = engine->createExecutionContext();
   std::vector<NamedTensor> inputs;
+  std::mt19937 rng(7);
   for (size_t i = 0; i < engine->inputs().size(); ++i) {
-    inputs.push_back({engine->inputs()[i].name, Tensor(engine->inputs()[i].type, buildShapes_[i])});
+    inputs.push_back({engine->inputs()[i].name, buildInput(i, engine->inputs()[i].type, rng)});
   }
   std::vector<NamedTensor> outputs;
   Status ran = context->execute(inputs, outputs);
-  if (!ran) return ran.withContext("the built engine failed at the build shapes");
+  if (!ran) return ran.withContext(buildRunContext("the built engine failed at the build shapes"));
   if (config_.workspaceLimit() > 0 && context->plannedArenaBytes() > config_.workspaceLimit()) {
     return Status(StatusCode::kInvalidArgument,
                   "the engine needs " + std::to_string(context->plannedArenaBytes()) +

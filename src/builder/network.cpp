@@ -308,6 +308,9 @@ bool BuilderConfig::getFlag(BuilderFlag flag) const {
 void BuilderConfig::setShape(const std::string& name, std::vector<int64_t> shape) {
   shapes_[name] = std::move(shape);
 }
+void BuilderConfig::setInputValues(const std::string& name, Tensor values) {
+  inputValues_.insert_or_assign(name, std::move(values));
+}
 Status BuilderConfig::setOptimizationLevel(int level) {
   if (level < 0 || level > 5) {
     return Status(StatusCode::kInvalidArgument,

@@ -46,6 +46,16 @@ def conv_model():
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
+def resize_by_input_model():
+    """y = Resize(x, scales), nearest, with the scales a graph input: a build must be given their values."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 3, 4])
+    scales = helper.make_tensor_value_info("scales", TensorProto.FLOAT, [4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    nodes = [helper.make_node("Resize", ["x", "", "scales"], ["y"], name="resize", mode="nearest")]
+    graph = helper.make_graph(nodes, "resize_by_input", [x, scales], [y])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -57,6 +67,9 @@ def main():
     with open(os.path.join(out, "garbage.onnx"), "wb") as f:
         f.write(bytes(range(256)) * 4)
     open(os.path.join(out, "empty.onnx"), "wb").close()
+
+    save(resize_by_input_model(), out, "resize_by_input.onnx")
+    np.save(os.path.join(out, "scales_2x.npy"), np.array([1, 1, 2, 2], np.float32))
 
     unknown = add_model()
     unknown.graph.node[1].op_type = "FrobnicateRelu"

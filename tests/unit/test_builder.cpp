@@ -357,6 +357,60 @@ TEST(Builder, BadOptionsAndShapesAreErrors) {
   EXPECT_NE(overLimit.status().message().find("workspace limit"), std::string::npos);
 }
 
+// x[1,2,3,4] -> Resize(x, scales) with the scales a network input: random values or zeros cannot run it.
+std::unique_ptr<NetworkDefinition> resizeByInputNet() {
+  auto net = std::make_unique<NetworkDefinition>();
+  EXPECT_TRUE(net->addInput("x", DataType::kFloat32, {1, 2, 3, 4}).isOk());
+  EXPECT_TRUE(net->addInput("scales", DataType::kFloat32, {4}).isOk());
+  EXPECT_TRUE(
+      net->addLayer("Resize", "resize", {"x", "", "scales"}, {"y"}, {{"mode", std::string("nearest")}})
+          .isOk());
+  EXPECT_TRUE(net->markOutput("y").isOk());
+  return net;
+}
+
+TEST(Builder, InputsThatDecideShapesBuildOnTheirGivenValues) {
+  RecordingLogger logger;
+  const Tensor scales = lowp::testing::makeTensor(DataType::kFloat32, {4}, {1.0, 1.0, 2.0, 1.5});
+  const Tensor x = randomTensor({1, 2, 3, 4}, 5);
+
+  BuilderConfig none;
+  auto refused = Builder(logger).build(*resizeByInputNet(), none);
+  ASSERT_FALSE(refused.isOk());
+  EXPECT_NE(refused.status().message().find("'scales'"), std::string::npos) << refused.status().toString();
+  EXPECT_NE(refused.status().message().find("setInputValues"), std::string::npos);
+
+  BuilderConfig given;
+  given.setInputValues("scales", scales);
+  auto built = Builder(logger).build(*resizeByInputNet(), given);
+  ASSERT_TRUE(built.isOk()) << built.status().toString();
+  auto context = (*built)->createExecutionContext();
+  std::vector<NamedTensor> outputs;
+  ASSERT_TRUE(context->execute(std::vector<NamedTensor>{{"x", x}, {"scales", scales}}, outputs).isOk());
+  auto want = lowp::testing::runOp({.opType = "Resize",
+                                    .attributes = lowp::testing::attrs({{"mode", std::string("nearest")}}),
+                                    .inputs = {x, Tensor(), scales}});
+  ASSERT_TRUE(want.isOk()) << want.status().toString();
+  ASSERT_EQ(outputs.at(0).tensor.shape(), (std::vector<int64_t>{1, 2, 6, 6}));
+  EXPECT_EQ(relativeL2(outputs.at(0).tensor, (*want)[0]), 0.0);
+
+  BuilderConfig unknown;
+  unknown.setInputValues("nope", scales);
+  auto notAnInput = Builder(logger).build(*resizeByInputNet(), unknown);
+  ASSERT_FALSE(notAnInput.isOk());
+  EXPECT_NE(notAnInput.status().message().find("'nope'"), std::string::npos);
+  BuilderConfig wrongType;
+  wrongType.setInputValues("scales", lowp::testing::makeTensor(DataType::kInt64, {4}, {1, 1, 2, 2}));
+  auto typeMismatch = Builder(logger).build(*resizeByInputNet(), wrongType);
+  ASSERT_FALSE(typeMismatch.isOk());
+  EXPECT_NE(typeMismatch.status().message().find("int64"), std::string::npos)
+      << typeMismatch.status().toString();
+  BuilderConfig conflicting;
+  conflicting.setInputValues("scales", scales);
+  conflicting.setShape("scales", {3});
+  EXPECT_FALSE(Builder(logger).build(*resizeByInputNet(), conflicting).isOk());
+}
+
 TEST(Builder, HandBuiltLayersAreCheckedAsTheyAreAdded) {
   NetworkDefinition net;
   ASSERT_TRUE(net.addInput("x", DataType::kFloat32, {2, 3}).isOk());
