@@ -308,23 +308,9 @@ Status depthwiseKernel(KernelContext& ctx) {
   }
   auto weights = reordered->get(*cuda, w, isConstantInput(ctx, 1), 1, g.w[0], g.w[2] * g.w[3]);
   if (!weights) return forNode(ctx, weights.status());
-  DepthwiseGeometry d;
-  d.n = g.x[0];
-  d.c = g.x[1];
-  d.h = g.x[2];
-  d.w = g.x[3];
-  d.oh = g.y[2];
-  d.ow = g.y[3];
-  d.kh = static_cast<int>(g.w[2]);
-  d.kw = static_cast<int>(g.w[3]);
-  d.sh = g.stride[0];
-  d.sw = g.stride[1];
-  d.dh = g.dilation[0];
-  d.dw = g.dilation[1];
-  d.padTop = g.pad[0];
-  d.padLeft = g.pad[1];
-  LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx, launchDepthwiseConvHwc(*elemOf(type), x.data(), *weights, y.data(), d,
-                                                             epilogueOf(operands, type), cuda->stream));
+  LOWP_CUDA_RETURN_IF_ERROR_NODE(
+      ctx, launchDepthwiseConvHwc(*elemOf(type), x.data(), *weights, y.data(), hwcGeometryOf(g),
+                                  epilogueOf(operands, type), cuda->stream));
   return {};
 }
 

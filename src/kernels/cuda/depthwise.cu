@@ -13,7 +13,7 @@ constexpr int kThreads = 256;
 
 template <typename T, int kVec>
 __global__ void depthwiseHwcKernel(const T* __restrict__ x, const T* __restrict__ w, T* __restrict__ y,
-                                   DepthwiseGeometry g, Epilogue e) {
+                                   ConvHwcGeometry g, Epilogue e) {
   const int64_t groups = g.c / kVec;
   const int64_t total = g.n * g.oh * g.ow * groups;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
@@ -63,9 +63,8 @@ __global__ void depthwiseHwcKernel(const T* __restrict__ x, const T* __restrict_
 
 }  // namespace
 
-cudaError_t launchDepthwiseConvHwc(Elem type, const void* x, const void* w, void* y,
-                                   const DepthwiseGeometry& g, const Epilogue& epilogue,
-                                   cudaStream_t stream) {
+cudaError_t launchDepthwiseConvHwc(Elem type, const void* x, const void* w, void* y, const ConvHwcGeometry& g,
+                                   const Epilogue& epilogue, cudaStream_t stream) {
   if (g.n * g.oh * g.ow * g.c <= 0) return cudaSuccess;
   cudaError_t result = cudaErrorInvalidValue;
   dispatchFloatElem(type, [&](auto tag) {

@@ -104,6 +104,9 @@ struct ConvGeometry {
   bool operator==(const ConvGeometry& o) const = default;
 };
 
+/// `g` for lowp's own kernels over NHWC tensors (launch.h).
+ConvHwcGeometry hwcGeometryOf(const ConvGeometry& g);
+
 /// The geometry of x [N, C, H, W] convolved by w [M, C / group, kh, kw] (or x [N, C, W] by w [M, C / group,
 /// k]) with Conv's attributes, or the reason cuDNN cannot run it (other ranks, asymmetric pads, sizes beyond
 /// int).

@@ -194,29 +194,25 @@ cudaError_t launchQuantizeEpilogueFp8(const void* x, void* y, int64_t n, const E
 // ---- depthwise.cu
 // ------------------------------------------------------------------------------------------
 
-/// A depthwise 2-D convolution (group = input channels = output channels) over NHWC tensors.
-struct DepthwiseGeometry {
-  int64_t n = 0, c = 0, h = 0, w = 0, oh = 0, ow = 0;
+/// A 2-D convolution over NHWC tensors: x [n, h, w, c], weights reordered to [m, kh, kw, c], y [n, oh, ow,
+/// m]; tap (i, j) of output pixel (oy, ox) reads x at row oy * sh - padTop + i * dh and column ox * sw -
+/// padLeft + j * dw (zero outside x).
+struct ConvHwcGeometry {
+  int64_t n = 0, c = 0, h = 0, w = 0, m = 0, oh = 0, ow = 0;
   int kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, padTop = 0, padLeft = 0;
 };
 
+/// A depthwise 2-D convolution (group = input channels = output channels, ConvHwcGeometry's m = c):
 /// y[n, oy, ox, c] = act(sum over (i, j) of x[n, oy * sh - padTop + i * dh, ox * sw - padLeft + j * dw, c] *
 /// w[i, j, c] + bias[c] + residual[n, oy, ox, c]) in fp32, taps outside x reading zero; x, w (reordered to
 /// [kh, kw, c]), y and the residual of one float type `type`, the bias fp32 or `type` (epilogue.biasType).
-cudaError_t launchDepthwiseConvHwc(Elem type, const void* x, const void* w, void* y,
-                                   const DepthwiseGeometry& g, const Epilogue& epilogue, cudaStream_t stream);
+cudaError_t launchDepthwiseConvHwc(Elem type, const void* x, const void* w, void* y, const ConvHwcGeometry& g,
+                                   const Epilogue& epilogue, cudaStream_t stream);
 
 // ---- quantized_conv.cu
 // -------------------------------------------------------------------------------------
 
-/// An int8 2-D convolution over NHWC tensors: x [n, h, w, c], w reordered to [m, kh, kw, c], y [n, oh, ow,
-/// m].
-struct QuantizedConvGeometry {
-  int64_t n = 0, h = 0, w = 0, c = 0, m = 0, oh = 0, ow = 0;
-  int kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, padTop = 0, padLeft = 0;
-};
-
-/// What follows the int32 sums acc[p, m] of a QuantizedConvGeometry: v = acc * scale[m] + bias[m] (bias
+/// What follows the int32 sums acc[p, m] of an int8 convolution: v = acc * scale[m] + bias[m] (bias
 /// null: none) + residualAlpha * residual[p, m] (residual null: none), then the activation, in fp32; y = v
 /// in fp32 or fp16, or for an int8 y saturate(round_half_even(v)), NaN giving 0 (y's scale already folded
 /// into scale, bias, residualAlpha and the activation's bounds).
@@ -237,7 +233,7 @@ enum class QuantizedConvTile : int { k128x128 = 0, k256x64 = 1, k128x64 = 2 };
 /// y and the residual 16-byte aligned (else cudaErrorInvalidValue). cudaErrorNotSupported where the tile's
 /// shared memory (a float residual's tile in every copy stage) is more than a block of this GPU has.
 cudaError_t launchQuantizedConv(QuantizedConvTile tile, const int8_t* x, const int8_t* w, void* y, Elem yType,
-                                const QuantizedConvGeometry& g, const QuantizedConvEpilogue& epilogue,
+                                const ConvHwcGeometry& g, const QuantizedConvEpilogue& epilogue,
                                 cudaStream_t stream);
 
 // ---- pool.cu

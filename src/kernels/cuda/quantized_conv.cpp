@@ -403,22 +403,6 @@ Status ownQuantizedConvKernel(KernelContext& ctx) {
       }));
   auto weights = state->weights(*cuda, *o.w, isConstantInput(ctx, 1));
   if (!weights) return forNode(ctx, weights.status());
-  QuantizedConvGeometry q;
-  q.n = g.x[0];
-  q.c = g.x[1];
-  q.h = g.x[2];
-  q.w = g.x[3];
-  q.m = g.w[0];
-  q.kh = static_cast<int>(g.w[2]);
-  q.kw = static_cast<int>(g.w[3]);
-  q.oh = g.y[2];
-  q.ow = g.y[3];
-  q.sh = g.stride[0];
-  q.sw = g.stride[1];
-  q.dh = g.dilation[0];
-  q.dw = g.dilation[1];
-  q.padTop = g.pad[0];
-  q.padLeft = g.pad[1];
   QuantizedConvEpilogue e;
   e.scale = state->scales();
   e.bias = state->biases();
@@ -430,7 +414,7 @@ Status ownQuantizedConvKernel(KernelContext& ctx) {
   e.activation = activationEpilogue(state->activation());
   const cudaError_t launched = launchQuantizedConv(kTile, static_cast<const int8_t*>(o.x->data()),
                                                    static_cast<const int8_t*>(*weights), o.y->data(),
-                                                   *elemOf(o.y->type()), q, e, cuda->stream);
+                                                   *elemOf(o.y->type()), hwcGeometryOf(g), e, cuda->stream);
   if (launched == cudaErrorNotSupported)
     return ctx.unsupported("this tile with a " + std::string(dataTypeName(o.z->type())) +
                            " residual needs more shared memory than the GPU gives a block");

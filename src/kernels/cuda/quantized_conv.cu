@@ -178,7 +178,7 @@ struct TileSource {
 template <typename Shape>
 __global__ void __launch_bounds__(kThreads, Shape::kFragsM* Shape::kFragsN >= 16 ? 1 : 2)
     quantizedConvKernel(const int8_t* __restrict__ x, const int8_t* __restrict__ w, void* y, Elem yType,
-                        QuantizedConvGeometry g, QuantizedConvEpilogue e, LinearPieces act, int pixels,
+                        ConvHwcGeometry g, QuantizedConvEpilogue e, LinearPieces act, int pixels,
                         Divisors div, int tiles) {
   constexpr int kBM = Shape::kRows;
   constexpr int kBN = Shape::kCols;
@@ -396,7 +396,7 @@ __global__ void __launch_bounds__(kThreads, Shape::kFragsM* Shape::kFragsN >= 16
 }
 
 template <typename Shape>
-cudaError_t launchTiled(const int8_t* x, const int8_t* w, void* y, Elem yType, const QuantizedConvGeometry& g,
+cudaError_t launchTiled(const int8_t* x, const int8_t* w, void* y, Elem yType, const ConvHwcGeometry& g,
                         const QuantizedConvEpilogue& e, const LinearPieces& act, cudaStream_t stream) {
   const int64_t pixels = g.n * g.oh * g.ow;
   const int64_t colTiles = (g.m + Shape::kCols - 1) / Shape::kCols;
@@ -434,7 +434,7 @@ cudaError_t launchTiled(const int8_t* x, const int8_t* w, void* y, Elem yType, c
 }  // namespace
 
 cudaError_t launchQuantizedConv(QuantizedConvTile tile, const int8_t* x, const int8_t* w, void* y, Elem yType,
-                                const QuantizedConvGeometry& g, const QuantizedConvEpilogue& epilogue,
+                                const ConvHwcGeometry& g, const QuantizedConvEpilogue& epilogue,
                                 cudaStream_t stream) {
   if (g.n * g.oh * g.ow == 0 || g.m == 0) return cudaSuccess;
   const auto known = [](Elem t) { return t == Elem::kF32 || t == Elem::kF16 || t == Elem::kI8; };
