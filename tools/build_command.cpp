@@ -8,6 +8,7 @@
 #include "build_options.h"
 #include "commands.h"
 #include "lowp/builder.h"
+#include "lowp/tensor_io.h"
 #include "tensor_summary.h"
 
 namespace lowp::tools {
@@ -17,6 +18,7 @@ struct BuildOptions {
   std::string onnx;
   BuildFlags flags;
   std::vector<std::string> shapes;
+  std::vector<std::string> loadInputs;
   std::string saveEngine;
   bool dumpLayerInfo = false;
   int threads = 0;
@@ -34,9 +36,17 @@ int runBuild(const BuildOptions& opt) {
   NetworkDefinition& net = **network;
   std::map<std::string, std::vector<int64_t>> shapes;
   if (std::string e = parseShapeList(opt.shapes, shapes); !e.empty()) return fail(e);
+  std::map<std::string, std::string> files;
+  if (std::string e = parseNamedFiles("--loadInputs", opt.loadInputs, files); !e.empty()) return fail(e);
+  std::map<std::string, Tensor> values;
+  for (const auto& [name, file] : files) {
+    auto t = readTensorFile(file);
+    if (!t) return fail("--loadInputs " + name + ": " + t.status().toString());
+    values.emplace(name, std::move(t).value());
+  }
   StderrLogger logger(opt.verbose ? Severity::kVerbose : Severity::kWarning);
   const auto start = std::chrono::steady_clock::now();
-  auto engine = buildEngine(net, opt.flags, shapes, opt.threads, logger, !opt.verbose);
+  auto engine = buildEngine(net, opt.flags, shapes, opt.threads, logger, !opt.verbose, values);
   if (!engine) return fail(engine.status().toString());
   const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
   std::cout << "built " << opt.onnx << " in " << std::fixed << std::setprecision(2) << elapsed.count()
@@ -59,6 +69,9 @@ CommandRunner addBuildCommand(CLI::App& app) {
   cmd->add_option("--onnx", opt->onnx, "ONNX model file")->required()->check(CLI::ExistingFile);
   opt->flags.addTo(*cmd);
   cmd->add_option("--shapes", opt->shapes, "name:1x3x224x224[,name:...]: the shapes to build for");
+  cmd->add_option("--loadInputs", opt->loadInputs,
+                  "name:file.npy|.pb[,...]: data to build on, which also gives the input's shape; needed for "
+                  "inputs that decide shapes (Resize scales, Reshape shapes); other inputs are random");
   cmd->add_option("--saveEngine", opt->saveEngine, "write the engine file here");
   cmd->add_flag("--dumpLayerInfo", opt->dumpLayerInfo,
                 "print every layer's precision, tactic, time and reason");
