@@ -110,7 +110,7 @@ struct Divisors {
   FastDivisor colTiles, plane, width;
 };
 
-/// No residual: the Z of finishTile.
+/// No residual: the Z of the epilogue's `finish`.
 struct NoResidual {};
 
 /// Two consecutive elements of type T at `at` (shared memory), in fp32.
