@@ -131,14 +131,18 @@ class Comparison {
       std::cerr << "lowp compare: warning: " << rows_ << " rows do not divide into batches of " << batch
                 << ": the last batch has " << rows_ % batch << "\n";
 
-    // Build shapes: --shapes, else one batch of the loaded inputs.
+    // Build shapes: --shapes, else one batch of the loaded inputs, which is also the data built on.
     std::map<std::string, std::vector<int64_t>> buildShapes = shapes;
+    std::map<std::string, Tensor> buildValues;
     for (const auto& [name, t] : inputs) {
       std::vector<int64_t> s = t.shape();
       if (!s.empty() && rows_ > 0) s[0] = std::min(batch, rows_);
+      auto given = shapes.find(name);
+      if (given == shapes.end() || given->second == s)
+        buildValues.emplace(name, rows_ > 0 && t.rank() > 0 ? sliceRows(t, 0, std::min(batch, rows_)) : t);
       buildShapes.emplace(name, s);
     }
-    engine_ = makeEngine(buildShapes);
+    engine_ = makeEngine(buildShapes, buildValues);
     if (!o_.onnx.empty() && refOutputs.empty()) {
       EngineOptions options;
       options.threads = o_.threads;
@@ -211,7 +215,8 @@ class Comparison {
     return rows;
   }
 
-  std::shared_ptr<Engine> makeEngine(const std::map<std::string, std::vector<int64_t>>& buildShapes) {
+  std::shared_ptr<Engine> makeEngine(const std::map<std::string, std::vector<int64_t>>& buildShapes,
+                                     const std::map<std::string, Tensor>& buildValues) {
     EngineOptions options;
     options.threads = o_.threads;
     if (!o_.loadEngine.empty()) {
@@ -222,7 +227,7 @@ class Comparison {
     auto network = NetworkDefinition::fromOnnxFile(o_.onnx);
     if (!network) throw CompareError{network.status().toString()};
     StderrLogger logger(o_.verbose ? Severity::kVerbose : Severity::kWarning);
-    auto e = buildEngine(**network, o_.build, buildShapes, o_.threads, logger, !o_.verbose);
+    auto e = buildEngine(**network, o_.build, buildShapes, o_.threads, logger, !o_.verbose, buildValues);
     if (!e) throw CompareError{e.status().toString()};
     return *e;
   }

@@ -540,10 +540,18 @@ Status BuildSession::resolveScales() {
     if (!calibrated) return calibrated.status().withContext("calibrating");
     byName = std::move(calibrated).value();
   } else if (network_.dynamicRanges.empty()) {
+    const auto& ins = graph_->inputs();
+    const bool allGiven = std::all_of(ins.begin(), ins.end(), [&](const ir::Value* v) {
+      return config_.inputValues().count(v->name) != 0;
+    });
     log(Severity::kWarning,
-        "int8 or fp8 allowed without calibration data, a calibration cache or dynamic ranges: their scales "
-        "come from one run on random inputs. The engine's speed is real; its quantized accuracy is "
-        "meaningless");
+        allGiven
+            ? "int8 or fp8 allowed without calibration data, a calibration cache or dynamic ranges: their "
+              "scales come from the largest values of one run on the inputs given to build on, not from a "
+              "calibration over many inputs"
+            : "int8 or fp8 allowed without calibration data, a calibration cache or dynamic ranges: their "
+              "scales come from one run on random inputs. The engine's speed is real; its quantized "
+              "accuracy is meaningless");
     for (const auto& v : graph_->values()) {
       const float a = observedAmax_[static_cast<size_t>(v->id)];
       if (a > 0.0f && std::isfinite(a)) byName[v->name] = quant::int8ScaleFromAmax(a);

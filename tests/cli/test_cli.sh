@@ -264,6 +264,8 @@ expect_error "build: --loadInputs naming no input" "values given for 'z', which 
   "$lowp" build --onnx resize_by_input.onnx --loadInputs=z:scales_2x.npy
 expect_error "build: an unreadable --loadInputs file" "--loadInputs scales: .*missing.npy" \
   "$lowp" build --onnx resize_by_input.onnx --loadInputs=scales:missing.npy
+expect_ok "compare: an input that decides shapes is built on its --loadInputs data" "$lowp" compare \
+  --onnx=resize_by_input.onnx --loadInputs=scales:scales_2x.npy
 expect_ok "exec: a quoted input name, as trtexec writes names holding ':'" bash -c "'$lowp' exec --onnx=add_relu.onnx \
   \"--loadInputs='x':x_2x4.npy\" ${exec_quick[*]} --exportOutput=exec_quoted.json > /dev/null && cmp exec_quoted.json exec_out.json"
 /usr/bin/python3 -c "import numpy as np; np.load('x_2x4.npy').astype(np.float32).tofile('x_2x4.raw')"

@@ -544,6 +544,12 @@ TEST(BuilderInt8, WithoutScalesItWarnsThatAccuracyIsMeaningless) {
   config.setFlag(BuilderFlag::kINT8);
   ASSERT_TRUE(Builder(logger).build(*net, config).isOk());
   EXPECT_TRUE(logger.saw(Severity::kWarning, "meaningless"));
+  // On given input values the scales are those values' ranges: the warning says so instead.
+  RecordingLogger onGiven;
+  config.setInputValues("x", randomTensor({1, 16, 12, 12}, 6));
+  ASSERT_TRUE(Builder(onGiven).build(*convNet(), config).isOk());
+  EXPECT_FALSE(onGiven.saw(Severity::kWarning, "meaningless"));
+  EXPECT_TRUE(onGiven.saw(Severity::kWarning, "inputs given to build on"));
 }
 
 TEST(BuilderInt8, DynamicRangesAreCheckedAndUsed) {
