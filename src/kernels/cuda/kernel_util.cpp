@@ -175,23 +175,21 @@ Result<ConvGeometry> convGeometry(const ir::AttributeMap& attrs, const std::vect
 }
 
 ConvHwcGeometry hwcGeometryOf(const ConvGeometry& g) {
-  ConvHwcGeometry h;
-  h.n = g.x[0];
-  h.c = g.x[1];
-  h.h = g.x[2];
-  h.w = g.x[3];
-  h.m = g.w[0];
-  h.oh = g.y[2];
-  h.ow = g.y[3];
-  h.kh = static_cast<int>(g.w[2]);
-  h.kw = static_cast<int>(g.w[3]);
-  h.sh = g.stride[0];
-  h.sw = g.stride[1];
-  h.dh = g.dilation[0];
-  h.dw = g.dilation[1];
-  h.padTop = g.pad[0];
-  h.padLeft = g.pad[1];
-  return h;
+  return {.n = g.x[0],
+          .c = g.x[1],
+          .h = g.x[2],
+          .w = g.x[3],
+          .m = g.w[0],
+          .oh = g.y[2],
+          .ow = g.y[3],
+          .kh = static_cast<int>(g.w[2]),
+          .kw = static_cast<int>(g.w[3]),
+          .sh = g.stride[0],
+          .sw = g.stride[1],
+          .dh = g.dilation[0],
+          .dw = g.dilation[1],
+          .padTop = g.pad[0],
+          .padLeft = g.pad[1]};
 }
 
 Result<ConvTransposeGeometry> convTransposeGeometry(const ir::AttributeMap& attrs,

@@ -83,7 +83,8 @@ __device__ __forceinline__ float applyPieces(const LinearPieces& a, float x) {
   return v > a.upper ? a.upper : v;
 }
 
-__device__ __forceinline__ int elemBytes(Elem type) {
+/// Bytes of one element of y or of the residual (fp32, fp16 or int8).
+__host__ __device__ __forceinline__ int elemBytes(Elem type) {
   return type == Elem::kF32 ? 4 : (type == Elem::kF16 ? 2 : 1);
 }
 
@@ -148,11 +149,13 @@ __device__ __forceinline__ void storePair(unsigned char* at, float a, float b) {
 /// Shared memory of one block: kStages stages of A rows, W rows and the residual tile, then the output tile.
 template <typename Shape>
 struct SmemLayout {
+  int zBytes, yBytes;      // bytes of one element of the residual and of y
   int zLd, yLd;            // bytes per row of the residual and output tiles
   int stageBytes, yStart;  // bytes of one stage; where the output tile starts
   int total;
-  __host__ __device__ SmemLayout(int zBytes, bool residual, int yBytes) {
-    zLd = residual ? Shape::kCols * zBytes + 16 : 0;
+  __host__ __device__ SmemLayout(Elem yType, const QuantizedConvEpilogue& e)
+      : zBytes(elemBytes(e.residualType)), yBytes(elemBytes(yType)) {
+    zLd = e.residual != nullptr ? Shape::kCols * zBytes + 16 : 0;
     yLd = Shape::kCols * yBytes + 16;
     stageBytes = (Shape::kRows + Shape::kCols) * kStepBytes + Shape::kRows * zLd;
     yStart = kStages * stageBytes;
@@ -190,9 +193,9 @@ __global__ void __launch_bounds__(kThreads, Shape::kFragsM* Shape::kFragsN >= 16
   const int c = static_cast<int>(g.c), h = static_cast<int>(g.h), wd = static_cast<int>(g.w);
   const int m = static_cast<int>(g.m);
   const int reduction = g.kh * g.kw * c;
-  const int zBytes = elemBytes(e.residualType);
-  const int yBytes = elemBytes(yType);
-  const SmemLayout<Shape> layout(zBytes, e.residual != nullptr, yBytes);
+  const SmemLayout<Shape> layout(yType, e);
+  const int zBytes = layout.zBytes;
+  const int yBytes = layout.yBytes;
   const int channelSteps = (c + kStepBytes - 1) / kStepBytes;
   const int steps = g.kh * g.kw * channelSteps;
   const int myTiles =
@@ -402,8 +405,7 @@ cudaError_t launchTiled(const int8_t* x, const int8_t* w, void* y, Elem yType, c
   const int64_t colTiles = (g.m + Shape::kCols - 1) / Shape::kCols;
   const int64_t tiles = (pixels + Shape::kRows - 1) / Shape::kRows * colTiles;
   if (pixels > INT_MAX - Shape::kRows || tiles > INT_MAX) return cudaErrorInvalidValue;
-  const auto bytesOf = [](Elem t) { return t == Elem::kF32 ? 4 : (t == Elem::kF16 ? 2 : 1); };
-  const SmemLayout<Shape> layout(bytesOf(e.residualType), e.residual != nullptr, bytesOf(yType));
+  const SmemLayout<Shape> layout(yType, e);
   auto* kernel = quantizedConvKernel<Shape>;
   int device = 0;
   int sharedLimit = 0;
