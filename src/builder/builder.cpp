@@ -482,6 +482,10 @@ Status BuildSession::observeFp32Run() {
       observedAmax_[id] = std::max(observedAmax_[id], std::fabs(t.data<float>()[e]));
   };
   constexpr int64_t kKeptFloatBytes = 64 << 10;
+  // Values the layers are timed on (tactic enumeration reads them too): all but large float tensors.
+  auto keepObserved = [&](size_t id, const Tensor& t) {
+    if (!ir::dataTypeInfo(t.type()).isFloat || t.byteSize() <= kKeptFloatBytes) observed_[id] = t.clone();
+  };
   runtime::observeValues(
       *context,
       [&](const ir::Value& v, const Tensor& t) {
@@ -489,17 +493,14 @@ Status BuildSession::observeFp32Run() {
         shapes_[id] = ir::Shape::fromSizes(t.shape());
         if (t.data() == nullptr) return;  // a large float tensor the GPU kept: its shape is enough
         recordAmax(id, t);
-        if (!ir::dataTypeInfo(t.type()).isFloat || t.byteSize() <= kKeptFloatBytes) observed_[id] = t.clone();
+        keepObserved(id, t);
       },
       int8 ? -1 : kKeptFloatBytes);
   for (size_t i = 0; i < inputs.size(); ++i) {
     const auto id = static_cast<size_t>(graph_->inputs()[i]->id);
     recordAmax(id, inputs[i].tensor);
-    // Given values are what the layers that read them are timed on, as the values the run computed.
-    const Tensor& t = inputs[i].tensor;
-    if (config_.inputValues().count(inputs[i].name) != 0 &&
-        (!ir::dataTypeInfo(t.type()).isFloat || t.byteSize() <= kKeptFloatBytes))
-      observed_[id] = t.clone();
+    // Given values are kept as the values the run computed are; made-up ones are not values to rely on.
+    if (config_.inputValues().count(inputs[i].name) != 0) keepObserved(id, inputs[i].tensor);
   }
   std::vector<NamedTensor> outputs;
   Status ran = context->execute(inputs, outputs);
