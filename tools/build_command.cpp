@@ -8,7 +8,6 @@
 #include "build_options.h"
 #include "commands.h"
 #include "lowp/builder.h"
-#include "lowp/tensor_io.h"
 #include "tensor_summary.h"
 
 namespace lowp::tools {
@@ -39,11 +38,7 @@ int runBuild(const BuildOptions& opt) {
   std::map<std::string, std::string> files;
   if (std::string e = parseNamedFiles("--loadInputs", opt.loadInputs, files); !e.empty()) return fail(e);
   std::map<std::string, Tensor> values;
-  for (const auto& [name, file] : files) {
-    auto t = readTensorFile(file);
-    if (!t) return fail("--loadInputs " + name + ": " + t.status().toString());
-    values.emplace(name, std::move(t).value());
-  }
+  if (std::string e = readNamedTensors("--loadInputs", files, values); !e.empty()) return fail(e);
   StderrLogger logger(opt.verbose ? Severity::kVerbose : Severity::kWarning);
   const auto start = std::chrono::steady_clock::now();
   auto engine = buildEngine(net, opt.flags, shapes, opt.threads, logger, !opt.verbose, values);

@@ -177,15 +177,7 @@ class Comparison {
   std::map<std::string, Tensor> loadTensors(const std::string& option,
                                             const std::map<std::string, std::string>& files) {
     std::map<std::string, Tensor> tensors;
-    for (const auto& [name, file] : files) {
-      auto t = readTensorFile(file);
-      if (!t) {
-        std::string message = option;
-        message.append(" ").append(name).append(": ").append(t.status().message());
-        throw CompareError{message};
-      }
-      tensors.emplace(name, std::move(t).value());
-    }
+    if (std::string e = readNamedTensors(option, files, tensors); !e.empty()) throw CompareError{e};
     return tensors;
   }
 

@@ -123,11 +123,8 @@ class Sweep {
     std::map<std::string, std::string> files;
     if (std::string e = parseNamedFiles("--loadInputs", o_.loadInputs, files); !e.empty())
       throw PrecisionsError{e};
-    for (const auto& [name, file] : files) {
-      auto t = readTensorFile(file);
-      if (!t) throw PrecisionsError{"--loadInputs " + name + ": " + t.status().message()};
-      inputs_.emplace(name, std::move(t).value());
-    }
+    if (std::string e = readNamedTensors("--loadInputs", files, inputs_); !e.empty())
+      throw PrecisionsError{e};
     rows_ = inputs_.empty() ? 0 : inputs_.begin()->second.shape().at(0);
     for (const auto& [name, t] : inputs_) {
       if (t.rank() == 0 || t.shape()[0] != rows_)

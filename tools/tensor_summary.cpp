@@ -5,6 +5,8 @@
 #include <limits>
 #include <sstream>
 
+#include "lowp/tensor_io.h"
+
 namespace lowp::tools {
 std::string summarize(const Tensor& t) {
   std::ostringstream out;
@@ -134,6 +136,20 @@ std::string parseNamedFiles(const std::string& option, const std::vector<std::st
       }
       files[name] = file;
     }
+  }
+  return "";
+}
+
+std::string readNamedTensors(const std::string& option, const std::map<std::string, std::string>& files,
+                             std::map<std::string, Tensor>& tensors) {
+  for (const auto& [name, file] : files) {
+    auto t = readTensorFile(file);
+    if (!t) {
+      std::string message = option;
+      message.append(" ").append(name).append(": ").append(t.status().message());
+      return message;
+    }
+    tensors.insert_or_assign(name, std::move(t).value());
   }
   return "";
 }

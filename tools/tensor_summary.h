@@ -1,4 +1,4 @@
-// Printing and generating tensors on the command line.
+// Printing, generating and reading tensors on the command line.
 #pragma once
 
 #include <cstdint>
@@ -31,5 +31,10 @@ std::string parseShapeList(const std::vector<std::string>& lists,
 /// Returns "" or the error message naming `option` and the malformed item.
 std::string parseNamedFiles(const std::string& option, const std::vector<std::string>& lists,
                             std::map<std::string, std::string>& files);
+
+/// Reads the .npy / .pb file of every entry of `files` (name -> path) into `tensors`. Returns "" or the error
+/// naming `option`, the entry and what is wrong with its file.
+std::string readNamedTensors(const std::string& option, const std::map<std::string, std::string>& files,
+                             std::map<std::string, Tensor>& tensors);
 
 }  // namespace lowp::tools
