@@ -69,8 +69,8 @@ __device__ __forceinline__ void mmaS8(int32_t d[4], const uint32_t a[4], uint32_
 
 /// The activations an int8 epilogue takes (Relu, LeakyRelu, Clip, none), as one piecewise-linear function:
 /// a slope below 0, then bounds. NaN passes through, as in activate(). Only these, and no call to
-/// activate(): its transcendental cases, inlined at every value of the unrolled epilogue, made the kernel
-/// too large for the instruction cache.
+/// activate(): its transcendental cases, inlined at every value of the unrolled epilogue, filled the kernel
+/// with code that never runs.
 struct LinearPieces {
   float slope = 1.0f;
   float lower = -INFINITY;
@@ -91,7 +91,7 @@ __host__ __device__ __forceinline__ int elemBytes(Elem type) {
 /// n / d for 32-bit n < 2^31 and a divisor d > 0 fixed at launch, by a multiply and a shift (Granlund and
 /// Montgomery's method): shift = ceil(log2 d), multiplier = floor(2^32 (2^shift - d) / d) + 1, then
 /// n / d = (umulhi(n, multiplier) + n) >> shift. The tile and pixel arithmetic of every tile would
-/// otherwise take 64-bit divisions, some hundred instructions each.
+/// otherwise take 64-bit divisions, which the GPU runs as a software routine.
 struct FastDivisor {
   uint32_t divisor = 1;
   uint32_t multiplier = 0;
