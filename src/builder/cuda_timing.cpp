@@ -127,6 +127,7 @@ class CudaTimer final : public TacticTimer {
     LOWP_ASSIGN_OR_RETURN(runtime::CudaEvent end, runtime::CudaEvent::create());
     TimingOptions groups = options;
     groups.minGroupMs = 0.2;
+    groups.minTimedMs = 0;  // a group of 0.2 ms already outlasts the host's noise
     // A group is recorded once into a CUDA graph and replayed, where the kernel can be recorded: the time
     // is then the device's, as when an engine replays its layers (--useCudaGraph), not the host's cost of
     // queuing the launches. The first run is never recorded: it prepares the kernel's state.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -68,7 +69,8 @@ void fillRandom(Tensor& t, TimingRandom& rng) {
     default: {
       const auto bytes = static_cast<size_t>(ir::dataTypeInfo(t.type()).storageBytes);
       auto* p = static_cast<uint8_t*>(t.data());
-      for (int64_t i = 0; i < n; ++i) p[static_cast<size_t>(i) * bytes] = static_cast<uint8_t>(rng.next() & 1);
+      for (int64_t i = 0; i < n; ++i)
+        p[static_cast<size_t>(i) * bytes] = static_cast<uint8_t>(rng.next() & 1);
       break;
     }
   }
@@ -220,6 +222,11 @@ Result<double> medianOfRuns(const ir::Node& node, const TimingOptions& options,
     if (r == probe && *ms > options.longRunMs && warmupRuns + timedRuns > probe + 4) {
       warmupRuns = std::min(warmupRuns, probe + 1);
       timedRuns = 3;
+    }
+    if (r == probe && options.minTimedMs > 0 && *ms * timedRuns < options.minTimedMs) {
+      const double wanted = std::ceil(options.minTimedMs / std::max(*ms, 1e-4));
+      timedRuns =
+          static_cast<int>(std::min<double>(wanted, TimingOptions::kMaxTimedRuns)) | 1;  // odd: one median
     }
     // Runs shorter than the clock's resolution are timed in groups; the time of one is the group's mean.
     if (r == warmupRuns - 1 && options.minGroupMs > 0)

@@ -29,6 +29,11 @@ struct TimingOptions {
   double abandonAboveMs = 1e30;
   /// When the second run takes longer than this, two warm-up runs and three timed runs are enough.
   double longRunMs = 20;
+  /// When the timed runs would take less than this in all (judged by the second run), more are made, up to
+  /// kMaxTimedRuns, so that a kernel of a few tens of microseconds is not ranked on five samples of a noisy
+  /// machine. 0: off.
+  double minTimedMs = 0;
+  static constexpr int kMaxTimedRuns = 41;
   /// Timed runs shorter than this are repeated back to back and timed as a group (the time of one is the
   /// group's mean), so that a kernel of a few microseconds is not lost in the clock's resolution. 0: off.
   double minGroupMs = 0;

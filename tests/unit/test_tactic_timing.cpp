@@ -86,6 +86,67 @@ TEST(TacticTiming, ShortRunsAreTimedInGroups) {
   EXPECT_EQ(repeats.back(), 20);
 }
 
+// A kernel of a few tens of microseconds gets enough timed runs to fill the minimum (an odd count, up to
+// the cap); a long one keeps the usual five.
+TEST(TacticTiming, ShortKernelsGetMoreTimedRuns) {
+  ReluGraph g({4, 4});
+  TimingOptions options;
+  options.minTimedMs = 2.0;
+  auto runsOf = [&](double each) {
+    int runs = 0;
+    auto ms = medianOfRuns(*g.node, options, [&](int) -> Result<double> {
+      ++runs;
+      return each;
+    });
+    EXPECT_TRUE(ms.isOk());
+    return runs - options.warmupRuns;
+  };
+  EXPECT_EQ(runsOf(1.0), 5);
+  EXPECT_EQ(runsOf(0.1), 21);
+  EXPECT_EQ(runsOf(0.001), TimingOptions::kMaxTimedRuns);
+}
+
+// Timing data is valid everywhere (floats in [-1, 1), integers 0 or 1) and varies up to the last elements,
+// far past the generator's period, for a size that is no multiple of it.
+Status checkTimingData(kernels::KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Tensor& i = ctx.input(1);
+  const float* xs = x.data<float>();
+  bool floatsVary = false;
+  for (int64_t e = 0; e < x.elementCount(); ++e) {
+    if (!(xs[e] >= -1.0f && xs[e] < 1.0f)) return ctx.invalid("float out of range at " + std::to_string(e));
+    floatsVary |= e > x.elementCount() - 100 && xs[e] != xs[e - 1];
+  }
+  bool intsVary = false;
+  for (int64_t e = 0; e < i.elementCount(); ++e) {
+    const int64_t v = i.data<int64_t>()[e];
+    if (v != 0 && v != 1) return ctx.invalid("index out of range at " + std::to_string(e));
+    intsVary |= e > i.elementCount() - 100 && v != i.data<int64_t>()[e - 1];
+  }
+  if (!floatsVary || !intsVary) return ctx.invalid("the last elements do not vary");
+  return {};
+}
+
+TEST(TacticTiming, FillsInputsWithValidVaryingData) {
+  ir::Graph graph;
+  const std::vector<int64_t> shape = {3, 65536 + 7};
+  ir::Value* x = graph.addValue("x").value();
+  x->type = DataType::kFloat32;
+  x->shape = ir::Shape::fromSizes(shape);
+  ir::Value* i = graph.addValue("i").value();
+  i->type = DataType::kInt64;
+  i->shape = ir::Shape::fromSizes(shape);
+  ir::Node* node = graph.addNode("Checker", "checker");
+  graph.setInput(node, 0, x);
+  graph.setInput(node, 1, i);
+  kernels::KernelDef checker;
+  checker.opType = "Checker";
+  checker.name = "any-checker-test";
+  checker.fn = checkTimingData;
+  auto ms = timeKernel(*node, checker, serial(), {1, 1});
+  EXPECT_TRUE(ms.isOk()) << ms.status().message();
+}
+
 TEST(TacticTiming, RefusesUnknownShapes) {
   ReluGraph g({16, 64});
   g.graph.inputs()[0]->shape = ir::Shape({ir::Dim::symbolic("batch"), 64});
