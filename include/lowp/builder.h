@@ -202,8 +202,9 @@ class BuilderConfig {
 
   /// 0..5 (default 3). 0 and 1: no timing, the first applicable non-reference kernel per layer in fp32
   /// unless a constraint asks otherwise. 2: one timed run per tactic. 3: two warm-up and five timed runs
-  /// (the median counts). 4 and 5: also times reference kernels where a faster kernel exists, and eleven
-  /// timed runs.
+  /// (the median counts); on the CPU a short kernel gets more, at least 2 ms of them (up to 41). 4 and 5:
+  /// also times reference kernels where a faster kernel exists, and eleven timed runs (more for short CPU
+  /// kernels, as at 3).
   Status setOptimizationLevel(int level);
   int optimizationLevel() const { return optimizationLevel_; }
 
