@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -297,9 +298,14 @@ TEST(OneDnnMatMul, ConstantWeightsArePackedOnceAndGiveTheSameProduct) {
   SKIP_WITHOUT_ONEDNN();
   std::mt19937 rng(4);
   // A constant B is reordered once into the primitive's layout; the rows split over the pool, in chunks of
-  // two sizes, all read the packed copy. The second run reuses it.
-  for (const auto& [a, b] : std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>>{
-           {{1, 128, 256}, {256, 96}}, {{37, 70}, {70, 33}}, {{3, 41, 130}, {130, 70}}}) {
+  // two sizes, all read the packed copy. The second run reuses it. One or two rows split the columns
+  // instead, in blocks of 64 of the plain B (530: a last block of 18 columns).
+  for (const auto& [a, b] :
+       std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>>{{{1, 128, 256}, {256, 96}},
+                                                                          {{37, 70}, {70, 33}},
+                                                                          {{3, 41, 130}, {130, 70}},
+                                                                          {{1, 300}, {300, 512}},
+                                                                          {{2, 1, 260}, {260, 530}}}) {
     std::vector<Tensor> inputs = {randomTensor(rng, a), randomTensor(rng, b)};
     std::shared_ptr<void> slot;
     compareWithReference("f32-matmul-onednn", "MatMul", {}, inputs, "first run " + describe(inputs, {}),
@@ -308,12 +314,14 @@ TEST(OneDnnMatMul, ConstantWeightsArePackedOnceAndGiveTheSameProduct) {
                          &slot, {1});
   }
   for (int transB = 0; transB < 2; ++transB) {
-    std::vector<Tensor> inputs = {
-        randomTensor(rng, {29, 48}),
-        randomTensor(rng, transB ? std::vector<int64_t>{40, 48} : std::vector<int64_t>{48, 40}),
-        randomTensor(rng, {40})};
-    compareWithReference("f32-gemm-onednn", "Gemm", attrs({{"transB", int64_t{transB}}}), inputs,
-                         "gemm " + describe(inputs, {}), nullptr, {1, 2});
+    for (const auto& [m, k, n] : std::vector<std::array<int64_t, 3>>{{29, 48, 40}, {1, 300, 450}}) {
+      std::vector<Tensor> inputs = {
+          randomTensor(rng, {m, k}),
+          randomTensor(rng, transB ? std::vector<int64_t>{n, k} : std::vector<int64_t>{k, n}),
+          randomTensor(rng, {n})};
+      compareWithReference("f32-gemm-onednn", "Gemm", attrs({{"transB", int64_t{transB}}}), inputs,
+                           "gemm " + describe(inputs, {}), nullptr, {1, 2});
+    }
   }
 }
 
@@ -751,6 +759,10 @@ TEST(OneDnnBf16, ConvFusedConvMatMulAndPools) {
       "bf16-fusedmatmul-onednn", "FusedMatMul", withActivation({}, "Relu"),
       {randomBf16(rng, {2, 19, 48}), randomBf16(rng, {48, 40}), randomBf16(rng, {40}, DataType::kFloat32)},
       "bf16 fusedmatmul", nullptr, {1, 2}, "lowp", kBf16Tolerance);
+  compareWithReference(
+      "bf16-fusedmatmul-onednn", "FusedMatMul", withActivation({}, "Relu"),
+      {randomBf16(rng, {1, 256}), randomBf16(rng, {256, 600}), randomBf16(rng, {600}, DataType::kFloat32)},
+      "bf16 fusedmatmul of one row (columns split)", nullptr, {1, 2}, "lowp", kBf16Tolerance);
   const AttributeMap pool = attrs({{"kernel_shape", std::vector<int64_t>{3, 3}},
                                    {"strides", std::vector<int64_t>{2, 2}},
                                    {"pads", std::vector<int64_t>{1, 1, 1, 1}}});
