@@ -209,7 +209,9 @@ class BuilderConfig {
   int optimizationLevel() const { return optimizationLevel_; }
 
   /// A timing cache file: read before timing if it exists (a cache from another device or lowp version is
-  /// an error), written after the build with every time measured.
+  /// an error), written after the build with every time measured. A layer whose tactics are partly in the
+  /// cache and partly new (say, an fp32 build filled the cache and this one allows bf16) measures its
+  /// fastest cached tactic again beside the new ones, so that times of one moment decide it.
   void setTimingCacheFile(std::string path) { timingCacheFile_ = std::move(path); }
   const std::string& timingCacheFile() const { return timingCacheFile_; }
 

@@ -10,6 +10,8 @@
 #include <map>
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include "lowp/builder.h"
 #include "op_runner.h"
 
@@ -330,6 +332,51 @@ TEST(Builder, TimingCacheMakesTheSecondBuildMeasureNothing) {
   RecordingLogger second;
   ASSERT_TRUE(Builder(second).build(*convNet(), config).isOk());
   EXPECT_TRUE(second.saw(Severity::kInfo, " 0 timings measured")) << second.messages.back().second;
+  std::filesystem::remove(path);
+}
+
+TEST(Builder, CachedTimesSetAgainstNewOnesAreMeasuredAgain) {
+  const std::string path = ::testing::TempDir() + "/builder_mixed_timing_cache.json";
+  std::filesystem::remove(path);
+  BuilderConfig config;
+  config.setTimingCacheFile(path);
+  RecordingLogger fp32;
+  ASSERT_TRUE(Builder(fp32).build(*convNet(), config).isOk());
+  // The fp32 times as if measured while the machine ran a thousand times faster than it does now.
+  constexpr double kStale = 1e-6;
+  auto readEntries = [&] {
+    std::ifstream in(path);
+    return nlohmann::json::parse(in)["entries"];
+  };
+  nlohmann::json doc;
+  {
+    std::ifstream in(path);
+    doc = nlohmann::json::parse(in);
+  }
+  for (auto& [key, ms] : doc["entries"].items()) ms = kStale;
+  const nlohmann::json stale = doc["entries"];
+  std::ofstream(path) << doc.dump();
+
+  // With bf16 allowed every layer times new tactics: its fastest fp32 tactic is measured again beside them.
+  config.setFlag(BuilderFlag::kBF16);
+  RecordingLogger mixed;
+  ASSERT_TRUE(Builder(mixed).build(*convNet(), config).isOk());
+  EXPECT_TRUE(mixed.saw(Severity::kInfo, "measured again beside new timings"))
+      << mixed.messages.back().second;
+  const nlohmann::json after = readEntries();
+  int remeasured = 0;
+  for (const auto& [key, ms] : stale.items()) {
+    ASSERT_TRUE(after.contains(key)) << key;
+    if (after[key].get<double>() != kStale) ++remeasured;
+  }
+  EXPECT_GE(remeasured, 1);
+  EXPECT_LT(remeasured, static_cast<int>(stale.size())) << "only the fastest cached tactic of a layer";
+
+  // Every tactic cached: nothing is measured, nothing again.
+  RecordingLogger warm;
+  ASSERT_TRUE(Builder(warm).build(*convNet(), config).isOk());
+  EXPECT_TRUE(warm.saw(Severity::kInfo, " 0 timings measured")) << warm.messages.back().second;
+  EXPECT_FALSE(warm.saw(Severity::kInfo, "measured again"));
   std::filesystem::remove(path);
 }
 
