@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -145,13 +146,18 @@ std::string compareOutput(const std::string& name, const Tensor& got, const Tens
   return msg.str();
 }
 
-// ||got - want|| / ||want|| over all elements.
+// ||got - want|| / ||want|| over the elements where want is finite; where it is not (a masked score of
+// -inf, a NaN), got must be the same, else the error is infinite.
 double relativeL2(const Tensor& got, const Tensor& want) {
   double diff = 0;
   double norm = 0;
   for (int64_t i = 0; i < want.elementCount(); ++i) {
     double a = elementAsDouble(got, i);
     double b = elementAsDouble(want, i);
+    if (!std::isfinite(b)) {
+      if (a == b || (std::isnan(a) && std::isnan(b))) continue;
+      return std::numeric_limits<double>::infinity();
+    }
     diff += (a - b) * (a - b);
     norm += b * b;
   }

@@ -25,6 +25,7 @@ const KernelRegistry& KernelRegistry::global() {
     ref::registerElementwiseChainKernels(r);
     ref::registerFusedKernels(r);
     ref::registerAttentionKernels(r);
+    ref::registerOnnxAttentionKernels(r);
     ref::registerQuantizedKernels(r);
     ref::registerReformatKernels(r);
 #if LOWP_WITH_ONEDNN

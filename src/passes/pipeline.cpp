@@ -10,7 +10,8 @@ const std::vector<const RewriteRule*>& pipelineRules() {
   // identities next, so constant chains and Conv -> BN pairs are adjacent; constants before BN folding,
   // so weights computed from constants (a transpose, a dequantize) are constants by then; the conv / matmul
   // fusions after BN folding (conv + BN is one Conv by then), attention before the matmul bias fusion (which
-  // would take a constant mask [Sk] for a bias) and its view ops right after it, residual and bias adds
+  // would take a constant mask [Sk] for a bias), ONNX's Attention lowered to the same node, and their view
+  // ops right after them, residual and bias adds
   // before activations (conv + add + relu becomes one node), written-out GELUs made one Gelu before
   // activations are fused, the residual Adds left into the LayerNormalizations after them (then the
   // Transposes those read), all before elementwise chains take what is left; dead nodes last, to drop what
@@ -33,6 +34,7 @@ const std::vector<const RewriteRule*>& pipelineRules() {
       &foldBatchNormRule(),
       &fuseConvAddRule(),
       &fuseAttentionRule(),
+      &lowerAttentionRule(),
       &fuseAttentionLayoutRule(),
       &gemmToMatMulRule(),
       &fuseMatMulBiasRule(),

@@ -70,6 +70,10 @@ const RewriteRule& fuseConvAddRule();
 /// each intermediate read only by the next: one lowp.Attention node (fuse_attention.cpp).
 const RewriteRule& fuseAttentionRule();
 
+/// ONNX's Attention without mask, cache, causal mask or softcap, and with as many key/value heads as query
+/// heads -> lowp.Attention, with Reshape / Transpose views of 3-D operands (lower_attention.cpp).
+const RewriteRule& lowerAttentionRule();
+
 /// lowp.Attention reads its operands through the view ops before it (Transpose, Reshape, Squeeze,
 /// Unsqueeze, Gather of one index) and writes Y as the Transpose after it wants; a Transpose before the
 /// projection that makes the operands (MatMul and bias Add) moves below it into those views

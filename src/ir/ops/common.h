@@ -41,6 +41,7 @@ void registerResizeSchemas(OpSchemaRegistry& registry);
 void registerElementwiseChainSchema(OpSchemaRegistry& registry);
 void registerFusedSchemas(OpSchemaRegistry& registry);
 void registerAttentionSchema(OpSchemaRegistry& registry);
+void registerOnnxAttentionSchema(OpSchemaRegistry& registry);
 void registerQuantizedSchemas(OpSchemaRegistry& registry);
 void registerReformatSchema(OpSchemaRegistry& registry);
 

@@ -17,6 +17,7 @@ const OpSchemaRegistry& OpSchemaRegistry::global() {
     ops::registerElementwiseChainSchema(r);
     ops::registerFusedSchemas(r);
     ops::registerAttentionSchema(r);
+    ops::registerOnnxAttentionSchema(r);
     ops::registerQuantizedSchemas(r);
     ops::registerReformatSchema(r);
     return r;

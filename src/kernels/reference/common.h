@@ -174,6 +174,7 @@ void registerResizeKernels(KernelRegistry& registry);
 void registerElementwiseChainKernels(KernelRegistry& registry);
 void registerFusedKernels(KernelRegistry& registry);
 void registerAttentionKernels(KernelRegistry& registry);
+void registerOnnxAttentionKernels(KernelRegistry& registry);
 void registerQuantizedKernels(KernelRegistry& registry);
 void registerReformatKernels(KernelRegistry& registry);
 

@@ -1,0 +1,200 @@
+// lower_attention: ONNX's Attention (ir/ops/onnx_attention.h) becomes lowp.Attention (ir/ops/attention.h),
+// whose kernels keep a query row's scores in cache (CPU) or on chip (CUDA), where ONNX's Attention has only
+// the reference loop:
+//   4-D: lowp.Attention(Q, Transpose(K, [0, 1, 3, 2]), V)
+//   3-D: Q, K and V each Reshape'd to [B, S, H, size] and Transposed to [B, H, S, size] (K to [B, H, D, S]),
+//        and the [B, H, Sq, Dv] result Transposed and Reshape'd back to [B, Sq, H * Dv].
+// fuse_attention_layout, which runs next, folds these view ops into the node's operand views, so no copy
+// is left. The scale is the attribute's, else 1 / sqrt(D) (D then must be known).
+//
+// Targets: a default-domain Attention whose only output read is Y, with Q, K and V of one float type and
+// one known rank, the same number of query and key/value heads (known), and none of what lowp.Attention
+// does not compute: no attn_mask (ONNX's Attention gives zeros for a row whose every key is masked,
+// lowp.Attention NaN, as the unfused Softmax does), no past_key / past_value, no nonpad_kv_seqlen, no
+// is_causal, no softcap. The others stay for the reference kernel.
+//
+// The lowp.Attention node keeps the Attention's name, so layer precisions and the report name it as the
+// model does; the view ops are named after it ("<name>/q_reshape", ...).
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "ir/ops/attention.h"
+#include "ir/ops/fused.h"
+#include "ir/ops/onnx_attention.h"
+#include "passes/rules.h"
+
+namespace lowp::passes {
+namespace {
+
+using namespace ir::ops;  // NOLINT(google-build-using-namespace): the slot constants
+
+bool isAttentionFloat(DataType t) {
+  return t == DataType::kFloat32 || t == DataType::kFloat64 || t == DataType::kFloat16 ||
+         t == DataType::kBFloat16;
+}
+
+bool unread(const ir::Value* v) {
+  return v == nullptr || (v->consumers.empty() && !v->isGraphOutput);
+}
+
+/// Heads and head size of Q (or V): from the 4-D shape, or the 3-D hidden size over the heads attribute.
+struct Heads {
+  int64_t heads = -1;
+  int64_t size = -1;
+};
+
+Heads headsOf(const ir::Shape& s, int64_t headsAttr) {
+  if (s.rank() == 4) return {s[1].size, s[3].size};
+  if (s.rank() == 3 && headsAttr > 0 && s[2].isKnown() && s[2].size % headsAttr == 0)
+    return {headsAttr, s[2].size / headsAttr};
+  return {};
+}
+
+bool applies(const ir::Graph& /*graph*/, const ir::Node& node) {
+  if (!node.domain.empty() || node.inputs.size() < 3 || node.outputs.empty() || node.outputs[0] == nullptr)
+    return false;
+  for (size_t i = kOnnxAttentionMask; i < node.inputs.size(); ++i) {
+    if (node.input(i) != nullptr) return false;
+  }
+  for (size_t i = 1; i < node.outputs.size(); ++i) {
+    if (!unread(node.outputs[i])) return false;
+  }
+  const ir::AttributeMap& a = node.attributes;
+  if (a.getInt("is_causal", 0) != 0 || a.getFloat("softcap", 0.0f) != 0.0f) return false;
+  const ir::Value* q = node.input(kOnnxAttentionQ);
+  const ir::Value* k = node.input(kOnnxAttentionK);
+  const ir::Value* v = node.input(kOnnxAttentionV);
+  if (q == nullptr || k == nullptr || v == nullptr || !isAttentionFloat(q->type) || k->type != q->type ||
+      v->type != q->type)
+    return false;
+  if (!q->shape.rankKnown() || k->shape.rank() != q->shape.rank() || v->shape.rank() != q->shape.rank() ||
+      (q->shape.rank() != 3 && q->shape.rank() != 4))
+    return false;
+  const int64_t qHeadsAttr = a.getInt("q_num_heads", 0);
+  const int64_t kvHeadsAttr = a.getInt("kv_num_heads", 0);
+  const Heads qh = headsOf(q->shape, qHeadsAttr);
+  const Heads kh = headsOf(k->shape, kvHeadsAttr);
+  const Heads vh = headsOf(v->shape, kvHeadsAttr);
+  const bool headsKnown = qh.heads > 0 && qh.heads == kh.heads && kh.heads == vh.heads;
+  return headsKnown && qh.size > 0 && vh.size > 0 && (a.has("scale") || qh.size == kh.size);
+}
+
+// Adds view ops named after the Attention.
+class Views {
+ public:
+  Views(ir::Graph& graph, std::string name) : graph_(graph), name_(std::move(name)) {}
+
+  Result<ir::Value*> transpose(ir::Value* x, const std::vector<int64_t>& perm, const std::string& step,
+                               ir::Value* y = nullptr) {
+    std::vector<ir::Dim> dims;
+    dims.reserve(perm.size());
+    for (int64_t p : perm) dims.push_back(x->shape[p]);
+    if (y == nullptr) {
+      LOWP_ASSIGN_OR_RETURN(y, value(step, x->type, ir::Shape(dims)));
+    }
+    ir::Node* node = graph_.addNode("Transpose", name_ + "/" + step);
+    node->opsetVersion = 13;
+    node->attributes.set("perm", perm);
+    graph_.setInput(node, 0, x);
+    LOWP_RETURN_IF_ERROR(graph_.addOutput(node, y));
+    return y;
+  }
+
+  // `x` [B, S, ...] viewed as [B, S, ...rest]: Reshape's 0 copies B and S.
+  Result<ir::Value*> reshape(ir::Value* x, const std::vector<int64_t>& rest, const std::string& step,
+                             ir::Value* y = nullptr) {
+    std::vector<int64_t> target = {0, 0};
+    target.insert(target.end(), rest.begin(), rest.end());
+    Tensor shape(DataType::kInt64, {static_cast<int64_t>(target.size())});
+    std::copy(target.begin(), target.end(), shape.data<int64_t>());
+    LOWP_ASSIGN_OR_RETURN(ir::Value * constant,
+                          graph_.addValue(uniqueValueName(graph_, name_ + "/" + step + "_shape")));
+    constant->type = DataType::kInt64;
+    constant->shape = ir::Shape({static_cast<int64_t>(target.size())});
+    constant->constant = std::move(shape);
+    if (y == nullptr) {
+      std::vector<ir::Dim> dims = {x->shape[0], x->shape[1]};
+      for (int64_t r : rest) dims.emplace_back(r);
+      LOWP_ASSIGN_OR_RETURN(y, value(step, x->type, ir::Shape(dims)));
+    }
+    ir::Node* node = graph_.addNode("Reshape", name_ + "/" + step);
+    node->opsetVersion = 14;
+    graph_.setInput(node, 0, x);
+    graph_.setInput(node, 1, constant);
+    LOWP_RETURN_IF_ERROR(graph_.addOutput(node, y));
+    return y;
+  }
+
+  Result<ir::Value*> value(const std::string& step, DataType type, ir::Shape shape) {
+    LOWP_ASSIGN_OR_RETURN(ir::Value * v, graph_.addValue(uniqueValueName(graph_, name_ + "/" + step)));
+    v->type = type;
+    v->shape = std::move(shape);
+    return v;
+  }
+
+ private:
+  ir::Graph& graph_;
+  std::string name_;
+};
+
+Result<bool> lower(ir::Graph& graph, ir::Node& attention) {
+  const std::string name = attention.name;
+  ir::Value* q = attention.input(kOnnxAttentionQ);
+  ir::Value* k = attention.input(kOnnxAttentionK);
+  ir::Value* v = attention.input(kOnnxAttentionV);
+  ir::Value* y = attention.outputs[kOnnxAttentionY];
+  const ir::AttributeMap& a = attention.attributes;
+  const Heads qh = headsOf(q->shape, a.getInt("q_num_heads", 0));
+  const Heads vh = headsOf(v->shape, a.getInt("kv_num_heads", 0));
+  const float scale = a.has("scale") ? a.getFloat("scale", 1.0f)
+                                     : static_cast<float>(1.0 / std::sqrt(static_cast<double>(qh.size)));
+  const bool threeD = q->shape.rank() == 3;
+  Views views(graph, name);
+  ir::Value* q4 = q;
+  ir::Value* kt = nullptr;
+  ir::Value* v4 = v;
+  if (threeD) {
+    LOWP_ASSIGN_OR_RETURN(ir::Value * qr, views.reshape(q, {qh.heads, qh.size}, "q_reshape"));
+    LOWP_ASSIGN_OR_RETURN(q4, views.transpose(qr, {0, 2, 1, 3}, "q_transpose"));
+    LOWP_ASSIGN_OR_RETURN(ir::Value * kr, views.reshape(k, {qh.heads, qh.size}, "k_reshape"));
+    LOWP_ASSIGN_OR_RETURN(kt, views.transpose(kr, {0, 2, 3, 1}, "k_transpose"));
+    LOWP_ASSIGN_OR_RETURN(ir::Value * vr, views.reshape(v, {vh.heads, vh.size}, "v_reshape"));
+    LOWP_ASSIGN_OR_RETURN(v4, views.transpose(vr, {0, 2, 1, 3}, "v_transpose"));
+  } else {
+    LOWP_ASSIGN_OR_RETURN(kt, views.transpose(k, {0, 1, 3, 2}, "k_transpose"));
+  }
+  graph.removeNode(&attention);  // frees Y for the node that writes it now
+
+  ir::Node* fused = graph.addNode(std::string(kAttentionOp), name);
+  fused->domain = std::string(kLowpDomain);
+  fused->opsetVersion = 1;
+  fused->attributes.set("scale", scale);
+  graph.setInput(fused, kAttentionQ, q4);
+  graph.setInput(fused, kAttentionKt, kt);
+  graph.setInput(fused, kAttentionV, v4);
+  if (threeD) {
+    // [B, H, Sq, Dv] -> [B, Sq, H, Dv] -> [B, Sq, H * Dv]
+    LOWP_ASSIGN_OR_RETURN(
+        ir::Value * y4,
+        views.value("heads", y->type,
+                    ir::Shape({q->shape[0], ir::Dim(qh.heads), q->shape[1], ir::Dim(vh.size)})));
+    LOWP_RETURN_IF_ERROR(graph.addOutput(fused, y4));
+    LOWP_ASSIGN_OR_RETURN(ir::Value * yt, views.transpose(y4, {0, 2, 1, 3}, "y_transpose"));
+    LOWP_RETURN_IF_ERROR(views.reshape(yt, {qh.heads * vh.size}, "y_reshape", y).status());
+  } else {
+    LOWP_RETURN_IF_ERROR(graph.addOutput(fused, y));
+  }
+  LOWP_RETURN_IF_ERROR(graph.sortTopologically());
+  return true;
+}
+
+}  // namespace
+
+const RewriteRule& lowerAttentionRule() {
+  static const RewriteRule rule{
+      .name = "lower_attention", .opTypes = {"Attention"}, .condition = applies, .rewrite = lower};
+  return rule;
+}
+
+}  // namespace lowp::passes

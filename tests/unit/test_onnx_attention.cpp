@@ -1,0 +1,263 @@
+// ONNX's Attention (ir/ops/onnx_attention.h): lowered to lowp.Attention where it fits (lower_attention.cpp)
+// and then equal to its reference kernel; grouped heads, a cache, causal and bool masks (a row with every
+// key masked included) on the reference kernel against a direct computation here; bad shapes as errors
+// that name the layer. The ONNX backend tests (test_attention_*) cover the reference kernel's every mode.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "lowp/builder.h"
+#include "op_runner.h"
+
+namespace lowp::testing {
+namespace {
+
+Tensor randomFloats(std::mt19937& rng, const std::vector<int64_t>& shape) {
+  std::uniform_real_distribution<double> dist(-1.0, 1.0);
+  std::vector<double> v(static_cast<size_t>(count(shape)));
+  for (double& x : v) x = dist(rng);
+  return makeTensor(DataType::kFloat32, shape, v);
+}
+
+double relativeL2(const Tensor& ref, const Tensor& got) {
+  double diff = 0.0;
+  double norm = 0.0;
+  for (int64_t i = 0; i < ref.elementCount(); ++i) {
+    const double r = elementAsDouble(ref, i);
+    const double g = elementAsDouble(got, i);
+    diff += (g - r) * (g - r);
+    norm += r * r;
+  }
+  return std::sqrt(diff / norm);
+}
+
+class QuietLogger final : public Logger {
+ public:
+  void log(Severity /*severity*/, std::string_view /*message*/) override {}
+};
+
+struct Case {
+  std::string what;
+  std::vector<int64_t> q;
+  std::vector<int64_t> k;
+  std::vector<int64_t> v;
+  std::vector<LayerAttribute> attributes;
+};
+
+// An engine of one Attention layer named "attn" reading q, k and v.
+Result<std::shared_ptr<Engine>> buildAttention(const Case& c,
+                                               const std::vector<std::string>& extraInputs = {},
+                                               const std::vector<Tensor>& extraConstants = {}) {
+  auto net = std::make_unique<NetworkDefinition>();
+  LOWP_RETURN_IF_ERROR(net->addInput("q", DataType::kFloat32, c.q));
+  LOWP_RETURN_IF_ERROR(net->addInput("k", DataType::kFloat32, c.k));
+  LOWP_RETURN_IF_ERROR(net->addInput("v", DataType::kFloat32, c.v));
+  std::vector<std::string> inputs = {"q", "k", "v"};
+  for (size_t i = 0; i < extraInputs.size(); ++i) {
+    if (!extraInputs[i].empty()) LOWP_RETURN_IF_ERROR(net->addConstant(extraInputs[i], extraConstants[i]));
+    inputs.push_back(extraInputs[i]);
+  }
+  LOWP_RETURN_IF_ERROR(net->addLayer("Attention", "attn", inputs, {"y"}, c.attributes).status());
+  LOWP_RETURN_IF_ERROR(net->markOutput("y"));
+  QuietLogger logger;
+  return Builder(logger).build(*net, BuilderConfig());
+}
+
+std::vector<NamedTensor> run(const Engine& engine, const std::vector<NamedTensor>& inputs) {
+  auto context = engine.createExecutionContext();
+  std::vector<NamedTensor> outputs;
+  const Status s = context->execute(inputs, outputs);
+  EXPECT_TRUE(s.isOk()) << s.toString();
+  return outputs;
+}
+
+ir::AttributeMap toAttributeMap(const std::vector<LayerAttribute>& attributes) {
+  ir::AttributeMap map;
+  for (const LayerAttribute& a : attributes) {
+    std::visit([&](const auto& value) { map.set(a.name, value); }, a.value);
+  }
+  return map;
+}
+
+TEST(OnnxAttention, LowersToTheFusedKernelAndMatchesTheReference) {
+  std::mt19937 rng(23);
+  const std::vector<Case> cases = {
+      {"3-D, 4 heads",
+       {2, 37, 64},
+       {2, 37, 64},
+       {2, 37, 64},
+       {{"q_num_heads", int64_t{4}}, {"kv_num_heads", int64_t{4}}}},
+      {"3-D, cross attention, head sizes 8 and 12",
+       {1, 5, 24},
+       {1, 19, 24},
+       {1, 19, 36},
+       {{"q_num_heads", int64_t{3}}, {"kv_num_heads", int64_t{3}}}},
+      {"4-D, scale 0.3", {2, 3, 29, 16}, {2, 3, 41, 16}, {2, 3, 41, 24}, {{"scale", 0.3f}}},
+  };
+  for (const Case& c : cases) {
+    auto engine = buildAttention(c);
+    ASSERT_TRUE(engine.isOk()) << c.what << ": " << engine.status().toString();
+    bool lowered = false;
+    for (const LayerInfo& layer : (*engine)->layers())
+      lowered = lowered || (layer.name == "attn" && layer.opType == "lowp.Attention");
+    EXPECT_TRUE(lowered) << c.what;
+    const Tensor q = randomFloats(rng, c.q);
+    const Tensor k = randomFloats(rng, c.k);
+    const Tensor v = randomFloats(rng, c.v);
+    const auto got = run(**engine, {{"q", q}, {"k", k}, {"v", v}});
+    ASSERT_EQ(got.size(), 1u);
+    auto want = runOp({.opType = "Attention",
+                       .attributes = toAttributeMap(c.attributes),
+                       .inputs = {q, k, v},
+                       .opset = 23});
+    ASSERT_TRUE(want.isOk()) << c.what << ": " << want.status().toString();
+    ASSERT_EQ((*want)[0].shape(), got[0].tensor.shape()) << c.what;
+    EXPECT_LT(relativeL2((*want)[0], got[0].tensor), 1e-5) << c.what;
+  }
+}
+
+// Direct computation: Q [B, Hq, Sq, D], keys and values [B, Hkv, T, D / Dv] with the cache first, a bool
+// mask [Sq, T] (true: attend), causal from offset P, in double.
+std::vector<double> directAttention(const Tensor& q, const Tensor& keys, const Tensor& values,
+                                    const std::vector<bool>& mask, int64_t past, double scale) {
+  const int64_t b = q.shape()[0], hq = q.shape()[1], sq = q.shape()[2], d = q.shape()[3];
+  const int64_t hkv = keys.shape()[1], t = keys.shape()[2], dv = values.shape()[3];
+  std::vector<double> y(static_cast<size_t>(b * hq * sq * dv), 0.0);
+  for (int64_t bi = 0; bi < b; ++bi) {
+    for (int64_t h = 0; h < hq; ++h) {
+      const int64_t kh = h / (hq / hkv);
+      for (int64_t i = 0; i < sq; ++i) {
+        std::vector<double> s(static_cast<size_t>(t), -std::numeric_limits<double>::infinity());
+        double maxValue = -std::numeric_limits<double>::infinity();
+        for (int64_t j = 0; j < t; ++j) {
+          if (!mask[static_cast<size_t>(i * t + j)] || j > i + past) continue;
+          double dot = 0;
+          for (int64_t e = 0; e < d; ++e) {
+            dot += elementAsDouble(q, ((bi * hq + h) * sq + i) * d + e) *
+                   elementAsDouble(keys, ((bi * hkv + kh) * t + j) * d + e);
+          }
+          s[static_cast<size_t>(j)] = scale * dot;
+          maxValue = std::max(maxValue, scale * dot);
+        }
+        if (maxValue == -std::numeric_limits<double>::infinity()) continue;  // every key masked: zeros
+        double sum = 0;
+        for (double& x : s) sum += (x = std::exp(x - maxValue));
+        for (int64_t j = 0; j < t; ++j) {
+          for (int64_t e = 0; e < dv; ++e) {
+            y[static_cast<size_t>(((bi * hq + h) * sq + i) * dv + e)] +=
+                s[static_cast<size_t>(j)] / sum * elementAsDouble(values, ((bi * hkv + kh) * t + j) * dv + e);
+          }
+        }
+      }
+    }
+  }
+  return y;
+}
+
+TEST(OnnxAttention, GroupedHeadsCacheAndMasksRunOnTheReferenceKernel) {
+  std::mt19937 rng(24);
+  const int64_t b = 2, hq = 4, hkv = 2, sq = 3, skv = 3, past = 2, d = 8, dv = 6, t = past + skv;
+  const Case c{"grouped heads, cache, causal, bool mask",
+               {b, hq, sq, d},
+               {b, hkv, skv, d},
+               {b, hkv, skv, dv},
+               {{"is_causal", int64_t{1}}}};
+  // Row 1 masks every key it may see; the others one key each.
+  std::vector<bool> maskBits(static_cast<size_t>(sq * t), true);
+  for (int64_t j = 0; j < t; ++j) maskBits[static_cast<size_t>(1 * t + j)] = false;
+  maskBits[static_cast<size_t>(0 * t + 1)] = false;
+  maskBits[static_cast<size_t>(2 * t + 4)] = false;
+  std::vector<double> maskValues(maskBits.begin(), maskBits.end());
+  const Tensor mask = makeTensor(DataType::kBool, {sq, t}, maskValues);
+  const Tensor pastKey = randomFloats(rng, {b, hkv, past, d});
+  const Tensor pastValue = randomFloats(rng, {b, hkv, past, dv});
+  auto engine = buildAttention(c, {"mask", "past_key", "past_value"}, {mask, pastKey, pastValue});
+  ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+  for (const LayerInfo& layer : (*engine)->layers()) {
+    if (layer.name == "attn") {
+      EXPECT_EQ(layer.opType, "Attention") << "lowp.Attention computes none of these";
+    }
+  }
+  const Tensor q = randomFloats(rng, c.q);
+  const Tensor k = randomFloats(rng, c.k);
+  const Tensor v = randomFloats(rng, c.v);
+  const auto got = run(**engine, {{"q", q}, {"k", k}, {"v", v}});
+  ASSERT_EQ(got.size(), 1u);
+  // The keys and values with the cache first.
+  Tensor keys(DataType::kFloat32, {b, hkv, t, d});
+  Tensor values(DataType::kFloat32, {b, hkv, t, dv});
+  for (int64_t bh = 0; bh < b * hkv; ++bh) {
+    for (int64_t j = 0; j < t; ++j) {
+      for (int64_t e = 0; e < d; ++e)
+        keys.data<float>()[(bh * t + j) * d + e] = j < past ? pastKey.data<float>()[(bh * past + j) * d + e]
+                                                            : k.data<float>()[(bh * skv + j - past) * d + e];
+      for (int64_t e = 0; e < dv; ++e)
+        values.data<float>()[(bh * t + j) * dv + e] = j < past
+                                                          ? pastValue.data<float>()[(bh * past + j) * dv + e]
+                                                          : v.data<float>()[(bh * skv + j - past) * dv + e];
+    }
+  }
+  const std::vector<double> want =
+      directAttention(q, keys, values, maskBits, past, 1.0 / std::sqrt(double(d)));
+  const Tensor& y = got[0].tensor;
+  ASSERT_EQ(y.shape(), (std::vector<int64_t>{b, hq, sq, dv}));
+  for (int64_t i = 0; i < y.elementCount(); ++i) {
+    ASSERT_FALSE(std::isnan(elementAsDouble(y, i))) << "element " << i;
+    EXPECT_NEAR(elementAsDouble(y, i), want[static_cast<size_t>(i)], 1e-5) << "element " << i;
+  }
+  // Row 1 attends to nothing: zeros in every head.
+  for (int64_t bh = 0; bh < b * hq; ++bh) {
+    for (int64_t e = 0; e < dv; ++e) EXPECT_EQ(elementAsDouble(y, (bh * sq + 1) * dv + e), 0.0);
+  }
+}
+
+TEST(OnnxAttention, BadShapesAreErrorsNamingTheLayer) {
+  struct Bad {
+    Case c;
+    std::vector<std::string> extra;
+    std::vector<Tensor> constants;
+    std::string says;
+  };
+  const Tensor mask57 = makeTensor(DataType::kFloat32, {5, 7}, std::vector<double>(35, 0.0));
+  const Tensor pastKey = makeTensor(DataType::kFloat32, {1, 2, 3, 8}, std::vector<double>(48, 0.0));
+  const std::vector<Bad> cases = {
+      {{"3-D without heads", {1, 4, 16}, {1, 4, 16}, {1, 4, 16}, {}}, {}, {}, "q_num_heads"},
+      {{"hidden not a multiple of the heads",
+        {1, 4, 30},
+        {1, 4, 30},
+        {1, 4, 30},
+        {{"q_num_heads", int64_t{4}}, {"kv_num_heads", int64_t{4}}}},
+       {},
+       {},
+       "no multiple"},
+      {{"3 query heads over 2 key/value heads", {1, 3, 4, 8}, {1, 2, 4, 8}, {1, 2, 4, 8}, {}},
+       {},
+       {},
+       "no multiple"},
+      {{"a mask that does not broadcast", {1, 2, 4, 8}, {1, 2, 6, 8}, {1, 2, 6, 8}, {}},
+       {"mask"},
+       {mask57},
+       "does not broadcast"},
+      {{"past_key without past_value", {1, 2, 4, 8}, {1, 2, 6, 8}, {1, 2, 6, 8}, {}},
+       {"", "past_key"},
+       {Tensor(), pastKey},
+       "come together"},
+      {{"ranks differ", {1, 2, 4, 8}, {1, 6, 16}, {1, 6, 16}, {}}, {}, {}, "one rank"},
+  };
+  for (const Bad& bad : cases) {
+    auto engine = buildAttention(bad.c, bad.extra, bad.constants);
+    ASSERT_FALSE(engine.isOk()) << bad.c.what;
+    const std::string message = engine.status().message();
+    EXPECT_NE(message.find("attn"), std::string::npos) << bad.c.what << ": " << message;
+    EXPECT_NE(message.find(bad.says), std::string::npos) << bad.c.what << ": " << message;
+  }
+}
+
+}  // namespace
+}  // namespace lowp::testing
