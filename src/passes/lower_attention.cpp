@@ -7,18 +7,25 @@
 // fuse_attention_layout, which runs next, folds these view ops into the node's operand views, so no copy
 // is left. The scale is the attribute's, else 1 / sqrt(D) (D then must be known).
 //
+// An attn_mask becomes lowp.Attention's additive mask: a float mask as it is (Cast to Q's type if it has
+// another), a bool mask through Where(mask, 0, -inf); and the node gets zero_masked_rows, since ONNX's
+// Attention gives zeros for a row whose every key is masked where lowp.Attention would give NaN, as the
+// unfused Softmax does. Its last dim must be the keys' (the same known size or symbol): ONNX's Attention
+// masks the keys past a shorter mask, where lowp.Attention would broadcast a last dim of 1.
+//
 // Targets: a default-domain Attention whose only output read is Y, with Q, K and V of one float type and
-// one known rank, the same number of query and key/value heads (known), and none of what lowp.Attention
-// does not compute: no attn_mask (ONNX's Attention gives zeros for a row whose every key is masked,
-// lowp.Attention NaN, as the unfused Softmax does), no past_key / past_value, no nonpad_kv_seqlen, no
-// is_causal, no softcap. The others stay for the reference kernel.
+// one known rank, the same number of query and key/value heads (known), a mask as above or none, and none
+// of what lowp.Attention does not compute: no past_key / past_value, no nonpad_kv_seqlen, no is_causal, no
+// softcap. The others stay for the reference kernel.
 //
 // The lowp.Attention node keeps the Attention's name, so layer precisions and the report name it as the
 // model does; the view ops are named after it ("<name>/q_reshape", ...).
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
+#include "ir/numeric.h"
 #include "ir/ops/attention.h"
 #include "ir/ops/fused.h"
 #include "ir/ops/onnx_attention.h"
@@ -32,6 +39,25 @@ using namespace ir::ops;  // NOLINT(google-build-using-namespace): the slot cons
 bool isAttentionFloat(DataType t) {
   return t == DataType::kFloat32 || t == DataType::kFloat64 || t == DataType::kFloat16 ||
          t == DataType::kBFloat16;
+}
+
+/// A scalar of a float type.
+Tensor scalarOf(DataType type, float value) {
+  Tensor t(type, {});
+  switch (type) {
+    case DataType::kFloat64:
+      *t.data<double>() = value;
+      break;
+    case DataType::kFloat16:
+      *t.data<uint16_t>() = ir::floatToFloat16(value);
+      break;
+    case DataType::kBFloat16:
+      *t.data<uint16_t>() = ir::floatToBFloat16(value);
+      break;
+    default:
+      *t.data<float>() = value;
+  }
+  return t;
 }
 
 bool unread(const ir::Value* v) {
@@ -54,7 +80,7 @@ Heads headsOf(const ir::Shape& s, int64_t headsAttr) {
 bool applies(const ir::Graph& /*graph*/, const ir::Node& node) {
   if (!node.domain.empty() || node.inputs.size() < 3 || node.outputs.empty() || node.outputs[0] == nullptr)
     return false;
-  for (size_t i = kOnnxAttentionMask; i < node.inputs.size(); ++i) {
+  for (size_t i = kOnnxAttentionPastKey; i < node.inputs.size(); ++i) {
     if (node.input(i) != nullptr) return false;
   }
   for (size_t i = 1; i < node.outputs.size(); ++i) {
@@ -77,7 +103,14 @@ bool applies(const ir::Graph& /*graph*/, const ir::Node& node) {
   const Heads kh = headsOf(k->shape, kvHeadsAttr);
   const Heads vh = headsOf(v->shape, kvHeadsAttr);
   const bool headsKnown = qh.heads > 0 && qh.heads == kh.heads && kh.heads == vh.heads;
-  return headsKnown && qh.size > 0 && vh.size > 0 && (a.has("scale") || qh.size == kh.size);
+  if (!headsKnown || qh.size <= 0 || vh.size <= 0 || (!a.has("scale") && qh.size != kh.size)) return false;
+  const ir::Value* mask = node.input(kOnnxAttentionMask);
+  if (mask == nullptr) return true;
+  if (mask->type != DataType::kBool && !isAttentionFloat(mask->type)) return false;
+  const ir::Shape& m = mask->shape;
+  const ir::Dim& keys = k->shape[k->shape.rank() - 2];  // Skv, in either layout
+  return m.rankKnown() && m.rank() >= 1 && m.rank() <= 4 && m[m.rank() - 1] == keys &&
+         (keys.isKnown() || !keys.symbol.empty());
 }
 
 // Adds view ops named after the Attention.
@@ -126,6 +159,39 @@ class Views {
     return y;
   }
 
+  // The mask as scores to add, in `type`: a bool mask through Where(mask, 0, -inf), a float one as it is
+  // or through a Cast.
+  Result<ir::Value*> additiveMask(ir::Value* mask, DataType type) {
+    if (mask->type == type) return mask;
+    LOWP_ASSIGN_OR_RETURN(ir::Value * y, value("mask", type, mask->shape));
+    if (mask->type != DataType::kBool) {
+      ir::Node* cast = graph_.addNode("Cast", name_ + "/mask_cast");
+      cast->opsetVersion = 21;
+      cast->attributes.set("to", static_cast<int64_t>(type));
+      graph_.setInput(cast, 0, mask);
+      LOWP_RETURN_IF_ERROR(graph_.addOutput(cast, y));
+      return y;
+    }
+    LOWP_ASSIGN_OR_RETURN(ir::Value * keep, scalar("mask_keep", type, 0.0f));
+    LOWP_ASSIGN_OR_RETURN(ir::Value * drop,
+                          scalar("mask_drop", type, -std::numeric_limits<float>::infinity()));
+    ir::Node* where = graph_.addNode("Where", name_ + "/mask_where");
+    where->opsetVersion = 16;
+    graph_.setInput(where, 0, mask);
+    graph_.setInput(where, 1, keep);
+    graph_.setInput(where, 2, drop);
+    LOWP_RETURN_IF_ERROR(graph_.addOutput(where, y));
+    return y;
+  }
+
+  Result<ir::Value*> scalar(const std::string& step, DataType type, float value) {
+    LOWP_ASSIGN_OR_RETURN(ir::Value * c, graph_.addValue(uniqueValueName(graph_, name_ + "/" + step)));
+    c->type = type;
+    c->shape = ir::Shape(std::vector<ir::Dim>{});
+    c->constant = scalarOf(type, value);
+    return c;
+  }
+
   Result<ir::Value*> value(const std::string& step, DataType type, ir::Shape shape) {
     LOWP_ASSIGN_OR_RETURN(ir::Value * v, graph_.addValue(uniqueValueName(graph_, name_ + "/" + step)));
     v->type = type;
@@ -164,6 +230,10 @@ Result<bool> lower(ir::Graph& graph, ir::Node& attention) {
   } else {
     LOWP_ASSIGN_OR_RETURN(kt, views.transpose(k, {0, 1, 3, 2}, "k_transpose"));
   }
+  ir::Value* mask = attention.input(kOnnxAttentionMask);
+  if (mask != nullptr) {
+    LOWP_ASSIGN_OR_RETURN(mask, views.additiveMask(mask, q->type));
+  }
   graph.removeNode(&attention);  // frees Y for the node that writes it now
 
   ir::Node* fused = graph.addNode(std::string(kAttentionOp), name);
@@ -173,6 +243,10 @@ Result<bool> lower(ir::Graph& graph, ir::Node& attention) {
   graph.setInput(fused, kAttentionQ, q4);
   graph.setInput(fused, kAttentionKt, kt);
   graph.setInput(fused, kAttentionV, v4);
+  if (mask != nullptr) {
+    graph.setInput(fused, kAttentionMask, mask);
+    fused->attributes.set(std::string(kAttentionZeroMaskedRows), int64_t{1});
+  }
   if (threeD) {
     // [B, H, Sq, Dv] -> [B, Sq, H, Dv] -> [B, Sq, H * Dv]
     LOWP_ASSIGN_OR_RETURN(

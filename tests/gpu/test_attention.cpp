@@ -13,10 +13,12 @@
 #include <vector>
 
 #include "gpu_test_util.h"
+#include "ir/ops/attention.h"
 #include "ir/ops/attention_layout.h"
 #include "kernel_under_test.h"
 #include "kernels/cuda/cuda_context.h"
 #include "kernels/cuda/launch.h"
+#include "lowp/builder.h"
 #include "op_runner.h"
 
 namespace lowp::testing {
@@ -146,9 +148,9 @@ TEST(CudaAttention, ComposedMatchesTheReference) {
   }
 }
 
-// A row masked to -inf everywhere gives NaN, as the reference (and the unfused Softmax) does; other rows
-// are unaffected.
-TEST(CudaAttention, FullyMaskedRowsAreNaN) {
+// A row masked to -inf everywhere gives NaN, as the reference (and the unfused Softmax) does, or zeros with
+// zero_masked_rows (ONNX's Attention lowered); other rows are unaffected.
+TEST(CudaAttention, FullyMaskedRowsAreNaNOrZeros) {
   LOWP_REQUIRE_GPU();
   std::mt19937 rng(63);
   const AttentionSizes s{{2}, 16, 32, 40, 32, {16, 40}};
@@ -163,25 +165,35 @@ TEST(CudaAttention, FullyMaskedRowsAreNaN) {
     for (int64_t j = 0; j < 40; j += 3)
       mask[static_cast<size_t>(5 * 40 + j)] = -std::numeric_limits<double>::infinity();
     in[3] = makeTensor(type, {16, 40}, mask);
-    expectMatchesReference({.kernel = kernel,
-                            .opType = "Attention",
-                            .domain = "lowp",
-                            .opset = 1,
-                            .inputs = in,
-                            .tolerance = type == DataType::kFloat32 ? 1e-5 : 1e-2});
-    // The comparison skips where the reference is NaN: check those rows here.
-    const kernels::KernelDef* k = kernelNamed(kernel);
-    ASSERT_NE(k, nullptr);
-    NodeUnderTest n("Attention", "lowp", 1, {}, in, {});
-    ASSERT_TRUE(n.status().isOk()) << n.status().toString();
-    auto got = runOnGpu(*k, n.node(), in, n.outputType(), n.outputShape());
-    ASSERT_TRUE(got.isOk()) << got.status().toString();
-    for (int64_t head = 0; head < 2; ++head) {
-      for (int64_t e = 0; e < 32; ++e) {
-        EXPECT_TRUE(std::isnan(elementAsDouble(*got, (head * 16 + 3) * 32 + e)))
-            << "head " << head << " e " << e;
-        EXPECT_FALSE(std::isnan(elementAsDouble(*got, (head * 16 + 5) * 32 + e)))
-            << "head " << head << " e " << e;
+    for (const bool zeroes : {false, true}) {
+      SCOPED_TRACE(zeroes ? "zero_masked_rows" : "NaN for masked rows");
+      const ir::AttributeMap attributes =
+          zeroes ? attrs({{std::string(ir::ops::kAttentionZeroMaskedRows), int64_t{1}}}) : ir::AttributeMap{};
+      expectMatchesReference({.kernel = kernel,
+                              .opType = "Attention",
+                              .domain = "lowp",
+                              .opset = 1,
+                              .attrs = attributes,
+                              .inputs = in,
+                              .tolerance = type == DataType::kFloat32 ? 1e-5 : 1e-2});
+      // The comparison skips where the reference is NaN: check those rows here.
+      const kernels::KernelDef* k = kernelNamed(kernel);
+      ASSERT_NE(k, nullptr);
+      NodeUnderTest n("Attention", "lowp", 1, attributes, in, {});
+      ASSERT_TRUE(n.status().isOk()) << n.status().toString();
+      auto got = runOnGpu(*k, n.node(), in, n.outputType(), n.outputShape());
+      ASSERT_TRUE(got.isOk()) << got.status().toString();
+      for (int64_t head = 0; head < 2; ++head) {
+        for (int64_t e = 0; e < 32; ++e) {
+          const double masked = elementAsDouble(*got, (head * 16 + 3) * 32 + e);
+          if (zeroes) {
+            EXPECT_EQ(masked, 0.0) << "head " << head << " e " << e;
+          } else {
+            EXPECT_TRUE(std::isnan(masked)) << "head " << head << " e " << e;
+          }
+          EXPECT_FALSE(std::isnan(elementAsDouble(*got, (head * 16 + 5) * 32 + e)))
+              << "head " << head << " e " << e;
+        }
       }
     }
   }
@@ -341,6 +353,54 @@ TEST(CudaAttention, PackedProjectionViewsMatchTheReference) {
                                   .misalign = misalign});
         }
       }
+    }
+  }
+}
+
+// ONNX's Attention with a bool key mask, built for the GPU: lowered to lowp.Attention (its mask made
+// additive), rows of a batch whose every key is masked give zeros, the rest match the CPU reference kernel.
+TEST(CudaAttention, OnnxAttentionWithAMaskBuildsForTheGpu) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(64);
+  const int64_t b = 2, heads = 4, s = 64, e = 128;
+  std::vector<double> keep(static_cast<size_t>(b * s), 0.0);
+  for (int64_t j = 0; j < 50; ++j) keep[static_cast<size_t>(j)] = 1.0;  // batch 1 keeps no key
+  const Tensor mask = makeTensor(DataType::kBool, {b, 1, 1, s}, keep);
+  const std::vector<LayerAttribute> attributes = {{"q_num_heads", heads}, {"kv_num_heads", heads}};
+  for (const bool fp16 : {false, true}) {
+    SCOPED_TRACE(fp16 ? "fp16 allowed" : "fp32");
+    NetworkDefinition net;
+    for (const char* name : {"q", "k", "v"})
+      ASSERT_TRUE(net.addInput(name, DataType::kFloat32, {b, s, e}).isOk());
+    ASSERT_TRUE(net.addConstant("mask", mask).isOk());
+    ASSERT_TRUE(net.addLayer("Attention", "attn", {"q", "k", "v", "mask"}, {"y"}, attributes).isOk());
+    ASSERT_TRUE(net.markOutput("y").isOk());
+    BuilderConfig config;
+    config.setDevice(Device::kCuda);
+    if (fp16) config.setFlag(BuilderFlag::kFP16);
+    StderrLogger logger(Severity::kError);
+    auto engine = Builder(logger).build(net, config);
+    ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+    bool lowered = false;
+    for (const LayerInfo& layer : (*engine)->layers())
+      lowered = lowered || (layer.name == "attn" && layer.opType == "lowp.Attention");
+    EXPECT_TRUE(lowered);
+    const Tensor q = randomTensor(rng, DataType::kFloat32, {b, s, e}, -1.0, 1.0);
+    const Tensor k = randomTensor(rng, DataType::kFloat32, {b, s, e}, -1.0, 1.0);
+    const Tensor v = randomTensor(rng, DataType::kFloat32, {b, s, e}, -1.0, 1.0);
+    auto context = (*engine)->createExecutionContext();
+    std::vector<NamedTensor> outputs;
+    const Status ran = context->execute(std::vector<NamedTensor>{{"q", q}, {"k", k}, {"v", v}}, outputs);
+    ASSERT_TRUE(ran.isOk()) << ran.toString();
+    auto want =
+        runOp({.opType = "Attention",
+               .attributes = attrs({{"q_num_heads", int64_t{heads}}, {"kv_num_heads", int64_t{heads}}}),
+               .inputs = {q, k, v, mask},
+               .opset = 23});
+    ASSERT_TRUE(want.isOk()) << want.status().toString();
+    EXPECT_LT(relativeL2((*want)[0], outputs[0].tensor), fp16 ? 1e-2 : 1e-3);
+    for (int64_t i = s * e; i < 2 * s * e; ++i) {
+      ASSERT_EQ(elementAsDouble(outputs[0].tensor, i), 0.0) << "element " << i;
     }
   }
 }

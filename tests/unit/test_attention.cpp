@@ -536,8 +536,8 @@ TEST(CpuAttention, ReferenceInEveryType) {
   EXPECT_LE(relativeL2(run(DataType::kBFloat16), f32), 3e-2);
 }
 
-// A row masked to -inf everywhere gives NaN, as the unfused Softmax does; -inf in part of a row gives 0
-// there.
+// A row masked to -inf everywhere gives NaN, as the unfused Softmax does, or zeros with zero_masked_rows
+// (ONNX's Attention lowered); -inf in part of a row gives 0 there.
 TEST(CpuAttention, InfiniteMasks) {
   std::mt19937 rng(43);
   const kernels::KernelDef* ref = referenceKernel("Attention", "lowp");
@@ -549,24 +549,36 @@ TEST(CpuAttention, InfiniteMasks) {
   const std::vector<Tensor> in = {
       randomFloats(rng, DataType::kFloat32, {1, 4, 8}), randomFloats(rng, DataType::kFloat32, {1, 8, 20}),
       randomFloats(rng, DataType::kFloat32, {1, 20, 8}), makeTensor(DataType::kFloat32, {4, 20}, maskValues)};
-  NodeUnderTest n("Attention", "lowp", 1, {}, in, {});
-  ASSERT_TRUE(n.status().isOk()) << n.status().toString();
-  auto want = runKernel(*ref, n.node(), in, n.outputType(), n.outputShape());
-  ASSERT_TRUE(want.isOk());
-  EXPECT_TRUE(std::isnan(want->data<float>()[0]));
-  for (const Isa& isa : kIsas) {
-    if (!runtime::cpuSupports(isa.feature)) continue;
-    const kernels::KernelDef* k = kernelNamed(std::string("f32-attention-") + isa.name);
-    ASSERT_NE(k, nullptr);
-    auto got = runKernel(*k, n.node(), in, n.outputType(), n.outputShape());
-    ASSERT_TRUE(got.isOk()) << got.status().toString();
-    for (int64_t e = 0; e < 4 * 8; ++e) {
-      const float w = want->data<float>()[e];
-      const float g = got->data<float>()[e];
-      if (e < 8) {
-        EXPECT_TRUE(std::isnan(g)) << isa.name << " element " << e;
+  for (const bool zeroes : {false, true}) {
+    SCOPED_TRACE(zeroes ? "zero_masked_rows" : "NaN for masked rows");
+    NodeUnderTest n(
+        "Attention", "lowp", 1,
+        zeroes ? attrs({{std::string(ir::ops::kAttentionZeroMaskedRows), int64_t{1}}}) : ir::AttributeMap{},
+        in, {});
+    ASSERT_TRUE(n.status().isOk()) << n.status().toString();
+    auto want = runKernel(*ref, n.node(), in, n.outputType(), n.outputShape());
+    ASSERT_TRUE(want.isOk());
+    for (int64_t e = 0; e < 8; ++e) {
+      if (zeroes) {
+        EXPECT_EQ(want->data<float>()[e], 0.0f) << "reference element " << e;
       } else {
-        EXPECT_NEAR(g, w, 1e-5f * std::max(1.0f, std::abs(w))) << isa.name << " element " << e;
+        EXPECT_TRUE(std::isnan(want->data<float>()[e])) << "reference element " << e;
+      }
+    }
+    for (const Isa& isa : kIsas) {
+      if (!runtime::cpuSupports(isa.feature)) continue;
+      const kernels::KernelDef* k = kernelNamed(std::string("f32-attention-") + isa.name);
+      ASSERT_NE(k, nullptr);
+      auto got = runKernel(*k, n.node(), in, n.outputType(), n.outputShape());
+      ASSERT_TRUE(got.isOk()) << got.status().toString();
+      for (int64_t e = 0; e < 4 * 8; ++e) {
+        const float w = want->data<float>()[e];
+        const float g = got->data<float>()[e];
+        if (e < 8 && !zeroes) {
+          EXPECT_TRUE(std::isnan(g)) << isa.name << " element " << e;
+        } else {
+          EXPECT_NEAR(g, w, 1e-5f * std::max(1.0f, std::abs(w))) << isa.name << " element " << e;
+        }
       }
     }
   }

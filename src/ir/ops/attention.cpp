@@ -128,6 +128,7 @@ void registerAttentionSchema(OpSchemaRegistry& registry) {
                 .minInputs = 3,
                 .maxInputs = -1,
                 .attributes = {{"scale", AttrType::kFloat},
+                               {kAttentionZeroMaskedRows, AttrType::kInt},
                                {kAttentionQView, AttrType::kInts},
                                {kAttentionKtView, AttrType::kInts},
                                {kAttentionVView, AttrType::kInts},

@@ -8,7 +8,9 @@
 //   V     [..., Sk, Dv]
 //   mask  (optional) broadcastable to [..., Sq, Sk] without growing it: rank at most Q's, every dim 1 or the
 //         scores' dim (NumPy rules, aligned from the right), e.g. [Sq, Sk], [B, 1, 1, Sk], [B, H, Sq, Sk]
-// Attribute: scale (float, default 1).
+// Attributes: scale (float, default 1); zero_masked_rows (int, default 0): 1 makes a row whose every score is
+// -inf (every key masked) give zeros, as ONNX's Attention defines, instead of the NaN the unfused Softmax
+// gives (lower_attention.cpp sets it).
 // Output Y [..., Sq, Dv], Q's type:
 //   S = scale * (Q . Kt) + mask;  P = softmax(S) along the last axis;  Y = P . V
 // Batch dims: Q, Kt and V have the same rank (2 or more) and equal leading dims; NumPy matmul's broadcasting
@@ -21,7 +23,8 @@
 // type (nearest even). S and P are never rounded to fp16/bf16. On fp32 tensors this equals the unfused
 // graph exactly when the scale came from a Mul (or is 1); a Div by c becomes scale = 1 / c, which may differ
 // from the division in the last bit of each score. Rows whose mask is -inf everywhere give NaN, as the
-// unfused Softmax does. The faster kernels differ from the reference by rounding only: the CPU kernels sum
+// unfused Softmax does, or zeros with
+// zero_masked_rows. The faster kernels differ from the reference by rounding only: the CPU kernels sum
 // with FMA (kernels/cpu/attention.cpp); the CUDA tensor-core kernels (fp16, bf16) round P to the tensor type
 // before P . V, as the unfused graph does, and sum in fp32 (kernels/cuda/attention.cu).
 #pragma once
@@ -33,11 +36,18 @@
 #include <string_view>
 #include <vector>
 
+#include "ir/attribute.h"
 #include "ir/shape.h"
 
 namespace lowp::ir::ops {
 
 inline constexpr std::string_view kAttentionOp = "Attention";
+inline constexpr std::string_view kAttentionZeroMaskedRows = "zero_masked_rows";
+
+/// Whether the node's fully masked rows give zeros (zero_masked_rows = 1) rather than NaN.
+inline bool attentionZeroesMaskedRows(const AttributeMap& attrs) {
+  return attrs.getInt(kAttentionZeroMaskedRows, 0) != 0;
+}
 
 /// The node input slots of lowp.Attention.
 inline constexpr size_t kAttentionQ = 0;

@@ -165,6 +165,7 @@ Status attentionKernel(KernelContext& ctx) {
   }
 
   const float scale = dense->scale;
+  const bool zeroMaskedRows = ir::ops::attentionZeroesMaskedRows(ctx.attrs());
   const IsaKernels& isa = kTable();
   const bool f32 = storage == Storage::kF32;
   const int64_t ldk = padded(n.sk);
@@ -211,6 +212,7 @@ Status attentionKernel(KernelContext& ctx) {
       head.ldv = ldv;
       head.ldy = n.dv;
       head.scale = scale;
+      head.zeroMaskedRows = zeroMaskedRows;
       const int64_t qStart = (h * n.sq + row0) * n.d;
       const int64_t yStart = (h * n.sq + row0) * n.dv;
       if (f32) {

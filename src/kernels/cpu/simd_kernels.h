@@ -89,6 +89,8 @@ struct AttentionHead {
   int64_t ldy = 0;
   int64_t maskRowStride = 0;
   float scale = 1.0f;
+  /// A row whose every score is -inf gives Y = 0 (lowp.Attention's zero_masked_rows), not NaN.
+  bool zeroMaskedRows = false;
 };
 
 /// The multiple of 16 floats (one AVX-512 vector, two AVX2 vectors) an AttentionHead's ldk and ldv are.

@@ -693,7 +693,7 @@ void attentionOutputBlock(const AttentionHead& h, const float* p, const float* i
 }
 
 /// Row i of the scores in place: S = scale * s + mask, then e = exp(S - max(S)) (expFlushedOf); returns
-/// 1 / sum(e).
+/// 1 / sum(e). A row whose every score is -inf gives NaN, or e = 0 and 0 with h.zeroMaskedRows.
 template <class V>
 float attentionSoftmaxRow(const AttentionHead& h, float* s, const float* mask) {
   using F = typename V::F;
@@ -717,7 +717,12 @@ float attentionSoftmaxRow(const AttentionHead& h, float* s, const float* mask) {
     V::storeF32(s + j, x);
     m = V::max(x, m);
   }
-  const F maxValue = V::set1(V::hmax(m));
+  const float rowMax = V::hmax(m);
+  if (h.zeroMaskedRows && rowMax == kNegInf) {
+    for (int64_t j = 0; j < h.ldk; j += V::kWidth) V::storeF32(s + j, V::set1(0.0f));
+    return 0.0f;
+  }
+  const F maxValue = V::set1(rowMax);
   // Lanes sum in fp32 (each lane adds at most sk / kWidth terms in (0, 1]); the lanes add up in double.
   F sum = V::set1(0.0f);
   for (int64_t j = 0; j < full + (rest > 0 ? V::kWidth : 0); j += V::kWidth) {

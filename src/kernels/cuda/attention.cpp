@@ -111,6 +111,7 @@ Result<AttentionOperands> operandsOf(const KernelContext& ctx) {
   auto scale = ir::ops::attentionScale(ctx.attrs(), known);
   if (!scale) return forNode(ctx, scale.status());
   s.scale = *scale;
+  s.zeroMaskedRows = ir::ops::attentionZeroesMaskedRows(ctx.attrs());
   // Y [..., Sq, Dv], written transposed by y_perm into the dense output.
   std::vector<int64_t> canonical(q.begin(), q.end() - 1);
   canonical.push_back(s.dv);

@@ -197,18 +197,21 @@ __global__ void __launch_bounds__(kTcWarps * 32)
       maxValue = fmaxf(maxValue, x);
     }
     maxValue = warpMax(maxValue);
+    // A row of -inf everywhere shifts by 0: its exponentials are 0 and its sum 0 (see `inverse`).
+    const float shift = maxValue == -INFINITY ? 0.0f : maxValue;
     float sum = 0.0f;
 #pragma unroll
     for (int t = 0; t < kPerLane; ++t) {
       if (t >= perLane) break;
-      const float e = lane + 32 * t < sk ? expf(vals[t] - maxValue) : 0.0f;
+      const float e = lane + 32 * t < sk ? expf(vals[t] - shift) : 0.0f;
       vals[t] = e;
       sum += e;
     }
     sum = warpSum(sum);
     __syncwarp();
     T* p = reinterpret_cast<T*>(row);
-    const float inverse = 1.0f / sum;
+    // Sum 0 (every key masked): 0 * (1 / 0) is the unfused Softmax's NaN, or 0 with zeroMaskedRows.
+    const float inverse = s.zeroMaskedRows && sum == 0.0f ? 0.0f : 1.0f / sum;
 #pragma unroll
     for (int t = 0; t < kPerLane; ++t) {
       if (t >= perLane) break;
@@ -344,9 +347,12 @@ __global__ void __launch_bounds__(kSimtWarps * 32)
       }
       __syncwarp();
     }
-    // A row masked to -inf everywhere has sum 0: 0 / 0 gives the NaN the unfused Softmax gives.
+    // A row masked to -inf everywhere has sum 0: 0 / 0 gives the NaN the unfused Softmax gives, or 0 with
+    // zeroMaskedRows.
     T* yRow = y + attentionHeadOffset(s, s.y.lead, h) + i * s.y.row;
-    for (int64_t col = lane; col < s.dv; col += 32) yRow[col * s.y.col] = fromFloat<T>(out[col] / sum);
+    const bool empty = s.zeroMaskedRows && sum == 0.0f;
+    for (int64_t col = lane; col < s.dv; col += 32)
+      yRow[col * s.y.col] = fromFloat<T>(empty ? 0.0f : out[col] / sum);
     __syncwarp();
   }
 }

@@ -288,7 +288,8 @@ __global__ void __launch_bounds__(kWarps * 32, kD <= 64 ? 4 : 1)
     }
     __syncthreads();  // every warp is done with this chunk's buffer before copies into it start
   }
-  // Each row's sum over the quad's lanes; O / l, rounded once.
+  // Each row's sum over the quad's lanes; O / l, rounded once. A row masked everywhere has l = 0: O is 0 and
+  // 0 * (1 / 0) the unfused Softmax's NaN, or 0 with zeroMaskedRows.
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     rowSum[r] += __shfl_xor_sync(0xffffffffu, rowSum[r], 1);
@@ -300,7 +301,7 @@ __global__ void __launch_bounds__(kWarps * 32, kD <= 64 ? 4 : 1)
     // stores, a row's lanes side by side.
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
-      const float inverse = 1.0f / rowSum[r];
+      const float inverse = s.zeroMaskedRows && rowSum[r] == 0.0f ? 0.0f : 1.0f / rowSum[r];
 #pragma unroll
       for (int t = 0; t < kTiles; ++t) {
         *reinterpret_cast<uint32_t*>(warpRows + (quad + r * 8) * kLd + t * 8 + pair * 2) =
@@ -323,7 +324,7 @@ __global__ void __launch_bounds__(kWarps * 32, kD <= 64 ? 4 : 1)
   for (int r = 0; r < 2; ++r) {
     const int64_t row = row0 + quad + r * 8;
     if (row >= s.sq) continue;
-    const float inverse = 1.0f / rowSum[r];
+    const float inverse = s.zeroMaskedRows && rowSum[r] == 0.0f ? 0.0f : 1.0f / rowSum[r];
     T* yRow = yHead + row * s.y.row;
 #pragma unroll
     for (int t = 0; t < kTiles; ++t) {

@@ -4,8 +4,9 @@
 // the scores row S = scale * (Q . Kt) + mask with the products summed in ascending order without FMA (the
 // reference gemm), softmax as the reference Softmax computes it (row maximum subtracted, the sum of
 // exponentials in double), then Y = P . V by the same gemm, rounded once to the output type. The mask is read
-// through NumPy broadcast strides. Operands read through views and a permuted Y (attention_layout.h) are
-// gathered into dense copies first. Covered by tests/unit/test_attention.cpp.
+// through NumPy broadcast strides; with zero_masked_rows a row whose every score is -inf gets P = 0. Operands
+// read through views and a permuted Y (attention_layout.h) are gathered into dense copies first. Covered by
+// tests/unit/test_attention.cpp.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -28,6 +29,7 @@ namespace {
 template <typename T>
 Status attentionTyped(KernelContext& ctx, const Tensor& q, const Tensor& kt, const Tensor& v,
                       float scaleValue, Tensor& y) {
+  const bool zeroMaskedRows = ir::ops::attentionZeroesMaskedRows(ctx.attrs());
   using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
   const size_t rank = q.shape().size();
   const int64_t sq = q.shape()[rank - 2];
@@ -79,6 +81,10 @@ Status attentionTyped(KernelContext& ctx, const Tensor& q, const Tensor& kt, con
         }
         C maxValue = -std::numeric_limits<C>::infinity();
         for (int64_t j = 0; j < sk; ++j) maxValue = std::max(maxValue, row[j]);
+        if (zeroMaskedRows && maxValue == -std::numeric_limits<C>::infinity()) {
+          std::fill(row, row + sk, C(0));  // every key masked: P = 0, so Y = 0
+          continue;
+        }
         double sum = 0.0;
         for (int64_t j = 0; j < sk; ++j) sum += static_cast<double>(std::exp(row[j] - maxValue));
         for (int64_t j = 0; j < sk; ++j) {
