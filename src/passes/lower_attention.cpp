@@ -30,6 +30,7 @@
 #include "ir/ops/fused.h"
 #include "ir/ops/onnx_attention.h"
 #include "passes/rules.h"
+#include "passes/view_steps.h"
 
 namespace lowp::passes {
 namespace {
@@ -113,96 +114,41 @@ bool applies(const ir::Graph& /*graph*/, const ir::Node& node) {
          (keys.isKnown() || !keys.symbol.empty());
 }
 
-// Adds view ops named after the Attention.
-class Views {
- public:
-  Views(ir::Graph& graph, std::string name) : graph_(graph), name_(std::move(name)) {}
-
-  Result<ir::Value*> transpose(ir::Value* x, const std::vector<int64_t>& perm, const std::string& step,
-                               ir::Value* y = nullptr) {
-    std::vector<ir::Dim> dims;
-    dims.reserve(perm.size());
-    for (int64_t p : perm) dims.push_back(x->shape[p]);
-    if (y == nullptr) {
-      LOWP_ASSIGN_OR_RETURN(y, value(step, x->type, ir::Shape(dims)));
-    }
-    ir::Node* node = graph_.addNode("Transpose", name_ + "/" + step);
-    node->opsetVersion = 13;
-    node->attributes.set("perm", perm);
-    graph_.setInput(node, 0, x);
-    LOWP_RETURN_IF_ERROR(graph_.addOutput(node, y));
+// The mask as scores to add, in `type`: a bool mask through Where(mask, 0, -inf), a float one as it is or
+// through a Cast.
+Result<ir::Value*> additiveMask(ViewSteps& steps, ir::Graph& graph, const std::string& name, ir::Value* mask,
+                                DataType type) {
+  if (mask->type == type) return mask;
+  LOWP_ASSIGN_OR_RETURN(ir::Value * y, steps.value("mask", type, mask->shape));
+  if (mask->type != DataType::kBool) {
+    ir::Node* cast = graph.addNode("Cast", name + "/mask_cast");
+    cast->opsetVersion = 21;
+    cast->attributes.set("to", static_cast<int64_t>(type));
+    graph.setInput(cast, 0, mask);
+    LOWP_RETURN_IF_ERROR(graph.addOutput(cast, y));
     return y;
   }
+  LOWP_ASSIGN_OR_RETURN(ir::Value * keep, steps.constant("mask_keep", scalarOf(type, 0.0f)));
+  LOWP_ASSIGN_OR_RETURN(ir::Value * drop,
+                        steps.constant("mask_drop", scalarOf(type, -std::numeric_limits<float>::infinity())));
+  ir::Node* where = graph.addNode("Where", name + "/mask_where");
+  where->opsetVersion = 16;
+  graph.setInput(where, 0, mask);
+  graph.setInput(where, 1, keep);
+  graph.setInput(where, 2, drop);
+  LOWP_RETURN_IF_ERROR(graph.addOutput(where, y));
+  return y;
+}
 
-  // `x` [B, S, ...] viewed as [B, S, ...rest]: Reshape's 0 copies B and S.
-  Result<ir::Value*> reshape(ir::Value* x, const std::vector<int64_t>& rest, const std::string& step,
-                             ir::Value* y = nullptr) {
-    std::vector<int64_t> target = {0, 0};
-    target.insert(target.end(), rest.begin(), rest.end());
-    Tensor shape(DataType::kInt64, {static_cast<int64_t>(target.size())});
-    std::copy(target.begin(), target.end(), shape.data<int64_t>());
-    LOWP_ASSIGN_OR_RETURN(ir::Value * constant,
-                          graph_.addValue(uniqueValueName(graph_, name_ + "/" + step + "_shape")));
-    constant->type = DataType::kInt64;
-    constant->shape = ir::Shape({static_cast<int64_t>(target.size())});
-    constant->constant = std::move(shape);
-    if (y == nullptr) {
-      std::vector<ir::Dim> dims = {x->shape[0], x->shape[1]};
-      for (int64_t r : rest) dims.emplace_back(r);
-      LOWP_ASSIGN_OR_RETURN(y, value(step, x->type, ir::Shape(dims)));
-    }
-    ir::Node* node = graph_.addNode("Reshape", name_ + "/" + step);
-    node->opsetVersion = 14;
-    graph_.setInput(node, 0, x);
-    graph_.setInput(node, 1, constant);
-    LOWP_RETURN_IF_ERROR(graph_.addOutput(node, y));
-    return y;
-  }
-
-  // The mask as scores to add, in `type`: a bool mask through Where(mask, 0, -inf), a float one as it is
-  // or through a Cast.
-  Result<ir::Value*> additiveMask(ir::Value* mask, DataType type) {
-    if (mask->type == type) return mask;
-    LOWP_ASSIGN_OR_RETURN(ir::Value * y, value("mask", type, mask->shape));
-    if (mask->type != DataType::kBool) {
-      ir::Node* cast = graph_.addNode("Cast", name_ + "/mask_cast");
-      cast->opsetVersion = 21;
-      cast->attributes.set("to", static_cast<int64_t>(type));
-      graph_.setInput(cast, 0, mask);
-      LOWP_RETURN_IF_ERROR(graph_.addOutput(cast, y));
-      return y;
-    }
-    LOWP_ASSIGN_OR_RETURN(ir::Value * keep, scalar("mask_keep", type, 0.0f));
-    LOWP_ASSIGN_OR_RETURN(ir::Value * drop,
-                          scalar("mask_drop", type, -std::numeric_limits<float>::infinity()));
-    ir::Node* where = graph_.addNode("Where", name_ + "/mask_where");
-    where->opsetVersion = 16;
-    graph_.setInput(where, 0, mask);
-    graph_.setInput(where, 1, keep);
-    graph_.setInput(where, 2, drop);
-    LOWP_RETURN_IF_ERROR(graph_.addOutput(where, y));
-    return y;
-  }
-
-  Result<ir::Value*> scalar(const std::string& step, DataType type, float value) {
-    LOWP_ASSIGN_OR_RETURN(ir::Value * c, graph_.addValue(uniqueValueName(graph_, name_ + "/" + step)));
-    c->type = type;
-    c->shape = ir::Shape(std::vector<ir::Dim>{});
-    c->constant = scalarOf(type, value);
-    return c;
-  }
-
-  Result<ir::Value*> value(const std::string& step, DataType type, ir::Shape shape) {
-    LOWP_ASSIGN_OR_RETURN(ir::Value * v, graph_.addValue(uniqueValueName(graph_, name_ + "/" + step)));
-    v->type = type;
-    v->shape = std::move(shape);
-    return v;
-  }
-
- private:
-  ir::Graph& graph_;
-  std::string name_;
-};
+// x [B, S, ...] viewed as [B, S, ...rest]: Reshape's 0 copies B and S.
+Result<ir::Value*> splitLast(ViewSteps& steps, ir::Value* x, const std::vector<int64_t>& rest,
+                             const std::string& step, ir::Value* y = nullptr) {
+  std::vector<int64_t> target = {0, 0};
+  target.insert(target.end(), rest.begin(), rest.end());
+  std::vector<ir::Dim> dims = {x->shape[0], x->shape[1]};
+  for (int64_t r : rest) dims.emplace_back(r);
+  return steps.reshape(x, target, ir::Shape(std::move(dims)), step, y);
+}
 
 Result<bool> lower(ir::Graph& graph, ir::Node& attention) {
   const std::string name = attention.name;
@@ -216,23 +162,23 @@ Result<bool> lower(ir::Graph& graph, ir::Node& attention) {
   const float scale = a.has("scale") ? a.getFloat("scale", 1.0f)
                                      : static_cast<float>(1.0 / std::sqrt(static_cast<double>(qh.size)));
   const bool threeD = q->shape.rank() == 3;
-  Views views(graph, name);
+  ViewSteps steps(graph, name);
   ir::Value* q4 = q;
   ir::Value* kt = nullptr;
   ir::Value* v4 = v;
   if (threeD) {
-    LOWP_ASSIGN_OR_RETURN(ir::Value * qr, views.reshape(q, {qh.heads, qh.size}, "q_reshape"));
-    LOWP_ASSIGN_OR_RETURN(q4, views.transpose(qr, {0, 2, 1, 3}, "q_transpose"));
-    LOWP_ASSIGN_OR_RETURN(ir::Value * kr, views.reshape(k, {qh.heads, qh.size}, "k_reshape"));
-    LOWP_ASSIGN_OR_RETURN(kt, views.transpose(kr, {0, 2, 3, 1}, "k_transpose"));
-    LOWP_ASSIGN_OR_RETURN(ir::Value * vr, views.reshape(v, {vh.heads, vh.size}, "v_reshape"));
-    LOWP_ASSIGN_OR_RETURN(v4, views.transpose(vr, {0, 2, 1, 3}, "v_transpose"));
+    LOWP_ASSIGN_OR_RETURN(ir::Value * qr, splitLast(steps, q, {qh.heads, qh.size}, "q_reshape"));
+    LOWP_ASSIGN_OR_RETURN(q4, steps.transpose(qr, {0, 2, 1, 3}, "q_transpose"));
+    LOWP_ASSIGN_OR_RETURN(ir::Value * kr, splitLast(steps, k, {qh.heads, qh.size}, "k_reshape"));
+    LOWP_ASSIGN_OR_RETURN(kt, steps.transpose(kr, {0, 2, 3, 1}, "k_transpose"));
+    LOWP_ASSIGN_OR_RETURN(ir::Value * vr, splitLast(steps, v, {vh.heads, vh.size}, "v_reshape"));
+    LOWP_ASSIGN_OR_RETURN(v4, steps.transpose(vr, {0, 2, 1, 3}, "v_transpose"));
   } else {
-    LOWP_ASSIGN_OR_RETURN(kt, views.transpose(k, {0, 1, 3, 2}, "k_transpose"));
+    LOWP_ASSIGN_OR_RETURN(kt, steps.transpose(k, {0, 1, 3, 2}, "k_transpose"));
   }
   ir::Value* mask = attention.input(kOnnxAttentionMask);
   if (mask != nullptr) {
-    LOWP_ASSIGN_OR_RETURN(mask, views.additiveMask(mask, q->type));
+    LOWP_ASSIGN_OR_RETURN(mask, additiveMask(steps, graph, name, mask, q->type));
   }
   graph.removeNode(&attention);  // frees Y for the node that writes it now
 
@@ -251,11 +197,11 @@ Result<bool> lower(ir::Graph& graph, ir::Node& attention) {
     // [B, H, Sq, Dv] -> [B, Sq, H, Dv] -> [B, Sq, H * Dv]
     LOWP_ASSIGN_OR_RETURN(
         ir::Value * y4,
-        views.value("heads", y->type,
+        steps.value("heads", y->type,
                     ir::Shape({q->shape[0], ir::Dim(qh.heads), q->shape[1], ir::Dim(vh.size)})));
     LOWP_RETURN_IF_ERROR(graph.addOutput(fused, y4));
-    LOWP_ASSIGN_OR_RETURN(ir::Value * yt, views.transpose(y4, {0, 2, 1, 3}, "y_transpose"));
-    LOWP_RETURN_IF_ERROR(views.reshape(yt, {qh.heads * vh.size}, "y_reshape", y).status());
+    LOWP_ASSIGN_OR_RETURN(ir::Value * yt, steps.transpose(y4, {0, 2, 1, 3}, "y_transpose"));
+    LOWP_RETURN_IF_ERROR(splitLast(steps, yt, {qh.heads * vh.size}, "y_reshape", y).status());
   } else {
     LOWP_RETURN_IF_ERROR(graph.addOutput(fused, y));
   }

@@ -30,6 +30,7 @@
 #include "ir/data_type.h"
 #include "ir/ops/linear_einsum.h"
 #include "passes/rules.h"
+#include "passes/view_steps.h"
 
 namespace lowp::passes {
 namespace {
@@ -159,56 +160,34 @@ bool isIdentity(const std::vector<int64_t>& perm) {
   return true;
 }
 
-// Adds the steps between values, each a new node named after the Einsum.
+// Adds the steps between values, each a new node named after the Einsum; a step that would change nothing
+// gives its input back.
 class Steps {
  public:
-  Steps(ir::Graph& graph, std::string name) : graph_(graph), name_(std::move(name)) {}
+  Steps(ir::Graph& graph, std::string name) : views_(graph, std::move(name)) {}
 
-  // `x` permuted by `perm` (x itself where perm changes nothing).
+  // `x` permuted by `perm`.
   Result<ir::Value*> transpose(ir::Value* x, const std::vector<int64_t>& perm, const std::string& step) {
     if (isIdentity(perm)) return x;
-    LOWP_ASSIGN_OR_RETURN(ir::Value * y, value(step, x->type, picked(x->shape.sizes(), perm)));
-    LOWP_RETURN_IF_ERROR(addTranspose(x, perm, y, step));
-    return y;
+    return views_.transpose(x, perm, step);
   }
 
   Status addTranspose(ir::Value* x, const std::vector<int64_t>& perm, ir::Value* y, const std::string& step) {
-    ir::Node* node = graph_.addNode("Transpose", name_ + "/" + step);
-    node->opsetVersion = 13;
-    node->attributes.set("perm", perm);
-    graph_.setInput(node, 0, x);
-    return graph_.addOutput(node, y);
+    return views_.transpose(x, perm, step, y).status();
   }
 
-  // `x` viewed as `sizes` (x itself where its shape is already that).
+  // `x` viewed as `sizes`.
   Result<ir::Value*> reshape(ir::Value* x, const std::vector<int64_t>& sizes, const std::string& step) {
     if (x->shape.sizes() == sizes) return x;
-    Tensor shape(DataType::kInt64, {static_cast<int64_t>(sizes.size())});
-    std::copy(sizes.begin(), sizes.end(), shape.data<int64_t>());
-    LOWP_ASSIGN_OR_RETURN(ir::Value * constant,
-                          graph_.addValue(uniqueValueName(graph_, name_ + "/" + step + "_shape")));
-    constant->type = DataType::kInt64;
-    constant->shape = ir::Shape({static_cast<int64_t>(sizes.size())});
-    constant->constant = std::move(shape);
-    LOWP_ASSIGN_OR_RETURN(ir::Value * y, value(step, x->type, sizes));
-    ir::Node* node = graph_.addNode("Reshape", name_ + "/" + step);
-    node->opsetVersion = 14;
-    graph_.setInput(node, 0, x);
-    graph_.setInput(node, 1, constant);
-    LOWP_RETURN_IF_ERROR(graph_.addOutput(node, y));
-    return y;
+    return views_.reshape(x, sizes, ir::Shape::fromSizes(sizes), step);
   }
 
   Result<ir::Value*> value(const std::string& step, DataType type, const std::vector<int64_t>& sizes) {
-    LOWP_ASSIGN_OR_RETURN(ir::Value * v, graph_.addValue(uniqueValueName(graph_, name_ + "/" + step)));
-    v->type = type;
-    v->shape = ir::Shape::fromSizes(sizes);
-    return v;
+    return views_.value(step, type, ir::Shape::fromSizes(sizes));
   }
 
  private:
-  ir::Graph& graph_;
-  std::string name_;
+  ViewSteps views_;
 };
 
 // A one-operand Einsum that permutes: one Transpose (or Identity) with the Einsum's name.

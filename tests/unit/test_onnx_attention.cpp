@@ -69,6 +69,14 @@ Result<std::shared_ptr<Engine>> buildAttention(const Case& c,
   return Builder(logger).build(*net, BuilderConfig());
 }
 
+/// The op of the engine's layer `name` ("" when there is none).
+std::string opOf(const Engine& engine, const std::string& name) {
+  for (const LayerInfo& layer : engine.layers()) {
+    if (layer.name == name) return layer.opType;
+  }
+  return "";
+}
+
 std::vector<NamedTensor> run(const Engine& engine, const std::vector<NamedTensor>& inputs) {
   auto context = engine.createExecutionContext();
   std::vector<NamedTensor> outputs;
@@ -103,10 +111,7 @@ TEST(OnnxAttention, LowersToTheFusedKernelAndMatchesTheReference) {
   for (const Case& c : cases) {
     auto engine = buildAttention(c);
     ASSERT_TRUE(engine.isOk()) << c.what << ": " << engine.status().toString();
-    bool lowered = false;
-    for (const LayerInfo& layer : (*engine)->layers())
-      lowered = lowered || (layer.name == "attn" && layer.opType == "lowp.Attention");
-    EXPECT_TRUE(lowered) << c.what;
+    EXPECT_EQ(opOf(**engine, "attn"), "lowp.Attention") << c.what;
     const Tensor q = randomFloats(rng, c.q);
     const Tensor k = randomFloats(rng, c.k);
     const Tensor v = randomFloats(rng, c.v);
@@ -144,10 +149,7 @@ TEST(OnnxAttention, MaskedAttentionLowersAndKeepsZerosForMaskedRows) {
     SCOPED_TRACE(mask.type() == DataType::kBool ? "bool mask" : "float mask");
     auto engine = buildAttention(c, {"mask"}, {mask});
     ASSERT_TRUE(engine.isOk()) << engine.status().toString();
-    bool lowered = false;
-    for (const LayerInfo& layer : (*engine)->layers())
-      lowered = lowered || (layer.name == "attn" && layer.opType == "lowp.Attention");
-    EXPECT_TRUE(lowered);
+    EXPECT_EQ(opOf(**engine, "attn"), "lowp.Attention");
     const Tensor q = randomFloats(rng, c.q);
     const Tensor k = randomFloats(rng, c.k);
     const Tensor v = randomFloats(rng, c.v);
@@ -222,11 +224,7 @@ TEST(OnnxAttention, GroupedHeadsCacheAndMasksRunOnTheReferenceKernel) {
   const Tensor pastValue = randomFloats(rng, {b, hkv, past, dv});
   auto engine = buildAttention(c, {"mask", "past_key", "past_value"}, {mask, pastKey, pastValue});
   ASSERT_TRUE(engine.isOk()) << engine.status().toString();
-  for (const LayerInfo& layer : (*engine)->layers()) {
-    if (layer.name == "attn") {
-      EXPECT_EQ(layer.opType, "Attention") << "lowp.Attention computes none of these";
-    }
-  }
+  EXPECT_EQ(opOf(**engine, "attn"), "Attention") << "lowp.Attention computes none of these";
   const Tensor q = randomFloats(rng, c.q);
   const Tensor k = randomFloats(rng, c.k);
   const Tensor v = randomFloats(rng, c.v);
