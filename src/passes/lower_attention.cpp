@@ -11,18 +11,20 @@
 // another), a bool mask through Where(mask, 0, -inf); and the node gets zero_masked_rows, since ONNX's
 // Attention gives zeros for a row whose every key is masked where lowp.Attention would give NaN, as the
 // unfused Softmax does. Its last dim must be the keys' (the same known size or symbol): ONNX's Attention
-// masks the keys past a shorter mask, where lowp.Attention would broadcast a last dim of 1.
+// masks the keys past a shorter mask, where lowp.Attention would broadcast a last dim of 1. is_causal (there
+// is no cache) adds the causal mask, computed from the shapes (causalMask), to it or stands alone.
 //
 // Targets: a default-domain Attention whose only output read is Y, with Q, K and V of one float type and
 // one known rank, the same number of query and key/value heads (known), a mask as above or none, and none
-// of what lowp.Attention does not compute: no past_key / past_value, no nonpad_kv_seqlen, no is_causal, no
-// softcap. The others stay for the reference kernel.
+// of what lowp.Attention does not compute: no past_key / past_value, no nonpad_kv_seqlen, no softcap. The
+// others stay for the reference kernel.
 //
 // The lowp.Attention node keeps the Attention's name, so layer precisions and the report name it as the
 // model does; the view ops are named after it ("<name>/q_reshape", ...).
 #include <cmath>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ir/numeric.h"
@@ -42,9 +44,9 @@ bool isAttentionFloat(DataType t) {
          t == DataType::kBFloat16;
 }
 
-/// A scalar of a float type.
-Tensor scalarOf(DataType type, float value) {
-  Tensor t(type, {});
+/// One value of a float type: a scalar, or of `shape` (one element).
+Tensor scalarOf(DataType type, float value, std::vector<int64_t> shape = {}) {
+  Tensor t(type, std::move(shape));
   switch (type) {
     case DataType::kFloat64:
       *t.data<double>() = value;
@@ -58,6 +60,12 @@ Tensor scalarOf(DataType type, float value) {
     default:
       *t.data<float>() = value;
   }
+  return t;
+}
+
+Tensor scalarInt(int64_t value) {
+  Tensor t(DataType::kInt64, {});
+  *t.data<int64_t>() = value;
   return t;
 }
 
@@ -88,7 +96,7 @@ bool applies(const ir::Graph& /*graph*/, const ir::Node& node) {
     if (!unread(node.outputs[i])) return false;
   }
   const ir::AttributeMap& a = node.attributes;
-  if (a.getInt("is_causal", 0) != 0 || a.getFloat("softcap", 0.0f) != 0.0f) return false;
+  if (a.getFloat("softcap", 0.0f) != 0.0f) return false;
   const ir::Value* q = node.input(kOnnxAttentionQ);
   const ir::Value* k = node.input(kOnnxAttentionK);
   const ir::Value* v = node.input(kOnnxAttentionV);
@@ -140,6 +148,50 @@ Result<ir::Value*> additiveMask(ViewSteps& steps, ir::Graph& graph, const std::s
   return y;
 }
 
+// is_causal without a cache: query row i sees keys j <= i. The mask is computed from the shapes, as an
+// exporter's graph would, so the runtime folds it while planning: Trilu(ConstantOfShape([Sq, T], -inf),
+// k = 1) is -inf where j > i and 0 elsewhere.
+Result<ir::Value*> causalMask(ViewSteps& steps, ir::Graph& graph, const std::string& name, ir::Value* q,
+                              ir::Value* k, DataType type) {
+  const int64_t axis = q->shape.rank() == 3 ? 1 : 2;  // the sequence, in either layout
+  auto length = [&](ir::Value* x, const std::string& step) -> Result<ir::Value*> {
+    LOWP_ASSIGN_OR_RETURN(ir::Value * n, steps.value(step, DataType::kInt64, ir::Shape({ir::Dim(1)})));
+    ir::Node* shape = graph.addNode("Shape", name + "/" + step);
+    shape->opsetVersion = 15;
+    shape->attributes.set("start", axis);
+    shape->attributes.set("end", axis + 1);
+    graph.setInput(shape, 0, x);
+    LOWP_RETURN_IF_ERROR(graph.addOutput(shape, n));
+    return n;
+  };
+  LOWP_ASSIGN_OR_RETURN(ir::Value * rows, length(q, "causal_rows"));
+  LOWP_ASSIGN_OR_RETURN(ir::Value * keys, length(k, "causal_keys"));
+  LOWP_ASSIGN_OR_RETURN(ir::Value * dims,
+                        steps.value("causal_dims", DataType::kInt64, ir::Shape({ir::Dim(2)})));
+  ir::Node* concat = graph.addNode("Concat", name + "/causal_dims");
+  concat->opsetVersion = 13;
+  concat->attributes.set("axis", int64_t{0});
+  graph.setInput(concat, 0, rows);
+  graph.setInput(concat, 1, keys);
+  LOWP_RETURN_IF_ERROR(graph.addOutput(concat, dims));
+  const ir::Shape square({q->shape[axis], k->shape[axis]});
+  LOWP_ASSIGN_OR_RETURN(ir::Value * filled, steps.value("causal_fill", type, square));
+  ir::Node* fill = graph.addNode("ConstantOfShape", name + "/causal_fill");
+  fill->opsetVersion = 21;
+  fill->attributes.set("value", scalarOf(type, -std::numeric_limits<float>::infinity(), {1}));
+  graph.setInput(fill, 0, dims);
+  LOWP_RETURN_IF_ERROR(graph.addOutput(fill, filled));
+  LOWP_ASSIGN_OR_RETURN(ir::Value * diagonal, steps.constant("causal_diagonal", scalarInt(1)));
+  LOWP_ASSIGN_OR_RETURN(ir::Value * mask, steps.value("causal", type, square));
+  ir::Node* trilu = graph.addNode("Trilu", name + "/causal");
+  trilu->opsetVersion = 14;
+  trilu->attributes.set("upper", int64_t{1});
+  graph.setInput(trilu, 0, filled);
+  graph.setInput(trilu, 1, diagonal);
+  LOWP_RETURN_IF_ERROR(graph.addOutput(trilu, mask));
+  return mask;
+}
+
 // x [B, S, ...] viewed as [B, S, ...rest]: Reshape's 0 copies B and S.
 Result<ir::Value*> splitLast(ViewSteps& steps, ir::Value* x, const std::vector<int64_t>& rest,
                              const std::string& step, ir::Value* y = nullptr) {
@@ -179,6 +231,20 @@ Result<bool> lower(ir::Graph& graph, ir::Node& attention) {
   ir::Value* mask = attention.input(kOnnxAttentionMask);
   if (mask != nullptr) {
     LOWP_ASSIGN_OR_RETURN(mask, additiveMask(steps, graph, name, mask, q->type));
+  }
+  if (a.getInt("is_causal", 0) != 0) {
+    LOWP_ASSIGN_OR_RETURN(ir::Value * causal, causalMask(steps, graph, name, q, k, q->type));
+    if (mask == nullptr) {
+      mask = causal;
+    } else {
+      LOWP_ASSIGN_OR_RETURN(ir::Value * both, steps.value("mask_causal", q->type, ir::Shape::unknownRank()));
+      ir::Node* add = graph.addNode("Add", name + "/mask_causal");
+      add->opsetVersion = 14;
+      graph.setInput(add, 0, mask);
+      graph.setInput(add, 1, causal);
+      LOWP_RETURN_IF_ERROR(graph.addOutput(add, both));
+      mask = both;
+    }
   }
   graph.removeNode(&attention);  // frees Y for the node that writes it now
 

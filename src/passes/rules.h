@@ -70,8 +70,9 @@ const RewriteRule& fuseConvAddRule();
 /// each intermediate read only by the next: one lowp.Attention node (fuse_attention.cpp).
 const RewriteRule& fuseAttentionRule();
 
-/// ONNX's Attention without mask, cache, causal mask or softcap, and with as many key/value heads as query
-/// heads -> lowp.Attention, with Reshape / Transpose views of 3-D operands (lower_attention.cpp).
+/// ONNX's Attention without cache or softcap, with as many key/value heads as query heads -> lowp.Attention,
+/// with Reshape / Transpose views of 3-D operands and its mask (and causal mask) made additive
+/// (lower_attention.cpp).
 const RewriteRule& lowerAttentionRule();
 
 /// lowp.Attention reads its operands through the view ops before it (Transpose, Reshape, Squeeze,

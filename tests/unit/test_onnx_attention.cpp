@@ -107,6 +107,16 @@ TEST(OnnxAttention, LowersToTheFusedKernelAndMatchesTheReference) {
        {1, 19, 36},
        {{"q_num_heads", int64_t{3}}, {"kv_num_heads", int64_t{3}}}},
       {"4-D, scale 0.3", {2, 3, 29, 16}, {2, 3, 41, 16}, {2, 3, 41, 24}, {{"scale", 0.3f}}},
+      {"3-D, causal",
+       {2, 37, 64},
+       {2, 37, 64},
+       {2, 37, 64},
+       {{"q_num_heads", int64_t{4}}, {"kv_num_heads", int64_t{4}}, {"is_causal", int64_t{1}}}},
+      {"4-D, causal, fewer queries than keys",
+       {1, 2, 9, 16},
+       {1, 2, 23, 16},
+       {1, 2, 23, 16},
+       {{"is_causal", int64_t{1}}}},
   };
   for (const Case& c : cases) {
     auto engine = buildAttention(c);
@@ -128,15 +138,15 @@ TEST(OnnxAttention, LowersToTheFusedKernelAndMatchesTheReference) {
 }
 
 // Masks lower too: a bool mask through Where, with zeros (not NaN) for a row whose every key is masked, as
-// ONNX's Attention defines; a float mask as it is.
+// ONNX's Attention defines; a float mask as it is; either with the causal mask added.
 TEST(OnnxAttention, MaskedAttentionLowersAndKeepsZerosForMaskedRows) {
   std::mt19937 rng(25);
   const int64_t b = 2, h = 4, s = 37, e = 64;
-  const Case c{"3-D with a key mask",
-               {b, s, e},
-               {b, s, e},
-               {b, s, e},
-               {{"q_num_heads", int64_t{h}}, {"kv_num_heads", int64_t{h}}}};
+  Case c{"3-D with a key mask",
+         {b, s, e},
+         {b, s, e},
+         {b, s, e},
+         {{"q_num_heads", int64_t{h}}, {"kv_num_heads", int64_t{h}}}};
   // Per batch, which keys count: batch 0 the first 30; batch 1 none at all (every row masked).
   std::vector<double> keep(static_cast<size_t>(b * s), 0.0);
   for (int64_t j = 0; j < 30; ++j) keep[static_cast<size_t>(j)] = 1.0;
@@ -145,25 +155,30 @@ TEST(OnnxAttention, MaskedAttentionLowersAndKeepsZerosForMaskedRows) {
     additive[i] = keep[i] != 0.0 ? 0.5 * std::sin(double(i)) : -std::numeric_limits<double>::infinity();
   const Tensor masks[] = {makeTensor(DataType::kBool, {b, 1, 1, s}, keep),
                           makeTensor(DataType::kFloat32, {b, 1, 1, s}, additive)};
-  for (const Tensor& mask : masks) {
-    SCOPED_TRACE(mask.type() == DataType::kBool ? "bool mask" : "float mask");
-    auto engine = buildAttention(c, {"mask"}, {mask});
-    ASSERT_TRUE(engine.isOk()) << engine.status().toString();
-    EXPECT_EQ(opOf(**engine, "attn"), "lowp.Attention");
-    const Tensor q = randomFloats(rng, c.q);
-    const Tensor k = randomFloats(rng, c.k);
-    const Tensor v = randomFloats(rng, c.v);
-    const auto got = run(**engine, {{"q", q}, {"k", k}, {"v", v}});
-    ASSERT_EQ(got.size(), 1u);
-    auto want = runOp({.opType = "Attention",
-                       .attributes = toAttributeMap(c.attributes),
-                       .inputs = {q, k, v, mask},
-                       .opset = 23});
-    ASSERT_TRUE(want.isOk()) << want.status().toString();
-    EXPECT_LT(relativeL2((*want)[0], got[0].tensor), 1e-5);
-    for (int64_t i = s * e; i < 2 * s * e; ++i) {  // batch 1
-      ASSERT_EQ(elementAsDouble(got[0].tensor, i), 0.0) << "element " << i;
+  for (const int64_t causal : {0, 1}) {
+    c.attributes.push_back({"is_causal", causal});
+    for (const Tensor& mask : masks) {
+      SCOPED_TRACE(std::string(mask.type() == DataType::kBool ? "bool mask" : "float mask") +
+                   (causal ? ", causal" : ""));
+      auto engine = buildAttention(c, {"mask"}, {mask});
+      ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+      EXPECT_EQ(opOf(**engine, "attn"), "lowp.Attention");
+      const Tensor q = randomFloats(rng, c.q);
+      const Tensor k = randomFloats(rng, c.k);
+      const Tensor v = randomFloats(rng, c.v);
+      const auto got = run(**engine, {{"q", q}, {"k", k}, {"v", v}});
+      ASSERT_EQ(got.size(), 1u);
+      auto want = runOp({.opType = "Attention",
+                         .attributes = toAttributeMap(c.attributes),
+                         .inputs = {q, k, v, mask},
+                         .opset = 23});
+      ASSERT_TRUE(want.isOk()) << want.status().toString();
+      EXPECT_LT(relativeL2((*want)[0], got[0].tensor), 1e-5);
+      for (int64_t i = s * e; i < 2 * s * e; ++i) {  // batch 1
+        ASSERT_EQ(elementAsDouble(got[0].tensor, i), 0.0) << "element " << i;
+      }
     }
+    c.attributes.pop_back();
   }
 }
 
