@@ -44,22 +44,27 @@ bool isAttentionFloat(DataType t) {
          t == DataType::kBFloat16;
 }
 
+/// Element i of a float tensor set to `value` (rounded to its type).
+void storeFloat(Tensor& t, int64_t i, float value) {
+  switch (t.type()) {
+    case DataType::kFloat64:
+      t.data<double>()[i] = value;
+      break;
+    case DataType::kFloat16:
+      t.data<uint16_t>()[i] = ir::floatToFloat16(value);
+      break;
+    case DataType::kBFloat16:
+      t.data<uint16_t>()[i] = ir::floatToBFloat16(value);
+      break;
+    default:
+      t.data<float>()[i] = value;
+  }
+}
+
 /// One value of a float type: a scalar, or of `shape` (one element).
 Tensor scalarOf(DataType type, float value, std::vector<int64_t> shape = {}) {
   Tensor t(type, std::move(shape));
-  switch (type) {
-    case DataType::kFloat64:
-      *t.data<double>() = value;
-      break;
-    case DataType::kFloat16:
-      *t.data<uint16_t>() = ir::floatToFloat16(value);
-      break;
-    case DataType::kBFloat16:
-      *t.data<uint16_t>() = ir::floatToBFloat16(value);
-      break;
-    default:
-      *t.data<float>() = value;
-  }
+  storeFloat(t, 0, value);
   return t;
 }
 
@@ -123,10 +128,21 @@ bool applies(const ir::Graph& /*graph*/, const ir::Node& node) {
 }
 
 // The mask as scores to add, in `type`: a bool mask through Where(mask, 0, -inf), a float one as it is or
-// through a Cast.
+// through a Cast; a constant mask converted here, once.
 Result<ir::Value*> additiveMask(ViewSteps& steps, ir::Graph& graph, const std::string& name, ir::Value* mask,
                                 DataType type) {
   if (mask->type == type) return mask;
+  if (mask->constant) {
+    const Tensor& given = *mask->constant;
+    Tensor scores(type, given.shape());
+    for (int64_t i = 0; i < given.elementCount(); ++i) {
+      const double v = elementAsDouble(given, i);
+      const bool isBool = given.type() == DataType::kBool;
+      storeFloat(scores, i,
+                 isBool ? (v != 0 ? 0.0f : -std::numeric_limits<float>::infinity()) : static_cast<float>(v));
+    }
+    return steps.constant("mask", std::move(scores));
+  }
   LOWP_ASSIGN_OR_RETURN(ir::Value * y, steps.value("mask", type, mask->shape));
   if (mask->type != DataType::kBool) {
     ir::Node* cast = graph.addNode("Cast", name + "/mask_cast");
