@@ -129,8 +129,7 @@ bool applies(const ir::Graph& /*graph*/, const ir::Node& node) {
 
 // The mask as scores to add, in `type`: a bool mask through Where(mask, 0, -inf), a float one as it is or
 // through a Cast; a constant mask converted here, once.
-Result<ir::Value*> additiveMask(ViewSteps& steps, ir::Graph& graph, const std::string& name, ir::Value* mask,
-                                DataType type) {
+Result<ir::Value*> additiveMask(ViewSteps& steps, ir::Value* mask, DataType type) {
   if (mask->type == type) return mask;
   if (mask->constant) {
     const Tensor& given = *mask->constant;
@@ -145,66 +144,43 @@ Result<ir::Value*> additiveMask(ViewSteps& steps, ir::Graph& graph, const std::s
   }
   LOWP_ASSIGN_OR_RETURN(ir::Value * y, steps.value("mask", type, mask->shape));
   if (mask->type != DataType::kBool) {
-    ir::Node* cast = graph.addNode("Cast", name + "/mask_cast");
-    cast->opsetVersion = 21;
+    LOWP_ASSIGN_OR_RETURN(ir::Node * cast, steps.node("Cast", 21, "mask_cast", {mask}, y));
     cast->attributes.set("to", static_cast<int64_t>(type));
-    graph.setInput(cast, 0, mask);
-    LOWP_RETURN_IF_ERROR(graph.addOutput(cast, y));
     return y;
   }
   LOWP_ASSIGN_OR_RETURN(ir::Value * keep, steps.constant("mask_keep", scalarOf(type, 0.0f)));
   LOWP_ASSIGN_OR_RETURN(ir::Value * drop,
                         steps.constant("mask_drop", scalarOf(type, -std::numeric_limits<float>::infinity())));
-  ir::Node* where = graph.addNode("Where", name + "/mask_where");
-  where->opsetVersion = 16;
-  graph.setInput(where, 0, mask);
-  graph.setInput(where, 1, keep);
-  graph.setInput(where, 2, drop);
-  LOWP_RETURN_IF_ERROR(graph.addOutput(where, y));
+  LOWP_RETURN_IF_ERROR(steps.node("Where", 16, "mask_where", {mask, keep, drop}, y).status());
   return y;
 }
 
 // is_causal without a cache: query row i sees keys j <= i. The mask is computed from the shapes, as an
 // exporter's graph would, so the runtime folds it while planning: Trilu(ConstantOfShape([Sq, T], -inf),
 // k = 1) is -inf where j > i and 0 elsewhere.
-Result<ir::Value*> causalMask(ViewSteps& steps, ir::Graph& graph, const std::string& name, ir::Value* q,
-                              ir::Value* k, DataType type) {
+Result<ir::Value*> causalMask(ViewSteps& steps, ir::Value* q, ir::Value* k, DataType type) {
   const int64_t axis = q->shape.rank() == 3 ? 1 : 2;  // the sequence, in either layout
   auto length = [&](ir::Value* x, const std::string& step) -> Result<ir::Value*> {
     LOWP_ASSIGN_OR_RETURN(ir::Value * n, steps.value(step, DataType::kInt64, ir::Shape({ir::Dim(1)})));
-    ir::Node* shape = graph.addNode("Shape", name + "/" + step);
-    shape->opsetVersion = 15;
+    LOWP_ASSIGN_OR_RETURN(ir::Node * shape, steps.node("Shape", 15, step, {x}, n));
     shape->attributes.set("start", axis);
     shape->attributes.set("end", axis + 1);
-    graph.setInput(shape, 0, x);
-    LOWP_RETURN_IF_ERROR(graph.addOutput(shape, n));
     return n;
   };
   LOWP_ASSIGN_OR_RETURN(ir::Value * rows, length(q, "causal_rows"));
   LOWP_ASSIGN_OR_RETURN(ir::Value * keys, length(k, "causal_keys"));
   LOWP_ASSIGN_OR_RETURN(ir::Value * dims,
                         steps.value("causal_dims", DataType::kInt64, ir::Shape({ir::Dim(2)})));
-  ir::Node* concat = graph.addNode("Concat", name + "/causal_dims");
-  concat->opsetVersion = 13;
+  LOWP_ASSIGN_OR_RETURN(ir::Node * concat, steps.node("Concat", 13, "causal_dims", {rows, keys}, dims));
   concat->attributes.set("axis", int64_t{0});
-  graph.setInput(concat, 0, rows);
-  graph.setInput(concat, 1, keys);
-  LOWP_RETURN_IF_ERROR(graph.addOutput(concat, dims));
   const ir::Shape square({q->shape[axis], k->shape[axis]});
   LOWP_ASSIGN_OR_RETURN(ir::Value * filled, steps.value("causal_fill", type, square));
-  ir::Node* fill = graph.addNode("ConstantOfShape", name + "/causal_fill");
-  fill->opsetVersion = 21;
+  LOWP_ASSIGN_OR_RETURN(ir::Node * fill, steps.node("ConstantOfShape", 21, "causal_fill", {dims}, filled));
   fill->attributes.set("value", scalarOf(type, -std::numeric_limits<float>::infinity(), {1}));
-  graph.setInput(fill, 0, dims);
-  LOWP_RETURN_IF_ERROR(graph.addOutput(fill, filled));
   LOWP_ASSIGN_OR_RETURN(ir::Value * diagonal, steps.constant("causal_diagonal", scalarInt(1)));
   LOWP_ASSIGN_OR_RETURN(ir::Value * mask, steps.value("causal", type, square));
-  ir::Node* trilu = graph.addNode("Trilu", name + "/causal");
-  trilu->opsetVersion = 14;
+  LOWP_ASSIGN_OR_RETURN(ir::Node * trilu, steps.node("Trilu", 14, "causal", {filled, diagonal}, mask));
   trilu->attributes.set("upper", int64_t{1});
-  graph.setInput(trilu, 0, filled);
-  graph.setInput(trilu, 1, diagonal);
-  LOWP_RETURN_IF_ERROR(graph.addOutput(trilu, mask));
   return mask;
 }
 
@@ -246,19 +222,15 @@ Result<bool> lower(ir::Graph& graph, ir::Node& attention) {
   }
   ir::Value* mask = attention.input(kOnnxAttentionMask);
   if (mask != nullptr) {
-    LOWP_ASSIGN_OR_RETURN(mask, additiveMask(steps, graph, name, mask, q->type));
+    LOWP_ASSIGN_OR_RETURN(mask, additiveMask(steps, mask, q->type));
   }
   if (a.getInt("is_causal", 0) != 0) {
-    LOWP_ASSIGN_OR_RETURN(ir::Value * causal, causalMask(steps, graph, name, q, k, q->type));
+    LOWP_ASSIGN_OR_RETURN(ir::Value * causal, causalMask(steps, q, k, q->type));
     if (mask == nullptr) {
       mask = causal;
     } else {
       LOWP_ASSIGN_OR_RETURN(ir::Value * both, steps.value("mask_causal", q->type, ir::Shape::unknownRank()));
-      ir::Node* add = graph.addNode("Add", name + "/mask_causal");
-      add->opsetVersion = 14;
-      graph.setInput(add, 0, mask);
-      graph.setInput(add, 1, causal);
-      LOWP_RETURN_IF_ERROR(graph.addOutput(add, both));
+      LOWP_RETURN_IF_ERROR(steps.node("Add", 14, "mask_causal", {mask, causal}, both).status());
       mask = both;
     }
   }

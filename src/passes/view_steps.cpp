@@ -14,6 +14,15 @@ Result<ir::Value*> ViewSteps::value(const std::string& step, DataType type, ir::
   return v;
 }
 
+Result<ir::Node*> ViewSteps::node(const std::string& opType, int64_t opset, const std::string& step,
+                                  const std::vector<ir::Value*>& inputs, ir::Value* y) {
+  ir::Node* n = graph_.addNode(opType, name_ + "/" + step);
+  n->opsetVersion = opset;
+  for (size_t i = 0; i < inputs.size(); ++i) graph_.setInput(n, i, inputs[i]);
+  LOWP_RETURN_IF_ERROR(graph_.addOutput(n, y));
+  return n;
+}
+
 Result<ir::Value*> ViewSteps::constant(const std::string& step, Tensor tensor) {
   LOWP_ASSIGN_OR_RETURN(ir::Value * c, value(step, tensor.type(), ir::Shape::fromSizes(tensor.shape())));
   c->constant = std::move(tensor);
@@ -28,11 +37,8 @@ Result<ir::Value*> ViewSteps::transpose(ir::Value* x, const std::vector<int64_t>
     for (int64_t p : perm) dims.push_back(x->shape.rankKnown() ? x->shape[p] : ir::Dim());
     LOWP_ASSIGN_OR_RETURN(y, value(step, x->type, ir::Shape(std::move(dims))));
   }
-  ir::Node* node = graph_.addNode("Transpose", name_ + "/" + step);
-  node->opsetVersion = 13;
-  node->attributes.set("perm", perm);
-  graph_.setInput(node, 0, x);
-  LOWP_RETURN_IF_ERROR(graph_.addOutput(node, y));
+  LOWP_ASSIGN_OR_RETURN(ir::Node * n, node("Transpose", 13, step, {x}, y));
+  n->attributes.set("perm", perm);
   return y;
 }
 
@@ -44,11 +50,7 @@ Result<ir::Value*> ViewSteps::reshape(ir::Value* x, const std::vector<int64_t>& 
   if (y == nullptr) {
     LOWP_ASSIGN_OR_RETURN(y, value(step, x->type, shape));
   }
-  ir::Node* node = graph_.addNode("Reshape", name_ + "/" + step);
-  node->opsetVersion = 14;
-  graph_.setInput(node, 0, x);
-  graph_.setInput(node, 1, targetValue);
-  LOWP_RETURN_IF_ERROR(graph_.addOutput(node, y));
+  LOWP_RETURN_IF_ERROR(node("Reshape", 14, step, {x, targetValue}, y).status());
   return y;
 }
 

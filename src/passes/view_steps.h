@@ -17,6 +17,10 @@ class ViewSteps {
 
   /// A new value "<name>/<step>" (made unique) of `type` and `shape`.
   Result<ir::Value*> value(const std::string& step, DataType type, ir::Shape shape);
+  /// A default-domain node `opType` of `opset`, named "<name>/<step>", reading `inputs` and writing y;
+  /// returned for its attributes.
+  Result<ir::Node*> node(const std::string& opType, int64_t opset, const std::string& step,
+                         const std::vector<ir::Value*>& inputs, ir::Value* y);
   /// A new constant "<name>/<step>" holding `tensor`.
   Result<ir::Value*> constant(const std::string& step, Tensor tensor);
   /// x transposed by `perm` into y (a new value, its dims x's permuted, when y is null); returns y.
