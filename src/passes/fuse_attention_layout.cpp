@@ -1,12 +1,13 @@
 // fuse_attention_layout: lowp.Attention reads its operands through the view ops before it and writes Y as
 // the Transpose after it wants (ir/ops/attention_layout.h), so none of them copies a tensor.
 //
-// Targets, for a lowp.Attention node: walking back from Q, Kt and V, each chain of Transpose, Reshape (its
-// target known while planning), Squeeze / Unsqueeze (axes known), Gather of one constant scalar index, and
-// Identity. The chain becomes the operand's view steps and its start the operand; each Reshape target becomes
-// one more input of the node. The chain's nodes stay for whatever else reads them (an export's Shape ops
-// often do; the runtime then skips nodes that only Shape reads). For a Transpose whose input is an
-// Attention's output that nothing else reads: the Attention takes the Transpose's output and y_perm.
+// Targets, for a lowp.Attention node: walking back from Q, Kt and V, each chain of Transpose, Reshape and
+// Expand (their targets known while planning), Squeeze / Unsqueeze (axes known), Gather of one constant
+// scalar index, and Identity. The chain becomes the operand's view steps and its start the operand; each
+// Reshape or Expand target becomes one more input of the node. The chain's nodes stay for whatever else reads
+// them (an export's Shape ops often do; the runtime then skips nodes that only Shape reads). For a Transpose
+// whose input is an Attention's output that nothing else reads: the Attention takes the Transpose's output
+// and y_perm.
 //
 // A Transpose that keeps the last axis before the projection whose output becomes the operands (a
 // MatMul of 2-D weights, and the Add of its bias) moves below it when everything that reads the
@@ -72,6 +73,11 @@ std::optional<std::optional<Step>> stepOf(const ir::Node& node) {
     if (target == nullptr || !fusion::knownWhilePlanning(target)) return std::nullopt;
     return std::optional<Step>(
         Step{ViewStepKind::kReshape, {-1, node.attributes.getInt("allowzero", 0)}, target});
+  }
+  if (node.opType == "Expand") {
+    ir::Value* target = node.input(1);
+    if (target == nullptr || !fusion::knownWhilePlanning(target)) return std::nullopt;
+    return std::optional<Step>(Step{ViewStepKind::kExpand, {-1}, target});
   }
   if (node.opType == "Squeeze" || node.opType == "Unsqueeze") {
     const bool squeeze = node.opType == "Squeeze";
@@ -276,7 +282,7 @@ Result<bool> fold(ir::Graph& graph, ir::Node& node) {
     if (steps.empty()) continue;
     std::vector<int64_t> program;
     for (Step& step : steps) {
-      if (step.kind == ViewStepKind::kReshape) {
+      if (step.target != nullptr) {
         step.args[0] = static_cast<int64_t>(fusion::attentionExtraInput(graph, node, step.target));
       }
       ir::ops::appendViewStep(program, step.kind, step.args);

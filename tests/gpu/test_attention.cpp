@@ -405,5 +405,63 @@ TEST(CudaAttention, OnnxAttentionWithAMaskBuildsForTheGpu) {
   }
 }
 
+// A decoder's attention: ONNX's Attention with grouped key/value heads (8 query heads, 2 key/value heads), a
+// cache whose present outputs the model reads, is_causal and nonpad_kv_seqlen, built for the GPU: lowered to
+// lowp.Attention, whose CUDA kernels read each key/value head in place for its group (a view of stride 0),
+// and equal to the CPU reference kernel; the present outputs equal the cache and the new keys and values.
+TEST(CudaAttention, OnnxAttentionWithGroupedHeadsAndACacheBuildsForTheGpu) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(65);
+  const int64_t b = 2, hq = 8, hkv = 2, sq = 16, past = 48, d = 64;
+  const Tensor pastKey = randomTensor(rng, DataType::kFloat32, {b, hkv, past, d}, -1.0, 1.0);
+  const Tensor pastValue = randomTensor(rng, DataType::kFloat32, {b, hkv, past, d}, -1.0, 1.0);
+  const Tensor nonpad = makeTensor(DataType::kInt64, {b}, {double(past + sq), double(past + sq - 5)});
+  const std::vector<LayerAttribute> attributes = {{"is_causal", int64_t{1}}};
+  for (const bool fp16 : {false, true}) {
+    SCOPED_TRACE(fp16 ? "fp16 allowed" : "fp32");
+    NetworkDefinition net;
+    ASSERT_TRUE(net.addInput("q", DataType::kFloat32, {b, hq, sq, d}).isOk());
+    ASSERT_TRUE(net.addInput("k", DataType::kFloat32, {b, hkv, sq, d}).isOk());
+    ASSERT_TRUE(net.addInput("v", DataType::kFloat32, {b, hkv, sq, d}).isOk());
+    ASSERT_TRUE(net.addConstant("past_key", pastKey).isOk());
+    ASSERT_TRUE(net.addConstant("past_value", pastValue).isOk());
+    ASSERT_TRUE(net.addConstant("nonpad", nonpad).isOk());
+    ASSERT_TRUE(net.addLayer("Attention", "attn", {"q", "k", "v", "", "past_key", "past_value", "nonpad"},
+                             {"y", "present_key", "present_value"}, attributes)
+                    .isOk());
+    for (const char* output : {"y", "present_key", "present_value"})
+      ASSERT_TRUE(net.markOutput(output).isOk());
+    BuilderConfig config;
+    config.setDevice(Device::kCuda);
+    if (fp16) config.setFlag(BuilderFlag::kFP16);
+    StderrLogger logger(Severity::kError);
+    auto engine = Builder(logger).build(net, config);
+    ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+    std::string tactic;
+    for (const LayerInfo& layer : (*engine)->layers()) {
+      if (layer.name == "attn" && layer.opType == "lowp.Attention") tactic = layer.tactic;
+    }
+    EXPECT_NE(tactic.find("cuda"), std::string::npos) << "tactic '" << tactic << "'";
+    const Tensor q = randomTensor(rng, DataType::kFloat32, {b, hq, sq, d}, -1.0, 1.0);
+    const Tensor k = randomTensor(rng, DataType::kFloat32, {b, hkv, sq, d}, -1.0, 1.0);
+    const Tensor v = randomTensor(rng, DataType::kFloat32, {b, hkv, sq, d}, -1.0, 1.0);
+    auto context = (*engine)->createExecutionContext();
+    std::vector<NamedTensor> outputs;
+    const Status ran = context->execute(std::vector<NamedTensor>{{"q", q}, {"k", k}, {"v", v}}, outputs);
+    ASSERT_TRUE(ran.isOk()) << ran.toString();
+    auto want = runOp({.opType = "Attention",
+                       .attributes = attrs({{"is_causal", int64_t{1}}}),
+                       .inputs = {q, k, v, Tensor(), pastKey, pastValue, nonpad},
+                       .outputCount = 3,
+                       .opset = 24});
+    ASSERT_TRUE(want.isOk()) << want.status().toString();
+    ASSERT_EQ(outputs.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+      ASSERT_EQ((*want)[i].shape(), outputs[i].tensor.shape()) << outputs[i].name;
+      EXPECT_LT(relativeL2((*want)[i], outputs[i].tensor), fp16 && i == 0 ? 1e-2 : 1e-3) << outputs[i].name;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace lowp::testing

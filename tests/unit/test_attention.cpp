@@ -769,6 +769,47 @@ TEST(FuseAttentionLayout, ViewsKeepDimsThatDoNotMerge) {
   ir::ops::appendViewStep(unknown, ViewStepKind::kReshape, {9, 0});
   EXPECT_FALSE(ir::ops::applyViewSteps({6, 4}, unknown, known).isOk());
 }
+
+TEST(FuseAttentionLayout, ExpandRepeatsADimWithoutCopying) {
+  // Keys [B, Hkv, T, D] = [2, 3, 5, 4] unsqueezed to [2, 3, 1, 5, 4] and expanded by [1, 1, 4, 1, 1]: the
+  // new dim of 4 (the query heads of a group) reads the same key/value head, stride 0.
+  static const Tensor targets[] = {makeTensor(DataType::kInt64, {5}, {1, 1, 4, 1, 1}),
+                                   makeTensor(DataType::kInt64, {2}, {2, 1}),
+                                   makeTensor(DataType::kInt64, {3}, {7, 1, 4})};
+  const ir::ops::KnownInput known = [](int64_t i) -> const Tensor* {
+    return i >= 0 && i < 3 ? &targets[i] : nullptr;
+  };
+  using ir::ops::ViewStepKind;
+  std::vector<int64_t> program;
+  ir::ops::appendViewStep(program, ViewStepKind::kUnsqueeze, {2});
+  ir::ops::appendViewStep(program, ViewStepKind::kExpand, {0});
+  auto kt = ir::ops::applyViewSteps({2, 3, 5, 4}, program, known);
+  ASSERT_TRUE(kt.isOk()) << kt.status().toString();
+  EXPECT_EQ(kt->sizes(), (std::vector<int64_t>{2, 3, 4, 5, 4}));
+  const int64_t want[] = {60, 20, 0, 4, 1};
+  for (size_t d = 0; d < 5; ++d) {
+    ASSERT_TRUE(kt->single(d).has_value()) << d;
+    EXPECT_EQ(kt->single(d)->stride, want[d]) << d;
+  }
+  // A target of lower rank aligns from the right and leaves the other dims; one of higher rank adds dims
+  // in front, which repeat too.
+  std::vector<int64_t> lower;
+  ir::ops::appendViewStep(lower, ViewStepKind::kExpand, {1});
+  auto same = ir::ops::applyViewSteps({3, 2, 1}, lower, known);
+  ASSERT_TRUE(same.isOk()) << same.status().toString();
+  EXPECT_EQ(same->sizes(), (std::vector<int64_t>{3, 2, 1}));
+  std::vector<int64_t> higher;
+  ir::ops::appendViewStep(higher, ViewStepKind::kExpand, {2});
+  auto front = ir::ops::applyViewSteps({1, 4}, higher, known);
+  ASSERT_TRUE(front.isOk()) << front.status().toString();
+  EXPECT_EQ(front->sizes(), (std::vector<int64_t>{7, 1, 4}));
+  EXPECT_EQ(front->single(0)->stride, 0);
+  EXPECT_EQ(front->single(2)->stride, 1);
+  // A dim that is neither 1 nor the target's does not broadcast: an error naming both shapes.
+  auto bad = ir::ops::applyViewSteps({3, 2}, lower, known);
+  ASSERT_FALSE(bad.isOk());
+  EXPECT_NE(bad.status().message().find("does not broadcast"), std::string::npos) << bad.status().message();
+}
 /// `graph` (default-domain nodes only) as a NetworkDefinition, for the builder.
 std::unique_ptr<NetworkDefinition> networkOf(const ir::Graph& graph) {
   auto net = std::make_unique<NetworkDefinition>();

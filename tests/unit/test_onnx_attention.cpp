@@ -1,7 +1,7 @@
 // ONNX's Attention (ir/ops/onnx_attention.h): lowered to lowp.Attention where it fits (lower_attention.cpp)
 // and then equal to its reference kernel; grouped heads, a cache, causal and bool masks (a row with every
-// key masked included) on the reference kernel against a direct computation here; bad shapes as errors
-// that name the layer. The ONNX backend tests (test_attention_*) cover the reference kernel's every mode.
+// key masked included) against a direct computation here; bad shapes as errors that name the layer. The ONNX
+// backend tests (test_attention_*) cover the reference kernel's every mode.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -93,6 +93,33 @@ ir::AttributeMap toAttributeMap(const std::vector<LayerAttribute>& attributes) {
   return map;
 }
 
+/// Y of the engine (whose layer "attn" must have been lowered) and of the reference kernel of ONNX's
+/// Attention, for random q, k and v; `extra` are the layer's other inputs in slot order (a default Tensor
+/// for an omitted one). Empty tensors after a failure, which is reported.
+struct Outputs {
+  Tensor engine;
+  Tensor reference;
+};
+Outputs runLoweredAndReference(const Engine& engine, const Case& c, const std::vector<Tensor>& extra,
+                               std::mt19937& rng) {
+  EXPECT_EQ(opOf(engine, "attn"), "lowp.Attention");
+  const Tensor q = randomFloats(rng, c.q);
+  const Tensor k = randomFloats(rng, c.k);
+  const Tensor v = randomFloats(rng, c.v);
+  const auto got = run(engine, {{"q", q}, {"k", k}, {"v", v}});
+  std::vector<Tensor> inputs = {q, k, v};
+  inputs.insert(inputs.end(), extra.begin(), extra.end());
+  auto want = runOp(
+      {.opType = "Attention", .attributes = toAttributeMap(c.attributes), .inputs = inputs, .opset = 24});
+  if (got.size() != 1 || !want.isOk()) {
+    ADD_FAILURE() << (want.isOk() ? "the engine gave " + std::to_string(got.size()) + " outputs"
+                                  : want.status().toString());
+    return {};
+  }
+  EXPECT_EQ((*want)[0].shape(), got[0].tensor.shape());
+  return {got[0].tensor, (*want)[0]};
+}
+
 TEST(OnnxAttention, LowersToTheFusedKernelAndMatchesTheReference) {
   std::mt19937 rng(23);
   const std::vector<Case> cases = {
@@ -121,19 +148,8 @@ TEST(OnnxAttention, LowersToTheFusedKernelAndMatchesTheReference) {
   for (const Case& c : cases) {
     auto engine = buildAttention(c);
     ASSERT_TRUE(engine.isOk()) << c.what << ": " << engine.status().toString();
-    EXPECT_EQ(opOf(**engine, "attn"), "lowp.Attention") << c.what;
-    const Tensor q = randomFloats(rng, c.q);
-    const Tensor k = randomFloats(rng, c.k);
-    const Tensor v = randomFloats(rng, c.v);
-    const auto got = run(**engine, {{"q", q}, {"k", k}, {"v", v}});
-    ASSERT_EQ(got.size(), 1u);
-    auto want = runOp({.opType = "Attention",
-                       .attributes = toAttributeMap(c.attributes),
-                       .inputs = {q, k, v},
-                       .opset = 23});
-    ASSERT_TRUE(want.isOk()) << c.what << ": " << want.status().toString();
-    ASSERT_EQ((*want)[0].shape(), got[0].tensor.shape()) << c.what;
-    EXPECT_LT(relativeL2((*want)[0], got[0].tensor), 1e-5) << c.what;
+    const Outputs y = runLoweredAndReference(**engine, c, {}, rng);
+    EXPECT_LT(relativeL2(y.reference, y.engine), 1e-5) << c.what;
   }
 }
 
@@ -162,20 +178,10 @@ TEST(OnnxAttention, MaskedAttentionLowersAndKeepsZerosForMaskedRows) {
                    (causal ? ", causal" : ""));
       auto engine = buildAttention(c, {"mask"}, {mask});
       ASSERT_TRUE(engine.isOk()) << engine.status().toString();
-      EXPECT_EQ(opOf(**engine, "attn"), "lowp.Attention");
-      const Tensor q = randomFloats(rng, c.q);
-      const Tensor k = randomFloats(rng, c.k);
-      const Tensor v = randomFloats(rng, c.v);
-      const auto got = run(**engine, {{"q", q}, {"k", k}, {"v", v}});
-      ASSERT_EQ(got.size(), 1u);
-      auto want = runOp({.opType = "Attention",
-                         .attributes = toAttributeMap(c.attributes),
-                         .inputs = {q, k, v, mask},
-                         .opset = 23});
-      ASSERT_TRUE(want.isOk()) << want.status().toString();
-      EXPECT_LT(relativeL2((*want)[0], got[0].tensor), 1e-5);
+      const Outputs y = runLoweredAndReference(**engine, c, {mask}, rng);
+      EXPECT_LT(relativeL2(y.reference, y.engine), 1e-5);
       for (int64_t i = s * e; i < 2 * s * e; ++i) {  // batch 1
-        ASSERT_EQ(elementAsDouble(got[0].tensor, i), 0.0) << "element " << i;
+        ASSERT_EQ(elementAsDouble(y.engine, i), 0.0) << "element " << i;
       }
     }
     c.attributes.pop_back();
@@ -220,7 +226,9 @@ std::vector<double> directAttention(const Tensor& q, const Tensor& keys, const T
   return y;
 }
 
-TEST(OnnxAttention, GroupedHeadsCacheAndMasksRunOnTheReferenceKernel) {
+// Grouped heads, a cache, is_causal and a bool mask lower too; the engine and the reference kernel both
+// match a direct computation.
+TEST(OnnxAttention, GroupedHeadsCacheAndMasksLowerAndMatchADirectComputation) {
   std::mt19937 rng(24);
   const int64_t b = 2, hq = 4, hkv = 2, sq = 3, skv = 3, past = 2, d = 8, dv = 6, t = past + skv;
   const Case c{"grouped heads, cache, causal, bool mask",
@@ -239,12 +247,17 @@ TEST(OnnxAttention, GroupedHeadsCacheAndMasksRunOnTheReferenceKernel) {
   const Tensor pastValue = randomFloats(rng, {b, hkv, past, dv});
   auto engine = buildAttention(c, {"mask", "past_key", "past_value"}, {mask, pastKey, pastValue});
   ASSERT_TRUE(engine.isOk()) << engine.status().toString();
-  EXPECT_EQ(opOf(**engine, "attn"), "Attention") << "lowp.Attention computes none of these";
+  EXPECT_EQ(opOf(**engine, "attn"), "lowp.Attention");
   const Tensor q = randomFloats(rng, c.q);
   const Tensor k = randomFloats(rng, c.k);
   const Tensor v = randomFloats(rng, c.v);
   const auto got = run(**engine, {{"q", q}, {"k", k}, {"v", v}});
   ASSERT_EQ(got.size(), 1u);
+  auto reference = runOp({.opType = "Attention",
+                          .attributes = toAttributeMap(c.attributes),
+                          .inputs = {q, k, v, mask, pastKey, pastValue},
+                          .opset = 23});
+  ASSERT_TRUE(reference.isOk()) << reference.status().toString();
   // The keys and values with the cache first.
   Tensor keys(DataType::kFloat32, {b, hkv, t, d});
   Tensor values(DataType::kFloat32, {b, hkv, t, dv});
@@ -261,15 +274,84 @@ TEST(OnnxAttention, GroupedHeadsCacheAndMasksRunOnTheReferenceKernel) {
   }
   const std::vector<double> want =
       directAttention(q, keys, values, maskBits, past, 1.0 / std::sqrt(double(d)));
-  const Tensor& y = got[0].tensor;
-  ASSERT_EQ(y.shape(), (std::vector<int64_t>{b, hq, sq, dv}));
-  for (int64_t i = 0; i < y.elementCount(); ++i) {
-    ASSERT_FALSE(std::isnan(elementAsDouble(y, i))) << "element " << i;
-    EXPECT_NEAR(elementAsDouble(y, i), want[static_cast<size_t>(i)], 1e-5) << "element " << i;
+  for (const Tensor* y : {&got[0].tensor, static_cast<const Tensor*>(&(*reference)[0])}) {
+    SCOPED_TRACE(y == &got[0].tensor ? "engine" : "reference kernel");
+    ASSERT_EQ(y->shape(), (std::vector<int64_t>{b, hq, sq, dv}));
+    for (int64_t i = 0; i < y->elementCount(); ++i) {
+      ASSERT_FALSE(std::isnan(elementAsDouble(*y, i))) << "element " << i;
+      EXPECT_NEAR(elementAsDouble(*y, i), want[static_cast<size_t>(i)], 1e-5) << "element " << i;
+    }
+    // Row 1 attends to nothing: zeros in every head.
+    for (int64_t bh = 0; bh < b * hq; ++bh) {
+      for (int64_t e = 0; e < dv; ++e) EXPECT_EQ(elementAsDouble(*y, (bh * sq + 1) * dv + e), 0.0);
+    }
   }
-  // Row 1 attends to nothing: zeros in every head.
-  for (int64_t bh = 0; bh < b * hq; ++bh) {
-    for (int64_t e = 0; e < dv; ++e) EXPECT_EQ(elementAsDouble(y, (bh * sq + 1) * dv + e), 0.0);
+}
+
+// Grouped heads in 3-D and 4-D with masks of every rank (a heads dim of 1 or of every query head), a cache
+// whose present outputs the model reads, nonpad_kv_seqlen with and without is_causal: each lowers to
+// lowp.Attention and equals the reference kernel.
+TEST(OnnxAttention, GroupedHeadsWithMasksCacheAndPaddingLowerAndMatchTheReference) {
+  std::mt19937 rng(26);
+  const int64_t b = 2, hq = 6, hkv = 2, sq = 5, skv = 7, past = 3, d = 16;
+  struct Variant {
+    std::string what;
+    bool threeD;
+    std::vector<int64_t> maskShape;  ///< empty: no mask
+    bool cache;
+    bool nonpad;
+    bool causal;
+  };
+  const std::vector<Variant> variants = {
+      {"4-D, mask [B, Hq, Sq, T]", false, {b, hq, sq, skv}, false, false, false},
+      {"4-D, mask [B, 1, Sq, T], causal", false, {b, 1, sq, skv}, false, false, true},
+      {"4-D, mask [Hq, Sq, T]", false, {hq, sq, skv}, false, false, false},
+      {"3-D, mask [1, Sq, T]", true, {1, sq, skv}, false, false, false},
+      {"3-D, mask [T]", true, {skv}, false, false, false},
+      {"4-D, cache, causal, mask [B, Hq, 1, T]", false, {b, hq, 1, past + skv}, true, false, true},
+      {"3-D, cache, nonpad", true, {}, true, true, false},
+      {"4-D, nonpad, causal", false, {}, false, true, true},
+      {"4-D, nonpad, causal, mask [Sq, T]", false, {sq, skv}, false, true, true},
+  };
+  for (const Variant& variant : variants) {
+    SCOPED_TRACE(variant.what);
+    Case c{variant.what, {b, hq, sq, d}, {b, hkv, skv, d}, {b, hkv, skv, d}, {}};
+    if (variant.threeD) {
+      c.q = {b, sq, hq * d};
+      c.k = {b, skv, hkv * d};
+      c.v = {b, skv, hkv * d};
+      c.attributes = {{"q_num_heads", hq}, {"kv_num_heads", hkv}};
+    }
+    if (variant.causal) c.attributes.push_back({"is_causal", int64_t{1}});
+    std::vector<std::string> names;
+    std::vector<Tensor> constants;
+    auto add = [&](const std::string& name, Tensor t) {
+      names.push_back(name);
+      constants.push_back(std::move(t));
+    };
+    if (!variant.maskShape.empty()) {
+      std::vector<double> bits(static_cast<size_t>(count(variant.maskShape)));
+      std::bernoulli_distribution keep(0.8);
+      for (double& x : bits) x = keep(rng) ? 1.0 : 0.0;
+      add("mask", makeTensor(DataType::kBool, variant.maskShape, bits));
+    } else if (variant.cache || variant.nonpad) {
+      add("", Tensor());
+    }
+    if (variant.cache) {
+      add("past_key", randomFloats(rng, {b, hkv, past, d}));
+      add("past_value", randomFloats(rng, {b, hkv, past, d}));
+    } else if (variant.nonpad) {
+      add("", Tensor());
+      add("", Tensor());
+    }
+    if (variant.nonpad) {
+      const int64_t keys = variant.cache ? past + skv : skv;
+      add("nonpad", makeTensor(DataType::kInt64, {b}, {double(keys - 2), double(keys)}));
+    }
+    auto engine = buildAttention(c, names, constants);
+    ASSERT_TRUE(engine.isOk()) << engine.status().toString();
+    const Outputs y = runLoweredAndReference(**engine, c, constants, rng);
+    EXPECT_LT(relativeL2(y.reference, y.engine), 1e-5);
   }
 }
 

@@ -56,17 +56,24 @@ inline constexpr size_t kAttentionV = 2;
 inline constexpr size_t kAttentionMask = 3;
 
 /// What the kernels require of Q, Kt and V's sizes: [..., Sq, D], [..., D, Sk], [..., Sk, Dv] with the same
-/// leading dims. nullopt when they fit, else the message that says how they do not.
+/// leading dims, except that with grouped key/value heads (kvGroup query heads to one key/value head) Kt's
+/// and V's innermost leading dim is Q's over kvGroup: query head h, counted over all leading dims, reads
+/// key/value head h / kvGroup. nullopt when they fit, else the message that says how they do not.
 inline std::optional<std::string> attentionOperandMismatch(const std::vector<int64_t>& q,
                                                            const std::vector<int64_t>& kt,
-                                                           const std::vector<int64_t>& v) {
+                                                           const std::vector<int64_t>& v,
+                                                           int64_t kvGroup = 1) {
   const size_t r = q.size();
-  const bool fits =
-      r >= 2 && kt.size() == r && v.size() == r && std::equal(q.begin(), q.end() - 2, kt.begin()) &&
-      std::equal(q.begin(), q.end() - 2, v.begin()) && q[r - 1] == kt[r - 2] && kt[r - 1] == v[r - 2];
+  auto sameLeads = [&](const std::vector<int64_t>& x) {
+    if (r < 3) return kvGroup == 1;
+    return std::equal(q.begin(), q.end() - 3, x.begin()) && x[r - 3] * kvGroup == q[r - 3];
+  };
+  const bool fits = r >= 2 && kt.size() == r && v.size() == r && sameLeads(kt) && sameLeads(v) &&
+                    q[r - 1] == kt[r - 2] && kt[r - 1] == v[r - 2];
   if (fits) return std::nullopt;
   return "Q " + formatSizes(q) + ", Kt " + formatSizes(kt) + " and V " + formatSizes(v) +
-         " are not [..., Sq, D], [..., D, Sk], [..., Sk, Dv]";
+         " are not [..., Sq, D], [..., D, Sk], [..., Sk, Dv]" +
+         (kvGroup > 1 ? " with " + std::to_string(kvGroup) + " query heads to a key/value head" : "");
 }
 
 }  // namespace lowp::ir::ops

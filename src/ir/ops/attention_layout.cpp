@@ -64,14 +64,38 @@ Result<StridedView> reshapeView(const StridedView& view, const std::vector<int64
   return out;
 }
 
+/// The view broadcast with `target` (ONNX's Expand, aligned from the right): a dim of 1 the target widens
+/// repeats its element (stride 0), and dims the target adds in front do the same.
+Result<StridedView> expandedView(const StridedView& view, const std::vector<int64_t>& target) {
+  const std::vector<int64_t> sizes = view.sizes();
+  const size_t rank = std::max(sizes.size(), target.size());
+  StridedView out;
+  out.offset = view.offset;
+  for (size_t d = 0; d < rank; ++d) {
+    const bool fromView = d + sizes.size() >= rank;
+    const bool fromTarget = d + target.size() >= rank;
+    const int64_t have = fromView ? sizes[d + sizes.size() - rank] : 1;
+    const int64_t want = fromTarget ? target[d + target.size() - rank] : 1;
+    if (want == have || want == 1) {
+      out.dims.push_back(fromView ? view.dims[d + sizes.size() - rank] : std::vector<ViewMode>{{1, 0}});
+    } else if (have == 1) {
+      out.dims.push_back({{want, 0}});
+    } else {
+      return Status(StatusCode::kInvalidArgument,
+                    "Expand of " + formatSizes(sizes) + " to " + formatSizes(target) + " does not broadcast");
+    }
+  }
+  return out;
+}
+
 Result<std::vector<int64_t>> knownInts(const KnownInput& known, int64_t input) {
   const Tensor* t = known ? known(input) : nullptr;
   if (t == nullptr || t->data() == nullptr) {
-    return Status(StatusCode::kUnsupported,
-                  "the target of a folded Reshape (input " + std::to_string(input) + ") is not known");
+    return Status(StatusCode::kUnsupported, "the target of a folded Reshape or Expand (input " +
+                                                std::to_string(input) + ") is not known");
   }
   auto ints = tensorInts(*t);
-  if (!ints) return malformed("a Reshape target of type " + t->describe());
+  if (!ints) return malformed("a Reshape or Expand target of type " + t->describe());
   return *ints;
 }
 
@@ -99,7 +123,8 @@ std::vector<int64_t> attentionInputsNeeded(const AttributeMap& attrs) {
     const std::vector<int64_t> program = attrs.getInts(attentionViewAttribute(slot));
     for (size_t at = 0; at + 1 < program.size();
          at += 2 + static_cast<size_t>(std::max<int64_t>(program[at + 1], 0))) {
-      if (static_cast<ViewStepKind>(program[at]) == ViewStepKind::kReshape && at + 2 < program.size())
+      const auto kind = static_cast<ViewStepKind>(program[at]);
+      if ((kind == ViewStepKind::kReshape || kind == ViewStepKind::kExpand) && at + 2 < program.size())
         needed.push_back(program[at + 2]);
     }
   }
@@ -239,6 +264,12 @@ Result<StridedView> applyViewSteps(const std::vector<int64_t>& shape, std::span<
         view = std::move(s);
         break;
       }
+      case ViewStepKind::kExpand: {
+        if (n != 1) return malformed("an Expand step of " + std::to_string(n) + " arguments");
+        LOWP_ASSIGN_OR_RETURN(const std::vector<int64_t> target, knownInts(known, args[0]));
+        LOWP_ASSIGN_OR_RETURN(view, expandedView(view, target));
+        break;
+      }
       default:
         return malformed("an unknown step kind " + std::to_string(static_cast<int64_t>(kind)));
     }
@@ -307,10 +338,25 @@ Status denseAttention(const AttributeMap& attrs, const std::vector<const Tensor*
       *operands[slot] = Tensor::view(t.type(), t.shape(), const_cast<void*>(t.data()));
     }
     dense.yPerm.clear();
+    dense.kvGroup = 1;
     return {};
   }
   const std::vector<int64_t> shapes[3] = {inputs[0]->shape(), inputs[1]->shape(), inputs[2]->shape()};
-  LOWP_ASSIGN_OR_RETURN(const AttentionLayout layout, attentionLayout(attrs, shapes, known));
+  LOWP_ASSIGN_OR_RETURN(AttentionLayout layout, attentionLayout(attrs, shapes, known));
+  dense.kvGroup = 1;
+  const size_t rank = layout.operand[0].dims.size();
+  if (rank >= 3 && layout.operand[1].dims.size() == rank && layout.operand[2].dims.size() == rank) {
+    const size_t lead = rank - 3;
+    const auto q = layout.operand[0].single(lead);
+    const auto kt = layout.operand[1].single(lead);
+    const auto v = layout.operand[2].single(lead);
+    if (q && kt && v && q->stride != 0 && q->size > 1 && kt->size == q->size && v->size == q->size &&
+        kt->stride == 0 && v->stride == 0) {
+      dense.kvGroup = q->size;
+      layout.operand[1].dims[lead] = {{1, 0}};
+      layout.operand[2].dims[lead] = {{1, 0}};
+    }
+  }
   for (size_t slot = 0; slot < 3; ++slot) {
     const StridedView& view = layout.operand[slot];
     gatherView(*inputs[slot], view, reuseTensor(*operands[slot], inputs[slot]->type(), view.sizes()),

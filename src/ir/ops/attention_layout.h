@@ -15,6 +15,8 @@
 //       2 Reshape    input index of the target shape, allowzero (n = 2)
 //       3 Gather     axis, index (n = 2; a scalar index: the axis goes)
 //       4 Squeeze    axes (normalised)          5 Unsqueeze  axes (normalised, of the output)
+//       6 Expand     input index of the target shape (n = 1): a dim of 1 broadcast to the target's size
+//                    reads one element over and over (stride 0), as grouped key/value heads do
 //   y_perm   ints: Y is written transposed by this permutation (the Transpose that read it, folded)
 //   scale_inputs  ints: input indices of one-element float tensors known while planning, whose product
 //            multiplies the scale (a scale the export computes from shapes)
@@ -42,14 +44,21 @@ inline constexpr std::string_view kAttentionScaleInputs = "scale_inputs";
 /// Whether the node reads any operand through a view or writes Y permuted.
 bool hasFoldedLayout(const AttributeMap& attrs);
 
-/// The input indices whose values the layout and the scale need while planning (Reshape targets, scale
-/// inputs).
+/// The input indices whose values the layout and the scale need while planning (Reshape and Expand
+/// targets, scale inputs).
 std::vector<int64_t> attentionInputsNeeded(const AttributeMap& attrs);
 
 /// The view attribute of operand slot 0 (Q), 1 (Kt) or 2 (V).
 std::string_view attentionViewAttribute(size_t slot);
 
-enum class ViewStepKind : int64_t { kTranspose = 1, kReshape = 2, kGather = 3, kSqueeze = 4, kUnsqueeze = 5 };
+enum class ViewStepKind : int64_t {
+  kTranspose = 1,
+  kReshape = 2,
+  kGather = 3,
+  kSqueeze = 4,
+  kUnsqueeze = 5,
+  kExpand = 6
+};
 
 /// Appends one step to a program.
 void appendViewStep(std::vector<int64_t>& program, ViewStepKind kind, const std::vector<int64_t>& args);
@@ -105,8 +114,12 @@ using ParallelRange =
 /// lowp.Attention's Q, Kt and V as dense tensors (the inputs themselves, or copies gathered through their
 /// views), its scale, and Y's permutation: what the host kernels compute from. `inputs` are the node's input
 /// tensors in host memory.
+/// Kt and V whose innermost leading dim broadcasts (stride 0) where Q's does not, as grouped key/value heads
+/// do, are gathered once with that dim of one element: kvGroup query heads then read one key/value head
+/// (attentionOperandMismatch in attention.h).
 struct DenseAttention {
   Tensor q, kt, v;
+  int64_t kvGroup = 1;
   float scale = 1.0f;
   std::vector<int64_t> yPerm;
   ParallelRange parallel;  ///< the threads the operands were gathered on, for writing Y permuted

@@ -4,7 +4,8 @@
 // Work: tasks of kRowBlock query rows of one (batch, head), split over ctx.parallelFor; a task computes the
 // scores of 8 rows at a time (4 on AVX2) into a scratch of 8 rows (16 KiB at Sk = 512: it stays in L1),
 // applies scale, mask and softmax there, and multiplies by V at once, so no score ever goes to memory.
-// Layout: dense row-major tensors. Kt and V are used in place when fp32 with Sk and Dv multiples of 16;
+// Layout: dense row-major tensors (grouped key/value heads: kvGroup consecutive heads read one Kt and V,
+// DenseAttention in attention_layout.h). Kt and V are used in place when fp32 with Sk and Dv multiples of 16;
 // otherwise (and for bf16/fp16, widened exactly to fp32) each task copies its head's Kt and V into
 // zero-padded fp32 buffers. bf16/fp16 Y is computed in fp32 and rounded once (nearest even). Accumulation:
 // fp32 with FMA over D and over Sk; the softmax's exponentials flush below 1.2e-38 to 0 and sum in fp32 per
@@ -103,13 +104,9 @@ struct Dims {
   int64_t dv = 0;
 };
 
-std::optional<Dims> dimsOf(const std::vector<int64_t>& q, const std::vector<int64_t>& kt,
-                           const std::vector<int64_t>& v) {
+/// The sizes of operands that attentionOperandMismatch accepts.
+Dims dimsOf(const std::vector<int64_t>& q, const std::vector<int64_t>& kt, const std::vector<int64_t>& v) {
   const size_t r = q.size();
-  if (r < 2 || kt.size() != r || v.size() != r) return std::nullopt;
-  if (!std::equal(q.begin(), q.end() - 2, kt.begin()) || !std::equal(q.begin(), q.end() - 2, v.begin()))
-    return std::nullopt;
-  if (q[r - 1] != kt[r - 2] || kt[r - 1] != v[r - 2]) return std::nullopt;
   Dims dims;
   for (size_t i = 0; i + 2 < r; ++i) dims.heads *= q[i];
   dims.sq = q[r - 2];
@@ -139,17 +136,15 @@ Status attentionKernel(KernelContext& ctx) {
   std::vector<int64_t> canonical(q.shape().begin(), q.shape().end() - (q.shape().empty() ? 0 : 1));
   if (!v.shape().empty()) canonical.push_back(v.shape().back());
   Tensor& y = dense->yPerm.empty() ? out : ir::ops::reuseTensor(dense->y, out.type(), canonical);
-  const auto dims = dimsOf(q.shape(), kt.shape(), v.shape());
-  if (!dims) {
-    return ctx.invalid("Q " + ir::formatSizes(q.shape()) + ", Kt " + ir::formatSizes(kt.shape()) + " and V " +
-                       ir::formatSizes(v.shape()) + " are not [..., Sq, D], [..., D, Sk], [..., Sk, Dv]");
-  }
+  const int64_t kvGroup = dense->kvGroup;
+  if (auto mismatch = ir::ops::attentionOperandMismatch(q.shape(), kt.shape(), v.shape(), kvGroup))
+    return ctx.invalid(*mismatch);
+  const Dims n = dimsOf(q.shape(), kt.shape(), v.shape());
   const DataType type = q.type();
   if (kt.type() != type || v.type() != type || y.type() != type) {
     return ctx.invalid("Q, Kt, V and Y must have one type");
   }
   const Storage storage = storageOf(type);
-  const Dims n = *dims;
   if (y.elementCount() == 0) return {};
   if (n.sk == 0) return runReference(ctx);  // softmax of an empty row: the reference's NaN convention
 
@@ -186,25 +181,26 @@ Status attentionKernel(KernelContext& ctx) {
     int64_t loadedHead = -1;
     for (int64_t task = begin; task < end; ++task) {
       const int64_t h = task / rowBlocks;
+      const int64_t kvHead = h / kvGroup;
       const int64_t row0 = task % rowBlocks * kRowBlock;
       const int64_t count = std::min(kRowBlock, n.sq - row0);
-      if (h != loadedHead) {
+      if (kvHead != loadedHead) {
         // Kt and V of this head as zero-padded fp32 rows.
         for (int64_t k = 0; copyKt && k < n.d; ++k) {
           float* dst = ktBuffer.data() + k * ldk;
-          isa.cast(storage, at(kt, (h * n.d + k) * n.sk, storage), Storage::kF32, dst, n.sk);
+          isa.cast(storage, at(kt, (kvHead * n.d + k) * n.sk, storage), Storage::kF32, dst, n.sk);
           std::fill(dst + n.sk, dst + ldk, 0.0f);
         }
         for (int64_t j = 0; copyV && j < n.sk; ++j) {
           float* dst = vBuffer.data() + j * ldv;
-          isa.cast(storage, at(v, (h * n.sk + j) * n.dv, storage), Storage::kF32, dst, n.dv);
+          isa.cast(storage, at(v, (kvHead * n.sk + j) * n.dv, storage), Storage::kF32, dst, n.dv);
           std::fill(dst + n.dv, dst + ldv, 0.0f);
         }
-        loadedHead = h;
+        loadedHead = kvHead;
       }
       AttentionHead head;
-      head.kt = copyKt ? ktBuffer.data() : kt.data<float>() + h * n.d * n.sk;
-      head.v = copyV ? vBuffer.data() : v.data<float>() + h * n.sk * n.dv;
+      head.kt = copyKt ? ktBuffer.data() : kt.data<float>() + kvHead * n.d * n.sk;
+      head.v = copyV ? vBuffer.data() : v.data<float>() + kvHead * n.sk * n.dv;
       head.sk = n.sk;
       head.d = n.d;
       head.dv = n.dv;

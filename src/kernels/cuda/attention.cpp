@@ -303,8 +303,9 @@ class SdpaPlan {
 };
 
 /// cuDNN's [b, h, rows, cols] view of an operand with leading dims `lead` (strides `leadStrides`): the last
-/// leading dim is h, the others merge into b where their strides allow (nullopt otherwise). A dim of one
-/// element addresses nothing: its stride is the extent of the dims inside it, whatever the view said.
+/// leading dim is h, the others merge into b where their strides allow (nullopt otherwise, and for a dim
+/// that repeats its element, stride 0, as grouped key/value heads read). A dim of one element addresses
+/// nothing: its stride is the extent of the dims inside it, whatever the view said.
 std::optional<SdpaPlan::Operand> sdpaOperand(const AttentionShape& s, const int64_t* leadStrides,
                                              int64_t rows, int64_t cols, int64_t rowStride,
                                              int64_t colStride) {
@@ -312,6 +313,9 @@ std::optional<SdpaPlan::Operand> sdpaOperand(const AttentionShape& s, const int6
   o.dims = {1, 1, rows, cols};
   o.strides = {0, 0, rowStride, colStride};
   const int n = s.leadRank;
+  for (int d = 0; d < n; ++d) {
+    if (s.lead[d] > 1 && leadStrides[d] == 0) return std::nullopt;
+  }
   if (n >= 1) {
     o.dims[1] = s.lead[n - 1];
     o.strides[1] = leadStrides[n - 1];
@@ -367,7 +371,8 @@ Status cudnnAttentionKernel(KernelContext& ctx) {
   const void* data[4] = {q, kt, v, y.data()};
   const auto bytes = static_cast<size_t>(ir::dataTypeInfo(y.type()).storageBytes);
   for (size_t i = 0; i < 4; ++i) {
-    if (!views[i]) return ctx.unsupported("leading dims whose strides do not merge into cuDNN's batch");
+    if (!views[i])
+      return ctx.unsupported("leading dims whose strides do not merge into cuDNN's batch, or repeat heads");
     if (!sdpaAligned(data[i], *views[i], bytes))
       return ctx.unsupported("cuDNN's attention reads rows of D contiguous and 16-byte aligned");
     key.operands[i] = *views[i];

@@ -5,8 +5,8 @@
 // reference gemm), softmax as the reference Softmax computes it (row maximum subtracted, the sum of
 // exponentials in double), then Y = P . V by the same gemm, rounded once to the output type. The mask is read
 // through NumPy broadcast strides; with zero_masked_rows a row whose every score is -inf gets P = 0. Operands
-// read through views and a permuted Y (attention_layout.h) are gathered into dense copies first. Covered by
-// tests/unit/test_attention.cpp.
+// read through views and a permuted Y (attention_layout.h) are gathered into dense copies first (grouped
+// key/value heads once per key/value head). Covered by tests/unit/test_attention.cpp.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -27,7 +27,7 @@ namespace lowp::kernels::ref {
 namespace {
 
 template <typename T>
-Status attentionTyped(KernelContext& ctx, const Tensor& q, const Tensor& kt, const Tensor& v,
+Status attentionTyped(KernelContext& ctx, const Tensor& q, const Tensor& kt, const Tensor& v, int64_t kvGroup,
                       float scaleValue, Tensor& y) {
   const bool zeroMaskedRows = ir::ops::attentionZeroesMaskedRows(ctx.attrs());
   using C = std::conditional_t<std::is_same_v<T, double>, double, float>;
@@ -68,7 +68,7 @@ Status attentionTyped(KernelContext& ctx, const Tensor& q, const Tensor& kt, con
     std::vector<C> out(static_cast<size_t>(sq * dv));
     for (int64_t h = begin; h < end; ++h) {
       C* s = scores.data();
-      gemm(sq, sk, d, qc.data<C>() + h * sq * d, d, ktc.data<C>() + h * d * sk, sk, s, sk);
+      gemm(sq, sk, d, qc.data<C>() + h * sq * d, d, ktc.data<C>() + h / kvGroup * d * sk, sk, s, sk);
       for (int64_t i = 0; i < sq; ++i) {
         C* row = s + i * sk;
         for (int64_t j = 0; j < sk; ++j) row[j] = scale * row[j];
@@ -91,7 +91,7 @@ Status attentionTyped(KernelContext& ctx, const Tensor& q, const Tensor& kt, con
           row[j] = static_cast<C>(static_cast<double>(std::exp(row[j] - maxValue)) / sum);
         }
       }
-      gemm(sq, dv, sk, s, sk, vc.data<C>() + h * sk * dv, dv, out.data(), dv);
+      gemm(sq, dv, sk, s, sk, vc.data<C>() + h / kvGroup * sk * dv, dv, out.data(), dv);
       T* yh = y.data<T>() + h * sq * dv;
       for (int64_t e = 0; e < sq * dv; ++e)
         yh[e] = fromCompute<T>(static_cast<Compute<T>>(out[static_cast<size_t>(e)]));
@@ -102,8 +102,8 @@ Status attentionTyped(KernelContext& ctx, const Tensor& q, const Tensor& kt, con
 
 Status attentionKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(ir::ops::DenseAttention * dense, denseAttentionOf(ctx));
-  if (auto mismatch =
-          ir::ops::attentionOperandMismatch(dense->q.shape(), dense->kt.shape(), dense->v.shape()))
+  if (auto mismatch = ir::ops::attentionOperandMismatch(dense->q.shape(), dense->kt.shape(), dense->v.shape(),
+                                                        dense->kvGroup))
     return ctx.invalid(*mismatch);
   Tensor& out = ctx.output(0);
   // A permuted Y is computed in its canonical order first.
@@ -113,7 +113,7 @@ Status attentionKernel(KernelContext& ctx) {
                                   : ir::ops::reuseTensor(dense->y, out.type(), canonical);
   Status st;
   const bool ok = dispatchFloat(out.type(), [&]<typename T>() {
-    st = attentionTyped<T>(ctx, dense->q, dense->kt, dense->v, dense->scale, y);
+    st = attentionTyped<T>(ctx, dense->q, dense->kt, dense->v, dense->kvGroup, dense->scale, y);
   });
   if (!ok) return ctx.unsupported("no reference kernel for type " + out.describe());
   if (st && !dense->yPerm.empty()) ir::ops::scatterPermuted(y, dense->yPerm, out, dense->parallel);
