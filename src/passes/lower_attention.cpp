@@ -10,7 +10,7 @@
 //        present_value hold: the Concats write them when the model reads them (Identity without a past).
 // fuse_attention_layout, which runs next, folds these view ops into the node's operand views, so no copy
 // is left: a key/value head is read in place by every query head of its group (a stride of 0). The scale
-// is the attribute's, else 1 / sqrt(D) (D then must be known).
+// is the attribute's, else 1 / sqrt(D) (D then must be known); a softcap is lowp.Attention's too.
 //
 // An attn_mask becomes lowp.Attention's additive mask: a float mask as it is (Cast to Q's type if it has
 // another), a bool mask through Where(mask, 0, -inf); and the node gets zero_masked_rows, since ONNX's
@@ -23,10 +23,9 @@
 //   nonpad_kv_seqlen: keys j >= nonpad[b] masked per batch, [B, 1, 1, T] (nonpadMask); with is_causal and
 //     no cache the diagonal moves per batch to i + nonpad[b] - Sq, [B, 1, Sq, T] (causalNonpadMask).
 //
-// Targets: a default-domain Attention whose qk_matmul_output nothing reads, with Q, K and V of one float
-// type and one known rank, known heads (Hq a multiple of Hkv), a mask as above or none, both of past_key
-// and past_value or neither, and no softcap (which lowp.Attention does not compute). The others stay for
-// the reference kernel.
+// Targets: a default-domain Attention whose qk_matmul_output nothing reads (lowp.Attention keeps no scores),
+// with Q, K and V of one float type and one known rank, known heads (Hq a multiple of Hkv), a mask as above
+// or none, both of past_key and past_value or neither. The others stay for the reference kernel.
 //
 // The lowp.Attention node keeps the Attention's name, so layer precisions and the report name it as the
 // model does; the view ops are named after it ("<name>/q_reshape", ...).
@@ -134,7 +133,7 @@ std::optional<Facts> factsOf(const ir::Node& node) {
       readOutput(node, kOnnxAttentionQk) != nullptr)
     return std::nullopt;
   const ir::AttributeMap& a = node.attributes;
-  if (a.getFloat("softcap", 0.0f) != 0.0f) return std::nullopt;
+  if (a.getFloat("softcap", 0.0f) < 0.0f) return std::nullopt;
   const ir::Value* q = node.input(kOnnxAttentionQ);
   const ir::Value* k = node.input(kOnnxAttentionK);
   const ir::Value* v = node.input(kOnnxAttentionV);
@@ -507,6 +506,8 @@ Result<bool> lower(ir::Graph& graph, ir::Node& attention) {
   fused->domain = std::string(kLowpDomain);
   fused->opsetVersion = 1;
   fused->attributes.set("scale", scale);
+  if (a.getFloat("softcap", 0.0f) > 0.0f)
+    fused->attributes.set(std::string(kAttentionSoftcap), a.getFloat("softcap", 0.0f));
   graph.setInput(fused, kAttentionQ, qOp);
   graph.setInput(fused, kAttentionKt, kt);
   graph.setInput(fused, kAttentionV, vOp);

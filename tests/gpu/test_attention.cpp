@@ -78,14 +78,17 @@ TEST(CudaAttention, TensorCoresMatchTheReference) {
         if (flash ? s.d != s.dv : s.sk > kernels::cuda::kAttentionTensorCoreMaxSk) continue;
         SCOPED_TRACE(std::string(prefix) + kernel + " " + describe(s));
         for (bool misalign : {false, true}) {
-          expectMatchesReference({.kernel = std::string(prefix) + kernel,
-                                  .opType = "Attention",
-                                  .domain = "lowp",
-                                  .opset = 1,
-                                  .attrs = attrs({{"scale", 0.125f}}),
-                                  .inputs = attentionInputs(rng, type, s),
-                                  .tolerance = 1e-2,
-                                  .misalign = misalign});
+          // Misaligned operands with scores capped (softcap) too.
+          expectMatchesReference(
+              {.kernel = std::string(prefix) + kernel,
+               .opType = "Attention",
+               .domain = "lowp",
+               .opset = 1,
+               .attrs = attrs(
+                   {{"scale", 0.125f}, {std::string(ir::ops::kAttentionSoftcap), misalign ? 1.0f : 0.0f}}),
+               .inputs = attentionInputs(rng, type, s),
+               .tolerance = 1e-2,
+               .misalign = misalign});
         }
       }
     }
@@ -116,6 +119,14 @@ TEST(CudaAttention, CudaCoresMatchTheReference) {
                               .inputs = attentionInputs(rng, t.type, s),
                               .tolerance = t.tolerance,
                               .misalign = true});
+      expectMatchesReference(
+          {.kernel = std::string(t.prefix) + "-attention-cuda",
+           .opType = "Attention",
+           .domain = "lowp",
+           .opset = 1,
+           .attrs = attrs({{"scale", 0.3f}, {std::string(ir::ops::kAttentionSoftcap), 0.8f}}),
+           .inputs = attentionInputs(rng, t.type, s),
+           .tolerance = t.tolerance});
     }
   }
 }

@@ -496,13 +496,19 @@ TEST(CpuAttention, MatchesTheReference) {
                                   randomFloats(rng, type, dims(s.d, s.sk), -2.0, 2.0),
                                   randomFloats(rng, type, dims(s.sk, s.dv))};
         if (!s.mask.empty()) in.push_back(randomFloats(rng, type, s.mask, -4.0, 0.0));
-        NodeUnderTest n("Attention", "lowp", 1, attrs({{"scale", 0.25f}}), in, {});
-        ASSERT_TRUE(n.status().isOk()) << n.status().toString();
-        auto want = runKernel(*ref, n.node(), in, n.outputType(), n.outputShape());
-        auto got = runKernel(*k, n.node(), in, n.outputType(), n.outputShape());
-        ASSERT_TRUE(want.isOk()) << want.status().toString();
-        ASSERT_TRUE(got.isOk()) << got.status().toString();
-        EXPECT_LE(relativeL2(*want, *got), tolerance);
+        // Without and with scores capped (softcap: tanh before the mask).
+        for (const float softcap : {0.0f, 1.5f}) {
+          SCOPED_TRACE("softcap " + std::to_string(softcap));
+          NodeUnderTest n("Attention", "lowp", 1,
+                          attrs({{"scale", 0.25f}, {std::string(ir::ops::kAttentionSoftcap), softcap}}), in,
+                          {});
+          ASSERT_TRUE(n.status().isOk()) << n.status().toString();
+          auto want = runKernel(*ref, n.node(), in, n.outputType(), n.outputShape());
+          auto got = runKernel(*k, n.node(), in, n.outputType(), n.outputShape());
+          ASSERT_TRUE(want.isOk()) << want.status().toString();
+          ASSERT_TRUE(got.isOk()) << got.status().toString();
+          EXPECT_LE(relativeL2(*want, *got), tolerance);
+        }
       }
     }
   }

@@ -288,9 +288,9 @@ TEST(OnnxAttention, GroupedHeadsCacheAndMasksLowerAndMatchADirectComputation) {
   }
 }
 
-// Grouped heads in 3-D and 4-D with masks of every rank (a heads dim of 1 or of every query head), a cache
-// whose present outputs the model reads, nonpad_kv_seqlen with and without is_causal: each lowers to
-// lowp.Attention and equals the reference kernel.
+// Grouped heads in 3-D and 4-D with masks of every rank (a heads dim of 1 or of every query head), a cache,
+// nonpad_kv_seqlen with and without is_causal, softcap: each lowers to lowp.Attention and equals the
+// reference kernel.
 TEST(OnnxAttention, GroupedHeadsWithMasksCacheAndPaddingLowerAndMatchTheReference) {
   std::mt19937 rng(26);
   const int64_t b = 2, hq = 6, hkv = 2, sq = 5, skv = 7, past = 3, d = 16;
@@ -301,6 +301,7 @@ TEST(OnnxAttention, GroupedHeadsWithMasksCacheAndPaddingLowerAndMatchTheReferenc
     bool cache;
     bool nonpad;
     bool causal;
+    float softcap = 0.0f;
   };
   const std::vector<Variant> variants = {
       {"4-D, mask [B, Hq, Sq, T]", false, {b, hq, sq, skv}, false, false, false},
@@ -312,6 +313,14 @@ TEST(OnnxAttention, GroupedHeadsWithMasksCacheAndPaddingLowerAndMatchTheReferenc
       {"3-D, cache, nonpad", true, {}, true, true, false},
       {"4-D, nonpad, causal", false, {}, false, true, true},
       {"4-D, nonpad, causal, mask [Sq, T]", false, {sq, skv}, false, true, true},
+      {"3-D, softcap 0.7", true, {}, false, false, false, 0.7f},
+      {"4-D, cache, causal, mask [B, 1, Sq, T], softcap 2",
+       false,
+       {b, 1, sq, past + skv},
+       true,
+       false,
+       true,
+       2.0f},
   };
   for (const Variant& variant : variants) {
     SCOPED_TRACE(variant.what);
@@ -323,6 +332,7 @@ TEST(OnnxAttention, GroupedHeadsWithMasksCacheAndPaddingLowerAndMatchTheReferenc
       c.attributes = {{"q_num_heads", hq}, {"kv_num_heads", hkv}};
     }
     if (variant.causal) c.attributes.push_back({"is_causal", int64_t{1}});
+    if (variant.softcap > 0.0f) c.attributes.push_back({"softcap", variant.softcap});
     std::vector<std::string> names;
     std::vector<Tensor> constants;
     auto add = [&](const std::string& name, Tensor t) {

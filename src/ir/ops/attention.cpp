@@ -129,6 +129,7 @@ void registerAttentionSchema(OpSchemaRegistry& registry) {
                 .maxInputs = -1,
                 .attributes = {{"scale", AttrType::kFloat},
                                {kAttentionZeroMaskedRows, AttrType::kInt},
+                               {kAttentionSoftcap, AttrType::kFloat},
                                {kAttentionQView, AttrType::kInts},
                                {kAttentionKtView, AttrType::kInts},
                                {kAttentionVView, AttrType::kInts},

@@ -10,15 +10,17 @@
 //         scores' dim (NumPy rules, aligned from the right), e.g. [Sq, Sk], [B, 1, 1, Sk], [B, H, Sq, Sk]
 // Attributes: scale (float, default 1); zero_masked_rows (int, default 0): 1 makes a row whose every score is
 // -inf (every key masked) give zeros, as ONNX's Attention defines, instead of the NaN the unfused Softmax
-// gives (lower_attention.cpp sets it).
+// gives (lower_attention.cpp sets it); softcap (float, default 0: none): scores capped to (-softcap,
+// softcap) by softcap * tanh(s / softcap) before the mask, as ONNX's Attention's softcap does.
 // Output Y [..., Sq, Dv], Q's type:
-//   S = scale * (Q . Kt) + mask;  P = softmax(S) along the last axis;  Y = P . V
+//   s = scale * (Q . Kt);  S = cap(s) + mask;  P = softmax(S) along the last axis;  Y = P . V
 // Batch dims: Q, Kt and V have the same rank (2 or more) and equal leading dims; NumPy matmul's broadcasting
 // of the leading dims is not supported (shape inference rejects it, and the pass does not fuse such graphs).
 //
 // Numerics of the reference kernel (kernels/reference/attention.cpp), the oracle of the faster kernels:
 // fp16/bf16 inputs are widened exactly to fp32; everything is computed in fp32 (fp64 for fp64 tensors): the
-// products summed over D and over Sk in ascending order from zero without FMA, S = scale * sum, then + mask,
+// products summed over D and over Sk in ascending order from zero without FMA, s = scale * sum, capped
+// (tanh of the compute type), then + mask,
 // softmax with the row maximum subtracted and the sum of exponentials in double; Y is rounded once to its
 // type (nearest even). S and P are never rounded to fp16/bf16. On fp32 tensors this equals the unfused
 // graph exactly when the scale came from a Mul (or is 1); a Div by c becomes scale = 1 / c, which may differ
@@ -43,10 +45,16 @@ namespace lowp::ir::ops {
 
 inline constexpr std::string_view kAttentionOp = "Attention";
 inline constexpr std::string_view kAttentionZeroMaskedRows = "zero_masked_rows";
+inline constexpr std::string_view kAttentionSoftcap = "softcap";
 
 /// Whether the node's fully masked rows give zeros (zero_masked_rows = 1) rather than NaN.
 inline bool attentionZeroesMaskedRows(const AttributeMap& attrs) {
   return attrs.getInt(kAttentionZeroMaskedRows, 0) != 0;
+}
+
+/// The node's softcap (0: the scores are not capped).
+inline float attentionSoftcap(const AttributeMap& attrs) {
+  return attrs.getFloat(kAttentionSoftcap, 0.0f);
 }
 
 /// The node input slots of lowp.Attention.

@@ -161,6 +161,7 @@ Status attentionKernel(KernelContext& ctx) {
 
   const float scale = dense->scale;
   const bool zeroMaskedRows = ir::ops::attentionZeroesMaskedRows(ctx.attrs());
+  const float softcap = ir::ops::attentionSoftcap(ctx.attrs());
   const IsaKernels& isa = kTable();
   const bool f32 = storage == Storage::kF32;
   const int64_t ldk = padded(n.sk);
@@ -209,6 +210,7 @@ Status attentionKernel(KernelContext& ctx) {
       head.ldy = n.dv;
       head.scale = scale;
       head.zeroMaskedRows = zeroMaskedRows;
+      head.softcap = softcap;
       const int64_t qStart = (h * n.sq + row0) * n.d;
       const int64_t yStart = (h * n.sq + row0) * n.dv;
       if (f32) {

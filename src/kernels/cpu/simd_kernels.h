@@ -89,6 +89,8 @@ struct AttentionHead {
   int64_t ldy = 0;
   int64_t maskRowStride = 0;
   float scale = 1.0f;
+  /// Scores capped to softcap * tanh(s / softcap) before the mask when positive (lowp.Attention's softcap).
+  float softcap = 0.0f;
   /// A row whose every score is -inf gives Y = 0 (lowp.Attention's zero_masked_rows), not NaN.
   bool zeroMaskedRows = false;
 };

@@ -692,7 +692,8 @@ void attentionOutputBlock(const AttentionHead& h, const float* p, const float* i
   }
 }
 
-/// Row i of the scores in place: S = scale * s + mask, then e = exp(S - max(S)) (expFlushedOf); returns
+/// Row i of the scores in place: S = cap(scale * s) + mask (cap: softcap * tanh(x / softcap) with tanhOf,
+/// when h.softcap > 0), then e = exp(S - max(S)) (expFlushedOf); returns
 /// 1 / sum(e). A row whose every score is -inf gives NaN, or e = 0 and 0 with h.zeroMaskedRows.
 template <class V>
 float attentionSoftmaxRow(const AttentionHead& h, float* s, const float* mask) {
@@ -702,10 +703,14 @@ float attentionSoftmaxRow(const AttentionHead& h, float* s, const float* mask) {
   const int64_t full = h.sk - h.sk % V::kWidth;
   const int64_t rest = h.sk - full;
   const F scale = V::set1(h.scale);
+  const bool capped = h.softcap > 0.0f;
+  const F cap = V::set1(h.softcap);
+  const F invCap = V::set1(1.0f / h.softcap);
   F m = V::set1(kNegInf);
   // Columns past sk are set to -inf so that the maximum and the sum see only the row itself.
   for (int64_t j = 0; j < h.ldk; j += V::kWidth) {
     F x = V::mul(V::loadF32(s + j), scale);
+    if (capped) x = V::mul(cap, tanhOf<V>(V::mul(x, invCap)));
     if (j < full) {
       if (mask != nullptr) x = V::add(x, V::loadF32(mask + j));
     } else if (j == full && rest > 0) {

@@ -4,8 +4,8 @@
 //   {f16,bf16}-attention-wmma-cuda    tensor cores, fp32 accumulation; D and Dv in {32, 64, 128}, Sk <= 512
 //   {f16,bf16}-attention-cudnn-e<N>   cuDNN's fused attention (the graph API's SDPA operation, through
 //                                     cudnn_graph.h), the N-th engine configuration its heuristic offers
-//                                     (N < 4); no mask; rows of D and Dv contiguous and 16-byte aligned,
-//                                     the leading dims merging into cuDNN's [batch, heads]
+//                                     (N < 4); no mask, no softcap; rows of D and Dv contiguous and 16-byte
+//                                     aligned, the leading dims merging into cuDNN's [batch, heads]
 //   {f32,f16,bf16}-attention-cuda     CUDA cores in fp32, any sizes with D + Dv <= 2048 (so fp32 engines and
 //                                     the head sizes the tensor-core kernel declines have a kernel)
 //   {f32,f16,bf16}-attention-cublaslt the unfused arithmetic in one layer: S = scale * Q . Kt and
@@ -14,7 +14,7 @@
 //                                     softmax.cu between them; S and P are stored in the tensors' type, as
 //                                     the MatMul, Softmax, MatMul the layer was fused from would store
 //                                     them, at the end of the CUDA workspace (cuBLASLt gets the rest). No
-//                                     mask; declined where S and P do not fit in the workspace.
+//                                     mask, no softcap; declined where S and P do not fit in the workspace.
 // The mask may broadcast along any dim (strides of 0). The fused kernels read operands through the views
 // of attention_layout.h and write Y permuted; the composed one takes dense operands only.
 // Tests: tests/gpu/test_attention.cpp.
@@ -112,6 +112,7 @@ Result<AttentionOperands> operandsOf(const KernelContext& ctx) {
   if (!scale) return forNode(ctx, scale.status());
   s.scale = *scale;
   s.zeroMaskedRows = ir::ops::attentionZeroesMaskedRows(ctx.attrs());
+  s.softcap = ir::ops::attentionSoftcap(ctx.attrs());
   // Y [..., Sq, Dv], written transposed by y_perm into the dense output.
   std::vector<int64_t> canonical(q.begin(), q.end() - 1);
   canonical.push_back(s.dv);
@@ -357,6 +358,7 @@ Status cudnnAttentionKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(const AttentionOperands operands, operandsOf(ctx));
   const AttentionShape& s = operands.shape;
   if (s.mask != nullptr) return ctx.unsupported("cuDNN's attention here takes no mask");
+  if (s.softcap > 0.0f) return ctx.unsupported("cuDNN's attention here caps no scores");
   if (y.elementCount() == 0) return {};
   if (s.sk == 0) return writeZeros(ctx, *cuda, y);
   const auto [q, kt, v] = operandPointers(ctx, operands);
@@ -422,6 +424,7 @@ Status composedAttentionKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(const AttentionOperands operands, operandsOf(ctx));
   const AttentionShape& s = operands.shape;
   if (s.mask != nullptr) return ctx.unsupported("the composed attention takes no mask");
+  if (s.softcap > 0.0f) return ctx.unsupported("the composed attention caps no scores");
   if (y.elementCount() == 0) return {};
   if (s.sk == 0 || s.d == 0) return ctx.unsupported("the composed attention takes no empty D or Sk");
   const int64_t matrixBytes = alignTo256(s.heads * s.sq * s.sk * ir::dataTypeInfo(y.type()).storageBytes);

@@ -188,7 +188,7 @@ __global__ void __launch_bounds__(kTcWarps * 32)
       const int j = lane + 32 * t;
       float x = -INFINITY;
       if (j < sk) {
-        x = row[j] * s.scale;
+        x = attentionScore(s, row[j]);
         if (mask != nullptr && i < s.sq) {
           x += toFloat(mask[maskHead + i * s.maskRowStride + j * s.maskColStride]);
         }
@@ -327,7 +327,7 @@ __global__ void __launch_bounds__(kSimtWarps * 32)
       if (j < s.sk) {
         float dot = 0.0f;
         for (int64_t k = 0; k < s.d; ++k) dot += qRow[k] * toFloat(ktHead[k * s.kt.row + j * s.kt.col]);
-        score = dot * s.scale;
+        score = attentionScore(s, dot);
         if (maskRow != nullptr) score += toFloat(maskRow[j * s.maskColStride]);
       }
       const float newMax = fmaxf(maxValue, warpMax(score));

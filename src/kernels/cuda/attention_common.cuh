@@ -1,5 +1,6 @@
 // Device pieces the attention kernels share (attention.cu, attention_flash.cu): where a head starts in an
-// operand or the mask, and the one-time permission for more dynamic shared memory than the default.
+// operand or the mask, a score scaled and capped, and the one-time permission for more dynamic shared memory
+// than the default.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -26,6 +27,12 @@ __device__ __forceinline__ int64_t attentionHeadOffset(const AttentionShape& s, 
     rest /= size;
   }
   return offset;
+}
+
+/// A score's dot product scaled, and capped when s.softcap > 0: softcap * tanh(scale * dot / softcap).
+__device__ __forceinline__ float attentionScore(const AttentionShape& s, float dot) {
+  const float x = dot * s.scale;
+  return s.softcap > 0.0f ? s.softcap * tanhf(x / s.softcap) : x;
 }
 
 /// Lets `kernel` take `bytes` of dynamic shared memory (beyond the default 48 KiB), once per device and

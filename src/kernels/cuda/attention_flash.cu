@@ -211,7 +211,7 @@ __global__ void __launch_bounds__(kWarps * 32, kD <= 64 ? 4 : 1)
     }
     // Scale, mask, keys past Sk; the chunk's maximum of each of the lane's two rows.
     float chunkMax[2] = {-INFINITY, -INFINITY};
-    if (mask == nullptr && valid == kChunk) {
+    if (mask == nullptr && valid == kChunk && s.softcap == 0.0f) {
 #pragma unroll
       for (int n = 0; n < kChunk / 8; ++n) {
 #pragma unroll
@@ -227,7 +227,7 @@ __global__ void __launch_bounds__(kWarps * 32, kD <= 64 ? 4 : 1)
         for (int e = 0; e < 4; ++e) {
           const int key = n * 8 + pair * 2 + (e % 2);
           const int64_t row = row0 + quad + (e / 2) * 8;
-          float x = sc[n][e] * scale;
+          float x = s.softcap > 0.0f ? attentionScore(s, sc[n][e]) * 1.4426950408889634f : sc[n][e] * scale;
           if (key >= valid) {
             x = -INFINITY;
           } else if (mask != nullptr && row < s.sq) {

@@ -540,6 +540,8 @@ struct AttentionStrides {
 struct AttentionShape {
   int64_t heads = 0, sq = 0, d = 0, sk = 0, dv = 0;
   float scale = 1.0f;
+  /// Scores capped to softcap * tanh(s / softcap) before the mask when positive (lowp.Attention's softcap).
+  float softcap = 0.0f;
   /// A row whose every score is -inf gives zeros (zero_masked_rows), not NaN.
   bool zeroMaskedRows = false;
   const void* mask = nullptr;

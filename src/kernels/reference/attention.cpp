@@ -1,7 +1,8 @@
 // Reference kernel of lowp.Attention (ir/ops/attention.h), any-attention-ref: fp32, fp64, fp16 and bf16.
 //
 // Per (batch, head) and query row, in the compute type C (float; double for fp64; fp16/bf16 widened exactly):
-// the scores row S = scale * (Q . Kt) + mask with the products summed in ascending order without FMA (the
+// the scores row S = cap(scale * (Q . Kt)) + mask (cap: softcap * tanh(s / softcap) when softcap > 0) with
+// the products summed in ascending order without FMA (the
 // reference gemm), softmax as the reference Softmax computes it (row maximum subtracted, the sum of
 // exponentials in double), then Y = P . V by the same gemm, rounded once to the output type. The mask is read
 // through NumPy broadcast strides; with zero_masked_rows a row whose every score is -inf gets P = 0. Operands
@@ -40,6 +41,7 @@ Status attentionTyped(KernelContext& ctx, const Tensor& q, const Tensor& kt, con
   for (size_t i = 0; i + 2 < rank; ++i) heads *= q.shape()[i];
   if (y.elementCount() == 0 || heads == 0) return {};
   const C scale = static_cast<C>(scaleValue);
+  const C softcap = static_cast<C>(ir::ops::attentionSoftcap(ctx.attrs()));
 
   const Tensor qc = widened<C>(q);
   const Tensor ktc = widened<C>(kt);
@@ -72,6 +74,9 @@ Status attentionTyped(KernelContext& ctx, const Tensor& q, const Tensor& kt, con
       for (int64_t i = 0; i < sq; ++i) {
         C* row = s + i * sk;
         for (int64_t j = 0; j < sk; ++j) row[j] = scale * row[j];
+        if (softcap > 0) {
+          for (int64_t j = 0; j < sk; ++j) row[j] = softcap * std::tanh(row[j] / softcap);
+        }
         if (hasMask) {
           const std::array<std::vector<int64_t>, 1> strides = {maskStrides};
           forEachBroadcast<1>(scoresShape, strides, (h * sq + i) * sk, (h * sq + i + 1) * sk,
