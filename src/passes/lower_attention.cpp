@@ -17,9 +17,13 @@
 // Attention gives zeros for a row whose every key is masked where lowp.Attention would give NaN, as the
 // unfused Softmax does. Its last dim must be the keys' (the same known size or symbol): ONNX's Attention
 // masks the keys past a shorter mask, where lowp.Attention would broadcast a last dim of 1. With grouped
-// heads its heads dim (1 or Hq) gets the group's dim beside it. Masks computed from the shapes are added:
-//   is_causal: Trilu(ConstantOfShape([Sq, T], -inf), k = 1 + P), P the cache's length (0 without one);
-//     the runtime folds it while planning (causalMask);
+// heads its heads dim (1 or Hq) gets the group's dim beside it.
+// is_causal masks keys j > i + P (P the cache's length, 0 without one). With as many queries as new keys
+// (a prompt, or each generated token over its cache) that diagonal ends at the last key: lowp.Attention's
+// causal attribute, which reads no mask (and lets the CUDA flash kernel skip whole chunks of keys).
+// Otherwise masks computed from the shapes are added:
+//   is_causal: Trilu(ConstantOfShape([Sq, T], -inf), k = 1 + P), which the runtime folds while planning
+//     (causalMask);
 //   nonpad_kv_seqlen: keys j >= nonpad[b] masked per batch, [B, 1, 1, T] (nonpadMask); with is_causal and
 //     no cache the diagonal moves per batch to i + nonpad[b] - Sq, [B, 1, Sq, T] (causalNonpadMask).
 //
@@ -221,9 +225,10 @@ Result<ir::Value*> shapeOf(ViewSteps& steps, ir::Value* x, int64_t start, int64_
   return n;
 }
 
-// is_causal: query row i sees keys j <= i + offset (offset: the cache's length P, else 0). The mask is
-// computed from the shapes, as an exporter's graph would, so the runtime folds it while planning:
-// Trilu(ConstantOfShape([Sq, T], -inf), k = 1 + P) is -inf where j > i + P and 0 elsewhere.
+// is_causal where the queries may not be as many as the new keys: query row i sees keys j <= i + P (P the
+// cache's length, 0 without one). The mask is computed from the shapes, as an exporter's graph would, so
+// the runtime folds it while planning: Trilu(ConstantOfShape([Sq, T], -inf), k = 1 + P) is -inf where
+// j > i + P and 0 elsewhere.
 Result<ir::Value*> causalMask(ViewSteps& steps, ir::Value* q, int64_t rowsAxis, ir::Value* keys,
                               ir::Value* past, DataType type) {
   LOWP_ASSIGN_OR_RETURN(ir::Value * rows, shapeOf(steps, q, rowsAxis, rowsAxis + 1, "causal_rows"));
@@ -488,14 +493,22 @@ Result<bool> lower(ir::Graph& graph, ir::Node& attention) {
   }
   const int64_t rowsAxis = f.threeD ? 1 : 2;
   const int64_t scoresRank = group > 1 ? 5 : 4;
-  if (a.getInt("is_causal", 0) != 0) {
-    ir::Value* causal = nullptr;
+  // is_causal whose diagonal ends at the last key (as many queries as new keys, and no nonpad_kv_seqlen
+  // without a cache) is lowp.Attention's causal attribute; any other is a mask.
+  const bool causal = a.getInt("is_causal", 0) != 0;
+  const ir::Dim& rows = q->shape[rowsAxis];
+  const ir::Dim& fresh = k->shape[f.threeD ? 1 : 2];
+  const bool causalAttribute = causal && rows == fresh && (rows.isKnown() || !rows.symbol.empty()) &&
+                               (f.pastKey != nullptr || f.nonpad == nullptr);
+  if (causal && !causalAttribute) {
+    ir::Value* causalMaskValue = nullptr;
     if (f.nonpad != nullptr && f.pastKey == nullptr) {
-      LOWP_ASSIGN_OR_RETURN(causal, causalNonpadMask(steps, q, rowsAxis, keys, f.nonpad, scoresRank, type));
+      LOWP_ASSIGN_OR_RETURN(causalMaskValue,
+                            causalNonpadMask(steps, q, rowsAxis, keys, f.nonpad, scoresRank, type));
     } else {
-      LOWP_ASSIGN_OR_RETURN(causal, causalMask(steps, q, rowsAxis, keys, f.pastKey, type));
+      LOWP_ASSIGN_OR_RETURN(causalMaskValue, causalMask(steps, q, rowsAxis, keys, f.pastKey, type));
     }
-    LOWP_ASSIGN_OR_RETURN(mask, addMasks(steps, mask, causal, type, "mask_causal"));
+    LOWP_ASSIGN_OR_RETURN(mask, addMasks(steps, mask, causalMaskValue, type, "mask_causal"));
   }
   if (f.nonpad != nullptr) {
     LOWP_ASSIGN_OR_RETURN(ir::Value * padding, nonpadMask(steps, f.nonpad, keys, scoresRank, type));
@@ -506,18 +519,17 @@ Result<bool> lower(ir::Graph& graph, ir::Node& attention) {
   fused->domain = std::string(kLowpDomain);
   fused->opsetVersion = 1;
   fused->attributes.set("scale", scale);
+  if (causalAttribute) fused->attributes.set(std::string(kAttentionCausal), int64_t{1});
   if (a.getFloat("softcap", 0.0f) > 0.0f)
     fused->attributes.set(std::string(kAttentionSoftcap), a.getFloat("softcap", 0.0f));
   graph.setInput(fused, kAttentionQ, qOp);
   graph.setInput(fused, kAttentionKt, kt);
   graph.setInput(fused, kAttentionV, vOp);
-  if (mask != nullptr) {
-    graph.setInput(fused, kAttentionMask, mask);
+  if (mask != nullptr) graph.setInput(fused, kAttentionMask, mask);
+  if (mask != nullptr || causalAttribute)
     fused->attributes.set(std::string(kAttentionZeroMaskedRows), int64_t{1});
-  }
   // The result [B, H, Sq, Dv] or [B, Hkv, group, Sq, Dv] back to Y's [B, H, Sq, Dv] or [B, Sq, H * Dv].
   const ir::Dim batch = q->shape[0];
-  const ir::Dim rows = q->shape[f.threeD ? 1 : 2];
   std::vector<ir::Dim> heads = {ir::Dim(f.q.heads)};
   if (group > 1) heads = {ir::Dim(kvHeads), ir::Dim(group)};
   std::vector<ir::Dim> canonical = {batch};

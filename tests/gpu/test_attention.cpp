@@ -72,23 +72,26 @@ TEST(CudaAttention, TensorCoresMatchTheReference) {
        {std::pair{DataType::kFloat16, "f16"}, std::pair{DataType::kBFloat16, "bf16"}}) {
     std::vector<AttentionSizes> sizes = tensorCoreSizes();
     sizes.push_back({{2, 3}, 77, 64, 1000, 64, {2, 1, 1, 1000}});  // one pass: Sk over wmma's 512
+    sizes.push_back({{1, 2}, 300, 64, 300, 64, {}});  // square: causal blocks skip the chunks past their rows
     for (const AttentionSizes& s : sizes) {
       for (const char* kernel : {"-attention-wmma-cuda", "-attention-flash-cuda"}) {
         const bool flash = std::string(kernel) == "-attention-flash-cuda";
         if (flash ? s.d != s.dv : s.sk > kernels::cuda::kAttentionTensorCoreMaxSk) continue;
         SCOPED_TRACE(std::string(prefix) + kernel + " " + describe(s));
-        for (bool misalign : {false, true}) {
-          // Misaligned operands with scores capped (softcap) too.
+        // Aligned; misaligned with scores capped (softcap); causal (rows before the first key give zeros).
+        for (int variant = 0; variant < 3; ++variant) {
           expectMatchesReference(
               {.kernel = std::string(prefix) + kernel,
                .opType = "Attention",
                .domain = "lowp",
                .opset = 1,
-               .attrs = attrs(
-                   {{"scale", 0.125f}, {std::string(ir::ops::kAttentionSoftcap), misalign ? 1.0f : 0.0f}}),
+               .attrs = attrs({{"scale", 0.125f},
+                               {std::string(ir::ops::kAttentionSoftcap), variant == 1 ? 1.0f : 0.0f},
+                               {std::string(ir::ops::kAttentionCausal), int64_t{variant == 2}},
+                               {std::string(ir::ops::kAttentionZeroMaskedRows), int64_t{variant == 2}}}),
                .inputs = attentionInputs(rng, type, s),
                .tolerance = 1e-2,
-               .misalign = misalign});
+               .misalign = variant == 1});
         }
       }
     }
@@ -119,14 +122,16 @@ TEST(CudaAttention, CudaCoresMatchTheReference) {
                               .inputs = attentionInputs(rng, t.type, s),
                               .tolerance = t.tolerance,
                               .misalign = true});
-      expectMatchesReference(
-          {.kernel = std::string(t.prefix) + "-attention-cuda",
-           .opType = "Attention",
-           .domain = "lowp",
-           .opset = 1,
-           .attrs = attrs({{"scale", 0.3f}, {std::string(ir::ops::kAttentionSoftcap), 0.8f}}),
-           .inputs = attentionInputs(rng, t.type, s),
-           .tolerance = t.tolerance});
+      expectMatchesReference({.kernel = std::string(t.prefix) + "-attention-cuda",
+                              .opType = "Attention",
+                              .domain = "lowp",
+                              .opset = 1,
+                              .attrs = attrs({{"scale", 0.3f},
+                                              {std::string(ir::ops::kAttentionSoftcap), 0.8f},
+                                              {std::string(ir::ops::kAttentionCausal), int64_t{1}},
+                                              {std::string(ir::ops::kAttentionZeroMaskedRows), int64_t{1}}}),
+                              .inputs = attentionInputs(rng, t.type, s),
+                              .tolerance = t.tolerance});
     }
   }
 }
@@ -299,6 +304,51 @@ TEST(CudaAttention, CudnnDeclinesWhatItDoesNotTake) {
                         {.misalign = misalign});
     ASSERT_FALSE(got.isOk());
     EXPECT_EQ(got.status().code(), StatusCode::kUnsupported) << got.status().toString();
+  }
+}
+
+// Grouped key/value heads as lower_attention makes them: Q [B, Hkv, G, Sq, D], and K and V [B, Hkv, Sk, D]
+// read through Unsqueeze and Expand views (stride 0 along G; Kt transposed too): every CUDA kernel reads a
+// key/value head in place for its group, cuDNN's as its grouped-query form.
+TEST(CudaAttention, GroupedHeadViewsMatchTheReference) {
+  LOWP_REQUIRE_GPU();
+  std::mt19937 rng(68);
+  const ExactTactics exact;
+  const int64_t b = 2, kvHeads = 2, group = 4, sq = 33, sk = 200, d = 64;
+  using ir::ops::ViewStepKind;
+  std::vector<int64_t> ktProgram;
+  ir::ops::appendViewStep(ktProgram, ViewStepKind::kUnsqueeze, {2});
+  ir::ops::appendViewStep(ktProgram, ViewStepKind::kExpand, {4});
+  ir::ops::appendViewStep(ktProgram, ViewStepKind::kTranspose, {0, 1, 2, 4, 3});
+  std::vector<int64_t> vProgram;
+  ir::ops::appendViewStep(vProgram, ViewStepKind::kUnsqueeze, {2});
+  ir::ops::appendViewStep(vProgram, ViewStepKind::kExpand, {4});
+  ir::AttributeMap a = attrs({{"scale", 0.125f}});
+  a.set(std::string(ir::ops::kAttentionKtView), ktProgram);
+  a.set(std::string(ir::ops::kAttentionVView), vProgram);
+  for (const auto& [type, prefix] :
+       {std::pair{DataType::kFloat16, "f16"}, std::pair{DataType::kBFloat16, "bf16"}}) {
+    const std::vector<Tensor> inputs = {randomTensor(rng, type, {b, kvHeads, group, sq, d}, -1.0, 1.0),
+                                        randomTensor(rng, type, {b, kvHeads, sk, d}, -1.0, 1.0),
+                                        randomTensor(rng, type, {b, kvHeads, sk, d}, -1.0, 1.0), Tensor(),
+                                        makeTensor(DataType::kInt64, {5}, {1, 1, group, 1, 1})};
+    int cudnnRan = 0;
+    for (const char* kernel : {"-attention-flash-cuda", "-attention-wmma-cuda", "-attention-cuda",
+                               "-attention-cudnn-e0", "-attention-cudnn-e1"}) {
+      const bool cudnn = std::string(kernel).find("cudnn") != std::string::npos;
+      SCOPED_TRACE(std::string(prefix) + kernel);
+      const double error = expectMatchesReference({.kernel = std::string(prefix) + kernel,
+                                                   .opType = "Attention",
+                                                   .domain = "lowp",
+                                                   .opset = 1,
+                                                   .attrs = a,
+                                                   .inputs = inputs,
+                                                   .constantSlots = {4},
+                                                   .tolerance = 1e-2,
+                                                   .mayDecline = cudnn});
+      if (cudnn && error >= 0) ++cudnnRan;
+    }
+    EXPECT_GT(cudnnRan, 0) << prefix << ": no cuDNN engine ran the grouped heads";
   }
 }
 

@@ -496,12 +496,15 @@ TEST(CpuAttention, MatchesTheReference) {
                                   randomFloats(rng, type, dims(s.d, s.sk), -2.0, 2.0),
                                   randomFloats(rng, type, dims(s.sk, s.dv))};
         if (!s.mask.empty()) in.push_back(randomFloats(rng, type, s.mask, -4.0, 0.0));
-        // Without and with scores capped (softcap: tanh before the mask).
-        for (const float softcap : {0.0f, 1.5f}) {
-          SCOPED_TRACE("softcap " + std::to_string(softcap));
+        // Plain, with scores capped (softcap: tanh before the mask), and causal.
+        for (const auto& [softcap, causal] :
+             {std::pair{0.0f, int64_t{0}}, std::pair{1.5f, int64_t{0}}, std::pair{0.0f, int64_t{1}}}) {
+          SCOPED_TRACE("softcap " + std::to_string(softcap) + (causal != 0 ? ", causal" : ""));
           NodeUnderTest n("Attention", "lowp", 1,
-                          attrs({{"scale", 0.25f}, {std::string(ir::ops::kAttentionSoftcap), softcap}}), in,
-                          {});
+                          attrs({{"scale", 0.25f},
+                                 {std::string(ir::ops::kAttentionSoftcap), softcap},
+                                 {std::string(ir::ops::kAttentionCausal), causal}}),
+                          in, {});
           ASSERT_TRUE(n.status().isOk()) << n.status().toString();
           auto want = runKernel(*ref, n.node(), in, n.outputType(), n.outputShape());
           auto got = runKernel(*k, n.node(), in, n.outputType(), n.outputShape());
@@ -511,6 +514,66 @@ TEST(CpuAttention, MatchesTheReference) {
         }
       }
     }
+  }
+}
+
+// Grouped key/value heads read through Unsqueeze and Expand views (stride 0 along the group, as
+// lower_attention makes them): the reference and CPU kernels, which gather each key/value head once, equal
+// the reference on K and V repeated densely.
+TEST(CpuAttention, GroupedHeadViewsEqualRepeatedHeads) {
+  std::mt19937 rng(46);
+  const int64_t b = 2, kvHeads = 2, group = 3, sq = 9, sk = 21, d = 16;
+  using ir::ops::ViewStepKind;
+  std::vector<int64_t> ktProgram;
+  ir::ops::appendViewStep(ktProgram, ViewStepKind::kUnsqueeze, {2});
+  ir::ops::appendViewStep(ktProgram, ViewStepKind::kExpand, {4});
+  ir::ops::appendViewStep(ktProgram, ViewStepKind::kTranspose, {0, 1, 2, 4, 3});
+  std::vector<int64_t> vProgram;
+  ir::ops::appendViewStep(vProgram, ViewStepKind::kUnsqueeze, {2});
+  ir::ops::appendViewStep(vProgram, ViewStepKind::kExpand, {4});
+  ir::AttributeMap grouped = attrs({{"scale", 0.25f}});
+  grouped.set(std::string(ir::ops::kAttentionKtView), ktProgram);
+  grouped.set(std::string(ir::ops::kAttentionVView), vProgram);
+  const Tensor q = randomFloats(rng, DataType::kFloat32, {b, kvHeads, group, sq, d}, -2.0, 2.0);
+  const Tensor k = randomFloats(rng, DataType::kFloat32, {b, kvHeads, sk, d}, -2.0, 2.0);
+  const Tensor v = randomFloats(rng, DataType::kFloat32, {b, kvHeads, sk, d});
+  // K transposed and K, V repeated for every query head of a group, as dense tensors.
+  Tensor kt(DataType::kFloat32, {b, kvHeads, group, d, sk});
+  Tensor vs(DataType::kFloat32, {b, kvHeads, group, sk, d});
+  for (int64_t h = 0; h < b * kvHeads; ++h) {
+    for (int64_t g = 0; g < group; ++g) {
+      for (int64_t j = 0; j < sk; ++j) {
+        for (int64_t e = 0; e < d; ++e) {
+          const int64_t from = (h * sk + j) * d + e;
+          kt.data<float>()[((h * group + g) * d + e) * sk + j] = k.data<float>()[from];
+          vs.data<float>()[((h * group + g) * sk + j) * d + e] = v.data<float>()[from];
+        }
+      }
+    }
+  }
+  const std::vector<Tensor> dense = {q, kt, vs};
+  NodeUnderTest repeated("Attention", "lowp", 1, attrs({{"scale", 0.25f}}), dense, {});
+  ASSERT_TRUE(repeated.status().isOk()) << repeated.status().toString();
+  const kernels::KernelDef* ref = referenceKernel("Attention", "lowp");
+  ASSERT_NE(ref, nullptr);
+  auto want = runKernel(*ref, repeated.node(), dense, repeated.outputType(), repeated.outputShape());
+  ASSERT_TRUE(want.isOk()) << want.status().toString();
+  const std::vector<Tensor> viewed = {q, k, v, Tensor(),
+                                      makeTensor(DataType::kInt64, {5}, {1, 1, group, 1, 1})};
+  NodeUnderTest n("Attention", "lowp", 1, grouped, viewed, {4});
+  ASSERT_TRUE(n.status().isOk()) << n.status().toString();
+  ASSERT_EQ(n.outputShape(), repeated.outputShape());
+  std::vector<const kernels::KernelDef*> kernels = {ref};
+  for (const Isa& isa : kIsas) {
+    if (runtime::cpuSupports(isa.feature))
+      kernels.push_back(kernelNamed(std::string("f32-attention-") + isa.name));
+  }
+  for (const kernels::KernelDef* kernel : kernels) {
+    ASSERT_NE(kernel, nullptr);
+    SCOPED_TRACE(std::string(kernel->name));
+    auto got = runKernel(*kernel, n.node(), viewed, n.outputType(), n.outputShape());
+    ASSERT_TRUE(got.isOk()) << got.status().toString();
+    EXPECT_LE(relativeL2(*want, *got), 2e-6);
   }
 }
 

@@ -302,6 +302,7 @@ TEST(OnnxAttention, GroupedHeadsWithMasksCacheAndPaddingLowerAndMatchTheReferenc
     bool nonpad;
     bool causal;
     float softcap = 0.0f;
+    bool square = false;  ///< as many new keys as queries (the causal diagonal ends at the last key)
   };
   const std::vector<Variant> variants = {
       {"4-D, mask [B, Hq, Sq, T]", false, {b, hq, sq, skv}, false, false, false},
@@ -321,14 +322,26 @@ TEST(OnnxAttention, GroupedHeadsWithMasksCacheAndPaddingLowerAndMatchTheReferenc
        false,
        true,
        2.0f},
+      // Causal diagonals that end at the last key: lowp.Attention's causal attribute.
+      {"4-D, causal, Sq = T", false, {}, false, false, true, 0.0f, true},
+      {"3-D, cache, causal, Sq = new keys, mask [B, Hq, Sq, T]",
+       true,
+       {b, hq, sq, past + sq},
+       true,
+       false,
+       true,
+       0.0f,
+       true},
+      {"4-D, cache, nonpad, causal, Sq = new keys", false, {}, true, true, true, 0.0f, true},
   };
   for (const Variant& variant : variants) {
     SCOPED_TRACE(variant.what);
-    Case c{variant.what, {b, hq, sq, d}, {b, hkv, skv, d}, {b, hkv, skv, d}, {}};
+    const int64_t fresh = variant.square ? sq : skv;
+    Case c{variant.what, {b, hq, sq, d}, {b, hkv, fresh, d}, {b, hkv, fresh, d}, {}};
     if (variant.threeD) {
       c.q = {b, sq, hq * d};
-      c.k = {b, skv, hkv * d};
-      c.v = {b, skv, hkv * d};
+      c.k = {b, fresh, hkv * d};
+      c.v = {b, fresh, hkv * d};
       c.attributes = {{"q_num_heads", hq}, {"kv_num_heads", hkv}};
     }
     if (variant.causal) c.attributes.push_back({"is_causal", int64_t{1}});
@@ -355,7 +368,7 @@ TEST(OnnxAttention, GroupedHeadsWithMasksCacheAndPaddingLowerAndMatchTheReferenc
       add("", Tensor());
     }
     if (variant.nonpad) {
-      const int64_t keys = variant.cache ? past + skv : skv;
+      const int64_t keys = variant.cache ? past + fresh : fresh;
       add("nonpad", makeTensor(DataType::kInt64, {b}, {double(keys - 2), double(keys)}));
     }
     auto engine = buildAttention(c, names, constants);

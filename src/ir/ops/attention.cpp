@@ -130,6 +130,7 @@ void registerAttentionSchema(OpSchemaRegistry& registry) {
                 .attributes = {{"scale", AttrType::kFloat},
                                {kAttentionZeroMaskedRows, AttrType::kInt},
                                {kAttentionSoftcap, AttrType::kFloat},
+                               {kAttentionCausal, AttrType::kInt},
                                {kAttentionQView, AttrType::kInts},
                                {kAttentionKtView, AttrType::kInts},
                                {kAttentionVView, AttrType::kInts},

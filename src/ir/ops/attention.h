@@ -11,7 +11,10 @@
 // Attributes: scale (float, default 1); zero_masked_rows (int, default 0): 1 makes a row whose every score is
 // -inf (every key masked) give zeros, as ONNX's Attention defines, instead of the NaN the unfused Softmax
 // gives (lower_attention.cpp sets it); softcap (float, default 0: none): scores capped to (-softcap,
-// softcap) by softcap * tanh(s / softcap) before the mask, as ONNX's Attention's softcap does.
+// softcap) by softcap * tanh(s / softcap) before the mask, as ONNX's Attention's softcap does; causal (int,
+// default 0): 1 masks key j for query row i where j > i + Sk - Sq (the diagonal aligned to the last key, as
+// a causal mask over a cache of Sk - Sq keys is), on top of any mask, without a mask tensor to read (the
+// CUDA flash kernel skips the chunks of keys no row of its block sees).
 // Output Y [..., Sq, Dv], Q's type:
 //   s = scale * (Q . Kt);  S = cap(s) + mask;  P = softmax(S) along the last axis;  Y = P . V
 // Batch dims: Q, Kt and V have the same rank (2 or more) and equal leading dims; NumPy matmul's broadcasting
@@ -46,6 +49,7 @@ namespace lowp::ir::ops {
 inline constexpr std::string_view kAttentionOp = "Attention";
 inline constexpr std::string_view kAttentionZeroMaskedRows = "zero_masked_rows";
 inline constexpr std::string_view kAttentionSoftcap = "softcap";
+inline constexpr std::string_view kAttentionCausal = "causal";
 
 /// Whether the node's fully masked rows give zeros (zero_masked_rows = 1) rather than NaN.
 inline bool attentionZeroesMaskedRows(const AttributeMap& attrs) {
@@ -55,6 +59,11 @@ inline bool attentionZeroesMaskedRows(const AttributeMap& attrs) {
 /// The node's softcap (0: the scores are not capped).
 inline float attentionSoftcap(const AttributeMap& attrs) {
   return attrs.getFloat(kAttentionSoftcap, 0.0f);
+}
+
+/// Whether the node masks the keys past each query row's diagonal (causal = 1).
+inline bool attentionIsCausal(const AttributeMap& attrs) {
+  return attrs.getInt(kAttentionCausal, 0) != 0;
 }
 
 /// The node input slots of lowp.Attention.

@@ -162,6 +162,7 @@ Status attentionKernel(KernelContext& ctx) {
   const float scale = dense->scale;
   const bool zeroMaskedRows = ir::ops::attentionZeroesMaskedRows(ctx.attrs());
   const float softcap = ir::ops::attentionSoftcap(ctx.attrs());
+  const bool causal = ir::ops::attentionIsCausal(ctx.attrs());
   const IsaKernels& isa = kTable();
   const bool f32 = storage == Storage::kF32;
   const int64_t ldk = padded(n.sk);
@@ -211,6 +212,8 @@ Status attentionKernel(KernelContext& ctx) {
       head.scale = scale;
       head.zeroMaskedRows = zeroMaskedRows;
       head.softcap = softcap;
+      head.causal = causal;
+      head.causalKeys = row0 + n.sk - n.sq + 1;
       const int64_t qStart = (h * n.sq + row0) * n.d;
       const int64_t yStart = (h * n.sq + row0) * n.dv;
       if (f32) {

@@ -93,6 +93,10 @@ struct AttentionHead {
   float softcap = 0.0f;
   /// A row whose every score is -inf gives Y = 0 (lowp.Attention's zero_masked_rows), not NaN.
   bool zeroMaskedRows = false;
+  /// lowp.Attention's causal: row r (of this head's q) sees keys j < causalKeys + r only (clamped to
+  /// [0, sk]); causalKeys is the first row's count.
+  bool causal = false;
+  int64_t causalKeys = 0;
 };
 
 /// The multiple of 16 floats (one AVX-512 vector, two AVX2 vectors) an AttentionHead's ldk and ldv are.

@@ -24,6 +24,7 @@
 // NaN in gives NaN out; +-Inf give what the reference's formulas give.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "kernels/cpu/simd_kernels.h"
@@ -694,14 +695,15 @@ void attentionOutputBlock(const AttentionHead& h, const float* p, const float* i
 
 /// Row i of the scores in place: S = cap(scale * s) + mask (cap: softcap * tanh(x / softcap) with tanhOf,
 /// when h.softcap > 0), then e = exp(S - max(S)) (expFlushedOf); returns
-/// 1 / sum(e). A row whose every score is -inf gives NaN, or e = 0 and 0 with h.zeroMaskedRows.
+/// 1 / sum(e). Only the first `keys` columns count (h.sk, or fewer past a causal diagonal): the others
+/// get e = 0. A row whose every score is -inf gives NaN, or e = 0 and 0 with h.zeroMaskedRows.
 template <class V>
-float attentionSoftmaxRow(const AttentionHead& h, float* s, const float* mask) {
+float attentionSoftmaxRow(const AttentionHead& h, float* s, const float* mask, int64_t keys) {
   using F = typename V::F;
   using IoF = Io<V, Storage::kF32>;
   const float kNegInf = -__builtin_inff();
-  const int64_t full = h.sk - h.sk % V::kWidth;
-  const int64_t rest = h.sk - full;
+  const int64_t full = keys - keys % V::kWidth;
+  const int64_t rest = keys - full;
   const F scale = V::set1(h.scale);
   const bool capped = h.softcap > 0.0f;
   const F cap = V::set1(h.softcap);
@@ -736,6 +738,8 @@ float attentionSoftmaxRow(const AttentionHead& h, float* s, const float* mask) {
     V::storeF32(s + j, e);
     sum = V::add(sum, e);
   }
+  for (int64_t j = full + (rest > 0 ? V::kWidth : 0); j < h.ldk; j += V::kWidth)
+    V::storeF32(s + j, V::set1(0.0f));
   return static_cast<float>(1.0 / V::dhsum(V::dadd(V::widenLo(sum), V::widenHi(sum))));
 }
 
@@ -751,7 +755,8 @@ void attentionRowTile(const AttentionHead& h, int64_t row, float* scratch) {
   float inv[kRows];
   for (int r = 0; r < kRows; ++r) {
     const float* mask = h.mask != nullptr ? h.mask + (row + r) * h.maskRowStride : nullptr;
-    inv[r] = attentionSoftmaxRow<V>(h, scratch + r * h.ldk, mask);
+    const int64_t keys = h.causal ? std::clamp<int64_t>(h.causalKeys + row + r, 0, h.sk) : h.sk;
+    inv[r] = attentionSoftmaxRow<V>(h, scratch + r * h.ldk, mask, keys);
   }
   float* y = h.y + row * h.ldy;
   int64_t e = 0;

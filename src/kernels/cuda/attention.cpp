@@ -4,8 +4,9 @@
 //   {f16,bf16}-attention-wmma-cuda    tensor cores, fp32 accumulation; D and Dv in {32, 64, 128}, Sk <= 512
 //   {f16,bf16}-attention-cudnn-e<N>   cuDNN's fused attention (the graph API's SDPA operation, through
 //                                     cudnn_graph.h), the N-th engine configuration its heuristic offers
-//                                     (N < 4); no mask, no softcap; rows of D and Dv contiguous and 16-byte
-//                                     aligned, the leading dims merging into cuDNN's [batch, heads]
+//                                     (N < 4); no mask, softcap or causal; rows of D and Dv contiguous and
+//                                     16-byte aligned, the leading dims merging into cuDNN's [batch, heads]
+//                                     (grouped key/value heads as its grouped-query form)
 //   {f32,f16,bf16}-attention-cuda     CUDA cores in fp32, any sizes with D + Dv <= 2048 (so fp32 engines and
 //                                     the head sizes the tensor-core kernel declines have a kernel)
 //   {f32,f16,bf16}-attention-cublaslt the unfused arithmetic in one layer: S = scale * Q . Kt and
@@ -14,7 +15,8 @@
 //                                     softmax.cu between them; S and P are stored in the tensors' type, as
 //                                     the MatMul, Softmax, MatMul the layer was fused from would store
 //                                     them, at the end of the CUDA workspace (cuBLASLt gets the rest). No
-//                                     mask, no softcap; declined where S and P do not fit in the workspace.
+//                                     mask, softcap or causal; declined where S and P do not fit in the
+//                                     workspace.
 // The mask may broadcast along any dim (strides of 0). The fused kernels read operands through the views
 // of attention_layout.h and write Y permuted; the composed one takes dense operands only.
 // Tests: tests/gpu/test_attention.cpp.
@@ -113,6 +115,7 @@ Result<AttentionOperands> operandsOf(const KernelContext& ctx) {
   s.scale = *scale;
   s.zeroMaskedRows = ir::ops::attentionZeroesMaskedRows(ctx.attrs());
   s.softcap = ir::ops::attentionSoftcap(ctx.attrs());
+  s.causal = ir::ops::attentionIsCausal(ctx.attrs());
   // Y [..., Sq, Dv], written transposed by y_perm into the dense output.
   std::vector<int64_t> canonical(q.begin(), q.end() - 1);
   canonical.push_back(s.dv);
@@ -304,9 +307,11 @@ class SdpaPlan {
 };
 
 /// cuDNN's [b, h, rows, cols] view of an operand with leading dims `lead` (strides `leadStrides`): the last
-/// leading dim is h, the others merge into b where their strides allow (nullopt otherwise, and for a dim
-/// that repeats its element, stride 0, as grouped key/value heads read). A dim of one element addresses
-/// nothing: its stride is the extent of the dims inside it, whatever the view said.
+/// leading dim is h, the others merge into b where their strides allow (nullopt otherwise). An h that
+/// repeats one head (stride 0: K and V of grouped key/value heads, [B, Hkv, G, ...]) becomes h = 1, cuDNN's
+/// grouped-query form, every query head of the group reading that head; any other dim that repeats is
+/// nullopt. A dim of one element addresses nothing: its stride is the extent of the dims inside it,
+/// whatever the view said.
 std::optional<SdpaPlan::Operand> sdpaOperand(const AttentionShape& s, const int64_t* leadStrides,
                                              int64_t rows, int64_t cols, int64_t rowStride,
                                              int64_t colStride) {
@@ -314,11 +319,11 @@ std::optional<SdpaPlan::Operand> sdpaOperand(const AttentionShape& s, const int6
   o.dims = {1, 1, rows, cols};
   o.strides = {0, 0, rowStride, colStride};
   const int n = s.leadRank;
-  for (int d = 0; d < n; ++d) {
+  for (int d = 0; d + 1 < n; ++d) {
     if (s.lead[d] > 1 && leadStrides[d] == 0) return std::nullopt;
   }
   if (n >= 1) {
-    o.dims[1] = s.lead[n - 1];
+    o.dims[1] = leadStrides[n - 1] == 0 ? 1 : s.lead[n - 1];
     o.strides[1] = leadStrides[n - 1];
   }
   for (int d = n - 2; d >= 0; --d) {
@@ -358,7 +363,8 @@ Status cudnnAttentionKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(const AttentionOperands operands, operandsOf(ctx));
   const AttentionShape& s = operands.shape;
   if (s.mask != nullptr) return ctx.unsupported("cuDNN's attention here takes no mask");
-  if (s.softcap > 0.0f) return ctx.unsupported("cuDNN's attention here caps no scores");
+  if (s.softcap > 0.0f || s.causal)
+    return ctx.unsupported("cuDNN's attention here caps no scores and masks no diagonal");
   if (y.elementCount() == 0) return {};
   if (s.sk == 0) return writeZeros(ctx, *cuda, y);
   const auto [q, kt, v] = operandPointers(ctx, operands);
@@ -373,8 +379,7 @@ Status cudnnAttentionKernel(KernelContext& ctx) {
   const void* data[4] = {q, kt, v, y.data()};
   const auto bytes = static_cast<size_t>(ir::dataTypeInfo(y.type()).storageBytes);
   for (size_t i = 0; i < 4; ++i) {
-    if (!views[i])
-      return ctx.unsupported("leading dims whose strides do not merge into cuDNN's batch, or repeat heads");
+    if (!views[i]) return ctx.unsupported("leading dims whose strides do not merge into cuDNN's batch");
     if (!sdpaAligned(data[i], *views[i], bytes))
       return ctx.unsupported("cuDNN's attention reads rows of D contiguous and 16-byte aligned");
     key.operands[i] = *views[i];
@@ -424,7 +429,8 @@ Status composedAttentionKernel(KernelContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(const AttentionOperands operands, operandsOf(ctx));
   const AttentionShape& s = operands.shape;
   if (s.mask != nullptr) return ctx.unsupported("the composed attention takes no mask");
-  if (s.softcap > 0.0f) return ctx.unsupported("the composed attention caps no scores");
+  if (s.softcap > 0.0f || s.causal)
+    return ctx.unsupported("the composed attention caps no scores and masks no diagonal");
   if (y.elementCount() == 0) return {};
   if (s.sk == 0 || s.d == 0) return ctx.unsupported("the composed attention takes no empty D or Sk");
   const int64_t matrixBytes = alignTo256(s.heads * s.sq * s.sk * ir::dataTypeInfo(y.type()).storageBytes);

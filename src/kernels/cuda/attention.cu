@@ -180,6 +180,7 @@ __global__ void __launch_bounds__(kTcWarps * 32)
   for (int r = 0; r < 16; ++r) {
     float* row = rows + r * l.sLd;
     const int64_t i = row0 + warp * 16 + r;
+    const int64_t seen = attentionKeysSeen(s, i);
     float vals[kPerLane];
     float maxValue = -INFINITY;
 #pragma unroll
@@ -187,7 +188,7 @@ __global__ void __launch_bounds__(kTcWarps * 32)
       if (t >= perLane) break;
       const int j = lane + 32 * t;
       float x = -INFINITY;
-      if (j < sk) {
+      if (j < seen) {
         x = attentionScore(s, row[j]);
         if (mask != nullptr && i < s.sq) {
           x += toFloat(mask[maskHead + i * s.maskRowStride + j * s.maskColStride]);
@@ -321,10 +322,11 @@ __global__ void __launch_bounds__(kSimtWarps * 32)
         mask != nullptr ? mask + attentionHeadOffset(s, s.maskLeadStride, h) + i * s.maskRowStride : nullptr;
     float maxValue = -INFINITY;
     float sum = 0.0f;
-    for (int64_t j0 = 0; j0 < s.sk; j0 += 32) {
+    const int64_t seen = attentionKeysSeen(s, i);  // the keys past it score -inf: skipped
+    for (int64_t j0 = 0; j0 < seen; j0 += 32) {
       const int64_t j = j0 + lane;
       float score = -INFINITY;
-      if (j < s.sk) {
+      if (j < seen) {
         float dot = 0.0f;
         for (int64_t k = 0; k < s.d; ++k) dot += qRow[k] * toFloat(ktHead[k * s.kt.row + j * s.kt.col]);
         score = attentionScore(s, dot);
@@ -334,12 +336,12 @@ __global__ void __launch_bounds__(kSimtWarps * 32)
       // While every score so far is -inf, shift by 0: exp(-inf) = 0 keeps them out without a NaN.
       const float shift = newMax == -INFINITY ? 0.0f : newMax;
       const float rescale = expf(maxValue - shift);
-      const float e = j < s.sk ? expf(score - shift) : 0.0f;
+      const float e = j < seen ? expf(score - shift) : 0.0f;
       sum = sum * rescale + warpSum(e);
       maxValue = newMax;
       p[lane] = e;
       __syncwarp();
-      const int keys = s.sk - j0 < 32 ? static_cast<int>(s.sk - j0) : 32;
+      const int keys = seen - j0 < 32 ? static_cast<int>(seen - j0) : 32;
       for (int64_t col = lane; col < s.dv; col += 32) {
         float acc = out[col] * rescale;
         for (int t = 0; t < keys; ++t) acc += p[t] * toFloat(vHead[(j0 + t) * s.v.row + col * s.v.col]);

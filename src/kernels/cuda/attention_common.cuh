@@ -35,6 +35,14 @@ __device__ __forceinline__ float attentionScore(const AttentionShape& s, float d
   return s.softcap > 0.0f ? s.softcap * tanhf(x / s.softcap) : x;
 }
 
+/// How many of the first keys query row i sees: s.sk, or with causal those up to its diagonal i + sk - sq
+/// (none for a row before the first key).
+__device__ __forceinline__ int64_t attentionKeysSeen(const AttentionShape& s, int64_t i) {
+  if (!s.causal) return s.sk;
+  const int64_t seen = i + s.sk - s.sq + 1;
+  return seen < 0 ? 0 : (seen > s.sk ? s.sk : seen);
+}
+
 /// Lets `kernel` take `bytes` of dynamic shared memory (beyond the default 48 KiB), once per device and
 /// kernel: the first launch comes while the builder times tactics, so no later launch (inside a CUDA graph's
 /// capture, say) makes the call.

@@ -143,10 +143,15 @@ __global__ void __launch_bounds__(kWarps * 32, kD <= 64 ? 4 : 1)
     copyRowsAsync<T, kD, kLd>(rows, qHead + blockRow0 * s.q.row, s.q.row, kRows, blockRows);
     commitCopies();
   }
-  const int64_t chunks = (s.sk + kChunk - 1) / kChunk;
-  if (async) startCopies(0);
+  // With causal, the chunks past the keys the block's last row sees are skipped (every score there -inf).
+  const int64_t keysSeen = s.causal ? attentionKeysSeen(s, blockRow0 + blockRows - 1) : s.sk;
+  const int64_t chunks = (keysSeen + kChunk - 1) / kChunk;
+  // Keys the block's first row sees: chunks within them need no per-key causal check.
+  const int64_t keysSeenByAll = s.causal ? attentionKeysSeen(s, blockRow0) : s.sk;
+  const bool prefetch = async && chunks > 0;
+  if (prefetch) startCopies(0);
   if (s.vectorQ) {
-    if (async) {
+    if (prefetch) {
       waitCopies<1>();
     } else {
       waitCopies<0>();
@@ -211,7 +216,7 @@ __global__ void __launch_bounds__(kWarps * 32, kD <= 64 ? 4 : 1)
     }
     // Scale, mask, keys past Sk; the chunk's maximum of each of the lane's two rows.
     float chunkMax[2] = {-INFINITY, -INFINITY};
-    if (mask == nullptr && valid == kChunk && s.softcap == 0.0f) {
+    if (mask == nullptr && valid == kChunk && s.softcap == 0.0f && c + kChunk <= keysSeenByAll) {
 #pragma unroll
       for (int n = 0; n < kChunk / 8; ++n) {
 #pragma unroll
@@ -228,7 +233,7 @@ __global__ void __launch_bounds__(kWarps * 32, kD <= 64 ? 4 : 1)
           const int key = n * 8 + pair * 2 + (e % 2);
           const int64_t row = row0 + quad + (e / 2) * 8;
           float x = s.softcap > 0.0f ? attentionScore(s, sc[n][e]) * 1.4426950408889634f : sc[n][e] * scale;
-          if (key >= valid) {
+          if (key >= valid || c + key >= attentionKeysSeen(s, row)) {
             x = -INFINITY;
           } else if (mask != nullptr && row < s.sq) {
             x += toFloat(mask[maskHead + row * s.maskRowStride + (c + key) * s.maskColStride]) *

@@ -542,6 +542,8 @@ struct AttentionShape {
   float scale = 1.0f;
   /// Scores capped to softcap * tanh(s / softcap) before the mask when positive (lowp.Attention's softcap).
   float softcap = 0.0f;
+  /// Row i sees keys j <= i + sk - sq only (lowp.Attention's causal).
+  bool causal = false;
   /// A row whose every score is -inf gives zeros (zero_masked_rows), not NaN.
   bool zeroMaskedRows = false;
   const void* mask = nullptr;

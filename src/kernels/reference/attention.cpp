@@ -1,8 +1,8 @@
 // Reference kernel of lowp.Attention (ir/ops/attention.h), any-attention-ref: fp32, fp64, fp16 and bf16.
 //
 // Per (batch, head) and query row, in the compute type C (float; double for fp64; fp16/bf16 widened exactly):
-// the scores row S = cap(scale * (Q . Kt)) + mask (cap: softcap * tanh(s / softcap) when softcap > 0) with
-// the products summed in ascending order without FMA (the
+// the scores row S = cap(scale * (Q . Kt)) + mask (cap: softcap * tanh(s / softcap) when softcap > 0; -inf
+// past the diagonal with causal) with the products summed in ascending order without FMA (the
 // reference gemm), softmax as the reference Softmax computes it (row maximum subtracted, the sum of
 // exponentials in double), then Y = P . V by the same gemm, rounded once to the output type. The mask is read
 // through NumPy broadcast strides; with zero_masked_rows a row whose every score is -inf gets P = 0. Operands
@@ -42,6 +42,7 @@ Status attentionTyped(KernelContext& ctx, const Tensor& q, const Tensor& kt, con
   if (y.elementCount() == 0 || heads == 0) return {};
   const C scale = static_cast<C>(scaleValue);
   const C softcap = static_cast<C>(ir::ops::attentionSoftcap(ctx.attrs()));
+  const bool causal = ir::ops::attentionIsCausal(ctx.attrs());
 
   const Tensor qc = widened<C>(q);
   const Tensor ktc = widened<C>(kt);
@@ -83,6 +84,10 @@ Status attentionTyped(KernelContext& ctx, const Tensor& q, const Tensor& kt, con
                               [&](int64_t e, const std::array<int64_t, 1>& off) {
                                 row[e - (h * sq + i) * sk] += maskc.data<C>()[off[0]];
                               });
+        }
+        if (causal) {  // keys past the diagonal i + sk - sq
+          for (int64_t j = std::max<int64_t>(0, i + sk - sq + 1); j < sk; ++j)
+            row[j] = -std::numeric_limits<C>::infinity();
         }
         C maxValue = -std::numeric_limits<C>::infinity();
         for (int64_t j = 0; j < sk; ++j) maxValue = std::max(maxValue, row[j]);
