@@ -221,6 +221,7 @@ TEST(CudaConcat, MatchesTheReference) {
       {{{4, 2, 3}, {1, 2, 3}}, 0},             // the first axis: one contiguous copy each
       {{{5, 6}}, 0},                           // one input
       {{{2, 0, 3}, {2, 0, 3}}, 0},             // nothing to copy
+      {{{2, 4, 300, 64}, {2, 4, 1, 64}}, 2},   // a key/value cache and one new key: rows of many words
   };
   for (DataType type : kMovedTypes) {
     for (const Case& c : cases) {
@@ -232,12 +233,16 @@ TEST(CudaConcat, MatchesTheReference) {
         shapes += ir::formatSizes(shape) + " ";
       }
       SCOPED_TRACE(std::string(dataTypeName(type)) + " " + shapes + "axis " + std::to_string(c.axis));
-      expectMatchesReference({.kernel = "x-concat-cuda",
-                              .opType = "Concat",
-                              .opset = 13,
-                              .attrs = attrs({{"axis", c.axis}}),
-                              .inputs = inputs,
-                              .tolerance = 0.0});
+      // Misaligned, the rows move in words of one element.
+      for (const bool misalign : {false, true}) {
+        expectMatchesReference({.kernel = "x-concat-cuda",
+                                .opType = "Concat",
+                                .opset = 13,
+                                .attrs = attrs({{"axis", c.axis}}),
+                                .inputs = inputs,
+                                .tolerance = 0.0,
+                                .misalign = misalign});
+      }
     }
   }
 }

