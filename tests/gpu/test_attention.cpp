@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "gpu_test_util.h"
+#include "grouped_head_views.h"
 #include "ir/ops/attention.h"
 #include "ir/ops/attention_layout.h"
 #include "kernel_under_test.h"
@@ -315,17 +316,7 @@ TEST(CudaAttention, GroupedHeadViewsMatchTheReference) {
   std::mt19937 rng(68);
   const ExactTactics exact;
   const int64_t b = 2, kvHeads = 2, group = 4, sq = 33, sk = 200, d = 64;
-  using ir::ops::ViewStepKind;
-  std::vector<int64_t> ktProgram;
-  ir::ops::appendViewStep(ktProgram, ViewStepKind::kUnsqueeze, {2});
-  ir::ops::appendViewStep(ktProgram, ViewStepKind::kExpand, {4});
-  ir::ops::appendViewStep(ktProgram, ViewStepKind::kTranspose, {0, 1, 2, 4, 3});
-  std::vector<int64_t> vProgram;
-  ir::ops::appendViewStep(vProgram, ViewStepKind::kUnsqueeze, {2});
-  ir::ops::appendViewStep(vProgram, ViewStepKind::kExpand, {4});
-  ir::AttributeMap a = attrs({{"scale", 0.125f}});
-  a.set(std::string(ir::ops::kAttentionKtView), ktProgram);
-  a.set(std::string(ir::ops::kAttentionVView), vProgram);
+  const ir::AttributeMap a = groupedHeadAttributes(0.125f, 4);
   for (const auto& [type, prefix] :
        {std::pair{DataType::kFloat16, "f16"}, std::pair{DataType::kBFloat16, "bf16"}}) {
     const std::vector<Tensor> inputs = {randomTensor(rng, type, {b, kvHeads, group, sq, d}, -1.0, 1.0),
@@ -418,6 +409,23 @@ TEST(CudaAttention, PackedProjectionViewsMatchTheReference) {
   }
 }
 
+/// `net` built for the GPU, fp16 allowed or not.
+Result<std::shared_ptr<Engine>> buildForGpu(const NetworkDefinition& net, bool fp16) {
+  BuilderConfig config;
+  config.setDevice(Device::kCuda);
+  if (fp16) config.setFlag(BuilderFlag::kFP16);
+  StderrLogger logger(Severity::kError);
+  return Builder(logger).build(net, config);
+}
+
+/// The engine's layer `name`, or nullptr.
+const LayerInfo* layerNamed(const Engine& engine, const std::string& name) {
+  for (const LayerInfo& layer : engine.layers()) {
+    if (layer.name == name) return &layer;
+  }
+  return nullptr;
+}
+
 // ONNX's Attention with a bool key mask, built for the GPU: lowered to lowp.Attention (its mask made
 // additive), rows of a batch whose every key is masked give zeros, the rest match the CPU reference kernel.
 TEST(CudaAttention, OnnxAttentionWithAMaskBuildsForTheGpu) {
@@ -436,16 +444,11 @@ TEST(CudaAttention, OnnxAttentionWithAMaskBuildsForTheGpu) {
     ASSERT_TRUE(net.addConstant("mask", mask).isOk());
     ASSERT_TRUE(net.addLayer("Attention", "attn", {"q", "k", "v", "mask"}, {"y"}, attributes).isOk());
     ASSERT_TRUE(net.markOutput("y").isOk());
-    BuilderConfig config;
-    config.setDevice(Device::kCuda);
-    if (fp16) config.setFlag(BuilderFlag::kFP16);
-    StderrLogger logger(Severity::kError);
-    auto engine = Builder(logger).build(net, config);
+    auto engine = buildForGpu(net, fp16);
     ASSERT_TRUE(engine.isOk()) << engine.status().toString();
-    bool lowered = false;
-    for (const LayerInfo& layer : (*engine)->layers())
-      lowered = lowered || (layer.name == "attn" && layer.opType == "lowp.Attention");
-    EXPECT_TRUE(lowered);
+    const LayerInfo* attention = layerNamed(**engine, "attn");
+    ASSERT_NE(attention, nullptr);
+    EXPECT_EQ(attention->opType, "lowp.Attention");
     const Tensor q = randomTensor(rng, DataType::kFloat32, {b, s, e}, -1.0, 1.0);
     const Tensor k = randomTensor(rng, DataType::kFloat32, {b, s, e}, -1.0, 1.0);
     const Tensor v = randomTensor(rng, DataType::kFloat32, {b, s, e}, -1.0, 1.0);
@@ -492,17 +495,12 @@ TEST(CudaAttention, OnnxAttentionWithGroupedHeadsAndACacheBuildsForTheGpu) {
                     .isOk());
     for (const char* output : {"y", "present_key", "present_value"})
       ASSERT_TRUE(net.markOutput(output).isOk());
-    BuilderConfig config;
-    config.setDevice(Device::kCuda);
-    if (fp16) config.setFlag(BuilderFlag::kFP16);
-    StderrLogger logger(Severity::kError);
-    auto engine = Builder(logger).build(net, config);
+    auto engine = buildForGpu(net, fp16);
     ASSERT_TRUE(engine.isOk()) << engine.status().toString();
-    std::string tactic;
-    for (const LayerInfo& layer : (*engine)->layers()) {
-      if (layer.name == "attn" && layer.opType == "lowp.Attention") tactic = layer.tactic;
-    }
-    EXPECT_NE(tactic.find("cuda"), std::string::npos) << "tactic '" << tactic << "'";
+    const LayerInfo* attention = layerNamed(**engine, "attn");
+    ASSERT_NE(attention, nullptr);
+    EXPECT_EQ(attention->opType, "lowp.Attention");
+    EXPECT_NE(attention->tactic.find("cuda"), std::string::npos) << "tactic '" << attention->tactic << "'";
     const Tensor q = randomTensor(rng, DataType::kFloat32, {b, hq, sq, d}, -1.0, 1.0);
     const Tensor k = randomTensor(rng, DataType::kFloat32, {b, hkv, sq, d}, -1.0, 1.0);
     const Tensor v = randomTensor(rng, DataType::kFloat32, {b, hkv, sq, d}, -1.0, 1.0);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "graph_builder.h"
+#include "grouped_head_views.h"
 #include "ir/graph.h"
 #include "ir/op_schema.h"
 #include "ir/ops/attention.h"
@@ -523,17 +524,7 @@ TEST(CpuAttention, MatchesTheReference) {
 TEST(CpuAttention, GroupedHeadViewsEqualRepeatedHeads) {
   std::mt19937 rng(46);
   const int64_t b = 2, kvHeads = 2, group = 3, sq = 9, sk = 21, d = 16;
-  using ir::ops::ViewStepKind;
-  std::vector<int64_t> ktProgram;
-  ir::ops::appendViewStep(ktProgram, ViewStepKind::kUnsqueeze, {2});
-  ir::ops::appendViewStep(ktProgram, ViewStepKind::kExpand, {4});
-  ir::ops::appendViewStep(ktProgram, ViewStepKind::kTranspose, {0, 1, 2, 4, 3});
-  std::vector<int64_t> vProgram;
-  ir::ops::appendViewStep(vProgram, ViewStepKind::kUnsqueeze, {2});
-  ir::ops::appendViewStep(vProgram, ViewStepKind::kExpand, {4});
-  ir::AttributeMap grouped = attrs({{"scale", 0.25f}});
-  grouped.set(std::string(ir::ops::kAttentionKtView), ktProgram);
-  grouped.set(std::string(ir::ops::kAttentionVView), vProgram);
+  const ir::AttributeMap grouped = groupedHeadAttributes(0.25f, 4);
   const Tensor q = randomFloats(rng, DataType::kFloat32, {b, kvHeads, group, sq, d}, -2.0, 2.0);
   const Tensor k = randomFloats(rng, DataType::kFloat32, {b, kvHeads, sk, d}, -2.0, 2.0);
   const Tensor v = randomFloats(rng, DataType::kFloat32, {b, kvHeads, sk, d});
