@@ -210,6 +210,10 @@ double expectMatchesReference(const KernelCase& c) {
   NodeUnderTest n(c.opType, c.domain, c.opset, c.attrs, c.inputs, c.constantSlots);
   EXPECT_TRUE(n.status().isOk()) << n.status().toString();
   if (!n.status().isOk()) return INFINITY;
+  EXPECT_TRUE(n.outputShapeKnown()) << c.opType
+                                    << "'s output shape is not known: give the inputs it depends on as "
+                                       "constantSlots";
+  if (!n.outputShapeKnown()) return INFINITY;
   EXPECT_TRUE(kernel->supports == nullptr || kernel->supports(n.node(), n.inputShapes()))
       << c.kernel << " declines the node";
 

@@ -59,6 +59,7 @@ NodeUnderTest::NodeUnderTest(const std::string& opType, const std::string& domai
   out->isGraphOutput = true;
   graph_.outputs().push_back(out);
   if (status_.isOk()) status_ = onnx::inferGraph(graph_);
+  outShapeKnown_ = status_.isOk() && out->shape.isStatic();
   if (status_.isOk()) outShape_ = out->shape.sizes();
   outType_ = out->type;
 }

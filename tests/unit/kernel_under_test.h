@@ -51,6 +51,9 @@ class NodeUnderTest {
   const ir::Node& node() const { return *node_; }
   const Status& status() const { return status_; }
   const std::vector<int64_t>& outputShape() const { return outShape_; }
+  /// Whether shape inference settled the output's shape; where it did not (a shape read from an input not
+  /// among the constant slots), outputShape() is no size to allocate the output at.
+  bool outputShapeKnown() const { return outShapeKnown_; }
   DataType outputType() const { return outType_; }
   const std::vector<ir::Shape>& inputShapes() const { return shapes_; }
 
@@ -59,6 +62,7 @@ class NodeUnderTest {
   ir::Node* node_ = nullptr;
   std::vector<ir::Shape> shapes_;
   std::vector<int64_t> outShape_;
+  bool outShapeKnown_ = false;
   DataType outType_ = DataType::kUndefined;
   Status status_;
 };
