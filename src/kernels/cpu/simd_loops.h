@@ -670,14 +670,15 @@ void attentionScoreBlock(const AttentionHead& h, const float* q, int64_t j, floa
   }
 }
 
-/// y[r][e .. e + n * kWidth) = (sum over j of p[r][j] * v[j][e ..]) * inv[r], the last vector stored only up
-/// to dv.
+/// y[r][e .. e + n * kWidth) = (sum over j < keys of p[r][j] * v[j][e ..]) * inv[r], the last vector stored
+/// only up to dv.
 template <class V, int kRows, int kN>
-void attentionOutputBlock(const AttentionHead& h, const float* p, const float* inv, int64_t e, float* y) {
+void attentionOutputBlock(const AttentionHead& h, const float* p, const float* inv, int64_t e, int64_t keys,
+                          float* y) {
   using F = typename V::F;
   using IoF = Io<V, Storage::kF32>;
   F acc[kRows][kN];
-  productBlock<V, kRows, kN>(p, h.ldk, h.v + e, h.ldv, h.sk, acc);
+  productBlock<V, kRows, kN>(p, h.ldk, h.v + e, h.ldv, keys, acc);
   for (int r = 0; r < kRows; ++r) {
     const F scale = V::set1(inv[r]);
     for (int c = 0; c < kN; ++c) {
@@ -695,10 +696,11 @@ void attentionOutputBlock(const AttentionHead& h, const float* p, const float* i
 
 /// Row i of the scores in place: S = cap(scale * s) + mask (cap: softcap * tanh(x / softcap) with tanhOf,
 /// when h.softcap > 0), then e = exp(S - max(S)) (expFlushedOf); returns
-/// 1 / sum(e). Only the first `keys` columns count (h.sk, or fewer past a causal diagonal): the others
-/// get e = 0. A row whose every score is -inf gives NaN, or e = 0 and 0 with h.zeroMaskedRows.
+/// 1 / sum(e). Only the first `keys` columns count (h.sk, or fewer past a causal diagonal): the others, up
+/// to `width` (a multiple of the vector width, at most h.ldk: the columns the products read), get e = 0. A
+/// row whose every score is -inf gives NaN, or e = 0 and 0 with h.zeroMaskedRows.
 template <class V>
-float attentionSoftmaxRow(const AttentionHead& h, float* s, const float* mask, int64_t keys) {
+float attentionSoftmaxRow(const AttentionHead& h, float* s, const float* mask, int64_t keys, int64_t width) {
   using F = typename V::F;
   using IoF = Io<V, Storage::kF32>;
   const float kNegInf = -__builtin_inff();
@@ -710,7 +712,7 @@ float attentionSoftmaxRow(const AttentionHead& h, float* s, const float* mask, i
   const F invCap = V::set1(1.0f / h.softcap);
   F m = V::set1(kNegInf);
   // Columns past sk are set to -inf so that the maximum and the sum see only the row itself.
-  for (int64_t j = 0; j < h.ldk; j += V::kWidth) {
+  for (int64_t j = 0; j < width; j += V::kWidth) {
     F x = V::mul(V::loadF32(s + j), scale);
     if (capped) x = V::mul(cap, tanhOf<V>(V::mul(x, invCap)));
     if (j < full) {
@@ -726,7 +728,7 @@ float attentionSoftmaxRow(const AttentionHead& h, float* s, const float* mask, i
   }
   const float rowMax = V::hmax(m);
   if (h.zeroMaskedRows && rowMax == kNegInf) {
-    for (int64_t j = 0; j < h.ldk; j += V::kWidth) V::storeF32(s + j, V::set1(0.0f));
+    for (int64_t j = 0; j < width; j += V::kWidth) V::storeF32(s + j, V::set1(0.0f));
     return 0.0f;
   }
   const F maxValue = V::set1(rowMax);
@@ -738,7 +740,7 @@ float attentionSoftmaxRow(const AttentionHead& h, float* s, const float* mask, i
     V::storeF32(s + j, e);
     sum = V::add(sum, e);
   }
-  for (int64_t j = full + (rest > 0 ? V::kWidth : 0); j < h.ldk; j += V::kWidth)
+  for (int64_t j = full + (rest > 0 ? V::kWidth : 0); j < width; j += V::kWidth)
     V::storeF32(s + j, V::set1(0.0f));
   return static_cast<float>(1.0 / V::dhsum(V::dadd(V::widenLo(sum), V::widenHi(sum))));
 }
@@ -748,20 +750,24 @@ void attentionRowTile(const AttentionHead& h, int64_t row, float* scratch) {
   constexpr int kN = kAttentionCols<V>;
   constexpr int64_t kW = V::kWidth;
   const float* q = h.q + row * h.d;
+  // With causal, no row of the tile sees a key past its last row's: those scores are not computed and
+  // their P is 0 (attentionSoftmaxRow), so the products stop there too.
+  const int64_t seen = h.causal ? std::clamp<int64_t>(h.causalKeys + row + kRows - 1, 0, h.sk) : h.sk;
+  const int64_t cols = h.causal ? std::min(h.ldk, (seen + kW - 1) / kW * kW) : h.ldk;
   // Column blocks of kN vectors, then single vectors for what is left of the padded row.
   int64_t j = 0;
-  for (; j + kN * kW <= h.ldk; j += kN * kW) attentionScoreBlock<V, kRows, kN>(h, q, j, scratch);
-  for (; j < h.ldk; j += kW) attentionScoreBlock<V, kRows, 1>(h, q, j, scratch);
+  for (; j + kN * kW <= cols; j += kN * kW) attentionScoreBlock<V, kRows, kN>(h, q, j, scratch);
+  for (; j < cols; j += kW) attentionScoreBlock<V, kRows, 1>(h, q, j, scratch);
   float inv[kRows];
   for (int r = 0; r < kRows; ++r) {
     const float* mask = h.mask != nullptr ? h.mask + (row + r) * h.maskRowStride : nullptr;
     const int64_t keys = h.causal ? std::clamp<int64_t>(h.causalKeys + row + r, 0, h.sk) : h.sk;
-    inv[r] = attentionSoftmaxRow<V>(h, scratch + r * h.ldk, mask, keys);
+    inv[r] = attentionSoftmaxRow<V>(h, scratch + r * h.ldk, mask, keys, cols);
   }
   float* y = h.y + row * h.ldy;
   int64_t e = 0;
-  for (; e + kN * kW <= h.ldv; e += kN * kW) attentionOutputBlock<V, kRows, kN>(h, scratch, inv, e, y);
-  for (; e < h.dv; e += kW) attentionOutputBlock<V, kRows, 1>(h, scratch, inv, e, y);
+  for (; e + kN * kW <= h.ldv; e += kN * kW) attentionOutputBlock<V, kRows, kN>(h, scratch, inv, e, seen, y);
+  for (; e < h.dv; e += kW) attentionOutputBlock<V, kRows, 1>(h, scratch, inv, e, seen, y);
 }
 
 template <class V>
