@@ -114,6 +114,9 @@ struct Facts {
   ir::Value* presentKey = nullptr;  ///< when something reads it
   ir::Value* presentValue = nullptr;
   ir::Value* nonpad = nullptr;
+
+  /// The sequence's axis in Q, K and V as given: [B, S, H * size] or [B, H, S, size].
+  int64_t sequenceAxis() const { return threeD ? 1 : 2; }
 };
 
 /// Output i when something reads it.
@@ -123,7 +126,7 @@ ir::Value* readOutput(const ir::Node& node, size_t i) {
 
 /// The keys' count T (past and new), as far as the shapes say.
 ir::Dim keysDim(const ir::Node& node, const Facts& f) {
-  const ir::Dim& fresh = node.input(kOnnxAttentionK)->shape[f.threeD ? 1 : 2];
+  const ir::Dim& fresh = node.input(kOnnxAttentionK)->shape[f.sequenceAxis()];
   if (f.pastKey == nullptr) return fresh;
   const ir::Dim& past = f.pastKey->shape[2];
   if (past.isKnown() && fresh.isKnown()) return {past.size + fresh.size};
@@ -225,6 +228,12 @@ Result<ir::Value*> shapeOf(ViewSteps& steps, ir::Value* x, int64_t start, int64_
   return n;
 }
 
+/// A scalar int64 value: x's dim `axis` (a Shape, known while planning).
+Result<ir::Value*> dimScalar(ViewSteps& steps, ir::Value* x, int64_t axis, const std::string& step) {
+  LOWP_ASSIGN_OR_RETURN(ir::Value * dim, shapeOf(steps, x, axis, axis + 1, step));
+  return steps.reshape(dim, {}, ir::Shape(std::vector<ir::Dim>{}), step + "_scalar");
+}
+
 // is_causal where the queries may not be as many as the new keys: query row i sees keys j <= i + P (P the
 // cache's length, 0 without one). The mask is computed from the shapes, as an exporter's graph would, so
 // the runtime folds it while planning: Trilu(ConstantOfShape([Sq, T], -inf), k = 1 + P) is -inf where
@@ -243,23 +252,16 @@ Result<ir::Value*> causalMask(ViewSteps& steps, ir::Value* q, int64_t rowsAxis, 
   fill->attributes.set("value", scalarOf(type, -std::numeric_limits<float>::infinity(), {1}));
   LOWP_ASSIGN_OR_RETURN(ir::Value * diagonal, steps.constant("causal_diagonal", scalarInt(1)));
   if (past != nullptr) {
-    LOWP_ASSIGN_OR_RETURN(ir::Value * offset, shapeOf(steps, past, 2, 3, "causal_offset"));
+    LOWP_ASSIGN_OR_RETURN(ir::Value * offset, dimScalar(steps, past, 2, "causal_offset"));
     LOWP_ASSIGN_OR_RETURN(ir::Value * sum,
-                          steps.value("causal_k", DataType::kInt64, ir::Shape({ir::Dim(1)})));
+                          steps.value("causal_k", DataType::kInt64, ir::Shape(std::vector<ir::Dim>{})));
     LOWP_RETURN_IF_ERROR(steps.node("Add", 14, "causal_k", {offset, diagonal}, sum).status());
-    LOWP_ASSIGN_OR_RETURN(diagonal,
-                          steps.reshape(sum, {}, ir::Shape(std::vector<ir::Dim>{}), "causal_k_scalar"));
+    diagonal = sum;
   }
   LOWP_ASSIGN_OR_RETURN(ir::Value * mask, steps.value("causal", type, square));
   LOWP_ASSIGN_OR_RETURN(ir::Node * trilu, steps.node("Trilu", 14, "causal", {filled, diagonal}, mask));
   trilu->attributes.set("upper", int64_t{1});
   return mask;
-}
-
-/// A scalar int64 value: x's dim `axis` (a Shape, known while planning).
-Result<ir::Value*> dimScalar(ViewSteps& steps, ir::Value* x, int64_t axis, const std::string& step) {
-  LOWP_ASSIGN_OR_RETURN(ir::Value * dim, shapeOf(steps, x, axis, axis + 1, step));
-  return steps.reshape(dim, {}, ir::Shape(std::vector<ir::Dim>{}), step + "_scalar");
 }
 
 /// Range(0, n) of the scalar n, [n].
@@ -277,15 +279,14 @@ Result<ir::Value*> batchMask(ViewSteps& steps, ir::Value* keep, int64_t rank, Da
                              const std::string& step) {
   LOWP_ASSIGN_OR_RETURN(ir::Value * additive, additiveMask(steps, keep, type));
   const ir::Shape& k = keep->shape;
-  const int64_t added = rank - k.rank();
-  Tensor axes(DataType::kInt64, {added});
+  std::vector<int64_t> axes;
   std::vector<ir::Dim> dims = {k[0]};
-  for (int64_t i = 0; i < added; ++i) {
-    axes.data<int64_t>()[i] = 1 + i;
+  for (int64_t i = 0; i < rank - k.rank(); ++i) {
+    axes.push_back(1 + i);
     dims.emplace_back(1);
   }
   for (int64_t d = 1; d < k.rank(); ++d) dims.push_back(k[d]);
-  LOWP_ASSIGN_OR_RETURN(ir::Value * axesValue, steps.constant(step + "_axes", std::move(axes)));
+  LOWP_ASSIGN_OR_RETURN(ir::Value * axesValue, steps.ints(step + "_axes", axes));
   LOWP_ASSIGN_OR_RETURN(ir::Value * y, steps.value(step, type, ir::Shape(std::move(dims))));
   LOWP_RETURN_IF_ERROR(steps.node("Unsqueeze", 13, step, {additive, axesValue}, y).status());
   return y;
@@ -372,16 +373,11 @@ Result<ir::Value*> afterCache(ViewSteps& steps, ir::Value* x, ir::Value* past, i
 // Unsqueeze and Expand, which fuse_attention_layout folds into a view that reads each head in place.
 Result<ir::Value*> repeatHeads(ViewSteps& steps, ir::Value* x, int64_t group, const std::string& step) {
   const ir::Shape& s = x->shape;
-  Tensor axes(DataType::kInt64, {1});
-  *axes.data<int64_t>() = 2;
-  LOWP_ASSIGN_OR_RETURN(ir::Value * axesValue, steps.constant(step + "_axes", std::move(axes)));
+  LOWP_ASSIGN_OR_RETURN(ir::Value * axesValue, steps.ints(step + "_axes", {2}));
   LOWP_ASSIGN_OR_RETURN(ir::Value * one, steps.value(step + "_unsqueeze", x->type,
                                                      ir::Shape({s[0], s[1], ir::Dim(1), s[2], s[3]})));
   LOWP_RETURN_IF_ERROR(steps.node("Unsqueeze", 13, step + "_unsqueeze", {x, axesValue}, one).status());
-  Tensor target(DataType::kInt64, {5});
-  const int64_t sizes[5] = {1, 1, group, 1, 1};
-  std::copy(sizes, sizes + 5, target.data<int64_t>());
-  LOWP_ASSIGN_OR_RETURN(ir::Value * targetValue, steps.constant(step + "_expand_shape", std::move(target)));
+  LOWP_ASSIGN_OR_RETURN(ir::Value * targetValue, steps.ints(step + "_expand_shape", {1, 1, group, 1, 1}));
   LOWP_ASSIGN_OR_RETURN(
       ir::Value * repeated,
       steps.value(step + "_expand", x->type, ir::Shape({s[0], s[1], ir::Dim(group), s[2], s[3]})));
@@ -410,10 +406,9 @@ Result<ir::Value*> groupedMask(ViewSteps& steps, ir::Value* mask, int64_t kvHead
     LOWP_ASSIGN_OR_RETURN(ir::Value * outer, shapeOf(steps, mask, 0, headsAxis, "mask_outer"));
     pieces.push_back(outer);
   }
-  Tensor heads(DataType::kInt64, {2});
-  heads.data<int64_t>()[0] = m[headsAxis].size == 1 ? 1 : kvHeads;
-  heads.data<int64_t>()[1] = m[headsAxis].size == 1 ? 1 : group;
-  LOWP_ASSIGN_OR_RETURN(ir::Value * headsValue, steps.constant("mask_heads", std::move(heads)));
+  const bool oneHead = m[headsAxis].size == 1;
+  LOWP_ASSIGN_OR_RETURN(ir::Value * headsValue,
+                        steps.ints("mask_heads", {oneHead ? 1 : kvHeads, oneHead ? 1 : group}));
   pieces.push_back(headsValue);
   LOWP_ASSIGN_OR_RETURN(ir::Value * inner, shapeOf(steps, mask, r - 2, r, "mask_inner"));
   pieces.push_back(inner);
@@ -491,13 +486,13 @@ Result<bool> lower(ir::Graph& graph, ir::Node& attention) {
       LOWP_ASSIGN_OR_RETURN(mask, groupedMask(steps, mask, kvHeads, group));
     }
   }
-  const int64_t rowsAxis = f.threeD ? 1 : 2;
+  const int64_t rowsAxis = f.sequenceAxis();
   const int64_t scoresRank = group > 1 ? 5 : 4;
   // is_causal whose diagonal ends at the last key (as many queries as new keys, and no nonpad_kv_seqlen
   // without a cache) is lowp.Attention's causal attribute; any other is a mask.
   const bool causal = a.getInt("is_causal", 0) != 0;
   const ir::Dim& rows = q->shape[rowsAxis];
-  const ir::Dim& fresh = k->shape[f.threeD ? 1 : 2];
+  const ir::Dim& fresh = k->shape[rowsAxis];
   const bool causalAttribute = causal && rows == fresh && (rows.isKnown() || !rows.symbol.empty()) &&
                                (f.pastKey != nullptr || f.nonpad == nullptr);
   if (causal && !causalAttribute) {

@@ -29,6 +29,12 @@ Result<ir::Value*> ViewSteps::constant(const std::string& step, Tensor tensor) {
   return c;
 }
 
+Result<ir::Value*> ViewSteps::ints(const std::string& step, const std::vector<int64_t>& values) {
+  Tensor t(DataType::kInt64, {static_cast<int64_t>(values.size())});
+  std::copy(values.begin(), values.end(), t.data<int64_t>());
+  return constant(step, std::move(t));
+}
+
 Result<ir::Value*> ViewSteps::transpose(ir::Value* x, const std::vector<int64_t>& perm,
                                         const std::string& step, ir::Value* y) {
   if (y == nullptr) {
@@ -44,9 +50,7 @@ Result<ir::Value*> ViewSteps::transpose(ir::Value* x, const std::vector<int64_t>
 
 Result<ir::Value*> ViewSteps::reshape(ir::Value* x, const std::vector<int64_t>& target,
                                       const ir::Shape& shape, const std::string& step, ir::Value* y) {
-  Tensor sizes(DataType::kInt64, {static_cast<int64_t>(target.size())});
-  std::copy(target.begin(), target.end(), sizes.data<int64_t>());
-  LOWP_ASSIGN_OR_RETURN(ir::Value * targetValue, constant(step + "_shape", std::move(sizes)));
+  LOWP_ASSIGN_OR_RETURN(ir::Value * targetValue, ints(step + "_shape", target));
   if (y == nullptr) {
     LOWP_ASSIGN_OR_RETURN(y, value(step, x->type, shape));
   }

@@ -23,6 +23,8 @@ class ViewSteps {
                          const std::vector<ir::Value*>& inputs, ir::Value* y);
   /// A new constant "<name>/<step>" holding `tensor`.
   Result<ir::Value*> constant(const std::string& step, Tensor tensor);
+  /// A new constant "<name>/<step>": `values` as a 1-D int64 tensor (a shape, axes, a Reshape target).
+  Result<ir::Value*> ints(const std::string& step, const std::vector<int64_t>& values);
   /// x transposed by `perm` into y (a new value, its dims x's permuted, when y is null); returns y.
   Result<ir::Value*> transpose(ir::Value* x, const std::vector<int64_t>& perm, const std::string& step,
                                ir::Value* y = nullptr);
