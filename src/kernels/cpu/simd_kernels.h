@@ -14,6 +14,7 @@
 // function that the rest of the program could end up linking against.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 namespace lowp::kernels::cpu {
@@ -97,6 +98,9 @@ struct AttentionHead {
   /// [0, sk]); causalKeys is the first row's count.
   bool causal = false;
   int64_t causalKeys = 0;
+
+  /// How many of the first keys row `row` sees: sk, or with causal those up to its diagonal.
+  int64_t keysSeen(int64_t row) const { return causal ? std::clamp<int64_t>(causalKeys + row, 0, sk) : sk; }
 };
 
 /// The multiple of 16 floats (one AVX-512 vector, two AVX2 vectors) an AttentionHead's ldk and ldv are.

@@ -752,7 +752,7 @@ void attentionRowTile(const AttentionHead& h, int64_t row, float* scratch) {
   const float* q = h.q + row * h.d;
   // With causal, no row of the tile sees a key past its last row's: those scores are not computed and
   // their P is 0 (attentionSoftmaxRow), so the products stop there too.
-  const int64_t seen = h.causal ? std::clamp<int64_t>(h.causalKeys + row + kRows - 1, 0, h.sk) : h.sk;
+  const int64_t seen = h.keysSeen(row + kRows - 1);
   const int64_t cols = h.causal ? std::min(h.ldk, (seen + kW - 1) / kW * kW) : h.ldk;
   // Column blocks of kN vectors, then single vectors for what is left of the padded row.
   int64_t j = 0;
@@ -761,8 +761,7 @@ void attentionRowTile(const AttentionHead& h, int64_t row, float* scratch) {
   float inv[kRows];
   for (int r = 0; r < kRows; ++r) {
     const float* mask = h.mask != nullptr ? h.mask + (row + r) * h.maskRowStride : nullptr;
-    const int64_t keys = h.causal ? std::clamp<int64_t>(h.causalKeys + row + r, 0, h.sk) : h.sk;
-    inv[r] = attentionSoftmaxRow<V>(h, scratch + r * h.ldk, mask, keys, cols);
+    inv[r] = attentionSoftmaxRow<V>(h, scratch + r * h.ldk, mask, h.keysSeen(row + r), cols);
   }
   float* y = h.y + row * h.ldy;
   int64_t e = 0;

@@ -144,10 +144,10 @@ __global__ void __launch_bounds__(kWarps * 32, kD <= 64 ? 4 : 1)
     commitCopies();
   }
   // With causal, the chunks past the keys the block's last row sees are skipped (every score there -inf).
-  const int64_t keysSeen = s.causal ? attentionKeysSeen(s, blockRow0 + blockRows - 1) : s.sk;
+  const int64_t keysSeen = attentionKeysSeen(s, blockRow0 + blockRows - 1);
   const int64_t chunks = (keysSeen + kChunk - 1) / kChunk;
   // Keys the block's first row sees: chunks within them need no per-key causal check.
-  const int64_t keysSeenByAll = s.causal ? attentionKeysSeen(s, blockRow0) : s.sk;
+  const int64_t keysSeenByAll = attentionKeysSeen(s, blockRow0);
   const bool prefetch = async && chunks > 0;
   if (prefetch) startCopies(0);
   if (s.vectorQ) {
