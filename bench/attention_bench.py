@@ -3,7 +3,8 @@
 
 Transformer exports of opset 23 and later hold attention as one ONNX Attention node: with grouped key/value
 heads (Hq query heads share Hkv key/value heads), a causal mask for a prompt (prefill), and a key/value
-cache for each generated token (decode), whose present outputs the next step reads. This benchmark builds
+cache for each generated token (decode), whose present outputs the next step reads, and often an additive
+padding mask (the attention_mask of exported decoders). This benchmark builds
 such one-node models and times them, fp16 throughout, against the same arithmetic in PyTorch.
 
     /usr/bin/python3 bench/attention_bench.py make --out DIR     (here: Debian's python3-onnx writes the models)
@@ -13,7 +14,8 @@ such one-node models and times them, fp16 throughout, against the same arithmeti
   - lowp: `lowp exec --onnx MODEL --device cuda --fp16 --useCudaGraph` (tactics timed on the GPU, the layers
     replayed as one CUDA graph); its "GPU Compute Time" median: every layer of the engine (the cache's Concat
     included), inputs already on the device.
-  - PyTorch: torch.nn.functional.scaled_dot_product_attention (enable_gqa, is_causal as the model says),
+  - PyTorch: torch.nn.functional.scaled_dot_product_attention (enable_gqa, is_causal and attn_mask as the
+    model says),
     after torch.cat of the cache and the new keys and values where the model has a cache; captured in a
     CUDA graph and replayed, timed with CUDA events: warm-up, then the median of --iters replays.
 Reported: both medians, lowp's speed-up (> 1: lowp faster), and the rates reached: TFLOP/s of the two
@@ -27,13 +29,21 @@ import re
 import subprocess
 import sys
 
-# name, batch, query heads, key/value heads, query rows, keys (cache + new), head size, causal, cache
+# name, batch, query heads, key/value heads, query rows, keys (cache + new), head size, causal, cache, and
+# whether an additive padding mask [B, 1, 1, T] (the attention_mask of exported decoders) is an input
 CONFIGS = [
-    ("prefill-gqa", 2, 32, 8, 2048, 2048, 128, True, False),
-    ("prefill-mha", 2, 32, 32, 2048, 2048, 128, True, False),
-    ("decode-gqa", 8, 32, 8, 1, 4096, 128, False, False),
-    ("decode-gqa-cache", 8, 32, 8, 1, 4096, 128, False, True),
+    ("prefill-gqa", 2, 32, 8, 2048, 2048, 128, True, False, False),
+    ("prefill-mha", 2, 32, 32, 2048, 2048, 128, True, False, False),
+    ("decode-gqa", 8, 32, 8, 1, 4096, 128, False, False, False),
+    ("decode-gqa-cache", 8, 32, 8, 1, 4096, 128, False, True, False),
+    ("decode-gqa-mask", 8, 32, 8, 1, 4096, 128, False, False, True),
+    ("decode-gqa-cache-mask", 8, 32, 8, 1, 4096, 128, False, True, True),
 ]
+
+
+def unpack(config):
+    """A configuration's fields; results saved before the mask field say no mask."""
+    return tuple(config) + (False,) * (10 - len(config))
 
 
 def make_models(out):
@@ -41,7 +51,7 @@ def make_models(out):
     from onnx import TensorProto, helper
 
     os.makedirs(out, exist_ok=True)
-    for name, b, hq, hkv, sq, t, d, causal, cache in CONFIGS:
+    for name, b, hq, hkv, sq, t, d, causal, cache, mask in CONFIGS:
         fresh = sq if cache else t
         inputs = [
             helper.make_tensor_value_info("q", TensorProto.FLOAT16, [b, hq, sq, d]),
@@ -49,6 +59,9 @@ def make_models(out):
             helper.make_tensor_value_info("v", TensorProto.FLOAT16, [b, hkv, fresh, d]),
         ]
         node_inputs = ["q", "k", "v"]
+        if mask:
+            inputs.append(helper.make_tensor_value_info("attn_mask", TensorProto.FLOAT16, [b, 1, 1, t]))
+            node_inputs.append("attn_mask")
         outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT16, [b, hq, sq, d])]
         node_outputs = ["y"]
         if cache:
@@ -56,7 +69,7 @@ def make_models(out):
                 helper.make_tensor_value_info("past_key", TensorProto.FLOAT16, [b, hkv, t - fresh, d]),
                 helper.make_tensor_value_info("past_value", TensorProto.FLOAT16, [b, hkv, t - fresh, d]),
             ]
-            node_inputs += ["", "past_key", "past_value"]
+            node_inputs += [""] * (4 - len(node_inputs)) + ["past_key", "past_value"]
             outputs += [
                 helper.make_tensor_value_info("present_key", TensorProto.FLOAT16, [b, hkv, t, d]),
                 helper.make_tensor_value_info("present_value", TensorProto.FLOAT16, [b, hkv, t, d]),
@@ -74,7 +87,7 @@ def make_models(out):
 
 
 def work(config):
-    _, b, hq, hkv, sq, t, d, causal, _ = config
+    _, b, hq, hkv, sq, t, d, causal, _, _ = unpack(config)
     flops = 4.0 * b * hq * sq * t * d * (0.5 if causal and sq == t else 1.0)
     kv_bytes = 2.0 * b * hkv * t * d * 2
     return flops, kv_bytes
@@ -99,7 +112,7 @@ def time_torch(config, warmup, iters):
     import torch
     import torch.nn.functional as F
 
-    _, b, hq, hkv, sq, t, d, causal, cache = config
+    _, b, hq, hkv, sq, t, d, causal, cache, mask = unpack(config)
     torch.manual_seed(0)
     dev, half = "cuda", torch.float16
     fresh = sq if cache else t
@@ -108,10 +121,12 @@ def time_torch(config, warmup, iters):
     v = torch.rand(b, hkv, fresh, d, device=dev, dtype=half) * 2 - 1
     past_k = torch.rand(b, hkv, t - fresh, d, device=dev, dtype=half) * 2 - 1
     past_v = torch.rand(b, hkv, t - fresh, d, device=dev, dtype=half) * 2 - 1
+    attn_mask = torch.rand(b, 1, 1, t, device=dev, dtype=half) * -4 if mask else None
 
     def step():
         keys, values = (torch.cat([past_k, k], 2), torch.cat([past_v, v], 2)) if cache else (k, v)
-        return F.scaled_dot_product_attention(q, keys, values, is_causal=causal, enable_gqa=hq != hkv)
+        return F.scaled_dot_product_attention(q, keys, values, attn_mask=attn_mask, is_causal=causal,
+                                              enable_gqa=hq != hkv)
 
     stream = torch.cuda.Stream()
     stream.wait_stream(torch.cuda.current_stream())
@@ -160,14 +175,15 @@ def run(args):
 
 def render(result):
     lines = [f"{result['gpu']}, PyTorch {result['torch']}, fp16:", "",
-             "| case | B | Hq / Hkv | Sq | T | D | causal | cache | lowp (ms) | lowp tactic | PyTorch SDPA (ms) "
-             "| PyTorch / lowp | lowp TFLOP/s | lowp K, V GB/s |",
-             "|---|---:|---|---:|---:|---:|---|---|---:|---|---:|---:|---:|---:|"]
+             "| case | B | Hq / Hkv | Sq | T | D | causal | cache | mask | lowp (ms) | lowp tactic "
+             "| PyTorch SDPA (ms) | PyTorch / lowp | lowp TFLOP/s | lowp K, V GB/s |",
+             "|---|---:|---|---:|---:|---:|---|---|---|---:|---|---:|---:|---:|---:|"]
+    yes = {True: "yes", False: "no"}
     for r in result["rows"]:
-        name, b, hq, hkv, sq, t, d, causal, cache = r["config"]
+        name, b, hq, hkv, sq, t, d, causal, cache, mask = unpack(r["config"])
         ms = r["lowp_ms"]
-        lines.append(f"| {name} | {b} | {hq} / {hkv} | {sq} | {t} | {d} | {'yes' if causal else 'no'} | "
-                     f"{'yes' if cache else 'no'} | {ms:.4f} | `{r['lowp_tactic']}` | {r['torch_ms']:.4f} | "
+        lines.append(f"| {name} | {b} | {hq} / {hkv} | {sq} | {t} | {d} | {yes[causal]} | {yes[cache]} | "
+                     f"{yes[mask]} | {ms:.4f} | `{r['lowp_tactic']}` | {r['torch_ms']:.4f} | "
                      f"{r['torch_ms'] / ms:.2f} | {r['flops'] / ms / 1e9:.1f} | {r['kv_bytes'] / ms / 1e6:.0f} |")
     return "\n".join(lines)
 

@@ -159,15 +159,42 @@ Result<AttentionOperands> operandsOf(const KernelContext& ctx) {
   return operands;
 }
 
-/// Whether rows of `cols` elements at `data` (strides `o`, `leadRank` leading dims) can move 16 bytes at a
-/// time: `contiguous` (the stride along the rows' elements) is 1, and every row starts 16-byte aligned.
-bool vectorRows(const void* data, const AttentionStrides& o, int leadRank, int64_t rowStride,
+/// Whether rows of `cols` elements at `data` (`leadRank` leading dims of strides `leadStrides`) can move 16
+/// bytes at a time: `contiguous` (the stride along the rows' elements) is 1, and every row starts 16-byte
+/// aligned.
+bool vectorRows(const void* data, const int64_t* leadStrides, int leadRank, int64_t rowStride,
                 int64_t contiguous, int64_t cols, size_t elementBytes) {
   const auto elementsPer16 = static_cast<int64_t>(16 / elementBytes);
   bool ok = contiguous == 1 && cols % elementsPer16 == 0 && rowStride % elementsPer16 == 0 &&
             reinterpret_cast<uintptr_t>(data) % 16 == 0;
-  for (int d = 0; d < leadRank; ++d) ok = ok && o.lead[d] % elementsPer16 == 0;
+  for (int d = 0; d < leadRank; ++d) ok = ok && leadStrides[d] % elementsPer16 == 0;
   return ok;
+}
+
+/// Query heads that share their keys and values (grouped heads: K and V repeat along the innermost leading
+/// dim, stride 0) become rows of one head, so that a kernel reads each key once for the whole group: where
+/// a head has one query row (a generated token's), or where the group's rows follow each other in Q, Y
+/// and the mask and no causal diagonal depends on the row.
+void foldGroupsIntoRows(AttentionShape& s) {
+  if (s.leadRank == 0) return;
+  const int g = s.leadRank - 1;
+  const int64_t groups = s.lead[g];
+  if (groups <= 1 || s.kt.lead[g] != 0 || s.v.lead[g] != 0) return;
+  if (s.sq == 1) {
+    s.q.row = s.q.lead[g];
+    s.y.row = s.y.lead[g];
+    s.maskRowStride = s.maskLeadStride[g];
+    s.causal = false;  // the one row sees every key
+  } else if (s.causal || s.q.lead[g] != s.sq * s.q.row || s.y.lead[g] != s.sq * s.y.row ||
+             s.maskLeadStride[g] != s.sq * s.maskRowStride) {
+    return;
+  }
+  s.sq *= groups;
+  s.heads /= groups;
+  s.leadRank = g;
+  s.lead[g] = 0;
+  for (AttentionStrides* o : {&s.q, &s.kt, &s.v, &s.y}) o->lead[g] = 0;
+  s.maskLeadStride[g] = 0;
 }
 
 /// Input `slot`'s data from `offset` elements on.
@@ -216,17 +243,24 @@ Status attentionKernel(KernelContext& ctx) {
   if (s.sk == 0) return writeZeros(ctx, *cuda, y);
   const auto [q, kt, v] = operandPointers(ctx, operands);
   AttentionShape vectors = s;
+  if constexpr (kKind == Fused::kFlash) foldGroupsIntoRows(vectors);
   const auto bytes = static_cast<size_t>(ir::dataTypeInfo(y.type()).storageBytes);
-  vectors.vectorQ = vectorRows(q, s.q, s.leadRank, s.q.row, s.q.col, s.d, bytes);
-  vectors.vectorKt = vectorRows(kt, s.kt, s.leadRank, s.kt.col, s.kt.row, s.d, bytes);
-  vectors.vectorV = vectorRows(v, s.v, s.leadRank, s.v.row, s.v.col, s.dv, bytes);
-  vectors.vectorY = vectorRows(y.data(), s.y, s.leadRank, s.y.row, s.y.col, s.dv, bytes);
+  const int rank = vectors.leadRank;
+  vectors.vectorQ = vectorRows(q, vectors.q.lead, rank, vectors.q.row, vectors.q.col, s.d, bytes);
+  vectors.vectorKt = vectorRows(kt, vectors.kt.lead, rank, vectors.kt.col, vectors.kt.row, s.d, bytes);
+  vectors.vectorV = vectorRows(v, vectors.v.lead, rank, vectors.v.row, vectors.v.col, s.dv, bytes);
+  vectors.vectorY = vectorRows(y.data(), vectors.y.lead, rank, vectors.y.row, vectors.y.col, s.dv, bytes);
+  if (vectors.mask != nullptr) {
+    vectors.vectorMask = vectorRows(vectors.mask, vectors.maskLeadStride, rank, vectors.maskRowStride,
+                                    vectors.maskColStride, s.sk, bytes);
+  }
   if constexpr (kKind == Fused::kFlash) {
     if (!attentionFlashHeadSize(s.d) || s.dv != s.d) {
       return ctx.unsupported("the one-pass tensor-core attention takes D = Dv of 32, 64 or 128");
     }
-    LOWP_CUDA_RETURN_IF_ERROR_NODE(ctx,
-                                   launchAttentionFlash(type, q, kt, v, y.data(), vectors, cuda->stream));
+    const AttentionScratch scratch{cuda->workspace, cuda->workspaceBytes, cuda->multiprocessors};
+    LOWP_CUDA_RETURN_IF_ERROR_NODE(
+        ctx, launchAttentionFlash(type, q, kt, v, y.data(), vectors, scratch, cuda->stream));
   } else if constexpr (kKind == Fused::kWmma) {
     if (!attentionTensorCoreHeadSize(s.d) || !attentionTensorCoreHeadSize(s.dv) ||
         s.sk > kAttentionTensorCoreMaxSk) {

@@ -562,6 +562,9 @@ struct AttentionShape {
   /// The tensor-core kernel moves 16 bytes at a time where an operand's rows are contiguous and 16-byte
   /// aligned (Kt: K's rows, when D is contiguous); the caller checks (attentionVectorRows).
   bool vectorQ = false, vectorKt = false, vectorV = false, vectorY = false;
+  /// The mask's rows are contiguous along the keys and 16-byte aligned (the one-pass kernel copies them 16
+  /// bytes at a time).
+  bool vectorMask = false;
 };
 
 /// The largest Sk and the head sizes (D and Dv) the tensor-core kernel takes.
@@ -583,11 +586,21 @@ inline bool attentionFlashHeadSize(int64_t n) {
   return n == 32 || n == 64 || n == 128;
 }
 
+/// Device memory a launcher may use during its run (CudaContext's workspace), and the GPU's SM count, which
+/// decides how finely it splits work that would leave SMs idle.
+struct AttentionScratch {
+  void* data = nullptr;
+  size_t bytes = 0;
+  int multiprocessors = 0;
+};
+
 /// fp16 / bf16 attention on tensor cores in one pass over the keys (attention_flash.cu): mma.sync with fp32
 /// accumulation, the scores in registers, a running softmax per row; one block of four warps per 64 query
-/// rows of one head. D = Dv in {32, 64, 128}, any Sq and Sk.
+/// rows of one head, the keys split between several blocks (merged through `scratch`) when those blocks
+/// would leave SMs idle. D = Dv in {32, 64, 128}, any Sq and Sk.
 cudaError_t launchAttentionFlash(Elem type, const void* q, const void* kt, const void* v, void* y,
-                                 const AttentionShape& shape, cudaStream_t stream);
+                                 const AttentionShape& shape, const AttentionScratch& scratch,
+                                 cudaStream_t stream);
 
 /// fp32, fp16 or bf16 attention on CUDA cores in fp32: one warp per query row, one pass over the keys with a
 /// running maximum (the output rescaled when it grows); d + dv <= kAttentionSimtMaxWidth.
