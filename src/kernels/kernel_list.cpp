@@ -26,6 +26,7 @@ const KernelRegistry& KernelRegistry::global() {
     ref::registerFusedKernels(r);
     ref::registerAttentionKernels(r);
     ref::registerOnnxAttentionKernels(r);
+    ref::registerRotaryEmbeddingKernels(r);
     ref::registerQuantizedKernels(r);
     ref::registerReformatKernels(r);
 #if LOWP_WITH_ONEDNN

@@ -42,6 +42,7 @@ void registerElementwiseChainSchema(OpSchemaRegistry& registry);
 void registerFusedSchemas(OpSchemaRegistry& registry);
 void registerAttentionSchema(OpSchemaRegistry& registry);
 void registerOnnxAttentionSchema(OpSchemaRegistry& registry);
+void registerRotaryEmbeddingSchema(OpSchemaRegistry& registry);
 void registerQuantizedSchemas(OpSchemaRegistry& registry);
 void registerReformatSchema(OpSchemaRegistry& registry);
 

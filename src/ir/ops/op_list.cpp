@@ -18,6 +18,7 @@ const OpSchemaRegistry& OpSchemaRegistry::global() {
     ops::registerFusedSchemas(r);
     ops::registerAttentionSchema(r);
     ops::registerOnnxAttentionSchema(r);
+    ops::registerRotaryEmbeddingSchema(r);
     ops::registerQuantizedSchemas(r);
     ops::registerReformatSchema(r);
     return r;

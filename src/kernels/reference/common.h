@@ -175,6 +175,7 @@ void registerElementwiseChainKernels(KernelRegistry& registry);
 void registerFusedKernels(KernelRegistry& registry);
 void registerAttentionKernels(KernelRegistry& registry);
 void registerOnnxAttentionKernels(KernelRegistry& registry);
+void registerRotaryEmbeddingKernels(KernelRegistry& registry);
 void registerQuantizedKernels(KernelRegistry& registry);
 void registerReformatKernels(KernelRegistry& registry);
 

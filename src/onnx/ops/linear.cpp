@@ -2,7 +2,8 @@
 // normalising function: Conv/ConvTranspose/MatMul are unchanged in meaning since opset 1, Gemm since 7
 // (opset 6 and older had a `broadcast` attribute), MatMulInteger/ConvInteger/QLinearConv/QLinearMatMul since
 // 10, Einsum since 12. Attention (23) gained the input nonpad_kv_seqlen in 24, which the schema reads as an
-// optional seventh input.
+// optional seventh input. RotaryEmbedding (23), which transformer exports apply before Attention, is here
+// beside it.
 #include "onnx/op_importer.h"
 
 namespace lowp::onnx {
@@ -18,6 +19,7 @@ void registerLinearImporters(ImporterRegistry& registry) {
   registry.add({.opType = "QLinearMatMul", .sinceVersion = 10});
   registry.add({.opType = "Einsum", .sinceVersion = 12});
   registry.add({.opType = "Attention", .sinceVersion = 23});
+  registry.add({.opType = "RotaryEmbedding", .sinceVersion = 23});
 }
 
 }  // namespace lowp::onnx
