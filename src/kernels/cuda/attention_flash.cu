@@ -217,12 +217,12 @@ __global__ void __launch_bounds__(kWarps * 32, kD <= 64 ? 4 : 1)
 #pragma unroll
     for (int step = 0; step < kSteps; ++step) {
 #pragma unroll
-      for (int part = 0; part < 4; ++part) {
-        const int64_t row = row0 + quad + (part % 2) * 8;
-        const int col = step * 16 + pair * 2 + (part / 2) * 8;
-        qa[step][part] = row >= s.sq ? 0u
-                                     : pack<T>(toFloat(qHead[row * s.q.row + col * s.q.col]),
-                                               toFloat(qHead[row * s.q.row + (col + 1) * s.q.col]));
+      for (int reg = 0; reg < 4; ++reg) {
+        const int64_t row = row0 + quad + (reg % 2) * 8;
+        const int col = step * 16 + pair * 2 + (reg / 2) * 8;
+        qa[step][reg] = row >= s.sq ? 0u
+                                    : pack<T>(toFloat(qHead[row * s.q.row + col * s.q.col]),
+                                              toFloat(qHead[row * s.q.row + (col + 1) * s.q.col]));
       }
     }
   }
