@@ -18,14 +18,6 @@ bool isAttentionType(DataType t) {
          t == DataType::kBFloat16;
 }
 
-// Known sizes must agree; an unknown dim takes the other's.
-bool agree(const Dim& a, const Dim& b) {
-  return !a.isKnown() || !b.isKnown() || a.size == b.size;
-}
-Dim merged(const Dim& a, const Dim& b) {
-  return a.isKnown() ? a : b;
-}
-
 Status inferAttention(InferContext& ctx) {
   const char* names[] = {"Q", "Kt", "V", "mask"};
   const DataType type = ctx.inputType(kAttentionQ);
@@ -80,18 +72,19 @@ Status inferAttention(InferContext& ctx) {
   const int64_t r = q.rank();
   std::vector<Dim> out;
   for (int64_t d = 0; d < r - 2; ++d) {
-    if (!agree(q[d], kt[d]) || !agree(q[d], v[d]) || !agree(kt[d], v[d])) {
+    if (!dimsAgree(q[d], kt[d]) || !dimsAgree(q[d], v[d]) || !dimsAgree(kt[d], v[d])) {
       return ctx.invalid(shapes +
                          ": the leading (batch) dims must be equal; lowp.Attention does not broadcast "
                          "them");
     }
-    out.push_back(merged(merged(q[d], kt[d]), v[d]));
+    out.push_back(knownDim(knownDim(q[d], kt[d]), v[d]));
   }
-  if (!agree(q[r - 1], kt[r - 2])) return ctx.invalid(shapes + ": Q's last dim differs from Kt's dim -2 (D)");
-  if (!agree(kt[r - 1], v[r - 2]))
+  if (!dimsAgree(q[r - 1], kt[r - 2]))
+    return ctx.invalid(shapes + ": Q's last dim differs from Kt's dim -2 (D)");
+  if (!dimsAgree(kt[r - 1], v[r - 2]))
     return ctx.invalid(shapes + ": Kt's last dim differs from V's dim -2 (Sk)");
   const Dim sq = q[r - 2];
-  const Dim sk = merged(kt[r - 1], v[r - 2]);
+  const Dim sk = knownDim(kt[r - 1], v[r - 2]);
   if (ctx.hasInput(kAttentionMask) && ctx.inputShape(kAttentionMask).rankKnown()) {
     const Shape& mask = ctx.inputShape(kAttentionMask);
     std::vector<Dim> scores = out;
@@ -101,7 +94,7 @@ Status inferAttention(InferContext& ctx) {
     for (int64_t d = 0; fits && d < mask.rank(); ++d) {
       const Dim& m = mask[d];
       const Dim& s = scores[static_cast<size_t>(r - mask.rank() + d)];
-      fits = !m.isKnown() || m.size == 1 || agree(m, s);
+      fits = !m.isKnown() || m.size == 1 || dimsAgree(m, s);
     }
     if (!fits) {
       return ctx.invalid("mask " + mask.toString() + " does not broadcast into the scores " +

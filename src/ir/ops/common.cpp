@@ -42,6 +42,14 @@ Shape unknownDims(int64_t rank) {
   return Shape(std::vector<Dim>(static_cast<size_t>(rank)));
 }
 
+bool dimsAgree(const Dim& a, const Dim& b) {
+  return !a.isKnown() || !b.isKnown() || a.size == b.size;
+}
+
+Dim knownDim(const Dim& a, const Dim& b) {
+  return a.isKnown() ? a : b;
+}
+
 bool dropoutDropsNothing(const Node& node) {
   auto constantIs = [&](size_t slot, double value) {
     const Value* v = node.input(slot);

@@ -25,6 +25,12 @@ Shape shapeOf(const std::vector<int64_t>& sizes);
 /// A shape of the given rank with every dimension unknown.
 Shape unknownDims(int64_t rank);
 
+/// Whether two dims can be one size: equal where both are known, any size where either is not.
+bool dimsAgree(const Dim& a, const Dim& b);
+
+/// Of two dims that agree, the known one (b where neither is).
+Dim knownDim(const Dim& a, const Dim& b);
+
 /// A Dropout that drops nothing: training_mode absent or a constant false, or a ratio that is a constant 0
 /// (both known while building; lowp runs inference only). Its output is its input, its mask all true.
 bool dropoutDropsNothing(const Node& node);

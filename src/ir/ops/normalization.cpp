@@ -58,7 +58,7 @@ Status requireShape(const InferContext& ctx, size_t i, const Shape& expected) {
   if (!s.rankKnown() || !expected.rankKnown()) return {};
   bool ok = s.rank() == expected.rank();
   for (int64_t d = 0; ok && d < s.rank(); ++d) {
-    ok = !s[d].isKnown() || !expected[d].isKnown() || s[d].size == expected[d].size;
+    ok = dimsAgree(s[d], expected[d]);
   }
   if (!ok) {
     return ctx.invalid("input " + std::to_string(i) + " has shape " + s.toString() + "; expected " +

@@ -24,14 +24,6 @@ struct Heads {
   Dim size;
 };
 
-// Known sizes must agree; an unknown dim takes the other's.
-bool agree(const Dim& a, const Dim& b) {
-  return !a.isKnown() || !b.isKnown() || a.size == b.size;
-}
-Dim merged(const Dim& a, const Dim& b) {
-  return a.isKnown() ? a : b;
-}
-
 Result<Heads> asHeads(const InferContext& ctx, size_t slot, const char* name, int64_t headsAttr,
                       const char* headsName) {
   const Shape& s = ctx.inputShape(slot);
@@ -108,29 +100,31 @@ Status inferOnnxAttention(InferContext& ctx) {
   LOWP_ASSIGN_OR_RETURN(Heads q, asHeads(ctx, kOnnxAttentionQ, "Q", qHeadsAttr, "q_num_heads"));
   LOWP_ASSIGN_OR_RETURN(Heads k, asHeads(ctx, kOnnxAttentionK, "K", kvHeadsAttr, "kv_num_heads"));
   LOWP_ASSIGN_OR_RETURN(Heads v, asHeads(ctx, kOnnxAttentionV, "V", kvHeadsAttr, "kv_num_heads"));
-  if (!agree(q.batch, k.batch) || !agree(q.batch, v.batch))
+  if (!dimsAgree(q.batch, k.batch) || !dimsAgree(q.batch, v.batch))
     return ctx.invalid(shapes + ": batch sizes differ");
-  if (!agree(q.size, k.size)) return ctx.invalid(shapes + ": Q's and K's head sizes differ");
-  if (!agree(k.heads, v.heads)) return ctx.invalid(shapes + ": K's and V's heads differ");
-  if (!agree(k.sequence, v.sequence)) return ctx.invalid(shapes + ": K's and V's sequence lengths differ");
-  const Dim batch = merged(merged(q.batch, k.batch), v.batch);
-  const Dim kvHeads = merged(k.heads, v.heads);
+  if (!dimsAgree(q.size, k.size)) return ctx.invalid(shapes + ": Q's and K's head sizes differ");
+  if (!dimsAgree(k.heads, v.heads)) return ctx.invalid(shapes + ": K's and V's heads differ");
+  if (!dimsAgree(k.sequence, v.sequence))
+    return ctx.invalid(shapes + ": K's and V's sequence lengths differ");
+  const Dim batch = knownDim(knownDim(q.batch, k.batch), v.batch);
+  const Dim kvHeads = knownDim(k.heads, v.heads);
   if (q.heads.isKnown() && kvHeads.isKnown() && (kvHeads.size == 0 || q.heads.size % kvHeads.size != 0)) {
     return ctx.invalid(shapes + ": " + std::to_string(q.heads.size) + " query heads are no multiple of " +
                        std::to_string(kvHeads.size) + " key/value heads");
   }
-  Dim total = merged(k.sequence, v.sequence);
+  Dim total = knownDim(k.sequence, v.sequence);
   if (ctx.hasInput(kOnnxAttentionPastKey)) {
     const Shape& pk = ctx.inputShape(kOnnxAttentionPastKey);
     const Shape& pv = ctx.inputShape(kOnnxAttentionPastValue);
     if (pk.rankKnown() && pv.rankKnown()) {
       const std::string past = "past_key " + pk.toString() + ", past_value " + pv.toString();
       if (pk.rank() != 4 || pv.rank() != 4) return ctx.invalid(past + ": the cache is 4-D");
-      if (!agree(pk[0], batch) || !agree(pv[0], batch) || !agree(pk[1], kvHeads) || !agree(pv[1], kvHeads) ||
-          !agree(pk[2], pv[2]) || !agree(pk[3], q.size) || !agree(pv[3], v.size)) {
+      if (!dimsAgree(pk[0], batch) || !dimsAgree(pv[0], batch) || !dimsAgree(pk[1], kvHeads) ||
+          !dimsAgree(pv[1], kvHeads) || !dimsAgree(pk[2], pv[2]) || !dimsAgree(pk[3], q.size) ||
+          !dimsAgree(pv[3], v.size)) {
         return ctx.invalid(past + " is not [B, Hkv, P, D] and [B, Hkv, P, Dv] for " + shapes);
       }
-      const Dim pastLength = merged(pk[2], pv[2]);
+      const Dim pastLength = knownDim(pk[2], pv[2]);
       total = pastLength.isKnown() && total.isKnown() ? Dim(pastLength.size + total.size) : Dim();
     } else {
       total = Dim();
@@ -146,7 +140,7 @@ Status inferOnnxAttention(InferContext& ctx) {
       if (d == mask.rank() - 1) {
         fits = !m.isKnown() || !s.isKnown() || m.size <= s.size;  // a shorter mask masks the keys past it
       } else {
-        fits = !m.isKnown() || m.size == 1 || agree(m, s);
+        fits = !m.isKnown() || m.size == 1 || dimsAgree(m, s);
       }
     }
     if (!fits) {
@@ -156,7 +150,7 @@ Status inferOnnxAttention(InferContext& ctx) {
   }
   if (ctx.hasInput(kOnnxAttentionNonpad) && ctx.inputShape(kOnnxAttentionNonpad).rankKnown()) {
     const Shape& n = ctx.inputShape(kOnnxAttentionNonpad);
-    if (n.rank() != 1 || !agree(n[0], batch))
+    if (n.rank() != 1 || !dimsAgree(n[0], batch))
       return ctx.invalid("nonpad_kv_seqlen " + n.toString() + " is not one length per batch of " + shapes);
   }
 

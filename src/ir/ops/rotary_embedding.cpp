@@ -9,10 +9,6 @@
 namespace lowp::ir::ops {
 namespace {
 
-bool agree(const Dim& a, const Dim& b) {
-  return !a.isKnown() || !b.isKnown() || a.size == b.size;
-}
-
 Status inferRotaryEmbedding(InferContext& ctx) {
   const DataType type = ctx.inputType(kRotaryX);
   if (!isFloat(type))
@@ -62,7 +58,7 @@ Status inferRotaryEmbedding(InferContext& ctx) {
   const Shape& cos = ctx.inputShape(kRotaryCos);
   const Shape& sin = ctx.inputShape(kRotarySin);
   bool same = cos.rank() == sin.rank();
-  for (int64_t d = 0; same && d < cos.rank(); ++d) same = agree(cos[d], sin[d]);
+  for (int64_t d = 0; same && d < cos.rank(); ++d) same = dimsAgree(cos[d], sin[d]);
   if (!same)
     return ctx.invalid("cos_cache " + cos.toString() + " and sin_cache " + sin.toString() + " differ");
   const bool positions = ctx.hasInput(kRotaryPositions);
@@ -71,10 +67,10 @@ Status inferRotaryEmbedding(InferContext& ctx) {
     if (ctx.inputType(kRotaryPositions) != DataType::kInt64)
       return ctx.invalid("position_ids is " +
                          std::string(dataTypeInfo(ctx.inputType(kRotaryPositions)).name) + ", not int64");
-    if (p.rank() != 2 || !agree(p[0], batch) || !agree(p[1], sequence))
+    if (p.rank() != 2 || !dimsAgree(p[0], batch) || !dimsAgree(p[1], sequence))
       return ctx.invalid("position_ids " + p.toString() + " is not [B, S] of X " + x.toString());
     if (cos.rank() != 2) return ctx.invalid("cos_cache " + cos.toString() + " is not [positions, R / 2]");
-  } else if (cos.rank() != 3 || !agree(cos[0], batch) || !agree(cos[1], sequence)) {
+  } else if (cos.rank() != 3 || !dimsAgree(cos[0], batch) || !dimsAgree(cos[1], sequence)) {
     return ctx.invalid("without position_ids, cos_cache " + cos.toString() + " must be [B, S, R / 2] of X " +
                        x.toString());
   }

@@ -30,9 +30,8 @@ Status rotaryTyped(KernelContext& ctx) {
   const int64_t batch = s[0];
   const int64_t sequence = threeD ? s[1] : s[2];
   const int64_t size = threeD ? s[2] / heads : s[3];
-  const int64_t rotary = ctx.attrs().getInt("rotary_embedding_dim", 0) > 0
-                             ? ctx.attrs().getInt("rotary_embedding_dim", 0)
-                             : size;
+  const int64_t rotaryAttr = ctx.attrs().getInt("rotary_embedding_dim", 0);
+  const int64_t rotary = rotaryAttr > 0 ? rotaryAttr : size;
   const int64_t half = rotary / 2;
   const bool interleaved = ctx.attrs().getInt("interleaved", 0) != 0;
   const std::vector<int64_t>& cacheShape = cos.shape();
